@@ -1,0 +1,72 @@
+/**
+ * The one typed configuration schema. Defaults live in config/default.yaml (documented there);
+ * this schema validates the merged result and rejects unknown keys, so a typo stops the process.
+ */
+import { z } from 'zod';
+
+const url = z.string().url();
+
+export const upstreamSchema = z.strictObject({
+  /** The host users write in image references, e.g. `docker.io`, `ghcr.io`, `localhost:5000`. */
+  registry: z.string().min(1),
+  /** URL of the reverse proxy through which this registry is reached. */
+  endpoint: url,
+  username: z.string().optional(),
+  password: z.string().optional(),
+  /** Skip TLS verification. Only for test setups. @defaultValue false */
+  insecure: z.boolean().default(false),
+  /** PEM bundle of CAs trusted for this endpoint. */
+  caFile: z.string().optional(),
+  /** Forward proxy (HTTP CONNECT) for this upstream; otherwise HTTPS_PROXY/NO_PROXY apply. */
+  proxy: url.optional(),
+});
+
+export const configSchema = z.strictObject({
+  server: z.strictObject({
+    host: z.string().default('127.0.0.1'),
+    port: z.number().int().min(0).max(65535).default(8080),
+    /** Maximum JSON body size for ordinary routes. */
+    bodyLimit: z.string().default('1mb'),
+    /** Maximum body size for code-scan (SARIF) uploads. */
+    codeScanBodyLimit: z.string().default('20mb'),
+    /** Requests per minute per principal. 0 disables the limit. */
+    rateLimitPerMinute: z.number().int().min(0).default(600),
+    /** Serve TLS when both are set. */
+    tlsCertFile: z.string().optional(),
+    tlsKeyFile: z.string().optional(),
+  }).prefault({}),
+  redis: z.strictObject({
+    url: z.string().default('redis://127.0.0.1:6379'),
+    prefix: z.string().min(1).default('portcullis'),
+  }).prefault({}),
+  internalRegistry: z.strictObject({
+    url,
+    username: z.string().optional(),
+    password: z.string().optional(),
+    insecure: z.boolean().default(false),
+    caFile: z.string().optional(),
+    /** Host name CI and clusters use in pulls; defaults to the host of `url`. */
+    publicHost: z.string().optional(),
+    quarantinePrefix: z.string().min(1).default('quarantine'),
+    approvedPath: z.string().min(1).default('approved/{team}/{registry}/{repository}'),
+  }),
+  upstreams: z.array(upstreamSchema).default([]),
+  auth: z.strictObject({
+    tokensFile: z.string().optional(),
+  }).prefault({}),
+  worker: z.strictObject({
+    /** Jobs processed at once per worker process. */
+    concurrency: z.number().int().min(1).max(64).default(2),
+  }).prefault({}),
+  copy: z.strictObject({
+    /** Blobs copied in parallel per image. */
+    jobs: z.number().int().min(1).max(32).default(4),
+    retries: z.number().int().min(0).max(20).default(5),
+  }).prefault({}),
+  log: z.strictObject({
+    level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  }).prefault({}),
+});
+
+export type Config = z.infer<typeof configSchema>;
+export type UpstreamConfig = z.infer<typeof upstreamSchema>;

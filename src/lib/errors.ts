@@ -1,0 +1,89 @@
+/**
+ * One error type for the whole service: a string `code` that clients and logs can match on,
+ * an HTTP status from one table, and an optional cause. A 5xx hides its message from the
+ * client (see api/middleware/errors.ts) and logs it instead.
+ */
+
+/** Every error code the service can answer with, and the HTTP status it maps to. */
+export const ERROR_STATUS = {
+  // input
+  INVALID_REQUEST: 400,
+  INVALID_REFERENCE: 400,
+  INVALID_SARIF: 400,
+  UNKNOWN_FIELD: 400,
+  BODY_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  // identity and access
+  UNAUTHENTICATED: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  NOT_APPROVED: 404,
+  RATE_LIMITED: 429,
+  // workflow
+  CONFLICT: 409,
+  INVALID_STATE: 409,
+  FOUR_EYES: 403,
+  WAIVERS_REQUIRED: 409,
+  UPSTREAM_NOT_ALLOWED: 422,
+  POLICY_FAILED: 422,
+  // registry and copy
+  DIGEST_MISMATCH: 502,
+  MANIFEST_INVALID: 502,
+  MANIFEST_TOO_LARGE: 502,
+  MANIFEST_UNSUPPORTED: 502,
+  REGISTRY_ERROR: 502,
+  REGISTRY_UNAVAILABLE: 503,
+  REGISTRY_AUTH_FAILED: 502,
+  // scanning
+  SCAN_FAILED: 502,
+  SCAN_LIMIT_EXCEEDED: 422,
+  SCANNER_UNAVAILABLE: 503,
+  // the service itself
+  CONFIG_INVALID: 500,
+  DEPENDENCY_UNAVAILABLE: 503,
+  INTERNAL: 500,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+export interface AppErrorOptions {
+  /** The underlying error, logged but never sent to a client. */
+  cause?: unknown;
+  /** Overrides the status from {@link ERROR_STATUS}. */
+  status?: number;
+  /** Structured, non-secret details that may be shown to the client (4xx only). */
+  details?: Record<string, unknown>;
+  /** Whether retrying the same operation later may succeed. @defaultValue false */
+  temporary?: boolean;
+}
+
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly details?: Record<string, unknown>;
+  readonly temporary: boolean;
+
+  constructor(code: ErrorCode, message: string, options: AppErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'AppError';
+    this.code = code;
+    this.status = options.status ?? ERROR_STATUS[code];
+    this.details = options.details;
+    this.temporary = options.temporary ?? false;
+  }
+
+  toJSON(): { code: ErrorCode; message: string } {
+    return { code: this.code, message: this.message };
+  }
+}
+
+export function isAppError(err: unknown): err is AppError {
+  return err instanceof AppError;
+}
+
+/** Wraps anything thrown into an AppError, keeping AppErrors as they are. */
+export function toAppError(err: unknown, fallback: ErrorCode = 'INTERNAL'): AppError {
+  if (isAppError(err)) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new AppError(fallback, message, { cause: err });
+}

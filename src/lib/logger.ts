@@ -1,0 +1,88 @@
+/**
+ * The one pino root logger. Field names follow Elastic Common Schema (`@timestamp`,
+ * `log.level`, `message`, `error.*`) so that ELK ingests the lines without a mapping.
+ * Secrets are redacted here, at the root, so no component can forget to.
+ */
+import pino, { type DestinationStream, type Logger, type LoggerOptions } from 'pino';
+
+export type { Logger } from 'pino';
+
+/** Paths pino censors wherever they appear in a log object. */
+export const REDACT_PATHS = [
+  'password', '*.password', '*.*.password',
+  'token', '*.token', '*.*.token',
+  'secret', '*.secret',
+  'authorization', '*.authorization', '*.*.authorization',
+  'headers.authorization', 'headers.cookie', 'req.headers.authorization',
+  'http.request.headers.authorization', 'http.request.headers.cookie',
+  'credentials', '*.credentials',
+  'tokenSha256', '*.tokenSha256',
+];
+
+/** Credentials inside URLs (redis://:pw@host, https://user:pw@host) are masked in strings too. */
+export function scrubSecrets(text: string): string {
+  return text
+    .replace(/(\b[a-z][a-z0-9+.-]*:\/\/)([^\s/@:]*):([^\s/@]*)@/gi, '$1$2:[REDACTED]@')
+    .replace(/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/g, '$1 [REDACTED]');
+}
+
+export interface LoggerSettings {
+  level?: string;
+  /** Where lines go; defaults to stdout. Tests pass a stream to read the lines back. */
+  destination?: DestinationStream;
+  /** Pretty output, for NODE_ENV=development only. */
+  pretty?: boolean;
+}
+
+export function createLogger(settings: LoggerSettings = {}): Logger {
+  const options: LoggerOptions = {
+    level: settings.level ?? 'info',
+    messageKey: 'message',
+    errorKey: 'error',
+    base: { 'service.name': 'portcullis' },
+    timestamp: () => `,"@timestamp":"${new Date().toISOString()}"`,
+    redact: { paths: REDACT_PATHS, censor: '[REDACTED]' },
+    formatters: {
+      level: (label) => ({ 'log.level': label }),
+      log: (obj) => {
+        const err = obj.error;
+        if (err instanceof Error) {
+          const code = (err as { code?: unknown }).code;
+          obj.error = {
+            type: err.name,
+            message: scrubSecrets(err.message),
+            ...(code === undefined ? {} : { code: String(code) }),
+            stack_trace: err.stack ? scrubSecrets(err.stack) : undefined,
+          };
+        }
+        return obj;
+      },
+    },
+    hooks: {
+      // Messages can carry URLs with credentials (a Redis URL, a registry URL): mask them.
+      logMethod(args, method) {
+        const masked = args.map((a) => (typeof a === 'string' ? scrubSecrets(a) : a)) as Parameters<typeof method>;
+        method.apply(this, masked);
+      },
+    },
+  };
+  if (settings.pretty && !settings.destination) {
+    return pino({ ...options, transport: { target: 'pino-pretty', options: { messageKey: 'message' } } });
+  }
+  return settings.destination ? pino(options, settings.destination) : pino(options);
+}
+
+let root: Logger | undefined;
+
+/** The process-wide root logger; components take `rootLogger().child({ module })`. */
+export function rootLogger(): Logger {
+  root ??= createLogger({
+    level: process.env.PORTCULLIS_LOG_LEVEL ?? 'info',
+    pretty: process.env.NODE_ENV === 'development',
+  });
+  return root;
+}
+
+export function setRootLogger(logger: Logger): void {
+  root = logger;
+}

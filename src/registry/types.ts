@@ -1,0 +1,78 @@
+/**
+ * The contract between the registry layer and everything that reads or writes images
+ * (the copy engine, the scanners, the intake pipeline). Implementations live beside this
+ * file; callers receive a RegistryClient, they never construct one.
+ */
+import type { Readable } from 'node:stream';
+
+/** OCI and Docker media types the service understands. */
+export const MediaTypes = {
+  ociManifest: 'application/vnd.oci.image.manifest.v1+json',
+  ociIndex: 'application/vnd.oci.image.index.v1+json',
+  ociConfig: 'application/vnd.oci.image.config.v1+json',
+  ociLayerGzip: 'application/vnd.oci.image.layer.v1.tar+gzip',
+  ociLayer: 'application/vnd.oci.image.layer.v1.tar',
+  ociLayerZstd: 'application/vnd.oci.image.layer.v1.tar+zstd',
+  dockerManifest: 'application/vnd.docker.distribution.manifest.v2+json',
+  dockerManifestList: 'application/vnd.docker.distribution.manifest.list.v2+json',
+  dockerConfig: 'application/vnd.docker.container.image.v1+json',
+  dockerLayerGzip: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
+  dockerSchema1: 'application/vnd.docker.distribution.manifest.v1+json',
+  dockerSchema1Signed: 'application/vnd.docker.distribution.manifest.v1+prettyjws',
+} as const;
+
+export interface Descriptor {
+  mediaType: string;
+  digest: string;
+  size: number;
+  platform?: Platform;
+  annotations?: Record<string, string>;
+  urls?: string[];
+}
+
+export interface Platform {
+  os: string;
+  architecture: string;
+  variant?: string;
+  'os.version'?: string;
+  'os.features'?: string[];
+}
+
+/** A manifest as the registry served it: the exact bytes, never re-serialized. */
+export interface ManifestResponse {
+  /** sha256 digest of `body`, verified when the reference was a digest. */
+  digest: string;
+  mediaType: string;
+  size: number;
+  body: Buffer;
+}
+
+export interface BlobInfo {
+  digest: string;
+  size: number;
+}
+
+/** A client of one registry (one base URL, one set of credentials). */
+export interface RegistryClient {
+  /** Base URL, e.g. `http://127.0.0.1:5000`. */
+  readonly url: string;
+  /** `GET /v2/`, following the auth challenge; throws a RegistryError when unreachable or refused. */
+  ping(): Promise<void>;
+  /** Resolves a tag or digest without downloading the manifest body; null when unknown. */
+  headManifest(repository: string, reference: string): Promise<{ digest: string; mediaType: string; size: number } | null>;
+  /** Reads a manifest (capped, digest-verified). Schema 1 is refused. */
+  getManifest(repository: string, reference: string): Promise<ManifestResponse>;
+  /** Writes manifest bytes exactly as given under a tag or digest; returns the digest. */
+  putManifest(repository: string, reference: string, body: Buffer, mediaType: string): Promise<string>;
+  /** Deletes a manifest by digest (the registry must allow deletes). */
+  deleteManifest(repository: string, digest: string): Promise<void>;
+  /** Null when the blob is not in the repository. */
+  headBlob(repository: string, digest: string): Promise<BlobInfo | null>;
+  /**
+   * Streams a blob. The stream is verified while it flows: it errors with DIGEST_MISMATCH
+   * when the bytes do not hash to `digest`, or when their count differs from `expectedSize`.
+   */
+  getBlob(repository: string, digest: string, expectedSize?: number): Promise<Readable>;
+  /** Lists tags of a repository. */
+  listTags(repository: string): Promise<string[]>;
+}
