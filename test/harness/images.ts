@@ -63,7 +63,7 @@ export function sha256(data: Buffer | string): string {
 export async function tarOf(files: Record<string, FileSpec>): Promise<Buffer> {
   const p = pack();
   const chunks: Buffer[] = [];
-  p.on('data', (c: Buffer) => chunks.push(c));
+  p.on('data', (c: unknown) => { chunks.push(c as Buffer); });
   const done = new Promise<void>((resolve, reject) => { p.on('end', resolve); p.on('error', reject); });
   for (const [name, spec] of Object.entries(files)) {
     const s = typeof spec === 'string' || Buffer.isBuffer(spec) ? { content: spec } : spec;
@@ -74,7 +74,9 @@ export async function tarOf(files: Record<string, FileSpec>): Promise<Buffer> {
       mtime: new Date(0), linkname: s.linkname, size: type === 'file' ? content.length : 0,
     };
     await new Promise<void>((resolve, reject) => {
-      p.entry(header, type === 'file' ? content : undefined, (err) => (err ? reject(err) : resolve()));
+      const cb = (err?: Error | null) => (err ? reject(err) : resolve());
+      if (type === 'file') p.entry(header, content, cb);
+      else p.entry(header, cb);
     });
   }
   p.finalize();
