@@ -1,0 +1,43 @@
+#!/usr/bin/env node
+/**
+ * The `portcullis` command. Each subcommand lives in src/cli/<name>.ts and exports
+ * `run(argv: string[]): Promise<number>` (the exit code); this file only dispatches.
+ */
+import { ConfigError } from './lib/config';
+import { isAppError } from './lib/errors';
+
+type Command = { summary: string; load: () => Promise<{ run(argv: string[]): Promise<number> }> };
+
+// One line per subcommand; keep them in this order: copy, inspect, audit, vulndb.
+const commands: Record<string, Command> = {
+};
+
+function usage(): string {
+  const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(8)} ${c.summary}`);
+  return `usage: portcullis <command> [options]\n\ncommands:\n${lines.join('\n')}\n`;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(usage());
+    return name ? 0 : 2;
+  }
+  const command = commands[name];
+  if (!command) {
+    process.stderr.write(`portcullis: unknown command '${name}'\n${usage()}`);
+    return 2;
+  }
+  const mod = await command.load();
+  return mod.run(rest);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => { process.exitCode = code; },
+  (err: unknown) => {
+    if (err instanceof ConfigError) process.stderr.write(`${err.message}\n`);
+    else if (isAppError(err)) process.stderr.write(`portcullis: ${err.code}: ${err.message}\n`);
+    else process.stderr.write(`portcullis: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);
