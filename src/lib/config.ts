@@ -31,11 +31,19 @@ function isPlain(v: unknown): v is Plain {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/** Objects merge key by key; arrays and scalars in the overlay replace the base. */
+/**
+ * Objects merge key by key; arrays and scalars in the overlay replace the base. An empty
+ * YAML key (`auth:` with only comments below it) is null and means "keep the defaults".
+ */
 export function deepMerge(base: unknown, overlay: unknown): unknown {
-  if (!isPlain(base) || !isPlain(overlay)) return overlay === undefined ? base : overlay;
-  const out: Plain = { ...base };
-  for (const [k, v] of Object.entries(overlay)) out[k] = deepMerge(base[k], v);
+  if (overlay === undefined || overlay === null) return isPlain(base) ? deepMerge({}, base) : base;
+  if (!isPlain(overlay)) return overlay;
+  const out: Plain = isPlain(base) ? { ...base } : {};
+  for (const [k, v] of Object.entries(overlay)) {
+    const merged = deepMerge(out[k], v);
+    if (merged === undefined || merged === null) delete out[k];
+    else out[k] = merged;
+  }
   return out;
 }
 
@@ -112,7 +120,7 @@ export interface LoadOptions {
 export function loadConfig(options: LoadOptions = {}): Config {
   const env = options.env ?? process.env;
   const file = options.file ?? env.PORTCULLIS_CONFIG;
-  let raw = readYamlFile(path.join(configDir(), 'default.yaml'));
+  let raw = deepMerge({}, readYamlFile(path.join(configDir(), 'default.yaml')));
   if (file) raw = deepMerge(raw, readYamlFile(file));
   return parseConfig(applyEnv(raw, env), file ? ` (in ${file} over defaults)` : '');
 }
