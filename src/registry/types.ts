@@ -76,3 +76,29 @@ export interface RegistryClient {
   /** Lists tags of a repository. */
   listTags(repository: string): Promise<string[]>;
 }
+
+/** Options of a blob upload. */
+export interface UploadOptions {
+  /** Aborts the upload (the upload session is then cancelled). */
+  signal?: AbortSignal;
+  /** Called with the number of bytes just sent. */
+  onBytes?: (n: number) => void;
+}
+
+/**
+ * The write side the copy engine needs beyond {@link RegistryClient}: blob uploads and
+ * cross-repository mounts. Kept separate so that read-only consumers and stand-ins need not
+ * implement it.
+ */
+export interface RegistryWriter extends RegistryClient {
+  /**
+   * Mounts a blob from another repository of the same registry (`POST ?mount=&from=`).
+   * Returns false when the registry answered 202 (no mount; the caller uploads instead).
+   */
+  mountBlob(repository: string, digest: string, fromRepository: string): Promise<boolean>;
+  /**
+   * Uploads a blob from a stream of exactly `size` bytes hashing to `digest`; the registry
+   * verifies the digest too. Monolithic PUT, or chunked PATCH when the client is set up for it.
+   */
+  uploadBlob(repository: string, digest: string, size: number, body: Readable, opts?: UploadOptions): Promise<void>;
+}
