@@ -1,0 +1,113 @@
+/**
+ * An in-memory OSV index keyed by (ecosystem, package name). Only what matching and findings
+ * need is kept per advisory, so a full distribution export stays within a few hundred MB.
+ */
+import type { InstalledPackage } from '../packages';
+import type { Finding } from '../types';
+import { schemeForEcosystem } from '../versions';
+import { loadRecords, type LoadStats } from './loader';
+import { matchAffected } from './match';
+import type { OsvAffected, OsvRecord } from './schema';
+import { advisorySeverity, type AdvisorySeverity } from './severity';
+
+interface IndexedAdvisory extends AdvisorySeverity {
+  id: string;
+  aliases: string[];
+  title: string;
+  links: string[];
+  affected: OsvAffected;
+}
+
+const MAX_LINKS = 5;
+
+/** PEP 503 name normalization: PyPI treats `Foo_Bar`, `foo-bar` and `foo.bar` as one package. */
+function normalizeName(ecosystem: string, name: string): string {
+  return ecosystem === 'PyPI' ? name.toLowerCase().replace(/[-_.]+/g, '-') : name;
+}
+
+function key(ecosystem: string, name: string): string {
+  return `${ecosystem}\u0000${normalizeName(ecosystem.split(':', 1)[0] ?? ecosystem, name)}`;
+}
+
+function titleOf(r: OsvRecord): string {
+  const text = r.summary?.trim() || r.details?.trim().split('\n', 1)[0] || r.id;
+  return text.length > 200 ? `${text.slice(0, 197)}...` : text;
+}
+
+export class OsvDatabase {
+  private readonly index = new Map<string, IndexedAdvisory[]>();
+  private stats: LoadStats = { files: 0, records: 0, invalid: 0 };
+
+  /** Loads every record under `root` (JSON files and `all.zip` exports). */
+  static async load(root: string): Promise<OsvDatabase> {
+    const db = new OsvDatabase();
+    db.stats = await loadRecords(root, (r) => db.add(r));
+    return db;
+  }
+
+  /** Adds one record; withdrawn advisories are not indexed. */
+  add(record: OsvRecord): void {
+    if (record.withdrawn) return;
+    const title = titleOf(record);
+    const links = (record.references ?? []).map((ref) => ref.url).slice(0, MAX_LINKS);
+    const aliases = [...new Set([...(record.aliases ?? []), ...(record.upstream ?? [])])];
+    for (const affected of record.affected ?? []) {
+      const sev = advisorySeverity(
+        affected.severity ?? record.severity,
+        affected.database_specific,
+        record.database_specific,
+      );
+      const k = key(affected.package.ecosystem, affected.package.name);
+      const list = this.index.get(k) ?? [];
+      list.push({ id: record.id, aliases, title, links, affected, ...sev });
+      this.index.set(k, list);
+    }
+  }
+
+  get loadStats(): LoadStats {
+    return { ...this.stats };
+  }
+
+  /** Number of (ecosystem, package) keys indexed. */
+  get size(): number {
+    return this.index.size;
+  }
+
+  private candidates(ecosystem: string, name: string): IndexedAdvisory[] {
+    const base = ecosystem.split(':', 1)[0] ?? ecosystem;
+    // An advisory for the bare ecosystem (`Debian`) applies to every release of it.
+    const keys = base === ecosystem ? [key(ecosystem, name)] : [key(ecosystem, name), key(base, name)];
+    return keys.flatMap((k) => this.index.get(k) ?? []);
+  }
+
+  /** Vulnerability findings for one installed package, one per advisory. */
+  findingsFor(pkg: InstalledPackage): Finding[] {
+    const lookupName = pkg.sourceName ?? pkg.name;
+    const version = pkg.sourceVersion ?? pkg.version;
+    const scheme = schemeForEcosystem(pkg.ecosystem);
+    const seen = new Set<string>();
+    const findings: Finding[] = [];
+    for (const adv of this.candidates(pkg.ecosystem, lookupName)) {
+      if (seen.has(adv.id)) continue;
+      const m = matchAffected(version, adv.affected, scheme);
+      if (!m) continue;
+      seen.add(adv.id);
+      findings.push({
+        id: adv.id,
+        aliases: adv.aliases,
+        kind: 'vulnerability',
+        package: pkg.name,
+        ecosystem: pkg.ecosystem,
+        installedVersion: pkg.version,
+        ...(m.fixedVersion !== undefined ? { fixedVersion: m.fixedVersion } : {}),
+        severity: adv.severity,
+        ...(adv.cvss ? { cvss: adv.cvss } : {}),
+        title: adv.title,
+        links: adv.links,
+        path: pkg.path,
+        ...(pkg.layer ? { layer: pkg.layer } : {}),
+      });
+    }
+    return findings;
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * Whether a version is affected by one OSV `affected[]` entry: the evaluation algorithm of the
+ * OSV schema (docs/schema.md, "Evaluation"), with the ordering of the package's ecosystem.
+ * ECOSYSTEM ranges use that ordering, SEMVER ranges SemVer 2.0; GIT ranges cannot be
+ * evaluated without the repository and are ignored (the `versions` list covers them).
+ */
+import { semverScheme } from '../versions/semver';
+import type { VersionScheme } from '../versions/types';
+import type { OsvAffected, OsvEvent, OsvRange } from './schema';
+
+export interface MatchResult {
+  /** The first `fixed` version above the installed one in the matching range, if any. */
+  fixedVersion?: string;
+}
+
+type Kind = 'introduced' | 'fixed' | 'last_affected' | 'limit';
+interface Ev {
+  kind: Kind;
+  version: string;
+}
+
+function toEv(e: OsvEvent): Ev {
+  const [kind, version] = Object.entries(e)[0] as [Kind, string];
+  return { kind, version };
+}
+
+/** `introduced: "0"` sorts before everything, `limit: "*"` after everything. */
+function isMin(e: Ev): boolean {
+  return e.kind === 'introduced' && e.version === '0';
+}
+function isMax(e: Ev): boolean {
+  return e.kind === 'limit' && e.version.includes('*');
+}
+
+function compareEv(scheme: VersionScheme, a: Ev, b: Ev): number {
+  if (isMin(a) || isMin(b)) return isMin(a) && isMin(b) ? 0 : isMin(a) ? -1 : 1;
+  if (isMax(a) || isMax(b)) return isMax(a) && isMax(b) ? 0 : isMax(a) ? 1 : -1;
+  return scheme.compare(a.version, b.version);
+}
+
+/** null when the range cannot be evaluated (a version the ordering does not parse). */
+function matchRange(version: string, range: OsvRange, scheme: VersionScheme): MatchResult | null {
+  const events = range.events.map(toEv);
+  if (!events.every((e) => isMin(e) || isMax(e) || scheme.isValid(e.version))) return null;
+  const cmp = (e: Ev): number => (isMin(e) ? 1 : isMax(e) ? -1 : scheme.compare(version, e.version));
+  const limits = events.filter((e) => e.kind === 'limit');
+  if (limits.length > 0 && !limits.some((e) => cmp(e) < 0)) return null;
+
+  const sorted = [...events].sort((a, b) => compareEv(scheme, a, b));
+  let vulnerable = false;
+  for (const e of sorted) {
+    if (e.kind === 'introduced' && cmp(e) >= 0) vulnerable = true;
+    else if (e.kind === 'fixed' && cmp(e) >= 0) vulnerable = false;
+    else if (e.kind === 'last_affected' && cmp(e) > 0) vulnerable = false;
+  }
+  if (!vulnerable) return null;
+  const fixed = sorted.find((e) => e.kind === 'fixed' && cmp(e) < 0);
+  return fixed ? { fixedVersion: fixed.version } : {};
+}
+
+/**
+ * Evaluates one `affected[]` entry (the package name and ecosystem are matched by the
+ * caller). Returns null when not affected.
+ */
+export function matchAffected(version: string, affected: OsvAffected, scheme: VersionScheme | null): MatchResult | null {
+  let listed = (affected.versions ?? []).includes(version);
+  if (!listed && scheme?.isValid(version)) {
+    listed = (affected.versions ?? []).some((v) => scheme.isValid(v) && scheme.compare(v, version) === 0);
+  }
+  let best: MatchResult | null = null;
+  for (const range of affected.ranges ?? []) {
+    const rangeScheme = range.type === 'SEMVER' ? semverScheme : range.type === 'ECOSYSTEM' ? scheme : null;
+    if (!rangeScheme || !rangeScheme.isValid(version)) continue;
+    const r = matchRange(version, range, rangeScheme);
+    // Prefer a range that names a fix: it tells the approver what to upgrade to.
+    if (r && (!best || (!best.fixedVersion && r.fixedVersion))) best = r;
+  }
+  if (best) return best;
+  return listed ? {} : null;
+}
