@@ -113,14 +113,17 @@ export function parseConfig(raw: unknown, source = ''): Config {
 
 export interface LoadOptions {
   env?: NodeJS.ProcessEnv;
-  /** Overlay file; defaults to env PORTCULLIS_CONFIG. */
+  /**
+   * Overlay file(s); defaults to env PORTCULLIS_CONFIG, which may name several files
+   * separated by commas, applied in order (e.g. a ConfigMap, then a site overlay).
+   */
   file?: string;
 }
 
 export function loadConfig(options: LoadOptions = {}): Config {
   const env = options.env ?? process.env;
-  const file = options.file ?? env.PORTCULLIS_CONFIG;
+  const files = (options.file ?? env.PORTCULLIS_CONFIG ?? '').split(',').map((f) => f.trim()).filter(Boolean);
   let raw = deepMerge({}, readYamlFile(path.join(configDir(), 'default.yaml')));
-  if (file) raw = deepMerge(raw, readYamlFile(file));
-  return parseConfig(applyEnv(raw, env), file ? ` (in ${file} over defaults)` : '');
+  for (const file of files) raw = deepMerge(raw, readYamlFile(file));
+  return parseConfig(applyEnv(raw, env), files.length ? ` (in ${files.join(', ')} over defaults)` : '');
 }

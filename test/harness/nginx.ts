@@ -6,7 +6,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { freePort, portOpen, startProcess, tempDir, type Service } from './proc';
+import { ensureDir, freePort, portOpen, startProcess, tempDir, type Service } from './proc';
 
 export interface NginxService extends Service {
   url: string;
@@ -23,6 +23,10 @@ export interface NginxOptions {
   name?: string;
   /** Extra directives inside `location / { }`, e.g. a sub_filter for tamper tests. */
   locationExtra?: string;
+  /** Fixed port; a free one by default. */
+  port?: number;
+  /** Folder for config and logs; a new temp folder by default. */
+  dir?: string;
 }
 
 export function nginxConfig(dir: string, port: number, opts: NginxOptions): string {
@@ -63,8 +67,8 @@ http {
 
 export async function startNginx(opts: NginxOptions): Promise<NginxService> {
   const name = opts.name ?? 'nginx';
-  const dir = tempDir(name);
-  const port = await freePort();
+  const dir = opts.dir ? ensureDir(opts.dir) : tempDir(name);
+  const port = opts.port ?? (await freePort());
   const configFile = path.join(dir, 'nginx.conf');
   writeFileSync(configFile, nginxConfig(dir, port, opts));
   const svc = await startProcess({

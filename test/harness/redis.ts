@@ -1,14 +1,23 @@
 /** A real redis-server on a free loopback port, in its own folder, persistence off. */
-import { freePort, portOpen, startProcess, tempDir, type Service } from './proc';
+import { ensureDir, freePort, portOpen, startProcess, tempDir, type Service } from './proc';
 
 export interface RedisService extends Service {
   url: string;
   port: number;
 }
 
-export async function startRedis(options: { appendonly?: boolean } = {}): Promise<RedisService> {
-  const dir = tempDir('redis');
-  const port = await freePort();
+export interface RedisOptions {
+  /** AOF persistence (the local stack keeps its state across runs). @defaultValue false */
+  appendonly?: boolean;
+  /** Fixed port; a free one by default. */
+  port?: number;
+  /** Folder for data and log; a new temp folder by default. */
+  dir?: string;
+}
+
+export async function startRedis(options: RedisOptions = {}): Promise<RedisService> {
+  const dir = options.dir ? ensureDir(options.dir) : tempDir('redis');
+  const port = options.port ?? (await freePort());
   const svc = await startProcess({
     name: 'redis',
     command: 'redis-server',

@@ -6,7 +6,7 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
-import { freePort, portOpen, startProcess, tempDir, type Service } from './proc';
+import { ensureDir, freePort, portOpen, startProcess, tempDir, type Service } from './proc';
 
 export interface RegistryService extends Service {
   /** `http://127.0.0.1:PORT` */
@@ -21,6 +21,10 @@ export interface RegistryOptions {
   name?: string;
   /** Merged over the base config (top-level keys replace). */
   config?: Record<string, unknown>;
+  /** Fixed port; a free one by default. */
+  port?: number;
+  /** Folder for config, data and log; a new temp folder by default. */
+  dir?: string;
 }
 
 export function registryConfig(port: number, storageDir: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
@@ -35,8 +39,8 @@ export function registryConfig(port: number, storageDir: string, extra: Record<s
 
 export async function startRegistry(options: RegistryOptions = {}): Promise<RegistryService> {
   const name = options.name ?? 'registry';
-  const dir = tempDir(name);
-  const port = await freePort();
+  const dir = options.dir ? ensureDir(options.dir) : tempDir(name);
+  const port = options.port ?? (await freePort());
   const storageDir = path.join(dir, 'data');
   const configFile = path.join(dir, 'config.yml');
   writeFileSync(configFile, YAML.stringify(registryConfig(port, storageDir, options.config)));
