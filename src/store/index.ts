@@ -1,0 +1,4 @@
+/** The store: interfaces and the Redis implementation chosen in main.ts. */
+export * from './types';
+export { RedisRequestStore } from './redis-requests';
+export { RedisApprovalStore } from './redis-approvals';

@@ -1,0 +1,52 @@
+/**
+ * Every Redis key the store writes, in one place, all under `redis.prefix` so that two
+ * instances (or two tests) can share one Redis.
+ */
+export interface StoreKeys {
+  request(id: string): string;
+  /** Sorted sets (all scores 0, ordered by member) of `createdAt|id` members. */
+  indexAll(): string;
+  indexTeam(team: string): string;
+  indexStatus(status: string): string;
+  indexTeamStatus(team: string, status: string): string;
+  claim(key: string): string;
+  approval(team: string, digest: string): string;
+  approvedTag(team: string, image: string, tag: string): string;
+  approvalTeams(digest: string): string;
+}
+
+export function storeKeys(prefix: string): StoreKeys {
+  return {
+    request: (id) => `${prefix}:req:${id}`,
+    indexAll: () => `${prefix}:idx:all`,
+    indexTeam: (team) => `${prefix}:idx:team:${team}`,
+    indexStatus: (status) => `${prefix}:idx:status:${status}`,
+    indexTeamStatus: (team, status) => `${prefix}:idx:team-status:${team}:${status}`,
+    claim: (key) => `${prefix}:claim:${key}`,
+    approval: (team, digest) => `${prefix}:approval:${team}:${digest}`,
+    approvedTag: (team, image, tag) => `${prefix}:approved-tag:${team}:${image}:${tag}`,
+    approvalTeams: (digest) => `${prefix}:approval-teams:${digest}`,
+  };
+}
+
+/**
+ * The index member of a request: creation time (zero-padded ms) then id, so that a
+ * lexicographic range is a chronological one and the member itself is a stable cursor.
+ */
+export function indexMember(createdAt: string, id: string): string {
+  return `${String(Date.parse(createdAt)).padStart(15, '0')}|${id}`;
+}
+
+export function memberId(member: string): string {
+  return member.slice(member.indexOf('|') + 1);
+}
+
+/** Cursors are opaque to clients: base64url of the last member served. */
+export function encodeCursor(member: string): string {
+  return Buffer.from(member, 'utf8').toString('base64url');
+}
+
+export function decodeCursor(cursor: string): string | null {
+  const member = Buffer.from(cursor, 'base64url').toString('utf8');
+  return /^\d{15}\|[A-Za-z0-9_-]{1,100}$/.test(member) ? member : null;
+}

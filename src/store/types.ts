@@ -1,0 +1,140 @@
+/**
+ * The persisted shapes of the intake domain (requests, approvals) and the store interfaces
+ * the intake services use. The Redis implementation lives beside this file; services
+ * receive a store from main.ts and never see Redis.
+ */
+import type { ScanReport } from '../scanners/types';
+
+export const REQUEST_STATUSES = [
+  'requested', 'resolving', 'staging', 'scanning', 'awaiting_approval', 'promoting', 'approved',
+  'rejected', 'failed', 'revoked',
+] as const;
+export type RequestStatus = (typeof REQUEST_STATUSES)[number];
+
+/** States after which the pipeline does nothing more with a request. */
+export const TERMINAL_STATUSES: readonly RequestStatus[] = ['approved', 'rejected', 'failed', 'revoked'];
+
+export function isTerminal(status: RequestStatus): boolean {
+  return TERMINAL_STATUSES.includes(status);
+}
+
+/** Where the image came from; `digest` is set once resolving pinned it. */
+export interface SourceRef {
+  registry: string;
+  repository: string;
+  tag?: string;
+  digest?: string;
+}
+
+export interface Decision {
+  by: string;
+  decision: 'approve' | 'reject';
+  comment: string;
+  at: string;
+}
+
+export interface HistoryEntry {
+  status: RequestStatus;
+  at: string;
+  by: string;
+  /** Why, when it is not obvious from the status (a dedup, a failure code). */
+  note?: string;
+}
+
+export interface PolicyOutcome {
+  verdict: 'pass' | 'warn' | 'fail';
+  reasons: string[];
+}
+
+/** One image request, as stored and as served by `GET /v1/requests/{id}`. */
+export interface IntakeRequest {
+  id: string;
+  /** The reference as the requester wrote it. */
+  image: string;
+  team: string;
+  requestedBy: string;
+  justification: string;
+  status: RequestStatus;
+  createdAt: string;
+  updatedAt: string;
+  source: SourceRef;
+  platforms: string[];
+  scans: ScanReport[];
+  /** Code-scan (SARIF) results uploaded by developers; filled by the scanners issue. */
+  codeScans: unknown[];
+  policy: PolicyOutcome | null;
+  decisions: Decision[];
+  /** `host/approved/…@sha256:…` once approved. */
+  internalRef: string | null;
+  error: { code: string; message: string } | null;
+  history: HistoryEntry[];
+  /** Optimistic-concurrency counter; every save increments it. */
+  version: number;
+}
+
+/** An entry of the approved-digest ledger, keyed by team and digest. */
+export interface Approval {
+  team: string;
+  digest: string;
+  /** Normalized source name, `registry/repository`. */
+  image: string;
+  /** Source tags that were approved with this digest. */
+  tags: string[];
+  internalRef: string;
+  /** Repository in the internal registry that holds the approved image. */
+  internalRepository: string;
+  /** The tag written in `internalRepository`. */
+  internalTag: string;
+  approvedAt: string;
+  approvedBy: string[];
+  requestId: string;
+}
+
+export interface ListQuery {
+  /** Teams to include; `'*'` means every team. */
+  teams: string[] | '*';
+  status?: RequestStatus;
+  limit: number;
+  /** Opaque cursor from a previous page's `next`. */
+  cursor?: string;
+  /** `asc` = oldest first (the approval queue), `desc` = newest first. @defaultValue 'desc' */
+  order?: 'asc' | 'desc';
+}
+
+export interface Page<T> {
+  items: T[];
+  next: string | null;
+}
+
+/** Requests with indexes per team and status, and the in-flight dedup keys. */
+export interface RequestStore {
+  /** Stores a new request (version 1). */
+  create(request: IntakeRequest): Promise<void>;
+  get(id: string): Promise<IntakeRequest | null>;
+  /**
+   * Reads, applies `change`, and saves only if nobody saved in between (retrying on a
+   * conflict). `change` returns null to leave the request as it is.
+   * @throws AppError NOT_FOUND when the request does not exist.
+   */
+  update(id: string, change: (current: IntakeRequest) => IntakeRequest | null): Promise<IntakeRequest>;
+  list(query: ListQuery): Promise<Page<IntakeRequest>>;
+  /**
+   * Claims `key` (a team + reference or team + digest) for `requestId` unless another request
+   * holds it; returns the holder's id, or null when this request got it.
+   */
+  claim(key: string, requestId: string): Promise<string | null>;
+  /** Releases `key` if `requestId` holds it. */
+  release(key: string, requestId: string): Promise<void>;
+}
+
+/** The approved-digest ledger. */
+export interface ApprovalStore {
+  put(approval: Approval): Promise<void>;
+  get(team: string, digest: string): Promise<Approval | null>;
+  /** The digest last approved for `image:tag` in `team`, if any. */
+  digestForTag(team: string, image: string, tag: string): Promise<string | null>;
+  /** Teams holding an approval of `digest`. */
+  teamsFor(digest: string): Promise<string[]>;
+  /** Removes the approval and its tag index entries; returns what was removed. */
+  remove(team: string, digest: string): Promise<Approval | null>;
+}

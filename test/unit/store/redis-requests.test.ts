@@ -1,0 +1,89 @@
+import Redis from 'ioredis';
+import { RedisApprovalStore, RedisRequestStore, type IntakeRequest } from '../../../src/store';
+import { services, uniqueName } from '../../harness/services';
+
+function request(id: string, team: string, createdAt: string, status: IntakeRequest['status'] = 'requested'): IntakeRequest {
+  return {
+    id, image: 'docker.io/library/nginx:1', team, requestedBy: 'alice', justification: 'j', status, createdAt, updatedAt: createdAt,
+    source: { registry: 'docker.io', repository: 'library/nginx', tag: '1' }, platforms: [], scans: [], codeScans: [], policy: null,
+    decisions: [], internalRef: null, error: null, history: [], version: 0,
+  };
+}
+
+describe('Redis request store', () => {
+  let redis: Redis;
+  let prefix: string;
+  let store: RedisRequestStore;
+
+  beforeEach(() => {
+    redis = new Redis(services().redis.url);
+    prefix = uniqueName('store');
+    store = new RedisRequestStore(redis, prefix);
+  });
+  afterEach(async () => {
+    const keys = await redis.keys(`${prefix}:*`);
+    if (keys.length) await redis.del(...keys);
+    redis.disconnect();
+  });
+
+  it('creates, reads and updates with a version; every key is under the prefix', async () => {
+    await store.create(request('r1', 'payments', '2026-01-01T00:00:00.000Z'));
+    const updated = await store.update('r1', (r) => ({ ...r, status: 'resolving' }));
+    expect(updated.version).toBe(2);
+    expect((await store.get('r1'))?.status).toBe('resolving');
+    expect(await store.get('nope')).toBeNull();
+    expect((await redis.keys('*')).filter((k) => k.includes('r1') && !k.startsWith(`${prefix}:`))).toEqual([]);
+    await expect(store.create(request('r1', 'payments', '2026-01-01T00:00:00.000Z'))).rejects.toMatchObject({ code: 'CONFLICT' });
+  });
+
+  it('does not lose either of two concurrent updates', async () => {
+    await store.create(request('r1', 'payments', '2026-01-01T00:00:00.000Z'));
+    await Promise.all(['a', 'b', 'c', 'd'].map((by) => store.update('r1', (r) => ({ ...r, decisions: [...r.decisions, { by, decision: 'approve' as const, comment: '', at: 'x' }] }))));
+    expect((await store.get('r1'))?.decisions.map((d) => d.by).sort()).toEqual(['a', 'b', 'c', 'd']);
+  });
+
+  it('lists by team and status, paginates with a cursor, in both orders', async () => {
+    for (let i = 0; i < 5; i++) await store.create(request(`p${i}`, 'payments', `2026-01-01T00:00:0${i}.000Z`));
+    await store.create(request('o1', 'other', '2026-01-01T00:00:03.500Z'));
+    await store.update('p1', (r) => ({ ...r, status: 'awaiting_approval' }));
+    await store.update('p3', (r) => ({ ...r, status: 'awaiting_approval' }));
+
+    const first = await store.list({ teams: ['payments'], limit: 2 });
+    expect(first.items.map((r) => r.id)).toEqual(['p4', 'p3']);
+    const second = await store.list({ teams: ['payments'], limit: 2, cursor: first.next ?? undefined });
+    expect(second.items.map((r) => r.id)).toEqual(['p2', 'p1']);
+    const third = await store.list({ teams: ['payments'], limit: 2, cursor: second.next ?? undefined });
+    expect(third).toEqual({ items: [expect.objectContaining({ id: 'p0' })], next: null });
+
+    expect((await store.list({ teams: ['payments'], status: 'awaiting_approval', limit: 10, order: 'asc' })).items.map((r) => r.id)).toEqual(['p1', 'p3']);
+    expect((await store.list({ teams: ['payments'], status: 'requested', limit: 10 })).items.map((r) => r.id)).toEqual(['p4', 'p2', 'p0']);
+    expect((await store.list({ teams: '*', limit: 3 })).items.map((r) => r.id)).toEqual(['p4', 'o1', 'p3']);
+    expect((await store.list({ teams: ['other', 'payments'], limit: 3, order: 'asc' })).items.map((r) => r.id)).toEqual(['p0', 'p1', 'p2']);
+    await expect(store.list({ teams: '*', limit: 1, cursor: 'garbage' })).rejects.toMatchObject({ code: 'INVALID_REQUEST' });
+  });
+
+  it('claims a key once and releases it only for its holder', async () => {
+    expect(await store.claim('payments:sha256:abc', 'r1')).toBeNull();
+    expect(await store.claim('payments:sha256:abc', 'r2')).toBe('r1');
+    expect(await store.claim('payments:sha256:abc', 'r1')).toBeNull();
+    await store.release('payments:sha256:abc', 'r2');
+    expect(await store.claim('payments:sha256:abc', 'r2')).toBe('r1');
+    await store.release('payments:sha256:abc', 'r1');
+    expect(await store.claim('payments:sha256:abc', 'r2')).toBeNull();
+  });
+
+  it('keeps the approval ledger per team and digest, with a tag index that a newer approval owns', async () => {
+    const approvals = new RedisApprovalStore(redis, prefix);
+    const base = { team: 'payments', image: 'docker.io/library/nginx', internalRepository: 'approved/payments/docker.io/library/nginx', approvedAt: 'x', approvedBy: ['bob'], requestId: 'r1' };
+    await approvals.put({ ...base, digest: 'sha256:old', tags: ['1'], internalRef: 'h/x@sha256:old', internalTag: '1' });
+    await approvals.put({ ...base, digest: 'sha256:new', tags: ['1'], internalRef: 'h/x@sha256:new', internalTag: '1' });
+    expect(await approvals.digestForTag('payments', 'docker.io/library/nginx', '1')).toBe('sha256:new');
+    expect(await approvals.digestForTag('other', 'docker.io/library/nginx', '1')).toBeNull();
+    expect(await approvals.teamsFor('sha256:old')).toEqual(['payments']);
+    expect((await approvals.remove('payments', 'sha256:old'))?.digest).toBe('sha256:old');
+    expect(await approvals.digestForTag('payments', 'docker.io/library/nginx', '1')).toBe('sha256:new');
+    await approvals.remove('payments', 'sha256:new');
+    expect(await approvals.digestForTag('payments', 'docker.io/library/nginx', '1')).toBeNull();
+    expect(await approvals.get('payments', 'sha256:new')).toBeNull();
+  });
+});
