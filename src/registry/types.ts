@@ -81,8 +81,6 @@ export interface RegistryClient {
 export interface UploadOptions {
   /** Aborts the upload (the upload session is then cancelled). */
   signal?: AbortSignal;
-  /** Called with the number of bytes just sent. */
-  onBytes?: (n: number) => void;
 }
 
 /**

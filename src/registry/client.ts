@@ -1,0 +1,187 @@
+/**
+ * The Distribution API client (OCI distribution-spec v1.1) for one registry: manifests
+ * (capped, digest-verified, schema 1 refused), blobs (streamed and verified), tags, uploads
+ * and mounts. Auth, redirects and errors are handled by the session.
+ */
+import type { IncomingMessage } from 'node:http';
+import { pipeline, type Readable } from 'node:stream';
+import { AppError } from '../lib/errors';
+import { repositoryScope } from './auth';
+import { bareType, isSchema1, MANIFEST_ACCEPT, MAX_MANIFEST_SIZE, parseManifest } from './manifest';
+import { isValidDigest } from './reference';
+import { header, Session, type SessionOptions } from './session';
+import type { BlobInfo, ManifestResponse, RegistryWriter, UploadOptions } from './types';
+import { mountBlob, uploadBlob } from './upload';
+import { digestOf, DigestVerifier, mismatch } from './verify';
+
+/** How to reach one registry, and how to upload to it. */
+export interface ClientOptions extends SessionOptions {
+  /**
+   * Upload blobs in PATCH chunks of this many bytes (raised to the registry's
+   * OCI-Chunk-Min-Length), for registries or proxies that refuse large request bodies.
+   * @defaultValue undefined: one streaming PUT per blob
+   */
+  chunkSize?: number;
+}
+
+/** Tag lists are JSON; a page bigger than this is refused. */
+const MAX_TAGS_PAGE = 16 * 1024 * 1024;
+
+function algorithmOf(digest: string): string {
+  return digest.split(':')[0];
+}
+
+function contentLength(res: IncomingMessage): number | undefined {
+  const v = header(res, 'content-length');
+  return v === undefined || !/^\d+$/.test(v) ? undefined : Number(v);
+}
+
+export class DistributionClient implements RegistryWriter {
+  readonly url: string;
+  readonly session: Session;
+
+  constructor(private readonly options: ClientOptions) {
+    this.session = new Session(options);
+    this.url = this.session.base.href.replace(/\/+$/, '');
+  }
+
+  async ping(): Promise<void> {
+    const res = await this.session.must({ method: 'GET', url: '/v2/', scopes: [], ok: [200], what: `ping ${this.url}` });
+    res.resume();
+  }
+
+  async headManifest(repository: string, reference: string): Promise<{ digest: string; mediaType: string; size: number } | null> {
+    const res = await this.session.call({
+      method: 'HEAD', url: `/v2/${repository}/manifests/${reference}`, scopes: [repositoryScope(repository, 'pull')],
+      headers: { accept: MANIFEST_ACCEPT }, ok: [200], nullOn404: true, follow: true, what: `HEAD manifest ${repository}:${reference}`,
+    });
+    if (!res) return null;
+    res.resume();
+    const mediaType = bareType(header(res, 'content-type')) ?? '';
+    if (isSchema1(mediaType)) throw new AppError('MANIFEST_UNSUPPORTED', `${repository}:${reference} is a Docker schema 1 manifest, which is not supported`);
+    const digest = isValidDigest(reference) ? reference : header(res, 'docker-content-digest');
+    const size = contentLength(res);
+    if (!digest || size === undefined || !mediaType) {
+      // Some registries omit Docker-Content-Digest on HEAD: read the manifest to know it.
+      const m = await this.getManifest(repository, reference);
+      return { digest: m.digest, mediaType: m.mediaType, size: m.size };
+    }
+    return { digest, mediaType, size };
+  }
+
+  async getManifest(repository: string, reference: string): Promise<ManifestResponse> {
+    const what = `manifest ${repository}:${reference}`;
+    const res = await this.session.must({
+      method: 'GET', url: `/v2/${repository}/manifests/${reference}`, scopes: [repositoryScope(repository, 'pull')],
+      headers: { accept: MANIFEST_ACCEPT }, ok: [200], follow: true, what: `GET ${what}`,
+    });
+    const declared = contentLength(res);
+    if (declared !== undefined && declared > MAX_MANIFEST_SIZE) {
+      res.destroy();
+      throw new AppError('MANIFEST_TOO_LARGE', `${what}: ${declared} bytes, over the ${MAX_MANIFEST_SIZE}-byte cap`);
+    }
+    const body = await readCapped(res, MAX_MANIFEST_SIZE, what);
+    const byRef = isValidDigest(reference) ? reference : undefined;
+    const served = header(res, 'docker-content-digest');
+    for (const expected of [byRef, served]) {
+      if (expected && isValidDigest(expected) && digestOf(body, algorithmOf(expected)) !== expected) {
+        throw mismatch(`${what}: content does not hash to ${expected}`, { digest: expected });
+      }
+    }
+    const parsed = parseManifest(body, header(res, 'content-type'), what);
+    return { digest: byRef ?? digestOf(body), mediaType: parsed.mediaType, size: body.length, body };
+  }
+
+  async putManifest(repository: string, reference: string, body: Buffer, mediaType: string): Promise<string> {
+    if (body.length > MAX_MANIFEST_SIZE) throw new AppError('MANIFEST_TOO_LARGE', `manifest for ${repository}: over the ${MAX_MANIFEST_SIZE}-byte cap`);
+    const res = await this.session.must({
+      method: 'PUT', url: `/v2/${repository}/manifests/${reference}`, scopes: [repositoryScope(repository, 'push')],
+      headers: { 'content-type': mediaType }, body, ok: [201, 200], what: `PUT manifest ${repository}:${reference}`,
+    });
+    res.resume();
+    const digest = digestOf(body);
+    const served = header(res, 'docker-content-digest');
+    if (served && algorithmOf(served) === 'sha256' && served !== digest) {
+      throw mismatch(`PUT manifest ${repository}:${reference}: registry stored ${served}, sent ${digest}`, { digest, got: served });
+    }
+    return digest;
+  }
+
+  async deleteManifest(repository: string, digest: string): Promise<void> {
+    const res = await this.session.must({
+      method: 'DELETE', url: `/v2/${repository}/manifests/${digest}`, scopes: [`repository:${repository}:delete`, repositoryScope(repository, 'push')],
+      ok: [202, 200], what: `DELETE manifest ${repository}@${digest}`,
+    });
+    res.resume();
+  }
+
+  async headBlob(repository: string, digest: string): Promise<BlobInfo | null> {
+    const res = await this.session.call({
+      method: 'HEAD', url: `/v2/${repository}/blobs/${digest}`, scopes: [repositoryScope(repository, 'pull')],
+      ok: [200], nullOn404: true, follow: true, what: `HEAD blob ${repository}@${digest}`,
+    });
+    if (!res) return null;
+    res.resume();
+    return { digest, size: contentLength(res) ?? -1 };
+  }
+
+  async getBlob(repository: string, digest: string, expectedSize?: number, signal?: AbortSignal): Promise<Readable> {
+    const res = await this.session.must({
+      method: 'GET', url: `/v2/${repository}/blobs/${digest}`, scopes: [repositoryScope(repository, 'pull')],
+      ok: [200], follow: true, signal, what: `GET blob ${repository}@${digest}`,
+    });
+    const declared = contentLength(res);
+    if (expectedSize !== undefined && declared !== undefined && declared !== expectedSize) {
+      res.destroy();
+      throw mismatch(`blob ${digest}: registry announces ${declared} bytes, expected ${expectedSize}`, { digest, size: expectedSize, got: declared });
+    }
+    const verifier = new DigestVerifier(digest, expectedSize ?? declared);
+    pipeline(res, verifier, () => undefined);
+    return verifier;
+  }
+
+  async listTags(repository: string): Promise<string[]> {
+    const tags: string[] = [];
+    let url: URL | undefined = new URL(`/v2/${repository}/tags/list?n=1000`, this.session.base);
+    for (let page = 0; url && page < 1000; page++) {
+      const res: IncomingMessage = await this.session.must({
+        method: 'GET', url, scopes: [repositoryScope(repository, 'pull')], ok: [200], follow: true, what: `tags of ${repository}`,
+      });
+      const body = await readCapped(res, MAX_TAGS_PAGE, `tags of ${repository}`);
+      const json = JSON.parse(body.toString('utf8')) as { tags?: unknown };
+      if (Array.isArray(json.tags)) tags.push(...json.tags.filter((t): t is string => typeof t === 'string'));
+      // Pagination: Link: <...>; rel="next" (distribution-spec "Listing Tags").
+      const next = /<([^>]+)>;\s*rel="?next"?/.exec(header(res, 'link') ?? '');
+      url = next ? new URL(next[1], url) : undefined;
+    }
+    return tags;
+  }
+
+  mountBlob(repository: string, digest: string, fromRepository: string): Promise<boolean> {
+    return mountBlob(this.session, repository, digest, fromRepository);
+  }
+
+  uploadBlob(repository: string, digest: string, size: number, body: Readable, opts: UploadOptions = {}): Promise<void> {
+    return uploadBlob(this.session, repository, digest, size, body, { chunkSize: this.options.chunkSize, signal: opts.signal });
+  }
+
+  /** Closes pooled connections. */
+  close(): void {
+    this.session.close();
+  }
+}
+
+async function readCapped(res: IncomingMessage, limit: number, what: string): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of res as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) {
+      res.destroy();
+      throw new AppError('MANIFEST_TOO_LARGE', `${what}: over the ${limit}-byte cap`);
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks, size);
+}
+

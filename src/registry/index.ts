@@ -1,0 +1,11 @@
+/**
+ * The registry layer's public surface: what the intake pipeline, the scanners, main.ts and
+ * the CLI import. Everything else in this folder is an implementation detail.
+ */
+export * from './types';
+export * from './mover';
+export { parseReference, formatReference, apiReference, normalizeRegistryHost, isValidDigest, type ImageRef } from './reference';
+export { RegistryError, isTemporary, type DistributionError } from './errors';
+export { DistributionClient, type ClientOptions } from './client';
+export type { Credentials } from './auth';
+export { MAX_MANIFEST_SIZE, parseManifest, type ParsedManifest } from './manifest';
