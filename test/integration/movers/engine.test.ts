@@ -7,7 +7,8 @@
 import { readFileSync } from 'node:fs';
 import Dockerode from 'dockerode';
 import { AppError } from '../../../src/lib/errors';
-import { EngineMover, type ManifestHead } from '../../../src/registry/movers/engine';
+import { DistributionClient } from '../../../src/registry/client';
+import { EngineMover } from '../../../src/registry/movers/engine';
 import { parseReference } from '../../../src/registry/reference';
 import { MediaTypes } from '../../../src/registry/types';
 import { buildImage, buildIndex, pushImage, pushIndex } from '../../harness/images';
@@ -17,23 +18,14 @@ import { services, uniqueName } from '../../harness/services';
 const svc = services();
 const ACCEPT = [MediaTypes.ociManifest, MediaTypes.ociIndex, MediaTypes.dockerManifest, MediaTypes.dockerManifestList].join(', ');
 
-/** The destination check, with plain fetch (the harness registries are HTTP, no auth). */
-function fetchHead(baseUrl: string): ManifestHead {
-  return {
-    async headManifest(repository, reference) {
-      const res = await fetch(`${baseUrl}/v2/${repository}/manifests/${reference}`, { method: 'HEAD', headers: { accept: ACCEPT } });
-      if (res.status === 404) return null;
-      if (!res.ok) throw new Error(`HEAD ${repository}:${reference}: HTTP ${res.status}`);
-      return {
-        digest: res.headers.get('docker-content-digest') ?? '',
-        mediaType: res.headers.get('content-type') ?? '',
-        size: Number(res.headers.get('content-length')),
-      };
-    },
-  };
+/** The mover verifies with the real Distribution client; the assertions below use plain fetch. */
+const clients = new Map<string, DistributionClient>();
+function destination(registry: string): DistributionClient {
+  const url = { [svc.internal.host]: svc.internal.url, [svc.proxy.host]: svc.proxy.url }[registry];
+  if (!url) throw new Error(`no harness registry ${registry}`);
+  if (!clients.has(registry)) clients.set(registry, new DistributionClient({ url }));
+  return clients.get(registry) as DistributionClient;
 }
-
-const urlOf: Record<string, string> = { [svc.internal.host]: svc.internal.url, [svc.proxy.host]: svc.proxy.url };
 
 async function served(repo: string, ref: string): Promise<{ digest: string | null; manifest: { config: { digest: string }; layers: Array<{ digest: string }> } }> {
   const res = await fetch(`${svc.internal.url}/v2/${repo}/manifests/${ref}`, { headers: { accept: ACCEPT } });
@@ -52,7 +44,7 @@ describe('EngineMover (dockerode → podman system service)', () => {
     docker = new Dockerode({ socketPath: podman.socketPath });
     mover = new EngineMover({
       docker,
-      destination: (registry) => fetchHead(urlOf[registry]),
+      destination,
       // Neither harness registry checks credentials; they are sent all the same (X-Registry-Auth),
       // so that the error tests can show a password never reaches a message.
       credentials: () => ({ username: 'portcullis', password }),
@@ -122,6 +114,20 @@ describe('EngineMover (dockerode → podman system service)', () => {
     expect(result.mediaType).not.toBe(MediaTypes.ociIndex);
   });
 
+  it('fails with DIGEST_MISMATCH when the destination does not serve what the engine reported', async () => {
+    const repo = uniqueName('engine-mismatch');
+    const img = await buildImage({ layers: [{ files: { f: 'mismatch' } }] });
+    await pushImage(svc.upstream.url, repo, 'v1', img);
+    // A destination that answers with another digest: a registry (or proxy) not telling the truth.
+    const lying = new EngineMover({
+      docker,
+      destination: () => ({ headManifest: async () => ({ digest: img.digest, mediaType: img.mediaType, size: img.manifest.length }) }),
+    });
+    await expect(lying.copy(parseReference(`${svc.proxy.host}/${repo}:v1`), parseReference(`${svc.internal.host}/${repo}:v1`)))
+      .rejects.toMatchObject({ code: 'DIGEST_MISMATCH' });
+    await expectEngineEmpty();
+  });
+
   it('refuses what an engine cannot do: several platforms, or a new index', async () => {
     const src = parseReference(`${svc.proxy.host}/any:v1`);
     const dst = parseReference(`${svc.internal.host}/any:v1`);
@@ -148,7 +154,7 @@ describe('EngineMover (dockerode → podman system service)', () => {
   it('reports an unreachable engine as DEPENDENCY_UNAVAILABLE (temporary)', async () => {
     const down = new EngineMover({
       docker: new Dockerode({ socketPath: `${podman.dir}/no-such.sock` }),
-      destination: (registry) => fetchHead(urlOf[registry]),
+      destination,
     });
     await expect(down.copy(parseReference(`${svc.proxy.host}/x:v1`), parseReference(`${svc.internal.host}/x:v1`)))
       .rejects.toMatchObject({ code: 'DEPENDENCY_UNAVAILABLE', temporary: true });
