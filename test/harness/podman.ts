@@ -76,9 +76,17 @@ runroot = ${toml(d('runroot'))}
   return { containersConf, storageConf, registriesConf };
 }
 
-/** Runs inside the new mount namespace: $1 is the temp folder, $2 the socket URL. */
+/**
+ * $1 is the temp folder, $2 the socket URL. In a private mount namespace when the machine allows
+ * one (root with CAP_SYS_ADMIN); otherwise (an unprivileged CI container) podman runs as it is.
+ * Every step ends in `exec`, so the service's pid is podman's and stop() signals podman itself.
+ */
 const SERVICE_SCRIPT = `
-if ! mount -t overlay overlay -o "lowerdir=/var/lib,upperdir=$1/varlib-upper,workdir=$1/varlib-work" /var/lib; then
+if [ -z "$PORTCULLIS_PODMAN_NS" ] && unshare --mount --propagation private true 2>/dev/null; then
+  export PORTCULLIS_PODMAN_NS=1
+  exec unshare --mount --propagation private -- sh -c "$0" "$0" "$1" "$2"
+fi
+if [ -z "$PORTCULLIS_PODMAN_NS" ] || ! mount -t overlay overlay -o "lowerdir=/var/lib,upperdir=$1/varlib-upper,workdir=$1/varlib-work" /var/lib; then
   echo "portcullis harness: no overlay on /var/lib; podman's blob-info cache is the global /var/lib/containers/cache"
 fi
 exec podman system service --time=0 "$2"
@@ -101,10 +109,9 @@ export async function startPodman(options: PodmanOptions): Promise<PodmanService
   const socketPath = path.join(dir, 'podman.sock');
   const svc = await startProcess({
     name,
-    command: 'unshare',
-    // `exec` keeps podman's pid the service pid, so stop() signals podman itself.
+    command: 'sh',
     // --time=0: never exit on idle; the test stops it. A socket in the temp folder, not /run/podman.
-    args: ['--mount', '--propagation', 'private', '--', 'sh', '-c', SERVICE_SCRIPT, 'podman-service', dir, `unix://${socketPath}`],
+    args: ['-c', SERVICE_SCRIPT, SERVICE_SCRIPT, dir, `unix://${socketPath}`],
     dir,
     env: {
       ...files,
