@@ -1,0 +1,104 @@
+/**
+ * The builtin scanner: reads the image's layers from the registry as streams, builds the
+ * installed-package list and the hardening facts, and matches packages against a local OSV
+ * database. The database is reloaded when its files change ({@link fingerprint}), so a
+ * `vulndb sync` takes effect without a restart and changes `dbVersion()`.
+ */
+import { AppError, isAppError } from '../../lib/errors';
+import { OsvDatabase } from '../osv/database';
+import { fingerprint } from '../osv/loader';
+import { summarize, type Finding, type ScanReport, type ScannerAdapter, type ScanTarget } from '../types';
+import { MergedFilesystem } from './filesystem';
+import { hardeningFindings } from './hardening';
+import { resolveImage } from './image';
+import { installedPackages } from './inventory';
+import { readLayer, type ScanBudget } from './layer-reader';
+import { DEFAULT_LIMITS, type ScanLimits } from './limits';
+
+export interface BuiltinScannerOptions {
+  name: string;
+  /** Folder of OSV JSON files and/or `all.zip` exports. */
+  osvPath: string;
+  /** @defaultValue {@link DEFAULT_LIMITS} */
+  limits?: Partial<ScanLimits>;
+  /** Run the CIS hardening checks. @defaultValue true */
+  hardening?: boolean;
+}
+
+export class BuiltinScanner implements ScannerAdapter {
+  readonly type = 'builtin' as const;
+  readonly name: string;
+  private readonly limits: ScanLimits;
+  private db: { version: string; db: OsvDatabase } | null = null;
+  private loading: Promise<{ version: string; db: OsvDatabase }> | null = null;
+
+  constructor(private readonly options: BuiltinScannerOptions) {
+    this.name = options.name;
+    this.limits = { ...DEFAULT_LIMITS, ...options.limits };
+  }
+
+  async check(): Promise<void> {
+    const { db } = await this.database();
+    if (db.loadStats.records === 0) {
+      throw new AppError('SCANNER_UNAVAILABLE', `scanner ${this.name}: no OSV records under ${this.options.osvPath}`);
+    }
+  }
+
+  dbVersion(): Promise<string> {
+    return fingerprint(this.options.osvPath);
+  }
+
+  /** The loaded database, reloaded when the files changed; concurrent scans share one load. */
+  private async database(): Promise<{ version: string; db: OsvDatabase }> {
+    const version = await fingerprint(this.options.osvPath);
+    if (this.db?.version === version) return this.db;
+    if (!this.loading) {
+      this.loading = OsvDatabase.load(this.options.osvPath)
+        .then((db) => (this.db = { version, db }))
+        .finally(() => (this.loading = null));
+    }
+    return this.loading;
+  }
+
+  async scan(target: ScanTarget): Promise<ScanReport> {
+    const startedAt = new Date().toISOString();
+    const { version, db } = await this.database();
+    try {
+      const image = await resolveImage(target.registry, target.repository, target.digest);
+      const fs = new MergedFilesystem();
+      const budget: ScanBudget = { bytes: 0, entries: 0 };
+      for (const layer of image.layers) {
+        const blob = await target.registry.getBlob(target.repository, layer.digest, layer.size);
+        fs.apply(await readLayer(blob, layer.digest, fs, this.limits, budget));
+      }
+      const { packages } = installedPackages(fs);
+      const findings: Finding[] = packages.flatMap((p) => db.findingsFor(p));
+      if (this.options.hardening !== false) findings.push(...hardeningFindings(image.config, fs));
+      return {
+        scanner: this.name,
+        status: 'succeeded',
+        summary: summarize(findings),
+        findings,
+        startedAt,
+        finishedAt: new Date().toISOString(),
+        dbVersion: version,
+      };
+    } catch (err) {
+      // A registry that is down is worth a retry of the whole job; anything else about this
+      // image (a bomb, a hostile path, a broken manifest, a digest mismatch) is its verdict.
+      if (isAppError(err) && err.temporary) throw err;
+      const code = isAppError(err) ? err.code : 'SCAN_FAILED';
+      const message = err instanceof Error ? err.message : String(err);
+      return {
+        scanner: this.name,
+        status: 'failed',
+        summary: summarize([]),
+        findings: [],
+        startedAt,
+        finishedAt: new Date().toISOString(),
+        error: { code, message },
+        dbVersion: version,
+      };
+    }
+  }
+}

@@ -1,0 +1,198 @@
+/**
+ * Reads one layer blob as a stream: gunzip when the bytes start with the gzip magic (media
+ * types are not trusted for this), tar entries via tar-stream, one entry at a time. Only the
+ * files {@link classify} names are read into memory, each under a cap; everything else is
+ * drained. Decompressed bytes and entries are counted against the scan's limits as they flow,
+ * so a decompression bomb stops at the limit instead of filling memory or disk.
+ */
+import { once } from 'node:events';
+import { Transform, type Readable, type TransformCallback } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import { extract, type Extract } from 'tar-stream';
+import { AppError } from '../../lib/errors';
+import { LayerChanges, type MergedFilesystem, type PathFacts } from './filesystem';
+import type { ScanLimits } from './limits';
+import { parseApkInstalled } from './parsers/apk';
+import { parseDpkgStatus } from './parsers/dpkg';
+import { parseNpmManifest } from './parsers/npm';
+import { parseOsRelease } from './parsers/os-release';
+import { parsePythonMetadata } from './parsers/python';
+import { classify, normalizeEntryPath, READ_CAP, type FileKind } from './paths';
+import { secretInFile } from './secrets';
+
+/** Running totals shared by all layers of one scan. */
+export interface ScanBudget {
+  bytes: number;
+  entries: number;
+}
+
+/** A tar entry as tar-stream's iterator yields it (the type is not exported by name). */
+type Entry = Extract extends AsyncIterable<infer E> ? E : never;
+
+const limitError = (message: string): AppError => new AppError('SCAN_LIMIT_EXCEEDED', message);
+
+/** Counts decompressed bytes and fails the stream once the scan's total is exceeded. */
+class ByteBudget extends Transform {
+  constructor(private readonly budget: ScanBudget, private readonly max: number) {
+    super();
+  }
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    this.budget.bytes += chunk.length;
+    if (this.budget.bytes > this.max) cb(limitError(`decompressed image exceeds ${this.max} bytes`));
+    else cb(null, chunk);
+  }
+}
+
+/** Passes bytes through, inserting a gunzip stage when the first bytes are gzip's magic. */
+class MaybeGunzip extends Transform {
+  private gunzip: ReturnType<typeof createGunzip> | null = null;
+  private decided = false;
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    if (!this.decided) {
+      this.decided = true;
+      if (chunk[0] === 0x1f && chunk[1] === 0x8b) {
+        this.gunzip = createGunzip();
+        this.gunzip.on('data', (d: Buffer) => {
+          if (!this.push(d)) this.gunzip?.pause();
+        });
+        this.gunzip.on('error', (e) => this.destroy(new AppError('SCAN_FAILED', `layer is not valid gzip: ${e.message}`)));
+      } else if (chunk[0] === 0x28 && chunk[1] === 0xb5 && chunk[2] === 0x2f && chunk[3] === 0xfd) {
+        cb(new AppError('SCAN_FAILED', 'zstd-compressed layers are not supported by the builtin scanner'));
+        return;
+      }
+    }
+    if (this.gunzip) this.gunzip.write(chunk, cb);
+    else cb(null, chunk);
+  }
+  override _read(size: number): void {
+    this.gunzip?.resume();
+    super._read(size);
+  }
+  override _flush(cb: TransformCallback): void {
+    if (!this.gunzip) return cb();
+    this.gunzip.once('end', () => cb());
+    this.gunzip.end();
+  }
+}
+
+async function readCapped(entry: Entry, cap: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of entry) {
+    size += (chunk as Buffer).length;
+    if (size <= cap) chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+function parse(kind: FileKind, path: string, text: string): Partial<PathFacts> {
+  switch (kind) {
+    case 'dpkg-status':
+      return { packages: parseDpkgStatus(text) };
+    case 'apk-installed':
+      return { packages: parseApkInstalled(text) };
+    case 'npm':
+      return { packages: parseNpmManifest(text) };
+    case 'python':
+      return { packages: parsePythonMetadata(text) };
+    case 'os-release':
+      return { osRelease: parseOsRelease(text) };
+    case 'secret-candidate': {
+      const secret = secretInFile(path, text);
+      return secret ? { secret } : {};
+    }
+  }
+}
+
+/** Handles one tar entry; returns facts to record for its path, or null when none. */
+async function readEntry(entry: Entry, path: string, layer: string, limits: ScanLimits): Promise<PathFacts | null> {
+  const h = entry.header;
+  const size = h.size ?? 0;
+  if (size > limits.maxFileBytes) throw limitError(`${path}: file of ${size} bytes exceeds ${limits.maxFileBytes}`);
+  const type = h.type ?? 'file';
+  const regular = type === 'file' || type === 'contiguous-file';
+  const kind = classify(path);
+  const facts: PathFacts = { layer };
+  if (regular && ((h.mode ?? 0) & 0o6000) !== 0) facts.setuidMode = h.mode ?? 0;
+  if (type === 'symlink' && kind === 'os-release') facts.symlinkTarget = h.linkname ?? '';
+  if (regular && kind && size <= READ_CAP[kind]) {
+    const text = (await readCapped(entry, READ_CAP[kind])).toString('utf8');
+    Object.assign(facts, { kind }, parse(kind, path, text));
+  } else if (regular && kind && kind !== 'secret-candidate') {
+    throw limitError(`${path}: ${size} bytes exceeds the ${READ_CAP[kind]}-byte cap for a ${kind} file`);
+  } else {
+    entry.resume();
+  }
+  const useful = facts.kind !== undefined || facts.setuidMode !== undefined || facts.symlinkTarget !== undefined;
+  return useful ? facts : null;
+}
+
+/**
+ * Streams one layer and returns its changes. `fs` is the state below this layer, used to
+ * notice when the layer overwrites a tracked path with something untracked.
+ */
+export async function readLayer(
+  blob: Readable,
+  layer: string,
+  fs: MergedFilesystem,
+  limits: ScanLimits,
+  budget: ScanBudget,
+): Promise<LayerChanges> {
+  const changes = new LayerChanges(layer);
+  const tar = extract();
+  const consume = (async () => {
+    for await (const entry of tar) {
+      budget.entries += 1;
+      if (budget.entries > limits.maxEntries) throw limitError(`image has more than ${limits.maxEntries} tar entries`);
+      const path = normalizeEntryPath(entry.header.name);
+      const link = entry.header.linkname;
+      // A hard link's target is a path in the archive; one outside the root is hostile.
+      const badLink = entry.header.type === 'link' && link != null && (link.startsWith('/') || normalizeEntryPath(link) === null);
+      if (path === null || badLink) {
+        throw new AppError('SCAN_FAILED', `layer ${layer} refused: entry "${entry.header.name}" escapes the image root`);
+      }
+      const base = path.slice(path.lastIndexOf('/') + 1);
+      const dir = path.includes('/') ? path.slice(0, path.lastIndexOf('/')) : '';
+      if (base === '.wh..wh..opq') {
+        changes.opaqueDirs.add(dir);
+        entry.resume();
+      } else if (base.startsWith('.wh.')) {
+        changes.whiteouts.add(dir ? `${dir}/${base.slice(4)}` : base.slice(4));
+        entry.resume();
+      } else {
+        const facts = await readEntry(entry, path, layer, limits);
+        if (facts) changes.facts.set(path, facts);
+        else if (entry.header.type !== 'directory' && fs.has(path)) changes.replaced.add(path);
+      }
+    }
+  })();
+  // Feeds tar-stream (a streamx Writable) by hand, honouring its backpressure; node's
+  // pipeline() does not know streamx streams.
+  const gunzip = new MaybeGunzip();
+  const bytes = blob.pipe(gunzip).pipe(new ByteBudget(budget, limits.maxTotalBytes));
+  // pipe() does not forward errors: a digest mismatch or bad gzip must end the iteration.
+  blob.on('error', (e) => bytes.destroy(e));
+  gunzip.on('error', (e) => bytes.destroy(e));
+  const abort = new AbortController();
+  const feed = (async () => {
+    for await (const chunk of bytes) {
+      if (!tar.write(chunk as Buffer)) await once(tar, 'drain', { signal: abort.signal });
+    }
+    tar.end(null);
+  })();
+  // Both are awaited below; these handlers only stop the loser's rejection from being
+  // reported as unhandled once the other has already failed the layer.
+  feed.catch(() => undefined);
+  consume.catch(() => undefined);
+  try {
+    await Promise.all([feed, consume]);
+  } catch (err) {
+    abort.abort();
+    blob.destroy();
+    gunzip.destroy();
+    bytes.destroy();
+    tar.destroy();
+    throw err;
+  }
+  return changes;
+}

@@ -1,0 +1,47 @@
+/**
+ * Which files in an image the builtin scanner reads, and how. Everything else is skipped
+ * without being buffered. Paths are normalized: no leading `/` or `./`.
+ */
+import { NPM_MANIFEST } from './parsers/npm';
+import { PYTHON_METADATA } from './parsers/python';
+
+export type FileKind = 'dpkg-status' | 'apk-installed' | 'npm' | 'python' | 'os-release' | 'secret-candidate';
+
+const SECRET_NAMES = /(?:^|\/)(?:id_rsa|id_dsa|id_ecdsa|id_ed25519|\.git-credentials|\.pgpass)$/;
+const SECRET_PATHS = /(?:^|\/)(?:\.aws\/credentials|\.npmrc|\.docker\/config\.json|\.pypirc)$/;
+const KEY_FILES = /\.(?:pem|key|p8)$/;
+
+export function classify(path: string): FileKind | null {
+  if (path === 'var/lib/dpkg/status' || /^var\/lib\/dpkg\/status\.d\/[^/.]+$/.test(path)) return 'dpkg-status';
+  if (path === 'lib/apk/db/installed') return 'apk-installed';
+  if (path === 'etc/os-release' || path === 'usr/lib/os-release') return 'os-release';
+  if (NPM_MANIFEST.test(path)) return 'npm';
+  if (PYTHON_METADATA.test(path)) return 'python';
+  if (SECRET_NAMES.test(path) || SECRET_PATHS.test(path) || KEY_FILES.test(path)) return 'secret-candidate';
+  return null;
+}
+
+/** Largest file of each kind that is read; a bigger one is skipped (secrets) or fails the scan. */
+export const READ_CAP: Record<FileKind, number> = {
+  'dpkg-status': 64 * 1024 * 1024,
+  'apk-installed': 64 * 1024 * 1024,
+  'os-release': 64 * 1024,
+  npm: 4 * 1024 * 1024,
+  python: 4 * 1024 * 1024,
+  // Key and credential files are small; a large *.pem is a certificate bundle, not a key.
+  'secret-candidate': 1024 * 1024,
+};
+
+/**
+ * Normalizes a tar entry name; null when it escapes the root (`..` segments), which the
+ * scanner refuses rather than guessing what an extractor would do with it.
+ */
+export function normalizeEntryPath(name: string): string | null {
+  const parts: string[] = [];
+  for (const seg of name.replace(/\\/g, '/').split('/')) {
+    if (seg === '' || seg === '.') continue;
+    if (seg === '..') return null;
+    parts.push(seg);
+  }
+  return parts.join('/');
+}
