@@ -9,3 +9,7 @@ export { RegistryError, isTemporary, type DistributionError } from './errors';
 export { DistributionClient, type ClientOptions } from './client';
 export type { Credentials } from './auth';
 export { MAX_MANIFEST_SIZE, parseManifest, type ParsedManifest } from './manifest';
+export { copyImage, type CopySource, type CopyTarget } from './copy';
+export { UpstreamResolver, type ClientProvider, type ResolverOptions } from './resolver';
+export { RegistryMover, type RegistryMoverDefaults } from './registry-mover';
+export { parsePlatform, formatPlatform, platformMatches } from './platform';

@@ -1,0 +1,113 @@
+/**
+ * Reading what a copy has to move: the root manifest, its children (for an index), and the
+ * set of distinct blobs. An index that refers to itself or to one of its ancestors is
+ * refused (it would never finish), as is nesting deeper than {@link MAX_DEPTH}.
+ */
+import { AppError } from '../lib/errors';
+import { parseManifest, type ParsedManifest } from './manifest';
+import { formatPlatform, parsePlatform, platformMatches } from './platform';
+import type { Descriptor, ManifestResponse, Platform, RegistryClient } from './types';
+import { digestOf, mismatch } from './verify';
+
+/** Indexes of indexes exist (e.g. nested attestation indexes) but never this deep. */
+export const MAX_DEPTH = 4;
+
+/** One manifest to write, children before parents. */
+export interface PlannedManifest {
+  sourceDigest: string;
+  /** The digest it has at the destination (differs only for a rewritten index). */
+  digest: string;
+  mediaType: string;
+  body: Buffer;
+  platform?: Platform;
+  kind: ParsedManifest['kind'];
+}
+
+export interface CopyPlan {
+  /** In write order; the last one is the root, written under the tag. */
+  manifests: PlannedManifest[];
+  blobs: Descriptor[];
+  sourceDigest: string;
+  mapping: Record<string, string>;
+}
+
+export type Fetch = <T>(what: string, fn: () => Promise<T>) => Promise<T>;
+
+export interface PlanOptions {
+  platforms?: Array<string | Platform>;
+  writeIndex?: boolean;
+}
+
+/** Blobs a registry cannot serve: foreign layers live at their `urls` (Windows base layers). */
+function distributable(d: Descriptor): boolean {
+  return !(d.urls?.length && /foreign|nondistributable/.test(d.mediaType));
+}
+
+export async function planCopy(client: RegistryClient, repository: string, reference: string, opts: PlanOptions, fetch: Fetch): Promise<CopyPlan> {
+  const root = await fetch(`manifest ${reference}`, () => client.getManifest(repository, reference));
+  const manifests: PlannedManifest[] = [];
+  const blobs = new Map<string, Descriptor>();
+  const seen = new Set<string>();
+  const mapping: Record<string, string> = {};
+
+  const visit = async (m: ManifestResponse, parsed: ParsedManifest, ancestors: string[], platform?: Platform): Promise<void> => {
+    if (parsed.kind === 'image') {
+      for (const d of [parsed.config, ...parsed.layers]) if (distributable(d) && !blobs.has(d.digest)) blobs.set(d.digest, d);
+    } else {
+      if (ancestors.length >= MAX_DEPTH) throw new AppError('MANIFEST_INVALID', `index ${m.digest}: nested more than ${MAX_DEPTH} levels deep`);
+      for (const child of parsed.manifests) {
+        if (child.digest === m.digest || ancestors.includes(child.digest)) {
+          throw new AppError('MANIFEST_INVALID', `index ${m.digest} refers to itself (through ${child.digest}): refused`);
+        }
+        if (seen.has(child.digest)) continue;
+        const body = await fetch(`manifest ${child.digest}`, () => client.getManifest(repository, child.digest));
+        if (body.size !== child.size) throw mismatch(`manifest ${child.digest}: ${body.size} bytes, the index says ${child.size}`, { digest: child.digest });
+        await visit(body, parseManifest(body.body, body.mediaType, `manifest ${child.digest}`), [...ancestors, m.digest], child.platform);
+      }
+    }
+    if (seen.has(m.digest)) return;
+    seen.add(m.digest);
+    manifests.push({ sourceDigest: m.digest, digest: m.digest, mediaType: m.mediaType, body: m.body, platform, kind: parsed.kind });
+  };
+
+  let parsed = parseManifest(root.body, root.mediaType, `manifest ${reference}`);
+  let top: ManifestResponse = root;
+  let topPlatform: Platform | undefined;
+  if (parsed.kind === 'index' && opts.platforms?.length) {
+    const wanted = opts.platforms.map((p) => (typeof p === 'string' ? parsePlatform(p) : p));
+    const selected = parsed.manifests.filter((d) => wanted.some((w) => platformMatches(w, d.platform)));
+    const available = parsed.manifests.map((d) => formatPlatform(d.platform));
+    if (selected.length === 0) {
+      throw new AppError('INVALID_REQUEST', `no platform of ${reference} matches ${wanted.map(formatPlatform).join(', ')} (it has ${available.join(', ')})`, { details: { available } });
+    }
+    if (opts.writeIndex) {
+      top = rewriteIndex(root, selected);
+      parsed = { kind: 'index', mediaType: parsed.mediaType, manifests: selected };
+    } else {
+      if (selected.length > 1) {
+        throw new AppError('INVALID_REQUEST', `${selected.length} images of ${reference} match; select one platform, or ask for a new index (writeIndex)`);
+      }
+      topPlatform = selected[0].platform;
+      top = await fetch(`manifest ${selected[0].digest}`, () => client.getManifest(repository, selected[0].digest));
+      parsed = parseManifest(top.body, top.mediaType, `manifest ${selected[0].digest}`);
+      if (parsed.kind !== 'image') throw new AppError('MANIFEST_UNSUPPORTED', `${selected[0].digest}: the selected platform is itself an index`);
+    }
+    mapping[root.digest] = top.digest;
+  }
+  await visit(top, parsed, [], topPlatform);
+  // A rewritten index exists only at the destination; it stands for the source's index.
+  if (opts.writeIndex && mapping[root.digest]) manifests[manifests.length - 1].sourceDigest = root.digest;
+  return { manifests, blobs: [...blobs.values()], sourceDigest: root.digest, mapping };
+}
+
+/**
+ * A new index holding only `selected`: every other field of the original is kept, and the
+ * selected descriptors are copied as the source wrote them.
+ */
+function rewriteIndex(root: ManifestResponse, selected: Descriptor[]): ManifestResponse {
+  const json = JSON.parse(root.body.toString('utf8')) as { manifests: Array<{ digest: string }> };
+  const keep = new Set(selected.map((d) => d.digest));
+  json.manifests = json.manifests.filter((d) => keep.has(d.digest));
+  const body = Buffer.from(JSON.stringify(json, null, 2));
+  return { digest: digestOf(body), mediaType: root.mediaType, size: body.length, body };
+}
