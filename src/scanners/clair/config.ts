@@ -1,0 +1,49 @@
+/**
+ * The config entry of a Clair v4 scanner (`scanners: [{type: clair, …}]`). The config loader
+ * puts this schema into its `scanners` discriminated union on `type`.
+ */
+import { z } from 'zod';
+
+const httpUrl = z.string().url().refine((u) => /^https?:\/\//i.test(u), 'must be an http(s) URL');
+
+function isBase64Key(value: string): boolean {
+  return /^[A-Za-z0-9+/_-]+={0,2}$/.test(value) && Buffer.from(value, 'base64').length > 0;
+}
+
+export const clairScannerConfigSchema = z
+  .strictObject({
+    /** Unique adapter name, shown in reports. */
+    name: z.string().min(1),
+    type: z.literal('clair'),
+    /** Clair in combo mode: indexer and matcher under one base URL. */
+    url: httpUrl.optional(),
+    /** Indexer base URL when the services are split. @defaultValue `url` */
+    indexerUrl: httpUrl.optional(),
+    /** Matcher base URL when the services are split. @defaultValue `url` */
+    matcherUrl: httpUrl.optional(),
+    /**
+     * Clair's pre-shared key (`auth.psk.key` in Clair's config), base64 as Clair takes it.
+     * When set, every request carries an HS256 JWT signed with it. Secret: give it by env.
+     */
+    psk: z.string().refine(isBase64Key, 'must be the base64 key of Clair auth.psk.key').optional(),
+    /** The JWT `iss`; must be in Clair's `auth.psk.iss` list. @defaultValue `portcullis` */
+    pskIssuer: z.string().min(1).default('portcullis'),
+    /** Whole scan of one digest (index, then report). @defaultValue 900000 (15 min) */
+    timeoutMs: z.number().int().positive().default(900_000),
+    /**
+     * One HTTP request. Clair's index POST answers only once all layers are fetched and
+     * scanned, so this is long. @defaultValue 300000 (5 min)
+     */
+    requestTimeoutMs: z.number().int().positive().default(300_000),
+    /** Wait between polls while Clair indexes or its matcher is not ready (202). @defaultValue 2000 */
+    pollIntervalMs: z.number().int().positive().default(2_000),
+  })
+  .refine((c) => c.url !== undefined || (c.indexerUrl !== undefined && c.matcherUrl !== undefined), {
+    message: 'set url (combo mode), or both indexerUrl and matcherUrl',
+    path: ['url'],
+  });
+
+/** A validated Clair scanner entry (defaults applied). */
+export type ClairScannerConfig = z.infer<typeof clairScannerConfigSchema>;
+/** A Clair scanner entry as written in YAML (defaults optional). */
+export type ClairScannerConfigInput = z.input<typeof clairScannerConfigSchema>;
