@@ -1,17 +1,34 @@
 /**
  * The service entry point: `node dist/src/main.js [--role all|api|worker]`. Loads and
  * validates the configuration (a bad value stops here with one line naming the key), wires
- * implementations to interfaces, and starts the API, the workers, or both.
+ * implementations to interfaces, and starts the API, the workers, or both. The wiring
+ * functions are exported so that the test harness runs exactly this wiring in-process.
  */
 import { once } from 'node:events';
 import type { Server } from 'node:http';
 import { parseArgs } from 'node:util';
+import type { Worker } from 'bullmq';
 import Redis from 'ioredis';
+import { BullScheduler } from '../queue/scheduler';
+import { startIntakeWorker } from '../queue/worker';
 import { createApp } from './api/app';
 import type { ReadinessCheck } from './api/routes/health';
+import { v1Router } from './api/v1';
+import { auditSubscriber, RedisAuditLog } from './audit';
+import {
+  ApprovedService, DecisionService, defaultPolicy, EventBus, Lifecycle, Pipeline, RequestService,
+  type IntakeRegistry, type PolicyEvaluator,
+} from './intake';
+import { RegistryGateway } from './intake/registry-gateway';
 import { ConfigError, loadConfig, type Config } from './lib/config';
+import type { IdentityProvider } from './lib/identity/types';
+import { TokensFileIdentityProvider } from './lib/identity/tokens-file';
 import { createLogger, setRootLogger, type Logger } from './lib/logger';
 import { onShutdown, type ShutdownStep } from './lib/shutdown';
+import { RegistryMover } from './registry/registry-mover';
+import { UpstreamResolver } from './registry/resolver';
+import type { ScannerAdapter } from './scanners/types';
+import { RedisApprovalStore, RedisRequestStore } from './store';
 
 type Role = 'all' | 'api' | 'worker';
 
@@ -43,10 +60,73 @@ function redisCheck(redis: Redis): ReadinessCheck {
   };
 }
 
-async function startApi(config: Config, logger: Logger, redis: Redis): Promise<ShutdownStep> {
+/** Everything the API and the workers share, built once per process. */
+export interface Services {
+  events: EventBus;
+  audit: RedisAuditLog;
+  scheduler: BullScheduler;
+  requests: RequestService;
+  decisions: DecisionService;
+  approved: ApprovedService;
+  pipeline: Pipeline;
+}
+
+export interface ServiceOptions {
+  scanners?: ScannerAdapter[];
+  policy?: PolicyEvaluator;
+  /** Replaces the registry gateway (tests of the API alone). */
+  registry?: IntakeRegistry;
+}
+
+export function buildServices(config: Config, logger: Logger, redis: Redis, options: ServiceOptions = {}): Services {
+  const prefix = config.redis.prefix;
+  const events = new EventBus(logger.child({ module: 'events' }));
+  const audit = new RedisAuditLog(redis, prefix, logger.child({ module: 'audit' }));
+  events.subscribe(auditSubscriber(audit, logger.child({ module: 'audit' })));
+  const requests = new RedisRequestStore(redis, prefix);
+  const approvals = new RedisApprovalStore(redis, prefix);
+  const scheduler = new BullScheduler(redis, prefix);
+  const lifecycle = new Lifecycle(requests, events);
+  const registry = options.registry ?? registryGateway(config, logger);
+  const internalHost = new URL(config.internalRegistry.url).host;
+  const pipeline = new Pipeline({
+    requests, approvals, registry, scheduler, lifecycle, scanners: options.scanners ?? [], policy: options.policy ?? defaultPolicy,
+    logger: logger.child({ module: 'pipeline' }),
+    settings: {
+      quarantinePrefix: config.internalRegistry.quarantinePrefix, approvedPath: config.internalRegistry.approvedPath,
+      publicHost: config.internalRegistry.publicHost ?? internalHost, approvalsRequired: config.policy.approvals.required,
+    },
+  });
+  return {
+    events, audit, scheduler, pipeline,
+    requests: new RequestService({ requests, approvals, scheduler, lifecycle, events }),
+    decisions: new DecisionService({ requests, scheduler, lifecycle, events, approvalsRequired: config.policy.approvals.required }),
+    approved: new ApprovedService({ approvals, registry, lifecycle, events }),
+  };
+}
+
+function registryGateway(config: Config, logger: Logger): IntakeRegistry {
+  const resolver = new UpstreamResolver(config, { logger: logger.child({ module: 'registry' }) });
+  return new RegistryGateway({
+    upstreamClient: (registry) => resolver.upstreamClient(registry),
+    internal: resolver.internal(),
+    internalHost: new URL(config.internalRegistry.url).host,
+    mover: new RegistryMover(resolver, { jobs: config.copy.jobs, retries: config.copy.retries }, logger.child({ module: 'copy' })),
+  });
+}
+
+/** Without a tokens file nobody can authenticate: the API serves health only (fail closed). */
+export function identityFrom(config: Config, logger: Logger): IdentityProvider {
+  if (config.auth.tokensFile) return TokensFileIdentityProvider.fromFile(config.auth.tokensFile);
+  logger.warn('auth.tokensFile is not set: every /v1 call will be refused with 401');
+  return { authenticate: async () => null };
+}
+
+export async function startApi(config: Config, logger: Logger, redis: Redis, services: Services, identity: IdentityProvider): Promise<{ server: Server; port: number; step: ShutdownStep }> {
   const app = createApp({
     logger: logger.child({ module: 'api' }),
     readiness: [redisCheck(redis), registryCheck(config.internalRegistry.url)],
+    routers: [v1Router({ identity, ...services, limits: config.server })],
   });
   const server: Server = app.listen(config.server.port, config.server.host);
   await once(server, 'listening');
@@ -54,12 +134,22 @@ async function startApi(config: Config, logger: Logger, redis: Redis): Promise<S
   const port = typeof addr === 'object' && addr ? addr.port : config.server.port;
   logger.info({ 'server.address': config.server.host, 'server.port': port }, `API listening on http://${config.server.host}:${port}`);
   return {
-    name: 'api',
-    run: () => new Promise<void>((resolve, reject) => {
-      server.close((err) => (err ? reject(err) : resolve()));
-      server.closeIdleConnections();
-    }),
+    server, port,
+    step: {
+      name: 'api',
+      run: () => new Promise<void>((resolve, reject) => {
+        server.close((err) => (err ? reject(err) : resolve()));
+        server.closeIdleConnections();
+      }),
+    },
   };
+}
+
+export function startWorker(config: Config, logger: Logger, redis: Redis, services: Services, scanners: ScannerAdapter[] = []): { worker: Worker; step: ShutdownStep } {
+  if (scanners.length === 0) logger.warn('no scanners configured: images are approved on the approvers\' judgement alone');
+  const worker = startIntakeWorker(redis, config.redis.prefix, services.pipeline, config.worker, logger);
+  // close() waits for running jobs; a job still running at the deadline is handed back by stalled-job recovery.
+  return { worker, step: { name: 'worker', run: () => worker.close() } };
 }
 
 async function main(): Promise<void> {
@@ -67,21 +157,27 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger({ level: config.log.level, pretty: process.env.NODE_ENV === 'development' });
   setRootLogger(logger);
+  const identity = role === 'worker' ? undefined : identityFrom(config, logger);
   const redis = new Redis(config.redis.url, { lazyConnect: true, maxRetriesPerRequest: null });
   redis.on('error', (err) => logger.warn({ error: err }, 'redis connection error'));
   await redis.connect().catch((err: Error) => logger.warn({ error: err }, 'redis not reachable yet; retrying'));
+  const services = buildServices(config, logger, redis);
   const steps: ShutdownStep[] = [];
-  if (role !== 'worker') steps.push(await startApi(config, logger, redis));
+  if (identity) steps.push((await startApi(config, logger, redis, services, identity)).step);
+  if (role !== 'api') steps.push(startWorker(config, logger, redis, services).step);
+  steps.push({ name: 'queue', run: () => services.scheduler.close() });
   steps.push({ name: 'redis', run: async () => { await redis.quit(); } });
   onShutdown(logger, steps);
   logger.info({ role }, 'portcullis started');
 }
 
-main().catch((err: unknown) => {
-  if (err instanceof ConfigError) {
-    process.stderr.write(`${err.message}\n`);
-  } else {
-    process.stderr.write(`portcullis: failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
-  }
-  process.exit(1);
-});
+if (require.main === module) {
+  main().catch((err: unknown) => {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+    } else {
+      process.stderr.write(`portcullis: failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+    }
+    process.exit(1);
+  });
+}

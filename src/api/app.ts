@@ -1,12 +1,14 @@
 /**
  * The express application: request context and logging, JSON body limits, health routes,
- * the v1 routers, the OpenAPI document, and the error handler last. It receives every
+ * the OpenAPI document, the v1 routers, and the error handler last. Body parsing and auth
+ * are applied by the v1 router to /v1 only. It receives every
  * collaborator from main.ts; it constructs none.
  */
 import express, { type Express, type Router } from 'express';
 import type { Logger } from '../lib/logger';
 import { errorHandler, notFound } from './middleware/errors';
 import { requestContext } from './middleware/request-context';
+import { openApiDocument } from './openapi';
 import { healthRouter, type ReadinessCheck } from './routes/health';
 
 export interface AppDeps {
@@ -22,6 +24,7 @@ export function createApp(deps: AppDeps): Express {
   app.set('trust proxy', false);
   app.use(requestContext(deps.logger));
   app.use(healthRouter(deps.readiness));
+  app.get('/openapi.json', (_req, res) => { res.json(openApiDocument); });
   for (const router of deps.routers ?? []) app.use(router);
   app.use(notFound());
   app.use(errorHandler());

@@ -57,6 +57,16 @@ export const configSchema = z.strictObject({
   worker: z.strictObject({
     /** Jobs processed at once per worker process. */
     concurrency: z.number().int().min(1).max(64).default(2),
+    /** How long a worker holds a job's lock between renewals; a killed worker's job is taken over after it. */
+    lockDurationMs: z.number().int().min(1000).default(30000),
+    /** How often workers look for jobs whose lock expired (stalled jobs) and hand them back. */
+    stalledIntervalMs: z.number().int().min(500).default(30000),
+  }).prefault({}),
+  policy: z.strictObject({
+    approvals: z.strictObject({
+      /** Distinct approvers (none of them the requester) needed before promotion. */
+      required: z.number().int().min(1).max(10).default(1),
+    }).prefault({}),
   }).prefault({}),
   copy: z.strictObject({
     /** Blobs copied in parallel per image. */

@@ -1,0 +1,56 @@
+/**
+ * What every intake job shares: the payload schema, retry defaults, and how a step's error
+ * becomes a retry or a failed request. Temporary errors (registry 5xx/429, timeouts, a
+ * scanner away, a store conflict) retry with exponential backoff; permanent ones (a bad
+ * reference, an upstream not allowed, a digest mismatch) are UnrecoverableError and fail
+ * the request at once with the error's code and message.
+ */
+import { DelayedError, UnrecoverableError, type Job, type JobsOptions } from 'bullmq';
+import { z } from 'zod';
+import { RunInProgress, type Pipeline, type PipelineStep } from '../src/intake';
+import { isAppError } from '../src/lib/errors';
+import type { Logger } from '../src/lib/logger';
+
+export const intakePayload = z.strictObject({ requestId: z.string().min(1).max(100) });
+export type IntakePayload = z.infer<typeof intakePayload>;
+
+/** A step's retry policy. */
+export interface JobSpec {
+  step: PipelineStep;
+  options: Pick<JobsOptions, 'attempts' | 'backoff'>;
+}
+
+/** How long a request waits while another request runs the same digest for the same team. */
+export const WAIT_FOR_RUN_MS = 5000;
+
+/** Not an AppError (a socket reset, a Redis blip): assume temporary. */
+function isPermanent(err: unknown): boolean {
+  return isAppError(err) && !err.temporary;
+}
+
+export type Processor = (job: Job, token?: string) => Promise<void>;
+
+export function stepProcessor(spec: JobSpec, pipeline: Pipeline, logger: Logger): Processor {
+  return async (job, token) => {
+    const { requestId } = intakePayload.parse(job.data);
+    const log = logger.child({ requestId, 'job.name': job.name, 'job.id': job.id, 'job.attempt': job.attemptsMade + 1 });
+    try {
+      await pipeline.run(spec.step, requestId);
+    } catch (err) {
+      if (err instanceof RunInProgress) {
+        log.info({ holder: err.holderId }, 'same digest already in the pipeline for this team: waiting for it');
+        await job.moveToDelayed(Date.now() + WAIT_FOR_RUN_MS, token);
+        throw new DelayedError();
+      }
+      const attempts = job.opts.attempts ?? 1;
+      const last = job.attemptsMade + 1 >= attempts;
+      if (isAppError(err) && err.code === 'NOT_FOUND') throw new UnrecoverableError(err.message);
+      if (isPermanent(err) || last) {
+        await pipeline.fail(requestId, err);
+        throw isPermanent(err) ? new UnrecoverableError((err as Error).message) : err;
+      }
+      log.warn({ error: err }, 'temporary failure: will retry');
+      throw err;
+    }
+  };
+}

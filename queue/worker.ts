@@ -1,0 +1,41 @@
+/**
+ * The intake worker: one BullMQ Worker on the intake queue dispatching each job to its
+ * step. Crash safety comes from BullMQ's stalled-job recovery (a job whose lock expired goes
+ * back to the queue) plus idempotent steps.
+ */
+import { Worker, type ConnectionOptions } from 'bullmq';
+import type { Pipeline, PipelineStep } from '../src/intake';
+import type { Logger } from '../src/lib/logger';
+import { stepProcessor } from './job';
+import { JOBS } from './jobs';
+import { bullPrefix, INTAKE_QUEUE } from './names';
+
+export interface WorkerSettings {
+  concurrency: number;
+  lockDurationMs: number;
+  stalledIntervalMs: number;
+}
+
+export function startIntakeWorker(connection: ConnectionOptions, redisPrefix: string, pipeline: Pipeline, settings: WorkerSettings, logger: Logger): Worker {
+  const log = logger.child({ module: 'worker' });
+  const processors = Object.fromEntries(Object.entries(JOBS).map(([step, spec]) => [step, stepProcessor(spec, pipeline, log)]));
+  const worker = new Worker(INTAKE_QUEUE, async (job, token) => {
+    const processor = processors[job.name as PipelineStep];
+    if (!processor) throw new Error(`unknown job ${job.name}`);
+    await processor(job, token);
+  }, {
+    connection, prefix: bullPrefix(redisPrefix), concurrency: settings.concurrency,
+    lockDuration: settings.lockDurationMs, stalledInterval: settings.stalledIntervalMs,
+    // A job is handed back this many times after worker crashes before it is given up.
+    maxStalledCount: 3,
+  });
+  worker.on('failed', (job, err) => {
+    log.warn({ error: err, 'job.name': job?.name, 'job.id': job?.id }, 'job failed');
+    // A job given up after too many stalls never reached the processor's failure handling.
+    if (job && /stalled more than/i.test(err.message)) {
+      void pipeline.fail(String((job.data as { requestId?: string }).requestId), err).catch(() => undefined);
+    }
+  });
+  worker.on('error', (err) => log.error({ error: err }, 'worker error'));
+  return worker;
+}

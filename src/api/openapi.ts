@@ -1,0 +1,106 @@
+/**
+ * The OpenAPI 3.1 document of the service, served at /openapi.json. A test checks that its
+ * paths and express's routes are the same set, so the two cannot drift apart.
+ */
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const json = (schema: unknown) => ({ content: { 'application/json': { schema } } });
+const errors = (...statuses: number[]) => Object.fromEntries(statuses.map((s) => [String(s), { description: 'error', ...json(ref('Error')) }]));
+const page = (item: string) => ({ type: 'object', required: ['items', 'next'], properties: { items: { type: 'array', items: ref(item) }, next: { type: ['string', 'null'] } } });
+const q = (name: string, schema: unknown, required = false, description?: string) => ({ name, in: 'query', required, schema, ...(description ? { description } : {}) });
+const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
+const limitParam = q('limit', { type: 'integer', minimum: 1, maximum: 200, default: 50 });
+const cursorParam = q('cursor', { type: 'string' }, false, 'the `next` of the previous page');
+const statuses = ['requested', 'resolving', 'staging', 'scanning', 'awaiting_approval', 'promoting', 'approved', 'rejected', 'failed', 'revoked'];
+const secured = { security: [{ bearer: [] }] };
+
+export const openApiDocument = {
+  openapi: '3.1.0',
+  info: { title: 'Portcullis', version: '1.0.0', description: 'Image intake and registry gatekeeper: request, scan, approve, promote by digest.' },
+  components: {
+    securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
+    schemas: {
+      Error: { type: 'object', required: ['error'], properties: { error: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'string' }, message: { type: 'string' }, details: { type: 'object' } } } } },
+      Severity: { type: 'object', properties: Object.fromEntries(['critical', 'high', 'medium', 'low', 'unknown'].map((s) => [s, { type: 'integer' }])) },
+      Request: {
+        type: 'object',
+        required: ['id', 'image', 'team', 'requestedBy', 'justification', 'status', 'createdAt', 'updatedAt', 'source', 'platforms', 'scans', 'codeScans', 'policy', 'decisions', 'internalRef', 'error', 'history'],
+        properties: {
+          id: { type: 'string' }, image: { type: 'string' }, team: { type: 'string' }, requestedBy: { type: 'string' }, justification: { type: 'string' },
+          status: { type: 'string', enum: statuses }, createdAt: { type: 'string', format: 'date-time' }, updatedAt: { type: 'string', format: 'date-time' },
+          source: { type: 'object', properties: { registry: { type: 'string' }, repository: { type: 'string' }, tag: { type: 'string' }, digest: { type: 'string' } } },
+          platforms: { type: 'array', items: { type: 'string' } },
+          scans: { type: 'array', items: { type: 'object', properties: { scanner: { type: 'string' }, status: { type: 'string' }, summary: ref('Severity'), findings: { type: 'array', items: { type: 'object' } } } } },
+          codeScans: { type: 'array', items: { type: 'object' } },
+          policy: { type: ['object', 'null'], properties: { verdict: { type: 'string', enum: ['pass', 'warn', 'fail'] }, reasons: { type: 'array', items: { type: 'string' } } } },
+          decisions: { type: 'array', items: { type: 'object', properties: { by: { type: 'string' }, decision: { type: 'string', enum: ['approve', 'reject'] }, comment: { type: 'string' }, at: { type: 'string' } } } },
+          internalRef: { type: ['string', 'null'] },
+          error: { type: ['object', 'null'], properties: { code: { type: 'string' }, message: { type: 'string' } } },
+          history: { type: 'array', items: { type: 'object', properties: { status: { type: 'string' }, at: { type: 'string' }, by: { type: 'string' }, note: { type: 'string' } } } },
+        },
+      },
+      ApprovedImage: { type: 'object', required: ['image', 'digest', 'internalRef', 'team', 'approvedAt', 'approvedBy'], properties: { image: { type: 'string' }, digest: { type: 'string' }, internalRef: { type: 'string' }, team: { type: 'string' }, approvedAt: { type: 'string' }, approvedBy: { type: 'array', items: { type: 'string' } } } },
+      AuditEntry: { type: 'object', properties: { seq: { type: 'integer' }, at: { type: 'string' }, actor: { type: 'string' }, action: { type: 'string' }, target: { type: 'string' }, details: { type: 'object' }, prevHash: { type: 'string' }, hash: { type: 'string' } } },
+    },
+  },
+  paths: {
+    '/healthz': { get: { summary: 'The process is up', responses: { 200: { description: 'up' } } } },
+    '/readyz': { get: { summary: 'Every dependency answers', responses: { 200: { description: 'ready' }, 503: { description: 'a dependency is down' } } } },
+    '/openapi.json': { get: { summary: 'This document', responses: { 200: { description: 'OpenAPI 3.1' } } } },
+    '/v1/requests': {
+      post: {
+        ...secured, summary: 'Request an external image for a team (developer)',
+        requestBody: { required: true, ...json({ type: 'object', additionalProperties: false, required: ['image', 'team', 'justification'], properties: { image: { type: 'string' }, team: { type: 'string' }, justification: { type: 'string' }, platforms: { type: 'array', items: { type: 'string' } } } }) },
+        responses: { 202: { description: 'accepted (or an in-flight request for the same image)', ...json(ref('Request')) }, 200: { description: 'the digest is already approved', ...json(ref('Request')) }, ...errors(400, 401, 403, 413, 415, 429) },
+      },
+      get: {
+        ...secured, summary: "List requests of the caller's teams, newest first",
+        parameters: [q('status', { type: 'string', enum: statuses }), q('team', { type: 'string' }), limitParam, cursorParam],
+        responses: { 200: { description: 'a page', ...json(page('Request')) }, ...errors(400, 401, 403) },
+      },
+    },
+    '/v1/requests/{id}': { get: { ...secured, summary: 'One request', parameters: [idParam], responses: { 200: { description: 'the request', ...json(ref('Request')) }, ...errors(401, 403, 404) } } },
+    '/v1/requests/{id}/approve': {
+      post: {
+        ...secured, summary: 'Approve (approver/admin, not the requester)', parameters: [idParam],
+        requestBody: { ...json({ type: 'object', additionalProperties: false, properties: { comment: { type: 'string' } } }) },
+        responses: { 202: { description: 'promotion queued', ...json(ref('Request')) }, 200: { description: 'recorded; more approvers needed', ...json(ref('Request')) }, ...errors(400, 401, 403, 404, 409) },
+      },
+    },
+    '/v1/requests/{id}/reject': {
+      post: {
+        ...secured, summary: 'Reject (approver/admin, not the requester)', parameters: [idParam],
+        requestBody: { required: true, ...json({ type: 'object', additionalProperties: false, required: ['reason'], properties: { reason: { type: 'string' } } }) },
+        responses: { 200: { description: 'rejected', ...json(ref('Request')) }, ...errors(400, 401, 403, 404, 409) },
+      },
+    },
+    '/v1/queue': { get: { ...secured, summary: 'Requests awaiting approval that the caller may decide, oldest first', parameters: [limitParam, cursorParam], responses: { 200: { description: 'a page', ...json(page('Request')) }, ...errors(401, 403) } } },
+    '/v1/approved': {
+      get: {
+        ...secured, summary: 'The approved internal reference of an image for a team',
+        parameters: [q('image', { type: 'string' }, true, 'tag or digest reference'), q('team', { type: 'string' }, true)],
+        responses: { 200: { description: 'approved', content: { 'application/json': { schema: ref('ApprovedImage') }, 'text/plain': { schema: { type: 'string' } } } }, ...errors(400, 401, 403, 404) },
+      },
+    },
+    '/v1/approved/resolve': {
+      post: {
+        ...secured, summary: "Resolve a deployment's images at once",
+        requestBody: { required: true, ...json({ type: 'object', additionalProperties: false, required: ['team', 'images'], properties: { team: { type: 'string' }, images: { type: 'array', items: { type: 'string' } } } }) },
+        responses: { 200: { description: 'one result per image', ...json({ type: 'object', properties: { results: { type: 'array', items: { type: 'object' } } } }) }, ...errors(400, 401, 403) },
+      },
+    },
+    '/v1/approvals/revoke': {
+      post: {
+        ...secured, summary: 'Withdraw an approval and delete its internal tag (admin)',
+        requestBody: { required: true, ...json({ type: 'object', additionalProperties: false, required: ['digest', 'reason'], properties: { digest: { type: 'string' }, team: { type: 'string' }, reason: { type: 'string' } } }) },
+        responses: { 200: { description: 'revoked', ...json({ type: 'object' }) }, ...errors(400, 401, 403, 404) },
+      },
+    },
+    '/v1/audit': {
+      get: {
+        ...secured, summary: 'The audit log (auditor/admin)',
+        parameters: [q('after', { type: 'integer', minimum: 0 }), q('limit', { type: 'integer', minimum: 1, maximum: 1000 })],
+        responses: { 200: { description: 'entries after `after`', ...json({ type: 'object', properties: { items: { type: 'array', items: ref('AuditEntry') }, next: { type: ['integer', 'null'] } } }) }, ...errors(401, 403) },
+      },
+    },
+  },
+} as const;

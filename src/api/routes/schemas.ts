@@ -1,0 +1,45 @@
+/** Request bodies and queries of the v1 API, as zod schemas (strict: unknown fields are refused). */
+import { z } from 'zod';
+import { REQUEST_STATUSES, type IntakeRequest } from '../../store/types';
+
+const text = (max: number) => z.string().trim().max(max);
+const limit = z.coerce.number().int().min(1).max(200).default(50);
+const cursor = z.string().min(1).max(200).optional();
+
+export const createRequestBody = z.strictObject({
+  image: z.string().min(1).max(512),
+  team: z.string().min(1).max(100),
+  justification: text(2000).min(1),
+  platforms: z.array(z.string().regex(/^[a-z0-9]+\/[a-z0-9_]+(?:\/[a-z0-9]+)?$/, 'platform like linux/amd64 or linux/arm/v7')).max(16).optional(),
+});
+
+export const listRequestsQuery = z.strictObject({
+  status: z.enum(REQUEST_STATUSES).optional(),
+  team: z.string().min(1).max(100).optional(),
+  limit,
+  cursor,
+});
+
+export const pageQuery = z.strictObject({ limit, cursor });
+
+export const approveBody = z.strictObject({ comment: text(2000).default('') });
+export const rejectBody = z.strictObject({ reason: text(2000).min(1) });
+
+export const approvedQuery = z.strictObject({ image: z.string().min(1).max(512), team: z.string().min(1).max(100) });
+export const resolveBody = z.strictObject({ team: z.string().min(1).max(100), images: z.array(z.string().min(1).max(512)).min(1).max(500) });
+export const revokeBody = z.strictObject({
+  digest: z.string().regex(/^sha256:[a-f0-9]{64}$/, 'a sha256 digest'),
+  team: z.string().min(1).max(100).optional(),
+  reason: text(2000).min(1),
+});
+
+export const auditQuery = z.strictObject({
+  after: z.coerce.number().int().min(0).default(0),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+});
+
+/** The request as the API shows it (the store's concurrency counter left out). */
+export function toApi(r: IntakeRequest): Omit<IntakeRequest, 'version'> {
+  const { version: _version, ...rest } = r;
+  return rest;
+}

@@ -1,0 +1,37 @@
+/**
+ * The v1 API as one router: everything under /v1 is authenticated, rate-limited per
+ * principal and takes JSON bodies only; then one router per resource.
+ */
+import { Router } from 'express';
+import type { AuditLog } from '../audit';
+import type { ApprovedService, DecisionService, RequestService } from '../intake';
+import type { IdentityProvider } from '../lib/identity/types';
+import { authenticate } from './middleware/auth';
+import { jsonBodies } from './middleware/body';
+import { rateLimit } from './middleware/rate-limit';
+import { approvedRouter } from './routes/approved';
+import { auditRouter } from './routes/audit';
+import { queueRouter } from './routes/queue';
+import { requestsRouter } from './routes/requests';
+
+export interface V1Deps {
+  identity: IdentityProvider;
+  requests: RequestService;
+  decisions: DecisionService;
+  approved: ApprovedService;
+  audit: Pick<AuditLog, 'list'>;
+  limits: { bodyLimit: string; codeScanBodyLimit: string; rateLimitPerMinute: number };
+  /** Extra v1 routers (e.g. code-scan uploads), mounted after the built-in ones. */
+  extra?: Router[];
+}
+
+export function v1Router(deps: V1Deps): Router {
+  const router = Router();
+  router.use('/v1', authenticate(deps.identity), rateLimit(deps.limits.rateLimitPerMinute), jsonBodies(deps.limits));
+  router.use(requestsRouter(deps));
+  router.use(queueRouter(deps));
+  router.use(approvedRouter(deps));
+  router.use(auditRouter(deps));
+  for (const extra of deps.extra ?? []) router.use(extra);
+  return router;
+}

@@ -1,0 +1,68 @@
+/**
+ * Approving and rejecting, with four-eyes: nobody decides on a request they made, and
+ * `policy.approvals.required` distinct approvers are needed before promotion is queued.
+ */
+import { AppError } from '../lib/errors';
+import type { Principal } from '../lib/identity/types';
+import type { IntakeRequest, RequestStore } from '../store/types';
+import { isMember, requireRole } from './access';
+import type { EventBus } from './events';
+import type { Lifecycle } from './lifecycle';
+import type { JobScheduler } from './ports';
+
+export interface DecisionDeps {
+  requests: RequestStore;
+  scheduler: JobScheduler;
+  lifecycle: Lifecycle;
+  events: EventBus;
+  approvalsRequired: number;
+}
+
+export class DecisionService {
+  constructor(private readonly d: DecisionDeps) {}
+
+  /** Checks role, team (404) and four-eyes (403) before any state is looked at. */
+  private async decidable(p: Principal, id: string, what: string): Promise<IntakeRequest> {
+    requireRole(p, ['approver', 'admin'], what);
+    const r = await this.d.requests.get(id);
+    if (!r || !isMember(p, r.team)) throw new AppError('NOT_FOUND', `request ${id} not found`);
+    if (r.requestedBy === p.name) throw new AppError('FOUR_EYES', 'you cannot decide on a request you made');
+    return r;
+  }
+
+  /** Records an approval; returns the request and whether promotion was queued. */
+  async approve(p: Principal, id: string, comment: string): Promise<{ request: IntakeRequest; promoting: boolean }> {
+    await this.decidable(p, id, 'approving');
+    const at = new Date().toISOString();
+    let promoting = false;
+    const request = await this.d.requests.update(id, (r) => {
+      if (r.status !== 'awaiting_approval') throw new AppError('INVALID_STATE', `request is ${r.status}, not awaiting_approval`);
+      if (r.policy?.verdict === 'fail') throw new AppError('WAIVERS_REQUIRED', `policy failed: ${r.policy.reasons.join('; ')}; waive the findings or reject`);
+      if (r.decisions.some((x) => x.decision === 'approve' && x.by === p.name)) throw new AppError('CONFLICT', 'you already approved this request');
+      const decisions = [...r.decisions, { by: p.name, decision: 'approve' as const, comment, at }];
+      const approvers = new Set(decisions.filter((x) => x.decision === 'approve').map((x) => x.by));
+      promoting = approvers.size >= this.d.approvalsRequired;
+      return {
+        ...r, decisions, updatedAt: at,
+        ...(promoting ? { status: 'promoting' as const, history: [...r.history, { status: 'promoting' as const, at, by: p.name }] } : {}),
+      };
+    });
+    await this.d.events.publish({ type: 'request.approved', actor: p.name, target: `request/${id}`, details: { team: request.team, digest: request.source.digest ?? null, comment } });
+    if (promoting) {
+      await this.d.events.publish({ type: 'request.status_changed', actor: p.name, target: `request/${id}`, details: { team: request.team, from: 'awaiting_approval', to: 'promoting', digest: request.source.digest ?? null } });
+      await this.d.scheduler.schedule('promote', id);
+    }
+    return { request, promoting };
+  }
+
+  async reject(p: Principal, id: string, reason: string): Promise<IntakeRequest> {
+    await this.decidable(p, id, 'rejecting');
+    const { request, moved } = await this.d.lifecycle.transition(id, ['awaiting_approval'], 'rejected', {
+      by: p.name, note: reason,
+      patch: (r) => ({ decisions: [...r.decisions, { by: p.name, decision: 'reject', comment: reason, at: new Date().toISOString() }] }),
+    });
+    if (!moved) throw new AppError('INVALID_STATE', `request is ${request.status}, not awaiting_approval`);
+    await this.d.events.publish({ type: 'request.rejected', actor: p.name, target: `request/${id}`, details: { team: request.team, digest: request.source.digest ?? null, reason } });
+    return request;
+  }
+}

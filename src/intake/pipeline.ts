@@ -1,0 +1,150 @@
+/**
+ * The pipeline steps, one method per job: resolving → staging → scanning →
+ * awaiting_approval, and promoting → approved. Every step is idempotent: it works only when
+ * the request is in the step's state, and when the request is already past it (a job run
+ * twice, a crash between a save and the next enqueue) it only makes sure the next job is
+ * queued. Errors are AppErrors; the queue layer decides between retry and failure.
+ */
+import { AppError, toAppError } from '../lib/errors';
+import type { Logger } from '../lib/logger';
+import { parseReference } from '../registry/reference';
+import type { ScannerAdapter, ScanReport } from '../scanners/types';
+import type { ApprovalStore, IntakeRequest, RequestStatus, RequestStore } from '../store/types';
+import { Lifecycle, digestClaimKey } from './lifecycle';
+import { approvedRepository, approvedTag, quarantineRepository, sourceName } from './paths';
+import type { IntakeRegistry, IntakeSettings, JobScheduler, PipelineStep, PolicyEvaluator } from './ports';
+
+/** Thrown when a concurrent request for the same team and digest is running: retry later. */
+export class RunInProgress extends Error {
+  constructor(readonly holderId: string) {
+    super(`request ${holderId} is already taking this digest through the pipeline`);
+    this.name = 'RunInProgress';
+  }
+}
+
+export interface PipelineDeps {
+  requests: RequestStore;
+  approvals: ApprovalStore;
+  registry: IntakeRegistry;
+  scanners: ScannerAdapter[];
+  policy: PolicyEvaluator;
+  scheduler: JobScheduler;
+  lifecycle: Lifecycle;
+  settings: IntakeSettings;
+  logger: Logger;
+}
+
+/** The step that continues a request in each state. */
+const NEXT_STEP: Partial<Record<RequestStatus, PipelineStep>> = {
+  requested: 'resolve', resolving: 'resolve', staging: 'stage', scanning: 'scan', promoting: 'promote',
+};
+
+export class Pipeline {
+  constructor(private readonly d: PipelineDeps) {}
+
+  private async load(id: string): Promise<IntakeRequest> {
+    const r = await this.d.requests.get(id);
+    if (!r) throw new AppError('NOT_FOUND', `request ${id} not found`);
+    return r;
+  }
+
+  /** Queues whatever continues the request from where it is (after a duplicate or a crash). */
+  private async continueFrom(r: IntakeRequest, done: PipelineStep): Promise<void> {
+    const next = NEXT_STEP[r.status];
+    if (next && next !== done) await this.d.scheduler.schedule(next, r.id);
+  }
+
+  async resolve(id: string): Promise<void> {
+    let r = await this.load(id);
+    if (r.status === 'requested') r = (await this.d.lifecycle.transition(id, ['requested'], 'resolving')).request;
+    if (r.status !== 'resolving') return this.continueFrom(r, 'resolve');
+    const ref = parseReference(r.image);
+    const digest = r.source.digest ?? await this.d.registry.resolve(ref);
+    const approval = await this.d.approvals.get(r.team, digest);
+    if (approval && approval.image === sourceName(r.source)) {
+      if (ref.tag && !approval.tags.includes(ref.tag)) await this.d.approvals.put({ ...approval, tags: [...approval.tags, ref.tag] });
+      await this.d.lifecycle.transition(id, ['resolving'], 'approved', {
+        note: `digest already approved for ${r.team} (request ${approval.requestId})`,
+        patch: (cur) => ({ source: { ...cur.source, digest }, internalRef: approval.internalRef }),
+      });
+      return;
+    }
+    const holder = await this.d.lifecycle.claim(digestClaimKey(r.team, digest), id);
+    if (holder) throw new RunInProgress(holder.id);
+    const moved = await this.d.lifecycle.transition(id, ['resolving'], 'staging', {
+      note: `pinned to ${digest}`, patch: (cur) => ({ source: { ...cur.source, digest } }),
+    });
+    await this.continueFrom(moved.request, 'resolve');
+  }
+
+  async stage(id: string): Promise<void> {
+    const r = await this.load(id);
+    if (r.status !== 'staging' || !r.source.digest) return this.continueFrom(r, 'stage');
+    const ref = parseReference(r.image);
+    const repo = quarantineRepository(this.d.settings.quarantinePrefix, r.source);
+    const staged = await this.d.registry.stage({ ...ref, digest: r.source.digest }, repo, r.platforms);
+    if (staged !== r.source.digest && r.platforms.length === 0) {
+      throw new AppError('DIGEST_MISMATCH', `staged image has digest ${staged}, expected ${r.source.digest}`);
+    }
+    const moved = await this.d.lifecycle.transition(id, ['staging'], 'scanning', {
+      note: `staged in ${repo}`, patch: (cur) => ({ source: { ...cur.source, digest: staged } }),
+    });
+    await this.continueFrom(moved.request, 'stage');
+  }
+
+  async scan(id: string): Promise<void> {
+    const r = await this.load(id);
+    if (r.status !== 'scanning' || !r.source.digest) return this.continueFrom(r, 'scan');
+    const repository = quarantineRepository(this.d.settings.quarantinePrefix, r.source);
+    const reports: ScanReport[] = [];
+    for (const scanner of this.d.scanners) {
+      reports.push(await scanner.scan({ registry: this.d.registry.internal, repository, digest: r.source.digest, registryUrl: this.d.registry.internalUrl }));
+    }
+    const policy = await this.d.policy({ request: r, reports });
+    await this.d.lifecycle.transition(id, ['scanning'], 'awaiting_approval', {
+      note: `policy ${policy.verdict}`, patch: () => ({ scans: reports, policy }),
+    });
+  }
+
+  async promote(id: string): Promise<void> {
+    const r = await this.load(id);
+    if (r.status !== 'promoting' || !r.source.digest) return this.continueFrom(r, 'promote');
+    const digest = r.source.digest;
+    const { settings } = this.d;
+    const from = quarantineRepository(settings.quarantinePrefix, r.source);
+    const to = approvedRepository(settings.approvedPath, r.team, r.source);
+    const tag = approvedTag(r.source, digest);
+    await this.d.registry.promote(from, to, digest, tag);
+    const served = await this.d.registry.internalDigest(to, tag);
+    if (served !== digest) {
+      throw new AppError('DIGEST_MISMATCH', `${to}:${tag} resolves to ${served ?? 'nothing'} after promotion, expected ${digest}`, { temporary: true });
+    }
+    const internalRef = `${settings.publicHost}/${to}@${digest}`;
+    const approvers = [...new Set(r.decisions.filter((x) => x.decision === 'approve').map((x) => x.by))];
+    const existing = await this.d.approvals.get(r.team, digest);
+    await this.d.approvals.put({
+      team: r.team, digest, image: sourceName(r.source), tags: [...new Set([...(existing?.tags ?? []), ...(r.source.tag ? [r.source.tag] : [])])],
+      internalRef, internalRepository: to, internalTag: tag, approvedAt: new Date().toISOString(), approvedBy: approvers, requestId: r.id,
+    });
+    await this.d.lifecycle.transition(id, ['promoting'], 'approved', { note: `promoted to ${to}:${tag}`, patch: () => ({ internalRef }) });
+  }
+
+  /** Marks the request failed with the error's code and message (the queue's last word). */
+  async fail(id: string, err: unknown): Promise<void> {
+    const e = toAppError(err);
+    this.d.logger.warn({ error: e, 'error.code': e.code, requestId: id }, 'request failed');
+    const active: RequestStatus[] = ['requested', 'resolving', 'staging', 'scanning', 'promoting'];
+    await this.d.lifecycle.transition(id, active, 'failed', {
+      note: e.code, patch: () => ({ error: { code: e.code, message: e.status >= 500 && e.code === 'INTERNAL' ? 'internal error' : e.message } }),
+    });
+  }
+
+  async run(step: PipelineStep, id: string): Promise<void> {
+    switch (step) {
+      case 'resolve': return this.resolve(id);
+      case 'stage': return this.stage(id);
+      case 'scan': return this.scan(id);
+      case 'promote': return this.promote(id);
+    }
+  }
+}

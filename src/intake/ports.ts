@@ -1,0 +1,57 @@
+/**
+ * What the intake pipeline needs from the outside, as narrow interfaces: the registries
+ * (through the registry module, adapted in registry-gateway.ts), the job queue, and policy.
+ * main.ts passes implementations in.
+ */
+import type { ImageRef } from '../registry/reference';
+import type { RegistryClient } from '../registry/types';
+import type { ScanReport } from '../scanners/types';
+import type { IntakeRequest, PolicyOutcome } from '../store/types';
+
+/** The registry operations of the pipeline. */
+export interface IntakeRegistry {
+  /**
+   * Resolves a reference to its manifest digest at the upstream, through the upstream's
+   * reverse proxy. @throws AppError UPSTREAM_NOT_ALLOWED for a registry not configured.
+   */
+  resolve(ref: ImageRef): Promise<string>;
+  /**
+   * Copies `source` (pinned by digest) into `repository` of the internal registry, by
+   * digest, never tagged; returns the digest the internal registry serves.
+   */
+  stage(source: ImageRef & { digest: string }, repository: string, platforms: string[]): Promise<string>;
+  /**
+   * Makes `digest` visible in `toRepository` under `tag`: blobs mounted from
+   * `fromRepository`, manifests by digest, the tag last. Idempotent.
+   */
+  promote(fromRepository: string, toRepository: string, digest: string, tag: string): Promise<void>;
+  /** The digest `repository:tag` resolves to in the internal registry, or null. */
+  internalDigest(repository: string, tag: string): Promise<string | null>;
+  /** Deletes `digest` (and so every tag on it) from `repository` of the internal registry. */
+  unpublish(repository: string, digest: string): Promise<void>;
+  /** A client of the internal registry, for the scanners. */
+  readonly internal: RegistryClient;
+  /** The internal registry's base URL as scanners reach it. */
+  readonly internalUrl: string;
+}
+
+export type PipelineStep = 'resolve' | 'stage' | 'scan' | 'promote';
+
+/** Queues the next step of a request; adding a step that is already queued is harmless. */
+export interface JobScheduler {
+  schedule(step: PipelineStep, requestId: string): Promise<void>;
+}
+
+/** Findings (and, later, waivers) → verdict. The policy module provides the real one. */
+export type PolicyEvaluator = (input: { request: IntakeRequest; reports: ScanReport[] }) => PolicyOutcome | Promise<PolicyOutcome>;
+
+/** Where images go in the internal registry, and who must approve. */
+export interface IntakeSettings {
+  quarantinePrefix: string;
+  /** Template with {team}, {registry}, {repository}. */
+  approvedPath: string;
+  /** Host CI pulls from, for internal references. */
+  publicHost: string;
+  /** Distinct approvers needed. @defaultValue 1 */
+  approvalsRequired: number;
+}

@@ -1,0 +1,114 @@
+/**
+ * Creating and reading requests, with team isolation: a request of a team the caller cannot
+ * read is NOT_FOUND. Creation deduplicates: a digest already approved for the team comes back
+ * approved at once, and a live request for the same team and reference is returned instead
+ * of starting a second pipeline run.
+ */
+import { randomUUID } from 'node:crypto';
+import { AppError } from '../lib/errors';
+import type { Principal } from '../lib/identity/types';
+import { formatReference, parseReference } from '../registry/reference';
+import type { ApprovalStore, IntakeRequest, Page, RequestStatus, RequestStore } from '../store/types';
+import { canRead, decidableTeams, isMember, readableTeams, requireRole, TEAM_NAME } from './access';
+import type { EventBus } from './events';
+import { refClaimKey, type Lifecycle } from './lifecycle';
+import { sourceName } from './paths';
+import type { JobScheduler } from './ports';
+
+export interface NewRequest {
+  image: string;
+  team: string;
+  justification: string;
+  platforms?: string[];
+}
+
+export interface CreateResult {
+  request: IntakeRequest;
+  /** `approved`: the digest was already approved; `in_flight`: an existing run was returned. */
+  deduplicated?: 'approved' | 'in_flight';
+}
+
+export interface RequestServiceDeps {
+  requests: RequestStore;
+  approvals: ApprovalStore;
+  scheduler: JobScheduler;
+  lifecycle: Lifecycle;
+  events: EventBus;
+}
+
+const READ_ROLES = ['developer', 'approver', 'admin', 'auditor'] as const;
+
+export class RequestService {
+  constructor(private readonly d: RequestServiceDeps) {}
+
+  async create(p: Principal, input: NewRequest): Promise<CreateResult> {
+    requireRole(p, ['developer'], 'creating a request');
+    if (!TEAM_NAME.test(input.team)) throw new AppError('INVALID_REQUEST', 'team must be lowercase letters, digits and . _ - separators');
+    if (!isMember(p, input.team)) throw new AppError('FORBIDDEN', `you are not a member of team ${input.team}`);
+    const ref = parseReference(input.image);
+    const image = formatReference(ref);
+    const now = new Date().toISOString();
+    const id = randomUUID();
+    const base: IntakeRequest = {
+      id, image, team: input.team, requestedBy: p.name, justification: input.justification, status: 'requested',
+      createdAt: now, updatedAt: now, source: { registry: ref.registry, repository: ref.repository, ...(ref.tag ? { tag: ref.tag } : {}), ...(ref.digest ? { digest: ref.digest } : {}) },
+      platforms: input.platforms ?? [], scans: [], codeScans: [], policy: null, decisions: [], internalRef: null, error: null,
+      history: [{ status: 'requested', at: now, by: p.name }], version: 0,
+    };
+    const approval = ref.digest ? await this.d.approvals.get(input.team, ref.digest) : null;
+    if (approval && approval.image === sourceName(base.source)) {
+      const request: IntakeRequest = {
+        ...base, status: 'approved', internalRef: approval.internalRef,
+        history: [...base.history, { status: 'approved', at: now, by: 'system', note: `digest already approved for ${input.team} (request ${approval.requestId})` }],
+      };
+      await this.d.requests.create(request);
+      await this.publishCreated(request, 'approved');
+      return { request: { ...request, version: 1 }, deduplicated: 'approved' };
+    }
+    const holder = await this.d.lifecycle.claim(refClaimKey(input.team, image), id);
+    if (holder) return { request: holder, deduplicated: 'in_flight' };
+    await this.d.requests.create(base);
+    await this.publishCreated(base);
+    await this.d.scheduler.schedule('resolve', id);
+    return { request: { ...base, version: 1 } };
+  }
+
+  private async publishCreated(r: IntakeRequest, deduplicated?: string): Promise<void> {
+    await this.d.events.publish({
+      type: 'request.created', actor: r.requestedBy, target: `request/${r.id}`,
+      details: { team: r.team, image: r.image, justification: r.justification, ...(deduplicated ? { deduplicated } : {}) },
+    });
+  }
+
+  /** The request, or NOT_FOUND when it does not exist or belongs to a team the caller cannot read. */
+  async get(p: Principal, id: string): Promise<IntakeRequest> {
+    requireRole(p, READ_ROLES, 'reading requests');
+    const r = await this.d.requests.get(id);
+    if (!r || !canRead(p, r.team)) throw new AppError('NOT_FOUND', `request ${id} not found`);
+    return r;
+  }
+
+  async list(p: Principal, q: { status?: RequestStatus; team?: string; limit: number; cursor?: string }): Promise<Page<IntakeRequest>> {
+    requireRole(p, READ_ROLES, 'listing requests');
+    const readable = readableTeams(p);
+    let teams: string[] | '*' = readable;
+    if (q.team) teams = readable === '*' || readable.includes(q.team) ? [q.team] : [];
+    if (teams !== '*' && teams.length === 0) return { items: [], next: null };
+    return this.d.requests.list({ teams, status: q.status, limit: q.limit, cursor: q.cursor, order: 'desc' });
+  }
+
+  /** Requests awaiting approval that the caller may decide (not their own), oldest first. */
+  async queue(p: Principal, q: { limit: number; cursor?: string }): Promise<Page<IntakeRequest>> {
+    requireRole(p, ['approver', 'admin'], 'reading the approval queue');
+    const teams = decidableTeams(p);
+    const items: IntakeRequest[] = [];
+    let cursor = q.cursor;
+    // Own requests are filtered out after the read, so a page may take more than one read.
+    for (;;) {
+      const page = await this.d.requests.list({ teams, status: 'awaiting_approval', limit: q.limit, cursor, order: 'asc' });
+      for (const r of page.items) if (r.requestedBy !== p.name && items.length < q.limit) items.push(r);
+      if (items.length >= q.limit || !page.next) return { items, next: items.length >= q.limit ? page.next : null };
+      cursor = page.next;
+    }
+  }
+}

@@ -1,0 +1,114 @@
+/**
+ * Starts Portcullis in-process, with main.ts's own wiring, against the harness services: a
+ * free port, a unique Redis prefix, a temp tokens file with one principal per role. Tests
+ * call the API with `call(who, method, path, body)`.
+ */
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Worker } from 'bullmq';
+import Redis from 'ioredis';
+import YAML from 'yaml';
+import { buildServices, identityFrom, startApi, startWorker, type ServiceOptions, type Services } from '../../src/main';
+import { parseConfig, type Config } from '../../src/lib/config';
+import { createLogger } from '../../src/lib/logger';
+import { sha256Hex } from '../../src/lib/identity/tokens-file';
+import { freePort, tempDir } from './proc';
+import { services, uniqueName } from './services';
+
+/** One principal per role; the token of each is `token-<name>`. */
+export const PRINCIPALS = {
+  dev: { roles: ['developer'], teams: ['payments'] },
+  devApprover: { roles: ['developer', 'approver'], teams: ['payments'] },
+  otherDev: { roles: ['developer'], teams: ['logistics'] },
+  approver: { roles: ['approver'], teams: ['payments'] },
+  approver2: { roles: ['approver'], teams: ['*'] },
+  ci: { roles: ['ci'], teams: ['payments'] },
+  auditor: { roles: ['auditor'], teams: [] },
+  admin: { roles: ['admin'], teams: ['*'] },
+} as const;
+export type Who = keyof typeof PRINCIPALS;
+
+export const tokenOf = (who: Who): string => `token-${who}`;
+
+export interface TestApp {
+  url: string;
+  config: Config;
+  redis: Redis;
+  services: Services;
+  /** The config file written for this app (for a worker process, `portcullis audit`). */
+  configFile: string;
+  call(who: Who | null, method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any; text: string; headers: Headers }>;
+  /** Polls the request until `done` says so (each poll is a GET by an auditor). */
+  waitForStatus(id: string, statuses: string[]): Promise<any>;
+  stop(): Promise<void>;
+}
+
+export interface TestAppOptions extends ServiceOptions {
+  /** Start the in-process worker. @defaultValue true */
+  worker?: boolean;
+  /** Endpoint of the upstream (default: the harness nginx). */
+  upstreamEndpoint?: string;
+  /** Overlaid on the generated config. */
+  config?: Record<string, unknown>;
+}
+
+export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
+  const svc = services();
+  const dir = tempDir('app');
+  const tokensFile = path.join(dir, 'tokens.yaml');
+  writeFileSync(tokensFile, YAML.stringify({
+    principals: Object.entries(PRINCIPALS).map(([name, p]) => ({ name, roles: [...p.roles], teams: [...p.teams], tokenSha256: sha256Hex(tokenOf(name as Who)) })),
+  }));
+  const raw = {
+    server: { host: '127.0.0.1', port: await freePort() },
+    redis: { url: svc.redis.url, prefix: uniqueName('app') },
+    internalRegistry: { url: svc.internal.url },
+    upstreams: [{ registry: svc.upstream.host, endpoint: options.upstreamEndpoint ?? svc.proxy.url }],
+    auth: { tokensFile },
+    worker: { lockDurationMs: 5000, stalledIntervalMs: 1000 },
+    log: { level: process.env.PORTCULLIS_TEST_LOG ?? 'silent' },
+    ...options.config,
+  };
+  const configFile = path.join(dir, 'config.yaml');
+  writeFileSync(configFile, YAML.stringify(raw));
+  const config = parseConfig(raw);
+  const logger = createLogger({ level: config.log.level });
+  const redis = new Redis(config.redis.url, { maxRetriesPerRequest: null });
+  const built = buildServices(config, logger, redis, options);
+  const api = await startApi(config, logger, redis, built, identityFrom(config, logger));
+  let worker: Worker | undefined;
+  if (options.worker !== false) worker = startWorker(config, logger, redis, built, options.scanners).worker;
+  const url = `http://127.0.0.1:${api.port}`;
+
+  const call: TestApp['call'] = async (who, method, p, body, headers = {}) => {
+    const res = await fetch(`${url}${p}`, {
+      method,
+      headers: { ...(who ? { authorization: `Bearer ${tokenOf(who)}` } : {}), ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    });
+    const text = await res.text();
+    let parsed: unknown = text;
+    try { parsed = JSON.parse(text); } catch { /* text/plain */ }
+    return { status: res.status, body: parsed, text, headers: res.headers };
+  };
+
+  return {
+    url, config, redis, services: built, configFile, call,
+    async waitForStatus(id, statuses) {
+      for (let i = 0; i < 1200; i++) {
+        const r = await call('auditor', 'GET', `/v1/requests/${id}`);
+        if (statuses.includes(r.body.status)) return r.body;
+        await new Promise((res) => setTimeout(res, 100));
+      }
+      throw new Error(`request ${id} never reached ${statuses.join('|')}`);
+    },
+    async stop() {
+      await worker?.close();
+      await api.step.run();
+      await built.scheduler.close();
+      const keys = await redis.keys(`${config.redis.prefix}:*`);
+      for (let i = 0; i < keys.length; i += 500) await redis.del(...keys.slice(i, i + 500));
+      redis.disconnect();
+    },
+  };
+}
