@@ -10,6 +10,7 @@ type Command = { summary: string; load: () => Promise<{ run(argv: string[]): Pro
 
 // One line per subcommand; keep them in this order: copy, inspect, audit, vulndb.
 const commands: Record<string, Command> = {
+  audit: { summary: 'verify or export the hash-chained audit log', load: () => import('./cli/audit') },
 };
 
 function usage(): string {
