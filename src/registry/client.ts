@@ -84,9 +84,8 @@ export class DistributionClient implements RegistryWriter {
     const byRef = isValidDigest(reference) ? reference : undefined;
     const served = header(res, 'docker-content-digest');
     for (const expected of [byRef, served]) {
-      if (expected && isValidDigest(expected) && digestOf(body, algorithmOf(expected)) !== expected) {
-        throw mismatch(`${what}: content does not hash to ${expected}`, { digest: expected });
-      }
+      const got = expected && isValidDigest(expected) ? digestOf(body, algorithmOf(expected)) : expected;
+      if (got !== expected) throw mismatch(`${what}: content hashes to ${got}, not ${expected}`, { digest: expected, got });
     }
     const parsed = parseManifest(body, header(res, 'content-type'), what);
     return { digest: byRef ?? digestOf(body), mediaType: parsed.mediaType, size: body.length, body };

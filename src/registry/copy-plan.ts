@@ -60,7 +60,14 @@ export async function planCopy(client: RegistryClient, repository: string, refer
           throw new AppError('MANIFEST_INVALID', `index ${m.digest} refers to itself (through ${child.digest}): refused`);
         }
         if (seen.has(child.digest)) continue;
-        const body = await fetch(`manifest ${child.digest}`, () => client.getManifest(repository, child.digest));
+        const body = await fetch(`manifest ${child.digest}`, () => client.getManifest(repository, child.digest)).catch((err: unknown) => {
+          // A registry serving an ancestor's bytes for a child is an index pointing at itself.
+          const got = (err as AppError).details?.got;
+          if (typeof got === 'string' && (got === m.digest || ancestors.includes(got))) {
+            throw new AppError('MANIFEST_INVALID', `index ${m.digest} refers to itself: its child ${child.digest} is served as the index`);
+          }
+          throw err;
+        });
         if (body.size !== child.size) throw mismatch(`manifest ${child.digest}: ${body.size} bytes, the index says ${child.size}`, { digest: child.digest });
         await visit(body, parseManifest(body.body, body.mediaType, `manifest ${child.digest}`), [...ancestors, m.digest], child.platform);
       }

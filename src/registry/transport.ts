@@ -79,6 +79,12 @@ export class Transport {
         if (!settled) reject(networkError(err, what));
       });
       if (req.body instanceof Readable) {
+        // A small body may have failed (a digest mismatch) while it sat buffered, before this
+        // request existed: its 'error' is gone, so look at its state, or the request waits forever.
+        if (req.body.destroyed) {
+          request.destroy(req.body.errored ?? new Error('request body closed before it was sent'));
+          return;
+        }
         req.body.once('error', (err) => request.destroy(err));
         req.body.pipe(request);
       } else {

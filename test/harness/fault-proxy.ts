@@ -19,7 +19,8 @@ export type FaultAction =
   | { kind: 'pass' }
   /** Forward, but flip one byte of the response body at `offset`. */
   | { kind: 'flip'; offset?: number }
-  | { kind: 'respond'; status: number; headers?: Record<string, string>; body?: Buffer | string };
+  /** Answer directly; `chunked` sends no Content-Length (the body's size is unknown until its end). */
+  | { kind: 'respond'; status: number; headers?: Record<string, string>; body?: Buffer | string; chunked?: boolean };
 
 export interface FaultLogEntry extends FaultRequest {
   at: number;
@@ -63,7 +64,8 @@ export async function startFaultProxy(target: string, decide: (req: FaultRequest
     if (action.kind === 'respond') {
       req.resume();
       const body = action.body === undefined ? Buffer.alloc(0) : Buffer.from(action.body);
-      res.writeHead(action.status, { 'content-length': String(body.length), ...action.headers }).end(body);
+      res.writeHead(action.status, { ...(action.chunked ? {} : { 'content-length': String(body.length) }), ...action.headers });
+      res.end(body);
       return;
     }
     const fwd = http.request({
