@@ -16,7 +16,7 @@ import type { ReadinessCheck } from './api/routes/health';
 import { v1Router } from './api/v1';
 import { auditSubscriber, RedisAuditLog } from './audit';
 import {
-  ApprovedService, DecisionService, defaultPolicy, EventBus, Lifecycle, Pipeline, RequestService,
+  ApprovedService, DecisionService, EventBus, Lifecycle, Pipeline, RequestService, policyEvaluator,
   type IntakeRegistry, type PolicyEvaluator,
 } from './intake';
 import { RegistryGateway } from './intake/registry-gateway';
@@ -90,11 +90,12 @@ export function buildServices(config: Config, logger: Logger, redis: Redis, opti
   const registry = options.registry ?? registryGateway(config, logger);
   const internalHost = new URL(config.internalRegistry.url).host;
   const pipeline = new Pipeline({
-    requests, approvals, registry, scheduler, lifecycle, scanners: options.scanners ?? [], policy: options.policy ?? defaultPolicy,
+    requests, approvals, registry, scheduler, lifecycle, scanners: options.scanners ?? [], policy: options.policy ?? policyEvaluator(config.policy),
     logger: logger.child({ module: 'pipeline' }),
     settings: {
       quarantinePrefix: config.internalRegistry.quarantinePrefix, approvedPath: config.internalRegistry.approvedPath,
       publicHost: config.internalRegistry.publicHost ?? internalHost, approvalsRequired: config.policy.approvals.required,
+      onPolicyFail: config.policy.onFail,
     },
   });
   return {

@@ -7,4 +7,4 @@ export { Pipeline, RunInProgress, type PipelineDeps } from './pipeline';
 export { RequestService, type NewRequest, type CreateResult } from './requests';
 export { DecisionService } from './decisions';
 export { ApprovedService, type ApprovedImage, type ResolveResult } from './approved';
-export { defaultPolicy } from './policy-default';
+export { policyEvaluator } from './policy';

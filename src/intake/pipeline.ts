@@ -101,6 +101,12 @@ export class Pipeline {
       reports.push(await scanner.scan({ registry: this.d.registry.internal, repository, digest: r.source.digest, registryUrl: this.d.registry.internalUrl }));
     }
     const policy = await this.d.policy({ request: r, reports });
+    if (policy.verdict === 'fail' && this.d.settings.onPolicyFail === 'reject') {
+      await this.d.lifecycle.transition(id, ['scanning'], 'failed', {
+        note: 'POLICY_FAILED', patch: () => ({ scans: reports, policy, error: { code: 'POLICY_FAILED', message: policy.reasons.join('; ') } }),
+      });
+      return;
+    }
     await this.d.lifecycle.transition(id, ['scanning'], 'awaiting_approval', {
       note: `policy ${policy.verdict}`, patch: () => ({ scans: reports, policy }),
     });

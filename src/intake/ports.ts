@@ -54,4 +54,6 @@ export interface IntakeSettings {
   publicHost: string;
   /** Distinct approvers needed. @defaultValue 1 */
   approvalsRequired: number;
+  /** A failing verdict: `reject` fails the request (POLICY_FAILED), `flag` queues it flagged. @defaultValue 'flag' */
+  onPolicyFail: 'reject' | 'flag';
 }

@@ -3,6 +3,7 @@
  * this schema validates the merged result and rejects unknown keys, so a typo stops the process.
  */
 import { z } from 'zod';
+import { policyConfigSchema } from '../policy/config';
 
 const url = z.string().url();
 
@@ -62,7 +63,7 @@ export const configSchema = z.strictObject({
     /** How often workers look for jobs whose lock expired (stalled jobs) and hand them back. */
     stalledIntervalMs: z.number().int().min(500).default(30000),
   }).prefault({}),
-  policy: z.strictObject({
+  policy: policyConfigSchema.extend({
     approvals: z.strictObject({
       /** Distinct approvers (none of them the requester) needed before promotion. */
       required: z.number().int().min(1).max(10).default(1),
