@@ -29,7 +29,7 @@ async function faulty(decide: (r: FaultRequest) => FaultAction): Promise<Registr
 
 async function pushed(): Promise<{ repo: string; img: BuiltImage }> {
   const repo = uniqueName('fault');
-  const img = await buildImage({ layers: [{ raw: randomFile(50_000) }, { files: { a: 'small' } }] });
+  const img = await buildImage({ layers: [{ files: {}, raw: randomFile(50_000) }, { files: { a: 'small' } }] });
   await pushImage(svc.upstream.url, repo, 'v1', img);
   return { repo, img };
 }
