@@ -14,7 +14,7 @@
  * that part is the UTC day, so stored results are reused for at most a day.
  */
 import { AppError } from '../../lib/errors';
-import type { Logger } from '../../lib/logger';
+import { scrubSecrets, type Logger } from '../../lib/logger';
 import type { ScanReport, ScannerAdapter, ScanTarget, Finding } from '../types';
 import { IndexStates, OCI_LAYER_TYPE, type ClairLayer, type ClairManifest, type IndexReport } from './api';
 import { ClairClient } from './client';
@@ -47,7 +47,7 @@ export function clairManifest(image: ImageToScan, target: ScanTarget, authorizat
 }
 
 function indexFailed(report: IndexReport): AppError {
-  return new AppError('SCAN_FAILED', `Clair could not index ${report.manifest_hash}: ${report.err || 'IndexError without a message'}`);
+  return new AppError('SCAN_FAILED', `Clair could not index ${report.manifest_hash}: ${scrubSecrets(report.err || 'IndexError without a message')}`);
 }
 
 export class ClairScanner implements ScannerAdapter {

@@ -39,7 +39,7 @@ export class ClairClient {
 
   private async call(call: Omit<HttpCall, 'timeoutMs'>): Promise<HttpResult> {
     const headers: Record<string, string> = { accept: 'application/json', ...call.headers };
-    if (this.psk) headers.authorization = await this.psk.authorization();
+    if (this.psk) headers.authorization = this.psk.authorization();
     return send({ ...call, headers, timeoutMs: this.config.requestTimeoutMs }, this.fetchImpl);
   }
 
