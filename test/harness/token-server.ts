@@ -4,12 +4,14 @@
  * `rootcertbundle`, and finds the signing key by the JWT header's `kid`, which is the libtrust
  * key ID of that certificate's public key (SHA-256 of the DER SubjectPublicKeyInfo, first
  * 240 bits, base32, in 12 groups of 4 joined by ':').
+ *
+ * JWTs are signed with node:crypto (ES256 = ECDSA P-256 SHA-256, signature as raw R||S per
+ * RFC 7518 §3.4): jose v6 is ESM-only and cannot be loaded by jest's CommonJS runtime.
  */
-import { createHash, createPrivateKey, createPublicKey, randomUUID } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, randomUUID, sign, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { SignJWT } from 'jose';
 import { makeCert } from './certs';
 
 export interface TokenRequestRecord {
@@ -67,6 +69,17 @@ export function libtrustKeyId(spkiDer: Buffer): string {
   return b32.match(/.{4}/g)!.join(':');
 }
 
+function b64url(data: Buffer | string): string {
+  return Buffer.from(data).toString('base64url');
+}
+
+/** A compact JWS (RFC 7515) signed ES256. */
+export function signJwt(header: Record<string, unknown>, claims: Record<string, unknown>, key: KeyObject): string {
+  const input = `${b64url(JSON.stringify(header))}.${b64url(JSON.stringify(claims))}`;
+  const signature = sign('sha256', Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' });
+  return `${input}.${b64url(signature)}`;
+}
+
 export async function startTokenServer(opts: TokenServerOptions = {}): Promise<TokenServer> {
   const cert = makeCert('portcullis-test-token');
   const privateKey = createPrivateKey(readFileSync(cert.keyFile));
@@ -100,11 +113,9 @@ export async function startTokenServer(opts: TokenServerOptions = {}): Promise<T
       });
       const now = Math.floor(Date.now() / 1000);
       const expiresIn = opts.expiresIn ?? 300;
-      const token = await new SignJWT({ access })
-        .setProtectedHeader({ alg: 'ES256', typ: 'JWT', kid })
-        .setIssuer(issuer).setAudience(service).setSubject(user ?? '')
-        .setIssuedAt(now).setNotBefore(now - 5).setExpirationTime(now + expiresIn).setJti(randomUUID())
-        .sign(privateKey);
+      const token = signJwt({ alg: 'ES256', typ: 'JWT', kid }, {
+        iss: issuer, aud: service, sub: user ?? '', iat: now, nbf: now - 5, exp: now + expiresIn, jti: randomUUID(), access,
+      }, privateKey);
       res.writeHead(200, { 'content-type': 'application/json' })
         .end(JSON.stringify({ [opts.field ?? 'token']: token, expires_in: expiresIn, issued_at: new Date(now * 1000).toISOString() }));
     })().catch((err: unknown) => { res.writeHead(500).end(String(err)); });
