@@ -1,0 +1,162 @@
+/**
+ * Benchmark (not a test): the builtin scan of a ~512 MiB image against merely decompressing
+ * the same layers with `zcat > /dev/null`. Goal: scan time ≤ 1.5 × zcat time.
+ *
+ * The image has 8 gzip layers of 64 MiB each (uncompressed): incompressible random files and
+ * compressible text, with realistic package databases among them (a dpkg status of 1,500
+ * packages with Source fields, 2,000 npm manifests, 300 Python dist-infos). Layers are written
+ * to a temp folder as streams and served by a file-backed RegistryClient, so both sides read
+ * the same local files and the figure measures the scanner, not a network.
+ *
+ * Run: `npm run bench:scan` (builds first). Env: BENCH_LAYERS, BENCH_LAYER_MIB to resize,
+ * BENCH_OSV for another OSV folder.
+ */
+import { spawnSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { finished } from 'node:stream/promises';
+import { createGzip } from 'node:zlib';
+import { pack } from 'tar-stream';
+import type { ManifestResponse, RegistryClient } from '../src/registry/types';
+import { BuiltinScanner } from '../src/scanners/builtin/adapter';
+
+const MiB = 1024 * 1024;
+const LAYERS = Number(process.env.BENCH_LAYERS ?? 8);
+const LAYER_BYTES = Number(process.env.BENCH_LAYER_MIB ?? 64) * MiB;
+const OSV = process.env.BENCH_OSV ?? path.join(__dirname, '..', '..', 'test', 'fixtures', 'osv', 'db');
+
+interface BlobFile {
+  digest: string;
+  size: number;
+  file: string;
+}
+
+function dpkgStatus(n: number): string {
+  return Array.from({ length: n }, (_, i) =>
+    [`Package: lib${i}`, 'Status: install ok installed', `Source: src${i % 400}`, `Version: 1.${i}.0-1+deb12u1`,
+      'Architecture: amd64', `Description: package ${i}`, ' long description line', ''].join('\n'),
+  ).join('\n');
+}
+
+/** Files of one layer: package databases where they belong, then filler up to `bytes`. */
+function* layerFiles(index: number, bytes: number): Generator<[string, Buffer]> {
+  let total = 0;
+  const emit = (name: string, data: Buffer): [string, Buffer] => {
+    total += data.length;
+    return [name, data];
+  };
+  if (index === 0) {
+    yield emit('etc/os-release', Buffer.from('ID=debian\nVERSION_ID="12"\n'));
+    yield emit('var/lib/dpkg/status', Buffer.from(dpkgStatus(1500)));
+  }
+  if (index === 3) {
+    for (let i = 0; i < 2000; i += 1) {
+      yield emit(`app/node_modules/pkg-${i}/package.json`, Buffer.from(JSON.stringify({ name: `pkg-${i}`, version: `1.0.${i}`, description: 'x'.repeat(200) })));
+    }
+    yield emit('app/node_modules/lodash/package.json', Buffer.from('{"name":"lodash","version":"4.17.20"}'));
+  }
+  if (index === 5) {
+    for (let i = 0; i < 300; i += 1) {
+      yield emit(`usr/lib/python3/dist-packages/p${i}-1.0.dist-info/METADATA`, Buffer.from(`Name: p${i}\nVersion: 1.0.${i}\n\n${'d'.repeat(2000)}`));
+    }
+  }
+  const text = Buffer.from('lorem ipsum dolor sit amet, consectetur adipiscing elit; '.repeat(18000)); // ~1 MiB
+  for (let i = 0; total < bytes; i += 1) {
+    yield emit(`data/l${index}/f${i}.bin`, i % 5 < 3 ? randomBytes(MiB) : text);
+  }
+}
+
+async function writeLayer(dir: string, index: number): Promise<BlobFile> {
+  const file = path.join(dir, `layer${index}.tar.gz`);
+  const tar = pack();
+  const gz = createGzip();
+  const hash = createHash('sha256');
+  const out = createWriteStream(file);
+  gz.on('data', (c: Buffer) => hash.update(c));
+  tar.pipe(gz).pipe(out);
+  for (const [name, data] of layerFiles(index, LAYER_BYTES)) {
+    await new Promise<void>((resolve, reject) => tar.entry({ name, size: data.length }, data, (e) => (e ? reject(e) : resolve())));
+  }
+  tar.finalize();
+  await finished(out);
+  return { digest: `sha256:${hash.digest('hex')}`, size: statSync(file).size, file };
+}
+
+/** Serves one image from files: the manifest and config from memory, layers from disk. */
+class FileRegistry implements RegistryClient {
+  readonly url = 'file://bench';
+  constructor(private readonly manifest: ManifestResponse, private readonly blobs: Map<string, Buffer | string>) {}
+  async ping(): Promise<void> {}
+  async headManifest() { return null; }
+  async getManifest(): Promise<ManifestResponse> { return this.manifest; }
+  async putManifest(): Promise<string> { throw new Error('read-only'); }
+  async deleteManifest(): Promise<void> { throw new Error('read-only'); }
+  async headBlob() { return null; }
+  async getBlob(_repo: string, digest: string): Promise<Readable> {
+    const b = this.blobs.get(digest);
+    if (b === undefined) throw new Error(`unknown blob ${digest}`);
+    return typeof b === 'string' ? createReadStream(b, { highWaterMark: MiB }) : (await import('node:stream')).Readable.from([b]);
+  }
+  async listTags(): Promise<string[]> { return []; }
+}
+
+function time<T>(f: () => Promise<T>): Promise<[number, T]> {
+  const t = performance.now();
+  return f().then((v) => [performance.now() - t, v]);
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'portcullis-bench-scan-'));
+  try {
+    console.log(`building ${LAYERS} layers of ${LAYER_BYTES / MiB} MiB in ${dir} ...`);
+    const layers: BlobFile[] = [];
+    for (let i = 0; i < LAYERS; i += 1) layers.push(await writeLayer(dir, i));
+    const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', config: { User: '1000' }, rootfs: { type: 'layers', diff_ids: [] } }));
+    const configDigest = `sha256:${createHash('sha256').update(config).digest('hex')}`;
+    const body = Buffer.from(JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: configDigest, size: config.length },
+      layers: layers.map((l) => ({ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: l.digest, size: l.size })),
+    }));
+    const digest = `sha256:${createHash('sha256').update(body).digest('hex')}`;
+    const blobs = new Map<string, Buffer | string>([[configDigest, config], ...layers.map((l): [string, string] => [l.digest, l.file])]);
+    const registry = new FileRegistry({ digest, mediaType: 'application/vnd.oci.image.manifest.v1+json', size: body.length, body }, blobs);
+    const scanner = new BuiltinScanner({ name: 'bench', osvPath: OSV });
+    await scanner.check();
+
+    const compressed = layers.reduce((n, l) => n + l.size, 0);
+    const zcat = (): number => {
+      const t = performance.now();
+      const r = spawnSync('sh', ['-c', `zcat ${layers.map((l) => `'${l.file}'`).join(' ')} > /dev/null`]);
+      if (r.status !== 0) throw new Error(`zcat failed: ${r.stderr.toString()}`);
+      return performance.now() - t;
+    };
+    const runs = 3;
+    let zcatMs = Infinity;
+    let scanMs = Infinity;
+    let findings = 0;
+    for (let i = 0; i < runs; i += 1) {
+      zcatMs = Math.min(zcatMs, zcat());
+      const [ms, report] = await time(() => scanner.scan({ registry, repository: 'bench', digest, registryUrl: registry.url }));
+      if (report.status !== 'succeeded') throw new Error(`scan failed: ${JSON.stringify(report.error)}`);
+      scanMs = Math.min(scanMs, ms);
+      findings = report.findings.length;
+    }
+    const ratio = scanMs / zcatMs;
+    console.log(`image: ${LAYERS} layers, ${(LAYERS * LAYER_BYTES) / MiB} MiB uncompressed, ${(compressed / MiB).toFixed(0)} MiB compressed`);
+    console.log(`zcat > /dev/null: ${zcatMs.toFixed(0)} ms (best of ${runs})`);
+    console.log(`builtin scan:     ${scanMs.toFixed(0)} ms (best of ${runs}), ${findings} findings`);
+    console.log(`ratio scan/zcat:  ${ratio.toFixed(2)} (goal <= 1.5) ${ratio <= 1.5 ? 'OK' : 'ABOVE GOAL'}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exitCode = 1;
+});
