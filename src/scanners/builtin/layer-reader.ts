@@ -46,29 +46,56 @@ class ByteBudget extends Transform {
 /** Passes bytes through, inserting a gunzip stage when the first bytes are gzip's magic. */
 class MaybeGunzip extends Transform {
   private gunzip: ReturnType<typeof createGunzip> | null = null;
-  private decided = false;
-  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    if (!this.decided) {
-      this.decided = true;
-      if (chunk[0] === 0x1f && chunk[1] === 0x8b) {
-        this.gunzip = createGunzip();
-        this.gunzip.on('data', (d: Buffer) => {
-          if (!this.push(d)) this.gunzip?.pause();
-        });
-        this.gunzip.on('error', (e) => this.destroy(new AppError('SCAN_FAILED', `layer is not valid gzip: ${e.message}`)));
-      } else if (chunk[0] === 0x28 && chunk[1] === 0xb5 && chunk[2] === 0x2f && chunk[3] === 0xfd) {
-        cb(new AppError('SCAN_FAILED', 'zstd-compressed layers are not supported by the builtin scanner'));
-        return;
-      }
+  /** Bytes held until there are enough to recognise the format (a chunk may be 1 byte). */
+  private head: Buffer | null = Buffer.alloc(0);
+
+  private decide(head: Buffer): AppError | null {
+    if (head[0] === 0x28 && head[1] === 0xb5 && head[2] === 0x2f && head[3] === 0xfd) {
+      return new AppError('SCAN_FAILED', 'zstd-compressed layers are not supported by the builtin scanner');
     }
+    if (head[0] === 0x1f && head[1] === 0x8b) {
+      this.gunzip = createGunzip();
+      this.gunzip.on('data', (d: Buffer) => {
+        if (!this.push(d)) this.gunzip?.pause();
+      });
+      this.gunzip.on('error', (e) => this.destroy(new AppError('SCAN_FAILED', `layer is not valid gzip: ${e.message}`)));
+    }
+    return null;
+  }
+
+  private pass(chunk: Buffer, cb: TransformCallback): void {
     if (this.gunzip) this.gunzip.write(chunk, cb);
     else cb(null, chunk);
   }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    if (this.head === null) return this.pass(chunk, cb);
+    const head = Buffer.concat([this.head, chunk]);
+    if (head.length < 4) {
+      this.head = head;
+      return cb();
+    }
+    this.head = null;
+    const err = this.decide(head);
+    if (err) return cb(err);
+    this.pass(head, cb);
+  }
+
   override _read(size: number): void {
     this.gunzip?.resume();
     super._read(size);
   }
+
   override _flush(cb: TransformCallback): void {
+    if (this.head !== null) {
+      // A layer shorter than 4 bytes: whatever it is, pass it on for tar to judge.
+      const head = this.head;
+      this.head = null;
+      const err = this.decide(head);
+      if (err) return cb(err);
+      if (!this.gunzip) return cb(null, head);
+      this.gunzip.write(head);
+    }
     if (!this.gunzip) return cb();
     this.gunzip.once('end', () => cb());
     this.gunzip.end();
