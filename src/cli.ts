@@ -10,6 +10,8 @@ type Command = { summary: string; load: () => Promise<{ run(argv: string[]): Pro
 
 // One line per subcommand; keep them in this order: copy, inspect, audit, vulndb.
 const commands: Record<string, Command> = {
+  copy: { summary: 'copy an image or index byte for byte between registries', load: () => import('./cli/copy') },
+  inspect: { summary: 'show the digest, media type, size and platforms of an image', load: () => import('./cli/inspect') },
   audit: { summary: 'verify or export the hash-chained audit log', load: () => import('./cli/audit') },
 };
 

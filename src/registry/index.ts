@@ -13,3 +13,4 @@ export { copyImage, type CopySource, type CopyTarget } from './copy';
 export { UpstreamResolver, type ClientProvider, type ResolverOptions } from './resolver';
 export { RegistryMover, type RegistryMoverDefaults } from './registry-mover';
 export { parsePlatform, formatPlatform, platformMatches } from './platform';
+export { toolClient, parseCredentials, type ToolClientOptions } from './tool-clients';
