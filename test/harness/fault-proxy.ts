@@ -13,6 +13,8 @@ export interface FaultRequest {
   path: string;
   /** How many earlier requests had the same method and path. */
   seen: number;
+  /** Whether the request carried an Authorization header. */
+  authorized: boolean;
 }
 
 export type FaultAction =
@@ -58,7 +60,7 @@ export async function startFaultProxy(target: string, decide: (req: FaultRequest
     const key = `${req.method} ${req.url}`;
     const seen = counts.get(key) ?? 0;
     counts.set(key, seen + 1);
-    const info: FaultRequest = { method: req.method ?? 'GET', path: req.url ?? '/', seen };
+    const info: FaultRequest = { method: req.method ?? 'GET', path: req.url ?? '/', seen, authorized: req.headers.authorization !== undefined };
     const action = decide(info);
     log.push({ ...info, at: Date.now(), action: action.kind });
     if (action.kind === 'respond') {

@@ -149,3 +149,33 @@ test('an index built by the harness copies through the fault proxy unchanged whe
   const mover = await faulty(() => pass);
   expect((await mover.copy(src(repo), dst(uniqueName('clean')))).digest).toBe(idx.digest);
 });
+
+test('a blob redirect to another host is followed without the registry\'s Authorization', async () => {
+  const http = await import('node:http');
+  const { repo, img } = await pushed();
+  const layer = img.layers[0];
+  const seen: Array<string | undefined> = [];
+  const storage = http.createServer((req, res) => {
+    seen.push(req.headers.authorization);
+    res.writeHead(200, { 'content-length': String(layer.size) }).end(layer.data);
+  });
+  await new Promise<void>((resolve) => storage.listen(0, '127.0.0.1', resolve));
+  const storageUrl = `http://127.0.0.1:${(storage.address() as import('node:net').AddressInfo).port}`;
+  // The proxy asks for Basic auth on /v2/ (so the client authenticates every call) and
+  // redirects the layer to "object storage" on another port, as S3-backed registries do.
+  proxy = await startFaultProxy(svc.upstream.url, (r): FaultAction => (r.path === '/v2/' && !r.authorized
+    ? { kind: 'respond', status: 401, headers: { 'www-authenticate': 'Basic realm="test"' } }
+    : r.method === 'GET' && r.path.endsWith(`/blobs/${layer.digest}`)
+      ? { kind: 'respond', status: 307, headers: { location: `${storageUrl}/bucket/blob?X-Amz-Signature=abc` } } : pass));
+  const client = new DistributionClient({ url: proxy.url, credentials: { username: 'u', password: 'p' } });
+  try {
+    const chunks: Buffer[] = [];
+    for await (const c of await client.getBlob(repo, layer.digest, layer.size)) chunks.push(c as Buffer);
+    expect(Buffer.concat(chunks).equals(layer.data)).toBe(true);
+    expect(seen).toEqual([undefined]);
+    expect(proxy.log.filter((l) => l.path.endsWith(`/blobs/${layer.digest}`)).map((l) => l.authorized)).toEqual([true]);
+  } finally {
+    client.close();
+    await new Promise<void>((resolve) => storage.close(() => resolve()));
+  }
+});
