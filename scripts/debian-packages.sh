@@ -5,4 +5,5 @@
 #   nginx-light      the reverse proxy through which upstreams are reached
 #   skopeo           independent digest checks in tests; the benchmark's comparison
 #   podman           the Docker-compatible engine API for the engine mover's tests
-PORTCULLIS_DEBIAN_PACKAGES=(redis-server docker-registry nginx-light skopeo podman ca-certificates)
+#   openssl          the tests make their TLS certificates with it
+PORTCULLIS_DEBIAN_PACKAGES=(redis-server docker-registry nginx-light skopeo podman openssl ca-certificates)
