@@ -4,13 +4,14 @@
  */
 import { Router } from 'express';
 import type { AuditLog } from '../audit';
-import type { ApprovedService, DecisionService, RequestService } from '../intake';
+import type { ApprovedService, CodeScanService, DecisionService, RequestService } from '../intake';
 import type { IdentityProvider } from '../lib/identity/types';
 import { authenticate } from './middleware/auth';
 import { jsonBodies } from './middleware/body';
 import { rateLimit } from './middleware/rate-limit';
 import { approvedRouter } from './routes/approved';
 import { auditRouter } from './routes/audit';
+import { codeScansRouter } from './routes/code-scans';
 import { queueRouter } from './routes/queue';
 import { requestsRouter } from './routes/requests';
 
@@ -20,6 +21,8 @@ export interface V1Deps {
   decisions: DecisionService;
   approved: ApprovedService;
   audit: Pick<AuditLog, 'list'>;
+  /** SARIF evidence uploads; until main.ts wires it, the route answers 503 DEPENDENCY_UNAVAILABLE. */
+  codeScans?: CodeScanService;
   limits: { bodyLimit: string; codeScanBodyLimit: string; rateLimitPerMinute: number };
   /** Extra v1 routers (e.g. code-scan uploads), mounted after the built-in ones. */
   extra?: Router[];
@@ -32,6 +35,7 @@ export function v1Router(deps: V1Deps): Router {
   router.use(queueRouter(deps));
   router.use(approvedRouter(deps));
   router.use(auditRouter(deps));
+  router.use(codeScansRouter(deps));
   for (const extra of deps.extra ?? []) router.use(extra);
   return router;
 }

@@ -8,3 +8,4 @@ export { RequestService, type NewRequest, type CreateResult } from './requests';
 export { DecisionService } from './decisions';
 export { ApprovedService, type ApprovedImage, type ResolveResult } from './approved';
 export { policyEvaluator } from './policy';
+export { CodeScanService, groupFindings, INLINE_FINDINGS_LIMIT, MAX_CODE_SCANS, type CodeScanRecord, type CodeScanServiceDeps } from './code-scans';

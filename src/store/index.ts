@@ -2,3 +2,4 @@
 export * from './types';
 export { RedisRequestStore } from './redis-requests';
 export { RedisApprovalStore } from './redis-approvals';
+export { RedisCodeScanStore } from './redis-code-scans';

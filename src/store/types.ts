@@ -3,7 +3,7 @@
  * the intake services use. The Redis implementation lives beside this file; services
  * receive a store from main.ts and never see Redis.
  */
-import type { ScanReport } from '../scanners/types';
+import type { Finding, ScanReport } from '../scanners/types';
 
 export const REQUEST_STATUSES = [
   'requested', 'resolving', 'staging', 'scanning', 'awaiting_approval', 'promoting', 'approved',
@@ -137,4 +137,15 @@ export interface ApprovalStore {
   teamsFor(digest: string): Promise<string[]>;
   /** Removes the approval and its tag index entries; returns what was removed. */
   remove(team: string, digest: string): Promise<Approval | null>;
+}
+
+/**
+ * The full finding list of a code-scan (SARIF) run, kept beside the request when the request
+ * record holds them grouped (see intake/code-scans.ts), so the evidence is never lost.
+ */
+export interface CodeScanStore {
+  putFindings(requestId: string, scanId: string, findings: readonly Finding[]): Promise<void>;
+  /** The stored list, or null when the run kept every finding on the request. */
+  getFindings(requestId: string, scanId: string): Promise<Finding[] | null>;
+  deleteFindings(requestId: string, scanId: string): Promise<void>;
 }
