@@ -5,7 +5,9 @@
  * functions are exported so that the test harness runs exactly this wiring in-process.
  */
 import { once } from 'node:events';
-import type { Server } from 'node:http';
+import { readFileSync } from 'node:fs';
+import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { parseArgs } from 'node:util';
 import type { Worker } from 'bullmq';
 import Redis from 'ioredis';
@@ -16,19 +18,21 @@ import type { ReadinessCheck } from './api/routes/health';
 import { v1Router } from './api/v1';
 import { auditSubscriber, RedisAuditLog } from './audit';
 import {
-  ApprovedService, DecisionService, EventBus, Lifecycle, Pipeline, RequestService, policyEvaluator,
+  ApprovedService, CodeScanService, DecisionService, EventBus, Lifecycle, Pipeline, RequestService, ScanRunner, WaiverService, policyEvaluator,
   type IntakeRegistry, type PolicyEvaluator,
 } from './intake';
 import { RegistryGateway } from './intake/registry-gateway';
 import { ConfigError, loadConfig, type Config } from './lib/config';
 import type { IdentityProvider } from './lib/identity/types';
 import { TokensFileIdentityProvider } from './lib/identity/tokens-file';
-import { createLogger, setRootLogger, type Logger } from './lib/logger';
+import { createLogger, scrubSecrets, setRootLogger, type Logger } from './lib/logger';
 import { onShutdown, type ShutdownStep } from './lib/shutdown';
 import { RegistryMover } from './registry/registry-mover';
 import { UpstreamResolver } from './registry/resolver';
+import { createScanners } from './scanners';
+import type { RegistryAuthorization } from './scanners/clair/http';
 import type { ScannerAdapter } from './scanners/types';
-import { RedisApprovalStore, RedisRequestStore } from './store';
+import { RedisApprovalStore, RedisCodeScanStore, RedisRequestStore, RedisScanResultStore } from './store';
 
 type Role = 'all' | 'api' | 'worker';
 
@@ -68,10 +72,13 @@ export interface Services {
   requests: RequestService;
   decisions: DecisionService;
   approved: ApprovedService;
+  waivers: WaiverService;
+  codeScans: CodeScanService;
   pipeline: Pipeline;
 }
 
 export interface ServiceOptions {
+  /** The checked scanner adapters (main() builds them from `config.scanners`). @defaultValue [] */
   scanners?: ScannerAdapter[];
   policy?: PolicyEvaluator;
   /** Replaces the registry gateway (tests of the API alone). */
@@ -89,8 +96,10 @@ export function buildServices(config: Config, logger: Logger, redis: Redis, opti
   const lifecycle = new Lifecycle(requests, events);
   const registry = options.registry ?? registryGateway(config, logger);
   const internalHost = new URL(config.internalRegistry.url).host;
+  const policy = options.policy ?? policyEvaluator(config.policy);
+  const scans = new ScanRunner(options.scanners ?? [], new RedisScanResultStore(redis, prefix), logger.child({ module: 'scan' }));
   const pipeline = new Pipeline({
-    requests, approvals, registry, scheduler, lifecycle, scanners: options.scanners ?? [], policy: options.policy ?? policyEvaluator(config.policy),
+    requests, approvals, registry, scheduler, lifecycle, scans, policy,
     logger: logger.child({ module: 'pipeline' }),
     settings: {
       quarantinePrefix: config.internalRegistry.quarantinePrefix, approvedPath: config.internalRegistry.approvedPath,
@@ -101,9 +110,72 @@ export function buildServices(config: Config, logger: Logger, redis: Redis, opti
   return {
     events, audit, scheduler, pipeline,
     requests: new RequestService({ requests, approvals, scheduler, lifecycle, events }),
-    decisions: new DecisionService({ requests, scheduler, lifecycle, events, approvalsRequired: config.policy.approvals.required }),
+    decisions: new DecisionService({ requests, scheduler, lifecycle, events, policy, approvalsRequired: config.policy.approvals.required }),
     approved: new ApprovedService({ approvals, registry, lifecycle, events }),
+    waivers: new WaiverService({ requests, events, policy }),
+    codeScans: new CodeScanService({ requests, details: new RedisCodeScanStore(redis, prefix), events }),
   };
+}
+
+/**
+ * How remote scanners (Clair, Harbor) authenticate to the internal registry to pull the
+ * quarantined image: its configured credentials as Basic, or nothing for an anonymous
+ * registry. The value goes to the scanner only; it is never logged.
+ */
+export function internalRegistryAuthorization(config: Config): RegistryAuthorization {
+  const { username, password } = config.internalRegistry;
+  const header = username !== undefined && password !== undefined ? `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}` : undefined;
+  return async () => header;
+}
+
+/**
+ * Builds the configured scanners and runs each one's start-up check, in order. A failing
+ * check stops the process with one line naming the scanner (`config: scanners[0] (builtin): …`);
+ * an empty list is allowed, with a warning, for sites that rely on approvers alone.
+ */
+export async function startScanners(config: Config, logger: Logger): Promise<ScannerAdapter[]> {
+  const log = logger.child({ module: 'scanners' });
+  if (config.scanners.length === 0) {
+    log.warn('no scanners configured: images are approved on the approvers\' judgement alone');
+    return [];
+  }
+  const scanners = createScanners(config.scanners, { registryAuthorization: internalRegistryAuthorization(config), logger: log });
+  for (const [i, scanner] of scanners.entries()) {
+    try {
+      await scanner.check();
+    } catch (err) {
+      const message = scrubSecrets(err instanceof Error ? err.message : String(err)).split('\n')[0];
+      throw new ConfigError(`config: scanners[${i}] (${scanner.name}): ${message}`);
+    }
+    log.info({ scanner: scanner.name, 'scanner.type': scanner.type, dbVersion: await scanner.dbVersion() }, 'scanner ready');
+  }
+  return scanners;
+}
+
+/** The TLS key pair when `server.tlsCertFile` and `server.tlsKeyFile` are set (the schema refuses one alone). */
+function tlsOptions(config: Config): { cert: Buffer; key: Buffer } | null {
+  const { tlsCertFile, tlsKeyFile } = config.server;
+  if (!tlsCertFile || !tlsKeyFile) return null;
+  const read = (key: string, file: string): Buffer => {
+    try {
+      return readFileSync(file);
+    } catch (err) {
+      throw new ConfigError(`config: server.${key}: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    }
+  };
+  return { cert: read('tlsCertFile', tlsCertFile), key: read('tlsKeyFile', tlsKeyFile) };
+}
+
+/** An HTTPS server with the configured key pair, else plain HTTP (loopback, or behind a TLS proxy). */
+function createServer(config: Config, handler: Parameters<typeof createHttpServer>[1]): { server: Server; scheme: 'http' | 'https' } {
+  const tls = tlsOptions(config);
+  if (!tls) return { server: createHttpServer(handler), scheme: 'http' };
+  try {
+    return { server: createHttpsServer(tls, handler), scheme: 'https' };
+  } catch (err) {
+    // OpenSSL's reason (no start line, key values mismatch) says what is wrong; it holds no key material.
+    throw new ConfigError(`config: server.tlsCertFile, server.tlsKeyFile: not a usable certificate and key: ${(err as Error).message.split('\n')[0]}`);
+  }
 }
 
 function registryGateway(config: Config, logger: Logger): IntakeRegistry {
@@ -129,11 +201,12 @@ export async function startApi(config: Config, logger: Logger, redis: Redis, ser
     readiness: [redisCheck(redis), registryCheck(config.internalRegistry.url)],
     routers: [v1Router({ identity, ...services, limits: config.server })],
   });
-  const server: Server = app.listen(config.server.port, config.server.host);
+  const { server, scheme } = createServer(config, app);
+  server.listen(config.server.port, config.server.host);
   await once(server, 'listening');
   const addr = server.address();
   const port = typeof addr === 'object' && addr ? addr.port : config.server.port;
-  logger.info({ 'server.address': config.server.host, 'server.port': port }, `API listening on http://${config.server.host}:${port}`);
+  logger.info({ 'server.address': config.server.host, 'server.port': port, 'url.scheme': scheme }, `API listening on ${scheme}://${config.server.host}:${port}`);
   return {
     server, port,
     step: {
@@ -146,8 +219,8 @@ export async function startApi(config: Config, logger: Logger, redis: Redis, ser
   };
 }
 
-export function startWorker(config: Config, logger: Logger, redis: Redis, services: Services, scanners: ScannerAdapter[] = []): { worker: Worker; step: ShutdownStep } {
-  if (scanners.length === 0) logger.warn('no scanners configured: images are approved on the approvers\' judgement alone');
+/** Starts the intake worker; the scanners are already in `services` (see {@link startScanners}). */
+export function startWorker(config: Config, logger: Logger, redis: Redis, services: Services): { worker: Worker; step: ShutdownStep } {
   const worker = startIntakeWorker(redis, config.redis.prefix, services.pipeline, config.worker, logger);
   // close() waits for running jobs; a job still running at the deadline is handed back by stalled-job recovery.
   return { worker, step: { name: 'worker', run: () => worker.close() } };
@@ -162,7 +235,9 @@ async function main(): Promise<void> {
   const redis = new Redis(config.redis.url, { lazyConnect: true, maxRetriesPerRequest: null });
   redis.on('error', (err) => logger.warn({ error: err }, 'redis connection error'));
   await redis.connect().catch((err: Error) => logger.warn({ error: err }, 'redis not reachable yet; retrying'));
-  const services = buildServices(config, logger, redis);
+  // Only workers scan; an API-only process neither needs the scanners nor waits for their checks.
+  const scanners = role === 'api' ? [] : await startScanners(config, logger);
+  const services = buildServices(config, logger, redis, { scanners });
   const steps: ShutdownStep[] = [];
   if (identity) steps.push((await startApi(config, logger, redis, services, identity)).step);
   if (role !== 'api') steps.push(startWorker(config, logger, redis, services).step);

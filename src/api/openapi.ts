@@ -23,15 +23,16 @@ export const openApiDocument = {
       Severity: { type: 'object', properties: Object.fromEntries(['critical', 'high', 'medium', 'low', 'unknown'].map((s) => [s, { type: 'integer' }])) },
       Request: {
         type: 'object',
-        required: ['id', 'image', 'team', 'requestedBy', 'justification', 'status', 'createdAt', 'updatedAt', 'source', 'platforms', 'scans', 'codeScans', 'policy', 'decisions', 'internalRef', 'error', 'history'],
+        required: ['id', 'image', 'team', 'requestedBy', 'justification', 'status', 'createdAt', 'updatedAt', 'source', 'platforms', 'scans', 'codeScans', 'policy', 'waivers', 'decisions', 'internalRef', 'error', 'history'],
         properties: {
           id: { type: 'string' }, image: { type: 'string' }, team: { type: 'string' }, requestedBy: { type: 'string' }, justification: { type: 'string' },
           status: { type: 'string', enum: statuses }, createdAt: { type: 'string', format: 'date-time' }, updatedAt: { type: 'string', format: 'date-time' },
           source: { type: 'object', properties: { registry: { type: 'string' }, repository: { type: 'string' }, tag: { type: 'string' }, digest: { type: 'string' } } },
           platforms: { type: 'array', items: { type: 'string' } },
-          scans: { type: 'array', items: { type: 'object', properties: { scanner: { type: 'string' }, status: { type: 'string' }, summary: ref('Severity'), findings: { type: 'array', items: { type: 'object' } } } } },
+          scans: { type: 'array', items: ref('ScanReport') },
           codeScans: { type: 'array', items: ref('CodeScan') },
-          policy: { type: ['object', 'null'], properties: { verdict: { type: 'string', enum: ['pass', 'warn', 'fail'] }, reasons: { type: 'array', items: { type: 'string' } } } },
+          policy: { type: ['object', 'null'], properties: { verdict: { type: 'string', enum: ['pass', 'warn', 'fail'] }, reasons: { type: 'array', items: { type: 'string' } }, blocking: { type: 'array', items: { type: 'string' }, description: 'ids of the findings a waiver must cover' } } },
+          waivers: { type: 'array', items: ref('Waiver') },
           decisions: { type: 'array', items: { type: 'object', properties: { by: { type: 'string' }, decision: { type: 'string', enum: ['approve', 'reject'] }, comment: { type: 'string' }, at: { type: 'string' } } } },
           internalRef: { type: ['string', 'null'] },
           error: { type: ['object', 'null'], properties: { code: { type: 'string' }, message: { type: 'string' } } },
@@ -45,6 +46,29 @@ export const openApiDocument = {
           id: { type: 'string' }, tool: { type: 'string' }, toolVersion: { type: 'string' }, uploadedBy: { type: 'string' }, uploadedAt: { type: 'string', format: 'date-time' },
           summary: ref('Severity'), findings: { type: 'array', items: { type: 'object' } }, findingsTotal: { type: 'integer' }, grouped: { type: 'boolean' },
         },
+      },
+      Finding: {
+        type: 'object', required: ['id', 'aliases', 'kind', 'severity', 'title', 'links'],
+        properties: {
+          id: { type: 'string' }, aliases: { type: 'array', items: { type: 'string' } }, kind: { type: 'string', enum: ['vulnerability', 'misconfiguration', 'code'] },
+          package: { type: 'string' }, ecosystem: { type: 'string' }, installedVersion: { type: 'string' }, fixedVersion: { type: 'string' },
+          severity: { type: 'string', enum: ['critical', 'high', 'medium', 'low', 'unknown'] },
+          cvss: { type: 'object', properties: { version: { type: 'string' }, vector: { type: 'string' }, score: { type: ['number', 'null'] } } },
+          title: { type: 'string' }, links: { type: 'array', items: { type: 'string' } }, layer: { type: 'string' }, path: { type: 'string' },
+        },
+      },
+      ScanReport: {
+        type: 'object', required: ['scanner', 'status', 'summary', 'findings', 'startedAt', 'finishedAt'],
+        description: 'One scanner on the digest; a stored report is reused (same startedAt) while the scanner\'s dbVersion is unchanged.',
+        properties: {
+          scanner: { type: 'string' }, status: { type: 'string', enum: ['succeeded', 'failed'] }, summary: ref('Severity'), findings: { type: 'array', items: ref('Finding') },
+          startedAt: { type: 'string', format: 'date-time' }, finishedAt: { type: 'string', format: 'date-time' }, dbVersion: { type: 'string' },
+          error: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' } } },
+        },
+      },
+      Waiver: {
+        type: 'object', required: ['findingId', 'reason', 'expires', 'by', 'at'],
+        properties: { findingId: { type: 'string' }, reason: { type: 'string' }, expires: { type: 'string', format: 'date-time' }, by: { type: 'string' }, at: { type: 'string', format: 'date-time' } },
       },
       ApprovedImage: { type: 'object', required: ['image', 'digest', 'internalRef', 'team', 'approvedAt', 'approvedBy'], properties: { image: { type: 'string' }, digest: { type: 'string' }, internalRef: { type: 'string' }, team: { type: 'string' }, approvedAt: { type: 'string' }, approvedBy: { type: 'array', items: { type: 'string' } } } },
       AuditEntry: { type: 'object', properties: { seq: { type: 'integer' }, at: { type: 'string' }, actor: { type: 'string' }, action: { type: 'string' }, target: { type: 'string' }, details: { type: 'object' }, prevHash: { type: 'string' }, hash: { type: 'string' } } },
@@ -71,6 +95,7 @@ export const openApiDocument = {
       post: {
         ...secured, summary: 'Approve (approver/admin, not the requester)', parameters: [idParam],
         requestBody: { ...json({ type: 'object', additionalProperties: false, properties: { comment: { type: 'string' } } }) },
+        description: 'The policy verdict is evaluated again with the current waivers and code scans; a failing one answers 409 WAIVERS_REQUIRED with `error.details.blocking` (finding ids to waive).',
         responses: { 202: { description: 'promotion queued', ...json(ref('Request')) }, 200: { description: 'recorded; more approvers needed', ...json(ref('Request')) }, ...errors(400, 401, 403, 404, 409) },
       },
     },
@@ -86,6 +111,13 @@ export const openApiDocument = {
         ...secured, summary: "Attach code-scan evidence, a SARIF 2.1.0 log (developer of the request's team, or admin); any state but a terminal one", parameters: [idParam],
         requestBody: { required: true, description: 'up to server.codeScanBodyLimit', ...json({ type: 'object', required: ['version', 'runs'], properties: { version: { const: '2.1.0' }, runs: { type: 'array', items: { type: 'object' } } } }) },
         responses: { 201: { description: 'stored: one `codeScans` entry per run', ...json(ref('Request')) }, ...errors(400, 401, 403, 404, 409, 413, 415, 503) },
+      },
+    },
+    '/v1/requests/{id}/waivers': {
+      post: {
+        ...secured, summary: 'Waive one finding until an expiry (approver/admin of the team, not the requester: 403 FOUR_EYES); the verdict is evaluated again', parameters: [idParam],
+        requestBody: { required: true, ...json({ type: 'object', additionalProperties: false, required: ['findingId', 'reason', 'expires'], properties: { findingId: { type: 'string', description: 'a finding id or alias of this request' }, reason: { type: 'string' }, expires: { type: 'string', description: 'ISO 8601 date or date-time, in the future' } } }) },
+        responses: { 201: { description: 'granted; the request with its new verdict', ...json(ref('Request')) }, ...errors(400, 401, 403, 404, 409) },
       },
     },
     '/v1/queue': { get: { ...secured, summary: 'Requests awaiting approval that the caller may decide, oldest first', parameters: [limitParam, cursorParam], responses: { 200: { description: 'a page', ...json(page('Request')) }, ...errors(401, 403) } } },

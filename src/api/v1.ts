@@ -4,7 +4,7 @@
  */
 import { Router } from 'express';
 import type { AuditLog } from '../audit';
-import type { ApprovedService, CodeScanService, DecisionService, RequestService } from '../intake';
+import type { ApprovedService, CodeScanService, DecisionService, RequestService, WaiverService } from '../intake';
 import type { IdentityProvider } from '../lib/identity/types';
 import { authenticate } from './middleware/auth';
 import { jsonBodies } from './middleware/body';
@@ -14,12 +14,14 @@ import { auditRouter } from './routes/audit';
 import { codeScansRouter } from './routes/code-scans';
 import { queueRouter } from './routes/queue';
 import { requestsRouter } from './routes/requests';
+import { waiversRouter } from './routes/waivers';
 
 export interface V1Deps {
   identity: IdentityProvider;
   requests: RequestService;
   decisions: DecisionService;
   approved: ApprovedService;
+  waivers: WaiverService;
   audit: Pick<AuditLog, 'list'>;
   /** SARIF evidence uploads; until main.ts wires it, the route answers 503 DEPENDENCY_UNAVAILABLE. */
   codeScans?: CodeScanService;
@@ -32,6 +34,7 @@ export function v1Router(deps: V1Deps): Router {
   const router = Router();
   router.use('/v1', authenticate(deps.identity), rateLimit(deps.limits.rateLimitPerMinute), jsonBodies(deps.limits));
   router.use(requestsRouter(deps));
+  router.use(waiversRouter(deps));
   router.use(queueRouter(deps));
   router.use(approvedRouter(deps));
   router.use(auditRouter(deps));

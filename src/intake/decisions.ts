@@ -1,14 +1,18 @@
 /**
  * Approving and rejecting, with four-eyes: nobody decides on a request they made, and
  * `policy.approvals.required` distinct approvers are needed before promotion is queued.
+ * Approval re-evaluates the policy verdict with the request's current waivers and code scans
+ * (a waiver may have expired, evidence may have arrived): a failing verdict refuses it with
+ * 409 WAIVERS_REQUIRED naming the blocking findings, and the fresh verdict is saved.
  */
 import { AppError } from '../lib/errors';
 import type { Principal } from '../lib/identity/types';
-import type { IntakeRequest, RequestStore } from '../store/types';
+import type { IntakeRequest, PolicyOutcome, RequestStore } from '../store/types';
 import { isMember, requireRole } from './access';
 import type { EventBus } from './events';
 import type { Lifecycle } from './lifecycle';
-import type { JobScheduler } from './ports';
+import type { JobScheduler, PolicyEvaluator } from './ports';
+import { samePolicy } from './policy';
 
 export interface DecisionDeps {
   requests: RequestStore;
@@ -16,6 +20,13 @@ export interface DecisionDeps {
   lifecycle: Lifecycle;
   events: EventBus;
   approvalsRequired: number;
+  policy: PolicyEvaluator;
+}
+
+function waiversRequired(policy: PolicyOutcome): AppError {
+  const blocking = policy.blocking ?? [];
+  const what = blocking.length ? `waive ${blocking.join(', ')} or reject` : 'this cannot be waived; reject, or scan again';
+  return new AppError('WAIVERS_REQUIRED', `policy failed: ${policy.reasons.join('; ')}; ${what}`, { details: { blocking, reasons: policy.reasons } });
 }
 
 export class DecisionService {
@@ -35,18 +46,26 @@ export class DecisionService {
     await this.decidable(p, id, 'approving');
     const at = new Date().toISOString();
     let promoting = false;
+    const refused: { policy?: PolicyOutcome } = {};
     const request = await this.d.requests.update(id, (r) => {
       if (r.status !== 'awaiting_approval') throw new AppError('INVALID_STATE', `request is ${r.status}, not awaiting_approval`);
-      if (r.policy?.verdict === 'fail') throw new AppError('WAIVERS_REQUIRED', `policy failed: ${r.policy.reasons.join('; ')}; waive the findings or reject`);
       if (r.decisions.some((x) => x.decision === 'approve' && x.by === p.name)) throw new AppError('CONFLICT', 'you already approved this request');
+      const policy = this.d.policy({ request: r, reports: r.scans });
+      refused.policy = undefined; // the store may run this again after a concurrent save
+      if (policy.verdict === 'fail') {
+        // Save the fresh verdict (the queue shows it), then refuse below.
+        refused.policy = policy;
+        return samePolicy(r.policy, policy) ? null : { ...r, policy, updatedAt: at };
+      }
       const decisions = [...r.decisions, { by: p.name, decision: 'approve' as const, comment, at }];
       const approvers = new Set(decisions.filter((x) => x.decision === 'approve').map((x) => x.by));
       promoting = approvers.size >= this.d.approvalsRequired;
       return {
-        ...r, decisions, updatedAt: at,
+        ...r, policy, decisions, updatedAt: at,
         ...(promoting ? { status: 'promoting' as const, history: [...r.history, { status: 'promoting' as const, at, by: p.name }] } : {}),
       };
     });
+    if (refused.policy) throw waiversRequired(refused.policy);
     await this.d.events.publish({ type: 'request.approved', actor: p.name, target: `request/${id}`, details: { team: request.team, digest: request.source.digest ?? null, comment } });
     if (promoting) {
       await this.d.events.publish({ type: 'request.status_changed', actor: p.name, target: `request/${id}`, details: { team: request.team, from: 'awaiting_approval', to: 'promoting', digest: request.source.digest ?? null } });

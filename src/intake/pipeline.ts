@@ -8,11 +8,11 @@
 import { AppError, toAppError } from '../lib/errors';
 import type { Logger } from '../lib/logger';
 import { parseReference } from '../registry/reference';
-import type { ScannerAdapter, ScanReport } from '../scanners/types';
 import type { ApprovalStore, IntakeRequest, RequestStatus, RequestStore } from '../store/types';
 import { Lifecycle, digestClaimKey } from './lifecycle';
 import { approvedRepository, approvedTag, quarantineRepository, sourceName } from './paths';
 import type { IntakeRegistry, IntakeSettings, JobScheduler, PipelineStep, PolicyEvaluator } from './ports';
+import type { ScanRunner } from './scanning';
 
 /** Thrown when a concurrent request for the same team and digest is running: retry later. */
 export class RunInProgress extends Error {
@@ -26,7 +26,8 @@ export interface PipelineDeps {
   requests: RequestStore;
   approvals: ApprovalStore;
   registry: IntakeRegistry;
-  scanners: ScannerAdapter[];
+  /** The configured scanners, with stored-report reuse. */
+  scans: ScanRunner;
   policy: PolicyEvaluator;
   scheduler: JobScheduler;
   lifecycle: Lifecycle;
@@ -96,19 +97,19 @@ export class Pipeline {
     const r = await this.load(id);
     if (r.status !== 'scanning' || !r.source.digest) return this.continueFrom(r, 'scan');
     const repository = quarantineRepository(this.d.settings.quarantinePrefix, r.source);
-    const reports: ScanReport[] = [];
-    for (const scanner of this.d.scanners) {
-      reports.push(await scanner.scan({ registry: this.d.registry.internal, repository, digest: r.source.digest, registryUrl: this.d.registry.internalUrl }));
-    }
-    const policy = await this.d.policy({ request: r, reports });
+    const { reports, reused } = await this.d.scans.run({ registry: this.d.registry.internal, repository, digest: r.source.digest, registryUrl: this.d.registry.internalUrl });
+    const reuseNote = reused.length ? ` (stored scans reused: ${reused.join(', ')})` : '';
+    // Code scans or waivers may have been saved while the scanners ran: judge the request as it is now.
+    const evaluate = (cur: IntakeRequest) => this.d.policy({ request: cur, reports });
+    const policy = evaluate(await this.load(id));
     if (policy.verdict === 'fail' && this.d.settings.onPolicyFail === 'reject') {
       await this.d.lifecycle.transition(id, ['scanning'], 'failed', {
-        note: 'POLICY_FAILED', patch: () => ({ scans: reports, policy, error: { code: 'POLICY_FAILED', message: policy.reasons.join('; ') } }),
+        note: `POLICY_FAILED${reuseNote}`, patch: () => ({ scans: reports, policy, error: { code: 'POLICY_FAILED', message: policy.reasons.join('; ') } }),
       });
       return;
     }
     await this.d.lifecycle.transition(id, ['scanning'], 'awaiting_approval', {
-      note: `policy ${policy.verdict}`, patch: () => ({ scans: reports, policy }),
+      note: `policy ${policy.verdict}${reuseNote}`, patch: (cur) => ({ scans: reports, policy: evaluate(cur) }),
     });
   }
 

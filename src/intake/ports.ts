@@ -42,8 +42,12 @@ export interface JobScheduler {
   schedule(step: PipelineStep, requestId: string): Promise<void>;
 }
 
-/** Findings (and, later, waivers) → verdict. The policy module provides the real one. */
-export type PolicyEvaluator = (input: { request: IntakeRequest; reports: ScanReport[] }) => PolicyOutcome | Promise<PolicyOutcome>;
+/**
+ * Findings, the request's code scans and waivers → verdict. Synchronous, so that it can run
+ * inside a store update (approval re-checks the verdict in the same compare-and-set).
+ * intake/policy.ts provides the real one over the policy module.
+ */
+export type PolicyEvaluator = (input: { request: IntakeRequest; reports: readonly ScanReport[] }) => PolicyOutcome;
 
 /** Where images go in the internal registry, and who must approve. */
 export interface IntakeSettings {

@@ -52,7 +52,7 @@ export class RequestService {
     const base: IntakeRequest = {
       id, image, team: input.team, requestedBy: p.name, justification: input.justification, status: 'requested',
       createdAt: now, updatedAt: now, source: { registry: ref.registry, repository: ref.repository, ...(ref.tag ? { tag: ref.tag } : {}), ...(ref.digest ? { digest: ref.digest } : {}) },
-      platforms: input.platforms ?? [], scans: [], codeScans: [], policy: null, decisions: [], internalRef: null, error: null,
+      platforms: input.platforms ?? [], scans: [], codeScans: [], policy: null, waivers: [], decisions: [], internalRef: null, error: null,
       history: [{ status: 'requested', at: now, by: p.name }], version: 0,
     };
     const approval = ref.digest ? await this.d.approvals.get(input.team, ref.digest) : null;

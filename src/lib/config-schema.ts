@@ -3,7 +3,9 @@
  * this schema validates the merged result and rejects unknown keys, so a typo stops the process.
  */
 import { z } from 'zod';
+// Layering: lib composes the zod-only config schemas each module declares (and nothing else of them).
 import { policyConfigSchema } from '../policy/config';
+import { scannersConfigSchema } from '../scanners/config';
 
 const url = z.string().url();
 
@@ -32,9 +34,14 @@ export const configSchema = z.strictObject({
     codeScanBodyLimit: z.string().default('20mb'),
     /** Requests per minute per principal. 0 disables the limit. */
     rateLimitPerMinute: z.number().int().min(0).default(600),
-    /** Serve TLS when both are set. */
-    tlsCertFile: z.string().optional(),
-    tlsKeyFile: z.string().optional(),
+    /** PEM certificate (chain); the API serves HTTPS when this and `tlsKeyFile` are set. */
+    tlsCertFile: z.string().min(1).optional(),
+    /** PEM private key of `tlsCertFile`. */
+    tlsKeyFile: z.string().min(1).optional(),
+  }).superRefine((s, ctx) => {
+    // Half a TLS setup would silently serve plain HTTP: refuse it, naming the missing key.
+    if (s.tlsCertFile && !s.tlsKeyFile) ctx.addIssue({ code: 'custom', path: ['tlsKeyFile'], message: 'must be set together with server.tlsCertFile' });
+    if (s.tlsKeyFile && !s.tlsCertFile) ctx.addIssue({ code: 'custom', path: ['tlsCertFile'], message: 'must be set together with server.tlsKeyFile' });
   }).prefault({}),
   redis: z.strictObject({
     url: z.string().default('redis://127.0.0.1:6379'),
@@ -63,6 +70,8 @@ export const configSchema = z.strictObject({
     /** How often workers look for jobs whose lock expired (stalled jobs) and hand them back. */
     stalledIntervalMs: z.number().int().min(500).default(30000),
   }).prefault({}),
+  /** Scanner adapters run on every staged image, in order; `[]` leaves the decision to approvers alone. */
+  scanners: scannersConfigSchema,
   policy: policyConfigSchema.extend({
     approvals: z.strictObject({
       /** Distinct approvers (none of them the requester) needed before promotion. */

@@ -67,6 +67,11 @@ export function upstreamEnvName(registry: string, field: 'USERNAME' | 'PASSWORD'
   return `PORTCULLIS_UPSTREAM_${registry.toUpperCase().replace(/[^A-Z0-9]/g, '_')}_${field}`;
 }
 
+/** Env name for a scanner's secret: scanner `clair-prod` → PORTCULLIS_SCANNER_CLAIR_PROD_PSK. */
+export function scannerEnvName(name: string, field: 'PSK' | 'AUTHORIZATION'): string {
+  return `PORTCULLIS_SCANNER_${name.toUpperCase().replace(/[^A-Z0-9]/g, '_')}_${field}`;
+}
+
 /** Secrets come from the environment so that they never sit in a config file. */
 export function applyEnv(raw: unknown, env: NodeJS.ProcessEnv): unknown {
   const cfg = (isPlain(raw) ? structuredClone(raw) : {}) as Plain;
@@ -87,6 +92,14 @@ export function applyEnv(raw: unknown, env: NodeJS.ProcessEnv): unknown {
       if (!isPlain(up) || typeof up.registry !== 'string') continue;
       set(upstreamEnvName(up.registry, 'USERNAME'), (v) => (up.username = v));
       set(upstreamEnvName(up.registry, 'PASSWORD'), (v) => (up.password = v));
+    }
+  }
+  if (Array.isArray(cfg.scanners)) {
+    for (const sc of cfg.scanners) {
+      if (!isPlain(sc) || typeof sc.name !== 'string') continue;
+      // Each secret only where that adapter type takes it, so a strict schema never sees a stray key.
+      if (sc.type === 'clair') set(scannerEnvName(sc.name, 'PSK'), (v) => (sc.psk = v));
+      if (sc.type === 'harbor') set(scannerEnvName(sc.name, 'AUTHORIZATION'), (v) => (sc.authorization = v));
     }
   }
   return cfg;

@@ -13,6 +13,8 @@ export interface StoreKeys {
   approval(team: string, digest: string): string;
   approvedTag(team: string, image: string, tag: string): string;
   approvalTeams(digest: string): string;
+  /** The last report of `scanner` on `digest`, reused while its vulnerability data is unchanged. */
+  scanResult(scanner: string, digest: string): string;
   /** The full findings of one code-scan run whose request record keeps them grouped. */
   codeScanFindings(requestId: string, scanId: string): string;
 }
@@ -28,6 +30,7 @@ export function storeKeys(prefix: string): StoreKeys {
     approval: (team, digest) => `${prefix}:approval:${team}:${digest}`,
     approvedTag: (team, image, tag) => `${prefix}:approved-tag:${team}:${image}:${tag}`,
     approvalTeams: (digest) => `${prefix}:approval-teams:${digest}`,
+    scanResult: (scanner, digest) => `${prefix}:scan:${scanner}:${digest}`,
     codeScanFindings: (requestId, scanId) => `${prefix}:code-scan:${requestId}:${scanId}`,
   };
 }

@@ -45,7 +45,10 @@ export class RedisRequestStore implements RequestStore {
 
   async get(id: string): Promise<IntakeRequest | null> {
     const json = await this.redis.hget(this.keys.request(id), 'json');
-    return json ? (JSON.parse(json) as IntakeRequest) : null;
+    if (!json) return null;
+    const r = JSON.parse(json) as Partial<IntakeRequest> & Omit<IntakeRequest, 'waivers'>;
+    // Records saved before waivers existed have none.
+    return { ...r, waivers: r.waivers ?? [] };
   }
 
   async update(id: string, change: (current: IntakeRequest) => IntakeRequest | null): Promise<IntakeRequest> {

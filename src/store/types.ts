@@ -44,6 +44,24 @@ export interface HistoryEntry {
 export interface PolicyOutcome {
   verdict: 'pass' | 'warn' | 'fail';
   reasons: string[];
+  /**
+   * Ids of the findings that fail the verdict and are neither allowlisted nor waived: what a
+   * waiver must name. Absent on requests evaluated before waivers existed.
+   */
+  blocking?: string[];
+}
+
+/** An approver's acceptance of one finding on one request, until it expires. */
+export interface WaiverRecord {
+  /** The finding id or alias it covers. */
+  findingId: string;
+  reason: string;
+  /** ISO 8601; an expired waiver no longer counts. */
+  expires: string;
+  /** The approver or admin who granted it (never the requester). */
+  by: string;
+  /** When it was granted, ISO 8601. */
+  at: string;
 }
 
 /** One image request, as stored and as served by `GET /v1/requests/{id}`. */
@@ -63,6 +81,8 @@ export interface IntakeRequest {
   /** Code-scan (SARIF) results uploaded by developers; filled by the scanners issue. */
   codeScans: unknown[];
   policy: PolicyOutcome | null;
+  /** Waivers granted on this request, one per finding id (a later grant replaces an earlier one). */
+  waivers: WaiverRecord[];
   decisions: Decision[];
   /** `host/approved/…@sha256:…` once approved. */
   internalRef: string | null;
@@ -125,6 +145,16 @@ export interface RequestStore {
   claim(key: string, requestId: string): Promise<string | null>;
   /** Releases `key` if `requestId` holds it. */
   release(key: string, requestId: string): Promise<void>;
+}
+
+/**
+ * Scan reports per digest and scanner, so that a digest requested again (by any team) is not
+ * scanned again while the scanner's vulnerability data is unchanged.
+ */
+export interface ScanResultStore {
+  /** The last report of `scanner` on `digest`, or null. */
+  get(scanner: string, digest: string): Promise<ScanReport | null>;
+  put(digest: string, report: ScanReport): Promise<void>;
 }
 
 /** The approved-digest ledger. */

@@ -67,6 +67,9 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     auth: { tokensFile },
     worker: { lockDurationMs: 5000, stalledIntervalMs: 1000 },
     log: { level: process.env.PORTCULLIS_TEST_LOG ?? 'silent' },
+    // Scanners come in-process through `options.scanners`; the written config file (used by
+    // worker processes and the CLI) must not point at the default OSV folder, which tests lack.
+    scanners: [],
     ...options.config,
   };
   const configFile = path.join(dir, 'config.yaml');
@@ -77,7 +80,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   const built = buildServices(config, logger, redis, options);
   const api = await startApi(config, logger, redis, built, identityFrom(config, logger));
   let worker: Worker | undefined;
-  if (options.worker !== false) worker = startWorker(config, logger, redis, built, options.scanners).worker;
+  if (options.worker !== false) worker = startWorker(config, logger, redis, built).worker;
   const url = `http://127.0.0.1:${api.port}`;
 
   const call: TestApp['call'] = async (who, method, p, body, headers = {}) => {

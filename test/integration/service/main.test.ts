@@ -51,6 +51,8 @@ describe('service process', () => {
       server: { port },
       redis: { url: svc.redis.url, prefix: uniqueName('main') },
       internalRegistry: { url: deadRegistry },
+      // The default builtin scanner's OSV folder does not exist here; scanners are tested in startup.test.ts.
+      scanners: [],
     });
     const p = run(file);
     try {

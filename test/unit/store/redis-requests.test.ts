@@ -5,7 +5,7 @@ import { services, uniqueName } from '../../harness/services';
 function request(id: string, team: string, createdAt: string, status: IntakeRequest['status'] = 'requested'): IntakeRequest {
   return {
     id, image: 'docker.io/library/nginx:1', team, requestedBy: 'alice', justification: 'j', status, createdAt, updatedAt: createdAt,
-    source: { registry: 'docker.io', repository: 'library/nginx', tag: '1' }, platforms: [], scans: [], codeScans: [], policy: null,
+    source: { registry: 'docker.io', repository: 'library/nginx', tag: '1' }, platforms: [], scans: [], codeScans: [], policy: null, waivers: [],
     decisions: [], internalRef: null, error: null, history: [], version: 0,
   };
 }
