@@ -39,6 +39,12 @@ export const findingSchema = z.object({
   layer: z.string().optional(),
   /** Path inside the image (package database or offending file). */
   path: z.string().optional(),
+  /**
+   * For a multi-platform image (index): the platform image(s) the finding was seen in,
+   * `os/arch[/variant]`, comma-separated when several children share it. Unset for a
+   * single-platform image and for adapters that do not record it.
+   */
+  platform: z.string().optional(),
 });
 
 /**

@@ -1,7 +1,8 @@
 /**
  * The builtin scanner: reads the image's layers from the registry as streams, builds the
  * installed-package list and the hardening facts, and matches packages against a local OSV
- * database. The database is reloaded when its files change ({@link fingerprint}), so a
+ * database. An index is scanned platform by platform (every runnable child, see
+ * ./image.ts) and the findings merged with their platform (./merge.ts). The database is reloaded when its files change ({@link fingerprint}), so a
  * `vulndb sync` takes effect without a restart and changes `dbVersion()`.
  */
 import { AppError, isAppError } from '../../lib/errors';
@@ -10,10 +11,11 @@ import { fingerprint } from '../osv/loader';
 import { summarize, type Finding, type ScanReport, type ScannerAdapter, type ScanTarget } from '../types';
 import { MergedFilesystem } from './filesystem';
 import { hardeningFindings } from './hardening';
-import { resolveImage } from './image';
+import { resolveImages, type ResolvedImage } from './image';
 import { installedPackages } from './inventory';
 import { readLayer, type ScanBudget } from './layer-reader';
 import { DEFAULT_LIMITS, type ScanLimits } from './limits';
+import { mergePlatformFindings, type PlatformFindings } from './merge';
 
 export interface BuiltinScannerOptions {
   name: string;
@@ -64,16 +66,15 @@ export class BuiltinScanner implements ScannerAdapter {
     const startedAt = new Date().toISOString();
     const { version, db } = await this.database();
     try {
-      const image = await resolveImage(target.registry, target.repository, target.digest);
-      const fs = new MergedFilesystem();
+      const images = await resolveImages(target);
+      // One budget for the whole scan, not one per child: the limits bound what one scan job
+      // costs the worker, and the uploader chooses how many children an index lists.
       const budget: ScanBudget = { bytes: 0, entries: 0 };
-      for (const layer of image.layers) {
-        const blob = await target.registry.getBlob(target.repository, layer.digest, layer.size);
-        fs.apply(await readLayer(blob, layer.digest, fs, this.limits, budget));
+      const perPlatform: PlatformFindings[] = [];
+      for (const image of images) {
+        perPlatform.push({ platform: image.platform, findings: await this.scanImage(target, image, db, budget) });
       }
-      const { packages } = installedPackages(fs);
-      const findings: Finding[] = packages.flatMap((p) => db.findingsFor(p));
-      if (this.options.hardening !== false) findings.push(...hardeningFindings(image.config, fs));
+      const findings = mergePlatformFindings(perPlatform);
       return {
         scanner: this.name,
         status: 'succeeded',
@@ -100,5 +101,18 @@ export class BuiltinScanner implements ScannerAdapter {
         dbVersion: version,
       };
     }
+  }
+
+  /** Packages and hardening of one platform image; its filesystem view is dropped afterwards. */
+  private async scanImage(target: ScanTarget, image: ResolvedImage, db: OsvDatabase, budget: ScanBudget): Promise<Finding[]> {
+    const fs = new MergedFilesystem();
+    for (const layer of image.layers) {
+      const blob = await target.registry.getBlob(target.repository, layer.digest, layer.size);
+      fs.apply(await readLayer(blob, layer.digest, fs, this.limits, budget));
+    }
+    const { packages } = installedPackages(fs);
+    const findings: Finding[] = packages.flatMap((p) => db.findingsFor(p));
+    if (this.options.hardening !== false) findings.push(...hardeningFindings(image.config, fs));
+    return findings;
   }
 }

@@ -14,9 +14,9 @@ export const builtinScannerConfigSchema = z.strictObject({
     .strictObject({
       /** Largest single file in a layer. @defaultValue 2 GiB */
       maxFileBytes: z.number().int().positive().default(DEFAULT_LIMITS.maxFileBytes),
-      /** Decompressed bytes of all layers of one image. @defaultValue 16 GiB */
+      /** Decompressed bytes of all layers of one scan (every platform of an index together). @defaultValue 16 GiB */
       maxTotalBytes: z.number().int().positive().default(DEFAULT_LIMITS.maxTotalBytes),
-      /** Tar entries of all layers of one image. @defaultValue 2000000 */
+      /** Tar entries of all layers of one scan (every platform of an index together). @defaultValue 2000000 */
       maxEntries: z.number().int().positive().default(DEFAULT_LIMITS.maxEntries),
     })
     .prefault({}),

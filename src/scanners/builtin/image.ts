@@ -1,30 +1,15 @@
 /**
- * Resolves the image to scan from its digest: manifest (OCI or Docker schema 2) → config →
- * layers. For an index (multi-platform image) the linux/amd64 child is scanned, else the
- * first linux child: the package set is the same across architectures in practice, and
- * scanning every child would multiply the cost for no new findings. Attestation manifests
- * (platform `unknown/unknown`) are never picked.
+ * Resolves what the builtin scanner reads for one digest: the image manifest (OCI or Docker
+ * schema 2) or, for an index, every runnable platform child (../image-children.ts), each
+ * with its config. Every child is scanned because the approval covers the whole index: an
+ * arm64-only vulnerable package must not pass because amd64 was clean.
  */
-import type { Readable } from 'node:stream';
 import { z } from 'zod';
 import { AppError } from '../../lib/errors';
-import { MediaTypes, type RegistryClient } from '../../registry/types';
-
-const descriptorSchema = z.object({
-  mediaType: z.string().optional(),
-  digest: z.string().regex(/^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/),
-  size: z.number().int().nonnegative(),
-  platform: z.object({ os: z.string(), architecture: z.string(), variant: z.string().optional() }).optional(),
-});
-export type LayerDescriptor = z.infer<typeof descriptorSchema>;
-
-const manifestSchema = z.object({
-  schemaVersion: z.literal(2),
-  mediaType: z.string().optional(),
-  config: descriptorSchema,
-  layers: z.array(descriptorSchema),
-});
-const indexSchema = z.object({ schemaVersion: z.literal(2), mediaType: z.string().optional(), manifests: z.array(descriptorSchema) });
+import { formatPlatform, type Descriptor } from '../../registry';
+import { imagesToScan } from '../image-children';
+import type { ScanTarget } from '../types';
+import { readCapped } from './read-capped';
 
 /** The parts of the image config the hardening checks read (OCI image-spec config.md). */
 export const imageConfigSchema = z.object({
@@ -43,61 +28,46 @@ export const imageConfigSchema = z.object({
 export type ImageConfig = z.infer<typeof imageConfigSchema>;
 
 export interface ResolvedImage {
-  /** Digest of the single-platform manifest that was scanned. */
+  /** Digest of the single-platform manifest that is scanned. */
   manifestDigest: string;
+  /** `os/arch[/variant]` from the index entry; unset when the target is a single image. */
+  platform?: string;
   config: ImageConfig;
-  layers: LayerDescriptor[];
+  layers: Descriptor[];
 }
 
 /** Image configs are small; a bigger one is not trusted. */
 const MAX_CONFIG_BYTES = 8 * 1024 * 1024;
 
-async function readAll(stream: Readable, max: number, what: string): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const c of stream) {
-    size += (c as Buffer).length;
-    if (size > max) {
-      stream.destroy();
-      throw new AppError('SCAN_LIMIT_EXCEEDED', `${what} exceeds ${max} bytes`);
-    }
-    chunks.push(c as Buffer);
-  }
-  return Buffer.concat(chunks);
-}
-
-function parseJson<T>(schema: z.ZodType<T>, body: Buffer, what: string): T {
+function parseConfig(body: Buffer, what: string): ImageConfig {
   let json: unknown;
   try {
     json = JSON.parse(body.toString('utf8'));
   } catch (err) {
     throw new AppError('SCAN_FAILED', `${what} is not JSON`, { cause: err });
   }
-  const parsed = schema.safeParse(json);
+  const parsed = imageConfigSchema.safeParse(json);
   if (!parsed.success) throw new AppError('SCAN_FAILED', `${what} is invalid: ${parsed.error.issues[0]?.message ?? ''}`);
   return parsed.data;
 }
 
-const INDEX_TYPES = new Set<string>([MediaTypes.ociIndex, MediaTypes.dockerManifestList]);
-
-function pickChild(manifests: LayerDescriptor[]): LayerDescriptor {
-  const linux = manifests.filter((m) => m.platform?.os === 'linux');
-  const child = linux.find((m) => m.platform?.architecture === 'amd64') ?? linux[0];
-  if (!child) throw new AppError('SCAN_FAILED', 'image index has no linux image to scan');
-  return child;
+async function readConfig(target: ScanTarget, config: Descriptor): Promise<ImageConfig> {
+  const what = `image config ${config.digest}`;
+  const stream = await target.registry.getBlob(target.repository, config.digest, config.size);
+  return parseConfig(await readCapped(stream, MAX_CONFIG_BYTES, what), what);
 }
 
-export async function resolveImage(registry: RegistryClient, repository: string, digest: string): Promise<ResolvedImage> {
-  let m = await registry.getManifest(repository, digest);
-  const isIndex = (body: Buffer, mediaType: string): boolean =>
-    INDEX_TYPES.has(mediaType) || (!mediaType && body.includes('"manifests"'));
-  if (isIndex(m.body, m.mediaType)) {
-    const index = parseJson(indexSchema, m.body, 'image index');
-    m = await registry.getManifest(repository, pickChild(index.manifests).digest);
-    if (isIndex(m.body, m.mediaType)) throw new AppError('SCAN_FAILED', 'nested image indexes are not supported');
+/** The images to scan for `target.digest`, in index order (one for a single-platform image). */
+export async function resolveImages(target: ScanTarget): Promise<ResolvedImage[]> {
+  const images = await imagesToScan(target);
+  const resolved: ResolvedImage[] = [];
+  for (const image of images) {
+    resolved.push({
+      manifestDigest: image.digest,
+      ...(image.platform ? { platform: formatPlatform(image.platform) } : {}),
+      config: await readConfig(target, image.config),
+      layers: image.layers,
+    });
   }
-  const manifest = parseJson(manifestSchema, m.body, 'image manifest');
-  const configStream = await registry.getBlob(repository, manifest.config.digest, manifest.config.size);
-  const config = parseJson(imageConfigSchema, await readAll(configStream, MAX_CONFIG_BYTES, 'image config'), 'image config');
-  return { manifestDigest: m.digest, config, layers: manifest.layers };
+  return resolved;
 }

@@ -18,6 +18,7 @@ import { parseNpmManifest } from './parsers/npm';
 import { parseOsRelease } from './parsers/os-release';
 import { parsePythonMetadata } from './parsers/python';
 import { classify, normalizeEntryPath, READ_CAP, type FileKind } from './paths';
+import { readCapped } from './read-capped';
 import { secretInFile } from './secrets';
 
 /** Running totals shared by all layers of one scan. */
@@ -102,16 +103,6 @@ class MaybeGunzip extends Transform {
   }
 }
 
-async function readCapped(entry: Entry, cap: number): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of entry) {
-    size += (chunk as Buffer).length;
-    if (size <= cap) chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
-}
-
 function parse(kind: FileKind, path: string, text: string): Partial<PathFacts> {
   switch (kind) {
     case 'dpkg-status':
@@ -143,7 +134,8 @@ async function readEntry(entry: Entry, path: string, layer: string, limits: Scan
   if (regular && ((h.mode ?? 0) & 0o6000) !== 0) facts.setuidMode = h.mode ?? 0;
   if (type === 'symlink' && kind === 'os-release') facts.symlinkTarget = h.linkname ?? '';
   if (regular && kind && size <= READ_CAP[kind]) {
-    const text = (await readCapped(entry, READ_CAP[kind])).toString('utf8');
+    // The header's size was checked against the cap; the reader's own cap only guards it.
+    const text = (await readCapped(entry, READ_CAP[kind], path)).toString('utf8');
     Object.assign(facts, { kind }, parse(kind, path, text));
   } else if (regular && kind && kind !== 'secret-candidate') {
     throw limitError(`${path}: ${size} bytes exceeds the ${READ_CAP[kind]}-byte cap for a ${kind} file`);

@@ -78,16 +78,49 @@ describe('BuiltinScanner on images in docker-registry', () => {
     expect(r.findings.map((f) => f.package)).not.toEqual(expect.arrayContaining(['minimist']));
   });
 
-  test('a Docker manifest list is scanned through its linux/amd64 child (apk, origin mapping)', async () => {
+  async function pushIndexAndScan(images: ImageSpec[], format: 'oci' | 'docker' = 'oci'): Promise<ScanReport> {
     const repository = `quarantine/${uniqueName('scan')}`;
-    const amd = await buildImage({ ...alpineImage, format: 'docker' });
-    const arm = await buildImage({ layers: [{ files: { 'etc/os-release': 'ID=alpine\nVERSION_ID=3.20.0\n' } }], architecture: 'arm64', format: 'docker' });
-    const idx = buildIndex([arm, amd], 'docker');
+    const built = [];
+    for (const spec of images) built.push(await buildImage({ ...spec, format }));
+    const idx = buildIndex(built, format);
     await pushIndex(svc.internal.url, repository, undefined, idx);
-    const r = await new BuiltinScanner({ name: 'b', osvPath: OSV }).scan({ registry, repository, digest: idx.digest, registryUrl: registry.url });
+    return new BuiltinScanner({ name: 'b', osvPath: OSV }).scan({ registry, repository, digest: idx.digest, registryUrl: registry.url });
+  }
+
+  /** Alpine with busybox at the fixed release: no finding of its own. */
+  const patchedAlpine: ImageSpec = {
+    layers: [{ files: { 'etc/os-release': 'ID=alpine\nVERSION_ID=3.20.3\n', 'lib/apk/db/installed': 'P:busybox\nV:1.36.1-r29\no:busybox\n\n' } }],
+    config: { User: '65534' },
+  };
+
+  test('a Docker manifest list is scanned child by child (apk, origin mapping); findings name their platform', async () => {
+    const r = await pushIndexAndScan(
+      [{ layers: [{ files: { 'etc/os-release': 'ID=alpine\nVERSION_ID=3.20.0\n' } }], config: { User: '1' }, architecture: 'arm64' }, alpineImage],
+      'docker',
+    );
     expect(summary(r)).toEqual([
       'ALPINE-CVE-2023-42363 busybox 1.36.1-r28 -> 1.36.1-r29 medium',
       'ALPINE-CVE-2023-42363 ssl_client 1.36.1-r28 -> 1.36.1-r29 medium',
+    ]);
+    expect(r.findings.map((f) => f.platform)).toEqual(['linux/amd64', 'linux/amd64']);
+  });
+
+  test('an OCI index whose arm64 child alone carries a vulnerable package: the finding is reported for linux/arm64', async () => {
+    const r = await pushIndexAndScan([patchedAlpine, { ...alpineImage, architecture: 'arm64' }]);
+    expect(r.status).toBe('succeeded');
+    expect(r.findings.filter((f) => f.kind === 'vulnerability').map((f) => [f.id, f.package, f.installedVersion, f.platform])).toEqual([
+      ['ALPINE-CVE-2023-42363', 'busybox', '1.36.1-r28', 'linux/arm64'],
+      ['ALPINE-CVE-2023-42363', 'ssl_client', '1.36.1-r28', 'linux/arm64'],
+    ]);
+    expect(r.summary.medium).toBe(2);
+  });
+
+  test('an OCI index whose arm64 child alone has a setuid file: the hardening finding is reported for linux/arm64', async () => {
+    const armLayers = [...patchedAlpine.layers, { files: { 'usr/bin/su': { content: 'ELF', mode: 0o4755 } } }];
+    const r = await pushIndexAndScan([patchedAlpine, { ...patchedAlpine, layers: armLayers, architecture: 'arm64' }]);
+    expect(r.status).toBe('succeeded');
+    expect(r.findings.map((f) => [f.id, f.kind, f.platform, f.path])).toEqual([
+      ['CIS-4.8-SETUID:/usr/bin/su', 'misconfiguration', 'linux/arm64', '/usr/bin/su'],
     ]);
   });
 
