@@ -104,9 +104,14 @@ function startPortcullis(ports: Ports): { service: Service; exited: Promise<numb
   };
 }
 
+/** The sample database's critical, fixable advisory on the demo image (config/osv-sample/README.md). */
+const DEMO_FINDING = 'PCS-DEMO-2024-0001';
+
 function banner(ports: Ports, tokens: Record<string, string>): string {
   const api = `http://127.0.0.1:${ports.api}`;
   const image = `demo.local/${DEMO_REPOSITORY}:${DEMO_TAG}`;
+  // A waiver must expire in the future: a month from the day the stack started.
+  const waiverExpiry = new Date(Date.now() + 30 * 24 * 3600 * 1000).toISOString().slice(0, 10);
   return `
 Portcullis local stack is up (state in .stack/, service log in .stack/portcullis.log)
   API                 ${api}   (readyz: ${api}/readyz)
@@ -124,6 +129,12 @@ Try it (in another terminal, from this folder):
   curl -s -H "Authorization: Bearer $DEV_TOKEN" -H 'Content-Type: application/json' \\
     -d '{"image":"${image}","team":"payments","justification":"demo"}' ${api}/v1/requests
   curl -s -H "Authorization: Bearer $APPROVER_TOKEN" ${api}/v1/queue
+The sample OSV database (config/osv-sample) flags a critical, fixable zlib advisory in the demo
+image, so the queue shows it with policy verdict "fail" and approving answers 409 WAIVERS_REQUIRED
+until the approver waives it:
+  curl -s -H "Authorization: Bearer $APPROVER_TOKEN" -H 'Content-Type: application/json' \\
+    -d '{"findingId":"${DEMO_FINDING}","reason":"demo: accepted until the base image is rebuilt","expires":"${waiverExpiry}"}' \\
+    ${api}/v1/requests/<id>/waivers
   curl -s -H "Authorization: Bearer $APPROVER_TOKEN" -H 'Content-Type: application/json' \\
     -d '{"comment":"looks good"}' ${api}/v1/requests/<id>/approve
   curl -s -H "Authorization: Bearer $CI_TOKEN" -H 'Accept: text/plain' \\
