@@ -72,6 +72,12 @@ export interface CopyResult {
 export interface Mover {
   /** `registry` (byte for byte) or `engine` (through a Docker-compatible daemon). */
   readonly name: string;
+  /**
+   * True when the destination serves exactly the source's bytes (same digest). An engine
+   * mover recompresses layers, so the digest it reports is a new identity: the pipeline
+   * must scan, approve and promote `CopyResult.digest`, and record `sourceDigest`.
+   */
+  readonly preservesDigest: boolean;
   /** Copies `src` to `dst`; the tag of `dst`, if any, is written last, after everything it refers to. */
   copy(src: ImageRef, dst: ImageRef, opts?: CopyOptions): Promise<CopyResult>;
 }

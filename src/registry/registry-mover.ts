@@ -18,6 +18,7 @@ export interface RegistryMoverDefaults {
 
 export class RegistryMover implements Mover {
   readonly name = 'registry';
+  readonly preservesDigest = true;
 
   constructor(private readonly clients: ClientProvider, private readonly defaults: RegistryMoverDefaults = {}, private readonly logger?: Logger) {}
 

@@ -56,6 +56,7 @@ function platformString(p: string | Platform): string {
 /** Moves images through a Docker-compatible engine; see the file comment for what it cannot keep. */
 export class EngineMover implements Mover {
   readonly name = 'engine';
+  readonly preservesDigest = false;
   private readonly docker: Dockerode;
   private readonly opts: EngineMoverOptions;
 
