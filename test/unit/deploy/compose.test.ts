@@ -6,7 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
-import { loadConfig, upstreamEnvName } from '../../../src/lib/config';
+import { loadConfig, scannerEnvName, upstreamEnvName } from '../../../src/lib/config';
 
 const ROOT = path.resolve(__dirname, '../../..');
 
@@ -50,6 +50,8 @@ describe('docker-compose.yml', () => {
     const cfg = loadConfig({ env: {}, file: path.join(ROOT, mount!.split(':')[0]) });
     expect(cfg.server.host).toBe('0.0.0.0');
     expect(cfg.upstreams.map((u) => u.registry)).toContain('docker.io');
+    // The compose stack runs Clair; the worker must use it, not a builtin database it lacks.
+    expect(cfg.scanners).toEqual([expect.objectContaining({ type: 'clair', url: 'http://clair:6060' })]);
   });
 
   it('passes only environment variables the configuration loader reads', () => {
@@ -58,6 +60,7 @@ describe('docker-compose.yml', () => {
       'PORTCULLIS_CONFIG', 'PORTCULLIS_REDIS_URL', 'PORTCULLIS_SERVER_PORT',
       'PORTCULLIS_INTERNAL_REGISTRY_USERNAME', 'PORTCULLIS_INTERNAL_REGISTRY_PASSWORD',
       ...cfg.upstreams.flatMap((u) => [upstreamEnvName(u.registry, 'USERNAME'), upstreamEnvName(u.registry, 'PASSWORD')]),
+      ...cfg.scanners.flatMap((s) => [scannerEnvName(s.name, 'PSK'), scannerEnvName(s.name, 'AUTHORIZATION')]),
     ]);
     for (const name of ['api', 'worker']) {
       for (const key of Object.keys(services[name].environment ?? {})) expect({ key, known: known.has(key) }).toEqual({ key, known: true });
