@@ -8,8 +8,15 @@ import { isAppError } from './lib/errors';
 
 type Command = { summary: string; load: () => Promise<{ run(argv: string[]): Promise<number> }> };
 
-// One line per subcommand; keep them in this order: copy, inspect, audit, vulndb.
+// One line per subcommand: the developer's and approver's API commands, then the tools.
 const commands: Record<string, Command> = {
+  request: { summary: 'ask for an outside image for a team (--wait to follow it)', load: () => import('./cli/request') },
+  status: { summary: "show a request's state, verdict and scan summary", load: () => import('./cli/status') },
+  queue: { summary: 'list the requests awaiting your approval', load: async () => ({ run: (await import('./cli/review')).runAs('queue') }) },
+  approve: { summary: 'approve a request (four-eyes: not your own)', load: async () => ({ run: (await import('./cli/review')).runAs('approve') }) },
+  reject: { summary: 'reject a request with a reason', load: async () => ({ run: (await import('./cli/review')).runAs('reject') }) },
+  waive: { summary: 'waive one finding of a request until a date', load: async () => ({ run: (await import('./cli/review')).runAs('waive') }) },
+  approved: { summary: 'print the approved internal reference of an image (for CI)', load: () => import('./cli/approved') },
   copy: { summary: 'copy an image or index byte for byte between registries', load: () => import('./cli/copy') },
   inspect: { summary: 'show the digest, media type, size and platforms of an image', load: () => import('./cli/inspect') },
   audit: { summary: 'verify or export the hash-chained audit log', load: () => import('./cli/audit') },
