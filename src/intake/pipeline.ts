@@ -60,7 +60,12 @@ export class Pipeline {
     if (r.status === 'requested') r = (await this.d.lifecycle.transition(id, ['requested'], 'resolving')).request;
     if (r.status !== 'resolving') return this.continueFrom(r, 'resolve');
     const ref = parseReference(r.image);
-    const digest = r.source.digest ?? await this.d.registry.resolve(ref);
+    // Always through the upstream, also for a digest-pinned reference: the HEAD by digest both
+    // enforces the allow-list and proves the digest exists at that upstream.
+    const digest = await this.d.registry.resolve(ref);
+    if (r.source.digest && digest !== r.source.digest) {
+      throw new AppError('DIGEST_MISMATCH', `${r.image} resolves to ${digest} upstream, not the pinned ${r.source.digest}`);
+    }
     const approval = await this.d.approvals.get(r.team, digest);
     if (approval && approval.image === sourceName(r.source)) {
       if (ref.tag && !approval.tags.includes(ref.tag)) await this.d.approvals.put({ ...approval, tags: [...approval.tags, ref.tag] });

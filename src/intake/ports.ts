@@ -11,13 +11,16 @@ import type { IntakeRequest, PolicyOutcome } from '../store/types';
 /** The registry operations of the pipeline. */
 export interface IntakeRegistry {
   /**
-   * Resolves a reference to its manifest digest at the upstream, through the upstream's
-   * reverse proxy. @throws AppError UPSTREAM_NOT_ALLOWED for a registry not configured.
+   * Resolves a reference (tag or digest) to its manifest digest at the upstream, through the
+   * upstream's reverse proxy; for a digest reference this proves the digest exists there.
+   * @throws AppError UPSTREAM_NOT_ALLOWED for a registry not configured, or the internal registry.
    */
   resolve(ref: ImageRef): Promise<string>;
   /**
    * Copies `source` (pinned by digest) into `repository` of the internal registry, by
    * digest, never tagged; returns the digest the internal registry serves.
+   * @throws AppError UPSTREAM_NOT_ALLOWED when `source` is not on an allowed upstream
+   * (the internal registry never is).
    */
   stage(source: ImageRef & { digest: string }, repository: string, platforms: string[]): Promise<string>;
   /**

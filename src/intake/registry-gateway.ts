@@ -6,7 +6,7 @@
  */
 import { AppError } from '../lib/errors';
 import type { CopyOptions, Mover } from '../registry/mover';
-import { apiReference, type ImageRef } from '../registry/reference';
+import { apiReference, normalizeRegistryHost, type ImageRef } from '../registry/reference';
 import type { RegistryClient, RegistryWriter } from '../registry/types';
 import type { IntakeRegistry } from './ports';
 
@@ -39,8 +39,21 @@ export class RegistryGateway implements IntakeRegistry {
     this.internalUrl = d.internal.url;
   }
 
+  /**
+   * The upstream client of `registry`. The internal registry is never a source, even when
+   * someone lists it in `upstreams`: copying out of it would hand a requester another team's
+   * approved image, or a quarantined one, with the service's own credentials.
+   * @throws AppError UPSTREAM_NOT_ALLOWED
+   */
+  private upstream(registry: string): RegistryClient {
+    if (normalizeRegistryHost(registry) === normalizeRegistryHost(this.d.internalHost)) {
+      throw new AppError('UPSTREAM_NOT_ALLOWED', `registry ${registry} is the internal registry; images are requested from an upstream`, { details: { registry } });
+    }
+    return this.d.upstreamClient(registry);
+  }
+
   async resolve(ref: ImageRef): Promise<string> {
-    const client = this.d.upstreamClient(ref.registry);
+    const client = this.upstream(ref.registry);
     const head = await client.headManifest(ref.repository, apiReference(ref));
     if (!head) throw new AppError('IMAGE_NOT_FOUND', `${ref.registry}/${ref.repository}:${apiReference(ref)} does not exist upstream`);
     return head.digest;
@@ -48,6 +61,9 @@ export class RegistryGateway implements IntakeRegistry {
 
   async stage(source: ImageRef & { digest: string }, repository: string, platforms: string[]): Promise<string> {
     const opts: CopyOptions = platforms.length ? { platforms, writeIndex: platforms.length > 1 } : {};
+    // The mover picks its own clients by host; checking here that the host is an allowed
+    // upstream (and not the internal registry) means it can only pick an upstream's.
+    this.upstream(source.registry);
     const { tag: _tag, ...pinned } = source;
     const result = await this.d.mover.copy(pinned, { registry: this.d.internalHost, repository, digest: source.digest }, opts);
     return result.digest;
