@@ -27,7 +27,8 @@ import type { IdentityProvider } from './lib/identity/types';
 import { TokensFileIdentityProvider } from './lib/identity/tokens-file';
 import { createLogger, scrubSecrets, setRootLogger, type Logger } from './lib/logger';
 import { onShutdown, type ShutdownStep } from './lib/shutdown';
-import { RegistryMover } from './registry/registry-mover';
+import type { Mover } from './registry/mover';
+import { createMover } from './registry/movers/from-config';
 import { UpstreamResolver } from './registry/resolver';
 import { createScanners } from './scanners';
 import type { RegistryAuthorization } from './scanners/clair/http';
@@ -81,8 +82,16 @@ export interface ServiceOptions {
   /** The checked scanner adapters (main() builds them from `config.scanners`). @defaultValue [] */
   scanners?: ScannerAdapter[];
   policy?: PolicyEvaluator;
-  /** Replaces the registry gateway (tests of the API alone). */
+  /** The registry gateway: main() passes the one {@link registryGateway} built; tests of the API alone a stand-in. @defaultValue built from config */
   registry?: IntakeRegistry;
+}
+
+/** The registry gateway and the one configured mover inside it. */
+export interface RegistryWiring {
+  registry: IntakeRegistry;
+  mover: Mover;
+  /** The mover's start-up check (pings the engine for `mover.type: engine`). */
+  checkMover(): Promise<void>;
 }
 
 export function buildServices(config: Config, logger: Logger, redis: Redis, options: ServiceOptions = {}): Services {
@@ -94,7 +103,7 @@ export function buildServices(config: Config, logger: Logger, redis: Redis, opti
   const approvals = new RedisApprovalStore(redis, prefix);
   const scheduler = new BullScheduler(redis, prefix);
   const lifecycle = new Lifecycle(requests, events);
-  const registry = options.registry ?? registryGateway(config, logger);
+  const registry = options.registry ?? registryGateway(config, logger).registry;
   const internalHost = new URL(config.internalRegistry.url).host;
   const policy = options.policy ?? policyEvaluator(config.policy);
   const scans = new ScanRunner(options.scanners ?? [], new RedisScanResultStore(redis, prefix), logger.child({ module: 'scan' }));
@@ -178,14 +187,17 @@ function createServer(config: Config, handler: Parameters<typeof createHttpServe
   }
 }
 
-function registryGateway(config: Config, logger: Logger): IntakeRegistry {
+/** The registry gateway with the mover `config.mover` names, both on one resolver (one set of connection pools). */
+export function registryGateway(config: Config, logger: Logger): RegistryWiring {
   const resolver = new UpstreamResolver(config, { logger: logger.child({ module: 'registry' }) });
-  return new RegistryGateway({
+  const { mover, check } = createMover(config, resolver, logger);
+  const registry = new RegistryGateway({
     upstreamClient: (registry) => resolver.upstreamClient(registry),
     internal: resolver.internal(),
     internalHost: new URL(config.internalRegistry.url).host,
-    mover: new RegistryMover(resolver, { jobs: config.copy.jobs, retries: config.copy.retries }, logger.child({ module: 'copy' })),
+    mover,
   });
+  return { registry, mover, checkMover: check };
 }
 
 /** Without a tokens file nobody can authenticate: the API serves health only (fail closed). */
@@ -231,13 +243,20 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger({ level: config.log.level, pretty: process.env.NODE_ENV === 'development' });
   setRootLogger(logger);
+  const wiring = registryGateway(config, logger);
+  // Only workers move images: an API-only process need not reach the engine socket (root on its
+  // host), so it neither pings it nor waits for it. A dead engine stops a worker naming the key.
+  if (role !== 'api') {
+    await wiring.checkMover();
+    logger.info({ mover: wiring.mover.name, preservesDigest: wiring.mover.preservesDigest }, 'mover ready');
+  }
   const identity = role === 'worker' ? undefined : identityFrom(config, logger);
   const redis = new Redis(config.redis.url, { lazyConnect: true, maxRetriesPerRequest: null });
   redis.on('error', (err) => logger.warn({ error: err }, 'redis connection error'));
   await redis.connect().catch((err: Error) => logger.warn({ error: err }, 'redis not reachable yet; retrying'));
   // Only workers scan; an API-only process neither needs the scanners nor waits for their checks.
   const scanners = role === 'api' ? [] : await startScanners(config, logger);
-  const services = buildServices(config, logger, redis, { scanners });
+  const services = buildServices(config, logger, redis, { scanners, registry: wiring.registry });
   const steps: ShutdownStep[] = [];
   if (identity) steps.push((await startApi(config, logger, redis, services, identity)).step);
   if (role !== 'api') steps.push(startWorker(config, logger, redis, services).step);

@@ -24,6 +24,33 @@ export const upstreamSchema = z.strictObject({
   proxy: url.optional(),
 });
 
+/** `/path`, `unix:///path` or `tcp://host:port`: the forms dockerode (docker-modem) can dial. */
+const ENGINE_SOCKET = /^(\/\S+|unix:\/\/\/\S+|tcp:\/\/[^\s/:]+:\d{1,5})$/;
+
+/** Which Mover stages images; see docs/engine-mover.md for what the engine mover gives up. */
+export const moverSchema = z.strictObject({
+  /** `registry` copies byte for byte (digests kept); `engine` pulls and pushes through a Docker daemon. @defaultValue 'registry' */
+  type: z.enum(['registry', 'engine']).default('registry'),
+  /** The engine's API: a unix socket path (or `unix:///…`) or `tcp://host:port`. @defaultValue '/var/run/docker.sock' */
+  engineSocket: z.string().regex(ENGINE_SOCKET, 'must be a unix socket path (/var/run/docker.sock, unix:///…) or tcp://host:port').default('/var/run/docker.sock'),
+  /** PEM CA bundle that signed the engine's TLS certificate (tcp:// only). */
+  engineCaFile: z.string().min(1).optional(),
+  /** PEM client certificate for the engine's TLS (tcp:// only, with `engineKeyFile`). */
+  engineCertFile: z.string().min(1).optional(),
+  /** PEM private key of `engineCertFile`. */
+  engineKeyFile: z.string().min(1).optional(),
+}).superRefine((m, ctx) => {
+  // Half a client key pair would silently connect without client authentication: refuse it.
+  if (m.engineCertFile && !m.engineKeyFile) ctx.addIssue({ code: 'custom', path: ['engineKeyFile'], message: 'must be set together with mover.engineCertFile' });
+  if (m.engineKeyFile && !m.engineCertFile) ctx.addIssue({ code: 'custom', path: ['engineCertFile'], message: 'must be set together with mover.engineKeyFile' });
+  // TLS files next to a unix socket would be ignored, and the operator would believe TLS is on.
+  if (!m.engineSocket.startsWith('tcp://')) {
+    for (const key of ['engineCaFile', 'engineCertFile', 'engineKeyFile'] as const) {
+      if (m[key]) ctx.addIssue({ code: 'custom', path: [key], message: 'applies only to a tcp:// mover.engineSocket' });
+    }
+  }
+});
+
 export const configSchema = z.strictObject({
   server: z.strictObject({
     host: z.string().default('127.0.0.1'),
@@ -83,10 +110,12 @@ export const configSchema = z.strictObject({
     jobs: z.number().int().min(1).max(32).default(4),
     retries: z.number().int().min(0).max(20).default(5),
   }).prefault({}),
+  mover: moverSchema.prefault({}),
   log: z.strictObject({
     level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   }).prefault({}),
 });
 
 export type Config = z.infer<typeof configSchema>;
+export type MoverConfig = z.infer<typeof moverSchema>;
 export type UpstreamConfig = z.infer<typeof upstreamSchema>;

@@ -9,7 +9,7 @@ import YAML from 'yaml';
 import type { z } from 'zod';
 import { configSchema, type Config } from './config-schema';
 
-export type { Config, UpstreamConfig } from './config-schema';
+export type { Config, MoverConfig, UpstreamConfig } from './config-schema';
 
 export class ConfigError extends Error {
   constructor(message: string) {

@@ -6,16 +6,19 @@
  * again on push, so the destination usually serves a different manifest digest from the
  * source's. This mover therefore returns the digest it pushed, checked with a HEAD on the
  * destination, and the pipeline must scan and approve that digest, never the source's. See
- * docs/engine-mover.md for the trade-off.
+ * docs/engine-mover.md for the trade-off, and engine-staging.ts for how a tagless (quarantine)
+ * destination stays untagged although an engine can only push tags.
  */
-import { randomBytes } from 'node:crypto';
 import type Dockerode from 'dockerode';
 import { AppError } from '../../lib/errors';
 import type { Logger } from '../../lib/logger';
 import type { CopyOptions, CopyProgress, CopyResult, Mover } from '../mover';
 import { formatReference, type ImageRef } from '../reference';
-import type { Platform, RegistryClient } from '../types';
+import type { Platform } from '../types';
+import { copyOutOfStaging, DEFAULT_STAGING_PREFIX, deleteStaging, pushTarget, type DestinationClient } from './engine-staging';
 import { engineError, pulledDigest, pushedDigest, readEngineStream, type EngineEvent } from './engine-stream';
+
+export type { DestinationClient } from './engine-staging';
 
 /** Credentials the engine sends to one registry (as `X-Registry-Auth`). */
 export interface EngineCredentials {
@@ -23,18 +26,27 @@ export interface EngineCredentials {
   password: string;
 }
 
-/** What the mover needs of a destination registry: a HEAD on a manifest. */
-export type ManifestHead = Pick<RegistryClient, 'headManifest'>;
-
 /** Options of {@link EngineMover}. */
 export interface EngineMoverOptions {
   /** The engine, e.g. `new Dockerode({ socketPath: '/var/run/docker.sock' })`. */
   docker: Dockerode;
   /**
    * The client that verifies the pushed digest at the destination, per registry host. The
-   * mover trusts the engine's word only after the registry confirms it.
+   * mover trusts the engine's word only after the registry confirms it; it also deletes the
+   * staging manifest of a tagless copy.
    */
-  destination: (registry: string) => ManifestHead;
+  destination: (registry: string) => DestinationClient;
+  /**
+   * A byte-for-byte mover (`preservesDigest`, the registry mover) that copies a staged image by
+   * digest into a tagless destination, so that the destination never holds a tag.
+   */
+  copier: Mover;
+  /**
+   * Repository prefix of the per-copy staging repositories (`<prefix>/<12 hex>`) of tagless
+   * destinations. Put it where the registry's access rules hide quarantine.
+   * @defaultValue 'portcullis-engine-staging'
+   */
+  stagingPrefix?: string;
   /** Credentials per registry host (from config `upstreams` and `internalRegistry`). */
   credentials?: (registry: string) => EngineCredentials | undefined;
   /**
@@ -61,6 +73,8 @@ export class EngineMover implements Mover {
   private readonly opts: EngineMoverOptions;
 
   constructor(opts: EngineMoverOptions) {
+    // A copier that rewrote bytes would put yet another digest into quarantine, unverified.
+    if (!opts.copier.preservesDigest) throw new AppError('CONFIG_INVALID', `the engine mover's copier must preserve digests (${opts.copier.name} does not)`);
     this.docker = opts.docker;
     this.opts = opts;
   }
@@ -70,8 +84,9 @@ export class EngineMover implements Mover {
    * removes the names it added from the engine. An index comes out as one image: the engine
    * pulls a single platform (its own, or `opts.platforms[0]`).
    *
-   * `dst` without a tag (a digest-only quarantine reference) is pushed under a generated tag
-   * `portcullis-engine-<hex>`, because an engine can only push tags.
+   * `dst` without a tag (a quarantine reference) is pushed under a generated tag into a fresh
+   * staging repository (an engine can only push tags), copied from there by digest with
+   * `copier`, and the staging manifest is deleted: the destination never holds a tag.
    * @throws AppError REGISTRY_ERROR / REGISTRY_AUTH_FAILED from the engine, DIGEST_MISMATCH when
    *   the destination serves another digest, DEPENDENCY_UNAVAILABLE when the engine is down.
    */
@@ -86,14 +101,16 @@ export class EngineMover implements Mover {
     const pullFrom: ImageRef = { ...src, registry: this.opts.pullHost?.(src.registry) ?? src.registry };
     // A digest wins over a tag, as in `docker pull name:tag@digest`.
     const srcLocal = src.digest ? `${engineName(pullFrom)}@${src.digest}` : `${engineName(pullFrom)}:${src.tag ?? 'latest'}`;
-    const dstTag = dst.tag ?? `portcullis-engine-${randomBytes(6).toString('hex')}`;
-    const dstLocal = `${engineName(dst)}:${dstTag}`;
+    const target = pushTarget(dst, this.opts.stagingPrefix ?? DEFAULT_STAGING_PREFIX);
+    const dstTag = target.ref.tag;
+    const dstLocal = `${engineName(target.ref)}:${dstTag}`;
     const log = this.opts.logger?.child({ module: 'engine-mover' });
     const progress = progressReporter(opts.onProgress);
 
     // An image the engine already had (an operator's, another job's) is not ours to delete.
     const hadSource = await this.exists(srcLocal);
     let tagged = false;
+    let pushStarted = false;
     try {
       progress('manifest');
       const pullEvents = await this.pull(pullFrom, srcLocal, platform, srcCreds, opts.signal, progress)
@@ -102,17 +119,21 @@ export class EngineMover implements Mover {
       if (opts.signal?.aborted) throw new AppError('REGISTRY_ERROR', 'copy aborted before tagging');
 
       progress('tag');
-      await this.docker.getImage(srcLocal).tag({ repo: engineName(dst), tag: dstTag })
+      await this.docker.getImage(srcLocal).tag({ repo: engineName(target.ref), tag: dstTag })
         .catch((err: unknown) => { throw engineError(err, `engine tag ${dstLocal}`, secrets); });
       tagged = true;
 
-      const pushEvents = await this.push(dst, dstTag, dstCreds, opts.signal, progress)
+      pushStarted = true;
+      const pushEvents = await this.push(target.ref, dstTag, dstCreds, opts.signal, progress)
         .catch((err: unknown) => { throw engineError(err, `engine push of ${dstLocal}`, secrets); });
       const pushed = pushedDigest(pushEvents);
       if (!pushed) throw new AppError('REGISTRY_ERROR', `engine push of ${dstLocal}: the engine did not report a digest`);
 
-      const served = await this.verify(dst, dstTag, pushed.digest);
-      log?.info({ event: { action: 'engine-copy' }, source: formatReference(src), destination: dstLocal,
+      const atPush = await this.verify(target.ref, dst, pushed.digest);
+      const served = target.staged
+        ? await copyOutOfStaging(this.opts.copier, this.opts.destination(dst.registry), target.ref, dst, pushed.digest, opts.signal)
+        : atPush;
+      log?.info({ event: { action: 'engine-copy' }, source: formatReference(src), destination: engineName(dst), pushedAs: dstLocal,
         sourceDigest, digest: served.digest, recompressed: served.digest !== sourceDigest }, 'engine copy done');
       progress('done');
       return {
@@ -125,6 +146,7 @@ export class EngineMover implements Mover {
       };
     } finally {
       await this.cleanup(tagged ? dstLocal : undefined, hadSource ? undefined : srcLocal, log);
+      if (target.staged && pushStarted) await deleteStaging(this.opts.destination(dst.registry), target.ref, log);
     }
   }
 
@@ -146,12 +168,13 @@ export class EngineMover implements Mover {
     return readEngineStream(stream, (e) => progress('blob', e));
   }
 
-  /** The registry, not the engine, has the last word on what `dst` now is. */
-  private async verify(dst: ImageRef, tag: string, pushed: string): Promise<{ digest: string; mediaType: string; size: number }> {
-    const head = await this.opts.destination(dst.registry).headManifest(dst.repository, tag);
-    if (!head) throw new AppError('REGISTRY_ERROR', `${engineName(dst)}:${tag} is not served after the engine pushed it`);
+  /** The registry, not the engine, has the last word on what the pushed tag now is. */
+  private async verify(pushedTo: ImageRef & { tag: string }, dst: ImageRef, pushed: string): Promise<{ digest: string; mediaType: string; size: number }> {
+    const { tag } = pushedTo;
+    const head = await this.opts.destination(pushedTo.registry).headManifest(pushedTo.repository, tag);
+    if (!head) throw new AppError('REGISTRY_ERROR', `${engineName(pushedTo)}:${tag} is not served after the engine pushed it`);
     if (head.digest !== pushed) {
-      throw new AppError('DIGEST_MISMATCH', `${engineName(dst)}:${tag}: the engine pushed ${pushed} but the registry serves ${head.digest}`);
+      throw new AppError('DIGEST_MISMATCH', `${engineName(pushedTo)}:${tag}: the engine pushed ${pushed} but the registry serves ${head.digest}`);
     }
     if (dst.digest && dst.digest !== pushed) {
       throw new AppError('DIGEST_MISMATCH', `${engineName(dst)}: asked for ${dst.digest}, the engine pushed ${pushed} (engines recompress; use a tag)`);

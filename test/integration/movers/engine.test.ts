@@ -9,7 +9,8 @@ import Dockerode from 'dockerode';
 import { AppError } from '../../../src/lib/errors';
 import { DistributionClient } from '../../../src/registry/client';
 import { EngineMover } from '../../../src/registry/movers/engine';
-import { parseReference } from '../../../src/registry/reference';
+import { parseReference, type ImageRef } from '../../../src/registry/reference';
+import { RegistryMover } from '../../../src/registry/registry-mover';
 import { MediaTypes } from '../../../src/registry/types';
 import { buildImage, buildIndex, pushImage, pushIndex } from '../../harness/images';
 import { startPodman, type PodmanService } from '../../harness/podman';
@@ -25,6 +26,25 @@ function destination(registry: string): DistributionClient {
   if (!url) throw new Error(`no harness registry ${registry}`);
   if (!clients.has(registry)) clients.set(registry, new DistributionClient({ url }));
   return clients.get(registry) as DistributionClient;
+}
+
+/** The byte-for-byte copier out of staging, on the same harness clients. */
+const copier = new RegistryMover({ clientFor: (ref: ImageRef | string) => destination(typeof ref === 'string' ? parseReference(ref).registry : ref.registry) });
+
+/**
+ * The tags of a repository. docker-registry answers 404 NAME_UNKNOWN for a repository that has
+ * manifests but never had a tag (it looks for the tags folder), `tags: null` or `[]` once the last
+ * tag is gone: all three mean "no tags". Callers check separately that the repository serves a digest.
+ */
+async function tagsOf(repo: string): Promise<string[]> {
+  const res = await fetch(`${svc.internal.url}/v2/${repo}/tags/list`);
+  const body = (await res.json()) as { tags?: string[] | null; errors?: Array<{ code: string }> };
+  if (res.status === 404) {
+    expect(body.errors?.[0]?.code).toBe('NAME_UNKNOWN');
+    return [];
+  }
+  expect(res.status).toBe(200);
+  return body.tags ?? [];
 }
 
 async function served(repo: string, ref: string): Promise<{ digest: string | null; manifest: { config: { digest: string }; layers: Array<{ digest: string }> } }> {
@@ -45,6 +65,7 @@ describe('EngineMover (dockerode → podman system service)', () => {
     mover = new EngineMover({
       docker,
       destination,
+      copier,
       // Neither harness registry checks credentials; they are sent all the same (X-Registry-Auth),
       // so that the error tests can show a password never reaches a message.
       credentials: () => ({ username: 'portcullis', password }),
@@ -81,21 +102,48 @@ describe('EngineMover (dockerode → podman system service)', () => {
     await expectEngineEmpty();
   });
 
-  it('pins a source digest, and pushes a tagless destination under a generated tag', async () => {
+  it('pins a source digest, and leaves a tagless (quarantine) destination without any tag', async () => {
     const repo = uniqueName('engine-docker');
     const img = await buildImage({ format: 'docker', layers: [{ files: { 'bin/tool': 'echo hi\n' } }] });
     await pushImage(svc.upstream.url, repo, 'latest', img);
+    const stagingPrefix = `staging-${repo}`;
+    const quarantine = new EngineMover({ docker, destination, copier, stagingPrefix });
     const dstRef = { registry: svc.internal.host, repository: `quarantine/${repo}` };
 
-    const result = await mover.copy(parseReference(`${svc.proxy.host}/${repo}@${img.digest}`), dstRef);
+    const result = await quarantine.copy(parseReference(`${svc.proxy.host}/${repo}@${img.digest}`), dstRef);
 
     expect(result.sourceDigest).toBe(img.digest);
-    const tags = (await (await fetch(`${svc.internal.url}/v2/quarantine/${repo}/tags/list`)).json() as { tags: string[] }).tags;
-    expect(tags).toHaveLength(1);
-    expect(tags[0]).toMatch(/^portcullis-engine-[0-9a-f]{12}$/);
-    expect((await served(`quarantine/${repo}`, tags[0])).digest).toBe(result.digest);
-    expect((await served(`quarantine/${repo}`, result.digest)).digest).toBe(result.digest);
+    expect(result.digest).not.toBe(img.digest);
+    // The quarantine repository holds the pushed image by digest, and no tag at all.
+    expect(await tagsOf(`quarantine/${repo}`)).toEqual([]);
+    const dst = await served(`quarantine/${repo}`, result.digest);
+    expect(dst.digest).toBe(result.digest);
+    expect(dst.manifest.config.digest).toBe(img.config.digest);
+    // The engine pushed into one fresh staging repository, whose manifest (and tag) is gone again.
+    // The registry is shared by all tests: list only the names sorting after this test's prefix.
+    const catalog = (await (await fetch(`${svc.internal.url}/v2/_catalog?n=100&last=${stagingPrefix}`)).json()) as { repositories: string[] };
+    const staging = catalog.repositories.filter((r) => r.startsWith(`${stagingPrefix}/`));
+    expect(staging).toHaveLength(1);
+    expect(staging[0]).toMatch(new RegExp(`^${stagingPrefix}/[0-9a-f]{12}$`));
+    expect(await tagsOf(staging[0])).toEqual([]);
+    expect((await fetch(`${svc.internal.url}/v2/${staging[0]}/manifests/${result.digest}`, { method: 'HEAD', headers: { accept: ACCEPT } })).status).toBe(404);
     await expectEngineEmpty();
+  });
+
+  it('relies on staging because docker-registry cannot delete a tag (OCI: tag deletes are optional)', async () => {
+    // Why the engine mover stages instead of untagging quarantine: DELETE by tag answers UNSUPPORTED.
+    const repo = uniqueName('engine-untag');
+    const img = await buildImage({ layers: [{ files: { f: 'untag' } }] });
+    await pushImage(svc.internal.url, repo, 'v1', img);
+    const res = await fetch(`${svc.internal.url}/v2/${repo}/manifests/v1`, { method: 'DELETE' });
+    expect(res.status).toBeGreaterThanOrEqual(400);
+    // distribution >= 3 answers UNSUPPORTED; 2.x (Debian's docker-registry) DIGEST_INVALID. Either way the tag stays.
+    expect(['UNSUPPORTED', 'DIGEST_INVALID']).toContain(((await res.json()) as { errors: Array<{ code: string }> }).errors[0].code);
+    expect(await tagsOf(repo)).toEqual(['v1']);
+  });
+
+  it('refuses a copier that does not preserve digests', () => {
+    expect(() => new EngineMover({ docker, destination, copier: mover })).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID' }));
   });
 
   it('takes one platform out of an index', async () => {
@@ -121,7 +169,11 @@ describe('EngineMover (dockerode → podman system service)', () => {
     // A destination that answers with another digest: a registry (or proxy) not telling the truth.
     const lying = new EngineMover({
       docker,
-      destination: () => ({ headManifest: async () => ({ digest: img.digest, mediaType: img.mediaType, size: img.manifest.length }) }),
+      destination: () => ({
+        headManifest: async () => ({ digest: img.digest, mediaType: img.mediaType, size: img.manifest.length }),
+        deleteManifest: async () => undefined,
+      }),
+      copier,
     });
     await expect(lying.copy(parseReference(`${svc.proxy.host}/${repo}:v1`), parseReference(`${svc.internal.host}/${repo}:v1`)))
       .rejects.toMatchObject({ code: 'DIGEST_MISMATCH' });
@@ -155,6 +207,7 @@ describe('EngineMover (dockerode → podman system service)', () => {
     const down = new EngineMover({
       docker: new Dockerode({ socketPath: `${podman.dir}/no-such.sock` }),
       destination,
+      copier,
     });
     await expect(down.copy(parseReference(`${svc.proxy.host}/x:v1`), parseReference(`${svc.internal.host}/x:v1`)))
       .rejects.toMatchObject({ code: 'DEPENDENCY_UNAVAILABLE', temporary: true });

@@ -3,31 +3,12 @@
  * configured scanner is checked before work starts, and the API serves HTTPS itself when it
  * has a certificate and key (a self-signed pair made with openssl for this test).
  */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { request } from 'node:https';
-import os from 'node:os';
-import path from 'node:path';
-import YAML from 'yaml';
 import { makeCert } from '../../harness/certs';
 import { freePort, waitFor } from '../../harness/proc';
 import { services, uniqueName } from '../../harness/services';
-
-const ROOT = path.resolve(__dirname, '../../..');
-const MAIN = path.join(ROOT, 'dist/src/main.js');
-
-function start(config: Record<string, unknown>, args: string[] = []) {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'portcullis-startup-'));
-  const file = path.join(dir, 'config.yaml');
-  writeFileSync(file, YAML.stringify(config));
-  const child = spawn(process.execPath, [MAIN, ...args], { cwd: ROOT, env: { ...process.env, PORTCULLIS_CONFIG: file }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (c: Buffer) => { out += c.toString(); });
-  child.stderr.on('data', (c: Buffer) => { err += c.toString(); });
-  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
-  return { child, stdout: () => out, stderr: () => err, exited };
-}
+import { startService as start } from './spawn-service';
 
 /** GET over HTTPS trusting only `ca`. */
 function httpsGet(url: string, ca: Buffer): Promise<{ status: number; body: string }> {
