@@ -1,10 +1,13 @@
 /** The JobScheduler of the intake services, on a BullMQ queue. */
 import { Queue, type ConnectionOptions } from 'bullmq';
-import type { JobScheduler, PipelineStep } from '../src/intake/ports';
+import type { JobInspector, JobScheduler, PipelineStep } from '../src/intake/ports';
 import { JOBS } from './jobs';
 import { bullPrefix, INTAKE_QUEUE, jobId } from './names';
 
-export class BullScheduler implements JobScheduler {
+/** Job states in which the step is still going to run (or running). */
+const LIVE_STATES = new Set(['waiting', 'active', 'delayed', 'prioritized', 'waiting-children']);
+
+export class BullScheduler implements JobScheduler, JobInspector {
   readonly queue: Queue;
 
   constructor(connection: ConnectionOptions, redisPrefix: string) {
@@ -12,13 +15,22 @@ export class BullScheduler implements JobScheduler {
   }
 
   async schedule(step: PipelineStep, requestId: string): Promise<void> {
+    const id = jobId(step, requestId);
+    // A failed job is kept (for inspection) under the same id, and BullMQ ignores an add with
+    // an existing id: without removing it, a request whose job failed could never be resumed.
+    const state = await this.queue.getJobState(id);
+    if (state === 'failed' || state === 'completed') await this.queue.remove(id);
     await this.queue.add(step, { requestId }, {
       ...JOBS[step].options,
-      jobId: jobId(step, requestId),
+      jobId: id,
       // Completed jobs go at once, so a later duplicate runs (and finds nothing to do) instead of being swallowed.
       removeOnComplete: true,
       removeOnFail: { age: 7 * 24 * 3600 },
     });
+  }
+
+  async isLive(step: PipelineStep, requestId: string): Promise<boolean> {
+    return LIVE_STATES.has(await this.queue.getJobState(jobId(step, requestId)));
   }
 
   async close(): Promise<void> {

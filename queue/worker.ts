@@ -1,7 +1,8 @@
 /**
  * The intake worker: one BullMQ Worker on the intake queue dispatching each job to its
  * step. Crash safety comes from BullMQ's stalled-job recovery (a job whose lock expired goes
- * back to the queue) plus idempotent steps.
+ * back to the queue) plus idempotent steps, and from a periodic sweep that queues the next
+ * step of requests left without a job (a crash between a save and its enqueue).
  */
 import { Worker, type ConnectionOptions } from 'bullmq';
 import type { Pipeline, PipelineStep } from '../src/intake';
@@ -9,11 +10,15 @@ import type { Logger } from '../src/lib/logger';
 import { stepProcessor } from './job';
 import { JOBS } from './jobs';
 import { bullPrefix, INTAKE_QUEUE } from './names';
+import { BullScheduler } from './scheduler';
+import { startSweep, SWEEP_INTERVAL_MS } from './sweep';
 
 export interface WorkerSettings {
   concurrency: number;
   lockDurationMs: number;
   stalledIntervalMs: number;
+  /** How often to look for requests stuck without a job. @defaultValue {@link SWEEP_INTERVAL_MS} */
+  sweepIntervalMs?: number;
 }
 
 export function startIntakeWorker(connection: ConnectionOptions, redisPrefix: string, pipeline: Pipeline, settings: WorkerSettings, logger: Logger): Worker {
@@ -37,5 +42,11 @@ export function startIntakeWorker(connection: ConnectionOptions, redisPrefix: st
     }
   });
   worker.on('error', (err) => log.error({ error: err }, 'worker error'));
+  const jobs = new BullScheduler(connection, redisPrefix);
+  const sweep = startSweep(pipeline, jobs, settings.sweepIntervalMs ?? SWEEP_INTERVAL_MS, log.child({ module: 'sweep' }));
+  worker.once('closing', () => {
+    sweep.stop();
+    void jobs.close().catch(() => undefined);
+  });
   return worker;
 }

@@ -11,7 +11,7 @@ import type { IntakeRequest, PolicyOutcome, RequestStore } from '../store/types'
 import { isMember, requireRole } from './access';
 import type { EventBus } from './events';
 import type { Lifecycle } from './lifecycle';
-import type { JobScheduler, PolicyEvaluator } from './ports';
+import { enqueue, type JobScheduler, type PolicyEvaluator } from './ports';
 import { samePolicy } from './policy';
 
 export interface DecisionDeps {
@@ -69,7 +69,8 @@ export class DecisionService {
     await this.d.events.publish({ type: 'request.approved', actor: p.name, target: `request/${id}`, details: { team: request.team, digest: request.source.digest ?? null, comment } });
     if (promoting) {
       await this.d.events.publish({ type: 'request.status_changed', actor: p.name, target: `request/${id}`, details: { team: request.team, from: 'awaiting_approval', to: 'promoting', digest: request.source.digest ?? null } });
-      await this.d.scheduler.schedule('promote', id);
+      // A queue fault answers 503; the approval stands and the worker's sweep queues the promotion.
+      await enqueue(this.d.scheduler, 'promote', id);
     }
     return { request, promoting };
   }

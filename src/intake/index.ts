@@ -2,7 +2,8 @@
 export * from './events';
 export * from './access';
 export * from './ports';
-export { Lifecycle } from './lifecycle';
+export { Lifecycle, nextStep, PIPELINE_STATES } from './lifecycle';
+export { sweepStuck, type SweepOptions } from './sweep';
 export { Pipeline, RunInProgress, type PipelineDeps } from './pipeline';
 export { RequestService, type NewRequest, type CreateResult } from './requests';
 export { DecisionService } from './decisions';

@@ -6,6 +6,19 @@
  */
 import { isTerminal, type IntakeRequest, type RequestStatus, type RequestStore } from '../store/types';
 import { SYSTEM_ACTOR, type EventBus } from './events';
+import type { PipelineStep } from './ports';
+
+/** The job that continues a request in each state of the pipeline (none: waiting on a person, or ended). */
+const NEXT_STEP: Partial<Record<RequestStatus, PipelineStep>> = {
+  requested: 'resolve', resolving: 'resolve', staging: 'stage', scanning: 'scan', promoting: 'promote',
+};
+
+/** States in which a request must have a job queued or running, or it is stuck. */
+export const PIPELINE_STATES = Object.keys(NEXT_STEP) as RequestStatus[];
+
+export function nextStep(status: RequestStatus): PipelineStep | undefined {
+  return NEXT_STEP[status];
+}
 
 export interface TransitionOptions {
   /** Principal name; `system` for the pipeline. */

@@ -9,10 +9,11 @@ import { AppError, toAppError } from '../lib/errors';
 import type { Logger } from '../lib/logger';
 import { parseReference } from '../registry/reference';
 import type { ApprovalStore, IntakeRequest, RequestStatus, RequestStore } from '../store/types';
-import { Lifecycle, digestClaimKey } from './lifecycle';
+import { Lifecycle, digestClaimKey, nextStep } from './lifecycle';
 import { approvedRepository, approvedTag, quarantineRepository, sourceName } from './paths';
-import type { IntakeRegistry, IntakeSettings, JobScheduler, PipelineStep, PolicyEvaluator } from './ports';
+import type { IntakeRegistry, IntakeSettings, JobInspector, JobScheduler, PipelineStep, PolicyEvaluator } from './ports';
 import type { ScanRunner } from './scanning';
+import { sweepStuck, type SweepOptions } from './sweep';
 
 /** Thrown when a concurrent request for the same team and digest is running: retry later. */
 export class RunInProgress extends Error {
@@ -35,11 +36,6 @@ export interface PipelineDeps {
   logger: Logger;
 }
 
-/** The step that continues a request in each state. */
-const NEXT_STEP: Partial<Record<RequestStatus, PipelineStep>> = {
-  requested: 'resolve', resolving: 'resolve', staging: 'stage', scanning: 'scan', promoting: 'promote',
-};
-
 export class Pipeline {
   constructor(private readonly d: PipelineDeps) {}
 
@@ -51,7 +47,7 @@ export class Pipeline {
 
   /** Queues whatever continues the request from where it is (after a duplicate or a crash). */
   private async continueFrom(r: IntakeRequest, done: PipelineStep): Promise<void> {
-    const next = NEXT_STEP[r.status];
+    const next = nextStep(r.status);
     if (next && next !== done) await this.d.scheduler.schedule(next, r.id);
   }
 
@@ -149,6 +145,11 @@ export class Pipeline {
     await this.d.lifecycle.transition(id, active, 'failed', {
       note: e.code, patch: () => ({ error: { code: e.code, message: e.status >= 500 && e.code === 'INTERNAL' ? 'internal error' : e.message } }),
     });
+  }
+
+  /** Queues the next step of requests left without a job (see sweep.ts). */
+  async sweep(jobs: JobScheduler & JobInspector, options?: SweepOptions): Promise<string[]> {
+    return sweepStuck(this.d.requests, jobs, options);
   }
 
   async run(step: PipelineStep, id: string): Promise<void> {

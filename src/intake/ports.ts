@@ -3,6 +3,7 @@
  * (through the registry module, adapted in registry-gateway.ts), the job queue, and policy.
  * main.ts passes implementations in.
  */
+import { AppError } from '../lib/errors';
 import type { ImageRef } from '../registry/reference';
 import type { RegistryClient } from '../registry/types';
 import type { ScanReport } from '../scanners/types';
@@ -40,9 +41,27 @@ export interface IntakeRegistry {
 
 export type PipelineStep = 'resolve' | 'stage' | 'scan' | 'promote';
 
-/** Queues the next step of a request; adding a step that is already queued is harmless. */
+/**
+ * Queues the next step of a request; adding a step that is already queued or running is
+ * harmless (job ids are derived from step and request), and a step whose earlier job ended
+ * (failed, completed) is queued afresh.
+ */
 export interface JobScheduler {
   schedule(step: PipelineStep, requestId: string): Promise<void>;
+}
+
+/** Schedules `step`; a queue fault becomes 503 DEPENDENCY_UNAVAILABLE (the caller may retry). */
+export async function enqueue(scheduler: JobScheduler, step: PipelineStep, requestId: string): Promise<void> {
+  try {
+    await scheduler.schedule(step, requestId);
+  } catch (err) {
+    throw new AppError('DEPENDENCY_UNAVAILABLE', `could not queue ${step} of request ${requestId}`, { cause: err, temporary: true });
+  }
+}
+
+/** Tells whether a step's job is queued, delayed or running, for the sweep of stuck requests. */
+export interface JobInspector {
+  isLive(step: PipelineStep, requestId: string): Promise<boolean>;
 }
 
 /**

@@ -11,9 +11,9 @@ import { formatReference, parseReference } from '../registry/reference';
 import type { ApprovalStore, IntakeRequest, Page, RequestStatus, RequestStore } from '../store/types';
 import { canRead, decidableTeams, isMember, readableTeams, requireRole, TEAM_NAME } from './access';
 import type { EventBus } from './events';
-import { refClaimKey, type Lifecycle } from './lifecycle';
+import { nextStep, refClaimKey, type Lifecycle } from './lifecycle';
 import { sourceName } from './paths';
-import type { JobScheduler } from './ports';
+import { enqueue, type JobScheduler } from './ports';
 
 export interface NewRequest {
   image: string;
@@ -66,10 +66,25 @@ export class RequestService {
       return { request: { ...request, version: 1 }, deduplicated: 'approved' };
     }
     const holder = await this.d.lifecycle.claim(refClaimKey(input.team, image), id);
-    if (holder) return { request: holder, deduplicated: 'in_flight' };
+    if (holder) {
+      // The holder may be stuck (its enqueue failed, or the process died before it): a retried
+      // POST nudges it. Idempotent: a step already queued or running is not queued twice.
+      const step = nextStep(holder.status);
+      if (step) await enqueue(this.d.scheduler, step, holder.id);
+      return { request: holder, deduplicated: 'in_flight' };
+    }
     await this.d.requests.create(base);
     await this.publishCreated(base);
-    await this.d.scheduler.schedule('resolve', id);
+    try {
+      await enqueue(this.d.scheduler, 'resolve', id);
+    } catch (err) {
+      // Fail it now so that its claim is released and a retry starts afresh; if even that
+      // save fails, the worker's sweep queues it later.
+      await this.d.lifecycle.transition(id, ['requested'], 'failed', {
+        note: 'DEPENDENCY_UNAVAILABLE', patch: () => ({ error: { code: 'DEPENDENCY_UNAVAILABLE', message: 'the job queue was unavailable; request the image again' } }),
+      }).catch(() => undefined);
+      throw err;
+    }
     return { request: { ...base, version: 1 } };
   }
 

@@ -1,0 +1,45 @@
+/**
+ * The sweep of stuck requests. A request in a pipeline state (`requested`, `resolving`,
+ * `staging`, `scanning`, `promoting`) must always have the job of its next step queued,
+ * delayed or running. A crash between a save and the enqueue that follows it, an enqueue that
+ * failed, or a job given up while the request was not marked failed breaks that, and nothing
+ * else would ever move the request again (its dedup claim held forever). The sweep finds such
+ * requests and queues their next step. It is idempotent (job ids are derived from step and
+ * request, and every step re-checks the state) and bounded (a page per state and run).
+ */
+import type { RequestStore } from '../store/types';
+import { nextStep, PIPELINE_STATES } from './lifecycle';
+import type { JobInspector, JobScheduler } from './ports';
+
+export interface SweepOptions {
+  /** Requests looked at per state and run. @defaultValue 100 */
+  perState?: number;
+  /**
+   * Requests saved more recently than this are left alone: their own enqueue is probably
+   * just happening. Queuing them anyway would be harmless, only wasted work.
+   * @defaultValue 30000
+   */
+  minAgeMs?: number;
+  /** @defaultValue the system clock */
+  now?: () => number;
+}
+
+/** Queues the next step of every stuck request it finds; returns the ids it queued. */
+export async function sweepStuck(requests: RequestStore, jobs: JobScheduler & JobInspector, options: SweepOptions = {}): Promise<string[]> {
+  const perState = options.perState ?? 100;
+  const cutoff = (options.now ?? Date.now)() - (options.minAgeMs ?? 30_000);
+  const scheduled: string[] = [];
+  for (const status of PIPELINE_STATES) {
+    const step = nextStep(status);
+    if (!step) continue;
+    // Oldest first: the longest-stuck requests are the ones a bounded run must not starve.
+    const page = await requests.list({ teams: '*', status, limit: perState, order: 'asc' });
+    for (const r of page.items) {
+      if (r.status !== status || Date.parse(r.updatedAt) > cutoff) continue;
+      if (await jobs.isLive(step, r.id)) continue;
+      await jobs.schedule(step, r.id);
+      scheduled.push(r.id);
+    }
+  }
+  return scheduled;
+}
