@@ -64,7 +64,8 @@ export class Pipeline {
     }
     const approval = await this.d.approvals.get(r.team, digest);
     if (approval && approval.image === sourceName(r.source)) {
-      if (ref.tag && !approval.tags.includes(ref.tag)) await this.d.approvals.put({ ...approval, tags: [...approval.tags, ref.tag] });
+      // Only a tag this approval never had is added; a tag it had may belong to a newer digest now.
+      if (ref.tag && !approval.tags.includes(ref.tag)) await this.d.approvals.addTag(r.team, approval.image, ref.tag, digest);
       await this.d.lifecycle.transition(id, ['resolving'], 'approved', {
         note: `digest already approved for ${r.team} (request ${approval.requestId})`,
         patch: (cur) => ({ source: { ...cur.source, digest }, internalRef: approval.internalRef }),
@@ -131,9 +132,11 @@ export class Pipeline {
     const approvers = [...new Set(r.decisions.filter((x) => x.decision === 'approve').map((x) => x.by))];
     const existing = await this.d.approvals.get(r.team, digest);
     await this.d.approvals.put({
-      team: r.team, digest, image: sourceName(r.source), tags: [...new Set([...(existing?.tags ?? []), ...(r.source.tag ? [r.source.tag] : [])])],
+      team: r.team, digest, image: sourceName(r.source), tags: existing?.tags ?? [],
       internalRef, internalRepository: to, internalTag: tag, approvedAt: new Date().toISOString(), approvedBy: approvers, requestId: r.id,
     });
+    // The tag index gets this request's own source tag only: this approval is the newest of it.
+    if (r.source.tag) await this.d.approvals.addTag(r.team, sourceName(r.source), r.source.tag, digest);
     await this.d.lifecycle.transition(id, ['promoting'], 'approved', { note: `promoted to ${to}:${tag}`, patch: () => ({ internalRef }) });
   }
 

@@ -13,6 +13,8 @@ export interface StoreKeys {
   approval(team: string, digest: string): string;
   approvedTag(team: string, image: string, tag: string): string;
   approvalTeams(digest: string): string;
+  /** Set of the source tags approved with `digest` in `team`. */
+  approvalTags(team: string, digest: string): string;
   /** The last report of `scanner` on `digest`, reused while its vulnerability data is unchanged. */
   scanResult(scanner: string, digest: string): string;
   /** The full findings of one code-scan run whose request record keeps them grouped. */
@@ -30,6 +32,7 @@ export function storeKeys(prefix: string): StoreKeys {
     approval: (team, digest) => `${prefix}:approval:${team}:${digest}`,
     approvedTag: (team, image, tag) => `${prefix}:approved-tag:${team}:${image}:${tag}`,
     approvalTeams: (digest) => `${prefix}:approval-teams:${digest}`,
+    approvalTags: (team, digest) => `${prefix}:approval-tags:${team}:${digest}`,
     scanResult: (scanner, digest) => `${prefix}:scan:${scanner}:${digest}`,
     codeScanFindings: (requestId, scanId) => `${prefix}:code-scan:${requestId}:${scanId}`,
   };

@@ -1,11 +1,25 @@
 /**
  * The approved-digest ledger in Redis: one record per team and digest, an index from
  * `team + image:tag` to the digest last approved for it, and the teams holding a digest
- * (for revocation without a team). Writes go in one MULTI so the indexes match the record.
+ * (for revocation without a team).
+ *
+ * The tag index is written only by {@link RedisApprovalStore.addTag}, one tag at a time, never
+ * by `put`: re-saving an older approval must not re-point a tag that a newer approval owns.
+ * The tags an approval was given live in a set beside its record (so that adding one is a
+ * single atomic write); `get` returns them merged with the record's own `tags`.
  */
 import type Redis from 'ioredis';
 import { storeKeys, type StoreKeys } from './keys';
 import type { Approval, ApprovalStore } from './types';
+
+// KEYS: tag index entries; ARGV[1]: digest. Deletes each entry only while it points at the digest.
+const DELETE_IF_OWNED = `
+local n = 0
+for _, key in ipairs(KEYS) do
+  if redis.call('GET', key) == ARGV[1] then n = n + redis.call('DEL', key) end
+end
+return n
+`;
 
 export class RedisApprovalStore implements ApprovalStore {
   private readonly keys: StoreKeys;
@@ -17,13 +31,20 @@ export class RedisApprovalStore implements ApprovalStore {
   async put(a: Approval): Promise<void> {
     const k = this.keys;
     const tx = this.redis.multi().set(k.approval(a.team, a.digest), JSON.stringify(a)).sadd(k.approvalTeams(a.digest), a.team);
-    for (const tag of a.tags) tx.set(k.approvedTag(a.team, a.image, tag), a.digest);
+    if (a.tags.length) tx.sadd(k.approvalTags(a.team, a.digest), ...a.tags);
     await tx.exec();
   }
 
+  async addTag(team: string, image: string, tag: string, digest: string): Promise<void> {
+    const k = this.keys;
+    await this.redis.multi().set(k.approvedTag(team, image, tag), digest).sadd(k.approvalTags(team, digest), tag).exec();
+  }
+
   async get(team: string, digest: string): Promise<Approval | null> {
-    const json = await this.redis.get(this.keys.approval(team, digest));
-    return json ? (JSON.parse(json) as Approval) : null;
+    const [json, tags] = await Promise.all([this.redis.get(this.keys.approval(team, digest)), this.redis.smembers(this.keys.approvalTags(team, digest))]);
+    if (!json) return null;
+    const a = JSON.parse(json) as Approval;
+    return { ...a, tags: [...new Set([...a.tags, ...tags])].sort() };
   }
 
   async digestForTag(team: string, image: string, tag: string): Promise<string | null> {
@@ -38,12 +59,10 @@ export class RedisApprovalStore implements ApprovalStore {
     const k = this.keys;
     const existing = await this.get(team, digest);
     if (!existing) return null;
-    const tx = this.redis.multi().del(k.approval(team, digest)).srem(k.approvalTeams(digest), team);
-    // Only drop a tag index entry that still points at this digest (a newer approval may own it).
+    // A tag entry that a newer approval re-pointed belongs to that approval and stays.
     const tagKeys = existing.tags.map((tag) => k.approvedTag(team, existing.image, tag));
-    const current = tagKeys.length ? await this.redis.mget(...tagKeys) : [];
-    tagKeys.forEach((key, i) => { if (current[i] === digest) tx.del(key); });
-    await tx.exec();
+    if (tagKeys.length) await this.redis.eval(DELETE_IF_OWNED, tagKeys.length, ...tagKeys, digest);
+    await this.redis.multi().del(k.approval(team, digest), k.approvalTags(team, digest)).srem(k.approvalTeams(digest), team).exec();
     return existing;
   }
 }

@@ -159,13 +159,22 @@ export interface ScanResultStore {
 
 /** The approved-digest ledger. */
 export interface ApprovalStore {
+  /** Saves the record; never touches the tag index (see {@link ApprovalStore.addTag}). */
   put(approval: Approval): Promise<void>;
+  /**
+   * Points `image:tag` in `team` at `digest` and records the tag on that approval. Only a
+   * new approval of a tag calls this, so a tag moves forward and never back to an older digest.
+   */
+  addTag(team: string, image: string, tag: string, digest: string): Promise<void>;
   get(team: string, digest: string): Promise<Approval | null>;
   /** The digest last approved for `image:tag` in `team`, if any. */
   digestForTag(team: string, image: string, tag: string): Promise<string | null>;
   /** Teams holding an approval of `digest`. */
   teamsFor(digest: string): Promise<string[]>;
-  /** Removes the approval and its tag index entries; returns what was removed. */
+  /**
+   * Removes the approval and those of its tag index entries that still point at `digest`
+   * (another approval may own a tag now); returns what was removed.
+   */
   remove(team: string, digest: string): Promise<Approval | null>;
 }
 
