@@ -2,7 +2,8 @@
  * The approved-digest ledger as CI sees it: an image reference (tag or digest) and a team →
  * the internal reference to pull. A team the caller is not in answers NOT_APPROVED, like an
  * image never approved, so nothing leaks. Revocation (admins) withdraws the approval and
- * deletes the image from the approved repository.
+ * deletes the image from the approved repository; it also removes a pending approval (a
+ * promotion that tagged the image and then failed without being able to take it back).
  */
 import { AppError } from '../lib/errors';
 import type { Principal } from '../lib/identity/types';
@@ -44,7 +45,8 @@ export class ApprovedService {
     const name = `${ref.registry}/${ref.repository}`;
     const digest = ref.digest ?? (ref.tag ? await this.d.approvals.digestForTag(team, name, ref.tag) : null);
     const approval = digest ? await this.d.approvals.get(team, digest) : null;
-    if (!approval || approval.image !== name) throw notApproved;
+    // A pending approval's promotion has not completed: nothing is approved yet.
+    if (!approval || approval.pending || approval.image !== name) throw notApproved;
     return { image, digest: approval.digest, internalRef: approval.internalRef, team, approvedAt: approval.approvedAt, approvedBy: approval.approvedBy };
   }
 
@@ -72,10 +74,11 @@ export class ApprovedService {
       // Delete from the registry first: if that fails the ledger still answers, and the admin retries.
       await this.d.registry.unpublish(approval.internalRepository, approval.digest);
       await this.d.approvals.remove(team, input.digest);
-      await this.d.lifecycle.transition(approval.requestId, ['approved'], 'revoked', { by: p.name, note: input.reason });
+      // A pending approval belongs to a promotion still running or one that failed half-way.
+      await this.d.lifecycle.transition(approval.requestId, approval.pending ? ['promoting'] : ['approved'], 'revoked', { by: p.name, note: input.reason });
       await this.d.events.publish({
         type: 'approval.revoked', actor: p.name, target: `approval/${team}/${approval.digest}`,
-        details: { team, digest: approval.digest, image: approval.image, reason: input.reason, requestId: approval.requestId },
+        details: { team, digest: approval.digest, image: approval.image, reason: input.reason, requestId: approval.requestId, pending: approval.pending ?? false },
       });
       revoked.push(approval);
     }

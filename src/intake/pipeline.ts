@@ -8,7 +8,7 @@
 import { AppError, toAppError } from '../lib/errors';
 import type { Logger } from '../lib/logger';
 import { parseReference } from '../registry/reference';
-import type { ApprovalStore, IntakeRequest, RequestStatus, RequestStore } from '../store/types';
+import type { Approval, ApprovalStore, IntakeRequest, RequestStatus, RequestStore } from '../store/types';
 import { Lifecycle, digestClaimKey, nextStep } from './lifecycle';
 import { approvedRepository, approvedTag, quarantineRepository, sourceName } from './paths';
 import type { IntakeRegistry, IntakeSettings, JobInspector, JobScheduler, PipelineStep, PolicyEvaluator } from './ports';
@@ -63,7 +63,7 @@ export class Pipeline {
       throw new AppError('DIGEST_MISMATCH', `${r.image} resolves to ${digest} upstream, not the pinned ${r.source.digest}`);
     }
     const approval = await this.d.approvals.get(r.team, digest);
-    if (approval && approval.image === sourceName(r.source)) {
+    if (approval && !approval.pending && approval.image === sourceName(r.source)) {
       // Only a tag this approval never had is added; a tag it had may belong to a newer digest now.
       if (ref.tag && !approval.tags.includes(ref.tag)) await this.d.approvals.addTag(r.team, approval.image, ref.tag, digest);
       await this.d.lifecycle.transition(id, ['resolving'], 'approved', {
@@ -123,21 +123,48 @@ export class Pipeline {
     const from = quarantineRepository(settings.quarantinePrefix, r.source);
     const to = approvedRepository(settings.approvedPath, r.team, r.source);
     const tag = approvedTag(r.source, digest);
+    const internalRef = `${settings.publicHost}/${to}@${digest}`;
+    const approvers = [...new Set(r.decisions.filter((x) => x.decision === 'approve').map((x) => x.by))];
+    const existing = await this.d.approvals.get(r.team, digest);
+    const record: Approval = {
+      team: r.team, digest, image: sourceName(r.source), tags: existing?.tags ?? [],
+      internalRef, internalRepository: to, internalTag: tag, approvedAt: new Date().toISOString(), approvedBy: approvers, requestId: r.id,
+    };
+    // The ledger learns of the tag before the registry gets it (see Approval.pending); an
+    // approval already served stays as it is until this one replaces it.
+    if (!existing || existing.pending) await this.d.approvals.put({ ...record, pending: true });
     await this.d.registry.promote(from, to, digest, tag);
     const served = await this.d.registry.internalDigest(to, tag);
     if (served !== digest) {
       throw new AppError('DIGEST_MISMATCH', `${to}:${tag} resolves to ${served ?? 'nothing'} after promotion, expected ${digest}`, { temporary: true });
     }
-    const internalRef = `${settings.publicHost}/${to}@${digest}`;
-    const approvers = [...new Set(r.decisions.filter((x) => x.decision === 'approve').map((x) => x.by))];
-    const existing = await this.d.approvals.get(r.team, digest);
-    await this.d.approvals.put({
-      team: r.team, digest, image: sourceName(r.source), tags: existing?.tags ?? [],
-      internalRef, internalRepository: to, internalTag: tag, approvedAt: new Date().toISOString(), approvedBy: approvers, requestId: r.id,
-    });
+    await this.d.approvals.put(record);
     // The tag index gets this request's own source tag only: this approval is the newest of it.
     if (r.source.tag) await this.d.approvals.addTag(r.team, sourceName(r.source), r.source.tag, digest);
-    await this.d.lifecycle.transition(id, ['promoting'], 'approved', { note: `promoted to ${to}:${tag}`, patch: () => ({ internalRef }) });
+    const { request, moved } = await this.d.lifecycle.transition(id, ['promoting'], 'approved', { note: `promoted to ${to}:${tag}`, patch: () => ({ internalRef }) });
+    // Revoked or failed while this job ran: what it just published must not stay served.
+    if (!moved && request.status !== 'approved') await this.withdrawPromotion(request);
+  }
+
+  /**
+   * Takes back what a promotion of `r` published that no completed approval owns: the
+   * approved repository's manifest (and so its tag) and this request's pending approval. If
+   * the registry refuses, the pending approval stays, so the ledger still names the tag and
+   * an admin's revocation removes it.
+   */
+  private async withdrawPromotion(r: IntakeRequest): Promise<void> {
+    const digest = r.source.digest;
+    if (!digest) return;
+    const to = approvedRepository(this.d.settings.approvedPath, r.team, r.source);
+    const approval = await this.d.approvals.get(r.team, digest);
+    if (approval && approval.requestId !== r.id && !approval.pending && approval.internalRepository === to) return;
+    try {
+      await this.d.registry.unpublish(to, digest);
+    } catch (err) {
+      this.d.logger.error({ error: err, requestId: r.id, digest, repository: to }, 'could not withdraw a failed promotion; its pending approval stays for revocation');
+      return;
+    }
+    if (approval && approval.requestId === r.id) await this.d.approvals.remove(r.team, digest);
   }
 
   /** Marks the request failed with the error's code and message (the queue's last word). */
@@ -145,9 +172,16 @@ export class Pipeline {
     const e = toAppError(err);
     this.d.logger.warn({ error: e, 'error.code': e.code, requestId: id }, 'request failed');
     const active: RequestStatus[] = ['requested', 'resolving', 'staging', 'scanning', 'promoting'];
-    await this.d.lifecycle.transition(id, active, 'failed', {
-      note: e.code, patch: () => ({ error: { code: e.code, message: e.status >= 500 && e.code === 'INTERNAL' ? 'internal error' : e.message } }),
+    let from: RequestStatus | undefined;
+    const { request, moved } = await this.d.lifecycle.transition(id, active, 'failed', {
+      note: e.code,
+      patch: (cur) => {
+        from = cur.status;
+        return { error: { code: e.code, message: e.status >= 500 && e.code === 'INTERNAL' ? 'internal error' : e.message } };
+      },
     });
+    // A promotion may have tagged the image before it failed: nothing half-done stays served.
+    if (moved && from === 'promoting') await this.withdrawPromotion(request);
   }
 
   /** Queues the next step of requests left without a job (see sweep.ts). */

@@ -56,7 +56,7 @@ export class RequestService {
       history: [{ status: 'requested', at: now, by: p.name }], version: 0,
     };
     const approval = ref.digest ? await this.d.approvals.get(input.team, ref.digest) : null;
-    if (approval && approval.image === sourceName(base.source)) {
+    if (approval && !approval.pending && approval.image === sourceName(base.source)) {
       const request: IntakeRequest = {
         ...base, status: 'approved', internalRef: approval.internalRef,
         history: [...base.history, { status: 'approved', at: now, by: 'system', note: `digest already approved for ${input.team} (request ${approval.requestId})` }],

@@ -108,6 +108,13 @@ export interface Approval {
   approvedAt: string;
   approvedBy: string[];
   requestId: string;
+  /**
+   * Written before promotion tags the image, so that the ledger knows every approved tag
+   * even when the promotion then fails: a pending approval is served by no lookup and no
+   * dedup, and is removed when the promotion fails or an admin revokes it. Absent once the
+   * promotion completed.
+   */
+  pending?: boolean;
 }
 
 export interface ListQuery {

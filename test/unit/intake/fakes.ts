@@ -1,7 +1,10 @@
 /** In-memory stand-ins for the intake services' ports, for unit tests of the services alone. */
 import type { ScanReport } from '../../../src/scanners/types';
 import type { Finding } from '../../../src/scanners/types';
-import type { IntakeRequest, ListQuery, Page, RequestStore, ScanResultStore } from '../../../src/store/types';
+import type { IntakeRegistry } from '../../../src/intake/ports';
+import type { ImageRef } from '../../../src/registry/reference';
+import type { RegistryClient } from '../../../src/registry/types';
+import type { Approval, ApprovalStore, IntakeRequest, ListQuery, Page, RequestStore, ScanResultStore } from '../../../src/store/types';
 
 export class MemoryRequestStore implements RequestStore {
   readonly items = new Map<string, IntakeRequest>();
@@ -49,4 +52,65 @@ export function awaiting(over: Partial<IntakeRequest> = {}): IntakeRequest {
     platforms: [], scans: [report([finding()])], codeScans: [], policy: null, waivers: [], decisions: [], internalRef: null, error: null,
     history: [], version: 1, ...over,
   };
+}
+
+/** The approved-digest ledger in memory, with the Redis store's tag rules. */
+export class MemoryApprovalStore implements ApprovalStore {
+  readonly items = new Map<string, Approval>();
+  readonly tagIndex = new Map<string, string>();
+  async put(a: Approval): Promise<void> {
+    const old = this.items.get(`${a.team}|${a.digest}`);
+    this.items.set(`${a.team}|${a.digest}`, structuredClone({ ...a, tags: [...new Set([...(old?.tags ?? []), ...a.tags])] }));
+  }
+  async addTag(team: string, image: string, tag: string, digest: string): Promise<void> {
+    this.tagIndex.set(`${team}|${image}|${tag}`, digest);
+    const a = this.items.get(`${team}|${digest}`);
+    if (a && !a.tags.includes(tag)) a.tags.push(tag);
+  }
+  async get(team: string, digest: string): Promise<Approval | null> { const a = this.items.get(`${team}|${digest}`); return a ? structuredClone(a) : null; }
+  async digestForTag(team: string, image: string, tag: string): Promise<string | null> { return this.tagIndex.get(`${team}|${image}|${tag}`) ?? null; }
+  async teamsFor(digest: string): Promise<string[]> { return [...this.items.values()].filter((a) => a.digest === digest).map((a) => a.team); }
+  async remove(team: string, digest: string): Promise<Approval | null> {
+    const a = this.items.get(`${team}|${digest}`);
+    if (!a) return null;
+    this.items.delete(`${team}|${digest}`);
+    for (const tag of a.tags) if (this.tagIndex.get(`${team}|${a.image}|${tag}`) === digest) this.tagIndex.delete(`${team}|${a.image}|${tag}`);
+    return a;
+  }
+}
+
+/** An internal registry as a map of `repository:reference` → digest, with switchable faults. */
+export class MemoryIntakeRegistry implements IntakeRegistry {
+  readonly manifests = new Map<string, string>();
+  readonly copies: Array<{ from: string; to: string }> = [];
+  faults: { internalDigest?: Error; unpublish?: Error; stage?: Error } = {};
+  /** What `stage` returns; by default the source digest. */
+  stagedDigest?: string;
+  readonly internal = {} as RegistryClient;
+  readonly internalUrl = 'http://internal.test';
+  async resolve(ref: ImageRef): Promise<string> { return ref.digest ?? `sha256:${'a'.repeat(64)}`; }
+  async stage(source: ImageRef & { digest: string }, repository: string): Promise<string> {
+    if (this.faults.stage) throw this.faults.stage;
+    const digest = this.stagedDigest ?? source.digest;
+    this.manifests.set(`${repository}@${digest}`, digest);
+    this.copies.push({ from: `${source.registry}/${source.repository}@${source.digest}`, to: `${repository}@${digest}` });
+    return digest;
+  }
+  async promote(fromRepository: string, toRepository: string, digest: string, tag: string): Promise<void> {
+    if (!this.manifests.has(`${fromRepository}@${digest}`)) throw new Error(`${fromRepository}@${digest} is not staged`);
+    this.manifests.set(`${toRepository}@${digest}`, digest);
+    this.manifests.set(`${toRepository}:${tag}`, digest);
+  }
+  async internalDigest(repository: string, tag: string): Promise<string | null> {
+    if (this.faults.internalDigest) throw this.faults.internalDigest;
+    return this.manifests.get(`${repository}:${tag}`) ?? null;
+  }
+  async unpublish(repository: string, digest: string): Promise<void> {
+    if (this.faults.unpublish) throw this.faults.unpublish;
+    for (const [k, v] of this.manifests) if (k.startsWith(`${repository}:`) || k.startsWith(`${repository}@`)) { if (v === digest) this.manifests.delete(k); }
+  }
+  /** Tags (and digests) the repository serves. */
+  served(repository: string): string[] {
+    return [...this.manifests.keys()].filter((k) => k.startsWith(`${repository}:`) || k.startsWith(`${repository}@`));
+  }
 }

@@ -1,0 +1,77 @@
+/**
+ * A promotion that fails after it tagged the image leaves nothing served that the ledger does
+ * not know: the failure path takes the tag back, and when the registry refuses that too, the
+ * pending approval (written before tagging) stays so that an admin's revocation removes it.
+ */
+import { ApprovedService, EventBus, Lifecycle, Pipeline, ScanRunner, type PipelineStep } from '../../../src/intake';
+import { AppError } from '../../../src/lib/errors';
+import { createLogger } from '../../../src/lib/logger';
+import { awaiting, MemoryApprovalStore, MemoryIntakeRegistry, MemoryRequestStore, MemoryScanResults } from './fakes';
+
+const logger = createLogger({ level: 'silent' });
+const digest = `sha256:${'a'.repeat(64)}`;
+const quarantine = 'quarantine/docker.io/library/nginx';
+const approvedRepo = 'approved/payments/docker.io/library/nginx';
+
+function setup() {
+  const requests = new MemoryRequestStore();
+  const approvals = new MemoryApprovalStore();
+  const registry = new MemoryIntakeRegistry();
+  const events = new EventBus();
+  const lifecycle = new Lifecycle(requests, events);
+  const scheduled: Array<[PipelineStep, string]> = [];
+  const pipeline = new Pipeline({
+    requests, approvals, registry, lifecycle, logger, policy: () => ({ verdict: 'pass', reasons: [] }),
+    scans: new ScanRunner([], new MemoryScanResults(), logger),
+    scheduler: { schedule: async (step, id) => { scheduled.push([step, id]); } },
+    settings: { quarantinePrefix: 'quarantine', approvedPath: 'approved/{team}/{registry}/{repository}', publicHost: 'reg.test', approvalsRequired: 1, onPolicyFail: 'flag' },
+  });
+  const approved = new ApprovedService({ approvals, registry, lifecycle, events });
+  registry.manifests.set(`${quarantine}@${digest}`, digest);
+  void requests.create(awaiting({ status: 'promoting', decisions: [{ by: 'bob', decision: 'approve', comment: '', at: '2025-01-01T00:00:00.000Z' }] }));
+  return { requests, approvals, registry, pipeline, approved };
+}
+
+const admin = { name: 'root', roles: ['admin' as const], teams: ['*'] };
+const ci = { name: 'ci', roles: ['ci' as const], teams: ['payments'] };
+
+describe('a promotion that fails after tagging', () => {
+  it('takes the tag back when the request fails; no approval remains', async () => {
+    const { requests, approvals, registry, pipeline, approved } = setup();
+    registry.faults.internalDigest = new AppError('MANIFEST_INVALID', 'the registry answered nonsense');
+    const err = await pipeline.promote('r1').catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'MANIFEST_INVALID' });
+    // The tag was written before the step that failed.
+    expect(registry.served(approvedRepo)).toContain(`${approvedRepo}:1`);
+    await expect(approved.lookup(ci, 'docker.io/library/nginx:1', 'payments')).rejects.toMatchObject({ code: 'NOT_APPROVED' });
+
+    await pipeline.fail('r1', err);
+    expect((await requests.get('r1'))?.status).toBe('failed');
+    expect(registry.served(approvedRepo)).toEqual([]);
+    expect(await approvals.get('payments', digest)).toBeNull();
+  });
+
+  it('keeps a pending approval when the registry refuses to take the tag back, and revocation removes both', async () => {
+    const { requests, approvals, registry, pipeline, approved } = setup();
+    registry.faults.internalDigest = new AppError('MANIFEST_INVALID', 'nonsense');
+    registry.faults.unpublish = new AppError('REGISTRY_UNAVAILABLE', 'down', { temporary: true });
+    await pipeline.fail('r1', await pipeline.promote('r1').catch((e: unknown) => e));
+    expect((await requests.get('r1'))?.status).toBe('failed');
+    expect(registry.served(approvedRepo)).toContain(`${approvedRepo}:1`);
+    expect(await approvals.get('payments', digest)).toMatchObject({ pending: true, internalRepository: approvedRepo, internalTag: '1', requestId: 'r1' });
+
+    registry.faults = {};
+    const revoked = await approved.revoke(admin, { digest, reason: 'failed promotion' });
+    expect(revoked.map((a) => a.requestId)).toEqual(['r1']);
+    expect(registry.served(approvedRepo)).toEqual([]);
+    expect(await approvals.get('payments', digest)).toBeNull();
+  });
+
+  it('completes normally: the approval is no longer pending and CI finds it', async () => {
+    const { requests, approvals, pipeline, approved } = setup();
+    await pipeline.promote('r1');
+    expect((await requests.get('r1'))?.status).toBe('approved');
+    expect((await approvals.get('payments', digest))?.pending).toBeUndefined();
+    expect((await approved.lookup(ci, 'docker.io/library/nginx:1', 'payments')).internalRef).toBe(`reg.test/${approvedRepo}@${digest}`);
+  });
+});
