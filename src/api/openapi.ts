@@ -29,6 +29,7 @@ export const openApiDocument = {
           status: { type: 'string', enum: statuses }, createdAt: { type: 'string', format: 'date-time' }, updatedAt: { type: 'string', format: 'date-time' },
           source: { type: 'object', properties: { registry: { type: 'string' }, repository: { type: 'string' }, tag: { type: 'string' }, digest: { type: 'string' } } },
           platforms: { type: 'array', items: { type: 'string' } },
+          stagedDigest: { type: 'string', description: 'the digest the internal registry serves, set by staging: what is scanned, approved and pulled. Equals source.digest (the upstream digest asked for) for byte-for-byte copies; differs when a platform was selected out of an index or the mover re-encodes (Docker Engine mover)' },
           scans: { type: 'array', items: ref('ScanReport') },
           codeScans: { type: 'array', items: ref('CodeScan') },
           policy: { type: ['object', 'null'], properties: { verdict: { type: 'string', enum: ['pass', 'warn', 'fail'] }, reasons: { type: 'array', items: { type: 'string' } }, blocking: { type: 'array', items: { type: 'string' }, description: 'ids of the findings a waiver must cover' } } },

@@ -18,7 +18,7 @@ import { AppError } from '../lib/errors';
 import type { Principal } from '../lib/identity/types';
 import type { CodeScan } from '../scanners';
 import { summarize, type Finding, type SeveritySummary } from '../scanners/types';
-import { isTerminal, type CodeScanStore, type IntakeRequest, type RequestStore } from '../store/types';
+import { isTerminal, requestDigest, type CodeScanStore, type IntakeRequest, type RequestStore } from '../store/types';
 import { isMember, requireRole } from './access';
 import type { EventBus } from './events';
 
@@ -113,7 +113,7 @@ export class CodeScanService {
       await this.d.events.publish({
         type: 'code_scan.attached', actor: p.name, target: `request/${id}`,
         details: {
-          team: request.team, digest: request.source.digest ?? null, status: request.status, codeScanId: r.id,
+          team: request.team, digest: requestDigest(request) ?? null, status: request.status, codeScanId: r.id,
           tool: r.tool, toolVersion: r.toolVersion ?? null, findings: r.findingsTotal, summary: r.summary,
         },
       });

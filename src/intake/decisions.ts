@@ -7,7 +7,7 @@
  */
 import { AppError } from '../lib/errors';
 import type { Principal } from '../lib/identity/types';
-import type { IntakeRequest, PolicyOutcome, RequestStore } from '../store/types';
+import { requestDigest, type IntakeRequest, type PolicyOutcome, type RequestStore } from '../store/types';
 import { isMember, requireRole } from './access';
 import type { EventBus } from './events';
 import type { Lifecycle } from './lifecycle';
@@ -66,9 +66,9 @@ export class DecisionService {
       };
     });
     if (refused.policy) throw waiversRequired(refused.policy);
-    await this.d.events.publish({ type: 'request.approved', actor: p.name, target: `request/${id}`, details: { team: request.team, digest: request.source.digest ?? null, comment } });
+    await this.d.events.publish({ type: 'request.approved', actor: p.name, target: `request/${id}`, details: { team: request.team, digest: requestDigest(request) ?? null, comment } });
     if (promoting) {
-      await this.d.events.publish({ type: 'request.status_changed', actor: p.name, target: `request/${id}`, details: { team: request.team, from: 'awaiting_approval', to: 'promoting', digest: request.source.digest ?? null } });
+      await this.d.events.publish({ type: 'request.status_changed', actor: p.name, target: `request/${id}`, details: { team: request.team, from: 'awaiting_approval', to: 'promoting', digest: requestDigest(request) ?? null } });
       // A queue fault answers 503; the approval stands and the worker's sweep queues the promotion.
       await enqueue(this.d.scheduler, 'promote', id);
     }
@@ -82,7 +82,7 @@ export class DecisionService {
       patch: (r) => ({ decisions: [...r.decisions, { by: p.name, decision: 'reject', comment: reason, at: new Date().toISOString() }] }),
     });
     if (!moved) throw new AppError('INVALID_STATE', `request is ${request.status}, not awaiting_approval`);
-    await this.d.events.publish({ type: 'request.rejected', actor: p.name, target: `request/${id}`, details: { team: request.team, digest: request.source.digest ?? null, reason } });
+    await this.d.events.publish({ type: 'request.rejected', actor: p.name, target: `request/${id}`, details: { team: request.team, digest: requestDigest(request) ?? null, reason } });
     return request;
   }
 }

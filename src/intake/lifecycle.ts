@@ -4,7 +4,7 @@
  * move a request twice), it is appended to the request's history, published as a domain
  * event, and a terminal state releases the request's dedup claims.
  */
-import { isTerminal, type IntakeRequest, type RequestStatus, type RequestStore } from '../store/types';
+import { isTerminal, requestDigest, type IntakeRequest, type RequestStatus, type RequestStore } from '../store/types';
 import { SYSTEM_ACTOR, type EventBus } from './events';
 import type { PipelineStep } from './ports';
 
@@ -63,7 +63,9 @@ export class Lifecycle {
       await this.events.publish({
         type: 'request.status_changed', actor: by, target: `request/${id}`,
         details: {
-          team: request.team, from: request.history.at(-2)?.status ?? null, to, digest: request.source.digest ?? null,
+          team: request.team, from: request.history.at(-2)?.status ?? null, to, digest: requestDigest(request) ?? null,
+          // Both, when staging gave the request a digest of its own (see IntakeRequest.stagedDigest).
+          ...(request.stagedDigest && request.stagedDigest !== request.source.digest ? { sourceDigest: request.source.digest ?? null } : {}),
           ...(options.note ? { note: options.note } : {}), ...(request.error && to === 'failed' ? { error: request.error } : {}),
         },
       });

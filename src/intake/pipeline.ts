@@ -8,7 +8,7 @@
 import { AppError, toAppError } from '../lib/errors';
 import type { Logger } from '../lib/logger';
 import { parseReference } from '../registry/reference';
-import type { Approval, ApprovalStore, IntakeRequest, RequestStatus, RequestStore } from '../store/types';
+import { requestDigest, type Approval, type ApprovalStore, type IntakeRequest, type RequestStatus, type RequestStore } from '../store/types';
 import { Lifecycle, digestClaimKey, nextStep } from './lifecycle';
 import { approvedRepository, approvedTag, quarantineRepository, sourceName } from './paths';
 import type { IntakeRegistry, IntakeSettings, JobInspector, JobScheduler, PipelineStep, PolicyEvaluator } from './ports';
@@ -86,20 +86,24 @@ export class Pipeline {
     const ref = parseReference(r.image);
     const repo = quarantineRepository(this.d.settings.quarantinePrefix, r.source);
     const staged = await this.d.registry.stage({ ...ref, digest: r.source.digest }, repo, r.platforms);
-    if (staged !== r.source.digest && r.platforms.length === 0) {
-      throw new AppError('DIGEST_MISMATCH', `staged image has digest ${staged}, expected ${r.source.digest}`);
+    // A byte-for-byte copy of the whole image must serve the source's digest; selecting a
+    // platform, or a mover that re-encodes (preservesDigest false), makes a new identity.
+    if (staged.preservesDigest && r.platforms.length === 0 && staged.digest !== r.source.digest) {
+      throw new AppError('DIGEST_MISMATCH', `staged image has digest ${staged.digest}, expected ${r.source.digest}`);
     }
+    const changed = staged.digest !== r.source.digest ? ` as ${staged.digest} (source ${r.source.digest}, mover ${staged.mover})` : '';
     const moved = await this.d.lifecycle.transition(id, ['staging'], 'scanning', {
-      note: `staged in ${repo}`, patch: (cur) => ({ source: { ...cur.source, digest: staged } }),
+      note: `staged in ${repo}${changed}`, patch: () => ({ stagedDigest: staged.digest }),
     });
     await this.continueFrom(moved.request, 'stage');
   }
 
   async scan(id: string): Promise<void> {
     const r = await this.load(id);
-    if (r.status !== 'scanning' || !r.source.digest) return this.continueFrom(r, 'scan');
+    const digest = requestDigest(r);
+    if (r.status !== 'scanning' || !digest) return this.continueFrom(r, 'scan');
     const repository = quarantineRepository(this.d.settings.quarantinePrefix, r.source);
-    const { reports, reused } = await this.d.scans.run({ registry: this.d.registry.internal, repository, digest: r.source.digest, registryUrl: this.d.registry.internalUrl });
+    const { reports, reused } = await this.d.scans.run({ registry: this.d.registry.internal, repository, digest, registryUrl: this.d.registry.internalUrl });
     const reuseNote = reused.length ? ` (stored scans reused: ${reused.join(', ')})` : '';
     // Code scans or waivers may have been saved while the scanners ran: judge the request as it is now.
     const evaluate = (cur: IntakeRequest) => this.d.policy({ request: cur, reports });
@@ -117,8 +121,8 @@ export class Pipeline {
 
   async promote(id: string): Promise<void> {
     const r = await this.load(id);
-    if (r.status !== 'promoting' || !r.source.digest) return this.continueFrom(r, 'promote');
-    const digest = r.source.digest;
+    const digest = requestDigest(r);
+    if (r.status !== 'promoting' || !digest) return this.continueFrom(r, 'promote');
     const { settings } = this.d;
     const from = quarantineRepository(settings.quarantinePrefix, r.source);
     const to = approvedRepository(settings.approvedPath, r.team, r.source);
@@ -153,7 +157,7 @@ export class Pipeline {
    * an admin's revocation removes it.
    */
   private async withdrawPromotion(r: IntakeRequest): Promise<void> {
-    const digest = r.source.digest;
+    const digest = requestDigest(r);
     if (!digest) return;
     const to = approvedRepository(this.d.settings.approvedPath, r.team, r.source);
     const approval = await this.d.approvals.get(r.team, digest);

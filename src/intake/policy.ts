@@ -8,7 +8,7 @@
  */
 import { evaluate, type CodeScanEvidence, type PolicyConfig } from '../policy';
 import type { Finding } from '../scanners/types';
-import type { IntakeRequest, PolicyOutcome } from '../store/types';
+import { requestDigest, type IntakeRequest, type PolicyOutcome } from '../store/types';
 import { sourceName } from './paths';
 import type { PolicyEvaluator } from './ports';
 
@@ -39,7 +39,7 @@ export function policyEvaluator(config: PolicyConfig, now: () => Date = () => ne
       waivers: request.waivers.map(({ findingId, reason, expires, by }) => ({ findingId, reason, expires, by })),
       config,
       team: request.team,
-      image: { repository: sourceName(request.source), digest: request.source.digest ?? '' },
+      image: { repository: sourceName(request.source), digest: requestDigest(request) ?? '' },
       now: now(),
     });
     const blocking = [...new Set(result.blocking.map((f) => f.id))];

@@ -9,6 +9,18 @@ import type { RegistryClient } from '../registry/types';
 import type { ScanReport } from '../scanners/types';
 import type { IntakeRequest, PolicyOutcome } from '../store/types';
 
+/** What staging put into quarantine. */
+export interface StageResult {
+  /** The digest the internal registry serves: the request's identity from now on. */
+  digest: string;
+  /** The digest the source served (the pinned upstream digest). */
+  sourceDigest: string;
+  /** Whether the mover copies byte for byte; if so, a differing digest is a fault. */
+  preservesDigest: boolean;
+  /** The mover's name, for the audit log. */
+  mover: string;
+}
+
 /** The registry operations of the pipeline. */
 export interface IntakeRegistry {
   /**
@@ -23,7 +35,7 @@ export interface IntakeRegistry {
    * @throws AppError UPSTREAM_NOT_ALLOWED when `source` is not on an allowed upstream
    * (the internal registry never is).
    */
-  stage(source: ImageRef & { digest: string }, repository: string, platforms: string[]): Promise<string>;
+  stage(source: ImageRef & { digest: string }, repository: string, platforms: string[]): Promise<StageResult>;
   /**
    * Makes `digest` visible in `toRepository` under `tag`: blobs mounted from
    * `fromRepository`, manifests by digest, the tag last. Idempotent.

@@ -8,7 +8,7 @@ import { AppError } from '../lib/errors';
 import type { CopyOptions, Mover } from '../registry/mover';
 import { apiReference, normalizeRegistryHost, type ImageRef } from '../registry/reference';
 import type { RegistryClient, RegistryWriter } from '../registry/types';
-import type { IntakeRegistry } from './ports';
+import type { IntakeRegistry, StageResult } from './ports';
 
 export interface GatewayDeps {
   /** The client of an upstream through its endpoint; throws UPSTREAM_NOT_ALLOWED otherwise. */
@@ -59,14 +59,14 @@ export class RegistryGateway implements IntakeRegistry {
     return head.digest;
   }
 
-  async stage(source: ImageRef & { digest: string }, repository: string, platforms: string[]): Promise<string> {
+  async stage(source: ImageRef & { digest: string }, repository: string, platforms: string[]): Promise<StageResult> {
     const opts: CopyOptions = platforms.length ? { platforms, writeIndex: platforms.length > 1 } : {};
     // The mover picks its own clients by host; checking here that the host is an allowed
     // upstream (and not the internal registry) means it can only pick an upstream's.
     this.upstream(source.registry);
     const { tag: _tag, ...pinned } = source;
     const result = await this.d.mover.copy(pinned, { registry: this.d.internalHost, repository, digest: source.digest }, opts);
-    return result.digest;
+    return { digest: result.digest, sourceDigest: result.sourceDigest, preservesDigest: this.d.mover.preservesDigest, mover: this.d.mover.name };
   }
 
   async promote(fromRepository: string, toRepository: string, digest: string, tag: string): Promise<void> {

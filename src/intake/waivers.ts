@@ -7,7 +7,7 @@
  */
 import { AppError } from '../lib/errors';
 import type { Principal } from '../lib/identity/types';
-import type { IntakeRequest, RequestStore, WaiverRecord } from '../store/types';
+import { requestDigest, type IntakeRequest, type RequestStore, type WaiverRecord } from '../store/types';
 import { isMember, requireRole } from './access';
 import type { EventBus } from './events';
 import { requestFindings } from './policy';
@@ -52,7 +52,7 @@ export class WaiverService {
     await this.d.events.publish({
       type: 'request.waiver_granted', actor: p.name, target: `request/${id}`,
       details: {
-        team: request.team, digest: request.source.digest ?? null, findingId: waiver.findingId, reason: waiver.reason,
+        team: request.team, digest: requestDigest(request) ?? null, findingId: waiver.findingId, reason: waiver.reason,
         expires: waiver.expires, verdict: request.policy?.verdict ?? null,
       },
     });

@@ -18,7 +18,10 @@ export function isTerminal(status: RequestStatus): boolean {
   return TERMINAL_STATUSES.includes(status);
 }
 
-/** Where the image came from; `digest` is set once resolving pinned it. */
+/**
+ * Where the image came from; `digest` is set once resolving pinned it, and stays the
+ * upstream's digest (what was asked for) for the rest of the request's life.
+ */
 export interface SourceRef {
   registry: string;
   repository: string;
@@ -77,6 +80,14 @@ export interface IntakeRequest {
   updatedAt: string;
   source: SourceRef;
   platforms: string[];
+  /**
+   * The digest the internal registry serves for this request, set by staging: the identity
+   * that is scanned, approved, promoted and pulled. Equal to `source.digest` for a
+   * byte-for-byte mover; different when one platform was selected out of an index, or when a
+   * mover that does not preserve digests (the Docker Engine mover recompresses layers)
+   * staged it. Absent before staging. See {@link requestDigest}.
+   */
+  stagedDigest?: string;
   scans: ScanReport[];
   /** Code-scan (SARIF) results uploaded by developers; filled by the scanners issue. */
   codeScans: unknown[];
@@ -90,6 +101,11 @@ export interface IntakeRequest {
   history: HistoryEntry[];
   /** Optimistic-concurrency counter; every save increments it. */
   version: number;
+}
+
+/** The request's identity: the staged digest once staged, the pinned upstream digest before. */
+export function requestDigest(r: Pick<IntakeRequest, 'source' | 'stagedDigest'>): string | undefined {
+  return r.stagedDigest ?? r.source.digest;
 }
 
 /** An entry of the approved-digest ledger, keyed by team and digest. */

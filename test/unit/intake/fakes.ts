@@ -1,7 +1,7 @@
 /** In-memory stand-ins for the intake services' ports, for unit tests of the services alone. */
 import type { ScanReport } from '../../../src/scanners/types';
 import type { Finding } from '../../../src/scanners/types';
-import type { IntakeRegistry } from '../../../src/intake/ports';
+import type { IntakeRegistry, StageResult } from '../../../src/intake/ports';
 import type { ImageRef } from '../../../src/registry/reference';
 import type { RegistryClient } from '../../../src/registry/types';
 import type { Approval, ApprovalStore, IntakeRequest, ListQuery, Page, RequestStore, ScanResultStore } from '../../../src/store/types';
@@ -89,12 +89,14 @@ export class MemoryIntakeRegistry implements IntakeRegistry {
   readonly internal = {} as RegistryClient;
   readonly internalUrl = 'http://internal.test';
   async resolve(ref: ImageRef): Promise<string> { return ref.digest ?? `sha256:${'a'.repeat(64)}`; }
-  async stage(source: ImageRef & { digest: string }, repository: string): Promise<string> {
+  /** Whether the stand-in mover preserves digests. */
+  preservesDigest = true;
+  async stage(source: ImageRef & { digest: string }, repository: string): Promise<StageResult> {
     if (this.faults.stage) throw this.faults.stage;
     const digest = this.stagedDigest ?? source.digest;
     this.manifests.set(`${repository}@${digest}`, digest);
     this.copies.push({ from: `${source.registry}/${source.repository}@${source.digest}`, to: `${repository}@${digest}` });
-    return digest;
+    return { digest, sourceDigest: source.digest, preservesDigest: this.preservesDigest, mover: this.preservesDigest ? 'registry' : 'engine' };
   }
   async promote(fromRepository: string, toRepository: string, digest: string, tag: string): Promise<void> {
     if (!this.manifests.has(`${fromRepository}@${digest}`)) throw new Error(`${fromRepository}@${digest} is not staged`);
