@@ -1,10 +1,13 @@
 /**
  * The pipeline's registry operations (IntakeRegistry) over the registry module: resolving
  * through an upstream's reverse proxy, staging with a Mover, and promotion inside the
- * internal registry by cross-repository mounts (no layer bytes copied twice), manifests by
- * digest, then the tag, last, so that nothing is ever tagged half-promoted.
+ * internal registry with the copy engine (cross-repository mounts, so no layer bytes are
+ * copied twice; manifests by digest, then the tag, last, so that nothing is ever tagged
+ * half-promoted).
  */
 import { AppError } from '../lib/errors';
+import type { Logger } from '../lib/logger';
+import { copyImage } from '../registry/copy';
 import type { CopyOptions, Mover } from '../registry/mover';
 import { apiReference, normalizeRegistryHost, type ImageRef } from '../registry/reference';
 import type { RegistryClient, RegistryWriter } from '../registry/types';
@@ -17,17 +20,9 @@ export interface GatewayDeps {
   /** The host that names the internal registry in references handed to the mover. */
   internalHost: string;
   mover: Mover;
-}
-
-const INDEX_TYPES = new Set(['application/vnd.oci.image.index.v1+json', 'application/vnd.docker.distribution.manifest.list.v2+json']);
-
-interface Blobish { digest: string; size: number }
-
-/** The blobs an image manifest refers to, or the children an index lists. */
-function references(body: Buffer, mediaType: string): { children: string[]; blobs: Blobish[] } {
-  const m = JSON.parse(body.toString('utf8')) as { manifests?: Blobish[]; config?: Blobish; layers?: Blobish[] };
-  if (INDEX_TYPES.has(mediaType)) return { children: (m.manifests ?? []).map((c) => c.digest), blobs: [] };
-  return { children: [], blobs: [...(m.config ? [m.config] : []), ...(m.layers ?? [])] };
+  /** Parallelism and retries of promotion's copy. @defaultValue the copy engine's (4 jobs, 5 retries) */
+  copy?: Pick<CopyOptions, 'jobs' | 'retries' | 'retryBaseMs'>;
+  logger?: Logger;
 }
 
 export class RegistryGateway implements IntakeRegistry {
@@ -69,27 +64,20 @@ export class RegistryGateway implements IntakeRegistry {
     return { digest: result.digest, sourceDigest: result.sourceDigest, preservesDigest: this.d.mover.preservesDigest, mover: this.d.mover.name };
   }
 
+  /**
+   * The copy engine with the internal registry on both sides: blobs already in the target are
+   * skipped, the others mounted from quarantine (bytes copied only if the registry declines
+   * the mount), in parallel and each retried on its own; children before the index; the tag
+   * last. Running it again after a failure redoes only what is missing.
+   */
   async promote(fromRepository: string, toRepository: string, digest: string, tag: string): Promise<void> {
-    const root = await this.promoteManifest(fromRepository, toRepository, digest);
-    await this.d.internal.putManifest(toRepository, tag, root.body, root.mediaType);
-  }
-
-  /** Children first, then blobs, then the manifest itself by digest (what it refers to must exist first). */
-  private async promoteManifest(from: string, to: string, digest: string): Promise<{ body: Buffer; mediaType: string }> {
-    const m = await this.d.internal.getManifest(from, digest);
-    const refs = references(m.body, m.mediaType);
-    for (const child of refs.children) await this.promoteManifest(from, to, child);
-    for (const blob of refs.blobs) await this.mountBlob(from, to, blob);
-    await this.d.internal.putManifest(to, digest, m.body, m.mediaType);
-    return { body: m.body, mediaType: m.mediaType };
-  }
-
-  private async mountBlob(from: string, to: string, blob: Blobish): Promise<void> {
-    const w = this.d.internal;
-    if (await w.headBlob(to, blob.digest)) return;
-    if (await w.mountBlob(to, blob.digest, from)) return;
-    // The registry declined the mount (202): copy the bytes, verified while they stream.
-    await w.uploadBlob(to, blob.digest, blob.size, await w.getBlob(from, blob.digest, blob.size));
+    const internal = this.d.internal;
+    await copyImage(
+      { client: internal, repository: fromRepository, reference: digest },
+      { client: internal, repository: toRepository, tag },
+      { jobs: this.d.copy?.jobs, retries: this.d.copy?.retries, retryBaseMs: this.d.copy?.retryBaseMs },
+      this.d.logger,
+    );
   }
 
   async internalDigest(repository: string, tag: string): Promise<string | null> {
