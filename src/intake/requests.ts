@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { AppError } from '../lib/errors';
 import type { Principal } from '../lib/identity/types';
 import { formatReference, parseReference } from '../registry/reference';
+import { requestCursor } from '../store/keys';
 import type { ApprovalStore, IntakeRequest, Page, RequestStatus, RequestStore } from '../store/types';
 import { canRead, decidableTeams, isMember, readableTeams, requireRole, TEAM_NAME } from './access';
 import type { EventBus } from './events';
@@ -118,11 +119,19 @@ export class RequestService {
     const teams = decidableTeams(p);
     const items: IntakeRequest[] = [];
     let cursor = q.cursor;
-    // Own requests are filtered out after the read, so a page may take more than one read.
+    // Own requests are filtered out after the read, so a page may take more than one read; the
+    // cursor resumes right after the last item returned, not after the last one read.
     for (;;) {
       const page = await this.d.requests.list({ teams, status: 'awaiting_approval', limit: q.limit, cursor, order: 'asc' });
-      for (const r of page.items) if (r.requestedBy !== p.name && items.length < q.limit) items.push(r);
-      if (items.length >= q.limit || !page.next) return { items, next: items.length >= q.limit ? page.next : null };
+      for (const [i, r] of page.items.entries()) {
+        if (r.requestedBy === p.name) continue;
+        items.push(r);
+        if (items.length === q.limit) {
+          const more = i < page.items.length - 1 || page.next !== null;
+          return { items, next: more ? requestCursor(r) : null };
+        }
+      }
+      if (!page.next) return { items, next: null };
       cursor = page.next;
     }
   }

@@ -1,5 +1,6 @@
 /** The store: interfaces and the Redis implementation chosen in main.ts. */
 export * from './types';
+export { requestCursor } from './keys';
 export { RedisRequestStore } from './redis-requests';
 export { RedisApprovalStore } from './redis-approvals';
 export { RedisScanResultStore, SCAN_RESULT_TTL_SECONDS } from './redis-scans';

@@ -55,6 +55,11 @@ export function encodeCursor(member: string): string {
   return Buffer.from(member, 'utf8').toString('base64url');
 }
 
+/** The cursor that resumes a listing right after `r` (in either order). */
+export function requestCursor(r: { createdAt: string; id: string }): string {
+  return encodeCursor(indexMember(r.createdAt, r.id));
+}
+
 export function decodeCursor(cursor: string): string | null {
   const member = Buffer.from(cursor, 'base64url').toString('utf8');
   return /^\d{15}\|[A-Za-z0-9_-]{1,100}$/.test(member) ? member : null;
