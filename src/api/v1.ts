@@ -1,6 +1,7 @@
 /**
- * The v1 API as one router: everything under /v1 is authenticated, rate-limited per
- * principal and takes JSON bodies only; then one router per resource.
+ * The v1 API as one router: everything under /v1 is rate-limited per client address for
+ * failed authentications, then authenticated, rate-limited per principal and takes JSON
+ * bodies only; then one router per resource.
  */
 import { Router } from 'express';
 import type { AuditLog } from '../audit';
@@ -8,7 +9,7 @@ import type { ApprovedService, CodeScanService, DecisionService, RequestService,
 import type { IdentityProvider } from '../lib/identity/types';
 import { authenticate } from './middleware/auth';
 import { jsonBodies } from './middleware/body';
-import { rateLimit } from './middleware/rate-limit';
+import { rateLimit, unauthenticatedRateLimit } from './middleware/rate-limit';
 import { approvedRouter } from './routes/approved';
 import { auditRouter } from './routes/audit';
 import { codeScansRouter } from './routes/code-scans';
@@ -32,7 +33,9 @@ export interface V1Deps {
 
 export function v1Router(deps: V1Deps): Router {
   const router = Router();
-  router.use('/v1', authenticate(deps.identity), rateLimit(deps.limits.rateLimitPerMinute), jsonBodies(deps.limits));
+  router.use('/v1',
+    unauthenticatedRateLimit(deps.limits.rateLimitPerMinute),
+    authenticate(deps.identity), rateLimit(deps.limits.rateLimitPerMinute), jsonBodies(deps.limits));
   router.use(requestsRouter(deps));
   router.use(waiversRouter(deps));
   router.use(queueRouter(deps));

@@ -79,9 +79,23 @@ describe('REST API v1', () => {
   });
 
   it('limits requests per principal per minute', async () => {
-    let status = 0;
-    for (let i = 0; i < 45 && status !== 429; i++) status = (await app.call('otherDev', 'GET', '/v1/requests')).status;
-    expect(status).toBe(429);
+    // The window starts at this principal's first request, so no minute boundary falls inside the loop.
+    const statuses: number[] = [];
+    for (let i = 0; i < 41; i++) statuses.push((await app.call('limited', 'GET', '/v1/requests')).status);
+    expect(statuses.slice(0, 40).every((s) => s === 200)).toBe(true);
+    expect(statuses[40]).toBe(429);
     expect((await app.call('auditor', 'GET', '/v1/requests?limit=1')).status).toBe(200);
+  });
+
+  // Last in the file: once over the limit, this address (the test's) is refused for a minute.
+  it('limits failed authentications per client address, before authenticating', async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 41; i++) statuses.push((await app.call(null, 'GET', '/v1/queue', undefined, { authorization: `Bearer guess-${i}` })).status);
+    // The file's first test spent two failures of the budget of 40 already.
+    const first = statuses.indexOf(429);
+    expect(first).toBe(38);
+    expect(new Set(statuses.slice(0, first))).toEqual(new Set([401]));
+    expect(new Set(statuses.slice(first))).toEqual(new Set([429]));
+    expect((await app.call('auditor', 'GET', '/v1/requests?limit=1')).status).toBe(429);
   });
 });
