@@ -1,6 +1,8 @@
 /**
  * JSON bodies: only `application/json` (anything else with a body → 415), capped at
- * `server.bodyLimit`, except code-scan uploads, which get `server.codeScanBodyLimit`.
+ * `server.bodyLimit`, except code-scan uploads, which get `server.codeScanBodyLimit` and may
+ * also be sent as `application/sarif+json`, the SARIF 2.1.0 media type (§3.1) that SAST
+ * tools and their upload scripts use.
  */
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { AppError } from '../../lib/errors';
@@ -8,12 +10,18 @@ import { AppError } from '../../lib/errors';
 /** Code-scan (SARIF) uploads; the route itself belongs to the scanners' API. */
 export const CODE_SCAN_PATH = /^\/v1\/requests\/[^/]+\/code-scans\/?$/;
 
+/** Media types a code-scan upload may carry. */
+const SARIF_TYPES = ['application/json', 'application/sarif+json'] as const;
+
 export function jsonBodies(limits: { bodyLimit: string; codeScanBodyLimit: string }) {
   const small = express.json({ limit: limits.bodyLimit, strict: true, type: 'application/json' });
-  const large = express.json({ limit: limits.codeScanBodyLimit, strict: true, type: 'application/json' });
+  const large = express.json({ limit: limits.codeScanBodyLimit, strict: true, type: [...SARIF_TYPES] });
   return (req: Request, res: Response, next: NextFunction): void => {
     const hasBody = (req.get('content-length') ?? '0') !== '0' || req.get('transfer-encoding') !== undefined;
-    if (hasBody && !req.is('application/json')) return next(new AppError('UNSUPPORTED_MEDIA_TYPE', 'request bodies must be application/json'));
-    (CODE_SCAN_PATH.test(req.originalUrl.split('?')[0]) ? large : small)(req, res, next);
+    const codeScan = CODE_SCAN_PATH.test(req.originalUrl.split('?')[0]);
+    if (hasBody && !req.is(codeScan ? [...SARIF_TYPES] : 'application/json')) {
+      return next(new AppError('UNSUPPORTED_MEDIA_TYPE', `request bodies must be ${codeScan ? SARIF_TYPES.join(' or ') : 'application/json'}`));
+    }
+    (codeScan ? large : small)(req, res, next);
   };
 }

@@ -143,6 +143,15 @@ describe('code-scan evidence (SARIF) on a request', () => {
     expect(full?.[n - 1]).toMatchObject({ id: 'B2', path: `src/f${n - 1}.c:${n}` });
   });
 
+  it('takes a log sent as application/sarif+json, on this route only', async () => {
+    const id = await create();
+    const sarif = await post('dev', `/v1/requests/${id}/code-scans`, fixture('semgrep.sarif.json'), { 'content-type': 'application/sarif+json' });
+    expect(sarif.status).toBe(201);
+    expect(sarif.body.codeScans).toHaveLength(1);
+    const elsewhere = await post('dev', '/v1/requests', { image: 'docker.io/library/x:1', team: 'payments', justification: 'j' }, { 'content-type': 'application/sarif+json' });
+    expect([elsewhere.status, elsewhere.body.error.code]).toEqual([415, 'UNSUPPORTED_MEDIA_TYPE']);
+  });
+
   it('refuses a broken log with the JSON path, an empty one, an oversized body, other roles and other teams', async () => {
     const id = await create();
     const broken = await post('dev', `/v1/requests/${id}/code-scans`, fixture('broken-message.sarif.json'));
