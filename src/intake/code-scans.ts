@@ -17,40 +17,30 @@ import { randomUUID } from 'node:crypto';
 import { AppError } from '../lib/errors';
 import type { Principal } from '../lib/identity/types';
 import type { CodeScan } from '../scanners';
-import { summarize, type Finding, type SeveritySummary } from '../scanners/types';
-import { isTerminal, requestDigest, type CodeScanStore, type IntakeRequest, type RequestStore } from '../store/types';
+import { summarize, type Finding } from '../scanners/types';
+import { isTerminal, requestDigest, type CodeScanRecord, type CodeScanStore, type IntakeRequest, type RequestStore } from '../store/types';
 import { isMember, requireRole } from './access';
 import type { EventBus } from './events';
+import type { PolicyEvaluator } from './ports';
 
 /** Findings per run kept verbatim on the request; above it they are grouped. */
 export const INLINE_FINDINGS_LIMIT = 100;
 /** Code-scan entries one request may hold. */
 export const MAX_CODE_SCANS = 50;
 
-/** One run of a SARIF upload as stored in `request.codeScans` and shown by the API. */
-export interface CodeScanRecord {
-  /** Names the entry (and, when `grouped`, its full findings in the code-scan store). */
-  id: string;
-  /** `runs[].tool.driver.name`. */
-  tool: string;
-  toolVersion?: string;
-  uploadedBy: string;
-  /** ISO 8601. */
-  uploadedAt: string;
-  /** Counts over every finding of the run, grouped or not. */
-  summary: SeveritySummary;
-  /** Every finding, or one per (rule id, severity) when `grouped`. */
-  findings: Finding[];
-  /** Number of findings in the run as uploaded. */
-  findingsTotal: number;
-  grouped: boolean;
-}
+export type { CodeScanRecord } from '../store/types';
 
 export interface CodeScanServiceDeps {
   requests: RequestStore;
   /** Full findings of grouped runs. */
   details: CodeScanStore;
   events: EventBus;
+  /**
+   * Re-evaluates the verdict of a request that has one when evidence arrives, as a waiver
+   * does, so that the queue never shows a verdict that ignores it. Without it the verdict is
+   * refreshed only at approval (main.ts should pass the pipeline's evaluator).
+   */
+  policy?: PolicyEvaluator;
 }
 
 /** One representative per (id, severity), its title saying how many it stands for. */
@@ -103,7 +93,9 @@ export class CodeScanService {
       request = await this.d.requests.update(id, (r) => {
         if (isTerminal(r.status)) throw new AppError('INVALID_STATE', `request is ${r.status}; code scans can only be added before it ends`);
         if (r.codeScans.length + added.length > MAX_CODE_SCANS) throw new AppError('CONFLICT', `a request holds at most ${MAX_CODE_SCANS} code scans`);
-        return { ...r, codeScans: [...r.codeScans, ...added], updatedAt: at };
+        const next = { ...r, codeScans: [...r.codeScans, ...added], updatedAt: at };
+        // Before scanning there is no verdict yet; the scan step's evaluation will count this evidence.
+        return r.policy && this.d.policy ? { ...next, policy: this.d.policy({ request: next, reports: next.scans }) } : next;
       });
     } catch (err) {
       await Promise.all(added.filter((r) => r.grouped).map((r) => this.d.details.deleteFindings(id, r.id)));
@@ -114,7 +106,7 @@ export class CodeScanService {
         type: 'code_scan.attached', actor: p.name, target: `request/${id}`,
         details: {
           team: request.team, digest: requestDigest(request) ?? null, status: request.status, codeScanId: r.id,
-          tool: r.tool, toolVersion: r.toolVersion ?? null, findings: r.findingsTotal, summary: r.summary,
+          tool: r.tool, toolVersion: r.toolVersion ?? null, findings: r.findingsTotal, summary: r.summary, verdict: request.policy?.verdict ?? null,
         },
       });
     }

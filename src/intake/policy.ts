@@ -12,12 +12,9 @@ import { requestDigest, type IntakeRequest, type PolicyOutcome } from '../store/
 import { sourceName } from './paths';
 import type { PolicyEvaluator } from './ports';
 
-/** The request's code-scan findings; entries are stored by the code-scan service as `{tool, findings}`. */
+/** The request's code-scan findings, per run (grouped runs keep one finding per rule and severity, which is what policy looks at). */
 export function codeScanEvidence(request: IntakeRequest): CodeScanEvidence[] {
-  return request.codeScans.flatMap((c): CodeScanEvidence[] => {
-    const entry = c as Partial<CodeScanEvidence> | null;
-    return entry && Array.isArray(entry.findings) ? [{ tool: String(entry.tool ?? 'unknown'), findings: entry.findings }] : [];
-  });
+  return request.codeScans.map((c) => ({ tool: c.tool, findings: c.findings }));
 }
 
 /** Every finding of the request (image scans and code scans), for looking up what a waiver names. */

@@ -3,7 +3,7 @@
  * the intake services use. The Redis implementation lives beside this file; services
  * receive a store from main.ts and never see Redis.
  */
-import type { Finding, ScanReport } from '../scanners/types';
+import type { Finding, ScanReport, SeveritySummary } from '../scanners/types';
 
 export const REQUEST_STATUSES = [
   'requested', 'resolving', 'staging', 'scanning', 'awaiting_approval', 'promoting', 'approved',
@@ -67,6 +67,25 @@ export interface WaiverRecord {
   at: string;
 }
 
+/** One run of a SARIF upload as stored in `request.codeScans` and shown by the API. */
+export interface CodeScanRecord {
+  /** Names the entry (and, when `grouped`, its full findings in the code-scan store). */
+  id: string;
+  /** `runs[].tool.driver.name`. */
+  tool: string;
+  toolVersion?: string;
+  uploadedBy: string;
+  /** ISO 8601. */
+  uploadedAt: string;
+  /** Counts over every finding of the run, grouped or not. */
+  summary: SeveritySummary;
+  /** Every finding, or one per (rule id, severity) when `grouped`. */
+  findings: Finding[];
+  /** Number of findings in the run as uploaded. */
+  findingsTotal: number;
+  grouped: boolean;
+}
+
 /** One image request, as stored and as served by `GET /v1/requests/{id}`. */
 export interface IntakeRequest {
   id: string;
@@ -89,8 +108,8 @@ export interface IntakeRequest {
    */
   stagedDigest?: string;
   scans: ScanReport[];
-  /** Code-scan (SARIF) results uploaded by developers; filled by the scanners issue. */
-  codeScans: unknown[];
+  /** Code-scan (SARIF) runs uploaded by developers, one entry per run (see intake/code-scans.ts). */
+  codeScans: CodeScanRecord[];
   policy: PolicyOutcome | null;
   /** Waivers granted on this request, one per finding id (a later grant replaces an earlier one). */
   waivers: WaiverRecord[];

@@ -4,7 +4,7 @@ import type { Finding } from '../../../src/scanners/types';
 import type { IntakeRegistry, StageResult } from '../../../src/intake/ports';
 import type { ImageRef } from '../../../src/registry/reference';
 import type { RegistryClient } from '../../../src/registry/types';
-import type { Approval, ApprovalStore, IntakeRequest, ListQuery, Page, RequestStore, ScanResultStore } from '../../../src/store/types';
+import type { Approval, ApprovalStore, CodeScanRecord, IntakeRequest, ListQuery, Page, RequestStore, ScanResultStore } from '../../../src/store/types';
 
 export class MemoryRequestStore implements RequestStore {
   readonly items = new Map<string, IntakeRequest>();
@@ -115,4 +115,12 @@ export class MemoryIntakeRegistry implements IntakeRegistry {
   served(repository: string): string[] {
     return [...this.manifests.keys()].filter((k) => k.startsWith(`${repository}:`) || k.startsWith(`${repository}@`));
   }
+}
+
+/** One stored code-scan run holding `findings`. */
+export function codeScan(findings: Finding[], over: Partial<CodeScanRecord> = {}): CodeScanRecord {
+  return {
+    id: 'c1', tool: 'CodeQL', uploadedBy: 'dev', uploadedAt: '2025-01-01T00:00:00.000Z', summary: { critical: 0, high: 0, medium: 0, low: 0, unknown: 0 },
+    findings, findingsTotal: findings.length, grouped: false, ...over,
+  };
 }

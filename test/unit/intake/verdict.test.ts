@@ -7,7 +7,7 @@ import { policyConfigSchema } from '../../../src/policy';
 import { createLogger } from '../../../src/lib/logger';
 import type { Principal } from '../../../src/lib/identity/types';
 import type { ScannerAdapter, ScanReport } from '../../../src/scanners/types';
-import { awaiting, finding, MemoryRequestStore, MemoryScanResults, report } from './fakes';
+import { awaiting, codeScan, finding, MemoryRequestStore, MemoryScanResults, report } from './fakes';
 
 const config = policyConfigSchema.parse({});
 const bob: Principal = { name: 'bob', roles: ['approver'], teams: ['payments'] };
@@ -31,7 +31,7 @@ describe('policy verdict of a request', () => {
 
   it('counts code-scan findings stored on the request, which waivers cover too', () => {
     const code = finding({ id: 'js/sql-injection', aliases: [], kind: 'code', fixedVersion: undefined, package: undefined });
-    const r = awaiting({ scans: [report([])], codeScans: [{ id: 'c1', tool: 'CodeQL', findings: [code] }] });
+    const r = awaiting({ scans: [report([])], codeScans: [codeScan([code])] });
     expect(evaluate({ request: r, reports: r.scans })).toMatchObject({ verdict: 'fail', blocking: ['js/sql-injection'] });
     const waived = { ...r, waivers: [waiver('js/sql-injection', '2026-01-01')] };
     expect(evaluate({ request: waived, reports: waived.scans }).verdict).toBe('pass');
