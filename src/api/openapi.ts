@@ -56,6 +56,7 @@ export const openApiDocument = {
           severity: { type: 'string', enum: ['critical', 'high', 'medium', 'low', 'unknown'] },
           cvss: { type: 'object', properties: { version: { type: 'string' }, vector: { type: 'string' }, score: { type: ['number', 'null'] } } },
           title: { type: 'string' }, links: { type: 'array', items: { type: 'string' } }, layer: { type: 'string' }, path: { type: 'string' },
+          platform: { type: 'string', description: 'for a multi-platform image: the platform image(s) the finding was seen in, e.g. linux/arm64' },
         },
       },
       ScanReport: {

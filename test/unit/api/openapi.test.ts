@@ -3,6 +3,8 @@ import { createApp } from '../../../src/api/app';
 import { openApiDocument } from '../../../src/api/openapi';
 import { v1Router, type V1Deps } from '../../../src/api/v1';
 import { createLogger } from '../../../src/lib/logger';
+import { findingSchema } from '../../../src/scanners/types';
+import { REQUEST_STATUSES } from '../../../src/store/types';
 
 interface Layer { route?: { path: string; methods: Record<string, boolean> }; handle?: { stack?: Layer[] } }
 
@@ -36,5 +38,12 @@ describe('OpenAPI document', () => {
     const refs = JSON.stringify(openApiDocument).match(/#\/components\/schemas\/\w+/g) ?? [];
     const schemas = Object.keys(openApiDocument.components.schemas);
     for (const r of new Set(refs)) expect(schemas).toContain(r.split('/').pop());
+  });
+
+  it('documents every field of a finding and of a request', () => {
+    const { schemas } = openApiDocument.components;
+    expect(Object.keys(schemas.Finding.properties).sort()).toEqual(Object.keys(findingSchema.shape).sort());
+    expect(schemas.Request.properties.status.enum).toEqual([...REQUEST_STATUSES]);
+    expect(Object.keys(schemas.Request.properties)).toEqual(expect.arrayContaining(['stagedDigest', 'codeScans']));
   });
 });
