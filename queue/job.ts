@@ -11,7 +11,11 @@ import { RunInProgress, type Pipeline, type PipelineStep } from '../src/intake';
 import { isAppError } from '../src/lib/errors';
 import type { Logger } from '../src/lib/logger';
 
-export const intakePayload = z.strictObject({ requestId: z.string().min(1).max(100) });
+export const intakePayload = z.strictObject({
+  requestId: z.string().min(1).max(100),
+  /** How many times this job already waited for another run of the same digest. */
+  waits: z.number().int().min(0).optional(),
+});
 export type IntakePayload = z.infer<typeof intakePayload>;
 
 /** A step's retry policy. */
@@ -20,8 +24,19 @@ export interface JobSpec {
   options: Pick<JobsOptions, 'attempts' | 'backoff'>;
 }
 
-/** How long a request waits while another request runs the same digest for the same team. */
+/** First wait while another request runs the same digest for the same team. */
 export const WAIT_FOR_RUN_MS = 5000;
+/**
+ * Longest wait between two checks. The other run may sit in awaiting_approval for days (it
+ * holds the digest until it ends), so waits double up to this instead of polling every 5 s
+ * forever.
+ */
+export const MAX_WAIT_FOR_RUN_MS = 10 * 60_000;
+
+/** Delay before the `waits`-th re-check (0-based): 5 s, 10 s, 20 s, … capped at 10 min. */
+export function waitDelay(waits: number): number {
+  return Math.min(MAX_WAIT_FOR_RUN_MS, WAIT_FOR_RUN_MS * 2 ** Math.min(waits, 20));
+}
 
 /** Not an AppError (a socket reset, a Redis blip): assume temporary. */
 function isPermanent(err: unknown): boolean {
@@ -32,14 +47,16 @@ export type Processor = (job: Job, token?: string) => Promise<void>;
 
 export function stepProcessor(spec: JobSpec, pipeline: Pipeline, logger: Logger): Processor {
   return async (job, token) => {
-    const { requestId } = intakePayload.parse(job.data);
+    const { requestId, waits = 0 } = intakePayload.parse(job.data);
     const log = logger.child({ requestId, 'job.name': job.name, 'job.id': job.id, 'job.attempt': job.attemptsMade + 1 });
     try {
       await pipeline.run(spec.step, requestId);
     } catch (err) {
       if (err instanceof RunInProgress) {
-        log.info({ holder: err.holderId }, 'same digest already in the pipeline for this team: waiting for it');
-        await job.moveToDelayed(Date.now() + WAIT_FOR_RUN_MS, token);
+        const delay = waitDelay(waits);
+        log.info({ holder: err.holderId, delayMs: delay, waits }, 'same digest already in the pipeline for this team: waiting for it');
+        await job.updateData({ requestId, waits: waits + 1 });
+        await job.moveToDelayed(Date.now() + delay, token);
         throw new DelayedError();
       }
       const attempts = job.opts.attempts ?? 1;
