@@ -36,7 +36,7 @@ describe('waiting for another run of the same digest', () => {
       const delayed = await queue.getJob(job.id!);
       expect(delayed?.data).toEqual({ requestId: 'r1', waits: 3 });
       // Delayed until about now + waitDelay(2) (20 s), far beyond the old fixed 5 s.
-      const [, score] = await redis.zrange(`${prefix}:intake:delayed`, 0, 0, 'WITHSCORES');
+      const [, score] = await redis.zrange(`${prefix}:intake:delayed`, '0', '0', 'WITHSCORES');
       const until = Math.floor(Number(score) / 0x1000);
       expect(until).toBeGreaterThanOrEqual(before + waitDelay(2));
     } finally {
