@@ -16,16 +16,23 @@ export interface AuditableEvent {
 }
 
 /**
- * Returns the handler to subscribe. An append that fails is logged as an error, never
- * thrown back into the pipeline: the state change already happened and must not be undone
- * by a logging fault.
+ * Returns the handler to subscribe, marked critical. An append that fails is logged at error
+ * with ECS `event.outcome: failure` and the whole event (so that ELK holds what the chain
+ * misses and it can be re-entered), then thrown: the event bus decides whether the publisher
+ * fails (decisions) or carries on (pipeline steps, whose state change must not be undone by a
+ * logging fault).
  */
-export function auditSubscriber(log: AuditLog, logger: Logger): (event: AuditableEvent) => Promise<void> {
-  return async (event) => {
+export function auditSubscriber(log: AuditLog, logger: Logger): ((event: AuditableEvent) => Promise<void>) & { critical: true } {
+  const handler = async (event: AuditableEvent): Promise<void> => {
     try {
       await log.append({ actor: event.actor, action: event.type, target: event.target, details: event.details });
     } catch (err) {
-      logger.error({ error: err, 'event.action': event.type, 'portcullis.audit.target': event.target }, 'audit append failed');
+      logger.error({
+        error: err, 'event.kind': 'event', 'event.action': event.type, 'event.outcome': 'failure',
+        'user.name': event.actor, 'portcullis.audit.target': event.target, 'portcullis.audit.details': event.details,
+      }, `audit append failed: ${event.type} ${event.target}`);
+      throw err;
     }
   };
+  return Object.assign(handler, { critical: true as const });
 }

@@ -79,7 +79,7 @@ export class ApprovedService {
       await this.d.events.publish({
         type: 'approval.revoked', actor: p.name, target: `approval/${team}/${approval.digest}`,
         details: { team, digest: approval.digest, image: approval.image, reason: input.reason, requestId: approval.requestId, pending: approval.pending ?? false },
-      });
+      }, { required: true });
       revoked.push(approval);
     }
     if (revoked.length === 0) throw new AppError('NOT_APPROVED', `${input.digest} is not approved${input.team ? ` for team ${input.team}` : ''}`);

@@ -4,6 +4,9 @@
  * Approval re-evaluates the policy verdict with the request's current waivers and code scans
  * (a waiver may have expired, evidence may have arrived): a failing verdict refuses it with
  * 409 WAIVERS_REQUIRED naming the blocking findings, and the fresh verdict is saved.
+ * Decisions must be audited: an approval the audit log cannot record is withdrawn (503, no
+ * promotion); a rejection that cannot be recorded answers 503 (the rejection stands, and the
+ * error log holds the full event).
  */
 import { AppError } from '../lib/errors';
 import type { Principal } from '../lib/identity/types';
@@ -66,13 +69,34 @@ export class DecisionService {
       };
     });
     if (refused.policy) throw waiversRequired(refused.policy);
-    await this.d.events.publish({ type: 'request.approved', actor: p.name, target: `request/${id}`, details: { team: request.team, digest: requestDigest(request) ?? null, comment } });
+    try {
+      await this.d.events.publish({ type: 'request.approved', actor: p.name, target: `request/${id}`, details: { team: request.team, digest: requestDigest(request) ?? null, comment } }, { required: true });
+    } catch (err) {
+      await this.withdrawApproval(id, p.name, at);
+      throw err;
+    }
     if (promoting) {
       await this.d.events.publish({ type: 'request.status_changed', actor: p.name, target: `request/${id}`, details: { team: request.team, from: 'awaiting_approval', to: 'promoting', digest: requestDigest(request) ?? null } });
       // A queue fault answers 503; the approval stands and the worker's sweep queues the promotion.
       await enqueue(this.d.scheduler, 'promote', id);
     }
     return { request, promoting };
+  }
+
+  /**
+   * Takes back an approval the audit log could not record, so that no promotion runs on it;
+   * the approver gets 503 and approves again once the log is back.
+   */
+  private async withdrawApproval(id: string, by: string, at: string): Promise<void> {
+    await this.d.requests.update(id, (r) => {
+      const decisions = r.decisions.filter((x) => !(x.decision === 'approve' && x.by === by && x.at === at));
+      if (decisions.length === r.decisions.length) return null;
+      const back = r.status === 'promoting' && r.history.at(-1)?.at === at;
+      return {
+        ...r, decisions,
+        ...(back ? { status: 'awaiting_approval' as const, history: [...r.history, { status: 'awaiting_approval' as const, at: new Date().toISOString(), by: 'system', note: 'approval withdrawn: the audit log could not record it' }] } : {}),
+      };
+    }).catch(() => undefined);
   }
 
   async reject(p: Principal, id: string, reason: string): Promise<IntakeRequest> {
@@ -82,7 +106,7 @@ export class DecisionService {
       patch: (r) => ({ decisions: [...r.decisions, { by: p.name, decision: 'reject', comment: reason, at: new Date().toISOString() }] }),
     });
     if (!moved) throw new AppError('INVALID_STATE', `request is ${request.status}, not awaiting_approval`);
-    await this.d.events.publish({ type: 'request.rejected', actor: p.name, target: `request/${id}`, details: { team: request.team, digest: requestDigest(request) ?? null, reason } });
+    await this.d.events.publish({ type: 'request.rejected', actor: p.name, target: `request/${id}`, details: { team: request.team, digest: requestDigest(request) ?? null, reason } }, { required: true });
     return request;
   }
 }

@@ -1,8 +1,12 @@
 /**
  * The in-process domain event bus. Intake services publish what happened; subscribers (the
  * audit log, later webhooks and metrics) are attached in main.ts. Publishing awaits every
- * subscriber so that, when a service call returns, its events are recorded.
+ * subscriber so that, when a service call returns, its events are recorded. Decisions publish
+ * with `required`: when the audit log cannot record one, the call fails with 503 (decided in
+ * issue 4's review: approvals must not go unaudited); other events are only logged as failed,
+ * since undoing a pipeline step because of a logging fault would do more harm.
  */
+import { AppError } from '../lib/errors';
 import type { Logger } from '../lib/logger';
 
 /** Something that happened in the intake domain. */
@@ -17,7 +21,19 @@ export interface DomainEvent {
   details: Record<string, unknown>;
 }
 
-export type EventHandler = (event: DomainEvent) => Promise<void> | void;
+/**
+ * A subscriber. One marked `critical` (the audit log) must record an event published with
+ * `required`: if it fails, publishing fails.
+ */
+export type EventHandler = ((event: DomainEvent) => Promise<void> | void) & { critical?: boolean };
+
+export interface PublishOptions {
+  /**
+   * The event must reach every critical subscriber (decisions: approvals, rejections,
+   * waivers, revocations must not go unaudited). @defaultValue false
+   */
+  required?: boolean;
+}
 
 export class EventBus {
   private readonly handlers: EventHandler[] = [];
@@ -28,15 +44,23 @@ export class EventBus {
     this.handlers.push(handler);
   }
 
-  /** Delivers to every subscriber; a failing subscriber is logged and does not stop the others. */
-  async publish(event: DomainEvent): Promise<void> {
+  /**
+   * Delivers to every subscriber; a failing subscriber is logged and does not stop the others.
+   * @throws AppError DEPENDENCY_UNAVAILABLE (503) when `required` and a critical subscriber failed.
+   */
+  async publish(event: DomainEvent, options: PublishOptions = {}): Promise<void> {
+    let criticalFailure: unknown;
     await Promise.all(this.handlers.map(async (h) => {
       try {
         await h(event);
       } catch (err) {
-        this.logger?.error({ error: err, 'event.action': event.type }, 'event subscriber failed');
+        this.logger?.error({ error: err, 'event.action': event.type, 'event.outcome': 'failure' }, 'event subscriber failed');
+        if (h.critical) criticalFailure = err;
       }
     }));
+    if (options.required && criticalFailure !== undefined) {
+      throw new AppError('DEPENDENCY_UNAVAILABLE', `the audit log could not record ${event.type} of ${event.target}`, { cause: criticalFailure, temporary: true });
+    }
   }
 }
 

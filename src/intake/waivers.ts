@@ -55,7 +55,7 @@ export class WaiverService {
         team: request.team, digest: requestDigest(request) ?? null, findingId: waiver.findingId, reason: waiver.reason,
         expires: waiver.expires, verdict: request.policy?.verdict ?? null,
       },
-    });
+    }, { required: true });
     return request;
   }
 }

@@ -1,0 +1,60 @@
+/**
+ * Decisions must not go unaudited: when the audit log cannot append, approve, reject, waive
+ * and revoke answer 503 DEPENDENCY_UNAVAILABLE; an approval is withdrawn (no promotion
+ * queued), and the failure is logged at error with ECS `event.outcome: failure` and the event.
+ * Pipeline events still go through (the bus logs the failure only).
+ */
+import { auditSubscriber, type AuditLog } from '../../../src/audit';
+import { ApprovedService, DecisionService, EventBus, Lifecycle, WaiverService, type PipelineStep } from '../../../src/intake';
+import type { Principal } from '../../../src/lib/identity/types';
+import type { Logger } from '../../../src/lib/logger';
+import { awaiting, MemoryApprovalStore, MemoryIntakeRegistry, MemoryRequestStore } from './fakes';
+
+const bob: Principal = { name: 'bob', roles: ['approver'], teams: ['payments'] };
+const root: Principal = { name: 'root', roles: ['admin'], teams: ['*'] };
+const pass = () => ({ verdict: 'pass' as const, reasons: [], blocking: [] });
+
+function setup() {
+  const logged: Array<Record<string, unknown>> = [];
+  const logger = { error: (fields: Record<string, unknown>) => { logged.push(fields); } } as unknown as Logger;
+  const down: AuditLog = { append: async () => { throw new Error('redis: connection lost'); }, list: async () => [], verify: async () => ({ ok: true, count: 0, lastHash: '' }) };
+  const events = new EventBus();
+  events.subscribe(auditSubscriber(down, logger));
+  const requests = new MemoryRequestStore();
+  const scheduled: Array<[PipelineStep, string]> = [];
+  const lifecycle = new Lifecycle(requests, events);
+  const decisions = new DecisionService({ requests, lifecycle, events, policy: pass, approvalsRequired: 1, scheduler: { schedule: async (s, id) => { scheduled.push([s, id]); } } });
+  return { logged, events, requests, scheduled, lifecycle, decisions };
+}
+
+describe('decisions when the audit log is down', () => {
+  it('withdraws an approval it cannot record: 503, back to awaiting_approval, no promotion queued, logged as a failure', async () => {
+    const { logged, requests, scheduled, decisions } = setup();
+    await requests.create(awaiting());
+    await expect(decisions.approve(bob, 'r1', 'ok')).rejects.toMatchObject({ code: 'DEPENDENCY_UNAVAILABLE', status: 503 });
+    const r = await requests.get('r1');
+    expect(r?.status).toBe('awaiting_approval');
+    expect(r?.decisions).toEqual([]);
+    expect(scheduled).toEqual([]);
+    expect(logged).toContainEqual(expect.objectContaining({ 'event.outcome': 'failure', 'event.action': 'request.approved', 'user.name': 'bob', 'portcullis.audit.target': 'request/r1' }));
+  });
+
+  it('answers 503 to reject, waive and revoke', async () => {
+    const { requests, lifecycle, events, decisions } = setup();
+    await requests.create(awaiting());
+    await expect(new WaiverService({ requests, events, policy: pass, now: () => new Date('2025-01-02T00:00:00Z') }).grant(bob, 'r1', { findingId: 'CVE-2024-0001', reason: 'r', expires: '2025-02-01' }))
+      .rejects.toMatchObject({ code: 'DEPENDENCY_UNAVAILABLE' });
+    await expect(decisions.reject(bob, 'r1', 'no')).rejects.toMatchObject({ code: 'DEPENDENCY_UNAVAILABLE' });
+    const approvals = new MemoryApprovalStore();
+    const digest = `sha256:${'a'.repeat(64)}`;
+    await approvals.put({ team: 'payments', digest, image: 'docker.io/library/nginx', tags: [], internalRef: 'x', internalRepository: 'approved/x', internalTag: '1', approvedAt: 'x', approvedBy: ['bob'], requestId: 'r1' });
+    await expect(new ApprovedService({ approvals, registry: new MemoryIntakeRegistry(), lifecycle, events }).revoke(root, { digest, reason: 'bad' }))
+      .rejects.toMatchObject({ code: 'DEPENDENCY_UNAVAILABLE' });
+  });
+
+  it('lets pipeline events through: their state change stands, the failure is logged', async () => {
+    const { events, logged } = setup();
+    await expect(events.publish({ type: 'request.status_changed', actor: 'system', target: 'request/r1', details: {} })).resolves.toBeUndefined();
+    expect(logged).toHaveLength(1);
+  });
+});
