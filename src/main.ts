@@ -122,7 +122,7 @@ export function buildServices(config: Config, logger: Logger, redis: Redis, opti
     decisions: new DecisionService({ requests, scheduler, lifecycle, events, policy, approvalsRequired: config.policy.approvals.required }),
     approved: new ApprovedService({ approvals, registry, lifecycle, events }),
     waivers: new WaiverService({ requests, events, policy }),
-    codeScans: new CodeScanService({ requests, details: new RedisCodeScanStore(redis, prefix), events }),
+    codeScans: new CodeScanService({ requests, details: new RedisCodeScanStore(redis, prefix), events, policy }),
   };
 }
 
@@ -196,6 +196,8 @@ export function registryGateway(config: Config, logger: Logger): RegistryWiring 
     internal: resolver.internal(),
     internalHost: new URL(config.internalRegistry.url).host,
     mover,
+    copy: { jobs: config.copy.jobs, retries: config.copy.retries },
+    logger: logger.child({ module: 'promotion' }),
   });
   return { registry, mover, checkMover: check };
 }

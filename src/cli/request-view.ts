@@ -7,6 +7,8 @@ export interface RequestView {
   status: string;
   requestedBy?: string;
   source?: { digest?: string };
+  /** The request's identity once staged, when it differs from the upstream digest (platform selection, engine mover). */
+  stagedDigest?: string | null;
   internalRef?: string | null;
   policy?: { verdict: string; reasons: string[]; blocking?: string[] } | null;
   scans?: Array<{ scanner: string; status: string; summary: Record<string, number> }>;
@@ -20,6 +22,7 @@ export function formatRequest(r: RequestView): string {
     `status:    ${r.status}`,
   ];
   if (r.source?.digest) lines.push(`digest:    ${r.source.digest}`);
+  if (r.stagedDigest && r.stagedDigest !== r.source?.digest) lines.push(`staged:    ${r.stagedDigest} (the identity scanned and approved)`);
   for (const s of r.scans ?? []) {
     const counts = ['critical', 'high', 'medium', 'low', 'unknown'].map((k) => `${s.summary[k] ?? 0} ${k}`).join(', ');
     lines.push(`scan:      ${s.scanner} ${s.status}: ${counts}`);

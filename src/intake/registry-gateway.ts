@@ -60,7 +60,12 @@ export class RegistryGateway implements IntakeRegistry {
     // upstream (and not the internal registry) means it can only pick an upstream's.
     this.upstream(source.registry);
     const { tag: _tag, ...pinned } = source;
-    const result = await this.d.mover.copy(pinned, { registry: this.d.internalHost, repository, digest: source.digest }, opts);
+    // A byte-for-byte mover must land exactly the source digest; an engine re-encodes, so it
+    // can only be told where to put the image and reports the digest it made.
+    const dst = this.d.mover.preservesDigest && !platforms.length
+      ? { registry: this.d.internalHost, repository, digest: source.digest }
+      : { registry: this.d.internalHost, repository };
+    const result = await this.d.mover.copy(pinned, dst, opts);
     return { digest: result.digest, sourceDigest: result.sourceDigest, preservesDigest: this.d.mover.preservesDigest, mover: this.d.mover.name };
   }
 
