@@ -10,6 +10,7 @@ import { freePort, portOpen, startProcess, tempDir } from '../../harness/proc';
 import { registryConfig, startRegistry } from '../../harness/registry';
 import { services, uniqueName } from '../../harness/services';
 import { startTokenServer } from '../../harness/token-server';
+import { PULL_USER, startAuthRegistry } from '../../harness/auth-registry';
 import { DistributionClient, type ClientOptions } from '../../../src/registry/client';
 import { copyImage } from '../../../src/registry/copy';
 import { parseReference } from '../../../src/registry/reference';
@@ -25,9 +26,7 @@ afterAll(async () => {
   for (const stop of stops.reverse()) await stop();
 });
 
-/** bcrypt (cost 5) of "s3cret-pass", made with `crypt(3)`; docker-registry's htpasswd accepts bcrypt only. */
-const BCRYPT = '$2y$05$portcullistestsaltsaleSNl44PC2Ip3kn4SG4Fo2YdZYnwE5T5G';
-const USER = { username: 'ci', password: 's3cret-pass' };
+const USER = PULL_USER;
 
 /** Pushes an image with the client under test (the harness pushes with Basic auth only). */
 async function push(opts: ClientOptions, repo: string, img: BuiltImage): Promise<void> {
@@ -46,10 +45,7 @@ function image(): Promise<BuiltImage> {
 
 describe('registry authentication', () => {
   test('htpasswd Basic auth: push and copy with credentials, refused without or with a wrong password', async () => {
-    const dir = tempDir('htpasswd');
-    const file = path.join(dir, 'htpasswd');
-    writeFileSync(file, `${USER.username}:${BCRYPT}\n`);
-    const reg = await startRegistry({ name: 'htpasswd-registry', config: { auth: { htpasswd: { realm: 'portcullis-test', path: file } } } });
+    const reg = await startAuthRegistry('htpasswd-registry');
     stops.push(() => reg.stop());
     const repo = uniqueName('basic');
     const img = await image();
@@ -60,7 +56,7 @@ describe('registry authentication', () => {
     const result = await copyImage({ client: src, repository: repo, reference: 'v1' }, { client: internal, repository: dstRepo, tag: 'v1' });
     expect(result.digest).toBe(img.digest);
     expect(await skopeoDigest(svc.internal.host, `${dstRepo}:v1`)).toBe(img.digest);
-    for (const credentials of [undefined, { username: 'ci', password: 'wrong' }]) {
+    for (const credentials of [undefined, { username: USER.username, password: 'wrong' }]) {
       const c = new DistributionClient({ url: reg.url, credentials });
       expect((await rejection(c.getManifest(repo, 'v1'))).code).toBe('REGISTRY_AUTH_FAILED');
       c.close();

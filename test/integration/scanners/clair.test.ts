@@ -15,7 +15,7 @@ import { ClairScanner, clairScannerConfigSchema, type ClairScannerConfigInput } 
 import type { ScanTarget } from '../../../src/scanners/types';
 import { startClairStandin, type ClairStandin } from './standins/clair';
 import { debianImage, fakeClock, type FakeClock } from './standins/fixtures';
-import { basic, PULL_USER, startAuthRegistry } from './standins/registry';
+import { basic, PULL_USER, startAuthRegistry } from '../../harness/auth-registry';
 
 const PSK = Buffer.from('a test pre-shared key, 32 bytes!').toString('base64');
 const logger = createLogger({ level: 'silent' });

@@ -12,7 +12,7 @@ import { capabilityProblem, HarborScanner, harborScannerConfigSchema, type Harbo
 import type { ScanTarget } from '../../../src/scanners/types';
 import { fakeClock, debianImage, type FakeClock } from './standins/fixtures';
 import { startHarborStandin, type HarborStandin, type HarborStandinOptions } from './standins/harbor';
-import { basic, PULL_USER, startAuthRegistry } from './standins/registry';
+import { basic, PULL_USER, startAuthRegistry } from '../../harness/auth-registry';
 
 const ADAPTER_AUTH = 'Bearer adapter-token-for-tests';
 const logger = createLogger({ level: 'silent' });
