@@ -10,7 +10,7 @@ import type { Logger } from '../../lib/logger';
 import type { Mover } from '../mover';
 import { RegistryMover } from '../registry-mover';
 import type { UpstreamResolver } from '../resolver';
-import { EngineMover, type EngineCredentials } from './engine';
+import { EngineMover, type DestinationClient, type EngineCredentials } from './engine';
 
 /** A mover and its start-up check. */
 export interface ConfiguredMover {
@@ -74,6 +74,14 @@ function pullHosts(config: Config, resolver: UpstreamResolver): (registry: strin
   };
 }
 
+/**
+ * The client of a bare registry host. Not `resolver.clientFor(host)`: a string there is parsed as
+ * an image reference, and `127.0.0.1:5000` alone reads as the image `docker.io/library/127.0.0.1:5000`.
+ */
+function clientForHost(resolver: UpstreamResolver, registry: string): DestinationClient {
+  return resolver.isInternal(registry) ? resolver.internal() : resolver.upstreamClient(registry);
+}
+
 /** The configured mover; the registry mover is also the engine mover's copier out of staging. */
 export function createMover(config: Config, resolver: UpstreamResolver, logger: Logger): ConfiguredMover {
   const registryMover = new RegistryMover(resolver, { jobs: config.copy.jobs, retries: config.copy.retries }, logger.child({ module: 'copy' }));
@@ -81,7 +89,7 @@ export function createMover(config: Config, resolver: UpstreamResolver, logger: 
   const docker = new Dockerode(dockerOptions(config.mover));
   const mover = new EngineMover({
     docker,
-    destination: (registry) => resolver.clientFor(registry),
+    destination: (registry) => clientForHost(resolver, registry),
     copier: registryMover,
     // Under the quarantine prefix, so the registry rules that hide quarantine hide staging too.
     stagingPrefix: `${config.internalRegistry.quarantinePrefix}/portcullis-engine-staging`,
