@@ -127,18 +127,23 @@ Demo tokens (also in .stack/demo-tokens.env; run: source .stack/demo-tokens.env)
 Try it (in another terminal, from this folder):
   source .stack/demo-tokens.env
   curl -s -H "Authorization: Bearer $DEV_TOKEN" -H 'Content-Type: application/json' \\
-    -d '{"image":"${image}","team":"payments","justification":"demo"}' ${api}/v1/requests
+    -d '{"image":"${image}","team":"payments","justification":"demo"}' ${api}/v1/requests | tee /dev/stderr \\
+    | node -pe 'JSON.parse(require("fs").readFileSync(0, "utf8")).id' > .stack/last-id; ID=$(cat .stack/last-id)
   curl -s -H "Authorization: Bearer $APPROVER_TOKEN" ${api}/v1/queue
 The sample OSV database (config/osv-sample) flags a critical, fixable zlib advisory in the demo
 image, so the queue shows it with policy verdict "fail" and approving answers 409 WAIVERS_REQUIRED
 until the approver waives it:
   curl -s -H "Authorization: Bearer $APPROVER_TOKEN" -H 'Content-Type: application/json' \\
     -d '{"findingId":"${DEMO_FINDING}","reason":"demo: accepted until the base image is rebuilt","expires":"${waiverExpiry}"}' \\
-    ${api}/v1/requests/<id>/waivers
+    ${api}/v1/requests/$ID/waivers
   curl -s -H "Authorization: Bearer $APPROVER_TOKEN" -H 'Content-Type: application/json' \\
-    -d '{"comment":"looks good"}' ${api}/v1/requests/<id>/approve
+    -d '{"comment":"looks good"}' ${api}/v1/requests/$ID/approve
+Once promotion is done (a moment later), CI resolves the approved digest:
   curl -s -H "Authorization: Bearer $CI_TOKEN" -H 'Accept: text/plain' \\
     '${api}/v1/approved?image=${image}&team=payments'
+
+The same with the CLI: PORTCULLIS_TOKEN=$DEV_TOKEN node dist/src/cli.js request ${image} --team payments \\
+  --justification demo --wait   (then queue, waive, approve as $APPROVER_TOKEN; approved as $CI_TOKEN)
 
 Ctrl-C stops everything.
 `;
