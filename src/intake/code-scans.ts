@@ -18,9 +18,10 @@ import { AppError } from '../lib/errors';
 import type { Principal } from '../lib/identity/types';
 import type { CodeScan } from '../scanners';
 import { summarize, type Finding } from '../scanners/types';
-import { isTerminal, requestDigest, type CodeScanRecord, type CodeScanStore, type IntakeRequest, type RequestStore } from '../store/types';
+import { isTerminal, type CodeScanRecord, type CodeScanStore, type IntakeRequest, type RequestStore } from '../store/types';
 import { isMember, requireRole } from './access';
 import type { EventBus } from './events';
+import { digestDetails } from './lifecycle';
 import type { PolicyEvaluator } from './ports';
 
 /** Findings per run kept verbatim on the request; above it they are grouped. */
@@ -105,7 +106,7 @@ export class CodeScanService {
       await this.d.events.publish({
         type: 'code_scan.attached', actor: p.name, target: `request/${id}`,
         details: {
-          team: request.team, digest: requestDigest(request) ?? null, status: request.status, codeScanId: r.id,
+          team: request.team, ...digestDetails(request), status: request.status, codeScanId: r.id,
           tool: r.tool, toolVersion: r.toolVersion ?? null, findings: r.findingsTotal, summary: r.summary, verdict: request.policy?.verdict ?? null,
         },
       });

@@ -10,10 +10,10 @@
  */
 import { AppError } from '../lib/errors';
 import type { Principal } from '../lib/identity/types';
-import { requestDigest, type IntakeRequest, type PolicyOutcome, type RequestStore } from '../store/types';
+import type { IntakeRequest, PolicyOutcome, RequestStore } from '../store/types';
 import { isMember, requireRole } from './access';
 import type { EventBus } from './events';
-import type { Lifecycle } from './lifecycle';
+import { digestDetails, type Lifecycle } from './lifecycle';
 import { enqueue, type JobScheduler, type PolicyEvaluator } from './ports';
 import { samePolicy } from './policy';
 
@@ -70,13 +70,13 @@ export class DecisionService {
     });
     if (refused.policy) throw waiversRequired(refused.policy);
     try {
-      await this.d.events.publish({ type: 'request.approved', actor: p.name, target: `request/${id}`, details: { team: request.team, digest: requestDigest(request) ?? null, comment } }, { required: true });
+      await this.d.events.publish({ type: 'request.approved', actor: p.name, target: `request/${id}`, details: { team: request.team, ...digestDetails(request), comment } }, { required: true });
     } catch (err) {
       await this.withdrawApproval(id, p.name, at);
       throw err;
     }
     if (promoting) {
-      await this.d.events.publish({ type: 'request.status_changed', actor: p.name, target: `request/${id}`, details: { team: request.team, from: 'awaiting_approval', to: 'promoting', digest: requestDigest(request) ?? null } });
+      await this.d.events.publish({ type: 'request.status_changed', actor: p.name, target: `request/${id}`, details: { team: request.team, from: 'awaiting_approval', to: 'promoting', ...digestDetails(request) } });
       // A queue fault answers 503; the approval stands and the worker's sweep queues the promotion.
       await enqueue(this.d.scheduler, 'promote', id);
     }
@@ -106,7 +106,7 @@ export class DecisionService {
       patch: (r) => ({ decisions: [...r.decisions, { by: p.name, decision: 'reject', comment: reason, at: new Date().toISOString() }] }),
     });
     if (!moved) throw new AppError('INVALID_STATE', `request is ${request.status}, not awaiting_approval`);
-    await this.d.events.publish({ type: 'request.rejected', actor: p.name, target: `request/${id}`, details: { team: request.team, digest: requestDigest(request) ?? null, reason } }, { required: true });
+    await this.d.events.publish({ type: 'request.rejected', actor: p.name, target: `request/${id}`, details: { team: request.team, ...digestDetails(request), reason } }, { required: true });
     return request;
   }
 }

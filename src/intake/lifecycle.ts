@@ -37,6 +37,19 @@ export function digestClaimKey(team: string, digest: string): string {
   return `digest:${team}:${digest}`;
 }
 
+/**
+ * The digest fields of a request's events: `digest` (the request's identity), and
+ * `sourceDigest`, the upstream's, when staging gave the request a digest of its own (an engine
+ * mover recompressed it, or a platform was selected; see IntakeRequest.stagedDigest), so that
+ * every audit entry about such a request ties the two together.
+ */
+export function digestDetails(r: Pick<IntakeRequest, 'source' | 'stagedDigest'>): { digest: string | null; sourceDigest?: string | null } {
+  return {
+    digest: requestDigest(r) ?? null,
+    ...(r.stagedDigest && r.stagedDigest !== r.source.digest ? { sourceDigest: r.source.digest ?? null } : {}),
+  };
+}
+
 export class Lifecycle {
   constructor(private readonly requests: RequestStore, private readonly events: EventBus) {}
 
@@ -63,9 +76,7 @@ export class Lifecycle {
       await this.events.publish({
         type: 'request.status_changed', actor: by, target: `request/${id}`,
         details: {
-          team: request.team, from: request.history.at(-2)?.status ?? null, to, digest: requestDigest(request) ?? null,
-          // Both, when staging gave the request a digest of its own (see IntakeRequest.stagedDigest).
-          ...(request.stagedDigest && request.stagedDigest !== request.source.digest ? { sourceDigest: request.source.digest ?? null } : {}),
+          team: request.team, from: request.history.at(-2)?.status ?? null, to, ...digestDetails(request),
           ...(options.note ? { note: options.note } : {}), ...(request.error && to === 'failed' ? { error: request.error } : {}),
         },
       });

@@ -7,9 +7,10 @@
  */
 import { AppError } from '../lib/errors';
 import type { Principal } from '../lib/identity/types';
-import { requestDigest, type IntakeRequest, type RequestStore, type WaiverRecord } from '../store/types';
+import type { IntakeRequest, RequestStore, WaiverRecord } from '../store/types';
 import { isMember, requireRole } from './access';
 import type { EventBus } from './events';
+import { digestDetails } from './lifecycle';
 import { requestFindings } from './policy';
 import type { PolicyEvaluator } from './ports';
 
@@ -52,7 +53,7 @@ export class WaiverService {
     await this.d.events.publish({
       type: 'request.waiver_granted', actor: p.name, target: `request/${id}`,
       details: {
-        team: request.team, digest: requestDigest(request) ?? null, findingId: waiver.findingId, reason: waiver.reason,
+        team: request.team, ...digestDetails(request), findingId: waiver.findingId, reason: waiver.reason,
         expires: waiver.expires, verdict: request.policy?.verdict ?? null,
       },
     }, { required: true });
