@@ -11,6 +11,7 @@ import { parseReference } from '../registry/reference';
 import type { Approval, ApprovalStore } from '../store/types';
 import { canRead, isMember, requireRole } from './access';
 import type { EventBus } from './events';
+import { findApproval } from './ledger';
 import type { Lifecycle } from './lifecycle';
 import type { IntakeRegistry } from './ports';
 
@@ -44,9 +45,10 @@ export class ApprovedService {
     const ref = parseReference(image);
     const name = `${ref.registry}/${ref.repository}`;
     const digest = ref.digest ?? (ref.tag ? await this.d.approvals.digestForTag(team, name, ref.tag) : null);
-    const approval = digest ? await this.d.approvals.get(team, digest) : null;
-    // A pending approval's promotion has not completed: nothing is approved yet.
-    if (!approval || approval.pending || approval.image !== name) throw notApproved;
+    // By an upstream digest too, when an engine mover re-encoded it; a pending approval's
+    // promotion has not completed, so nothing is approved yet.
+    const approval = digest ? await findApproval(this.d.approvals, team, name, digest) : null;
+    if (!approval) throw notApproved;
     return { image, digest: approval.digest, internalRef: approval.internalRef, team, approvedAt: approval.approvedAt, approvedBy: approval.approvedBy };
   }
 

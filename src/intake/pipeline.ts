@@ -10,6 +10,7 @@ import type { Logger } from '../lib/logger';
 import { parseReference } from '../registry/reference';
 import { requestDigest, type Approval, type ApprovalStore, type IntakeRequest, type RequestStatus, type RequestStore } from '../store/types';
 import { Lifecycle, digestClaimKey, nextStep } from './lifecycle';
+import { findApproval } from './ledger';
 import { approvedRepository, approvedTag, quarantineRepository, sourceName } from './paths';
 import type { IntakeRegistry, IntakeSettings, JobInspector, JobScheduler, PipelineStep, PolicyEvaluator } from './ports';
 import type { ScanRunner } from './scanning';
@@ -62,13 +63,15 @@ export class Pipeline {
     if (r.source.digest && digest !== r.source.digest) {
       throw new AppError('DIGEST_MISMATCH', `${r.image} resolves to ${digest} upstream, not the pinned ${r.source.digest}`);
     }
-    const approval = await this.d.approvals.get(r.team, digest);
-    if (approval && !approval.pending && approval.image === sourceName(r.source)) {
+    // Approved as itself, or (engine mover) as the digest it was staged under the last time.
+    const approval = await findApproval(this.d.approvals, r.team, sourceName(r.source), digest, { viaSource: r.platforms.length === 0 });
+    if (approval) {
       // Only a tag this approval never had is added; a tag it had may belong to a newer digest now.
-      if (ref.tag && !approval.tags.includes(ref.tag)) await this.d.approvals.addTag(r.team, approval.image, ref.tag, digest);
+      if (ref.tag && !approval.tags.includes(ref.tag)) await this.d.approvals.addTag(r.team, approval.image, ref.tag, approval.digest);
+      const restaged = approval.digest !== digest ? ` as ${approval.digest}` : '';
       await this.d.lifecycle.transition(id, ['resolving'], 'approved', {
-        note: `digest already approved for ${r.team} (request ${approval.requestId})`,
-        patch: (cur) => ({ source: { ...cur.source, digest }, internalRef: approval.internalRef }),
+        note: `digest already approved for ${r.team}${restaged} (request ${approval.requestId})`,
+        patch: (cur) => ({ source: { ...cur.source, digest }, internalRef: approval.internalRef, ...(restaged ? { stagedDigest: approval.digest } : {}) }),
       });
       return;
     }
@@ -130,9 +133,12 @@ export class Pipeline {
     const internalRef = `${settings.publicHost}/${to}@${digest}`;
     const approvers = [...new Set(r.decisions.filter((x) => x.decision === 'approve').map((x) => x.by))];
     const existing = await this.d.approvals.get(r.team, digest);
+    // A re-encoded whole image: the ledger maps the upstream digest to this one (see Approval.sourceDigest).
+    const reencoded = r.platforms.length === 0 && r.source.digest !== undefined && r.source.digest !== digest;
     const record: Approval = {
       team: r.team, digest, image: sourceName(r.source), tags: existing?.tags ?? [],
       internalRef, internalRepository: to, internalTag: tag, approvedAt: new Date().toISOString(), approvedBy: approvers, requestId: r.id,
+      ...(reencoded ? { sourceDigest: r.source.digest } : {}),
     };
     // The ledger learns of the tag before the registry gets it (see Approval.pending); an
     // approval already served stays as it is until this one replaces it.

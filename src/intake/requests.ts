@@ -12,6 +12,7 @@ import { requestCursor } from '../store/keys';
 import type { ApprovalStore, IntakeRequest, Page, RequestStatus, RequestStore } from '../store/types';
 import { canRead, decidableTeams, isMember, readableTeams, requireRole, TEAM_NAME } from './access';
 import type { EventBus } from './events';
+import { findApproval } from './ledger';
 import { nextStep, refClaimKey, type Lifecycle } from './lifecycle';
 import { sourceName } from './paths';
 import { enqueue, type JobScheduler } from './ports';
@@ -56,11 +57,15 @@ export class RequestService {
       platforms: input.platforms ?? [], scans: [], codeScans: [], policy: null, waivers: [], decisions: [], internalRef: null, error: null,
       history: [{ status: 'requested', at: now, by: p.name }], version: 0,
     };
-    const approval = ref.digest ? await this.d.approvals.get(input.team, ref.digest) : null;
-    if (approval && !approval.pending && approval.image === sourceName(base.source)) {
+    const approval = ref.digest
+      ? await findApproval(this.d.approvals, input.team, sourceName(base.source), ref.digest, { viaSource: base.platforms.length === 0 })
+      : null;
+    if (approval) {
+      // An upstream digest an engine mover re-encoded: the request is the approved digest's.
+      const restaged = approval.digest !== ref.digest ? ` as ${approval.digest}` : '';
       const request: IntakeRequest = {
-        ...base, status: 'approved', internalRef: approval.internalRef,
-        history: [...base.history, { status: 'approved', at: now, by: 'system', note: `digest already approved for ${input.team} (request ${approval.requestId})` }],
+        ...base, status: 'approved', internalRef: approval.internalRef, ...(restaged ? { stagedDigest: approval.digest } : {}),
+        history: [...base.history, { status: 'approved', at: now, by: 'system', note: `digest already approved for ${input.team}${restaged} (request ${approval.requestId})` }],
       };
       await this.d.requests.create(request);
       await this.publishCreated(request, 'approved');

@@ -13,6 +13,8 @@ export interface StoreKeys {
   approval(team: string, digest: string): string;
   approvedTag(team: string, image: string, tag: string): string;
   approvalTeams(digest: string): string;
+  /** The digest approved in `team` for an upstream digest that a re-encoding mover changed. */
+  approvalSource(team: string, sourceDigest: string): string;
   /** Set of the source tags approved with `digest` in `team`. */
   approvalTags(team: string, digest: string): string;
   /** The last report of `scanner` on `digest`, reused while its vulnerability data is unchanged. */
@@ -32,6 +34,7 @@ export function storeKeys(prefix: string): StoreKeys {
     approval: (team, digest) => `${prefix}:approval:${team}:${digest}`,
     approvedTag: (team, image, tag) => `${prefix}:approved-tag:${team}:${image}:${tag}`,
     approvalTeams: (digest) => `${prefix}:approval-teams:${digest}`,
+    approvalSource: (team, sourceDigest) => `${prefix}:approval-source:${team}:${sourceDigest}`,
     approvalTags: (team, digest) => `${prefix}:approval-tags:${team}:${digest}`,
     scanResult: (scanner, digest) => `${prefix}:scan:${scanner}:${digest}`,
     codeScanFindings: (requestId, scanId) => `${prefix}:code-scan:${requestId}:${scanId}`,

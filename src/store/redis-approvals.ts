@@ -1,7 +1,8 @@
 /**
  * The approved-digest ledger in Redis: one record per team and digest, an index from
- * `team + image:tag` to the digest last approved for it, and the teams holding a digest
- * (for revocation without a team).
+ * `team + image:tag` to the digest last approved for it, an index from `team + upstream digest`
+ * to the digest approved for it when a mover re-encoded the image, and the teams holding a
+ * digest (for revocation without a team).
  *
  * The tag index is written only by {@link RedisApprovalStore.addTag}, one tag at a time, never
  * by `put`: re-saving an older approval must not re-point a tag that a newer approval owns.
@@ -32,6 +33,7 @@ export class RedisApprovalStore implements ApprovalStore {
     const k = this.keys;
     const tx = this.redis.multi().set(k.approval(a.team, a.digest), JSON.stringify(a)).sadd(k.approvalTeams(a.digest), a.team);
     if (a.tags.length) tx.sadd(k.approvalTags(a.team, a.digest), ...a.tags);
+    if (a.sourceDigest && a.sourceDigest !== a.digest) tx.set(k.approvalSource(a.team, a.sourceDigest), a.digest);
     await tx.exec();
   }
 
@@ -51,6 +53,10 @@ export class RedisApprovalStore implements ApprovalStore {
     return this.redis.get(this.keys.approvedTag(team, image, tag));
   }
 
+  async digestForSource(team: string, sourceDigest: string): Promise<string | null> {
+    return this.redis.get(this.keys.approvalSource(team, sourceDigest));
+  }
+
   async teamsFor(digest: string): Promise<string[]> {
     return (await this.redis.smembers(this.keys.approvalTeams(digest))).sort();
   }
@@ -61,6 +67,8 @@ export class RedisApprovalStore implements ApprovalStore {
     if (!existing) return null;
     // A tag entry that a newer approval re-pointed belongs to that approval and stays.
     const tagKeys = existing.tags.map((tag) => k.approvedTag(team, existing.image, tag));
+    // So does a source digest entry that another approval of the same upstream digest re-pointed.
+    if (existing.sourceDigest) tagKeys.push(k.approvalSource(team, existing.sourceDigest));
     if (tagKeys.length) await this.redis.eval(DELETE_IF_OWNED, tagKeys.length, ...tagKeys, digest);
     await this.redis.multi().del(k.approval(team, digest), k.approvalTags(team, digest)).srem(k.approvalTeams(digest), team).exec();
     return existing;

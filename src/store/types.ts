@@ -144,6 +144,15 @@ export interface Approval {
   approvedBy: string[];
   requestId: string;
   /**
+   * The upstream digest the approved request resolved to, when it differs from `digest` because
+   * a mover re-encoded the whole image (the engine mover recompresses layers). The ledger maps
+   * it to `digest` per team ({@link ApprovalStore.digestForSource}), so that asking again for
+   * the same upstream image, or CI looking it up by its upstream digest, finds this approval.
+   * Absent when the digests are equal, and for a platform selected out of an index (the
+   * upstream digest names the whole index, not the one image approved).
+   */
+  sourceDigest?: string;
+  /**
    * Written before promotion tags the image, so that the ledger knows every approved tag
    * even when the promotion then fails: a pending approval is served by no lookup and no
    * dedup, and is removed when the promotion fails or an admin revokes it. Absent once the
@@ -201,7 +210,10 @@ export interface ScanResultStore {
 
 /** The approved-digest ledger. */
 export interface ApprovalStore {
-  /** Saves the record; never touches the tag index (see {@link ApprovalStore.addTag}). */
+  /**
+   * Saves the record, and maps its `sourceDigest` (if any) to its digest; never touches the tag
+   * index (see {@link ApprovalStore.addTag}).
+   */
   put(approval: Approval): Promise<void>;
   /**
    * Points `image:tag` in `team` at `digest` and records the tag on that approval. Only a
@@ -211,11 +223,13 @@ export interface ApprovalStore {
   get(team: string, digest: string): Promise<Approval | null>;
   /** The digest last approved for `image:tag` in `team`, if any. */
   digestForTag(team: string, image: string, tag: string): Promise<string | null>;
+  /** The digest approved in `team` for the upstream digest `sourceDigest` (see {@link Approval.sourceDigest}), if any. */
+  digestForSource(team: string, sourceDigest: string): Promise<string | null>;
   /** Teams holding an approval of `digest`. */
   teamsFor(digest: string): Promise<string[]>;
   /**
-   * Removes the approval and those of its tag index entries that still point at `digest`
-   * (another approval may own a tag now); returns what was removed.
+   * Removes the approval and those of its tag index and source digest entries that still
+   * point at `digest` (another approval may own them now); returns what was removed.
    */
   remove(team: string, digest: string): Promise<Approval | null>;
 }

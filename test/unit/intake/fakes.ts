@@ -58,10 +58,13 @@ export function awaiting(over: Partial<IntakeRequest> = {}): IntakeRequest {
 export class MemoryApprovalStore implements ApprovalStore {
   readonly items = new Map<string, Approval>();
   readonly tagIndex = new Map<string, string>();
+  readonly sourceIndex = new Map<string, string>();
   async put(a: Approval): Promise<void> {
     const old = this.items.get(`${a.team}|${a.digest}`);
     this.items.set(`${a.team}|${a.digest}`, structuredClone({ ...a, tags: [...new Set([...(old?.tags ?? []), ...a.tags])] }));
+    if (a.sourceDigest && a.sourceDigest !== a.digest) this.sourceIndex.set(`${a.team}|${a.sourceDigest}`, a.digest);
   }
+  async digestForSource(team: string, sourceDigest: string): Promise<string | null> { return this.sourceIndex.get(`${team}|${sourceDigest}`) ?? null; }
   async addTag(team: string, image: string, tag: string, digest: string): Promise<void> {
     this.tagIndex.set(`${team}|${image}|${tag}`, digest);
     const a = this.items.get(`${team}|${digest}`);
@@ -75,6 +78,7 @@ export class MemoryApprovalStore implements ApprovalStore {
     if (!a) return null;
     this.items.delete(`${team}|${digest}`);
     for (const tag of a.tags) if (this.tagIndex.get(`${team}|${a.image}|${tag}`) === digest) this.tagIndex.delete(`${team}|${a.image}|${tag}`);
+    if (a.sourceDigest && this.sourceIndex.get(`${team}|${a.sourceDigest}`) === digest) this.sourceIndex.delete(`${team}|${a.sourceDigest}`);
     return a;
   }
 }

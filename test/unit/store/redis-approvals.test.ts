@@ -60,4 +60,23 @@ describe('Redis approval store: tag index', () => {
     expect(await store.digestForTag('payments', image, 'stable')).toBe(D2);
     expect((await redis.keys(`${prefix}:*`)).sort()).toEqual([`${prefix}:approval-tags:payments:${D2}`, `${prefix}:approved-tag:payments:${image}:stable`]);
   });
+  it('maps an upstream digest to the re-encoded digest approved for it, per team, until that approval is removed', async () => {
+    const U = `sha256:${'f'.repeat(64)}`;
+    await store.put({ ...approval(D1, []), sourceDigest: U });
+    expect(await store.digestForSource('payments', U)).toBe(D1);
+    expect(await store.digestForSource('logistics', U)).toBeNull();
+    expect((await store.get('payments', D1))?.sourceDigest).toBe(U);
+    // The same upstream digest re-encoded again (another engine): the newer approval owns the entry.
+    await store.put({ ...approval(D2, []), sourceDigest: U });
+    expect(await store.digestForSource('payments', U)).toBe(D2);
+    await store.remove('payments', D1);
+    expect(await store.digestForSource('payments', U)).toBe(D2);
+    await store.remove('payments', D2);
+    expect(await store.digestForSource('payments', U)).toBeNull();
+  });
+
+  it('writes no source entry when the digests are equal', async () => {
+    await store.put({ ...approval(D1, []), sourceDigest: D1 });
+    expect(await store.digestForSource('payments', D1)).toBeNull();
+  });
 });
