@@ -4,8 +4,8 @@
  * Approval re-evaluates the policy verdict with the request's current waivers and code scans
  * (a waiver may have expired, evidence may have arrived): a failing verdict refuses it with
  * 409 WAIVERS_REQUIRED naming the blocking findings, and the fresh verdict is saved.
- * Decisions must be audited: an approval the audit log cannot record is withdrawn (503, no
- * promotion); a rejection that cannot be recorded answers 503 (the rejection stands, and the
+ * Decisions must be audited: an approval is appended to the audit log before it is saved, so
+ * one the log cannot record is never saved (503, no promotion); a rejection that cannot be recorded answers 503 (the rejection stands, and the
  * error log holds the full event).
  */
 import { AppError } from '../lib/errors';
@@ -46,33 +46,55 @@ export class DecisionService {
 
   /** Records an approval; returns the request and whether promotion was queued. */
   async approve(p: Principal, id: string, comment: string): Promise<{ request: IntakeRequest; promoting: boolean }> {
-    await this.decidable(p, id, 'approving');
+    const current = await this.decidable(p, id, 'approving');
     const at = new Date().toISOString();
-    let promoting = false;
-    const refused: { policy?: PolicyOutcome } = {};
-    const request = await this.d.requests.update(id, (r) => {
+    const check = (r: IntakeRequest): PolicyOutcome => {
       if (r.status !== 'awaiting_approval') throw new AppError('INVALID_STATE', `request is ${r.status}, not awaiting_approval`);
       if (r.decisions.some((x) => x.decision === 'approve' && x.by === p.name)) throw new AppError('CONFLICT', 'you already approved this request');
-      const policy = this.d.policy({ request: r, reports: r.scans });
-      refused.policy = undefined; // the store may run this again after a concurrent save
-      if (policy.verdict === 'fail') {
-        // Save the fresh verdict (the queue shows it), then refuse below.
-        refused.policy = policy;
-        return samePolicy(r.policy, policy) ? null : { ...r, policy, updatedAt: at };
-      }
-      const decisions = [...r.decisions, { by: p.name, decision: 'approve' as const, comment, at }];
-      const approvers = new Set(decisions.filter((x) => x.decision === 'approve').map((x) => x.by));
-      promoting = approvers.size >= this.d.approvalsRequired;
-      return {
-        ...r, policy, decisions, updatedAt: at,
-        ...(promoting ? { status: 'promoting' as const, history: [...r.history, { status: 'promoting' as const, at, by: p.name }] } : {}),
-      };
-    });
-    if (refused.policy) throw waiversRequired(refused.policy);
+      return this.d.policy({ request: r, reports: r.scans });
+    };
+    const refused: { policy?: PolicyOutcome } = {};
+    const saveRefusal = (r: IntakeRequest, policy: PolicyOutcome): IntakeRequest | null => {
+      // Save the fresh verdict (the queue shows it), then refuse.
+      refused.policy = policy;
+      return samePolicy(r.policy, policy) ? null : { ...r, policy, updatedAt: at };
+    };
+    // Refusals (state, duplicate, failing verdict) are answered before anything is audited.
+    if (check(current).verdict === 'fail') {
+      await this.d.requests.update(id, (r) => {
+        refused.policy = undefined;
+        const policy = check(r);
+        return policy.verdict === 'fail' ? saveRefusal(r, policy) : null;
+      });
+      throw waiversRequired(refused.policy ?? this.d.policy({ request: current, reports: current.scans }));
+    }
+    // The audit entry comes BEFORE the save that makes the approval count: an approval the
+    // audit log cannot record is never saved (503), so no promotion, no sweep, can act on it.
+    // If the save then fails, a follow-up entry says so (an approval entry is an attempt that
+    // counts unless an `request.approval_not_saved` entry with the same `at` follows it).
+    await this.d.events.publish({ type: 'request.approved', actor: p.name, target: `request/${id}`, details: { team: current.team, ...digestDetails(current), comment, at } }, { required: true });
+    let promoting = false;
+    let request: IntakeRequest;
     try {
-      await this.d.events.publish({ type: 'request.approved', actor: p.name, target: `request/${id}`, details: { team: request.team, ...digestDetails(request), comment } }, { required: true });
+      request = await this.d.requests.update(id, (r) => {
+        refused.policy = undefined; // the store may run this again after a concurrent save
+        const policy = check(r);
+        if (policy.verdict === 'fail') return saveRefusal(r, policy);
+        const decisions = [...r.decisions, { by: p.name, decision: 'approve' as const, comment, at }];
+        const approvers = new Set(decisions.filter((x) => x.decision === 'approve').map((x) => x.by));
+        promoting = approvers.size >= this.d.approvalsRequired;
+        return {
+          ...r, policy, decisions, updatedAt: at,
+          ...(promoting ? { status: 'promoting' as const, history: [...r.history, { status: 'promoting' as const, at, by: p.name }] } : {}),
+        };
+      });
+      if (refused.policy) throw waiversRequired(refused.policy);
     } catch (err) {
-      await this.withdrawApproval(id, p.name, at);
+      // Not required: if the log cannot take this either, the bus logs it at error.
+      await this.d.events.publish({
+        type: 'request.approval_not_saved', actor: p.name, target: `request/${id}`,
+        details: { team: current.team, ...digestDetails(current), at, reason: err instanceof Error ? err.message : String(err) },
+      });
       throw err;
     }
     if (promoting) {
@@ -81,22 +103,6 @@ export class DecisionService {
       await enqueue(this.d.scheduler, 'promote', id);
     }
     return { request, promoting };
-  }
-
-  /**
-   * Takes back an approval the audit log could not record, so that no promotion runs on it;
-   * the approver gets 503 and approves again once the log is back.
-   */
-  private async withdrawApproval(id: string, by: string, at: string): Promise<void> {
-    await this.d.requests.update(id, (r) => {
-      const decisions = r.decisions.filter((x) => !(x.decision === 'approve' && x.by === by && x.at === at));
-      if (decisions.length === r.decisions.length) return null;
-      const back = r.status === 'promoting' && r.history.at(-1)?.at === at;
-      return {
-        ...r, decisions,
-        ...(back ? { status: 'awaiting_approval' as const, history: [...r.history, { status: 'awaiting_approval' as const, at: new Date().toISOString(), by: 'system', note: 'approval withdrawn: the audit log could not record it' }] } : {}),
-      };
-    }).catch(() => undefined);
   }
 
   async reject(p: Principal, id: string, reason: string): Promise<IntakeRequest> {

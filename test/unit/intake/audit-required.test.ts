@@ -1,6 +1,6 @@
 /**
  * Decisions must not go unaudited: when the audit log cannot append, approve, reject, waive
- * and revoke answer 503 DEPENDENCY_UNAVAILABLE; an approval is withdrawn (no promotion
+ * and revoke answer 503 DEPENDENCY_UNAVAILABLE; an approval is audited before it is saved (none saved, no promotion
  * queued), and the failure is logged at error with ECS `event.outcome: failure` and the event.
  * Pipeline events still go through (the bus logs the failure only).
  */
@@ -28,7 +28,7 @@ function setup() {
 }
 
 describe('decisions when the audit log is down', () => {
-  it('withdraws an approval it cannot record: 503, back to awaiting_approval, no promotion queued, logged as a failure', async () => {
+  it('never saves an approval it cannot record: 503, back to awaiting_approval, no promotion queued, logged as a failure', async () => {
     const { logged, requests, scheduled, decisions } = setup();
     await requests.create(awaiting());
     await expect(decisions.approve(bob, 'r1', 'ok')).rejects.toMatchObject({ code: 'DEPENDENCY_UNAVAILABLE', status: 503 });
@@ -56,5 +56,23 @@ describe('decisions when the audit log is down', () => {
     const { events, logged } = setup();
     await expect(events.publish({ type: 'request.status_changed', actor: 'system', target: 'request/r1', details: {} })).resolves.toBeUndefined();
     expect(logged).toHaveLength(1);
+  });
+});
+
+describe('an approval audited but not saved', () => {
+  it('is followed in the audit by request.approval_not_saved with the same `at`, and answers the save error', async () => {
+    const seen: Array<{ type: string; details: Record<string, unknown> }> = [];
+    const events = new EventBus();
+    events.subscribe(Object.assign(async (e: { type: string; details: Record<string, unknown> }) => { seen.push(e); }, { critical: true }));
+    const requests = new MemoryRequestStore();
+    await requests.create(awaiting());
+    requests.update = async () => { throw new Error('redis: OOM command not allowed'); };
+    const scheduled: string[] = [];
+    const decisions = new DecisionService({ requests, lifecycle: new Lifecycle(requests, events), events, policy: pass, approvalsRequired: 1, scheduler: { schedule: async (_s, id) => { scheduled.push(id); } } });
+    await expect(decisions.approve(bob, 'r1', 'ok')).rejects.toThrow('OOM');
+    expect(seen.map((e) => e.type)).toEqual(['request.approved', 'request.approval_not_saved']);
+    expect(seen[1].details).toMatchObject({ at: seen[0].details.at, reason: 'redis: OOM command not allowed' });
+    expect(scheduled).toEqual([]);
+    expect((await requests.get('r1'))?.status).toBe('awaiting_approval');
   });
 });
