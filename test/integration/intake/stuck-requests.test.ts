@@ -2,7 +2,8 @@
  * Requests never stay stuck without a job (real Redis, real BullMQ queue): a failed enqueue
  * fails the request and answers 503 with its claim released; a retried POST re-queues an
  * in-flight holder whose enqueue was lost; the worker's sweep queues the next step of every
- * request in a pipeline state that has no live job (a failed one included), once.
+ * request in a pipeline state that has no live job (a failed one included), once, however many
+ * requests with live jobs come before it, queuing at most `maxSchedules` per run.
  */
 import { UnrecoverableError, Worker } from 'bullmq';
 import Redis from 'ioredis';
@@ -102,6 +103,34 @@ describe('stuck requests', () => {
     expect(await state('scan', 'r-failed-job')).toBe('waiting');
     for (const id of ['r-awaiting_approval', 'r-approved']) expect(await state('promote', id)).toBe('unknown');
     expect(await sweepStuck(store, queue, { minAgeMs: 0 })).toEqual([]);
+  });
+
+  const resolving = async (id: string, i: number) => {
+    const at = new Date(Date.parse('2026-01-01T00:00:00Z') + i * 1000).toISOString();
+    await store.create({
+      id, image: input.image, team: `t${i}`, requestedBy: 'dev', justification: 'j', status: 'resolving', createdAt: at, updatedAt: at,
+      source: { registry: 'docker.io', repository: 'library/nginx', tag: '1.25' }, platforms: [], scans: [], codeScans: [], policy: null,
+      waivers: [], decisions: [], internalRef: null, error: null, history: [], version: 0,
+    });
+  };
+
+  it('reaches a stuck request behind more than a page of requests with live jobs', async () => {
+    // 150 older requests waiting on another run of their digest: delayed resolve jobs, live.
+    for (let i = 0; i < 150; i++) {
+      await resolving(`wait${i}`, i);
+      await queue.queue.add('resolve', { requestId: `wait${i}` }, { jobId: jobId('resolve', `wait${i}`), delay: 600_000 });
+    }
+    await resolving('stuck', 500); // its enqueue was lost: no job at all
+    expect(await sweepStuck(store, queue)).toEqual(['stuck']);
+    expect(await state('resolve', 'stuck')).toBe('waiting');
+    expect(await sweepStuck(store, queue)).toEqual([]);
+  });
+
+  it('queues at most maxSchedules steps per run, the oldest first; the next run queues the rest', async () => {
+    for (let i = 0; i < 5; i++) await resolving(`s${i}`, i);
+    expect(await sweepStuck(store, queue, { pageSize: 2, maxSchedules: 3 })).toEqual(['s0', 's1', 's2']);
+    expect(await sweepStuck(store, queue, { pageSize: 2, maxSchedules: 3 })).toEqual(['s3', 's4']);
+    expect(await state('resolve', 's4')).toBe('waiting');
   });
 
   it('leaves requests saved moments ago to their own enqueue', async () => {
