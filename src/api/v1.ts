@@ -33,9 +33,9 @@ export interface V1Deps {
 
 export function v1Router(deps: V1Deps): Router {
   const router = Router();
+  const addressLimit = unauthenticatedRateLimit(deps.limits.rateLimitPerMinute);
   router.use('/v1',
-    unauthenticatedRateLimit(deps.limits.rateLimitPerMinute),
-    authenticate(deps.identity), rateLimit(deps.limits.rateLimitPerMinute), jsonBodies(deps.limits));
+    addressLimit, authenticate(deps.identity), addressLimit.refuse, rateLimit(deps.limits.rateLimitPerMinute), jsonBodies(deps.limits));
   router.use(requestsRouter(deps));
   router.use(waiversRouter(deps));
   router.use(queueRouter(deps));
