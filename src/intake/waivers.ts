@@ -3,7 +3,9 @@
  * reason and an expiry. The requester never can (four-eyes, 403 FOUR_EYES), even when they
  * hold the approver role. A waiver must name a finding (id or alias) the request really has,
  * so a typo cannot pass as an acceptance. Granting one re-evaluates the verdict in the same
- * save, and publishes `request.waiver_granted`, which the audit log records.
+ * save. `request.waiver_granted` is published (the audit log must record it) before the save:
+ * a waiver the log cannot record is never saved (503); one recorded but then not saved is
+ * followed by `request.waiver_not_saved` with the same `at`.
  */
 import { AppError } from '../lib/errors';
 import type { Principal } from '../lib/identity/types';
@@ -43,20 +45,36 @@ export class WaiverService {
       throw new AppError('INVALID_REQUEST', 'body.expires: a waiver must expire in the future', { details: { field: 'expires' } });
     }
     const waiver: WaiverRecord = { findingId: input.findingId, reason: input.reason, expires: new Date(input.expires).toISOString(), by: p.name, at: now.toISOString() };
-    const request = await this.d.requests.update(id, (r) => {
+    const grant = (r: IntakeRequest): IntakeRequest => {
       if (r.status !== 'awaiting_approval') throw new AppError('INVALID_STATE', `request is ${r.status}; waivers are granted while it awaits approval`);
       const known = requestFindings(r).some((f) => f.id === input.findingId || f.aliases.includes(input.findingId));
       if (!known) throw new AppError('INVALID_REQUEST', `body.findingId: ${input.findingId} is not a finding of this request`, { details: { field: 'findingId' } });
       const next = { ...r, waivers: [...r.waivers.filter((w) => w.findingId !== input.findingId), waiver], updatedAt: waiver.at };
       return { ...next, policy: this.d.policy({ request: next, reports: next.scans }) };
-    });
+    };
+    // Refusals are answered before anything is audited; the audit entry comes BEFORE the save,
+    // so a waiver the audit log cannot record is never saved (503) and no verdict counts it.
+    const planned = grant(current);
+    const details = {
+      team: current.team, ...digestDetails(current), findingId: waiver.findingId, reason: waiver.reason,
+      expires: waiver.expires, at: waiver.at,
+    };
     await this.d.events.publish({
       type: 'request.waiver_granted', actor: p.name, target: `request/${id}`,
-      details: {
-        team: request.team, ...digestDetails(request), findingId: waiver.findingId, reason: waiver.reason,
-        expires: waiver.expires, verdict: request.policy?.verdict ?? null,
-      },
+      details: { ...details, verdict: planned.policy?.verdict ?? null },
     }, { required: true });
+    let request: IntakeRequest;
+    try {
+      request = await this.d.requests.update(id, grant);
+    } catch (err) {
+      // The entry above is followed by this one (same `at`); if the log cannot take it either,
+      // the bus logs it at error.
+      await this.d.events.publish({
+        type: 'request.waiver_not_saved', actor: p.name, target: `request/${id}`,
+        details: { ...details, error: err instanceof Error ? err.message : String(err) },
+      });
+      throw err;
+    }
     return request;
   }
 }

@@ -76,3 +76,34 @@ describe('an approval audited but not saved', () => {
     expect((await requests.get('r1'))?.status).toBe('awaiting_approval');
   });
 });
+
+describe('a waiver the audit log cannot record', () => {
+  const at = () => new Date('2025-01-02T00:00:00Z');
+  const input = { findingId: 'CVE-2024-0001', reason: 'r', expires: '2025-02-01' };
+  // Fails until CVE-2024-0001 is waived.
+  const policy = ({ request }: { request: { waivers: Array<{ findingId: string }> } }) => request.waivers.some((w) => w.findingId === 'CVE-2024-0001')
+    ? { verdict: 'pass' as const, reasons: [], blocking: [] }
+    : { verdict: 'fail' as const, reasons: ['CVE-2024-0001'], blocking: ['CVE-2024-0001'] };
+
+  it('is never saved: 503, no waiver on the request, the verdict does not count it', async () => {
+    const { requests, events } = setup();
+    await requests.create(awaiting({ policy: policy({ request: { waivers: [] } }) }));
+    await expect(new WaiverService({ requests, events, policy, now: at }).grant(bob, 'r1', input)).rejects.toMatchObject({ code: 'DEPENDENCY_UNAVAILABLE', status: 503 });
+    const r = await requests.get('r1');
+    expect(r?.waivers).toEqual([]);
+    expect(r?.policy?.verdict).toBe('fail');
+  });
+
+  it('recorded but not saved: followed in the audit by request.waiver_not_saved with the same `at`', async () => {
+    const seen: Array<{ type: string; details: Record<string, unknown> }> = [];
+    const events = new EventBus();
+    events.subscribe(Object.assign(async (e: { type: string; details: Record<string, unknown> }) => { seen.push(e); }, { critical: true }));
+    const requests = new MemoryRequestStore();
+    await requests.create(awaiting());
+    requests.update = async () => { throw new Error('redis: OOM command not allowed'); };
+    await expect(new WaiverService({ requests, events, policy, now: at }).grant(bob, 'r1', input)).rejects.toThrow('OOM');
+    expect(seen.map((e) => e.type)).toEqual(['request.waiver_granted', 'request.waiver_not_saved']);
+    expect(seen[0].details).toMatchObject({ findingId: 'CVE-2024-0001', verdict: 'pass', at: '2025-01-02T00:00:00.000Z' });
+    expect(seen[1].details).toMatchObject({ at: '2025-01-02T00:00:00.000Z', error: 'redis: OOM command not allowed' });
+  });
+});
