@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { buildImage, buildIndex, pushImage, pushIndex } from '../../harness/images';
+import { waitFor } from '../../harness/proc';
 import { services, uniqueName } from '../../harness/services';
 
 describe('test harness services', () => {
@@ -25,8 +26,10 @@ describe('test harness services', () => {
     expect(res.status).toBe(200);
     expect(res.headers.get('docker-content-digest')).toBe(idx.digest);
     await res.arrayBuffer();
-    const log = readFileSync(svc.proxy.accessLog, 'utf8');
-    expect(log).toContain(`GET /v2/${repo}/manifests/multi 200`);
+    // nginx writes its access line once the response is done, which can be just after we read it.
+    const line = `GET /v2/${repo}/manifests/multi 200`;
+    await waitFor(async () => readFileSync(svc.proxy.accessLog, 'utf8').includes(line), 'the access log line', 5000).catch(() => undefined);
+    expect(readFileSync(svc.proxy.accessLog, 'utf8')).toContain(line);
   });
 
   it('runs redis', async () => {
