@@ -4,6 +4,7 @@
  * the old data, usage errors, and one run as a real process whose `--to` comes from the
  * configuration's builtin scanner.
  */
+import { capture } from '../../harness/capture';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -32,18 +33,6 @@ const ALL_ZIP = storedZip({
   'README.txt': 'not a record',
 });
 
-async function capture(fn: () => Promise<number>): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const o = jest.spyOn(process.stdout, 'write').mockImplementation((c: string | Uint8Array) => { out += String(c); return true; });
-  const e = jest.spyOn(process.stderr, 'write').mockImplementation((c: string | Uint8Array) => { err += String(c); return true; });
-  try {
-    return { code: await fn(), out, err };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-}
 
 describe('portcullis vulndb sync', () => {
   let server: Server;

@@ -7,6 +7,7 @@
  * stays on the request as `source.digest` and maps to the staged one in the approval ledger,
  * so that asking again for the same upstream image is deduplicated.
  */
+import { tagsOf } from '../../harness/tags';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { ScanReport, ScanTarget } from '../../../src/scanners/types';
@@ -42,17 +43,6 @@ async function manifestStatus(repo: string, ref: string): Promise<number> {
   return res.status;
 }
 
-/** docker-registry answers 404 NAME_UNKNOWN for a repository that never had a tag: no tags either way. */
-async function tagsOf(repo: string): Promise<string[]> {
-  const res = await fetch(`${svc.internal.url}/v2/${repo}/tags/list`);
-  const body = (await res.json()) as { tags?: string[] | null; errors?: Array<{ code: string }> };
-  if (res.status === 404) {
-    expect(body.errors?.[0]?.code).toBe('NAME_UNKNOWN');
-    return [];
-  }
-  expect(res.status).toBe(200);
-  return body.tags ?? [];
-}
 
 /** Every staging repository of the service, paging through the catalog (docker-registry caps `n` at 1000). */
 async function stagingRepositories(): Promise<string[]> {
@@ -123,7 +113,7 @@ describe('intake flow with the engine mover (podman)', () => {
   it('leaves quarantine holding only the staged digest, untagged, and no staging manifest behind', async () => {
     expect(await manifestStatus(quarantine, staged)).toBe(200);
     expect(await manifestStatus(quarantine, img.digest)).toBe(404);
-    expect(await tagsOf(quarantine)).toEqual([]);
+    expect(await tagsOf(svc.internal.url, quarantine)).toEqual([]);
     expect(await skopeoDigest(`${svc.internal.host}/${quarantine}@${staged}`)).toBe(staged);
     // This copy's staging repository exists (docker-registry keeps empty repositories listed), and
     // neither it nor any other staging repository still serves the staged digest.
@@ -131,7 +121,7 @@ describe('intake flow with the engine mover (podman)', () => {
     expect(ours.length).toBeGreaterThanOrEqual(1);
     for (const r of ours) {
       expect(await manifestStatus(r, staged)).toBe(404);
-      expect(await tagsOf(r)).toEqual([]);
+      expect(await tagsOf(svc.internal.url, r)).toEqual([]);
     }
   });
 

@@ -4,6 +4,7 @@
  * pulled by the engine through the nginx reverse proxy, and pushed into `internal`.
  * One Podman service per file: it starts in well under a second.
  */
+import { tagsOf } from '../../harness/tags';
 import { readFileSync } from 'node:fs';
 import Dockerode from 'dockerode';
 import { AppError } from '../../../src/lib/errors';
@@ -31,21 +32,6 @@ function destination(registry: string): DistributionClient {
 /** The byte-for-byte copier out of staging, on the same harness clients. */
 const copier = new RegistryMover({ clientFor: (ref: ImageRef | string) => destination(typeof ref === 'string' ? parseReference(ref).registry : ref.registry) });
 
-/**
- * The tags of a repository. docker-registry answers 404 NAME_UNKNOWN for a repository that has
- * manifests but never had a tag (it looks for the tags folder), `tags: null` or `[]` once the last
- * tag is gone: all three mean "no tags". Callers check separately that the repository serves a digest.
- */
-async function tagsOf(repo: string): Promise<string[]> {
-  const res = await fetch(`${svc.internal.url}/v2/${repo}/tags/list`);
-  const body = (await res.json()) as { tags?: string[] | null; errors?: Array<{ code: string }> };
-  if (res.status === 404) {
-    expect(body.errors?.[0]?.code).toBe('NAME_UNKNOWN');
-    return [];
-  }
-  expect(res.status).toBe(200);
-  return body.tags ?? [];
-}
 
 async function served(repo: string, ref: string): Promise<{ digest: string | null; manifest: { config: { digest: string }; layers: Array<{ digest: string }> } }> {
   const res = await fetch(`${svc.internal.url}/v2/${repo}/manifests/${ref}`, { headers: { accept: ACCEPT } });
@@ -115,7 +101,7 @@ describe('EngineMover (dockerode → podman system service)', () => {
     expect(result.sourceDigest).toBe(img.digest);
     expect(result.digest).not.toBe(img.digest);
     // The quarantine repository holds the pushed image by digest, and no tag at all.
-    expect(await tagsOf(`quarantine/${repo}`)).toEqual([]);
+    expect(await tagsOf(svc.internal.url, `quarantine/${repo}`)).toEqual([]);
     const dst = await served(`quarantine/${repo}`, result.digest);
     expect(dst.digest).toBe(result.digest);
     expect(dst.manifest.config.digest).toBe(img.config.digest);
@@ -125,7 +111,7 @@ describe('EngineMover (dockerode → podman system service)', () => {
     const staging = catalog.repositories.filter((r) => r.startsWith(`${stagingPrefix}/`));
     expect(staging).toHaveLength(1);
     expect(staging[0]).toMatch(new RegExp(`^${stagingPrefix}/[0-9a-f]{12}$`));
-    expect(await tagsOf(staging[0])).toEqual([]);
+    expect(await tagsOf(svc.internal.url, staging[0])).toEqual([]);
     expect((await fetch(`${svc.internal.url}/v2/${staging[0]}/manifests/${result.digest}`, { method: 'HEAD', headers: { accept: ACCEPT } })).status).toBe(404);
     await expectEngineEmpty();
   });
@@ -139,7 +125,7 @@ describe('EngineMover (dockerode → podman system service)', () => {
     expect(res.status).toBeGreaterThanOrEqual(400);
     // distribution >= 3 answers UNSUPPORTED; 2.x (Debian's docker-registry) DIGEST_INVALID. Either way the tag stays.
     expect(['UNSUPPORTED', 'DIGEST_INVALID']).toContain(((await res.json()) as { errors: Array<{ code: string }> }).errors[0].code);
-    expect(await tagsOf(repo)).toEqual(['v1']);
+    expect(await tagsOf(svc.internal.url, repo)).toEqual(['v1']);
   });
 
   it('refuses a copier that does not preserve digests', () => {

@@ -1,3 +1,4 @@
+import { capture } from '../../harness/capture';
 import { buildImage, buildIndex, pushIndex } from '../../harness/images';
 import { services, uniqueName } from '../../harness/services';
 import { run as copy } from '../../../src/cli/copy';
@@ -6,18 +7,6 @@ import { skopeoDigest } from './helpers';
 
 const svc = services();
 
-async function capture(fn: () => Promise<number>): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const o = jest.spyOn(process.stdout, 'write').mockImplementation((c: string | Uint8Array) => { out += String(c); return true; });
-  const e = jest.spyOn(process.stderr, 'write').mockImplementation((c: string | Uint8Array) => { err += String(c); return true; });
-  try {
-    return { code: await fn(), out, err };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-}
 
 describe('portcullis copy / inspect', () => {
   test('copies an index between registries given as host:port (plain HTTP with --*-insecure) and prints the digest', async () => {
