@@ -4,6 +4,7 @@
  * the JSON path of a broken log, the code-scan body limit, roles, teams, terminal states,
  * and the audit entry.
  */
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Worker } from 'bullmq';
@@ -13,6 +14,7 @@ import { services, uniqueName } from '../../harness/services';
 import { CodeScanService, INLINE_FINDINGS_LIMIT } from '../../../src/intake';
 import { createLogger } from '../../../src/lib/logger';
 import { identityFrom, startApi, startWorker, type Services } from '../../../src/main';
+import { parseSarifText } from '../../../src/scanners/sarif/normalize';
 import { RedisCodeScanStore, RedisRequestStore } from '../../../src/store';
 
 const SARIF = path.join(__dirname, '../../fixtures/sarif');
@@ -122,7 +124,7 @@ describe('code-scan evidence (SARIF) on a request', () => {
 
     // A terminal request takes no more evidence.
     expect((await app.call('approver', 'POST', `/v1/requests/${id}/reject`, { reason: 'eval on user input' })).status).toBe(200);
-    const late = await post('dev', `/v1/requests/${id}/code-scans`, fixture('semgrep.sarif.json'));
+    const late = await post('dev', `/v1/requests/${id}/code-scans`, manyResults(3));
     expect(late.status).toBe(409);
     expect(late.body.error.code).toBe('INVALID_STATE');
     expect((await app.call('dev', 'GET', `/v1/requests/${id}`)).body.codeScans).toHaveLength(3);
@@ -138,9 +140,18 @@ describe('code-scan evidence (SARIF) on a request', () => {
     expect(scan.findings.map((f: { id: string; severity: string; title: string }) => [f.id, f.severity, f.title])).toEqual([
       ['B1', 'critical', `issue 0 (and ${n / 10 - 1} more locations)`], ['B2', 'medium', `issue 1 (and ${n - n / 10 - 1} more locations)`],
     ]);
-    const full = await details.getFindings(id, scan.id);
+    // The original log is kept once beside the request, under the sha256 of the bytes sent.
+    const sent = JSON.stringify(manyResults(n));
+    expect(res.body.upload).toEqual({ sha256: createHash('sha256').update(sent).digest('hex'), bytes: Buffer.byteLength(sent), runs: 1, alreadyAttached: false });
+    expect(scan.upload).toEqual({ sha256: res.body.upload.sha256, bytes: Buffer.byteLength(sent), run: 0 });
+    const original = await fetch(`${url}/v1/requests/${id}/code-scans/${scan.upload.sha256}`, { headers: { authorization: `Bearer ${tokenOf('approver')}` } });
+    expect([original.status, original.headers.get('content-type')]).toEqual([200, 'application/sarif+json']);
+    const full = parseSarifText(await original.text())[0].findings;
     expect(full).toHaveLength(n);
-    expect(full?.[n - 1]).toMatchObject({ id: 'B2', path: `src/f${n - 1}.c:${n}` });
+    expect(full[n - 1]).toMatchObject({ id: 'B2', path: `src/f${n - 1}.c:${n}` });
+    expect((await details.getUpload(id, scan.upload.sha256))?.toString()).toBe(sent);
+    const otherTeam = await fetch(`${url}/v1/requests/${id}/code-scans/${scan.upload.sha256}`, { headers: { authorization: `Bearer ${tokenOf('otherDev')}` } });
+    expect(otherTeam.status).toBe(404);
   });
 
   it('takes a log sent as application/sarif+json, on this route only', async () => {
