@@ -108,8 +108,9 @@ function checkRequestLimits(r: IntakeRequest, added: readonly CodeScanRecord[], 
   if (before.bytes + bytes > l.maxStoredBytesPerRequest) throw overLimit('maxStoredBytesPerRequest', l.maxStoredBytesPerRequest, before.bytes + bytes, 'bytes of SARIF logs on this request with this one');
   const runs = r.codeScans.length + added.length;
   if (runs > l.maxRunsPerRequest) throw overLimit('maxRunsPerRequest', l.maxRunsPerRequest, runs, 'code-scan runs on this request with these');
-  const kept = [...r.codeScans, ...added].reduce((n, c) => n + c.findings.length, 0);
-  if (kept > l.maxFindingsOnRequest) throw overLimit('maxFindingsOnRequest', l.maxFindingsOnRequest, kept, 'findings kept on this request with these (verbatim, or one per rule id and severity)');
+  // The one bound that holds the record small whatever the mix of fields: its code-scan part, as stored.
+  const kept = Buffer.byteLength(JSON.stringify([...r.codeScans, ...added]));
+  if (kept > l.maxSummaryBytesPerRequest) throw overLimit('maxSummaryBytesPerRequest', l.maxSummaryBytesPerRequest, kept, 'bytes of code-scan summaries on this request with these');
 }
 
 export class CodeScanService {

@@ -20,8 +20,11 @@ export const codeScansConfigSchema = z.strictObject({
   maxResultsPerRun: count(10_000_000, 50_000),
   /** Rules in one run: entries of `tool.driver.rules`, and distinct rule ids among its results. @defaultValue 5000 */
   maxRulesPerRun: count(1_000_000, 5_000),
-  /** Findings kept on the request record over all its code scans (verbatim, or one per rule id and severity). @defaultValue 2000 */
-  maxFindingsOnRequest: count(1_000_000, 2_000),
+  /**
+   * Bytes (as JSON) of the code-scan summaries kept on the request record: tools, counts and the
+   * findings kept there (verbatim, or one per rule id and severity). @defaultValue 2097152 (2 MiB)
+   */
+  maxSummaryBytesPerRequest: count(1024 * 1024 * 1024, 2 * 1024 * 1024),
   /** Characters of a tool name or version, a rule id or rule name. @defaultValue 512 */
   maxNameLength: count(1_000_000, 512),
   /** Characters of a result message or rule description. @defaultValue 16384 */
