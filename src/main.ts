@@ -16,7 +16,7 @@ import { startIntakeWorker } from '../queue/worker';
 import { createApp } from './api/app';
 import type { ReadinessCheck } from './api/routes/health';
 import { v1Router } from './api/v1';
-import { auditSubscriber, RedisAuditLog } from './audit';
+import { auditSubscriber, RedisAuditLog, startPeriodicDrain } from './audit';
 import {
   ApprovedService, CodeScanService, DecisionService, EventBus, Lifecycle, Pipeline, RequestService, ScanRunner, WaiverService, policyEvaluator, teamBacklog,
   type IntakeRegistry, type PolicyEvaluator,
@@ -97,7 +97,7 @@ export interface RegistryWiring {
 export function buildServices(config: Config, logger: Logger, redis: Redis, options: ServiceOptions = {}): Services {
   const prefix = config.redis.prefix;
   const events = new EventBus(logger.child({ module: 'events' }));
-  const audit = new RedisAuditLog(redis, prefix, logger.child({ module: 'audit' }));
+  const audit = new RedisAuditLog(redis, prefix, { logger: logger.child({ module: 'audit' }), timeoutMs: config.audit.timeoutMs });
   events.subscribe(auditSubscriber(audit, logger.child({ module: 'audit' })));
   const requests = new RedisRequestStore(redis, prefix);
   const approvals = new RedisApprovalStore(redis, prefix);
@@ -262,6 +262,9 @@ async function main(): Promise<void> {
   const steps: ShutdownStep[] = [];
   if (identity) steps.push((await startApi(config, logger, redis, services, identity)).step);
   if (role !== 'api') steps.push(startWorker(config, logger, redis, services).step);
+  // Chains records whose writer died between its Lua script and its own drain (BOARD: audit outbox).
+  const drain = startPeriodicDrain(services.audit, config.audit.drainIntervalMs, logger.child({ module: 'audit' }));
+  steps.push({ name: 'audit drain', run: () => drain.stop() });
   steps.push({ name: 'queue', run: () => services.scheduler.close() });
   steps.push({ name: 'redis', run: async () => { await redis.quit(); } });
   onShutdown(logger, steps);
