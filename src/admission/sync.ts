@@ -64,6 +64,11 @@ export class LedgerSync {
       if (this.subscribed) this.lostAt = this.now();
       this.subscribed = false;
     });
+    // Give a connection that is still being made a moment, so that a replica starting with Redis
+    // is current at once; without Redis it starts anyway, not ready, and the 'ready' handler loads.
+    if (this.subscriber.status !== 'ready') {
+      await Promise.race([new Promise((resolve) => this.subscriber.once('ready', resolve)), new Promise((resolve) => setTimeout(resolve, 5000).unref())]);
+    }
     if (this.subscriber.status === 'ready') {
       await this.subscriber.subscribe(this.channel);
       this.subscribed = true;
