@@ -39,14 +39,16 @@ export interface AuditKeys {
   head: string;
   /** Records waiting to be chained, field `record`. */
   outbox: string;
+  /** Hash `{seq, hash, keyId, mac, at}`: the last archived entry, where the chain in Redis starts. */
+  anchor: string;
 }
 
 export function auditKeys(prefix: string): AuditKeys {
-  return { stream: `${prefix}:audit`, head: `${prefix}:audit:head`, outbox: `${prefix}:audit:outbox` };
+  return { stream: `${prefix}:audit`, head: `${prefix}:audit:head`, outbox: `${prefix}:audit:outbox`, anchor: `${prefix}:audit:anchor` };
 }
 
 /** Computes an entry's `hash` from every other field. */
-export type EntrySealer = (entry: Omit<AuditEntry, 'hash'>) => AuditEntry;
+export type EntrySealer = (entry: Omit<AuditEntry, 'hash' | 'keyId'>) => AuditEntry;
 
 export interface ChainedEntry {
   entry: AuditEntry;
