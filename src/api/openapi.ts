@@ -73,7 +73,7 @@ export const openApiDocument = {
         properties: { findingId: { type: 'string' }, reason: { type: 'string' }, expires: { type: 'string', format: 'date-time' }, by: { type: 'string' }, at: { type: 'string', format: 'date-time' } },
       },
       ApprovedImage: { type: 'object', required: ['image', 'digest', 'internalRef', 'team', 'approvedAt', 'approvedBy'], properties: { image: { type: 'string' }, digest: { type: 'string' }, internalRef: { type: 'string' }, team: { type: 'string' }, approvedAt: { type: 'string' }, approvedBy: { type: 'array', items: { type: 'string' } } } },
-      AuditEntry: { type: 'object', properties: { seq: { type: 'integer' }, at: { type: 'string' }, actor: { type: 'string' }, action: { type: 'string' }, target: { type: 'string' }, details: { type: 'object' }, prevHash: { type: 'string' }, hash: { type: 'string' } } },
+      AuditEntry: { type: 'object', properties: { seq: { type: 'integer' }, at: { type: 'string' }, actor: { type: 'string' }, action: { type: 'string' }, target: { type: 'string' }, details: { type: 'object' }, prevHash: { type: 'string' }, keyId: { type: 'string' }, hash: { type: 'string' } } },
     },
   },
   paths: {
@@ -146,7 +146,7 @@ export const openApiDocument = {
     },
     '/v1/audit': {
       get: {
-        ...secured, summary: 'The audit log (auditor/admin)',
+        ...secured, summary: "The audit log (auditor/admin), within the caller's teams; a page may hold fewer than `limit` entries while `next` is not null",
         parameters: [q('after', { type: 'integer', minimum: 0 }), q('limit', { type: 'integer', minimum: 1, maximum: 1000 })],
         responses: { 200: { description: 'entries after `after`', ...json({ type: 'object', properties: { items: { type: 'array', items: ref('AuditEntry') }, next: { type: ['integer', 'null'] } } }) }, ...errors(401, 403) },
       },

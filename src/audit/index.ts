@@ -10,3 +10,4 @@ export { TrailVerifier, type TrailResult, type VerifyReport } from './verify';
 export { walkArchiveFile } from './archive-file';
 export { archiveBefore, type ArchiveOutcome } from './archive';
 export { startCheckpointer, type Checkpointer } from './checkpointer';
+export { AuditReader, visibleTo, type AuditPage, type TeamScope } from './reader';
