@@ -19,7 +19,7 @@ import { v1Router } from './api/v1';
 import { AuditKeyring, auditSubscriber, RedisAuditLog, startCheckpointer, startPeriodicDrain } from './audit';
 import { checkpointDirUsable } from './audit/checkpoint-dir';
 import {
-  ApprovedService, CodeScanService, DecisionService, EventBus, Lifecycle, Pipeline, RequestService, ScanRunner, WaiverService, policyEvaluator,
+  ApprovedService, CodeScanService, DecisionService, EventBus, Lifecycle, Pipeline, RequestService, ScanRunner, WaiverService, policyEvaluator, teamBacklog,
   type IntakeRegistry, type PolicyEvaluator,
 } from './intake';
 import { RegistryGateway } from './intake/registry-gateway';
@@ -104,7 +104,7 @@ export function buildServices(config: Config, logger: Logger, redis: Redis, opti
   events.subscribe(auditSubscriber(audit, logger.child({ module: 'audit' })));
   const requests = new RedisRequestStore(redis, prefix);
   const approvals = new RedisApprovalStore(redis, prefix);
-  const scheduler = new BullScheduler(redis, prefix);
+  const scheduler = new BullScheduler(redis, prefix, { backlog: teamBacklog(requests) });
   const lifecycle = new Lifecycle(requests, events);
   const registry = options.registry ?? registryGateway(config, logger).registry;
   const internalHost = new URL(config.internalRegistry.url).host;
@@ -238,7 +238,7 @@ export async function startApi(config: Config, logger: Logger, redis: Redis, ser
 
 /** Starts the intake worker; the scanners are already in `services` (see {@link startScanners}). */
 export function startWorker(config: Config, logger: Logger, redis: Redis, services: Services): { worker: Worker; step: ShutdownStep } {
-  const worker = startIntakeWorker(redis, config.redis.prefix, services.pipeline, config.worker, logger);
+  const worker = startIntakeWorker(redis, config.redis.prefix, services.pipeline, config.worker, logger, services.scheduler.options);
   // close() waits for running jobs; a job still running at the deadline is handed back by stalled-job recovery.
   return { worker, step: { name: 'worker', run: () => worker.close() } };
 }
