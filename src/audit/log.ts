@@ -63,26 +63,42 @@ export class RedisAuditLog implements AuditLog {
     this.outbox = new Outbox(redis, this.keys, (e) => sealEntry(this.keyRing, e), { batch: options.batch });
   }
 
+  /**
+   * Either returns the record's chained entry or throws with the record withdrawn from the
+   * outbox (so that a caller told "not recorded", e.g. an approval answered 503, never finds it
+   * chained later). Only when Redis itself fails mid-way may the record stay pending.
+   */
   async append(record: AuditRecord): Promise<AuditEntry> {
     const src = await this.outbox.add(toOutboxJson(record));
     const deadline = Date.now() + this.timeoutMs;
-    for (let attempt = 0; ;) {
-      const outcome = await this.outbox.chainBatch();
-      if (outcome.kind === 'chained') {
-        this.logChained(outcome.entries);
-        const mine = outcome.entries.find((c) => c.src === src);
-        if (mine) return mine.entry;
+    try {
+      for (let attempt = 0; ;) {
+        const outcome = await this.outbox.chainBatch();
+        if (outcome.kind === 'chained') {
+          this.logChained(outcome.entries);
+          const mine = outcome.entries.find((c) => c.src === src);
+          if (mine) return mine.entry;
+        }
+        // Another drainer may have chained our record (we lost a race, or chained a later batch).
+        if (!(await this.outbox.isPending(src))) return await this.chainedOrFail(src);
+        if (outcome.kind === 'chained') continue; // ours is behind this batch: chain the next one
+        if (Date.now() > deadline) break;
+        await backoff(attempt++);
       }
-      // Another drainer may have chained our record (we lost a race, or chained a later batch).
-      if (!(await this.outbox.isPending(src))) {
-        const entry = await this.outbox.findChained(src);
-        if (entry) return entry;
-        throw new AppError('INTERNAL', `audit record ${src} left the outbox but is not in the chain`);
-      }
-      if (outcome.kind === 'chained') continue; // ours is behind this batch: chain the next one
-      if (Date.now() > deadline) throw this.timeout('append');
-      await backoff(attempt++);
+    } catch (err) {
+      await this.outbox.withdraw(src).catch(() => false);
+      throw err;
     }
+    // XDEL is atomic against the batch script (which checks every record is still pending):
+    // either we withdraw it, or it was chained just now and we return it.
+    if (await this.outbox.withdraw(src)) throw this.timeout('append');
+    return this.chainedOrFail(src);
+  }
+
+  private async chainedOrFail(src: string): Promise<AuditEntry> {
+    const entry = await this.outbox.findChained(src);
+    if (entry) return entry;
+    throw new AppError('INTERNAL', `audit record ${src} left the outbox but is not in the chain`);
   }
 
   async drain(): Promise<number> {
@@ -103,8 +119,7 @@ export class RedisAuditLog implements AuditLog {
   }
 
   private timeout(what: string): AppError {
-    // The record stays in the outbox: the periodic drain of any process chains it later.
-    return new AppError('DEPENDENCY_UNAVAILABLE', `audit ${what}: other writers kept the chain busy for ${this.timeoutMs} ms; pending records stay in the outbox`, { temporary: true });
+    return new AppError('DEPENDENCY_UNAVAILABLE', `audit ${what}: other writers kept the chain busy for ${this.timeoutMs} ms`, { temporary: true });
   }
 
   /** One ECS line per chained entry, by the process that chained it. */

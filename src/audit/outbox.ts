@@ -82,6 +82,11 @@ export class Outbox {
     return id;
   }
 
+  /** Removes a record not yet chained; false when it is no longer pending (chained meanwhile). */
+  async withdraw(id: string): Promise<boolean> {
+    return (await this.redis.xdel(this.keys.outbox, id)) === 1;
+  }
+
   async isPending(id: string): Promise<boolean> {
     return (await this.redis.xrange(this.keys.outbox, id, id)).length > 0;
   }
@@ -125,9 +130,9 @@ export class Outbox {
    * search stops at the first older record.
    */
   async findChained(src: string): Promise<AuditEntry | null> {
-    const PAGE = 200;
-    for (let end = '+'; ;) {
-      const rows = await this.redis.xrevrange(this.keys.stream, end, '-', 'COUNT', PAGE);
+    // Small pages first (the record is usually among the last few dozen), growing after.
+    for (let end = '+', page = 32; ; page = Math.min(page * 4, 2048)) {
+      const rows = await this.redis.xrevrange(this.keys.stream, end, '-', 'COUNT', page);
       for (const [id, fields] of rows) {
         const at = fields.indexOf('src');
         const rowSrc = at >= 0 ? fields[at + 1] : '';
@@ -135,7 +140,7 @@ export class Outbox {
         if (rowSrc && compareStreamIds(rowSrc, src) < 0) return null;
         end = `(${id}`;
       }
-      if (rows.length < PAGE) return null;
+      if (rows.length < page) return null;
     }
   }
 }
