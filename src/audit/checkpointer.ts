@@ -36,7 +36,7 @@ export function startCheckpointer(redis: Redis, log: RedisAuditLog, options: Che
     const ttl = Math.max(50, Math.floor(options.everyMs * 0.9));
     if ((await redis.set(lock, token, 'PX', ttl, 'NX')) !== 'OK') return null;
     const head = await log.head();
-    if (head.seq === 0 || (last && last.seq === head.seq && last.hash === head.hash)) return null;
+    if ((head.seq === 0 && !last) || (last && last.seq === head.seq && last.hash === head.hash)) return null;
     const problem = await headProblem(log, head, last);
     if (problem) {
       options.logger.error({ 'event.kind': 'alert', 'event.action': 'audit.tamper_detected', 'event.outcome': 'failure', 'event.sequence': head.seq, reason: problem }, `audit: no checkpoint written: ${problem}`);

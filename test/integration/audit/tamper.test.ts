@@ -135,6 +135,19 @@ describe('audit tamper evidence against a Redis writer', () => {
     expect(other).toEqual([]);
   });
 
+  it('the checkpointer raises audit.tamper_detected when the log it checkpointed is deleted', async () => {
+    const lines: string[] = [];
+    const logger = createLogger({ level: 'info', destination: { write: (l: string) => { lines.push(l); } } });
+    const cp = startCheckpointer(redis, log, { everyMs: 3_600_000, logger });
+    await redis.del(`${prefix}:audit:checkpoint:lock`); // held by the worker of beforeEach
+    expect(await cp.tick()).toMatchObject({ seq: 8 });
+    await redis.del(stream(), head(), `${prefix}:audit:checkpoint:lock`);
+    expect(await cp.tick()).toBeNull();
+    await cp.stop();
+    const alert = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l['event.action'] === 'audit.tamper_detected');
+    expect(alert).toMatchObject({ reason: expect.stringContaining('moved back from seq 8 to 0') });
+  });
+
   it('the checkpointer refuses to vouch for a head that is not authentic', async () => {
     const list = await entries();
     list[7] = { ...list[7], actor: 'mallory' };
