@@ -9,7 +9,7 @@ import type { Logger } from '../lib/logger';
 import { GENESIS, sealEntry, type AuditEntry, type Break, type ChainPoint } from './chain';
 import type { FoundCheckpoint } from './checkpoints';
 import { AuditKeyring } from './keys';
-import { auditKeys, Outbox, parseEntry, type AuditKeys, type ChainedEntry } from './outbox';
+import { auditKeys, compareStreamIds, Outbox, parseEntry, type AuditKeys, type ChainedEntry } from './outbox';
 import { readAnchor } from './anchor';
 import { toOutboxJson, type AuditRecord } from './record';
 import { TrailVerifier, type TrailResult } from './verify';
@@ -101,7 +101,13 @@ export class RedisAuditLog implements AuditLog {
     throw new AppError('INTERNAL', `audit record ${src} left the outbox but is not in the chain`);
   }
 
+  /**
+   * Chains the records pending when it is called (up to the newest one then), not those added
+   * after, so that a drain ends under a steady stream of writers.
+   */
   async drain(): Promise<number> {
+    const newest = await this.outbox.newest();
+    if (!newest) return 0;
     const deadline = Date.now() + this.timeoutMs;
     let chained = 0;
     for (let attempt = 0; ;) {
@@ -110,9 +116,12 @@ export class RedisAuditLog implements AuditLog {
       if (outcome.kind === 'chained') {
         chained += outcome.entries.length;
         this.logChained(outcome.entries);
+        if (compareStreamIds(outcome.entries[outcome.entries.length - 1].src, newest) >= 0) return chained;
         attempt = 0;
         continue;
       }
+      // Lost to another drainer: done once it has chained what was pending when we started.
+      if (!(await this.outbox.isPending(newest))) return chained;
       if (Date.now() > deadline) throw this.timeout('drain');
       await backoff(attempt++);
     }

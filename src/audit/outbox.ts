@@ -82,6 +82,12 @@ export class Outbox {
     return id;
   }
 
+  /** The id of the newest pending record, if any. */
+  async newest(): Promise<string | null> {
+    const rows = await this.redis.xrevrange(this.keys.outbox, '+', '-', 'COUNT', 1);
+    return rows.length ? rows[0][0] : null;
+  }
+
   /** Removes a record not yet chained; false when it is no longer pending (chained meanwhile). */
   async withdraw(id: string): Promise<boolean> {
     return (await this.redis.xdel(this.keys.outbox, id)) === 1;
