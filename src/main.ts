@@ -125,7 +125,7 @@ export function buildServices(config: Config, logger: Logger, redis: Redis, opti
     decisions: new DecisionService({ requests, scheduler, lifecycle, events, policy, approvalsRequired: config.policy.approvals.required }),
     approved: new ApprovedService({ approvals, registry, lifecycle, events }),
     waivers: new WaiverService({ requests, events, policy }),
-    codeScans: new CodeScanService({ requests, details: new RedisCodeScanStore(redis, prefix), events, policy }),
+    codeScans: new CodeScanService({ requests, details: new RedisCodeScanStore(redis, prefix), events, policy, limits: config.codeScans }),
   };
 }
 

@@ -46,7 +46,12 @@ export const openApiDocument = {
         properties: {
           id: { type: 'string' }, tool: { type: 'string' }, toolVersion: { type: 'string' }, uploadedBy: { type: 'string' }, uploadedAt: { type: 'string', format: 'date-time' },
           summary: ref('Severity'), findings: { type: 'array', items: { type: 'object' } }, findingsTotal: { type: 'integer' }, grouped: { type: 'boolean' },
+          upload: { type: 'object', description: 'the SARIF log this run came from (GET /v1/requests/{id}/code-scans/{sha256}) and its index in it', properties: { sha256: { type: 'string' }, bytes: { type: 'integer' }, run: { type: 'integer' } } },
         },
+      },
+      CodeScanUpload: {
+        type: 'object', required: ['sha256', 'bytes', 'runs', 'alreadyAttached'],
+        properties: { sha256: { type: 'string' }, bytes: { type: 'integer' }, runs: { type: 'integer' }, alreadyAttached: { type: 'boolean' } },
       },
       Finding: {
         type: 'object', required: ['id', 'aliases', 'kind', 'severity', 'title', 'links'],
@@ -111,8 +116,19 @@ export const openApiDocument = {
     '/v1/requests/{id}/code-scans': {
       post: {
         ...secured, summary: "Attach code-scan evidence, a SARIF 2.1.0 log (developer of the request's team, or admin); any state but a terminal one", parameters: [idParam],
-        requestBody: { required: true, description: 'up to server.codeScanBodyLimit', ...json({ type: 'object', required: ['version', 'runs'], properties: { version: { const: '2.1.0' }, runs: { type: 'array', items: { type: 'object' } } } }) },
-        responses: { 201: { description: 'stored: one `codeScans` entry per run', ...json(ref('Request')) }, ...errors(400, 401, 403, 404, 409, 413, 415, 503) },
+        requestBody: { required: true, description: 'up to server.codeScanBodyLimit and the codeScans.* bounds (413 CODE_SCAN_TOO_LARGE naming the key); application/json or application/sarif+json', ...json({ type: 'object', required: ['version', 'runs'], properties: { version: { const: '2.1.0' }, runs: { type: 'array', minItems: 1, items: { type: 'object' } } } }) },
+        responses: {
+          201: { description: 'stored: one `codeScans` entry per run; `upload` names the log by sha256', ...json({ allOf: [ref('Request'), { type: 'object', properties: { upload: ref('CodeScanUpload') } }] }) },
+          200: { description: 'this log (same sha256) was already attached: nothing changed, `upload.alreadyAttached` is true', ...json({ allOf: [ref('Request'), { type: 'object', properties: { upload: ref('CodeScanUpload') } }] }) },
+          ...errors(400, 401, 403, 404, 409, 413, 415, 503),
+        },
+      },
+    },
+    '/v1/requests/{id}/code-scans/{sha256}': {
+      get: {
+        ...secured, summary: 'The original SARIF log of one upload, byte for byte (readers of the request)',
+        parameters: [idParam, { name: 'sha256', in: 'path', required: true, schema: { type: 'string', pattern: '^[0-9a-f]{64}$' } }],
+        responses: { 200: { description: 'the log', content: { 'application/sarif+json': { schema: { type: 'object' } } } }, ...errors(400, 401, 403, 404) },
       },
     },
     '/v1/requests/{id}/waivers': {

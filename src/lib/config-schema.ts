@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { auditConfigSchema } from '../audit/config';
 import { policyConfigSchema } from '../policy/config';
 import { scannersConfigSchema } from '../scanners/config';
+import { codeScansConfigSchema } from '../scanners/sarif/config';
 
 const url = z.string().url();
 
@@ -100,6 +101,8 @@ export const configSchema = z.strictObject({
   }).prefault({}),
   /** Scanner adapters run on every staged image, in order; `[]` leaves the decision to approvers alone. */
   scanners: scannersConfigSchema,
+  /** Bounds on code-scan (SARIF) evidence; over them an upload is refused (413 CODE_SCAN_TOO_LARGE). */
+  codeScans: codeScansConfigSchema.prefault({}),
   policy: policyConfigSchema.extend({
     approvals: z.strictObject({
       /** Distinct approvers (none of them the requester) needed before promotion. */
