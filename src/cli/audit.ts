@@ -34,21 +34,42 @@ function fail(code: number, message: string): number {
   return code;
 }
 
+type Command =
+  | { sub: 'verify'; checkpoints?: string; archives: string[] }
+  | { sub: 'export'; after: number }
+  | { sub: 'archive'; to: string; before: Date };
+
+/** Parses and checks the arguments before anything connects: a usage error is exit 2 whatever Redis does. */
+function parseCommand(argv: string[]): Command | string {
+  const [sub, ...args] = argv;
+  if (sub === 'verify') {
+    const { values } = parseArgs({ args, options: { checkpoints: { type: 'string' }, archive: { type: 'string', multiple: true } } });
+    return { sub, checkpoints: values.checkpoints, archives: values.archive ?? [] };
+  }
+  if (sub === 'export') {
+    const { values } = parseArgs({ args, options: { after: { type: 'string', default: '0' } } });
+    const after = Number(values.after);
+    return Number.isInteger(after) && after >= 0 ? { sub, after } : '--after must be a non-negative integer';
+  }
+  if (sub === 'archive') {
+    const { values } = parseArgs({ args, options: { to: { type: 'string' }, before: { type: 'string' } } });
+    if (!values.to || !values.before) return 'archive needs --to FILE and --before DATE';
+    const before = parseBefore(values.before);
+    if (!before) return `--before: '${values.before}' is not a date (YYYY-MM-DD, or an ISO 8601 time with offset)`;
+    if (before.getTime() > Date.now()) return '--before is in the future: only the past can be archived';
+    return { sub, to: values.to, before };
+  }
+  return `unknown subcommand '${sub ?? ''}'`;
+}
+
 export async function run(argv: string[]): Promise<number> {
-  const [sub, ...rest] = argv;
-  if (sub !== 'verify' && sub !== 'export' && sub !== 'archive') {
-    process.stderr.write(USAGE);
-    return EXIT.usage;
-  }
-  let values: Record<string, string | string[] | undefined>;
+  let command: Command | string;
   try {
-    ({ values } = parseArgs({
-      args: rest,
-      options: { after: { type: 'string' }, checkpoints: { type: 'string' }, archive: { type: 'string', multiple: true }, to: { type: 'string' }, before: { type: 'string' } },
-    }));
+    command = parseCommand(argv);
   } catch (err) {
-    return fail(EXIT.usage, `${(err as Error).message}\n${USAGE}`);
+    command = (err as Error).message; // parseArgs: unknown option, missing value
   }
+  if (typeof command === 'string') return fail(EXIT.usage, `${command}\n${USAGE}`);
   let config: Config;
   let keys: AuditKeyring;
   try {
@@ -60,19 +81,17 @@ export async function run(argv: string[]): Promise<number> {
   }
   const redis = connectRedis(config);
   redis.on('error', () => { /* reported by the command that fails */ });
-  const where = scrubSecrets(config.redis.url);
   try {
     await redis.connect().catch((err: Error) => { throw new Unreachable(err.message); });
     const log = new RedisAuditLog(redis, config.redis.prefix, { keys });
-    if (sub === 'verify') return await verify(log, keys, values.checkpoints as string | undefined, (values.archive as string[] | undefined) ?? []);
-    if (sub === 'export') return await exportLines(log, values.after as string | undefined);
-    return await archive(redis, log, values.to as string | undefined, values.before as string | undefined);
+    if (command.sub === 'verify') return await verify(log, keys, command.checkpoints, command.archives);
+    if (command.sub === 'export') return await exportLines(log, command.after);
+    return await archive(redis, log, command.to, command.before);
   } catch (err) {
-    if (err instanceof Unreachable || isConnectionError(err)) return fail(EXIT.unreachable, `cannot reach Redis at ${where}: ${(err as Error).message}`);
+    if (err instanceof Unreachable || isConnectionError(err)) return fail(EXIT.unreachable, `cannot reach Redis at ${scrubSecrets(config.redis.url)}: ${(err as Error).message}`);
     if (isAppError(err)) return fail(EXIT.failed, `${err.code}: ${err.message}`);
-    const code = (err as NodeJS.ErrnoException).code;
-    if (typeof code === 'string') return fail(EXIT.failed, (err as Error).message);
-    throw err;
+    // Anything else (a file, a Redis reply error) is not a verdict on the chain: never exit 1.
+    return fail(EXIT.failed, scrubSecrets(err instanceof Error ? err.message : String(err)));
   } finally {
     redis.disconnect();
   }
@@ -114,9 +133,7 @@ function report(result: TrailResult): number {
   return EXIT.broken;
 }
 
-async function exportLines(log: RedisAuditLog, afterRaw: string | undefined): Promise<number> {
-  const after = Number(afterRaw ?? '0');
-  if (!Number.isInteger(after) || after < 0) return fail(EXIT.usage, `--after must be a non-negative integer\n${USAGE}`);
+async function exportLines(log: RedisAuditLog, after: number): Promise<number> {
   for (let cursor = after; ;) {
     const page = await log.list(cursor, PAGE);
     if (page.length) process.stdout.write(page.map((e) => `${JSON.stringify(e)}\n`).join(''));
@@ -136,11 +153,7 @@ function parseBefore(raw: string): Date | null {
   return Number.isNaN(d.getTime()) ? null : d;
 }
 
-async function archive(redis: Redis, log: RedisAuditLog, to: string | undefined, beforeRaw: string | undefined): Promise<number> {
-  if (!to || !beforeRaw) return fail(EXIT.usage, `archive needs --to FILE and --before DATE\n${USAGE}`);
-  const before = parseBefore(beforeRaw);
-  if (!before) return fail(EXIT.usage, `--before: '${beforeRaw}' is not a date (YYYY-MM-DD, or an ISO 8601 time with offset)`);
-  if (before.getTime() > Date.now()) return fail(EXIT.usage, '--before is in the future: only the past can be archived');
+async function archive(redis: Redis, log: RedisAuditLog, to: string, before: Date): Promise<number> {
   const outcome = await archiveBefore(redis, log, { before, to, actor: `cli:${userInfo().username}` });
   if (outcome.kind === 'broken') {
     process.stdout.write('nothing archived: the log does not verify\n');

@@ -133,6 +133,9 @@ describe('portcullis audit archive and verify', () => {
     expect((await capture(() => run(['archive', '--to', path.join(dir, 'x.jsonl')]))).code).toBe(2);
     expect((await capture(() => run(['archive', '--to', path.join(dir, 'x.jsonl'), '--before', '2026-02-30']))).code).toBe(2);
     expect((await capture(() => run(['verify', '--bogus']))).code).toBe(2);
+    expect((await capture(() => run(['export', '--after', '-1']))).code).toBe(2);
+    expect((await capture(() => run(['verify', '--to', 'x']))).code).toBe(2);
+    expect((await capture(() => run([]))).code).toBe(2);
 
     const key = process.env.PORTCULLIS_AUDIT_KEY;
     delete process.env.PORTCULLIS_AUDIT_KEY;
@@ -145,6 +148,8 @@ describe('portcullis audit archive and verify', () => {
     }
 
     process.env.PORTCULLIS_CONFIG = writeConfig(`redis://:hunter2@127.0.0.1:${await freePort()}`, prefix);
+    // Usage is checked before connecting: still 2 with Redis down.
+    expect((await capture(() => run(['archive', '--to', path.join(dir, 'x.jsonl')]))).code).toBe(2);
     const down = await capture(() => run(['verify']));
     expect(down.code).toBe(3);
     expect(down.err).toContain('cannot reach Redis at redis://:[REDACTED]@127.0.0.1');
