@@ -119,7 +119,9 @@ async function verify(log: RedisAuditLog, keys: AuditKeyring, dir: string | unde
   }
   // The head before the walk (entries chained meanwhile are left for next time).
   const head = await log.head();
-  return report((await log.walk(v, head.seq)) ?? v.finish(head));
+  const code = report((await log.walk(v, head.seq)) ?? v.finish(head));
+  if (code === EXIT.ok && dir === undefined) process.stdout.write('note: without --checkpoints a cut-off tail, or a log deleted with its head, does not show\n');
+  return code;
 }
 
 function report(result: TrailResult): number {

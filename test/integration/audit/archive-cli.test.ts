@@ -8,7 +8,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import Redis from 'ioredis';
 import YAML from 'yaml';
-import { RedisAuditLog, startCheckpointer } from '../../../src/audit';
+import { archiveBefore, RedisAuditLog, startCheckpointer } from '../../../src/audit';
 import { run } from '../../../src/cli/audit';
 import { createLogger } from '../../../src/lib/logger';
 import { capture } from '../../harness/capture';
@@ -78,6 +78,28 @@ describe('portcullis audit archive and verify', () => {
     // Nothing older is left: a second archive with the same date has nothing to do.
     const again = await capture(() => run(['archive', '--to', path.join(dir, 'again.jsonl'), '--before', '2026-02-01']));
     expect(again).toMatchObject({ code: 0, out: expect.stringContaining('nothing to archive') });
+  });
+
+  it('two archives at once: exactly one trims, the other is refused (CONFLICT) or finds nothing left; appends racing them are kept', async () => {
+    const writers = Array.from({ length: 8 }, () => new Redis(services().redis.url));
+    try {
+      const appends = Promise.all(writers.map(async (c, w) => {
+        const l = new RedisAuditLog(c, prefix);
+        for (let i = 0; i < 5; i++) await l.append({ actor: `w${w}`, action: 'request.created', target: `request/w${w}-${i}`, details: { team: 'payments' } });
+      }));
+      const results = await Promise.allSettled([1, 2].map((n) => archiveBefore(redis, log, { before: new Date('2026-02-01T00:00:00Z'), to: path.join(dir, `race-${n}.jsonl`), actor: 'test' })));
+      await appends;
+      const archived = results.filter((r) => r.status === 'fulfilled' && r.value.kind === 'archived');
+      expect(archived).toHaveLength(1);
+      // The other one either lost the trim (CONFLICT) or, had it started after the first ended, found nothing left.
+      const other = results.find((r) => !archived.includes(r));
+      if (other?.status === 'rejected') expect(other.reason).toMatchObject({ code: 'CONFLICT' });
+      else expect(other).toMatchObject({ status: 'fulfilled', value: { kind: 'nothing' } });
+    } finally {
+      for (const c of writers) c.disconnect();
+    }
+    // 8 before, 40 appended, one audit.archived; 5 of them archived.
+    expect(await log.verify()).toMatchObject({ ok: true, count: 44, start: { seq: 5 }, head: { seq: 49 } });
   });
 
   it('detects an archive file altered, cut short, or not continued by the log in Redis', async () => {
