@@ -78,6 +78,14 @@ export const openApiDocument = {
         properties: { findingId: { type: 'string' }, reason: { type: 'string' }, expires: { type: 'string', format: 'date-time' }, by: { type: 'string' }, at: { type: 'string', format: 'date-time' } },
       },
       ApprovedImage: { type: 'object', required: ['image', 'digest', 'internalRef', 'team', 'approvedAt', 'approvedBy'], properties: { image: { type: 'string' }, digest: { type: 'string' }, internalRef: { type: 'string' }, team: { type: 'string' }, approvedAt: { type: 'string' }, approvedBy: { type: 'array', items: { type: 'string' } } } },
+      Delivery: {
+        type: 'object', required: ['id', 'endpoint', 'type', 'subject', 'attempt', 'outcome', 'at'],
+        properties: {
+          id: { type: 'string', description: 'CloudEvent id = webhook-id, the same at every attempt' }, endpoint: { type: 'string' }, type: { type: 'string' },
+          subject: { type: 'string' }, team: { type: 'string' }, attempt: { type: 'integer' },
+          outcome: { type: 'string', enum: ['delivered', 'retrying', 'failed', 'disabled'] }, status: { type: 'integer' }, error: { type: 'string' }, at: { type: 'string', format: 'date-time' },
+        },
+      },
       AuditEntry: { type: 'object', properties: { seq: { type: 'integer' }, at: { type: 'string' }, actor: { type: 'string' }, action: { type: 'string' }, target: { type: 'string' }, details: { type: 'object' }, prevHash: { type: 'string' }, keyId: { type: 'string' }, hash: { type: 'string' } } },
     },
   },
@@ -158,6 +166,20 @@ export const openApiDocument = {
         ...secured, summary: 'Withdraw an approval and delete its internal tag (admin)',
         requestBody: { required: true, ...json({ type: 'object', additionalProperties: false, required: ['digest', 'reason'], properties: { digest: { type: 'string' }, team: { type: 'string' }, reason: { type: 'string' } } }) },
         responses: { 200: { description: 'revoked', ...json({ type: 'object' }) }, ...errors(400, 401, 403, 404) },
+      },
+    },
+    '/v1/notifications/deliveries': {
+      get: {
+        ...secured, summary: 'Webhook delivery attempts, newest first (admin/auditor, within their teams)',
+        parameters: [q('endpoint', { type: 'string' }), limitParam, q('cursor', { type: 'string' }, false, '`next` of the previous page')],
+        responses: { 200: { description: 'a page', ...json(page('Delivery')) }, ...errors(400, 401, 403, 429, 503) },
+      },
+    },
+    '/v1/notifications/endpoints/{name}/enable': {
+      post: {
+        ...secured, summary: 'Deliver to an endpoint again after it answered 410 Gone (admin of every team)',
+        parameters: [{ name: 'name', in: 'path', required: true, schema: { type: 'string' } }],
+        responses: { 200: { description: 'enabled', ...json({ type: 'object', properties: { endpoint: { type: 'string' }, enabled: { type: 'boolean' }, wasDisabled: { type: 'boolean' } } }) }, ...errors(401, 403, 404, 429, 503) },
       },
     },
     '/v1/audit': {
