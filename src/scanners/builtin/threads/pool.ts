@@ -196,6 +196,11 @@ export class ScanThreadPool {
     }
   }
 
+  /** Threads started and alive (for tests and metrics). */
+  get threadCount(): number {
+    return [...this.threads].filter((t) => !t.dead).length;
+  }
+
   private start(): ScanThread {
     const thread = new ScanThread(this.memoryMb);
     this.threads.add(thread);
