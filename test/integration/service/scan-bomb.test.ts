@@ -35,7 +35,7 @@ async function statusDBomb(): Promise<Buffer> {
   for (let f = 0; f < 12; f += 1) {
     const entry = tar.entry({ name: `var/lib/dpkg/status.d/pkg${f}`, size: 60 * MiB, mode: 0o644, mtime: new Date(0) });
     for (let i = 0; i < 60; i += 1) {
-      if (!entry.write(chunk)) await new Promise((r) => entry.once('drain', r));
+      if (!entry.write(chunk)) await new Promise<void>((r) => entry.once('drain', () => r()));
     }
     await new Promise<void>((resolve, reject) => entry.end((err?: Error | null) => (err ? reject(err) : resolve())));
   }
