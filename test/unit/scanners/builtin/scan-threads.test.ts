@@ -4,6 +4,7 @@
  * concurrent scans share the threads without mixing their bytes; a registry fault while a layer
  * streams ends the scan with that fault.
  */
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { AppError } from '../../../../src/lib/errors';
@@ -71,6 +72,24 @@ describe('scan threads', () => {
     const installed = reports.map((r) => r.findings.find((f) => f.package === 'lodash')?.installedVersion ?? 'none');
     expect(installed).toEqual(['4.17.20', 'none', '4.17.19', 'none', '4.17.20', '4.17.15']);
     expect(threads.threadCount).toBeLessThanOrEqual(2);
+  });
+
+  test('layers that arrive whole while an earlier one is still being parsed are read to the end (every block acknowledged)', async () => {
+    const threads = pool(1);
+    const scanner = new BuiltinScanner({ name: 'b', osvPath: OSV, threads });
+    // A slow layer (a large dpkg database to parse), then a small one that arrives complete, with
+    // its end, before the thread reads it: its blocks must still count as taken, or the sender's
+    // window shrinks with each such layer until the scan stalls.
+    const status = Array.from({ length: 40_000 }, (_, i) => `Package: p${i}\nStatus: install ok installed\nVersion: 1.${i}\n`).join('\n');
+    const layers = Array.from({ length: 4 }, (_, i) => [
+      { files: { [`var/lib/dpkg/status.d/s${i}`]: status } },
+      { files: { [`data/${i}.bin`]: randomBytes(1536 * 1024) } },
+    ]).flat();
+    layers.push({ files: { 'app/node_modules/lodash/package.json': JSON.stringify({ name: 'lodash', version: '4.17.20' }) } });
+    const img = await buildImage({ layers, config: { User: '1' } });
+    const r = await scan(scanner, img);
+    expect(r.status).toBe('succeeded');
+    expect(r.findings.map((f) => f.id)).toEqual(['GHSA-35jh-r3h4-6jhm']);
   });
 
   test('a registry fault while a layer streams ends the scan with that fault: permanent → failed report, temporary → thrown', async () => {
