@@ -17,6 +17,7 @@
  * - `unscannable`: anything else: bytes that are no manifest we know, a nested index, an image
  *   with layers of other media types (an OCI artifact) that is not inert as above.
  */
+import { AppError } from '../lib/errors';
 import { formatPlatform } from './platform';
 import type { ParsedManifest } from './manifest';
 import { MediaTypes, type Descriptor, type Platform } from './types';
@@ -40,6 +41,13 @@ export const ATTESTATION_LAYER_TYPES: ReadonlySet<string> = new Set([
   'application/vnd.dsse.envelope.v1+json',
 ]);
 
+/**
+ * Distinct children of one index that staging and the scanners read and judge. Real
+ * multi-platform indexes list a few dozen (platforms and their attestations); a 4 MiB index
+ * could list ~30,000, each a manifest read and a scan.
+ */
+export const MAX_DISTINCT_CHILDREN = 1024;
+
 export type ChildJudgement =
   | { kind: 'image' }
   | { kind: 'attestation' }
@@ -52,13 +60,19 @@ export interface ChildListing {
   platforms: Array<Platform | undefined>;
 }
 
-/** Groups an index's descriptors by digest, in index order: identical children are judged (and scanned) once. */
-export function distinctChildren(manifests: readonly Descriptor[]): ChildListing[] {
+/**
+ * Groups an index's descriptors by digest, in index order: identical children are judged (and
+ * scanned) once. More than {@link MAX_DISTINCT_CHILDREN} fail with SCAN_LIMIT_EXCEEDED.
+ */
+export function distinctChildren(manifests: readonly Descriptor[], index: string): ChildListing[] {
   const byDigest = new Map<string, ChildListing>();
   for (const d of manifests) {
     const seen = byDigest.get(d.digest);
     if (seen) seen.platforms.push(d.platform);
     else byDigest.set(d.digest, { digest: d.digest, platforms: [d.platform] });
+  }
+  if (byDigest.size > MAX_DISTINCT_CHILDREN) {
+    throw new AppError('SCAN_LIMIT_EXCEEDED', `index ${index} lists ${byDigest.size} distinct children, more than ${MAX_DISTINCT_CHILDREN}`);
   }
   return [...byDigest.values()];
 }

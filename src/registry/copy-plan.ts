@@ -143,7 +143,7 @@ async function judgeChildren(
 ): Promise<Descriptor[]> {
   const refused = new Set<string>();
   let firstReason = '';
-  for (const listing of distinctChildren(manifests)) {
+  for (const listing of distinctChildren(manifests, index)) {
     const m = await read(listing.digest);
     let content: ParsedManifest | { error: string };
     try {

@@ -7,6 +7,7 @@
  */
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { MAX_DISTINCT_CHILDREN } from '../../../../src/registry/children';
 import { BuiltinScanner } from '../../../../src/scanners/builtin/adapter';
 import type { ScanReport } from '../../../../src/scanners/types';
 import {
@@ -134,6 +135,17 @@ describe('BuiltinScanner on an image index', () => {
     expect(registry.manifestReads.filter((d) => d === img.digest)).toHaveLength(1);
     expect(registry.blobReads.filter((d) => d === img.layers[0]!.digest)).toHaveLength(1);
     expect(byId(r, 'GHSA-35jh-r3h4-6jhm')).toEqual([['4.17.20', 'linux/amd64']]);
+  });
+
+  test('more distinct children than MAX_DISTINCT_CHILDREN fail before any child is read', async () => {
+    const fake = Array.from({ length: MAX_DISTINCT_CHILDREN + 1 }, (_, i) => ({
+      mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: sha256(`child ${i}`), size: 100, platform: { os: 'linux', architecture: 'amd64' },
+    }));
+    const idx = customIndex(fake, []);
+    const registry = new MemoryRegistry().addIndex(idx);
+    const r = await scanIndex(registry, idx);
+    expect(r).toMatchObject({ status: 'failed', error: { code: 'SCAN_LIMIT_EXCEEDED', message: expect.stringContaining(`${MAX_DISTINCT_CHILDREN + 1} distinct children`) } });
+    expect(registry.manifestReads).toEqual([idx.digest]);
   });
 
   test('an index of attestations only has nothing runnable to scan', async () => {
