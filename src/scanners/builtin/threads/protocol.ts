@@ -12,7 +12,7 @@ import type { ScanBudget } from '../limits';
 /** Bytes per transferred block: big enough that message overhead is noise, small enough to stream. */
 export const BLOCK_BYTES = 1024 * 1024;
 /** Blocks sent and not yet consumed by the thread. */
-export const WINDOW = 4;
+export const WINDOW = 8;
 
 /** main → thread, on the thread's parentPort. */
 export interface TaskMessage {
