@@ -35,7 +35,7 @@ import { onShutdown, type ShutdownStep } from './lib/shutdown';
 import type { Mover } from './registry/mover';
 import { createMover } from './registry/movers/from-config';
 import { UpstreamResolver } from './registry/resolver';
-import { createScanners } from './scanners';
+import { createScanners, ScanThreadPool } from './scanners';
 import type { RegistryAuthorization } from './scanners/clair/http';
 import type { ScannerAdapter } from './scanners/types';
 import { RedisApprovalStore, RedisCodeScanStore, RedisRequestStore, RedisScanResultStore } from './store';
@@ -191,7 +191,9 @@ export async function startScanners(config: Config, logger: Logger): Promise<Sca
     log.warn('no scanners configured: images are approved on the approvers\' judgement alone');
     return [];
   }
-  const scanners = createScanners(config.scanners, { registryAuthorization: internalRegistryAuthorization(config), logger: log });
+  const { scanThreads, scanThreadMemoryMb } = config.worker;
+  const threads = new ScanThreadPool({ size: scanThreads === 'auto' ? undefined : scanThreads, memoryMb: scanThreadMemoryMb });
+  const scanners = createScanners(config.scanners, { registryAuthorization: internalRegistryAuthorization(config), logger: log }, threads);
   for (const [i, scanner] of scanners.entries()) {
     try {
       await scanner.check();

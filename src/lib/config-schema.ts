@@ -6,7 +6,7 @@ import { z } from 'zod';
 // Layering: lib composes the zod-only config schemas each module declares (and nothing else of them).
 import { auditConfigSchema } from '../audit/config';
 import { policyConfigSchema } from '../policy/config';
-import { scannersConfigSchema } from '../scanners/config';
+import { scannersConfigSchema, scanningConfigSchema } from '../scanners/config';
 import { codeScansConfigSchema } from '../scanners/sarif/config';
 
 const url = z.string().url();
@@ -114,9 +114,18 @@ export const configSchema = z.strictObject({
     lockDurationMs: z.number().int().min(1000).default(30000),
     /** How often workers look for jobs whose lock expired (stalled jobs) and hand them back. */
     stalledIntervalMs: z.number().int().min(500).default(30000),
+    /**
+     * Threads that run builtin scans (decompression, tar parsing, inventory, hardening), shared
+     * by every scan job of the process. `auto`: one per core (os.availableParallelism()).
+     */
+    scanThreads: z.union([z.literal('auto'), z.number().int().min(1).max(256)]).default('auto'),
+    /** Heap of one scan thread, in MiB; a scan that needs more fails alone with SCAN_LIMIT_EXCEEDED. */
+    scanThreadMemoryMb: z.number().int().min(32).max(16384).default(384),
   }).prefault({}),
   /** Scanner adapters run on every staged image, in order; `[]` leaves the decision to approvers alone. */
   scanners: scannersConfigSchema,
+  /** How staging and scanning treat index children (see src/registry/children.ts). */
+  scanning: scanningConfigSchema.prefault({}),
   /** Bounds on code-scan (SARIF) evidence; over them an upload is refused (413 CODE_SCAN_TOO_LARGE). */
   codeScans: codeScansConfigSchema.prefault({}),
   policy: policyConfigSchema.extend({
