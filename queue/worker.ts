@@ -42,7 +42,7 @@ export function startIntakeWorker(connection: ConnectionOptions, redisPrefix: st
     }
   });
   worker.on('error', (err) => log.error({ error: err }, 'worker error'));
-  const jobs = new BullScheduler(connection, redisPrefix);
+  const jobs = new BullScheduler(connection, redisPrefix, log);
   const sweep = startSweep(pipeline, jobs, settings.sweepIntervalMs ?? SWEEP_INTERVAL_MS, log.child({ module: 'sweep' }));
   worker.once('closing', () => {
     sweep.stop();

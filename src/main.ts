@@ -10,7 +10,7 @@ import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { parseArgs } from 'node:util';
 import type { Worker } from 'bullmq';
-import Redis from 'ioredis';
+import type Redis from 'ioredis';
 import { BullScheduler } from '../queue/scheduler';
 import { startIntakeWorker } from '../queue/worker';
 import { createApp } from './api/app';
@@ -26,6 +26,8 @@ import { ConfigError, loadConfig, type Config } from './lib/config';
 import type { IdentityProvider } from './lib/identity/types';
 import { TokensFileIdentityProvider } from './lib/identity/tokens-file';
 import { createLogger, scrubSecrets, setRootLogger, type Logger } from './lib/logger';
+import { RedisRateCounter } from './lib/rate-counter';
+import { createRedis, pingRedis } from './lib/redis';
 import { onShutdown, type ShutdownStep } from './lib/shutdown';
 import type { Mover } from './registry/mover';
 import { createMover } from './registry/movers/from-config';
@@ -59,9 +61,7 @@ function registryCheck(url: string): ReadinessCheck {
 function redisCheck(redis: Redis): ReadinessCheck {
   return {
     name: 'redis',
-    async check() {
-      if ((await redis.ping()) !== 'PONG') throw new Error('no PONG');
-    },
+    check: () => pingRedis(redis),
   };
 }
 
@@ -101,7 +101,7 @@ export function buildServices(config: Config, logger: Logger, redis: Redis, opti
   events.subscribe(auditSubscriber(audit, logger.child({ module: 'audit' })));
   const requests = new RedisRequestStore(redis, prefix);
   const approvals = new RedisApprovalStore(redis, prefix);
-  const scheduler = new BullScheduler(redis, prefix);
+  const scheduler = new BullScheduler(redis, prefix, logger);
   const lifecycle = new Lifecycle(requests, events);
   const registry = options.registry ?? registryGateway(config, logger).registry;
   const internalHost = new URL(config.internalRegistry.url).host;
@@ -209,11 +209,18 @@ export function identityFrom(config: Config, logger: Logger): IdentityProvider {
   return { authenticate: async () => null };
 }
 
+/** `redis` is the `store` connection (lib/redis.ts): readiness and the shared rate limits use it. */
 export async function startApi(config: Config, logger: Logger, redis: Redis, services: Services, identity: IdentityProvider): Promise<{ server: Server; port: number; step: ShutdownStep }> {
   const app = createApp({
     logger: logger.child({ module: 'api' }),
     readiness: [redisCheck(redis), registryCheck(config.internalRegistry.url)],
-    routers: [v1Router({ identity, ...services, limits: config.server })],
+    routers: [v1Router({
+      identity, ...services, limits: config.server,
+      rateCounters: {
+        principals: new RedisRateCounter(redis, `${config.redis.prefix}:ratelimit:principal`),
+        addresses: new RedisRateCounter(redis, `${config.redis.prefix}:ratelimit:failed-auth`),
+      },
+    })],
   });
   const { server, scheme } = createServer(config, app);
   server.listen(config.server.port, config.server.host);
@@ -233,7 +240,10 @@ export async function startApi(config: Config, logger: Logger, redis: Redis, ser
   };
 }
 
-/** Starts the intake worker; the scanners are already in `services` (see {@link startScanners}). */
+/**
+ * Starts the intake worker; the scanners are already in `services` (see {@link startScanners}).
+ * `redis` must be a `worker` connection (lib/redis.ts): BullMQ blocks on it.
+ */
 export function startWorker(config: Config, logger: Logger, redis: Redis, services: Services): { worker: Worker; step: ShutdownStep } {
   const worker = startIntakeWorker(redis, config.redis.prefix, services.pipeline, config.worker, logger);
   // close() waits for running jobs; a job still running at the deadline is handed back by stalled-job recovery.
@@ -253,17 +263,17 @@ async function main(): Promise<void> {
     logger.info({ mover: wiring.mover.name, preservesDigest: wiring.mover.preservesDigest }, 'mover ready');
   }
   const identity = role === 'worker' ? undefined : identityFrom(config, logger);
-  const redis = new Redis(config.redis.url, { lazyConnect: true, maxRetriesPerRequest: null });
-  redis.on('error', (err) => logger.warn({ error: err }, 'redis connection error'));
-  await redis.connect().catch((err: Error) => logger.warn({ error: err }, 'redis not reachable yet; retrying'));
+  // Two connections (lib/redis.ts): the API and stores fail fast; BullMQ's worker blocks.
+  const redis = createRedis(config.redis, 'store', logger);
+  const workerRedis = role === 'api' ? undefined : createRedis(config.redis, 'worker', logger);
   // Only workers scan; an API-only process neither needs the scanners nor waits for their checks.
   const scanners = role === 'api' ? [] : await startScanners(config, logger);
   const services = buildServices(config, logger, redis, { scanners, registry: wiring.registry });
   const steps: ShutdownStep[] = [];
   if (identity) steps.push((await startApi(config, logger, redis, services, identity)).step);
-  if (role !== 'api') steps.push(startWorker(config, logger, redis, services).step);
+  if (workerRedis) steps.push(startWorker(config, logger, workerRedis, services).step);
   steps.push({ name: 'queue', run: () => services.scheduler.close() });
-  steps.push({ name: 'redis', run: async () => { await redis.quit(); } });
+  steps.push({ name: 'redis', run: async () => { await Promise.all([redis, workerRedis].map((r) => r?.quit())); } });
   onShutdown(logger, steps);
   logger.info({ role }, 'portcullis started');
 }
