@@ -89,8 +89,9 @@ export function isAppError(err: unknown): err is AppError {
  * as the cause of an INTERNAL error, becomes 503 DEPENDENCY_UNAVAILABLE, temporary.
  */
 export function toAppError(err: unknown, fallback: ErrorCode = 'INTERNAL'): AppError {
-  if (isAppError(err) && !(err.code === 'INTERNAL' && isRedisUnavailable(err.cause))) return err;
-  if (isRedisUnavailable(err)) return new AppError('DEPENDENCY_UNAVAILABLE', 'the store (Redis) is unavailable', { cause: err, temporary: true });
+  const redisAway = isAppError(err) ? err.code === 'INTERNAL' && isRedisUnavailable(err.cause) : isRedisUnavailable(err);
+  if (redisAway) return new AppError('DEPENDENCY_UNAVAILABLE', 'the store (Redis) is unavailable', { cause: err, temporary: true });
+  if (isAppError(err)) return err;
   const message = err instanceof Error ? err.message : String(err);
   return new AppError(fallback, message, { cause: err });
 }

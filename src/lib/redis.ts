@@ -13,8 +13,8 @@
  *
  * Both reconnect forever (backoff capped at {@link MAX_RECONNECT_DELAY_MS}), so the service
  * recovers by itself when Redis returns. With `redis.sentinels`, both ask Sentinel for the
- * current primary, follow a failover (`failoverDetector`), and reconnect when a demoted node
- * answers READONLY. Connection errors go through the pino logger (once per outage, not once
+ * current primary, follow a failover as the sentinels announce it, ask again when the
+ * connection drops, and reconnect when a demoted node answers READONLY. Connection errors go through the pino logger (once per outage, not once
  * per reconnect attempt): ioredis prints unhandled `error` events to stderr otherwise.
  */
 import Redis, { type RedisOptions } from 'ioredis';
@@ -53,6 +53,9 @@ export function redisOptions(settings: RedisSettings, purpose: RedisPurpose): Re
     ...(settings.sentinels.length > 0 ? {
       sentinels: settings.sentinels,
       name: settings.sentinelName,
+      // Subscribe to the sentinels' +switch-master and reconnect at once: a primary that is
+      // demoted but still reachable would otherwise take writes until it drops its clients
+      // (writes lost when it resyncs from the new primary; see confirmReplicated).
       failoverDetector: true,
       sentinelCommandTimeout: 1000,
     } : {}),
@@ -79,7 +82,6 @@ function logConnection(redis: Redis, purpose: RedisPurpose, logger: Logger): voi
     if (down) log.info('redis connection restored');
     down = false;
   });
-  redis.on('+failover', () => log.warn('sentinel failover detected: reconnecting to the new primary'));
 }
 
 /**
