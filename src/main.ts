@@ -16,9 +16,9 @@ import { startIntakeWorker } from '../queue/worker';
 import { createApp } from './api/app';
 import type { ReadinessCheck } from './api/routes/health';
 import { v1Router } from './api/v1';
-import { auditSubscriber, RedisAuditLog } from './audit';
+import { auditSubscriber, RedisAuditLog, startPeriodicDrain } from './audit';
 import {
-  ApprovedService, CodeScanService, DecisionService, EventBus, Lifecycle, Pipeline, RequestService, ScanRunner, WaiverService, policyEvaluator,
+  ApprovedService, CodeScanService, DecisionService, EventBus, Lifecycle, Pipeline, RequestService, ScanRunner, WaiverService, policyEvaluator, teamBacklog,
   type IntakeRegistry, type PolicyEvaluator,
 } from './intake';
 import { RegistryGateway } from './intake/registry-gateway';
@@ -97,11 +97,11 @@ export interface RegistryWiring {
 export function buildServices(config: Config, logger: Logger, redis: Redis, options: ServiceOptions = {}): Services {
   const prefix = config.redis.prefix;
   const events = new EventBus(logger.child({ module: 'events' }));
-  const audit = new RedisAuditLog(redis, prefix, logger.child({ module: 'audit' }));
+  const audit = new RedisAuditLog(redis, prefix, { logger: logger.child({ module: 'audit' }), timeoutMs: config.audit.timeoutMs });
   events.subscribe(auditSubscriber(audit, logger.child({ module: 'audit' })));
   const requests = new RedisRequestStore(redis, prefix);
   const approvals = new RedisApprovalStore(redis, prefix);
-  const scheduler = new BullScheduler(redis, prefix, logger);
+  const scheduler = new BullScheduler(redis, prefix, { backlog: teamBacklog(requests) }, logger);
   const lifecycle = new Lifecycle(requests, events);
   const registry = options.registry ?? registryGateway(config, logger).registry;
   const internalHost = new URL(config.internalRegistry.url).host;
@@ -245,7 +245,7 @@ export async function startApi(config: Config, logger: Logger, redis: Redis, ser
  * `redis` must be a `worker` connection (lib/redis.ts): BullMQ blocks on it.
  */
 export function startWorker(config: Config, logger: Logger, redis: Redis, services: Services): { worker: Worker; step: ShutdownStep } {
-  const worker = startIntakeWorker(redis, config.redis.prefix, services.pipeline, config.worker, logger);
+  const worker = startIntakeWorker(redis, config.redis.prefix, services.pipeline, config.worker, logger, services.scheduler.options);
   // close() waits for running jobs; a job still running at the deadline is handed back by stalled-job recovery.
   return { worker, step: { name: 'worker', run: () => worker.close() } };
 }
@@ -272,6 +272,9 @@ async function main(): Promise<void> {
   const steps: ShutdownStep[] = [];
   if (identity) steps.push((await startApi(config, logger, redis, services, identity)).step);
   if (workerRedis) steps.push(startWorker(config, logger, workerRedis, services).step);
+  // Chains records whose writer died between its Lua script and its own drain (BOARD: audit outbox).
+  const drain = startPeriodicDrain(services.audit, config.audit.drainIntervalMs, logger.child({ module: 'audit' }));
+  steps.push({ name: 'audit drain', run: () => drain.stop() });
   steps.push({ name: 'queue', run: () => services.scheduler.close() });
   steps.push({ name: 'redis', run: async () => { await Promise.all([redis, workerRedis].map((r) => r?.quit())); } });
   onShutdown(logger, steps);
