@@ -27,7 +27,7 @@ import type { IdentityProvider } from './lib/identity/types';
 import { TokensFileIdentityProvider } from './lib/identity/tokens-file';
 import { createLogger, scrubSecrets, setRootLogger, type Logger } from './lib/logger';
 import { RedisRateCounter } from './lib/rate-counter';
-import { createRedis, pingRedis } from './lib/redis';
+import { createRedis, pingRedis, workerConnection } from './lib/redis';
 import { onShutdown, type ShutdownStep } from './lib/shutdown';
 import type { Mover } from './registry/mover';
 import { createMover } from './registry/movers/from-config';
@@ -242,10 +242,11 @@ export async function startApi(config: Config, logger: Logger, redis: Redis, ser
 
 /**
  * Starts the intake worker; the scanners are already in `services` (see {@link startScanners}).
- * `redis` must be a `worker` connection (lib/redis.ts): BullMQ blocks on it.
+ * BullMQ makes and closes its own connections, with the `worker` options of lib/redis.ts
+ * (`maxRetriesPerRequest: null`, which BullMQ requires for its blocking commands; Sentinel).
  */
-export function startWorker(config: Config, logger: Logger, redis: Redis, services: Services): { worker: Worker; step: ShutdownStep } {
-  const worker = startIntakeWorker(redis, config.redis.prefix, services.pipeline, config.worker, logger, services.scheduler.options);
+export function startWorker(config: Config, logger: Logger, services: Services): { worker: Worker; step: ShutdownStep } {
+  const worker = startIntakeWorker(workerConnection(config.redis), config.redis.prefix, services.pipeline, config.worker, logger, services.scheduler.options);
   // close() waits for running jobs; a job still running at the deadline is handed back by stalled-job recovery.
   return { worker, step: { name: 'worker', run: () => worker.close() } };
 }
@@ -263,20 +264,19 @@ async function main(): Promise<void> {
     logger.info({ mover: wiring.mover.name, preservesDigest: wiring.mover.preservesDigest }, 'mover ready');
   }
   const identity = role === 'worker' ? undefined : identityFrom(config, logger);
-  // Two connections (lib/redis.ts): the API and stores fail fast; BullMQ's worker blocks.
+  // The API, stores and queue adds fail fast on this one (lib/redis.ts); the worker makes its own.
   const redis = createRedis(config.redis, 'store', logger);
-  const workerRedis = role === 'api' ? undefined : createRedis(config.redis, 'worker', logger);
   // Only workers scan; an API-only process neither needs the scanners nor waits for their checks.
   const scanners = role === 'api' ? [] : await startScanners(config, logger);
   const services = buildServices(config, logger, redis, { scanners, registry: wiring.registry });
   const steps: ShutdownStep[] = [];
   if (identity) steps.push((await startApi(config, logger, redis, services, identity)).step);
-  if (workerRedis) steps.push(startWorker(config, logger, workerRedis, services).step);
+  if (role !== 'api') steps.push(startWorker(config, logger, services).step);
   // Chains records whose writer died between its Lua script and its own drain (BOARD: audit outbox).
   const drain = startPeriodicDrain(services.audit, config.audit.drainIntervalMs, logger.child({ module: 'audit' }));
   steps.push({ name: 'audit drain', run: () => drain.stop() });
   steps.push({ name: 'queue', run: () => services.scheduler.close() });
-  steps.push({ name: 'redis', run: async () => { await Promise.all([redis, workerRedis].map((r) => r?.quit())); } });
+  steps.push({ name: 'redis', run: async () => { await redis.quit(); } });
   onShutdown(logger, steps);
   logger.info({ role }, 'portcullis started');
 }

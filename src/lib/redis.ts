@@ -13,8 +13,8 @@
  *
  * Both reconnect forever (backoff capped at {@link MAX_RECONNECT_DELAY_MS}), so the service
  * recovers by itself when Redis returns. With `redis.sentinels`, both ask Sentinel for the
- * current primary, follow a failover as the sentinels announce it, ask again when the
- * connection drops, and reconnect when a demoted node answers READONLY. Connection errors go through the pino logger (once per outage, not once
+ * current primary, ask again when the connection drops, and reconnect when a demoted node
+ * answers READONLY. Connection errors go through the pino logger (once per outage, not once
  * per reconnect attempt): ioredis prints unhandled `error` events to stderr otherwise.
  */
 import Redis, { type RedisOptions } from 'ioredis';
@@ -42,10 +42,13 @@ export interface RedisSettings {
 
 export type RedisPurpose = 'store' | 'worker';
 
+/** Reconnect forever, backing off to at most {@link MAX_RECONNECT_DELAY_MS}. */
+const reconnectDelay = (attempt: number): number => Math.min(50 * 2 ** Math.min(attempt, 10), MAX_RECONNECT_DELAY_MS);
+
 /** The ioredis options of a connection of this purpose (exported for BullMQ and the tests). */
 export function redisOptions(settings: RedisSettings, purpose: RedisPurpose): RedisOptions {
   const common: RedisOptions = {
-    retryStrategy: (attempt) => Math.min(50 * 2 ** Math.min(attempt, 10), MAX_RECONNECT_DELAY_MS),
+    retryStrategy: reconnectDelay,
     // After a failover a client may still reach the demoted primary: reconnect (Sentinel gives
     // the new one) and resend the command instead of failing it.
     reconnectOnError: (err) => (/^READONLY /.test(err.message) ? 2 : false),
@@ -53,10 +56,12 @@ export function redisOptions(settings: RedisSettings, purpose: RedisPurpose): Re
     ...(settings.sentinels.length > 0 ? {
       sentinels: settings.sentinels,
       name: settings.sentinelName,
-      // Subscribe to the sentinels' +switch-master and reconnect at once: a primary that is
-      // demoted but still reachable would otherwise take writes until it drops its clients
-      // (writes lost when it resyncs from the new primary; see confirmReplicated).
-      failoverDetector: true,
+      // Not ioredis's failoverDetector (+switch-master subscriptions): a connection closed with
+      // quit(), as BullMQ closes its own, leaves them reconnecting to the sentinels forever. A
+      // demoted primary drops its clients and answers READONLY (handled above), a dead one drops
+      // the connection: either way the client asks the sentinels again. Writes a demoted
+      // primary took during the switch are what confirmReplicated guards against.
+      failoverDetector: false,
       sentinelCommandTimeout: 1000,
     } : {}),
   };
@@ -67,6 +72,15 @@ export function redisOptions(settings: RedisSettings, purpose: RedisPurpose): Re
     // caller sees 503 or a job retries) rather than resend it and append an audit record twice.
     autoResendUnfulfilledCommands: false,
   };
+}
+
+/**
+ * What BullMQ builds a worker's connections from: the `worker` options and the URL. BullMQ
+ * makes, duplicates (for its blocking commands) and closes these connections itself; their
+ * errors reach the Worker's `error` event, which queue/worker.ts logs.
+ */
+export function workerConnection(settings: RedisSettings): Omit<RedisOptions, 'retryStrategy'> & { url: string; retryStrategy: (attempt: number) => number } {
+  return { ...redisOptions(settings, 'worker'), url: settings.url, retryStrategy: reconnectDelay };
 }
 
 /** Logs the first error of an outage and the recovery, not every reconnect attempt. */

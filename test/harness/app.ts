@@ -81,13 +81,12 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   writeFileSync(configFile, YAML.stringify(raw));
   const config = parseConfig(raw);
   const logger = createLogger({ level: config.log.level });
-  // main.ts's two connections: `store` for the API and stores, `worker` for BullMQ's worker.
+  // main.ts's `store` connection for the API and stores; the worker makes its own.
   const redis = createRedis(config.redis, 'store', logger);
-  const workerRedis = options.worker === false ? undefined : createRedis(config.redis, 'worker', logger);
   const built = buildServices(config, logger, redis, options);
   const api = await startApi(config, logger, redis, built, identityFrom(config, logger));
   let worker: Worker | undefined;
-  if (workerRedis) worker = startWorker(config, logger, workerRedis, built).worker;
+  if (options.worker !== false) worker = startWorker(config, logger, built).worker;
   const url = `http://127.0.0.1:${api.port}`;
 
   const call: TestApp['call'] = async (who, method, p, body, headers = {}) => {
@@ -119,7 +118,6 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
       const keys = await redis.keys(`${config.redis.prefix}:*`);
       for (let i = 0; i < keys.length; i += 500) await redis.del(...keys.slice(i, i + 500));
       redis.disconnect();
-      workerRedis?.disconnect();
     },
   };
 }

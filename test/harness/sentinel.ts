@@ -9,9 +9,6 @@ import Redis from 'ioredis';
 import { freePort, portOpen, startProcess, tempDir, waitFor, type Service } from './proc';
 import { startRedis, type RedisService } from './redis';
 
-/** ioredis's default `disconnectTimeout` (RedisOptions.js), which its sentinel clients use. */
-const IOREDIS_DISCONNECT_TIMEOUT_MS = 2000;
-
 export interface SentinelAddress { host: string; port: number }
 
 export interface SentinelSet {
@@ -108,10 +105,6 @@ export async function startSentinelSet(name = 'portcullis'): Promise<SentinelSet
     },
     async stop() {
       await Promise.all([...started.map((s) => s.service.stop()), primary.stop(), replica.stop()]);
-      // ioredis's FailoverDetector (on in lib/redis.ts) closes its sentinel subscriptions with a
-      // 2 s destroy timer that a closed stream never clears (AbstractConnector.disconnect): let it
-      // run out here, so that jest's worker does not exit with timers pending. Not an assertion.
-      await new Promise((resolve) => setTimeout(resolve, IOREDIS_DISCONNECT_TIMEOUT_MS + 200));
     },
   };
 }
