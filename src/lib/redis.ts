@@ -124,7 +124,10 @@ export async function pingRedis(redis: Redis): Promise<void> {
  * this after a write that must survive a failover before the caller is told it happened
  * (an approval, a revocation, an audit append): Sentinel promotes the most up-to-date
  * replica, so a write one replica acknowledged survives the loss of the primary.
- * WAIT covers the whole connection, so concurrent callers on one connection share the cost.
+ * WAIT counts this connection's writes, so it must run on the connection that wrote; it also
+ * holds that connection's later commands until it returns (instantly when the replica keeps up,
+ * `replicaAckTimeoutMs` when it does not): a store doing many critical writes can take its own
+ * `store` connection so that reads elsewhere do not queue behind a WAIT.
  * Throws DEPENDENCY_UNAVAILABLE (temporary) when fewer replicas answered in time: the write
  * is on the primary but not known to be safe, so the caller must not report it as done.
  * A no-op when `replicasToAck` is 0 (a single Redis, or a site that accepts the window).
