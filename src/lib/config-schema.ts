@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 // Layering: lib composes the zod-only config schemas each module declares (and nothing else of them).
+import { auditConfigSchema } from '../audit/config';
 import { policyConfigSchema } from '../policy/config';
 import { scannersConfigSchema } from '../scanners/config';
 import { codeScansConfigSchema } from '../scanners/sarif/config';
@@ -145,12 +146,7 @@ export const configSchema = z.strictObject({
     retries: z.number().int().min(0).max(20).default(5),
   }).prefault({}),
   mover: moverSchema.prefault({}),
-  audit: z.strictObject({
-    /** How often every API and worker process chains records left in the audit outbox. */
-    drainIntervalMs: z.number().int().min(50).max(60000).default(1000),
-    /** How long an append (or a drain) keeps retrying while other processes hold the chain. */
-    timeoutMs: z.number().int().min(100).default(10000),
-  }).prefault({}),
+  audit: auditConfigSchema,
   notifications: z.strictObject({
     /** The CloudEvents `source` of every event sent. */
     source: z.string().min(1).default('urn:portcullis'),
