@@ -121,7 +121,7 @@ export function buildServices(config: Config, logger: Logger, redis: Redis, opti
     requests: new RequestService({ requests, approvals, scheduler, lifecycle, events }),
     decisions: new DecisionService({ requests, scheduler, lifecycle, events, policy, approvalsRequired: config.policy.approvals.required }),
     approved: new ApprovedService({ approvals, registry, lifecycle, events }),
-    waivers: new WaiverService({ requests, events, policy }),
+    waivers: new WaiverService({ requests, events, policy, maxDays: config.policy.waivers.maxDays }),
     codeScans: new CodeScanService({ requests, details: new RedisCodeScanStore(redis, prefix), events, policy }),
   };
 }
