@@ -30,10 +30,12 @@ import { onShutdown, type ShutdownStep } from './lib/shutdown';
 import type { Mover } from './registry/mover';
 import { createMover } from './registry/movers/from-config';
 import { UpstreamResolver } from './registry/resolver';
+import { cancelAbandonedUploads } from './registry/upload-cleanup';
 import { createScanners } from './scanners';
 import type { RegistryAuthorization } from './scanners/clair/http';
 import type { ScannerAdapter } from './scanners/types';
 import { RedisApprovalStore, RedisCodeScanStore, RedisRequestStore, RedisScanResultStore } from './store';
+import { RedisUploadJournal } from './store/redis-upload-journal';
 
 type Role = 'all' | 'api' | 'worker';
 
@@ -76,6 +78,16 @@ export interface Services {
   waivers: WaiverService;
   codeScans: CodeScanService;
   pipeline: Pipeline;
+  /** Cancels upload sessions of killed processes; workers run it periodically. */
+  uploads?: UploadCleanup;
+}
+
+/** Upload sessions a killed process left on the internal registry (issue 8.6). */
+export interface UploadCleanup {
+  /** Renews this process's liveness, so that others leave its sessions alone. */
+  renew(): Promise<void>;
+  /** Cancels the sessions of processes that stopped renewing; how many. */
+  cancelAbandoned(): Promise<number>;
 }
 
 export interface ServiceOptions {
@@ -84,11 +96,15 @@ export interface ServiceOptions {
   policy?: PolicyEvaluator;
   /** The registry gateway: main() passes the one {@link registryGateway} built; tests of the API alone a stand-in. @defaultValue built from config */
   registry?: IntakeRegistry;
+  /** With `registry`: the cleanup of its upload sessions. @defaultValue built with the registry */
+  uploads?: UploadCleanup;
 }
 
 /** The registry gateway and the one configured mover inside it. */
 export interface RegistryWiring {
   registry: IntakeRegistry;
+  /** Present when the gateway was built with Redis (upload sessions journaled). */
+  uploads?: UploadCleanup;
   mover: Mover;
   /** The mover's start-up check (pings the engine for `mover.type: engine`). */
   checkMover(): Promise<void>;
@@ -103,7 +119,9 @@ export function buildServices(config: Config, logger: Logger, redis: Redis, opti
   const approvals = new RedisApprovalStore(redis, prefix);
   const scheduler = new BullScheduler(redis, prefix);
   const lifecycle = new Lifecycle(requests, events);
-  const registry = options.registry ?? registryGateway(config, logger).registry;
+  const wiring = options.registry ? undefined : registryGateway(config, logger, redis);
+  const registry = options.registry ?? (wiring as RegistryWiring).registry;
+  const uploads = options.uploads ?? wiring?.uploads;
   const internalHost = new URL(config.internalRegistry.url).host;
   const policy = options.policy ?? policyEvaluator(config.policy);
   const scans = new ScanRunner(options.scanners ?? [], new RedisScanResultStore(redis, prefix), logger.child({ module: 'scan' }));
@@ -117,7 +135,7 @@ export function buildServices(config: Config, logger: Logger, redis: Redis, opti
     },
   });
   return {
-    events, audit, scheduler, pipeline,
+    events, audit, scheduler, pipeline, ...(uploads ? { uploads } : {}),
     requests: new RequestService({ requests, approvals, scheduler, lifecycle, events }),
     decisions: new DecisionService({ requests, scheduler, lifecycle, events, policy, approvalsRequired: config.policy.approvals.required }),
     approved: new ApprovedService({ approvals, registry, lifecycle, events }),
@@ -188,8 +206,15 @@ function createServer(config: Config, handler: Parameters<typeof createHttpServe
 }
 
 /** The registry gateway with the mover `config.mover` names, both on one resolver (one set of connection pools). */
-export function registryGateway(config: Config, logger: Logger): RegistryWiring {
-  const resolver = new UpstreamResolver(config, { logger: logger.child({ module: 'registry' }) });
+export function registryGateway(config: Config, logger: Logger, redis?: Redis): RegistryWiring {
+  // A session's owner counts as gone after three lock periods without renewal: longer than
+  // BullMQ takes to hand its job to another worker, so a live but busy worker keeps its sessions.
+  const journal = redis ? new RedisUploadJournal(redis, config.redis.prefix, { ttlMs: 3 * config.worker.lockDurationMs }) : undefined;
+  const resolver = new UpstreamResolver(config, { logger: logger.child({ module: 'registry' }), uploadJournal: journal });
+  const uploads: UploadCleanup | undefined = journal && {
+    renew: () => journal.renew(),
+    cancelAbandoned: () => cancelAbandonedUploads(journal, resolver.internal(), logger.child({ module: 'registry' })),
+  };
   const { mover, check } = createMover(config, resolver, logger);
   const registry = new RegistryGateway({
     upstreamClient: (registry) => resolver.upstreamClient(registry),
@@ -199,7 +224,7 @@ export function registryGateway(config: Config, logger: Logger): RegistryWiring 
     copy: { jobs: config.copy.jobs, retries: config.copy.retries },
     logger: logger.child({ module: 'promotion' }),
   });
-  return { registry, mover, checkMover: check };
+  return { registry, mover, checkMover: check, ...(uploads ? { uploads } : {}) };
 }
 
 /** Without a tokens file nobody can authenticate: the API serves health only (fail closed). */
@@ -236,8 +261,20 @@ export async function startApi(config: Config, logger: Logger, redis: Redis, ser
 /** Starts the intake worker; the scanners are already in `services` (see {@link startScanners}). */
 export function startWorker(config: Config, logger: Logger, redis: Redis, services: Services): { worker: Worker; step: ShutdownStep } {
   const worker = startIntakeWorker(redis, config.redis.prefix, services.pipeline, config.worker, logger);
+  const stopCleanup = services.uploads ? runUploadCleanup(services.uploads, config.worker.stalledIntervalMs, logger) : () => undefined;
   // close() waits for running jobs; a job still running at the deadline is handed back by stalled-job recovery.
-  return { worker, step: { name: 'worker', run: () => worker.close() } };
+  return { worker, step: { name: 'worker', run: async () => { stopCleanup(); await worker.close(); } } };
+}
+
+/** Renews this worker's upload sessions and cancels those of stopped workers, now and every `everyMs`. */
+function runUploadCleanup(uploads: UploadCleanup, everyMs: number, logger: Logger): () => void {
+  const tick = () => {
+    uploads.renew().then(() => uploads.cancelAbandoned()).catch((err: unknown) => logger.warn({ error: err }, 'upload session cleanup failed; retrying'));
+  };
+  tick();
+  const timer = setInterval(tick, everyMs);
+  timer.unref();
+  return () => clearInterval(timer);
 }
 
 async function main(): Promise<void> {
@@ -245,7 +282,8 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger({ level: config.log.level, pretty: process.env.NODE_ENV === 'development' });
   setRootLogger(logger);
-  const wiring = registryGateway(config, logger);
+  const redis = new Redis(config.redis.url, { lazyConnect: true, maxRetriesPerRequest: null });
+  const wiring = registryGateway(config, logger, redis);
   // Only workers move images: an API-only process need not reach the engine socket (root on its
   // host), so it neither pings it nor waits for it. A dead engine stops a worker naming the key.
   if (role !== 'api') {
@@ -253,12 +291,11 @@ async function main(): Promise<void> {
     logger.info({ mover: wiring.mover.name, preservesDigest: wiring.mover.preservesDigest }, 'mover ready');
   }
   const identity = role === 'worker' ? undefined : identityFrom(config, logger);
-  const redis = new Redis(config.redis.url, { lazyConnect: true, maxRetriesPerRequest: null });
   redis.on('error', (err) => logger.warn({ error: err }, 'redis connection error'));
   await redis.connect().catch((err: Error) => logger.warn({ error: err }, 'redis not reachable yet; retrying'));
   // Only workers scan; an API-only process neither needs the scanners nor waits for their checks.
   const scanners = role === 'api' ? [] : await startScanners(config, logger);
-  const services = buildServices(config, logger, redis, { scanners, registry: wiring.registry });
+  const services = buildServices(config, logger, redis, { scanners, registry: wiring.registry, uploads: wiring.uploads });
   const steps: ShutdownStep[] = [];
   if (identity) steps.push((await startApi(config, logger, redis, services, identity)).step);
   if (role !== 'api') steps.push(startWorker(config, logger, redis, services).step);

@@ -26,7 +26,7 @@ describe('hostile input to the v1 API', () => {
       headers: { authorization: `Bearer ${tokenOf('dev')}`, 'content-type': 'application/json', 'content-encoding': encoding },
       body,
     });
-    return { status: res.status, body: await res.json() };
+    return { status: res.status, body: (await res.json()) as { error?: { code: string; message: string }; id?: string } };
   }
 
   it.each([
