@@ -16,6 +16,7 @@ import { codeScansRouter } from './routes/code-scans';
 import { queueRouter } from './routes/queue';
 import { requestsRouter } from './routes/requests';
 import { waiversRouter } from './routes/waivers';
+import { whoamiRouter } from './routes/whoami';
 
 export interface V1Deps {
   identity: IdentityProvider;
@@ -27,6 +28,8 @@ export interface V1Deps {
   /** SARIF evidence uploads; until main.ts wires it, the route answers 503 DEPENDENCY_UNAVAILABLE. */
   codeScans?: CodeScanService;
   limits: { bodyLimit: string; codeScanBodyLimit: string; rateLimitPerMinute: number };
+  /** Where identities come from, as `GET /v1/whoami` reports it. @defaultValue 'tokens-file' */
+  identitySource?: string;
   /** Extra v1 routers (e.g. code-scan uploads), mounted after the built-in ones. */
   extra?: Router[];
 }
@@ -42,6 +45,7 @@ export function v1Router(deps: V1Deps): Router {
   router.use(approvedRouter(deps));
   router.use(auditRouter(deps));
   router.use(codeScansRouter(deps));
+  router.use(whoamiRouter({ identitySource: deps.identitySource ?? 'tokens-file' }));
   for (const extra of deps.extra ?? []) router.use(extra);
   return router;
 }
