@@ -92,7 +92,8 @@ function report(err: unknown): number {
   if (err instanceof ConfigError) { process.stderr.write(`${err.message}\n`); return EXIT.USAGE; }
   const code = (err as { code?: unknown })?.code;
   const message = err instanceof Error ? err.message : String(err);
-  if ((typeof code === 'string' && NETWORK_CODES.has(code)) || [...NETWORK_CODES].some((c) => message.includes(c))) {
+  // ioredis reports a refused connection as "Connection is closed." once it gives up.
+  if ((typeof code === 'string' && NETWORK_CODES.has(code)) || [...NETWORK_CODES].some((c) => message.includes(c)) || message === 'Connection is closed.') {
     write(`cannot reach a service: ${message}`, 'is it running? check --server / PORTCULLIS_URL, or PORTCULLIS_CONFIG for commands that read Redis');
     return EXIT.UNREACHABLE;
   }

@@ -3,7 +3,7 @@
  * against the service on the harness's real Redis, registries and nginx.
  */
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { startTestApp, tokenOf, type TestApp, type Who } from '../../harness/app';
 import { buildImage, pushImage } from '../../harness/images';
@@ -101,6 +101,15 @@ describe('the CLI for a new user', () => {
     const total = JSON.parse((await as('approver', ['queue', '--all', '--output', 'json'])).out).items.length;
     expect(total).toBeGreaterThanOrEqual(3);
     expect(page.out).toContain(`… and ${total - 1} more awaiting approval`);
+  });
+
+  it('audit verify tells Redis unreachable (exit 3) from a broken chain (exit 1)', async () => {
+    const dir = tempDir('cli-cfg');
+    const file = path.join(dir, 'config.yaml');
+    writeFileSync(file, `redis:\n  url: redis://127.0.0.1:${await freePort()}\nscanners: []\n`);
+    const r = await run(['audit', 'verify'], { PORTCULLIS_CONFIG: file });
+    expect(r.code).toBe(3);
+    expect(r.out).toContain('PORTCULLIS_CONFIG');
   });
 
   it('waive: a date that is not one is named as the problem, without four usages', async () => {
