@@ -118,6 +118,9 @@ function ensureTokens(): Record<string, string> {
   return tokens;
 }
 
+/** The audit key of the service and of `audit verify`. Demo only: a public key, never for real use. */
+const AUDIT_KEY = process.env.PORTCULLIS_AUDIT_KEY ?? 'local-demo:dHwxxHzG8F8CxMIHJKKaJITaFnnoK6UHY2vo19Vnjmg=';
+
 /**
  * demo-tokens.env also says where this run is (PORTCULLIS_URL for the CLI, PORTCULLIS_CONFIG for
  * `audit verify` and `vulndb`), rewritten on every start since the ports may change.
@@ -127,6 +130,7 @@ function writeEnvFile(ports: Ports, tokens: Record<string, string>): void {
     ...DEMO_PRINCIPALS.map((p) => `export ${p.env}=${tokens[p.env]}`),
     `export PORTCULLIS_URL=http://127.0.0.1:${ports.api}`,
     `export PORTCULLIS_CONFIG=${LOCAL_CONFIG},${PORTS_OVERLAY}`,
+    `export PORTCULLIS_AUDIT_KEY=${AUDIT_KEY}`,
   ];
   writeFileSync(path.join(STATE, 'demo-tokens.env'), `${lines.join('\n')}\n`, { mode: 0o600 });
 }
@@ -157,11 +161,12 @@ function startPortcullis(ports: Ports, osvPath: string): { service: Service; exi
     upstreams: [{ registry: 'demo.local', endpoint: `http://127.0.0.1:${ports.proxy}`, insecure: true }],
     scanners: [{ name: 'builtin', type: 'builtin', osvPath }],
     auth: { tokensFile: path.join(STATE, 'tokens.yaml') },
+    audit: { checkpointDir: path.join(STATE, 'audit-checkpoints') },
   }));
   const log = openSync(path.join(STATE, 'portcullis.log'), 'a');
   const child = spawn(process.execPath, [path.join(ROOT, 'dist/src/main.js')], {
     cwd: ROOT,
-    env: { ...process.env, PORTCULLIS_CONFIG: `${LOCAL_CONFIG},${PORTS_OVERLAY}` },
+    env: { ...process.env, PORTCULLIS_CONFIG: `${LOCAL_CONFIG},${PORTS_OVERLAY}`, PORTCULLIS_AUDIT_KEY: AUDIT_KEY },
     stdio: ['ignore', log, log],
   });
   const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));

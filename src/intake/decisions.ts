@@ -100,7 +100,7 @@ export class DecisionService {
     if (promoting) {
       await this.d.events.publish({ type: 'request.status_changed', actor: p.name, target: `request/${id}`, details: { team: request.team, from: 'awaiting_approval', to: 'promoting', ...digestDetails(request) } });
       // A queue fault answers 503; the approval stands and the worker's sweep queues the promotion.
-      await enqueue(this.d.scheduler, 'promote', id);
+      await enqueue(this.d.scheduler, 'promote', id, request.team);
     }
     return { request, promoting };
   }

@@ -7,7 +7,7 @@
 import type Redis from 'ioredis';
 import { AppError } from '../lib/errors';
 import { decodeCursor, encodeCursor, indexMember, memberId, storeKeys, type StoreKeys } from './keys';
-import type { IntakeRequest, ListQuery, Page, RequestStore } from './types';
+import type { IntakeRequest, ListQuery, Page, RequestStatus, RequestStore } from './types';
 
 // KEYS: request, all, team, oldStatus, oldTeamStatus, newStatus, newTeamStatus
 // ARGV: expected version, new version, json, member
@@ -93,6 +93,10 @@ export class RedisRequestStore implements RequestStore {
     const next = merged.length > query.limit && page.length > 0 ? encodeCursor(page[page.length - 1]) : null;
     const items = (await Promise.all(page.map((m) => this.get(memberId(m))))).filter((r): r is IntakeRequest => r !== null);
     return { items, next };
+  }
+
+  async count(team: string, status: RequestStatus): Promise<number> {
+    return this.redis.zcard(this.keys.indexTeamStatus(team, status));
   }
 
   async claim(key: string, requestId: string): Promise<string | null> {

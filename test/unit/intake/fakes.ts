@@ -4,7 +4,7 @@ import type { Finding } from '../../../src/scanners/types';
 import type { IntakeRegistry, StageResult } from '../../../src/intake/ports';
 import type { ImageRef } from '../../../src/registry/reference';
 import type { RegistryClient } from '../../../src/registry/types';
-import type { Approval, ApprovalStore, CodeScanRecord, IntakeRequest, ListQuery, Page, RequestStore, ScanResultStore } from '../../../src/store/types';
+import type { Approval, ApprovalStore, CodeScanRecord, IntakeRequest, ListQuery, Page, RequestStatus, RequestStore, ScanResultStore } from '../../../src/store/types';
 
 export class MemoryRequestStore implements RequestStore {
   readonly items = new Map<string, IntakeRequest>();
@@ -20,6 +20,7 @@ export class MemoryRequestStore implements RequestStore {
     return saved;
   }
   async list(_q: ListQuery): Promise<Page<IntakeRequest>> { return { items: [...this.items.values()], next: null }; }
+  async count(team: string, status: RequestStatus): Promise<number> { return [...this.items.values()].filter((r) => r.team === team && r.status === status).length; }
   async claim(): Promise<string | null> { return null; }
   async release(): Promise<void> { /* no claims kept */ }
 }
