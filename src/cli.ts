@@ -45,8 +45,8 @@ const commands: Record<string, Command> = {
   copy: { summary: 'copy an image or index byte for byte between registries', options: ['--platform', '--jobs', '--retries', '--src-insecure', '--dest-insecure', '--src-creds-env', '--dest-creds-env', '--authfile', '--quiet'], load: () => import('./cli/copy') },
   inspect: { summary: 'show the digest, media type, size and platforms of an image', options: ['--insecure', '--creds-env', '--authfile'], load: () => import('./cli/inspect') },
   audit: {
-    summary: 'verify or export the hash-chained audit log', options: ['verify', 'export', '--after'],
-    usage: 'usage: portcullis audit verify | portcullis audit export [--after SEQ]\n\nReads Redis through the service configuration: set PORTCULLIS_CONFIG (the local stack\nwrites it to .stack/demo-tokens.env). Exit 0 intact, 1 broken, 3 Redis unreachable.\n',
+    summary: 'verify or export the hash-chained audit log', options: ['verify', 'export', 'archive', '--after', '--checkpoints', '--archive', '--to', '--before'],
+    usage: 'usage: portcullis audit verify [--checkpoints DIR] [--archive FILE]...\n       portcullis audit export [--after SEQ]\n       portcullis audit archive --to FILE --before DATE\n\nReads Redis through the service configuration (PORTCULLIS_CONFIG) with the audit key\n(PORTCULLIS_AUDIT_KEY); the local stack writes both to .stack/demo-tokens.env.\nExit 0 intact, 1 broken, 2 usage or configuration, 3 Redis unreachable, 4 other failure.\n',
     load: () => import('./cli/audit'),
   },
   vulndb: { summary: 'fetch or refresh the OSV database of the builtin scanner', options: ['sync', '--from', '--to', '--quiet'], load: () => import('./cli/vulndb') },
