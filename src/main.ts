@@ -11,7 +11,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Worker } from 'bullmq';
-import Redis from 'ioredis';
+import type Redis from 'ioredis';
 import { BullScheduler } from '../queue/scheduler';
 import { startWebhookWorker, WebhookQueue } from '../queue/webhook';
 import { startIntakeWorker } from '../queue/worker';
@@ -31,12 +31,14 @@ import { ConfigError, loadConfig, type Config } from './lib/config';
 import type { IdentityProvider } from './lib/identity/types';
 import { TokensFileIdentityProvider } from './lib/identity/tokens-file';
 import { createLogger, scrubSecrets, setRootLogger, type Logger } from './lib/logger';
+import { RedisRateCounter } from './lib/rate-counter';
+import { createRedis, pingRedis, workerConnection } from './lib/redis';
 import { onShutdown, type ShutdownStep } from './lib/shutdown';
 import type { Mover } from './registry/mover';
 import { createMover } from './registry/movers/from-config';
 import { UpstreamResolver } from './registry/resolver';
 import { cancelAbandonedUploads } from './registry/upload-cleanup';
-import { createScanners } from './scanners';
+import { createScanners, ScanThreadPool } from './scanners';
 import type { RegistryAuthorization } from './scanners/clair/http';
 import type { ScannerAdapter } from './scanners/types';
 import { RedisApprovalStore, RedisCodeScanStore, RedisRequestStore, RedisScanResultStore } from './store';
@@ -66,9 +68,7 @@ function registryCheck(url: string): ReadinessCheck {
 function redisCheck(redis: Redis): ReadinessCheck {
   return {
     name: 'redis',
-    async check() {
-      if ((await redis.ping()) !== 'PONG') throw new Error('no PONG');
-    },
+    check: () => pingRedis(redis),
   };
 }
 
@@ -131,7 +131,7 @@ export function buildServices(config: Config, logger: Logger, redis: Redis, opti
   events.subscribe(metricsSubscriber(metrics, { requestedAt: async (target) => (await requests.get(target.replace(/^request\//, '')))?.createdAt ?? null }));
   const webhooks = webhookWiring(config, redis, events);
   const approvals = new RedisApprovalStore(redis, prefix);
-  const scheduler = new BullScheduler(redis, prefix, { backlog: teamBacklog(requests) });
+  const scheduler = new BullScheduler(redis, prefix, { backlog: teamBacklog(requests) }, logger);
   const lifecycle = new Lifecycle(requests, events);
   const wiring = options.registry ? undefined : registryGateway(config, logger, redis);
   const registry = options.registry ?? (wiring as RegistryWiring).registry;
@@ -209,7 +209,9 @@ export async function startScanners(config: Config, logger: Logger): Promise<Sca
     log.warn('no scanners configured: images are approved on the approvers\' judgement alone');
     return [];
   }
-  const scanners = createScanners(config.scanners, { registryAuthorization: internalRegistryAuthorization(config), logger: log });
+  const { scanThreads, scanThreadMemoryMb } = config.worker;
+  const threads = new ScanThreadPool({ size: scanThreads === 'auto' ? undefined : scanThreads, memoryMb: scanThreadMemoryMb });
+  const scanners = createScanners(config.scanners, { registryAuthorization: internalRegistryAuthorization(config), logger: log }, threads);
   for (const [i, scanner] of scanners.entries()) {
     try {
       await scanner.check();
@@ -277,11 +279,18 @@ export function identityFrom(config: Config, logger: Logger): IdentityProvider {
   return { authenticate: async () => null };
 }
 
+/** `redis` is the `store` connection (lib/redis.ts): readiness and the shared rate limits use it. */
 export async function startApi(config: Config, logger: Logger, redis: Redis, services: Services, identity: IdentityProvider): Promise<{ server: Server; port: number; step: ShutdownStep }> {
   const app = createApp({
     logger: logger.child({ module: 'api' }),
     readiness: [redisCheck(redis), registryCheck(config.internalRegistry.url)],
-    routers: [v1Router({ identity, ...services, limits: config.server })],
+    routers: [v1Router({
+      identity, ...services, limits: config.server,
+      rateCounters: {
+        principals: new RedisRateCounter(redis, `${config.redis.prefix}:ratelimit:principal`),
+        addresses: new RedisRateCounter(redis, `${config.redis.prefix}:ratelimit:failed-auth`),
+      },
+    })],
   });
   const { server, scheme } = createServer(config, app);
   server.listen(config.server.port, config.server.host);
@@ -301,14 +310,19 @@ export async function startApi(config: Config, logger: Logger, redis: Redis, ser
   };
 }
 
-/** Starts the intake worker; the scanners are already in `services` (see {@link startScanners}). */
-export function startWorker(config: Config, logger: Logger, redis: Redis, services: Services): { worker: Worker; webhooks: Worker | null; step: ShutdownStep } {
-  const worker = startIntakeWorker(redis, config.redis.prefix, services.pipeline, config.worker, logger, {
+/**
+ * Starts the intake worker (and the webhook worker when endpoints are configured); the scanners
+ * are already in `services` (see {@link startScanners}). BullMQ makes and closes the workers'
+ * own connections, with the `worker` options of lib/redis.ts (`maxRetriesPerRequest: null`,
+ * which BullMQ requires for its blocking commands; Sentinel).
+ */
+export function startWorker(config: Config, logger: Logger, services: Services): { worker: Worker; webhooks: Worker | null; step: ShutdownStep } {
+  const worker = startIntakeWorker(workerConnection(config.redis), config.redis.prefix, services.pipeline, config.worker, logger, {
     scheduler: services.scheduler.options,
     observeStep: (stage, seconds, outcome) => services.metrics.stageDuration.observe({ stage, outcome }, seconds),
   });
   const { endpoints } = services.webhooks;
-  const webhooks = endpoints.length === 0 ? null : startWebhookWorker(redis, config.redis.prefix, {
+  const webhooks = endpoints.length === 0 ? null : startWebhookWorker(workerConnection(config.redis), config.redis.prefix, {
     endpoints, log: services.webhooks.log, retryBaseMs: config.notifications.retryBaseMs, logger,
     observe: (outcome) => services.metrics.webhookDeliveries.inc({ outcome }),
   });
@@ -336,7 +350,8 @@ async function main(): Promise<void> {
   // Fail closed before anything starts: the audit log is not written without its key.
   const auditKeys = AuditKeyring.fromEnv();
   if (role !== 'api') await checkpointDirUsable(config.audit.checkpointDir, logger);
-  const redis = new Redis(config.redis.url, { lazyConnect: true, maxRetriesPerRequest: null });
+  // The API, stores and queue adds fail fast on this one (lib/redis.ts); the worker makes its own.
+  const redis = createRedis(config.redis, 'store', logger);
   const wiring = registryGateway(config, logger, redis);
   // Only workers move images: an API-only process need not reach the engine socket (root on its
   // host), so it neither pings it nor waits for it. A dead engine stops a worker naming the key.
@@ -345,14 +360,12 @@ async function main(): Promise<void> {
     logger.info({ mover: wiring.mover.name, preservesDigest: wiring.mover.preservesDigest }, 'mover ready');
   }
   const identity = role === 'worker' ? undefined : identityFrom(config, logger);
-  redis.on('error', (err) => logger.warn({ error: err }, 'redis connection error'));
-  await redis.connect().catch((err: Error) => logger.warn({ error: err }, 'redis not reachable yet; retrying'));
   // Only workers scan; an API-only process neither needs the scanners nor waits for their checks.
   const scanners = role === 'api' ? [] : await startScanners(config, logger);
   const services = buildServices(config, logger, redis, { scanners, registry: wiring.registry, auditKeys, uploads: wiring.uploads });
   const steps: ShutdownStep[] = [];
   if (identity) steps.push((await startApi(config, logger, redis, services, identity)).step);
-  if (role !== 'api') steps.push(startWorker(config, logger, redis, services).step);
+  if (role !== 'api') steps.push(startWorker(config, logger, services).step);
   if (config.metrics.enabled) {
     // Metrics are not part of the gate: a taken port (a second process on one host) costs this
     // process its metrics, loudly, not its work.
