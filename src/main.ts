@@ -23,8 +23,8 @@ import {
 } from './intake';
 import { RegistryGateway } from './intake/registry-gateway';
 import { ConfigError, loadConfig, type Config } from './lib/config';
+import { createIdentity, type IdentityOptions } from './identity';
 import type { IdentityProvider } from './lib/identity/types';
-import { TokensFileIdentityProvider } from './lib/identity/tokens-file';
 import { createLogger, scrubSecrets, setRootLogger, type Logger } from './lib/logger';
 import { onShutdown, type ShutdownStep } from './lib/shutdown';
 import type { Mover } from './registry/mover';
@@ -202,11 +202,9 @@ export function registryGateway(config: Config, logger: Logger): RegistryWiring 
   return { registry, mover, checkMover: check };
 }
 
-/** Without a tokens file nobody can authenticate: the API serves health only (fail closed). */
-export function identityFrom(config: Config, logger: Logger): IdentityProvider {
-  if (config.auth.tokensFile) return TokensFileIdentityProvider.fromFile(config.auth.tokensFile);
-  logger.warn('auth.tokensFile is not set: every /v1 call will be refused with 401');
-  return { authenticate: async () => null };
+/** Without a tokens file, OIDC or workloads nobody can authenticate: the API serves health only (fail closed). */
+export function identityFrom(config: Config, logger: Logger, options: IdentityOptions = {}): IdentityProvider {
+  return createIdentity(config, logger, options).provider;
 }
 
 export async function startApi(config: Config, logger: Logger, redis: Redis, services: Services, identity: IdentityProvider): Promise<{ server: Server; port: number; step: ShutdownStep }> {

@@ -8,6 +8,7 @@ import path from 'node:path';
 import type { Worker } from 'bullmq';
 import Redis from 'ioredis';
 import YAML from 'yaml';
+import type { IdentityOptions } from '../../src/identity';
 import { buildServices, identityFrom, startApi, startWorker, type ServiceOptions, type Services } from '../../src/main';
 import { parseConfig, type Config } from '../../src/lib/config';
 import { createLogger } from '../../src/lib/logger';
@@ -52,6 +53,8 @@ export interface TestAppOptions extends ServiceOptions {
   upstreamEndpoint?: string;
   /** Overlaid on the generated config. */
   config?: Record<string, unknown>;
+  /** Identity wiring: a clock the test moves, the JWKS cooldown. */
+  identity?: IdentityOptions;
 }
 
 export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
@@ -80,7 +83,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   const logger = createLogger({ level: config.log.level });
   const redis = new Redis(config.redis.url, { maxRetriesPerRequest: null });
   const built = buildServices(config, logger, redis, options);
-  const api = await startApi(config, logger, redis, built, identityFrom(config, logger));
+  const api = await startApi(config, logger, redis, built, identityFrom(config, logger, options.identity));
   let worker: Worker | undefined;
   if (options.worker !== false) worker = startWorker(config, logger, redis, built).worker;
   const url = `http://127.0.0.1:${api.port}`;

@@ -106,7 +106,7 @@ export function unauthenticatedRateLimit(perMinute: number, now: () => number = 
     next();
   };
   const refuse = (err: unknown, req: Request, res: Response, next: NextFunction): void => {
-    if (perMinute > 0 && err instanceof AppError && err.code === 'UNAUTHENTICATED') {
+    if (perMinute > 0 && err instanceof AppError && err.status === 401) {
       const { count: failed, retryAfter } = windows.peek(addressOf(req));
       if (failed >= perMinute) return next(limited(res, retryAfter, `more than ${perMinute} failed authentications per minute from this address`));
     }
