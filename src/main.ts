@@ -23,7 +23,8 @@ import {
 } from './intake';
 import { RegistryGateway } from './intake/registry-gateway';
 import { ConfigError, loadConfig, type Config } from './lib/config';
-import { createIdentity, type IdentityOptions } from './identity';
+import { startIdentityHygiene } from '../queue/identity-hygiene';
+import { createIdentity, type Identity, type IdentityOptions } from './identity';
 import type { IdentityProvider } from './lib/identity/types';
 import { createLogger, scrubSecrets, setRootLogger, type Logger } from './lib/logger';
 import { onShutdown, type ShutdownStep } from './lib/shutdown';
@@ -76,6 +77,8 @@ export interface Services {
   waivers: WaiverService;
   codeScans: CodeScanService;
   pipeline: Pipeline;
+  /** Who is asking: the provider chain, robot accounts, role hygiene. */
+  auth: Identity;
 }
 
 export interface ServiceOptions {
@@ -84,6 +87,8 @@ export interface ServiceOptions {
   policy?: PolicyEvaluator;
   /** The registry gateway: main() passes the one {@link registryGateway} built; tests of the API alone a stand-in. @defaultValue built from config */
   registry?: IntakeRegistry;
+  /** Identity wiring (a clock tests move; workers skip the tokens file). */
+  identity?: IdentityOptions;
 }
 
 /** The registry gateway and the one configured mover inside it. */
@@ -116,8 +121,9 @@ export function buildServices(config: Config, logger: Logger, redis: Redis, opti
       onPolicyFail: config.policy.onFail,
     },
   });
+  const auth = createIdentity(config, logger, options.identity, { redis, prefix, events });
   return {
-    events, audit, scheduler, pipeline,
+    events, audit, scheduler, pipeline, auth,
     requests: new RequestService({ requests, approvals, scheduler, lifecycle, events }),
     decisions: new DecisionService({ requests, scheduler, lifecycle, events, policy, approvalsRequired: config.policy.approvals.required }),
     approved: new ApprovedService({ approvals, registry, lifecycle, events }),
@@ -211,7 +217,7 @@ export async function startApi(config: Config, logger: Logger, redis: Redis, ser
   const app = createApp({
     logger: logger.child({ module: 'api' }),
     readiness: [redisCheck(redis), registryCheck(config.internalRegistry.url)],
-    routers: [v1Router({ identity, ...services, limits: config.server })],
+    routers: [v1Router({ identity, ...services, robots: services.auth.robots, principals: services.auth.principals, limits: config.server })],
   });
   const { server, scheme } = createServer(config, app);
   server.listen(config.server.port, config.server.host);
@@ -234,8 +240,9 @@ export async function startApi(config: Config, logger: Logger, redis: Redis, ser
 /** Starts the intake worker; the scanners are already in `services` (see {@link startScanners}). */
 export function startWorker(config: Config, logger: Logger, redis: Redis, services: Services): { worker: Worker; step: ShutdownStep } {
   const worker = startIntakeWorker(redis, config.redis.prefix, services.pipeline, config.worker, logger, services.scheduler.options);
+  const hygiene = startIdentityHygiene(services.auth, logger.child({ module: 'identity-hygiene' }));
   // close() waits for running jobs; a job still running at the deadline is handed back by stalled-job recovery.
-  return { worker, step: { name: 'worker', run: () => worker.close() } };
+  return { worker, step: { name: 'worker', run: () => { hygiene.stop(); return worker.close(); } } };
 }
 
 async function main(): Promise<void> {
@@ -250,17 +257,17 @@ async function main(): Promise<void> {
     await wiring.checkMover();
     logger.info({ mover: wiring.mover.name, preservesDigest: wiring.mover.preservesDigest }, 'mover ready');
   }
-  const identity = role === 'worker' ? undefined : identityFrom(config, logger);
   const redis = new Redis(config.redis.url, { lazyConnect: true, maxRetriesPerRequest: null });
   redis.on('error', (err) => logger.warn({ error: err }, 'redis connection error'));
   await redis.connect().catch((err: Error) => logger.warn({ error: err }, 'redis not reachable yet; retrying'));
   // Only workers scan; an API-only process neither needs the scanners nor waits for their checks.
   const scanners = role === 'api' ? [] : await startScanners(config, logger);
-  const services = buildServices(config, logger, redis, { scanners, registry: wiring.registry });
+  const services = buildServices(config, logger, redis, { scanners, registry: wiring.registry, identity: { tokensFile: role !== 'worker' } });
   const steps: ShutdownStep[] = [];
-  if (identity) steps.push((await startApi(config, logger, redis, services, identity)).step);
+  if (role !== 'worker') steps.push((await startApi(config, logger, redis, services, services.auth.provider)).step);
   if (role !== 'api') steps.push(startWorker(config, logger, redis, services).step);
   steps.push({ name: 'queue', run: () => services.scheduler.close() });
+  steps.push({ name: 'identity', run: async () => services.auth.stop() });
   steps.push({ name: 'redis', run: async () => { await redis.quit(); } });
   onShutdown(logger, steps);
   logger.info({ role }, 'portcullis started');

@@ -15,9 +15,10 @@ import { auditRouter } from './routes/audit';
 import { codeScansRouter } from './routes/code-scans';
 import { queueRouter } from './routes/queue';
 import { requestsRouter } from './routes/requests';
+import { robotsRouter, type RobotsDeps } from './routes/robots';
 import { waiversRouter } from './routes/waivers';
 
-export interface V1Deps {
+export interface V1Deps extends RobotsDeps {
   identity: IdentityProvider;
   requests: RequestService;
   decisions: DecisionService;
@@ -42,6 +43,7 @@ export function v1Router(deps: V1Deps): Router {
   router.use(approvedRouter(deps));
   router.use(auditRouter(deps));
   router.use(codeScansRouter(deps));
+  router.use(robotsRouter(deps));
   for (const extra of deps.extra ?? []) router.use(extra);
   return router;
 }

@@ -99,12 +99,13 @@ export class TokensFileIdentityProvider implements IdentityProvider {
  * file replaced by rename, as config management tools do). A file that fails validation is
  * logged and the last good list stays in force: a typo must not lock everybody out or in.
  */
-export function watchTokensFile(file: string, provider: TokensFileIdentityProvider, logger: Logger, intervalMs = 1000): { stop(): void } {
+export function watchTokensFile(file: string, provider: TokensFileIdentityProvider, logger: Logger, intervalMs = 1000, onReload?: () => void): { stop(): void } {
   const listener = (curr: { mtimeMs: number; size: number }, prev: { mtimeMs: number; size: number }): void => {
     if (curr.mtimeMs === prev.mtimeMs && curr.size === prev.size) return;
     try {
       provider.replace(readTokensFile(file));
       logger.info({ file, principals: provider.principals().length }, 'tokens file reloaded');
+      onReload?.();
     } catch (err) {
       logger.error({ file, error: { message: (err as Error).message } }, 'tokens file not reloaded: keeping the previous principals');
     }

@@ -8,8 +8,7 @@ import path from 'node:path';
 import type { Worker } from 'bullmq';
 import Redis from 'ioredis';
 import YAML from 'yaml';
-import type { IdentityOptions } from '../../src/identity';
-import { buildServices, identityFrom, startApi, startWorker, type ServiceOptions, type Services } from '../../src/main';
+import { buildServices, startApi, startWorker, type ServiceOptions, type Services } from '../../src/main';
 import { parseConfig, type Config } from '../../src/lib/config';
 import { createLogger } from '../../src/lib/logger';
 import { sha256Hex } from '../../src/lib/identity/tokens-file';
@@ -53,8 +52,6 @@ export interface TestAppOptions extends ServiceOptions {
   upstreamEndpoint?: string;
   /** Overlaid on the generated config. */
   config?: Record<string, unknown>;
-  /** Identity wiring: a clock the test moves, the JWKS cooldown. */
-  identity?: IdentityOptions;
 }
 
 export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
@@ -69,13 +66,14 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     redis: { url: svc.redis.url, prefix: uniqueName('app') },
     internalRegistry: { url: svc.internal.url },
     upstreams: [{ registry: svc.upstream.host, endpoint: options.upstreamEndpoint ?? svc.proxy.url }],
-    auth: { tokensFile },
     worker: { lockDurationMs: 5000, stalledIntervalMs: 1000 },
     log: { level: process.env.PORTCULLIS_TEST_LOG ?? 'silent' },
     // Scanners come in-process through `options.scanners`; the written config file (used by
     // worker processes and the CLI) must not point at the default OSV folder, which tests lack.
     scanners: [],
     ...options.config,
+    // auth keys of a test (oidc, workloads…) are added to the generated tokens file, not instead of it.
+    auth: { tokensFile, ...(options.config?.auth as Record<string, unknown> | undefined) },
   };
   const configFile = path.join(dir, 'config.yaml');
   writeFileSync(configFile, YAML.stringify(raw));
@@ -83,7 +81,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   const logger = createLogger({ level: config.log.level });
   const redis = new Redis(config.redis.url, { maxRetriesPerRequest: null });
   const built = buildServices(config, logger, redis, options);
-  const api = await startApi(config, logger, redis, built, identityFrom(config, logger, options.identity));
+  const api = await startApi(config, logger, redis, built, built.auth.provider);
   let worker: Worker | undefined;
   if (options.worker !== false) worker = startWorker(config, logger, redis, built).worker;
   const url = `http://127.0.0.1:${api.port}`;
@@ -113,6 +111,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     async stop() {
       await worker?.close();
       await api.step.run();
+      built.auth.stop();
       await built.scheduler.close();
       const keys = await redis.keys(`${config.redis.prefix}:*`);
       for (let i = 0; i < keys.length; i += 500) await redis.del(...keys.slice(i, i + 500));
