@@ -20,6 +20,7 @@ const commands: Record<string, Command> = {
   copy: { summary: 'copy an image or index byte for byte between registries', load: () => import('./cli/copy') },
   inspect: { summary: 'show the digest, media type, size and platforms of an image', load: () => import('./cli/inspect') },
   audit: { summary: 'verify or export the hash-chained audit log', load: () => import('./cli/audit') },
+  robot: { summary: 'create, rotate, disable, enable, delete or list robot accounts (admins)', load: () => import('./cli/robot') },
   vulndb: { summary: 'fetch or refresh the OSV database of the builtin scanner', load: () => import('./cli/vulndb') },
 };
 

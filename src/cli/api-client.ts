@@ -16,6 +16,7 @@ export interface ApiClient {
   get<T>(path: string, params?: Record<string, string | undefined>): Promise<T>;
   getText(path: string, params?: Record<string, string | undefined>): Promise<string>;
   post<T>(path: string, body: unknown): Promise<T>;
+  delete(path: string): Promise<void>;
 }
 
 type ErrorBody = { error?: { code?: string; message?: string } } | undefined;
@@ -63,5 +64,6 @@ export function apiClient(serverFlag: string | undefined, env: NodeJS.ProcessEnv
     get: (path, params) => call(() => http.get(path, { params })),
     getText: (path, params) => call(() => http.get<string>(path, { params, headers: { accept: 'text/plain' }, responseType: 'text' })),
     post: (path, body) => call(() => http.post(path, body)),
+    delete: async (path) => { await call(() => http.delete(path)); },
   };
 }
