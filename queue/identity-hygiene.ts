@@ -17,13 +17,16 @@ export interface HygieneHandle {
   stop(): void;
 }
 
+/** One run of the job: the robot events published and the subjects disabled. */
+export async function runIdentityHygiene(identity: Pick<Identity, 'robots' | 'principals'>, logger: Logger): Promise<{ robotEvents: string[]; disabled: string[] }> {
+  const robotEvents = (await identity.robots?.checkExpiry()) ?? [];
+  const disabled = (await identity.principals?.disableInactive()) ?? [];
+  if (robotEvents.length || disabled.length) logger.warn({ robotEvents, disabled }, 'identity hygiene: robots expiring or expired, inactive principals disabled');
+  return { robotEvents, disabled };
+}
+
 export function startIdentityHygiene(identity: Pick<Identity, 'robots' | 'principals'>, logger: Logger, intervalMs = IDENTITY_HYGIENE_INTERVAL_MS): HygieneHandle {
-  const runOnce = async (): Promise<{ robotEvents: string[]; disabled: string[] }> => {
-    const robotEvents = (await identity.robots?.checkExpiry()) ?? [];
-    const disabled = (await identity.principals?.disableInactive()) ?? [];
-    if (robotEvents.length || disabled.length) logger.warn({ robotEvents, disabled }, 'identity hygiene: robots expiring or expired, inactive principals disabled');
-    return { robotEvents, disabled };
-  };
+  const runOnce = () => runIdentityHygiene(identity, logger);
   let running = false;
   const tick = (): void => {
     if (running) return;

@@ -61,6 +61,8 @@ export function readTokensFile(file: string): FilePrincipal[] {
 
 export class TokensFileIdentityProvider implements IdentityProvider {
   private entries: Entry[];
+  /** Why the last reload was refused (the previous list stayed); cleared by a good reload. */
+  lastReloadError?: string;
 
   constructor(principals: FilePrincipal[]) {
     this.entries = entriesOf(principals);
@@ -104,9 +106,11 @@ export function watchTokensFile(file: string, provider: TokensFileIdentityProvid
     if (curr.mtimeMs === prev.mtimeMs && curr.size === prev.size) return;
     try {
       provider.replace(readTokensFile(file));
+      provider.lastReloadError = undefined;
       logger.info({ file, principals: provider.principals().length }, 'tokens file reloaded');
       onReload?.();
     } catch (err) {
+      provider.lastReloadError = (err as Error).message;
       logger.error({ file, error: { message: (err as Error).message } }, 'tokens file not reloaded: keeping the previous principals');
     }
   };

@@ -5,7 +5,7 @@
  * the robot is disabled; disable, enable, delete; lastUsedAt at most once a minute; concurrent
  * rotations serialise.
  */
-import { startIdentityHygiene } from '../../../queue/identity-hygiene';
+import { runIdentityHygiene } from '../../../queue/identity-hygiene';
 import type { DomainEvent } from '../../../src/intake';
 import { createLogger } from '../../../src/lib/logger';
 import type { Principal } from '../../../src/lib/identity/types';
@@ -15,7 +15,7 @@ const DAY = 86_400_000;
 let app: TestApp;
 let now = new Date('2027-01-04T09:00:00Z');
 const events: DomainEvent[] = [];
-const hygiene = () => startIdentityHygiene(app.services.auth, createLogger({ level: 'silent' }), 1e9);
+const hygiene = () => ({ runOnce: () => runIdentityHygiene(app.services.auth, createLogger({ level: 'silent' })) });
 const at = (ms: number): void => { now = new Date(now.getTime() + ms); };
 
 async function asRobot(token: string): Promise<{ status: number; code?: string }> {
