@@ -15,6 +15,7 @@ import { systemClock, type Clock } from './jwt';
 import { OidcIdentityProvider, type JwtIssuerProvider } from './oidc';
 import { RedisRobotStore } from './robot-store';
 import { RobotService } from './robots';
+import { VerifiedTokenCache } from './token-cache';
 import { TokensFileIdentityProvider, watchTokensFile } from './tokens-file';
 import { workloadIssuers } from './workload';
 
@@ -75,7 +76,8 @@ export function createIdentity(config: Config, logger: Logger, options: Identity
   }
   if (tokensFile) statics.push(tokensFile);
   if (!tokensFile && !robots && issuers.length === 0) log.warn('no auth.tokensFile, auth.oidc or auth.workloads: every /v1 call will be refused with 401');
-  const chain = new IdentityChain(issuers, statics);
+  const cache = issuers.length ? new VerifiedTokenCache(clock, 60_000, 10_000, config.auth.clockSkewSeconds) : undefined;
+  const chain = new IdentityChain(issuers, statics, cache);
 
   if (tokensFile && file) {
     // Tokens-file entries start their inactivity clock when first listed, used or not.

@@ -5,7 +5,7 @@
  * cannot make us hammer the provider). Checks `iss`, `aud`, `exp` (required), `nbf` and the
  * algorithm allow-list; every refusal is an AppError with a code that says which check failed.
  */
-import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { createRemoteJWKSet, decodeProtectedHeader, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { z } from 'zod';
 import { AppError } from '../lib/errors';
 
@@ -20,16 +20,6 @@ export function looksLikeJwt(token: string): boolean {
     return typeof decodeProtectedHeader(token).alg === 'string';
   } catch {
     return false;
-  }
-}
-
-/** The unverified `iss` of a JWT, only to choose which issuer's keys verify it. */
-export function unverifiedIssuer(token: string): string | undefined {
-  try {
-    const iss = decodeJwt(token).iss;
-    return typeof iss === 'string' ? iss : undefined;
-  } catch {
-    throw new AppError('TOKEN_INVALID', 'the bearer token is not a well-formed JWT');
   }
 }
 

@@ -118,6 +118,9 @@ describe('OIDC bearer JWTs', () => {
     expect(r.headers.get('www-authenticate')).toContain('invalid_token');
     now = new Date((exp! + 29) * 1000);
     expect((await get(id_token)).status).toBe(200);
+    // Accepted (and remembered as verified) a moment ago: the cache must not outlive exp.
+    now = new Date((exp! + 31) * 1000);
+    expect((await get(id_token)).body.error.code).toBe('TOKEN_EXPIRED');
   });
 
   it('refuses a token issued to another client (wrong audience)', async () => {

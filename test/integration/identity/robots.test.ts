@@ -42,7 +42,8 @@ describe('robot accounts', () => {
     const { id, token } = await create('deployer');
     expect(token).toMatch(/^pcr_[a-f0-9]{16}_/);
     expect(await asRobot(token)).toEqual(OK);
-    const secret = token.split('_')[2];
+    const secret = token.slice('pcr_'.length + 16 + 1);
+    expect(secret).toHaveLength(43);
     for (const key of await app.redis.keys(`${app.config.redis.prefix}:robot*`)) {
       const type = await app.redis.type(key);
       const dump = type === 'string' ? await app.redis.get(key) : JSON.stringify(type === 'hash' ? await app.redis.hgetall(key) : await app.redis.smembers(key));
