@@ -8,7 +8,19 @@
 import type Redis from 'ioredis';
 import { AppError } from '../lib/errors';
 import type { IdentityProvider, Principal, PrincipalSource, Role } from '../lib/identity/types';
+import { auditOutboxKey } from './events';
 import type { Clock } from './jwt';
+
+// KEYS: disabled hash, outbox; ARGV: subject, time, audit record. 1 when this call disabled it.
+const DISABLE = `if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
+redis.call('XADD', KEYS[2], '*', 'record', ARGV[3])
+return 1`;
+
+// KEYS: disabled hash, seen hash, outbox; ARGV: subject, time, audit record. 1 when it was disabled.
+const ENABLE = `if redis.call('HDEL', KEYS[1], ARGV[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+redis.call('XADD', KEYS[3], '*', 'record', ARGV[3])
+return 1`;
 
 const TOUCH_EVERY_MS = 60_000;
 
@@ -48,15 +60,17 @@ export class RedisPrincipalActivity {
     return (await this.redis.hexists(this.disabledKey, subject)) === 1;
   }
 
-  /** True when this call disabled it (not already disabled): the caller then reports it, once. */
-  async disable(subject: string, at: string): Promise<boolean> {
-    return (await this.redis.hsetnx(this.disabledKey, subject, at)) === 1;
+  /**
+   * True when this call disabled it (not already disabled): the caller then announces it, once.
+   * `record` (the audit outbox record) is written in the same script, only then.
+   */
+  async disable(subject: string, at: string, record: string): Promise<boolean> {
+    return (await this.redis.eval(DISABLE, 2, this.disabledKey, auditOutboxKey(this.prefix), subject, at, record)) === 1;
   }
 
-  /** Enables again and restarts the inactivity clock. False when it was not disabled. */
-  async enable(subject: string, at: string): Promise<boolean> {
-    const [[, removed]] = (await this.redis.multi().hdel(this.disabledKey, subject).hset(this.seen, subject, at).exec()) as Array<[Error | null, number]>;
-    return removed === 1;
+  /** Enables again and restarts the inactivity clock, with its audit record. False when it was not disabled. */
+  async enable(subject: string, at: string, record: string): Promise<boolean> {
+    return (await this.redis.eval(ENABLE, 3, this.disabledKey, this.seen, auditOutboxKey(this.prefix), subject, at, record)) === 1;
   }
 
   async all(): Promise<PrincipalRecord[]> {

@@ -12,6 +12,8 @@ export interface IdentityEvent {
   target: string;
   /** Non-secret facts: never a token or its hash. */
   details: Record<string, unknown>;
+  /** The store already wrote the audit record in the same script as the change (the audit subscriber then only drains). */
+  recorded?: boolean;
 }
 
 export interface IdentityEvents {
@@ -20,3 +22,14 @@ export interface IdentityEvents {
 }
 
 export const SYSTEM = 'system';
+
+/**
+ * The audit outbox record of a change, `{actor, action, target, details, at}` as the BOARD's audit
+ * outbox contract defines it: the stores XADD it in the same Lua script as the change.
+ */
+export function auditRecord(event: IdentityEvent, at: Date): string {
+  return JSON.stringify({ actor: event.actor, action: event.type, target: event.target, details: event.details, at: at.toISOString() });
+}
+
+/** The outbox stream of the audit log (BOARD contract: `${prefix}:audit:outbox`, field `record`). */
+export const auditOutboxKey = (prefix: string): string => `${prefix}:audit:outbox`;

@@ -6,7 +6,7 @@
  */
 import { AppError } from '../lib/errors';
 import type { Principal, PrincipalSource, Role } from '../lib/identity/types';
-import { SYSTEM, type IdentityEvents } from './events';
+import { auditRecord, SYSTEM, type IdentityEvent, type IdentityEvents } from './events';
 import type { Clock } from './jwt';
 import type { RedisPrincipalActivity } from './activity';
 import type { RobotService } from './robots';
@@ -57,27 +57,29 @@ export class PrincipalService {
   /** Enables a disabled principal (not a robot: those have their own endpoint) and restarts its clock. */
   async enable(p: Principal, subject: string): Promise<void> {
     if (!p.roles.includes('admin') || !p.teams.includes('*')) throw new AppError('FORBIDDEN', 'enabling a principal needs the admin role of every team');
-    if (!(await this.activity.enable(subject, this.clock().toISOString()))) throw new AppError('NOT_FOUND', `no disabled principal ${subject}`);
-    await this.events.publish({ type: 'principal.enabled', actor: p.name, target: `principal/${subject}`, details: {} }, { required: true });
+    const now = this.clock();
+    const event: IdentityEvent = { type: 'principal.enabled', actor: p.name, target: `principal/${subject}`, details: { actorSubject: p.subject ?? null } };
+    if (!(await this.activity.enable(subject, now.toISOString(), auditRecord(event, now)))) throw new AppError('NOT_FOUND', `no disabled principal ${subject}`);
+    await this.events.publish({ ...event, recorded: true });
   }
 
   /** The scheduled job: disables what became inactive; the subjects it disabled now. */
   async disableInactive(): Promise<string[]> {
-    const now = this.clock().toISOString();
+    const now = this.clock();
     const disabled: string[] = [];
     for (const v of await this.all()) {
       if (!v.inactive || v.disabled) continue;
-      const changed = v.source === 'robot'
-        ? await this.robots.disableInactive(v.subject.slice('robot:'.length), v.lastSeenAt)
-        : await this.activity.disable(v.subject, now);
-      if (!changed) continue;
-      disabled.push(v.subject);
-      if (v.source !== 'robot') {
-        await this.events.publish({
-          type: 'principal.disabled_inactive', actor: SYSTEM, target: `principal/${v.subject}`,
-          details: { name: v.name, source: v.source, lastSeenAt: v.lastSeenAt, inactiveDays: this.inactiveDays },
-        }, { required: true });
+      if (v.source === 'robot') {
+        if (await this.robots.disableInactive(v.subject.slice('robot:'.length), v.lastSeenAt)) disabled.push(v.subject);
+        continue;
       }
+      const event: IdentityEvent = {
+        type: 'principal.disabled_inactive', actor: SYSTEM, target: `principal/${v.subject}`,
+        details: { name: v.name, source: v.source, lastSeenAt: v.lastSeenAt, inactiveDays: this.inactiveDays },
+      };
+      if (!(await this.activity.disable(v.subject, now.toISOString(), auditRecord(event, now)))) continue;
+      disabled.push(v.subject);
+      await this.events.publish({ ...event, recorded: true });
     }
     return disabled;
   }

@@ -2,10 +2,13 @@
  * Robot accounts in Redis: one JSON document per robot (`<prefix>:robot:<id>`), the set of ids,
  * a name index per team for uniqueness, and the last-use times in one hash. Updates are
  * compare-and-set in one Lua script, so a rotation and a disable racing each other cannot lose
- * one of them. Only token hashes are stored.
+ * one of them. Each script also XADDs the change's audit record to the audit outbox (BOARD
+ * contract), so a change and its record commit together or not at all. Only token hashes are
+ * stored.
  */
 import type Redis from 'ioredis';
 import type { Role } from '../lib/identity/types';
+import { auditOutboxKey } from './events';
 
 export interface RobotToken {
   /** SHA-256 hex of the secret part of the token. */
@@ -33,9 +36,27 @@ export interface Robot {
   warned: number[];
 }
 
-// KEYS[1] robot key; ARGV[1] expected JSON, ARGV[2] new JSON. 1 when replaced, 0 when changed meanwhile.
+// KEYS[1] robot key, KEYS[2] audit outbox; ARGV[1] expected JSON, ARGV[2] new JSON, ARGV[3] audit
+// record ('' = none). 1 when replaced, 0 when the robot changed meanwhile.
 const CAS = `if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-redis.call('SET', KEYS[1], ARGV[2]) return 1`;
+redis.call('SET', KEYS[1], ARGV[2])
+if ARGV[3] ~= '' then redis.call('XADD', KEYS[2], '*', 'record', ARGV[3]) end
+return 1`;
+
+// KEYS: name index, robot key, id set, outbox; ARGV: id, robot JSON, audit record. 0 when the name is taken.
+const CREATE = `if redis.call('SET', KEYS[1], ARGV[1], 'NX') == false then return 0 end
+redis.call('SET', KEYS[2], ARGV[2])
+redis.call('SADD', KEYS[3], ARGV[1])
+redis.call('XADD', KEYS[4], '*', 'record', ARGV[3])
+return 1`;
+
+// KEYS: robot key, id set, name index, used hash, outbox; ARGV: id, audit record. 0 when already gone.
+const DELETE = `if redis.call('DEL', KEYS[1]) == 0 then return 0 end
+redis.call('SREM', KEYS[2], ARGV[1])
+redis.call('DEL', KEYS[3])
+redis.call('HDEL', KEYS[4], ARGV[1])
+redis.call('XADD', KEYS[5], '*', 'record', ARGV[2])
+return 1`;
 
 export class RedisRobotStore {
   constructor(private readonly redis: Redis, private readonly prefix: string) {}
@@ -44,12 +65,12 @@ export class RedisRobotStore {
   private nameKey(team: string, name: string): string { return `${this.prefix}:robot-name:${team}/${name}`; }
   private get ids(): string { return `${this.prefix}:robots`; }
   private get used(): string { return `${this.prefix}:robot-used`; }
+  private get outbox(): string { return auditOutboxKey(this.prefix); }
 
-  /** False when the team already has a robot of that name. */
-  async create(robot: Robot): Promise<boolean> {
-    if ((await this.redis.set(this.nameKey(robot.team, robot.name), robot.id, 'NX')) !== 'OK') return false;
-    await this.redis.multi().set(this.key(robot.id), JSON.stringify(robot)).sadd(this.ids, robot.id).exec();
-    return true;
+  /** False when the team already has a robot of that name. `record`: its audit record. */
+  async create(robot: Robot, record: string): Promise<boolean> {
+    const keys = [this.nameKey(robot.team, robot.name), this.key(robot.id), this.ids, this.outbox];
+    return (await this.redis.eval(CREATE, keys.length, ...keys, robot.id, JSON.stringify(robot), record)) === 1;
   }
 
   async get(id: string): Promise<Robot | null> {
@@ -66,22 +87,22 @@ export class RedisRobotStore {
 
   /**
    * Applies `change` atomically against concurrent updates (re-read and retried when the robot
-   * changed in between). Null when the robot does not exist (any more).
+   * changed in between), with the audit record `record` gives for the result (null: nothing to
+   * record, e.g. no change). Null when the robot does not exist (any more).
    */
-  async update(id: string, change: (r: Robot) => Robot): Promise<Robot | null> {
+  async update(id: string, change: (r: Robot) => Robot, record: (next: Robot) => string | null): Promise<Robot | null> {
     for (let attempt = 0; attempt < 20; attempt++) {
       const raw = await this.redis.get(this.key(id));
       if (!raw) return null;
       const next = change(JSON.parse(raw) as Robot);
-      if ((await this.redis.eval(CAS, 1, this.key(id), raw, JSON.stringify(next))) === 1) return next;
+      if ((await this.redis.eval(CAS, 2, this.key(id), this.outbox, raw, JSON.stringify(next), record(next) ?? '')) === 1) return next;
     }
     throw new Error(`robot ${id} kept changing during an update`);
   }
 
-  async delete(robot: Robot): Promise<boolean> {
-    const [[, removed]] = (await this.redis.multi().del(this.key(robot.id)).srem(this.ids, robot.id)
-      .del(this.nameKey(robot.team, robot.name)).hdel(this.used, robot.id).exec()) as Array<[Error | null, number]>;
-    return removed === 1;
+  async delete(robot: Robot, record: string): Promise<boolean> {
+    const keys = [this.key(robot.id), this.ids, this.nameKey(robot.team, robot.name), this.used, this.outbox];
+    return (await this.redis.eval(DELETE, keys.length, ...keys, robot.id, record)) === 1;
   }
 
   async touch(id: string, at: string): Promise<void> {

@@ -11,7 +11,7 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { AppError } from '../lib/errors';
 import { sha256Hex } from '../lib/identity/tokens-file';
 import { subjectOf, type IdentityProvider, type Principal, type Role } from '../lib/identity/types';
-import { SYSTEM, type IdentityEvents } from './events';
+import { auditRecord, SYSTEM, type IdentityEvent, type IdentityEvents } from './events';
 import type { Clock } from './jwt';
 import type { RedisRobotStore, Robot } from './robot-store';
 
@@ -82,8 +82,9 @@ export class RobotService implements IdentityProvider {
       expiresInDays: input.expiresInDays, expiresAt: new Date(now.getTime() + input.expiresInDays * DAY).toISOString(),
       disabled: false, tokens: [{ sha256 }], warned: [],
     };
-    if (!(await this.store.create(robot))) throw new AppError('CONFLICT', `team ${input.team} already has a robot named ${input.name}`);
-    await this.audit(p, 'robot.created', robot, { expiresAt: robot.expiresAt, roles: robot.roles });
+    const created = this.event(p, 'robot.created', robot, { expiresAt: robot.expiresAt, roles: robot.roles });
+    if (!(await this.store.create(robot, auditRecord(created, now)))) throw new AppError('CONFLICT', `team ${input.team} already has a robot named ${input.name}`);
+    await this.announce(created);
     return { robot: this.view(robot), token };
   }
 
@@ -94,6 +95,7 @@ export class RobotService implements IdentityProvider {
     const { token, sha256 } = this.newSecret(id);
     const now = this.now();
     const overlapUntil = new Date(now.getTime() + this.settings.overlapHours * 3_600_000).toISOString();
+    const rotated = (r: Robot): IdentityEvent => this.event(p, 'robot.rotated', r, { expiresAt: r.expiresAt, previousValidUntil: this.settings.overlapHours > 0 ? overlapUntil : now.toISOString() });
     const robot = await this.store.update(id, (r) => {
       const days = expiresInDays ?? r.expiresInDays;
       const current = r.tokens.find((t) => !t.validUntil);
@@ -102,24 +104,26 @@ export class RobotService implements IdentityProvider {
         // Only the token being replaced keeps working for the overlap; older ones end now.
         tokens: [{ sha256 }, ...(current && this.settings.overlapHours > 0 ? [{ sha256: current.sha256, validUntil: overlapUntil }] : [])],
       };
-    });
+    }, (next) => auditRecord(rotated(next), now));
     if (!robot) throw new AppError('NOT_FOUND', `no robot ${id}`);
-    await this.audit(p, 'robot.rotated', robot, { expiresAt: robot.expiresAt, previousValidUntil: this.settings.overlapHours > 0 ? overlapUntil : now.toISOString() });
+    await this.announce(rotated(robot));
     return { robot: this.view(robot), token };
   }
 
   async setDisabled(p: Principal, id: string, disabled: boolean): Promise<RobotView> {
     await this.found(p, id);
-    const robot = await this.store.update(id, (r) => ({ ...r, disabled, disabledReason: disabled ? 'admin' : undefined }));
+    const changed = (r: Robot): IdentityEvent => this.event(p, disabled ? 'robot.disabled' : 'robot.enabled', r, {});
+    const robot = await this.store.update(id, (r) => ({ ...r, disabled, disabledReason: disabled ? 'admin' : undefined }), (next) => auditRecord(changed(next), this.now()));
     if (!robot) throw new AppError('NOT_FOUND', `no robot ${id}`);
-    await this.audit(p, disabled ? 'robot.disabled' : 'robot.enabled', robot, {});
+    await this.announce(changed(robot));
     return this.view(robot);
   }
 
   async delete(p: Principal, id: string): Promise<void> {
     const robot = await this.found(p, id);
-    if (!(await this.store.delete(robot))) throw new AppError('NOT_FOUND', `no robot ${id}`);
-    await this.audit(p, 'robot.deleted', robot, {});
+    const deleted = this.event(p, 'robot.deleted', robot, {});
+    if (!(await this.store.delete(robot, auditRecord(deleted, this.now())))) throw new AppError('NOT_FOUND', `no robot ${id}`);
+    await this.announce(deleted);
   }
 
   async list(p: Principal): Promise<RobotView[]> {
@@ -177,12 +181,13 @@ export class RobotService implements IdentityProvider {
       // publish each event once.
       let changed = false;
       if (left <= 0) {
+        const expired = (x: Robot): IdentityEvent => this.event(null, 'robot.expired', x, { expiresAt: x.expiresAt });
         const robot = await this.store.update(r.id, (x) => {
           changed = !x.disabled;
           return changed ? { ...x, disabled: true, disabledReason: 'expired' } : x;
-        });
+        }, (next) => (changed ? auditRecord(expired(next), this.now()) : null));
         if (robot && changed) {
-          await this.audit(null, 'robot.expired', robot, { expiresAt: robot.expiresAt });
+          await this.announce(expired(robot));
           done.push(`robot.expired ${r.id}`);
         }
         continue;
@@ -191,12 +196,13 @@ export class RobotService implements IdentityProvider {
       if (due.length === 0) continue;
       // The nearest threshold only: a robot created with 1 day left gets one warning, not two.
       const days = Math.min(...due);
+      const expiring = (x: Robot): IdentityEvent => this.event(null, 'robot.expiring', x, { daysBefore: days, expiresAt: x.expiresAt });
       const robot = await this.store.update(r.id, (x) => {
         changed = x.expiresAt === r.expiresAt && due.some((d) => !x.warned.includes(d));
         return changed ? { ...x, warned: [...new Set([...x.warned, ...due])] } : x;
-      });
+      }, (next) => (changed ? auditRecord(expiring(next), this.now()) : null));
       if (robot && changed) {
-        await this.audit(null, 'robot.expiring', robot, { daysBefore: days, expiresAt: robot.expiresAt });
+        await this.announce(expiring(robot));
         done.push(`robot.expiring ${r.id} ${days}`);
       }
     }
@@ -206,19 +212,25 @@ export class RobotService implements IdentityProvider {
   /** Disables a robot for inactivity (the hygiene job). */
   async disableInactive(id: string, lastUsedAt: string): Promise<boolean> {
     let changed = false;
+    const inactive = (x: Robot): IdentityEvent => this.event(null, 'robot.disabled_inactive', x, { lastUsedAt });
     const robot = await this.store.update(id, (x) => {
       changed = !x.disabled;
       return changed ? { ...x, disabled: true, disabledReason: 'inactive' } : x;
-    });
+    }, (next) => (changed ? auditRecord(inactive(next), this.now()) : null));
     if (!robot || !changed) return false;
-    await this.audit(null, 'robot.disabled_inactive', robot, { lastUsedAt });
+    await this.announce(inactive(robot));
     return true;
   }
 
-  private async audit(p: Principal | null, type: string, r: Robot, details: Record<string, unknown>): Promise<void> {
-    await this.events.publish({
+  private event(p: Principal | null, type: string, r: Robot, details: Record<string, unknown>): IdentityEvent {
+    return {
       type, actor: p ? p.name : SYSTEM, target: `robot/${r.id}`,
       details: { ...details, name: r.name, team: r.team, ...(p ? { actorSubject: subjectOf(p) } : {}) },
-    }, { required: true });
+    };
+  }
+
+  /** The audit record went in with the change; the bus tells the other subscribers (webhooks, metrics). */
+  private async announce(event: IdentityEvent): Promise<void> {
+    await this.events.publish({ ...event, recorded: true });
   }
 }

@@ -74,6 +74,8 @@ describe('role hygiene', () => {
     expect(events.filter((e) => e.target === 'principal/tokens-file:dev')).toMatchObject([{ type: 'principal.disabled_inactive', actor: 'system', details: { source: 'tokens-file' } }]);
     expect(events.filter((e) => e.target === `robot/${robotId}`).map((e) => e.type)).toEqual(['robot.disabled_inactive']);
     expect((await hygiene().runOnce()).disabled).toEqual([]);
+    const audit = await app.call('auditor', 'GET', '/v1/audit?limit=1000');
+    expect(audit.body.items.filter((e: { target: string }) => e.target === 'principal/tokens-file:dev')).toMatchObject([{ action: 'principal.disabled_inactive', actor: 'system' }]);
 
     expect(await call(tokenOf('dev'), '/v1/requests')).toEqual({ status: 401, code: 'PRINCIPAL_DISABLED' });
     expect(await call(ci)).toEqual({ status: 401, code: 'PRINCIPAL_DISABLED' });

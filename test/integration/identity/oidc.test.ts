@@ -18,9 +18,11 @@ let now = new Date();
 
 const b64 = (v: unknown): string => Buffer.from(JSON.stringify(v)).toString('base64url');
 
-/** A compact JWS signed with an RSA key of our own (a key the provider never published). */
+/** An RSA key of our own (one the provider never published), made once: key generation blocks the event loop. */
+const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+
+/** A compact JWS signed with {@link privateKey}. */
 function signRs256(header: Record<string, unknown>, claims: Record<string, unknown>): string {
-  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const input = `${b64({ alg: 'RS256', typ: 'JWT', ...header })}.${b64(claims)}`;
   return `${input}.${sign('sha256', Buffer.from(input), privateKey).toString('base64url')}`;
 }

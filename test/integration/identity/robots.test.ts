@@ -32,7 +32,8 @@ async function create(name: string, expiresInDays = 30): Promise<{ id: string; t
 }
 
 beforeAll(async () => {
-  app = await startTestApp({ worker: false, identity: { clock: () => now } });
+  // Months pass on this clock: keep role hygiene (another test) from disabling the test's principals.
+  app = await startTestApp({ worker: false, identity: { clock: () => now }, config: { auth: { inactiveDays: 3650 } } });
   app.services.events.subscribe((e) => { if (e.type.startsWith('robot.')) events.push(e); });
 });
 afterAll(() => app?.stop());
@@ -53,7 +54,11 @@ describe('robot accounts', () => {
     const shown = list.body.robots.find((r: { id: string }) => r.id === id);
     expect(shown).toMatchObject({ name: 'deployer', team: 'payments', roles: ['ci'], disabled: false, expiresAt: new Date(now.getTime() + 30 * DAY).toISOString() });
     expect(JSON.stringify(list.body)).not.toMatch(/sha256|"tokens"/);
-    expect(events.find((e) => e.type === 'robot.created' && e.target === `robot/${id}`)).toMatchObject({ actor: 'admin', details: { team: 'payments' } });
+    expect(events.find((e) => e.type === 'robot.created' && e.target === `robot/${id}`)).toMatchObject({ actor: 'admin', details: { team: 'payments' }, recorded: true });
+    // The audit record was written in the creating script and is chained into the audit log.
+    const audit = await app.call('auditor', 'GET', '/v1/audit?limit=1000');
+    expect(audit.body.items.filter((e: { action: string; target: string }) => e.target === `robot/${id}`)).toMatchObject([{ action: 'robot.created', actor: 'admin', details: { name: 'deployer', team: 'payments' } }]);
+    expect(JSON.stringify(audit.body)).not.toContain(secret);
     // Another team's admin does not see it (404, not 403).
     const otherAdmin: Principal = { name: 'lo', roles: ['admin'], teams: ['logistics'], subject: 'tokens-file:lo' };
     expect((await app.services.auth.robots!.list(otherAdmin)).map((r) => r.id)).not.toContain(id);
@@ -125,6 +130,9 @@ describe('robot accounts', () => {
     expect(await asRobot(token)).toEqual({ status: 401, code: 'UNAUTHENTICATED' });
     expect((await app.call('admin', 'DELETE', `/v1/robots/${id}`)).status).toBe(404);
     expect(events.filter((e) => e.target === `robot/${id}`).map((e) => e.type)).toEqual(['robot.created', 'robot.disabled', 'robot.enabled', 'robot.deleted']);
+    const audit = await app.call('auditor', 'GET', '/v1/audit?limit=1000');
+    expect(audit.status).toBe(200);
+    expect(audit.body.items.filter((e: { target: string }) => e.target === `robot/${id}`).map((e: { action: string }) => e.action)).toEqual(['robot.created', 'robot.disabled', 'robot.enabled', 'robot.deleted']);
   });
 
   it('records lastUsedAt at most once a minute', async () => {
