@@ -34,10 +34,14 @@ export class PrincipalService {
     private readonly clock: Clock,
   ) {}
 
-  /** Every known principal; admins and auditors only. */
+  /**
+   * Known principals; auditors and admins of every team see all, an admin of some teams only the
+   * principals of those teams (teams are the isolation boundary for people too).
+   */
   async list(p: Principal, options: { inactive?: boolean } = {}): Promise<PrincipalView[]> {
     if (!p.roles.some((r) => r === 'admin' || r === 'auditor')) throw new AppError('FORBIDDEN', 'listing principals needs the admin or auditor role');
-    const all = await this.all();
+    const everything = p.roles.includes('auditor') || p.teams.includes('*');
+    const all = (await this.all()).filter((v) => everything || v.teams.some((t) => p.teams.includes(t)));
     return options.inactive ? all.filter((v) => v.inactive) : all;
   }
 

@@ -65,6 +65,9 @@ describe('role hygiene', () => {
     expect(subjects).not.toContain('tokens-file:auditor');
     expect(subjects).not.toContain('tokens-file:admin');
     expect(subjects).not.toContain('tokens-file:otherDev');
+    // An admin of logistics only sees the principals of logistics.
+    const scoped = await app.services.auth.principals!.list({ name: 'lo', roles: ['admin'], teams: ['logistics'] });
+    expect(scoped.map((p) => p.subject).sort()).toEqual(['tokens-file:otherDev']);
     expect(inactive.body.principals.find((p: { subject: string }) => p.subject === 'tokens-file:dev')).toMatchObject({ source: 'tokens-file', roles: ['developer'], teams: ['payments'], disabled: false, inactive: true });
 
     const [a, b] = await Promise.all([hygiene().runOnce(), hygiene().runOnce()]);
