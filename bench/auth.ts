@@ -12,6 +12,7 @@
  * BENCH_CONNECTIONS (16 concurrent keep-alive clients).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { openSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -103,7 +104,7 @@ async function main(): Promise<void> {
   await approvals.addTag('payments', 'docker.io/library/nginx', '1.27', DIGEST);
 
   const log = openSync(path.join(dir, 'api.log'), 'a');
-  const api: ChildProcess = spawn(process.execPath, [MAIN, '--role', 'api'], { cwd: ROOT, env: { ...process.env, PORTCULLIS_CONFIG: configFile }, stdio: ['ignore', log, log] });
+  const api: ChildProcess = spawn(process.execPath, [MAIN, '--role', 'api'], { cwd: ROOT, env: { ...process.env, PORTCULLIS_CONFIG: configFile, PORTCULLIS_METRICS_PORT: '0', PORTCULLIS_AUDIT_KEY: process.env.PORTCULLIS_AUDIT_KEY ?? `bench:${randomBytes(32).toString('base64')}` }, stdio: ['ignore', log, log] });
   try {
     await waitFor(() => httpOk(`http://127.0.0.1:${port}/healthz`), 'the API', 30000);
     const now = Math.floor(Date.now() / 1000);
