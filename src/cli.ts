@@ -49,6 +49,7 @@ const commands: Record<string, Command> = {
     usage: 'usage: portcullis audit verify [--checkpoints DIR] [--archive FILE]...\n       portcullis audit export [--after SEQ]\n       portcullis audit archive --to FILE --before DATE\n\nReads Redis through the service configuration (PORTCULLIS_CONFIG) with the audit key\n(PORTCULLIS_AUDIT_KEY); the local stack writes both to .stack/demo-tokens.env.\nExit 0 intact, 1 broken, 2 usage or configuration, 3 Redis unreachable, 4 other failure.\n',
     load: () => import('./cli/audit'),
   },
+  robot: { summary: 'create, rotate, disable, enable, delete or list robot accounts (admins)', options: ['create', 'rotate', 'disable', 'enable', 'delete', 'list', '--team', '--role', '--expires-in-days', '--json'], load: () => import('./cli/robot') },
   vulndb: { summary: 'fetch or refresh the OSV database of the builtin scanner', options: ['sync', '--from', '--to', '--quiet'], load: () => import('./cli/vulndb') },
   config: { summary: 'manage server profiles (~/.config/portcullis/config.yaml)', options: ['view', 'path', 'set-profile', 'use-profile', '--server', '--token-env'], load: () => import('./cli/config-cmd') },
   completion: {

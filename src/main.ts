@@ -28,8 +28,9 @@ import {
 import { NotificationService } from './intake/notifications';
 import { RegistryGateway } from './intake/registry-gateway';
 import { ConfigError, loadConfig, type Config } from './lib/config';
+import { startIdentityHygiene } from '../queue/identity-hygiene';
+import { createIdentity, type Identity, type IdentityOptions } from './identity';
 import type { IdentityProvider } from './lib/identity/types';
-import { TokensFileIdentityProvider } from './lib/identity/tokens-file';
 import { createLogger, scrubSecrets, setRootLogger, type Logger } from './lib/logger';
 import { RedisRateCounter } from './lib/rate-counter';
 import { createRedis, pingRedis, workerConnection } from './lib/redis';
@@ -89,6 +90,8 @@ export interface Services {
   pipeline: Pipeline;
   /** Cancels upload sessions of killed processes; workers run it periodically. */
   uploads?: UploadCleanup;
+  /** Who is asking: the provider chain, robot accounts, role hygiene. */
+  auth: Identity;
 }
 
 /** Upload sessions a killed process left on the internal registry (issue 8.6). */
@@ -109,6 +112,8 @@ export interface ServiceOptions {
   uploads?: UploadCleanup;
   /** The audit entry keys. @defaultValue from PORTCULLIS_AUDIT_KEY (none: ConfigError, fail closed) */
   auditKeys?: AuditKeyring;
+  /** Identity wiring (a clock tests move; workers skip the tokens file). */
+  identity?: IdentityOptions;
 }
 
 /** The registry gateway and the one configured mover inside it. */
@@ -151,8 +156,9 @@ export function buildServices(config: Config, logger: Logger, redis: Redis, opti
       onPolicyFail: config.policy.onFail,
     },
   });
+  const auth = createIdentity(config, logger, options.identity, { redis, prefix, events });
   return {
-    events, audit, scheduler, pipeline, metrics, webhooks, ...(uploads ? { uploads } : {}),
+    events, audit, scheduler, pipeline, metrics, webhooks, auth, ...(uploads ? { uploads } : {}),
     notifications: new NotificationService(webhooks.log, webhooks.endpoints.map((e) => e.name), events),
     requests: new RequestService({ requests, approvals, scheduler, lifecycle, events }),
     decisions: new DecisionService({ requests, scheduler, lifecycle, events, policy, approvalsRequired: config.policy.approvals.required }),
@@ -272,11 +278,9 @@ export function registryGateway(config: Config, logger: Logger, redis?: Redis): 
   return { registry, mover, checkMover: check, ...(uploads ? { uploads } : {}) };
 }
 
-/** Without a tokens file nobody can authenticate: the API serves health only (fail closed). */
-export function identityFrom(config: Config, logger: Logger): IdentityProvider {
-  if (config.auth.tokensFile) return TokensFileIdentityProvider.fromFile(config.auth.tokensFile);
-  logger.warn('auth.tokensFile is not set: every /v1 call will be refused with 401');
-  return { authenticate: async () => null };
+/** Without a tokens file, OIDC or workloads nobody can authenticate: the API serves health only (fail closed). */
+export function identityFrom(config: Config, logger: Logger, options: IdentityOptions = {}): IdentityProvider {
+  return createIdentity(config, logger, options).provider;
 }
 
 /** `redis` is the `store` connection (lib/redis.ts): readiness and the shared rate limits use it. */
@@ -285,7 +289,7 @@ export async function startApi(config: Config, logger: Logger, redis: Redis, ser
     logger: logger.child({ module: 'api' }),
     readiness: [redisCheck(redis), registryCheck(config.internalRegistry.url)],
     routers: [v1Router({
-      identity, ...services, limits: config.server,
+      identity, ...services, robots: services.auth.robots, principals: services.auth.principals, limits: config.server,
       rateCounters: {
         principals: new RedisRateCounter(redis, `${config.redis.prefix}:ratelimit:principal`),
         addresses: new RedisRateCounter(redis, `${config.redis.prefix}:ratelimit:failed-auth`),
@@ -327,8 +331,9 @@ export function startWorker(config: Config, logger: Logger, services: Services):
     observe: (outcome) => services.metrics.webhookDeliveries.inc({ outcome }),
   });
   const stopCleanup = services.uploads ? runUploadCleanup(services.uploads, config.worker.stalledIntervalMs, logger) : () => undefined;
+  const hygiene = startIdentityHygiene(services.auth, logger.child({ module: 'identity-hygiene' }));
   // close() waits for running jobs; a job still running at the deadline is handed back by stalled-job recovery.
-  return { worker, webhooks, step: { name: 'worker', run: async () => { stopCleanup(); await Promise.all([worker.close(), webhooks?.close()]); } } };
+  return { worker, webhooks, step: { name: 'worker', run: async () => { stopCleanup(); hygiene.stop(); await Promise.all([worker.close(), webhooks?.close()]); } } };
 }
 
 /** Renews this worker's upload sessions and cancels those of stopped workers, now and every `everyMs`. */
@@ -359,12 +364,11 @@ async function main(): Promise<void> {
     await wiring.checkMover();
     logger.info({ mover: wiring.mover.name, preservesDigest: wiring.mover.preservesDigest }, 'mover ready');
   }
-  const identity = role === 'worker' ? undefined : identityFrom(config, logger);
   // Only workers scan; an API-only process neither needs the scanners nor waits for their checks.
   const scanners = role === 'api' ? [] : await startScanners(config, logger);
-  const services = buildServices(config, logger, redis, { scanners, registry: wiring.registry, auditKeys, uploads: wiring.uploads });
+  const services = buildServices(config, logger, redis, { scanners, registry: wiring.registry, auditKeys, uploads: wiring.uploads, identity: { tokensFile: role !== 'worker' } });
   const steps: ShutdownStep[] = [];
-  if (identity) steps.push((await startApi(config, logger, redis, services, identity)).step);
+  if (role !== 'worker') steps.push((await startApi(config, logger, redis, services, services.auth.provider)).step);
   if (role !== 'api') steps.push(startWorker(config, logger, services).step);
   if (config.metrics.enabled) {
     // Metrics are not part of the gate: a taken port (a second process on one host) costs this
@@ -386,6 +390,7 @@ async function main(): Promise<void> {
     steps.push({ name: 'audit checkpoints', run: () => checkpoints.stop() });
   }
   steps.push({ name: 'queue', run: async () => { await Promise.all([services.scheduler.close(), services.webhooks.queue?.close()]); } });
+  steps.push({ name: 'identity', run: async () => services.auth.stop() });
   steps.push({ name: 'redis', run: async () => { await redis.quit(); } });
   onShutdown(logger, steps);
   logger.info({ role }, 'portcullis started');

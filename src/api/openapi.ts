@@ -2,6 +2,8 @@
  * The OpenAPI 3.1 document of the service, served at /openapi.json. A test checks that its
  * paths and express's routes are the same set, so the two cannot drift apart.
  */
+import { identityPaths, identitySchemas } from './openapi-identity';
+
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const json = (schema: unknown) => ({ content: { 'application/json': { schema } } });
 const errors = (...statuses: number[]) => Object.fromEntries(statuses.map((s) => [String(s), { description: 'error', ...json(ref('Error')) }]));
@@ -19,6 +21,7 @@ export const openApiDocument = {
   components: {
     securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
     schemas: {
+      ...identitySchemas,
       Error: { type: 'object', required: ['error'], properties: { error: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'string' }, message: { type: 'string' }, details: { type: 'object' } } } } },
       Severity: { type: 'object', properties: Object.fromEntries(['critical', 'high', 'medium', 'low', 'unknown'].map((s) => [s, { type: 'integer' }])) },
       Request: {
@@ -90,6 +93,7 @@ export const openApiDocument = {
     },
   },
   paths: {
+    ...identityPaths,
     '/healthz': { get: { summary: 'The process is up', responses: { 200: { description: 'up' } } } },
     '/readyz': { get: { summary: 'Every dependency answers', responses: { 200: { description: 'ready' }, 503: { description: 'a dependency is down' } } } },
     '/openapi.json': { get: { summary: 'This document', responses: { 200: { description: 'OpenAPI 3.1' } } } },

@@ -18,10 +18,11 @@ import { codeScansRouter } from './routes/code-scans';
 import { notificationsRouter } from './routes/notifications';
 import { queueRouter } from './routes/queue';
 import { requestsRouter } from './routes/requests';
+import { robotsRouter, type RobotsDeps } from './routes/robots';
 import { waiversRouter } from './routes/waivers';
 import { whoamiRouter } from './routes/whoami';
 
-export interface V1Deps {
+export interface V1Deps extends RobotsDeps {
   identity: IdentityProvider;
   requests: RequestService;
   decisions: DecisionService;
@@ -54,6 +55,7 @@ export function v1Router(deps: V1Deps): Router {
   router.use(codeScansRouter(deps));
   router.use(notificationsRouter(deps));
   router.use(whoamiRouter({ identitySource: deps.identitySource ?? 'tokens-file' }));
+  router.use(robotsRouter(deps));
   for (const extra of deps.extra ?? []) router.use(extra);
   return router;
 }

@@ -23,6 +23,7 @@ export interface ApiClient {
   post<T>(path: string, body: unknown, headers?: Record<string, string>): Promise<T>;
   /** POST returning the response headers too (lower-case names). */
   postWithHeaders<T>(path: string, body: unknown, headers?: Record<string, string>): Promise<{ data: T; headers: Record<string, string> }>;
+  delete(path: string): Promise<void>;
 }
 
 type ErrorBody = { error?: { code?: string; message?: string } } | undefined;
@@ -110,5 +111,6 @@ export function apiClient(flags: string | { server?: string; profile?: string } 
     getText: async (path, params) => (await call(() => http.get<string>(path, { params, headers: { accept: 'text/plain' }, responseType: 'text' }))).data,
     post: async <T>(path: string, body: unknown, headers?: Record<string, string>) => (await call<T>(() => http.post<T>(path, body, { headers }))).data,
     postWithHeaders: <T>(path: string, body: unknown, headers?: Record<string, string>) => call<T>(() => http.post<T>(path, body, { headers })),
+    delete: async (path) => { await call(() => http.delete(path)); },
   };
 }

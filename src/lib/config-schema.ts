@@ -5,6 +5,7 @@
 import { z } from 'zod';
 // Layering: lib composes the zod-only config schemas each module declares (and nothing else of them).
 import { auditConfigSchema } from '../audit/config';
+import { authConfigSchema } from '../identity/config';
 import { policyConfigSchema } from '../policy/config';
 import { scannersConfigSchema, scanningConfigSchema } from '../scanners/config';
 import { codeScansConfigSchema } from '../scanners/sarif/config';
@@ -119,9 +120,7 @@ export const configSchema = z.strictObject({
     approvedPath: z.string().min(1).default('approved/{team}/{registry}/{repository}'),
   }),
   upstreams: z.array(upstreamSchema).default([]),
-  auth: z.strictObject({
-    tokensFile: z.string().optional(),
-  }).prefault({}),
+  auth: authConfigSchema,
   worker: z.strictObject({
     /** Jobs processed at once per worker process. */
     concurrency: z.number().int().min(1).max(64).default(2),

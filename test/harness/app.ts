@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type Redis from 'ioredis';
 import YAML from 'yaml';
-import { buildServices, identityFrom, startApi, startWorker, type ServiceOptions, type Services } from '../../src/main';
+import { buildServices, startApi, startWorker, type ServiceOptions, type Services } from '../../src/main';
 import { parseConfig, type Config } from '../../src/lib/config';
 import { createLogger } from '../../src/lib/logger';
 import { createRedis } from '../../src/lib/redis';
@@ -70,13 +70,14 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     redis: { url: svc.redis.url, prefix: uniqueName('app'), commandTimeoutMs: 10_000 },
     internalRegistry: { url: svc.internal.url },
     upstreams: [{ registry: svc.upstream.host, endpoint: options.upstreamEndpoint ?? svc.proxy.url }],
-    auth: { tokensFile },
     worker: { lockDurationMs: 5000, stalledIntervalMs: 1000 },
     log: { level: process.env.PORTCULLIS_TEST_LOG ?? 'silent' },
     // Scanners come in-process through `options.scanners`; the written config file (used by
     // worker processes and the CLI) must not point at the default OSV folder, which tests lack.
     scanners: [],
     ...options.config,
+    // auth keys of a test (oidc, workloads…) are added to the generated tokens file, not instead of it.
+    auth: { tokensFile, ...(options.config?.auth as Record<string, unknown> | undefined) },
   };
   const configFile = path.join(dir, 'config.yaml');
   writeFileSync(configFile, YAML.stringify(raw));
@@ -85,7 +86,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   // main.ts's `store` connection for the API and stores; the worker makes its own.
   const redis = createRedis(config.redis, 'store', logger);
   const built = buildServices(config, logger, redis, options);
-  const api = await startApi(config, logger, redis, built, identityFrom(config, logger));
+  const api = await startApi(config, logger, redis, built, built.auth.provider);
   let worker: ReturnType<typeof startWorker> | undefined;
   if (options.worker !== false) worker = startWorker(config, logger, built);
   const url = `http://127.0.0.1:${api.port}`;
@@ -115,6 +116,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     async stop() {
       await worker?.step.run();
       await api.step.run();
+      built.auth.stop();
       await Promise.all([built.scheduler.close(), built.webhooks.queue?.close()]);
       const keys = await redis.keys(`${config.redis.prefix}:*`);
       for (let i = 0; i < keys.length; i += 500) await redis.del(...keys.slice(i, i + 500));

@@ -1,7 +1,8 @@
 /**
  * Bearer authentication: `Authorization: Bearer <token>` → a Principal from the identity
- * provider, kept in `res.locals.principal`. No or unknown token → 401 UNAUTHENTICATED (the
- * error handler adds `WWW-Authenticate: Bearer`). The token itself is never logged.
+ * provider, kept in `res.locals.principal`. No or unknown token → 401 UNAUTHENTICATED; a token
+ * recognised but refused → the provider's code (401 TOKEN_EXPIRED…, 403 IDENTITY_UNMAPPED); the
+ * error handler adds `WWW-Authenticate: Bearer`. The token itself is never logged.
  */
 import type { NextFunction, Request, Response } from 'express';
 import { AppError } from '../../lib/errors';
@@ -12,7 +13,13 @@ export function authenticate(idp: IdentityProvider) {
     const header = req.get('authorization') ?? '';
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
     if (!match) return next(new AppError('UNAUTHENTICATED', 'a bearer token is required'));
-    const principal = await idp.authenticate(match[1]);
+    let principal;
+    try {
+      principal = await idp.authenticate(match[1]);
+    } catch (err) {
+      // A refused token (TOKEN_EXPIRED, IDENTITY_UNMAPPED, ISSUER_UNAVAILABLE…) says why; anything else fails closed as a 500.
+      return next(err);
+    }
     if (!principal) return next(new AppError('UNAUTHENTICATED', 'the bearer token is not valid'));
     res.locals.principal = principal;
     next();

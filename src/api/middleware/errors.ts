@@ -29,7 +29,8 @@ export function errorHandler() {
       log?.error({ error: appErr.cause instanceof Error ? appErr.cause : appErr, 'error.code': appErr.code }, 'request failed');
     }
     if (res.headersSent) return;
-    if (appErr.code === 'UNAUTHENTICATED') res.setHeader('WWW-Authenticate', 'Bearer realm="portcullis"');
+    // Every 401 (no token, or a token refused for a stated reason) asks for a bearer token (RFC 6750).
+    if (appErr.status === 401) res.setHeader('WWW-Authenticate', appErr.code === 'UNAUTHENTICATED' ? 'Bearer realm="portcullis"' : 'Bearer realm="portcullis", error="invalid_token"');
     const message = appErr.status >= 500 ? `internal error (request id ${req.id})` : appErr.message;
     res.status(appErr.status).json({ error: { code: appErr.code, message, ...(appErr.status < 500 && appErr.details ? { details: appErr.details } : {}) } });
   };

@@ -58,7 +58,8 @@ export function unauthenticatedRateLimit(perMinute: number, counter: RateCounter
     next();
   };
   const refuse = (err: unknown, req: Request, res: Response, next: NextFunction): void => {
-    if (!(perMinute > 0 && err instanceof AppError && err.code === 'UNAUTHENTICATED')) return next(err);
+    // Every 401 code counts (UNAUTHENTICATED, TOKEN_EXPIRED…): a limited address gets 429 whatever token it tries.
+    if (!(perMinute > 0 && err instanceof AppError && err.status === 401)) return next(err);
     counter.peek(addressOf(req)).then(({ count: failed, retryAfter }) => {
       if (failed >= perMinute) return next(limited(res, retryAfter, `more than ${perMinute} failed authentications per minute from this address`));
       next(err);

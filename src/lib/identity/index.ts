@@ -1,3 +1,3 @@
-/** Identity: the provider interface, principals, and the tokens-file implementation. */
+/** Identity: the provider interface and principals (the implementations are in src/identity/). */
 export * from './types';
-export { TokensFileIdentityProvider, sha256Hex } from './tokens-file';
+export { sha256Hex } from './tokens-file';

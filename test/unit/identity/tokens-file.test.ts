@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError } from '../../../src/lib/config';
-import { sha256Hex, TokensFileIdentityProvider } from '../../../src/lib/identity';
+import { sha256Hex, TokensFileIdentityProvider } from '../../../src/identity/tokens-file';
 import { tempDir } from '../../harness/proc';
 
 function file(content: string): string {
@@ -18,7 +18,7 @@ describe('tokens-file identity provider', () => {
 
   it('finds the principal whose token hash matches', async () => {
     const idp = TokensFileIdentityProvider.fromFile(file(yaml));
-    expect(await idp.authenticate('alice-token')).toEqual({ name: 'alice', roles: ['developer'], teams: ['payments'] });
+    expect(await idp.authenticate('alice-token')).toEqual({ name: 'alice', roles: ['developer'], teams: ['payments'], subject: 'tokens-file:alice', source: 'tokens-file' });
     expect(await idp.authenticate('bob-token')).toMatchObject({ name: 'bob', teams: ['*'] });
   });
 

@@ -1,0 +1,98 @@
+/**
+ * Identity: who is asking. Builds the one IdentityProvider the API uses from `auth`: JWTs of
+ * people (OIDC) and of CI workloads, robot accounts, the tokens file (reloaded on change); with
+ * Redis, robots and role hygiene (disabled principals refused, uses recorded).
+ */
+import type Redis from 'ioredis';
+import type { Config } from '../lib/config';
+import type { IdentityProvider } from '../lib/identity/types';
+import type { Logger } from '../lib/logger';
+import { RedisPrincipalActivity, TrackedIdentity } from './activity';
+import { IdentityChain } from './chain';
+import type { IdentityEvents } from './events';
+import { PrincipalService } from './hygiene';
+import { systemClock, type Clock } from './jwt';
+import { OidcIdentityProvider, type JwtIssuerProvider } from './oidc';
+import { RedisRobotStore } from './robot-store';
+import { RobotService } from './robots';
+import { VerifiedTokenCache } from './token-cache';
+import { TokensFileIdentityProvider, watchTokensFile } from './tokens-file';
+import { workloadIssuers } from './workload';
+
+export { IdentityChain } from './chain';
+export type { IdentityEvent, IdentityEvents } from './events';
+export { PrincipalService, type PrincipalView } from './hygiene';
+export { systemClock, type Clock } from './jwt';
+export { RobotService, ROBOT_ROLES, type RobotView } from './robots';
+export { TokensFileIdentityProvider, watchTokensFile } from './tokens-file';
+
+export interface IdentityOptions {
+  /** @defaultValue the system clock */
+  clock?: Clock;
+  /** Least time between JWKS fetches for unknown kids (tests of key rotation use 0). @defaultValue 30000 */
+  jwksCooldownMs?: number;
+  /** Read (and watch) `auth.tokensFile`; worker processes need not. @defaultValue true */
+  tokensFile?: boolean;
+  /** How often the tokens file is checked for changes. @defaultValue 1000 */
+  tokensFilePollMs?: number;
+}
+
+/** Redis and the event bus: robots and role hygiene need them. */
+export interface IdentityDeps {
+  redis: Redis;
+  prefix: string;
+  events: IdentityEvents;
+}
+
+export interface Identity {
+  provider: IdentityProvider;
+  /** The tokens file's provider, when `auth.tokensFile` is set and read. */
+  tokensFile?: TokensFileIdentityProvider;
+  robots?: RobotService;
+  principals?: PrincipalService;
+  stop(): void;
+}
+
+export function createIdentity(config: Config, logger: Logger, options: IdentityOptions = {}, deps?: IdentityDeps): Identity {
+  const log = logger.child({ module: 'identity' });
+  const clock = options.clock ?? systemClock;
+  const settings = { jwksCacheSeconds: config.auth.jwksCacheSeconds, clockSkewSeconds: config.auth.clockSkewSeconds, clock, jwksCooldownMs: options.jwksCooldownMs };
+  const issuers: JwtIssuerProvider[] = [];
+  if (config.auth.oidc) issuers.push(new OidcIdentityProvider(config.auth.oidc, settings));
+  issuers.push(...workloadIssuers(config.auth.workloads, settings));
+  const stops: Array<() => void> = [];
+  const file = options.tokensFile !== false ? config.auth.tokensFile : undefined;
+  const tokensFile = file ? TokensFileIdentityProvider.fromFile(file) : undefined;
+
+  const statics: IdentityProvider[] = [];
+  let robots: RobotService | undefined;
+  let principals: PrincipalService | undefined;
+  let activity: RedisPrincipalActivity | undefined;
+  if (deps) {
+    robots = new RobotService(new RedisRobotStore(deps.redis, deps.prefix), deps.events, config.auth.robots, clock);
+    activity = new RedisPrincipalActivity(deps.redis, deps.prefix);
+    principals = new PrincipalService(activity, robots, deps.events, config.auth.inactiveDays, clock);
+    statics.push(robots);
+  }
+  if (tokensFile) statics.push(tokensFile);
+  if (!tokensFile && !robots && issuers.length === 0) log.warn('no auth.tokensFile, auth.oidc or auth.workloads: every /v1 call will be refused with 401');
+  const cache = issuers.length ? new VerifiedTokenCache(clock, 60_000, 10_000, config.auth.clockSkewSeconds) : undefined;
+  const chain = new IdentityChain(issuers, statics, cache);
+
+  if (tokensFile && file) {
+    // Tokens-file entries start their inactivity clock when first listed, used or not.
+    const list = (): void => {
+      if (!activity) return;
+      const at = clock().toISOString();
+      Promise.all(tokensFile.principals().map((p) => activity.listed(p, p.subject!, at)))
+        .catch((err: unknown) => log.warn({ error: err }, 'could not record the tokens-file principals for role hygiene'));
+    };
+    list();
+    stops.push(watchTokensFile(file, tokensFile, log, options.tokensFilePollMs, list).stop);
+  }
+  return {
+    provider: activity ? new TrackedIdentity(chain, activity, clock) : chain,
+    tokensFile, robots, principals,
+    stop: () => stops.forEach((s) => s()),
+  };
+}
