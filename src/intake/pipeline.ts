@@ -182,15 +182,13 @@ export class Pipeline {
     const e = toAppError(err);
     this.d.logger.warn({ error: e, 'error.code': e.code, requestId: id }, 'request failed');
     const active: RequestStatus[] = ['requested', 'resolving', 'staging', 'scanning', 'promoting'];
-    let from: RequestStatus | undefined;
-    const { request, moved } = await this.d.lifecycle.transition(id, active, 'failed', {
+    const { request, moved, from } = await this.d.lifecycle.transition(id, active, 'failed', {
       note: e.code,
-      patch: (cur) => {
-        from = cur.status;
-        return { error: { code: e.code, message: e.status >= 500 && e.code === 'INTERNAL' ? 'internal error' : e.message } };
-      },
+      patch: () => ({ error: { code: e.code, message: e.status >= 500 && e.code === 'INTERNAL' ? 'internal error' : e.message } }),
     });
     // A promotion may have tagged the image before it failed: nothing half-done stays served.
+    // `from` is the state the one atomic save moved it from: a late promotion that won the race
+    // leaves this call unmoved, and its approved image untouched.
     if (moved && from === 'promoting') await this.withdrawPromotion(request);
   }
 

@@ -11,7 +11,7 @@ import { formatReference, parseReference } from '../registry/reference';
 import { requestCursor } from '../store/keys';
 import type { ApprovalStore, IntakeRequest, Page, RequestStatus, RequestStore } from '../store/types';
 import { canRead, decidableTeams, isMember, readableTeams, requireRole, TEAM_NAME } from './access';
-import type { EventBus } from './events';
+import { outboxRecord, type DomainEvent, type EventBus } from './events';
 import { findApproval } from './ledger';
 import { nextStep, refClaimKey, type Lifecycle } from './lifecycle';
 import { sourceName } from './paths';
@@ -67,8 +67,7 @@ export class RequestService {
         ...base, status: 'approved', internalRef: approval.internalRef, ...(restaged ? { stagedDigest: approval.digest } : {}),
         history: [...base.history, { status: 'approved', at: now, by: 'system', note: `digest already approved for ${input.team}${restaged} (request ${approval.requestId})` }],
       };
-      await this.d.requests.create(request);
-      await this.publishCreated(request, 'approved');
+      await this.createRecorded(request, 'approved');
       return { request: { ...request, version: 1 }, deduplicated: 'approved' };
     }
     const holder = await this.d.lifecycle.claim(refClaimKey(input.team, image), id);
@@ -79,8 +78,7 @@ export class RequestService {
       if (step) await enqueue(this.d.scheduler, step, holder.id);
       return { request: holder, deduplicated: 'in_flight' };
     }
-    await this.d.requests.create(base);
-    await this.publishCreated(base);
+    await this.createRecorded(base);
     try {
       await enqueue(this.d.scheduler, 'resolve', id);
     } catch (err) {
@@ -94,11 +92,14 @@ export class RequestService {
     return { request: { ...base, version: 1 } };
   }
 
-  private async publishCreated(r: IntakeRequest, deduplicated?: string): Promise<void> {
-    await this.d.events.publish({
+  /** Saves a new request with its audit record (one atomic step), then publishes it. */
+  private async createRecorded(r: IntakeRequest, deduplicated?: string): Promise<void> {
+    const event: DomainEvent = {
       type: 'request.created', actor: r.requestedBy, target: `request/${r.id}`,
       details: { team: r.team, image: r.image, justification: r.justification, ...(deduplicated ? { deduplicated } : {}) },
-    });
+    };
+    await this.d.requests.create(r, { records: () => [outboxRecord(event, r.createdAt)] });
+    await this.d.lifecycle.publishRecorded([event]);
   }
 
   /** The request, or NOT_FOUND when it does not exist or belongs to a team the caller cannot read. */

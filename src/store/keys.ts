@@ -21,6 +21,10 @@ export interface StoreKeys {
   scanResult(scanner: string, digest: string): string;
   /** The full findings of one code-scan run whose request record keeps them grouped. */
   codeScanFindings(requestId: string, scanId: string): string;
+  /** The audit outbox stream (contract with the audit workstream: field `record`, JSON). */
+  auditOutbox(): string;
+  /** Set of the ids of `team`'s requests that resolved (or were staged) to `digest`, for revocation. */
+  requestsByDigest(team: string, digest: string): string;
 }
 
 export function storeKeys(prefix: string): StoreKeys {
@@ -38,6 +42,8 @@ export function storeKeys(prefix: string): StoreKeys {
     approvalTags: (team, digest) => `${prefix}:approval-tags:${team}:${digest}`,
     scanResult: (scanner, digest) => `${prefix}:scan:${scanner}:${digest}`,
     codeScanFindings: (requestId, scanId) => `${prefix}:code-scan:${requestId}:${scanId}`,
+    auditOutbox: () => `${prefix}:audit:outbox`,
+    requestsByDigest: (team, digest) => `${prefix}:idx:digest:${team}:${digest}`,
   };
 }
 

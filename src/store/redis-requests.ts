@@ -7,20 +7,34 @@
 import type Redis from 'ioredis';
 import { AppError } from '../lib/errors';
 import { decodeCursor, encodeCursor, indexMember, memberId, storeKeys, type StoreKeys } from './keys';
-import type { IntakeRequest, ListQuery, Page, RequestStore } from './types';
+import type { IntakeRequest, ListQuery, OutboxRecord, Page, RequestStatus, RequestStore, SaveOptions, TransitionResult } from './types';
 
-// KEYS: request, all, team, oldStatus, oldTeamStatus, newStatus, newTeamStatus
-// ARGV: expected version, new version, json, member
+// KEYS: request, all, team, oldStatus, oldTeamStatus, newStatus, newTeamStatus, outbox, then the
+//   team+digest sets the request belongs in.
+// ARGV: expected version, new version, json, member, new status, allowed old statuses
+//   (`,a,b,`; empty = any), id, then the outbox records (JSON).
+// Answers 1 saved, 0 version conflict, -1 not in an allowed status. The status is kept in
+// field `s` so the check need not decode the record; records saved before it have only `json`.
 const SAVE = `
 local v = tonumber(redis.call('HGET', KEYS[1], 'v') or '0')
 if v ~= tonumber(ARGV[1]) then return 0 end
-redis.call('HSET', KEYS[1], 'v', ARGV[2], 'json', ARGV[3])
+if ARGV[6] ~= '' then
+  local s = redis.call('HGET', KEYS[1], 's')
+  if not s then
+    local cur = redis.call('HGET', KEYS[1], 'json')
+    s = cur and cjson.decode(cur).status or ''
+  end
+  if not string.find(ARGV[6], ',' .. s .. ',', 1, true) then return -1 end
+end
+redis.call('HSET', KEYS[1], 'v', ARGV[2], 'json', ARGV[3], 's', ARGV[5])
 redis.call('ZADD', KEYS[2], 0, ARGV[4])
 redis.call('ZADD', KEYS[3], 0, ARGV[4])
 redis.call('ZREM', KEYS[4], ARGV[4])
 redis.call('ZREM', KEYS[5], ARGV[4])
 redis.call('ZADD', KEYS[6], 0, ARGV[4])
 redis.call('ZADD', KEYS[7], 0, ARGV[4])
+for i = 9, #KEYS do redis.call('SADD', KEYS[i], ARGV[7]) end
+for i = 8, #ARGV do redis.call('XADD', KEYS[8], '*', 'record', ARGV[i]) end
 return 1
 `;
 
@@ -31,6 +45,15 @@ return 0
 
 const MAX_CONFLICT_RETRIES = 20;
 
+/** A short random wait after a lost compare-and-set, so that many writers do not collide in lockstep. */
+async function backoff(attempt: number): Promise<void> {
+  await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(50, 2 ** attempt)));
+}
+
+function conflict(id: string): AppError {
+  return new AppError('CONFLICT', `request ${id} is being changed concurrently; try again`, { temporary: true });
+}
+
 export class RedisRequestStore implements RequestStore {
   private readonly keys: StoreKeys;
 
@@ -38,9 +61,10 @@ export class RedisRequestStore implements RequestStore {
     this.keys = storeKeys(prefix);
   }
 
-  async create(request: IntakeRequest): Promise<void> {
-    const saved = await this.save({ ...request, version: 1 }, 0, request.status);
-    if (!saved) throw new AppError('CONFLICT', `request ${request.id} already exists`);
+  async create(request: IntakeRequest, options: SaveOptions = {}): Promise<void> {
+    const saved = { ...request, version: 1 };
+    const result = await this.save(saved, 0, request.status, '', options.records?.(saved, request) ?? []);
+    if (result !== 1) throw new AppError('CONFLICT', `request ${request.id} already exists`);
   }
 
   async get(id: string): Promise<IntakeRequest | null> {
@@ -51,27 +75,61 @@ export class RedisRequestStore implements RequestStore {
     return { ...r, waivers: r.waivers ?? [] };
   }
 
-  async update(id: string, change: (current: IntakeRequest) => IntakeRequest | null): Promise<IntakeRequest> {
+  private async load(id: string): Promise<IntakeRequest> {
+    const current = await this.get(id);
+    if (!current) throw new AppError('NOT_FOUND', `request ${id} not found`);
+    return current;
+  }
+
+  async update(id: string, change: (current: IntakeRequest) => IntakeRequest | null, options: SaveOptions = {}): Promise<IntakeRequest> {
     for (let attempt = 0; attempt < MAX_CONFLICT_RETRIES; attempt++) {
-      const current = await this.get(id);
-      if (!current) throw new AppError('NOT_FOUND', `request ${id} not found`);
+      const current = await this.load(id);
       const next = change(structuredClone(current));
       if (!next) return current;
       const saved = { ...next, id: current.id, team: current.team, createdAt: current.createdAt, version: current.version + 1 };
-      if (await this.save(saved, current.version, current.status)) return saved;
+      if (await this.save(saved, current.version, current.status, '', options.records?.(saved, current) ?? []) === 1) return saved;
+      await backoff(attempt);
     }
-    throw new AppError('CONFLICT', `request ${id} is being changed concurrently; try again`, { temporary: true });
+    throw conflict(id);
   }
 
-  private async save(request: IntakeRequest, expectedVersion: number, oldStatus: string): Promise<boolean> {
+  async transition(id: string, from: readonly RequestStatus[], to: RequestStatus | ((current: IntakeRequest) => RequestStatus),
+    build: (current: IntakeRequest) => IntakeRequest, options: SaveOptions = {}): Promise<TransitionResult> {
+    const allowed = `,${from.join(',')},`;
+    for (let attempt = 0; attempt < MAX_CONFLICT_RETRIES; attempt++) {
+      // Every attempt starts from what is stored now: nothing computed for an earlier read survives.
+      const current = await this.load(id);
+      if (!from.includes(current.status)) return { moved: false, request: current };
+      const status = typeof to === 'function' ? to(structuredClone(current)) : to;
+      const next = build(structuredClone(current));
+      const saved: IntakeRequest = { ...next, status, id: current.id, team: current.team, createdAt: current.createdAt, version: current.version + 1 };
+      const result = await this.save(saved, current.version, current.status, allowed, options.records?.(saved, current) ?? []);
+      if (result === 1) return { moved: true, request: saved, from: current.status };
+      if (result === 0) await backoff(attempt);
+      // -1 cannot happen with a matching version (the status was read with it); the next read answers.
+    }
+    throw conflict(id);
+  }
+
+  private async save(request: IntakeRequest, expectedVersion: number, oldStatus: string, allowed: string, records: OutboxRecord[]): Promise<number> {
     const k = this.keys;
     const member = indexMember(request.createdAt, request.id);
-    const result = await this.redis.eval(SAVE, 7,
+    const digests = [...new Set([request.source.digest, request.stagedDigest].filter((d): d is string => Boolean(d)))];
+    const keys = [
       k.request(request.id), k.indexAll(), k.indexTeam(request.team),
       k.indexStatus(oldStatus), k.indexTeamStatus(request.team, oldStatus),
       k.indexStatus(request.status), k.indexTeamStatus(request.team, request.status),
-      String(expectedVersion), String(request.version), JSON.stringify(request), member);
-    return result === 1;
+      k.auditOutbox(), ...digests.map((d) => k.requestsByDigest(request.team, d)),
+    ];
+    const result = await this.redis.eval(SAVE, keys.length, ...keys,
+      String(expectedVersion), String(request.version), JSON.stringify(request), member, request.status, allowed, request.id,
+      ...records.map((r) => JSON.stringify({ actor: r.actor, action: r.action, target: r.target, details: r.details, at: r.at })));
+    return Number(result);
+  }
+
+  /** Ids of `team`'s requests that resolved or were staged to `digest`. */
+  async idsByDigest(team: string, digest: string): Promise<string[]> {
+    return (await this.redis.smembers(this.keys.requestsByDigest(team, digest))).sort();
   }
 
   async list(query: ListQuery): Promise<Page<IntakeRequest>> {

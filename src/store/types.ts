@@ -177,17 +177,59 @@ export interface Page<T> {
   next: string | null;
 }
 
+/**
+ * An audit record committed in the same atomic step as the state change it describes: the
+ * store appends it to the audit outbox (`{prefix}:audit:outbox`, field `record`), and the
+ * audit log chains it from there, so a change and its record exist together or not at all.
+ */
+export interface OutboxRecord {
+  actor: string;
+  action: string;
+  target: string;
+  details: Record<string, unknown>;
+  /** ISO 8601 time of the change. */
+  at: string;
+}
+
+export interface SaveOptions {
+  /**
+   * The audit records of this change, built from the record about to be saved (`next`) and
+   * the one it replaces; written to the outbox in the same script as the save.
+   */
+  records?: (next: IntakeRequest, current: IntakeRequest) => OutboxRecord[];
+}
+
+export interface TransitionResult {
+  /** Whether this call moved the request (the answer of the one atomic save, never a guess). */
+  moved: boolean;
+  /** The request as saved when moved, else as it stands now. */
+  request: IntakeRequest;
+  /** The state it was moved from (set only when moved). */
+  from?: RequestStatus;
+}
+
 /** Requests with indexes per team and status, and the in-flight dedup keys. */
 export interface RequestStore {
   /** Stores a new request (version 1). */
-  create(request: IntakeRequest): Promise<void>;
+  create(request: IntakeRequest, options?: SaveOptions): Promise<void>;
   get(id: string): Promise<IntakeRequest | null>;
+  /**
+   * Moves the request from one of `from` to `to`: reads it, builds the next record with
+   * `build` (pure: it may run again after a concurrent save), and saves it in one script that
+   * checks both the version and that the stored status is in `from`, together with the
+   * records of `options`. Returns `moved: false` (and the request as it is) when it is not in
+   * `from`. `to` may depend on the current record (an approval moves on only when enough
+   * approvers have approved); `build` may throw to refuse.
+   * @throws AppError NOT_FOUND when the request does not exist.
+   */
+  transition(id: string, from: readonly RequestStatus[], to: RequestStatus | ((current: IntakeRequest) => RequestStatus),
+    build: (current: IntakeRequest) => IntakeRequest, options?: SaveOptions): Promise<TransitionResult>;
   /**
    * Reads, applies `change`, and saves only if nobody saved in between (retrying on a
    * conflict). `change` returns null to leave the request as it is.
    * @throws AppError NOT_FOUND when the request does not exist.
    */
-  update(id: string, change: (current: IntakeRequest) => IntakeRequest | null): Promise<IntakeRequest>;
+  update(id: string, change: (current: IntakeRequest) => IntakeRequest | null, options?: SaveOptions): Promise<IntakeRequest>;
   list(query: ListQuery): Promise<Page<IntakeRequest>>;
   /**
    * Claims `key` (a team + reference or team + digest) for `requestId` unless another request
@@ -196,6 +238,8 @@ export interface RequestStore {
   claim(key: string, requestId: string): Promise<string | null>;
   /** Releases `key` if `requestId` holds it. */
   release(key: string, requestId: string): Promise<void>;
+  /** Ids of `team`'s requests that resolved, or were staged, to `digest` (indexed with each save). */
+  idsByDigest(team: string, digest: string): Promise<string[]>;
 }
 
 /**

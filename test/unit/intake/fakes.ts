@@ -4,24 +4,45 @@ import type { Finding } from '../../../src/scanners/types';
 import type { IntakeRegistry, StageResult } from '../../../src/intake/ports';
 import type { ImageRef } from '../../../src/registry/reference';
 import type { RegistryClient } from '../../../src/registry/types';
-import type { Approval, ApprovalStore, CodeScanRecord, IntakeRequest, ListQuery, Page, RequestStore, ScanResultStore } from '../../../src/store/types';
+import type { Approval, ApprovalStore, CodeScanRecord, IntakeRequest, ListQuery, OutboxRecord, Page, RequestStatus, RequestStore, SaveOptions, ScanResultStore, TransitionResult } from '../../../src/store/types';
 
 export class MemoryRequestStore implements RequestStore {
   readonly items = new Map<string, IntakeRequest>();
-  async create(r: IntakeRequest): Promise<void> { this.items.set(r.id, { ...structuredClone(r), version: 1 }); }
+  /** The audit records committed with each save, in order (the Redis store's outbox). */
+  readonly outbox: OutboxRecord[] = [];
+  async create(r: IntakeRequest, options: SaveOptions = {}): Promise<void> {
+    const saved = { ...structuredClone(r), version: 1 };
+    this.items.set(r.id, saved);
+    this.outbox.push(...(options.records?.(saved, r) ?? []));
+  }
   async get(id: string): Promise<IntakeRequest | null> { const r = this.items.get(id); return r ? structuredClone(r) : null; }
-  async update(id: string, change: (r: IntakeRequest) => IntakeRequest | null): Promise<IntakeRequest> {
+  async update(id: string, change: (r: IntakeRequest) => IntakeRequest | null, options: SaveOptions = {}): Promise<IntakeRequest> {
     const cur = await this.get(id);
     if (!cur) throw new Error('not found');
-    const next = change(cur);
+    const next = change(structuredClone(cur));
     if (!next) return cur;
     const saved = { ...next, version: cur.version + 1 };
     this.items.set(id, structuredClone(saved));
+    this.outbox.push(...(options.records?.(saved, cur) ?? []));
     return saved;
+  }
+  async transition(id: string, from: readonly RequestStatus[], to: RequestStatus | ((r: IntakeRequest) => RequestStatus),
+    build: (r: IntakeRequest) => IntakeRequest, options: SaveOptions = {}): Promise<TransitionResult> {
+    const cur = await this.get(id);
+    if (!cur) throw new Error('not found');
+    if (!from.includes(cur.status)) return { moved: false, request: cur };
+    const status = typeof to === 'function' ? to(structuredClone(cur)) : to;
+    const saved = { ...build(structuredClone(cur)), status, version: cur.version + 1 };
+    this.items.set(id, structuredClone(saved));
+    this.outbox.push(...(options.records?.(saved, cur) ?? []));
+    return { moved: true, request: saved, from: cur.status };
   }
   async list(_q: ListQuery): Promise<Page<IntakeRequest>> { return { items: [...this.items.values()], next: null }; }
   async claim(): Promise<string | null> { return null; }
   async release(): Promise<void> { /* no claims kept */ }
+  async idsByDigest(team: string, digest: string): Promise<string[]> {
+    return [...this.items.values()].filter((r) => r.team === team && (r.source.digest === digest || r.stagedDigest === digest)).map((r) => r.id).sort();
+  }
 }
 
 export class MemoryScanResults implements ScanResultStore {
