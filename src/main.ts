@@ -11,14 +11,16 @@ import { createServer as createHttpsServer } from 'node:https';
 import { parseArgs } from 'node:util';
 import type { Worker } from 'bullmq';
 import Redis from 'ioredis';
+import { startMaintenanceWorker } from '../queue/maintenance';
 import { BullScheduler } from '../queue/scheduler';
+import { BullRegistryCleanup, unpublishProcessor } from '../queue/unpublish';
 import { startIntakeWorker } from '../queue/worker';
 import { createApp } from './api/app';
 import type { ReadinessCheck } from './api/routes/health';
 import { v1Router } from './api/v1';
 import { auditSubscriber, RedisAuditLog } from './audit';
 import {
-  ApprovedService, CodeScanService, DecisionService, EventBus, Lifecycle, Pipeline, RequestService, ScanRunner, WaiverService, policyEvaluator,
+  ApprovedService, CodeScanService, DecisionService, EventBus, Lifecycle, Pipeline, RequestService, RevocationService, ScanRunner, WaiverService, policyEvaluator,
   type IntakeRegistry, type PolicyEvaluator,
 } from './intake';
 import { RegistryGateway } from './intake/registry-gateway';
@@ -33,7 +35,7 @@ import { UpstreamResolver } from './registry/resolver';
 import { createScanners } from './scanners';
 import type { RegistryAuthorization } from './scanners/clair/http';
 import type { ScannerAdapter } from './scanners/types';
-import { RedisApprovalStore, RedisCodeScanStore, RedisRequestStore, RedisScanResultStore } from './store';
+import { RedisApprovalStore, RedisCodeScanStore, RedisRequestStore, RedisRevocationStore, RedisScanResultStore, type ApprovalStore } from './store';
 
 type Role = 'all' | 'api' | 'worker';
 
@@ -73,9 +75,15 @@ export interface Services {
   requests: RequestService;
   decisions: DecisionService;
   approved: ApprovedService;
+  revocations: RevocationService;
   waivers: WaiverService;
   codeScans: CodeScanService;
   pipeline: Pipeline;
+  /** The maintenance queue's producer (registry deletes after revocation). */
+  cleanup: BullRegistryCleanup;
+  /** For the maintenance worker's jobs. */
+  approvals: ApprovalStore;
+  registry: IntakeRegistry;
 }
 
 export interface ServiceOptions {
@@ -101,14 +109,16 @@ export function buildServices(config: Config, logger: Logger, redis: Redis, opti
   events.subscribe(auditSubscriber(audit, logger.child({ module: 'audit' })));
   const requests = new RedisRequestStore(redis, prefix);
   const approvals = new RedisApprovalStore(redis, prefix);
+  const revocations = new RedisRevocationStore(redis, prefix);
   const scheduler = new BullScheduler(redis, prefix);
+  const cleanup = new BullRegistryCleanup(redis, prefix);
   const lifecycle = new Lifecycle(requests, events);
   const registry = options.registry ?? registryGateway(config, logger).registry;
   const internalHost = new URL(config.internalRegistry.url).host;
   const policy = options.policy ?? policyEvaluator(config.policy);
   const scans = new ScanRunner(options.scanners ?? [], new RedisScanResultStore(redis, prefix), logger.child({ module: 'scan' }));
   const pipeline = new Pipeline({
-    requests, approvals, registry, scheduler, lifecycle, scans, policy,
+    requests, approvals, revocations, registry, scheduler, lifecycle, scans, policy,
     logger: logger.child({ module: 'pipeline' }),
     settings: {
       quarantinePrefix: config.internalRegistry.quarantinePrefix, approvedPath: config.internalRegistry.approvedPath,
@@ -117,10 +127,11 @@ export function buildServices(config: Config, logger: Logger, redis: Redis, opti
     },
   });
   return {
-    events, audit, scheduler, pipeline,
-    requests: new RequestService({ requests, approvals, scheduler, lifecycle, events }),
+    events, audit, scheduler, pipeline, cleanup, approvals, registry,
+    requests: new RequestService({ requests, approvals, revocations, scheduler, lifecycle, events, upstreams: config.upstreams.map((u) => u.registry) }),
     decisions: new DecisionService({ requests, scheduler, lifecycle, events, policy, approvalsRequired: config.policy.approvals.required }),
-    approved: new ApprovedService({ approvals, registry, lifecycle, events }),
+    approved: new ApprovedService({ approvals }),
+    revocations: new RevocationService({ approvals, requests, revocations, cleanup, lifecycle, events }),
     waivers: new WaiverService({ requests, events, policy }),
     codeScans: new CodeScanService({ requests, details: new RedisCodeScanStore(redis, prefix), events, policy }),
   };
@@ -236,8 +247,11 @@ export async function startApi(config: Config, logger: Logger, redis: Redis, ser
 /** Starts the intake worker; the scanners are already in `services` (see {@link startScanners}). */
 export function startWorker(config: Config, logger: Logger, redis: Redis, services: Services): { worker: Worker; step: ShutdownStep } {
   const worker = startIntakeWorker(redis, config.redis.prefix, services.pipeline, config.worker, logger);
+  const maintenance = startMaintenanceWorker(redis, config.redis.prefix, {
+    unpublish: unpublishProcessor({ approvals: services.approvals, registry: services.registry }, logger.child({ module: 'unpublish' })),
+  }, logger);
   // close() waits for running jobs; a job still running at the deadline is handed back by stalled-job recovery.
-  return { worker, step: { name: 'worker', run: () => worker.close() } };
+  return { worker, step: { name: 'worker', run: async () => { await Promise.all([worker.close(), maintenance.close()]); } } };
 }
 
 async function main(): Promise<void> {
@@ -262,7 +276,7 @@ async function main(): Promise<void> {
   const steps: ShutdownStep[] = [];
   if (identity) steps.push((await startApi(config, logger, redis, services, identity)).step);
   if (role !== 'api') steps.push(startWorker(config, logger, redis, services).step);
-  steps.push({ name: 'queue', run: () => services.scheduler.close() });
+  steps.push({ name: 'queue', run: async () => { await Promise.all([services.scheduler.close(), services.cleanup.close()]); } });
   steps.push({ name: 'redis', run: async () => { await redis.quit(); } });
   onShutdown(logger, steps);
   logger.info({ role }, 'portcullis started');

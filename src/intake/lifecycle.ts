@@ -6,8 +6,9 @@
  * it is published as a domain event after the commit, and a terminal state releases the
  * request's dedup claims.
  */
-import { isTerminal, requestDigest, type IntakeRequest, type RequestStatus, type RequestStore } from '../store/types';
+import { isTerminal, platformKey, requestDigest, type IntakeRequest, type RequestStatus, type RequestStore } from '../store/types';
 import { outboxRecord, SYSTEM_ACTOR, type DomainEvent, type EventBus } from './events';
+import { sourceName } from './paths';
 import type { PipelineStep } from './ports';
 
 /** The job that continues a request in each state of the pipeline (none: waiting on a person, or ended). */
@@ -35,13 +36,16 @@ export interface TransitionOptions {
   events?: (saved: IntakeRequest) => DomainEvent[];
 }
 
-/** Dedup keys a request may hold: its reference, and once resolved, its digest (per team). */
-export function refClaimKey(team: string, image: string): string {
-  return `ref:${team}:${image}`;
+/**
+ * Dedup keys a request may hold: its reference, and once resolved, its digest, per team, image
+ * name and platform set (a `linux/arm64` request and a whole-image one are different runs).
+ */
+export function refClaimKey(team: string, image: string, platforms: readonly string[]): string {
+  return `ref:${team}:${platformKey(platforms)}:${image}`;
 }
 
-export function digestClaimKey(team: string, digest: string): string {
-  return `digest:${team}:${digest}`;
+export function digestClaimKey(team: string, name: string, platforms: readonly string[], digest: string): string {
+  return `digest:${team}:${platformKey(platforms)}:${name}@${digest}`;
 }
 
 /**
@@ -104,8 +108,8 @@ export class Lifecycle {
   }
 
   async releaseClaims(r: IntakeRequest): Promise<void> {
-    await this.requests.release(refClaimKey(r.team, r.image), r.id);
-    if (r.source.digest) await this.requests.release(digestClaimKey(r.team, r.source.digest), r.id);
+    await this.requests.release(refClaimKey(r.team, r.image, r.platforms), r.id);
+    if (r.source.digest) await this.requests.release(digestClaimKey(r.team, sourceName(r.source), r.platforms, r.source.digest), r.id);
   }
 
   /**

@@ -7,15 +7,16 @@
 import { randomUUID } from 'node:crypto';
 import { AppError } from '../lib/errors';
 import type { Principal } from '../lib/identity/types';
-import { formatReference, parseReference } from '../registry/reference';
+import { formatReference, normalizeRegistryHost, parseReference } from '../registry/reference';
 import { requestCursor } from '../store/keys';
-import type { ApprovalStore, IntakeRequest, Page, RequestStatus, RequestStore } from '../store/types';
+import type { ApprovalStore, IntakeRequest, Page, RequestStatus, RequestStore, RevocationStore } from '../store/types';
 import { canRead, decidableTeams, isMember, readableTeams, requireRole, TEAM_NAME } from './access';
 import { outboxRecord, type DomainEvent, type EventBus } from './events';
 import { findApproval } from './ledger';
 import { nextStep, refClaimKey, type Lifecycle } from './lifecycle';
 import { sourceName } from './paths';
 import { enqueue, type JobScheduler } from './ports';
+import { revokedError } from './revocation';
 
 export interface NewRequest {
   image: string;
@@ -33,6 +34,13 @@ export interface CreateResult {
 export interface RequestServiceDeps {
   requests: RequestStore;
   approvals: ApprovalStore;
+  /** The deny-list: a digest reference an admin revoked is refused at once (409 REVOKED). */
+  revocations: Pick<RevocationStore, 'find'>;
+  /**
+   * The registries requests may name (`upstreams[].registry`): any other is refused at once
+   * with 400 UPSTREAM_NOT_ALLOWED instead of failing later in the pipeline.
+   */
+  upstreams: readonly string[];
   scheduler: JobScheduler;
   lifecycle: Lifecycle;
   events: EventBus;
@@ -48,17 +56,25 @@ export class RequestService {
     if (!TEAM_NAME.test(input.team)) throw new AppError('INVALID_REQUEST', 'team must be lowercase letters, digits and . _ - separators');
     if (!isMember(p, input.team)) throw new AppError('FORBIDDEN', `you are not a member of team ${input.team}`);
     const ref = parseReference(input.image);
+    const allowed = this.d.upstreams.map(normalizeRegistryHost);
+    if (!allowed.includes(normalizeRegistryHost(ref.registry))) {
+      throw new AppError('UPSTREAM_NOT_ALLOWED', `registry ${ref.registry} is not an allowed upstream (allowed: ${allowed.join(', ') || 'none'})`, { details: { registry: ref.registry, allowed } });
+    }
+    if (ref.digest) {
+      const denied = await this.d.revocations.find(input.team, `${ref.registry}/${ref.repository}`, ref.digest);
+      if (denied) throw revokedError(denied);
+    }
     const image = formatReference(ref);
     const now = new Date().toISOString();
     const id = randomUUID();
     const base: IntakeRequest = {
       id, image, team: input.team, requestedBy: p.name, justification: input.justification, status: 'requested',
       createdAt: now, updatedAt: now, source: { registry: ref.registry, repository: ref.repository, ...(ref.tag ? { tag: ref.tag } : {}), ...(ref.digest ? { digest: ref.digest } : {}) },
-      platforms: input.platforms ?? [], scans: [], codeScans: [], policy: null, waivers: [], decisions: [], internalRef: null, error: null,
+      platforms: [...new Set(input.platforms ?? [])].sort(), scans: [], codeScans: [], policy: null, waivers: [], decisions: [], internalRef: null, error: null,
       history: [{ status: 'requested', at: now, by: p.name }], version: 0,
     };
     const approval = ref.digest
-      ? await findApproval(this.d.approvals, input.team, sourceName(base.source), ref.digest, { viaSource: base.platforms.length === 0 })
+      ? await findApproval(this.d.approvals, { team: input.team, image: sourceName(base.source), platforms: base.platforms }, ref.digest)
       : null;
     if (approval) {
       // An upstream digest an engine mover re-encoded: the request is the approved digest's.
@@ -70,7 +86,7 @@ export class RequestService {
       await this.createRecorded(request, 'approved');
       return { request: { ...request, version: 1 }, deduplicated: 'approved' };
     }
-    const holder = await this.d.lifecycle.claim(refClaimKey(input.team, image), id);
+    const holder = await this.d.lifecycle.claim(refClaimKey(input.team, image, base.platforms), id);
     if (holder) {
       // The holder may be stuck (its enqueue failed, or the process died before it): a retried
       // POST nudges it. Idempotent: a step already queued or running is not queued twice.

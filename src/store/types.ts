@@ -117,6 +117,8 @@ export interface IntakeRequest {
   /** `host/approved/…@sha256:…` once approved. */
   internalRef: string | null;
   error: { code: string; message: string } | null;
+  /** Set when an admin revoked the digest the request resolved to: who, when and why. */
+  revocation?: { by: string; at: string; reason: string };
   history: HistoryEntry[];
   /** Optimistic-concurrency counter; every save increments it. */
   version: number;
@@ -127,7 +129,28 @@ export function requestDigest(r: Pick<IntakeRequest, 'source' | 'stagedDigest'>)
   return r.stagedDigest ?? r.source.digest;
 }
 
-/** An entry of the approved-digest ledger, keyed by team and digest. */
+/**
+ * A platform set as one string: the sorted, de-duplicated platforms, or `*` for the whole image
+ * (no platform selected). Part of an approval's identity and of every dedup key.
+ */
+export function platformKey(platforms: readonly string[] | undefined): string {
+  const set = [...new Set(platforms ?? [])].sort();
+  return set.length ? set.join(',') : '*';
+}
+
+/** Which approvals a lookup may see: a team, an image (`registry/repository`), a platform set. */
+export interface ApprovalScope {
+  team: string;
+  image: string;
+  /** Selected platforms; empty = the whole image. */
+  platforms: readonly string[];
+}
+
+/**
+ * An entry of the approved-digest ledger. Its identity is (team, image, digest): the same
+ * digest approved under two names is two approvals, each with its own tags. `platforms` says
+ * which platform set it was approved for; a lookup answers it only for the same set.
+ */
 export interface Approval {
   team: string;
   digest: string;
@@ -135,6 +158,8 @@ export interface Approval {
   image: string;
   /** Source tags that were approved with this digest. */
   tags: string[];
+  /** The platforms selected (sorted); empty = the whole image. Absent on records saved before platform sets (= whole image). */
+  platforms?: string[];
   internalRef: string;
   /** Repository in the internal registry that holds the approved image. */
   internalRepository: string;
@@ -149,7 +174,8 @@ export interface Approval {
    * it to `digest` per team ({@link ApprovalStore.digestForSource}), so that asking again for
    * the same upstream image, or CI looking it up by its upstream digest, finds this approval.
    * Absent when the digests are equal, and for a platform selected out of an index (the
-   * upstream digest names the whole index, not the one image approved).
+   * upstream digest names the whole index, not the one image approved: the source index is kept
+   * per platform set, so only a lookup naming the same set follows it).
    */
   sourceDigest?: string;
   /**
@@ -255,27 +281,55 @@ export interface ScanResultStore {
 /** The approved-digest ledger. */
 export interface ApprovalStore {
   /**
-   * Saves the record, and maps its `sourceDigest` (if any) to its digest; never touches the tag
-   * index (see {@link ApprovalStore.addTag}).
+   * Saves the record, and maps its `sourceDigest` (if any) to its digest for its platform set;
+   * never touches the tag index (see {@link ApprovalStore.addTag}). A completed (not pending)
+   * approval joins the team's inventory.
    */
   put(approval: Approval): Promise<void>;
   /**
-   * Points `image:tag` in `team` at `digest` and records the tag on that approval. Only a
-   * new approval of a tag calls this, so a tag moves forward and never back to an older digest.
+   * Points `tag` of the scope's image and platform set at `digest` and records the tag on that
+   * approval. Only a new approval of a tag calls this, so a tag moves forward, never back.
    */
-  addTag(team: string, image: string, tag: string, digest: string): Promise<void>;
-  get(team: string, digest: string): Promise<Approval | null>;
-  /** The digest last approved for `image:tag` in `team`, if any. */
-  digestForTag(team: string, image: string, tag: string): Promise<string | null>;
-  /** The digest approved in `team` for the upstream digest `sourceDigest` (see {@link Approval.sourceDigest}), if any. */
-  digestForSource(team: string, sourceDigest: string): Promise<string | null>;
-  /** Teams holding an approval of `digest`. */
-  teamsFor(digest: string): Promise<string[]>;
+  addTag(scope: ApprovalScope, tag: string, digest: string): Promise<void>;
+  get(team: string, image: string, digest: string): Promise<Approval | null>;
+  /** The digest last approved for `tag` in the scope (team, image, platform set), if any. */
+  digestForTag(scope: ApprovalScope, tag: string): Promise<string | null>;
+  /** The digest approved in the scope for the upstream digest `sourceDigest` (see {@link Approval.sourceDigest}), if any. */
+  digestForSource(scope: ApprovalScope, sourceDigest: string): Promise<string | null>;
+  /** Every approval of `digest` in `team`, whatever the image name. */
+  ofDigest(team: string, digest: string): Promise<Approval[]>;
   /**
    * Removes the approval and those of its tag index and source digest entries that still
    * point at `digest` (another approval may own them now); returns what was removed.
    */
-  remove(team: string, digest: string): Promise<Approval | null>;
+  remove(team: string, image: string, digest: string): Promise<Approval | null>;
+  /** The team's completed approvals, newest first, paginated by an opaque cursor. */
+  list(team: string, page: { limit: number; cursor?: string }): Promise<Page<Approval>>;
+}
+
+/** Why a digest is on a team's deny-list. */
+export interface Revocation {
+  team: string;
+  digest: string;
+  /** The image name revoked, or absent when every name of the digest was. */
+  image?: string;
+  by: string;
+  /** ISO 8601. */
+  at: string;
+  reason: string;
+}
+
+/**
+ * The deny-list: digests an admin revoked, per team (and image name, when only one name was
+ * revoked). A new request for a denied digest is refused until an admin lifts it. Each change
+ * commits its audit records to the outbox in the same script.
+ */
+export interface RevocationStore {
+  add(entry: Revocation, records: OutboxRecord[]): Promise<void>;
+  /** The entry denying `digest` to `image` in `team` (one for that name, or for every name), or null. */
+  find(team: string, image: string, digest: string): Promise<Revocation | null>;
+  /** Lifts the entry for `image` (or the one for every name when absent); returns what was lifted, and commits `records` only then. */
+  remove(team: string, digest: string, image: string | undefined, records: (lifted: Revocation) => OutboxRecord[]): Promise<Revocation | null>;
 }
 
 /**

@@ -115,7 +115,7 @@ describe('transitions on the real Redis store', () => {
     const r = await store.get('r1');
     expect(r?.status).toBe('approved');
     expect(registry.served(approvedRepo)).toContain(`${approvedRepo}:1`);
-    expect((await late.approvals.get('payments', digest))?.pending).toBeUndefined();
+    expect((await late.approvals.get('payments', 'docker.io/library/nginx', digest))?.pending).toBeUndefined();
     expect((await outbox('r1')).map((x) => x.details.to)).toEqual(['approved']);
   });
 
@@ -130,7 +130,7 @@ describe('transitions on the real Redis store', () => {
       await Promise.allSettled([w.pipeline.promote(id), w.pipeline.fail(id, new AppError('SCAN_FAILED', 'given up'))]);
       const r = await store.get(id);
       const repo = `approved/${team}/docker.io/library/nginx`;
-      const approval = await w.approvals.get(team, digest);
+      const approval = await w.approvals.get(team, 'docker.io/library/nginx', digest);
       if (r?.status === 'approved') {
         expect(w.registry.served(repo)).toContain(`${repo}:1`);
         expect(approval?.pending).toBeUndefined();

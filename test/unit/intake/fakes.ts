@@ -4,7 +4,8 @@ import type { Finding } from '../../../src/scanners/types';
 import type { IntakeRegistry, StageResult } from '../../../src/intake/ports';
 import type { ImageRef } from '../../../src/registry/reference';
 import type { RegistryClient } from '../../../src/registry/types';
-import type { Approval, ApprovalStore, CodeScanRecord, IntakeRequest, ListQuery, OutboxRecord, Page, RequestStatus, RequestStore, SaveOptions, ScanResultStore, TransitionResult } from '../../../src/store/types';
+import { platformKey } from '../../../src/store/types';
+import type { Approval, ApprovalScope, ApprovalStore, Revocation, RevocationStore, CodeScanRecord, IntakeRequest, ListQuery, OutboxRecord, Page, RequestStatus, RequestStore, SaveOptions, ScanResultStore, TransitionResult } from '../../../src/store/types';
 
 export class MemoryRequestStore implements RequestStore {
   readonly items = new Map<string, IntakeRequest>();
@@ -75,32 +76,41 @@ export function awaiting(over: Partial<IntakeRequest> = {}): IntakeRequest {
   };
 }
 
-/** The approved-digest ledger in memory, with the Redis store's tag rules. */
+/** The approved-digest ledger in memory, with the Redis store's identity and tag rules. */
 export class MemoryApprovalStore implements ApprovalStore {
   readonly items = new Map<string, Approval>();
   readonly tagIndex = new Map<string, string>();
   readonly sourceIndex = new Map<string, string>();
+  private static key(team: string, image: string, digest: string): string { return `${team}|${image}|${digest}`; }
+  private static scoped(s: ApprovalScope, what: string): string { return `${s.team}|${s.image}|${platformKey(s.platforms)}|${what}`; }
   async put(a: Approval): Promise<void> {
-    const old = this.items.get(`${a.team}|${a.digest}`);
-    this.items.set(`${a.team}|${a.digest}`, structuredClone({ ...a, tags: [...new Set([...(old?.tags ?? []), ...a.tags])] }));
-    if (a.sourceDigest && a.sourceDigest !== a.digest) this.sourceIndex.set(`${a.team}|${a.sourceDigest}`, a.digest);
+    const k = MemoryApprovalStore.key(a.team, a.image, a.digest);
+    const old = this.items.get(k);
+    this.items.set(k, structuredClone({ ...a, platforms: a.platforms ?? [], tags: [...new Set([...(old?.tags ?? []), ...a.tags])] }));
+    if (a.sourceDigest && a.sourceDigest !== a.digest) this.sourceIndex.set(MemoryApprovalStore.scoped({ ...a, platforms: a.platforms ?? [] }, a.sourceDigest), a.digest);
   }
-  async digestForSource(team: string, sourceDigest: string): Promise<string | null> { return this.sourceIndex.get(`${team}|${sourceDigest}`) ?? null; }
-  async addTag(team: string, image: string, tag: string, digest: string): Promise<void> {
-    this.tagIndex.set(`${team}|${image}|${tag}`, digest);
-    const a = this.items.get(`${team}|${digest}`);
+  async digestForSource(scope: ApprovalScope, sourceDigest: string): Promise<string | null> { return this.sourceIndex.get(MemoryApprovalStore.scoped(scope, sourceDigest)) ?? null; }
+  async addTag(scope: ApprovalScope, tag: string, digest: string): Promise<void> {
+    this.tagIndex.set(MemoryApprovalStore.scoped(scope, tag), digest);
+    const a = this.items.get(MemoryApprovalStore.key(scope.team, scope.image, digest));
     if (a && !a.tags.includes(tag)) a.tags.push(tag);
   }
-  async get(team: string, digest: string): Promise<Approval | null> { const a = this.items.get(`${team}|${digest}`); return a ? structuredClone(a) : null; }
-  async digestForTag(team: string, image: string, tag: string): Promise<string | null> { return this.tagIndex.get(`${team}|${image}|${tag}`) ?? null; }
-  async teamsFor(digest: string): Promise<string[]> { return [...this.items.values()].filter((a) => a.digest === digest).map((a) => a.team); }
-  async remove(team: string, digest: string): Promise<Approval | null> {
-    const a = this.items.get(`${team}|${digest}`);
+  async get(team: string, image: string, digest: string): Promise<Approval | null> { const a = this.items.get(MemoryApprovalStore.key(team, image, digest)); return a ? structuredClone(a) : null; }
+  async digestForTag(scope: ApprovalScope, tag: string): Promise<string | null> { return this.tagIndex.get(MemoryApprovalStore.scoped(scope, tag)) ?? null; }
+  async ofDigest(team: string, digest: string): Promise<Approval[]> { return [...this.items.values()].filter((a) => a.team === team && a.digest === digest).map((a) => structuredClone(a)); }
+  async remove(team: string, image: string, digest: string): Promise<Approval | null> {
+    const k = MemoryApprovalStore.key(team, image, digest);
+    const a = this.items.get(k);
     if (!a) return null;
-    this.items.delete(`${team}|${digest}`);
-    for (const tag of a.tags) if (this.tagIndex.get(`${team}|${a.image}|${tag}`) === digest) this.tagIndex.delete(`${team}|${a.image}|${tag}`);
-    if (a.sourceDigest && this.sourceIndex.get(`${team}|${a.sourceDigest}`) === digest) this.sourceIndex.delete(`${team}|${a.sourceDigest}`);
+    this.items.delete(k);
+    const scope = { team, image, platforms: a.platforms ?? [] };
+    for (const tag of a.tags) if (this.tagIndex.get(MemoryApprovalStore.scoped(scope, tag)) === digest) this.tagIndex.delete(MemoryApprovalStore.scoped(scope, tag));
+    if (a.sourceDigest && this.sourceIndex.get(MemoryApprovalStore.scoped(scope, a.sourceDigest)) === digest) this.sourceIndex.delete(MemoryApprovalStore.scoped(scope, a.sourceDigest));
     return a;
+  }
+  async list(team: string, page: { limit: number }): Promise<Page<Approval>> {
+    const items = [...this.items.values()].filter((a) => a.team === team && !a.pending).sort((x, y) => y.approvedAt.localeCompare(x.approvedAt));
+    return { items: items.slice(0, page.limit), next: null };
   }
 }
 
@@ -148,4 +158,25 @@ export function codeScan(findings: Finding[], over: Partial<CodeScanRecord> = {}
     id: 'c1', tool: 'CodeQL', uploadedBy: 'dev', uploadedAt: '2025-01-01T00:00:00.000Z', summary: { critical: 0, high: 0, medium: 0, low: 0, unknown: 0 },
     findings, findingsTotal: findings.length, grouped: false, ...over,
   };
+}
+
+/** The deny-list in memory. */
+export class MemoryRevocationStore implements RevocationStore {
+  readonly items = new Map<string, Revocation>();
+  readonly outbox: OutboxRecord[] = [];
+  async add(entry: Revocation, records: OutboxRecord[]): Promise<void> {
+    this.items.set(`${entry.team}|${entry.digest}|${entry.image ?? '*'}`, entry);
+    this.outbox.push(...records);
+  }
+  async find(team: string, image: string, digest: string): Promise<Revocation | null> {
+    return this.items.get(`${team}|${digest}|*`) ?? this.items.get(`${team}|${digest}|${image}`) ?? null;
+  }
+  async remove(team: string, digest: string, image: string | undefined, records: (lifted: Revocation) => OutboxRecord[]): Promise<Revocation | null> {
+    const key = `${team}|${digest}|${image ?? '*'}`;
+    const lifted = this.items.get(key);
+    if (!lifted) return null;
+    this.items.delete(key);
+    this.outbox.push(...records(lifted));
+    return lifted;
+  }
 }

@@ -1,5 +1,5 @@
 import Redis from 'ioredis';
-import { RedisApprovalStore, RedisRequestStore, type IntakeRequest } from '../../../src/store';
+import { RedisRequestStore, type IntakeRequest } from '../../../src/store';
 import { services, uniqueName } from '../../harness/services';
 
 function request(id: string, team: string, createdAt: string, status: IntakeRequest['status'] = 'requested'): IntakeRequest {
@@ -76,20 +76,4 @@ describe('Redis request store', () => {
     expect(await store.claim('payments:sha256:abc', 'r2')).toBeNull();
   });
 
-  it('keeps the approval ledger per team and digest, with a tag index that a newer approval owns', async () => {
-    const approvals = new RedisApprovalStore(redis, prefix);
-    const base = { team: 'payments', image: 'docker.io/library/nginx', internalRepository: 'approved/payments/docker.io/library/nginx', approvedAt: 'x', approvedBy: ['bob'], requestId: 'r1' };
-    await approvals.put({ ...base, digest: 'sha256:old', tags: [], internalRef: 'h/x@sha256:old', internalTag: '1' });
-    await approvals.addTag('payments', base.image, '1', 'sha256:old');
-    await approvals.put({ ...base, digest: 'sha256:new', tags: [], internalRef: 'h/x@sha256:new', internalTag: '1' });
-    await approvals.addTag('payments', base.image, '1', 'sha256:new');
-    expect(await approvals.digestForTag('payments', 'docker.io/library/nginx', '1')).toBe('sha256:new');
-    expect(await approvals.digestForTag('other', 'docker.io/library/nginx', '1')).toBeNull();
-    expect(await approvals.teamsFor('sha256:old')).toEqual(['payments']);
-    expect((await approvals.remove('payments', 'sha256:old'))?.digest).toBe('sha256:old');
-    expect(await approvals.digestForTag('payments', 'docker.io/library/nginx', '1')).toBe('sha256:new');
-    await approvals.remove('payments', 'sha256:new');
-    expect(await approvals.digestForTag('payments', 'docker.io/library/nginx', '1')).toBeNull();
-    expect(await approvals.get('payments', 'sha256:new')).toBeNull();
-  });
 });
