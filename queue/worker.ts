@@ -10,7 +10,7 @@ import type { Logger } from '../src/lib/logger';
 import { stepProcessor } from './job';
 import { JOBS } from './jobs';
 import { bullPrefix, INTAKE_QUEUE } from './names';
-import { BullScheduler } from './scheduler';
+import { BullScheduler, type SchedulerOptions } from './scheduler';
 import { startSweep, SWEEP_INTERVAL_MS } from './sweep';
 
 export interface WorkerSettings {
@@ -21,7 +21,8 @@ export interface WorkerSettings {
   sweepIntervalMs?: number;
 }
 
-export function startIntakeWorker(connection: ConnectionOptions, redisPrefix: string, pipeline: Pipeline, settings: WorkerSettings, logger: Logger): Worker {
+export function startIntakeWorker(connection: ConnectionOptions, redisPrefix: string, pipeline: Pipeline, settings: WorkerSettings, logger: Logger,
+  schedulerOptions: SchedulerOptions = {}): Worker {
   const log = logger.child({ module: 'worker' });
   const processors = Object.fromEntries(Object.entries(JOBS).map(([step, spec]) => [step, stepProcessor(spec, pipeline, log)]));
   const worker = new Worker(INTAKE_QUEUE, async (job, token) => {
@@ -42,7 +43,7 @@ export function startIntakeWorker(connection: ConnectionOptions, redisPrefix: st
     }
   });
   worker.on('error', (err) => log.error({ error: err }, 'worker error'));
-  const jobs = new BullScheduler(connection, redisPrefix);
+  const jobs = new BullScheduler(connection, redisPrefix, schedulerOptions);
   const sweep = startSweep(pipeline, jobs, settings.sweepIntervalMs ?? SWEEP_INTERVAL_MS, log.child({ module: 'sweep' }));
   worker.once('closing', () => {
     sweep.stop();

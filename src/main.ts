@@ -18,9 +18,9 @@ import { startIntakeWorker } from '../queue/worker';
 import { createApp } from './api/app';
 import type { ReadinessCheck } from './api/routes/health';
 import { v1Router } from './api/v1';
-import { auditSubscriber, RedisAuditLog } from './audit';
+import { auditSubscriber, RedisAuditLog, startPeriodicDrain } from './audit';
 import {
-  ApprovedService, CodeScanService, DecisionService, EventBus, Lifecycle, Pipeline, RequestService, RevocationService, ScanRunner, WaiverService, policyEvaluator,
+  ApprovedService, CodeScanService, DecisionService, EventBus, Lifecycle, Pipeline, RequestService, RevocationService, ScanRunner, WaiverService, policyEvaluator, teamBacklog,
   type IntakeRegistry, type PolicyEvaluator,
 } from './intake';
 import { RegistryGateway } from './intake/registry-gateway';
@@ -105,12 +105,12 @@ export interface RegistryWiring {
 export function buildServices(config: Config, logger: Logger, redis: Redis, options: ServiceOptions = {}): Services {
   const prefix = config.redis.prefix;
   const events = new EventBus(logger.child({ module: 'events' }));
-  const audit = new RedisAuditLog(redis, prefix, logger.child({ module: 'audit' }));
+  const audit = new RedisAuditLog(redis, prefix, { logger: logger.child({ module: 'audit' }), timeoutMs: config.audit.timeoutMs });
   events.subscribe(auditSubscriber(audit, logger.child({ module: 'audit' })));
   const requests = new RedisRequestStore(redis, prefix);
   const approvals = new RedisApprovalStore(redis, prefix);
   const revocations = new RedisRevocationStore(redis, prefix);
-  const scheduler = new BullScheduler(redis, prefix);
+  const scheduler = new BullScheduler(redis, prefix, { backlog: teamBacklog(requests) });
   const cleanup = new BullRegistryCleanup(redis, prefix);
   const lifecycle = new Lifecycle(requests, events);
   const registry = options.registry ?? registryGateway(config, logger).registry;
@@ -246,7 +246,7 @@ export async function startApi(config: Config, logger: Logger, redis: Redis, ser
 
 /** Starts the intake worker; the scanners are already in `services` (see {@link startScanners}). */
 export function startWorker(config: Config, logger: Logger, redis: Redis, services: Services): { worker: Worker; step: ShutdownStep } {
-  const worker = startIntakeWorker(redis, config.redis.prefix, services.pipeline, config.worker, logger);
+  const worker = startIntakeWorker(redis, config.redis.prefix, services.pipeline, config.worker, logger, services.scheduler.options);
   const maintenance = startMaintenanceWorker(redis, config.redis.prefix, {
     unpublish: unpublishProcessor({ approvals: services.approvals, registry: services.registry }, logger.child({ module: 'unpublish' })),
   }, logger);
@@ -276,6 +276,9 @@ async function main(): Promise<void> {
   const steps: ShutdownStep[] = [];
   if (identity) steps.push((await startApi(config, logger, redis, services, identity)).step);
   if (role !== 'api') steps.push(startWorker(config, logger, redis, services).step);
+  // Chains records whose writer died between its Lua script and its own drain (BOARD: audit outbox).
+  const drain = startPeriodicDrain(services.audit, config.audit.drainIntervalMs, logger.child({ module: 'audit' }));
+  steps.push({ name: 'audit drain', run: () => drain.stop() });
   steps.push({ name: 'queue', run: async () => { await Promise.all([services.scheduler.close(), services.cleanup.close()]); } });
   steps.push({ name: 'redis', run: async () => { await redis.quit(); } });
   onShutdown(logger, steps);

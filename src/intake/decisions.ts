@@ -81,7 +81,7 @@ export class DecisionService {
     const promoting = request.status === 'promoting';
     for (const e of eventsOf(request)) await this.d.events.publish({ ...e, recorded: true });
     // A queue fault answers 503; the approval stands and the worker's sweep queues the promotion.
-    if (promoting) await enqueue(this.d.scheduler, 'promote', id);
+    if (promoting) await enqueue(this.d.scheduler, 'promote', id, request.team);
     return { request, promoting };
   }
 

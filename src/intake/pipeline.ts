@@ -58,7 +58,7 @@ export class Pipeline {
   /** Queues whatever continues the request from where it is (after a duplicate or a crash). */
   private async continueFrom(r: IntakeRequest, done: PipelineStep): Promise<void> {
     const next = nextStep(r.status);
-    if (next && next !== done) await this.d.scheduler.schedule(next, r.id);
+    if (next && next !== done) await this.d.scheduler.schedule(next, r.id, r.team);
   }
 
   async resolve(id: string): Promise<void> {

@@ -76,13 +76,14 @@ export interface RegistryCleanup {
  * (failed, completed) is queued afresh.
  */
 export interface JobScheduler {
-  schedule(step: PipelineStep, requestId: string): Promise<void>;
+  /** `team`, when known, lets the queue keep one team's burst from holding others back. */
+  schedule(step: PipelineStep, requestId: string, team?: string): Promise<void>;
 }
 
 /** Schedules `step`; a queue fault becomes 503 DEPENDENCY_UNAVAILABLE (the caller may retry). */
-export async function enqueue(scheduler: JobScheduler, step: PipelineStep, requestId: string): Promise<void> {
+export async function enqueue(scheduler: JobScheduler, step: PipelineStep, requestId: string, team?: string): Promise<void> {
   try {
-    await scheduler.schedule(step, requestId);
+    await scheduler.schedule(step, requestId, team);
   } catch (err) {
     throw new AppError('DEPENDENCY_UNAVAILABLE', `could not queue ${step} of request ${requestId}`, { cause: err, temporary: true });
   }

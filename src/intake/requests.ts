@@ -91,12 +91,12 @@ export class RequestService {
       // The holder may be stuck (its enqueue failed, or the process died before it): a retried
       // POST nudges it. Idempotent: a step already queued or running is not queued twice.
       const step = nextStep(holder.status);
-      if (step) await enqueue(this.d.scheduler, step, holder.id);
+      if (step) await enqueue(this.d.scheduler, step, holder.id, holder.team);
       return { request: holder, deduplicated: 'in_flight' };
     }
     await this.createRecorded(base);
     try {
-      await enqueue(this.d.scheduler, 'resolve', id);
+      await enqueue(this.d.scheduler, 'resolve', id, input.team);
     } catch (err) {
       // Fail it now so that its claim is released and a retry starts afresh; if even that
       // save fails, the worker's sweep queues it later.

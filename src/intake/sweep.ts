@@ -45,7 +45,7 @@ export async function sweepStuck(requests: RequestStore, jobs: JobScheduler & Jo
         if (r.status !== status || Date.parse(r.updatedAt) > cutoff) continue;
         if (await jobs.isLive(step, r.id)) continue;
         if (scheduled.length >= maxSchedules) return scheduled;
-        await jobs.schedule(step, r.id);
+        await jobs.schedule(step, r.id, r.team);
         scheduled.push(r.id);
       }
       cursor = page.next ?? undefined;

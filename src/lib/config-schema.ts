@@ -111,6 +111,12 @@ export const configSchema = z.strictObject({
     retries: z.number().int().min(0).max(20).default(5),
   }).prefault({}),
   mover: moverSchema.prefault({}),
+  audit: z.strictObject({
+    /** How often every API and worker process chains records left in the audit outbox. */
+    drainIntervalMs: z.number().int().min(50).max(60000).default(1000),
+    /** How long an append (or a drain) keeps retrying while other processes hold the chain. */
+    timeoutMs: z.number().int().min(100).default(10000),
+  }).prefault({}),
   log: z.strictObject({
     level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   }).prefault({}),

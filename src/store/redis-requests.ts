@@ -153,6 +153,10 @@ export class RedisRequestStore implements RequestStore {
     return { items, next };
   }
 
+  async count(team: string, status: RequestStatus): Promise<number> {
+    return this.redis.zcard(this.keys.indexTeamStatus(team, status));
+  }
+
   async claim(key: string, requestId: string): Promise<string | null> {
     const k = this.keys.claim(key);
     const ok = await this.redis.set(k, requestId, 'NX');

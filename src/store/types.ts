@@ -257,6 +257,8 @@ export interface RequestStore {
    */
   update(id: string, change: (current: IntakeRequest) => IntakeRequest | null, options?: SaveOptions): Promise<IntakeRequest>;
   list(query: ListQuery): Promise<Page<IntakeRequest>>;
+  /** How many of `team`'s requests are in `status` now. */
+  count(team: string, status: RequestStatus): Promise<number>;
   /**
    * Claims `key` (a team + reference or team + digest) for `requestId` unless another request
    * holds it; returns the holder's id, or null when this request got it.

@@ -49,7 +49,7 @@ describe('stuck requests', () => {
     const retried = await service(queue).create(dev, input);
     expect(retried.deduplicated).toBeUndefined();
     expect(retried.request.id).not.toBe(failed.id);
-    expect(await state('resolve', retried.request.id)).toBe('waiting');
+    expect(await state('resolve', retried.request.id)).toBe('prioritized');
   });
 
   it('re-queues the in-flight holder when a retried POST is deduplicated onto it', async () => {
@@ -59,7 +59,7 @@ describe('stuck requests', () => {
     expect(await state('resolve', first.request.id)).toBe('unknown');
     const again = await service(queue).create(dev, input);
     expect(again).toMatchObject({ deduplicated: 'in_flight', request: { id: first.request.id } });
-    expect(await state('resolve', first.request.id)).toBe('waiting');
+    expect(await state('resolve', first.request.id)).toBe('prioritized');
   });
 
   it('sweeps requests in pipeline states without a live job, once', async () => {
@@ -99,8 +99,8 @@ describe('stuck requests', () => {
 
     const swept = await sweepStuck(store, queue, { minAgeMs: 0 });
     expect(swept.sort()).toEqual([...stuck.map(([id]) => id), 'r-failed-job'].sort());
-    for (const [id, , step] of stuck) expect(await state(step, id)).toBe('waiting');
-    expect(await state('scan', 'r-failed-job')).toBe('waiting');
+    for (const [id, , step] of stuck) expect(await state(step, id)).toBe('prioritized');
+    expect(await state('scan', 'r-failed-job')).toBe('prioritized');
     for (const id of ['r-awaiting_approval', 'r-approved']) expect(await state('promote', id)).toBe('unknown');
     expect(await sweepStuck(store, queue, { minAgeMs: 0 })).toEqual([]);
   });
@@ -122,7 +122,7 @@ describe('stuck requests', () => {
     }
     await resolving('stuck', 500); // its enqueue was lost: no job at all
     expect(await sweepStuck(store, queue)).toEqual(['stuck']);
-    expect(await state('resolve', 'stuck')).toBe('waiting');
+    expect(await state('resolve', 'stuck')).toBe('prioritized');
     expect(await sweepStuck(store, queue)).toEqual([]);
   });
 
@@ -130,7 +130,7 @@ describe('stuck requests', () => {
     for (let i = 0; i < 5; i++) await resolving(`s${i}`, i);
     expect(await sweepStuck(store, queue, { pageSize: 2, maxSchedules: 3 })).toEqual(['s0', 's1', 's2']);
     expect(await sweepStuck(store, queue, { pageSize: 2, maxSchedules: 3 })).toEqual(['s3', 's4']);
-    expect(await state('resolve', 's4')).toBe('waiting');
+    expect(await state('resolve', 's4')).toBe('prioritized');
   });
 
   it('leaves requests saved moments ago to their own enqueue', async () => {

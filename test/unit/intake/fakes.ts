@@ -39,6 +39,7 @@ export class MemoryRequestStore implements RequestStore {
     return { moved: true, request: saved, from: cur.status };
   }
   async list(_q: ListQuery): Promise<Page<IntakeRequest>> { return { items: [...this.items.values()], next: null }; }
+  async count(team: string, status: RequestStatus): Promise<number> { return [...this.items.values()].filter((r) => r.team === team && r.status === status).length; }
   async claim(): Promise<string | null> { return null; }
   async release(): Promise<void> { /* no claims kept */ }
   async idsByDigest(team: string, digest: string): Promise<string[]> {
