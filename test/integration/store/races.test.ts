@@ -6,6 +6,7 @@
  * serves; two workers running one step move the request once.
  */
 import Redis from 'ioredis';
+import { RedisAuditLog } from '../../../src/audit';
 import { DecisionService, EventBus, Lifecycle, Pipeline, ScanRunner, type DomainEvent } from '../../../src/intake';
 import { AppError } from '../../../src/lib/errors';
 import type { Principal } from '../../../src/lib/identity/types';
@@ -100,6 +101,16 @@ describe('transitions on the real Redis store', () => {
       }
     }
     expect(winners.approve + winners.reject).toBe(50);
+    // The chained audit log (drained from the outbox) agrees with every final state, each record once.
+    const audit = new RedisAuditLog(redis, prefix);
+    await audit.drain();
+    const entries = await audit.list(0, 1000);
+    for (let i = 0; i < 50; i++) {
+      const final = (await store.get(`r${i}`))?.status;
+      const actions = entries.filter((e) => e.target === `request/r${i}`).map((e) => e.action);
+      expect(actions).toEqual(final === 'promoting' ? ['request.approved', 'request.status_changed'] : ['request.status_changed', 'request.rejected']);
+    }
+    expect((await audit.verify()).ok).toBe(true);
   });
 
   it('fail reading promoting while a late promotion completes: not moved, the approved image stays served', async () => {
