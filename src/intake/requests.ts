@@ -9,7 +9,7 @@ import { AppError } from '../lib/errors';
 import type { Principal } from '../lib/identity/types';
 import { formatReference, normalizeRegistryHost, parseReference } from '../registry/reference';
 import { requestCursor } from '../store/keys';
-import type { ApprovalStore, IntakeRequest, Page, RequestStatus, RequestStore, RevocationStore } from '../store/types';
+import type { ApprovalStore, IntakeRequest, Page, RequestStatus, RequestStore, RequestSummary, RevocationStore } from '../store/types';
 import { canRead, decidableTeams, isMember, readableTeams, requireRole, TEAM_NAME } from './access';
 import { outboxRecord, type DomainEvent, type EventBus } from './events';
 import { findApproval } from './ledger';
@@ -126,7 +126,7 @@ export class RequestService {
     return r;
   }
 
-  async list(p: Principal, q: { status?: RequestStatus; team?: string; limit: number; cursor?: string }): Promise<Page<IntakeRequest>> {
+  async list(p: Principal, q: { status?: RequestStatus; team?: string; limit: number; cursor?: string }): Promise<Page<RequestSummary>> {
     requireRole(p, READ_ROLES, 'listing requests');
     const readable = readableTeams(p);
     let teams: string[] | '*' = readable;
@@ -136,10 +136,10 @@ export class RequestService {
   }
 
   /** Requests awaiting approval that the caller may decide (not their own), oldest first. */
-  async queue(p: Principal, q: { limit: number; cursor?: string }): Promise<Page<IntakeRequest>> {
+  async queue(p: Principal, q: { limit: number; cursor?: string }): Promise<Page<RequestSummary>> {
     requireRole(p, ['approver', 'admin'], 'reading the approval queue');
     const teams = decidableTeams(p);
-    const items: IntakeRequest[] = [];
+    const items: RequestSummary[] = [];
     let cursor = q.cursor;
     // Own requests are filtered out after the read, so a page may take more than one read; the
     // cursor resumes right after the last item returned, not after the last one read.

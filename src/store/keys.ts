@@ -20,6 +20,10 @@ export interface StoreKeys {
   approvalSource(team: string, image: string, platforms: string, sourceDigest: string): string;
   /** Set of the source tags approved with (team, image, digest). */
   approvalTags(team: string, image: string, digest: string): string;
+  /** A full scan report, content-addressed (sha256 of its JSON); no expiry. */
+  report(id: string): string;
+  /** Set of the ids of the requests referring to a report (retention deletes it with the last one). */
+  reportRefs(id: string): string;
   /** The team's deny-list entry of a digest: a hash, field `*` (every name) or an image name → JSON. */
   revoked(team: string, digest: string): string;
   /** Sorted set of a team's completed approvals (`image@digest`), scored by approval time: the inventory. */
@@ -49,6 +53,8 @@ export function storeKeys(prefix: string): StoreKeys {
     approvalSource: (team, image, platforms, sourceDigest) => `${prefix}:approval-source:${team}|${image}|${platforms}|${sourceDigest}`,
     approvalTags: (team, image, digest) => `${prefix}:approval-tags:${team}|${image}|${digest}`,
     approvalsByTeam: (team) => `${prefix}:approvals:${team}`,
+    report: (id) => `${prefix}:report:${id}`,
+    reportRefs: (id) => `${prefix}:report-refs:${id}`,
     revoked: (team, digest) => `${prefix}:revoked:${team}|${digest}`,
     scanResult: (scanner, digest) => `${prefix}:scan:${scanner}:${digest}`,
     codeScanFindings: (requestId, scanId) => `${prefix}:code-scan:${requestId}:${scanId}`,

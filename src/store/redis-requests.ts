@@ -4,10 +4,12 @@
  * script, so the record and its indexes never disagree and a concurrent save is detected
  * (compare-and-set on the version) instead of silently lost.
  */
+import { createHash } from 'node:crypto';
 import type Redis from 'ioredis';
 import { AppError } from '../lib/errors';
 import { decodeCursor, encodeCursor, indexMember, memberId, storeKeys, type StoreKeys } from './keys';
-import type { IntakeRequest, ListQuery, OutboxRecord, Page, RequestStatus, RequestStore, SaveOptions, TransitionResult } from './types';
+import type { ScanReport } from '../scanners/types';
+import { requestSummary, scanSummary, type IntakeRequest, type ListQuery, type OutboxRecord, type Page, type RequestStatus, type RequestStore, type RequestSummary, type SaveOptions, type ScanSummary, type TransitionResult } from './types';
 
 // KEYS: request, all, team, oldStatus, oldTeamStatus, newStatus, newTeamStatus, outbox, then the
 //   team+digest sets the request belongs in.
@@ -45,6 +47,15 @@ return 0
 
 const MAX_CONFLICT_RETRIES = 20;
 
+/** A record as stored: scan summaries (older records: full reports inline). */
+type StoredRequest = Omit<IntakeRequest, 'scans'> & { scans: Array<ScanSummary | ScanReport> };
+
+function parseStored(json: string): StoredRequest {
+  const r = JSON.parse(json) as Partial<StoredRequest> & Omit<StoredRequest, 'waivers'>;
+  // Records saved before waivers existed have none.
+  return { ...r, waivers: r.waivers ?? [] };
+}
+
 /** A short random wait after a lost compare-and-set, so that many writers do not collide in lockstep. */
 async function backoff(attempt: number): Promise<void> {
   await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(50, 2 ** attempt)));
@@ -70,9 +81,23 @@ export class RedisRequestStore implements RequestStore {
   async get(id: string): Promise<IntakeRequest | null> {
     const json = await this.redis.hget(this.keys.request(id), 'json');
     if (!json) return null;
-    const r = JSON.parse(json) as Partial<IntakeRequest> & Omit<IntakeRequest, 'waivers'>;
-    // Records saved before waivers existed have none.
-    return { ...r, waivers: r.waivers ?? [] };
+    return this.hydrate(parseStored(json));
+  }
+
+  /** The full record: scan summaries joined with their stored reports. */
+  private async hydrate(r: StoredRequest): Promise<IntakeRequest> {
+    const ids = r.scans.map((s) => ('reportId' in s ? s.reportId : undefined)).filter((x): x is string => Boolean(x));
+    const jsons = ids.length ? await this.redis.mget(...ids.map((x) => this.keys.report(x))) : [];
+    const found = new Map(ids.map((x, i) => [x, jsons[i]]));
+    const scans = r.scans.map((s): ScanReport => {
+      if (!('findingsCount' in s)) return s;
+      const stored = s.reportId ? found.get(s.reportId) : null;
+      if (stored) return JSON.parse(stored) as ScanReport;
+      // Fail closed: evidence that cannot be read counts as a failed scan, which no waiver covers.
+      const { findingsCount: _n, reportId: _id, ...rest } = s;
+      return { ...rest, status: 'failed', findings: [], error: { code: 'REPORT_MISSING', message: `the stored report of ${s.scanner} is missing` } };
+    });
+    return { ...r, scans };
   }
 
   private async load(id: string): Promise<IntakeRequest> {
@@ -115,14 +140,26 @@ export class RedisRequestStore implements RequestStore {
     const k = this.keys;
     const member = indexMember(request.createdAt, request.id);
     const digests = [...new Set([request.source.digest, request.stagedDigest].filter((d): d is string => Boolean(d)))];
+    // Reports are content-addressed and never change: written (once) before the record that
+    // refers to them, so a saved record never points at a report that is not there.
+    const reports = request.scans.map((scan) => {
+      const json = JSON.stringify(scan);
+      return { json, id: createHash('sha256').update(json).digest('hex'), scan };
+    });
+    if (reports.length) {
+      const tx = this.redis.multi();
+      for (const r of reports) tx.set(k.report(r.id), r.json, 'NX');
+      await tx.exec();
+    }
+    const stored: StoredRequest = { ...request, scans: reports.map((r) => scanSummary(r.scan, r.id)) };
     const keys = [
       k.request(request.id), k.indexAll(), k.indexTeam(request.team),
       k.indexStatus(oldStatus), k.indexTeamStatus(request.team, oldStatus),
       k.indexStatus(request.status), k.indexTeamStatus(request.team, request.status),
-      k.auditOutbox(), ...digests.map((d) => k.requestsByDigest(request.team, d)),
+      k.auditOutbox(), ...digests.map((d) => k.requestsByDigest(request.team, d)), ...reports.map((r) => k.reportRefs(r.id)),
     ];
     const result = await this.redis.eval(SAVE, keys.length, ...keys,
-      String(expectedVersion), String(request.version), JSON.stringify(request), member, request.status, allowed, request.id,
+      String(expectedVersion), String(request.version), JSON.stringify(stored), member, request.status, allowed, request.id,
       ...records.map((r) => JSON.stringify({ actor: r.actor, action: r.action, target: r.target, details: r.details, at: r.at })));
     return Number(result);
   }
@@ -132,7 +169,7 @@ export class RedisRequestStore implements RequestStore {
     return (await this.redis.smembers(this.keys.requestsByDigest(team, digest))).sort();
   }
 
-  async list(query: ListQuery): Promise<Page<IntakeRequest>> {
+  async list(query: ListQuery): Promise<Page<RequestSummary>> {
     const k = this.keys;
     const { status } = query;
     const indexes = query.teams === '*'
@@ -149,7 +186,9 @@ export class RedisRequestStore implements RequestStore {
     if (desc) merged.reverse();
     const page = merged.slice(0, query.limit);
     const next = merged.length > query.limit && page.length > 0 ? encodeCursor(page[page.length - 1]) : null;
-    const items = (await Promise.all(page.map((m) => this.get(memberId(m))))).filter((r): r is IntakeRequest => r !== null);
+    // Summaries straight from the records: no report is read for a list.
+    const jsons = page.length ? await Promise.all(page.map((m) => this.redis.hget(k.request(memberId(m)), 'json'))) : [];
+    const items = jsons.filter((j): j is string => j !== null).map((j) => requestSummary(parseStored(j)));
     return { items, next };
   }
 

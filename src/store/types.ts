@@ -124,6 +124,46 @@ export interface IntakeRequest {
   version: number;
 }
 
+/**
+ * A scan report as the request record keeps it: everything but the findings, their count, and
+ * the content address of the full report, stored once per distinct report beside the requests
+ * (never expiring while a request refers to it). Records saved before reports moved out hold
+ * full reports inline and no `reportId`.
+ */
+export interface ScanSummary extends Omit<ScanReport, 'findings'> {
+  findingsCount: number;
+  reportId?: string;
+}
+
+/** A code-scan run without its findings, as list endpoints show it. */
+export type CodeScanSummary = Omit<CodeScanRecord, 'findings'>;
+
+/**
+ * A request as list endpoints return it (the store's `list`): scan summaries and counts, no
+ * findings. A different type from {@link IntakeRequest} on purpose: a verdict must never be
+ * computed from it.
+ */
+export type RequestSummary = Omit<IntakeRequest, 'scans' | 'codeScans'> & { scans: ScanSummary[]; codeScans: CodeScanSummary[] };
+
+/** The summary of a scan report (for a report inline in an older record, or one about to be stored). */
+export function scanSummary(report: ScanReport | ScanSummary, reportId?: string): ScanSummary {
+  if ('findingsCount' in report) return report;
+  const { findings, ...rest } = report;
+  return { ...rest, findingsCount: findings.length, ...(reportId ? { reportId } : {}) };
+}
+
+/** The list form of a request (full, or as stored: summaries, or full reports in older records). */
+export function requestSummary(r: Omit<IntakeRequest, 'scans'> & { scans: ReadonlyArray<ScanReport | ScanSummary> }): RequestSummary {
+  return {
+    ...r,
+    scans: (r.scans as Array<ScanReport | ScanSummary>).map((s) => scanSummary(s)),
+    codeScans: (r.codeScans as Array<CodeScanRecord | CodeScanSummary>).map((c) => {
+      const { findings: _findings, ...rest } = c as CodeScanRecord;
+      return rest;
+    }),
+  };
+}
+
 /** The request's identity: the staged digest once staged, the pinned upstream digest before. */
 export function requestDigest(r: Pick<IntakeRequest, 'source' | 'stagedDigest'>): string | undefined {
   return r.stagedDigest ?? r.source.digest;
@@ -256,7 +296,8 @@ export interface RequestStore {
    * @throws AppError NOT_FOUND when the request does not exist.
    */
   update(id: string, change: (current: IntakeRequest) => IntakeRequest | null, options?: SaveOptions): Promise<IntakeRequest>;
-  list(query: ListQuery): Promise<Page<IntakeRequest>>;
+  /** A page of requests in their list form (no findings; see {@link RequestSummary}). */
+  list(query: ListQuery): Promise<Page<RequestSummary>>;
   /** How many of `team`'s requests are in `status` now. */
   count(team: string, status: RequestStatus): Promise<number>;
   /**

@@ -1,6 +1,6 @@
 /** Request bodies and queries of the v1 API, as zod schemas (strict: unknown fields are refused). */
 import { z } from 'zod';
-import { REQUEST_STATUSES, type IntakeRequest } from '../../store/types';
+import { REQUEST_STATUSES, type IntakeRequest, type RequestSummary } from '../../store/types';
 
 const text = (max: number) => z.string().trim().max(max);
 const limit = z.coerce.number().int().min(1).max(200).default(50);
@@ -65,8 +65,8 @@ export const auditQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 });
 
-/** The request as the API shows it (the store's concurrency counter left out). */
-export function toApi(r: IntakeRequest): Omit<IntakeRequest, 'version'> {
+/** The request as the API shows it, full or in its list form (the store's concurrency counter left out). */
+export function toApi<T extends IntakeRequest | RequestSummary>(r: T): Omit<T, 'version'> {
   const { version: _version, ...rest } = r;
   return rest;
 }

@@ -4,8 +4,8 @@ import type { Finding } from '../../../src/scanners/types';
 import type { IntakeRegistry, StageResult } from '../../../src/intake/ports';
 import type { ImageRef } from '../../../src/registry/reference';
 import type { RegistryClient } from '../../../src/registry/types';
-import { platformKey } from '../../../src/store/types';
-import type { Approval, ApprovalScope, ApprovalStore, Revocation, RevocationStore, CodeScanRecord, IntakeRequest, ListQuery, OutboxRecord, Page, RequestStatus, RequestStore, SaveOptions, ScanResultStore, TransitionResult } from '../../../src/store/types';
+import { platformKey, requestSummary } from '../../../src/store/types';
+import type { Approval, ApprovalScope, ApprovalStore, Revocation, RevocationStore, CodeScanRecord, IntakeRequest, ListQuery, OutboxRecord, Page, RequestSummary, RequestStatus, RequestStore, SaveOptions, ScanResultStore, TransitionResult } from '../../../src/store/types';
 
 export class MemoryRequestStore implements RequestStore {
   readonly items = new Map<string, IntakeRequest>();
@@ -38,7 +38,7 @@ export class MemoryRequestStore implements RequestStore {
     this.outbox.push(...(options.records?.(saved, cur) ?? []));
     return { moved: true, request: saved, from: cur.status };
   }
-  async list(_q: ListQuery): Promise<Page<IntakeRequest>> { return { items: [...this.items.values()], next: null }; }
+  async list(_q: ListQuery): Promise<Page<RequestSummary>> { return { items: [...this.items.values()].map(requestSummary), next: null }; }
   async count(team: string, status: RequestStatus): Promise<number> { return [...this.items.values()].filter((r) => r.team === team && r.status === status).length; }
   async claim(): Promise<string | null> { return null; }
   async release(): Promise<void> { /* no claims kept */ }
