@@ -13,6 +13,7 @@ import type { Worker } from 'bullmq';
 import Redis from 'ioredis';
 import { startMaintenanceWorker } from '../queue/maintenance';
 import { BullScheduler } from '../queue/scheduler';
+import { retentionProcessor, scheduleRetention } from '../queue/retention';
 import { BullRegistryCleanup, unpublishProcessor } from '../queue/unpublish';
 import { startIntakeWorker } from '../queue/worker';
 import { createApp } from './api/app';
@@ -20,7 +21,7 @@ import type { ReadinessCheck } from './api/routes/health';
 import { v1Router } from './api/v1';
 import { auditSubscriber, RedisAuditLog, startPeriodicDrain } from './audit';
 import {
-  ApprovedService, CodeScanService, DecisionService, EventBus, Lifecycle, Pipeline, RequestService, RevocationService, ScanRunner, WaiverService, policyEvaluator, teamBacklog,
+  ApprovedService, CodeScanService, DecisionService, EventBus, Lifecycle, Pipeline, RequestService, RetentionService, RevocationService, ScanRunner, WaiverService, policyEvaluator, teamBacklog,
   type IntakeRegistry, type PolicyEvaluator,
 } from './intake';
 import { RegistryGateway } from './intake/registry-gateway';
@@ -83,6 +84,7 @@ export interface Services {
   cleanup: BullRegistryCleanup;
   /** For the maintenance worker's jobs. */
   approvals: ApprovalStore;
+  retention: RetentionService;
   registry: IntakeRegistry;
 }
 
@@ -132,6 +134,10 @@ export function buildServices(config: Config, logger: Logger, redis: Redis, opti
     decisions: new DecisionService({ requests, scheduler, lifecycle, events, policy, approvalsRequired: config.policy.approvals.required }),
     approved: new ApprovedService({ approvals }),
     revocations: new RevocationService({ approvals, requests, revocations, cleanup, lifecycle, events }),
+    retention: new RetentionService({
+      requests, registry, events, logger: logger.child({ module: 'retention' }),
+      settings: { quarantinePrefix: config.internalRegistry.quarantinePrefix, quarantineDays: config.retention.quarantineDays, requestDays: config.retention.requestDays },
+    }),
     waivers: new WaiverService({ requests, events, policy }),
     codeScans: new CodeScanService({ requests, details: new RedisCodeScanStore(redis, prefix), events, policy }),
   };
@@ -249,7 +255,10 @@ export function startWorker(config: Config, logger: Logger, redis: Redis, servic
   const worker = startIntakeWorker(redis, config.redis.prefix, services.pipeline, config.worker, logger, services.scheduler.options);
   const maintenance = startMaintenanceWorker(redis, config.redis.prefix, {
     unpublish: unpublishProcessor({ approvals: services.approvals, registry: services.registry }, logger.child({ module: 'unpublish' })),
+    retention: retentionProcessor(services.retention, logger.child({ module: 'retention' })),
   }, logger);
+  scheduleRetention(services.cleanup.queue, config.retention.intervalMinutes)
+    .catch((err: unknown) => logger.error({ error: err }, 'could not schedule the retention job; it runs once Redis answers and a worker restarts'));
   // close() waits for running jobs; a job still running at the deadline is handed back by stalled-job recovery.
   return { worker, step: { name: 'worker', run: async () => { await Promise.all([worker.close(), maintenance.close()]); } } };
 }

@@ -16,3 +16,4 @@ export { ScanRunner, type ScanOutcome } from './scanning';
 // The waiver body is the policy module's schema; routes take it from here (api → intake → policy).
 export { waiverRequestSchema } from '../policy/config';
 export { CodeScanService, groupFindings, INLINE_FINDINGS_LIMIT, MAX_CODE_SCANS, type CodeScanRecord, type CodeScanServiceDeps } from './code-scans';
+export { RetentionService, type RetentionDeps, type RetentionOutcome, type RetentionSettings } from './retention';

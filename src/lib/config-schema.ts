@@ -117,6 +117,14 @@ export const configSchema = z.strictObject({
     /** How long an append (or a drain) keeps retrying while other processes hold the chain. */
     timeoutMs: z.number().int().min(100).default(10000),
   }).prefault({}),
+  retention: z.strictObject({
+    /** Days after a rejected or failed request ended before its quarantine manifest is deleted. */
+    quarantineDays: z.number().int().min(1).max(3650).default(30),
+    /** Days after a rejected, failed or revoked request ended before its record is deleted (approved ones stay). */
+    requestDays: z.number().int().min(1).max(36500).default(365),
+    /** How often the retention job runs. */
+    intervalMinutes: z.number().int().min(1).max(10080).default(60),
+  }).prefault({}),
   log: z.strictObject({
     level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   }).prefault({}),

@@ -36,6 +36,8 @@ export interface StoreKeys {
   auditOutbox(): string;
   /** Set of the ids of `team`'s requests that resolved (or were staged) to `digest`, for revocation. */
   requestsByDigest(team: string, digest: string): string;
+  /** The same across teams (a quarantine repository is shared by every team), for retention. */
+  requestsByDigestAll(digest: string): string;
 }
 
 export function storeKeys(prefix: string): StoreKeys {
@@ -60,6 +62,7 @@ export function storeKeys(prefix: string): StoreKeys {
     codeScanFindings: (requestId, scanId) => `${prefix}:code-scan:${requestId}:${scanId}`,
     auditOutbox: () => `${prefix}:audit:outbox`,
     requestsByDigest: (team, digest) => `${prefix}:idx:digest:${team}:${digest}`,
+    requestsByDigestAll: (digest) => `${prefix}:idx:digest-all:${digest}`,
   };
 }
 

@@ -40,6 +40,25 @@ for i = 8, #ARGV do redis.call('XADD', KEYS[8], '*', 'record', ARGV[i]) end
 return 1
 `;
 
+// KEYS: request, outbox, all, team, status, teamStatus, then the digest sets, then (refs, report) pairs.
+// ARGV: expected version, member, id, number of digest sets, number of reports, then records.
+const DELETE = `
+local v = tonumber(redis.call('HGET', KEYS[1], 'v') or '0')
+if v ~= tonumber(ARGV[1]) then return 0 end
+redis.call('DEL', KEYS[1])
+for i = 3, 6 do redis.call('ZREM', KEYS[i], ARGV[2]) end
+local sets = tonumber(ARGV[4])
+for i = 7, 6 + sets do redis.call('SREM', KEYS[i], ARGV[3]) end
+local first = 7 + sets
+for j = 0, tonumber(ARGV[5]) - 1 do
+  local refs = KEYS[first + 2 * j]
+  redis.call('SREM', refs, ARGV[3])
+  if redis.call('SCARD', refs) == 0 then redis.call('DEL', KEYS[first + 2 * j + 1]) end
+end
+for i = 6, #ARGV do redis.call('XADD', KEYS[2], '*', 'record', ARGV[i]) end
+return 1
+`;
+
 const RELEASE = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
@@ -156,7 +175,7 @@ export class RedisRequestStore implements RequestStore {
       k.request(request.id), k.indexAll(), k.indexTeam(request.team),
       k.indexStatus(oldStatus), k.indexTeamStatus(request.team, oldStatus),
       k.indexStatus(request.status), k.indexTeamStatus(request.team, request.status),
-      k.auditOutbox(), ...digests.map((d) => k.requestsByDigest(request.team, d)), ...reports.map((r) => k.reportRefs(r.id)),
+      k.auditOutbox(), ...digests.flatMap((d) => [k.requestsByDigest(request.team, d), k.requestsByDigestAll(d)]), ...reports.map((r) => k.reportRefs(r.id)),
     ];
     const result = await this.redis.eval(SAVE, keys.length, ...keys,
       String(expectedVersion), String(request.version), JSON.stringify(stored), member, request.status, allowed, request.id,
@@ -164,9 +183,26 @@ export class RedisRequestStore implements RequestStore {
     return Number(result);
   }
 
-  /** Ids of `team`'s requests that resolved or were staged to `digest`. */
-  async idsByDigest(team: string, digest: string): Promise<string[]> {
-    return (await this.redis.smembers(this.keys.requestsByDigest(team, digest))).sort();
+  async idsByDigest(team: string | '*', digest: string): Promise<string[]> {
+    const key = team === '*' ? this.keys.requestsByDigestAll(digest) : this.keys.requestsByDigest(team, digest);
+    return (await this.redis.smembers(key)).sort();
+  }
+
+  async delete(request: IntakeRequest, options: SaveOptions = {}): Promise<boolean> {
+    const k = this.keys;
+    const stored = parseStored((await this.redis.hget(k.request(request.id), 'json')) ?? 'null');
+    const reportIds = (stored?.scans ?? []).map((s) => ('reportId' in s ? s.reportId : undefined)).filter((x): x is string => Boolean(x));
+    const digests = [...new Set([request.source.digest, request.stagedDigest].filter((d): d is string => Boolean(d)))];
+    const sets = digests.flatMap((d) => [k.requestsByDigest(request.team, d), k.requestsByDigestAll(d)]);
+    const keys = [
+      k.request(request.id), k.auditOutbox(), k.indexAll(), k.indexTeam(request.team), k.indexStatus(request.status), k.indexTeamStatus(request.team, request.status),
+      ...sets, ...reportIds.flatMap((x) => [k.reportRefs(x), k.report(x)]),
+    ];
+    const records = options.records?.(request, request) ?? [];
+    const result = await this.redis.eval(DELETE, keys.length, ...keys,
+      String(request.version), indexMember(request.createdAt, request.id), request.id, String(sets.length), String(reportIds.length),
+      ...records.map((r) => JSON.stringify({ actor: r.actor, action: r.action, target: r.target, details: r.details, at: r.at })));
+    return Number(result) === 1;
   }
 
   async list(query: ListQuery): Promise<Page<RequestSummary>> {

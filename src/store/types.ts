@@ -117,6 +117,8 @@ export interface IntakeRequest {
   /** `host/approved/…@sha256:…` once approved. */
   internalRef: string | null;
   error: { code: string; message: string } | null;
+  /** When retention deleted the request's quarantine manifest (rejected and failed requests). */
+  quarantinePurgedAt?: string;
   /** Set when an admin revoked the digest the request resolved to: who, when and why. */
   revocation?: { by: string; at: string; reason: string };
   history: HistoryEntry[];
@@ -307,8 +309,14 @@ export interface RequestStore {
   claim(key: string, requestId: string): Promise<string | null>;
   /** Releases `key` if `requestId` holds it. */
   release(key: string, requestId: string): Promise<void>;
-  /** Ids of `team`'s requests that resolved, or were staged, to `digest` (indexed with each save). */
-  idsByDigest(team: string, digest: string): Promise<string[]>;
+  /** Ids of `team`'s (or with `'*'` every team's) requests that resolved, or were staged, to `digest` (indexed with each save). */
+  idsByDigest(team: string | '*', digest: string): Promise<string[]>;
+  /**
+   * Deletes the request (record, indexes, its references to stored reports, and a report no
+   * other request refers to) with the records of `options`, in one script, if it is still at
+   * `expectedVersion`; returns whether it deleted it.
+   */
+  delete(request: IntakeRequest, options?: SaveOptions): Promise<boolean>;
 }
 
 /**

@@ -43,7 +43,13 @@ export class MemoryRequestStore implements RequestStore {
   async claim(): Promise<string | null> { return null; }
   async release(): Promise<void> { /* no claims kept */ }
   async idsByDigest(team: string, digest: string): Promise<string[]> {
-    return [...this.items.values()].filter((r) => r.team === team && (r.source.digest === digest || r.stagedDigest === digest)).map((r) => r.id).sort();
+    return [...this.items.values()].filter((r) => (team === '*' || r.team === team) && (r.source.digest === digest || r.stagedDigest === digest)).map((r) => r.id).sort();
+  }
+  async delete(r: IntakeRequest, options: SaveOptions = {}): Promise<boolean> {
+    if (this.items.get(r.id)?.version !== r.version) return false;
+    this.items.delete(r.id);
+    this.outbox.push(...(options.records?.(r, r) ?? []));
+    return true;
   }
 }
 
