@@ -26,7 +26,8 @@ import { indexMember } from '../src/store/keys';
 import { freePort, tempDir } from '../test/harness/proc';
 import { startRedis } from '../test/harness/redis';
 
-const REQUESTS = 10_000;
+// BENCH_API_REQUESTS: fewer seeded requests, for a quick look at the lookup figures alone.
+const REQUESTS = Number(process.env.BENCH_API_REQUESTS ?? 10_000);
 const FINDINGS = 50;
 const SAMPLES = 60;
 const LOOKUP_SECONDS = 5;

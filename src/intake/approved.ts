@@ -52,15 +52,16 @@ export class ApprovedService {
    */
   async lookup(p: Principal, image: string, team: string, platforms: readonly string[] = []): Promise<ApprovedImage> {
     requireRole(p, LOOKUP_ROLES, 'looking up approved images');
-    const notApproved = new AppError('NOT_APPROVED', `${image} is not approved for team ${team}${platforms.length ? ` (platforms ${platformKey(platforms)})` : ''}`);
-    if (!canRead(p, team)) throw notApproved;
+    // Built only when thrown: capturing a stack on every lookup costs CI's hot path.
+    const notApproved = (): AppError => new AppError('NOT_APPROVED', `${image} is not approved for team ${team}${platforms.length ? ` (platforms ${platformKey(platforms)})` : ''}`);
+    if (!canRead(p, team)) throw notApproved();
     const ref = parseReference(image);
     const scope = { team, image: `${ref.registry}/${ref.repository}`, platforms };
     const digest = ref.digest ?? (ref.tag ? await this.d.approvals.digestForTag(scope, ref.tag) : null);
     // By an upstream digest too, when staging changed it; a pending approval's promotion has
     // not completed, so nothing is approved yet.
     const approval = digest ? await findApproval(this.d.approvals, scope, digest) : null;
-    if (!approval) throw notApproved;
+    if (!approval) throw notApproved();
     return {
       image, digest: approval.digest, internalRef: approval.internalRef, team, approvedAt: approval.approvedAt, approvedBy: approval.approvedBy,
       platforms: approval.platforms ?? [],
