@@ -6,4 +6,5 @@
 #   skopeo           independent digest checks in tests; the benchmark's comparison
 #   podman           the Docker-compatible engine API for the engine mover's tests
 #   openssl          the tests make their TLS certificates with it
-PORTCULLIS_DEBIAN_PACKAGES=(redis-server docker-registry nginx-light skopeo podman openssl ca-certificates)
+#   prometheus       promtool checks the metrics and alert rules; a real Prometheus scrapes the service in a test
+PORTCULLIS_DEBIAN_PACKAGES=(redis-server docker-registry nginx-light skopeo podman openssl ca-certificates prometheus)

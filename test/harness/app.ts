@@ -80,8 +80,8 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   const redis = new Redis(config.redis.url, { maxRetriesPerRequest: null });
   const built = buildServices(config, logger, redis, options);
   const api = await startApi(config, logger, redis, built, identityFrom(config, logger));
-  let worker: { run(): Promise<void> } | undefined;
-  if (options.worker !== false) worker = startWorker(config, logger, redis, built).step;
+  let worker: ReturnType<typeof startWorker> | undefined;
+  if (options.worker !== false) worker = startWorker(config, logger, redis, built);
   const url = `http://127.0.0.1:${api.port}`;
 
   const call: TestApp['call'] = async (who, method, p, body, headers = {}) => {
@@ -107,10 +107,9 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
       throw new Error(`request ${id} never reached ${statuses.join('|')}`);
     },
     async stop() {
-      await worker?.run();
+      await worker?.step.run();
       await api.step.run();
-      await built.scheduler.close();
-      await built.cleanup.close();
+      await Promise.all([built.scheduler.close(), built.cleanup.close(), built.webhooks.queue?.close()]);
       const keys = await redis.keys(`${config.redis.prefix}:*`);
       for (let i = 0; i < keys.length; i += 500) await redis.del(...keys.slice(i, i + 500));
       redis.disconnect();
