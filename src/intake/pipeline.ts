@@ -138,6 +138,8 @@ export class Pipeline {
     const r = await this.load(id);
     const digest = requestDigest(r);
     if (r.status !== 'promoting' || !digest) return this.continueFrom(r, 'promote');
+    // Revoked while it waited for promotion: nothing of it may be published.
+    await this.refuseRevoked(r, digest);
     const { settings } = this.d;
     const from = quarantineRepository(settings.quarantinePrefix, r.source);
     const to = approvedRepository(settings.approvedPath, r.team, r.source);
