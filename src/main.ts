@@ -21,7 +21,8 @@ import { startIntakeWorker } from '../queue/worker';
 import { createApp } from './api/app';
 import type { ReadinessCheck } from './api/routes/health';
 import { v1Router } from './api/v1';
-import { auditSubscriber, RedisAuditLog, startPeriodicDrain } from './audit';
+import { AuditKeyring, auditSubscriber, RedisAuditLog, startCheckpointer, startPeriodicDrain } from './audit';
+import { checkpointDirUsable } from './audit/checkpoint-dir';
 import { instrumentScanner, Metrics, metricsSubscriber, RedisDeliveryLog, resolveEndpoints, startMetricsServer, webhookSubscriber, type Endpoint } from './events';
 import {
   ApprovedService, CodeScanService, DecisionService, EventBus, Lifecycle, Pipeline, RequestService, RetentionService, RevocationService, ScanRunner, WaiverService, policyEvaluator, teamBacklog,
@@ -37,7 +38,7 @@ import { onShutdown, type ShutdownStep } from './lib/shutdown';
 import type { Mover } from './registry/mover';
 import { createMover } from './registry/movers/from-config';
 import { UpstreamResolver } from './registry/resolver';
-import { createScanners } from './scanners';
+import { createScanners, ScanThreadPool } from './scanners';
 import type { RegistryAuthorization } from './scanners/clair/http';
 import type { ScannerAdapter } from './scanners/types';
 import { RedisApprovalStore, RedisCodeScanStore, RedisRequestStore, RedisRevocationStore, RedisScanResultStore, type ApprovalStore } from './store';
@@ -102,6 +103,8 @@ export interface ServiceOptions {
   policy?: PolicyEvaluator;
   /** The registry gateway: main() passes the one {@link registryGateway} built; tests of the API alone a stand-in. @defaultValue built from config */
   registry?: IntakeRegistry;
+  /** The audit entry keys. @defaultValue from PORTCULLIS_AUDIT_KEY (none: ConfigError, fail closed) */
+  auditKeys?: AuditKeyring;
 }
 
 /** The registry gateway and the one configured mover inside it. */
@@ -115,7 +118,7 @@ export interface RegistryWiring {
 export function buildServices(config: Config, logger: Logger, redis: Redis, options: ServiceOptions = {}): Services {
   const prefix = config.redis.prefix;
   const events = new EventBus(logger.child({ module: 'events' }));
-  const audit = new RedisAuditLog(redis, prefix, { logger: logger.child({ module: 'audit' }), timeoutMs: config.audit.timeoutMs });
+  const audit = new RedisAuditLog(redis, prefix, { keys: options.auditKeys, logger: logger.child({ module: 'audit' }), timeoutMs: config.audit.timeoutMs });
   events.subscribe(auditSubscriber(audit, logger.child({ module: 'audit' })));
   const requests = new RedisRequestStore(redis, prefix);
   const metrics = new Metrics({ version: PACKAGE_VERSION });
@@ -205,7 +208,9 @@ export async function startScanners(config: Config, logger: Logger): Promise<Sca
     log.warn('no scanners configured: images are approved on the approvers\' judgement alone');
     return [];
   }
-  const scanners = createScanners(config.scanners, { registryAuthorization: internalRegistryAuthorization(config), logger: log });
+  const { scanThreads, scanThreadMemoryMb } = config.worker;
+  const threads = new ScanThreadPool({ size: scanThreads === 'auto' ? undefined : scanThreads, memoryMb: scanThreadMemoryMb });
+  const scanners = createScanners(config.scanners, { registryAuthorization: internalRegistryAuthorization(config), logger: log }, threads);
   for (const [i, scanner] of scanners.entries()) {
     try {
       await scanner.check();
@@ -316,6 +321,9 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger({ level: config.log.level, pretty: process.env.NODE_ENV === 'development' });
   setRootLogger(logger);
+  // Fail closed before anything starts: the audit log is not written without its key.
+  const auditKeys = AuditKeyring.fromEnv();
+  if (role !== 'api') await checkpointDirUsable(config.audit.checkpointDir, logger);
   const wiring = registryGateway(config, logger);
   // Only workers move images: an API-only process need not reach the engine socket (root on its
   // host), so it neither pings it nor waits for it. A dead engine stops a worker naming the key.
@@ -329,7 +337,7 @@ async function main(): Promise<void> {
   await redis.connect().catch((err: Error) => logger.warn({ error: err }, 'redis not reachable yet; retrying'));
   // Only workers scan; an API-only process neither needs the scanners nor waits for their checks.
   const scanners = role === 'api' ? [] : await startScanners(config, logger);
-  const services = buildServices(config, logger, redis, { scanners, registry: wiring.registry });
+  const services = buildServices(config, logger, redis, { scanners, registry: wiring.registry, auditKeys });
   const steps: ShutdownStep[] = [];
   if (identity) steps.push((await startApi(config, logger, redis, services, identity)).step);
   if (role !== 'api') steps.push(startWorker(config, logger, redis, services).step);
@@ -348,6 +356,10 @@ async function main(): Promise<void> {
   // Chains records whose writer died between its Lua script and its own drain (BOARD: audit outbox).
   const drain = startPeriodicDrain(services.audit, config.audit.drainIntervalMs, logger.child({ module: 'audit' }));
   steps.push({ name: 'audit drain', run: () => drain.stop() });
+  if (role !== 'api') {
+    const checkpoints = startCheckpointer(redis, services.audit, { everyMs: config.audit.checkpointEvery, dir: config.audit.checkpointDir, logger: logger.child({ module: 'audit' }) });
+    steps.push({ name: 'audit checkpoints', run: () => checkpoints.stop() });
+  }
   steps.push({ name: 'queue', run: async () => { await Promise.all([services.scheduler.close(), services.cleanup.close(), services.webhooks.queue?.close()]); } });
   steps.push({ name: 'redis', run: async () => { await redis.quit(); } });
   onShutdown(logger, steps);

@@ -4,8 +4,9 @@
  */
 import { z } from 'zod';
 // Layering: lib composes the zod-only config schemas each module declares (and nothing else of them).
+import { auditConfigSchema } from '../audit/config';
 import { policyConfigSchema } from '../policy/config';
-import { scannersConfigSchema } from '../scanners/config';
+import { scannersConfigSchema, scanningConfigSchema } from '../scanners/config';
 import { codeScansConfigSchema } from '../scanners/sarif/config';
 
 const url = z.string().url();
@@ -113,9 +114,18 @@ export const configSchema = z.strictObject({
     lockDurationMs: z.number().int().min(1000).default(30000),
     /** How often workers look for jobs whose lock expired (stalled jobs) and hand them back. */
     stalledIntervalMs: z.number().int().min(500).default(30000),
+    /**
+     * Threads that run builtin scans (decompression, tar parsing, inventory, hardening), shared
+     * by every scan job of the process. `auto`: one per core (os.availableParallelism()).
+     */
+    scanThreads: z.union([z.literal('auto'), z.number().int().min(1).max(256)]).default('auto'),
+    /** Heap of one scan thread, in MiB; a scan that needs more fails alone with SCAN_LIMIT_EXCEEDED. */
+    scanThreadMemoryMb: z.number().int().min(32).max(16384).default(384),
   }).prefault({}),
   /** Scanner adapters run on every staged image, in order; `[]` leaves the decision to approvers alone. */
   scanners: scannersConfigSchema,
+  /** How staging and scanning treat index children (see src/registry/children.ts). */
+  scanning: scanningConfigSchema.prefault({}),
   /** Bounds on code-scan (SARIF) evidence; over them an upload is refused (413 CODE_SCAN_TOO_LARGE). */
   codeScans: codeScansConfigSchema.prefault({}),
   policy: policyConfigSchema.extend({
@@ -130,12 +140,7 @@ export const configSchema = z.strictObject({
     retries: z.number().int().min(0).max(20).default(5),
   }).prefault({}),
   mover: moverSchema.prefault({}),
-  audit: z.strictObject({
-    /** How often every API and worker process chains records left in the audit outbox. */
-    drainIntervalMs: z.number().int().min(50).max(60000).default(1000),
-    /** How long an append (or a drain) keeps retrying while other processes hold the chain. */
-    timeoutMs: z.number().int().min(100).default(10000),
-  }).prefault({}),
+  audit: auditConfigSchema,
   retention: z.strictObject({
     /** Days after a rejected or failed request ended before its quarantine manifest is deleted. */
     quarantineDays: z.number().int().min(1).max(3650).default(30),

@@ -44,6 +44,8 @@ export const ERROR_STATUS = {
   // scanning
   SCAN_FAILED: 502,
   SCAN_LIMIT_EXCEEDED: 422,
+  /** An index child that is neither a scannable image nor provably inert (issue 8.1). */
+  UNSCANNABLE_CHILD: 422,
   SCANNER_UNAVAILABLE: 503,
   // the service itself
   CONFIG_INVALID: 500,

@@ -24,6 +24,8 @@ export const PRINCIPALS = {
   ci: { roles: ['ci'], teams: ['payments'] },
   auditor: { roles: ['auditor'], teams: [] },
   admin: { roles: ['admin'], teams: ['*'] },
+  /** An admin of one team only (audit entries of other teams stay hidden from it). */
+  paymentsAdmin: { roles: ['admin'], teams: ['payments'] },
   /** Used only by rate-limit tests, so that its window starts at their first call. */
   limited: { roles: ['developer'], teams: ['limits'] },
 } as const;
