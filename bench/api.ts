@@ -9,6 +9,7 @@
  * copy. Prints medians, p99s and body sizes, then `GET /v1/approved` lookups per second against
  * a bare express route that returns a constant read from Redis, in the same run, as a ratio.
  */
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
@@ -118,6 +119,8 @@ async function listen(app: express.Express): Promise<{ server: Server; url: stri
 }
 
 async function main(): Promise<void> {
+  // The audit log is authenticated with a key Redis never holds: the run makes one of its own.
+  process.env.PORTCULLIS_AUDIT_KEY ??= `bench:${randomBytes(32).toString('base64')}`;
   const redisService = await startRedis();
   const dir = tempDir('bench-api');
   const tokensFile = path.join(dir, 'tokens.yaml');
