@@ -31,8 +31,11 @@ function unpublishJobId(task: UnpublishTask): string {
 export class BullRegistryCleanup implements RegistryCleanup {
   readonly queue: Queue;
 
-  constructor(connection: ConnectionOptions, redisPrefix: string) {
+  constructor(connection: ConnectionOptions, redisPrefix: string, logger?: Logger) {
     this.queue = new Queue(MAINTENANCE_QUEUE, { connection, prefix: bullPrefix(redisPrefix) });
+    // Without an `error` listener a connection fault would be thrown as an unhandled event.
+    const log = logger?.child({ module: 'maintenance-queue' });
+    this.queue.on('error', (err) => log?.debug({ error: err }, 'queue connection error'));
   }
 
   async unpublish(task: UnpublishTask): Promise<void> {

@@ -11,7 +11,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Worker } from 'bullmq';
-import Redis from 'ioredis';
+import type Redis from 'ioredis';
 import { startMaintenanceWorker } from '../queue/maintenance';
 import { BullScheduler } from '../queue/scheduler';
 import { retentionProcessor, scheduleRetention } from '../queue/retention';
@@ -34,6 +34,8 @@ import { ConfigError, loadConfig, type Config } from './lib/config';
 import type { IdentityProvider } from './lib/identity/types';
 import { TokensFileIdentityProvider } from './lib/identity/tokens-file';
 import { createLogger, scrubSecrets, setRootLogger, type Logger } from './lib/logger';
+import { RedisRateCounter } from './lib/rate-counter';
+import { createRedis, pingRedis, workerConnection } from './lib/redis';
 import { onShutdown, type ShutdownStep } from './lib/shutdown';
 import type { Mover } from './registry/mover';
 import { createMover } from './registry/movers/from-config';
@@ -67,9 +69,7 @@ function registryCheck(url: string): ReadinessCheck {
 function redisCheck(redis: Redis): ReadinessCheck {
   return {
     name: 'redis',
-    async check() {
-      if ((await redis.ping()) !== 'PONG') throw new Error('no PONG');
-    },
+    check: () => pingRedis(redis),
   };
 }
 
@@ -126,8 +126,8 @@ export function buildServices(config: Config, logger: Logger, redis: Redis, opti
   const webhooks = webhookWiring(config, redis, events);
   const approvals = new RedisApprovalStore(redis, prefix);
   const revocations = new RedisRevocationStore(redis, prefix);
-  const scheduler = new BullScheduler(redis, prefix, { backlog: teamBacklog(requests) });
-  const cleanup = new BullRegistryCleanup(redis, prefix);
+  const scheduler = new BullScheduler(redis, prefix, { backlog: teamBacklog(requests) }, logger);
+  const cleanup = new BullRegistryCleanup(redis, prefix, logger);
   const lifecycle = new Lifecycle(requests, events);
   const registry = options.registry ?? registryGateway(config, logger).registry;
   const internalHost = new URL(config.internalRegistry.url).host;
@@ -271,11 +271,18 @@ export function identityFrom(config: Config, logger: Logger): IdentityProvider {
   return { authenticate: async () => null };
 }
 
+/** `redis` is the `store` connection (lib/redis.ts): readiness and the shared rate limits use it. */
 export async function startApi(config: Config, logger: Logger, redis: Redis, services: Services, identity: IdentityProvider): Promise<{ server: Server; port: number; step: ShutdownStep }> {
   const app = createApp({
     logger: logger.child({ module: 'api' }),
     readiness: [redisCheck(redis), registryCheck(config.internalRegistry.url)],
-    routers: [v1Router({ identity, ...services, limits: config.server })],
+    routers: [v1Router({
+      identity, ...services, limits: config.server,
+      rateCounters: {
+        principals: new RedisRateCounter(redis, `${config.redis.prefix}:ratelimit:principal`),
+        addresses: new RedisRateCounter(redis, `${config.redis.prefix}:ratelimit:failed-auth`),
+      },
+    })],
   });
   const { server, scheme } = createServer(config, app);
   server.listen(config.server.port, config.server.host);
@@ -295,18 +302,23 @@ export async function startApi(config: Config, logger: Logger, redis: Redis, ser
   };
 }
 
-/** Starts the intake worker; the scanners are already in `services` (see {@link startScanners}). */
-export function startWorker(config: Config, logger: Logger, redis: Redis, services: Services): { worker: Worker; webhooks: Worker | null; step: ShutdownStep } {
-  const worker = startIntakeWorker(redis, config.redis.prefix, services.pipeline, config.worker, logger, {
+/**
+ * Starts the intake worker (and the webhook worker when endpoints are configured); the scanners
+ * are already in `services` (see {@link startScanners}). BullMQ makes and closes the workers'
+ * own connections, with the `worker` options of lib/redis.ts (`maxRetriesPerRequest: null`,
+ * which BullMQ requires for its blocking commands; Sentinel).
+ */
+export function startWorker(config: Config, logger: Logger, services: Services): { worker: Worker; webhooks: Worker | null; step: ShutdownStep } {
+  const worker = startIntakeWorker(workerConnection(config.redis), config.redis.prefix, services.pipeline, config.worker, logger, {
     scheduler: services.scheduler.options,
     observeStep: (stage, seconds, outcome) => services.metrics.stageDuration.observe({ stage, outcome }, seconds),
   });
   const { endpoints } = services.webhooks;
-  const webhooks = endpoints.length === 0 ? null : startWebhookWorker(redis, config.redis.prefix, {
+  const webhooks = endpoints.length === 0 ? null : startWebhookWorker(workerConnection(config.redis), config.redis.prefix, {
     endpoints, log: services.webhooks.log, retryBaseMs: config.notifications.retryBaseMs, logger,
     observe: (outcome) => services.metrics.webhookDeliveries.inc({ outcome }),
   });
-  const maintenance = startMaintenanceWorker(redis, config.redis.prefix, {
+  const maintenance = startMaintenanceWorker(workerConnection(config.redis), config.redis.prefix, {
     unpublish: unpublishProcessor({ approvals: services.approvals, registry: services.registry }, logger.child({ module: 'unpublish' })),
     retention: retentionProcessor(services.retention, logger.child({ module: 'retention' })),
   }, logger);
@@ -332,15 +344,14 @@ async function main(): Promise<void> {
     logger.info({ mover: wiring.mover.name, preservesDigest: wiring.mover.preservesDigest }, 'mover ready');
   }
   const identity = role === 'worker' ? undefined : identityFrom(config, logger);
-  const redis = new Redis(config.redis.url, { lazyConnect: true, maxRetriesPerRequest: null });
-  redis.on('error', (err) => logger.warn({ error: err }, 'redis connection error'));
-  await redis.connect().catch((err: Error) => logger.warn({ error: err }, 'redis not reachable yet; retrying'));
+  // The API, stores and queue adds fail fast on this one (lib/redis.ts); the worker makes its own.
+  const redis = createRedis(config.redis, 'store', logger);
   // Only workers scan; an API-only process neither needs the scanners nor waits for their checks.
   const scanners = role === 'api' ? [] : await startScanners(config, logger);
   const services = buildServices(config, logger, redis, { scanners, registry: wiring.registry, auditKeys });
   const steps: ShutdownStep[] = [];
   if (identity) steps.push((await startApi(config, logger, redis, services, identity)).step);
-  if (role !== 'api') steps.push(startWorker(config, logger, redis, services).step);
+  if (role !== 'api') steps.push(startWorker(config, logger, services).step);
   if (config.metrics.enabled) {
     // Metrics are not part of the gate: a taken port (a second process on one host) costs this
     // process its metrics, loudly, not its work.

@@ -91,6 +91,21 @@ export const configSchema = z.strictObject({
   redis: z.strictObject({
     url: z.string().default('redis://127.0.0.1:6379'),
     prefix: z.string().min(1).default('portcullis'),
+    /** Redis Sentinel addresses; when set, every connection (BullMQ included) asks them for the primary. @defaultValue [] */
+    sentinels: z.array(z.strictObject({ host: z.string().min(1), port: z.number().int().min(1).max(65535) })).default([]),
+    /** The name the sentinels monitor the primary under; required with `sentinels`. */
+    sentinelName: z.string().min(1).optional(),
+    /** Deadline of each store/API command: past it the API answers 503 DEPENDENCY_UNAVAILABLE. @defaultValue 1500 */
+    commandTimeoutMs: z.number().int().min(100).max(60_000).default(1500),
+    /** Replicas that must acknowledge a critical write (Redis WAIT); 0 skips the check. @defaultValue 0 */
+    replicasToAck: z.number().int().min(0).max(16).default(0),
+    /** How long to wait for those acknowledgements; below `commandTimeoutMs`. @defaultValue 500 */
+    replicaAckTimeoutMs: z.number().int().min(1).default(500),
+  }).superRefine((r, ctx) => {
+    if (r.sentinels.length > 0 && !r.sentinelName) ctx.addIssue({ code: 'custom', path: ['sentinelName'], message: 'must be set together with redis.sentinels' });
+    if (r.sentinelName && r.sentinels.length === 0) ctx.addIssue({ code: 'custom', path: ['sentinels'], message: 'must list at least one sentinel when redis.sentinelName is set' });
+    // WAIT runs on a connection with a command deadline: a longer WAIT would always time out.
+    if (r.replicaAckTimeoutMs >= r.commandTimeoutMs) ctx.addIssue({ code: 'custom', path: ['replicaAckTimeoutMs'], message: 'must be below redis.commandTimeoutMs' });
   }).prefault({}),
   internalRegistry: z.strictObject({
     url,

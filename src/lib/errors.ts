@@ -3,6 +3,7 @@
  * an HTTP status from one table, and an optional cause. A 5xx hides its message from the
  * client (see api/middleware/errors.ts) and logs it instead.
  */
+import { isRedisUnavailable } from './redis-errors';
 
 /** Every error code the service can answer with, and the HTTP status it maps to. */
 export const ERROR_STATUS = {
@@ -90,8 +91,14 @@ export function isAppError(err: unknown): err is AppError {
   return err instanceof AppError;
 }
 
-/** Wraps anything thrown into an AppError, keeping AppErrors as they are. */
+/**
+ * Wraps anything thrown into an AppError, keeping AppErrors as they are. Redis being away (a
+ * refused connection, a command timeout, a replica refusing writes during failover), raw or
+ * as the cause of an INTERNAL error, becomes 503 DEPENDENCY_UNAVAILABLE, temporary.
+ */
 export function toAppError(err: unknown, fallback: ErrorCode = 'INTERNAL'): AppError {
+  const redisAway = isAppError(err) ? err.code === 'INTERNAL' && isRedisUnavailable(err.cause) : isRedisUnavailable(err);
+  if (redisAway) return new AppError('DEPENDENCY_UNAVAILABLE', 'the store (Redis) is unavailable', { cause: err, temporary: true });
   if (isAppError(err)) return err;
   const message = err instanceof Error ? err.message : String(err);
   return new AppError(fallback, message, { cause: err });
