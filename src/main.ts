@@ -40,10 +40,12 @@ import { onShutdown, type ShutdownStep } from './lib/shutdown';
 import type { Mover } from './registry/mover';
 import { createMover } from './registry/movers/from-config';
 import { UpstreamResolver } from './registry/resolver';
+import { cancelAbandonedUploads } from './registry/upload-cleanup';
 import { createScanners, ScanThreadPool } from './scanners';
 import type { RegistryAuthorization } from './scanners/clair/http';
 import type { ScannerAdapter } from './scanners/types';
 import { RedisApprovalStore, RedisCodeScanStore, RedisRequestStore, RedisRevocationStore, RedisScanResultStore, type ApprovalStore } from './store';
+import { RedisUploadJournal } from './store/redis-upload-journal';
 
 type Role = 'all' | 'api' | 'worker';
 
@@ -95,6 +97,16 @@ export interface Services {
   approvals: ApprovalStore;
   retention: RetentionService;
   registry: IntakeRegistry;
+  /** Cancels upload sessions of killed processes; workers run it periodically. */
+  uploads?: UploadCleanup;
+}
+
+/** Upload sessions a killed process left on the internal registry (issue 8.6). */
+export interface UploadCleanup {
+  /** Renews this process's liveness, so that others leave its sessions alone. */
+  renew(): Promise<void>;
+  /** Cancels the sessions of processes that stopped renewing; how many. */
+  cancelAbandoned(): Promise<number>;
 }
 
 export interface ServiceOptions {
@@ -103,6 +115,8 @@ export interface ServiceOptions {
   policy?: PolicyEvaluator;
   /** The registry gateway: main() passes the one {@link registryGateway} built; tests of the API alone a stand-in. @defaultValue built from config */
   registry?: IntakeRegistry;
+  /** With `registry`: the cleanup of its upload sessions. @defaultValue built with the registry */
+  uploads?: UploadCleanup;
   /** The audit entry keys. @defaultValue from PORTCULLIS_AUDIT_KEY (none: ConfigError, fail closed) */
   auditKeys?: AuditKeyring;
 }
@@ -110,6 +124,8 @@ export interface ServiceOptions {
 /** The registry gateway and the one configured mover inside it. */
 export interface RegistryWiring {
   registry: IntakeRegistry;
+  /** Present when the gateway was built with Redis (upload sessions journaled). */
+  uploads?: UploadCleanup;
   mover: Mover;
   /** The mover's start-up check (pings the engine for `mover.type: engine`). */
   checkMover(): Promise<void>;
@@ -129,7 +145,9 @@ export function buildServices(config: Config, logger: Logger, redis: Redis, opti
   const scheduler = new BullScheduler(redis, prefix, { backlog: teamBacklog(requests) }, logger);
   const cleanup = new BullRegistryCleanup(redis, prefix, logger);
   const lifecycle = new Lifecycle(requests, events);
-  const registry = options.registry ?? registryGateway(config, logger).registry;
+  const wiring = options.registry ? undefined : registryGateway(config, logger, redis);
+  const registry = options.registry ?? (wiring as RegistryWiring).registry;
+  const uploads = options.uploads ?? wiring?.uploads;
   const internalHost = new URL(config.internalRegistry.url).host;
   const policy = options.policy ?? policyEvaluator(config.policy);
   const scanners = (options.scanners ?? []).map((scanner) => instrumentScanner(scanner, metrics));
@@ -146,7 +164,7 @@ export function buildServices(config: Config, logger: Logger, redis: Redis, opti
     },
   });
   return {
-    events, audit, scheduler, pipeline, metrics, webhooks, cleanup, approvals, registry,
+    events, audit, scheduler, pipeline, metrics, webhooks, cleanup, approvals, registry, ...(uploads ? { uploads } : {}),
     notifications: new NotificationService(webhooks.log, webhooks.endpoints.map((e) => e.name), events),
     requests: new RequestService({ requests, approvals, revocations, scheduler, lifecycle, events, upstreams: config.upstreams.map((u) => u.registry) }),
     decisions: new DecisionService({ requests, scheduler, lifecycle, events, policy, approvalsRequired: config.policy.approvals.required }),
@@ -156,7 +174,7 @@ export function buildServices(config: Config, logger: Logger, redis: Redis, opti
       requests, registry, events, logger: logger.child({ module: 'retention' }),
       settings: { quarantinePrefix: config.internalRegistry.quarantinePrefix, quarantineDays: config.retention.quarantineDays, requestDays: config.retention.requestDays },
     }),
-    waivers: new WaiverService({ requests, events, policy }),
+    waivers: new WaiverService({ requests, events, policy, maxDays: config.policy.waivers.maxDays }),
     codeScans: new CodeScanService({ requests, details: new RedisCodeScanStore(redis, prefix), events, policy, limits: config.codeScans }),
   };
 }
@@ -250,8 +268,15 @@ function createServer(config: Config, handler: Parameters<typeof createHttpServe
 }
 
 /** The registry gateway with the mover `config.mover` names, both on one resolver (one set of connection pools). */
-export function registryGateway(config: Config, logger: Logger): RegistryWiring {
-  const resolver = new UpstreamResolver(config, { logger: logger.child({ module: 'registry' }) });
+export function registryGateway(config: Config, logger: Logger, redis?: Redis): RegistryWiring {
+  // A session's owner counts as gone after three lock periods without renewal: longer than
+  // BullMQ takes to hand its job to another worker, so a live but busy worker keeps its sessions.
+  const journal = redis ? new RedisUploadJournal(redis, config.redis.prefix, { ttlMs: 3 * config.worker.lockDurationMs }) : undefined;
+  const resolver = new UpstreamResolver(config, { logger: logger.child({ module: 'registry' }), uploadJournal: journal });
+  const uploads: UploadCleanup | undefined = journal && {
+    renew: () => journal.renew(),
+    cancelAbandoned: () => cancelAbandonedUploads(journal, resolver.internal(), logger.child({ module: 'registry' })),
+  };
   const { mover, check } = createMover(config, resolver, logger);
   const registry = new RegistryGateway({
     upstreamClient: (registry) => resolver.upstreamClient(registry),
@@ -261,7 +286,7 @@ export function registryGateway(config: Config, logger: Logger): RegistryWiring 
     copy: { jobs: config.copy.jobs, retries: config.copy.retries },
     logger: logger.child({ module: 'promotion' }),
   });
-  return { registry, mover, checkMover: check };
+  return { registry, mover, checkMover: check, ...(uploads ? { uploads } : {}) };
 }
 
 /** Without a tokens file nobody can authenticate: the API serves health only (fail closed). */
@@ -324,8 +349,20 @@ export function startWorker(config: Config, logger: Logger, services: Services):
   }, logger);
   scheduleRetention(services.cleanup.queue, config.retention.intervalMinutes)
     .catch((err: unknown) => logger.error({ error: err }, 'could not schedule the retention job; it runs once Redis answers and a worker restarts'));
+  const stopCleanup = services.uploads ? runUploadCleanup(services.uploads, config.worker.stalledIntervalMs, logger) : () => undefined;
   // close() waits for running jobs; a job still running at the deadline is handed back by stalled-job recovery.
-  return { worker, webhooks, step: { name: 'worker', run: async () => { await Promise.all([worker.close(), webhooks?.close(), maintenance.close()]); } } };
+  return { worker, webhooks, step: { name: 'worker', run: async () => { stopCleanup(); await Promise.all([worker.close(), webhooks?.close(), maintenance.close()]); } } };
+}
+
+/** Renews this worker's upload sessions and cancels those of stopped workers, now and every `everyMs`. */
+function runUploadCleanup(uploads: UploadCleanup, everyMs: number, logger: Logger): () => void {
+  const tick = () => {
+    uploads.renew().then(() => uploads.cancelAbandoned()).catch((err: unknown) => logger.warn({ error: err }, 'upload session cleanup failed; retrying'));
+  };
+  tick();
+  const timer = setInterval(tick, everyMs);
+  timer.unref();
+  return () => clearInterval(timer);
 }
 
 async function main(): Promise<void> {
@@ -336,7 +373,9 @@ async function main(): Promise<void> {
   // Fail closed before anything starts: the audit log is not written without its key.
   const auditKeys = AuditKeyring.fromEnv();
   if (role !== 'api') await checkpointDirUsable(config.audit.checkpointDir, logger);
-  const wiring = registryGateway(config, logger);
+  // The API, stores and queue adds fail fast on this one (lib/redis.ts); the worker makes its own.
+  const redis = createRedis(config.redis, 'store', logger);
+  const wiring = registryGateway(config, logger, redis);
   // Only workers move images: an API-only process need not reach the engine socket (root on its
   // host), so it neither pings it nor waits for it. A dead engine stops a worker naming the key.
   if (role !== 'api') {
@@ -344,11 +383,9 @@ async function main(): Promise<void> {
     logger.info({ mover: wiring.mover.name, preservesDigest: wiring.mover.preservesDigest }, 'mover ready');
   }
   const identity = role === 'worker' ? undefined : identityFrom(config, logger);
-  // The API, stores and queue adds fail fast on this one (lib/redis.ts); the worker makes its own.
-  const redis = createRedis(config.redis, 'store', logger);
   // Only workers scan; an API-only process neither needs the scanners nor waits for their checks.
   const scanners = role === 'api' ? [] : await startScanners(config, logger);
-  const services = buildServices(config, logger, redis, { scanners, registry: wiring.registry, auditKeys });
+  const services = buildServices(config, logger, redis, { scanners, registry: wiring.registry, auditKeys, uploads: wiring.uploads });
   const steps: ShutdownStep[] = [];
   if (identity) steps.push((await startApi(config, logger, redis, services, identity)).step);
   if (role !== 'api') steps.push(startWorker(config, logger, services).step);

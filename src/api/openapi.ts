@@ -179,6 +179,12 @@ export const openApiDocument = {
         responses: { 200: { description: 'the revocation lifted', ...json({ type: 'object' }) }, ...errors(400, 401, 403, 404) },
       },
     },
+    '/v1/whoami': {
+      get: {
+        ...secured, summary: 'The caller: name, roles, teams and where the identity came from (any role)',
+        responses: { 200: { description: 'the caller', ...json({ type: 'object', required: ['name', 'roles', 'teams', 'source'], properties: { name: { type: 'string' }, roles: { type: 'array', items: { type: 'string' } }, teams: { type: 'array', items: { type: 'string' } }, source: { type: 'string' } } }) }, ...errors(401) },
+      },
+    },
     '/v1/notifications/deliveries': {
       get: {
         ...secured, summary: 'Webhook delivery attempts, newest first (admin/auditor, within their teams)',

@@ -19,6 +19,7 @@ import { notificationsRouter } from './routes/notifications';
 import { queueRouter } from './routes/queue';
 import { requestsRouter } from './routes/requests';
 import { waiversRouter } from './routes/waivers';
+import { whoamiRouter } from './routes/whoami';
 
 export interface V1Deps {
   identity: IdentityProvider;
@@ -35,6 +36,8 @@ export interface V1Deps {
   limits: { bodyLimit: string; codeScanBodyLimit: string; rateLimitPerMinute: number };
   /** Shared (Redis) counters of the rate limits: per principal, and failed authentications per address. */
   rateCounters: { principals: RateCounter; addresses: RateCounter };
+  /** Where identities come from, as `GET /v1/whoami` reports it. @defaultValue 'tokens-file' */
+  identitySource?: string;
   /** Extra v1 routers (e.g. code-scan uploads), mounted after the built-in ones. */
   extra?: Router[];
 }
@@ -51,6 +54,7 @@ export function v1Router(deps: V1Deps): Router {
   router.use(auditRouter(deps));
   router.use(codeScansRouter(deps));
   router.use(notificationsRouter(deps));
+  router.use(whoamiRouter({ identitySource: deps.identitySource ?? 'tokens-file' }));
   for (const extra of deps.extra ?? []) router.use(extra);
   return router;
 }

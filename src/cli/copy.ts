@@ -7,10 +7,23 @@ import { AppError } from '../lib/errors';
 import { loadConfig, type Config } from '../lib/config';
 import { copyImage, formatPlatform, parseReference, apiReference, type CopyProgress } from '../registry';
 import { parseCredentials, toolClient } from '../registry';
+import { CliError, EXIT } from './common';
+import { credentialsFromAuthFile, credentialsFromEnv, looksLikePlainHttp } from './registry-auth';
 
-const USAGE = `usage: portcullis copy SRC DST [--platform os/arch[/variant]]... [--jobs N] [--retries N]
-                      [--src-insecure] [--dest-insecure] [--src-creds user:pass] [--dest-creds user:pass] [--quiet]
+export const usage = `usage: portcullis copy SRC DST [--platform os/arch[/variant]]... [--jobs N] [--retries N]
+                      [--src-insecure] [--dest-insecure] [--src-creds-env VAR] [--dest-creds-env VAR]
+                      [--authfile FILE] [--quiet]
+
+Copies an image or index byte for byte and prints the digest the destination serves.
+  --src-insecure, --dest-insecure   allow plain HTTP (and unverified TLS) to that registry
+  --src-creds-env VAR, --dest-creds-env VAR
+                                    the environment variable holding user:password
+  --authfile FILE                   credentials per registry as skopeo/podman/docker keep them;
+                                    default: $REGISTRY_AUTH_FILE, $XDG_RUNTIME_DIR/containers/auth.json,
+                                    ~/.config/containers/auth.json, ~/.docker/config.json
+Exit: 0 copied, 1 failed, 2 bad usage, 3 a registry unreachable.
 `;
+const USAGE = usage;
 
 /** The configuration, when one can be loaded; a broken PORTCULLIS_CONFIG is an error. */
 export function optionalConfig(): Config | undefined {
@@ -59,6 +72,9 @@ export async function run(argv: string[]): Promise<number> {
       'dest-insecure': { type: 'boolean', default: false },
       'src-creds': { type: 'string' },
       'dest-creds': { type: 'string' },
+      'src-creds-env': { type: 'string' },
+      'dest-creds-env': { type: 'string' },
+      authfile: { type: 'string' },
       quiet: { type: 'boolean', short: 'q', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -76,8 +92,18 @@ export async function run(argv: string[]): Promise<number> {
   const config = optionalConfig();
   const jobs = positiveInt(values.jobs, '--jobs') ?? config?.copy.jobs ?? 4;
   const retries = positiveInt(values.retries, '--retries') ?? config?.copy.retries ?? 5;
-  const srcClient = await toolClient(src, { insecure: values['src-insecure'], credentials: values['src-creds'] ? parseCredentials(values['src-creds']) : undefined, config });
-  const dstClient = await toolClient(dst, { insecure: values['dest-insecure'], credentials: values['dest-creds'] ? parseCredentials(values['dest-creds']) : undefined, config });
+  const creds = (side: 'src' | 'dest', registry: string) => {
+    const inline = values[`${side}-creds`];
+    const fromEnv = values[`${side}-creds-env`];
+    if (inline) {
+      process.stderr.write(`portcullis copy: --${side}-creds puts a secret in the process list and shell history; prefer --${side}-creds-env VAR\n`);
+      return parseCredentials(inline);
+    }
+    if (fromEnv) return credentialsFromEnv('copy', `--${side}-creds-env`, fromEnv);
+    return credentialsFromAuthFile(registry, values.authfile);
+  };
+  const srcClient = await toolClient(src, { insecure: values['src-insecure'], credentials: creds('src', src.registry), config });
+  const dstClient = await toolClient(dst, { insecure: values['dest-insecure'], credentials: creds('dest', dst.registry), config });
   const platforms = values.platform ?? [];
   const tty = process.stderr.isTTY && !values.quiet;
   try {
@@ -98,6 +124,12 @@ export async function run(argv: string[]): Promise<number> {
     }
     process.stdout.write(`${result.digest}\n`);
     return 0;
+  } catch (err) {
+    if (looksLikePlainHttp(err)) {
+      throw new CliError(`a registry answered TLS with plain HTTP (${(err as Error).message})`, EXIT.UNREACHABLE,
+        `if it is a plain-HTTP registry, add ${values['src-insecure'] ? '--dest-insecure' : values['dest-insecure'] ? '--src-insecure' : '--src-insecure (source) or --dest-insecure (destination)'}`);
+    }
+    throw err;
   } finally {
     srcClient.close();
     dstClient.close();

@@ -1,4 +1,5 @@
 /** How the CLI prints a request: the facts a developer or approver acts on, one per line. */
+import { table } from './common';
 
 export interface RequestView {
   id: string;
@@ -6,13 +7,23 @@ export interface RequestView {
   team: string;
   status: string;
   requestedBy?: string;
+  justification?: string;
+  createdAt?: string;
   source?: { digest?: string };
   /** The request's identity once staged, when it differs from the upstream digest (platform selection, engine mover). */
   stagedDigest?: string | null;
   internalRef?: string | null;
   policy?: { verdict: string; reasons: string[]; blocking?: string[] } | null;
   scans?: Array<{ scanner: string; status: string; summary: Record<string, number> }>;
+  waivers?: Array<{ findingId: string; reason: string; expires: string; by: string }>;
+  decisions?: Array<{ by: string; decision: 'approve' | 'reject'; comment: string; at: string }>;
   error?: { code: string; message: string } | null;
+}
+
+/** `2026-12-31T23:59:59.999Z` → `2026-12-31 23:59:59 UTC`. */
+export function utc(iso: string): string {
+  const t = Date.parse(iso);
+  return Number.isNaN(t) ? iso : `${new Date(t).toISOString().slice(0, 19).replace('T', ' ')} UTC`;
 }
 
 export function formatRequest(r: RequestView): string {
@@ -30,6 +41,15 @@ export function formatRequest(r: RequestView): string {
   if (r.policy) {
     lines.push(`policy:    ${r.policy.verdict}`);
     for (const reason of r.policy.reasons) lines.push(`           - ${reason}`);
+    if (r.policy.blocking?.length) lines.push(`blocking:  ${r.policy.blocking.join(', ')}`);
+  }
+  for (const w of r.waivers ?? []) {
+    const expired = Date.parse(w.expires) <= Date.now() ? ' (expired)' : '';
+    lines.push(`waiver:    ${w.findingId} until ${utc(w.expires)}${expired}, by ${w.by}: ${w.reason}`);
+  }
+  for (const d of r.decisions ?? []) {
+    const verb = d.decision === 'approve' ? 'approved' : 'rejected';
+    lines.push(`decision:  ${verb} by ${d.by} at ${utc(d.at)}${d.comment ? `: ${d.comment}` : ''}`);
   }
   if (r.internalRef) lines.push(`approved:  ${r.internalRef}`);
   if (r.error) lines.push(`error:     ${r.error.code}: ${r.error.message}`);
@@ -38,4 +58,10 @@ export function formatRequest(r: RequestView): string {
 
 export function printRequest(r: RequestView): void {
   process.stdout.write(formatRequest(r));
+}
+
+/** One row per request. */
+export function requestTable(items: RequestView[]): string {
+  return table(['ID', 'STATUS', 'TEAM', 'BY', 'VERDICT', 'IMAGE'],
+    items.map((r) => [r.id, r.status, r.team, r.requestedBy ?? '', r.policy?.verdict ?? '', r.image]));
 }

@@ -1,16 +1,21 @@
-/** `portcullis status ID [--json]`: one request's state, verdict and scan summary. */
-import { parseArgs } from 'node:util';
+/** `portcullis status ID`: one request's state, verdict, findings summary, waivers and decisions. */
 import { apiClient, serverOption } from './api-client';
-import { printRequest, type RequestView } from './request-view';
+import { EXIT, outputOf, outputOptions, parseCommand, printJson, usageError } from './common';
+import { printRequest, requestTable, type RequestView } from './request-view';
+
+export const usage = `usage: portcullis status ID [--output text|json|table] [--server URL] [--profile NAME]
+
+Shows one request: state, pinned digest, scans, policy verdict and reasons, waivers, who
+approved or rejected it and why, and the approved reference.
+`;
 
 export async function run(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { ...serverOption, json: { type: 'boolean', default: false } } });
-  if (positionals.length !== 1) {
-    process.stderr.write('usage: portcullis status ID [--json] [--server URL]\n');
-    return 2;
-  }
-  const request = await apiClient(values.server).get<RequestView>(`/v1/requests/${encodeURIComponent(positionals[0])}`);
-  if (values.json) process.stdout.write(`${JSON.stringify(request, null, 2)}\n`);
+  const { values, positionals } = parseCommand('status', argv, { ...serverOption, ...outputOptions });
+  const output = outputOf('status', values);
+  if (positionals.length !== 1) throw usageError('status', 'one request ID is required (portcullis list shows them)');
+  const request = await apiClient(values).get<RequestView>(`/v1/requests/${encodeURIComponent(positionals[0])}`);
+  if (output === 'json') printJson(request);
+  else if (output === 'table') process.stdout.write(requestTable([request]));
   else printRequest(request);
-  return 0;
+  return EXIT.OK;
 }

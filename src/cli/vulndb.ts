@@ -5,19 +5,26 @@
  * otherwise; the summary (records, ecosystems, dbVersion) goes to stdout. A failed sync
  * leaves the previous data in place (syncOsv stages and swaps) and exits 1 with one line.
  */
+import { existsSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { isAppError } from '../lib/errors';
 import { loadConfig } from '../lib/config';
 import { loadRecords } from '../scanners/osv/loader';
 import { syncOsv, type SyncProgress, type SyncResult } from '../scanners/osv/sync';
 
-const USAGE = `usage: portcullis vulndb sync --from <url|dir> [--from <url|dir>]... [--to <dir>] [--quiet]
+export const usage = `usage: portcullis vulndb sync --from <url|dir> [--from <url|dir>]... [--to <dir>] [--force] [--quiet]
 
   --from   an OSV export URL (https://osv-vulnerabilities.storage.googleapis.com/Debian/all.zip),
            a single record's URL, or a folder of OSV JSON files and all.zip exports; repeatable
-  --to     the database folder; default: osvPath of the first builtin scanner in the config
+  --to     the database folder; default: osvPath of the first builtin scanner in the config.
+           Its contents are replaced: an existing folder must hold only OSV data (.json, .zip)
+  --force  replace --to even when it holds other files
   --quiet  no progress output
 `;
+
+const USAGE = usage;
 
 /** Thrown for a command line that cannot run: exit 2 with the usage. */
 class UsageError extends Error {}
@@ -94,22 +101,40 @@ async function ecosystemsIn(dir: string): Promise<string[]> {
   return [...seen].sort();
 }
 
-function parse(argv: string[]): { from: string[]; to: string; quiet: boolean } | 'help' {
+/**
+ * Files in `dir` that are not OSV data (.json records, .zip exports), up to `max`: a sync
+ * replaces the folder wholesale, so a README or anything else there would be lost.
+ */
+export async function foreignFiles(dir: string, max = 5): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (d: string): Promise<void> => {
+    for (const e of await readdir(d, { withFileTypes: true })) {
+      if (out.length >= max) return;
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) await walk(p);
+      else if (!/\.(json|zip)$/i.test(e.name)) out.push(path.relative(dir, p));
+    }
+  };
+  await walk(dir);
+  return out;
+}
+
+function parse(argv: string[]): { from: string[]; to: string; quiet: boolean; force: boolean } | 'help' {
   const [sub, ...rest] = argv;
   if (sub === '--help' || sub === '-h') return 'help';
   if (sub !== 'sync') throw new UsageError(sub ? `unknown subcommand '${sub}'` : 'a subcommand is required');
-  let values: { from?: string[]; to?: string; quiet?: boolean; help?: boolean };
+  let values: { from?: string[]; to?: string; quiet?: boolean; help?: boolean; force?: boolean };
   try {
     ({ values } = parseArgs({
       args: rest,
-      options: { from: { type: 'string', multiple: true }, to: { type: 'string' }, quiet: { type: 'boolean', short: 'q' }, help: { type: 'boolean', short: 'h' } },
+      options: { from: { type: 'string', multiple: true }, to: { type: 'string' }, quiet: { type: 'boolean', short: 'q' }, help: { type: 'boolean', short: 'h' }, force: { type: 'boolean' } },
     }));
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
   if (values.help) return 'help';
   if (!values.from?.length) throw new UsageError('at least one --from is required');
-  return { from: values.from, to: values.to ?? defaultTo(), quiet: values.quiet ?? false };
+  return { from: values.from, to: values.to ?? defaultTo(), quiet: values.quiet ?? false, force: values.force ?? false };
 }
 
 export async function run(argv: string[]): Promise<number> {
@@ -125,6 +150,15 @@ export async function run(argv: string[]): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
+  const existed = existsSync(args.to);
+  if (existed && !args.force) {
+    const foreign = await foreignFiles(args.to);
+    if (foreign.length) {
+      process.stderr.write(`portcullis vulndb: ${args.to} holds files that are not OSV data (${foreign.join(', ')}); a sync replaces the whole folder\n`
+        + `  → sync into an empty or new folder (--to DIR, then point the scanner's osvPath at it), or pass --force to replace it anyway\n`);
+      return 2;
+    }
+  }
   const progress = args.quiet ? undefined : process.stderr.isTTY ? progressBar(process.stderr) : plainLines(process.stderr);
   let result: SyncResult;
   try {
@@ -133,7 +167,8 @@ export async function run(argv: string[]): Promise<number> {
     progress?.end();
     // One line, never a stack: the cause is in the message (HTTP status, unreadable folder, no records).
     const message = isAppError(err) ? `${err.code}: ${err.message}` : err instanceof Error ? err.message : String(err);
-    process.stderr.write(`portcullis vulndb: sync failed: ${message}\nthe data in ${args.to} is unchanged\n`);
+    const after = existed ? `the data in ${args.to} is unchanged` : `nothing was written: ${args.to} did not exist and still does not`;
+    process.stderr.write(`portcullis vulndb: sync failed: ${message}\n${after}\n`);
     return 1;
   }
   progress?.end();

@@ -6,6 +6,7 @@
  * save, and its audit record (`request.waiver_granted`) is committed with it to the audit outbox.
  */
 import { AppError } from '../lib/errors';
+import { checkWaiverExpiry } from '../policy/config';
 import type { Principal } from '../lib/identity/types';
 import type { IntakeRequest, RequestStore, WaiverRecord } from '../store/types';
 import { isMember, requireRole } from './access';
@@ -27,6 +28,8 @@ export interface WaiverServiceDeps {
   policy: PolicyEvaluator;
   /** @defaultValue the system clock */
   now?: () => Date;
+  /** How far ahead a waiver may expire (policy.waivers.maxDays). @defaultValue 365 */
+  maxDays?: number;
 }
 
 export class WaiverService {
@@ -39,9 +42,7 @@ export class WaiverService {
     if (!current || !isMember(p, current.team)) throw new AppError('NOT_FOUND', `request ${id} not found`);
     if (current.requestedBy === p.name) throw new AppError('FOUR_EYES', 'you cannot waive findings on a request you made');
     const now = (this.d.now ?? (() => new Date()))();
-    if (Date.parse(input.expires) <= now.getTime()) {
-      throw new AppError('INVALID_REQUEST', 'body.expires: a waiver must expire in the future', { details: { field: 'expires' } });
-    }
+    checkWaiverExpiry(input.expires, now, this.d.maxDays ?? 365);
     const waiver: WaiverRecord = { findingId: input.findingId, reason: input.reason, expires: new Date(input.expires).toISOString(), by: p.name, at: now.toISOString() };
     const grant = (r: IntakeRequest): IntakeRequest => {
       if (r.status !== 'awaiting_approval') throw new AppError('INVALID_STATE', `request is ${r.status}; waivers are granted while it awaits approval`);

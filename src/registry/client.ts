@@ -10,8 +10,8 @@ import { repositoryScope } from './auth';
 import { bareType, isSchema1, MANIFEST_ACCEPT, MAX_MANIFEST_SIZE, parseManifest } from './manifest';
 import { isValidDigest } from './reference';
 import { header, Session, type SessionOptions } from './session';
-import type { BlobInfo, ManifestResponse, RegistryWriter, UploadOptions } from './types';
-import { mountBlob, uploadBlob } from './upload';
+import type { BlobInfo, ManifestResponse, RegistryWriter, UploadJournal, UploadOptions } from './types';
+import { cancelUpload, mountBlob, uploadBlob } from './upload';
 import { digestOf, DigestVerifier, mismatch } from './verify';
 
 /** How to reach one registry, and how to upload to it. */
@@ -22,6 +22,8 @@ export interface ClientOptions extends SessionOptions {
    * @defaultValue undefined: one streaming PUT per blob
    */
   chunkSize?: number;
+  /** Notes open upload sessions, so that a killed process's sessions can be cancelled by another. */
+  uploadJournal?: UploadJournal;
 }
 
 /** Tag lists are JSON; a page bigger than this is refused. */
@@ -161,7 +163,12 @@ export class DistributionClient implements RegistryWriter {
   }
 
   uploadBlob(repository: string, digest: string, size: number, body: Readable, opts: UploadOptions = {}): Promise<void> {
-    return uploadBlob(this.session, repository, digest, size, body, { chunkSize: this.options.chunkSize, signal: opts.signal });
+    return uploadBlob(this.session, repository, digest, size, body, { chunkSize: this.options.chunkSize, signal: opts.signal, journal: this.options.uploadJournal });
+  }
+
+  /** Cancels an upload session (DELETE its URL, distribution-spec); best effort. */
+  cancelUpload(repository: string, location: URL): Promise<void> {
+    return cancelUpload(this.session, repository, location);
   }
 
   /** Closes pooled connections. */

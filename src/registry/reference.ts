@@ -41,13 +41,18 @@ function invalid(input: string, why: string): AppError {
   return new AppError('INVALID_REFERENCE', `invalid image reference "${input}": ${why}`, { details: { reference: input } });
 }
 
-/** Checks a digest string (`algorithm:hex`), as used in references and descriptors. */
+/**
+ * Checks a digest string (`algorithm:hex`), as used in references and descriptors. Only the
+ * algorithms the OCI image spec registers (sha256, sha512) pass: an unregistered one (`md5`,
+ * `foo`) is grammatical but nothing can verify content against it, so it fails closed here
+ * instead of reaching a registry and failing later as an outage.
+ */
 export function isValidDigest(digest: string): boolean {
   if (!DIGEST_RE.test(digest)) return false;
   const [algorithm, hex] = digest.split(':');
   const want = DIGEST_HEX_LENGTH[algorithm];
   // Registered algorithms use lowercase hex of a fixed length (image-spec descriptor.md).
-  return want === undefined || (hex.length === want && /^[a-f0-9]+$/.test(hex));
+  return want !== undefined && hex.length === want && /^[a-f0-9]+$/.test(hex);
 }
 
 /** Splits `name` into domain and path the way distribution's splitDockerDomain does. */
@@ -57,7 +62,9 @@ function splitDomain(name: string): [string, string] {
   // The first component is a registry only if it looks like a host: a dot, a port, `localhost`,
   // or uppercase (which a path component can never have).
   const isHost = slash !== -1 && (first.includes('.') || first.includes(':') || first === 'localhost' || first.toLowerCase() !== first);
-  let registry = isHost ? first : DEFAULT_REGISTRY;
+  // Host names are case-insensitive (RFC 4343): `DEMO.LOCAL` and `demo.local` are one registry,
+  // so the host is kept in lower case and every comparison, key and path derived from it agrees.
+  let registry = isHost ? first.toLowerCase() : DEFAULT_REGISTRY;
   let path = isHost ? name.slice(slash + 1) : name;
   if (registry === LEGACY_DEFAULT_REGISTRY) registry = DEFAULT_REGISTRY;
   if (registry === DEFAULT_REGISTRY && !path.includes('/')) path = `library/${path}`;
@@ -78,7 +85,13 @@ export function parseReference(input: string): ImageRef {
   if (at !== -1) {
     digest = rest.slice(at + 1);
     rest = rest.slice(0, at);
-    if (!isValidDigest(digest)) throw invalid(input, `bad digest "${digest}"`);
+    if (!isValidDigest(digest)) {
+      const algorithm = digest.split(':')[0];
+      const why = DIGEST_RE.test(digest) && !(algorithm in DIGEST_HEX_LENGTH)
+        ? `unregistered digest algorithm "${algorithm}" (registered: ${Object.keys(DIGEST_HEX_LENGTH).join(', ')})`
+        : `bad digest "${digest}"`;
+      throw invalid(input, why);
+    }
   }
   let tag: string | undefined;
   // A colon after the last slash starts the tag; one before it belongs to a registry port.
@@ -91,6 +104,11 @@ export function parseReference(input: string): ImageRef {
   if (rest.length === 0) throw invalid(input, 'no repository name');
   if (ANCHORED_ID_RE.test(rest)) throw invalid(input, 'a 64-character hex string is an image ID, not a repository name');
   const [registry, repository] = splitDomain(rest);
+  // Lower-cased, a host recognised only by its capitals (`Registry/app`) would read back as a
+  // Docker Hub path (`registry/app`): one string, two images. Refuse the ambiguity.
+  if (registry !== DEFAULT_REGISTRY && !/[.:]/.test(registry) && registry !== 'localhost') {
+    throw invalid(input, `registry host "${rest.slice(0, rest.indexOf('/'))}" is recognised only by its capital letters; host names are case-insensitive, so give it a dot or a port`);
+  }
   if (!DOMAIN_RE.test(registry)) throw invalid(input, `bad registry host "${registry}"`);
   if (repository.toLowerCase() !== repository) throw invalid(input, 'repository name must be lowercase');
   if (!PATH_RE.test(repository)) throw invalid(input, `bad repository name "${repository}"`);

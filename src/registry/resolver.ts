@@ -9,6 +9,7 @@ import { AppError } from '../lib/errors';
 import { rootLogger, type Logger } from '../lib/logger';
 import { DistributionClient, type ClientOptions } from './client';
 import { normalizeRegistryHost, parseReference, type ImageRef } from './reference';
+import type { UploadJournal } from './types';
 
 export interface ResolverOptions {
   logger?: Logger;
@@ -16,6 +17,8 @@ export interface ResolverOptions {
   env?: NodeJS.ProcessEnv;
   /** Idle socket timeout of every client. @defaultValue 60000 */
   timeoutMs?: number;
+  /** Notes the internal registry's open upload sessions (see UploadJournal). @defaultValue none */
+  uploadJournal?: UploadJournal;
 }
 
 /** Hands out registry clients; the intake pipeline and the movers take one of these. */
@@ -79,7 +82,7 @@ export class UpstreamResolver implements ClientProvider {
   /** The client of the internal registry. */
   internal(): DistributionClient {
     const r = this.config.internalRegistry;
-    return this.cached('internal', () => ({ url: r.url, credentials: credentials(r), insecure: r.insecure, caFile: r.caFile }));
+    return this.cached('internal', () => ({ url: r.url, credentials: credentials(r), insecure: r.insecure, caFile: r.caFile, uploadJournal: this.options.uploadJournal }));
   }
 
   /** Closes every client's connections. */

@@ -77,6 +77,18 @@ export interface RegistryClient {
   listTags(repository: string): Promise<string[]>;
 }
 
+/**
+ * Where a process notes the upload sessions it has open on the internal registry, so that the
+ * sessions of a process killed mid-upload (SIGKILL, OOM, a node lost) can be cancelled by
+ * another: a registry keeps an abandoned session (and its partial data) until its own purge,
+ * days later. A session is named by its path (`/v2/<repo>/blobs/uploads/<uuid>`), stable
+ * across chunks; `location` is the latest URL the registry gave for it (with its `_state`).
+ */
+export interface UploadJournal {
+  opened(repository: string, location: URL): Promise<void>;
+  closed(location: URL): Promise<void>;
+}
+
 /** Options of a blob upload. */
 export interface UploadOptions {
   /** Aborts the upload (the upload session is then cancelled). */

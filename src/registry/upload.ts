@@ -9,6 +9,7 @@ import type { Readable } from 'node:stream';
 import { repositoryScope } from './auth';
 import { RegistryError } from './errors';
 import { header, type Session } from './session';
+import type { UploadJournal } from './types';
 
 interface UploadSession {
   location: URL;
@@ -72,7 +73,7 @@ async function putMonolithic(session: Session, repository: string, up: UploadSes
   res.resume();
 }
 
-async function putChunked(session: Session, repository: string, up: UploadSession, digest: string, chunkSize: number, body: Readable, signal?: AbortSignal): Promise<void> {
+async function putChunked(session: Session, repository: string, up: UploadSession, digest: string, chunkSize: number, body: Readable, signal?: AbortSignal, journal?: UploadJournal): Promise<UploadSession> {
   const size = Math.max(chunkSize, up.minChunk);
   const scopes = [repositoryScope(repository, 'push')];
   let location = up.location;
@@ -90,6 +91,9 @@ async function putChunked(session: Session, repository: string, up: UploadSessio
     res.resume();
     location = locationOf(session, res, 'upload chunk');
     offset += chunk.length;
+    // Distribution checks the `_state` offset on every later call, DELETE included: note the new URL.
+    up = { ...up, location };
+    await journal?.opened(repository, location);
   };
   for await (const piece of body as AsyncIterable<Buffer>) {
     pending.push(piece);
@@ -101,26 +105,32 @@ async function putChunked(session: Session, repository: string, up: UploadSessio
     method: 'PUT', url: withDigest(location, digest), scopes, ok: [201], signal, what: `complete upload of ${digest} to ${repository}`,
   });
   res.resume();
+  return up;
 }
 
 /** Uploads a blob; chunked when `chunkSize` is set, else one streaming PUT. */
 export async function uploadBlob(
   session: Session, repository: string, digest: string, size: number, body: Readable,
-  opts: { chunkSize?: number; signal?: AbortSignal } = {},
+  opts: { chunkSize?: number; signal?: AbortSignal; journal?: UploadJournal } = {},
 ): Promise<void> {
   let up: UploadSession;
+  const { journal } = opts;
   try {
     up = await startUpload(session, repository, opts.signal);
+    await journal?.opened(repository, up.location);
   } catch (err) {
     body.destroy();
     throw err;
   }
+  let last = up;
   try {
-    if (opts.chunkSize) await putChunked(session, repository, up, digest, opts.chunkSize, body, opts.signal);
+    if (opts.chunkSize) last = await putChunked(session, repository, up, digest, opts.chunkSize, body, opts.signal, journal);
     else await putMonolithic(session, repository, up, digest, size, body, opts.signal);
   } catch (err) {
     body.destroy();
-    await cancelUpload(session, repository, up.location);
+    await cancelUpload(session, repository, last.location);
+    await journal?.closed(up.location).catch(() => undefined);
     throw err;
   }
+  await journal?.closed(up.location);
 }

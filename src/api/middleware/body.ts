@@ -30,11 +30,26 @@ export function jsonBodies(limits: { bodyLimit: string; codeScanBodyLimit: strin
     if (hasBody && !req.is(codeScan ? [...SARIF_TYPES] : 'application/json')) {
       return next(new AppError('UNSUPPORTED_MEDIA_TYPE', `request bodies must be ${codeScan ? SARIF_TYPES.join(' or ') : 'application/json'}`));
     }
-    if (!codeScan) return small(req, res, next);
+    const decoded = (err?: unknown) => (err === undefined ? undefined : fromDecoding(err, req.get('content-encoding')));
+    if (!codeScan) return small(req, res, (err?: unknown) => next(decoded(err)));
     // A code-scan body that is not JSON at all is a broken SARIF log: say where it breaks.
     large(req, res, (err?: unknown) => {
       const e = err as { type?: string; body?: unknown } | undefined;
-      next(e?.type === 'entity.parse.failed' && typeof e.body === 'string' ? notJson(e.body) : err);
+      next(e?.type === 'entity.parse.failed' && typeof e.body === 'string' ? notJson(e.body) : decoded(err));
     });
   };
+}
+
+/**
+ * A corrupt `Content-Encoding: gzip|deflate|br` body makes zlib throw inside the parser, which
+ * passes the zlib error on with status 400 but no parser `type`; unmapped, it would be a 500.
+ * The client sent bytes that do not decode: that is their error, and says which encoding.
+ */
+function fromDecoding(err: unknown, encoding: string | undefined): unknown {
+  const e = err as { type?: unknown; status?: unknown; code?: unknown } | undefined;
+  const zlibCode = typeof e?.code === 'string' && /^(Z_|ERR_BROTLI|ERR__ERROR|ERR_ZLIB)/.test(e.code);
+  if (e && e.type === undefined && e.status === 400 && (zlibCode || encoding)) {
+    return new AppError('INVALID_REQUEST', `request body cannot be decoded as Content-Encoding: ${encoding ?? 'identity'}`, { cause: err });
+  }
+  return err;
 }

@@ -58,7 +58,7 @@ describe('portcullis request / queue / approve / approved', () => {
 
   it('fails clearly without a token, for an unknown image, and on bad usage', async () => {
     const noToken = await cli(app, null, ['status', 'x']);
-    expect(noToken.code).toBe(1);
+    expect(noToken.code).toBe(2); // a missing setting, not a refusal by the server
     expect(noToken.out).toContain('PORTCULLIS_TOKEN');
 
     const none = await cli(app, 'ci', ['approved', `${svc.upstream.host}/${repo}:never`, '--team', 'payments']);
@@ -67,6 +67,7 @@ describe('portcullis request / queue / approve / approved', () => {
 
     const usage = await cli(app, 'dev', ['request', 'nginx']);
     expect(usage.code).toBe(2);
-    expect(usage.out).toContain('usage: portcullis request');
+    expect(usage.out).toContain('--team is required');
+    expect(usage.out).toContain('portcullis request --help');
   });
 });

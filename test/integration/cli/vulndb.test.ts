@@ -5,7 +5,7 @@
  * configuration's builtin scanner.
  */
 import { capture } from '../../harness/capture';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -101,6 +101,27 @@ describe('portcullis vulndb sync', () => {
     expect(r.err.replace(/127\.0\.0\.1:\d+/, '127.0.0.1:PORT')).toBe(`portcullis vulndb: sync failed: ${message}\nthe data in ${to} is unchanged\n`);
     expect(await fingerprint(to)).toBe(before);
     expect(existsSync(path.join(to, 'Debian/DSA-5532-1.json'))).toBe(true);
+  });
+
+  test('refuses to replace a folder that holds other files than OSV data, unless --force (issue 11.9)', async () => {
+    const to = path.join(tempDir('vulndb'), 'mine');
+    mkdirSync(to, { recursive: true });
+    writeFileSync(path.join(to, 'README.md'), 'my notes');
+    const r = await capture(() => run(['sync', '--from', FIXTURES, '--to', to, '--quiet']));
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('holds files that are not OSV data (README.md)');
+    expect(readFileSync(path.join(to, 'README.md'), 'utf8')).toBe('my notes');
+    expect((await capture(() => run(['sync', '--from', FIXTURES, '--to', to, '--quiet', '--force']))).code).toBe(0);
+    expect(existsSync(path.join(to, 'README.md'))).toBe(false);
+  });
+
+  test('a failed sync into a folder that did not exist says nothing was written, not "unchanged"', async () => {
+    const to = path.join(tempDir('vulndb'), 'new-osv');
+    const r = await capture(() => run(['sync', '--from', `${base}/gone/all.zip`, '--to', to, '--quiet']));
+    expect(r.code).toBe(1);
+    expect(r.err).toContain(`nothing was written: ${to} did not exist and still does not`);
+    expect(r.err).not.toContain('unchanged');
+    expect(existsSync(to)).toBe(false);
   });
 
   test.each([

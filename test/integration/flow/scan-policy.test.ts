@@ -126,6 +126,12 @@ describe('scan and policy on real services', () => {
       expect((await app.call('otherDev', 'POST', `/v1/requests/${id}/waivers`, body)).status).toBe(403);
       const past = await app.call('approver', 'POST', `/v1/requests/${id}/waivers`, { ...body, expires: '2020-01-01' });
       expect(past.status).toBe(400);
+      for (const expires of ['2027-02-30', 'Dec 31 2099', '+275760-09-13T00:00:00.000Z']) {
+        const bad = await app.call('approver', 'POST', `/v1/requests/${id}/waivers`, { ...body, expires });
+        expect([bad.status, bad.body.error.code, bad.body.error.message]).toEqual([400, 'INVALID_REQUEST', expect.stringContaining('ISO 8601')]);
+      }
+      const tooFar = await app.call('approver', 'POST', `/v1/requests/${id}/waivers`, { ...body, expires: new Date(Date.now() + 366 * 24 * 3600 * 1000).toISOString() });
+      expect([tooFar.status, tooFar.body.error.message]).toEqual([400, expect.stringContaining('policy.waivers.maxDays')]);
       const unknown = await app.call('approver', 'POST', `/v1/requests/${id}/waivers`, { ...body, findingId: 'CVE-0000-0000' });
       expect(unknown.status).toBe(400);
       expect(unknown.body.error.message).toContain('not a finding of this request');

@@ -34,6 +34,7 @@ describe('policy defaults', () => {
   test('failOn [critical], onlyFixable, misconfigurations warn, no code scan required, onFail flag', () => {
     expect(policyConfigSchema.parse({})).toEqual({
       failOn: ['critical'], onlyFixable: true, misconfigurations: 'warn', requireCodeScan: false, allowlist: [], onFail: 'flag',
+      waivers: { maxDays: 365 },
     });
   });
   test('unknown keys and bad values are refused with their path', () => {
@@ -108,7 +109,7 @@ describe('evaluate', () => {
   });
 
   test('the waiver request body is validated', () => {
-    expect(waiverRequestSchema.parse({ findingId: 'DSA-1', reason: 'r', expires: '2025-07-01' })).toEqual({ findingId: 'DSA-1', reason: 'r', expires: '2025-07-01' });
+    expect(waiverRequestSchema.parse({ findingId: 'DSA-1', reason: 'r', expires: '2025-07-01' })).toEqual({ findingId: 'DSA-1', reason: 'r', expires: '2025-07-01T23:59:59.999Z' });
     expect(waiverRequestSchema.safeParse({ findingId: 'DSA-1', reason: '', expires: '2025-07-01' }).success).toBe(false);
     expect(waiverRequestSchema.safeParse({ findingId: 'DSA-1', reason: 'r', expires: '2025-07-01', by: 'me' }).success).toBe(false);
   });

@@ -1,0 +1,12 @@
+/** `GET /v1/whoami`: the caller as the server sees it (name, roles, teams, identity source). Any role. */
+import { Router } from 'express';
+import { principalOf } from '../middleware/auth';
+
+export function whoamiRouter(deps: { identitySource: string }): Router {
+  const router = Router();
+  router.get('/v1/whoami', (_req, res) => {
+    const p = principalOf(res);
+    res.json({ name: p.name, roles: p.roles, teams: p.teams, source: deps.identitySource });
+  });
+  return router;
+}
