@@ -101,7 +101,7 @@ async function main(): Promise<void> {
     team: 'payments', digest: DIGEST, image: 'docker.io/library/nginx', tags: ['1.27'], internalRef: `registry.bank.internal/approved/payments/docker.io/library/nginx@${DIGEST}`,
     internalRepository: 'approved/payments/docker.io/library/nginx', internalTag: '1.27', approvedAt: new Date().toISOString(), approvedBy: ['bench'], requestId: 'bench',
   });
-  await approvals.addTag('payments', 'docker.io/library/nginx', '1.27', DIGEST);
+  await approvals.addTag({ team: 'payments', image: 'docker.io/library/nginx', platforms: [] }, '1.27', DIGEST);
 
   const log = openSync(path.join(dir, 'api.log'), 'a');
   const api: ChildProcess = spawn(process.execPath, [MAIN, '--role', 'api'], { cwd: ROOT, env: { ...process.env, PORTCULLIS_CONFIG: configFile, PORTCULLIS_METRICS_PORT: '0', PORTCULLIS_AUDIT_KEY: process.env.PORTCULLIS_AUDIT_KEY ?? `bench:${randomBytes(32).toString('base64')}` }, stdio: ['ignore', log, log] });

@@ -16,3 +16,6 @@ export function bullPrefix(redisPrefix: string): string {
 export function jobId(step: PipelineStep, requestId: string): string {
   return `${step}-${requestId}`;
 }
+
+/** Housekeeping jobs (registry deletes after revocation, retention), apart from the pipeline. */
+export const MAINTENANCE_QUEUE = 'maintenance';

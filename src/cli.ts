@@ -38,10 +38,12 @@ const commands: Record<string, Command> = {
   reject: { summary: 'reject a request with a reason', options: ['--reason'], load: review('reject') },
   waive: { summary: 'waive one finding of a request until a date', options: ['--reason', '--expires'], load: review('waive') },
   approved: {
-    summary: 'print the approved internal reference of an image (for CI)', options: ['--team', '--json'],
+    summary: 'print the approved internal reference of an image (for CI), or --list the team\'s', options: ['--team', '--json', '--platform', '--list', '--limit', '--cursor'],
     usage: 'usage: portcullis approved IMAGE --team TEAM [--json] [--server URL]\n\nPrints the internal reference CI pulls, e.g. docker pull "$(portcullis approved nginx:1.25 --team payments)".\nExit 1 with NOT_APPROVED when there is none.\n',
     load: () => import('./cli/approved'),
   },
+  revoke: { summary: 'withdraw an approval and deny its digest to the team (admin)', options: ['--team', '--reason', '--digest', '--platform'], load: () => import('./cli/revoke') },
+  unrevoke: { summary: 'lift a revocation from the team\'s deny-list (admin)', options: ['--digest', '--team', '--image', '--reason'], load: async () => ({ run: (await import('./cli/revoke')).runUnrevoke }) },
   copy: { summary: 'copy an image or index byte for byte between registries', options: ['--platform', '--jobs', '--retries', '--src-insecure', '--dest-insecure', '--src-creds-env', '--dest-creds-env', '--authfile', '--quiet'], load: () => import('./cli/copy') },
   inspect: { summary: 'show the digest, media type, size and platforms of an image', options: ['--insecure', '--creds-env', '--authfile'], load: () => import('./cli/inspect') },
   audit: {

@@ -12,7 +12,10 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Worker } from 'bullmq';
 import type Redis from 'ioredis';
+import { startMaintenanceWorker } from '../queue/maintenance';
 import { BullScheduler } from '../queue/scheduler';
+import { retentionProcessor, scheduleRetention } from '../queue/retention';
+import { BullRegistryCleanup, unpublishProcessor } from '../queue/unpublish';
 import { startWebhookWorker, WebhookQueue } from '../queue/webhook';
 import { startIntakeWorker } from '../queue/worker';
 import { createApp } from './api/app';
@@ -22,7 +25,7 @@ import { AuditKeyring, auditSubscriber, RedisAuditLog, startCheckpointer, startP
 import { checkpointDirUsable } from './audit/checkpoint-dir';
 import { instrumentScanner, Metrics, metricsSubscriber, RedisDeliveryLog, resolveEndpoints, startMetricsServer, webhookSubscriber, type Endpoint } from './events';
 import {
-  ApprovedService, CodeScanService, DecisionService, EventBus, Lifecycle, Pipeline, RequestService, ScanRunner, WaiverService, policyEvaluator, teamBacklog,
+  ApprovedService, CodeScanService, DecisionService, EventBus, Lifecycle, Pipeline, RequestService, RetentionService, RevocationService, ScanRunner, WaiverService, policyEvaluator, teamBacklog,
   type IntakeRegistry, type PolicyEvaluator,
 } from './intake';
 import { NotificationService } from './intake/notifications';
@@ -42,7 +45,7 @@ import { cancelAbandonedUploads } from './registry/upload-cleanup';
 import { createScanners, ScanThreadPool } from './scanners';
 import type { RegistryAuthorization } from './scanners/clair/http';
 import type { ScannerAdapter } from './scanners/types';
-import { RedisApprovalStore, RedisCodeScanStore, RedisRequestStore, RedisScanResultStore } from './store';
+import { RedisApprovalStore, RedisCodeScanStore, RedisRequestStore, RedisRevocationStore, RedisScanResultStore, type ApprovalStore } from './store';
 import { RedisUploadJournal } from './store/redis-upload-journal';
 
 type Role = 'all' | 'api' | 'worker';
@@ -85,9 +88,16 @@ export interface Services {
   requests: RequestService;
   decisions: DecisionService;
   approved: ApprovedService;
+  revocations: RevocationService;
   waivers: WaiverService;
   codeScans: CodeScanService;
   pipeline: Pipeline;
+  /** The maintenance queue's producer (registry deletes after revocation). */
+  cleanup: BullRegistryCleanup;
+  /** For the maintenance worker's jobs. */
+  approvals: ApprovalStore;
+  retention: RetentionService;
+  registry: IntakeRegistry;
   /** Cancels upload sessions of killed processes; workers run it periodically. */
   uploads?: UploadCleanup;
   /** Who is asking: the provider chain, robot accounts, role hygiene. */
@@ -136,7 +146,9 @@ export function buildServices(config: Config, logger: Logger, redis: Redis, opti
   events.subscribe(metricsSubscriber(metrics, { requestedAt: async (target) => (await requests.get(target.replace(/^request\//, '')))?.createdAt ?? null }));
   const webhooks = webhookWiring(config, redis, events);
   const approvals = new RedisApprovalStore(redis, prefix);
+  const revocations = new RedisRevocationStore(redis, prefix);
   const scheduler = new BullScheduler(redis, prefix, { backlog: teamBacklog(requests) }, logger);
+  const cleanup = new BullRegistryCleanup(redis, prefix, logger);
   const lifecycle = new Lifecycle(requests, events);
   const wiring = options.registry ? undefined : registryGateway(config, logger, redis);
   const registry = options.registry ?? (wiring as RegistryWiring).registry;
@@ -148,7 +160,7 @@ export function buildServices(config: Config, logger: Logger, redis: Redis, opti
   metrics.watchQueue(scheduler.queue);
   if (webhooks.queue) metrics.watchQueue(webhooks.queue.queue);
   const pipeline = new Pipeline({
-    requests, approvals, registry, scheduler, lifecycle, scans, policy,
+    requests, approvals, revocations, registry, scheduler, lifecycle, scans, policy,
     logger: logger.child({ module: 'pipeline' }),
     settings: {
       quarantinePrefix: config.internalRegistry.quarantinePrefix, approvedPath: config.internalRegistry.approvedPath,
@@ -158,11 +170,16 @@ export function buildServices(config: Config, logger: Logger, redis: Redis, opti
   });
   const auth = createIdentity(config, logger, options.identity, { redis, prefix, events });
   return {
-    events, audit, scheduler, pipeline, metrics, webhooks, auth, ...(uploads ? { uploads } : {}),
+    events, audit, scheduler, pipeline, metrics, webhooks, auth, cleanup, approvals, registry, ...(uploads ? { uploads } : {}),
     notifications: new NotificationService(webhooks.log, webhooks.endpoints.map((e) => e.name), events),
-    requests: new RequestService({ requests, approvals, scheduler, lifecycle, events }),
+    requests: new RequestService({ requests, approvals, revocations, scheduler, lifecycle, events, upstreams: config.upstreams.map((u) => u.registry) }),
     decisions: new DecisionService({ requests, scheduler, lifecycle, events, policy, approvalsRequired: config.policy.approvals.required }),
-    approved: new ApprovedService({ approvals, registry, lifecycle, events }),
+    approved: new ApprovedService({ approvals }),
+    revocations: new RevocationService({ approvals, requests, revocations, cleanup, lifecycle, events }),
+    retention: new RetentionService({
+      requests, registry, events, logger: logger.child({ module: 'retention' }),
+      settings: { quarantinePrefix: config.internalRegistry.quarantinePrefix, quarantineDays: config.retention.quarantineDays, requestDays: config.retention.requestDays },
+    }),
     waivers: new WaiverService({ requests, events, policy, maxDays: config.policy.waivers.maxDays }),
     codeScans: new CodeScanService({ requests, details: new RedisCodeScanStore(redis, prefix), events, policy, limits: config.codeScans }),
   };
@@ -330,10 +347,16 @@ export function startWorker(config: Config, logger: Logger, services: Services):
     endpoints, log: services.webhooks.log, retryBaseMs: config.notifications.retryBaseMs, logger,
     observe: (outcome) => services.metrics.webhookDeliveries.inc({ outcome }),
   });
+  const maintenance = startMaintenanceWorker(workerConnection(config.redis), config.redis.prefix, {
+    unpublish: unpublishProcessor({ approvals: services.approvals, registry: services.registry }, logger.child({ module: 'unpublish' })),
+    retention: retentionProcessor(services.retention, logger.child({ module: 'retention' })),
+  }, logger);
+  scheduleRetention(services.cleanup.queue, config.retention.intervalMinutes)
+    .catch((err: unknown) => logger.error({ error: err }, 'could not schedule the retention job; it runs once Redis answers and a worker restarts'));
   const stopCleanup = services.uploads ? runUploadCleanup(services.uploads, config.worker.stalledIntervalMs, logger) : () => undefined;
   const hygiene = startIdentityHygiene(services.auth, logger.child({ module: 'identity-hygiene' }));
   // close() waits for running jobs; a job still running at the deadline is handed back by stalled-job recovery.
-  return { worker, webhooks, step: { name: 'worker', run: async () => { stopCleanup(); hygiene.stop(); await Promise.all([worker.close(), webhooks?.close()]); } } };
+  return { worker, webhooks, step: { name: 'worker', run: async () => { stopCleanup(); hygiene.stop(); await Promise.all([worker.close(), webhooks?.close(), maintenance.close()]); } } };
 }
 
 /** Renews this worker's upload sessions and cancels those of stopped workers, now and every `everyMs`. */
@@ -389,7 +412,7 @@ async function main(): Promise<void> {
     const checkpoints = startCheckpointer(redis, services.audit, { everyMs: config.audit.checkpointEvery, dir: config.audit.checkpointDir, logger: logger.child({ module: 'audit' }) });
     steps.push({ name: 'audit checkpoints', run: () => checkpoints.stop() });
   }
-  steps.push({ name: 'queue', run: async () => { await Promise.all([services.scheduler.close(), services.webhooks.queue?.close()]); } });
+  steps.push({ name: 'queue', run: async () => { await Promise.all([services.scheduler.close(), services.cleanup.close(), services.webhooks.queue?.close()]); } });
   steps.push({ name: 'identity', run: async () => services.auth.stop() });
   steps.push({ name: 'redis', run: async () => { await redis.quit(); } });
   onShutdown(logger, steps);

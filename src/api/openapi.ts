@@ -153,9 +153,13 @@ export const openApiDocument = {
     '/v1/queue': { get: { ...secured, summary: 'Requests awaiting approval that the caller may decide, oldest first', parameters: [limitParam, cursorParam], responses: { 200: { description: 'a page', ...json(page('Request')) }, ...errors(401, 403) } } },
     '/v1/approved': {
       get: {
-        ...secured, summary: 'The approved internal reference of an image for a team',
-        parameters: [q('image', { type: 'string' }, true, 'tag or digest reference'), q('team', { type: 'string' }, true)],
-        responses: { 200: { description: 'approved', content: { 'application/json': { schema: ref('ApprovedImage') }, 'text/plain': { schema: { type: 'string' } } } }, ...errors(400, 401, 403, 404) },
+        ...secured, summary: 'With image: the approved internal reference of an image for a team (and platform set); without: the team\'s approved inventory, newest first',
+        parameters: [
+          q('image', { type: 'string' }, false, 'tag or digest reference; absent = list the inventory'), q('team', { type: 'string' }, true),
+          q('platform', { type: 'array', items: { type: 'string' } }, false, 'platform set of a platform-selected approval, repeated or a comma list'),
+          limitParam, cursorParam,
+        ],
+        responses: { 200: { description: 'approved (text/plain: the bare reference; errors are text too)', content: { 'application/json': { schema: ref('ApprovedImage') }, 'text/plain': { schema: { type: 'string' } } } }, ...errors(400, 401, 403, 404) },
       },
     },
     '/v1/approved/resolve': {
@@ -167,9 +171,16 @@ export const openApiDocument = {
     },
     '/v1/approvals/revoke': {
       post: {
-        ...secured, summary: 'Withdraw an approval and delete its internal tag (admin)',
-        requestBody: { required: true, ...json({ type: 'object', additionalProperties: false, required: ['digest', 'reason'], properties: { digest: { type: 'string' }, team: { type: 'string' }, reason: { type: 'string' } } }) },
+        ...secured, summary: 'Revoke a digest (every name) or an image (one name) for a team: ledger first, registry delete queued, deny-list (admin)',
+        requestBody: { required: true, ...json({ type: 'object', additionalProperties: false, required: ['team', 'reason'], properties: { digest: { type: 'string' }, image: { type: 'string' }, team: { type: 'string' }, platforms: { type: 'array', items: { type: 'string' } }, reason: { type: 'string' } } }) },
         responses: { 200: { description: 'revoked', ...json({ type: 'object' }) }, ...errors(400, 401, 403, 404) },
+      },
+    },
+    '/v1/approvals/unrevoke': {
+      post: {
+        ...secured, summary: 'Lift a revocation from the team\'s deny-list (admin, audited)',
+        requestBody: { required: true, ...json({ type: 'object', additionalProperties: false, required: ['digest', 'team', 'reason'], properties: { digest: { type: 'string' }, image: { type: 'string' }, team: { type: 'string' }, reason: { type: 'string' } } }) },
+        responses: { 200: { description: 'the revocation lifted', ...json({ type: 'object' }) }, ...errors(400, 401, 403, 404) },
       },
     },
     '/v1/whoami': {

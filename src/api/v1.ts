@@ -5,7 +5,7 @@
  */
 import { Router } from 'express';
 import type { AuditLog } from '../audit';
-import type { ApprovedService, CodeScanService, DecisionService, RequestService, WaiverService } from '../intake';
+import type { ApprovedService, CodeScanService, DecisionService, RequestService, RevocationService, WaiverService } from '../intake';
 import type { NotificationService } from '../intake/notifications';
 import type { IdentityProvider } from '../lib/identity/types';
 import type { RateCounter } from '../lib/rate-counter';
@@ -27,6 +27,7 @@ export interface V1Deps extends RobotsDeps {
   requests: RequestService;
   decisions: DecisionService;
   approved: ApprovedService;
+  revocations: RevocationService;
   waivers: WaiverService;
   audit: Pick<AuditLog, 'list'>;
   /** SARIF evidence uploads; until main.ts wires it, the route answers 503 DEPENDENCY_UNAVAILABLE. */

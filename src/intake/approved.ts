@@ -1,19 +1,15 @@
 /**
  * The approved-digest ledger as CI sees it: an image reference (tag or digest) and a team →
  * the internal reference to pull. A team the caller is not in answers NOT_APPROVED, like an
- * image never approved, so nothing leaks. Revocation (admins) withdraws the approval and
- * deletes the image from the approved repository; it also removes a pending approval (a
- * promotion that tagged the image and then failed without being able to take it back).
+ * image never approved, so nothing leaks. The team's inventory lists its approved images.
+ * Revocation lives in revocation.ts.
  */
 import { AppError } from '../lib/errors';
 import type { Principal } from '../lib/identity/types';
 import { parseReference } from '../registry/reference';
-import type { Approval, ApprovalStore } from '../store/types';
-import { canRead, isMember, requireRole } from './access';
-import type { EventBus } from './events';
+import { platformKey, type ApprovalStore } from '../store/types';
+import { canRead, requireRole } from './access';
 import { findApproval } from './ledger';
-import type { Lifecycle } from './lifecycle';
-import type { IntakeRegistry } from './ports';
 
 export interface ApprovedImage {
   image: string;
@@ -22,15 +18,26 @@ export interface ApprovedImage {
   team: string;
   approvedAt: string;
   approvedBy: string[];
+  /** The platform set approved; empty = the whole image. */
+  platforms: string[];
+}
+
+/** One entry of a team's approved inventory. */
+export interface InventoryItem {
+  image: string;
+  digest: string;
+  tags: string[];
+  platforms: string[];
+  internalRef: string;
+  approvedAt: string;
+  approvedBy: string[];
+  requestId: string;
 }
 
 export type ResolveResult = { image: string; internalRef: string } | { image: string; error: { code: string; message: string } };
 
 export interface ApprovedServiceDeps {
   approvals: ApprovalStore;
-  registry: Pick<IntakeRegistry, 'unpublish'>;
-  lifecycle: Lifecycle;
-  events: EventBus;
 }
 
 const LOOKUP_ROLES = ['ci', 'developer', 'approver', 'admin', 'auditor'] as const;
@@ -38,18 +45,27 @@ const LOOKUP_ROLES = ['ci', 'developer', 'approver', 'admin', 'auditor'] as cons
 export class ApprovedService {
   constructor(private readonly d: ApprovedServiceDeps) {}
 
-  async lookup(p: Principal, image: string, team: string): Promise<ApprovedImage> {
+  /**
+   * The approval of `image` (tag or digest) in `team` for the platform set `platforms` (empty:
+   * the whole image). A platform-selected approval answers only the same set, and a
+   * whole-image lookup never a single platform's child.
+   */
+  async lookup(p: Principal, image: string, team: string, platforms: readonly string[] = []): Promise<ApprovedImage> {
     requireRole(p, LOOKUP_ROLES, 'looking up approved images');
-    const notApproved = new AppError('NOT_APPROVED', `${image} is not approved for team ${team}`);
-    if (!canRead(p, team)) throw notApproved;
+    // Built only when thrown: capturing a stack on every lookup costs CI's hot path.
+    const notApproved = (): AppError => new AppError('NOT_APPROVED', `${image} is not approved for team ${team}${platforms.length ? ` (platforms ${platformKey(platforms)})` : ''}`);
+    if (!canRead(p, team)) throw notApproved();
     const ref = parseReference(image);
-    const name = `${ref.registry}/${ref.repository}`;
-    const digest = ref.digest ?? (ref.tag ? await this.d.approvals.digestForTag(team, name, ref.tag) : null);
-    // By an upstream digest too, when an engine mover re-encoded it; a pending approval's
-    // promotion has not completed, so nothing is approved yet.
-    const approval = digest ? await findApproval(this.d.approvals, team, name, digest) : null;
-    if (!approval) throw notApproved;
-    return { image, digest: approval.digest, internalRef: approval.internalRef, team, approvedAt: approval.approvedAt, approvedBy: approval.approvedBy };
+    const scope = { team, image: `${ref.registry}/${ref.repository}`, platforms };
+    const digest = ref.digest ?? (ref.tag ? await this.d.approvals.digestForTag(scope, ref.tag) : null);
+    // By an upstream digest too, when staging changed it; a pending approval's promotion has
+    // not completed, so nothing is approved yet.
+    const approval = digest ? await findApproval(this.d.approvals, scope, digest) : null;
+    if (!approval) throw notApproved();
+    return {
+      image, digest: approval.digest, internalRef: approval.internalRef, team, approvedAt: approval.approvedAt, approvedBy: approval.approvedBy,
+      platforms: approval.platforms ?? [],
+    };
   }
 
   /** A whole deployment's images in one call; each failure is reported in place. */
@@ -65,26 +81,17 @@ export class ApprovedService {
     }));
   }
 
-  /** Withdraws the approval of `digest` (in `team`, or in every team the admin can see). */
-  async revoke(p: Principal, input: { digest: string; team?: string; reason: string }): Promise<Approval[]> {
-    requireRole(p, ['admin'], 'revoking approvals');
-    const teams = input.team ? [input.team] : await this.d.approvals.teamsFor(input.digest);
-    const revoked: Approval[] = [];
-    for (const team of teams.filter((t) => isMember(p, t))) {
-      const approval = await this.d.approvals.get(team, input.digest);
-      if (!approval) continue;
-      // Delete from the registry first: if that fails the ledger still answers, and the admin retries.
-      await this.d.registry.unpublish(approval.internalRepository, approval.digest);
-      await this.d.approvals.remove(team, input.digest);
-      // A pending approval belongs to a promotion still running or one that failed half-way.
-      await this.d.lifecycle.transition(approval.requestId, approval.pending ? ['promoting'] : ['approved'], 'revoked', { by: p.name, note: input.reason });
-      await this.d.events.publish({
-        type: 'approval.revoked', actor: p.name, target: `approval/${team}/${approval.digest}`,
-        details: { team, digest: approval.digest, image: approval.image, reason: input.reason, requestId: approval.requestId, pending: approval.pending ?? false },
-      }, { required: true });
-      revoked.push(approval);
-    }
-    if (revoked.length === 0) throw new AppError('NOT_APPROVED', `${input.digest} is not approved${input.team ? ` for team ${input.team}` : ''}`);
-    return revoked;
+  /** The team's approved images, newest first, a page at a time. Another team's answers 404. */
+  async inventory(p: Principal, team: string, page: { limit: number; cursor?: string }): Promise<{ items: InventoryItem[]; next: string | null }> {
+    requireRole(p, LOOKUP_ROLES, 'listing approved images');
+    if (!canRead(p, team)) throw new AppError('NOT_FOUND', `team ${team} not found`);
+    const found = await this.d.approvals.list(team, page);
+    return {
+      items: found.items.map((a) => ({
+        image: a.image, digest: a.digest, tags: a.tags, platforms: a.platforms ?? [], internalRef: a.internalRef,
+        approvedAt: a.approvedAt, approvedBy: a.approvedBy, requestId: a.requestId,
+      })),
+      next: found.next,
+    };
   }
 }

@@ -8,6 +8,7 @@
  */
 import { AppError } from '../lib/errors';
 import type { Logger } from '../lib/logger';
+import type { OutboxRecord } from '../store/types';
 
 /** Something that happened in the intake domain. */
 export interface DomainEvent {
@@ -19,8 +20,17 @@ export interface DomainEvent {
   target: string;
   /** Non-secret facts about the event (status, digest, team, reason). */
   details: Record<string, unknown>;
-  /** True when the store already wrote this event's audit record to the outbox (the audit subscriber then only drains). */
+  /**
+   * True when the store already wrote this event's audit record to the outbox in the same
+   * atomic step as the change (see store OutboxRecord): the audit subscriber then only drains
+   * the outbox and never appends a second copy.
+   */
   recorded?: boolean;
+}
+
+/** The outbox record of an event that happened at `at` (the store commits it with the change). */
+export function outboxRecord(event: DomainEvent, at: string): OutboxRecord {
+  return { actor: event.actor, action: event.type, target: event.target, details: event.details, at };
 }
 
 /**

@@ -8,10 +8,12 @@ export { teamBacklog } from './backlog';
 export { Pipeline, RunInProgress, type PipelineDeps } from './pipeline';
 export { RequestService, type NewRequest, type CreateResult } from './requests';
 export { DecisionService } from './decisions';
-export { ApprovedService, type ApprovedImage, type ResolveResult } from './approved';
+export { ApprovedService, type ApprovedImage, type InventoryItem, type ResolveResult } from './approved';
+export { RevocationService, revokedError, unpublishUnlessServed, type RevokeInput, type RevocationDeps } from './revocation';
 export { policyEvaluator } from './policy';
 export { WaiverService, type WaiverInput, type WaiverServiceDeps } from './waivers';
 export { ScanRunner, type ScanOutcome } from './scanning';
 // The waiver body is the policy module's schema; routes take it from here (api → intake → policy).
 export { waiverRequestSchema } from '../policy/config';
 export { CodeScanService, groupFindings, INLINE_FINDINGS_LIMIT, MAX_CODE_SCANS, type CodeScanRecord, type CodeScanServiceDeps } from './code-scans';
+export { RetentionService, type RetentionDeps, type RetentionOutcome, type RetentionSettings } from './retention';

@@ -1,30 +1,24 @@
 /**
  * Finding a team's completed approval of an image by a digest the caller knows: the approved
- * digest itself, or the upstream digest of an image that a re-encoding mover (the engine mover
- * recompresses layers) staged, and so approved, under a digest of its own. Without the second
- * way, asking again for the same upstream image would scan and approve it all over again, and
- * CI could not look it up by the digest its manifests name.
+ * digest itself, or the upstream digest of an image that staging changed (a re-encoding mover
+ * recompresses layers; a platform selection keeps one image of an index), which the ledger
+ * maps per platform set. An approval answers only for its own image name and its own platform
+ * set: a whole-image lookup never answers a single platform's child, and a platform-selected
+ * approval answers only a lookup naming the same set.
  */
-import type { Approval, ApprovalStore } from '../store/types';
+import { platformKey, type Approval, type ApprovalScope, type ApprovalStore } from '../store/types';
 
-export interface FindApprovalOptions {
-  /**
-   * Also follow `digest` as an upstream digest (Approval.sourceDigest). Off for a request that
-   * selects platforms: an upstream index digest does not say which of its images was approved.
-   * @defaultValue true
-   */
-  viaSource?: boolean;
+/** Whether `a` is served to a lookup in `scope` (completed, same name, same platform set). */
+export function serves(a: Approval | null, scope: ApprovalScope): a is Approval {
+  return a !== null && !a.pending && a.team === scope.team && a.image === scope.image && platformKey(a.platforms) === platformKey(scope.platforms);
 }
 
-/** The approval of `image` (`registry/repository`) in `team` for `digest`; pending approvals count as none. */
-export async function findApproval(approvals: Pick<ApprovalStore, 'get' | 'digestForSource'>, team: string, image: string, digest: string,
-  options: FindApprovalOptions = {}): Promise<Approval | null> {
-  const served = (a: Approval | null): a is Approval => a !== null && !a.pending && a.image === image;
-  const direct = await approvals.get(team, digest);
-  if (served(direct)) return direct;
-  if (options.viaSource === false) return null;
-  const staged = await approvals.digestForSource(team, digest);
+/** The approval in `scope` for `digest` (approved or upstream); pending approvals count as none. */
+export async function findApproval(approvals: Pick<ApprovalStore, 'get' | 'digestForSource'>, scope: ApprovalScope, digest: string): Promise<Approval | null> {
+  const direct = await approvals.get(scope.team, scope.image, digest);
+  if (serves(direct, scope)) return direct;
+  const staged = await approvals.digestForSource(scope, digest);
   if (!staged) return null;
-  const approval = await approvals.get(team, staged);
-  return served(approval) && approval.sourceDigest === digest ? approval : null;
+  const approval = await approvals.get(scope.team, scope.image, staged);
+  return serves(approval, scope) && approval.sourceDigest === digest ? approval : null;
 }

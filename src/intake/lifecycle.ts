@@ -1,11 +1,14 @@
 /**
- * State changes of a request, in one place: a transition is a compare-and-set on the stored
- * request (it happens only from the expected states, so a retried or duplicated job cannot
- * move a request twice), it is appended to the request's history, published as a domain
- * event, and a terminal state releases the request's dedup claims.
+ * State changes of a request, in one place: a transition is one atomic store operation (a
+ * Lua script checking version and state) that happens only from the expected states, so a
+ * retried or duplicated job, or the loser of a race, cannot move a request twice. It is
+ * appended to the request's history, its audit records are committed with it (the outbox),
+ * it is published as a domain event after the commit, and a terminal state releases the
+ * request's dedup claims.
  */
-import { isTerminal, requestDigest, type IntakeRequest, type RequestStatus, type RequestStore } from '../store/types';
-import { SYSTEM_ACTOR, type EventBus } from './events';
+import { isTerminal, platformKey, requestDigest, type IntakeRequest, type RequestStatus, type RequestStore } from '../store/types';
+import { outboxRecord, SYSTEM_ACTOR, type DomainEvent, type EventBus } from './events';
+import { sourceName } from './paths';
 import type { PipelineStep } from './ports';
 
 /** The job that continues a request in each state of the pipeline (none: waiting on a person, or ended). */
@@ -24,17 +27,25 @@ export interface TransitionOptions {
   /** Principal name; `system` for the pipeline. */
   by?: string;
   note?: string;
-  /** Other fields to set in the same save. */
+  /** Other fields to set in the same save (pure: it may run again after a concurrent save). */
   patch?: (r: IntakeRequest) => Partial<IntakeRequest>;
+  /**
+   * Further events of the same change (a rejection, a revocation): their audit records are
+   * committed with the move, and they are published after it, only if it moved.
+   */
+  events?: (saved: IntakeRequest) => DomainEvent[];
 }
 
-/** Dedup keys a request may hold: its reference, and once resolved, its digest (per team). */
-export function refClaimKey(team: string, image: string): string {
-  return `ref:${team}:${image}`;
+/**
+ * Dedup keys a request may hold: its reference, and once resolved, its digest, per team, image
+ * name and platform set (a `linux/arm64` request and a whole-image one are different runs).
+ */
+export function refClaimKey(team: string, image: string, platforms: readonly string[]): string {
+  return `ref:${team}:${platformKey(platforms)}:${image}`;
 }
 
-export function digestClaimKey(team: string, digest: string): string {
-  return `digest:${team}:${digest}`;
+export function digestClaimKey(team: string, name: string, platforms: readonly string[], digest: string): string {
+  return `digest:${team}:${platformKey(platforms)}:${name}@${digest}`;
 }
 
 /**
@@ -50,44 +61,55 @@ export function digestDetails(r: Pick<IntakeRequest, 'source' | 'stagedDigest'>)
   };
 }
 
+/** The event of a move from `previous` to the saved record's status. */
+export function statusChanged(saved: IntakeRequest, previous: RequestStatus, by: string, note?: string): DomainEvent {
+  return {
+    type: 'request.status_changed', actor: by, target: `request/${saved.id}`,
+    details: {
+      team: saved.team, from: previous, to: saved.status, ...digestDetails(saved),
+      ...(note ? { note } : {}), ...(saved.error && saved.status === 'failed' ? { error: saved.error } : {}),
+    },
+  };
+}
+
 export class Lifecycle {
   constructor(private readonly requests: RequestStore, private readonly events: EventBus) {}
 
   /**
-   * Moves the request from one of `from` to `to`. Returns the request and whether this call
-   * moved it (false when it was not in `from`, e.g. a duplicated job).
+   * Moves the request from one of `from` to `to`, in one atomic store operation that also
+   * commits the audit records of the change. Returns the request and whether this call moved
+   * it (false when it was not in `from`: a duplicated job, or a race another caller won), and
+   * the state it moved from. Events are published only when it moved, after the commit.
    */
-  async transition(id: string, from: readonly RequestStatus[], to: RequestStatus, options: TransitionOptions = {}): Promise<{ request: IntakeRequest; moved: boolean }> {
+  async transition(id: string, from: readonly RequestStatus[], to: RequestStatus, options: TransitionOptions = {}): Promise<{ request: IntakeRequest; moved: boolean; from?: RequestStatus }> {
     const by = options.by ?? SYSTEM_ACTOR;
-    let moved = false;
-    const request = await this.requests.update(id, (r) => {
-      if (!from.includes(r.status)) return null;
-      moved = true;
+    const eventsOf = (saved: IntakeRequest, previous: RequestStatus): DomainEvent[] => [
+      statusChanged(saved, previous, by, options.note), ...(options.events?.(saved) ?? []),
+    ];
+    const result = await this.requests.transition(id, from, to, (r) => {
       const at = new Date().toISOString();
       return {
         ...r,
         ...(options.patch ? options.patch(r) : {}),
-        status: to,
         updatedAt: at,
         history: [...r.history, { status: to, at, by, ...(options.note ? { note: options.note } : {}) }],
       };
-    });
-    if (moved) {
-      await this.events.publish({
-        type: 'request.status_changed', actor: by, target: `request/${id}`,
-        details: {
-          team: request.team, from: request.history.at(-2)?.status ?? null, to, ...digestDetails(request),
-          ...(options.note ? { note: options.note } : {}), ...(request.error && to === 'failed' ? { error: request.error } : {}),
-        },
-      });
-      if (isTerminal(to)) await this.releaseClaims(request);
+    }, { records: (saved, current) => eventsOf(saved, current.status).map((e) => outboxRecord(e, saved.updatedAt)) });
+    if (result.moved && result.from) {
+      await this.publishRecorded(eventsOf(result.request, result.from));
+      if (isTerminal(to)) await this.releaseClaims(result.request);
     }
-    return { request, moved };
+    return result;
+  }
+
+  /** Publishes events whose audit records the store already committed with their change. */
+  async publishRecorded(events: readonly DomainEvent[]): Promise<void> {
+    for (const e of events) await this.events.publish({ ...e, recorded: true });
   }
 
   async releaseClaims(r: IntakeRequest): Promise<void> {
-    await this.requests.release(refClaimKey(r.team, r.image), r.id);
-    if (r.source.digest) await this.requests.release(digestClaimKey(r.team, r.source.digest), r.id);
+    await this.requests.release(refClaimKey(r.team, r.image, r.platforms), r.id);
+    if (r.source.digest) await this.requests.release(digestClaimKey(r.team, sourceName(r.source), r.platforms, r.source.digest), r.id);
   }
 
   /**

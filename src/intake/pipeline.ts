@@ -8,11 +8,12 @@
 import { AppError, toAppError } from '../lib/errors';
 import type { Logger } from '../lib/logger';
 import { parseReference } from '../registry/reference';
-import { requestDigest, type Approval, type ApprovalStore, type IntakeRequest, type RequestStatus, type RequestStore } from '../store/types';
+import { requestDigest, type Approval, type ApprovalStore, type IntakeRequest, type RequestStatus, type RequestStore, type RevocationStore } from '../store/types';
 import { Lifecycle, digestClaimKey, nextStep } from './lifecycle';
 import { findApproval } from './ledger';
 import { approvedRepository, approvedTag, quarantineRepository, sourceName } from './paths';
 import type { IntakeRegistry, IntakeSettings, JobInspector, JobScheduler, PipelineStep, PolicyEvaluator } from './ports';
+import { revokedError } from './revocation';
 import type { ScanRunner } from './scanning';
 import { sweepStuck, type SweepOptions } from './sweep';
 
@@ -27,6 +28,8 @@ export class RunInProgress extends Error {
 export interface PipelineDeps {
   requests: RequestStore;
   approvals: ApprovalStore;
+  /** The deny-list: a request whose digest an admin revoked fails with REVOKED. @defaultValue none */
+  revocations?: Pick<RevocationStore, 'find'>;
   registry: IntakeRegistry;
   /** The configured scanners, with stored-report reuse. */
   scans: ScanRunner;
@@ -44,6 +47,12 @@ export class Pipeline {
     const r = await this.d.requests.get(id);
     if (!r) throw new AppError('NOT_FOUND', `request ${id} not found`);
     return r;
+  }
+
+  /** Fails the step (permanently: REVOKED, with who, when and why) when `digest` is on the team's deny-list. */
+  private async refuseRevoked(r: IntakeRequest, digest: string): Promise<void> {
+    const denied = await this.d.revocations?.find(r.team, sourceName(r.source), digest);
+    if (denied) throw revokedError(denied);
   }
 
   /** Queues whatever continues the request from where it is (after a duplicate or a crash). */
@@ -64,10 +73,12 @@ export class Pipeline {
       throw new AppError('DIGEST_MISMATCH', `${r.image} resolves to ${digest} upstream, not the pinned ${r.source.digest}`);
     }
     // Approved as itself, or (engine mover) as the digest it was staged under the last time.
-    const approval = await findApproval(this.d.approvals, r.team, sourceName(r.source), digest, { viaSource: r.platforms.length === 0 });
+    const scope = { team: r.team, image: sourceName(r.source), platforms: r.platforms };
+    await this.refuseRevoked(r, digest);
+    const approval = await findApproval(this.d.approvals, scope, digest);
     if (approval) {
       // Only a tag this approval never had is added; a tag it had may belong to a newer digest now.
-      if (ref.tag && !approval.tags.includes(ref.tag)) await this.d.approvals.addTag(r.team, approval.image, ref.tag, approval.digest);
+      if (ref.tag && !approval.tags.includes(ref.tag)) await this.d.approvals.addTag(scope, ref.tag, approval.digest);
       const restaged = approval.digest !== digest ? ` as ${approval.digest}` : '';
       await this.d.lifecycle.transition(id, ['resolving'], 'approved', {
         note: `digest already approved for ${r.team}${restaged} (request ${approval.requestId})`,
@@ -75,7 +86,7 @@ export class Pipeline {
       });
       return;
     }
-    const holder = await this.d.lifecycle.claim(digestClaimKey(r.team, digest), id);
+    const holder = await this.d.lifecycle.claim(digestClaimKey(r.team, scope.image, r.platforms, digest), id);
     if (holder) throw new RunInProgress(holder.id);
     const moved = await this.d.lifecycle.transition(id, ['resolving'], 'staging', {
       note: `pinned to ${digest}`, patch: (cur) => ({ source: { ...cur.source, digest } }),
@@ -94,6 +105,7 @@ export class Pipeline {
     if (staged.preservesDigest && r.platforms.length === 0 && staged.digest !== r.source.digest) {
       throw new AppError('DIGEST_MISMATCH', `staged image has digest ${staged.digest}, expected ${r.source.digest}`);
     }
+    await this.refuseRevoked(r, staged.digest);
     const changed = staged.digest !== r.source.digest ? ` as ${staged.digest} (source ${r.source.digest}, mover ${staged.mover})` : '';
     const moved = await this.d.lifecycle.transition(id, ['staging'], 'scanning', {
       note: `staged in ${repo}${changed}`, patch: () => ({ stagedDigest: staged.digest }),
@@ -126,17 +138,21 @@ export class Pipeline {
     const r = await this.load(id);
     const digest = requestDigest(r);
     if (r.status !== 'promoting' || !digest) return this.continueFrom(r, 'promote');
+    // Revoked while it waited for promotion: nothing of it may be published.
+    await this.refuseRevoked(r, digest);
     const { settings } = this.d;
     const from = quarantineRepository(settings.quarantinePrefix, r.source);
     const to = approvedRepository(settings.approvedPath, r.team, r.source);
     const tag = approvedTag(r.source, digest);
     const internalRef = `${settings.publicHost}/${to}@${digest}`;
     const approvers = [...new Set(r.decisions.filter((x) => x.decision === 'approve').map((x) => x.by))];
-    const existing = await this.d.approvals.get(r.team, digest);
-    // A re-encoded whole image: the ledger maps the upstream digest to this one (see Approval.sourceDigest).
-    const reencoded = r.platforms.length === 0 && r.source.digest !== undefined && r.source.digest !== digest;
+    const image = sourceName(r.source);
+    const existing = await this.d.approvals.get(r.team, image, digest);
+    // Staging changed the digest (re-encoded, or platforms selected): the ledger maps the
+    // upstream digest to this one for this platform set (see Approval.sourceDigest).
+    const reencoded = r.source.digest !== undefined && r.source.digest !== digest;
     const record: Approval = {
-      team: r.team, digest, image: sourceName(r.source), tags: existing?.tags ?? [],
+      team: r.team, digest, image, tags: existing?.tags ?? [], platforms: r.platforms,
       internalRef, internalRepository: to, internalTag: tag, approvedAt: new Date().toISOString(), approvedBy: approvers, requestId: r.id,
       ...(reencoded ? { sourceDigest: r.source.digest } : {}),
     };
@@ -150,7 +166,7 @@ export class Pipeline {
     }
     await this.d.approvals.put(record);
     // The tag index gets this request's own source tag only: this approval is the newest of it.
-    if (r.source.tag) await this.d.approvals.addTag(r.team, sourceName(r.source), r.source.tag, digest);
+    if (r.source.tag) await this.d.approvals.addTag({ team: r.team, image, platforms: r.platforms }, r.source.tag, digest);
     const { request, moved } = await this.d.lifecycle.transition(id, ['promoting'], 'approved', { note: `promoted to ${to}:${tag}`, patch: () => ({ internalRef }) });
     // Revoked or failed while this job ran: what it just published must not stay served.
     if (!moved && request.status !== 'approved') await this.withdrawPromotion(request);
@@ -166,7 +182,9 @@ export class Pipeline {
     const digest = requestDigest(r);
     if (!digest) return;
     const to = approvedRepository(this.d.settings.approvedPath, r.team, r.source);
-    const approval = await this.d.approvals.get(r.team, digest);
+    const image = sourceName(r.source);
+    const approval = await this.d.approvals.get(r.team, image, digest);
+    // Another request's completed approval serves this digest from this repository: it stays.
     if (approval && approval.requestId !== r.id && !approval.pending && approval.internalRepository === to) return;
     try {
       await this.d.registry.unpublish(to, digest);
@@ -174,7 +192,7 @@ export class Pipeline {
       this.d.logger.error({ error: err, requestId: r.id, digest, repository: to }, 'could not withdraw a failed promotion; its pending approval stays for revocation');
       return;
     }
-    if (approval && approval.requestId === r.id) await this.d.approvals.remove(r.team, digest);
+    if (approval && approval.requestId === r.id) await this.d.approvals.remove(r.team, image, digest);
   }
 
   /** Marks the request failed with the error's code and message (the queue's last word). */
@@ -182,15 +200,13 @@ export class Pipeline {
     const e = toAppError(err);
     this.d.logger.warn({ error: e, 'error.code': e.code, requestId: id }, 'request failed');
     const active: RequestStatus[] = ['requested', 'resolving', 'staging', 'scanning', 'promoting'];
-    let from: RequestStatus | undefined;
-    const { request, moved } = await this.d.lifecycle.transition(id, active, 'failed', {
+    const { request, moved, from } = await this.d.lifecycle.transition(id, active, 'failed', {
       note: e.code,
-      patch: (cur) => {
-        from = cur.status;
-        return { error: { code: e.code, message: e.status >= 500 && e.code === 'INTERNAL' ? 'internal error' : e.message } };
-      },
+      patch: () => ({ error: { code: e.code, message: e.status >= 500 && e.code === 'INTERNAL' ? 'internal error' : e.message } }),
     });
     // A promotion may have tagged the image before it failed: nothing half-done stays served.
+    // `from` is the state the one atomic save moved it from: a late promotion that won the race
+    // leaves this call unmoved, and its approved image untouched.
     if (moved && from === 'promoting') await this.withdrawPromotion(request);
   }
 

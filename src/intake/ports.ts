@@ -53,6 +53,23 @@ export interface IntakeRegistry {
 
 export type PipelineStep = 'resolve' | 'stage' | 'scan' | 'promote';
 
+/** An image to take out of the internal registry once the ledger no longer serves it. */
+export interface UnpublishTask {
+  team: string;
+  /** The approval's image name (`registry/repository`). */
+  image: string;
+  repository: string;
+  digest: string;
+}
+
+/**
+ * Takes images out of the internal registry later, retrying until the registry agrees (a
+ * queued job: queue/unpublish.ts), so that a registry fault never stops a revocation.
+ */
+export interface RegistryCleanup {
+  unpublish(task: UnpublishTask): Promise<void>;
+}
+
 /**
  * Queues the next step of a request; adding a step that is already queued or running is
  * harmless (job ids are derived from step and request), and a step whose earlier job ended

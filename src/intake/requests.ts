@@ -7,15 +7,16 @@
 import { randomUUID } from 'node:crypto';
 import { AppError } from '../lib/errors';
 import type { Principal } from '../lib/identity/types';
-import { formatReference, parseReference } from '../registry/reference';
+import { formatReference, normalizeRegistryHost, parseReference } from '../registry/reference';
 import { requestCursor } from '../store/keys';
-import type { ApprovalStore, IntakeRequest, Page, RequestStatus, RequestStore } from '../store/types';
+import type { ApprovalStore, IntakeRequest, Page, RequestStatus, RequestStore, RequestSummary, RevocationStore } from '../store/types';
 import { canRead, decidableTeams, isMember, readableTeams, requireRole, TEAM_NAME } from './access';
-import type { EventBus } from './events';
+import { outboxRecord, type DomainEvent, type EventBus } from './events';
 import { findApproval } from './ledger';
 import { nextStep, refClaimKey, type Lifecycle } from './lifecycle';
 import { sourceName } from './paths';
 import { enqueue, type JobScheduler } from './ports';
+import { revokedError } from './revocation';
 
 export interface NewRequest {
   image: string;
@@ -33,6 +34,13 @@ export interface CreateResult {
 export interface RequestServiceDeps {
   requests: RequestStore;
   approvals: ApprovalStore;
+  /** The deny-list: a digest reference an admin revoked is refused at once (409 REVOKED). */
+  revocations: Pick<RevocationStore, 'find'>;
+  /**
+   * The registries requests may name (`upstreams[].registry`): any other is refused at once
+   * with 400 UPSTREAM_NOT_ALLOWED instead of failing later in the pipeline.
+   */
+  upstreams: readonly string[];
   scheduler: JobScheduler;
   lifecycle: Lifecycle;
   events: EventBus;
@@ -48,17 +56,25 @@ export class RequestService {
     if (!TEAM_NAME.test(input.team)) throw new AppError('INVALID_REQUEST', 'team must be lowercase letters, digits and . _ - separators');
     if (!isMember(p, input.team)) throw new AppError('FORBIDDEN', `you are not a member of team ${input.team}`);
     const ref = parseReference(input.image);
+    const allowed = this.d.upstreams.map(normalizeRegistryHost);
+    if (!allowed.includes(normalizeRegistryHost(ref.registry))) {
+      throw new AppError('UPSTREAM_NOT_ALLOWED', `registry ${ref.registry} is not an allowed upstream (allowed: ${allowed.join(', ') || 'none'})`, { details: { registry: ref.registry, allowed } });
+    }
+    if (ref.digest) {
+      const denied = await this.d.revocations.find(input.team, `${ref.registry}/${ref.repository}`, ref.digest);
+      if (denied) throw revokedError(denied);
+    }
     const image = formatReference(ref);
     const now = new Date().toISOString();
     const id = randomUUID();
     const base: IntakeRequest = {
       id, image, team: input.team, requestedBy: p.name, justification: input.justification, status: 'requested',
       createdAt: now, updatedAt: now, source: { registry: ref.registry, repository: ref.repository, ...(ref.tag ? { tag: ref.tag } : {}), ...(ref.digest ? { digest: ref.digest } : {}) },
-      platforms: input.platforms ?? [], scans: [], codeScans: [], policy: null, waivers: [], decisions: [], internalRef: null, error: null,
+      platforms: [...new Set(input.platforms ?? [])].sort(), scans: [], codeScans: [], policy: null, waivers: [], decisions: [], internalRef: null, error: null,
       history: [{ status: 'requested', at: now, by: p.name }], version: 0,
     };
     const approval = ref.digest
-      ? await findApproval(this.d.approvals, input.team, sourceName(base.source), ref.digest, { viaSource: base.platforms.length === 0 })
+      ? await findApproval(this.d.approvals, { team: input.team, image: sourceName(base.source), platforms: base.platforms }, ref.digest)
       : null;
     if (approval) {
       // An upstream digest an engine mover re-encoded: the request is the approved digest's.
@@ -67,11 +83,10 @@ export class RequestService {
         ...base, status: 'approved', internalRef: approval.internalRef, ...(restaged ? { stagedDigest: approval.digest } : {}),
         history: [...base.history, { status: 'approved', at: now, by: 'system', note: `digest already approved for ${input.team}${restaged} (request ${approval.requestId})` }],
       };
-      await this.d.requests.create(request);
-      await this.publishCreated(request, 'approved');
+      await this.createRecorded(request, 'approved');
       return { request: { ...request, version: 1 }, deduplicated: 'approved' };
     }
-    const holder = await this.d.lifecycle.claim(refClaimKey(input.team, image), id);
+    const holder = await this.d.lifecycle.claim(refClaimKey(input.team, image, base.platforms), id);
     if (holder) {
       // The holder may be stuck (its enqueue failed, or the process died before it): a retried
       // POST nudges it. Idempotent: a step already queued or running is not queued twice.
@@ -79,8 +94,7 @@ export class RequestService {
       if (step) await enqueue(this.d.scheduler, step, holder.id, holder.team);
       return { request: holder, deduplicated: 'in_flight' };
     }
-    await this.d.requests.create(base);
-    await this.publishCreated(base);
+    await this.createRecorded(base);
     try {
       await enqueue(this.d.scheduler, 'resolve', id, input.team);
     } catch (err) {
@@ -94,11 +108,14 @@ export class RequestService {
     return { request: { ...base, version: 1 } };
   }
 
-  private async publishCreated(r: IntakeRequest, deduplicated?: string): Promise<void> {
-    await this.d.events.publish({
+  /** Saves a new request with its audit record (one atomic step), then publishes it. */
+  private async createRecorded(r: IntakeRequest, deduplicated?: string): Promise<void> {
+    const event: DomainEvent = {
       type: 'request.created', actor: r.requestedBy, target: `request/${r.id}`,
       details: { team: r.team, image: r.image, justification: r.justification, ...(deduplicated ? { deduplicated } : {}) },
-    });
+    };
+    await this.d.requests.create(r, { records: () => [outboxRecord(event, r.createdAt)] });
+    await this.d.lifecycle.publishRecorded([event]);
   }
 
   /** The request, or NOT_FOUND when it does not exist or belongs to a team the caller cannot read. */
@@ -109,7 +126,7 @@ export class RequestService {
     return r;
   }
 
-  async list(p: Principal, q: { status?: RequestStatus; team?: string; limit: number; cursor?: string }): Promise<Page<IntakeRequest>> {
+  async list(p: Principal, q: { status?: RequestStatus; team?: string; limit: number; cursor?: string }): Promise<Page<RequestSummary>> {
     requireRole(p, READ_ROLES, 'listing requests');
     const readable = readableTeams(p);
     let teams: string[] | '*' = readable;
@@ -119,10 +136,10 @@ export class RequestService {
   }
 
   /** Requests awaiting approval that the caller may decide (not their own), oldest first. */
-  async queue(p: Principal, q: { limit: number; cursor?: string }): Promise<Page<IntakeRequest>> {
+  async queue(p: Principal, q: { limit: number; cursor?: string }): Promise<Page<RequestSummary>> {
     requireRole(p, ['approver', 'admin'], 'reading the approval queue');
     const teams = decidableTeams(p);
-    const items: IntakeRequest[] = [];
+    const items: RequestSummary[] = [];
     let cursor = q.cursor;
     // Own requests are filtered out after the read, so a page may take more than one read; the
     // cursor resumes right after the last item returned, not after the last one read.

@@ -3,16 +3,14 @@
  * reason and an expiry. The requester never can (four-eyes, 403 FOUR_EYES), even when they
  * hold the approver role. A waiver must name a finding (id or alias) the request really has,
  * so a typo cannot pass as an acceptance. Granting one re-evaluates the verdict in the same
- * save. `request.waiver_granted` is published (the audit log must record it) before the save:
- * a waiver the log cannot record is never saved (503); one recorded but then not saved is
- * followed by `request.waiver_not_saved` with the same `at`.
+ * save, and its audit record (`request.waiver_granted`) is committed with it to the audit outbox.
  */
 import { AppError } from '../lib/errors';
 import { checkWaiverExpiry } from '../policy/config';
 import type { Principal } from '../lib/identity/types';
 import type { IntakeRequest, RequestStore, WaiverRecord } from '../store/types';
 import { isMember, requireRole } from './access';
-import type { EventBus } from './events';
+import { outboxRecord, type DomainEvent, type EventBus } from './events';
 import { digestDetails } from './lifecycle';
 import { requestFindings } from './policy';
 import type { PolicyEvaluator } from './ports';
@@ -53,29 +51,18 @@ export class WaiverService {
       const next = { ...r, waivers: [...r.waivers.filter((w) => w.findingId !== input.findingId), waiver], updatedAt: waiver.at };
       return { ...next, policy: this.d.policy({ request: next, reports: next.scans }) };
     };
-    // Refusals are answered before anything is audited; the audit entry comes BEFORE the save,
-    // so a waiver the audit log cannot record is never saved (503) and no verdict counts it.
-    const planned = grant(current);
-    const details = {
-      team: current.team, ...digestDetails(current), findingId: waiver.findingId, reason: waiver.reason,
-      expires: waiver.expires, at: waiver.at,
-    };
-    await this.d.events.publish({
+    // Refusals are answered before anything is saved; the waiver and its audit record are then
+    // one atomic save (the outbox), so a waiver is never counted unrecorded, nor recorded unsaved.
+    grant(current);
+    const eventOf = (saved: IntakeRequest): DomainEvent => ({
       type: 'request.waiver_granted', actor: p.name, target: `request/${id}`,
-      details: { ...details, verdict: planned.policy?.verdict ?? null },
-    }, { required: true });
-    let request: IntakeRequest;
-    try {
-      request = await this.d.requests.update(id, grant);
-    } catch (err) {
-      // The entry above is followed by this one (same `at`); if the log cannot take it either,
-      // the bus logs it at error.
-      await this.d.events.publish({
-        type: 'request.waiver_not_saved', actor: p.name, target: `request/${id}`,
-        details: { ...details, error: err instanceof Error ? err.message : String(err) },
-      });
-      throw err;
-    }
+      details: {
+        team: saved.team, ...digestDetails(saved), findingId: waiver.findingId, reason: waiver.reason,
+        expires: waiver.expires, at: waiver.at, verdict: saved.policy?.verdict ?? null,
+      },
+    });
+    const request = await this.d.requests.update(id, grant, { records: (saved) => [outboxRecord(eventOf(saved), waiver.at)] });
+    await this.d.events.publish({ ...eventOf(request), recorded: true });
     return request;
   }
 }

@@ -155,6 +155,14 @@ export const configSchema = z.strictObject({
   }).prefault({}),
   mover: moverSchema.prefault({}),
   audit: auditConfigSchema,
+  retention: z.strictObject({
+    /** Days after a rejected or failed request ended before its quarantine manifest is deleted. */
+    quarantineDays: z.number().int().min(1).max(3650).default(30),
+    /** Days after a rejected, failed or revoked request ended before its record is deleted (approved ones stay). */
+    requestDays: z.number().int().min(1).max(36500).default(365),
+    /** How often the retention job runs. */
+    intervalMinutes: z.number().int().min(1).max(10080).default(60),
+  }).prefault({}),
   notifications: z.strictObject({
     /** The CloudEvents `source` of every event sent. */
     source: z.string().min(1).default('urn:portcullis'),

@@ -37,8 +37,13 @@ export const ERROR_STATUS = {
   INVALID_STATE: 409,
   FOUR_EYES: 403,
   WAIVERS_REQUIRED: 409,
-  UPSTREAM_NOT_ALLOWED: 422,
+  /** The digest is on the team's deny-list (an admin revoked it); details say who, when and why. */
+  REVOKED: 409,
+  // Known at once from the configuration: the request itself is wrong.
+  UPSTREAM_NOT_ALLOWED: 400,
   IMAGE_NOT_FOUND: 422,
+  /** The image has no manifest for a requested platform. */
+  PLATFORM_NOT_FOUND: 422,
   POLICY_FAILED: 422,
   // registry and copy
   DIGEST_MISMATCH: 502,

@@ -98,8 +98,11 @@ export async function planCopy(client: RegistryClient, repository: string, refer
     const wanted = opts.platforms.map((p) => (typeof p === 'string' ? parsePlatform(p) : p));
     const selected = parsed.manifests.filter((d) => wanted.some((w) => platformMatches(w, d.platform)));
     const available = parsed.manifests.map((d) => formatPlatform(d.platform));
-    if (selected.length === 0) {
-      throw new AppError('INVALID_REQUEST', `no platform of ${reference} matches ${wanted.map(formatPlatform).join(', ')} (it has ${available.join(', ')})`, { details: { available } });
+    // Every platform asked for must be there: silently staging fewer than requested would
+    // hand CI an image its clusters cannot run.
+    const missing = wanted.filter((w) => !selected.some((d) => platformMatches(w, d.platform)));
+    if (selected.length === 0 || missing.length) {
+      throw new AppError('PLATFORM_NOT_FOUND', `${reference} has no image for ${(missing.length ? missing : wanted).map(formatPlatform).join(', ')} (it has ${available.join(', ')})`, { details: { available } });
     }
     if (opts.writeIndex) {
       top = rewriteIndex(root, selected);

@@ -3,5 +3,6 @@ export * from './types';
 export { requestCursor } from './keys';
 export { RedisRequestStore } from './redis-requests';
 export { RedisApprovalStore } from './redis-approvals';
+export { RedisRevocationStore } from './redis-revocations';
 export { RedisScanResultStore, SCAN_RESULT_TTL_SECONDS } from './redis-scans';
 export { RedisCodeScanStore } from './redis-code-scans';

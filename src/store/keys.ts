@@ -10,17 +10,34 @@ export interface StoreKeys {
   indexStatus(status: string): string;
   indexTeamStatus(team: string, status: string): string;
   claim(key: string): string;
-  approval(team: string, digest: string): string;
-  approvedTag(team: string, image: string, tag: string): string;
-  approvalTeams(digest: string): string;
-  /** The digest approved in `team` for an upstream digest that a re-encoding mover changed. */
-  approvalSource(team: string, sourceDigest: string): string;
-  /** Set of the source tags approved with `digest` in `team`. */
-  approvalTags(team: string, digest: string): string;
+  /** An approval: (team, image, digest). `image` is `registry/repository` (may hold a `:port`). */
+  approval(team: string, image: string, digest: string): string;
+  /** The digest approved for `image:tag` in `team` for one platform set (see {@link platformKey}). */
+  approvedTag(team: string, image: string, platforms: string, tag: string): string;
+  /** Set of the images approved with `digest` in `team` (revocation by digest). */
+  approvalImages(team: string, digest: string): string;
+  /** The digest approved for `image` in `team` and a platform set, for an upstream digest that staging changed. */
+  approvalSource(team: string, image: string, platforms: string, sourceDigest: string): string;
+  /** Set of the source tags approved with (team, image, digest). */
+  approvalTags(team: string, image: string, digest: string): string;
+  /** A full scan report, content-addressed (sha256 of its JSON); no expiry. */
+  report(id: string): string;
+  /** Set of the ids of the requests referring to a report (retention deletes it with the last one). */
+  reportRefs(id: string): string;
+  /** The team's deny-list entry of a digest: a hash, field `*` (every name) or an image name → JSON. */
+  revoked(team: string, digest: string): string;
+  /** Sorted set of a team's completed approvals (`image@digest`), scored by approval time: the inventory. */
+  approvalsByTeam(team: string): string;
   /** The last report of `scanner` on `digest`, reused while its vulnerability data is unchanged. */
   scanResult(scanner: string, digest: string): string;
   /** The full findings of one code-scan run whose request record keeps them grouped. */
   codeScanFindings(requestId: string, scanId: string): string;
+  /** The audit outbox stream (contract with the audit workstream: field `record`, JSON). */
+  auditOutbox(): string;
+  /** Set of the ids of `team`'s requests that resolved (or were staged) to `digest`, for revocation. */
+  requestsByDigest(team: string, digest: string): string;
+  /** The same across teams (a quarantine repository is shared by every team), for retention. */
+  requestsByDigestAll(digest: string): string;
 }
 
 export function storeKeys(prefix: string): StoreKeys {
@@ -31,13 +48,21 @@ export function storeKeys(prefix: string): StoreKeys {
     indexStatus: (status) => `${prefix}:idx:status:${status}`,
     indexTeamStatus: (team, status) => `${prefix}:idx:team-status:${team}:${status}`,
     claim: (key) => `${prefix}:claim:${key}`,
-    approval: (team, digest) => `${prefix}:approval:${team}:${digest}`,
-    approvedTag: (team, image, tag) => `${prefix}:approved-tag:${team}:${image}:${tag}`,
-    approvalTeams: (digest) => `${prefix}:approval-teams:${digest}`,
-    approvalSource: (team, sourceDigest) => `${prefix}:approval-source:${team}:${sourceDigest}`,
-    approvalTags: (team, digest) => `${prefix}:approval-tags:${team}:${digest}`,
+    // `|` separates the parts: an image name may hold a `:` (a registry port), never a `|`.
+    approval: (team, image, digest) => `${prefix}:approval:${team}|${image}|${digest}`,
+    approvedTag: (team, image, platforms, tag) => `${prefix}:approved-tag:${team}|${image}|${platforms}|${tag}`,
+    approvalImages: (team, digest) => `${prefix}:approval-images:${team}|${digest}`,
+    approvalSource: (team, image, platforms, sourceDigest) => `${prefix}:approval-source:${team}|${image}|${platforms}|${sourceDigest}`,
+    approvalTags: (team, image, digest) => `${prefix}:approval-tags:${team}|${image}|${digest}`,
+    approvalsByTeam: (team) => `${prefix}:approvals:${team}`,
+    report: (id) => `${prefix}:report:${id}`,
+    reportRefs: (id) => `${prefix}:report-refs:${id}`,
+    revoked: (team, digest) => `${prefix}:revoked:${team}|${digest}`,
     scanResult: (scanner, digest) => `${prefix}:scan:${scanner}:${digest}`,
     codeScanFindings: (requestId, scanId) => `${prefix}:code-scan:${requestId}:${scanId}`,
+    auditOutbox: () => `${prefix}:audit:outbox`,
+    requestsByDigest: (team, digest) => `${prefix}:idx:digest:${team}:${digest}`,
+    requestsByDigestAll: (digest) => `${prefix}:idx:digest-all:${digest}`,
   };
 }
 

@@ -122,9 +122,53 @@ export interface IntakeRequest {
   /** `host/approved/…@sha256:…` once approved. */
   internalRef: string | null;
   error: { code: string; message: string } | null;
+  /** When retention deleted the request's quarantine manifest (rejected and failed requests). */
+  quarantinePurgedAt?: string;
+  /** Set when an admin revoked the digest the request resolved to: who, when and why. */
+  revocation?: { by: string; at: string; reason: string };
   history: HistoryEntry[];
   /** Optimistic-concurrency counter; every save increments it. */
   version: number;
+}
+
+/**
+ * A scan report as the request record keeps it: everything but the findings, their count, and
+ * the content address of the full report, stored once per distinct report beside the requests
+ * (never expiring while a request refers to it). Records saved before reports moved out hold
+ * full reports inline and no `reportId`.
+ */
+export interface ScanSummary extends Omit<ScanReport, 'findings'> {
+  findingsCount: number;
+  reportId?: string;
+}
+
+/** A code-scan run without its findings, as list endpoints show it. */
+export type CodeScanSummary = Omit<CodeScanRecord, 'findings'>;
+
+/**
+ * A request as list endpoints return it (the store's `list`): scan summaries and counts, no
+ * findings. A different type from {@link IntakeRequest} on purpose: a verdict must never be
+ * computed from it.
+ */
+export type RequestSummary = Omit<IntakeRequest, 'scans' | 'codeScans'> & { scans: ScanSummary[]; codeScans: CodeScanSummary[] };
+
+/** The summary of a scan report (for a report inline in an older record, or one about to be stored). */
+export function scanSummary(report: ScanReport | ScanSummary, reportId?: string): ScanSummary {
+  if ('findingsCount' in report) return report;
+  const { findings, ...rest } = report;
+  return { ...rest, findingsCount: findings.length, ...(reportId ? { reportId } : {}) };
+}
+
+/** The list form of a request (full, or as stored: summaries, or full reports in older records). */
+export function requestSummary(r: Omit<IntakeRequest, 'scans'> & { scans: ReadonlyArray<ScanReport | ScanSummary> }): RequestSummary {
+  return {
+    ...r,
+    scans: (r.scans as Array<ScanReport | ScanSummary>).map((s) => scanSummary(s)),
+    codeScans: (r.codeScans as Array<CodeScanRecord | CodeScanSummary>).map((c) => {
+      const { findings: _findings, ...rest } = c as CodeScanRecord;
+      return rest;
+    }),
+  };
 }
 
 /** The request's identity: the staged digest once staged, the pinned upstream digest before. */
@@ -132,7 +176,28 @@ export function requestDigest(r: Pick<IntakeRequest, 'source' | 'stagedDigest'>)
   return r.stagedDigest ?? r.source.digest;
 }
 
-/** An entry of the approved-digest ledger, keyed by team and digest. */
+/**
+ * A platform set as one string: the sorted, de-duplicated platforms, or `*` for the whole image
+ * (no platform selected). Part of an approval's identity and of every dedup key.
+ */
+export function platformKey(platforms: readonly string[] | undefined): string {
+  const set = [...new Set(platforms ?? [])].sort();
+  return set.length ? set.join(',') : '*';
+}
+
+/** Which approvals a lookup may see: a team, an image (`registry/repository`), a platform set. */
+export interface ApprovalScope {
+  team: string;
+  image: string;
+  /** Selected platforms; empty = the whole image. */
+  platforms: readonly string[];
+}
+
+/**
+ * An entry of the approved-digest ledger. Its identity is (team, image, digest): the same
+ * digest approved under two names is two approvals, each with its own tags. `platforms` says
+ * which platform set it was approved for; a lookup answers it only for the same set.
+ */
 export interface Approval {
   team: string;
   digest: string;
@@ -140,6 +205,8 @@ export interface Approval {
   image: string;
   /** Source tags that were approved with this digest. */
   tags: string[];
+  /** The platforms selected (sorted); empty = the whole image. Absent on records saved before platform sets (= whole image). */
+  platforms?: string[];
   internalRef: string;
   /** Repository in the internal registry that holds the approved image. */
   internalRepository: string;
@@ -154,7 +221,8 @@ export interface Approval {
    * it to `digest` per team ({@link ApprovalStore.digestForSource}), so that asking again for
    * the same upstream image, or CI looking it up by its upstream digest, finds this approval.
    * Absent when the digests are equal, and for a platform selected out of an index (the
-   * upstream digest names the whole index, not the one image approved).
+   * upstream digest names the whole index, not the one image approved: the source index is kept
+   * per platform set, so only a lookup naming the same set follows it).
    */
   sourceDigest?: string;
   /**
@@ -182,18 +250,61 @@ export interface Page<T> {
   next: string | null;
 }
 
+/**
+ * An audit record committed in the same atomic step as the state change it describes: the
+ * store appends it to the audit outbox (`{prefix}:audit:outbox`, field `record`), and the
+ * audit log chains it from there, so a change and its record exist together or not at all.
+ */
+export interface OutboxRecord {
+  actor: string;
+  action: string;
+  target: string;
+  details: Record<string, unknown>;
+  /** ISO 8601 time of the change. */
+  at: string;
+}
+
+export interface SaveOptions {
+  /**
+   * The audit records of this change, built from the record about to be saved (`next`) and
+   * the one it replaces; written to the outbox in the same script as the save.
+   */
+  records?: (next: IntakeRequest, current: IntakeRequest) => OutboxRecord[];
+}
+
+export interface TransitionResult {
+  /** Whether this call moved the request (the answer of the one atomic save, never a guess). */
+  moved: boolean;
+  /** The request as saved when moved, else as it stands now. */
+  request: IntakeRequest;
+  /** The state it was moved from (set only when moved). */
+  from?: RequestStatus;
+}
+
 /** Requests with indexes per team and status, and the in-flight dedup keys. */
 export interface RequestStore {
   /** Stores a new request (version 1). */
-  create(request: IntakeRequest): Promise<void>;
+  create(request: IntakeRequest, options?: SaveOptions): Promise<void>;
   get(id: string): Promise<IntakeRequest | null>;
+  /**
+   * Moves the request from one of `from` to `to`: reads it, builds the next record with
+   * `build` (pure: it may run again after a concurrent save), and saves it in one script that
+   * checks both the version and that the stored status is in `from`, together with the
+   * records of `options`. Returns `moved: false` (and the request as it is) when it is not in
+   * `from`. `to` may depend on the current record (an approval moves on only when enough
+   * approvers have approved); `build` may throw to refuse.
+   * @throws AppError NOT_FOUND when the request does not exist.
+   */
+  transition(id: string, from: readonly RequestStatus[], to: RequestStatus | ((current: IntakeRequest) => RequestStatus),
+    build: (current: IntakeRequest) => IntakeRequest, options?: SaveOptions): Promise<TransitionResult>;
   /**
    * Reads, applies `change`, and saves only if nobody saved in between (retrying on a
    * conflict). `change` returns null to leave the request as it is.
    * @throws AppError NOT_FOUND when the request does not exist.
    */
-  update(id: string, change: (current: IntakeRequest) => IntakeRequest | null): Promise<IntakeRequest>;
-  list(query: ListQuery): Promise<Page<IntakeRequest>>;
+  update(id: string, change: (current: IntakeRequest) => IntakeRequest | null, options?: SaveOptions): Promise<IntakeRequest>;
+  /** A page of requests in their list form (no findings; see {@link RequestSummary}). */
+  list(query: ListQuery): Promise<Page<RequestSummary>>;
   /** How many of `team`'s requests are in `status` now. */
   count(team: string, status: RequestStatus): Promise<number>;
   /**
@@ -203,6 +314,14 @@ export interface RequestStore {
   claim(key: string, requestId: string): Promise<string | null>;
   /** Releases `key` if `requestId` holds it. */
   release(key: string, requestId: string): Promise<void>;
+  /** Ids of `team`'s (or with `'*'` every team's) requests that resolved, or were staged, to `digest` (indexed with each save). */
+  idsByDigest(team: string | '*', digest: string): Promise<string[]>;
+  /**
+   * Deletes the request (record, indexes, its references to stored reports, and a report no
+   * other request refers to) with the records of `options`, in one script, if it is still at
+   * `expectedVersion`; returns whether it deleted it.
+   */
+  delete(request: IntakeRequest, options?: SaveOptions): Promise<boolean>;
 }
 
 /**
@@ -218,27 +337,55 @@ export interface ScanResultStore {
 /** The approved-digest ledger. */
 export interface ApprovalStore {
   /**
-   * Saves the record, and maps its `sourceDigest` (if any) to its digest; never touches the tag
-   * index (see {@link ApprovalStore.addTag}).
+   * Saves the record, and maps its `sourceDigest` (if any) to its digest for its platform set;
+   * never touches the tag index (see {@link ApprovalStore.addTag}). A completed (not pending)
+   * approval joins the team's inventory.
    */
   put(approval: Approval): Promise<void>;
   /**
-   * Points `image:tag` in `team` at `digest` and records the tag on that approval. Only a
-   * new approval of a tag calls this, so a tag moves forward and never back to an older digest.
+   * Points `tag` of the scope's image and platform set at `digest` and records the tag on that
+   * approval. Only a new approval of a tag calls this, so a tag moves forward, never back.
    */
-  addTag(team: string, image: string, tag: string, digest: string): Promise<void>;
-  get(team: string, digest: string): Promise<Approval | null>;
-  /** The digest last approved for `image:tag` in `team`, if any. */
-  digestForTag(team: string, image: string, tag: string): Promise<string | null>;
-  /** The digest approved in `team` for the upstream digest `sourceDigest` (see {@link Approval.sourceDigest}), if any. */
-  digestForSource(team: string, sourceDigest: string): Promise<string | null>;
-  /** Teams holding an approval of `digest`. */
-  teamsFor(digest: string): Promise<string[]>;
+  addTag(scope: ApprovalScope, tag: string, digest: string): Promise<void>;
+  get(team: string, image: string, digest: string): Promise<Approval | null>;
+  /** The digest last approved for `tag` in the scope (team, image, platform set), if any. */
+  digestForTag(scope: ApprovalScope, tag: string): Promise<string | null>;
+  /** The digest approved in the scope for the upstream digest `sourceDigest` (see {@link Approval.sourceDigest}), if any. */
+  digestForSource(scope: ApprovalScope, sourceDigest: string): Promise<string | null>;
+  /** Every approval of `digest` in `team`, whatever the image name. */
+  ofDigest(team: string, digest: string): Promise<Approval[]>;
   /**
    * Removes the approval and those of its tag index and source digest entries that still
    * point at `digest` (another approval may own them now); returns what was removed.
    */
-  remove(team: string, digest: string): Promise<Approval | null>;
+  remove(team: string, image: string, digest: string): Promise<Approval | null>;
+  /** The team's completed approvals, newest first, paginated by an opaque cursor. */
+  list(team: string, page: { limit: number; cursor?: string }): Promise<Page<Approval>>;
+}
+
+/** Why a digest is on a team's deny-list. */
+export interface Revocation {
+  team: string;
+  digest: string;
+  /** The image name revoked, or absent when every name of the digest was. */
+  image?: string;
+  by: string;
+  /** ISO 8601. */
+  at: string;
+  reason: string;
+}
+
+/**
+ * The deny-list: digests an admin revoked, per team (and image name, when only one name was
+ * revoked). A new request for a denied digest is refused until an admin lifts it. Each change
+ * commits its audit records to the outbox in the same script.
+ */
+export interface RevocationStore {
+  add(entry: Revocation, records: OutboxRecord[]): Promise<void>;
+  /** The entry denying `digest` to `image` in `team` (one for that name, or for every name), or null. */
+  find(team: string, image: string, digest: string): Promise<Revocation | null>;
+  /** Lifts the entry for `image` (or the one for every name when absent); returns what was lifted, and commits `records` only then. */
+  remove(team: string, digest: string, image: string | undefined, records: (lifted: Revocation) => OutboxRecord[]): Promise<Revocation | null>;
 }
 
 /**

@@ -1,6 +1,7 @@
 /**
  * The internal registry is never a source: a request naming it, by tag or pinned by digest,
- * fails with UPSTREAM_NOT_ALLOWED and nothing is copied into quarantine. Before the fix a
+ * is refused at once with 400 UPSTREAM_NOT_ALLOWED (it is not an allowed upstream; even when
+ * listed, the pipeline refuses it) and nothing is copied into quarantine. Before the fix a
  * digest-pinned request skipped resolution (where the allow-list lived) and the copy engine
  * read the internal registry with the service's own credentials.
  */
@@ -31,13 +32,11 @@ describe('a request naming the internal registry', () => {
   it.each([
     ['tag', () => `${svc.internal.host}/${repo}:1.0`],
     ['digest', () => `${svc.internal.host}/${repo}@${img.digest}`],
-  ])('fails by %s with UPSTREAM_NOT_ALLOWED and copies nothing', async (_form, image) => {
+  ])('refuses by %s with UPSTREAM_NOT_ALLOWED and copies nothing', async (_form, image) => {
     const created = await app.call('dev', 'POST', '/v1/requests', { image: image(), team: 'payments', justification: 'not mine' });
-    expect(created.status).toBe(202);
-    const r = await app.waitForStatus(created.body.id, ['failed', 'awaiting_approval', 'approved']);
-    expect(r.status).toBe('failed');
-    expect(r.error.code).toBe('UPSTREAM_NOT_ALLOWED');
-    expect(r.history.map((h: { status: string }) => h.status)).not.toContain('staging');
+    expect(created.status).toBe(400);
+    expect(created.body.error.code).toBe('UPSTREAM_NOT_ALLOWED');
+    expect((await app.call('dev', 'GET', '/v1/requests?team=payments')).body.items).toEqual([]);
     expect(await quarantined()).toBe(404);
   });
 });

@@ -99,6 +99,12 @@ describe('scan and policy on real services', () => {
       expect(scanner.scans).toBe(1);
       const queued = (await app.call('approver', 'GET', '/v1/queue')).body.items.find((i: { id: string }) => i.id === id);
       expect(queued.policy).toMatchObject({ verdict: 'fail', blocking: [ADVISORY] });
+      // Lists and the queue carry the summary and the count, not the findings.
+      expect(queued.scans[0]).toMatchObject({ scanner: 'e2e', summary: { critical: 1 }, findingsCount: r.scans[0].findings.length });
+      expect(queued.scans[0].findings).toBeUndefined();
+      const listed = (await app.call('dev', 'GET', '/v1/requests?team=payments')).body.items.find((i: { id: string }) => i.id === id);
+      expect(listed.scans[0].findings).toBeUndefined();
+      expect(listed.scans[0].findingsCount).toBe(r.scans[0].findings.length);
     });
 
     it('refuses approval until waived (409 WAIVERS_REQUIRED naming the finding)', async () => {

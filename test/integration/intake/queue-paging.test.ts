@@ -6,7 +6,7 @@
 import Redis from 'ioredis';
 import { EventBus, Lifecycle, RequestService } from '../../../src/intake';
 import type { Principal } from '../../../src/lib/identity/types';
-import { RedisApprovalStore, RedisRequestStore, type IntakeRequest } from '../../../src/store';
+import { RedisApprovalStore, RedisRevocationStore, RedisRequestStore, type IntakeRequest } from '../../../src/store';
 import { services, uniqueName } from '../../harness/services';
 
 const approver: Principal = { name: 'ann', roles: ['developer', 'approver'], teams: ['payments'] };
@@ -21,7 +21,7 @@ describe('approval queue paging', () => {
     redis = new Redis(services().redis.url);
     prefix = uniqueName('queue');
     store = new RedisRequestStore(redis, prefix);
-    service = new RequestService({ requests: store, approvals: new RedisApprovalStore(redis, prefix), scheduler: { schedule: async () => undefined }, lifecycle: new Lifecycle(store, new EventBus()), events: new EventBus() });
+    service = new RequestService({ requests: store, approvals: new RedisApprovalStore(redis, prefix), revocations: new RedisRevocationStore(redis, prefix), upstreams: ['docker.io'], scheduler: { schedule: async () => undefined }, lifecycle: new Lifecycle(store, new EventBus()), events: new EventBus() });
   });
   afterEach(async () => {
     const keys = await redis.keys(`${prefix}:*`);

@@ -11,7 +11,7 @@ import { BullScheduler } from '../../../queue/scheduler';
 import { bullPrefix, INTAKE_QUEUE, jobId } from '../../../queue/names';
 import { EventBus, Lifecycle, RequestService, sweepStuck, type JobScheduler, type PipelineStep } from '../../../src/intake';
 import type { Principal } from '../../../src/lib/identity/types';
-import { RedisApprovalStore, RedisRequestStore, type IntakeRequest, type RequestStatus } from '../../../src/store';
+import { RedisApprovalStore, RedisRevocationStore, RedisRequestStore, type IntakeRequest, type RequestStatus } from '../../../src/store';
 import { services, uniqueName } from '../../harness/services';
 
 const dev: Principal = { name: 'dev', roles: ['developer'], teams: ['payments'] };
@@ -38,7 +38,7 @@ describe('stuck requests', () => {
     redis.disconnect();
   });
 
-  const service = (scheduler: JobScheduler) => new RequestService({ requests: store, approvals: new RedisApprovalStore(redis, prefix), scheduler, lifecycle, events: new EventBus() });
+  const service = (scheduler: JobScheduler) => new RequestService({ requests: store, approvals: new RedisApprovalStore(redis, prefix), revocations: new RedisRevocationStore(redis, prefix), upstreams: ['docker.io'], scheduler, lifecycle, events: new EventBus() });
   const state = (step: PipelineStep, id: string) => queue.queue.getJobState(jobId(step, id));
 
   it('fails the request and answers 503 when the enqueue fails; a retry starts afresh', async () => {

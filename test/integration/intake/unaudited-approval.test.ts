@@ -1,8 +1,8 @@
 /**
- * An approval the audit log cannot record never counts (real Redis, real BullMQ): the audit
- * entry is appended before the save that moves the request to `promoting`, so when Redis
- * refuses writes (maxmemory reached) at that moment, approve answers 503, the request stays
- * awaiting approval with no decision, and the sweep queues no promotion. Runs on a Redis of
+ * An approval whose audit record cannot be written never counts (real Redis, real BullMQ): the
+ * decision, the move to `promoting` and the audit record are one script, so when Redis refuses
+ * writes (maxmemory reached), approve fails, the request stays awaiting approval with no
+ * decision, the outbox holds no record, and the sweep queues no promotion. Runs on a Redis of
  * its own, since it sets maxmemory.
  */
 import Redis from 'ioredis';
@@ -46,29 +46,28 @@ describe('an approval the audit log cannot record', () => {
     await server.stop();
   });
 
-  it('is never saved: 503, still awaiting approval, no audit entry, no promotion by the sweep', async () => {
+  it('is never saved: refused, still awaiting approval, no audit record, no promotion by the sweep', async () => {
     const store = new RedisRequestStore(redis, 'unaudited');
     const audit = new RedisAuditLog(redis, 'unaudited');
     const events = new EventBus(quiet);
-    const record = auditSubscriber(audit, quiet);
-    // Redis reaches maxmemory (noeviction) just as the approval is being audited.
-    events.subscribe(Object.assign(async (e: Parameters<typeof record>[0]) => {
-      if (e.type === 'request.approved') await admin.config('SET', 'maxmemory', '1');
-      return record(e);
-    }, { critical: true }));
+    events.subscribe(auditSubscriber(audit, quiet));
     const decisions = new DecisionService({
       requests: store, scheduler: queue, lifecycle: new Lifecycle(store, events), events, approvalsRequired: 1,
       policy: () => ({ verdict: 'pass', reasons: [] }),
     });
     await store.create(awaiting('r1'));
+    const outboxBefore = await redis.xlen('unaudited:audit:outbox');
+    // Redis reaches maxmemory (noeviction) just before the approval is saved.
+    await admin.config('SET', 'maxmemory', '1');
     try {
-      await expect(decisions.approve(bob, 'r1', 'ok')).rejects.toMatchObject({ code: 'DEPENDENCY_UNAVAILABLE', status: 503 });
+      await expect(decisions.approve(bob, 'r1', 'ok')).rejects.toThrow(/OOM/);
     } finally {
       await admin.config('SET', 'maxmemory', '0');
     }
     const r = await store.get('r1');
     expect(r?.status).toBe('awaiting_approval');
     expect(r?.decisions).toEqual([]);
+    expect(await redis.xlen('unaudited:audit:outbox')).toBe(outboxBefore);
     expect((await audit.list(0, 100)).map((e) => e.action)).not.toContain('request.approved');
     expect(await sweepStuck(store, queue, { now: () => Date.now() + 60_000 })).toEqual([]);
     expect(await queue.isLive('promote', 'r1')).toBe(false);

@@ -4,25 +4,53 @@ import type { Finding } from '../../../src/scanners/types';
 import type { IntakeRegistry, StageResult } from '../../../src/intake/ports';
 import type { ImageRef } from '../../../src/registry/reference';
 import type { RegistryClient } from '../../../src/registry/types';
-import type { Approval, ApprovalStore, CodeScanRecord, IntakeRequest, ListQuery, Page, RequestStatus, RequestStore, ScanResultStore } from '../../../src/store/types';
+import { platformKey, requestSummary } from '../../../src/store/types';
+import type { Approval, ApprovalScope, ApprovalStore, Revocation, RevocationStore, CodeScanRecord, IntakeRequest, ListQuery, OutboxRecord, Page, RequestSummary, RequestStatus, RequestStore, SaveOptions, ScanResultStore, TransitionResult } from '../../../src/store/types';
 
 export class MemoryRequestStore implements RequestStore {
   readonly items = new Map<string, IntakeRequest>();
-  async create(r: IntakeRequest): Promise<void> { this.items.set(r.id, { ...structuredClone(r), version: 1 }); }
+  /** The audit records committed with each save, in order (the Redis store's outbox). */
+  readonly outbox: OutboxRecord[] = [];
+  async create(r: IntakeRequest, options: SaveOptions = {}): Promise<void> {
+    const saved = { ...structuredClone(r), version: 1 };
+    this.items.set(r.id, saved);
+    this.outbox.push(...(options.records?.(saved, r) ?? []));
+  }
   async get(id: string): Promise<IntakeRequest | null> { const r = this.items.get(id); return r ? structuredClone(r) : null; }
-  async update(id: string, change: (r: IntakeRequest) => IntakeRequest | null): Promise<IntakeRequest> {
+  async update(id: string, change: (r: IntakeRequest) => IntakeRequest | null, options: SaveOptions = {}): Promise<IntakeRequest> {
     const cur = await this.get(id);
     if (!cur) throw new Error('not found');
-    const next = change(cur);
+    const next = change(structuredClone(cur));
     if (!next) return cur;
     const saved = { ...next, version: cur.version + 1 };
     this.items.set(id, structuredClone(saved));
+    this.outbox.push(...(options.records?.(saved, cur) ?? []));
     return saved;
   }
-  async list(_q: ListQuery): Promise<Page<IntakeRequest>> { return { items: [...this.items.values()], next: null }; }
+  async transition(id: string, from: readonly RequestStatus[], to: RequestStatus | ((r: IntakeRequest) => RequestStatus),
+    build: (r: IntakeRequest) => IntakeRequest, options: SaveOptions = {}): Promise<TransitionResult> {
+    const cur = await this.get(id);
+    if (!cur) throw new Error('not found');
+    if (!from.includes(cur.status)) return { moved: false, request: cur };
+    const status = typeof to === 'function' ? to(structuredClone(cur)) : to;
+    const saved = { ...build(structuredClone(cur)), status, version: cur.version + 1 };
+    this.items.set(id, structuredClone(saved));
+    this.outbox.push(...(options.records?.(saved, cur) ?? []));
+    return { moved: true, request: saved, from: cur.status };
+  }
+  async list(_q: ListQuery): Promise<Page<RequestSummary>> { return { items: [...this.items.values()].map(requestSummary), next: null }; }
   async count(team: string, status: RequestStatus): Promise<number> { return [...this.items.values()].filter((r) => r.team === team && r.status === status).length; }
   async claim(): Promise<string | null> { return null; }
   async release(): Promise<void> { /* no claims kept */ }
+  async idsByDigest(team: string, digest: string): Promise<string[]> {
+    return [...this.items.values()].filter((r) => (team === '*' || r.team === team) && (r.source.digest === digest || r.stagedDigest === digest)).map((r) => r.id).sort();
+  }
+  async delete(r: IntakeRequest, options: SaveOptions = {}): Promise<boolean> {
+    if (this.items.get(r.id)?.version !== r.version) return false;
+    this.items.delete(r.id);
+    this.outbox.push(...(options.records?.(r, r) ?? []));
+    return true;
+  }
 }
 
 export class MemoryScanResults implements ScanResultStore {
@@ -55,32 +83,41 @@ export function awaiting(over: Partial<IntakeRequest> = {}): IntakeRequest {
   };
 }
 
-/** The approved-digest ledger in memory, with the Redis store's tag rules. */
+/** The approved-digest ledger in memory, with the Redis store's identity and tag rules. */
 export class MemoryApprovalStore implements ApprovalStore {
   readonly items = new Map<string, Approval>();
   readonly tagIndex = new Map<string, string>();
   readonly sourceIndex = new Map<string, string>();
+  private static key(team: string, image: string, digest: string): string { return `${team}|${image}|${digest}`; }
+  private static scoped(s: ApprovalScope, what: string): string { return `${s.team}|${s.image}|${platformKey(s.platforms)}|${what}`; }
   async put(a: Approval): Promise<void> {
-    const old = this.items.get(`${a.team}|${a.digest}`);
-    this.items.set(`${a.team}|${a.digest}`, structuredClone({ ...a, tags: [...new Set([...(old?.tags ?? []), ...a.tags])] }));
-    if (a.sourceDigest && a.sourceDigest !== a.digest) this.sourceIndex.set(`${a.team}|${a.sourceDigest}`, a.digest);
+    const k = MemoryApprovalStore.key(a.team, a.image, a.digest);
+    const old = this.items.get(k);
+    this.items.set(k, structuredClone({ ...a, platforms: a.platforms ?? [], tags: [...new Set([...(old?.tags ?? []), ...a.tags])] }));
+    if (a.sourceDigest && a.sourceDigest !== a.digest) this.sourceIndex.set(MemoryApprovalStore.scoped({ ...a, platforms: a.platforms ?? [] }, a.sourceDigest), a.digest);
   }
-  async digestForSource(team: string, sourceDigest: string): Promise<string | null> { return this.sourceIndex.get(`${team}|${sourceDigest}`) ?? null; }
-  async addTag(team: string, image: string, tag: string, digest: string): Promise<void> {
-    this.tagIndex.set(`${team}|${image}|${tag}`, digest);
-    const a = this.items.get(`${team}|${digest}`);
+  async digestForSource(scope: ApprovalScope, sourceDigest: string): Promise<string | null> { return this.sourceIndex.get(MemoryApprovalStore.scoped(scope, sourceDigest)) ?? null; }
+  async addTag(scope: ApprovalScope, tag: string, digest: string): Promise<void> {
+    this.tagIndex.set(MemoryApprovalStore.scoped(scope, tag), digest);
+    const a = this.items.get(MemoryApprovalStore.key(scope.team, scope.image, digest));
     if (a && !a.tags.includes(tag)) a.tags.push(tag);
   }
-  async get(team: string, digest: string): Promise<Approval | null> { const a = this.items.get(`${team}|${digest}`); return a ? structuredClone(a) : null; }
-  async digestForTag(team: string, image: string, tag: string): Promise<string | null> { return this.tagIndex.get(`${team}|${image}|${tag}`) ?? null; }
-  async teamsFor(digest: string): Promise<string[]> { return [...this.items.values()].filter((a) => a.digest === digest).map((a) => a.team); }
-  async remove(team: string, digest: string): Promise<Approval | null> {
-    const a = this.items.get(`${team}|${digest}`);
+  async get(team: string, image: string, digest: string): Promise<Approval | null> { const a = this.items.get(MemoryApprovalStore.key(team, image, digest)); return a ? structuredClone(a) : null; }
+  async digestForTag(scope: ApprovalScope, tag: string): Promise<string | null> { return this.tagIndex.get(MemoryApprovalStore.scoped(scope, tag)) ?? null; }
+  async ofDigest(team: string, digest: string): Promise<Approval[]> { return [...this.items.values()].filter((a) => a.team === team && a.digest === digest).map((a) => structuredClone(a)); }
+  async remove(team: string, image: string, digest: string): Promise<Approval | null> {
+    const k = MemoryApprovalStore.key(team, image, digest);
+    const a = this.items.get(k);
     if (!a) return null;
-    this.items.delete(`${team}|${digest}`);
-    for (const tag of a.tags) if (this.tagIndex.get(`${team}|${a.image}|${tag}`) === digest) this.tagIndex.delete(`${team}|${a.image}|${tag}`);
-    if (a.sourceDigest && this.sourceIndex.get(`${team}|${a.sourceDigest}`) === digest) this.sourceIndex.delete(`${team}|${a.sourceDigest}`);
+    this.items.delete(k);
+    const scope = { team, image, platforms: a.platforms ?? [] };
+    for (const tag of a.tags) if (this.tagIndex.get(MemoryApprovalStore.scoped(scope, tag)) === digest) this.tagIndex.delete(MemoryApprovalStore.scoped(scope, tag));
+    if (a.sourceDigest && this.sourceIndex.get(MemoryApprovalStore.scoped(scope, a.sourceDigest)) === digest) this.sourceIndex.delete(MemoryApprovalStore.scoped(scope, a.sourceDigest));
     return a;
+  }
+  async list(team: string, page: { limit: number }): Promise<Page<Approval>> {
+    const items = [...this.items.values()].filter((a) => a.team === team && !a.pending).sort((x, y) => y.approvedAt.localeCompare(x.approvedAt));
+    return { items: items.slice(0, page.limit), next: null };
   }
 }
 
@@ -128,4 +165,25 @@ export function codeScan(findings: Finding[], over: Partial<CodeScanRecord> = {}
     id: 'c1', tool: 'CodeQL', uploadedBy: 'dev', uploadedAt: '2025-01-01T00:00:00.000Z', summary: { critical: 0, high: 0, medium: 0, low: 0, unknown: 0 },
     findings, findingsTotal: findings.length, grouped: false, ...over,
   };
+}
+
+/** The deny-list in memory. */
+export class MemoryRevocationStore implements RevocationStore {
+  readonly items = new Map<string, Revocation>();
+  readonly outbox: OutboxRecord[] = [];
+  async add(entry: Revocation, records: OutboxRecord[]): Promise<void> {
+    this.items.set(`${entry.team}|${entry.digest}|${entry.image ?? '*'}`, entry);
+    this.outbox.push(...records);
+  }
+  async find(team: string, image: string, digest: string): Promise<Revocation | null> {
+    return this.items.get(`${team}|${digest}|*`) ?? this.items.get(`${team}|${digest}|${image}`) ?? null;
+  }
+  async remove(team: string, digest: string, image: string | undefined, records: (lifted: Revocation) => OutboxRecord[]): Promise<Revocation | null> {
+    const key = `${team}|${digest}|${image ?? '*'}`;
+    const lifted = this.items.get(key);
+    if (!lifted) return null;
+    this.items.delete(key);
+    this.outbox.push(...records(lifted));
+    return lifted;
+  }
 }

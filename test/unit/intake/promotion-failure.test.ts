@@ -3,10 +3,10 @@
  * not know: the failure path takes the tag back, and when the registry refuses that too, the
  * pending approval (written before tagging) stays so that an admin's revocation removes it.
  */
-import { ApprovedService, EventBus, Lifecycle, Pipeline, ScanRunner, type PipelineStep } from '../../../src/intake';
+import { ApprovedService, EventBus, Lifecycle, Pipeline, RevocationService, ScanRunner, unpublishUnlessServed, type PipelineStep } from '../../../src/intake';
 import { AppError } from '../../../src/lib/errors';
 import { createLogger } from '../../../src/lib/logger';
-import { awaiting, MemoryApprovalStore, MemoryIntakeRegistry, MemoryRequestStore, MemoryScanResults } from './fakes';
+import { awaiting, MemoryApprovalStore, MemoryIntakeRegistry, MemoryRequestStore, MemoryRevocationStore, MemoryScanResults } from './fakes';
 
 const logger = createLogger({ level: 'silent' });
 const digest = `sha256:${'a'.repeat(64)}`;
@@ -26,10 +26,14 @@ function setup() {
     scheduler: { schedule: async (step, id) => { scheduled.push([step, id]); } },
     settings: { quarantinePrefix: 'quarantine', approvedPath: 'approved/{team}/{registry}/{repository}', publicHost: 'reg.test', approvalsRequired: 1, onPolicyFail: 'flag' },
   });
-  const approved = new ApprovedService({ approvals, registry, lifecycle, events });
+  const approved = new ApprovedService({ approvals });
+  const revocations = new RevocationService({
+    approvals, requests, lifecycle, events, revocations: new MemoryRevocationStore(),
+    cleanup: { unpublish: async (task) => { await unpublishUnlessServed({ approvals, registry }, task); } },
+  });
   registry.manifests.set(`${quarantine}@${digest}`, digest);
   void requests.create(awaiting({ status: 'promoting', decisions: [{ by: 'bob', decision: 'approve', comment: '', at: '2025-01-01T00:00:00.000Z' }] }));
-  return { requests, approvals, registry, pipeline, approved };
+  return { requests, approvals, registry, pipeline, approved, revocations };
 }
 
 const admin = { name: 'root', roles: ['admin' as const], teams: ['*'] };
@@ -48,30 +52,30 @@ describe('a promotion that fails after tagging', () => {
     await pipeline.fail('r1', err);
     expect((await requests.get('r1'))?.status).toBe('failed');
     expect(registry.served(approvedRepo)).toEqual([]);
-    expect(await approvals.get('payments', digest)).toBeNull();
+    expect(await approvals.get('payments', 'docker.io/library/nginx', digest)).toBeNull();
   });
 
   it('keeps a pending approval when the registry refuses to take the tag back, and revocation removes both', async () => {
-    const { requests, approvals, registry, pipeline, approved } = setup();
+    const { requests, approvals, registry, pipeline, revocations } = setup();
     registry.faults.internalDigest = new AppError('MANIFEST_INVALID', 'nonsense');
     registry.faults.unpublish = new AppError('REGISTRY_UNAVAILABLE', 'down', { temporary: true });
     await pipeline.fail('r1', await pipeline.promote('r1').catch((e: unknown) => e));
     expect((await requests.get('r1'))?.status).toBe('failed');
     expect(registry.served(approvedRepo)).toContain(`${approvedRepo}:1`);
-    expect(await approvals.get('payments', digest)).toMatchObject({ pending: true, internalRepository: approvedRepo, internalTag: '1', requestId: 'r1' });
+    expect(await approvals.get('payments', 'docker.io/library/nginx', digest)).toMatchObject({ pending: true, internalRepository: approvedRepo, internalTag: '1', requestId: 'r1' });
 
     registry.faults = {};
-    const revoked = await approved.revoke(admin, { digest, reason: 'failed promotion' });
+    const revoked = await revocations.revoke(admin, { digest, team: 'payments', reason: 'failed promotion' });
     expect(revoked.map((a) => a.requestId)).toEqual(['r1']);
     expect(registry.served(approvedRepo)).toEqual([]);
-    expect(await approvals.get('payments', digest)).toBeNull();
+    expect(await approvals.get('payments', 'docker.io/library/nginx', digest)).toBeNull();
   });
 
   it('completes normally: the approval is no longer pending and CI finds it', async () => {
     const { requests, approvals, pipeline, approved } = setup();
     await pipeline.promote('r1');
     expect((await requests.get('r1'))?.status).toBe('approved');
-    expect((await approvals.get('payments', digest))?.pending).toBeUndefined();
+    expect((await approvals.get('payments', 'docker.io/library/nginx', digest))?.pending).toBeUndefined();
     expect((await approved.lookup(ci, 'docker.io/library/nginx:1', 'payments')).internalRef).toBe(`reg.test/${approvedRepo}@${digest}`);
   });
 });

@@ -73,8 +73,8 @@ describe('staging with a mover that does not preserve digests', () => {
     await pipeline.promote('r1');
     const done = await requests.get('r1');
     expect(done).toMatchObject({ status: 'approved', internalRef: `reg.test/approved/payments/docker.io/library/nginx@${engineDigest}`, source: { digest: upstreamDigest } });
-    expect(await approvals.get('payments', engineDigest)).toMatchObject({ digest: engineDigest, tags: ['1'] });
-    expect(await approvals.get('payments', upstreamDigest)).toBeNull();
+    expect(await approvals.get('payments', 'docker.io/library/nginx', engineDigest)).toMatchObject({ digest: engineDigest, tags: ['1'] });
+    expect(await approvals.get('payments', 'docker.io/library/nginx', upstreamDigest)).toBeNull();
     expect(seen.at(-1)?.details).toMatchObject({ to: 'approved', digest: engineDigest, sourceDigest: upstreamDigest });
   });
 

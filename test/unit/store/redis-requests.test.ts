@@ -1,5 +1,5 @@
 import Redis from 'ioredis';
-import { RedisApprovalStore, RedisRequestStore, type IntakeRequest } from '../../../src/store';
+import { RedisRequestStore, type IntakeRequest } from '../../../src/store';
 import { services, uniqueName } from '../../harness/services';
 
 function request(id: string, team: string, createdAt: string, status: IntakeRequest['status'] = 'requested'): IntakeRequest {
@@ -76,20 +76,37 @@ describe('Redis request store', () => {
     expect(await store.claim('payments:sha256:abc', 'r2')).toBeNull();
   });
 
-  it('keeps the approval ledger per team and digest, with a tag index that a newer approval owns', async () => {
-    const approvals = new RedisApprovalStore(redis, prefix);
-    const base = { team: 'payments', image: 'docker.io/library/nginx', internalRepository: 'approved/payments/docker.io/library/nginx', approvedAt: 'x', approvedBy: ['bob'], requestId: 'r1' };
-    await approvals.put({ ...base, digest: 'sha256:old', tags: [], internalRef: 'h/x@sha256:old', internalTag: '1' });
-    await approvals.addTag('payments', base.image, '1', 'sha256:old');
-    await approvals.put({ ...base, digest: 'sha256:new', tags: [], internalRef: 'h/x@sha256:new', internalTag: '1' });
-    await approvals.addTag('payments', base.image, '1', 'sha256:new');
-    expect(await approvals.digestForTag('payments', 'docker.io/library/nginx', '1')).toBe('sha256:new');
-    expect(await approvals.digestForTag('other', 'docker.io/library/nginx', '1')).toBeNull();
-    expect(await approvals.teamsFor('sha256:old')).toEqual(['payments']);
-    expect((await approvals.remove('payments', 'sha256:old'))?.digest).toBe('sha256:old');
-    expect(await approvals.digestForTag('payments', 'docker.io/library/nginx', '1')).toBe('sha256:new');
-    await approvals.remove('payments', 'sha256:new');
-    expect(await approvals.digestForTag('payments', 'docker.io/library/nginx', '1')).toBeNull();
-    expect(await approvals.get('payments', 'sha256:new')).toBeNull();
+
+  describe('findings out of the record', () => {
+    const finding = (i: number) => ({ id: `CVE-2026-${i}`, aliases: [], kind: 'vulnerability' as const, package: `p${i}`, installedVersion: '1', severity: 'high' as const, title: 't', links: [] });
+    const report = { scanner: 'builtin', status: 'succeeded' as const, summary: { critical: 0, high: 50, medium: 0, low: 0, unknown: 0 }, findings: Array.from({ length: 50 }, (_, i) => finding(i)), startedAt: 'a', finishedAt: 'b', dbVersion: 'v1' };
+
+    it('keeps summaries on the record, the report once per content; get returns it in full, list only summaries', async () => {
+      await store.create({ ...request('r1', 'payments', '2026-01-01T00:00:00.000Z'), scans: [report] });
+      await store.create({ ...request('r2', 'payments', '2026-01-01T00:00:01.000Z'), scans: [report] });
+      const raw = JSON.parse((await redis.hget(`${prefix}:req:r1`, 'json'))!);
+      expect(raw.scans[0].findings).toBeUndefined();
+      expect(raw.scans[0]).toMatchObject({ scanner: 'builtin', findingsCount: 50, summary: { high: 50 } });
+      expect(await redis.keys(`${prefix}:report:*`)).toHaveLength(1);
+      expect((await redis.smembers(`${prefix}:report-refs:${raw.scans[0].reportId}`)).sort()).toEqual(['r1', 'r2']);
+      expect(await redis.ttl(`${prefix}:report:${raw.scans[0].reportId}`)).toBe(-1);
+      expect((await store.get('r1'))?.scans).toEqual([report]);
+      const page = await store.list({ teams: ['payments'], limit: 10 });
+      expect(page.items.map((r) => r.scans[0])).toEqual([expect.objectContaining({ findingsCount: 50 }), expect.objectContaining({ findingsCount: 50 })]);
+      expect(page.items.every((r) => !('findings' in r.scans[0]))).toBe(true);
+      // An update keeps the report and its summary.
+      await store.update('r1', (r) => ({ ...r, justification: 'changed' }));
+      expect((await store.get('r1'))?.scans[0].findings).toHaveLength(50);
+    });
+
+    it('reads records that still hold reports inline, and fails closed when a stored report is missing', async () => {
+      await redis.hset(`${prefix}:req:old`, 'v', '1', 'json', JSON.stringify({ ...request('old', 'payments', '2026-01-01T00:00:00.000Z'), scans: [report], version: 1 }));
+      await redis.zadd(`${prefix}:idx:team:payments`, 0, `${String(Date.parse('2026-01-01T00:00:00.000Z')).padStart(15, '0')}|old`);
+      expect((await store.get('old'))?.scans).toEqual([report]);
+      expect((await store.list({ teams: ['payments'], limit: 10 })).items[0].scans[0]).toMatchObject({ findingsCount: 50 });
+      await store.create({ ...request('r3', 'payments', '2026-01-02T00:00:00.000Z'), scans: [report] });
+      for (const key of await redis.keys(`${prefix}:report:*`)) await redis.del(key);
+      expect((await store.get('r3'))?.scans[0]).toMatchObject({ status: 'failed', findings: [], error: { code: 'REPORT_MISSING' } });
+    });
   });
 });
