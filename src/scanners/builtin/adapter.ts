@@ -16,6 +16,8 @@ import { installedPackages } from './inventory';
 import { readLayer, type ScanBudget } from './layer-reader';
 import { DEFAULT_LIMITS, type ScanLimits } from './limits';
 import { mergePlatformFindings, type PlatformFindings } from './merge';
+import { withCoverage } from '../coverage';
+import { osCoverageFindings } from './os-coverage';
 
 export interface BuiltinScannerOptions {
   name: string;
@@ -74,7 +76,7 @@ export class BuiltinScanner implements ScannerAdapter {
       for (const image of images) {
         perPlatform.push({ platform: image.platform, findings: await this.scanImage(target, image, db, budget) });
       }
-      const findings = mergePlatformFindings(perPlatform);
+      const findings = withCoverage(mergePlatformFindings(perPlatform));
       return {
         scanner: this.name,
         status: 'succeeded',
@@ -110,8 +112,9 @@ export class BuiltinScanner implements ScannerAdapter {
       const blob = await target.registry.getBlob(target.repository, layer.digest, layer.size);
       fs.apply(await readLayer(blob, layer.digest, fs, this.limits, budget));
     }
-    const { packages } = installedPackages(fs);
+    const { packages, os } = installedPackages(fs);
     const findings: Finding[] = packages.flatMap((p) => db.findingsFor(p));
+    findings.push(...osCoverageFindings(fs, os));
     if (this.options.hardening !== false) findings.push(...hardeningFindings(image.config, fs));
     return findings;
   }
