@@ -18,6 +18,7 @@ import { DEFAULT_LIMITS, type ScanLimits } from './limits';
 import { mergePlatformFindings, type PlatformFindings } from './merge';
 import { withCoverage } from '../coverage';
 import { osCoverageFindings } from './os-coverage';
+import { withoutOsOwned } from './os-owned';
 
 export interface BuiltinScannerOptions {
   name: string;
@@ -112,7 +113,8 @@ export class BuiltinScanner implements ScannerAdapter {
       const blob = await target.registry.getBlob(target.repository, layer.digest, layer.size);
       fs.apply(await readLayer(blob, layer.digest, fs, this.limits, budget));
     }
-    const { packages, os } = installedPackages(fs);
+    const { os, ...inventory } = installedPackages(fs);
+    const packages = withoutOsOwned(inventory.packages, fs);
     const findings: Finding[] = packages.flatMap((p) => db.findingsFor(p));
     findings.push(...osCoverageFindings(fs, os));
     if (this.options.hardening !== false) findings.push(...hardeningFindings(image.config, fs));

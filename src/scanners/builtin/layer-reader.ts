@@ -14,6 +14,7 @@ import { LayerChanges, type MergedFilesystem, type PathFacts } from './filesyste
 import type { ScanLimits } from './limits';
 import { parseApkInstalled } from './parsers/apk';
 import { parseDpkgStatus } from './parsers/dpkg';
+import { apkOwnedFiles, parseDpkgList } from './parsers/owned-files';
 import { parseNpmManifest } from './parsers/npm';
 import { parseOsRelease } from './parsers/os-release';
 import { parsePythonMetadata } from './parsers/python';
@@ -108,7 +109,9 @@ function parse(kind: FileKind, path: string, text: string): Partial<PathFacts> {
     case 'dpkg-status':
       return { packages: parseDpkgStatus(text) };
     case 'apk-installed':
-      return { packages: parseApkInstalled(text) };
+      return { packages: parseApkInstalled(text), ownedPaths: apkOwnedFiles(text) };
+    case 'dpkg-list':
+      return { ownedPaths: parseDpkgList(text) };
     case 'npm':
       return { packages: parseNpmManifest(text) };
     case 'python':

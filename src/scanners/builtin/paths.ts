@@ -5,7 +5,7 @@
 import { NPM_MANIFEST } from './parsers/npm';
 import { PYTHON_METADATA } from './parsers/python';
 
-export type FileKind = 'dpkg-status' | 'apk-installed' | 'npm' | 'python' | 'os-release' | 'secret-candidate';
+export type FileKind = 'dpkg-status' | 'dpkg-list' | 'apk-installed' | 'npm' | 'python' | 'os-release' | 'secret-candidate';
 
 const SECRET_NAMES = /(?:^|\/)(?:id_rsa|id_dsa|id_ecdsa|id_ed25519|\.git-credentials|\.pgpass)$/;
 const SECRET_PATHS = /(?:^|\/)(?:\.aws\/credentials|\.npmrc|\.docker\/config\.json|\.pypirc)$/;
@@ -14,6 +14,7 @@ const KEY_FILES = /\.(?:pem|key|p8)$/;
 export function classify(path: string): FileKind | null {
   if (path === 'var/lib/dpkg/status' || /^var\/lib\/dpkg\/status\.d\/[^/.]+$/.test(path)) return 'dpkg-status';
   if (path === 'lib/apk/db/installed') return 'apk-installed';
+  if (/^var\/lib\/dpkg\/info\/[^/]+\.list$/.test(path)) return 'dpkg-list';
   if (path === 'etc/os-release' || path === 'usr/lib/os-release') return 'os-release';
   if (NPM_MANIFEST.test(path)) return 'npm';
   if (PYTHON_METADATA.test(path)) return 'python';
@@ -25,6 +26,8 @@ export function classify(path: string): FileKind | null {
 export const READ_CAP: Record<FileKind, number> = {
   'dpkg-status': 64 * 1024 * 1024,
   'apk-installed': 64 * 1024 * 1024,
+  // The longest lists (kernel images, firmware) are a few MB.
+  'dpkg-list': 32 * 1024 * 1024,
   'os-release': 64 * 1024,
   npm: 4 * 1024 * 1024,
   python: 4 * 1024 * 1024,
