@@ -19,6 +19,7 @@ import { mergePlatformFindings, type PlatformFindings } from './merge';
 import { withCoverage } from '../coverage';
 import { osCoverageFindings } from './os-coverage';
 import { withoutOsOwned } from './os-owned';
+import { goCoverageFindings } from './analyzers/go-binary';
 
 export interface BuiltinScannerOptions {
   name: string;
@@ -116,7 +117,7 @@ export class BuiltinScanner implements ScannerAdapter {
     const { os, ...inventory } = installedPackages(fs);
     const packages = withoutOsOwned(inventory.packages, fs);
     const findings: Finding[] = packages.flatMap((p) => db.findingsFor(p));
-    findings.push(...osCoverageFindings(fs, os));
+    findings.push(...osCoverageFindings(fs, os), ...goCoverageFindings(fs));
     if (this.options.hardening !== false) findings.push(...hardeningFindings(image.config, fs));
     return findings;
   }

@@ -15,6 +15,8 @@ import type { ScanLimits } from './limits';
 import { parseApkInstalled } from './parsers/apk';
 import { parseDpkgStatus } from './parsers/dpkg';
 import { apkOwnedFiles, parseDpkgList } from './parsers/owned-files';
+import { goBinaryFacts, isExecutable } from './analyzers/go-binary';
+import { readGoBuildInfo } from './analyzers/go-buildinfo';
 import { parseNpmManifest } from './parsers/npm';
 import { parseOsRelease } from './parsers/os-release';
 import { parsePythonMetadata } from './parsers/python';
@@ -118,6 +120,8 @@ function parse(kind: FileKind, path: string, text: string): Partial<PathFacts> {
       return { packages: parsePythonMetadata(text) };
     case 'os-release':
       return { osRelease: parseOsRelease(text) };
+    case 'go-binary':
+      return {}; // recognised by content, never read as text
     case 'secret-candidate': {
       const secret = secretInFile(path, text);
       return secret ? { secret } : {};
@@ -142,6 +146,8 @@ async function readEntry(entry: Entry, path: string, layer: string, limits: Scan
     Object.assign(facts, { kind }, parse(kind, path, text));
   } else if (regular && kind && kind !== 'secret-candidate') {
     throw limitError(`${path}: ${size} bytes exceeds the ${READ_CAP[kind]}-byte cap for a ${kind} file`);
+  } else if (regular && !kind && isExecutable(h.mode, size)) {
+    Object.assign(facts, goBinaryFacts(await readGoBuildInfo(entry)));
   } else {
     entry.resume();
   }

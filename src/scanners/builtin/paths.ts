@@ -5,7 +5,8 @@
 import { NPM_MANIFEST } from './parsers/npm';
 import { PYTHON_METADATA } from './parsers/python';
 
-export type FileKind = 'dpkg-status' | 'dpkg-list' | 'apk-installed' | 'npm' | 'python' | 'os-release' | 'secret-candidate';
+/** `go-binary` is never classified by path: an executable is recognised by its bytes. */
+export type FileKind = 'dpkg-status' | 'dpkg-list' | 'apk-installed' | 'go-binary' | 'npm' | 'python' | 'os-release' | 'secret-candidate';
 
 const SECRET_NAMES = /(?:^|\/)(?:id_rsa|id_dsa|id_ecdsa|id_ed25519|\.git-credentials|\.pgpass)$/;
 const SECRET_PATHS = /(?:^|\/)(?:\.aws\/credentials|\.npmrc|\.docker\/config\.json|\.pypirc)$/;
@@ -28,6 +29,8 @@ export const READ_CAP: Record<FileKind, number> = {
   'apk-installed': 64 * 1024 * 1024,
   // The longest lists (kernel images, firmware) are a few MB.
   'dpkg-list': 32 * 1024 * 1024,
+  // Streamed and searched, never read whole (./analyzers/go-buildinfo.ts).
+  'go-binary': 0,
   'os-release': 64 * 1024,
   npm: 4 * 1024 * 1024,
   python: 4 * 1024 * 1024,

@@ -14,6 +14,8 @@ const BY_ECOSYSTEM: Record<string, VersionScheme> = {
   Ubuntu: dpkgScheme,
   Alpine: apkScheme,
   npm: semverScheme,
+  // The Go vulnerability database writes module and stdlib versions as SemVer without `v`.
+  Go: semverScheme,
   PyPI: pep440Scheme,
 };
 
