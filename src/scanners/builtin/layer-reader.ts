@@ -23,6 +23,7 @@ import { parsePythonMetadata } from './parsers/python';
 import { classify, normalizeEntryPath, READ_CAP, type FileKind } from './paths';
 import { readCapped } from './read-capped';
 import { secretInFile } from './secrets';
+import { isZstd, ZstdDecompress } from './zstd';
 
 /** Running totals shared by all layers of one scan. */
 export interface ScanBudget {
@@ -47,24 +48,26 @@ class ByteBudget extends Transform {
   }
 }
 
-/** Passes bytes through, inserting a gunzip stage when the first bytes are gzip's magic. */
+/** Passes bytes through, inserting a gunzip or zstd stage when the first bytes are that format's magic. */
 class MaybeGunzip extends Transform {
-  private gunzip: ReturnType<typeof createGunzip> | null = null;
+  /** The decoder (gunzip or zstd) when the layer is compressed. */
+  private gunzip: Transform | null = null;
   /** Bytes held until there are enough to recognise the format (a chunk may be 1 byte). */
   private head: Buffer | null = Buffer.alloc(0);
 
   private decide(head: Buffer): AppError | null {
-    if (head[0] === 0x28 && head[1] === 0xb5 && head[2] === 0x2f && head[3] === 0xfd) {
-      return new AppError('SCAN_FAILED', 'zstd-compressed layers are not supported by the builtin scanner');
-    }
-    if (head[0] === 0x1f && head[1] === 0x8b) {
-      this.gunzip = createGunzip();
-      this.gunzip.on('data', (d: Buffer) => {
-        if (!this.push(d)) this.gunzip?.pause();
-      });
-      this.gunzip.on('error', (e) => this.destroy(new AppError('SCAN_FAILED', `layer is not valid gzip: ${e.message}`)));
-    }
+    // zstd (OCI `+zstd` layers): a streaming decoder from npm, see ./zstd.ts.
+    if (isZstd(head)) this.attach(new ZstdDecompress(), 'zstd');
+    else if (head[0] === 0x1f && head[1] === 0x8b) this.attach(createGunzip(), 'gzip');
     return null;
+  }
+
+  private attach(decoder: Transform, format: string): void {
+    this.gunzip = decoder;
+    decoder.on('data', (d: Buffer) => {
+      if (!this.push(d)) this.gunzip?.pause();
+    });
+    decoder.on('error', (e) => this.destroy(e instanceof AppError ? e : new AppError('SCAN_FAILED', `layer is not valid ${format}: ${e.message}`)));
   }
 
   private pass(chunk: Buffer, cb: TransformCallback): void {
