@@ -26,6 +26,7 @@ export function installedPackages(fs: MergedFilesystem): { packages: InstalledPa
     else if (facts.kind === 'apk-installed') ecosystem = distroEcosystem(os, 'apk');
     else if (facts.kind === 'npm') ecosystem = 'npm';
     else if (facts.kind === 'go-binary') ecosystem = 'Go';
+    else if (facts.kind === 'rpmdb-sqlite') ecosystem = distroEcosystem(os, 'rpm');
     else ecosystem = 'PyPI';
     if (ecosystem === null) continue;
     for (const p of facts.packages) packages.push({ ...p, ecosystem, path: `/${path}`, layer: facts.layer });

@@ -17,6 +17,7 @@ import { parseDpkgStatus } from './parsers/dpkg';
 import { apkOwnedFiles, parseDpkgList } from './parsers/owned-files';
 import { goBinaryFacts, isExecutable } from './analyzers/go-binary';
 import { readGoBuildInfo } from './analyzers/go-buildinfo';
+import { readRpmSqlite } from './analyzers/rpmdb';
 import { parseNpmManifest } from './parsers/npm';
 import { parseOsRelease } from './parsers/os-release';
 import { parsePythonMetadata } from './parsers/python';
@@ -124,7 +125,9 @@ function parse(kind: FileKind, path: string, text: string): Partial<PathFacts> {
     case 'os-release':
       return { osRelease: parseOsRelease(text) };
     case 'go-binary':
-      return {}; // recognised by content, never read as text
+    case 'rpmdb-sqlite':
+    case 'rpmdb-bdb':
+      return {}; // binary: read by their analyzers (./analyzers), never as text
     case 'secret-candidate': {
       const secret = secretInFile(path, text);
       return secret ? { secret } : {};
@@ -143,7 +146,12 @@ async function readEntry(entry: Entry, path: string, layer: string, limits: Scan
   const facts: PathFacts = { layer };
   if (regular && ((h.mode ?? 0) & 0o6000) !== 0) facts.setuidMode = h.mode ?? 0;
   if (type === 'symlink' && kind === 'os-release') facts.symlinkTarget = h.linkname ?? '';
-  if (regular && kind && size <= READ_CAP[kind]) {
+  if (regular && kind === 'rpmdb-bdb') {
+    facts.kind = kind;
+    entry.resume();
+  } else if (regular && kind === 'rpmdb-sqlite' && size <= READ_CAP[kind]) {
+    Object.assign(facts, { kind }, await readRpmSqlite(await readCapped(entry, READ_CAP[kind], path)));
+  } else if (regular && kind && size <= READ_CAP[kind]) {
     // The header's size was checked against the cap; the reader's own cap only guards it.
     const text = (await readCapped(entry, READ_CAP[kind], path)).toString('utf8');
     Object.assign(facts, { kind }, parse(kind, path, text));

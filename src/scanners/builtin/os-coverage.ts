@@ -16,25 +16,27 @@ import type { Finding } from '../types';
 import type { MergedFilesystem } from './filesystem';
 import { distroEcosystem, type OsRelease } from './parsers/os-release';
 
-type Manager = 'dpkg' | 'apk';
+type Manager = 'dpkg' | 'apk' | 'rpm';
 
-const MANAGER_OF_KIND: Record<string, Manager> = { 'dpkg-status': 'dpkg', 'apk-installed': 'apk' };
+const MANAGER_OF_KIND: Record<string, Manager> = { 'dpkg-status': 'dpkg', 'apk-installed': 'apk', 'rpmdb-sqlite': 'rpm', 'rpmdb-bdb': 'rpm' };
 
-/** Distribution ids whose packages this scanner reads, and with which manager. */
-const SUPPORTED: Record<string, Manager> = { debian: 'dpkg', ubuntu: 'dpkg', alpine: 'apk' };
+/** Distribution ids whose packages this scanner reads and matches, and with which manager. */
+const SUPPORTED: Record<string, Manager> = { debian: 'dpkg', ubuntu: 'dpkg', alpine: 'apk', rocky: 'rpm', almalinux: 'rpm' };
 
 interface Database {
   manager: Manager;
   path: string;
   layer: string;
   packages: number;
+  /** A Berkeley DB rpm database: noticed, not read. */
+  bdb: boolean;
 }
 
 function databases(fs: MergedFilesystem): Database[] {
   const out: Database[] = [];
   for (const [path, facts] of fs.entries()) {
     const manager = facts.kind ? MANAGER_OF_KIND[facts.kind] : undefined;
-    if (manager) out.push({ manager, path: `/${path}`, layer: facts.layer, packages: facts.packages?.length ?? 0 });
+    if (manager) out.push({ manager, path: `/${path}`, layer: facts.layer, packages: facts.packages?.length ?? 0, bdb: facts.kind === 'rpmdb-bdb' });
   }
   return out;
 }
@@ -54,13 +56,16 @@ export function osCoverageFindings(fs: MergedFilesystem, os: OsRelease | undefin
   const manager = SUPPORTED[id];
   if (!manager) return [unscannedOs(`distribution ${describe(os)} (ID=${id || 'unset'}) is not supported by the builtin scanner`, '/etc/os-release')];
   const out: Finding[] = [];
-  for (const db of dbs) {
+  for (const db of dbs.filter((d) => d.bdb)) {
+    out.push(unscannedOs(`the rpm database of ${describe(os)} is in Berkeley DB format, which the builtin scanner does not read`, db.path, db.layer));
+  }
+  for (const db of dbs.filter((d) => !d.bdb)) {
     if (db.manager !== manager || distroEcosystem(os, db.manager) === null) {
       out.push(unscannedOs(`a ${db.manager} package database on ${describe(os)}`, db.path, db.layer));
     }
   }
-  const own = dbs.filter((d) => d.manager === manager);
-  if (own.length === 0) out.push(unscannedOs(`${describe(os)} without its ${manager} package database`));
-  else if (own.every((d) => d.packages === 0)) out.push(unscannedOs(`the ${manager} package database of ${describe(os)} lists no installed package`, own[0]!.path, own[0]!.layer));
+  const own = dbs.filter((d) => d.manager === manager && !d.bdb);
+  if (own.length === 0 && !dbs.some((d) => d.bdb)) out.push(unscannedOs(`${describe(os)} without its ${manager} package database`));
+  else if (own.length > 0 && own.every((d) => d.packages === 0)) out.push(unscannedOs(`the ${manager} package database of ${describe(os)} lists no installed package`, own[0]!.path, own[0]!.layer));
   return out;
 }

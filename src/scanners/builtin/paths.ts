@@ -6,7 +6,7 @@ import { NPM_MANIFEST } from './parsers/npm';
 import { PYTHON_METADATA } from './parsers/python';
 
 /** `go-binary` is never classified by path: an executable is recognised by its bytes. */
-export type FileKind = 'dpkg-status' | 'dpkg-list' | 'apk-installed' | 'go-binary' | 'npm' | 'python' | 'os-release' | 'secret-candidate';
+export type FileKind = 'dpkg-status' | 'dpkg-list' | 'apk-installed' | 'go-binary' | 'rpmdb-sqlite' | 'rpmdb-bdb' | 'npm' | 'python' | 'os-release' | 'secret-candidate';
 
 const SECRET_NAMES = /(?:^|\/)(?:id_rsa|id_dsa|id_ecdsa|id_ed25519|\.git-credentials|\.pgpass)$/;
 const SECRET_PATHS = /(?:^|\/)(?:\.aws\/credentials|\.npmrc|\.docker\/config\.json|\.pypirc)$/;
@@ -16,6 +16,8 @@ export function classify(path: string): FileKind | null {
   if (path === 'var/lib/dpkg/status' || /^var\/lib\/dpkg\/status\.d\/[^/.]+$/.test(path)) return 'dpkg-status';
   if (path === 'lib/apk/db/installed') return 'apk-installed';
   if (/^var\/lib\/dpkg\/info\/[^/]+\.list$/.test(path)) return 'dpkg-list';
+  if (path === 'var/lib/rpm/rpmdb.sqlite' || path === 'usr/lib/sysimage/rpm/rpmdb.sqlite') return 'rpmdb-sqlite';
+  if (path === 'var/lib/rpm/Packages' || path === 'usr/lib/sysimage/rpm/Packages') return 'rpmdb-bdb';
   if (path === 'etc/os-release' || path === 'usr/lib/os-release') return 'os-release';
   if (NPM_MANIFEST.test(path)) return 'npm';
   if (PYTHON_METADATA.test(path)) return 'python';
@@ -31,6 +33,10 @@ export const READ_CAP: Record<FileKind, number> = {
   'dpkg-list': 32 * 1024 * 1024,
   // Streamed and searched, never read whole (./analyzers/go-buildinfo.ts).
   'go-binary': 0,
+  // A full RHEL userland's database is tens of MB.
+  'rpmdb-sqlite': 256 * 1024 * 1024,
+  // Berkeley DB rpm databases are only noticed (coverage finding), never read.
+  'rpmdb-bdb': 0,
   'os-release': 64 * 1024,
   npm: 4 * 1024 * 1024,
   python: 4 * 1024 * 1024,

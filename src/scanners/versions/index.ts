@@ -2,6 +2,7 @@
 import { apkScheme } from './apk';
 import { dpkgScheme } from './dpkg';
 import { pep440Scheme } from './pep440';
+import { rpmScheme } from './rpm';
 import { semverScheme } from './semver';
 import type { VersionScheme } from './types';
 
@@ -17,6 +18,9 @@ const BY_ECOSYSTEM: Record<string, VersionScheme> = {
   // The Go vulnerability database writes module and stdlib versions as SemVer without `v`.
   Go: semverScheme,
   PyPI: pep440Scheme,
+  'Rocky Linux': rpmScheme,
+  AlmaLinux: rpmScheme,
+  'Red Hat': rpmScheme,
 };
 
 /** The ordering for an ecosystem, or null when Portcullis cannot order its versions. */
