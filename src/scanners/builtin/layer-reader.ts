@@ -17,7 +17,7 @@ import { parseDpkgStatus } from './parsers/dpkg';
 import { apkOwnedFiles, parseDpkgList } from './parsers/owned-files';
 import { goBinaryFacts, isExecutable } from './analyzers/go-binary';
 import { readGoBuildInfo } from './analyzers/go-buildinfo';
-import { readRpmSqlite } from './analyzers/rpmdb';
+import { BINARY_ANALYZERS } from './analyzers';
 import { parseNpmManifest } from './parsers/npm';
 import { parseOsRelease } from './parsers/os-release';
 import { parsePythonMetadata } from './parsers/python';
@@ -126,6 +126,7 @@ function parse(kind: FileKind, path: string, text: string): Partial<PathFacts> {
       return { osRelease: parseOsRelease(text) };
     case 'go-binary':
     case 'rpmdb-sqlite':
+    case 'java-archive':
     case 'rpmdb-bdb':
       return {}; // binary: read by their analyzers (./analyzers), never as text
     case 'secret-candidate': {
@@ -149,8 +150,8 @@ async function readEntry(entry: Entry, path: string, layer: string, limits: Scan
   if (regular && kind === 'rpmdb-bdb') {
     facts.kind = kind;
     entry.resume();
-  } else if (regular && kind === 'rpmdb-sqlite' && size <= READ_CAP[kind]) {
-    Object.assign(facts, { kind }, await readRpmSqlite(await readCapped(entry, READ_CAP[kind], path)));
+  } else if (regular && kind && BINARY_ANALYZERS[kind] && size <= READ_CAP[kind]) {
+    Object.assign(facts, { kind }, await BINARY_ANALYZERS[kind](await readCapped(entry, READ_CAP[kind], path)));
   } else if (regular && kind && size <= READ_CAP[kind]) {
     // The header's size was checked against the cap; the reader's own cap only guards it.
     const text = (await readCapped(entry, READ_CAP[kind], path)).toString('utf8');
