@@ -106,7 +106,7 @@ interface RequestView { id: string; status: string; createdAt: string; history: 
 
 function spawnPortcullis(role: string, configFile: string, log: string): ChildProcess {
   const out = openSync(log, 'a');
-  return spawn(process.execPath, [MAIN, '--role', role], { cwd: ROOT, env: { ...process.env, PORTCULLIS_CONFIG: configFile }, stdio: ['ignore', out, out] });
+  return spawn(process.execPath, [MAIN, '--role', role], { cwd: ROOT, env: { ...process.env, PORTCULLIS_CONFIG: configFile, PORTCULLIS_METRICS_PORT: '0' }, stdio: ['ignore', out, out] });
 }
 
 interface Shared { redis: RedisService; upstream: RegistryService; proxy: NginxService; images: BuiltImage[]; dir: string }

@@ -21,14 +21,29 @@ export interface WorkerSettings {
   sweepIntervalMs?: number;
 }
 
+export interface WorkerHooks {
+  /** Fairness of the sweep's own scheduler (see ./priority.ts). */
+  scheduler?: SchedulerOptions;
+  /** Told how long each step took and how it ended (metrics). */
+  observeStep?: (step: PipelineStep, seconds: number, outcome: 'ok' | 'error') => void;
+}
+
 export function startIntakeWorker(connection: ConnectionOptions, redisPrefix: string, pipeline: Pipeline, settings: WorkerSettings, logger: Logger,
-  schedulerOptions: SchedulerOptions = {}): Worker {
+  hooks: WorkerHooks = {}): Worker {
   const log = logger.child({ module: 'worker' });
   const processors = Object.fromEntries(Object.entries(JOBS).map(([step, spec]) => [step, stepProcessor(spec, pipeline, log)]));
   const worker = new Worker(INTAKE_QUEUE, async (job, token) => {
-    const processor = processors[job.name as PipelineStep];
+    const step = job.name as PipelineStep;
+    const processor = processors[step];
     if (!processor) throw new Error(`unknown job ${job.name}`);
-    await processor(job, token);
+    const started = performance.now();
+    let outcome: 'ok' | 'error' = 'error';
+    try {
+      await processor(job, token);
+      outcome = 'ok';
+    } finally {
+      hooks.observeStep?.(step, (performance.now() - started) / 1000, outcome);
+    }
   }, {
     connection, prefix: bullPrefix(redisPrefix), concurrency: settings.concurrency,
     lockDuration: settings.lockDurationMs, stalledInterval: settings.stalledIntervalMs,
@@ -43,7 +58,7 @@ export function startIntakeWorker(connection: ConnectionOptions, redisPrefix: st
     }
   });
   worker.on('error', (err) => log.error({ error: err }, 'worker error'));
-  const jobs = new BullScheduler(connection, redisPrefix, schedulerOptions);
+  const jobs = new BullScheduler(connection, redisPrefix, hooks.scheduler);
   const sweep = startSweep(pipeline, jobs, settings.sweepIntervalMs ?? SWEEP_INTERVAL_MS, log.child({ module: 'sweep' }));
   worker.once('closing', () => {
     sweep.stop();

@@ -8,19 +8,23 @@ import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Worker } from 'bullmq';
 import Redis from 'ioredis';
 import { BullScheduler } from '../queue/scheduler';
+import { startWebhookWorker, WebhookQueue } from '../queue/webhook';
 import { startIntakeWorker } from '../queue/worker';
 import { createApp } from './api/app';
 import type { ReadinessCheck } from './api/routes/health';
 import { v1Router } from './api/v1';
-import { auditSubscriber, RedisAuditLog } from './audit';
+import { auditSubscriber, RedisAuditLog, startPeriodicDrain } from './audit';
+import { instrumentScanner, Metrics, metricsSubscriber, RedisDeliveryLog, resolveEndpoints, startMetricsServer, webhookSubscriber, type Endpoint } from './events';
 import {
   ApprovedService, CodeScanService, DecisionService, EventBus, Lifecycle, Pipeline, RequestService, ScanRunner, WaiverService, policyEvaluator, teamBacklog,
   type IntakeRegistry, type PolicyEvaluator,
 } from './intake';
+import { NotificationService } from './intake/notifications';
 import { RegistryGateway } from './intake/registry-gateway';
 import { ConfigError, loadConfig, type Config } from './lib/config';
 import type { IdentityProvider } from './lib/identity/types';
@@ -69,6 +73,10 @@ function redisCheck(redis: Redis): ReadinessCheck {
 export interface Services {
   events: EventBus;
   audit: RedisAuditLog;
+  metrics: Metrics;
+  /** Webhook endpoints (secrets resolved), their delivery queue and log; none configured: no queue. */
+  webhooks: { endpoints: Endpoint[]; queue: WebhookQueue | null; log: RedisDeliveryLog };
+  notifications: NotificationService;
   scheduler: BullScheduler;
   requests: RequestService;
   decisions: DecisionService;
@@ -97,16 +105,22 @@ export interface RegistryWiring {
 export function buildServices(config: Config, logger: Logger, redis: Redis, options: ServiceOptions = {}): Services {
   const prefix = config.redis.prefix;
   const events = new EventBus(logger.child({ module: 'events' }));
-  const audit = new RedisAuditLog(redis, prefix, logger.child({ module: 'audit' }));
+  const audit = new RedisAuditLog(redis, prefix, { logger: logger.child({ module: 'audit' }), timeoutMs: config.audit.timeoutMs });
   events.subscribe(auditSubscriber(audit, logger.child({ module: 'audit' })));
   const requests = new RedisRequestStore(redis, prefix);
+  const metrics = new Metrics({ version: PACKAGE_VERSION });
+  events.subscribe(metricsSubscriber(metrics, { requestedAt: async (target) => (await requests.get(target.replace(/^request\//, '')))?.createdAt ?? null }));
+  const webhooks = webhookWiring(config, redis, events);
   const approvals = new RedisApprovalStore(redis, prefix);
   const scheduler = new BullScheduler(redis, prefix, { backlog: teamBacklog(requests) });
   const lifecycle = new Lifecycle(requests, events);
   const registry = options.registry ?? registryGateway(config, logger).registry;
   const internalHost = new URL(config.internalRegistry.url).host;
   const policy = options.policy ?? policyEvaluator(config.policy);
-  const scans = new ScanRunner(options.scanners ?? [], new RedisScanResultStore(redis, prefix), logger.child({ module: 'scan' }));
+  const scanners = (options.scanners ?? []).map((scanner) => instrumentScanner(scanner, metrics));
+  const scans = new ScanRunner(scanners, new RedisScanResultStore(redis, prefix), logger.child({ module: 'scan' }));
+  metrics.watchQueue(scheduler.queue);
+  if (webhooks.queue) metrics.watchQueue(webhooks.queue.queue);
   const pipeline = new Pipeline({
     requests, approvals, registry, scheduler, lifecycle, scans, policy,
     logger: logger.child({ module: 'pipeline' }),
@@ -117,13 +131,39 @@ export function buildServices(config: Config, logger: Logger, redis: Redis, opti
     },
   });
   return {
-    events, audit, scheduler, pipeline,
+    events, audit, scheduler, pipeline, metrics, webhooks,
+    notifications: new NotificationService(webhooks.log, webhooks.endpoints.map((e) => e.name), events),
     requests: new RequestService({ requests, approvals, scheduler, lifecycle, events }),
     decisions: new DecisionService({ requests, scheduler, lifecycle, events, policy, approvalsRequired: config.policy.approvals.required }),
     approved: new ApprovedService({ approvals, registry, lifecycle, events }),
     waivers: new WaiverService({ requests, events, policy }),
-    codeScans: new CodeScanService({ requests, details: new RedisCodeScanStore(redis, prefix), events, policy }),
+    codeScans: new CodeScanService({ requests, details: new RedisCodeScanStore(redis, prefix), events, policy, limits: config.codeScans }),
   };
+}
+
+/** The version in package.json, for portcullis_build_info (src/ when run by the tests, dist/src/ when built). */
+const PACKAGE_VERSION = ((): string => {
+  for (const up of ['..', '../..']) {
+    try {
+      return (JSON.parse(readFileSync(path.join(__dirname, up, 'package.json'), 'utf8')) as { version: string }).version;
+    } catch { /* not this level */ }
+  }
+  return 'unknown';
+})();
+
+/** Webhook endpoints with their secrets (a missing or bad one stops the process naming the key) on the event bus. */
+function webhookWiring(config: Config, redis: Redis, events: EventBus): Services['webhooks'] {
+  let endpoints: Endpoint[];
+  try {
+    endpoints = resolveEndpoints(config.notifications.webhooks);
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
+  const log = new RedisDeliveryLog(redis, config.redis.prefix);
+  if (endpoints.length === 0) return { endpoints, queue: null, log };
+  const queue = new WebhookQueue(redis, config.redis.prefix);
+  events.subscribe(webhookSubscriber(endpoints, queue, config.notifications.source));
+  return { endpoints, queue, log };
 }
 
 /**
@@ -234,10 +274,18 @@ export async function startApi(config: Config, logger: Logger, redis: Redis, ser
 }
 
 /** Starts the intake worker; the scanners are already in `services` (see {@link startScanners}). */
-export function startWorker(config: Config, logger: Logger, redis: Redis, services: Services): { worker: Worker; step: ShutdownStep } {
-  const worker = startIntakeWorker(redis, config.redis.prefix, services.pipeline, config.worker, logger, services.scheduler.options);
+export function startWorker(config: Config, logger: Logger, redis: Redis, services: Services): { worker: Worker; webhooks: Worker | null; step: ShutdownStep } {
+  const worker = startIntakeWorker(redis, config.redis.prefix, services.pipeline, config.worker, logger, {
+    scheduler: services.scheduler.options,
+    observeStep: (stage, seconds, outcome) => services.metrics.stageDuration.observe({ stage, outcome }, seconds),
+  });
+  const { endpoints } = services.webhooks;
+  const webhooks = endpoints.length === 0 ? null : startWebhookWorker(redis, config.redis.prefix, {
+    endpoints, log: services.webhooks.log, retryBaseMs: config.notifications.retryBaseMs, logger,
+    observe: (outcome) => services.metrics.webhookDeliveries.inc({ outcome }),
+  });
   // close() waits for running jobs; a job still running at the deadline is handed back by stalled-job recovery.
-  return { worker, step: { name: 'worker', run: () => worker.close() } };
+  return { worker, webhooks, step: { name: 'worker', run: async () => { await Promise.all([worker.close(), webhooks?.close()]); } } };
 }
 
 async function main(): Promise<void> {
@@ -262,7 +310,22 @@ async function main(): Promise<void> {
   const steps: ShutdownStep[] = [];
   if (identity) steps.push((await startApi(config, logger, redis, services, identity)).step);
   if (role !== 'api') steps.push(startWorker(config, logger, redis, services).step);
-  steps.push({ name: 'queue', run: () => services.scheduler.close() });
+  if (config.metrics.enabled) {
+    // Metrics are not part of the gate: a taken port (a second process on one host) costs this
+    // process its metrics, loudly, not its work.
+    const started = await startMetricsServer(services.metrics, config.metrics).catch((err: NodeJS.ErrnoException) => {
+      logger.error({ error: err, 'server.port': config.metrics.port }, `metrics not served by this process: cannot listen on ${config.metrics.host}:${config.metrics.port} (${err.code ?? err.message}); set PORTCULLIS_METRICS_PORT`);
+      return null;
+    });
+    if (started) {
+      logger.info({ 'server.address': config.metrics.host, 'server.port': started.port }, `metrics on http://${config.metrics.host}:${started.port}/metrics`);
+      steps.push({ name: 'metrics', run: () => new Promise<void>((resolve) => { started.server.close(() => resolve()); started.server.closeAllConnections(); }) });
+    }
+  }
+  // Chains records whose writer died between its Lua script and its own drain (BOARD: audit outbox).
+  const drain = startPeriodicDrain(services.audit, config.audit.drainIntervalMs, logger.child({ module: 'audit' }));
+  steps.push({ name: 'audit drain', run: () => drain.stop() });
+  steps.push({ name: 'queue', run: async () => { await Promise.all([services.scheduler.close(), services.webhooks.queue?.close()]); } });
   steps.push({ name: 'redis', run: async () => { await redis.quit(); } });
   onShutdown(logger, steps);
   logger.info({ role }, 'portcullis started');

@@ -46,7 +46,12 @@ export const openApiDocument = {
         properties: {
           id: { type: 'string' }, tool: { type: 'string' }, toolVersion: { type: 'string' }, uploadedBy: { type: 'string' }, uploadedAt: { type: 'string', format: 'date-time' },
           summary: ref('Severity'), findings: { type: 'array', items: { type: 'object' } }, findingsTotal: { type: 'integer' }, grouped: { type: 'boolean' },
+          upload: { type: 'object', description: 'the SARIF log this run came from (GET /v1/requests/{id}/code-scans/{sha256}) and its index in it', properties: { sha256: { type: 'string' }, bytes: { type: 'integer' }, run: { type: 'integer' } } },
         },
+      },
+      CodeScanUpload: {
+        type: 'object', required: ['sha256', 'bytes', 'runs', 'alreadyAttached'],
+        properties: { sha256: { type: 'string' }, bytes: { type: 'integer' }, runs: { type: 'integer' }, alreadyAttached: { type: 'boolean' } },
       },
       Finding: {
         type: 'object', required: ['id', 'aliases', 'kind', 'severity', 'title', 'links'],
@@ -73,6 +78,14 @@ export const openApiDocument = {
         properties: { findingId: { type: 'string' }, reason: { type: 'string' }, expires: { type: 'string', format: 'date-time' }, by: { type: 'string' }, at: { type: 'string', format: 'date-time' } },
       },
       ApprovedImage: { type: 'object', required: ['image', 'digest', 'internalRef', 'team', 'approvedAt', 'approvedBy'], properties: { image: { type: 'string' }, digest: { type: 'string' }, internalRef: { type: 'string' }, team: { type: 'string' }, approvedAt: { type: 'string' }, approvedBy: { type: 'array', items: { type: 'string' } } } },
+      Delivery: {
+        type: 'object', required: ['id', 'endpoint', 'type', 'subject', 'attempt', 'outcome', 'at'],
+        properties: {
+          id: { type: 'string', description: 'CloudEvent id = webhook-id, the same at every attempt' }, endpoint: { type: 'string' }, type: { type: 'string' },
+          subject: { type: 'string' }, team: { type: 'string' }, attempt: { type: 'integer' },
+          outcome: { type: 'string', enum: ['delivered', 'retrying', 'failed', 'disabled'] }, status: { type: 'integer' }, error: { type: 'string' }, at: { type: 'string', format: 'date-time' },
+        },
+      },
       AuditEntry: { type: 'object', properties: { seq: { type: 'integer' }, at: { type: 'string' }, actor: { type: 'string' }, action: { type: 'string' }, target: { type: 'string' }, details: { type: 'object' }, prevHash: { type: 'string' }, hash: { type: 'string' } } },
     },
   },
@@ -111,8 +124,19 @@ export const openApiDocument = {
     '/v1/requests/{id}/code-scans': {
       post: {
         ...secured, summary: "Attach code-scan evidence, a SARIF 2.1.0 log (developer of the request's team, or admin); any state but a terminal one", parameters: [idParam],
-        requestBody: { required: true, description: 'up to server.codeScanBodyLimit', ...json({ type: 'object', required: ['version', 'runs'], properties: { version: { const: '2.1.0' }, runs: { type: 'array', items: { type: 'object' } } } }) },
-        responses: { 201: { description: 'stored: one `codeScans` entry per run', ...json(ref('Request')) }, ...errors(400, 401, 403, 404, 409, 413, 415, 503) },
+        requestBody: { required: true, description: 'up to server.codeScanBodyLimit and the codeScans.* bounds (413 CODE_SCAN_TOO_LARGE naming the key); application/json or application/sarif+json', ...json({ type: 'object', required: ['version', 'runs'], properties: { version: { const: '2.1.0' }, runs: { type: 'array', minItems: 1, items: { type: 'object' } } } }) },
+        responses: {
+          201: { description: 'stored: one `codeScans` entry per run; `upload` names the log by sha256', ...json({ allOf: [ref('Request'), { type: 'object', properties: { upload: ref('CodeScanUpload') } }] }) },
+          200: { description: 'this log (same sha256) was already attached: nothing changed, `upload.alreadyAttached` is true', ...json({ allOf: [ref('Request'), { type: 'object', properties: { upload: ref('CodeScanUpload') } }] }) },
+          ...errors(400, 401, 403, 404, 409, 413, 415, 503),
+        },
+      },
+    },
+    '/v1/requests/{id}/code-scans/{sha256}': {
+      get: {
+        ...secured, summary: 'The original SARIF log of one upload, byte for byte (readers of the request)',
+        parameters: [idParam, { name: 'sha256', in: 'path', required: true, schema: { type: 'string', pattern: '^[0-9a-f]{64}$' } }],
+        responses: { 200: { description: 'the log', content: { 'application/sarif+json': { schema: { type: 'object' } } } }, ...errors(400, 401, 403, 404) },
       },
     },
     '/v1/requests/{id}/waivers': {
@@ -142,6 +166,20 @@ export const openApiDocument = {
         ...secured, summary: 'Withdraw an approval and delete its internal tag (admin)',
         requestBody: { required: true, ...json({ type: 'object', additionalProperties: false, required: ['digest', 'reason'], properties: { digest: { type: 'string' }, team: { type: 'string' }, reason: { type: 'string' } } }) },
         responses: { 200: { description: 'revoked', ...json({ type: 'object' }) }, ...errors(400, 401, 403, 404) },
+      },
+    },
+    '/v1/notifications/deliveries': {
+      get: {
+        ...secured, summary: 'Webhook delivery attempts, newest first (admin/auditor, within their teams)',
+        parameters: [q('endpoint', { type: 'string' }), limitParam, q('cursor', { type: 'string' }, false, '`next` of the previous page')],
+        responses: { 200: { description: 'a page', ...json(page('Delivery')) }, ...errors(400, 401, 403, 429, 503) },
+      },
+    },
+    '/v1/notifications/endpoints/{name}/enable': {
+      post: {
+        ...secured, summary: 'Deliver to an endpoint again after it answered 410 Gone (admin of every team)',
+        parameters: [{ name: 'name', in: 'path', required: true, schema: { type: 'string' } }],
+        responses: { 200: { description: 'enabled', ...json({ type: 'object', properties: { endpoint: { type: 'string' }, enabled: { type: 'boolean' }, wasDisabled: { type: 'boolean' } } }) }, ...errors(401, 403, 404, 429, 503) },
       },
     },
     '/v1/audit': {

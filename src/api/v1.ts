@@ -6,6 +6,7 @@
 import { Router } from 'express';
 import type { AuditLog } from '../audit';
 import type { ApprovedService, CodeScanService, DecisionService, RequestService, WaiverService } from '../intake';
+import type { NotificationService } from '../intake/notifications';
 import type { IdentityProvider } from '../lib/identity/types';
 import { authenticate } from './middleware/auth';
 import { jsonBodies } from './middleware/body';
@@ -13,6 +14,7 @@ import { rateLimit, unauthenticatedRateLimit } from './middleware/rate-limit';
 import { approvedRouter } from './routes/approved';
 import { auditRouter } from './routes/audit';
 import { codeScansRouter } from './routes/code-scans';
+import { notificationsRouter } from './routes/notifications';
 import { queueRouter } from './routes/queue';
 import { requestsRouter } from './routes/requests';
 import { waiversRouter } from './routes/waivers';
@@ -26,6 +28,8 @@ export interface V1Deps {
   audit: Pick<AuditLog, 'list'>;
   /** SARIF evidence uploads; until main.ts wires it, the route answers 503 DEPENDENCY_UNAVAILABLE. */
   codeScans?: CodeScanService;
+  /** Webhook deliveries; without it the routes answer 503 DEPENDENCY_UNAVAILABLE. */
+  notifications?: NotificationService;
   limits: { bodyLimit: string; codeScanBodyLimit: string; rateLimitPerMinute: number };
   /** Extra v1 routers (e.g. code-scan uploads), mounted after the built-in ones. */
   extra?: Router[];
@@ -42,6 +46,7 @@ export function v1Router(deps: V1Deps): Router {
   router.use(approvedRouter(deps));
   router.use(auditRouter(deps));
   router.use(codeScansRouter(deps));
+  router.use(notificationsRouter(deps));
   for (const extra of deps.extra ?? []) router.use(extra);
   return router;
 }

@@ -13,6 +13,8 @@ export interface AuditableEvent {
   actor: string;
   target: string;
   details: Record<string, unknown>;
+  /** The store already wrote this event's record to the outbox, in the script of the change. */
+  recorded?: boolean;
 }
 
 /**
@@ -21,9 +23,19 @@ export interface AuditableEvent {
  * misses and it can be re-entered), then thrown: the event bus decides whether the publisher
  * fails (decisions) or carries on (pipeline steps, whose state change must not be undone by a
  * logging fault).
+ *
+ * A `recorded` event is only drained, never appended again. A failed drain is logged, not
+ * thrown: the record committed with the change and stays in the outbox until a periodic drain
+ * chains it, so failing the caller would report as undone a change that happened.
  */
 export function auditSubscriber(log: AuditLog, logger: Logger): ((event: AuditableEvent) => Promise<void>) & { critical: true } {
   const handler = async (event: AuditableEvent): Promise<void> => {
+    if (event.recorded) {
+      await log.drain().catch((err: unknown) => {
+        logger.warn({ error: err, 'event.action': event.type, 'portcullis.audit.target': event.target }, `audit drain after ${event.type} failed; the record waits in the outbox`);
+      });
+      return;
+    }
     try {
       await log.append({ actor: event.actor, action: event.type, target: event.target, details: event.details });
     } catch (err) {

@@ -19,6 +19,8 @@ export interface DomainEvent {
   target: string;
   /** Non-secret facts about the event (status, digest, team, reason). */
   details: Record<string, unknown>;
+  /** True when the store already wrote this event's audit record to the outbox (the audit subscriber then only drains). */
+  recorded?: boolean;
 }
 
 /**

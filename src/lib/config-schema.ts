@@ -6,6 +6,7 @@ import { z } from 'zod';
 // Layering: lib composes the zod-only config schemas each module declares (and nothing else of them).
 import { policyConfigSchema } from '../policy/config';
 import { scannersConfigSchema } from '../scanners/config';
+import { codeScansConfigSchema } from '../scanners/sarif/config';
 
 const url = z.string().url();
 
@@ -49,6 +50,22 @@ export const moverSchema = z.strictObject({
       if (m[key]) ctx.addIssue({ code: 'custom', path: [key], message: 'applies only to a tcp:// mover.engineSocket' });
     }
   }
+});
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+/** A webhook endpoint: https, or plain http only to loopback (a local relay); never credentials in the URL. */
+export const webhookSchema = z.strictObject({
+  /** Unique name, shown in delivery records and used to re-enable an endpoint. */
+  name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lowercase letters, digits and -'),
+  url: url.refine((u) => {
+    const parsed = new URL(u);
+    return !parsed.username && !parsed.password && (parsed.protocol === 'https:' || (parsed.protocol === 'http:' && LOOPBACK_HOSTS.has(parsed.hostname)));
+  }, 'must be https (plain http only to a loopback relay), with no credentials in it'),
+  /** Event types sent: exact (`approval.revoked`), a prefix (`approval.*`), or `*`. */
+  events: z.array(z.string().regex(/^(\*|[a-z_]+(\.[a-z_]+)*(\.\*)?)$/, 'an event type, a prefix ending in .*, or *')).min(1),
+  /** Environment variable holding the Standard Webhooks signing secret (`whsec_…` base64, 24–64 bytes). */
+  secretEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'an environment variable name'),
 });
 
 export const configSchema = z.strictObject({
@@ -99,6 +116,8 @@ export const configSchema = z.strictObject({
   }).prefault({}),
   /** Scanner adapters run on every staged image, in order; `[]` leaves the decision to approvers alone. */
   scanners: scannersConfigSchema,
+  /** Bounds on code-scan (SARIF) evidence; over them an upload is refused (413 CODE_SCAN_TOO_LARGE). */
+  codeScans: codeScansConfigSchema.prefault({}),
   policy: policyConfigSchema.extend({
     approvals: z.strictObject({
       /** Distinct approvers (none of them the requester) needed before promotion. */
@@ -111,6 +130,35 @@ export const configSchema = z.strictObject({
     retries: z.number().int().min(0).max(20).default(5),
   }).prefault({}),
   mover: moverSchema.prefault({}),
+  audit: z.strictObject({
+    /** How often every API and worker process chains records left in the audit outbox. */
+    drainIntervalMs: z.number().int().min(50).max(60000).default(1000),
+    /** How long an append (or a drain) keeps retrying while other processes hold the chain. */
+    timeoutMs: z.number().int().min(100).default(10000),
+  }).prefault({}),
+  notifications: z.strictObject({
+    /** The CloudEvents `source` of every event sent. */
+    source: z.string().min(1).default('urn:portcullis'),
+    /** Signed webhooks (CloudEvents 1.0 JSON bodies, Standard Webhooks signatures). */
+    webhooks: z.array(webhookSchema).default([]).superRefine((hooks, ctx) => {
+      const seen = new Set<string>();
+      hooks.forEach((h, i) => {
+        if (seen.has(h.name)) ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `duplicate webhook name ${h.name}` });
+        seen.add(h.name);
+      });
+    }),
+    /** First retry delay of a failed delivery; later ones grow to 8 h, about 24 h of retries in all. */
+    retryBaseMs: z.number().int().min(10).default(5000),
+  }).prefault({}),
+  metrics: z.strictObject({
+    /** Serve Prometheus metrics on their own listener in every process. */
+    enabled: z.boolean().default(true),
+    host: z.string().default('127.0.0.1'),
+    /** Port of the metrics listener (0 picks a free port). */
+    port: z.number().int().min(0).max(65535).default(9464),
+    /** Bearer token scrapers must send; from PORTCULLIS_METRICS_TOKEN. Unset: no token asked. */
+    token: z.string().min(16).optional(),
+  }).prefault({}),
   log: z.strictObject({
     level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   }).prefault({}),

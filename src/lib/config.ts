@@ -87,6 +87,8 @@ export function applyEnv(raw: unknown, env: NodeJS.ProcessEnv): unknown {
   set('PORTCULLIS_INTERNAL_REGISTRY_USERNAME', (v) => (section('internalRegistry').username = v));
   set('PORTCULLIS_INTERNAL_REGISTRY_PASSWORD', (v) => (section('internalRegistry').password = v));
   set('PORTCULLIS_SERVER_PORT', (v) => (section('server').port = Number(v)));
+  set('PORTCULLIS_METRICS_TOKEN', (v) => (section('metrics').token = v));
+  set('PORTCULLIS_METRICS_PORT', (v) => (section('metrics').port = Number(v)));
   if (Array.isArray(cfg.upstreams)) {
     for (const up of cfg.upstreams) {
       if (!isPlain(up) || typeof up.registry !== 'string') continue;

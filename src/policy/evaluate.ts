@@ -47,7 +47,10 @@ export interface PolicyInput {
 
 export interface PolicyResult {
   verdict: 'pass' | 'fail';
-  /** Why the verdict is `fail`, one line each; empty on `pass`. */
+  /**
+   * Why the verdict is `fail`, one line each, then its `warnings` prefixed `warning: ` (so a
+   * failing verdict keeps them); empty on `pass`.
+   */
   reasons: string[];
   /** Findings that fail the image and are not waived or allowlisted. */
   blocking: Finding[];
@@ -106,10 +109,16 @@ export function evaluate(input: PolicyInput): PolicyResult {
       blocking.push(f);
     }
   }
-  const reasons = blocking.slice(0, MAX_REASONS).map(describe);
-  if (blocking.length > MAX_REASONS) reasons.push(`... and ${blocking.length - MAX_REASONS} more blocking findings`);
+  // The same finding seen twice (two runs or two logs that report one problem) is one reason.
+  const lines = [...new Set(blocking.map(describe))];
+  const reasons = lines.slice(0, MAX_REASONS);
+  if (lines.length > MAX_REASONS) reasons.push(`... and ${lines.length - MAX_REASONS} more blocking findings`);
   if (codeScanRequired(config, input.team) && input.codeScans.length === 0) {
     reasons.unshift(`code-scan evidence (SARIF) is required for team ${input.team} and none was submitted`);
   }
-  return { verdict: reasons.length > 0 ? 'fail' : 'pass', reasons, blocking, warnings };
+  const notes = [...new Set(warnings)];
+  // A failing verdict still shows what would only have warned (e.g. "runs as root"): the
+  // approver who waives the blocking findings must not lose sight of it (issue 11.11).
+  if (reasons.length > 0) reasons.push(...notes.map((w) => `warning: ${w}`));
+  return { verdict: reasons.length > 0 ? 'fail' : 'pass', reasons, blocking, warnings: notes };
 }

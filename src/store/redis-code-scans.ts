@@ -1,29 +1,29 @@
 /**
- * Full code-scan findings in Redis, one string key per run. Only runs too large to keep
- * verbatim on the request record are written here; the request keeps their grouped form.
+ * The original SARIF logs of a request's code scans in Redis, one string key per distinct log:
+ * `${prefix}:code-scan:${requestId}:sarif:${sha256}`. Each log is written once (SET NX), so
+ * the same upload sent twice, or by two clients at once, is stored once. The request record
+ * keeps only a bounded summary per run (intake/code-scans.ts). Whatever removes a request
+ * should remove `${prefix}:code-scan:${requestId}:*` too.
  */
 import type Redis from 'ioredis';
-import type { Finding } from '../scanners/types';
-import { storeKeys, type StoreKeys } from './keys';
 import type { CodeScanStore } from './types';
 
 export class RedisCodeScanStore implements CodeScanStore {
-  private readonly keys: StoreKeys;
+  constructor(private readonly redis: Redis, private readonly prefix: string) {}
 
-  constructor(private readonly redis: Redis, prefix: string) {
-    this.keys = storeKeys(prefix);
+  private key(requestId: string, sha256: string): string {
+    return `${this.prefix}:code-scan:${requestId}:sarif:${sha256}`;
   }
 
-  async putFindings(requestId: string, scanId: string, findings: readonly Finding[]): Promise<void> {
-    await this.redis.set(this.keys.codeScanFindings(requestId, scanId), JSON.stringify(findings));
+  async putUpload(requestId: string, sha256: string, log: Buffer): Promise<boolean> {
+    return (await this.redis.set(this.key(requestId, sha256), log, 'NX')) === 'OK';
   }
 
-  async getFindings(requestId: string, scanId: string): Promise<Finding[] | null> {
-    const json = await this.redis.get(this.keys.codeScanFindings(requestId, scanId));
-    return json ? (JSON.parse(json) as Finding[]) : null;
+  async getUpload(requestId: string, sha256: string): Promise<Buffer | null> {
+    return this.redis.getBuffer(this.key(requestId, sha256));
   }
 
-  async deleteFindings(requestId: string, scanId: string): Promise<void> {
-    await this.redis.del(this.keys.codeScanFindings(requestId, scanId));
+  async deleteUpload(requestId: string, sha256: string): Promise<void> {
+    await this.redis.del(this.key(requestId, sha256));
   }
 }

@@ -84,6 +84,11 @@ export interface CodeScanRecord {
   /** Number of findings in the run as uploaded. */
   findingsTotal: number;
   grouped: boolean;
+  /**
+   * The SARIF log this run came from: its sha256 (the original is in the code-scan store under
+   * it), its size, and the run's index in it. Absent on entries stored before it existed.
+   */
+  upload?: { sha256: string; bytes: number; run: number };
 }
 
 /** One image request, as stored and as served by `GET /v1/requests/{id}`. */
@@ -237,12 +242,12 @@ export interface ApprovalStore {
 }
 
 /**
- * The full finding list of a code-scan (SARIF) run, kept beside the request when the request
- * record holds them grouped (see intake/code-scans.ts), so the evidence is never lost.
+ * The original SARIF logs uploaded to a request, each kept once (by its sha256) beside the
+ * request, never in the record or the audit trail (see intake/code-scans.ts).
  */
 export interface CodeScanStore {
-  putFindings(requestId: string, scanId: string, findings: readonly Finding[]): Promise<void>;
-  /** The stored list, or null when the run kept every finding on the request. */
-  getFindings(requestId: string, scanId: string): Promise<Finding[] | null>;
-  deleteFindings(requestId: string, scanId: string): Promise<void>;
+  /** Keeps `log` unless this request already holds that digest; true when it was written now. */
+  putUpload(requestId: string, sha256: string, log: Buffer): Promise<boolean>;
+  getUpload(requestId: string, sha256: string): Promise<Buffer | null>;
+  deleteUpload(requestId: string, sha256: string): Promise<void>;
 }

@@ -5,7 +5,6 @@
  */
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Worker } from 'bullmq';
 import Redis from 'ioredis';
 import YAML from 'yaml';
 import { buildServices, identityFrom, startApi, startWorker, type ServiceOptions, type Services } from '../../src/main';
@@ -81,8 +80,8 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   const redis = new Redis(config.redis.url, { maxRetriesPerRequest: null });
   const built = buildServices(config, logger, redis, options);
   const api = await startApi(config, logger, redis, built, identityFrom(config, logger));
-  let worker: Worker | undefined;
-  if (options.worker !== false) worker = startWorker(config, logger, redis, built).worker;
+  let worker: ReturnType<typeof startWorker> | undefined;
+  if (options.worker !== false) worker = startWorker(config, logger, redis, built);
   const url = `http://127.0.0.1:${api.port}`;
 
   const call: TestApp['call'] = async (who, method, p, body, headers = {}) => {
@@ -108,9 +107,9 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
       throw new Error(`request ${id} never reached ${statuses.join('|')}`);
     },
     async stop() {
-      await worker?.close();
+      await worker?.step.run();
       await api.step.run();
-      await built.scheduler.close();
+      await Promise.all([built.scheduler.close(), built.webhooks.queue?.close()]);
       const keys = await redis.keys(`${config.redis.prefix}:*`);
       for (let i = 0; i < keys.length; i += 500) await redis.del(...keys.slice(i, i + 500));
       redis.disconnect();

@@ -37,7 +37,7 @@ export interface TsProcess {
 /** Starts `src/<script>` with `args`; output is collected for assertions and failure messages. */
 export function runTs(script: string, args: string[], env: NodeJS.ProcessEnv = {}): TsProcess {
   const child = spawn(process.execPath, ['-r', hook(), path.join(ROOT, script), ...args], {
-    cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'],
+    cwd: ROOT, env: { PORTCULLIS_METRICS_PORT: '0', ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
   child.stdout?.on('data', (c: Buffer) => { out += c.toString(); });

@@ -20,7 +20,12 @@
 import { AppError } from '../../lib/errors';
 import { severityFromScore } from '../cvss';
 import type { Finding, Severity } from '../types';
+import { DEFAULT_CODE_SCAN_LIMITS } from './config';
+import { jsonPath, locateSyntaxError } from './json-syntax';
+import { checkSarifLimits, type SarifLogLimits } from './limits';
 import { sarifLogSchema, type SarifResult, type SarifRule, type SarifRun } from './schema';
+
+export { jsonPath } from './json-syntax';
 
 export interface CodeScan {
   /** `runs[].tool.driver.name`, e.g. `CodeQL`, `Black Duck`. */
@@ -31,17 +36,6 @@ export interface CodeScan {
 
 const LEVEL_SEVERITY: Record<string, Severity> = { error: 'high', warning: 'medium', note: 'low', none: 'unknown' };
 const NOT_PROBLEMS = new Set(['pass', 'notApplicable', 'informational']);
-
-/** `runs[0].results[3].ruleId` from a zod issue path. */
-export function jsonPath(path: ReadonlyArray<PropertyKey>): string {
-  let out = '';
-  for (const seg of path) {
-    if (typeof seg === 'number') out += `[${seg}]`;
-    else if (typeof seg === 'string' && /^[A-Za-z_$][\w$]*$/.test(seg)) out += out ? `.${seg}` : seg;
-    else out += `[${JSON.stringify(String(seg))}]`;
-  }
-  return out || '$';
-}
 
 function securitySeverity(props: Record<string, unknown> | undefined): Severity | null {
   const raw = props?.['security-severity'];
@@ -61,6 +55,20 @@ function clip(s: string, n: number): string {
   return s.length > n ? `${s.slice(0, n - 3)}...` : s;
 }
 
+/**
+ * Only http(s) URLs become links: a help URI of `javascript:` would be script in any page that
+ * shows it, and one that is not a URL (real CodeQL logs carry "not a valid URI") links nowhere.
+ * The original log keeps it either way.
+ */
+function webLink(uri: string): boolean {
+  try {
+    const u = new URL(uri);
+    return u.protocol === 'https:' || u.protocol === 'http:';
+  } catch {
+    return false;
+  }
+}
+
 function toFinding(run: SarifRun, r: SarifResult, i: number): Finding | null {
   if (r.kind && NOT_PROBLEMS.has(r.kind)) return null;
   const rule = ruleOf(run, r);
@@ -77,19 +85,24 @@ function toFinding(run: SarifRun, r: SarifResult, i: number): Finding | null {
     kind: 'code',
     severity,
     title: clip(title.trim(), 300),
-    links: rule?.helpUri ? [rule.helpUri] : [],
+    links: rule?.helpUri && webLink(rule.helpUri) ? [rule.helpUri] : [],
     ...(uri ? { path: line ? `${uri}:${line}` : uri } : {}),
   };
 }
 
-/** Validates a parsed SARIF log; throws `INVALID_SARIF` naming the JSON path of the first problem. */
-export function parseSarif(json: unknown): CodeScan[] {
+/**
+ * Validates a parsed SARIF log: its bounds first (413 `CODE_SCAN_TOO_LARGE`, cheap, before
+ * anything is built from it), then its structure (400 `INVALID_SARIF` naming the JSON path of
+ * the first problem, `details.paths` the first ten).
+ */
+export function parseSarif(json: unknown, limits: SarifLogLimits = DEFAULT_CODE_SCAN_LIMITS): CodeScan[] {
+  checkSarifLimits(json, limits);
   const parsed = sarifLogSchema.safeParse(json);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const where = issue ? jsonPath(issue.path) : '$';
-    throw new AppError('INVALID_SARIF', `invalid SARIF 2.1.0 log at ${where}: ${issue?.message ?? 'invalid'}`, {
-      details: { path: where },
+    const issues = parsed.error.issues;
+    const where = issues[0] ? jsonPath(issues[0].path) : '$';
+    throw new AppError('INVALID_SARIF', `invalid SARIF 2.1.0 log at ${where}: ${issues[0]?.message ?? 'invalid'}`, {
+      details: { path: where, paths: [...new Set(issues.slice(0, 10).map((i) => jsonPath(i.path)))] },
     });
   }
   return parsed.data.runs.map((run) => ({
@@ -101,13 +114,22 @@ export function parseSarif(json: unknown): CodeScan[] {
   }));
 }
 
-/** Parses SARIF text (JSON syntax errors are `INVALID_SARIF` too). */
-export function parseSarifText(text: string): CodeScan[] {
+/** The 400 for a log that is not JSON: where it breaks (JSON path, line, column) and why. */
+export function notJson(text: string): AppError {
+  const at = locateSyntaxError(text);
+  const where = at ? ` at ${at.path} (line ${at.line}, column ${at.column}): ${at.problem}` : '';
+  return new AppError('INVALID_SARIF', `SARIF log is not JSON${where}`, {
+    details: at ? { path: at.path, line: at.line, column: at.column } : { path: '$' },
+  });
+}
+
+/** Parses SARIF text (JSON syntax errors are `INVALID_SARIF` too, with their place). */
+export function parseSarifText(text: string, limits: SarifLogLimits = DEFAULT_CODE_SCAN_LIMITS): CodeScan[] {
   let json: unknown;
   try {
     json = JSON.parse(text);
-  } catch (err) {
-    throw new AppError('INVALID_SARIF', `SARIF log is not JSON: ${(err as Error).message}`);
+  } catch {
+    throw notJson(text);
   }
-  return parseSarif(json);
+  return parseSarif(json, limits);
 }

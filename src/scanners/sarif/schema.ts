@@ -30,6 +30,9 @@ const location = z.object({
     .optional(),
 });
 
+/** §3.44: a stack is its frames (required); a stack without them is a broken log (sarif-sdk JSON1002). */
+const stack = z.object({ message: message.optional(), frames: z.array(z.record(z.string(), z.unknown())) });
+
 export const resultSchema = z.object({
   ruleId: z.string().min(1).optional(),
   ruleIndex: z.number().int().min(-1).optional(),
@@ -38,6 +41,7 @@ export const resultSchema = z.object({
   level: level.optional(),
   message,
   locations: z.array(location).optional(),
+  stacks: z.array(stack).optional(),
   properties: propertyBag.optional(),
 });
 export type SarifResult = z.infer<typeof resultSchema>;

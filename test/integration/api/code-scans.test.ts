@@ -4,6 +4,7 @@
  * the JSON path of a broken log, the code-scan body limit, roles, teams, terminal states,
  * and the audit entry.
  */
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Worker } from 'bullmq';
@@ -13,6 +14,8 @@ import { services, uniqueName } from '../../harness/services';
 import { CodeScanService, INLINE_FINDINGS_LIMIT } from '../../../src/intake';
 import { createLogger } from '../../../src/lib/logger';
 import { identityFrom, startApi, startWorker, type Services } from '../../../src/main';
+import { DEFAULT_CODE_SCAN_LIMITS } from '../../../src/scanners/sarif/config';
+import { parseSarifText } from '../../../src/scanners/sarif/normalize';
 import { RedisCodeScanStore, RedisRequestStore } from '../../../src/store';
 
 const SARIF = path.join(__dirname, '../../fixtures/sarif');
@@ -57,7 +60,8 @@ describe('code-scan evidence (SARIF) on a request', () => {
     // second API on the same Redis prefix and event bus has it (see the report on main.ts).
     const prefix = app.config.redis.prefix;
     details = new RedisCodeScanStore(app.redis, prefix);
-    const codeScans = new CodeScanService({ requests: new RedisRequestStore(app.redis, prefix), details, events: app.services.events });
+    // At most 8 logs per request here, so that the concurrent test below meets the bound.
+    const codeScans = new CodeScanService({ requests: new RedisRequestStore(app.redis, prefix), details, events: app.services.events, limits: { ...DEFAULT_CODE_SCAN_LIMITS, maxUploadsPerRequest: 8 } });
     const wired: Services & { codeScans: CodeScanService } = Object.assign({}, app.services, { codeScans });
     const api = await startApi({ ...app.config, server: { ...app.config.server, port: 0 } }, logger, app.redis, wired, identityFrom(app.config, logger));
     url = `http://127.0.0.1:${api.port}`;
@@ -122,7 +126,7 @@ describe('code-scan evidence (SARIF) on a request', () => {
 
     // A terminal request takes no more evidence.
     expect((await app.call('approver', 'POST', `/v1/requests/${id}/reject`, { reason: 'eval on user input' })).status).toBe(200);
-    const late = await post('dev', `/v1/requests/${id}/code-scans`, fixture('semgrep.sarif.json'));
+    const late = await post('dev', `/v1/requests/${id}/code-scans`, manyResults(3));
     expect(late.status).toBe(409);
     expect(late.body.error.code).toBe('INVALID_STATE');
     expect((await app.call('dev', 'GET', `/v1/requests/${id}`)).body.codeScans).toHaveLength(3);
@@ -138,9 +142,52 @@ describe('code-scan evidence (SARIF) on a request', () => {
     expect(scan.findings.map((f: { id: string; severity: string; title: string }) => [f.id, f.severity, f.title])).toEqual([
       ['B1', 'critical', `issue 0 (and ${n / 10 - 1} more locations)`], ['B2', 'medium', `issue 1 (and ${n - n / 10 - 1} more locations)`],
     ]);
-    const full = await details.getFindings(id, scan.id);
+    // The original log is kept once beside the request, under the sha256 of the bytes sent.
+    const sent = JSON.stringify(manyResults(n));
+    expect(res.body.upload).toEqual({ sha256: createHash('sha256').update(sent).digest('hex'), bytes: Buffer.byteLength(sent), runs: 1, alreadyAttached: false });
+    expect(scan.upload).toEqual({ sha256: res.body.upload.sha256, bytes: Buffer.byteLength(sent), run: 0 });
+    const original = await fetch(`${url}/v1/requests/${id}/code-scans/${scan.upload.sha256}`, { headers: { authorization: `Bearer ${tokenOf('approver')}` } });
+    expect([original.status, original.headers.get('content-type')]).toEqual([200, 'application/sarif+json']);
+    const full = parseSarifText(await original.text())[0].findings;
     expect(full).toHaveLength(n);
-    expect(full?.[n - 1]).toMatchObject({ id: 'B2', path: `src/f${n - 1}.c:${n}` });
+    expect(full[n - 1]).toMatchObject({ id: 'B2', path: `src/f${n - 1}.c:${n}` });
+    expect((await details.getUpload(id, scan.upload.sha256))?.toString()).toBe(sent);
+    const otherTeam = await fetch(`${url}/v1/requests/${id}/code-scans/${scan.upload.sha256}`, { headers: { authorization: `Bearer ${tokenOf('otherDev')}` } });
+    expect(otherTeam.status).toBe(404);
+  });
+
+  it('takes the same log sent ten times at once as one upload: one entry, one audit record, one stored copy', async () => {
+    const id = await create();
+    const text = JSON.stringify(fixture('semgrep.sarif.json'));
+    const answers = await Promise.all(Array.from({ length: 10 }, () => post('dev', `/v1/requests/${id}/code-scans`, text)));
+    expect(answers.map((a) => a.status).sort()).toEqual([200, 200, 200, 200, 200, 200, 200, 200, 200, 201]);
+    const sha = createHash('sha256').update(text).digest('hex');
+    for (const a of answers) expect(a.body.upload).toEqual({ sha256: sha, bytes: text.length, runs: 1, alreadyAttached: a.status === 200 });
+    const shown = (await app.call('dev', 'GET', `/v1/requests/${id}`)).body;
+    expect(shown.codeScans).toHaveLength(1);
+    const audit = (await app.call('auditor', 'GET', '/v1/audit?limit=1000')).body.items
+      .filter((e: { action: string; target: string }) => e.action === 'code_scan.attached' && e.target === `request/${id}`);
+    expect(audit).toHaveLength(1);
+    expect(await app.redis.keys(`${app.config.redis.prefix}:code-scan:${id}:*`)).toEqual([`${app.config.redis.prefix}:code-scan:${id}:sarif:${sha}`]);
+    // Later, once more: still one.
+    const again = await post('dev', `/v1/requests/${id}/code-scans`, text);
+    expect([again.status, again.body.upload.alreadyAttached, again.body.codeScans.length]).toEqual([200, true, 1]);
+  });
+
+  it('holds codeScans.maxUploadsPerRequest against twelve different logs at once, and keeps no copy of a refused one', async () => {
+    const id = await create();
+    const logs = Array.from({ length: 12 }, (_, i) => JSON.stringify(manyResults(i + 1)));
+    const answers = await Promise.all(logs.map((l) => post('dev', `/v1/requests/${id}/code-scans`, l)));
+    const kept = logs.filter((_, i) => answers[i].status === 201);
+    expect(kept).toHaveLength(8);
+    for (const a of answers.filter((x) => x.status !== 201)) {
+      expect([a.status, a.body.error.code, a.body.error.details.limit, a.body.error.details.max]).toEqual([413, 'CODE_SCAN_TOO_LARGE', 'codeScans.maxUploadsPerRequest', 8]);
+    }
+    const shown = (await app.call('dev', 'GET', `/v1/requests/${id}`)).body.codeScans;
+    const digests = kept.map((l) => createHash('sha256').update(l).digest('hex')).sort();
+    expect(shown.map((c: { upload: { sha256: string } }) => c.upload.sha256).sort()).toEqual(digests);
+    const stored = await app.redis.keys(`${app.config.redis.prefix}:code-scan:${id}:*`);
+    expect(stored.map((k) => k.split(':').pop()).sort()).toEqual(digests);
   });
 
   it('takes a log sent as application/sarif+json, on this route only', async () => {

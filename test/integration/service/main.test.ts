@@ -22,7 +22,7 @@ function writeConfig(content: unknown): string {
 
 function run(configFile: string, args: string[] = []): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
   const child = spawn(process.execPath, [MAIN, ...args], {
-    env: { ...process.env, PORTCULLIS_CONFIG: configFile, NODE_ENV: 'production' },
+    env: { ...process.env, PORTCULLIS_CONFIG: configFile, NODE_ENV: 'production', PORTCULLIS_METRICS_PORT: '0' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

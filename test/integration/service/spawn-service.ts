@@ -23,7 +23,7 @@ export function startService(config: Record<string, unknown>, args: string[] = [
   const dir = mkdtempSync(path.join(os.tmpdir(), 'portcullis-startup-'));
   const file = path.join(dir, 'config.yaml');
   writeFileSync(file, YAML.stringify(config));
-  const child = spawn(process.execPath, [MAIN, ...args], { cwd: ROOT, env: { ...process.env, ...env, PORTCULLIS_CONFIG: file }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [MAIN, ...args], { cwd: ROOT, env: { PORTCULLIS_METRICS_PORT: '0', ...process.env, ...env, PORTCULLIS_CONFIG: file }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout.on('data', (c: Buffer) => { out += c.toString(); });
