@@ -86,6 +86,11 @@ describe('Go binaries', () => {
     for (let cut = at - 1; cut <= at + 300; cut += 1) {
       expect(await readGoBuildInfo([bytes.subarray(0, cut), bytes.subarray(cut)])).toEqual(whole);
     }
+    // Chunks shorter than the magic around it (a slow stream): 5-byte pieces across the header.
+    const pieces = [bytes.subarray(0, at - 40)];
+    for (let p = at - 40; p < at + 400; p += 5) pieces.push(bytes.subarray(p, Math.min(p + 5, at + 400)));
+    pieces.push(bytes.subarray(at + 400));
+    expect(await readGoBuildInfo(pieces)).toEqual(whole);
   });
 
   test('a Go binary without readable build info (pre-1.18 layout) is a coverage finding', async () => {

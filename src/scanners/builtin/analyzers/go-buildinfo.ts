@@ -97,6 +97,8 @@ export async function readGoBuildInfo(stream: AsyncIterable<unknown> | Iterable<
   let buf: Buffer = Buffer.alloc(0);
   /** File offset of buf[0]. */
   let offset = 0;
+  /** buf starts at a magic whose build info needs more bytes. */
+  let collecting = false;
   for await (const data of stream) {
     const chunk = data as Buffer;
     if (first) {
@@ -104,7 +106,17 @@ export async function readGoBuildInfo(stream: AsyncIterable<unknown> | Iterable<
       if (chunk.length < 4 || !chunk.subarray(0, 4).equals(ELF)) searching = false;
     }
     if (!searching) continue;
-    buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
+    if (buf.length === 0) {
+      buf = chunk;
+    } else if (!collecting && chunk.length >= MAGIC.length - 1 && Buffer.concat([buf, chunk.subarray(0, MAGIC.length - 1)]).indexOf(MAGIC) < 0) {
+      // No magic straddles the boundary: search the chunk itself instead of copying it
+      // behind the kept tail (every executable byte flows through here).
+      offset += buf.length;
+      buf = chunk;
+    } else {
+      buf = Buffer.concat([buf, chunk]);
+    }
+    collecting = false;
     let from = 0;
     for (;;) {
       const i = buf.indexOf(MAGIC, from);
@@ -126,6 +138,7 @@ export async function readGoBuildInfo(stream: AsyncIterable<unknown> | Iterable<
       if (r === 'more') {
         offset += i;
         buf = buf.subarray(i);
+        collecting = true;
         break;
       }
       found = r;
