@@ -39,6 +39,8 @@ const IMAGE_BYTES = Number(process.env.BENCH_IMAGE_MIB ?? 8) * MiB;
 const LAYOUTS = (process.env.BENCH_WORKERS ?? '1,2').split(',').map(Number);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 2);
 const HOST = 'bench.local';
+/** A key for this run's audit log only (the service refuses to start without one). */
+const AUDIT_KEY = `bench:${randomBytes(32).toString('base64')}`;
 const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim());
 
 /** A distinct, realistic image: an OS layer with a dpkg database, an app layer with npm packages and data. */
@@ -106,7 +108,10 @@ interface RequestView { id: string; status: string; createdAt: string; history: 
 
 function spawnPortcullis(role: string, configFile: string, log: string): ChildProcess {
   const out = openSync(log, 'a');
-  return spawn(process.execPath, [MAIN, '--role', role], { cwd: ROOT, env: { ...process.env, PORTCULLIS_CONFIG: configFile, PORTCULLIS_METRICS_PORT: '0' }, stdio: ['ignore', out, out] });
+  return spawn(process.execPath, [MAIN, '--role', role], {
+    cwd: ROOT, stdio: ['ignore', out, out],
+    env: { ...process.env, PORTCULLIS_CONFIG: configFile, PORTCULLIS_METRICS_PORT: '0', PORTCULLIS_AUDIT_KEY: process.env.PORTCULLIS_AUDIT_KEY ?? AUDIT_KEY },
+  });
 }
 
 interface Shared { redis: RedisService; upstream: RegistryService; proxy: NginxService; images: BuiltImage[]; dir: string }

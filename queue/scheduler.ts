@@ -1,5 +1,6 @@
 /** The JobScheduler of the intake services, on a BullMQ queue. */
 import { Queue, type ConnectionOptions } from 'bullmq';
+import type { Logger } from '../src/lib/logger';
 import type { JobInspector, JobScheduler, PipelineStep } from '../src/intake/ports';
 import { JOBS } from './jobs';
 import { bullPrefix, INTAKE_QUEUE, jobId } from './names';
@@ -19,8 +20,15 @@ export interface SchedulerOptions {
 export class BullScheduler implements JobScheduler, JobInspector {
   readonly queue: Queue;
 
-  constructor(connection: ConnectionOptions, redisPrefix: string, readonly options: SchedulerOptions = {}) {
+  /**
+   * `connection`: a `store` connection (lib/redis.ts) where adds must fail fast (the API), or a
+   * worker's own. `logger` gets the queue's connection errors: without an `error` listener
+   * BullMQ prints them to stderr as plain text dumps.
+   */
+  constructor(connection: ConnectionOptions, redisPrefix: string, readonly options: SchedulerOptions = {}, logger?: Logger) {
     this.queue = new Queue(INTAKE_QUEUE, { connection, prefix: bullPrefix(redisPrefix) });
+    const log = logger?.child({ module: 'queue' });
+    this.queue.on('error', (err) => log?.debug({ error: err }, 'queue connection error'));
   }
 
   async schedule(step: PipelineStep, requestId: string, team?: string): Promise<void> {

@@ -32,6 +32,9 @@ export class WebhookQueue implements DeliveryQueue {
 
   constructor(connection: ConnectionOptions, redisPrefix: string) {
     this.queue = new Queue(WEBHOOK_QUEUE, { connection, prefix: bullPrefix(redisPrefix) });
+    // The queue shares the API's `store` connection, whose errors lib/redis.ts logs once per
+    // outage; without a listener BullMQ would print each one to stderr as a plain dump.
+    this.queue.on('error', () => undefined);
   }
 
   async add(d: Delivery): Promise<void> {

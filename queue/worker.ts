@@ -57,8 +57,17 @@ export function startIntakeWorker(connection: ConnectionOptions, redisPrefix: st
       void pipeline.fail(String((job.data as { requestId?: string }).requestId), err).catch(() => undefined);
     }
   });
-  worker.on('error', (err) => log.error({ error: err }, 'worker error'));
-  const jobs = new BullScheduler(connection, redisPrefix, hooks.scheduler);
+  // While Redis is away BullMQ reports every reconnect attempt of its connections here: the same
+  // error is logged once a minute, not several times a second.
+  const seen = new Map<string, number>();
+  worker.on('error', (err) => {
+    const last = seen.get(err.message) ?? -Infinity;
+    if (Date.now() - last < 60_000) return;
+    if (seen.size > 100) seen.clear();
+    seen.set(err.message, Date.now());
+    log.error({ error: err }, 'worker error');
+  });
+  const jobs = new BullScheduler(connection, redisPrefix, hooks.scheduler, log);
   const sweep = startSweep(pipeline, jobs, settings.sweepIntervalMs ?? SWEEP_INTERVAL_MS, log.child({ module: 'sweep' }));
   worker.once('closing', () => {
     sweep.stop();

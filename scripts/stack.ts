@@ -91,7 +91,7 @@ function startPortcullis(ports: Ports): { service: Service; exited: Promise<numb
   const log = openSync(path.join(STATE, 'portcullis.log'), 'a');
   const child = spawn(process.execPath, [path.join(ROOT, 'dist/src/main.js')], {
     cwd: ROOT,
-    env: { ...process.env, PORTCULLIS_CONFIG: `${LOCAL_CONFIG},${PORTS_OVERLAY}` },
+    env: { ...process.env, PORTCULLIS_CONFIG: `${LOCAL_CONFIG},${PORTS_OVERLAY}`, PORTCULLIS_AUDIT_KEY: process.env.PORTCULLIS_AUDIT_KEY ?? 'local-demo:dHwxxHzG8F8CxMIHJKKaJITaFnnoK6UHY2vo19Vnjmg=' /* demo only: a public key, never for real use */ },
     stdio: ['ignore', log, log],
   });
   const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));

@@ -11,14 +11,15 @@ import { createServer as createHttpsServer } from 'node:https';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Worker } from 'bullmq';
-import Redis from 'ioredis';
+import type Redis from 'ioredis';
 import { BullScheduler } from '../queue/scheduler';
 import { startWebhookWorker, WebhookQueue } from '../queue/webhook';
 import { startIntakeWorker } from '../queue/worker';
 import { createApp } from './api/app';
 import type { ReadinessCheck } from './api/routes/health';
 import { v1Router } from './api/v1';
-import { auditSubscriber, RedisAuditLog, startPeriodicDrain } from './audit';
+import { AuditKeyring, auditSubscriber, RedisAuditLog, startCheckpointer, startPeriodicDrain } from './audit';
+import { checkpointDirUsable } from './audit/checkpoint-dir';
 import { instrumentScanner, Metrics, metricsSubscriber, RedisDeliveryLog, resolveEndpoints, startMetricsServer, webhookSubscriber, type Endpoint } from './events';
 import {
   ApprovedService, CodeScanService, DecisionService, EventBus, Lifecycle, Pipeline, RequestService, ScanRunner, WaiverService, policyEvaluator, teamBacklog,
@@ -30,11 +31,13 @@ import { ConfigError, loadConfig, type Config } from './lib/config';
 import type { IdentityProvider } from './lib/identity/types';
 import { TokensFileIdentityProvider } from './lib/identity/tokens-file';
 import { createLogger, scrubSecrets, setRootLogger, type Logger } from './lib/logger';
+import { RedisRateCounter } from './lib/rate-counter';
+import { createRedis, pingRedis, workerConnection } from './lib/redis';
 import { onShutdown, type ShutdownStep } from './lib/shutdown';
 import type { Mover } from './registry/mover';
 import { createMover } from './registry/movers/from-config';
 import { UpstreamResolver } from './registry/resolver';
-import { createScanners } from './scanners';
+import { createScanners, ScanThreadPool } from './scanners';
 import type { RegistryAuthorization } from './scanners/clair/http';
 import type { ScannerAdapter } from './scanners/types';
 import { RedisApprovalStore, RedisCodeScanStore, RedisRequestStore, RedisScanResultStore } from './store';
@@ -63,9 +66,7 @@ function registryCheck(url: string): ReadinessCheck {
 function redisCheck(redis: Redis): ReadinessCheck {
   return {
     name: 'redis',
-    async check() {
-      if ((await redis.ping()) !== 'PONG') throw new Error('no PONG');
-    },
+    check: () => pingRedis(redis),
   };
 }
 
@@ -92,6 +93,8 @@ export interface ServiceOptions {
   policy?: PolicyEvaluator;
   /** The registry gateway: main() passes the one {@link registryGateway} built; tests of the API alone a stand-in. @defaultValue built from config */
   registry?: IntakeRegistry;
+  /** The audit entry keys. @defaultValue from PORTCULLIS_AUDIT_KEY (none: ConfigError, fail closed) */
+  auditKeys?: AuditKeyring;
 }
 
 /** The registry gateway and the one configured mover inside it. */
@@ -105,14 +108,14 @@ export interface RegistryWiring {
 export function buildServices(config: Config, logger: Logger, redis: Redis, options: ServiceOptions = {}): Services {
   const prefix = config.redis.prefix;
   const events = new EventBus(logger.child({ module: 'events' }));
-  const audit = new RedisAuditLog(redis, prefix, { logger: logger.child({ module: 'audit' }), timeoutMs: config.audit.timeoutMs });
+  const audit = new RedisAuditLog(redis, prefix, { keys: options.auditKeys, logger: logger.child({ module: 'audit' }), timeoutMs: config.audit.timeoutMs });
   events.subscribe(auditSubscriber(audit, logger.child({ module: 'audit' })));
   const requests = new RedisRequestStore(redis, prefix);
   const metrics = new Metrics({ version: PACKAGE_VERSION });
   events.subscribe(metricsSubscriber(metrics, { requestedAt: async (target) => (await requests.get(target.replace(/^request\//, '')))?.createdAt ?? null }));
   const webhooks = webhookWiring(config, redis, events);
   const approvals = new RedisApprovalStore(redis, prefix);
-  const scheduler = new BullScheduler(redis, prefix, { backlog: teamBacklog(requests) });
+  const scheduler = new BullScheduler(redis, prefix, { backlog: teamBacklog(requests) }, logger);
   const lifecycle = new Lifecycle(requests, events);
   const registry = options.registry ?? registryGateway(config, logger).registry;
   const internalHost = new URL(config.internalRegistry.url).host;
@@ -188,7 +191,9 @@ export async function startScanners(config: Config, logger: Logger): Promise<Sca
     log.warn('no scanners configured: images are approved on the approvers\' judgement alone');
     return [];
   }
-  const scanners = createScanners(config.scanners, { registryAuthorization: internalRegistryAuthorization(config), logger: log });
+  const { scanThreads, scanThreadMemoryMb } = config.worker;
+  const threads = new ScanThreadPool({ size: scanThreads === 'auto' ? undefined : scanThreads, memoryMb: scanThreadMemoryMb });
+  const scanners = createScanners(config.scanners, { registryAuthorization: internalRegistryAuthorization(config), logger: log }, threads);
   for (const [i, scanner] of scanners.entries()) {
     try {
       await scanner.check();
@@ -249,11 +254,18 @@ export function identityFrom(config: Config, logger: Logger): IdentityProvider {
   return { authenticate: async () => null };
 }
 
+/** `redis` is the `store` connection (lib/redis.ts): readiness and the shared rate limits use it. */
 export async function startApi(config: Config, logger: Logger, redis: Redis, services: Services, identity: IdentityProvider): Promise<{ server: Server; port: number; step: ShutdownStep }> {
   const app = createApp({
     logger: logger.child({ module: 'api' }),
     readiness: [redisCheck(redis), registryCheck(config.internalRegistry.url)],
-    routers: [v1Router({ identity, ...services, limits: config.server })],
+    routers: [v1Router({
+      identity, ...services, limits: config.server,
+      rateCounters: {
+        principals: new RedisRateCounter(redis, `${config.redis.prefix}:ratelimit:principal`),
+        addresses: new RedisRateCounter(redis, `${config.redis.prefix}:ratelimit:failed-auth`),
+      },
+    })],
   });
   const { server, scheme } = createServer(config, app);
   server.listen(config.server.port, config.server.host);
@@ -273,14 +285,19 @@ export async function startApi(config: Config, logger: Logger, redis: Redis, ser
   };
 }
 
-/** Starts the intake worker; the scanners are already in `services` (see {@link startScanners}). */
-export function startWorker(config: Config, logger: Logger, redis: Redis, services: Services): { worker: Worker; webhooks: Worker | null; step: ShutdownStep } {
-  const worker = startIntakeWorker(redis, config.redis.prefix, services.pipeline, config.worker, logger, {
+/**
+ * Starts the intake worker (and the webhook worker when endpoints are configured); the scanners
+ * are already in `services` (see {@link startScanners}). BullMQ makes and closes the workers'
+ * own connections, with the `worker` options of lib/redis.ts (`maxRetriesPerRequest: null`,
+ * which BullMQ requires for its blocking commands; Sentinel).
+ */
+export function startWorker(config: Config, logger: Logger, services: Services): { worker: Worker; webhooks: Worker | null; step: ShutdownStep } {
+  const worker = startIntakeWorker(workerConnection(config.redis), config.redis.prefix, services.pipeline, config.worker, logger, {
     scheduler: services.scheduler.options,
     observeStep: (stage, seconds, outcome) => services.metrics.stageDuration.observe({ stage, outcome }, seconds),
   });
   const { endpoints } = services.webhooks;
-  const webhooks = endpoints.length === 0 ? null : startWebhookWorker(redis, config.redis.prefix, {
+  const webhooks = endpoints.length === 0 ? null : startWebhookWorker(workerConnection(config.redis), config.redis.prefix, {
     endpoints, log: services.webhooks.log, retryBaseMs: config.notifications.retryBaseMs, logger,
     observe: (outcome) => services.metrics.webhookDeliveries.inc({ outcome }),
   });
@@ -293,6 +310,9 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger({ level: config.log.level, pretty: process.env.NODE_ENV === 'development' });
   setRootLogger(logger);
+  // Fail closed before anything starts: the audit log is not written without its key.
+  const auditKeys = AuditKeyring.fromEnv();
+  if (role !== 'api') await checkpointDirUsable(config.audit.checkpointDir, logger);
   const wiring = registryGateway(config, logger);
   // Only workers move images: an API-only process need not reach the engine socket (root on its
   // host), so it neither pings it nor waits for it. A dead engine stops a worker naming the key.
@@ -301,15 +321,14 @@ async function main(): Promise<void> {
     logger.info({ mover: wiring.mover.name, preservesDigest: wiring.mover.preservesDigest }, 'mover ready');
   }
   const identity = role === 'worker' ? undefined : identityFrom(config, logger);
-  const redis = new Redis(config.redis.url, { lazyConnect: true, maxRetriesPerRequest: null });
-  redis.on('error', (err) => logger.warn({ error: err }, 'redis connection error'));
-  await redis.connect().catch((err: Error) => logger.warn({ error: err }, 'redis not reachable yet; retrying'));
+  // The API, stores and queue adds fail fast on this one (lib/redis.ts); the worker makes its own.
+  const redis = createRedis(config.redis, 'store', logger);
   // Only workers scan; an API-only process neither needs the scanners nor waits for their checks.
   const scanners = role === 'api' ? [] : await startScanners(config, logger);
-  const services = buildServices(config, logger, redis, { scanners, registry: wiring.registry });
+  const services = buildServices(config, logger, redis, { scanners, registry: wiring.registry, auditKeys });
   const steps: ShutdownStep[] = [];
   if (identity) steps.push((await startApi(config, logger, redis, services, identity)).step);
-  if (role !== 'api') steps.push(startWorker(config, logger, redis, services).step);
+  if (role !== 'api') steps.push(startWorker(config, logger, services).step);
   if (config.metrics.enabled) {
     // Metrics are not part of the gate: a taken port (a second process on one host) costs this
     // process its metrics, loudly, not its work.
@@ -325,6 +344,10 @@ async function main(): Promise<void> {
   // Chains records whose writer died between its Lua script and its own drain (BOARD: audit outbox).
   const drain = startPeriodicDrain(services.audit, config.audit.drainIntervalMs, logger.child({ module: 'audit' }));
   steps.push({ name: 'audit drain', run: () => drain.stop() });
+  if (role !== 'api') {
+    const checkpoints = startCheckpointer(redis, services.audit, { everyMs: config.audit.checkpointEvery, dir: config.audit.checkpointDir, logger: logger.child({ module: 'audit' }) });
+    steps.push({ name: 'audit checkpoints', run: () => checkpoints.stop() });
+  }
   steps.push({ name: 'queue', run: async () => { await Promise.all([services.scheduler.close(), services.webhooks.queue?.close()]); } });
   steps.push({ name: 'redis', run: async () => { await redis.quit(); } });
   onShutdown(logger, steps);

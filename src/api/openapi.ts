@@ -86,7 +86,7 @@ export const openApiDocument = {
           outcome: { type: 'string', enum: ['delivered', 'retrying', 'failed', 'disabled'] }, status: { type: 'integer' }, error: { type: 'string' }, at: { type: 'string', format: 'date-time' },
         },
       },
-      AuditEntry: { type: 'object', properties: { seq: { type: 'integer' }, at: { type: 'string' }, actor: { type: 'string' }, action: { type: 'string' }, target: { type: 'string' }, details: { type: 'object' }, prevHash: { type: 'string' }, hash: { type: 'string' } } },
+      AuditEntry: { type: 'object', properties: { seq: { type: 'integer' }, at: { type: 'string' }, actor: { type: 'string' }, action: { type: 'string' }, target: { type: 'string' }, details: { type: 'object' }, prevHash: { type: 'string' }, keyId: { type: 'string' }, hash: { type: 'string' } } },
     },
   },
   paths: {
@@ -184,7 +184,7 @@ export const openApiDocument = {
     },
     '/v1/audit': {
       get: {
-        ...secured, summary: 'The audit log (auditor/admin)',
+        ...secured, summary: "The audit log (auditor/admin), within the caller's teams; a page may hold fewer than `limit` entries while `next` is not null",
         parameters: [q('after', { type: 'integer', minimum: 0 }), q('limit', { type: 'integer', minimum: 1, maximum: 1000 })],
         responses: { 200: { description: 'entries after `after`', ...json({ type: 'object', properties: { items: { type: 'array', items: ref('AuditEntry') }, next: { type: ['integer', 'null'] } } }) }, ...errors(401, 403) },
       },

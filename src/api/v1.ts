@@ -8,6 +8,7 @@ import type { AuditLog } from '../audit';
 import type { ApprovedService, CodeScanService, DecisionService, RequestService, WaiverService } from '../intake';
 import type { NotificationService } from '../intake/notifications';
 import type { IdentityProvider } from '../lib/identity/types';
+import type { RateCounter } from '../lib/rate-counter';
 import { authenticate } from './middleware/auth';
 import { jsonBodies } from './middleware/body';
 import { rateLimit, unauthenticatedRateLimit } from './middleware/rate-limit';
@@ -31,15 +32,17 @@ export interface V1Deps {
   /** Webhook deliveries; without it the routes answer 503 DEPENDENCY_UNAVAILABLE. */
   notifications?: NotificationService;
   limits: { bodyLimit: string; codeScanBodyLimit: string; rateLimitPerMinute: number };
+  /** Shared (Redis) counters of the rate limits: per principal, and failed authentications per address. */
+  rateCounters: { principals: RateCounter; addresses: RateCounter };
   /** Extra v1 routers (e.g. code-scan uploads), mounted after the built-in ones. */
   extra?: Router[];
 }
 
 export function v1Router(deps: V1Deps): Router {
   const router = Router();
-  const addressLimit = unauthenticatedRateLimit(deps.limits.rateLimitPerMinute);
+  const addressLimit = unauthenticatedRateLimit(deps.limits.rateLimitPerMinute, deps.rateCounters.addresses);
   router.use('/v1',
-    addressLimit, authenticate(deps.identity), addressLimit.refuse, rateLimit(deps.limits.rateLimitPerMinute), jsonBodies(deps.limits));
+    addressLimit, authenticate(deps.identity), addressLimit.refuse, rateLimit(deps.limits.rateLimitPerMinute, deps.rateCounters.principals), jsonBodies(deps.limits));
   router.use(requestsRouter(deps));
   router.use(waiversRouter(deps));
   router.use(queueRouter(deps));

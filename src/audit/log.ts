@@ -6,9 +6,13 @@
 import type Redis from 'ioredis';
 import { AppError } from '../lib/errors';
 import type { Logger } from '../lib/logger';
-import { ChainVerifier, entryHash, GENESIS_HASH, type AuditEntry, type VerifyResult } from './chain';
-import { auditKeys, Outbox, parseEntry, type AuditKeys, type ChainedEntry } from './outbox';
+import { GENESIS, sealEntry, type AuditEntry, type Break, type ChainPoint } from './chain';
+import type { FoundCheckpoint } from './checkpoints';
+import { AuditKeyring } from './keys';
+import { auditKeys, compareStreamIds, Outbox, parseEntry, type AuditKeys, type ChainedEntry } from './outbox';
+import { readAnchor } from './anchor';
 import { toOutboxJson, type AuditRecord } from './record';
+import { TrailVerifier, type TrailResult } from './verify';
 
 export type { AuditRecord } from './record';
 
@@ -22,10 +26,13 @@ export interface AuditLog {
   drain(): Promise<number>;
   /** Entries with seq > `after`, oldest first. */
   list(after: number, limit: number): Promise<AuditEntry[]>;
-  verify(): Promise<VerifyResult>;
+  /** Checks the chain in Redis from its anchor to its head, and the given signed checkpoints against it. */
+  verify(checkpoints?: readonly FoundCheckpoint[]): Promise<TrailResult>;
 }
 
 export interface AuditLogOptions {
+  /** The entry keys. @defaultValue from PORTCULLIS_AUDIT_KEY (throws ConfigError when unset: fail closed) */
+  keys?: AuditKeyring;
   logger?: Logger;
   /** How long append() and drain() keep retrying against other drainers. @defaultValue 10000 */
   timeoutMs?: number;
@@ -40,41 +47,67 @@ function backoff(attempt: number): Promise<void> {
 }
 
 export class RedisAuditLog implements AuditLog {
+  readonly keyRing: AuditKeyring;
+  readonly prefix: string;
   private readonly keys: AuditKeys;
   private readonly outbox: Outbox;
   private readonly logger?: Logger;
   private readonly timeoutMs: number;
 
   constructor(private readonly redis: Redis, prefix: string, options: AuditLogOptions = {}) {
+    this.prefix = prefix;
+    this.keyRing = options.keys ?? AuditKeyring.fromEnv();
     this.keys = auditKeys(prefix);
     this.logger = options.logger;
     this.timeoutMs = options.timeoutMs ?? 10000;
-    this.outbox = new Outbox(redis, this.keys, (e) => ({ ...e, hash: entryHash(e) }), { batch: options.batch });
+    this.outbox = new Outbox(redis, this.keys, (e) => sealEntry(this.keyRing, e), { batch: options.batch });
   }
 
+  /**
+   * Either returns the record's chained entry or throws with the record withdrawn from the
+   * outbox (so that a caller told "not recorded", e.g. an approval answered 503, never finds it
+   * chained later). Only when Redis itself fails mid-way may the record stay pending.
+   */
   async append(record: AuditRecord): Promise<AuditEntry> {
     const src = await this.outbox.add(toOutboxJson(record));
     const deadline = Date.now() + this.timeoutMs;
-    for (let attempt = 0; ;) {
-      const outcome = await this.outbox.chainBatch();
-      if (outcome.kind === 'chained') {
-        this.logChained(outcome.entries);
-        const mine = outcome.entries.find((c) => c.src === src);
-        if (mine) return mine.entry;
+    try {
+      for (let attempt = 0; ;) {
+        const outcome = await this.outbox.chainBatch();
+        if (outcome.kind === 'chained') {
+          this.logChained(outcome.entries);
+          const mine = outcome.entries.find((c) => c.src === src);
+          if (mine) return mine.entry;
+        }
+        // Another drainer may have chained our record (we lost a race, or chained a later batch).
+        if (!(await this.outbox.isPending(src))) return await this.chainedOrFail(src);
+        if (outcome.kind === 'chained') continue; // ours is behind this batch: chain the next one
+        if (Date.now() > deadline) break;
+        await backoff(attempt++);
       }
-      // Another drainer may have chained our record (we lost a race, or chained a later batch).
-      if (!(await this.outbox.isPending(src))) {
-        const entry = await this.outbox.findChained(src);
-        if (entry) return entry;
-        throw new AppError('INTERNAL', `audit record ${src} left the outbox but is not in the chain`);
-      }
-      if (outcome.kind === 'chained') continue; // ours is behind this batch: chain the next one
-      if (Date.now() > deadline) throw this.timeout('append');
-      await backoff(attempt++);
+    } catch (err) {
+      await this.outbox.withdraw(src).catch(() => false);
+      throw err;
     }
+    // XDEL is atomic against the batch script (which checks every record is still pending):
+    // either we withdraw it, or it was chained just now and we return it.
+    if (await this.outbox.withdraw(src)) throw this.timeout('append');
+    return this.chainedOrFail(src);
   }
 
+  private async chainedOrFail(src: string): Promise<AuditEntry> {
+    const entry = await this.outbox.findChained(src);
+    if (entry) return entry;
+    throw new AppError('INTERNAL', `audit record ${src} left the outbox but is not in the chain`);
+  }
+
+  /**
+   * Chains the records pending when it is called (up to the newest one then), not those added
+   * after, so that a drain ends under a steady stream of writers.
+   */
   async drain(): Promise<number> {
+    const newest = await this.outbox.newest();
+    if (!newest) return 0;
     const deadline = Date.now() + this.timeoutMs;
     let chained = 0;
     for (let attempt = 0; ;) {
@@ -83,17 +116,19 @@ export class RedisAuditLog implements AuditLog {
       if (outcome.kind === 'chained') {
         chained += outcome.entries.length;
         this.logChained(outcome.entries);
+        if (compareStreamIds(outcome.entries[outcome.entries.length - 1].src, newest) >= 0) return chained;
         attempt = 0;
         continue;
       }
+      // Lost to another drainer: done once it has chained what was pending when we started.
+      if (!(await this.outbox.isPending(newest))) return chained;
       if (Date.now() > deadline) throw this.timeout('drain');
       await backoff(attempt++);
     }
   }
 
   private timeout(what: string): AppError {
-    // The record stays in the outbox: the periodic drain of any process chains it later.
-    return new AppError('DEPENDENCY_UNAVAILABLE', `audit ${what}: other writers kept the chain busy for ${this.timeoutMs} ms; pending records stay in the outbox`, { temporary: true });
+    return new AppError('DEPENDENCY_UNAVAILABLE', `audit ${what}: other writers kept the chain busy for ${this.timeoutMs} ms`, { temporary: true });
   }
 
   /** One ECS line per chained entry, by the process that chained it. */
@@ -118,24 +153,54 @@ export class RedisAuditLog implements AuditLog {
     return rows.map(([id, fields]) => ({ id, entry: parseEntry(fields) }));
   }
 
-  /** Reads the stream page by page; entries are checked as they come, not all held at once. */
-  async verify(): Promise<VerifyResult> {
+  /** The last chained entry, as the head key says (genesis when there is none). */
+  async head(): Promise<ChainPoint> {
     const [seqRaw, hashRaw] = await this.redis.hmget(this.keys.head, 'seq', 'hash');
-    const head = seqRaw ? { seq: Number(seqRaw), hash: hashRaw ?? '' } : { seq: 0, hash: GENESIS_HASH };
-    const verifier = new ChainVerifier();
-    // Pages follow the stream ids, not the seq inside the entries, which a tamperer could edit.
+    return seqRaw ? { seq: Number(seqRaw), hash: hashRaw ?? '' } : GENESIS;
+  }
+
+  /** The signed archive anchor, when it verifies (null: none, or not authentic). */
+  async anchor(): Promise<ChainPoint | null> {
+    const a = await readAnchor(this.redis, this.keys, this.keyRing, this.prefix);
+    return a.ok && a.point.seq > 0 ? a.point : null;
+  }
+
+  /** The entry with this seq, if the stream holds it. */
+  async entry(seq: number): Promise<AuditEntry | null> {
+    const rows = await this.redis.xrange(this.keys.stream, `${seq}-1`, `${seq}-1`);
+    return rows.length ? parseEntry(rows[0][1]) : null;
+  }
+
+  async verify(checkpoints: readonly FoundCheckpoint[] = []): Promise<TrailResult> {
+    const v = new TrailVerifier(this.keyRing, checkpoints);
+    // The head first: entries chained while we walk lie beyond it and are left for next time.
+    const head = await this.head();
+    return (await this.walk(v, head.seq)) ?? v.finish(head);
+  }
+
+  /**
+   * Feeds the part of the chain in Redis to `v`, from the anchor (genesis when nothing was
+   * archived), page by page. Pages follow the stream ids, not the seq inside the entries,
+   * which a tamperer could edit. Stops after seq `upTo` (the head read before the walk).
+   * Returns the first break, or null (then `v.finish(head)`).
+   */
+  async walk(v: TrailVerifier, upTo: number): Promise<Break | null> {
+    const anchor = await readAnchor(this.redis, this.keys, this.keyRing, this.prefix);
+    if (!anchor.ok) return { ok: false, count: 0, seq: anchor.seq, reason: anchor.reason };
+    const started = v.begin(anchor.point, 'the log in Redis');
+    if (started) return started;
     for (let start = '-'; ;) {
       const rows = await this.page(start, PAGE);
       for (const { id, entry } of rows) {
         const seq = Number(id.split('-')[0]);
-        if (!entry) return { ok: false, count: seq - 1, seq, reason: 'entry is not readable JSON (entry altered)' };
-        if (entry.seq !== seq) return { ok: false, count: seq - 1, seq, reason: `entry says seq ${String(entry.seq)} but is stored as ${seq} (entry altered)` };
-        const broken = verifier.push(entry);
+        if (seq > upTo) return null;
+        if (!entry) return { ok: false, count: v.count, seq, reason: 'entry is not readable JSON (entry altered)' };
+        if (entry.seq !== seq) return { ok: false, count: v.count, seq, reason: `entry says seq ${String(entry.seq)} but is stored as ${seq} (entry altered)` };
+        const broken = v.push(entry);
         if (broken) return broken;
       }
-      if (rows.length < PAGE) break;
+      if (rows.length < PAGE) return null;
       start = `(${rows[rows.length - 1].id}`;
     }
-    return verifier.finish(head);
   }
 }

@@ -39,14 +39,16 @@ export interface AuditKeys {
   head: string;
   /** Records waiting to be chained, field `record`. */
   outbox: string;
+  /** Hash `{seq, hash, keyId, mac, at}`: the last archived entry, where the chain in Redis starts. */
+  anchor: string;
 }
 
 export function auditKeys(prefix: string): AuditKeys {
-  return { stream: `${prefix}:audit`, head: `${prefix}:audit:head`, outbox: `${prefix}:audit:outbox` };
+  return { stream: `${prefix}:audit`, head: `${prefix}:audit:head`, outbox: `${prefix}:audit:outbox`, anchor: `${prefix}:audit:anchor` };
 }
 
 /** Computes an entry's `hash` from every other field. */
-export type EntrySealer = (entry: Omit<AuditEntry, 'hash'>) => AuditEntry;
+export type EntrySealer = (entry: Omit<AuditEntry, 'hash' | 'keyId'>) => AuditEntry;
 
 export interface ChainedEntry {
   entry: AuditEntry;
@@ -78,6 +80,17 @@ export class Outbox {
     const id = await this.redis.xadd(this.keys.outbox, '*', 'record', recordJson);
     if (!id) throw new Error('XADD to the audit outbox returned no id');
     return id;
+  }
+
+  /** The id of the newest pending record, if any. */
+  async newest(): Promise<string | null> {
+    const rows = await this.redis.xrevrange(this.keys.outbox, '+', '-', 'COUNT', 1);
+    return rows.length ? rows[0][0] : null;
+  }
+
+  /** Removes a record not yet chained; false when it is no longer pending (chained meanwhile). */
+  async withdraw(id: string): Promise<boolean> {
+    return (await this.redis.xdel(this.keys.outbox, id)) === 1;
   }
 
   async isPending(id: string): Promise<boolean> {
@@ -123,9 +136,9 @@ export class Outbox {
    * search stops at the first older record.
    */
   async findChained(src: string): Promise<AuditEntry | null> {
-    const PAGE = 200;
-    for (let end = '+'; ;) {
-      const rows = await this.redis.xrevrange(this.keys.stream, end, '-', 'COUNT', PAGE);
+    // Small pages first (the record is usually among the last few dozen), growing after.
+    for (let end = '+', page = 32; ; page = Math.min(page * 4, 2048)) {
+      const rows = await this.redis.xrevrange(this.keys.stream, end, '-', 'COUNT', page);
       for (const [id, fields] of rows) {
         const at = fields.indexOf('src');
         const rowSrc = at >= 0 ? fields[at + 1] : '';
@@ -133,7 +146,7 @@ export class Outbox {
         if (rowSrc && compareStreamIds(rowSrc, src) < 0) return null;
         end = `(${id}`;
       }
-      if (rows.length < PAGE) return null;
+      if (rows.length < page) return null;
     }
   }
 }

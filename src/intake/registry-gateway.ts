@@ -66,7 +66,9 @@ export class RegistryGateway implements IntakeRegistry {
       ? { registry: this.d.internalHost, repository, digest: source.digest }
       : { registry: this.d.internalHost, repository };
     const result = await this.d.mover.copy(pinned, dst, opts);
-    return { digest: result.digest, sourceDigest: result.sourceDigest, preservesDigest: this.d.mover.preservesDigest, mover: this.d.mover.name };
+    // An index the mover rewrote (children it could not vouch for dropped, issue 8.1) is a new identity, like a re-encoded image.
+    const rewritten = result.mapping[result.sourceDigest] !== undefined;
+    return { digest: result.digest, sourceDigest: result.sourceDigest, preservesDigest: this.d.mover.preservesDigest && !rewritten, mover: this.d.mover.name };
   }
 
   /**

@@ -4,8 +4,9 @@
  */
 import { z } from 'zod';
 // Layering: lib composes the zod-only config schemas each module declares (and nothing else of them).
+import { auditConfigSchema } from '../audit/config';
 import { policyConfigSchema } from '../policy/config';
-import { scannersConfigSchema } from '../scanners/config';
+import { scannersConfigSchema, scanningConfigSchema } from '../scanners/config';
 import { codeScansConfigSchema } from '../scanners/sarif/config';
 
 const url = z.string().url();
@@ -90,6 +91,21 @@ export const configSchema = z.strictObject({
   redis: z.strictObject({
     url: z.string().default('redis://127.0.0.1:6379'),
     prefix: z.string().min(1).default('portcullis'),
+    /** Redis Sentinel addresses; when set, every connection (BullMQ included) asks them for the primary. @defaultValue [] */
+    sentinels: z.array(z.strictObject({ host: z.string().min(1), port: z.number().int().min(1).max(65535) })).default([]),
+    /** The name the sentinels monitor the primary under; required with `sentinels`. */
+    sentinelName: z.string().min(1).optional(),
+    /** Deadline of each store/API command: past it the API answers 503 DEPENDENCY_UNAVAILABLE. @defaultValue 1500 */
+    commandTimeoutMs: z.number().int().min(100).max(60_000).default(1500),
+    /** Replicas that must acknowledge a critical write (Redis WAIT); 0 skips the check. @defaultValue 0 */
+    replicasToAck: z.number().int().min(0).max(16).default(0),
+    /** How long to wait for those acknowledgements; below `commandTimeoutMs`. @defaultValue 500 */
+    replicaAckTimeoutMs: z.number().int().min(1).default(500),
+  }).superRefine((r, ctx) => {
+    if (r.sentinels.length > 0 && !r.sentinelName) ctx.addIssue({ code: 'custom', path: ['sentinelName'], message: 'must be set together with redis.sentinels' });
+    if (r.sentinelName && r.sentinels.length === 0) ctx.addIssue({ code: 'custom', path: ['sentinels'], message: 'must list at least one sentinel when redis.sentinelName is set' });
+    // WAIT runs on a connection with a command deadline: a longer WAIT would always time out.
+    if (r.replicaAckTimeoutMs >= r.commandTimeoutMs) ctx.addIssue({ code: 'custom', path: ['replicaAckTimeoutMs'], message: 'must be below redis.commandTimeoutMs' });
   }).prefault({}),
   internalRegistry: z.strictObject({
     url,
@@ -113,9 +129,18 @@ export const configSchema = z.strictObject({
     lockDurationMs: z.number().int().min(1000).default(30000),
     /** How often workers look for jobs whose lock expired (stalled jobs) and hand them back. */
     stalledIntervalMs: z.number().int().min(500).default(30000),
+    /**
+     * Threads that run builtin scans (decompression, tar parsing, inventory, hardening), shared
+     * by every scan job of the process. `auto`: one per core (os.availableParallelism()).
+     */
+    scanThreads: z.union([z.literal('auto'), z.number().int().min(1).max(256)]).default('auto'),
+    /** Heap of one scan thread, in MiB; a scan that needs more fails alone with SCAN_LIMIT_EXCEEDED. */
+    scanThreadMemoryMb: z.number().int().min(32).max(16384).default(384),
   }).prefault({}),
   /** Scanner adapters run on every staged image, in order; `[]` leaves the decision to approvers alone. */
   scanners: scannersConfigSchema,
+  /** How staging and scanning treat index children (see src/registry/children.ts). */
+  scanning: scanningConfigSchema.prefault({}),
   /** Bounds on code-scan (SARIF) evidence; over them an upload is refused (413 CODE_SCAN_TOO_LARGE). */
   codeScans: codeScansConfigSchema.prefault({}),
   policy: policyConfigSchema.extend({
@@ -130,12 +155,7 @@ export const configSchema = z.strictObject({
     retries: z.number().int().min(0).max(20).default(5),
   }).prefault({}),
   mover: moverSchema.prefault({}),
-  audit: z.strictObject({
-    /** How often every API and worker process chains records left in the audit outbox. */
-    drainIntervalMs: z.number().int().min(50).max(60000).default(1000),
-    /** How long an append (or a drain) keeps retrying while other processes hold the chain. */
-    timeoutMs: z.number().int().min(100).default(10000),
-  }).prefault({}),
+  audit: auditConfigSchema,
   notifications: z.strictObject({
     /** The CloudEvents `source` of every event sent. */
     source: z.string().min(1).default('urn:portcullis'),

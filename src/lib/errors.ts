@@ -3,6 +3,7 @@
  * an HTTP status from one table, and an optional cause. A 5xx hides its message from the
  * client (see api/middleware/errors.ts) and logs it instead.
  */
+import { isRedisUnavailable } from './redis-errors';
 
 /** Every error code the service can answer with, and the HTTP status it maps to. */
 export const ERROR_STATUS = {
@@ -39,6 +40,8 @@ export const ERROR_STATUS = {
   // scanning
   SCAN_FAILED: 502,
   SCAN_LIMIT_EXCEEDED: 422,
+  /** An index child that is neither a scannable image nor provably inert (issue 8.1). */
+  UNSCANNABLE_CHILD: 422,
   SCANNER_UNAVAILABLE: 503,
   // the service itself
   CONFIG_INVALID: 500,
@@ -83,8 +86,14 @@ export function isAppError(err: unknown): err is AppError {
   return err instanceof AppError;
 }
 
-/** Wraps anything thrown into an AppError, keeping AppErrors as they are. */
+/**
+ * Wraps anything thrown into an AppError, keeping AppErrors as they are. Redis being away (a
+ * refused connection, a command timeout, a replica refusing writes during failover), raw or
+ * as the cause of an INTERNAL error, becomes 503 DEPENDENCY_UNAVAILABLE, temporary.
+ */
 export function toAppError(err: unknown, fallback: ErrorCode = 'INTERNAL'): AppError {
+  const redisAway = isAppError(err) ? err.code === 'INTERNAL' && isRedisUnavailable(err.cause) : isRedisUnavailable(err);
+  if (redisAway) return new AppError('DEPENDENCY_UNAVAILABLE', 'the store (Redis) is unavailable', { cause: err, temporary: true });
   if (isAppError(err)) return err;
   const message = err instanceof Error ? err.message : String(err);
   return new AppError(fallback, message, { cause: err });

@@ -3,7 +3,8 @@
  * set of distinct blobs. An index that refers to itself or to one of its ancestors is
  * refused (it would never finish), as is nesting deeper than {@link MAX_DEPTH}.
  */
-import { AppError } from '../lib/errors';
+import { AppError, toAppError } from '../lib/errors';
+import { distinctChildren, judgeChild, unscannableMessage } from './children';
 import { parseManifest, type ParsedManifest } from './manifest';
 import { formatPlatform, parsePlatform, platformMatches } from './platform';
 import type { Descriptor, ManifestResponse, Platform, RegistryClient } from './types';
@@ -36,6 +37,13 @@ export type Fetch = <T>(what: string, fn: () => Promise<T>) => Promise<T>;
 export interface PlanOptions {
   platforms?: Array<string | Platform>;
   writeIndex?: boolean;
+  /**
+   * Judge every child of an index by its content (./children.ts) before anything is copied:
+   * `fail` refuses an index with a child that is neither a scannable image nor provably inert
+   * (`UNSCANNABLE_CHILD`); `drop` leaves such children out of a new index (a new digest).
+   * @defaultValue unset: every child is copied as it is (the `portcullis copy` tool, promotion)
+   */
+  unscannableChildren?: 'fail' | 'drop';
 }
 
 /** Blobs a registry cannot serve: foreign layers live at their `urls` (Windows base layers). */
@@ -49,6 +57,12 @@ export async function planCopy(client: RegistryClient, repository: string, refer
   const blobs = new Map<string, Descriptor>();
   const seen = new Set<string>();
   const mapping: Record<string, string> = {};
+  // Children read while judging them are not read a second time while planning.
+  const read = new Map<string, ManifestResponse>();
+  const getChild = (digest: string): Promise<ManifestResponse> => {
+    const cached = read.get(digest);
+    return cached ? Promise.resolve(cached) : fetch(`manifest ${digest}`, () => client.getManifest(repository, digest));
+  };
 
   const visit = async (m: ManifestResponse, parsed: ParsedManifest, ancestors: string[], platform?: Platform): Promise<void> => {
     if (parsed.kind === 'image') {
@@ -60,7 +74,7 @@ export async function planCopy(client: RegistryClient, repository: string, refer
           throw new AppError('MANIFEST_INVALID', `index ${m.digest} refers to itself (through ${child.digest}): refused`);
         }
         if (seen.has(child.digest)) continue;
-        const body = await fetch(`manifest ${child.digest}`, () => client.getManifest(repository, child.digest)).catch((err: unknown) => {
+        const body = await getChild(child.digest).catch((err: unknown) => {
           // A registry serving an ancestor's bytes for a child is an index pointing at itself.
           const got = (err as AppError).details?.got;
           if (typeof got === 'string' && (got === m.digest || ancestors.includes(got))) {
@@ -101,10 +115,53 @@ export async function planCopy(client: RegistryClient, repository: string, refer
     }
     mapping[root.digest] = top.digest;
   }
+  if (parsed.kind === 'index' && opts.unscannableChildren) {
+    const kept = await judgeChildren(parsed.manifests, top.digest, opts.unscannableChildren, async (digest) => {
+      const m = await getChild(digest);
+      read.set(digest, m);
+      return m;
+    });
+    if (kept.length < parsed.manifests.length) {
+      top = rewriteIndex(top, kept);
+      parsed = { kind: 'index', mediaType: parsed.mediaType, manifests: kept };
+      mapping[root.digest] = top.digest;
+    }
+  }
   await visit(top, parsed, [], topPlatform);
   // A rewritten index exists only at the destination; it stands for the source's index.
-  if (opts.writeIndex && mapping[root.digest]) manifests[manifests.length - 1].sourceDigest = root.digest;
+  if (mapping[root.digest] && parsed.kind === 'index') manifests[manifests.length - 1].sourceDigest = root.digest;
   return { manifests, blobs: [...blobs.values()], sourceDigest: root.digest, mapping };
+}
+
+/**
+ * The children of an index that may be staged: all of them, or (`drop`) those that are
+ * scannable images or provably inert. With `fail`, the first other child refuses the index.
+ * Each distinct child is read once however often the index lists it.
+ */
+async function judgeChildren(
+  manifests: Descriptor[], index: string, mode: 'fail' | 'drop', read: (digest: string) => Promise<ManifestResponse>,
+): Promise<Descriptor[]> {
+  const refused = new Set<string>();
+  let firstReason = '';
+  for (const listing of distinctChildren(manifests, index)) {
+    const m = await read(listing.digest);
+    let content: ParsedManifest | { error: string };
+    try {
+      content = parseManifest(m.body, m.mediaType, `manifest ${listing.digest}`);
+    } catch (err) {
+      // Only what the bytes say is judged here; a registry fault is still thrown by read().
+      content = { error: toAppError(err).message };
+    }
+    const judged = judgeChild(listing, content);
+    if (judged.kind !== 'unscannable') continue;
+    const message = unscannableMessage(index, listing.digest, judged.reason);
+    if (mode === 'fail') throw new AppError('UNSCANNABLE_CHILD', message, { details: { child: listing.digest } });
+    refused.add(listing.digest);
+    firstReason ||= message;
+  }
+  const kept = manifests.filter((d) => !refused.has(d.digest));
+  if (kept.length === 0) throw new AppError('UNSCANNABLE_CHILD', `${firstReason}; no child is left to stage`);
+  return kept;
 }
 
 /**

@@ -34,6 +34,13 @@ export interface CopyOptions {
   platforms?: Array<string | Platform>;
   /** With `platforms`: write a new index holding only the selected children. @defaultValue false */
   writeIndex?: boolean;
+  /**
+   * Judge an index's children by content before copying (see ./children.ts): `fail` refuses
+   * an index with a child that is neither a scannable image nor provably inert
+   * (`UNSCANNABLE_CHILD`); `drop` writes a new index without such children.
+   * @defaultValue unset: every child copied (config `scanning.unscannableChildren` sets it for staging)
+   */
+  unscannableChildren?: 'fail' | 'drop';
   /** Blobs copied in parallel. @defaultValue 4 (config `copy.jobs`) */
   jobs?: number;
   /** Retries of a temporary failure, per blob or manifest operation. @defaultValue 5 (config `copy.retries`) */

@@ -14,6 +14,8 @@ export interface RegistryMoverDefaults {
   jobs?: number;
   /** @defaultValue 5 (config `copy.retries`) */
   retries?: number;
+  /** How index children are judged when staging; see CopyOptions. @defaultValue unset (copied as they are) */
+  unscannableChildren?: 'fail' | 'drop';
 }
 
 export class RegistryMover implements Mover {
@@ -26,7 +28,7 @@ export class RegistryMover implements Mover {
     return copyImage(
       { client: this.clients.clientFor(src), repository: src.repository, reference: apiReference(src) },
       { client: this.clients.clientFor(dst), repository: dst.repository, tag: dst.digest ? undefined : dst.tag },
-      { jobs: this.defaults.jobs, retries: this.defaults.retries, ...opts },
+      { jobs: this.defaults.jobs, retries: this.defaults.retries, unscannableChildren: this.defaults.unscannableChildren, ...opts },
       this.logger,
     );
   }

@@ -31,3 +31,17 @@ export const scannersConfigSchema = z
     });
   });
 export type ScannersConfig = z.infer<typeof scannersConfigSchema>;
+
+/**
+ * How staging and the scanners treat an index child that is neither a scannable image nor
+ * provably inert (issue 8.1, src/registry/children.ts).
+ */
+export const scanningConfigSchema = z.strictObject({
+  /**
+   * `fail`: the request fails with `UNSCANNABLE_CHILD`. `drop`: the child is left out of the
+   * staged index, which then has a new digest (the one scanned, approved and pulled).
+   * @defaultValue 'fail'
+   */
+  unscannableChildren: z.enum(['fail', 'drop']).default('fail'),
+});
+export type ScanningConfig = z.infer<typeof scanningConfigSchema>;

@@ -5,11 +5,12 @@
  */
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import Redis from 'ioredis';
+import type Redis from 'ioredis';
 import YAML from 'yaml';
 import { buildServices, identityFrom, startApi, startWorker, type ServiceOptions, type Services } from '../../src/main';
 import { parseConfig, type Config } from '../../src/lib/config';
 import { createLogger } from '../../src/lib/logger';
+import { createRedis } from '../../src/lib/redis';
 import { sha256Hex } from '../../src/lib/identity/tokens-file';
 import { freePort, tempDir } from './proc';
 import { services, uniqueName } from './services';
@@ -24,6 +25,8 @@ export const PRINCIPALS = {
   ci: { roles: ['ci'], teams: ['payments'] },
   auditor: { roles: ['auditor'], teams: [] },
   admin: { roles: ['admin'], teams: ['*'] },
+  /** An admin of one team only (audit entries of other teams stay hidden from it). */
+  paymentsAdmin: { roles: ['admin'], teams: ['payments'] },
   /** Used only by rate-limit tests, so that its window starts at their first call. */
   limited: { roles: ['developer'], teams: ['limits'] },
 } as const;
@@ -62,7 +65,9 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   }));
   const raw = {
     server: { host: '127.0.0.1', port: await freePort() },
-    redis: { url: svc.redis.url, prefix: uniqueName('app') },
+    // A generous command deadline: the test machine's cores are shared, and a busy event loop
+    // must not turn a slow reply into a 503 (the fault tests use the default, on the built service).
+    redis: { url: svc.redis.url, prefix: uniqueName('app'), commandTimeoutMs: 10_000 },
     internalRegistry: { url: svc.internal.url },
     upstreams: [{ registry: svc.upstream.host, endpoint: options.upstreamEndpoint ?? svc.proxy.url }],
     auth: { tokensFile },
@@ -77,11 +82,12 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   writeFileSync(configFile, YAML.stringify(raw));
   const config = parseConfig(raw);
   const logger = createLogger({ level: config.log.level });
-  const redis = new Redis(config.redis.url, { maxRetriesPerRequest: null });
+  // main.ts's `store` connection for the API and stores; the worker makes its own.
+  const redis = createRedis(config.redis, 'store', logger);
   const built = buildServices(config, logger, redis, options);
   const api = await startApi(config, logger, redis, built, identityFrom(config, logger));
   let worker: ReturnType<typeof startWorker> | undefined;
-  if (options.worker !== false) worker = startWorker(config, logger, redis, built);
+  if (options.worker !== false) worker = startWorker(config, logger, built);
   const url = `http://127.0.0.1:${api.port}`;
 
   const call: TestApp['call'] = async (who, method, p, body, headers = {}) => {

@@ -4,6 +4,7 @@
  * all on free loopback ports in temp folders. Their addresses reach the tests through
  * PORTCULLIS_TEST_SERVICES; global teardown stops them, whether tests passed or not.
  */
+import { randomBytes } from 'node:crypto';
 import { startNginx } from './nginx';
 import { startRedis } from './redis';
 import { startRegistry } from './registry';
@@ -34,4 +35,6 @@ export default async function globalSetup(): Promise<void> {
     tmp: tempDir('run'),
   };
   process.env.PORTCULLIS_TEST_SERVICES = JSON.stringify(svc);
+  // The audit log refuses to run without its key (fail closed): one random key per test run.
+  process.env.PORTCULLIS_AUDIT_KEY ??= `test:${randomBytes(32).toString('base64')}`;
 }

@@ -134,6 +134,47 @@ export function buildIndex(images: BuiltImage[], format: 'oci' | 'docker' = 'oci
   return { digest: sha256(manifest), mediaType, manifest, images };
 }
 
+/**
+ * A BuildKit attestation manifest for `subject` (docs.docker.com "Image attestation storage"):
+ * an OCI image manifest, platform `unknown/unknown`, one `application/vnd.in-toto+json` layer
+ * holding an in-toto statement about the subject. `layerType` and `platform` can be changed to
+ * make hostile look-alikes.
+ */
+export function buildAttestation(
+  subject: BuiltImage,
+  options: { layerType?: string; platform?: { os: string; architecture: string } } = {},
+): BuiltImage {
+  const statement = Buffer.from(JSON.stringify({
+    _type: 'https://in-toto.io/Statement/v0.1', predicateType: 'https://slsa.dev/provenance/v0.2',
+    subject: [{ name: 'image', digest: { sha256: subject.digest.slice('sha256:'.length) } }], predicate: {},
+  }));
+  const layer = blob(statement, options.layerType ?? 'application/vnd.in-toto+json');
+  const platform = options.platform ?? { os: 'unknown', architecture: 'unknown' };
+  const config = blob(Buffer.from(JSON.stringify({ ...platform, config: {}, rootfs: { type: 'layers', diff_ids: [layer.digest] } })), 'application/vnd.oci.image.config.v1+json');
+  const mediaType = 'application/vnd.oci.image.manifest.v1+json';
+  const manifest = Buffer.from(JSON.stringify({
+    schemaVersion: 2, mediaType,
+    config: { mediaType: config.mediaType, digest: config.digest, size: config.size },
+    layers: [{ mediaType: layer.mediaType, digest: layer.digest, size: layer.size, annotations: { 'in-toto.io/predicate-type': 'https://slsa.dev/provenance/v0.2' } }],
+  }));
+  return { digest: sha256(manifest), mediaType, manifest, config, layers: [layer], platform };
+}
+
+/** The index entry BuildKit writes for an attestation of `subject`. */
+export function attestationEntry(att: BuiltImage, subject: BuiltImage): object {
+  return {
+    mediaType: att.mediaType, digest: att.digest, size: att.manifest.length, platform: att.platform,
+    annotations: { 'vnd.docker.reference.type': 'attestation-manifest', 'vnd.docker.reference.digest': subject.digest },
+  };
+}
+
+/** An index with hand-written entries (annotations, media types, repeats that buildIndex does not write). */
+export function customIndex(manifests: object[], images: BuiltImage[]): BuiltIndex {
+  const mediaType = 'application/vnd.oci.image.index.v1+json';
+  const manifest = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType, manifests }));
+  return { digest: sha256(manifest), mediaType, manifest, images };
+}
+
 export interface PushAuth {
   username: string;
   password: string;

@@ -13,6 +13,8 @@ export interface RedisOptions {
   port?: number;
   /** Folder for data and log; a new temp folder by default. */
   dir?: string;
+  /** More redis-server arguments (e.g. `--replicaof host port`). */
+  args?: string[];
 }
 
 export async function startRedis(options: RedisOptions = {}): Promise<RedisService> {
@@ -22,7 +24,7 @@ export async function startRedis(options: RedisOptions = {}): Promise<RedisServi
     name: 'redis',
     command: 'redis-server',
     args: ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '',
-      '--appendonly', options.appendonly ? 'yes' : 'no', '--protected-mode', 'yes'],
+      '--appendonly', options.appendonly ? 'yes' : 'no', '--protected-mode', 'yes', ...(options.args ?? [])],
     dir,
     ready: () => portOpen(port),
   });

@@ -84,7 +84,10 @@ function clientForHost(resolver: UpstreamResolver, registry: string): Destinatio
 
 /** The configured mover; the registry mover is also the engine mover's copier out of staging. */
 export function createMover(config: Config, resolver: UpstreamResolver, logger: Logger): ConfiguredMover {
-  const registryMover = new RegistryMover(resolver, { jobs: config.copy.jobs, retries: config.copy.retries }, logger.child({ module: 'copy' }));
+  // Staging judges index children by content (issue 8.1): what reaches quarantine is what the scanners can vouch for.
+  const registryMover = new RegistryMover(
+    resolver, { jobs: config.copy.jobs, retries: config.copy.retries, unscannableChildren: config.scanning.unscannableChildren }, logger.child({ module: 'copy' }),
+  );
   if (config.mover.type === 'registry') return { mover: registryMover, check: async () => undefined };
   const docker = new Dockerode(dockerOptions(config.mover));
   const mover = new EngineMover({

@@ -2,24 +2,19 @@
  * The builtin scanner: reads the image's layers from the registry as streams, builds the
  * installed-package list and the hardening facts, and matches packages against a local OSV
  * database. An index is scanned platform by platform (every runnable child, see
- * ./image.ts) and the findings merged with their platform (./merge.ts). The database is reloaded when its files change ({@link fingerprint}), so a
+ * ./image.ts) and the findings merged with their platform (./merge.ts). Layers are read in
+ * scan threads (./threads/pool.ts); packages are matched here. The database is reloaded when its files change ({@link fingerprint}), so a
  * `vulndb sync` takes effect without a restart and changes `dbVersion()`.
  */
 import { AppError, isAppError } from '../../lib/errors';
 import { OsvDatabase } from '../osv/database';
 import { fingerprint } from '../osv/loader';
 import { summarize, type Finding, type ScanReport, type ScannerAdapter, type ScanTarget } from '../types';
-import { MergedFilesystem } from './filesystem';
-import { hardeningFindings } from './hardening';
 import { resolveImages, type ResolvedImage } from './image';
-import { installedPackages } from './inventory';
-import { readLayer, type ScanBudget } from './layer-reader';
-import { DEFAULT_LIMITS, type ScanLimits } from './limits';
+import { DEFAULT_LIMITS, newBudget, type ScanBudget, type ScanLimits } from './limits';
 import { mergePlatformFindings, type PlatformFindings } from './merge';
+import { sharedScanThreadPool, type ScanThreadPool } from './threads/pool';
 import { withCoverage } from '../coverage';
-import { osCoverageFindings } from './os-coverage';
-import { withoutOsOwned } from './os-owned';
-import { goCoverageFindings } from './analyzers/go-binary';
 
 export interface BuiltinScannerOptions {
   name: string;
@@ -29,6 +24,11 @@ export interface BuiltinScannerOptions {
   limits?: Partial<ScanLimits>;
   /** Run the CIS hardening checks. @defaultValue true */
   hardening?: boolean;
+  /**
+   * The threads that read layers (see ./threads/pool.ts for what runs where).
+   * @defaultValue the process's shared pool, one thread per core
+   */
+  threads?: ScanThreadPool;
 }
 
 export class BuiltinScanner implements ScannerAdapter {
@@ -38,9 +38,12 @@ export class BuiltinScanner implements ScannerAdapter {
   private db: { version: string; db: OsvDatabase } | null = null;
   private loading: Promise<{ version: string; db: OsvDatabase }> | null = null;
 
+  private readonly threads: ScanThreadPool;
+
   constructor(private readonly options: BuiltinScannerOptions) {
     this.name = options.name;
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
+    this.threads = options.threads ?? sharedScanThreadPool();
   }
 
   async check(): Promise<void> {
@@ -73,7 +76,7 @@ export class BuiltinScanner implements ScannerAdapter {
       const images = await resolveImages(target);
       // One budget for the whole scan, not one per child: the limits bound what one scan job
       // costs the worker, and the uploader chooses how many children an index lists.
-      const budget: ScanBudget = { bytes: 0, entries: 0 };
+      const budget = newBudget();
       const perPlatform: PlatformFindings[] = [];
       for (const image of images) {
         perPlatform.push({ platform: image.platform, findings: await this.scanImage(target, image, db, budget) });
@@ -107,18 +110,17 @@ export class BuiltinScanner implements ScannerAdapter {
     }
   }
 
-  /** Packages and hardening of one platform image; its filesystem view is dropped afterwards. */
+  /**
+   * Packages and hardening of one platform image, read in a scan thread from the blobs this
+   * thread fetches; the packages are then matched here, against the one loaded database.
+   */
   private async scanImage(target: ScanTarget, image: ResolvedImage, db: OsvDatabase, budget: ScanBudget): Promise<Finding[]> {
-    const fs = new MergedFilesystem();
-    for (const layer of image.layers) {
-      const blob = await target.registry.getBlob(target.repository, layer.digest, layer.size);
-      fs.apply(await readLayer(blob, layer.digest, fs, this.limits, budget));
-    }
-    const { os, ...inventory } = installedPackages(fs);
-    const packages = withoutOsOwned(inventory.packages, fs);
-    const findings: Finding[] = packages.flatMap((p) => db.findingsFor(p));
-    findings.push(...osCoverageFindings(fs, os), ...goCoverageFindings(fs));
-    if (this.options.hardening !== false) findings.push(...hardeningFindings(image.config, fs));
-    return findings;
+    const task = { config: image.config, layers: image.layers.map((l) => l.digest), limits: this.limits, budget, hardening: this.options.hardening !== false };
+    const { inventory, budget: used } = await this.threads.inventory(task, (i) => {
+      const layer = image.layers[i]!;
+      return target.registry.getBlob(target.repository, layer.digest, layer.size);
+    });
+    Object.assign(budget, used);
+    return [...inventory.packages.flatMap((p) => db.findingsFor(p)), ...inventory.coverage, ...inventory.hardening];
   }
 }

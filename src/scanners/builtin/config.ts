@@ -18,6 +18,12 @@ export const builtinScannerConfigSchema = z.strictObject({
       maxTotalBytes: z.number().int().positive().default(DEFAULT_LIMITS.maxTotalBytes),
       /** Tar entries of all layers of one scan (every platform of an index together). @defaultValue 2000000 */
       maxEntries: z.number().int().positive().default(DEFAULT_LIMITS.maxEntries),
+      /** Package records of one scan, all databases and platforms together. @defaultValue 200000 */
+      maxPackages: z.number().int().positive().default(DEFAULT_LIMITS.maxPackages),
+      /** Metadata bytes read into memory and paths kept, per scan. @defaultValue 256 MiB */
+      maxMetadataBytes: z.number().int().positive().default(DEFAULT_LIMITS.maxMetadataBytes),
+      /** Records in one package database file (dpkg status, apk installed). @defaultValue 100000 */
+      maxDatabaseEntries: z.number().int().positive().default(DEFAULT_LIMITS.maxDatabaseEntries),
     })
     .prefault({}),
 });

@@ -1,7 +1,7 @@
 /**
  * Resolves what the builtin scanner reads for one digest: the image manifest (OCI or Docker
- * schema 2) or, for an index, every runnable platform child (../image-children.ts), each
- * with its config. Every child is scanned because the approval covers the whole index: an
+ * schema 2) or, for an index, every runnable child (../image-children.ts, judged by content),
+ * each with its config. Every child is scanned because the approval covers the whole index: an
  * arm64-only vulnerable package must not pass because amd64 was clean.
  */
 import { z } from 'zod';
@@ -64,7 +64,7 @@ export async function resolveImages(target: ScanTarget): Promise<ResolvedImage[]
   for (const image of images) {
     resolved.push({
       manifestDigest: image.digest,
-      ...(image.platform ? { platform: formatPlatform(image.platform) } : {}),
+      ...(image.platforms ? { platform: image.platforms.map(formatPlatform).join(',') } : {}),
       config: await readConfig(target, image.config),
       layers: image.layers,
     });

@@ -11,7 +11,7 @@ import { createGunzip } from 'node:zlib';
 import { extract, type Extract } from 'tar-stream';
 import { AppError } from '../../lib/errors';
 import { LayerChanges, type MergedFilesystem, type PathFacts } from './filesystem';
-import type { ScanLimits } from './limits';
+import type { ScanBudget, ScanLimits } from './limits';
 import { parseApkInstalled } from './parsers/apk';
 import { parseDpkgStatus } from './parsers/dpkg';
 import { apkOwnedFiles, parseDpkgList } from './parsers/owned-files';
@@ -26,11 +26,10 @@ import { readCapped } from './read-capped';
 import { secretInFile } from './secrets';
 import { isZstd, ZstdDecompress } from './zstd';
 
-/** Running totals shared by all layers of one scan. */
-export interface ScanBudget {
-  bytes: number;
-  entries: number;
-}
+export type { ScanBudget } from './limits';
+
+/** What one kept path costs beyond its characters (map entry, object header): an estimate, for the budget. */
+const PATH_OVERHEAD = 64;
 
 /** A tar entry as tar-stream's iterator yields it (the type is not exported by name). */
 type Entry = Extract extends AsyncIterable<infer E> ? E : never;
@@ -110,12 +109,18 @@ class MaybeGunzip extends Transform {
   }
 }
 
-function parse(kind: FileKind, path: string, text: string): Partial<PathFacts> {
+/** Adds `bytes` of kept metadata to the scan's total; past `maxMetadataBytes` the scan fails. */
+function charge(budget: ScanBudget, limits: ScanLimits, bytes: number, what: string): void {
+  budget.metadataBytes += bytes;
+  if (budget.metadataBytes > limits.maxMetadataBytes) throw limitError(`${what}: metadata read and kept exceeds ${limits.maxMetadataBytes} bytes`);
+}
+
+function parse(kind: FileKind, path: string, text: string, limits: ScanLimits): Partial<PathFacts> {
   switch (kind) {
     case 'dpkg-status':
-      return { packages: parseDpkgStatus(text) };
+      return { packages: parseDpkgStatus(text, limits.maxDatabaseEntries, `/${path}`) };
     case 'apk-installed':
-      return { packages: parseApkInstalled(text), ownedPaths: apkOwnedFiles(text) };
+      return { packages: parseApkInstalled(text, limits.maxDatabaseEntries, `/${path}`), ownedPaths: apkOwnedFiles(text) };
     case 'dpkg-list':
       return { ownedPaths: parseDpkgList(text) };
     case 'npm':
@@ -137,7 +142,7 @@ function parse(kind: FileKind, path: string, text: string): Partial<PathFacts> {
 }
 
 /** Handles one tar entry; returns facts to record for its path, or null when none. */
-async function readEntry(entry: Entry, path: string, layer: string, limits: ScanLimits): Promise<PathFacts | null> {
+async function readEntry(entry: Entry, path: string, layer: string, limits: ScanLimits, budget: ScanBudget): Promise<PathFacts | null> {
   const h = entry.header;
   const size = h.size ?? 0;
   if (size > limits.maxFileBytes) throw limitError(`${path}: file of ${size} bytes exceeds ${limits.maxFileBytes}`);
@@ -151,11 +156,24 @@ async function readEntry(entry: Entry, path: string, layer: string, limits: Scan
     facts.kind = kind;
     entry.resume();
   } else if (regular && kind && BINARY_ANALYZERS[kind] && size <= READ_CAP[kind]) {
-    Object.assign(facts, { kind }, await BINARY_ANALYZERS[kind](await readCapped(entry, READ_CAP[kind], path)));
+    // Read whole but not kept: only the packages found count against the budget.
+    const parsed = await BINARY_ANALYZERS[kind](await readCapped(entry, READ_CAP[kind], path));
+    if (parsed.packages) {
+      budget.packages += parsed.packages.length;
+      if (budget.packages > limits.maxPackages) throw limitError(`/${path}: more than ${limits.maxPackages} package records in the image`);
+    }
+    Object.assign(facts, { kind }, parsed);
   } else if (regular && kind && size <= READ_CAP[kind]) {
+    // Charged before reading, from the header: a file that would pass the total is never read.
+    charge(budget, limits, size, `/${path}`);
     // The header's size was checked against the cap; the reader's own cap only guards it.
     const text = (await readCapped(entry, READ_CAP[kind], path)).toString('utf8');
-    Object.assign(facts, { kind }, parse(kind, path, text));
+    const parsed = parse(kind, path, text, limits);
+    if (parsed.packages) {
+      budget.packages += parsed.packages.length;
+      if (budget.packages > limits.maxPackages) throw limitError(`/${path}: more than ${limits.maxPackages} package records in the image`);
+    }
+    Object.assign(facts, { kind }, parsed);
   } else if (regular && kind && kind !== 'secret-candidate') {
     throw limitError(`${path}: ${size} bytes exceeds the ${READ_CAP[kind]}-byte cap for a ${kind} file`);
   } else if (regular && !kind && isExecutable(h.mode, size)) {
@@ -164,6 +182,7 @@ async function readEntry(entry: Entry, path: string, layer: string, limits: Scan
     entry.resume();
   }
   const useful = facts.kind !== undefined || facts.setuidMode !== undefined || facts.symlinkTarget !== undefined;
+  if (useful) charge(budget, limits, path.length + (facts.symlinkTarget?.length ?? 0) + PATH_OVERHEAD, `/${path}`);
   return useful ? facts : null;
 }
 
@@ -193,16 +212,22 @@ export async function readLayer(
       }
       const base = path.slice(path.lastIndexOf('/') + 1);
       const dir = path.includes('/') ? path.slice(0, path.lastIndexOf('/')) : '';
+      // Every path kept (whiteouts, opaque dirs, replaced paths, facts) is charged to the budget.
       if (base === '.wh..wh..opq') {
+        charge(budget, limits, path.length + PATH_OVERHEAD, `/${path}`);
         changes.opaqueDirs.add(dir);
         entry.resume();
       } else if (base.startsWith('.wh.')) {
+        charge(budget, limits, path.length + PATH_OVERHEAD, `/${path}`);
         changes.whiteouts.add(dir ? `${dir}/${base.slice(4)}` : base.slice(4));
         entry.resume();
       } else {
-        const facts = await readEntry(entry, path, layer, limits);
+        const facts = await readEntry(entry, path, layer, limits, budget);
         if (facts) changes.facts.set(path, facts);
-        else if (entry.header.type !== 'directory' && fs.has(path)) changes.replaced.add(path);
+        else if (entry.header.type !== 'directory' && fs.has(path)) {
+          charge(budget, limits, path.length + PATH_OVERHEAD, `/${path}`);
+          changes.replaced.add(path);
+        }
       }
     }
   })();

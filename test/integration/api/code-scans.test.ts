@@ -102,7 +102,7 @@ describe('code-scan evidence (SARIF) on a request', () => {
     expect(semgrep.findings[0]).toMatchObject({ path: 'app/views.py:17', links: ['https://semgrep.dev/r/python.lang.security.audit.eval-detected'] });
 
     // The pipeline runs to awaiting_approval (no scanners) and keeps the evidence.
-    worker = startWorker(app.config, logger, app.redis, app.services).worker;
+    worker = startWorker(app.config, logger, app.services).worker;
     const scanned = await app.waitForStatus(id, ['awaiting_approval', 'failed']);
     expect(scanned.status).toBe('awaiting_approval');
     expect(scanned.codeScans).toHaveLength(1);

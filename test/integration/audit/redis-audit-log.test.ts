@@ -102,6 +102,14 @@ describe('Redis audit log', () => {
     expect((await log.list(0, 10)).map((e) => [e.action, e.target])).toEqual([['request.rejected', 'request/9'], ['request.created', 'request/10']]);
   });
 
+  it('an append that fails withdraws its record, so it is never chained after the caller was told it failed', async () => {
+    // A stream whose ids run ahead of the head: the batch script's XADD is refused.
+    await redis.xadd(`${prefix}:audit`, '1000-1', 'entry', '{}');
+    const log = new RedisAuditLog(redis, prefix);
+    await expect(log.append({ actor: 'alice', action: 'request.approved', target: 'request/1' })).rejects.toThrow(/equal or smaller/);
+    expect(await redis.xlen(`${prefix}:audit:outbox`)).toBe(0);
+  });
+
   it('the periodic drain chains a record whose writer never drained', async () => {
     const log = new RedisAuditLog(redis, prefix);
     const drain = startPeriodicDrain(log, 50, quiet);

@@ -26,7 +26,7 @@ function expressRoutes(app: Express): string[] {
 
 describe('OpenAPI document', () => {
   it('lists exactly the routes express serves', () => {
-    const deps = { identity: { authenticate: async () => null }, limits: { bodyLimit: '1mb', codeScanBodyLimit: '20mb', rateLimitPerMinute: 0 } } as unknown as V1Deps;
+    const deps = { identity: { authenticate: async () => null }, limits: { bodyLimit: '1mb', codeScanBodyLimit: '20mb', rateLimitPerMinute: 0 }, rateCounters: {} } as unknown as V1Deps;
     const app = createApp({ logger: createLogger({ level: 'silent' }), readiness: [], routers: [v1Router(deps)] });
     const documented = Object.entries(openApiDocument.paths).flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${p}`)).sort();
     expect(expressRoutes(app)).toEqual(documented);

@@ -1,100 +1,145 @@
 import type { NextFunction, Request, Response } from 'express';
-import { MAX_KEYS, rateLimit, unauthenticatedRateLimit } from '../../../src/api/middleware/rate-limit';
+import Redis from 'ioredis';
+import { rateLimit, unauthenticatedRateLimit } from '../../../src/api/middleware/rate-limit';
 import { AppError } from '../../../src/lib/errors';
+import { RedisRateCounter } from '../../../src/lib/rate-counter';
+import { services, uniqueName } from '../../harness/services';
 
-function call(mw: ReturnType<typeof rateLimit>, name: string): unknown {
-  let passed: unknown = 'not called';
+// The counters live in the harness's real Redis; the clock is the test's, so windows are exact.
+let redis: Redis;
+let prefix: string;
+beforeAll(() => { redis = new Redis(services().redis.url); });
+beforeEach(() => { prefix = uniqueName('rl'); });
+afterAll(async () => {
+  const keys = await redis.keys('rl-*');
+  if (keys.length) await redis.del(...keys);
+  redis.disconnect();
+});
+
+/** A counter under this test's prefix; two of them with one `name` share counts, as two API replicas do. */
+const counter = (now: () => number, name = 'c') => new RedisRateCounter(redis, `${prefix}:${name}`, now);
+
+async function call(mw: ReturnType<typeof rateLimit>, name: string): Promise<unknown> {
   const res = { locals: { principal: { name } }, setHeader: () => undefined } as unknown as Response;
-  mw({} as Request, res, ((err?: unknown) => { passed = err; }) as NextFunction);
-  return passed;
+  return new Promise((resolve) => mw({} as Request, res, ((err?: unknown) => resolve(err)) as NextFunction));
 }
 
 describe('per-principal rate limit', () => {
-  it('refuses the request over the limit with RATE_LIMITED, per principal, and resets a minute after the first hit', () => {
+  it('refuses the request over the limit with RATE_LIMITED, per principal, and resets a minute after the first hit', async () => {
     let t = 0;
-    const mw = rateLimit(2, () => t);
-    expect(call(mw, 'a')).toBeUndefined();
-    expect(call(mw, 'a')).toBeUndefined();
-    expect(call(mw, 'a')).toMatchObject({ code: 'RATE_LIMITED', status: 429 });
-    expect(call(mw, 'b')).toBeUndefined();
+    const mw = rateLimit(2, counter(() => t));
+    expect(await call(mw, 'a')).toBeUndefined();
+    expect(await call(mw, 'a')).toBeUndefined();
+    expect(await call(mw, 'a')).toMatchObject({ code: 'RATE_LIMITED', status: 429 });
+    expect(await call(mw, 'b')).toBeUndefined();
     t = 60_000;
-    expect(call(mw, 'a')).toBeUndefined();
+    expect(await call(mw, 'a')).toBeUndefined();
   });
 
-  it("starts each principal's window at its own first request, so a burst cannot straddle a minute", () => {
+  it("starts each principal's window at its own first request, so a burst cannot straddle a minute", async () => {
     let t = 0;
-    const mw = rateLimit(2, () => t);
-    expect(call(mw, 'early')).toBeUndefined();
+    const mw = rateLimit(2, counter(() => t));
+    expect(await call(mw, 'early')).toBeUndefined();
     t = 50_000;
-    expect(call(mw, 'a')).toBeUndefined();
-    expect(call(mw, 'a')).toBeUndefined();
+    expect(await call(mw, 'a')).toBeUndefined();
+    expect(await call(mw, 'a')).toBeUndefined();
     t = 61_000;
-    expect(call(mw, 'a')).toMatchObject({ code: 'RATE_LIMITED' });
+    expect(await call(mw, 'a')).toMatchObject({ code: 'RATE_LIMITED' });
     t = 110_000;
-    expect(call(mw, 'a')).toBeUndefined();
+    expect(await call(mw, 'a')).toBeUndefined();
   });
 
-  it('0 disables the limit', () => {
-    const mw = rateLimit(0);
-    for (let i = 0; i < 5; i++) expect(call(mw, 'a')).toBeUndefined();
+  it('is one limit across API replicas: two processes share the count in Redis', async () => {
+    const t = 1_000;
+    const replicaA = rateLimit(3, counter(() => t));
+    const other = new Redis(services().redis.url);
+    const replicaB = rateLimit(3, new RedisRateCounter(other, `${prefix}:c`, () => t));
+    expect(await call(replicaA, 'ci')).toBeUndefined();
+    expect(await call(replicaB, 'ci')).toBeUndefined();
+    expect(await call(replicaA, 'ci')).toBeUndefined();
+    expect(await call(replicaB, 'ci')).toMatchObject({ code: 'RATE_LIMITED' });
+    other.disconnect();
+  });
+
+  it('counts concurrent hits exactly (one atomic script per hit)', async () => {
+    const mw = rateLimit(50, counter(() => 5));
+    const results = await Promise.all(Array.from({ length: 80 }, () => call(mw, 'burst')));
+    expect(results.filter((r) => r === undefined)).toHaveLength(50);
+    expect(results.filter((r) => (r as AppError | undefined)?.code === 'RATE_LIMITED')).toHaveLength(30);
+  });
+
+  it('0 disables the limit', async () => {
+    const mw = rateLimit(0, counter(() => 0));
+    for (let i = 0; i < 5; i++) expect(await call(mw, 'a')).toBeUndefined();
+    expect(await redis.keys(`${prefix}:*`)).toEqual([]);
+  });
+
+  it('fails closed: with Redis unreachable the request gets an error, not a pass', async () => {
+    const down = new Redis({ port: 1, lazyConnect: true, enableOfflineQueue: false, retryStrategy: () => null });
+    const mw = rateLimit(10, new RedisRateCounter(down, `${prefix}:down`));
+    const err = await call(mw, 'a');
+    expect(err).toBeInstanceOf(Error);
+    down.disconnect();
   });
 });
 
 describe('per-address limit of failed authentications', () => {
   const unauthenticated = () => new AppError('UNAUTHENTICATED', 'the bearer token is not valid');
-  /** One request through the limiter, an authentication that fails or not, and `refuse`. */
-  function request(mw: ReturnType<typeof unauthenticatedRateLimit>, address: string, authenticated: boolean): unknown {
-    let passed: unknown = 'not called';
+  /** One request through the limiter, an authentication that fails or not, `refuse`, and the count after the answer. */
+  async function request(mw: ReturnType<typeof unauthenticatedRateLimit>, address: string, authenticated: boolean): Promise<unknown> {
     let onFinish: () => void = () => undefined;
     const res = { statusCode: 200, setHeader: () => undefined, once: (_e: string, f: () => void) => { onFinish = f; } } as unknown as Response;
     const req = { socket: { remoteAddress: address } } as unknown as Request;
-    mw(req, res, ((err?: unknown) => {
-      if (err !== undefined) { passed = err; return; }
-      if (authenticated) { passed = undefined; return; }
-      mw.refuse(unauthenticated(), req, res, ((e?: unknown) => { passed = e; }) as NextFunction);
-    }) as NextFunction);
+    const passed = await new Promise<unknown>((resolve) => {
+      mw(req, res, ((err?: unknown) => {
+        if (err !== undefined) return resolve(err);
+        if (authenticated) return resolve(undefined);
+        mw.refuse(unauthenticated(), req, res, ((e?: unknown) => resolve(e)) as NextFunction);
+      }) as NextFunction);
+    });
     res.statusCode = passed === undefined ? 200 : (passed as AppError).status;
     onFinish();
+    // The count happens after the answer; a PING on the same connection returns after it.
+    await redis.ping();
     return passed;
   }
+  // The middleware's counter uses the shared `redis` connection, so the PING above orders after its hit.
+  const limiter = (perMinute: number, now: () => number) => unauthenticatedRateLimit(perMinute, counter(now, 'addr'));
+  const tracked = async () => (await redis.keys(`${prefix}:addr:*`)).length;
 
-  it('answers 429 instead of 401 to an address after N failed authentications in its window', () => {
+  it('answers 429 instead of 401 to an address after N failed authentications in its window', async () => {
     let t = 0;
-    const mw = unauthenticatedRateLimit(3, () => t);
-    for (let i = 0; i < 10; i++) expect(request(mw, '10.0.0.1', true)).toBeUndefined();
-    for (let i = 0; i < 3; i++) expect(request(mw, '10.0.0.2', false)).toMatchObject({ code: 'UNAUTHENTICATED', status: 401 });
-    expect(request(mw, '10.0.0.2', false)).toMatchObject({ code: 'RATE_LIMITED', status: 429 });
-    expect(request(mw, '10.0.0.1', false)).toMatchObject({ code: 'UNAUTHENTICATED' });
+    const mw = limiter(3, () => t);
+    for (let i = 0; i < 10; i++) expect(await request(mw, '10.0.0.1', true)).toBeUndefined();
+    for (let i = 0; i < 3; i++) expect(await request(mw, '10.0.0.2', false)).toMatchObject({ code: 'UNAUTHENTICATED', status: 401 });
+    expect(await request(mw, '10.0.0.2', false)).toMatchObject({ code: 'RATE_LIMITED', status: 429 });
+    expect(await request(mw, '10.0.0.1', false)).toMatchObject({ code: 'UNAUTHENTICATED' });
     t = 60_000;
-    expect(request(mw, '10.0.0.2', false)).toMatchObject({ code: 'UNAUTHENTICATED' });
+    expect(await request(mw, '10.0.0.2', false)).toMatchObject({ code: 'UNAUTHENTICATED' });
   });
 
-  it('lets a valid token through from a limited address (a proxy: every client shares one)', () => {
-    const mw = unauthenticatedRateLimit(30, () => 0);
-    for (let i = 0; i < 35; i++) request(mw, '10.0.0.5', false);
-    expect(request(mw, '10.0.0.5', false)).toMatchObject({ code: 'RATE_LIMITED' });
-    expect(request(mw, '10.0.0.5', true)).toBeUndefined();
+  it('lets a valid token through from a limited address (a proxy: every client shares one)', async () => {
+    const mw = limiter(30, () => 0);
+    for (let i = 0; i < 35; i++) await request(mw, '10.0.0.5', false);
+    expect(await request(mw, '10.0.0.5', false)).toMatchObject({ code: 'RATE_LIMITED' });
+    expect(await request(mw, '10.0.0.5', true)).toBeUndefined();
   });
 
-  it('tracks an address only when it fails authentication', () => {
-    const mw = unauthenticatedRateLimit(30, () => 0);
-    for (let i = 0; i < 1000; i++) request(mw, `10.1.${i >> 8}.${i & 255}`, true);
-    expect(mw.tracked()).toBe(0);
-    request(mw, '10.2.0.1', false);
-    request(mw, '10.2.0.1', false);
-    expect(mw.tracked()).toBe(1);
+  it('tracks an address only when it fails authentication', async () => {
+    const mw = limiter(30, () => 0);
+    for (let i = 0; i < 100; i++) await request(mw, `10.1.0.${i}`, true);
+    expect(await tracked()).toBe(0);
+    await request(mw, '10.2.0.1', false);
+    await request(mw, '10.2.0.1', false);
+    expect(await tracked()).toBe(1);
   });
 
-  it('holds at most MAX_KEYS addresses, however many fail within a minute, and drops expired ones', () => {
-    let t = 1_000_000;
-    const mw = unauthenticatedRateLimit(30, () => t);
-    for (let i = 0; i < 50_000; i++) request(mw, `2001:db8::${i.toString(16)}`, false);
-    expect(mw.tracked()).toBe(MAX_KEYS);
-    // The newest addresses are the ones kept.
-    for (let i = 0; i < 29; i++) request(mw, '2001:db8::c34f', false);
-    expect(request(mw, '2001:db8::c34f', false)).toMatchObject({ code: 'RATE_LIMITED' });
-    t += 60_000;
-    request(mw, '10.3.0.1', false);
-    expect(mw.tracked()).toBe(1);
+  it('keeps no address longer than its window: each key expires with it', async () => {
+    const mw = limiter(30, () => 10_000);
+    await request(mw, '2001:db8::1', false);
+    const [key] = await redis.keys(`${prefix}:addr:*`);
+    const ttl = await redis.pttl(key);
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(60_000);
   });
 });

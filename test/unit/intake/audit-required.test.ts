@@ -17,7 +17,7 @@ const pass = () => ({ verdict: 'pass' as const, reasons: [], blocking: [] });
 function setup() {
   const logged: Array<Record<string, unknown>> = [];
   const logger = { error: (fields: Record<string, unknown>) => { logged.push(fields); } } as unknown as Logger;
-  const down: AuditLog = { append: async () => { throw new Error('redis: connection lost'); }, drain: async () => { throw new Error('redis: connection lost'); }, list: async () => [], verify: async () => ({ ok: true, count: 0, lastHash: '' }) };
+  const down: AuditLog = { append: async () => { throw new Error('redis: connection lost'); }, drain: async () => { throw new Error('redis: connection lost'); }, list: async () => [], verify: async () => ({ ok: false as const, count: 0, seq: 1, reason: 'redis: connection lost' }) };
   const events = new EventBus();
   events.subscribe(auditSubscriber(down, logger));
   const requests = new MemoryRequestStore();

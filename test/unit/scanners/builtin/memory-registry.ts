@@ -14,6 +14,7 @@ export class MemoryRegistry implements RegistryClient {
   private readonly manifests = new Map<string, { body: Buffer; mediaType: string }>();
   private readonly blobs = new Map<string, Buffer>();
   readonly blobReads: string[] = [];
+  readonly manifestReads: string[] = [];
 
   addImage(img: BuiltImage): this {
     this.manifests.set(img.digest, { body: img.manifest, mediaType: img.mediaType });
@@ -35,6 +36,7 @@ export class MemoryRegistry implements RegistryClient {
   async getManifest(_repo: string, ref: string): Promise<ManifestResponse> {
     const m = this.manifests.get(ref);
     if (!m) throw new Error(`manifest ${ref} unknown`);
+    this.manifestReads.push(ref);
     return { digest: ref, mediaType: m.mediaType, size: m.body.length, body: m.body };
   }
   async putManifest(): Promise<string> {

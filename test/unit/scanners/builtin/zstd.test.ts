@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { Readable } from 'node:stream';
 import { MergedFilesystem } from '../../../../src/scanners/builtin/filesystem';
 import { readLayer } from '../../../../src/scanners/builtin/layer-reader';
-import { DEFAULT_LIMITS } from '../../../../src/scanners/builtin/limits';
+import { DEFAULT_LIMITS, newBudget } from '../../../../src/scanners/builtin/limits';
 import { BuiltinScanner } from '../../../../src/scanners/builtin/adapter';
 import { frameWindow } from '../../../../src/scanners/builtin/zstd';
 import { buildImage, tarOf } from '../../../harness/images';
@@ -16,7 +16,7 @@ import path from 'node:path';
 
 const zstd = (data: Buffer, ...args: string[]): Buffer => execFileSync('zstd', ['-q', '-c', ...args], { input: data, maxBuffer: 1024 * 1024 * 1024 });
 const read = (blob: Buffer, limits = DEFAULT_LIMITS) =>
-  readLayer(Readable.from([blob.subarray(0, 3), blob.subarray(3, 50), blob.subarray(50)].filter((b) => b.length > 0)), 'sha256:z', new MergedFilesystem(), limits, { bytes: 0, entries: 0 });
+  readLayer(Readable.from([blob.subarray(0, 3), blob.subarray(3, 50), blob.subarray(50)].filter((b) => b.length > 0)), 'sha256:z', new MergedFilesystem(), limits, newBudget());
 
 describe('zstd layers', () => {
   test('a zstd layer is read like a gzip one (chunks split inside the frame header)', async () => {

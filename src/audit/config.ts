@@ -1,0 +1,33 @@
+/**
+ * The `audit` section of the configuration (zod only; lib/config-schema.ts composes it).
+ * Durations are strings with a unit (`500ms`, `30s`, `5m`, `1h`) and parse to milliseconds.
+ */
+import { z } from 'zod';
+
+const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
+
+export function durationMs(min: number) {
+  return z.string()
+    .regex(/^\d+(ms|s|m|h)$/, 'must be a duration such as 500ms, 30s, 5m or 1h')
+    .transform((v) => {
+      const [, n, unit] = /^(\d+)(ms|s|m|h)$/.exec(v) as RegExpExecArray;
+      return Number(n) * UNIT_MS[unit as keyof typeof UNIT_MS];
+    })
+    .refine((ms) => ms >= min, `must be at least ${min} ms`);
+}
+
+export const auditConfigSchema = z.strictObject({
+  /** How often every API and worker process chains records left in the audit outbox. */
+  drainIntervalMs: z.number().int().min(50).max(60000).default(1000),
+  /** How long an append (or a drain) keeps retrying while other processes hold the chain. */
+  timeoutMs: z.number().int().min(100).default(10000),
+  /** How often a worker writes a signed checkpoint (count and head hash) out of Redis. @defaultValue '5m' (300000 ms) */
+  checkpointEvery: durationMs(100).prefault('5m'),
+  /**
+   * Folder (shared by the workers, outside Redis, ideally append-only or shipped off the host)
+   * where checkpoints are appended as JSON lines; unset: checkpoints go to the log only.
+   */
+  checkpointDir: z.string().min(1).optional(),
+}).prefault({});
+
+export type AuditConfig = z.infer<typeof auditConfigSchema>;

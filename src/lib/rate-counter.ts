@@ -1,0 +1,85 @@
+/**
+ * Fixed-window counters in Redis, shared by every API replica (one replica alone would
+ * otherwise allow N times the limit with N replicas). A window starts at the key's first hit,
+ * not at a wall-clock minute, so a burst cannot straddle a boundary and get twice the limit.
+ *
+ * Why a small Lua script and not express-rate-limit + rate-limit-redis: the per-address limit
+ * counts only failed authentications (after the response, on 401) and checks the count only
+ * when authentication fails, so that a valid token from a limited address still passes;
+ * express-rate-limit counts before the route and blocks every request of a limited key, and
+ * bending it to this rule (skip, requestWasSuccessful, a custom handler) leaves little of it.
+ * Two ten-line scripts keep the rule exact, atomic across replicas, and bounded in memory:
+ * each key expires with its window, whatever the number of addresses.
+ *
+ * The window is measured with the caller's clock (passed in, so tests control it); replicas
+ * are expected to keep NTP time. Redis expires each key when its window ends, by Redis's clock.
+ */
+import type Redis from 'ioredis';
+
+export interface RateWindow {
+  /** Hits in the key's current window (0 when none is running). */
+  count: number;
+  /** Seconds until the window ends (at least 1 while one runs; 0 when none is running). */
+  retryAfter: number;
+}
+
+/** Counts hits per key in a window that starts at the key's first hit. */
+export interface RateCounter {
+  /** Counts one more hit for `key`, starting its window if none runs; returns the new state. */
+  hit(key: string): Promise<RateWindow>;
+  /** The state of `key`'s window; creates nothing. */
+  peek(key: string): Promise<RateWindow>;
+}
+
+export const RATE_WINDOW_MS = 60_000;
+
+// KEYS[1]: a hash {start, count}. ARGV: now (ms), window (ms). Returns {count, ms left}.
+const HIT = `
+local now, win = tonumber(ARGV[1]), tonumber(ARGV[2])
+local start = tonumber(redis.call('HGET', KEYS[1], 'start'))
+if not start or now - start >= win or start - now >= win then
+  start = now
+  redis.call('HSET', KEYS[1], 'start', start, 'count', 0)
+end
+local count = redis.call('HINCRBY', KEYS[1], 'count', 1)
+local left = math.min(start + win - now, win)
+redis.call('PEXPIRE', KEYS[1], left)
+return {count, left}`;
+
+const PEEK = `
+local now, win = tonumber(ARGV[1]), tonumber(ARGV[2])
+local v = redis.call('HMGET', KEYS[1], 'start', 'count')
+local start = tonumber(v[1])
+if not start or now - start >= win or start - now >= win then return {0, 0} end
+return {tonumber(v[2]) or 0, math.min(start + win - now, win)}`;
+
+type Counting = Redis & {
+  portcullisRateHit(key: string, now: number, windowMs: number): Promise<[number, number]>;
+  portcullisRatePeek(key: string, now: number, windowMs: number): Promise<[number, number]>;
+};
+
+export class RedisRateCounter implements RateCounter {
+  private readonly redis: Counting;
+
+  /** Keys are `${keyPrefix}:${key}`; give each limiter its own prefix. */
+  constructor(redis: Redis, private readonly keyPrefix: string, private readonly now: () => number = Date.now, private readonly windowMs = RATE_WINDOW_MS) {
+    // defineCommand runs EVALSHA, falling back to EVAL once per connection.
+    if (!('portcullisRateHit' in redis)) {
+      redis.defineCommand('portcullisRateHit', { numberOfKeys: 1, lua: HIT });
+      redis.defineCommand('portcullisRatePeek', { numberOfKeys: 1, lua: PEEK });
+    }
+    this.redis = redis as Counting;
+  }
+
+  private window([count, leftMs]: [number, number]): RateWindow {
+    return { count, retryAfter: count === 0 ? 0 : Math.max(1, Math.ceil(leftMs / 1000)) };
+  }
+
+  async hit(key: string): Promise<RateWindow> {
+    return this.window(await this.redis.portcullisRateHit(`${this.keyPrefix}:${key}`, this.now(), this.windowMs));
+  }
+
+  async peek(key: string): Promise<RateWindow> {
+    return this.window(await this.redis.portcullisRatePeek(`${this.keyPrefix}:${key}`, this.now(), this.windowMs));
+  }
+}

@@ -1,0 +1,224 @@
+/**
+ * A pool of scan threads (node:worker_threads), shared by every builtin scan of the process
+ * (issue 17.2: scans off the event loop, on every core; issue 8.2: a runaway scan fails alone).
+ *
+ * What runs where, and why:
+ * - In the thread: layer decompression, tar parsing, the package-database parsers, the merged
+ *   filesystem view and the hardening checks. That is the CPU of a scan and everything whose
+ *   memory an image controls, so it sits behind the thread's heap limit
+ *   (`resourceLimits.maxOldGenerationSizeMb`): a scan that outgrows it is stopped by V8 with
+ *   ERR_WORKER_OUT_OF_MEMORY, its task fails with SCAN_LIMIT_EXCEEDED (not retried: the same
+ *   image would do it again) and the pool starts a fresh thread. The process lives on.
+ * - In the main thread: registry HTTP (the client holds the connection pools, the token cache
+ *   and credentials, and verifies every blob's digest as it streams), reading manifests and
+ *   configs, and OSV matching against the database, which is loaded once per process rather
+ *   than once per thread (it is the largest thing a scanner holds, and read-only).
+ *
+ * Bytes move as 1 MiB blocks whose ArrayBuffers are transferred, not copied, with at most
+ * {@link WINDOW} blocks in flight per task: memory per task stays flat whatever the layer size.
+ * A task waits for a free thread; threads start on first use and are unref'd, so an idle pool
+ * never keeps a process alive.
+ */
+import { existsSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { MessageChannel, Worker } from 'node:worker_threads';
+import { AppError, type ErrorCode, ERROR_STATUS } from '../../../lib/errors';
+import type { ImageInventory, InventoryTask } from '../inventory-image';
+import type { ScanBudget } from '../limits';
+import { BLOCK_BYTES, WINDOW, type FeedMessage, type ReplyMessage, type TaskMessage } from './protocol';
+
+export interface ScanThreadPoolOptions {
+  /** Threads at most. @defaultValue os.availableParallelism() (config `worker.scanThreads: auto`) */
+  size?: number;
+  /** Heap (old generation) of one thread in MiB. @defaultValue 384 (config `worker.scanThreadMemoryMb`) */
+  memoryMb?: number;
+}
+
+export const DEFAULT_THREAD_MEMORY_MB = 384;
+
+/** Opens the i-th layer's blob (a registry read, verified against its digest as it streams). */
+export type OpenLayer = (index: number) => Promise<Readable>;
+
+/**
+ * The thread's code: the compiled thread.js beside this file, or (when the service runs from
+ * TypeScript sources, as under jest) thread.ts compiled on load with @swc/core, the compiler
+ * the test runner uses.
+ */
+function spawn(resourceLimits: { maxOldGenerationSizeMb: number; maxYoungGenerationSizeMb: number }): Worker {
+  const js = path.join(__dirname, 'thread.js');
+  if (existsSync(js)) return new Worker(js, { resourceLimits });
+  const ts = path.join(__dirname, 'thread.ts');
+  const swc = require.resolve('@swc/core');
+  const boot = `
+const fs = require('node:fs');
+const swc = require(${JSON.stringify(swc)});
+require.extensions['.ts'] = (module, filename) => {
+  const { code } = swc.transformSync(fs.readFileSync(filename, 'utf8'), {
+    filename, module: { type: 'commonjs' }, jsc: { parser: { syntax: 'typescript' }, target: 'es2022' },
+  });
+  module._compile(code, filename);
+};
+require(${JSON.stringify(ts)});`;
+  return new Worker(boot, { eval: true, resourceLimits });
+}
+
+function asAppError(code: string, message: string): AppError {
+  return new AppError(code in ERROR_STATUS ? (code as ErrorCode) : 'SCAN_FAILED', message);
+}
+
+class ScanThread {
+  readonly worker: Worker;
+  dead = false;
+
+  constructor(private readonly memoryMb: number) {
+    // A young generation in proportion, so that a small heap limit is not spent on it.
+    this.worker = spawn({ maxOldGenerationSizeMb: memoryMb, maxYoungGenerationSizeMb: Math.max(8, Math.min(64, Math.floor(memoryMb / 8))) });
+    this.worker.unref();
+    // A thread that dies between tasks is replaced on next use; the error is not the process's.
+    this.worker.on('error', () => { this.dead = true; });
+    this.worker.on('exit', () => { this.dead = true; });
+  }
+
+  run(task: InventoryTask, open: OpenLayer): Promise<{ inventory: ImageInventory; budget: ScanBudget }> {
+    const { port1, port2 } = new MessageChannel();
+    return new Promise((resolve, reject) => {
+      let settled = false;
+      let inFlight = 0;
+      let wake: (() => void) | null = null;
+      let source: Readable | null = null;
+      const finish = (err: Error | null, value?: { inventory: ImageInventory; budget: ScanBudget }): void => {
+        if (settled) return;
+        settled = true;
+        this.worker.off('error', onError);
+        this.worker.off('exit', onExit);
+        port1.close();
+        source?.destroy();
+        wake?.();
+        if (err) reject(err);
+        else resolve(value!);
+      };
+      const onError = (err: Error & { code?: string }): void => {
+        this.dead = true;
+        finish(err.code === 'ERR_WORKER_OUT_OF_MEMORY'
+          ? new AppError('SCAN_LIMIT_EXCEEDED', `the scan needed more than the ${this.memoryMb} MiB a scan thread may use (worker.scanThreadMemoryMb)`)
+          : new AppError('SCAN_FAILED', `the scan thread failed: ${err.message}`));
+      };
+      const onExit = (code: number): void => {
+        this.dead = true;
+        finish(new AppError('SCAN_FAILED', `the scan thread stopped (exit code ${code})`));
+      };
+      this.worker.on('error', onError);
+      this.worker.on('exit', onExit);
+      port1.on('message', (m: ReplyMessage) => {
+        if (m.t === 'ack') {
+          inFlight -= 1;
+          wake?.();
+        } else if (m.t === 'done') finish(null, { inventory: m.inventory, budget: m.budget });
+        else finish(asAppError(m.code, m.message));
+      });
+      const post = (m: FeedMessage, transfer: ArrayBuffer[] = []): void => port1.postMessage(m, transfer);
+      const send = async (block: Buffer, len: number): Promise<void> => {
+        while (inFlight >= WINDOW && !settled) await new Promise<void>((r) => { wake = () => { wake = null; r(); }; });
+        if (settled) return;
+        inFlight += 1;
+        // allocUnsafeSlow: the block owns its ArrayBuffer, so transferring it detaches nothing else.
+        post({ t: 'data', buf: block.buffer as ArrayBuffer, len }, [block.buffer as ArrayBuffer]);
+      };
+      const feed = async (): Promise<void> => {
+        for (let i = 0; i < task.layers.length && !settled; i += 1) {
+          source = await open(i);
+          let block = Buffer.allocUnsafeSlow(BLOCK_BYTES);
+          let fill = 0;
+          for await (const chunk of source as AsyncIterable<Buffer>) {
+            if (settled) return;
+            for (let at = 0; at < chunk.length;) {
+              const n = Math.min(chunk.length - at, BLOCK_BYTES - fill);
+              chunk.copy(block, fill, at, at + n);
+              fill += n;
+              at += n;
+              if (fill === BLOCK_BYTES) {
+                await send(block, fill);
+                block = Buffer.allocUnsafeSlow(BLOCK_BYTES);
+                fill = 0;
+              }
+            }
+          }
+          if (fill > 0) await send(block, fill);
+          if (!settled) post({ t: 'end' });
+          source = null;
+        }
+      };
+      const message: TaskMessage = { task, port: port2 };
+      this.worker.postMessage(message, [port2]);
+      // A registry fault or a digest mismatch ends the task with that error (its `temporary` kept).
+      feed().catch((err: unknown) => {
+        if (!settled) post({ t: 'abort' });
+        finish(err instanceof Error ? err : new Error(String(err)));
+      });
+    });
+  }
+}
+
+export class ScanThreadPool {
+  readonly size: number;
+  readonly memoryMb: number;
+  private readonly idle: ScanThread[] = [];
+  private running = 0;
+  private readonly waiting: Array<() => void> = [];
+  private readonly threads = new Set<ScanThread>();
+
+  constructor(options: ScanThreadPoolOptions = {}) {
+    this.size = Math.max(1, options.size ?? os.availableParallelism());
+    this.memoryMb = options.memoryMb ?? DEFAULT_THREAD_MEMORY_MB;
+  }
+
+  /** Inventories one platform image in a thread; the task waits while every thread is busy. */
+  async inventory(task: InventoryTask, open: OpenLayer): Promise<{ inventory: ImageInventory; budget: ScanBudget }> {
+    while (this.running >= this.size) await new Promise<void>((r) => this.waiting.push(r));
+    this.running += 1;
+    let thread = this.idle.pop();
+    while (thread?.dead) {
+      this.threads.delete(thread);
+      thread = this.idle.pop();
+    }
+    thread ??= this.start();
+    try {
+      return await thread.run(task, open);
+    } finally {
+      if (thread.dead) {
+        this.threads.delete(thread);
+        void thread.worker.terminate();
+      } else this.idle.push(thread);
+      this.running -= 1;
+      this.waiting.shift()?.();
+    }
+  }
+
+  /** Threads started and alive (for tests and metrics). */
+  get threadCount(): number {
+    return [...this.threads].filter((t) => !t.dead).length;
+  }
+
+  private start(): ScanThread {
+    const thread = new ScanThread(this.memoryMb);
+    this.threads.add(thread);
+    return thread;
+  }
+
+  /** Stops every thread (a running task fails). */
+  async close(): Promise<void> {
+    const all = [...this.threads];
+    this.threads.clear();
+    this.idle.length = 0;
+    await Promise.all(all.map((t) => t.worker.terminate()));
+  }
+}
+
+let shared: ScanThreadPool | null = null;
+
+/** The process's pool when none is configured (tools, tests): one per core, default heap. */
+export function sharedScanThreadPool(): ScanThreadPool {
+  return (shared ??= new ScanThreadPool());
+}

@@ -1,0 +1,68 @@
+/**
+ * The scan thread's entry point (run by ./pool.ts in a node:worker_threads Worker with a heap
+ * limit). It takes one task at a time: layer bytes arrive on the task's port and are read by
+ * ../inventory-image.ts; the inventory or the error goes back on the same port.
+ */
+import { Readable } from 'node:stream';
+import { parentPort } from 'node:worker_threads';
+import { isAppError } from '../../../lib/errors';
+import { inventoryImage } from '../inventory-image';
+import type { FeedMessage, ReplyMessage, TaskMessage } from './protocol';
+
+/**
+ * One layer's bytes as they arrive. The reader pulls blocks from here (Readable.from asks for
+ * the next only when it wants more); a block is acknowledged when it is taken, so every block
+ * of a finished layer has been acknowledged and the sender's window never shrinks.
+ */
+class LayerQueue implements AsyncIterable<Buffer> {
+  private readonly blocks: Buffer[] = [];
+  private ended = false;
+  private failure: Error | null = null;
+  private wake: (() => void) | null = null;
+  constructor(private readonly ack: () => void) {}
+  put(block: Buffer): void { this.blocks.push(block); this.notify(); }
+  end(): void { this.ended = true; this.notify(); }
+  fail(err: Error): void { this.failure = err; this.notify(); }
+  private notify(): void { const w = this.wake; this.wake = null; w?.(); }
+  async *[Symbol.asyncIterator](): AsyncGenerator<Buffer> {
+    for (;;) {
+      if (this.failure) throw this.failure;
+      const block = this.blocks.shift();
+      if (block) {
+        this.ack();
+        yield block;
+      } else if (this.ended) return;
+      else await new Promise<void>((r) => { this.wake = r; });
+    }
+  }
+}
+
+async function run({ task, port }: TaskMessage): Promise<void> {
+  const reply = (m: ReplyMessage): void => port.postMessage(m);
+  const queues: LayerQueue[] = [];
+  const queueAt = (i: number): LayerQueue => (queues[i] ??= new LayerQueue(() => reply({ t: 'ack' })));
+  const streams: Readable[] = [];
+  let current = 0;
+  port.on('message', (m: FeedMessage) => {
+    if (m.t === 'data') queueAt(current).put(Buffer.from(m.buf, 0, m.len));
+    else if (m.t === 'end') queueAt(current++).end();
+    else for (const q of queues) q.fail(new Error('scan aborted'));
+  });
+  try {
+    const inventory = await inventoryImage(task, (i) => {
+      const stream = Readable.from(queueAt(i), { objectMode: false, highWaterMark: 64 * 1024 });
+      streams.push(stream);
+      return stream;
+    });
+    reply({ t: 'done', inventory, budget: task.budget });
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    reply({ t: 'error', code: isAppError(err) ? err.code : 'SCAN_FAILED', message });
+  } finally {
+    for (const s of streams) s.destroy();
+    port.close();
+  }
+}
+
+// One task at a time: the pool never sends a second before the first is answered.
+parentPort?.on('message', (m: TaskMessage) => void run(m));

@@ -1,0 +1,107 @@
+/**
+ * Builtin scans run in a pool of worker threads (issues 8.2 and 17.2): a scan that outgrows a
+ * thread's heap fails alone with SCAN_LIMIT_EXCEEDED and the pool goes on with a fresh thread;
+ * concurrent scans share the threads without mixing their bytes; a registry fault while a layer
+ * streams ends the scan with that fault.
+ */
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { AppError } from '../../../../src/lib/errors';
+import { BuiltinScanner } from '../../../../src/scanners/builtin/adapter';
+import { ScanThreadPool } from '../../../../src/scanners/builtin/threads/pool';
+import type { ScanReport } from '../../../../src/scanners/types';
+import { buildImage, type BuiltImage } from '../../../harness/images';
+import { MemoryRegistry } from './memory-registry';
+
+const OSV = path.join(__dirname, '../../../fixtures/osv/db');
+const lodash = (version: string, extra: Record<string, string> = {}) => buildImage({
+  layers: [{ files: { 'app/node_modules/lodash/package.json': JSON.stringify({ name: 'lodash', version }), ...extra } }], config: { User: '1' },
+});
+
+function scan(scanner: BuiltinScanner, img: BuiltImage, registry = new MemoryRegistry().addImage(img)): Promise<ScanReport> {
+  return scanner.scan({ registry, repository: 'r', digest: img.digest, registryUrl: registry.url });
+}
+
+/** Serves blobs that fail with `err` after their first chunk. */
+class FailingRegistry extends MemoryRegistry {
+  constructor(private readonly err: Error) { super(); }
+  override async getBlob(repo: string, digest: string): Promise<Readable> {
+    const inner = await super.getBlob(repo, digest);
+    const err = this.err;
+    return Readable.from((async function* () {
+      for await (const chunk of inner) {
+        yield chunk as Buffer;
+        throw err;
+      }
+    })());
+  }
+}
+
+describe('scan threads', () => {
+  const pools: ScanThreadPool[] = [];
+  const pool = (size: number, memoryMb?: number): ScanThreadPool => {
+    const p = new ScanThreadPool({ size, memoryMb });
+    pools.push(p);
+    return p;
+  };
+  afterAll(async () => { await Promise.all(pools.map((p) => p.close())); });
+
+  test('a scan that outgrows the thread heap fails alone with SCAN_LIMIT_EXCEEDED; the pool then scans on', async () => {
+    // 1.5 million package records, with every explicit bound lifted: only the heap limit is left.
+    const status = Array.from({ length: 1_500_000 }, (_, i) => `Package: p${i}\nVersion: 1\n`).join('\n');
+    const bomb = await buildImage({ layers: [{ files: { 'etc/os-release': 'ID=debian\nVERSION_ID=12\n', 'var/lib/dpkg/status': status } }] });
+    const threads = pool(1, 48);
+    const limits = { maxPackages: 1e9, maxDatabaseEntries: 1e9, maxMetadataBytes: 1e12 };
+    const scanner = new BuiltinScanner({ name: 'b', osvPath: OSV, threads, limits });
+    const r = await scan(scanner, bomb);
+    expect(r).toMatchObject({ status: 'failed', error: { code: 'SCAN_LIMIT_EXCEEDED', message: expect.stringContaining('48 MiB') } });
+    const ok = await scan(scanner, await lodash('4.17.20'));
+    expect(ok.status).toBe('succeeded');
+    expect(ok.findings.map((f) => f.id)).toEqual(['GHSA-35jh-r3h4-6jhm']);
+    expect(threads.threadCount).toBe(1);
+  });
+
+  test('concurrent scans share two threads and each gets its own findings', async () => {
+    const threads = pool(2);
+    const scanner = new BuiltinScanner({ name: 'b', osvPath: OSV, threads });
+    const versions = ['4.17.20', '4.17.21', '4.17.19', '4.17.21', '4.17.20', '4.17.15'];
+    const images = await Promise.all(versions.map((v, i) => lodash(v, { [`pad/${i}`]: 'x'.repeat(200_000 * (i + 1)) })));
+    const reports = await Promise.all(images.map((img) => scan(scanner, img)));
+    expect(reports.map((r) => r.status)).toEqual(versions.map(() => 'succeeded'));
+    const installed = reports.map((r) => r.findings.find((f) => f.package === 'lodash')?.installedVersion ?? 'none');
+    expect(installed).toEqual(['4.17.20', 'none', '4.17.19', 'none', '4.17.20', '4.17.15']);
+    expect(threads.threadCount).toBeLessThanOrEqual(2);
+  });
+
+  test('layers that arrive whole while an earlier one is still being parsed are read to the end (every block acknowledged)', async () => {
+    const threads = pool(1);
+    const scanner = new BuiltinScanner({ name: 'b', osvPath: OSV, threads });
+    // A slow layer (a large dpkg database to parse), then a small one that arrives complete, with
+    // its end, before the thread reads it: its blocks must still count as taken, or the sender's
+    // window shrinks with each such layer until the scan stalls.
+    const status = Array.from({ length: 40_000 }, (_, i) => `Package: p${i}\nStatus: install ok installed\nVersion: 1.${i}\n`).join('\n');
+    const layers = Array.from({ length: 4 }, (_, i) => [
+      { files: { [`var/lib/dpkg/status.d/s${i}`]: status } },
+      { files: { [`data/${i}.bin`]: randomBytes(1536 * 1024) } },
+    ]).flat();
+    layers.push({ files: { 'app/node_modules/lodash/package.json': JSON.stringify({ name: 'lodash', version: '4.17.20' }) } });
+    // Debian's os-release: a dpkg database without one is an unscanned OS (a coverage finding).
+    layers.unshift({ files: { 'etc/os-release': 'ID=debian\nVERSION_ID="12"\n' } } as (typeof layers)[number]);
+    const img = await buildImage({ layers, config: { User: '1' } });
+    const r = await scan(scanner, img);
+    expect(r.status).toBe('succeeded');
+    expect(r.findings.map((f) => f.id)).toEqual(['GHSA-35jh-r3h4-6jhm']);
+  });
+
+  test('a registry fault while a layer streams ends the scan with that fault: permanent → failed report, temporary → thrown', async () => {
+    const threads = pool(1);
+    const scanner = new BuiltinScanner({ name: 'b', osvPath: OSV, threads });
+    const img = await lodash('4.17.20', { big: 'y'.repeat(3_000_000) });
+    const mismatch = new FailingRegistry(new AppError('DIGEST_MISMATCH', 'blob digest differs')).addImage(img);
+    expect(await scan(scanner, img, mismatch)).toMatchObject({ status: 'failed', error: { code: 'DIGEST_MISMATCH' } });
+    const down = new FailingRegistry(new AppError('REGISTRY_UNAVAILABLE', 'reset', { temporary: true })).addImage(img);
+    await expect(scan(scanner, img, down)).rejects.toMatchObject({ code: 'REGISTRY_UNAVAILABLE', temporary: true });
+    expect((await scan(scanner, img)).status).toBe('succeeded');
+  });
+});
