@@ -12,6 +12,7 @@ import { archiveBefore, AuditKeyring, readCheckpoints, RedisAuditLog, TrailVerif
 import { ConfigError, loadConfig, type Config } from '../lib/config';
 import { isAppError } from '../lib/errors';
 import { scrubSecrets } from '../lib/logger';
+import { redisOptions } from '../lib/redis';
 
 const USAGE = `usage: portcullis audit verify [--checkpoints DIR] [--archive FILE]...
        portcullis audit export [--after SEQ]
@@ -24,9 +25,14 @@ export const EXIT = { ok: 0, broken: 1, usage: 2, unreachable: 3, failed: 4 } as
 /** Thrown when Redis does not answer; run() maps it to exit 3. */
 class Unreachable extends Error {}
 
-/** The one place the CLI builds its Redis connection: no reconnect loop, a bounded wait. */
+/**
+ * The one place the CLI builds its Redis connection: the service's options (Sentinel included),
+ * but no reconnect loop and a long command deadline (an archive reads the whole log).
+ */
 function connectRedis(config: Config): Redis {
-  return new Redis(config.redis.url, { lazyConnect: true, maxRetriesPerRequest: 1, connectTimeout: 5000, commandTimeout: 30000, retryStrategy: () => null });
+  return new Redis(config.redis.url, {
+    ...redisOptions(config.redis, 'store'), lazyConnect: true, maxRetriesPerRequest: 1, commandTimeout: 30000, retryStrategy: () => null,
+  });
 }
 
 function fail(code: number, message: string): number {

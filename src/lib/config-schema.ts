@@ -179,6 +179,26 @@ export const configSchema = z.strictObject({
     /** Bearer token scrapers must send; from PORTCULLIS_METRICS_TOKEN. Unset: no token asked. */
     token: z.string().min(16).optional(),
   }).prefault({}),
+  webhook: z.strictObject({
+    /** Address of the admission webhook (`--role webhook`); HTTPS only. */
+    host: z.string().default('127.0.0.1'),
+    port: z.number().int().min(0).max(65535).default(8443),
+    /** PEM certificate (chain) the API server trusts (cert-manager in the cluster); required for the webhook role. */
+    tlsCertFile: z.string().min(1).optional(),
+    /** PEM private key of `tlsCertFile`. */
+    tlsKeyFile: z.string().min(1).optional(),
+    /** Namespace (or glob: `payments-*`) → team. A namespace that maps to no team is denied. */
+    namespaces: z.record(z.string().regex(/^[a-z0-9*?]([-a-z0-9*?]{0,61}[a-z0-9*?])?$/, 'a namespace name or glob'), z.string().min(1)).default({}),
+    /** Namespaces (or globs) never checked, only recorded. */
+    exempt: z.array(z.string().min(1)).default(['kube-system', 'portcullis']),
+    /** Full reload of the approved set, also its heartbeat. */
+    resyncMs: z.number().int().min(1000).default(30000),
+    /** How long a replica that lost the ledger keeps admitting from its last view before denying Pods. */
+    maxStalenessMs: z.number().int().min(1000).default(300000),
+  }).superRefine((w, ctx) => {
+    if (w.tlsCertFile && !w.tlsKeyFile) ctx.addIssue({ code: 'custom', path: ['tlsKeyFile'], message: 'must be set together with webhook.tlsCertFile' });
+    if (w.tlsKeyFile && !w.tlsCertFile) ctx.addIssue({ code: 'custom', path: ['tlsCertFile'], message: 'must be set together with webhook.tlsKeyFile' });
+  }).prefault({}),
   log: z.strictObject({
     level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   }).prefault({}),

@@ -1,0 +1,124 @@
+/**
+ * Benchmark (not a test): `/admission/validate` of one webhook replica holding 10,000 approved
+ * digests, under autocannon on loopback posting real Pod reviews with three images each, against
+ * a bare Node HTTPS server answering a constant AdmissionReview, same run, same TLS, same load.
+ * Prints p50/p99 latency and reviews per second of both, the ratio, and the replica's CPU time.
+ * Each server runs in a child process of its own, so that the load generator does not share its
+ * event loop. Goal: p99 < 5 ms and ≥ 0.7× the bare server's throughput.
+ *
+ * Run: `npm run bench:admission` (builds first). Env: BENCH_APPROVED (10000), BENCH_SECONDS (10),
+ * BENCH_CONNECTIONS (16).
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:https';
+import autocannon from 'autocannon';
+import Redis from 'ioredis';
+import { startAdmission, type ApprovedEntry } from '../src/admission';
+import { createLogger } from '../src/lib/logger';
+import { makeCert } from '../test/harness/certs';
+import { startRedis } from '../test/harness/redis';
+import { podReview } from '../test/unit/admission/reviews';
+
+const APPROVED = Number(process.env.BENCH_APPROVED ?? 10_000);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
+
+const digest = (i: number): string => `sha256:${i.toString(16).padStart(64, '0')}`;
+const entry = (i: number): ApprovedEntry => ({
+  team: `team-${i % 50}`, image: `docker.io/acme/svc-${i}`, digest: digest(i),
+  internalRef: `registry.internal/approved/team-${i % 50}/docker.io/acme/svc-${i}@${digest(i)}`, tags: ['1.0'], internalTag: '1.0',
+});
+
+/** Child: serve either the webhook replica or the bare server; report the port, then CPU on request. */
+async function serve(kind: string, certFile: string, keyFile: string, redisUrl: string): Promise<void> {
+  const tls = { cert: readFileSync(certFile), key: readFileSync(keyFile) };
+  let port: number;
+  if (kind === 'bare') {
+    const constant = JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid: 'x', allowed: true } });
+    const server = createServer(tls, (req, res) => {
+      req.resume();
+      req.on('end', () => res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(constant) }).end(constant));
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    port = (server.address() as { port: number }).port;
+  } else {
+    const approvals = Array.from({ length: APPROVED }, (_, i) => entry(i));
+    const h = await startAdmission({
+      settings: { host: '127.0.0.1', port: 0, namespaces: { ...Object.fromEntries(Array.from({ length: 50 }, (_, t) => [`ns-${t}`, `team-${t}`])) }, exempt: ['kube-system'], resyncMs: 600_000, maxStalenessMs: 600_000 },
+      tls, prefix: 'bench-admission', source: { snapshot: async () => ({ approvals, revoked: [] }) }, subscriber: new Redis(redisUrl), logger: createLogger({ level: 'silent' }),
+    });
+    port = h.port;
+  }
+  process.send?.({ port });
+  process.on('message', () => {
+    const u = process.cpuUsage();
+    process.send?.({ cpu: (u.user + u.system) / 1e6 });
+  });
+}
+
+function requestsFor(): Array<{ method: 'POST'; path: string; headers: Record<string, string>; body: string }> {
+  // 100 distinct Pods of three approved images each, in their teams' namespaces, cycled.
+  return Array.from({ length: 100 }, (_, k) => {
+    const t = k % 50;
+    const images = [0, 1, 2].map((j) => entry(t + 50 * ((k * 3 + j) % Math.floor(APPROVED / 50))).internalRef);
+    const review = podReview(`ns-${t}`, { containers: images.map((image, i) => ({ name: `c${i}`, image })) });
+    return { method: 'POST' as const, path: '/admission/validate', headers: { 'content-type': 'application/json' }, body: JSON.stringify(review) };
+  });
+}
+
+async function measure(kind: string, cert: { certFile: string; keyFile: string }, redisUrl: string): Promise<{ rps: number; p50: number; p99: number; cpu: number; allowed: boolean }> {
+  const child: ChildProcess = fork(__filename, ['--serve', kind, cert.certFile, cert.keyFile, redisUrl], { stdio: 'inherit' });
+  try {
+    const [{ port }] = (await once(child, 'message')) as [{ port: number }];
+    const url = `https://127.0.0.1:${port}`;
+    const requests = requestsFor();
+    // Check the answer is really an admission (not a fast error) before timing it.
+    const check = await fetchAllowed(url, requests[0].body);
+    await autocannon({ url, connections: CONNECTIONS, duration: 2, requests }); // warm-up
+    child.send('cpu');
+    const [{ cpu: before }] = (await once(child, 'message')) as [{ cpu: number }];
+    const r = await autocannon({ url, connections: CONNECTIONS, duration: SECONDS, requests });
+    child.send('cpu');
+    const [{ cpu: after }] = (await once(child, 'message')) as [{ cpu: number }];
+    if (r.non2xx > 0 || r.errors > 0) throw new Error(`${kind}: ${r.non2xx} non-2xx answers, ${r.errors} errors`);
+    return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, cpu: after - before, allowed: check };
+  } finally {
+    child.kill();
+  }
+}
+
+async function fetchAllowed(url: string, body: string): Promise<boolean> {
+  const r = await fetch(`${url}/admission/validate`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+  const j = (await r.json()) as { response: { allowed: boolean } };
+  return j.response.allowed;
+}
+
+async function main(): Promise<void> {
+  const cert = makeCert('bench-admission');
+  const redis = await startRedis();
+  try {
+    // The load generator trusts the self-signed loopback certificate; nothing leaves the machine.
+    process.env.NODE_TLS_REJECT_UNAUTHORIZED = '0';
+    const bare = await measure('bare', cert, redis.url);
+    const hook = await measure('webhook', cert, redis.url);
+    if (!hook.allowed) throw new Error('the webhook did not admit the benchmark Pods: the figures would time a denial');
+    console.log(`${APPROVED} approved digests, ${CONNECTIONS} connections, ${SECONDS} s, Pods of 3 images each`);
+    console.log(`bare HTTPS, constant answer: ${bare.rps.toFixed(0)} reviews/s, p50 ${bare.p50} ms, p99 ${bare.p99} ms, CPU ${bare.cpu.toFixed(1)} s`);
+    console.log(`/admission/validate:         ${hook.rps.toFixed(0)} reviews/s, p50 ${hook.p50} ms, p99 ${hook.p99} ms, CPU ${hook.cpu.toFixed(1)} s`);
+    console.log(`throughput ratio webhook/bare: ${(hook.rps / bare.rps).toFixed(2)} (goal >= 0.7); p99 ${hook.p99} ms (goal < 5 ms)`);
+  } finally {
+    await redis.stop();
+  }
+}
+
+if (process.argv[2] === '--serve') {
+  void serve(process.argv[3], process.argv[4], process.argv[5], process.argv[6]);
+} else {
+  main().catch((err: unknown) => {
+    console.error(err);
+    process.exitCode = 1;
+  });
+}

@@ -1,0 +1,126 @@
+/**
+ * The approved set one webhook replica holds in memory: every team's approved images, by upstream
+ * name and tag or digest, and by internal repository and tag or digest, plus the team's revoked
+ * digests with who revoked them and why. A review is answered from here alone, never from the
+ * network (Kyverno's image checks time out under load because they call out per review).
+ */
+import { parseReference, type ImageRef } from '../registry/reference';
+
+export interface ApprovedEntry {
+  team: string;
+  /** Upstream name, `registry/repository` (normalized). */
+  image: string;
+  digest: string;
+  /** `publicHost/approved/…@sha256:…`. */
+  internalRef: string;
+  /** Source tags approved with this digest (all-platform approvals only serve tag lookups). */
+  tags: string[];
+  /** The platform set of a platform-selected approval; empty or absent for the whole image. */
+  platforms?: string[];
+  /** Tag written in the internal repository. */
+  internalTag?: string;
+}
+
+export interface RevokedEntry {
+  team: string;
+  digest: string;
+  /** The one image name revoked; absent when every name of the digest was. */
+  image?: string;
+  reason: string;
+  by: string;
+  at: string;
+}
+
+export type Lookup =
+  | { kind: 'approved'; entry: ApprovedEntry; pinned: boolean; internal: boolean }
+  | { kind: 'revoked'; revoked: RevokedEntry }
+  | { kind: 'unknown' };
+
+interface TeamIndex {
+  byDigest: Map<string, ApprovedEntry>;
+  byTag: Map<string, ApprovedEntry>;
+  /** Per digest: its revocations (one per image name, or one for every name). */
+  revoked: Map<string, RevokedEntry[]>;
+}
+
+/** `registry/repository` of an internal reference (its part before `@`). */
+function internalName(internalRef: string): string {
+  return internalRef.split('@')[0];
+}
+
+export class ApprovedSet {
+  private teams = new Map<string, TeamIndex>();
+
+  /** Replaces everything (a full load). */
+  static from(approvals: readonly ApprovedEntry[], revoked: readonly RevokedEntry[]): ApprovedSet {
+    const set = new ApprovedSet();
+    for (const r of revoked) set.noteRevoked(r);
+    for (const a of approvals) set.add(a);
+    return set;
+  }
+
+  private team(team: string): TeamIndex {
+    let t = this.teams.get(team);
+    if (!t) {
+      t = { byDigest: new Map(), byTag: new Map(), revoked: new Map() };
+      this.teams.set(team, t);
+    }
+    return t;
+  }
+
+  add(a: ApprovedEntry): void {
+    const t = this.team(a.team);
+    const name = internalName(a.internalRef);
+    t.byDigest.set(`${a.image}@${a.digest}`, a);
+    t.byDigest.set(`${name}@${a.digest}`, a);
+    // A platform-selected approval answers no tag: an all-platform pull of the tag is another image.
+    if (a.platforms && a.platforms.length > 0) return;
+    for (const tag of a.tags) t.byTag.set(`${a.image}:${tag}`, a);
+    if (a.internalTag) t.byTag.set(`${name}:${a.internalTag}`, a);
+  }
+
+  private noteRevoked(r: RevokedEntry): TeamIndex {
+    const t = this.team(r.team);
+    t.revoked.set(r.digest, [...(t.revoked.get(r.digest) ?? []), r]);
+    return t;
+  }
+
+  /** A revocation heard on the channel: takes effect at once, before any reload. */
+  revoke(r: RevokedEntry): void {
+    const t = this.noteRevoked(r);
+    const hit = (a: ApprovedEntry) => a.digest === r.digest && (!r.image || a.image === r.image);
+    for (const [k, a] of t.byDigest) if (hit(a)) t.byDigest.delete(k);
+    for (const [k, a] of t.byTag) if (hit(a)) t.byTag.delete(k);
+  }
+
+  private revokedFor(t: TeamIndex, digest: string, image: string): RevokedEntry | undefined {
+    return t.revoked.get(digest)?.find((r) => !r.image || r.image === image);
+  }
+
+  get size(): number {
+    let n = 0;
+    for (const t of this.teams.values()) n += new Set(t.byDigest.values()).size;
+    return n;
+  }
+
+  /** What `image` (as written in a container spec) is for `team`. */
+  lookup(team: string, image: string | ImageRef): Lookup {
+    const ref = typeof image === 'string' ? parseReference(image) : image;
+    const t = this.teams.get(team);
+    if (!t) return { kind: 'unknown' };
+    const name = `${ref.registry}/${ref.repository}`;
+    if (ref.digest) {
+      const entry = t.byDigest.get(`${name}@${ref.digest}`);
+      if (entry) return { kind: 'approved', entry, pinned: true, internal: internalName(entry.internalRef) === name };
+      // Not approved under this name; if the digest is revoked in the team, say so (both deny).
+      const all = t.revoked.get(ref.digest);
+      const revoked = all?.find((r) => !r.image || r.image === name) ?? all?.[0];
+      return revoked ? { kind: 'revoked', revoked } : { kind: 'unknown' };
+    }
+    const entry = ref.tag ? t.byTag.get(`${name}:${ref.tag}`) : undefined;
+    if (!entry) return { kind: 'unknown' };
+    const revoked = this.revokedFor(t, entry.digest, entry.image);
+    if (revoked) return { kind: 'revoked', revoked };
+    return { kind: 'approved', entry, pinned: false, internal: internalName(entry.internalRef) === name };
+  }
+}

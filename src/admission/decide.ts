@@ -1,0 +1,139 @@
+/**
+ * The two admission decisions, as pure functions of a review and the replica's in-memory state.
+ *
+ * Mutate pins: every container image that names an approved image of the namespace's team (by
+ * tag or digest, upstream or internal form) becomes its approved internal reference by digest, so
+ * that the kubelet pulls exactly what was approved, not whatever the tag names by then.
+ * Validate gates: a Pod is admitted only when every image is an approved, non-revoked digest of
+ * the namespace's team in the internal registry; otherwise it is denied naming each image, why,
+ * and the command that starts its intake. Workload controllers get warnings only, so that the
+ * rollout is refused where the Pod is made, with the same message. On UPDATE only images that
+ * changed are judged: a revocation stops new admissions, never running workloads.
+ */
+import { AppError } from '../lib/errors';
+import { parseReference } from '../registry/reference';
+import type { ApprovedSet, Lookup } from './approved-set';
+import { containerImages, MalformedObject, WORKLOAD_KINDS, type ContainerImage } from './images';
+import type { NamespaceMap } from './namespaces';
+import type { AdmissionRequest, JsonPatchOp } from './review';
+
+export interface AdmissionState {
+  set: ApprovedSet;
+  namespaces: NamespaceMap;
+  /** Set when the replica's view of the ledger is too old to trust: Pods are denied (closed). */
+  staleSince?: string;
+}
+
+export interface Decision {
+  allowed: boolean;
+  message?: string;
+  warnings?: string[];
+  patch?: JsonPatchOp[];
+  /** Why, per image, for the admission ledger and logs. */
+  team?: string;
+  images: Array<{ image: string; verdict: 'approved' | 'NOT_APPROVED' | 'REVOKED' | 'NOT_PINNED' | 'INVALID_REFERENCE' | 'EXEMPT' | 'UNCHANGED'; digest?: string }>;
+}
+
+function escapePointer(s: string): string {
+  return s.replace(/~/g, '~0').replace(/\//g, '~1');
+}
+
+function imagesOf(req: AdmissionRequest): ContainerImage[] {
+  if (!req.object) throw new AppError('INVALID_REQUEST', 'the review has no object');
+  try {
+    return containerImages(req.kind.kind, req.object);
+  } catch (err) {
+    if (err instanceof MalformedObject) throw new AppError('INVALID_REQUEST', `malformed ${req.kind.kind}: ${err.message}`);
+    throw err;
+  }
+}
+
+function lookup(state: AdmissionState, team: string, image: string): Lookup | { kind: 'invalid' } {
+  try {
+    return state.set.lookup(team, parseReference(image));
+  } catch {
+    return { kind: 'invalid' };
+  }
+}
+
+export function mutate(req: AdmissionRequest, state: AdmissionState): Decision {
+  if (req.kind.kind !== 'Pod' || (req.operation !== 'CREATE' && req.operation !== 'UPDATE')) return { allowed: true, images: [] };
+  const ns = state.namespaces.resolve(req.namespace ?? '');
+  if (ns.kind !== 'team') return { allowed: true, images: [] };
+  const patch: JsonPatchOp[] = [];
+  const images: Decision['images'] = [];
+  for (const c of imagesOf(req)) {
+    const found = lookup(state, ns.team, c.image);
+    if (found.kind !== 'approved') continue;
+    if (found.internal && found.pinned && c.image === found.entry.internalRef) continue;
+    patch.push({ op: 'replace', path: c.path.split('/').map(escapePointer).join('/'), value: found.entry.internalRef });
+    images.push({ image: c.image, verdict: 'approved', digest: found.entry.digest });
+  }
+  return { allowed: true, team: ns.team, images, ...(patch.length ? { patch, warnings: patch.map((p, i) => `portcullis pinned ${images[i].image} to ${p.value}`) } : {}) };
+}
+
+function requestCommand(image: string, team: string): string {
+  return `portcullis request ${image} --team ${team} --justification "..."`;
+}
+
+/** Why one image may not run, in words, or null when it may. */
+function judge(state: AdmissionState, team: string, c: ContainerImage): { verdict: Decision['images'][number]['verdict']; why?: string; digest?: string } {
+  const found = lookup(state, team, c.image);
+  const what = `container ${c.name} image ${c.image}`;
+  switch (found.kind) {
+    case 'invalid':
+      return { verdict: 'INVALID_REFERENCE', why: `${what}: INVALID_REFERENCE, not an image reference` };
+    case 'revoked': {
+      const r = found.revoked;
+      return { verdict: 'REVOKED', digest: r.digest, why: `${what}: REVOKED for team ${team} by ${r.by} at ${r.at}: ${r.reason}` };
+    }
+    case 'unknown':
+      return { verdict: 'NOT_APPROVED', why: `${what}: NOT_APPROVED for team ${team}; start its intake with: ${requestCommand(c.image, team)}` };
+    case 'approved':
+      if (found.internal && found.pinned) return { verdict: 'approved', digest: found.entry.digest };
+      return { verdict: 'NOT_PINNED', digest: found.entry.digest, why: `${what}: NOT_PINNED; use the approved reference ${found.entry.internalRef}` };
+  }
+}
+
+export function validate(req: AdmissionRequest, state: AdmissionState): Decision {
+  const kind = req.kind.kind;
+  const workload = WORKLOAD_KINDS.has(kind);
+  if ((kind !== 'Pod' && !workload) || (req.operation !== 'CREATE' && req.operation !== 'UPDATE')) return { allowed: true, images: [] };
+  const namespace = req.namespace ?? '';
+  const ns = state.namespaces.resolve(namespace);
+  const images = imagesOf(req);
+  if (ns.kind === 'exempt') {
+    return { allowed: true, images: images.map((c) => ({ image: c.image, verdict: 'EXEMPT' as const })), warnings: [`namespace ${namespace} is exempt from Portcullis image checks; this admission is recorded`] };
+  }
+  if (ns.kind === 'unmapped') {
+    const message = `namespace ${namespace} maps to no Portcullis team (webhook.namespaces): denied`;
+    return workload ? { allowed: true, warnings: [message], images: [] } : { allowed: false, message, images: [] };
+  }
+  if (state.staleSince) {
+    const message = `Portcullis cannot confirm approvals: this replica has not heard from the ledger since ${state.staleSince} (failing closed)`;
+    return workload ? { allowed: true, warnings: [message], team: ns.team, images: [] } : { allowed: false, message, team: ns.team, images: [] };
+  }
+  const before = new Set(req.operation === 'UPDATE' && req.oldObject ? safeImages(kind, req.oldObject) : []);
+  const verdicts: Decision['images'] = [];
+  const problems: string[] = [];
+  for (const c of images) {
+    if (before.has(c.image)) {
+      verdicts.push({ image: c.image, verdict: 'UNCHANGED' });
+      continue;
+    }
+    const j = judge(state, ns.team, c);
+    verdicts.push({ image: c.image, verdict: j.verdict, ...(j.digest ? { digest: j.digest } : {}) });
+    if (j.why) problems.push(j.why);
+  }
+  if (problems.length === 0) return { allowed: true, team: ns.team, images: verdicts };
+  if (workload) return { allowed: true, team: ns.team, images: verdicts, warnings: problems.map((p) => `${kind} ${req.name ?? ''}: ${p} (its Pods will be denied)`) };
+  return { allowed: false, team: ns.team, images: verdicts, message: `Portcullis denied ${kind} ${req.name ?? ''} in namespace ${namespace}: ${problems.join('; ')}` };
+}
+
+function safeImages(kind: string, object: Record<string, unknown>): string[] {
+  try {
+    return containerImages(kind, object).map((c) => c.image);
+  } catch {
+    return [];
+  }
+}

@@ -1,0 +1,70 @@
+/**
+ * The admission webhook role: the replica's synced approved set, the namespace map and the HTTPS
+ * server, put together. main.ts wires it for `--role webhook`; the API and workers wire
+ * {@link ledgerAnnouncer} on their event bus so replicas hear of changes.
+ */
+import type Redis from 'ioredis';
+import type { Logger } from '../lib/logger';
+import { NamespaceMap } from './namespaces';
+import { startWebhookServer } from './server';
+import { LedgerSync, ledgerChannel, type LedgerSource } from './sync';
+
+export { ledgerAnnouncer, ledgerChange } from './announce';
+export { ApprovedSet, type ApprovedEntry, type RevokedEntry } from './approved-set';
+export { NamespaceMap } from './namespaces';
+export { ledgerChannel, LedgerSync, type LedgerChange, type LedgerSource } from './sync';
+
+export interface AdmissionSettings {
+  host: string;
+  port: number;
+  namespaces: Record<string, string>;
+  exempt: string[];
+  resyncMs: number;
+  maxStalenessMs: number;
+}
+
+export interface AdmissionHandle {
+  port: number;
+  sync: LedgerSync;
+  namespaces: NamespaceMap;
+  stop(): Promise<void>;
+}
+
+/** Loads the set (retrying until Redis answers), subscribes to changes and serves reviews. */
+export async function startAdmission(o: {
+  settings: AdmissionSettings; tls: { cert: Buffer; key: Buffer }; prefix: string; source: LedgerSource; subscriber: Redis; logger: Logger; now?: () => number;
+}): Promise<AdmissionHandle> {
+  const log = o.logger.child({ module: 'admission' });
+  const now = o.now ?? Date.now;
+  const namespaces = new NamespaceMap(o.settings.namespaces, o.settings.exempt);
+  const sync = new LedgerSync(o.source, o.subscriber, ledgerChannel(o.prefix), { resyncMs: o.settings.resyncMs, maxStalenessMs: o.settings.maxStalenessMs, now }, log);
+  await sync.start();
+  const { server, port } = await startWebhookServer({
+    host: o.settings.host, port: o.settings.port, cert: o.tls.cert, key: o.tls.key, logger: log,
+    state: () => {
+      const since = sync.staleSince();
+      return { set: sync.set, namespaces, ...(sync.failClosed() && since !== null ? { staleSince: new Date(since).toISOString() } : {}) };
+    },
+    // Ready while the view can be trusted; stale but within maxStaleness stays ready (taking every
+    // replica out of the Service would deny all Pods at once), saying so; past it, not ready.
+    readiness: () => {
+      const since = sync.staleSince();
+      const body = { status: since === null ? 'ready' : 'stale', approved: sync.set.size, ...(since !== null && sync.confirmedAt !== null ? { staleSince: new Date(since).toISOString() } : {}), ...(sync.confirmedAt === null ? { loaded: false } : {}) };
+      return { ready: sync.confirmedAt !== null && !sync.failClosed(), body };
+    },
+    onDecision: (review, endpoint, d) => {
+      if (endpoint === 'validate' && (!d.allowed || d.warnings?.length)) {
+        log.info({ 'event.kind': 'event', 'event.category': ['configuration'], 'event.action': `admission.${d.allowed ? 'warned' : 'denied'}`, 'event.outcome': d.allowed ? 'success' : 'failure',
+          namespace: review.namespace, kind: review.kind.kind, name: review.name, images: d.images }, d.message ?? d.warnings?.[0] ?? 'admission');
+      }
+    },
+  });
+  log.info({ 'server.port': port }, `admission webhook on https://${o.settings.host}:${port}`);
+  return {
+    port, sync, namespaces,
+    stop: async () => {
+      sync.stop();
+      await new Promise<void>((resolve) => { server.close(() => resolve()); server.closeAllConnections(); });
+    },
+  };
+}

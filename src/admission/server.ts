@@ -1,0 +1,99 @@
+/**
+ * The webhook's HTTPS server: `POST /admission/mutate` and `POST /admission/validate` take an
+ * AdmissionReview v1 and answer one with the same `uid`; `/healthz` and `/readyz`. Plain node
+ * https rather than express: a review is one small JSON body, and every microsecond here is
+ * spent by the API server on every Pod. A malformed review answers 400 with a code; a review is
+ * never answered from the network, only from the replica's memory.
+ */
+import { createServer, type Server } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { once } from 'node:events';
+import { AppError, isAppError } from '../lib/errors';
+import type { Logger } from '../lib/logger';
+import { mutate, validate, type AdmissionState, type Decision } from './decide';
+import { admissionResponse, admissionReviewSchema, type AdmissionRequest } from './review';
+
+/** Kubernetes caps objects at about 1.5 MiB in etcd; a review holds two of them. */
+const MAX_BODY = 4 * 1024 * 1024;
+
+export interface WebhookServerOptions {
+  host: string;
+  port: number;
+  cert: Buffer;
+  key: Buffer;
+  state: () => AdmissionState;
+  /** Readiness: `{ ready, stale, staleSince }`, from the replica's sync. */
+  readiness: () => { ready: boolean; body: Record<string, unknown> };
+  /** Told of every decision (the admission ledger, metrics). */
+  onDecision?: (review: AdmissionRequest, endpoint: 'mutate' | 'validate', decision: Decision) => void;
+  logger: Logger;
+}
+
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let n = 0;
+    req.on('data', (c: Buffer) => {
+      n += c.length;
+      if (n > MAX_BODY) {
+        reject(new AppError('BODY_TOO_LARGE', `an AdmissionReview is at most ${MAX_BODY} bytes`));
+        req.destroy();
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  const json = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(json) }).end(json);
+}
+
+function parseReview(body: Buffer): AdmissionRequest {
+  let json: unknown;
+  try {
+    json = JSON.parse(body.toString('utf8'));
+  } catch {
+    throw new AppError('INVALID_REQUEST', 'the body is not JSON');
+  }
+  const parsed = admissionReviewSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new AppError('INVALID_REQUEST', `not an AdmissionReview v1: ${issue.path.join('.') || '(root)'}: ${issue.message}`);
+  }
+  return parsed.data.request;
+}
+
+export async function startWebhookServer(o: WebhookServerOptions): Promise<{ server: Server; port: number }> {
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const path = (req.url ?? '').split('?')[0];
+    if (req.method === 'GET' && path === '/healthz') return send(res, 200, { status: 'ok' });
+    if (req.method === 'GET' && path === '/readyz') {
+      const r = o.readiness();
+      return send(res, r.ready ? 200 : 503, r.body);
+    }
+    const endpoint = path === '/admission/mutate' ? 'mutate' : path === '/admission/validate' ? 'validate' : null;
+    if (!endpoint || req.method !== 'POST') return send(res, 404, { error: { code: 'NOT_FOUND', message: `no route ${req.method} ${path}` } });
+    if (!(req.headers['content-type'] ?? '').startsWith('application/json')) {
+      return send(res, 415, { error: { code: 'UNSUPPORTED_MEDIA_TYPE', message: 'an AdmissionReview is application/json' } });
+    }
+    const review = parseReview(await readBody(req));
+    const decision = (endpoint === 'mutate' ? mutate : validate)(review, o.state());
+    o.onDecision?.(review, endpoint, decision);
+    send(res, 200, admissionResponse(review.uid, decision));
+  };
+  const server = createServer({ cert: o.cert, key: o.key, minVersion: 'TLSv1.2' }, (req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      const e = isAppError(err) ? err : new AppError('INTERNAL', 'internal error', { cause: err });
+      if (e.status >= 500) o.logger.error({ error: err }, 'admission review failed');
+      if (!res.headersSent) send(res, e.status, { error: { code: e.code, message: e.status >= 500 ? 'internal error' : e.message } });
+    });
+  });
+  server.listen(o.port, o.host);
+  await once(server, 'listening');
+  const addr = server.address();
+  return { server, port: typeof addr === 'object' && addr ? addr.port : o.port };
+}
