@@ -10,6 +10,9 @@
  * as the pipeline runs it, from a real docker-registry through the Distribution client (HTTP
  * on loopback and the client's sha256 verification of every layer included).
  *
+ * A second image measures the analyzers that read whole files or stream executables: 50 Go
+ * executables and 200 JARs (see {@link analyzerFiles}), against zcat of its one layer.
+ *
  * Run: `npm run bench:scan` (builds first). Env: BENCH_LAYERS, BENCH_LAYER_MIB to resize,
  * BENCH_OSV for another OSV folder.
  */
@@ -25,6 +28,7 @@ import { pack } from 'tar-stream';
 import { DistributionClient } from '../src/registry/client';
 import type { ManifestResponse, RegistryClient } from '../src/registry/types';
 import { pushBlob, pushManifest } from '../test/harness/images';
+import { storedZip } from '../test/harness/zip';
 import { startRegistry } from '../test/harness/registry';
 import { BuiltinScanner } from '../src/scanners/builtin/adapter';
 
@@ -32,6 +36,8 @@ const MiB = 1024 * 1024;
 const LAYERS = Number(process.env.BENCH_LAYERS ?? 8);
 const LAYER_BYTES = Number(process.env.BENCH_LAYER_MIB ?? 64) * MiB;
 const OSV = process.env.BENCH_OSV ?? path.join(__dirname, '..', '..', 'test', 'fixtures', 'osv', 'db');
+/** A real Go executable to copy into the analyzers' image. */
+const GO_BINARY = process.env.BENCH_GO_BINARY ?? '/usr/bin/skopeo';
 
 interface BlobFile {
   digest: string;
@@ -74,16 +80,30 @@ function* layerFiles(index: number, bytes: number): Generator<[string, Buffer]> 
   }
 }
 
-async function writeLayer(dir: string, index: number): Promise<BlobFile> {
+/**
+ * The analyzers' image: 50 Go executables (copies of Debian's skopeo, mode 755, so each is
+ * streamed through the build-info search) and 200 JARs (pom.properties plus 256 KiB of
+ * incompressible class-like bytes each, read whole and opened as zips).
+ */
+function* analyzerFiles(): Generator<[string, Buffer, number?]> {
+  const go = readFileSync(GO_BINARY);
+  for (let i = 0; i < 50; i += 1) yield [`usr/local/bin/tool${i}`, go, 0o755];
+  for (let i = 0; i < 200; i += 1) {
+    const pom = `groupId=org.bench\nartifactId=lib${i}\nversion=1.${i}.0\n`;
+    yield [`app/lib/lib${i}-1.${i}.0.jar`, storedZip({ [`META-INF/maven/org.bench/lib${i}/pom.properties`]: pom, 'lib/Code.class': randomBytes(256 * 1024) })];
+  }
+}
+
+async function writeLayer(dir: string, index: number, files: Iterable<[string, Buffer, number?]> = layerFiles(index, LAYER_BYTES), level?: number): Promise<BlobFile> {
   const file = path.join(dir, `layer${index}.tar.gz`);
   const tar = pack();
-  const gz = createGzip();
+  const gz = createGzip(level === undefined ? {} : { level });
   const hash = createHash('sha256');
   const out = createWriteStream(file);
   gz.on('data', (c: Buffer) => hash.update(c));
   tar.pipe(gz).pipe(out);
-  for (const [name, data] of layerFiles(index, LAYER_BYTES)) {
-    await new Promise<void>((resolve, reject) => tar.entry({ name, size: data.length }, data, (e) => (e ? reject(e) : resolve())));
+  for (const [name, data, mode] of files) {
+    await new Promise<void>((resolve, reject) => tar.entry({ name, size: data.length, ...(mode ? { mode } : {}) }, data, (e) => (e ? reject(e) : resolve())));
   }
   tar.finalize();
   await finished(out);
@@ -113,48 +133,59 @@ function time<T>(f: () => Promise<T>): Promise<[number, T]> {
   return f().then((v) => [performance.now() - t, v]);
 }
 
+/** A single-manifest image over layer files, served by a {@link FileRegistry}. */
+function imageOf(layers: BlobFile[]): { registry: FileRegistry; digest: string; body: Buffer; config: Buffer; configDigest: string } {
+  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', config: { User: '1000' }, rootfs: { type: 'layers', diff_ids: [] } }));
+  const configDigest = `sha256:${createHash('sha256').update(config).digest('hex')}`;
+  const body = Buffer.from(JSON.stringify({
+    schemaVersion: 2,
+    mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: configDigest, size: config.length },
+    layers: layers.map((l) => ({ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: l.digest, size: l.size })),
+  }));
+  const digest = `sha256:${createHash('sha256').update(body).digest('hex')}`;
+  const blobs = new Map<string, Buffer | string>([[configDigest, config], ...layers.map((l): [string, string] => [l.digest, l.file])]);
+  return { registry: new FileRegistry({ digest, mediaType: 'application/vnd.oci.image.manifest.v1+json', size: body.length, body }, blobs), digest, body, config, configDigest };
+}
+
+const RUNS = 3;
+
+function zcat(layers: BlobFile[]): number {
+  let best = Infinity;
+  for (let i = 0; i < RUNS; i += 1) {
+    const t = performance.now();
+    const r = spawnSync('sh', ['-c', `zcat ${layers.map((l) => `'${l.file}'`).join(' ')} > /dev/null`]);
+    if (r.status !== 0) throw new Error(`zcat failed: ${r.stderr.toString()}`);
+    best = Math.min(best, performance.now() - t);
+  }
+  return best;
+}
+
+async function best(scanner: BuiltinScanner, target: RegistryClient, digest: string): Promise<[number, number]> {
+  let ms = Infinity;
+  let findings = 0;
+  for (let i = 0; i < RUNS; i += 1) {
+    const [t, report] = await time(() => scanner.scan({ registry: target, repository: 'bench', digest, registryUrl: target.url }));
+    if (report.status !== 'succeeded') throw new Error(`scan failed: ${JSON.stringify(report.error)}`);
+    ms = Math.min(ms, t);
+    findings = report.findings.length;
+  }
+  return [ms, findings];
+}
+
 async function main(): Promise<void> {
   const dir = mkdtempSync(path.join(tmpdir(), 'portcullis-bench-scan-'));
   try {
     console.log(`building ${LAYERS} layers of ${LAYER_BYTES / MiB} MiB in ${dir} ...`);
     const layers: BlobFile[] = [];
     for (let i = 0; i < LAYERS; i += 1) layers.push(await writeLayer(dir, i));
-    const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', config: { User: '1000' }, rootfs: { type: 'layers', diff_ids: [] } }));
-    const configDigest = `sha256:${createHash('sha256').update(config).digest('hex')}`;
-    const body = Buffer.from(JSON.stringify({
-      schemaVersion: 2,
-      mediaType: 'application/vnd.oci.image.manifest.v1+json',
-      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: configDigest, size: config.length },
-      layers: layers.map((l) => ({ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: l.digest, size: l.size })),
-    }));
-    const digest = `sha256:${createHash('sha256').update(body).digest('hex')}`;
-    const blobs = new Map<string, Buffer | string>([[configDigest, config], ...layers.map((l): [string, string] => [l.digest, l.file])]);
-    const registry = new FileRegistry({ digest, mediaType: 'application/vnd.oci.image.manifest.v1+json', size: body.length, body }, blobs);
+    const { registry, digest, body, config, configDigest } = imageOf(layers);
     const scanner = new BuiltinScanner({ name: 'bench', osvPath: OSV });
     await scanner.check();
 
     const compressed = layers.reduce((n, l) => n + l.size, 0);
-    const zcat = (): number => {
-      const t = performance.now();
-      const r = spawnSync('sh', ['-c', `zcat ${layers.map((l) => `'${l.file}'`).join(' ')} > /dev/null`]);
-      if (r.status !== 0) throw new Error(`zcat failed: ${r.stderr.toString()}`);
-      return performance.now() - t;
-    };
-    const runs = 3;
-    const best = async (target: RegistryClient): Promise<[number, number]> => {
-      let ms = Infinity;
-      let findings = 0;
-      for (let i = 0; i < runs; i += 1) {
-        const [t, report] = await time(() => scanner.scan({ registry: target, repository: 'bench', digest, registryUrl: target.url }));
-        if (report.status !== 'succeeded') throw new Error(`scan failed: ${JSON.stringify(report.error)}`);
-        ms = Math.min(ms, t);
-        findings = report.findings.length;
-      }
-      return [ms, findings];
-    };
-    let zcatMs = Infinity;
-    for (let i = 0; i < runs; i += 1) zcatMs = Math.min(zcatMs, zcat());
-    const [scanMs, findings] = await best(registry);
+    const zcatMs = zcat(layers);
+    const [scanMs, findings] = await best(scanner, registry, digest);
 
     const real = await startRegistry({ name: 'bench-scan' });
     const client = new DistributionClient({ url: real.url });
@@ -163,7 +194,7 @@ async function main(): Promise<void> {
       await pushBlob(real.url, 'bench', { digest: configDigest, data: config });
       for (const l of layers) await pushBlob(real.url, 'bench', { digest: l.digest, data: readFileSync(l.file) });
       await pushManifest(real.url, 'bench', digest, body, 'application/vnd.oci.image.manifest.v1+json');
-      [viaRegistryMs] = await best(client);
+      [viaRegistryMs] = await best(scanner, client, digest);
     } finally {
       client.close();
       await real.stop();
@@ -171,10 +202,20 @@ async function main(): Promise<void> {
     const ratio = scanMs / zcatMs;
     const ratioReal = viaRegistryMs / zcatMs;
     console.log(`image: ${LAYERS} layers, ${(LAYERS * LAYER_BYTES) / MiB} MiB uncompressed, ${(compressed / MiB).toFixed(0)} MiB compressed`);
-    console.log(`zcat > /dev/null:              ${zcatMs.toFixed(0)} ms (best of ${runs})`);
-    console.log(`builtin scan, local files:     ${scanMs.toFixed(0)} ms (best of ${runs}), ${findings} findings, ratio ${ratio.toFixed(2)}`);
-    console.log(`builtin scan, real registry:   ${viaRegistryMs.toFixed(0)} ms (best of ${runs}), ratio ${ratioReal.toFixed(2)}`);
+    console.log(`zcat > /dev/null:              ${zcatMs.toFixed(0)} ms (best of ${RUNS})`);
+    console.log(`builtin scan, local files:     ${scanMs.toFixed(0)} ms (best of ${RUNS}), ${findings} findings, ratio ${ratio.toFixed(2)}`);
+    console.log(`builtin scan, real registry:   ${viaRegistryMs.toFixed(0)} ms (best of ${RUNS}), ratio ${ratioReal.toFixed(2)}`);
     console.log(`ratio scan/zcat (registry):    ${ratioReal.toFixed(2)} (goal <= 1.5) ${ratioReal <= 1.5 ? 'OK' : 'ABOVE GOAL'}`);
+
+    console.log('building the analyzers\' image (50 Go executables, 200 JARs) ...');
+    const mixed = [await writeLayer(dir, LAYERS, analyzerFiles(), 1)];
+    const image = imageOf(mixed);
+    const mixedZcat = zcat(mixed);
+    const [mixedMs, mixedFindings] = await best(scanner, image.registry, image.digest);
+    const uncompressed = spawnSync('sh', ['-c', `zcat '${mixed[0]!.file}' | wc -c`]).stdout.toString().trim();
+    console.log(`analyzers' image: ${(Number(uncompressed) / MiB).toFixed(0)} MiB uncompressed, ${(mixed[0]!.size / MiB).toFixed(0)} MiB compressed`);
+    console.log(`zcat > /dev/null:              ${mixedZcat.toFixed(0)} ms (best of ${RUNS})`);
+    console.log(`builtin scan, local files:     ${mixedMs.toFixed(0)} ms (best of ${RUNS}), ${mixedFindings} findings, ratio ${(mixedMs / mixedZcat).toFixed(2)}`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

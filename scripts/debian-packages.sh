@@ -8,4 +8,8 @@
 #   podman           the Docker-compatible engine API for the engine mover's tests
 #   openssl          the tests make their TLS certificates with it
 #   prometheus       promtool checks the metrics and alert rules; a real Prometheus scrapes the service in a test
-PORTCULLIS_DEBIAN_PACKAGES=(redis-server redis-sentinel docker-registry nginx-light skopeo podman openssl ca-certificates prometheus)
+#   rpm              rpm and rpmbuild make the real rpmdb.sqlite the RPM scanner tests read
+#   zstd             the zstd-layer tests compress layers with the real tool
+#   golang-go        the Go-binary scanner tests build a real Go program and check what the
+#                    scanner reads against `go version -m`
+PORTCULLIS_DEBIAN_PACKAGES=(redis-server redis-sentinel docker-registry nginx-light skopeo podman openssl ca-certificates prometheus golang-go zstd rpm)

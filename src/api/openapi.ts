@@ -59,7 +59,7 @@ export const openApiDocument = {
       Finding: {
         type: 'object', required: ['id', 'aliases', 'kind', 'severity', 'title', 'links'],
         properties: {
-          id: { type: 'string' }, aliases: { type: 'array', items: { type: 'string' } }, kind: { type: 'string', enum: ['vulnerability', 'misconfiguration', 'code'] },
+          id: { type: 'string' }, aliases: { type: 'array', items: { type: 'string' } }, kind: { type: 'string', enum: ['vulnerability', 'misconfiguration', 'code', 'coverage'] },
           package: { type: 'string' }, ecosystem: { type: 'string' }, installedVersion: { type: 'string' }, fixedVersion: { type: 'string' },
           severity: { type: 'string', enum: ['critical', 'high', 'medium', 'low', 'unknown'] },
           cvss: { type: 'object', properties: { version: { type: 'string' }, vector: { type: 'string' }, score: { type: ['number', 'null'] } } },

@@ -63,6 +63,11 @@ export const policyConfigSchema = z.strictObject({
   onlyFixable: z.boolean().default(true),
   /** `block`: every misconfiguration finding blocks; `warn`: they are listed as warnings. @defaultValue 'warn' */
   misconfigurations: z.enum(['block', 'warn']).default('warn'),
+  /**
+   * `block`: a coverage finding (an OS the scanner could not inventory, a severity it could
+   * not score) fails the image; `warn`: it is listed as a warning. @defaultValue 'block'
+   */
+  coverage: z.enum(['block', 'warn']).default('block'),
   /** Whether SARIF evidence is required: for everyone, nobody, or the listed teams. @defaultValue false */
   requireCodeScan: z.union([z.boolean(), z.array(z.string().min(1))]).default(false),
   /** Findings accepted organisation-wide (or per team/image) until they expire. @defaultValue [] */

@@ -6,7 +6,10 @@
  * A finding blocks when it is not covered by an active allowlist entry or waiver and:
  * - a vulnerability: its severity is in `failOn` and, with `onlyFixable`, it has a fixed version;
  * - a code finding (SARIF): its severity is in `failOn` (no fixed version exists for code);
- * - a misconfiguration: `misconfigurations` is `block` (with `warn` it is listed in `warnings`).
+ * - a misconfiguration: `misconfigurations` is `block` (with `warn` it is listed in `warnings`);
+ * - a coverage finding (the scanner could not check something): `coverage` is `block` (the
+ *   default: fail closed), else it is listed in `warnings`. Severity and fixability do not
+ *   apply: an unscanned OS has neither.
  * Missing required code-scan evidence fails the verdict too and cannot be waived.
  * The caller applies `config.onFail` (reject or flag) to a failing verdict.
  */
@@ -51,7 +54,7 @@ export interface PolicyResult {
   reasons: string[];
   /** Findings that fail the image and are not waived or allowlisted. */
   blocking: Finding[];
-  /** Non-blocking observations (misconfigurations under `warn`). */
+  /** Non-blocking observations (misconfigurations and coverage findings under `warn`). */
   warnings: string[];
 }
 
@@ -98,6 +101,9 @@ export function evaluate(input: PolicyInput): PolicyResult {
     if (names(f).some((n) => accepted.has(n))) continue;
     if (f.kind === 'misconfiguration') {
       if (config.misconfigurations === 'block') blocking.push(f);
+      else warnings.push(describe(f));
+    } else if (f.kind === 'coverage') {
+      if (config.coverage === 'block') blocking.push(f);
       else warnings.push(describe(f));
     } else if (failOn.has(f.severity) && (f.kind === 'code' || !config.onlyFixable || f.fixedVersion !== undefined)) {
       blocking.push(f);

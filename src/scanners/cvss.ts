@@ -1,21 +1,23 @@
 /**
- * CVSS base scores from vector strings.
+ * CVSS base scores from vector strings, v2.0, v3.0, v3.1 and v4.0.
  *
- * v3.0 and v3.1 are computed with the formulas of FIRST's specification (§7.1, weights in
- * §7.4); v3.1 uses its floating-point-safe Roundup (Appendix A), v3.0 the plain ceiling to
- * one decimal it defined. CVSS v4.0 scores come from a 270-entry macro-vector lookup table
- * plus interpolation; rather than ship a partial copy of that table, a v4 vector is
- * recognised and validated but left unscored (`score: null`), and callers fall back to the
- * advisory's own severity label, else `unknown`.
+ * Scoring is done by `ae-cvss-calculator` (maintained, implements FIRST's four
+ * specifications including v4.0's macro-vector lookup table, which is too large and too
+ * error-prone to keep by hand). That library accepts partial vectors and scores the missing
+ * metrics as "not defined", so this module first checks that every base metric is present
+ * once with an allowed value: a truncated vector is refused (null), never scored low.
  */
+import { Cvss2, Cvss3P0, Cvss3P1, Cvss4P0 } from 'ae-cvss-calculator';
 import type { Cvss, Severity } from './types';
 
-const AV = { N: 0.85, A: 0.62, L: 0.55, P: 0.2 } as const;
-const AC = { L: 0.77, H: 0.44 } as const;
-const PR_UNCHANGED = { N: 0.85, L: 0.62, H: 0.27 } as const;
-const PR_CHANGED = { N: 0.85, L: 0.68, H: 0.5 } as const;
-const UI = { N: 0.85, R: 0.62 } as const;
-const CIA = { H: 0.56, L: 0.22, N: 0 } as const;
+const V2_BASE: Record<string, readonly string[]> = {
+  AV: ['L', 'A', 'N'],
+  AC: ['H', 'M', 'L'],
+  Au: ['M', 'S', 'N'],
+  C: ['N', 'P', 'C'],
+  I: ['N', 'P', 'C'],
+  A: ['N', 'P', 'C'],
+};
 
 const V3_BASE: Record<string, readonly string[]> = {
   AV: ['N', 'A', 'L', 'P'],
@@ -42,13 +44,7 @@ const V4_BASE: Record<string, readonly string[]> = {
   SA: ['H', 'L', 'N'],
 };
 
-/** CVSS v3.1 Roundup: the smallest one-decimal number ≥ x, immune to float noise. */
-export function roundup31(x: number): number {
-  const i = Math.round(x * 100000);
-  return i % 10000 === 0 ? i / 100000 : (Math.floor(i / 10000) + 1) / 10;
-}
-
-/** Splits `CVSS:3.1/AV:N/…` into metrics; null on a duplicate or malformed metric. */
+/** Splits `AV:N/AC:L/…` into metrics; null on a duplicate or malformed metric. */
 function parseMetrics(parts: string[]): Map<string, string> | null {
   const metrics = new Map<string, string>();
   for (const part of parts) {
@@ -63,43 +59,69 @@ function hasBase(metrics: Map<string, string>, base: Record<string, readonly str
   return Object.entries(base).every(([k, allowed]) => allowed.includes(metrics.get(k) ?? ''));
 }
 
-function scoreV3(m: Map<string, string>, version: string): number {
-  const get = <T extends Record<string, number>>(table: T, key: string): number => table[m.get(key) as keyof T] as number;
-  const changed = m.get('S') === 'C';
-  const iss = 1 - (1 - get(CIA, 'C')) * (1 - get(CIA, 'I')) * (1 - get(CIA, 'A'));
-  const impact = changed ? 7.52 * (iss - 0.029) - 3.25 * Math.pow(iss - 0.02, 15) : 6.42 * iss;
-  const exploitability =
-    8.22 * get(AV, 'AV') * get(AC, 'AC') * get(changed ? PR_CHANGED : PR_UNCHANGED, 'PR') * get(UI, 'UI');
-  if (impact <= 0) return 0;
-  const raw = Math.min((changed ? 1.08 : 1) * (impact + exploitability), 10);
-  return version === '3.0' ? Math.ceil(raw * 10 - 1e-9) / 10 : roundup31(raw);
+/** The base vector alone, in the specification's order, for the calculator. */
+function baseVector(prefix: string, metrics: Map<string, string>, base: Record<string, readonly string[]>): string {
+  const parts = Object.keys(base).map((k) => `${k}:${metrics.get(k)}`);
+  return prefix ? `${prefix}/${parts.join('/')}` : parts.join('/');
+}
+
+function baseScore(version: string, vector: string): number | null {
+  try {
+    const calc =
+      version === '2.0' ? new Cvss2(vector) : version === '3.0' ? new Cvss3P0(vector) : version === '3.1' ? new Cvss3P1(vector) : new Cvss4P0(vector);
+    const score = calc.calculateScores().base;
+    return typeof score === 'number' && score >= 0 && score <= 10 ? score : null;
+  } catch {
+    return null;
+  }
 }
 
 /**
- * Parses and scores a CVSS vector. Returns null when the string is not a valid v3.x or v4.0
- * vector (all base metrics present once, each with an allowed value); temporal and
- * environmental metrics may follow and do not change the base score.
+ * Parses and scores a CVSS vector: `CVSS:3.0/…`, `CVSS:3.1/…`, `CVSS:4.0/…`, or a v2 vector
+ * (bare `AV:N/AC:L/Au:N/…`, also in parentheses or with a `CVSS:2.0/` prefix as some feeds
+ * write it). Returns null when it is not a valid vector (every base metric present once,
+ * each with an allowed value). Temporal, threat and environmental metrics may follow; only
+ * the base score is computed.
  */
 export function parseCvss(vector: string): Cvss | null {
-  const parts = vector.trim().split('/');
-  const prefix = /^CVSS:(3\.0|3\.1|4\.0)$/.exec(parts[0] ?? '');
-  if (!prefix) return null;
-  const version = prefix[1]!;
-  const metrics = parseMetrics(parts.slice(1));
+  const trimmed = vector.trim().replace(/^\((.*)\)$/, '$1');
+  const parts = trimmed.split('/');
+  const prefix = /^CVSS:(2\.0|3\.0|3\.1|4\.0)$/.exec(parts[0] ?? '');
+  const version = prefix ? prefix[1]! : '2.0';
+  const metrics = parseMetrics(prefix ? parts.slice(1) : parts);
   if (!metrics) return null;
-  if (version === '4.0') return hasBase(metrics, V4_BASE) ? { version, vector: vector.trim(), score: null } : null;
-  if (!hasBase(metrics, V3_BASE)) return null;
-  return { version, vector: vector.trim(), score: scoreV3(metrics, version) };
+  const base = version === '2.0' ? V2_BASE : version === '4.0' ? V4_BASE : V3_BASE;
+  if (!hasBase(metrics, base)) return null;
+  const allowed = new Set(Object.keys(base));
+  // v2 and v3 share metric names (AV, AC, C, I, A): a v3 vector without its prefix must not
+  // pass as v2 because its extra metrics were ignored.
+  if (version === '2.0' && [...metrics.keys()].some((k) => !allowed.has(k) && !V2_OPTIONAL.has(k))) return null;
+  const score = baseScore(version, baseVector(version === '2.0' ? '' : `CVSS:${version}`, metrics, base));
+  if (score === null) return null;
+  return { version, vector: trimmed, score };
 }
 
+/** v2 temporal and environmental metrics (CVSS v2 guide §2.2–2.3). */
+const V2_OPTIONAL = new Set(['E', 'RL', 'RC', 'CDP', 'TD', 'CR', 'IR', 'AR']);
+
 /**
- * Qualitative severity of a score (CVSS v3.1 §5): 9.0–10.0 critical, 7.0–8.9 high,
- * 4.0–6.9 medium, 0.1–3.9 low. A score of 0.0 ("None") has no band in Portcullis' scale and
- * maps to `low`, the least that still shows the finding.
+ * Qualitative severity of a score (CVSS v3.1 §5, also used for v4.0): 9.0–10.0 critical,
+ * 7.0–8.9 high, 4.0–6.9 medium, 0.1–3.9 low. A score of 0.0 ("None") has no band in
+ * Portcullis' scale and maps to `low`, the least that still shows the finding.
  */
 export function severityFromScore(score: number): Severity {
   if (score >= 9) return 'critical';
   if (score >= 7) return 'high';
   if (score >= 4) return 'medium';
   return 'low';
+}
+
+/**
+ * Severity of a scored vector in its own version's bands: CVSS v2 has no critical band
+ * (NVD: 0–3.9 low, 4.0–6.9 medium, 7.0–10.0 high); v3.x and v4.0 use {@link severityFromScore}.
+ */
+export function severityOfCvss(cvss: Cvss): Severity | null {
+  if (cvss.score === null) return null;
+  if (cvss.version === '2.0') return cvss.score >= 7 ? 'high' : cvss.score >= 4 ? 'medium' : 'low';
+  return severityFromScore(cvss.score);
 }

@@ -10,14 +10,19 @@ export const SEVERITIES = ['critical', 'high', 'medium', 'low', 'unknown'] as co
 export type Severity = (typeof SEVERITIES)[number];
 export const severitySchema = z.enum(SEVERITIES);
 
-export const FINDING_KINDS = ['vulnerability', 'misconfiguration', 'code'] as const;
+/**
+ * `coverage`: something the scanner could not check (an OS it cannot inventory, a severity it
+ * cannot score). Such a finding is not a vulnerability but the absence of an answer, and
+ * `policy.coverage` decides whether it blocks: an unscanned image must not pass as clean.
+ */
+export const FINDING_KINDS = ['vulnerability', 'misconfiguration', 'code', 'coverage'] as const;
 export type FindingKind = (typeof FINDING_KINDS)[number];
 
 export const cvssSchema = z.object({
   /** `2.0`, `3.0`, `3.1` or `4.0`. */
   version: z.string(),
   vector: z.string(),
-  /** Base score 0.0–10.0; null when the vector could not be scored (e.g. CVSS v4). */
+  /** Base score 0.0–10.0; null when the scanner reported a vector it could not score. */
   score: z.number().min(0).max(10).nullable(),
 });
 export type Cvss = z.infer<typeof cvssSchema>;

@@ -14,6 +14,7 @@ import { resolveImages, type ResolvedImage } from './image';
 import { DEFAULT_LIMITS, newBudget, type ScanBudget, type ScanLimits } from './limits';
 import { mergePlatformFindings, type PlatformFindings } from './merge';
 import { sharedScanThreadPool, type ScanThreadPool } from './threads/pool';
+import { withCoverage } from '../coverage';
 
 export interface BuiltinScannerOptions {
   name: string;
@@ -80,7 +81,7 @@ export class BuiltinScanner implements ScannerAdapter {
       for (const image of images) {
         perPlatform.push({ platform: image.platform, findings: await this.scanImage(target, image, db, budget) });
       }
-      const findings = mergePlatformFindings(perPlatform);
+      const findings = withCoverage(mergePlatformFindings(perPlatform));
       return {
         scanner: this.name,
         status: 'succeeded',
@@ -120,6 +121,6 @@ export class BuiltinScanner implements ScannerAdapter {
       return target.registry.getBlob(target.repository, layer.digest, layer.size);
     });
     Object.assign(budget, used);
-    return [...inventory.packages.flatMap((p) => db.findingsFor(p)), ...inventory.hardening];
+    return [...inventory.packages.flatMap((p) => db.findingsFor(p)), ...inventory.coverage, ...inventory.hardening];
   }
 }

@@ -19,6 +19,10 @@ export interface PathFacts {
   secret?: SecretMatch;
   /** Set for regular files with the setuid or setgid bit (tar header mode). */
   setuidMode?: number;
+  /** Set for a Go executable: its Go version as embedded (`go1.19.8`), or `unknown` before Go 1.18. */
+  goVersion?: string;
+  /** Language-package metadata paths an OS package owns (dpkg `.list`, apk `R:`), normalized. */
+  ownedPaths?: string[];
   /** Symlink target, kept only for os-release (Debian links /etc/os-release into /usr/lib). */
   symlinkTarget?: string;
 }

@@ -12,6 +12,9 @@ import { hardeningFindings } from './hardening';
 import type { ImageConfig } from './image';
 import { installedPackages } from './inventory';
 import { readLayer } from './layer-reader';
+import { goCoverageFindings } from './analyzers/go-binary';
+import { osCoverageFindings } from './os-coverage';
+import { withoutOsOwned } from './os-owned';
 import type { ScanBudget, ScanLimits } from './limits';
 
 export interface InventoryTask {
@@ -26,6 +29,8 @@ export interface InventoryTask {
 
 export interface ImageInventory {
   packages: InstalledPackage[];
+  /** What could not be checked (an OS not inventoried, a Go binary without build info). */
+  coverage: Finding[];
   /** Hardening (misconfiguration) findings; empty when hardening is off. */
   hardening: Finding[];
 }
@@ -36,6 +41,9 @@ export async function inventoryImage(task: InventoryTask, open: (index: number) 
   for (const [i, digest] of task.layers.entries()) {
     fs.apply(await readLayer(open(i), digest, fs, task.limits, task.budget));
   }
-  const { packages } = installedPackages(fs);
-  return { packages, hardening: task.hardening ? hardeningFindings(task.config, fs) : [] };
+  const { os, ...inventory } = installedPackages(fs);
+  // Language packages an OS package owns are left to the OS advisories (./os-owned.ts).
+  const packages = withoutOsOwned(inventory.packages, fs);
+  const coverage = [...osCoverageFindings(fs, os), ...goCoverageFindings(fs)];
+  return { packages, coverage, hardening: task.hardening ? hardeningFindings(task.config, fs) : [] };
 }

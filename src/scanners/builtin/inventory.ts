@@ -25,6 +25,9 @@ export function installedPackages(fs: MergedFilesystem): { packages: InstalledPa
     if (facts.kind === 'dpkg-status') ecosystem = distroEcosystem(os, 'dpkg');
     else if (facts.kind === 'apk-installed') ecosystem = distroEcosystem(os, 'apk');
     else if (facts.kind === 'npm') ecosystem = 'npm';
+    else if (facts.kind === 'go-binary') ecosystem = 'Go';
+    else if (facts.kind === 'rpmdb-sqlite') ecosystem = distroEcosystem(os, 'rpm');
+    else if (facts.kind === 'java-archive') ecosystem = 'Maven';
     else ecosystem = 'PyPI';
     if (ecosystem === null) continue;
     for (const p of facts.packages) packages.push({ ...p, ecosystem, path: `/${path}`, layer: facts.layer });

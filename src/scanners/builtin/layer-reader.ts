@@ -14,12 +14,17 @@ import { LayerChanges, type MergedFilesystem, type PathFacts } from './filesyste
 import type { ScanBudget, ScanLimits } from './limits';
 import { parseApkInstalled } from './parsers/apk';
 import { parseDpkgStatus } from './parsers/dpkg';
+import { apkOwnedFiles, parseDpkgList } from './parsers/owned-files';
+import { goBinaryFacts, isExecutable } from './analyzers/go-binary';
+import { readGoBuildInfo } from './analyzers/go-buildinfo';
+import { BINARY_ANALYZERS } from './analyzers';
 import { parseNpmManifest } from './parsers/npm';
 import { parseOsRelease } from './parsers/os-release';
 import { parsePythonMetadata } from './parsers/python';
 import { classify, normalizeEntryPath, READ_CAP, type FileKind } from './paths';
 import { readCapped } from './read-capped';
 import { secretInFile } from './secrets';
+import { isZstd, ZstdDecompress } from './zstd';
 
 export type { ScanBudget } from './limits';
 
@@ -43,24 +48,26 @@ class ByteBudget extends Transform {
   }
 }
 
-/** Passes bytes through, inserting a gunzip stage when the first bytes are gzip's magic. */
+/** Passes bytes through, inserting a gunzip or zstd stage when the first bytes are that format's magic. */
 class MaybeGunzip extends Transform {
-  private gunzip: ReturnType<typeof createGunzip> | null = null;
+  /** The decoder (gunzip or zstd) when the layer is compressed. */
+  private gunzip: Transform | null = null;
   /** Bytes held until there are enough to recognise the format (a chunk may be 1 byte). */
   private head: Buffer | null = Buffer.alloc(0);
 
   private decide(head: Buffer): AppError | null {
-    if (head[0] === 0x28 && head[1] === 0xb5 && head[2] === 0x2f && head[3] === 0xfd) {
-      return new AppError('SCAN_FAILED', 'zstd-compressed layers are not supported by the builtin scanner');
-    }
-    if (head[0] === 0x1f && head[1] === 0x8b) {
-      this.gunzip = createGunzip();
-      this.gunzip.on('data', (d: Buffer) => {
-        if (!this.push(d)) this.gunzip?.pause();
-      });
-      this.gunzip.on('error', (e) => this.destroy(new AppError('SCAN_FAILED', `layer is not valid gzip: ${e.message}`)));
-    }
+    // zstd (OCI `+zstd` layers): a streaming decoder from npm, see ./zstd.ts.
+    if (isZstd(head)) this.attach(new ZstdDecompress(), 'zstd');
+    else if (head[0] === 0x1f && head[1] === 0x8b) this.attach(createGunzip(), 'gzip');
     return null;
+  }
+
+  private attach(decoder: Transform, format: string): void {
+    this.gunzip = decoder;
+    decoder.on('data', (d: Buffer) => {
+      if (!this.push(d)) this.gunzip?.pause();
+    });
+    decoder.on('error', (e) => this.destroy(e instanceof AppError ? e : new AppError('SCAN_FAILED', `layer is not valid ${format}: ${e.message}`)));
   }
 
   private pass(chunk: Buffer, cb: TransformCallback): void {
@@ -113,13 +120,20 @@ function parse(kind: FileKind, path: string, text: string, limits: ScanLimits): 
     case 'dpkg-status':
       return { packages: parseDpkgStatus(text, limits.maxDatabaseEntries, `/${path}`) };
     case 'apk-installed':
-      return { packages: parseApkInstalled(text, limits.maxDatabaseEntries, `/${path}`) };
+      return { packages: parseApkInstalled(text, limits.maxDatabaseEntries, `/${path}`), ownedPaths: apkOwnedFiles(text) };
+    case 'dpkg-list':
+      return { ownedPaths: parseDpkgList(text) };
     case 'npm':
       return { packages: parseNpmManifest(text) };
     case 'python':
       return { packages: parsePythonMetadata(text) };
     case 'os-release':
       return { osRelease: parseOsRelease(text) };
+    case 'go-binary':
+    case 'rpmdb-sqlite':
+    case 'java-archive':
+    case 'rpmdb-bdb':
+      return {}; // binary: read by their analyzers (./analyzers), never as text
     case 'secret-candidate': {
       const secret = secretInFile(path, text);
       return secret ? { secret } : {};
@@ -138,7 +152,18 @@ async function readEntry(entry: Entry, path: string, layer: string, limits: Scan
   const facts: PathFacts = { layer };
   if (regular && ((h.mode ?? 0) & 0o6000) !== 0) facts.setuidMode = h.mode ?? 0;
   if (type === 'symlink' && kind === 'os-release') facts.symlinkTarget = h.linkname ?? '';
-  if (regular && kind && size <= READ_CAP[kind]) {
+  if (regular && kind === 'rpmdb-bdb') {
+    facts.kind = kind;
+    entry.resume();
+  } else if (regular && kind && BINARY_ANALYZERS[kind] && size <= READ_CAP[kind]) {
+    // Read whole but not kept: only the packages found count against the budget.
+    const parsed = await BINARY_ANALYZERS[kind](await readCapped(entry, READ_CAP[kind], path));
+    if (parsed.packages) {
+      budget.packages += parsed.packages.length;
+      if (budget.packages > limits.maxPackages) throw limitError(`/${path}: more than ${limits.maxPackages} package records in the image`);
+    }
+    Object.assign(facts, { kind }, parsed);
+  } else if (regular && kind && size <= READ_CAP[kind]) {
     // Charged before reading, from the header: a file that would pass the total is never read.
     charge(budget, limits, size, `/${path}`);
     // The header's size was checked against the cap; the reader's own cap only guards it.
@@ -151,6 +176,8 @@ async function readEntry(entry: Entry, path: string, layer: string, limits: Scan
     Object.assign(facts, { kind }, parsed);
   } else if (regular && kind && kind !== 'secret-candidate') {
     throw limitError(`${path}: ${size} bytes exceeds the ${READ_CAP[kind]}-byte cap for a ${kind} file`);
+  } else if (regular && !kind && isExecutable(h.mode, size)) {
+    Object.assign(facts, goBinaryFacts(await readGoBuildInfo(entry)));
   } else {
     entry.resume();
   }

@@ -22,6 +22,7 @@ import type { ClairScannerConfig } from './config';
 import { systemClock, type Clock, type RemoteScannerDeps } from './http';
 import { blobUrl, imagesToScan, mergeFindings, type ImageToScan } from './images';
 import { normalizeClairReport } from './normalize';
+import { withCoverage } from '../coverage';
 import { runRemoteScan } from './report';
 
 /** Docker layer types have exact OCI equivalents; the spec's `media_type` only takes OCI ones. */
@@ -89,7 +90,8 @@ export class ClairScanner implements ScannerAdapter {
         const authorization = await this.deps.registryAuthorization(target.repository);
         const lists: Finding[][] = [];
         for (const image of images) lists.push(await this.scanImage(clairManifest(image, target, authorization), deadline));
-        return mergeFindings(lists);
+        // An unscored severity is said as a coverage finding (fail closed, see ../coverage.ts).
+        return withCoverage(mergeFindings(lists));
       },
     });
   }

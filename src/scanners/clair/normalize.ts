@@ -39,10 +39,20 @@ function cvssByVulnerability(report: VulnerabilityReport): Map<string, Cvss> {
   return out;
 }
 
-/** `CVE-2021-1234` from names such as `CVE-2021-1234`, `RHSA-2021:1024: openssl security update`. */
-function advisoryId(name: string): string {
-  const first = name.trim().split(/\s+/)[0].replace(/:$/, '');
-  return ADVISORY_ID.test(first) ? first : name.trim();
+/**
+ * `CVE-2021-1234` from names such as `CVE-2021-1234`, `RHSA-2021:1024: openssl security update`.
+ * Red Hat's per-CVE records are named by a sentence (`libssh: Missing checks for return
+ * values for digests (low)`) and link the one CVE they are about: that CVE is the id, so a
+ * waiver or an allowlist entry can name it; the sentence stays the title.
+ */
+function advisoryId(v: ClairVulnerability): string {
+  const first = v.name.trim().split(/\s+/)[0].replace(/:$/, '');
+  if (ADVISORY_ID.test(first)) return first;
+  // An updater's own id (`pyup.io-39606 (CVE-2020-36242)`) stays the id: two such records
+  // about one CVE are two pairs, which a CVE id would merge into one.
+  if (/\d/.test(first)) return v.name.trim();
+  const cves = new Set([...`${v.name} ${v.links ?? ''}`.matchAll(/CVE-\d{4}-\d{4,}/gi)].map((m) => m[0].toUpperCase()));
+  return cves.size === 1 ? [...cves][0]! : v.name.trim();
 }
 
 function aliasesOf(v: ClairVulnerability, id: string): string[] {
@@ -53,7 +63,7 @@ function aliasesOf(v: ClairVulnerability, id: string): string[] {
 }
 
 function titleOf(v: ClairVulnerability, id: string): string {
-  const line = (v.description ?? '').trim().split('\n')[0].trim();
+  const line = (v.description ?? '').trim().split('\n')[0].trim() || (v.name.trim().startsWith(id) ? '' : v.name.trim());
   const title = line || (v.name.trim() !== id ? v.name.trim() : id);
   return title.length > 200 ? `${title.slice(0, 197)}...` : title;
 }
@@ -73,7 +83,7 @@ export function normalizeClairReport(report: VulnerabilityReport): Finding[] {
     for (const vulnId of vulnIds ?? []) {
       const v = report.vulnerabilities[vulnId];
       if (!v) continue;
-      const id = advisoryId(v.name);
+      const id = advisoryId(v);
       const cvss = cvssMap.get(vulnId);
       let severity = severityFromLabel(v.normalized_severity);
       if (severity === 'unknown' && cvss?.score != null) severity = severityFromScore(cvss.score);

@@ -15,6 +15,7 @@ import type { Logger } from '../../lib/logger';
 import { systemClock, type Clock, type RemoteScannerDeps } from '../clair/http';
 import { imagesToScan, mergeFindings, type ImageToScan } from '../clair/images';
 import { runRemoteScan } from '../clair/report';
+import { withCoverage } from '../coverage';
 import type { Finding, ScanReport, ScannerAdapter, ScanTarget } from '../types';
 import { DB_UPDATED_AT, HarborMediaTypes, sameMediaType, type ScannerMetadata, type ScanRequest } from './api';
 import { HarborClient } from './client';
@@ -74,7 +75,8 @@ export class HarborScanner implements ScannerAdapter {
         const authorization = await this.deps.registryAuthorization(target.repository);
         const lists: Finding[][] = [];
         for (const image of images) lists.push(await this.scanImage(image, target, authorization, deadline));
-        return mergeFindings(lists);
+        // An unscored severity is said as a coverage finding (fail closed, see ../coverage.ts).
+        return withCoverage(mergeFindings(lists));
       },
     });
   }

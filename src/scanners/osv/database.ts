@@ -5,6 +5,7 @@
 import type { InstalledPackage } from '../packages';
 import type { Finding } from '../types';
 import { schemeForEcosystem } from '../versions';
+import { canonicalEcosystem } from './ecosystems';
 import { loadRecords, type LoadStats } from './loader';
 import { matchAffected } from './match';
 import type { OsvAffected, OsvRecord } from './schema';
@@ -57,7 +58,7 @@ export class OsvDatabase {
         affected.database_specific,
         record.database_specific,
       );
-      const k = key(affected.package.ecosystem, affected.package.name);
+      const k = key(canonicalEcosystem(affected.package.ecosystem), affected.package.name);
       const list = this.index.get(k) ?? [];
       list.push({ id: record.id, aliases, title, links, affected, ...sev });
       this.index.set(k, list);

@@ -1,12 +1,12 @@
 /**
- * An advisory's severity: computed from its CVSS v3 vector when it has one (the highest
- * scored if several), else its CVSS v4 vector's band cannot be computed here and the
- * database's own label is used (`database_specific.severity`, e.g. GitHub's), else an
- * Ubuntu priority, else `unknown`.
+ * An advisory's severity: computed from its CVSS vectors (v2, v3.x, v4.0) when it has any
+ * (the most severe band among them, each in its own version's bands), else the database's
+ * own label (`database_specific.severity`, e.g. GitHub's), else an Ubuntu priority, else
+ * `unknown` (which the scanner then reports as a coverage finding).
  */
-import { parseCvss, severityFromScore } from '../cvss';
+import { parseCvss, severityOfCvss } from '../cvss';
 import { severityFromLabel } from '../severity-labels';
-import type { Cvss, Severity } from '../types';
+import { SEVERITIES, type Cvss, type Severity } from '../types';
 import type { OsvSeverity } from './schema';
 
 export interface AdvisorySeverity {
@@ -14,21 +14,31 @@ export interface AdvisorySeverity {
   cvss?: Cvss;
 }
 
+const CVSS_TYPES = new Set(['CVSS_V2', 'CVSS_V3', 'CVSS_V4']);
+/** Lower is more severe: the index in SEVERITIES (critical first). */
+const rank = (s: Severity): number => SEVERITIES.indexOf(s);
+
 export function advisorySeverity(
   entries: readonly OsvSeverity[] | undefined,
   ...databaseSpecific: Array<Record<string, unknown> | undefined>
 ): AdvisorySeverity {
   const vectors = (entries ?? [])
-    .filter((e) => e.type === 'CVSS_V3' || e.type === 'CVSS_V4')
+    .filter((e) => CVSS_TYPES.has(e.type))
     .map((e) => parseCvss(e.score))
     .filter((c): c is Cvss => c !== null);
-  const scored = vectors.filter((c) => c.score !== null).sort((a, b) => (b.score ?? 0) - (a.score ?? 0));
-  if (scored[0]) return { severity: severityFromScore(scored[0].score ?? 0), cvss: scored[0] };
-  const cvss = vectors[0];
+  let best: { severity: Severity; cvss: Cvss } | undefined;
+  for (const cvss of vectors) {
+    const severity = severityOfCvss(cvss);
+    if (severity === null) continue;
+    if (!best || rank(severity) < rank(best.severity) || (severity === best.severity && (cvss.score ?? 0) > (best.cvss.score ?? 0))) {
+      best = { severity, cvss };
+    }
+  }
+  if (best) return best;
   for (const ds of databaseSpecific) {
     const label = severityFromLabel(ds?.severity);
-    if (label !== 'unknown') return { severity: label, cvss };
+    if (label !== 'unknown') return { severity: label };
   }
   const ubuntu = (entries ?? []).find((e) => e.type === 'Ubuntu');
-  return { severity: severityFromLabel(ubuntu?.score), cvss };
+  return { severity: severityFromLabel(ubuntu?.score) };
 }

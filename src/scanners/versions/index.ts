@@ -2,6 +2,8 @@
 import { apkScheme } from './apk';
 import { dpkgScheme } from './dpkg';
 import { pep440Scheme } from './pep440';
+import { mavenScheme } from './maven';
+import { rpmScheme } from './rpm';
 import { semverScheme } from './semver';
 import type { VersionScheme } from './types';
 
@@ -14,7 +16,13 @@ const BY_ECOSYSTEM: Record<string, VersionScheme> = {
   Ubuntu: dpkgScheme,
   Alpine: apkScheme,
   npm: semverScheme,
+  // The Go vulnerability database writes module and stdlib versions as SemVer without `v`.
+  Go: semverScheme,
   PyPI: pep440Scheme,
+  Maven: mavenScheme,
+  'Rocky Linux': rpmScheme,
+  AlmaLinux: rpmScheme,
+  'Red Hat': rpmScheme,
 };
 
 /** The ordering for an ecosystem, or null when Portcullis cannot order its versions. */

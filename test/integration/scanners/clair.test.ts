@@ -3,6 +3,7 @@
  * with htpasswd auth. The stand-in really fetches every layer URI with the headers the adapter
  * gave it and checks every digest, so a wrong URI, header or credential fails these tests.
  */
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { buildIndex, pushImage, pushIndex, type BuiltImage } from '../../harness/images';
@@ -16,6 +17,7 @@ import type { ScanTarget } from '../../../src/scanners/types';
 import { startClairStandin, type ClairStandin } from './standins/clair';
 import { debianImage, fakeClock, type FakeClock } from './standins/fixtures';
 import { basic, PULL_USER, startAuthRegistry } from '../../harness/auth-registry';
+import { realworld } from '../../harness/realworld';
 
 const PSK = Buffer.from('a test pre-shared key, 32 bytes!').toString('base64');
 const logger = createLogger({ level: 'silent' });
@@ -80,6 +82,23 @@ describe('Clair v4 adapter against the Clair stand-in and a real registry', () =
     expect(byId['CVE-2099-0003']).toMatchObject({ severity: 'high', package: 'bash', layer: image.layers[1].digest });
     expect(report.summary).toEqual({ critical: 1, high: 1, medium: 0, low: 1, unknown: 0 });
     expect(report.dbVersion).toMatch(/^clair:standin-indexer-1:[0-9a-f]{16}$/);
+  });
+
+  test.each([
+    ['RHEL 8', 'index-report-rhel8.json', 'vulnerabilityreport.json', 89, 1],
+    ['Alpine 3.7 with Python packages and enrichments', 'index-report-debian-10.json', 'vulnerabilityreport_withenrichments.json', 26, 2],
+  ])('serving real Clair reports (%s), every package–vulnerability pair arrives', async (_what, indexFile, reportFile, vulns, unscored) => {
+    const read = (f: string): Record<string, unknown> => JSON.parse(readFileSync(realworld('clair', f), 'utf8')) as Record<string, unknown>;
+    const real = { indexReport: read(indexFile), vulnerabilityReport: read(reportFile) };
+    const clair = await standin({ psk: PSK, issuers: ['portcullis'], real });
+    const report = await scanner(clair.url, basic(PULL_USER), fakeClock()).scan(target(image.digest));
+    expect(report.error).toBeUndefined();
+    expect(report.findings.filter((f) => f.kind === 'vulnerability')).toHaveLength(vulns);
+    expect(report.findings.filter((f) => f.kind === 'coverage')).toHaveLength(unscored);
+    const pairs = new Set(report.findings.map((f) => `${f.package} ${f.installedVersion} ${f.id}`));
+    const r = real.vulnerabilityReport as { packages: Record<string, { name: string; version: string }>; package_vulnerabilities: Record<string, string[] | null> };
+    const expectedPackages = new Set(Object.entries(r.package_vulnerabilities).filter(([, v]) => v?.length).map(([p]) => `${r.packages[p]!.name} ${r.packages[p]!.version}`));
+    expect(new Set([...pairs].map((p) => p.split(' ').slice(0, 2).join(' ')))).toEqual(expectedPackages);
   });
 
   test.each([

@@ -52,7 +52,7 @@ describe('Harbor pluggable-scanner adapter against the stand-in and a real regis
   const target = (): ScanTarget => ({ registry: client, repository: repo, digest: image.digest, registryUrl: registry.url });
 
   test('checks the metadata, polls through 302s honouring Refresh-After and normalizes the report', async () => {
-    const harbor = await standin({ pendingPolls: 2, refreshAfterS: 7 });
+    const harbor = await standin({ pendingPolls: 2, refreshAfter: '7' });
     const clock = fakeClock();
     const adapter = scanner(harbor.url, basic(PULL_USER), clock);
     await adapter.check();
@@ -78,6 +78,29 @@ describe('Harbor pluggable-scanner adapter against the stand-in and a real regis
     expect(report.dbVersion).toBe('harbor:Standin/1.0.0:2024-01-01T00:00:00Z');
   });
 
+  test('like the real Trivy adapter (302 to itself, no Refresh-After): waits the default interval, never follows the redirect', async () => {
+    const harbor = await standin({ pendingPolls: 3 });
+    const clock = fakeClock();
+    const report = await scanner(harbor.url, basic(PULL_USER), clock, { pollIntervalMs: 4000 }).scan(target());
+    expect(report.status).toBe('succeeded');
+    // Exactly one request per wait: a client following Location would have re-requested at once.
+    expect(harbor.events).toEqual([`scan ${image.digest}`, 'report 302', 'report 302', 'report 302', 'report 200']);
+    expect(clock.sleeps).toEqual([4000, 4000, 4000]);
+    expect(report.findings.map((f) => f.id).sort()).toEqual(['CVE-2099-0001', 'CVE-2099-0002', 'CVE-2099-0003']);
+  });
+
+  test.each([
+    ['not a number', 'soon', 5000],
+    ['a date instead of seconds', 'Wed, 21 Oct 2015 07:28:00 GMT', 5000],
+    ['above the bound', '3600', 60000],
+    ['zero (would spin)', '0', 250],
+  ])('a Refresh-After that is %s (%j) waits %d ms', async (_what, refreshAfter, wait) => {
+    const harbor = await standin({ pendingPolls: 1, refreshAfter });
+    const clock = fakeClock();
+    expect((await scanner(harbor.url, basic(PULL_USER), clock).scan(target())).status).toBe('succeeded');
+    expect(clock.sleeps).toEqual([wait]);
+  });
+
   test.each([
     ['a wrong password', basic({ username: PULL_USER.username, password: 'wrong' })],
     ['no authorization', undefined],
@@ -89,6 +112,8 @@ describe('Harbor pluggable-scanner adapter against the stand-in and a real regis
     expect(report.error?.code).toBe('SCAN_FAILED');
     expect(report.error?.message).toMatch(/the scanner reports the scan failed: .*401/);
     expect(report.error?.message).not.toContain('wrong');
+    // The real adapter's error media type has no `+json`; its message is still read out of the JSON.
+    expect(report.error?.message).not.toContain('{"error"');
     expect(harbor.events).toContain('report 500');
   });
 
@@ -100,7 +125,7 @@ describe('Harbor pluggable-scanner adapter against the stand-in and a real regis
   });
 
   test('a report that never gets ready times out as SCANNER_UNAVAILABLE (temporary)', async () => {
-    const harbor = await standin({ pendingPolls: 1000, refreshAfterS: 7 });
+    const harbor = await standin({ pendingPolls: 1000, refreshAfter: '7' });
     const clock = fakeClock();
     await expect(scanner(harbor.url, basic(PULL_USER), clock, { timeoutMs: 20_000 }).scan(target()))
       .rejects.toMatchObject({ code: 'SCANNER_UNAVAILABLE', temporary: true });

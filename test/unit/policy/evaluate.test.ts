@@ -10,6 +10,8 @@ const vuln = (id: string, severity: Finding['severity'], fixedVersion?: string, 
   ...(fixedVersion ? { fixedVersion } : {}),
 });
 const misconfig: Finding = { id: 'CIS-4.1-ROOT-USER', aliases: [], kind: 'misconfiguration', severity: 'medium', title: 'runs as root', links: [] };
+const unscanned: Finding = { id: 'PORTCULLIS-UNSCANNED-OS', aliases: [], kind: 'coverage', severity: 'unknown', title: 'OS packages not scanned: distribution Fedora', links: [] };
+const unscored: Finding = { id: 'PORTCULLIS-UNSCORED-SEVERITY:GHSA-x', aliases: ['GHSA-x', 'CVE-2024-9'], kind: 'coverage', severity: 'unknown', title: 'severity of GHSA-x could not be determined', links: [] };
 const code = (severity: Finding['severity']): Finding => ({ id: 'js/sql-injection', aliases: [], kind: 'code', severity, title: 'sqli', links: [], path: 'a.js:1' });
 
 const CRIT_FIXABLE = vuln('DSA-1', 'critical', '3.0.1', ['CVE-2024-1']);
@@ -31,9 +33,9 @@ function run(over: Partial<Omit<PolicyInput, 'config'>> & { config?: PolicyConfi
 const waiver = (findingId: string, expires = FUTURE): Waiver => ({ findingId, reason: 'accepted', expires, by: 'alice' });
 
 describe('policy defaults', () => {
-  test('failOn [critical], onlyFixable, misconfigurations warn, no code scan required, onFail flag', () => {
+  test('failOn [critical], onlyFixable, misconfigurations warn, coverage block, no code scan required, onFail flag', () => {
     expect(policyConfigSchema.parse({})).toEqual({
-      failOn: ['critical'], onlyFixable: true, misconfigurations: 'warn', requireCodeScan: false, allowlist: [], onFail: 'flag',
+      failOn: ['critical'], onlyFixable: true, misconfigurations: 'warn', coverage: 'block', requireCodeScan: false, allowlist: [], onFail: 'flag',
       waivers: { maxDays: 365 },
     });
   });
@@ -67,6 +69,12 @@ describe('evaluate', () => {
     ['misconfigurations warn by default', { findings: [misconfig] }, 'pass', []],
     ['misconfigurations block when configured', { findings: [misconfig], config: { misconfigurations: 'block' } }, 'fail', ['CIS-4.1-ROOT-USER']],
     ['a blocked misconfiguration can be waived', { findings: [misconfig], config: { misconfigurations: 'block' }, waivers: [waiver('CIS-4.1-ROOT-USER')] }, 'pass', []],
+    ['an unscanned OS blocks by default (fail closed)', { findings: [unscanned] }, 'fail', ['PORTCULLIS-UNSCANNED-OS']],
+    ['an unscored severity blocks by default, whatever failOn says', { findings: [unscored], config: { failOn: ['critical'] } }, 'fail', ['PORTCULLIS-UNSCORED-SEVERITY:GHSA-x']],
+    ['coverage findings only warn under coverage: warn', { findings: [unscanned, unscored], config: { coverage: 'warn' } }, 'pass', []],
+    ['a coverage finding blocks even without a fixed version under onlyFixable', { findings: [unscored], config: { onlyFixable: true } }, 'fail', ['PORTCULLIS-UNSCORED-SEVERITY:GHSA-x']],
+    ['waiving the advisory (an alias) accepts its unscored severity', { findings: [unscored], waivers: [waiver('CVE-2024-9')] }, 'pass', []],
+    ['an approver can waive an unscanned OS explicitly', { findings: [unscanned], waivers: [waiver('PORTCULLIS-UNSCANNED-OS')] }, 'pass', []],
     ['a critical code finding fails (no fix version needed)', { codeScans: [{ tool: 'CodeQL', findings: [code('critical')] }] }, 'fail', ['js/sql-injection']],
     ['a medium code finding passes', { codeScans: [{ tool: 'CodeQL', findings: [code('medium')] }] }, 'pass', []],
   ])('%s', (_name, input, verdict, blockingIds) => {
@@ -78,6 +86,12 @@ describe('evaluate', () => {
 
   test('reasons explain the finding and its fix', () => {
     expect(run({ findings: [CRIT_FIXABLE] }).reasons).toEqual(['critical vulnerability DSA-1 in openssl 3.0.0 (fixed in 3.0.1): DSA-1 title']);
+  });
+
+  test('warnings list coverage findings under warn', () => {
+    expect(run({ findings: [unscanned], config: { coverage: 'warn' } }).warnings).toEqual([
+      'unknown coverage PORTCULLIS-UNSCANNED-OS: OS packages not scanned: distribution Fedora',
+    ]);
   });
 
   test('warnings list misconfigurations under warn', () => {

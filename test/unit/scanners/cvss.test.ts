@@ -1,4 +1,4 @@
-import { parseCvss, roundup31, severityFromScore } from '../../../src/scanners/cvss';
+import { parseCvss, severityFromScore, severityOfCvss } from '../../../src/scanners/cvss';
 import { severityFromLabel } from '../../../src/scanners/severity-labels';
 
 describe('CVSS v3 base score', () => {
@@ -36,21 +36,47 @@ describe('CVSS v3 base score', () => {
     'CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H', // A missing
     'CVSS:3.1/AV:X/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H', // bad value
     'CVSS:3.1/AV:N/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H', // duplicate
-    'CVSS:2.0/AV:N/AC:L/Au:N/C:P/I:P/A:P',
+    'AV:N/AC:L/Au:N/C:P/I:P', // v2 with A missing
+    'AV:N/AC:L/Au:N/C:P/I:P/A:P/S:U', // v2 with a v3 metric mixed in
+    'CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H/AV:L', // duplicate after the base
   ])('rejects %s', (vector) => {
     expect(parseCvss(vector)).toBeNull();
   });
 
-  test('Roundup avoids floating-point artefacts (spec Appendix A)', () => {
-    expect(roundup31(4.000000000000001)).toBe(4.0);
-    expect(roundup31(4.02)).toBe(4.1);
-    expect(roundup31(4.0)).toBe(4.0);
+});
+
+describe('CVSS v4.0 base score', () => {
+  // Scores as FIRST's v4.0 calculator gives them.
+  test.each([
+    ['CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N', 9.3, 'critical'],
+    ['CVSS:4.0/AV:N/AC:L/AT:N/PR:H/UI:N/VC:L/VI:L/VA:N/SC:N/SI:N/SA:N', 5.1, 'medium'],
+    ['CVSS:4.0/AV:L/AC:L/AT:N/PR:L/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N', 8.5, 'high'],
+    ['CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N/E:U', 9.3, 'critical'],
+    ['CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:N/VI:N/VA:N/SC:N/SI:N/SA:N', 0, 'low'],
+  ])('%s → %d (%s)', (vector, score, band) => {
+    const c = parseCvss(vector);
+    expect(c).toEqual({ version: '4.0', vector, score });
+    expect(severityOfCvss(c!)).toBe(band);
   });
 
-  test('a v4.0 vector is recognised but left unscored', () => {
-    const v4 = parseCvss('CVSS:4.0/AV:N/AC:L/AT:N/PR:H/UI:N/VC:L/VI:L/VA:N/SC:N/SI:N/SA:N');
-    expect(v4).toEqual({ version: '4.0', vector: expect.any(String), score: null });
+  test('a truncated v4.0 vector is refused, not scored as if the rest were "none"', () => {
     expect(parseCvss('CVSS:4.0/AV:N/AC:L/AT:N/PR:H/UI:N/VC:L')).toBeNull();
+    expect(parseCvss('CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:X')).toBeNull();
+  });
+});
+
+describe('CVSS v2 base score', () => {
+  test.each([
+    ['AV:N/AC:L/Au:N/C:P/I:P/A:P', 7.5, 'high'],
+    ['AV:N/AC:L/Au:N/C:C/I:C/A:C', 10, 'high'], // v2 has no critical band
+    ['(AV:N/AC:M/Au:N/C:P/I:N/A:N)', 4.3, 'medium'],
+    ['CVSS:2.0/AV:L/AC:L/Au:N/C:P/I:N/A:N', 2.1, 'low'],
+    ['AV:N/AC:L/Au:N/C:P/I:P/A:P/E:U/RL:OF/RC:C', 7.5, 'high'],
+  ])('%s → %d (%s)', (vector, score, band) => {
+    const c = parseCvss(vector);
+    expect(c?.version).toBe('2.0');
+    expect(c?.score).toBe(score);
+    expect(severityOfCvss(c!)).toBe(band);
   });
 });
 

@@ -15,9 +15,17 @@ export function parseOsRelease(text: string): OsRelease {
 }
 
 /** The OSV ecosystem of the distribution's packages, or null when it is not one OSV covers. */
-export function distroEcosystem(os: OsRelease | undefined, manager: 'dpkg' | 'apk'): string | null {
+/** RPM distributions with an OSV ecosystem of their own (advisories keyed by major release). */
+const RPM_ECOSYSTEMS: Record<string, string> = { rocky: 'Rocky Linux', almalinux: 'AlmaLinux' };
+
+export function distroEcosystem(os: OsRelease | undefined, manager: 'dpkg' | 'apk' | 'rpm'): string | null {
   const id = os?.ID?.toLowerCase();
   const version = os?.VERSION_ID;
+  if (manager === 'rpm') {
+    const name = id ? RPM_ECOSYSTEMS[id] : undefined;
+    const major = /^(\d+)/.exec(version ?? '')?.[1];
+    return name && major ? `${name}:${major}` : null;
+  }
   if (manager === 'apk') {
     if (id !== undefined && id !== 'alpine') return null;
     const m = /^(\d+)\.(\d+)/.exec(version ?? '');

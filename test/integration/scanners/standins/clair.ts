@@ -44,6 +44,13 @@ export interface ClairStandinOptions {
   issuers?: string[];
   /** How many vulnerability_report requests answer 202 before the matcher is "initialized". */
   matcherNotReady?: number;
+  /**
+   * Real reports to serve instead of ones computed from the fixtures (parsed JSON of
+   * quay's and claircore's test data in ../shared/realworld/clair/): the index report after
+   * the layers were really fetched, and the vulnerability report; `manifest_hash` is set to
+   * the digest asked for, everything else is served as the real Clair wrote it.
+   */
+  real?: { indexReport?: Record<string, unknown>; vulnerabilityReport?: Record<string, unknown> };
 }
 
 interface Indexed {
@@ -99,7 +106,7 @@ function vulnerabilityReport(hash: string, entry: Indexed, fixtures: FixtureAdvi
   };
 }
 
-async function index(manifest: z.infer<typeof manifestSchema>): Promise<Indexed> {
+async function index(manifest: z.infer<typeof manifestSchema>, real: ClairStandinOptions['real']): Promise<Indexed> {
   const base = { manifest_hash: manifest.hash, packages: {}, distributions: {}, repository: {}, environments: {} };
   try {
     const blobs = [];
@@ -109,6 +116,7 @@ async function index(manifest: z.infer<typeof manifestSchema>): Promise<Indexed>
       blobs.push({ digest: layer.hash, blob: await fetchVerified(layer.uri, headers, layer.hash) });
     }
     const { packages, os } = await installedPackages(blobs);
+    if (real?.indexReport) return { report: { ...real.indexReport, manifest_hash: manifest.hash, state: 'IndexFinished', success: true }, packages, os };
     return { report: { ...base, state: 'IndexFinished', success: true, err: '' }, packages, os };
   } catch (err) {
     return { report: { ...base, state: 'IndexError', success: false, err: (err as Error).message }, packages: [] };
@@ -145,7 +153,7 @@ export async function startClairStandin(options: ClairStandinOptions = {}): Prom
       if (type !== 'application/json' && type !== 'application/vnd.clair.manifest.v1+json') return json(res, 415, { code: 'unsupported-media-type', message: type });
       const parsed = manifestSchema.safeParse(JSON.parse(await readBody(req) || 'null'));
       if (!parsed.success || !parsed.data.layers?.length) return json(res, 400, { code: 'bad-request', message: 'bogus manifest' });
-      const done = await index(parsed.data);
+      const done = await index(parsed.data, options.real);
       store.set(parsed.data.hash, done);
       events.push(`index ${parsed.data.hash} ${done.report.state}`);
       return json(res, 201, done.report, { location: `/indexer/api/v1/index_report/${parsed.data.hash}` });
@@ -162,7 +170,8 @@ export async function startClairStandin(options: ClairStandinOptions = {}): Prom
       const entry = store.get(m[1]);
       if (!entry) { events.push('matcher 404'); return json(res, 404, { code: 'not-found', message: `index report for manifest "${m[1]}" not found` }); }
       events.push('matcher 201');
-      return json(res, 201, vulnerabilityReport(m[1], entry, fixtures));
+      const realReport = options.real?.vulnerabilityReport;
+      return json(res, 201, realReport ? { ...realReport, manifest_hash: m[1] } : vulnerabilityReport(m[1], entry, fixtures));
     }
     if (req.method === 'GET' && path === '/matcher/api/v1/internal/update_operation') {
       return json(res, 200, { 'standin-debian': [{ ref: '2b1f4a4e-0b3c-4c41-9d8e-3f6e1f1b2c3d', updater: 'standin-debian', fingerprint: 'x', date: '2024-01-01T00:00:00Z', kind: 'vulnerability' }] });

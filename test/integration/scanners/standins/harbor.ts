@@ -12,12 +12,18 @@
  *   from `registry.url` with exactly `registry.authorization` as the Authorization header:
  *   the manifest (checked against `artifact.digest`) and every layer (each checked against
  *   its digest), then reads dpkg status.
- * - `GET /api/v1/scan/{id}/report` with Accept of the v1.1 report: 302 + `Refresh-After`
- *   while the job runs and for the first `pendingPolls` polls, then 200 with a
+ * - `GET /api/v1/scan/{id}/report` with Accept of the v1.1 report: 302 while the job runs and
+ *   for the first `pendingPolls` polls, then 200 with a
  *   HarborVulnerabilityReport (fixture advisories of what it read, `layer.digest` as the
  *   Trivy adapter adds it), or 500 with an ErrorResponse when the pull failed; 501 for
  *   another Accept; 404 for an unknown id.
  * - When `authorization` is set, every request must carry it (the spec's security schemes).
+ *
+ * Where the real Harbor Trivy adapter (goharbor/harbor-scanner-trivy) differs from the
+ * document, the stand-in does what the real one does (../shared/realworld/README.md): its 302
+ * carries `Location` pointing at the same URL and no `Refresh-After` (one is sent only when a
+ * test sets `refreshAfter`), and errors use `application/vnd.scanner.adapter.error;
+ * version=1.0`, without `+json`.
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -40,8 +46,8 @@ export interface HarborStandinOptions {
   authorization?: string;
   /** 302 answers per scan before the report is served (it is also 302 while the job runs). */
   pendingPolls?: number;
-  /** The `Refresh-After` value sent with each 302 (seconds). */
-  refreshAfterS?: number;
+  /** A `Refresh-After` header value sent with each 302; none by default, as the real Trivy adapter. */
+  refreshAfter?: string;
 }
 
 interface Job {
@@ -63,7 +69,7 @@ function json(res: ServerResponse, status: number, body: unknown, type: string, 
 }
 
 function error(res: ServerResponse, status: number, message: string): void {
-  json(res, status, { error: { message } }, 'application/vnd.scanner.adapter.error+json; version=1.0');
+  json(res, status, { error: { message } }, 'application/vnd.scanner.adapter.error; version=1.0');
 }
 
 async function pull(request: z.infer<typeof scanRequestSchema>, fixtures: FixtureAdvisory[]): Promise<unknown> {
@@ -127,7 +133,8 @@ export async function startHarborStandin(options: HarborStandinOptions = {}): Pr
       if (job.polls < (options.pendingPolls ?? 0)) {
         job.polls += 1;
         events.push('report 302');
-        res.writeHead(302, { 'refresh-after': String(options.refreshAfterS ?? 1) });
+        // The real adapter's Location is the request's own URL: a client that follows it loops.
+        res.writeHead(302, { location: `http://${req.headers.host ?? '127.0.0.1'}${req.url ?? path}`, ...(options.refreshAfter !== undefined ? { 'refresh-after': options.refreshAfter } : {}) });
         return void res.end();
       }
       if (job.error) { events.push('report 500'); return error(res, 500, job.error); }

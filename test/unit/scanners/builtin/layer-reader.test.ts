@@ -31,7 +31,7 @@ describe('readLayer', () => {
     expect(layer.facts.get('usr/bin/x')?.setuidMode).toBe(0o4755);
   });
 
-  test('a zstd layer is refused with a clear message', async () => {
+  test('bytes that start like zstd but are not a zstd stream are refused, naming zstd', async () => {
     const zstd = Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0, 0, 0, 0]);
     await expect(readLayer(chunked(zstd, [1, 1]), 'sha256:l', new MergedFilesystem(), DEFAULT_LIMITS, newBudget()))
       .rejects.toMatchObject({ code: 'SCAN_FAILED', message: expect.stringContaining('zstd') });

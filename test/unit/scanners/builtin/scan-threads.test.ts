@@ -86,6 +86,8 @@ describe('scan threads', () => {
       { files: { [`data/${i}.bin`]: randomBytes(1536 * 1024) } },
     ]).flat();
     layers.push({ files: { 'app/node_modules/lodash/package.json': JSON.stringify({ name: 'lodash', version: '4.17.20' }) } });
+    // Debian's os-release: a dpkg database without one is an unscanned OS (a coverage finding).
+    layers.unshift({ files: { 'etc/os-release': 'ID=debian\nVERSION_ID="12"\n' } } as (typeof layers)[number]);
     const img = await buildImage({ layers, config: { User: '1' } });
     const r = await scan(scanner, img);
     expect(r.status).toBe('succeeded');

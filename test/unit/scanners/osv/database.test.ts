@@ -51,11 +51,11 @@ describe('OsvDatabase over the fixture folder (JSON files and an all.zip export)
     expect(f?.title).toBe('foo: heap overflow in the parser');
   });
 
-  test('npm: SEMVER ranges; a v4-only vector falls back to the database label', () => {
+  test('npm: SEMVER ranges; a v4-only vector is scored', () => {
     expect(db.findingsFor(pkg({ name: 'lodash', version: '4.17.20', ecosystem: 'npm' }))[0]).toMatchObject({ severity: 'high', fixedVersion: '4.17.21' });
     expect(db.findingsFor(pkg({ name: 'lodash', version: '4.17.21', ecosystem: 'npm' }))).toEqual([]);
     const [m] = db.findingsFor(pkg({ name: 'minimist', version: '1.2.5', ecosystem: 'npm' }));
-    expect(m).toMatchObject({ severity: 'critical', cvss: { version: '4.0', score: null } });
+    expect(m).toMatchObject({ severity: 'critical', cvss: { version: '4.0', score: 9.3 } });
   });
 
   test('PyPI: names are normalized, withdrawn advisories ignored, zip records loaded', () => {

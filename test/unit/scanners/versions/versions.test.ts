@@ -138,6 +138,9 @@ describe('schemeForEcosystem', () => {
     expect(schemeForEcosystem(eco)?.name).toBe(name);
   });
   test('unknown ecosystems have no ordering', () => {
-    expect(schemeForEcosystem('Maven')).toBeNull();
+    expect(schemeForEcosystem('Hackage')).toBeNull();
+    expect(schemeForEcosystem('Maven')?.name).toBe('maven');
+    expect(schemeForEcosystem('Rocky Linux:9')?.name).toBe('rpm');
+    expect(schemeForEcosystem('Go')?.name).toBe('semver');
   });
 });

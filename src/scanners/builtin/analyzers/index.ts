@@ -1,0 +1,13 @@
+/**
+ * Analyzers of binary files that are read whole (under their kind's read cap) and parsed
+ * from bytes rather than text: the layer reader looks the kind up here.
+ */
+import type { PathFacts } from '../filesystem';
+import type { FileKind } from '../paths';
+import { readJavaArchive } from './java-archive';
+import { readRpmSqlite } from './rpmdb';
+
+export const BINARY_ANALYZERS: Partial<Record<FileKind, (bytes: Buffer) => Promise<Partial<PathFacts>>>> = {
+  'rpmdb-sqlite': readRpmSqlite,
+  'java-archive': readJavaArchive,
+};
