@@ -21,6 +21,7 @@ import { startIntakeWorker } from '../queue/worker';
 import { createApp } from './api/app';
 import type { ReadinessCheck } from './api/routes/health';
 import { v1Router } from './api/v1';
+import { ledgerAnnouncer, ledgerChannel, startAdmission } from './admission';
 import { AuditKeyring, auditSubscriber, RedisAuditLog, startCheckpointer, startPeriodicDrain } from './audit';
 import { checkpointDirUsable } from './audit/checkpoint-dir';
 import { instrumentScanner, Metrics, metricsSubscriber, RedisDeliveryLog, resolveEndpoints, startMetricsServer, webhookSubscriber, type Endpoint } from './events';
@@ -45,15 +46,15 @@ import { cancelAbandonedUploads } from './registry/upload-cleanup';
 import { createScanners, ScanThreadPool } from './scanners';
 import type { RegistryAuthorization } from './scanners/clair/http';
 import type { ScannerAdapter } from './scanners/types';
-import { RedisApprovalStore, RedisCodeScanStore, RedisRequestStore, RedisRevocationStore, RedisScanResultStore, type ApprovalStore } from './store';
+import { RedisApprovalStore, RedisCodeScanStore, RedisLedgerSnapshot, RedisRequestStore, RedisRevocationStore, RedisScanResultStore, type ApprovalStore } from './store';
 import { RedisUploadJournal } from './store/redis-upload-journal';
 
-type Role = 'all' | 'api' | 'worker';
+type Role = 'all' | 'api' | 'worker' | 'webhook';
 
 function parseRole(argv: string[]): Role {
   const { values } = parseArgs({ args: argv, options: { role: { type: 'string', default: 'all' } } });
   const role = values.role;
-  if (role !== 'all' && role !== 'api' && role !== 'worker') throw new ConfigError(`--role must be all, api or worker, not '${role}'`);
+  if (role !== 'all' && role !== 'api' && role !== 'worker' && role !== 'webhook') throw new ConfigError(`--role must be all, api, worker or webhook, not '${role}'`);
   return role;
 }
 
@@ -141,6 +142,8 @@ export function buildServices(config: Config, logger: Logger, redis: Redis, opti
   const events = new EventBus(logger.child({ module: 'events' }));
   const audit = new RedisAuditLog(redis, prefix, { keys: options.auditKeys, logger: logger.child({ module: 'audit' }), timeoutMs: config.audit.timeoutMs });
   events.subscribe(auditSubscriber(audit, logger.child({ module: 'audit' })));
+  // Admission webhook replicas hear approvals and revocations at once (src/admission/announce.ts).
+  events.subscribe(ledgerAnnouncer(redis, ledgerChannel(prefix)));
   const requests = new RedisRequestStore(redis, prefix);
   const metrics = new Metrics({ version: PACKAGE_VERSION });
   events.subscribe(metricsSubscriber(metrics, { requestedAt: async (target) => (await requests.get(target.replace(/^request\//, '')))?.createdAt ?? null }));
@@ -370,11 +373,41 @@ function runUploadCleanup(uploads: UploadCleanup, everyMs: number, logger: Logge
   return () => clearInterval(timer);
 }
 
+/**
+ * The admission webhook role: HTTPS only (the API server calls it over TLS), answering from the
+ * replica's in-memory approved set, loaded from the ledger and kept current over pub/sub.
+ */
+export async function startWebhookRole(config: Config, logger: Logger, redis: Redis): Promise<ShutdownStep[]> {
+  const { tlsCertFile, tlsKeyFile } = config.webhook;
+  if (!tlsCertFile || !tlsKeyFile) {
+    throw new ConfigError('config: webhook.tlsCertFile: the webhook role serves HTTPS only (the Kubernetes API server calls it over TLS); set webhook.tlsCertFile and webhook.tlsKeyFile');
+  }
+  const read = (key: string, file: string): Buffer => {
+    try {
+      return readFileSync(file);
+    } catch (err) {
+      throw new ConfigError(`config: webhook.${key}: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    }
+  };
+  const tls = { cert: read('tlsCertFile', tlsCertFile), key: read('tlsKeyFile', tlsKeyFile) };
+  // Subscriber mode needs a connection of its own, without the store's command deadline.
+  const subscriber = createRedis(config.redis, 'worker', logger);
+  const handle = await startAdmission({ settings: config.webhook, tls, prefix: config.redis.prefix, source: new RedisLedgerSnapshot(redis, config.redis.prefix), subscriber, logger });
+  return [{ name: 'webhook', run: () => handle.stop() }, { name: 'redis subscriber', run: async () => { subscriber.disconnect(); } }];
+}
+
 async function main(): Promise<void> {
   const role = parseRole(process.argv.slice(2));
   const config = loadConfig();
   const logger = createLogger({ level: config.log.level, pretty: process.env.NODE_ENV === 'development' });
   setRootLogger(logger);
+  if (role === 'webhook') {
+    const redis = createRedis(config.redis, 'store', logger);
+    const steps = await startWebhookRole(config, logger, redis);
+    onShutdown(logger, [...steps, { name: 'redis', run: async () => { await redis.quit(); } }]);
+    logger.info({ role }, 'portcullis started');
+    return;
+  }
   // Fail closed before anything starts: the audit log is not written without its key.
   const auditKeys = AuditKeyring.fromEnv();
   if (role !== 'api') await checkpointDirUsable(config.audit.checkpointDir, logger);

@@ -4,5 +4,6 @@ export { requestCursor } from './keys';
 export { RedisRequestStore } from './redis-requests';
 export { RedisApprovalStore } from './redis-approvals';
 export { RedisRevocationStore } from './redis-revocations';
+export { RedisLedgerSnapshot } from './redis-ledger-snapshot';
 export { RedisScanResultStore, SCAN_RESULT_TTL_SECONDS } from './redis-scans';
 export { RedisCodeScanStore } from './redis-code-scans';
