@@ -38,8 +38,11 @@ const commands: Record<string, Command> = {
   reject: { summary: 'reject a request with a reason', options: ['--reason'], load: review('reject') },
   waive: { summary: 'waive one finding of a request until a date', options: ['--reason', '--expires'], load: review('waive') },
   approved: {
-    summary: 'print the approved internal reference of an image (for CI), or --list the team\'s', options: ['--team', '--json', '--platform', '--list', '--limit', '--cursor'],
-    usage: 'usage: portcullis approved IMAGE --team TEAM [--json] [--server URL]\n\nPrints the internal reference CI pulls, e.g. docker pull "$(portcullis approved nginx:1.25 --team payments)".\nExit 1 with NOT_APPROVED when there is none.\n',
+    summary: 'print the approved internal reference of an image (for CI), or --list the team\'s', options: ['--team', '--output', '--json', '--platform', '--list', '--limit', '--cursor'],
+    usage: 'usage: portcullis approved IMAGE --team TEAM [--platform os/arch]... [--output text|json] [--server URL]\n'
+      + '       portcullis approved --list --team TEAM [--limit N] [--cursor C] [--output text|json|table] [--server URL]\n\n'
+      + 'Prints the internal reference CI pulls, e.g. docker pull "$(portcullis approved nginx:1.25 --team payments)".\n'
+      + 'Exit 1 with NOT_APPROVED (or REVOKED) when there is none; --list shows the team\'s approved images, newest first.\n',
     load: () => import('./cli/approved'),
   },
   revoke: { summary: 'withdraw an approval and deny its digest to the team (admin)', options: ['--team', '--reason', '--digest', '--platform'], load: () => import('./cli/revoke') },

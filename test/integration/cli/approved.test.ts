@@ -40,6 +40,11 @@ describe('portcullis approved --list / revoke / unrevoke', () => {
     expect(list.out).toContain(`${svc.upstream.host}/${repo}@${img.digest}  tags=4.0  platforms=all`);
 
     expect((await cli(app, 'ci', ['approved', image, '--team', 'payments'])).out.trim()).toMatch(new RegExp(`${repo}@${img.digest}$`));
+    const tableOut = (await cli(app, 'ci', ['approved', '--list', '--team', 'payments', '--output', 'table'])).out;
+    expect(tableOut).toMatch(/^IMAGE +DIGEST +TAGS +PLATFORMS +APPROVED +BY/m);
+    expect(tableOut).toContain(img.digest);
+    expect(JSON.parse((await cli(app, 'ci', ['approved', image, '--team', 'payments', '-o', 'json'])).out)).toMatchObject({ digest: img.digest });
+    expect((await cli(app, 'ci', ['approved', image, '--team', 'payments', '--output', 'table'])).code).toBe(2);
 
     const denied = await cli(app, 'approver', ['revoke', image, '--team', 'payments', '--reason', 'backdoor']);
     expect(denied.code).toBe(1);
