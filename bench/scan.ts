@@ -1,6 +1,6 @@
 /**
  * Benchmark (not a test): the builtin scan of a ~512 MiB image against merely decompressing
- * the same layers with `zcat > /dev/null`. Goal: scan time ≤ 1.5 × zcat time.
+ * the same layers with `zcat > /dev/null`. Goal: scan time ≤ 1.1 × zcat time, with every analyzer on (issue 12).
  *
  * The image has 8 gzip layers of 64 MiB each (uncompressed): incompressible random files and
  * compressible text, with realistic package databases among them (a dpkg status of 1,500
@@ -205,7 +205,7 @@ async function main(): Promise<void> {
     console.log(`zcat > /dev/null:              ${zcatMs.toFixed(0)} ms (best of ${RUNS})`);
     console.log(`builtin scan, local files:     ${scanMs.toFixed(0)} ms (best of ${RUNS}), ${findings} findings, ratio ${ratio.toFixed(2)}`);
     console.log(`builtin scan, real registry:   ${viaRegistryMs.toFixed(0)} ms (best of ${RUNS}), ratio ${ratioReal.toFixed(2)}`);
-    console.log(`ratio scan/zcat (registry):    ${ratioReal.toFixed(2)} (goal <= 1.5) ${ratioReal <= 1.5 ? 'OK' : 'ABOVE GOAL'}`);
+    console.log(`ratio scan/zcat (registry):    ${ratioReal.toFixed(2)} (goal <= 1.1) ${ratioReal <= 1.1 ? 'OK' : 'ABOVE GOAL'}`);
 
     console.log('building the analyzers\' image (50 Go executables, 200 JARs) ...');
     const mixed = [await writeLayer(dir, LAYERS, analyzerFiles(), 1)];
