@@ -111,7 +111,13 @@ describe('a worker killed during an upload', () => {
     const first = startWorkerProcess(app.configFile);
     workers.push(first);
     const created = await app.call('dev', 'POST', '/v1/requests', { image: `${svc.upstream.host}/${repo}:v1`, team: 'payments', justification: 'upload crash' });
-    await gate.held;
+    expect(created.status).toBe(202);
+    // The first worker reaches the held layer, or the test says why not (it exited, or it is stuck).
+    await Promise.race([
+      gate.held,
+      first.exited.then((code) => { throw new Error(`the first worker exited (${code}) before reaching the layer:\n${first.output()}`); }),
+      new Promise((_, reject) => setTimeout(() => reject(new Error(`the first worker never reached the layer in 90 s:\n${first.output()}`)), 90_000).unref()),
+    ]);
     // The first worker has opened the layer's upload session when it dies.
     // (Each session noted in the journal: the few milliseconds between the registry's answer to
     // the POST and the note are a window no client can close, and not the one under test.)
@@ -127,7 +133,9 @@ describe('a worker killed during an upload', () => {
     gate.open();
     const second = startWorkerProcess(app.configFile);
     workers.push(second);
-    const r = await app.waitForStatus(created.body.id, ['awaiting_approval', 'failed']);
+    const r = await app.waitForStatus(created.body.id, ['awaiting_approval', 'failed']).catch((err: Error) => {
+      throw new Error(`${err.message}; the second worker said:\n${second.output()}`);
+    });
     expect(r.status).toBe('awaiting_approval');
     // The dead worker's session is cancelled once its liveness lapses (3 lock periods).
     await until('no upload session left', () => (uploadSessions(internal.storageDir).length === 0 ? true : undefined), 1200);
