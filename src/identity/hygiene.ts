@@ -5,25 +5,19 @@
  * from when they were listed, OIDC users and workloads from their last sign-in).
  */
 import { AppError } from '../lib/errors';
-import type { Principal, PrincipalSource, Role } from '../lib/identity/types';
+import type { Principal } from '../lib/identity/types';
 import { auditRecord, SYSTEM, type IdentityEvent, type IdentityEvents } from './events';
 import type { Clock } from './jwt';
-import type { RedisPrincipalActivity } from './activity';
+import type { PrincipalRecord, RedisPrincipalActivity } from './activity';
 import type { RobotService } from './robots';
 
 const DAY = 86_400_000;
 
-export interface PrincipalView {
-  subject: string;
-  name: string;
-  source: PrincipalSource;
-  roles: Role[];
-  teams: string[];
-  lastSeenAt: string;
-  disabled: boolean;
+/** A principal as `GET /v1/principals` shows it. */
+export type PrincipalView = Omit<PrincipalRecord, 'disabledAt'> & {
   /** Unused for `auth.inactiveDays` or more. */
   inactive: boolean;
-}
+};
 
 export class PrincipalService {
   constructor(

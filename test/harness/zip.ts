@@ -1,44 +1,58 @@
 /**
- * Writes a zip archive with stored (uncompressed) entries (PKWARE APPNOTE 4.3: local headers,
- * central directory, end record), for tests that nest real JARs inside WARs and fat JARs.
- * Written here so that the fixture does not share code with the reader under test (yauzl).
+ * A store-only (no compression) ZIP writer for test data, after PKWARE's APPNOTE 6.3.10
+ * §4.3: local file headers, a central directory and its end record. Enough for yauzl to read
+ * an OSV `all.zip` or nested JARs built in a test, without a `zip` binary and without sharing code
+ * with the reader under test (yauzl).
  */
 import { crc32 } from 'node:zlib';
 
-export function storedZip(entries: Record<string, Buffer | string>): Buffer {
+/** 1980-01-01 00:00, the earliest DOS date, so that the bytes do not depend on the clock. */
+const DOS_TIME = 0;
+const DOS_DATE = (0 << 9) | (1 << 5) | 1;
+
+export function storedZip(entries: Record<string, string | Buffer>): Buffer {
   const locals: Buffer[] = [];
-  const central: Buffer[] = [];
+  const centrals: Buffer[] = [];
   let offset = 0;
   for (const [name, content] of Object.entries(entries)) {
-    const data = Buffer.isBuffer(content) ? content : Buffer.from(content);
-    const fileName = Buffer.from(name);
+    const nameBytes = Buffer.from(name, 'utf8');
+    const data = Buffer.isBuffer(content) ? content : Buffer.from(content, 'utf8');
     const crc = crc32(data);
     const local = Buffer.alloc(30);
     local.writeUInt32LE(0x04034b50, 0);
-    local.writeUInt16LE(20, 4);
+    local.writeUInt16LE(20, 4); // version needed: 2.0
+    local.writeUInt16LE(0x0800, 6); // UTF-8 names
+    local.writeUInt16LE(0, 8); // method: stored
+    local.writeUInt16LE(DOS_TIME, 10);
+    local.writeUInt16LE(DOS_DATE, 12);
     local.writeUInt32LE(crc, 14);
     local.writeUInt32LE(data.length, 18);
     local.writeUInt32LE(data.length, 22);
-    local.writeUInt16LE(fileName.length, 26);
-    const header = Buffer.alloc(46);
-    header.writeUInt32LE(0x02014b50, 0);
-    header.writeUInt16LE(20, 4);
-    header.writeUInt16LE(20, 6);
-    header.writeUInt32LE(crc, 16);
-    header.writeUInt32LE(data.length, 20);
-    header.writeUInt32LE(data.length, 24);
-    header.writeUInt16LE(fileName.length, 28);
-    header.writeUInt32LE(offset, 42);
-    locals.push(local, fileName, data);
-    central.push(header, fileName);
-    offset += local.length + fileName.length + data.length;
+    local.writeUInt16LE(nameBytes.length, 26);
+    local.writeUInt16LE(0, 28);
+    const central = Buffer.alloc(46);
+    central.writeUInt32LE(0x02014b50, 0);
+    central.writeUInt16LE(20, 4); // made by
+    central.writeUInt16LE(20, 6); // needed
+    central.writeUInt16LE(0x0800, 8);
+    central.writeUInt16LE(0, 10);
+    central.writeUInt16LE(DOS_TIME, 12);
+    central.writeUInt16LE(DOS_DATE, 14);
+    central.writeUInt32LE(crc, 16);
+    central.writeUInt32LE(data.length, 20);
+    central.writeUInt32LE(data.length, 24);
+    central.writeUInt16LE(nameBytes.length, 28);
+    central.writeUInt32LE(offset, 42); // fields 30–41 (extra, comment, disk, attributes) stay 0
+    locals.push(local, nameBytes, data);
+    centrals.push(central, nameBytes);
+    offset += local.length + nameBytes.length + data.length;
   }
-  const dir = Buffer.concat(central);
+  const directory = Buffer.concat(centrals);
   const end = Buffer.alloc(22);
   end.writeUInt32LE(0x06054b50, 0);
-  end.writeUInt16LE(Object.keys(entries).length, 8);
-  end.writeUInt16LE(Object.keys(entries).length, 10);
-  end.writeUInt32LE(dir.length, 12);
+  end.writeUInt16LE(centrals.length / 2, 8);
+  end.writeUInt16LE(centrals.length / 2, 10);
+  end.writeUInt32LE(directory.length, 12);
   end.writeUInt32LE(offset, 16);
-  return Buffer.concat([...locals, dir, end]);
+  return Buffer.concat([...locals, directory, end]);
 }

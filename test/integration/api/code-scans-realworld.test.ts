@@ -9,27 +9,15 @@
  * - `edge/gitleaks-baseline.sarif` (`runs: []`) is refused: it says that no tool ran, so it is
  *   evidence of nothing, and a 201 would let a CI step believe it attached evidence.
  */
-import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { startTestApp, type TestApp } from '../../harness/app';
 import { buildImage, pushImage } from '../../harness/images';
+import { realworld } from '../../harness/realworld';
 import { services, uniqueName } from '../../harness/services';
 
-const repoRoot = path.resolve(__dirname, '../../..');
-
-/** `../shared/realworld` beside the checkout (CI), or beside the main checkout of this git worktree. */
-function realworld(): string {
-  const beside = path.resolve(repoRoot, '../shared/realworld');
-  if (existsSync(beside)) return beside;
-  const common = execFileSync('git', ['rev-parse', '--path-format=absolute', '--git-common-dir'], { cwd: repoRoot, encoding: 'utf8' }).trim();
-  const main = path.resolve(common, '../../shared/realworld');
-  if (existsSync(main)) return main;
-  throw new Error(`real-world data not found at ${beside} or ${main}`);
-}
-
-const SARIF = path.join(realworld(), 'sarif');
+const SARIF = realworld('sarif');
 const read = (name: string): string => readFileSync(path.join(SARIF, name), 'utf8');
 
 type Sev = Partial<Record<'critical' | 'high' | 'medium' | 'low' | 'unknown', number>>;

@@ -16,7 +16,7 @@ import { fingerprint } from '../../../src/scanners/osv/loader';
 import { tempDir } from '../../harness/proc';
 import { services } from '../../harness/services';
 import { runCli } from '../../harness/worker-process';
-import { storedZip } from './zip';
+import { storedZip } from '../../harness/zip';
 
 const FIXTURES = path.join(__dirname, '../../fixtures/osv/db');
 
