@@ -2,6 +2,7 @@
  * The OpenAPI 3.1 document of the service, served at /openapi.json. A test checks that its
  * paths and express's routes are the same set, so the two cannot drift apart.
  */
+import { admissionPaths, admissionSchemas } from './openapi-admission';
 import { identityPaths, identitySchemas } from './openapi-identity';
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
@@ -22,6 +23,7 @@ export const openApiDocument = {
     securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
     schemas: {
       ...identitySchemas,
+      ...admissionSchemas,
       Error: { type: 'object', required: ['error'], properties: { error: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'string' }, message: { type: 'string' }, details: { type: 'object' } } } } },
       Severity: { type: 'object', properties: Object.fromEntries(['critical', 'high', 'medium', 'low', 'unknown'].map((s) => [s, { type: 'integer' }])) },
       Request: {
@@ -94,6 +96,7 @@ export const openApiDocument = {
   },
   paths: {
     ...identityPaths,
+    ...admissionPaths,
     '/healthz': { get: { summary: 'The process is up', responses: { 200: { description: 'up' } } } },
     '/readyz': { get: { summary: 'Every dependency answers', responses: { 200: { description: 'ready' }, 503: { description: 'a dependency is down' } } } },
     '/openapi.json': { get: { summary: 'This document', responses: { 200: { description: 'OpenAPI 3.1' } } } },

@@ -202,6 +202,19 @@ export const configSchema = z.strictObject({
     resyncMs: z.number().int().min(1000).default(30000),
     /** How long a replica that lost the ledger keeps admitting from its last view before denying Pods. */
     maxStalenessMs: z.number().int().min(1000).default(300000),
+    /** The admission ledger (where each digest was admitted): buffered in the replica, written to Redis in batches. */
+    ledger: z.strictObject({
+      /** Records held while Redis is slow or away; beyond, new ones are dropped and counted, never waited for. */
+      bufferSize: z.number().int().min(100).max(1000000).default(10000),
+      /** Records per write. */
+      batchSize: z.number().int().min(1).max(10000).default(500),
+      /** Interval of the writes. */
+      flushMs: z.number().int().min(50).max(60000).default(1000),
+      /** At most one record of identical allows per (namespace, workload, image, digest) per this long. */
+      sampleMs: z.number().int().min(0).default(300000),
+      /** How long a workload counts as running a digest after its last admission. */
+      retentionDays: z.number().int().min(1).max(400).default(30),
+    }).prefault({}),
   }).superRefine((w, ctx) => {
     if (w.tlsCertFile && !w.tlsKeyFile) ctx.addIssue({ code: 'custom', path: ['tlsKeyFile'], message: 'must be set together with webhook.tlsCertFile' });
     if (w.tlsKeyFile && !w.tlsCertFile) ctx.addIssue({ code: 'custom', path: ['tlsCertFile'], message: 'must be set together with webhook.tlsKeyFile' });
