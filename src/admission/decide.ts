@@ -83,6 +83,7 @@ function requestCommand(image: string, team: string): string {
 /** Why one image may not run, in words, or null when it may. */
 function judge(state: AdmissionState, team: string, c: ContainerImage, ref: ImageRef | null): { verdict: Verdict; why?: string; digest?: string } {
   const found = lookup(state, team, ref);
+  if (found.kind === 'approved' && found.internal && found.pinned) return { verdict: 'approved', digest: found.entry.digest };
   const what = `container ${c.name} image ${c.image}`;
   switch (found.kind) {
     case 'invalid':
@@ -94,7 +95,6 @@ function judge(state: AdmissionState, team: string, c: ContainerImage, ref: Imag
     case 'unknown':
       return { verdict: 'NOT_APPROVED', why: `${what}: NOT_APPROVED for team ${team}; start its intake with: ${requestCommand(c.image, team)}` };
     case 'approved':
-      if (found.internal && found.pinned) return { verdict: 'approved', digest: found.entry.digest };
       return { verdict: 'NOT_PINNED', digest: found.entry.digest, why: `${what}: NOT_PINNED; use the approved reference ${found.entry.internalRef}` };
   }
 }

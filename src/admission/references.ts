@@ -5,18 +5,22 @@
  * over, so that a stream of distinct (hostile) strings costs memory no more than CACHE_SIZE entries.
  * Parsed references are frozen: they are shared between reviews.
  */
-import { parseReference, type ImageRef } from '../registry/reference';
+import { parseReference } from '../registry/reference';
+import type { KeyedRef } from './approved-set';
 
 const CACHE_SIZE = 20_000;
-let cache = new Map<string, ImageRef | null>();
+let cache = new Map<string, KeyedRef | null>();
 
 /** The normalized reference of `image`, or null when it is not one (INVALID_REFERENCE). */
-export function parsedReference(image: string): ImageRef | null {
+export function parsedReference(image: string): KeyedRef | null {
   const hit = cache.get(image);
   if (hit !== undefined) return hit;
-  let ref: ImageRef | null;
+  let ref: KeyedRef | null;
   try {
-    ref = Object.freeze(parseReference(image));
+    const parsed = parseReference(image);
+    const name = `${parsed.registry}/${parsed.repository}`;
+    const key = parsed.digest ? `${name}@${parsed.digest}` : parsed.tag ? `${name}:${parsed.tag}` : undefined;
+    ref = Object.freeze({ ...parsed, name, ...(key ? { key } : {}) });
   } catch {
     ref = null;
   }

@@ -37,6 +37,14 @@ describe('break-glass exceptions', () => {
     await app.stop();
   });
 
+  it('GET /v1/namespaces shows each reader the entries of its teams, auditors and `*` all', async () => {
+    const list = async (who: 'dev' | 'otherDev' | 'auditor' | 'admin') => (await app.call(who, 'GET', '/v1/namespaces')).body;
+    expect(await list('dev')).toEqual({ namespaces: [{ namespace: 'payments-*', team: 'payments', pattern: true }], exempt: ['kube-system', 'portcullis'] });
+    expect((await list('otherDev')).namespaces).toEqual([{ namespace: 'logistics', team: 'logistics', pattern: false }]);
+    for (const who of ['auditor', 'admin'] as const) expect((await list(who)).namespaces.map((n: { namespace: string }) => n.namespace).sort()).toEqual(['logistics', 'payments-*']);
+    expect((await app.call(null, 'GET', '/v1/namespaces')).status).toBe(401);
+  });
+
   const hotfixPod = (ns = 'payments-prod') => podReview(ns, containers(HOTFIX));
 
   it('refuses bad grants with clear codes', async () => {
