@@ -418,7 +418,10 @@ export async function startWebhookRole(config: Config, logger: Logger, redis: Re
       logger.error({ error: err, 'server.port': config.metrics.port }, `metrics not served by this process: cannot listen on ${config.metrics.host}:${config.metrics.port} (${err.code ?? err.message})`);
       return null;
     });
-    if (started) steps.push({ name: 'metrics', run: () => new Promise<void>((resolve) => { started.server.close(() => resolve()); started.server.closeAllConnections(); }) });
+    if (started) {
+      logger.info({ 'server.address': config.metrics.host, 'server.port': started.port }, `metrics on http://${config.metrics.host}:${started.port}/metrics`);
+      steps.push({ name: 'metrics', run: () => new Promise<void>((resolve) => { started.server.close(() => resolve()); started.server.closeAllConnections(); }) });
+    }
   }
   return steps;
 }
