@@ -117,12 +117,12 @@ export function validate(req: AdmissionRequest, state: AdmissionState): Decision
     const message = `Portcullis cannot confirm approvals: this replica has not heard from the ledger since ${state.staleSince} (failing closed)`;
     return workload ? { allowed: true, warnings: [message], team: ns.team, images: [] } : { allowed: false, message, team: ns.team, images: [] };
   }
-  const before = new Set(req.operation === 'UPDATE' && req.oldObject ? safeImages(kind, req.oldObject) : []);
+  const before = req.operation === 'UPDATE' && req.oldObject ? new Set(safeImages(kind, req.oldObject)) : null;
   const verdicts: Decision['images'] = [];
   const problems: string[] = [];
   const excepted: string[] = [];
   for (const c of images) {
-    if (before.has(c.image)) {
+    if (before?.has(c.image)) {
       verdicts.push({ image: c.image, verdict: 'UNCHANGED' });
       continue;
     }

@@ -7,7 +7,7 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { RecordOutcome } from './recorder';
 
-export type ReviewOutcome = 'allowed' | 'denied' | 'warned' | 'invalid';
+export type ReviewOutcome = 'allowed' | 'denied' | 'warned';
 
 export class AdmissionMetrics {
   private readonly reviewChildren = new Map<string, { inc(): void }>();
