@@ -2,8 +2,9 @@
  * The admission ledger's writer in the webhook process (issue 16.4). A review never waits on it:
  * `record` only appends to a bounded in-memory buffer (a full buffer drops the record and counts
  * it, it never blocks or grows), and a timer writes the buffer to Redis in batches. Repeated
- * identical allows are sampled: at most one record per (namespace, workload, image, digest) per
- * `sampleMs`, since a Deployment's Pods are admitted again and again with the same images.
+ * identical allows are sampled: at most one record per (namespace, workload, digest) per
+ * `sampleMs` (the image itself when it names no digest), since a Deployment's Pods are admitted
+ * again and again with the same images.
  */
 import type { Logger } from '../lib/logger';
 import type { Decision } from './decide';
@@ -40,7 +41,7 @@ export interface RecorderOptions {
   batchSize: number;
   /** Interval of the writes. @defaultValue 1000 */
   flushMs: number;
-  /** One identical allow per (namespace, workload, image, digest) per this long. @defaultValue 300000 */
+  /** One identical allow per (namespace, workload, digest) per this long. @defaultValue 300000 */
   sampleMs: number;
   now?: () => number;
 }
@@ -69,7 +70,8 @@ export function workloadOf(req: AdmissionRequest): { kind: string; name: string;
 
 export class AdmissionRecorder {
   private buffer: AdmissionRecord[] = [];
-  private lastSeen = new Map<string, number>();
+  private lastSeen = new Map<string, Map<string, number>>();
+  private sampledKeys = 0;
   private timer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> | null = null;
   private readonly now: () => number;
@@ -89,17 +91,29 @@ export class AdmissionRecorder {
     const at = this.now();
     const w = workloadOf(req);
     const namespace = req.namespace ?? '';
+    // Sampling state per workload, then per digest (or image): short keys, and digest strings
+    // that come from the approved set keep their hash, so a sampled allow costs two lookups.
+    let seen: Map<string, number> | undefined;
+    if (d.allowed) {
+      const workloadKey = `${namespace}/${w.kind}/${w.name}`;
+      seen = this.lastSeen.get(workloadKey);
+      if (!seen) {
+        if (this.sampledKeys >= 100_000) this.resetSampling();
+        seen = new Map();
+        this.lastSeen.set(workloadKey, seen);
+      }
+    }
     for (const i of d.images) {
       const digest = i.digest ?? digestOf(i.image);
-      if (d.allowed) {
-        const key = `${namespace}\u0000${w.kind}/${w.name}\u0000${i.image}\u0000${digest ?? ''}\u0000${i.verdict}`;
-        const last = this.lastSeen.get(key);
+      if (seen) {
+        const key = digest ?? i.image;
+        const last = seen.get(key);
         if (last !== undefined && at - last < this.options.sampleMs) {
           this.observe('sampled', 1);
           continue;
         }
-        if (this.lastSeen.size >= 100_000) this.lastSeen = new Map();
-        this.lastSeen.set(key, at);
+        if (last === undefined) this.sampledKeys += 1;
+        seen.set(key, at);
       }
       if (this.buffer.length >= this.options.bufferSize) {
         this.observe('dropped', 1);
@@ -110,6 +124,12 @@ export class AdmissionRecorder {
         image: i.image, ...(digest ? { digest } : {}), allowed: d.allowed, reason: i.verdict, ...(i.exception ? { exception: i.exception } : {}),
       });
     }
+  }
+
+  /** Bounded memory: past 100k (workload, digest) pairs, sampling starts over (a few repeated records, no growth). */
+  private resetSampling(): void {
+    this.lastSeen = new Map();
+    this.sampledKeys = 0;
   }
 
   start(): void {

@@ -210,7 +210,7 @@ export const configSchema = z.strictObject({
       batchSize: z.number().int().min(1).max(10000).default(500),
       /** Interval of the writes. */
       flushMs: z.number().int().min(50).max(60000).default(1000),
-      /** At most one record of identical allows per (namespace, workload, image, digest) per this long. */
+      /** At most one record of identical allows per (namespace, workload, digest) per this long. */
       sampleMs: z.number().int().min(0).default(300000),
       /** How long a workload counts as running a digest after its last admission. */
       retentionDays: z.number().int().min(1).max(400).default(30),
