@@ -5,32 +5,16 @@
  * digest was admitted). Without the admission services wired the routes answer 503.
  */
 import { Router } from 'express';
-import { z } from 'zod';
 import type { AdmissionDirectory, ExceptionService } from '../../admission';
 import { AppError } from '../../lib/errors';
 import { principalOf } from '../middleware/auth';
 import { parseInput } from '../middleware/validate';
+import { exceptionBody, exceptionsQuery, revokeExceptionQuery, workloadsQuery } from './admission.contract';
 
 export interface AdmissionApi {
   exceptions: ExceptionService;
   directory: AdmissionDirectory;
 }
-
-const team = z.string().min(1).max(100);
-const NAMESPACE = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-
-export const exceptionBody = z.strictObject({
-  team,
-  image: z.string().min(1).max(512).optional(),
-  digest: z.string().min(1).max(200).optional(),
-  namespace: z.string().regex(NAMESPACE, 'a namespace name').optional(),
-  reason: z.string().trim().min(1).max(1000),
-  expires: z.string().min(1).max(40),
-}).refine((b) => (b.image === undefined) !== (b.digest === undefined), { message: 'give exactly one of image and digest', path: ['image'] });
-
-const listQuery = z.strictObject({ team: team.optional() });
-const revokeQuery = z.strictObject({ reason: z.string().trim().min(1).max(1000).optional() });
-const workloadsQuery = z.strictObject({ team: team.optional(), limit: z.coerce.number().int().min(1).max(1000).default(200) });
 
 export function admissionRouter(deps: { admission?: AdmissionApi }): Router {
   const router = Router();
@@ -49,12 +33,12 @@ export function admissionRouter(deps: { admission?: AdmissionApi }): Router {
   });
 
   router.get('/v1/exceptions', async (req, res) => {
-    const q = parseInput(listQuery, req.query, 'query');
+    const q = parseInput(exceptionsQuery, req.query, 'query');
     res.json({ items: await api().exceptions.list(principalOf(res), q.team) });
   });
 
   router.delete('/v1/exceptions/:id', async (req, res) => {
-    const q = parseInput(revokeQuery, req.query, 'query');
+    const q = parseInput(revokeExceptionQuery, req.query, 'query');
     res.json(await api().exceptions.revoke(principalOf(res), req.params.id, q.reason));
   });
 
