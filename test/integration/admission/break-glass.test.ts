@@ -5,6 +5,7 @@
  * warning naming the exception, its reason and expiry; a replica whose clock is past the expiry
  * ignores it although Redis still holds it; an early revocation (audited) denies again at once.
  */
+import { webhookSubscriber, type Delivery } from '../../../src/events';
 import type { DomainEvent } from '../../../src/intake/events';
 import { RedisApprovalStore, type Approval } from '../../../src/store';
 import { startTestApp, type TestApp } from '../../harness/app';
@@ -20,10 +21,13 @@ describe('break-glass exceptions', () => {
   let app: TestApp;
   const events: DomainEvent[] = [];
   const replicas: Replica[] = [];
+  /** What the webhook sink queues for an endpoint subscribed to `exception.*` (the alert). */
+  const alerts: Delivery[] = [];
 
   beforeAll(async () => {
     app = await startTestApp({ worker: false, config: { webhook: { namespaces } } });
     app.services.events.subscribe((e) => { events.push(e); });
+    app.services.events.subscribe(webhookSubscriber([{ name: 'chat', url: 'https://127.0.0.1:9/hook', events: ['exception.*'], secret: Buffer.alloc(32, 1) }], { add: async (d) => { alerts.push(d); } }, 'portcullis'));
     const approval: Approval = {
       team: 'payments', digest: D1, image: 'docker.io/library/nginx', tags: ['1.25'], platforms: [],
       internalRef: `registry.internal/approved/payments/docker.io/library/nginx@${D1}`, internalRepository: 'approved/payments/docker.io/library/nginx', internalTag: '1.25',
@@ -77,6 +81,10 @@ describe('break-glass exceptions', () => {
     const id: string = granted.body.id;
     expect(granted.body).toMatchObject({ team: 'payments', image: 'ghcr.io/acme/hotfix', tag: '1.2.3', namespace: 'payments-prod', reason: 'INC-4711 card outage', expires, by: 'paymentsAdmin', active: true });
     expect(events.find((e) => e.type === 'exception.granted')).toMatchObject({ actor: 'paymentsAdmin', target: `exception/payments/${id}`, recorded: true, details: { team: 'payments', id, expires } });
+    // The alert: a CloudEvent queued for the subscribed endpoint, naming the exception and why.
+    const alert = alerts.find((d) => d.type.endsWith('exception.granted'));
+    expect(alert).toMatchObject({ endpoint: 'chat', team: 'payments' });
+    expect(JSON.parse(alert!.body)).toMatchObject({ type: 'io.portcullis.exception.granted', data: { id, team: 'payments', reason: 'INC-4711 card outage', expires, actor: 'paymentsAdmin' } });
 
     for (const r of replicas.slice(0, 2)) {
       await within(1000, 'the exception reached a replica', async () => (await review(r.h.port, hotfixPod())).response.allowed);
