@@ -21,7 +21,7 @@ import { startWebhookWorker, WebhookQueue } from '../queue/webhook';
 import { startIntakeWorker } from '../queue/worker';
 import { createApp } from './api/app';
 import type { ReadinessCheck } from './api/routes/health';
-import { CachedIdentity, clearOnIdentityChange, identityChangeAnnouncer, listenIdentityChanges } from './api/middleware/auth-cache';
+import { CachedIdentity, PRINCIPAL_CACHE_MS, clearOnIdentityChange, identityChangeAnnouncer, listenIdentityChanges } from './api/middleware/auth-cache';
 import { v1Router } from './api/v1';
 import { ledgerAnnouncer, ledgerChannel, startAdmission } from './admission';
 import { AuditKeyring, auditSubscriber, RedisAuditLog, startCheckpointer, startPeriodicDrain } from './audit';
@@ -105,6 +105,8 @@ export interface Services {
   uploads?: UploadCleanup;
   /** Who is asking: the provider chain, robot accounts, role hygiene. */
   auth: Identity;
+  /** The identity clock (tests move it): remembered principals expire on it too. */
+  identityClock?: () => Date;
 }
 
 /** Upload sessions a killed process left on the internal registry (issue 8.6). */
@@ -180,6 +182,7 @@ export function buildServices(config: Config, logger: Logger, redis: Redis, opti
   const auth = createIdentity(config, logger, options.identity, { redis, prefix, events });
   return {
     events, audit, scheduler, pipeline, metrics, webhooks, auth, cleanup, approvals, registry, ...(uploads ? { uploads } : {}),
+    ...(options.identity?.clock ? { identityClock: options.identity.clock } : {}),
     notifications: new NotificationService(webhooks.log, webhooks.endpoints.map((e) => e.name), events),
     requests: new RequestService({ requests, approvals, revocations, scheduler, lifecycle, events, upstreams: config.upstreams.map((u) => u.registry) }),
     decisions: new DecisionService({ requests, scheduler, lifecycle, events, policy, approvalsRequired: config.policy.approvals.required }),
@@ -314,7 +317,8 @@ export async function startApi(config: Config, logger: Logger, redis: Redis, ser
   // CI's lookups cost one Redis round trip: principals are remembered 1 s (emptied at once by
   // any identity change, api/middleware/auth-cache.ts), the per-principal limit is counted
   // here and sent to Redis in batches; failed authentications are counted in Redis exactly.
-  const cached = new CachedIdentity(identity);
+  const clock = services.identityClock;
+  const cached = new CachedIdentity(identity, PRINCIPAL_CACHE_MS, clock ? () => clock().getTime() : Date.now);
   services.events.subscribe(clearOnIdentityChange(cached));
   // Subscriber mode needs a connection of its own, without the store's command deadline.
   const subscriber = createRedis(config.redis, 'worker', logger);

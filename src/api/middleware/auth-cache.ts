@@ -11,8 +11,9 @@
  *   `${prefix}:identity:changed`, `listenIdentityChanges` in each API process), within
  *   milliseconds; if that message is lost (the subscriber was reconnecting), after
  *   {@link PRINCIPAL_CACHE_MS} at most;
- * - an edited tokens file, a JWT's own expiry: after {@link PRINCIPAL_CACHE_MS} at most (a JWT
- *   is not served past its `exp` by the token cache behind this one either).
+ * - an edited tokens file, a JWT's expiry, a rotated robot token's overlap ending: after
+ *   {@link PRINCIPAL_CACHE_MS} at most, on the identity clock (a JWT is already accepted up to
+ *   `auth.clockSkewSeconds` past its `exp`: one more second is within that tolerance).
  * An authentication that started before a change does not fill the cache after it (generation
  * count), so an emptied cache cannot be refilled with the old answer.
  */
