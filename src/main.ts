@@ -176,7 +176,7 @@ export function buildServices(config: Config, logger: Logger, redis: Redis, opti
     events, audit, scheduler, pipeline, metrics, webhooks, auth, cleanup, approvals, registry, ...(uploads ? { uploads } : {}),
     notifications: new NotificationService(webhooks.log, webhooks.endpoints.map((e) => e.name), events),
     requests: new RequestService({ requests, approvals, revocations, scheduler, lifecycle, events, upstreams: config.upstreams.map((u) => u.registry) }),
-    decisions: new DecisionService({ requests, scheduler, lifecycle, events, policy, approvalsRequired: config.policy.approvals.required }),
+    decisions: new DecisionService({ requests, scheduler, lifecycle, events, policy, approvalsRequired: config.policy.approvals.required, distinctGroups: config.policy.approvals.distinctGroups }),
     approved: new ApprovedService({ approvals }),
     revocations: new RevocationService({ approvals, requests, revocations, cleanup, lifecycle, events }),
     retention: new RetentionService({

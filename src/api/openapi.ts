@@ -24,11 +24,16 @@ export const openApiDocument = {
       ...identitySchemas,
       Error: { type: 'object', required: ['error'], properties: { error: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'string' }, message: { type: 'string' }, details: { type: 'object' } } } } },
       Severity: { type: 'object', properties: Object.fromEntries(['critical', 'high', 'medium', 'low', 'unknown'].map((s) => [s, { type: 'integer' }])) },
+      PersonRef: {
+        type: 'object', required: ['subject'], description: 'who made the request, across identities: the stable subject four-eyes compares (absent on requests made before it was stored)',
+        properties: { subject: { type: 'string' }, sameAs: { type: 'array', items: { type: 'string' } } },
+      },
       Request: {
         type: 'object',
         required: ['id', 'image', 'team', 'requestedBy', 'justification', 'status', 'createdAt', 'updatedAt', 'source', 'platforms', 'scans', 'codeScans', 'policy', 'waivers', 'decisions', 'internalRef', 'error', 'history'],
         properties: {
           id: { type: 'string' }, image: { type: 'string' }, team: { type: 'string' }, requestedBy: { type: 'string' }, justification: { type: 'string' },
+          requester: ref('PersonRef'),
           status: { type: 'string', enum: statuses }, createdAt: { type: 'string', format: 'date-time' }, updatedAt: { type: 'string', format: 'date-time' },
           source: { type: 'object', properties: { registry: { type: 'string' }, repository: { type: 'string' }, tag: { type: 'string' }, digest: { type: 'string' } } },
           platforms: { type: 'array', items: { type: 'string' } },
@@ -37,7 +42,7 @@ export const openApiDocument = {
           codeScans: { type: 'array', items: ref('CodeScan') },
           policy: { type: ['object', 'null'], properties: { verdict: { type: 'string', enum: ['pass', 'warn', 'fail'] }, reasons: { type: 'array', items: { type: 'string' } }, blocking: { type: 'array', items: { type: 'string' }, description: 'ids of the findings a waiver must cover' } } },
           waivers: { type: 'array', items: ref('Waiver') },
-          decisions: { type: 'array', items: { type: 'object', properties: { by: { type: 'string' }, decision: { type: 'string', enum: ['approve', 'reject'] }, comment: { type: 'string' }, at: { type: 'string' } } } },
+          decisions: { type: 'array', items: { type: 'object', properties: { by: { type: 'string' }, decision: { type: 'string', enum: ['approve', 'reject'] }, comment: { type: 'string' }, at: { type: 'string' }, subject: { type: 'string' }, sameAs: { type: 'array', items: { type: 'string' } }, groups: { type: 'array', items: { type: 'string' }, description: 'the approver\'s approving identity-provider groups (policy.approvals.distinctGroups)' } } } },
           internalRef: { type: ['string', 'null'] },
           error: { type: ['object', 'null'], properties: { code: { type: 'string' }, message: { type: 'string' } } },
           history: { type: 'array', items: { type: 'object', properties: { status: { type: 'string' }, at: { type: 'string' }, by: { type: 'string' }, note: { type: 'string' } } } },

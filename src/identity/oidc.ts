@@ -46,34 +46,51 @@ export class OidcIdentityProvider implements JwtIssuerProvider {
   principalOf(claims: JWTPayload): Principal {
     const sub = claims.sub as string;
     const groups = groupsOf(claims[this.config.groupsClaim]);
-    const roles = new Set<Role>();
-    const teams = new Set<string>();
-    for (const group of groups) {
-      const mapping = this.config.groups[group];
-      if (mapping) {
-        mapping.roles.forEach((r) => roles.add(r));
-        mapping.teams.forEach((t) => teams.add(t));
-      }
-      if (this.config.adminGroups.includes(group)) {
-        roles.add('admin');
-        teams.add('*');
-      }
-    }
-    if (roles.size === 0) throw new AppError('IDENTITY_UNMAPPED', 'none of your identity provider groups grants a role here');
+    const { roles, teams, mapped, approverGroups } = mapGroups(this.config, groups);
+    if (roles.length === 0) throw new AppError('IDENTITY_UNMAPPED', 'none of your identity provider groups grants a role here');
     const username = claims[this.config.usernameClaim];
     return {
       name: typeof username === 'string' && username ? username : sub,
-      roles: [...roles],
-      teams: [...teams],
+      roles,
+      teams,
       subject: `oidc:${this.issuer}#${sub}`,
       source: 'oidc',
-      groups,
+      groups: mapped,
+      approverGroups,
     };
   }
 }
 
+/**
+ * The roles and teams a user's groups give through `auth.oidc.groups` and `adminGroups`: one
+ * mapping for bearer JWTs and the console's sign-in (src/identity/oidc-login.ts). `mapped` are
+ * the groups that gave something (an `Everyone` group the provider also sends is left out);
+ * `approverGroups` those that made the user an approver or admin.
+ */
+export function mapGroups(config: Pick<OidcConfig, 'groups' | 'adminGroups'>, groups: readonly string[]): { roles: Role[]; teams: string[]; mapped: string[]; approverGroups: string[] } {
+  const roles = new Set<Role>();
+  const teams = new Set<string>();
+  const mapped: string[] = [];
+  const approverGroups: string[] = [];
+  for (const group of new Set(groups)) {
+    const mapping = Object.hasOwn(config.groups, group) ? config.groups[group] : undefined;
+    const admin = config.adminGroups.includes(group);
+    if (mapping) {
+      mapping.roles.forEach((r) => roles.add(r));
+      mapping.teams.forEach((t) => teams.add(t));
+    }
+    if (admin) {
+      roles.add('admin');
+      teams.add('*');
+    }
+    if (admin || (mapping && (mapping.roles.length || mapping.teams.length))) mapped.push(group);
+    if (admin || mapping?.roles.some((r) => r === 'approver' || r === 'admin')) approverGroups.push(group);
+  }
+  return { roles: [...roles], teams: [...teams], mapped, approverGroups };
+}
+
 /** A list of strings, or one string (some providers send a single group that way). */
-function groupsOf(value: unknown): string[] {
+export function groupsOf(value: unknown): string[] {
   if (typeof value === 'string') return [value];
   if (Array.isArray(value)) return value.filter((g): g is string => typeof g === 'string');
   return [];

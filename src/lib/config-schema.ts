@@ -146,6 +146,11 @@ export const configSchema = z.strictObject({
     approvals: z.strictObject({
       /** Distinct approvers (none of them the requester) needed before promotion. */
       required: z.number().int().min(1).max(10).default(1),
+      /**
+       * The approvers of one request must come from distinct identity-provider groups (those that
+       * make them approvers); an approver in no such group is refused when more than one is required.
+       */
+      distinctGroups: z.boolean().default(false),
     }).prefault({}),
   }).prefault({}),
   copy: z.strictObject({

@@ -36,6 +36,8 @@ export const ERROR_STATUS = {
   CONFLICT: 409,
   INVALID_STATE: 409,
   FOUR_EYES: 403,
+  /** `policy.approvals.distinctGroups`: the approver shares a group with an earlier approver, or has none. */
+  FOUR_EYES_GROUPS: 403,
   WAIVERS_REQUIRED: 409,
   /** The digest is on the team's deny-list (an admin revoked it); details say who, when and why. */
   REVOKED: 409,

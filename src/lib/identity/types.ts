@@ -29,6 +29,17 @@ export interface Principal {
   source?: PrincipalSource;
   /** The identity-provider groups that gave the roles and teams (OIDC only). */
   groups?: string[];
+  /**
+   * The groups among `groups` that grant the approver or admin role: what
+   * `policy.approvals.distinctGroups` compares (a group that only makes someone a developer says
+   * nothing about where their approval comes from).
+   */
+  approverGroups?: string[];
+  /**
+   * Other subjects of the same person, declared by an administrator (a tokens-file entry's
+   * `sameAs: ['oidc:<issuer>#<sub>']`): four-eyes treats each as this person.
+   */
+  sameAs?: string[];
 }
 
 /** The stable subject of a principal; one built by hand without one falls back to its name. */
