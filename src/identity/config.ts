@@ -45,6 +45,17 @@ export const oidcConfigSchema = z.strictObject({
   adminGroups: z.array(z.string().min(1)).default([]),
   /** Accepted signature algorithms. @defaultValue ['RS256', 'ES256', 'PS256', 'EdDSA'] */
   algorithms: z.array(z.enum(JWT_ALGORITHMS)).min(1).default(['RS256', 'ES256', 'PS256', 'EdDSA']),
+  /**
+   * The console's sign-in callback as registered at the provider (`https://<console>/ui/callback`);
+   * unset: the console offers no OIDC sign-in (bearer JWTs still work).
+   */
+  redirectUri: z.string().url().refine((u) => new URL(u).pathname === '/ui/callback', 'must end in /ui/callback').optional(),
+  /**
+   * A console session refreshes its tokens (and re-reads the user's groups) this often, or when
+   * the access token expires if sooner: a group removed at the provider loses its access then.
+   * @defaultValue 300
+   */
+  sessionRefreshSeconds: z.number().int().min(10).max(86400).default(300),
 });
 export type OidcConfig = z.infer<typeof oidcConfigSchema>;
 

@@ -44,21 +44,30 @@ export class OidcIdentityProvider implements JwtIssuerProvider {
 
   /** Roles and teams from the groups claim; a user in no mapped group is refused (403). */
   principalOf(claims: JWTPayload): Principal {
-    const sub = claims.sub as string;
-    const groups = groupsOf(claims[this.config.groupsClaim]);
-    const { roles, teams, mapped, approverGroups } = mapGroups(this.config, groups);
-    if (roles.length === 0) throw new AppError('IDENTITY_UNMAPPED', 'none of your identity provider groups grants a role here');
-    const username = claims[this.config.usernameClaim];
-    return {
-      name: typeof username === 'string' && username ? username : sub,
-      roles,
-      teams,
-      subject: `oidc:${this.issuer}#${sub}`,
-      source: 'oidc',
-      groups: mapped,
-      approverGroups,
-    };
+    return oidcPrincipal(this.config, claims);
   }
+}
+
+/**
+ * The principal of a person's verified claims (a bearer JWT, or the ID token of a console sign-in
+ * or refresh): roles and teams from the groups claim through {@link mapGroups}; a user in no
+ * mapped group is refused with 403 IDENTITY_UNMAPPED.
+ */
+export function oidcPrincipal(config: OidcConfig, claims: Record<string, unknown>): Principal {
+  const sub = claims.sub as string;
+  const groups = groupsOf(claims[config.groupsClaim]);
+  const { roles, teams, mapped, approverGroups } = mapGroups(config, groups);
+  if (roles.length === 0) throw new AppError('IDENTITY_UNMAPPED', 'none of your identity provider groups grants a role here');
+  const username = claims[config.usernameClaim];
+  return {
+    name: typeof username === 'string' && username ? username : sub,
+    roles,
+    teams,
+    subject: `oidc:${config.issuer}#${sub}`,
+    source: 'oidc',
+    groups: mapped,
+    approverGroups,
+  };
 }
 
 /**

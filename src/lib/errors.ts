@@ -27,6 +27,8 @@ export const ERROR_STATUS = {
   TOKEN_KEY_UNKNOWN: 401,
   TOKEN_SIGNATURE_INVALID: 401,
   PRINCIPAL_DISABLED: 401,
+  /** The console's OIDC sign-in (or a refresh) was refused by the provider or failed a check (state, nonce, PKCE, ID token). */
+  OIDC_SIGNIN_FAILED: 401,
   IDENTITY_UNMAPPED: 403,
   FORBIDDEN: 403,
   NOT_FOUND: 404,
