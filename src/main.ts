@@ -20,6 +20,7 @@ import { startWebhookWorker, WebhookQueue } from '../queue/webhook';
 import { startIntakeWorker } from '../queue/worker';
 import { createApp } from './api/app';
 import type { ReadinessCheck } from './api/routes/health';
+import { oidcSignInRouter } from './api/routes/oidc-signin';
 import { v1Router } from './api/v1';
 import { ledgerAnnouncer, ledgerChannel, startAdmission } from './admission';
 import { AuditKeyring, auditSubscriber, RedisAuditLog, startCheckpointer, startPeriodicDrain } from './audit';
@@ -33,7 +34,7 @@ import { NotificationService } from './intake/notifications';
 import { RegistryGateway } from './intake/registry-gateway';
 import { ConfigError, loadConfig, type Config } from './lib/config';
 import { startIdentityHygiene } from '../queue/identity-hygiene';
-import { createIdentity, type Identity, type IdentityOptions } from './identity';
+import { createIdentity, createOidcSignIn, type Identity, type IdentityOptions } from './identity';
 import type { IdentityProvider } from './lib/identity/types';
 import { createLogger, scrubSecrets, setRootLogger, type Logger } from './lib/logger';
 import { RedisRateCounter } from './lib/rate-counter';
@@ -46,6 +47,7 @@ import { cancelAbandonedUploads } from './registry/upload-cleanup';
 import { createScanners, ScanThreadPool } from './scanners';
 import type { RegistryAuthorization } from './scanners/clair/http';
 import type { ScannerAdapter } from './scanners/types';
+import { RedisSessionStore } from './ui/sessions';
 import { RedisApprovalStore, RedisCodeScanStore, RedisLedgerSnapshot, RedisRequestStore, RedisRevocationStore, RedisScanResultStore, type ApprovalStore } from './store';
 import { RedisUploadJournal } from './store/redis-upload-journal';
 
@@ -304,11 +306,16 @@ export function identityFrom(config: Config, logger: Logger, options: IdentityOp
 }
 
 /** `redis` is the `store` connection (lib/redis.ts): readiness and the shared rate limits use it. */
+/** The console's web sessions (until the console's own settings are wired here). */
+const UI_SESSIONS = { idleMs: 30 * 60_000, lifetimeMs: 12 * 3_600_000 };
+
 export async function startApi(config: Config, logger: Logger, redis: Redis, services: Services, identity: IdentityProvider): Promise<{ server: Server; port: number; step: ShutdownStep }> {
+  // The console's OIDC sign-in (auth.oidc.redirectUri): its routes start sessions in the console's store.
+  const signIn = createOidcSignIn(config, logger, redis, new RedisSessionStore(redis, config.redis.prefix, UI_SESSIONS));
   const app = createApp({
     logger: logger.child({ module: 'api' }),
     readiness: [redisCheck(redis), registryCheck(config.internalRegistry.url)],
-    routers: [v1Router({
+    routers: [...(signIn ? [oidcSignInRouter({ oidc: signIn, redirectUri: config.auth.oidc!.redirectUri!, secureCookies: Boolean(config.server.tlsCertFile) })] : []), v1Router({
       identity, ...services, robots: services.auth.robots, principals: services.auth.principals, limits: config.server,
       rateCounters: {
         principals: new RedisRateCounter(redis, `${config.redis.prefix}:ratelimit:principal`),
