@@ -7,7 +7,7 @@ import type Redis from 'ioredis';
 import type { Config } from '../lib/config';
 import type { IdentityProvider } from '../lib/identity/types';
 import type { Logger } from '../lib/logger';
-import { RedisPrincipalActivity, TrackedIdentity } from './activity';
+import { admitPrincipal, RedisPrincipalActivity, TrackedIdentity } from './activity';
 import { IdentityChain } from './chain';
 import type { IdentityEvents } from './events';
 import { PrincipalService } from './hygiene';
@@ -112,5 +112,10 @@ export function createOidcSignIn(config: Config, logger: Logger, redis: Redis, s
   const clientSecret = oidc.clientSecretEnv ? env[oidc.clientSecretEnv] : undefined;
   if (oidc.clientSecretEnv && !clientSecret) throw new ConfigError(`config: auth.oidc.clientSecretEnv: environment variable ${oidc.clientSecretEnv} is not set`);
   const login = new OidcLogin({ ...oidc, redirectUri: oidc.redirectUri }, { clientSecret });
-  return new OidcSessions({ login, sessions, redis, prefix: config.redis.prefix, logger: logger.child({ module: 'oidc-signin' }) });
+  const activity = new RedisPrincipalActivity(redis, config.redis.prefix);
+  return new OidcSessions({
+    login, sessions, redis, prefix: config.redis.prefix, logger: logger.child({ module: 'oidc-signin' }),
+    // Role hygiene applies to console sign-ins as to bearer tokens: disabled subjects are refused, uses recorded.
+    admit: (p) => admitPrincipal(activity, p, systemClock),
+  });
 }

@@ -57,6 +57,11 @@ export interface OidcSessionsDeps {
   redis: Redis;
   prefix: string;
   logger: Logger;
+  /**
+   * Checked at sign-in and at every refresh: throws to refuse the principal (a subject disabled
+   * by role hygiene: PRINCIPAL_DISABLED), and records the use. @defaultValue admits everyone
+   */
+  admit?: (p: Principal) => Promise<void>;
   /** @defaultValue Date.now */
   now?: () => number;
 }
@@ -99,6 +104,7 @@ export class OidcSessions {
     const pending = raw ? pendingSchema.safeParse(JSON.parse(raw)) : null;
     if (!pending?.success) throw new AppError('OIDC_SIGNIN_FAILED', 'this sign-in expired or was already used: sign in again');
     const { principal, tokens } = await this.d.login.finish(callbackUrl, pending.data satisfies PendingLogin);
+    await this.d.admit?.(principal);
     const { id } = await this.d.sessions.create(sessionData(principal, tokens));
     return { sessionId: id, returnTo: pending.data.returnTo, principal };
   }
@@ -117,6 +123,7 @@ export class OidcSessions {
     if ((await this.d.redis.set(lock, '1', 'PX', LOCK_MS, 'NX')) !== 'OK') return this.awaitRefresh(id, tokens.data.refreshAt);
     try {
       const { principal, tokens: fresh } = await this.d.login.refresh(tokens.data, session.subject);
+      await this.d.admit?.(principal);
       const updated = sessionData(principal, fresh);
       if (!(await this.d.sessions.update(id, updated))) return null;
       this.d.logger.info({ 'event.category': 'session', 'event.action': 'oidc-refresh', 'user.name': principal.name, roles: principal.roles, teams: principal.teams }, 'console session refreshed');

@@ -41,9 +41,9 @@ function cookie(res: Response, name: string, value: string, attrs: string[], sec
   res.append('Set-Cookie', [`${name}=${value}`, ...attrs, 'HttpOnly', ...(secure ? ['Secure'] : [])].join('; '));
 }
 
-/** Only a console path may follow sign-in: never another site, never `//host`, never a sign-in loop. */
+/** Only a console path may follow sign-in: never another site, never `//host`, no `..` (nor `%2e%2e`, which URL parsers read as `..`), never a sign-in loop. */
 export function safeNext(v: unknown): string {
-  if (typeof v !== 'string' || !/^\/ui(\/[A-Za-z0-9/_.\-?=&%]*)?$/.test(v) || v.includes('//')) return '/ui';
+  if (typeof v !== 'string' || !/^\/ui(\/[A-Za-z0-9/_.\-?=&%]*)?$/.test(v) || v.includes('//') || v.split(/[/?]/).includes('..') || /%2e/i.test(v)) return '/ui';
   return v.startsWith('/ui/callback') || v === '/ui/login' || v.startsWith('/ui/login?') || v.startsWith('/ui/login/oidc?') || v === '/ui/login/oidc' ? '/ui' : v;
 }
 

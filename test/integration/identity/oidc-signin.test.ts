@@ -11,6 +11,7 @@ import { oidcConfigSchema } from '../../../src/identity/config';
 import { AppError } from '../../../src/lib/errors';
 import { createLogger } from '../../../src/lib/logger';
 import { OidcLogin, type PendingLogin } from '../../../src/identity/oidc-login';
+import { admitPrincipal, RedisPrincipalActivity } from '../../../src/identity/activity';
 import { OidcSessions, refreshingSessions } from '../../../src/identity/oidc-sessions';
 import { RedisSessionStore } from '../../../src/ui/sessions';
 import { startOidcProvider, type OidcProvider } from '../../harness/oidc';
@@ -160,6 +161,19 @@ describe('console sign-in with OIDC', () => {
     expect(all.map((x) => x?.roles)).toEqual(Array(8).fill(['approver']));
     // One refresh: every request saw the same new refresh time.
     expect(new Set(all.map((x) => x!.oidc!.refreshAt)).size).toBe(1);
+  });
+
+  it('applies role hygiene: a disabled subject cannot sign in, and a live session of one ends at its next refresh', async () => {
+    const activity = new RedisPrincipalActivity(redis, prefix);
+    sessions = new OidcSessions({ login, sessions: store, redis, prefix, logger, now: () => now, admit: (p) => admitPrincipal(activity, p, () => new Date(now)) });
+    const { sessionId } = await signIn();
+    const subject = `oidc:${op.issuer}#alice`;
+    // The sign-in counts as a use for role hygiene.
+    expect((await activity.all()).map((r) => r.subject)).toEqual([subject]);
+    await activity.disable(subject, new Date(now).toISOString(), JSON.stringify({ action: 'principal.disabled_inactive' }));
+    expect(await codeOf(signIn())).toBe('PRINCIPAL_DISABLED');
+    now = ((await store.get(sessionId))!.oidc!.refreshAt as number) + 1;
+    expect(await sessions.current(sessionId)).toBeNull();
   });
 
   it('signs out: the session ends and the provider\'s end_session URL carries the ID token hint', async () => {
