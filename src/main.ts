@@ -306,12 +306,11 @@ export function identityFrom(config: Config, logger: Logger, options: IdentityOp
 }
 
 /** `redis` is the `store` connection (lib/redis.ts): readiness and the shared rate limits use it. */
-/** The console's web sessions (until the console's own settings are wired here). */
-const UI_SESSIONS = { idleMs: 30 * 60_000, lifetimeMs: 12 * 3_600_000 };
-
 export async function startApi(config: Config, logger: Logger, redis: Redis, services: Services, identity: IdentityProvider): Promise<{ server: Server; port: number; step: ShutdownStep }> {
   // The console's OIDC sign-in (auth.oidc.redirectUri): its routes start sessions in the console's store.
-  const signIn = createOidcSignIn(config, logger, redis, new RedisSessionStore(redis, config.redis.prefix, UI_SESSIONS));
+  const signIn = config.ui.enabled
+    ? createOidcSignIn(config, logger, redis, new RedisSessionStore(redis, config.redis.prefix, { idleMs: config.ui.idleMinutes * 60_000, lifetimeMs: config.ui.lifetimeHours * 3_600_000 }))
+    : undefined;
   const app = createApp({
     logger: logger.child({ module: 'api' }),
     readiness: [redisCheck(redis), registryCheck(config.internalRegistry.url)],
