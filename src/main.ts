@@ -174,18 +174,20 @@ export function buildServices(config: Config, logger: Logger, redis: Redis, opti
     },
   });
   const auth = createIdentity(config, logger, options.identity, { redis, prefix, events });
+  // Four-eyes looks up who is the same person in the current tokens file (its `sameAs` links).
+  const links = (subject: string): string[] => auth.tokensFile?.linkedSubjects(subject) ?? [subject];
   return {
     events, audit, scheduler, pipeline, metrics, webhooks, auth, cleanup, approvals, registry, ...(uploads ? { uploads } : {}),
     notifications: new NotificationService(webhooks.log, webhooks.endpoints.map((e) => e.name), events),
-    requests: new RequestService({ requests, approvals, revocations, scheduler, lifecycle, events, upstreams: config.upstreams.map((u) => u.registry) }),
-    decisions: new DecisionService({ requests, scheduler, lifecycle, events, policy, approvalsRequired: config.policy.approvals.required, distinctGroups: config.policy.approvals.distinctGroups }),
+    requests: new RequestService({ requests, approvals, revocations, scheduler, lifecycle, events, upstreams: config.upstreams.map((u) => u.registry), links }),
+    decisions: new DecisionService({ requests, scheduler, lifecycle, events, policy, approvalsRequired: config.policy.approvals.required, distinctGroups: config.policy.approvals.distinctGroups, links }),
     approved: new ApprovedService({ approvals }),
     revocations: new RevocationService({ approvals, requests, revocations, cleanup, lifecycle, events }),
     retention: new RetentionService({
       requests, registry, events, logger: logger.child({ module: 'retention' }),
       settings: { quarantinePrefix: config.internalRegistry.quarantinePrefix, quarantineDays: config.retention.quarantineDays, requestDays: config.retention.requestDays },
     }),
-    waivers: new WaiverService({ requests, events, policy, maxDays: config.policy.waivers.maxDays }),
+    waivers: new WaiverService({ requests, events, policy, maxDays: config.policy.waivers.maxDays, links }),
     codeScans: new CodeScanService({ requests, details: new RedisCodeScanStore(redis, prefix), events, policy, limits: config.codeScans }),
   };
 }

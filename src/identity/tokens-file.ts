@@ -85,6 +85,16 @@ export class TokensFileIdentityProvider implements IdentityProvider {
     this.entries = entriesOf(principals);
   }
 
+  /** `subject` and every subject an entry links with it (its own subject and its `sameAs`). */
+  linkedSubjects(subject: string): string[] {
+    const out = new Set([subject]);
+    for (const { principal } of this.entries) {
+      const same = [principal.subject!, ...(principal.sameAs ?? [])];
+      if (same.includes(subject)) same.forEach((s) => out.add(s));
+    }
+    return [...out];
+  }
+
   /** The principals the file lists (for role hygiene). */
   principals(): Principal[] {
     return this.entries.map((e) => ({ ...e.principal }));

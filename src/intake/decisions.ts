@@ -11,7 +11,7 @@
  * no record of a decision that was not saved.
  */
 import { AppError } from '../lib/errors';
-import type { Principal } from '../lib/identity/types';
+import type { Principal, SubjectLinks } from '../lib/identity/types';
 import type { IntakeRequest, PolicyOutcome, RequestStore } from '../store/types';
 import { isMember, requireRole } from './access';
 import { outboxRecord, type DomainEvent, type EventBus } from './events';
@@ -28,6 +28,8 @@ export interface DecisionDeps {
   approvalsRequired: number;
   /** `policy.approvals.distinctGroups`. @defaultValue false */
   distinctGroups?: boolean;
+  /** Subjects declared the same person (tokens-file `sameAs`). @defaultValue only what the records hold */
+  links?: SubjectLinks;
   policy: PolicyEvaluator;
 }
 
@@ -45,7 +47,7 @@ export class DecisionService {
     requireRole(p, ['approver', 'admin'], what);
     const r = await this.d.requests.get(id);
     if (!r || !isMember(p, r.team)) throw new AppError('NOT_FOUND', `request ${id} not found`);
-    if (isRequester(p, r)) throw new AppError('FOUR_EYES', 'you cannot decide on a request you made');
+    if (isRequester(p, r, this.d.links)) throw new AppError('FOUR_EYES', 'you cannot decide on a request you made');
     return r;
   }
 
@@ -59,14 +61,14 @@ export class DecisionService {
     const current = await this.decidable(p, id, 'approving');
     const check = (r: IntakeRequest): PolicyOutcome => {
       if (r.status !== 'awaiting_approval') throw notAwaiting(r);
-      if (alreadyApproved(p, r)) throw new AppError('CONFLICT', 'you already approved this request');
+      if (alreadyApproved(p, r, this.d.links)) throw new AppError('CONFLICT', 'you already approved this request');
       if (this.d.distinctGroups) checkDistinctGroups(p, r, this.d.approvalsRequired);
       return this.d.policy({ request: r, reports: r.scans });
     };
     // Refusals (state, duplicate, failing verdict) are answered before anything is saved.
     if (check(current).verdict === 'fail') await this.refuse(id, check);
     // check() ran on this same record and refused a second approval by the same person: this one counts.
-    const enough = (r: IntakeRequest): boolean => distinctApprovers(r.decisions) + 1 >= this.d.approvalsRequired;
+    const enough = (r: IntakeRequest): boolean => distinctApprovers(r.decisions, this.d.links) + 1 >= this.d.approvalsRequired;
     const eventsOf = (saved: IntakeRequest): DomainEvent[] => {
       const at = saved.updatedAt;
       const approved: DomainEvent = { type: 'request.approved', actor: p.name, target: `request/${id}`, details: { team: saved.team, ...digestDetails(saved), comment, at } };

@@ -2,8 +2,10 @@
  * Four-eyes across identities (issue 14.5). A person may hold several identities: a tokens-file
  * entry, an OIDC account, each with its own stable subject. The requester never decides on their
  * request, and approvers must be distinct people, whichever way each signed in: both are decided
- * on subjects (a tokens-file entry's `sameAs` links it to the person's OIDC subject), never on
- * the display name, which the provider or the tokens file lets anyone choose.
+ * on subjects (a tokens-file entry's `sameAs` links it to the person's OIDC subject: recorded with
+ * each request and decision, and looked up again in the current file through `SubjectLinks`, so a
+ * console session that kept only the subject, or a link added later, still counts), never on the
+ * display name, which the provider or the tokens file lets anyone choose.
  *
  * Records written before subjects were stored (no `requester`, decisions without `subject`) have
  * only the display name. They fall back to it and fail closed: a principal of any source whose
@@ -11,12 +13,17 @@
  * OIDC user with the same username may be someone else, who then cannot decide: the safe error).
  */
 import { AppError } from '../lib/errors';
-import { subjectOf, type Principal } from '../lib/identity/types';
+import { subjectOf, type Principal, type SubjectLinks } from '../lib/identity/types';
 import type { Decision, IntakeRequest, PersonRef } from '../store/types';
 
-/** The subjects that are this principal: its own and those its tokens-file entry links. */
-export function subjectsOf(p: Principal): string[] {
-  return [subjectOf(p), ...(p.sameAs ?? [])];
+/** `subjects` and every subject linked with one of them. */
+function expand(subjects: string[], links: SubjectLinks | undefined): string[] {
+  return links ? [...new Set(subjects.flatMap((s) => [s, ...links(s)]))] : subjects;
+}
+
+/** The subjects that are this principal: its own and those linked with it (tokens-file `sameAs`). */
+export function subjectsOf(p: Principal, links?: SubjectLinks): string[] {
+  return expand([subjectOf(p), ...(p.sameAs ?? [])], links);
 }
 
 /** What a request record keeps of its requester. */
@@ -34,14 +41,14 @@ function overlaps(a: readonly string[], b: readonly string[]): boolean {
 }
 
 /** Whether `p` made request `r` (four-eyes: they may not waive, approve or reject it). */
-export function isRequester(p: Principal, r: Pick<IntakeRequest, 'requestedBy' | 'requester'>): boolean {
-  if (r.requester) return overlaps(subjectsOf(p), [r.requester.subject, ...(r.requester.sameAs ?? [])]);
+export function isRequester(p: Principal, r: Pick<IntakeRequest, 'requestedBy' | 'requester'>, links?: SubjectLinks): boolean {
+  if (r.requester) return overlaps(subjectsOf(p, links), expand([r.requester.subject, ...(r.requester.sameAs ?? [])], links));
   return r.requestedBy === p.name;
 }
 
 /** The subjects of a recorded decision, or null for one recorded before subjects were. */
-function decisionSubjects(d: Decision): string[] | null {
-  return d.subject ? [d.subject, ...(d.sameAs ?? [])] : null;
+function decisionSubjects(d: Decision, links: SubjectLinks | undefined): string[] | null {
+  return d.subject ? expand([d.subject, ...(d.sameAs ?? [])], links) : null;
 }
 
 /** Whether two approvals are by the same person (legacy ones: by the same name, failing closed). */
@@ -51,17 +58,17 @@ function samePerson(a: { by: string; subjects: string[] | null }, b: { by: strin
 }
 
 /** Whether `p` already approved `r`. */
-export function alreadyApproved(p: Principal, r: Pick<IntakeRequest, 'decisions'>): boolean {
-  const me = { by: p.name, subjects: subjectsOf(p) };
-  return r.decisions.some((d) => d.decision === 'approve' && samePerson(me, { by: d.by, subjects: decisionSubjects(d) }));
+export function alreadyApproved(p: Principal, r: Pick<IntakeRequest, 'decisions'>, links?: SubjectLinks): boolean {
+  const me = { by: p.name, subjects: subjectsOf(p, links) };
+  return r.decisions.some((d) => d.decision === 'approve' && samePerson(me, { by: d.by, subjects: decisionSubjects(d, links) }));
 }
 
 /** Distinct people among the approvals of `decisions`. */
-export function distinctApprovers(decisions: readonly Decision[]): number {
+export function distinctApprovers(decisions: readonly Decision[], links?: SubjectLinks): number {
   const counted: Array<{ by: string; subjects: string[] | null }> = [];
   for (const d of decisions) {
     if (d.decision !== 'approve') continue;
-    const who = { by: d.by, subjects: decisionSubjects(d) };
+    const who = { by: d.by, subjects: decisionSubjects(d, links) };
     if (!counted.some((c) => samePerson(c, who))) counted.push(who);
   }
   return counted.length;

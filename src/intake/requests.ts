@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { AppError } from '../lib/errors';
-import type { Principal } from '../lib/identity/types';
+import type { Principal, SubjectLinks } from '../lib/identity/types';
 import { formatReference, normalizeRegistryHost, parseReference } from '../registry/reference';
 import { requestCursor } from '../store/keys';
 import type { ApprovalStore, IntakeRequest, Page, RequestStatus, RequestStore, RequestSummary, RevocationStore } from '../store/types';
@@ -45,6 +45,8 @@ export interface RequestServiceDeps {
   scheduler: JobScheduler;
   lifecycle: Lifecycle;
   events: EventBus;
+  /** Subjects declared the same person (four-eyes: own requests leave the queue; tokens-file `sameAs`). */
+  links?: SubjectLinks;
 }
 
 const READ_ROLES = ['developer', 'approver', 'admin', 'auditor'] as const;
@@ -147,7 +149,7 @@ export class RequestService {
     for (;;) {
       const page = await this.d.requests.list({ teams, status: 'awaiting_approval', limit: q.limit, cursor, order: 'asc' });
       for (const [i, r] of page.items.entries()) {
-        if (isRequester(p, r)) continue;
+        if (isRequester(p, r, this.d.links)) continue;
         items.push(r);
         if (items.length === q.limit) {
           const more = i < page.items.length - 1 || page.next !== null;

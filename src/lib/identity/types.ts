@@ -42,6 +42,13 @@ export interface Principal {
   sameAs?: string[];
 }
 
+/**
+ * The subjects an administrator declared to be the same person as `subject` (a tokens-file
+ * entry's `sameAs`, read from the current file), `subject` included. Four-eyes expands both sides
+ * with it, so a link added after a request was made still counts.
+ */
+export type SubjectLinks = (subject: string) => string[];
+
 /** The stable subject of a principal; one built by hand without one falls back to its name. */
 export function subjectOf(p: Principal): string {
   return p.subject ?? `tokens-file:${p.name}`;

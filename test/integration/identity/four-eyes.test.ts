@@ -109,6 +109,18 @@ describe('four-eyes across identities (API, real OpenID Provider)', () => {
     }
   });
 
+  it('finds the link in the tokens file when the request kept only the subject (a console session)', async () => {
+    const id = await awaitingRequest('token-alice', 'subject-only');
+    await store.update(id, (r) => ({ ...r, requester: { subject: 'tokens-file:alice' } }));
+    const viaOidc = await call(await jwtOf('alice'), 'POST', `/v1/requests/${id}/approve`, { comment: 'mine' });
+    expect(viaOidc.status).toBe(403);
+    expect(viaOidc.body.error.code).toBe('FOUR_EYES');
+    const queue = await call(await jwtOf('alice'), 'GET', '/v1/queue?limit=100');
+    expect(queue.body.items.map((r: { id: string }) => r.id)).not.toContain(id);
+    // Someone else can see and decide it.
+    expect((await call(await jwtOf('bob'), 'GET', '/v1/queue?limit=100')).body.items.map((r: { id: string }) => r.id)).toContain(id);
+  });
+
   it('needs approvers from distinct groups: the same group and no group are refused with FOUR_EYES_GROUPS', async () => {
     const id = await awaitingRequest(await jwtOf('dan'), 'groups');
     const groupless = await call('token-approver', 'POST', `/v1/requests/${id}/approve`, { comment: 'no groups' });

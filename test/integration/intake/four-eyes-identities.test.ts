@@ -7,7 +7,9 @@
  */
 import Redis from 'ioredis';
 import { DecisionService, EventBus, Lifecycle, WaiverService } from '../../../src/intake';
+import { TokensFileIdentityProvider } from '../../../src/identity/tokens-file';
 import { AppError } from '../../../src/lib/errors';
+import { sha256Hex } from '../../../src/lib/identity/tokens-file';
 import type { Principal } from '../../../src/lib/identity/types';
 import { RedisRequestStore, type IntakeRequest } from '../../../src/store';
 import { services, uniqueName } from '../../harness/services';
@@ -49,11 +51,11 @@ describe('four-eyes across identities (real Redis)', () => {
   let redis: Redis;
   let prefix: string;
   let store: RedisRequestStore;
-  const decisionsWith = (approvalsRequired: number, distinctGroups = false): DecisionService => {
+  const decisionsWith = (approvalsRequired: number, distinctGroups = false, links?: (s: string) => string[]): DecisionService => {
     const events = new EventBus();
     return new DecisionService({
       requests: store, scheduler: { schedule: async () => undefined }, lifecycle: new Lifecycle(store, events), events,
-      approvalsRequired, distinctGroups, policy: () => ({ verdict: 'pass', reasons: [] }),
+      approvalsRequired, distinctGroups, policy: () => ({ verdict: 'pass', reasons: [] }), links,
     });
   };
 
@@ -84,6 +86,23 @@ describe('four-eyes across identities (real Redis)', () => {
     const saved = await store.get('by-file');
     expect(saved?.status).toBe('promoting');
     expect(saved?.decisions[0]).toMatchObject({ by: 'alice', subject: `oidc:${ISSUER}#u-other`, groups: ['risk-approvers'] });
+  });
+
+  it('looks the links up in the current tokens file: a record that kept only the subject, or a link added later, still counts', async () => {
+    // A console session keeps only the subject: the request records tokens-file:alice, no sameAs.
+    await store.create(awaiting('subject-only', file('alice')));
+    const tokens = new TokensFileIdentityProvider([{ name: 'alice', roles: ['developer', 'approver'], teams: ['pay'], tokenSha256: sha256Hex('t') }]);
+    const links = (s: string): string[] => tokens.linkedSubjects(s);
+    // Before the administrator links the two identities, they are two people.
+    expect(await codeOf(decisionsWith(2, false, links).approve(aliceOidc, 'subject-only', 'x'))).toBe('ok');
+    await store.create(awaiting('later', file('alice')));
+    tokens.replace([{ name: 'alice', roles: ['developer', 'approver'], teams: ['pay'], tokenSha256: sha256Hex('t'), sameAs: [aliceOidc.subject!] }]);
+    expect(await codeOf(decisionsWith(1, false, links).approve(aliceOidc, 'later', 'x'))).toBe('FOUR_EYES');
+    // And an approval through one identity is not counted again through the other.
+    expect(await codeOf(decisionsWith(2, false, links).approve(file('alice'), 'subject-only', 'x'))).toBe('FOUR_EYES');
+    await store.create(awaiting('twice-linked', file('zed')));
+    expect(await codeOf(decisionsWith(2, false, links).approve(file('alice'), 'twice-linked', 'x'))).toBe('ok');
+    expect(await codeOf(decisionsWith(2, false, links).approve(aliceOidc, 'twice-linked', 'x'))).toBe('CONFLICT');
   });
 
   it('falls back to the display name for requests recorded before subjects were (failing closed)', async () => {
