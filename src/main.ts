@@ -34,7 +34,7 @@ import { NotificationService } from './intake/notifications';
 import { RegistryGateway } from './intake/registry-gateway';
 import { ConfigError, loadConfig, type Config } from './lib/config';
 import { startIdentityHygiene } from '../queue/identity-hygiene';
-import { createIdentity, createOidcSignIn, type Identity, type IdentityOptions } from './identity';
+import { approverGroupsOf, createIdentity, createOidcSignIn, type Identity, type IdentityOptions } from './identity';
 import type { IdentityProvider } from './lib/identity/types';
 import { createLogger, scrubSecrets, setRootLogger, type Logger } from './lib/logger';
 import { RedisRateCounter } from './lib/rate-counter';
@@ -180,7 +180,7 @@ export function buildServices(config: Config, logger: Logger, redis: Redis, opti
     events, audit, scheduler, pipeline, metrics, webhooks, auth, cleanup, approvals, registry, ...(uploads ? { uploads } : {}),
     notifications: new NotificationService(webhooks.log, webhooks.endpoints.map((e) => e.name), events),
     requests: new RequestService({ requests, approvals, revocations, scheduler, lifecycle, events, upstreams: config.upstreams.map((u) => u.registry), links }),
-    decisions: new DecisionService({ requests, scheduler, lifecycle, events, policy, approvalsRequired: config.policy.approvals.required, distinctGroups: config.policy.approvals.distinctGroups, links }),
+    decisions: new DecisionService({ requests, scheduler, lifecycle, events, policy, approvalsRequired: config.policy.approvals.required, distinctGroups: config.policy.approvals.distinctGroups, links, approverGroups: approverGroupsOf(config.auth.oidc) }),
     approved: new ApprovedService({ approvals }),
     revocations: new RevocationService({ approvals, requests, revocations, cleanup, lifecycle, events }),
     retention: new RetentionService({

@@ -25,6 +25,7 @@ import { workloadIssuers } from './workload';
 export { IdentityChain } from './chain';
 export type { IdentityEvent, IdentityEvents } from './events';
 export { PrincipalService, type PrincipalView } from './hygiene';
+export { approverGroupsOf } from './oidc';
 export { OidcLogin, type OidcLoginClient } from './oidc-login';
 export { OidcSessions, refreshingSessions, type WebSession, type WebSessionStore } from './oidc-sessions';
 export { systemClock, type Clock } from './jwt';

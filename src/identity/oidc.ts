@@ -104,3 +104,12 @@ export function groupsOf(value: unknown): string[] {
   if (Array.isArray(value)) return value.filter((g): g is string => typeof g === 'string');
   return [];
 }
+
+/**
+ * The approving groups of a principal for four-eyes (`policy.approvals.distinctGroups`): those
+ * its provider computed, else, for an OIDC principal that kept only its groups (a console
+ * session), those groups mapped again with `auth.oidc`.
+ */
+export function approverGroupsOf(config: Pick<OidcConfig, 'groups' | 'adminGroups'> | undefined): (p: Principal) => string[] {
+  return (p) => p.approverGroups ?? (config && p.source === 'oidc' && p.groups ? mapGroups(config, p.groups).approverGroups : []);
+}

@@ -15,7 +15,7 @@ import type { Principal, SubjectLinks } from '../lib/identity/types';
 import type { IntakeRequest, PolicyOutcome, RequestStore } from '../store/types';
 import { isMember, requireRole } from './access';
 import { outboxRecord, type DomainEvent, type EventBus } from './events';
-import { alreadyApproved, approverRef, checkDistinctGroups, distinctApprovers, isRequester } from './four-eyes';
+import { alreadyApproved, approverRef, checkDistinctGroups, distinctApprovers, isRequester, type ApproverGroups } from './four-eyes';
 import { digestDetails, statusChanged, type Lifecycle } from './lifecycle';
 import { enqueue, type JobScheduler, type PolicyEvaluator } from './ports';
 import { samePolicy } from './policy';
@@ -30,6 +30,8 @@ export interface DecisionDeps {
   distinctGroups?: boolean;
   /** Subjects declared the same person (tokens-file `sameAs`). @defaultValue only what the records hold */
   links?: SubjectLinks;
+  /** An approver's approving groups (distinctGroups). @defaultValue the principal's `approverGroups` */
+  approverGroups?: ApproverGroups;
   policy: PolicyEvaluator;
 }
 
@@ -62,7 +64,7 @@ export class DecisionService {
     const check = (r: IntakeRequest): PolicyOutcome => {
       if (r.status !== 'awaiting_approval') throw notAwaiting(r);
       if (alreadyApproved(p, r, this.d.links)) throw new AppError('CONFLICT', 'you already approved this request');
-      if (this.d.distinctGroups) checkDistinctGroups(p, r, this.d.approvalsRequired);
+      if (this.d.distinctGroups) checkDistinctGroups(p, r, this.d.approvalsRequired, this.d.approverGroups);
       return this.d.policy({ request: r, reports: r.scans });
     };
     // Refusals (state, duplicate, failing verdict) are answered before anything is saved.
@@ -80,7 +82,7 @@ export class DecisionService {
       const at = new Date().toISOString();
       const promoting = enough(r);
       return {
-        ...r, policy, updatedAt: at, decisions: [...r.decisions, { by: p.name, decision: 'approve' as const, comment, at, ...approverRef(p) }],
+        ...r, policy, updatedAt: at, decisions: [...r.decisions, { by: p.name, decision: 'approve' as const, comment, at, ...approverRef(p, this.d.approverGroups) }],
         history: promoting ? [...r.history, { status: 'promoting' as const, at, by: p.name }] : r.history,
       };
     }, { records: (saved) => eventsOf(saved).map((e) => outboxRecord(e, saved.updatedAt)) });
@@ -110,7 +112,7 @@ export class DecisionService {
     await this.decidable(p, id, 'rejecting');
     const { request, moved } = await this.d.lifecycle.transition(id, ['awaiting_approval'], 'rejected', {
       by: p.name, note: reason,
-      patch: (r) => ({ decisions: [...r.decisions, { by: p.name, decision: 'reject', comment: reason, at: new Date().toISOString(), ...approverRef(p) }] }),
+      patch: (r) => ({ decisions: [...r.decisions, { by: p.name, decision: 'reject', comment: reason, at: new Date().toISOString(), ...approverRef(p, this.d.approverGroups) }] }),
       events: (saved) => [{ type: 'request.rejected', actor: p.name, target: `request/${id}`, details: { team: saved.team, ...digestDetails(saved), reason } }],
     });
     if (!moved) throw notAwaiting(request);

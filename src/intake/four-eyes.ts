@@ -32,9 +32,13 @@ export function personRef(p: Principal): PersonRef {
 }
 
 /** The fields a new approval records besides `by`: who it is and the groups that made them an approver. */
-export function approverRef(p: Principal): Pick<Decision, 'subject' | 'sameAs' | 'groups'> {
-  return { ...personRef(p), groups: [...(p.approverGroups ?? [])] };
+export function approverRef(p: Principal, groupsOf: ApproverGroups = defaultGroups): Pick<Decision, 'subject' | 'sameAs' | 'groups'> {
+  return { ...personRef(p), groups: [...groupsOf(p)] };
 }
+
+/** A principal's approving groups (see identity's approverGroupsOf). */
+export type ApproverGroups = (p: Principal) => string[];
+const defaultGroups: ApproverGroups = (p) => p.approverGroups ?? [];
 
 function overlaps(a: readonly string[], b: readonly string[]): boolean {
   return a.some((s) => b.includes(s));
@@ -81,9 +85,9 @@ export function distinctApprovers(decisions: readonly Decision[], links?: Subjec
  * principal, an approval recorded before groups were) cannot be shown to differ from anyone, so
  * when more than one approver is required they are refused rather than left to block the request.
  */
-export function checkDistinctGroups(p: Principal, r: Pick<IntakeRequest, 'decisions'>, required: number): void {
+export function checkDistinctGroups(p: Principal, r: Pick<IntakeRequest, 'decisions'>, required: number, groupsOf: ApproverGroups = defaultGroups): void {
   if (required < 2) return;
-  const mine = p.approverGroups ?? [];
+  const mine = groupsOf(p);
   if (mine.length === 0) {
     throw new AppError('FOUR_EYES_GROUPS', 'approvals here need approvers from distinct identity-provider groups, and you are in no approving group (sign in through the identity provider)');
   }

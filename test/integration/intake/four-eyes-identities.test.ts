@@ -7,6 +7,7 @@
  */
 import Redis from 'ioredis';
 import { DecisionService, EventBus, Lifecycle, WaiverService } from '../../../src/intake';
+import { approverGroupsOf } from '../../../src/identity/oidc';
 import { TokensFileIdentityProvider } from '../../../src/identity/tokens-file';
 import { AppError } from '../../../src/lib/errors';
 import { sha256Hex } from '../../../src/lib/identity/tokens-file';
@@ -51,11 +52,11 @@ describe('four-eyes across identities (real Redis)', () => {
   let redis: Redis;
   let prefix: string;
   let store: RedisRequestStore;
-  const decisionsWith = (approvalsRequired: number, distinctGroups = false, links?: (s: string) => string[]): DecisionService => {
+  const decisionsWith = (approvalsRequired: number, distinctGroups = false, links?: (s: string) => string[], approverGroups?: (p: Principal) => string[]): DecisionService => {
     const events = new EventBus();
     return new DecisionService({
       requests: store, scheduler: { schedule: async () => undefined }, lifecycle: new Lifecycle(store, events), events,
-      approvalsRequired, distinctGroups, policy: () => ({ verdict: 'pass', reasons: [] }), links,
+      approvalsRequired, distinctGroups, policy: () => ({ verdict: 'pass', reasons: [] }), links, approverGroups,
     });
   };
 
@@ -138,6 +139,18 @@ describe('four-eyes across identities (real Redis)', () => {
     r = await store.get('groups');
     expect(r?.status).toBe('promoting');
     expect(r?.decisions.map((d) => d.groups)).toEqual([['sec-approvers'], ['risk-approvers']]);
+  });
+
+  it('with distinctGroups, maps the groups again for a principal that kept only its groups (a console session)', async () => {
+    const mapping = { groups: { 'sec-approvers': { roles: ['approver' as const], teams: ['pay'] }, 'pay-devs': { roles: ['developer' as const], teams: ['pay'] }, 'risk-approvers': { roles: ['approver' as const], teams: ['pay'] } }, adminGroups: [] };
+    const decisions = decisionsWith(2, true, undefined, approverGroupsOf(mapping));
+    const session = (sub: string, groups: string[]): Principal => ({ name: sub, roles: ['developer', 'approver'], teams: ['pay'], subject: `oidc:${ISSUER}#${sub}`, source: 'oidc', groups });
+    await store.create(awaiting('console', file('zed')));
+    expect(await codeOf(decisions.approve(session('s1', ['pay-devs', 'sec-approvers']), 'console', 'x'))).toBe('ok');
+    // Sharing only a developer group is no shared approving group; sharing sec-approvers is.
+    expect(await codeOf(decisions.approve(session('s2', ['pay-devs', 'sec-approvers']), 'console', 'x'))).toBe('FOUR_EYES_GROUPS');
+    expect(await codeOf(decisions.approve(session('s3', ['pay-devs', 'risk-approvers']), 'console', 'x'))).toBe('ok');
+    expect((await store.get('console'))?.decisions.map((d) => d.groups)).toEqual([['sec-approvers'], ['risk-approvers']]);
   });
 
   it('records exactly the required number of distinct people under concurrent approvals', async () => {
