@@ -12,4 +12,6 @@
 #   zstd             the zstd-layer tests compress layers with the real tool
 #   golang-go        the Go-binary scanner tests build a real Go program and check what the
 #                    scanner reads against `go version -m`
-PORTCULLIS_DEBIAN_PACKAGES=(redis-server redis-sentinel docker-registry nginx-light skopeo podman openssl ca-certificates prometheus golang-go zstd rpm)
+#   chromium         the browser tests (playwright-core drives Debian's build: npm cannot download one here),
+#                    e.g. the console's OIDC sign-in through the provider's pages
+PORTCULLIS_DEBIAN_PACKAGES=(redis-server redis-sentinel docker-registry nginx-light skopeo podman openssl ca-certificates prometheus golang-go zstd rpm chromium)

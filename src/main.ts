@@ -22,6 +22,7 @@ import { startIntakeWorker } from '../queue/worker';
 import { createApp } from './api/app';
 import type { ReadinessCheck } from './api/routes/health';
 import { CachedIdentity, PRINCIPAL_CACHE_MS, clearOnIdentityChange, identityChangeAnnouncer, listenIdentityChanges } from './api/middleware/auth-cache';
+import { oidcSignInRouter } from './api/routes/oidc-signin';
 import { v1Router } from './api/v1';
 import { AdmissionDirectory, ExceptionService, ledgerAnnouncer, ledgerChannel, NamespaceMap, RedisAdmissionLedger, RedisExceptionStore, startAdmission, type LedgerSource } from './admission';
 import type { AdmissionApi } from './api/routes/admission';
@@ -36,7 +37,7 @@ import { NotificationService } from './intake/notifications';
 import { RegistryGateway } from './intake/registry-gateway';
 import { ConfigError, loadConfig, type Config } from './lib/config';
 import { startIdentityHygiene } from '../queue/identity-hygiene';
-import { createIdentity, type Identity, type IdentityOptions } from './identity';
+import { approverGroupsOf, createIdentity, createOidcSignIn, type Identity, type IdentityOptions } from './identity';
 import type { IdentityProvider } from './lib/identity/types';
 import { createLogger, scrubSecrets, setRootLogger, type Logger } from './lib/logger';
 import { BatchedRateCounter, RedisRateCounter } from './lib/rate-counter';
@@ -49,6 +50,7 @@ import { cancelAbandonedUploads } from './registry/upload-cleanup';
 import { createScanners, ScanThreadPool } from './scanners';
 import type { RegistryAuthorization } from './scanners/clair/http';
 import type { ScannerAdapter } from './scanners/types';
+import { RedisSessionStore } from './ui/sessions';
 import { RedisApprovalStore, RedisCodeScanStore, RedisLedgerSnapshot, RedisRequestStore, RedisRevocationStore, RedisScanResultStore, type ApprovalStore } from './store';
 import { RedisUploadJournal } from './store/redis-upload-journal';
 
@@ -183,14 +185,16 @@ export function buildServices(config: Config, logger: Logger, redis: Redis, opti
     },
   });
   const auth = createIdentity(config, logger, options.identity, { redis, prefix, events });
+  // Four-eyes looks up who is the same person in the current tokens file (its `sameAs` links).
+  const links = (subject: string): string[] => auth.tokensFile?.linkedSubjects(subject) ?? [subject];
   const namespaceMap = new NamespaceMap(config.webhook.namespaces, config.webhook.exempt);
   const admissionLedger = admissionLedgerStore(config, redis);
   return {
     events, audit, scheduler, pipeline, metrics, webhooks, auth, cleanup, approvals, registry, ...(uploads ? { uploads } : {}),
     ...(options.identity?.clock ? { identityClock: options.identity.clock } : {}),
     notifications: new NotificationService(webhooks.log, webhooks.endpoints.map((e) => e.name), events),
-    requests: new RequestService({ requests, approvals, revocations, scheduler, lifecycle, events, upstreams: config.upstreams.map((u) => u.registry) }),
-    decisions: new DecisionService({ requests, scheduler, lifecycle, events, policy, approvalsRequired: config.policy.approvals.required }),
+    requests: new RequestService({ requests, approvals, revocations, scheduler, lifecycle, events, upstreams: config.upstreams.map((u) => u.registry), links }),
+    decisions: new DecisionService({ requests, scheduler, lifecycle, events, policy, approvalsRequired: config.policy.approvals.required, distinctGroups: config.policy.approvals.distinctGroups, links, approverGroups: approverGroupsOf(config.auth.oidc) }),
     approved: new ApprovedService({ approvals }),
     revocations: new RevocationService({ approvals, requests, revocations, cleanup, lifecycle, events, workloads: admissionLedger }),
     admission: {
@@ -201,7 +205,7 @@ export function buildServices(config: Config, logger: Logger, redis: Redis, opti
       requests, registry, events, logger: logger.child({ module: 'retention' }),
       settings: { quarantinePrefix: config.internalRegistry.quarantinePrefix, quarantineDays: config.retention.quarantineDays, requestDays: config.retention.requestDays },
     }),
-    waivers: new WaiverService({ requests, events, policy, maxDays: config.policy.waivers.maxDays }),
+    waivers: new WaiverService({ requests, events, policy, maxDays: config.policy.waivers.maxDays, links }),
     codeScans: new CodeScanService({ requests, details: new RedisCodeScanStore(redis, prefix), events, policy, limits: config.codeScans }),
   };
 }
@@ -338,10 +342,14 @@ export async function startApi(config: Config, logger: Logger, redis: Redis, ser
   const subscriber = createRedis(config.redis, 'worker', logger);
   const stopListening = listenIdentityChanges(subscriber, config.redis.prefix, cached, logger);
   const principalCounter = new BatchedRateCounter(new RedisRateCounter(redis, `${config.redis.prefix}:ratelimit:principal`));
+  // The console's OIDC sign-in (auth.oidc.redirectUri): its routes start sessions in the console's store.
+  const signIn = config.ui.enabled
+    ? createOidcSignIn(config, logger, redis, new RedisSessionStore(redis, config.redis.prefix, { idleMs: config.ui.idleMinutes * 60_000, lifetimeMs: config.ui.lifetimeHours * 3_600_000 }))
+    : undefined;
   const app = createApp({
     logger: logger.child({ module: 'api' }),
     readiness: [redisCheck(redis), registryCheck(config.internalRegistry.url)],
-    routers: [v1Router({
+    routers: [...(signIn ? [oidcSignInRouter({ oidc: signIn, redirectUri: config.auth.oidc!.redirectUri!, secureCookies: Boolean(config.server.tlsCertFile) })] : []), v1Router({
       identity: cached, ...services, robots: services.auth.robots, principals: services.auth.principals, limits: config.server,
       rateCounters: {
         principals: principalCounter,

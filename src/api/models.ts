@@ -45,7 +45,9 @@ export const Request = z.object({
   id: z.string(),
   image: z.string().describe('the reference as the requester wrote it'),
   team: z.string(),
-  requestedBy: z.string(),
+  requestedBy: z.string().describe("the requester's display name"),
+  requester: z.object({ subject: z.string(), sameAs: z.array(z.string()).optional() }).optional()
+    .describe('the requester across identities: the stable subject four-eyes compares (absent on requests made before it was stored)'),
   justification: z.string(),
   status: z.enum(REQUEST_STATUSES),
   createdAt: time,
@@ -62,7 +64,11 @@ export const Request = z.object({
     blocking: z.array(z.string()).optional().describe('ids of the findings a waiver must cover'),
   }).nullable(),
   waivers: z.array(Waiver),
-  decisions: z.array(z.object({ by: z.string(), decision: z.enum(['approve', 'reject']), comment: z.string(), at: time })),
+  decisions: z.array(z.object({
+    by: z.string(), decision: z.enum(['approve', 'reject']), comment: z.string(), at: time,
+    subject: z.string().optional(), sameAs: z.array(z.string()).optional(),
+    groups: z.array(z.string()).optional().describe("the approver's approving identity-provider groups (policy.approvals.distinctGroups)"),
+  })),
   internalRef: z.string().nullable(),
   error: errorInfo.nullable(),
   quarantinePurgedAt: time.optional(),

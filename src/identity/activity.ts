@@ -82,6 +82,13 @@ export class RedisPrincipalActivity {
   }
 }
 
+/** Refuses a disabled subject (401 PRINCIPAL_DISABLED) and records a use: console sign-ins and refreshes. */
+export async function admitPrincipal(activity: RedisPrincipalActivity, p: Principal, clock: Clock): Promise<void> {
+  if (!p.subject) return;
+  if (await activity.isDisabled(p.subject)) throw new AppError('PRINCIPAL_DISABLED', `${p.name} was disabled (unused for too long); an admin can enable it again`);
+  await activity.seenAt(p, p.subject, clock().toISOString());
+}
+
 /** The provider chain with disabled subjects refused and uses recorded. */
 export class TrackedIdentity implements IdentityProvider {
   private readonly touched = new Map<string, number>();

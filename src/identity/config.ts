@@ -45,6 +45,19 @@ export const oidcConfigSchema = z.strictObject({
   adminGroups: z.array(z.string().min(1)).default([]).describe('groups whose members are admins of every team'),
   /** Accepted signature algorithms. @defaultValue ['RS256', 'ES256', 'PS256', 'EdDSA'] */
   algorithms: z.array(z.enum(JWT_ALGORITHMS)).min(1).default(['RS256', 'ES256', 'PS256', 'EdDSA']).describe('accepted JWT signature algorithms (asymmetric only)'),
+  /**
+   * The console's sign-in callback as registered at the provider (`https://<console>/ui/callback`);
+   * unset: the console offers no OIDC sign-in (bearer JWTs still work).
+   */
+  redirectUri: z.string().url().refine((u) => new URL(u).pathname === '/ui/callback', 'must end in /ui/callback').optional()
+    .describe('the console\'s sign-in callback as registered at the provider (`https://<host>/ui/callback`); unset: no OIDC sign-in in the console'),
+  /**
+   * A console session refreshes its tokens (and re-reads the user's groups) this often, or when
+   * the access token expires if sooner: a group removed at the provider loses its access then.
+   * @defaultValue 300
+   */
+  sessionRefreshSeconds: z.number().int().min(10).max(86400).default(300)
+    .describe('a console session refreshes its tokens and re-reads the user\'s groups this often (sooner when the access token expires first); a removed group loses access then, a failed refresh ends the session'),
 });
 export type OidcConfig = z.infer<typeof oidcConfigSchema>;
 

@@ -7,12 +7,15 @@ import type Redis from 'ioredis';
 import type { Config } from '../lib/config';
 import type { IdentityProvider } from '../lib/identity/types';
 import type { Logger } from '../lib/logger';
-import { RedisPrincipalActivity, TrackedIdentity } from './activity';
+import { admitPrincipal, RedisPrincipalActivity, TrackedIdentity } from './activity';
 import { IdentityChain } from './chain';
 import type { IdentityEvents } from './events';
 import { PrincipalService } from './hygiene';
 import { systemClock, type Clock } from './jwt';
+import { ConfigError } from '../lib/config';
 import { OidcIdentityProvider, type JwtIssuerProvider } from './oidc';
+import { OidcLogin } from './oidc-login';
+import { OidcSessions, type WebSessionStore } from './oidc-sessions';
 import { RedisRobotStore } from './robot-store';
 import { RobotService } from './robots';
 import { VerifiedTokenCache } from './token-cache';
@@ -22,6 +25,9 @@ import { workloadIssuers } from './workload';
 export { IdentityChain } from './chain';
 export type { IdentityEvent, IdentityEvents } from './events';
 export { PrincipalService, type PrincipalView } from './hygiene';
+export { approverGroupsOf } from './oidc';
+export { OidcLogin, type OidcLoginClient } from './oidc-login';
+export { OidcSessions, refreshingSessions, type WebSession, type WebSessionStore } from './oidc-sessions';
 export { systemClock, type Clock } from './jwt';
 export { RobotService, ROBOT_ROLES, type RobotView } from './robots';
 export { TokensFileIdentityProvider, watchTokensFile } from './tokens-file';
@@ -95,4 +101,22 @@ export function createIdentity(config: Config, logger: Logger, options: Identity
     tokensFile, robots, principals,
     stop: () => stops.forEach((s) => s()),
   };
+}
+
+/**
+ * The console's OIDC sign-in on `sessions` (the console's web session store, unwrapped), when
+ * `auth.oidc.redirectUri` is set; the client secret is read from `auth.oidc.clientSecretEnv`.
+ */
+export function createOidcSignIn(config: Config, logger: Logger, redis: Redis, sessions: WebSessionStore, env: NodeJS.ProcessEnv = process.env): OidcSessions | undefined {
+  const oidc = config.auth.oidc;
+  if (!oidc?.redirectUri) return undefined;
+  const clientSecret = oidc.clientSecretEnv ? env[oidc.clientSecretEnv] : undefined;
+  if (oidc.clientSecretEnv && !clientSecret) throw new ConfigError(`config: auth.oidc.clientSecretEnv: environment variable ${oidc.clientSecretEnv} is not set`);
+  const login = new OidcLogin({ ...oidc, redirectUri: oidc.redirectUri }, { clientSecret });
+  const activity = new RedisPrincipalActivity(redis, config.redis.prefix);
+  return new OidcSessions({
+    login, sessions, redis, prefix: config.redis.prefix, logger: logger.child({ module: 'oidc-signin' }),
+    // Role hygiene applies to console sign-ins as to bearer tokens: disabled subjects are refused, uses recorded.
+    admit: (p) => admitPrincipal(activity, p, systemClock),
+  });
 }

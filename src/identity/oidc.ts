@@ -44,37 +44,72 @@ export class OidcIdentityProvider implements JwtIssuerProvider {
 
   /** Roles and teams from the groups claim; a user in no mapped group is refused (403). */
   principalOf(claims: JWTPayload): Principal {
-    const sub = claims.sub as string;
-    const groups = groupsOf(claims[this.config.groupsClaim]);
-    const roles = new Set<Role>();
-    const teams = new Set<string>();
-    for (const group of groups) {
-      const mapping = this.config.groups[group];
-      if (mapping) {
-        mapping.roles.forEach((r) => roles.add(r));
-        mapping.teams.forEach((t) => teams.add(t));
-      }
-      if (this.config.adminGroups.includes(group)) {
-        roles.add('admin');
-        teams.add('*');
-      }
-    }
-    if (roles.size === 0) throw new AppError('IDENTITY_UNMAPPED', 'none of your identity provider groups grants a role here');
-    const username = claims[this.config.usernameClaim];
-    return {
-      name: typeof username === 'string' && username ? username : sub,
-      roles: [...roles],
-      teams: [...teams],
-      subject: `oidc:${this.issuer}#${sub}`,
-      source: 'oidc',
-      groups,
-    };
+    return oidcPrincipal(this.config, claims);
   }
 }
 
+/**
+ * The principal of a person's verified claims (a bearer JWT, or the ID token of a console sign-in
+ * or refresh): roles and teams from the groups claim through {@link mapGroups}; a user in no
+ * mapped group is refused with 403 IDENTITY_UNMAPPED.
+ */
+export function oidcPrincipal(config: OidcConfig, claims: Record<string, unknown>): Principal {
+  const sub = claims.sub as string;
+  const groups = groupsOf(claims[config.groupsClaim]);
+  const { roles, teams, mapped, approverGroups } = mapGroups(config, groups);
+  if (roles.length === 0) throw new AppError('IDENTITY_UNMAPPED', 'none of your identity provider groups grants a role here');
+  const username = claims[config.usernameClaim];
+  return {
+    name: typeof username === 'string' && username ? username : sub,
+    roles,
+    teams,
+    subject: `oidc:${config.issuer}#${sub}`,
+    source: 'oidc',
+    groups: mapped,
+    approverGroups,
+  };
+}
+
+/**
+ * The roles and teams a user's groups give through `auth.oidc.groups` and `adminGroups`: one
+ * mapping for bearer JWTs and the console's sign-in (src/identity/oidc-login.ts). `mapped` are
+ * the groups that gave something (an `Everyone` group the provider also sends is left out);
+ * `approverGroups` those that made the user an approver or admin.
+ */
+export function mapGroups(config: Pick<OidcConfig, 'groups' | 'adminGroups'>, groups: readonly string[]): { roles: Role[]; teams: string[]; mapped: string[]; approverGroups: string[] } {
+  const roles = new Set<Role>();
+  const teams = new Set<string>();
+  const mapped: string[] = [];
+  const approverGroups: string[] = [];
+  for (const group of new Set(groups)) {
+    const mapping = Object.hasOwn(config.groups, group) ? config.groups[group] : undefined;
+    const admin = config.adminGroups.includes(group);
+    if (mapping) {
+      mapping.roles.forEach((r) => roles.add(r));
+      mapping.teams.forEach((t) => teams.add(t));
+    }
+    if (admin) {
+      roles.add('admin');
+      teams.add('*');
+    }
+    if (admin || (mapping && (mapping.roles.length || mapping.teams.length))) mapped.push(group);
+    if (admin || mapping?.roles.some((r) => r === 'approver' || r === 'admin')) approverGroups.push(group);
+  }
+  return { roles: [...roles], teams: [...teams], mapped, approverGroups };
+}
+
 /** A list of strings, or one string (some providers send a single group that way). */
-function groupsOf(value: unknown): string[] {
+export function groupsOf(value: unknown): string[] {
   if (typeof value === 'string') return [value];
   if (Array.isArray(value)) return value.filter((g): g is string => typeof g === 'string');
   return [];
+}
+
+/**
+ * The approving groups of a principal for four-eyes (`policy.approvals.distinctGroups`): those
+ * its provider computed, else, for an OIDC principal that kept only its groups (a console
+ * session), those groups mapped again with `auth.oidc`.
+ */
+export function approverGroupsOf(config: Pick<OidcConfig, 'groups' | 'adminGroups'> | undefined): (p: Principal) => string[] {
+  return (p) => p.approverGroups ?? (config && p.source === 'oidc' && p.groups ? mapGroups(config, p.groups).approverGroups : []);
 }

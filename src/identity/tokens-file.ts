@@ -4,6 +4,8 @@
  *
  *   principals:
  *     - { name: alice, roles: [developer], teams: [payments], tokenSha256: "<64 hex>" }
+ *       # optional: the same person's OIDC account, for four-eyes
+ *       sameAs: ["oidc:https://login.bank.example#00u1abc"]
  *
  * (a bare list of principals is accepted too). A presented token is hashed and compared
  * with every entry in constant time, so neither timing nor an early exit tells how close a
@@ -22,6 +24,11 @@ const principalSchema = z.strictObject({
   roles: z.array(z.enum(ROLES)).min(1),
   teams: z.array(z.string().min(1)).default([]),
   tokenSha256: z.string().regex(/^[a-f0-9]{64}$/, 'must be the lowercase SHA-256 hex of the token'),
+  /**
+   * The same person's other subjects, e.g. `oidc:<issuer>#<sub>` of their OIDC account: four-eyes
+   * then knows that a request made through one cannot be approved through the other.
+   */
+  sameAs: z.array(z.string().regex(/^(oidc|workload|robot|tokens-file):\S+$/, 'must be a subject such as oidc:<issuer>#<sub>')).optional(),
 });
 
 const fileSchema = z.union([
@@ -78,6 +85,16 @@ export class TokensFileIdentityProvider implements IdentityProvider {
     this.entries = entriesOf(principals);
   }
 
+  /** `subject` and every subject an entry links with it (its own subject and its `sameAs`). */
+  linkedSubjects(subject: string): string[] {
+    const out = new Set([subject]);
+    for (const { principal } of this.entries) {
+      const same = [principal.subject!, ...(principal.sameAs ?? [])];
+      if (same.includes(subject)) same.forEach((s) => out.add(s));
+    }
+    return [...out];
+  }
+
   /** The principals the file lists (for role hygiene). */
   principals(): Principal[] {
     return this.entries.map((e) => ({ ...e.principal }));
@@ -92,7 +109,7 @@ export class TokensFileIdentityProvider implements IdentityProvider {
     for (const e of this.entries) {
       if (timingSafeEqual(presented, e.hash) && found === null) found = e.principal;
     }
-    return found ? { ...found, roles: [...found.roles], teams: [...found.teams] } : null;
+    return found ? { ...found, roles: [...found.roles], teams: [...found.teams], ...(found.sameAs ? { sameAs: [...found.sameAs] } : {}) } : null;
   }
 }
 

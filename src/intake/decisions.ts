@@ -1,6 +1,8 @@
 /**
  * Approving and rejecting, with four-eyes: nobody decides on a request they made, and
- * `policy.approvals.required` distinct approvers are needed before promotion is queued.
+ * `policy.approvals.required` distinct approvers are needed before promotion is queued; both
+ * compare stable subjects across identities (see four-eyes.ts), and with
+ * `policy.approvals.distinctGroups` the approvers must come from distinct groups.
  * Approval re-evaluates the policy verdict with the request's current waivers and code scans
  * (a waiver may have expired, evidence may have arrived): a failing verdict refuses it with
  * 409 WAIVERS_REQUIRED naming the blocking findings, and the fresh verdict is saved.
@@ -9,10 +11,11 @@
  * no record of a decision that was not saved.
  */
 import { AppError } from '../lib/errors';
-import type { Principal } from '../lib/identity/types';
+import type { Principal, SubjectLinks } from '../lib/identity/types';
 import type { IntakeRequest, PolicyOutcome, RequestStore } from '../store/types';
 import { isMember, requireRole } from './access';
 import { outboxRecord, type DomainEvent, type EventBus } from './events';
+import { alreadyApproved, approverRef, checkDistinctGroups, distinctApprovers, isRequester, type ApproverGroups } from './four-eyes';
 import { digestDetails, statusChanged, type Lifecycle } from './lifecycle';
 import { enqueue, type JobScheduler, type PolicyEvaluator } from './ports';
 import { samePolicy } from './policy';
@@ -23,6 +26,12 @@ export interface DecisionDeps {
   lifecycle: Lifecycle;
   events: EventBus;
   approvalsRequired: number;
+  /** `policy.approvals.distinctGroups`. @defaultValue false */
+  distinctGroups?: boolean;
+  /** Subjects declared the same person (tokens-file `sameAs`). @defaultValue only what the records hold */
+  links?: SubjectLinks;
+  /** An approver's approving groups (distinctGroups). @defaultValue the principal's `approverGroups` */
+  approverGroups?: ApproverGroups;
   policy: PolicyEvaluator;
 }
 
@@ -40,7 +49,7 @@ export class DecisionService {
     requireRole(p, ['approver', 'admin'], what);
     const r = await this.d.requests.get(id);
     if (!r || !isMember(p, r.team)) throw new AppError('NOT_FOUND', `request ${id} not found`);
-    if (r.requestedBy === p.name) throw new AppError('FOUR_EYES', 'you cannot decide on a request you made');
+    if (isRequester(p, r, this.d.links)) throw new AppError('FOUR_EYES', 'you cannot decide on a request you made');
     return r;
   }
 
@@ -54,13 +63,14 @@ export class DecisionService {
     const current = await this.decidable(p, id, 'approving');
     const check = (r: IntakeRequest): PolicyOutcome => {
       if (r.status !== 'awaiting_approval') throw notAwaiting(r);
-      if (r.decisions.some((x) => x.decision === 'approve' && x.by === p.name)) throw new AppError('CONFLICT', 'you already approved this request');
+      if (alreadyApproved(p, r, this.d.links)) throw new AppError('CONFLICT', 'you already approved this request');
+      if (this.d.distinctGroups) checkDistinctGroups(p, r, this.d.approvalsRequired, this.d.approverGroups);
       return this.d.policy({ request: r, reports: r.scans });
     };
     // Refusals (state, duplicate, failing verdict) are answered before anything is saved.
     if (check(current).verdict === 'fail') await this.refuse(id, check);
-    const enough = (r: IntakeRequest): boolean =>
-      new Set([...r.decisions.filter((x) => x.decision === 'approve').map((x) => x.by), p.name]).size >= this.d.approvalsRequired;
+    // check() ran on this same record and refused a second approval by the same person: this one counts.
+    const enough = (r: IntakeRequest): boolean => distinctApprovers(r.decisions, this.d.links) + 1 >= this.d.approvalsRequired;
     const eventsOf = (saved: IntakeRequest): DomainEvent[] => {
       const at = saved.updatedAt;
       const approved: DomainEvent = { type: 'request.approved', actor: p.name, target: `request/${id}`, details: { team: saved.team, ...digestDetails(saved), comment, at } };
@@ -72,7 +82,7 @@ export class DecisionService {
       const at = new Date().toISOString();
       const promoting = enough(r);
       return {
-        ...r, policy, updatedAt: at, decisions: [...r.decisions, { by: p.name, decision: 'approve' as const, comment, at }],
+        ...r, policy, updatedAt: at, decisions: [...r.decisions, { by: p.name, decision: 'approve' as const, comment, at, ...approverRef(p, this.d.approverGroups) }],
         history: promoting ? [...r.history, { status: 'promoting' as const, at, by: p.name }] : r.history,
       };
     }, { records: (saved) => eventsOf(saved).map((e) => outboxRecord(e, saved.updatedAt)) });
@@ -102,7 +112,7 @@ export class DecisionService {
     await this.decidable(p, id, 'rejecting');
     const { request, moved } = await this.d.lifecycle.transition(id, ['awaiting_approval'], 'rejected', {
       by: p.name, note: reason,
-      patch: (r) => ({ decisions: [...r.decisions, { by: p.name, decision: 'reject', comment: reason, at: new Date().toISOString() }] }),
+      patch: (r) => ({ decisions: [...r.decisions, { by: p.name, decision: 'reject', comment: reason, at: new Date().toISOString(), ...approverRef(p, this.d.approverGroups) }] }),
       events: (saved) => [{ type: 'request.rejected', actor: p.name, target: `request/${id}`, details: { team: saved.team, ...digestDetails(saved), reason } }],
     });
     if (!moved) throw notAwaiting(request);

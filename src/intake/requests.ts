@@ -6,12 +6,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import { AppError } from '../lib/errors';
-import type { Principal } from '../lib/identity/types';
+import type { Principal, SubjectLinks } from '../lib/identity/types';
 import { formatReference, normalizeRegistryHost, parseReference } from '../registry/reference';
 import { requestCursor } from '../store/keys';
 import type { ApprovalStore, IntakeRequest, Page, RequestStatus, RequestStore, RequestSummary, RevocationStore } from '../store/types';
 import { canRead, decidableTeams, isMember, readableTeams, requireRole, TEAM_NAME } from './access';
 import { outboxRecord, type DomainEvent, type EventBus } from './events';
+import { isRequester, personRef } from './four-eyes';
 import { findApproval } from './ledger';
 import { nextStep, refClaimKey, type Lifecycle } from './lifecycle';
 import { sourceName } from './paths';
@@ -44,6 +45,8 @@ export interface RequestServiceDeps {
   scheduler: JobScheduler;
   lifecycle: Lifecycle;
   events: EventBus;
+  /** Subjects declared the same person (four-eyes: own requests leave the queue; tokens-file `sameAs`). */
+  links?: SubjectLinks;
 }
 
 const READ_ROLES = ['developer', 'approver', 'admin', 'auditor'] as const;
@@ -68,7 +71,7 @@ export class RequestService {
     const now = new Date().toISOString();
     const id = randomUUID();
     const base: IntakeRequest = {
-      id, image, team: input.team, requestedBy: p.name, justification: input.justification, status: 'requested',
+      id, image, team: input.team, requestedBy: p.name, requester: personRef(p), justification: input.justification, status: 'requested',
       createdAt: now, updatedAt: now, source: { registry: ref.registry, repository: ref.repository, ...(ref.tag ? { tag: ref.tag } : {}), ...(ref.digest ? { digest: ref.digest } : {}) },
       platforms: [...new Set(input.platforms ?? [])].sort(), scans: [], codeScans: [], policy: null, waivers: [], decisions: [], internalRef: null, error: null,
       history: [{ status: 'requested', at: now, by: p.name }], version: 0,
@@ -146,7 +149,7 @@ export class RequestService {
     for (;;) {
       const page = await this.d.requests.list({ teams, status: 'awaiting_approval', limit: q.limit, cursor, order: 'asc' });
       for (const [i, r] of page.items.entries()) {
-        if (r.requestedBy === p.name) continue;
+        if (isRequester(p, r, this.d.links)) continue;
         items.push(r);
         if (items.length === q.limit) {
           const more = i < page.items.length - 1 || page.next !== null;

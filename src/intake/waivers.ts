@@ -7,10 +7,11 @@
  */
 import { AppError } from '../lib/errors';
 import { checkWaiverExpiry } from '../policy/config';
-import type { Principal } from '../lib/identity/types';
+import type { Principal, SubjectLinks } from '../lib/identity/types';
 import type { IntakeRequest, RequestStore, WaiverRecord } from '../store/types';
 import { isMember, requireRole } from './access';
 import { outboxRecord, type DomainEvent, type EventBus } from './events';
+import { isRequester } from './four-eyes';
 import { digestDetails } from './lifecycle';
 import { requestFindings } from './policy';
 import type { PolicyEvaluator } from './ports';
@@ -30,6 +31,8 @@ export interface WaiverServiceDeps {
   now?: () => Date;
   /** How far ahead a waiver may expire (policy.waivers.maxDays). @defaultValue 365 */
   maxDays?: number;
+  /** Subjects declared the same person (four-eyes; tokens-file `sameAs`). */
+  links?: SubjectLinks;
 }
 
 export class WaiverService {
@@ -40,7 +43,7 @@ export class WaiverService {
     requireRole(p, ['approver', 'admin'], 'granting waivers');
     const current = await this.d.requests.get(id);
     if (!current || !isMember(p, current.team)) throw new AppError('NOT_FOUND', `request ${id} not found`);
-    if (current.requestedBy === p.name) throw new AppError('FOUR_EYES', 'you cannot waive findings on a request you made');
+    if (isRequester(p, current, this.d.links)) throw new AppError('FOUR_EYES', 'you cannot waive findings on a request you made');
     const now = (this.d.now ?? (() => new Date()))();
     checkWaiverExpiry(input.expires, now, this.d.maxDays ?? 365);
     const waiver: WaiverRecord = { findingId: input.findingId, reason: input.reason, expires: new Date(input.expires).toISOString(), by: p.name, at: now.toISOString() };

@@ -148,6 +148,12 @@ export const configSchema = z.strictObject({
     approvals: z.strictObject({
       /** Distinct approvers (none of them the requester) needed before promotion. */
       required: z.number().int().min(1).max(10).default(1).describe('distinct approvers needed; the requester never counts (four-eyes)'),
+      /**
+       * The approvers of one request must come from distinct identity-provider groups (those that
+       * make them approvers); an approver in no such group is refused when more than one is required.
+       */
+      distinctGroups: z.boolean().default(false)
+        .describe('approvers of one request must come from distinct identity-provider groups (those of `auth.oidc` that make them approvers or admins); an approver in none, or sharing one with an earlier approver, is refused with 403 `FOUR_EYES_GROUPS`'),
     }).prefault({}),
   }).prefault({}),
   copy: z.strictObject({

@@ -31,6 +31,8 @@ export const ERROR_STATUS = {
   TOKEN_KEY_UNKNOWN: 401,
   TOKEN_SIGNATURE_INVALID: 401,
   PRINCIPAL_DISABLED: 401,
+  /** The console's OIDC sign-in (or a refresh) was refused by the provider or failed a check (state, nonce, PKCE, ID token). */
+  OIDC_SIGNIN_FAILED: 401,
   IDENTITY_UNMAPPED: 403,
   FORBIDDEN: 403,
   NOT_FOUND: 404,
@@ -40,6 +42,8 @@ export const ERROR_STATUS = {
   CONFLICT: 409,
   INVALID_STATE: 409,
   FOUR_EYES: 403,
+  /** `policy.approvals.distinctGroups`: the approver shares a group with an earlier approver, or has none. */
+  FOUR_EYES_GROUPS: 403,
   WAIVERS_REQUIRED: 409,
   /** The digest is on the team's deny-list (an admin revoked it); details say who, when and why. */
   REVOKED: 409,

@@ -30,10 +30,22 @@ export interface SourceRef {
 }
 
 export interface Decision {
+  /** The decider's display name. */
   by: string;
   decision: 'approve' | 'reject';
   comment: string;
   at: string;
+  /** The decider's stable subject and linked subjects (four-eyes); absent on decisions recorded before them. */
+  subject?: string;
+  sameAs?: string[];
+  /** The approver's approving identity-provider groups (`policy.approvals.distinctGroups`). */
+  groups?: string[];
+}
+
+/** Who a person is across identities: a stable subject and the subjects linked to it (src/intake/four-eyes.ts). */
+export interface PersonRef {
+  subject: string;
+  sameAs?: string[];
 }
 
 export interface HistoryEntry {
@@ -97,7 +109,10 @@ export interface IntakeRequest {
   /** The reference as the requester wrote it. */
   image: string;
   team: string;
+  /** The requester's display name. */
   requestedBy: string;
+  /** The requester's stable subject (four-eyes compares it); absent on requests made before it was stored. */
+  requester?: PersonRef;
   justification: string;
   status: RequestStatus;
   createdAt: string;

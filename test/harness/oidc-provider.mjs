@@ -3,6 +3,8 @@
 // own process: `node oidc-provider.mjs` with OIDC_PORT and OIDC_SETUP (JSON: {clients, users,
 // resource}). Sign-in is scripted: the interaction page logs in the user named by `login_hint`
 // and grants what was asked, so a test runs the real authorization-code flow without a browser.
+// Without a login_hint (a real browser, tests of the console's sign-in) the interaction shows plain
+// HTML login and consent pages instead (no script, no outside asset), and so does end_session.
 // POST /test/users/<id> {groups} changes a user's groups at the provider (loopback only).
 import { createServer } from 'node:http';
 import { generateKeyPair, exportJWK } from 'jose';
@@ -18,7 +20,7 @@ const jwk = { ...(await exportJWK(privateKey)), kid: 'test-rs256', alg: 'RS256',
 
 const provider = new Provider(issuer, {
   clients: setup.clients.map((c) => ({
-    client_id: c.id, client_secret: c.secret, redirect_uris: [c.redirectUri],
+    client_id: c.id, client_secret: c.secret, redirect_uris: [c.redirectUri], post_logout_redirect_uris: c.postLogoutRedirectUris ?? [],
     grant_types: ['authorization_code', 'refresh_token', 'client_credentials'], response_types: ['code'],
     token_endpoint_auth_method: 'client_secret_basic',
   })),
@@ -34,6 +36,11 @@ const provider = new Provider(issuer, {
   } : undefined),
   features: {
     devInteractions: { enabled: false },
+    rpInitiatedLogout: {
+      enabled: true,
+      logoutSource: (ctx, form) => { ctx.body = page('Sign out', `${form}<p>Sign out of the test provider?</p><button type="submit" form="op.logoutForm" value="yes" name="logout">Yes, sign me out</button>`); },
+      postLogoutSuccessSource: (ctx) => { ctx.body = page('Signed out', '<p>You are signed out.</p>'); },
+    },
     clientCredentials: { enabled: true },
     resourceIndicators: {
       enabled: true,
@@ -47,7 +54,7 @@ const provider = new Provider(issuer, {
     ? { groups: users[token.accountId].groups, preferred_username: users[token.accountId].username ?? token.accountId } : undefined),
   issueRefreshToken: () => true,
   pkce: { required: () => false },
-  ttl: { AccessToken: 3600, IdToken: 3600, ClientCredentials: 3600, Grant: 3600, Session: 3600, Interaction: 600, RefreshToken: 86400 },
+  ttl: { AccessToken: 3600, IdToken: 3600, ClientCredentials: 3600, Grant: 3600, Session: 3600, Interaction: 600, RefreshToken: 86400, ...setup.ttl },
   interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
 });
 
@@ -60,24 +67,65 @@ provider.use(async (ctx, next) => {
     ctx.status = 204;
     return;
   }
+  const form = ctx.method === 'POST' && /^\/interaction\/[^/]+\/(login|confirm)$/.exec(ctx.path);
+  if (form) {
+    const chunks = [];
+    for await (const c of ctx.req) chunks.push(c);
+    const body = new URLSearchParams(Buffer.concat(chunks).toString());
+    const details = await provider.interactionDetails(ctx.req, ctx.res);
+    if (form[1] === 'login') {
+      const id = body.get('username') ?? '';
+      if (!users[id] || body.get('password') !== (users[id].password ?? 'secret')) {
+        ctx.type = 'html';
+        ctx.body = loginPage(details.uid, 'Unknown user or wrong password.');
+        return;
+      }
+      await provider.interactionFinished(ctx.req, ctx.res, { login: { accountId: id } }, { mergeWithLastSubmission: false });
+    } else {
+      await provider.interactionFinished(ctx.req, ctx.res, { consent: { grantId: await grantAll(details) } }, { mergeWithLastSubmission: true });
+    }
+    return;
+  }
   if (ctx.method === 'GET' && ctx.path.startsWith('/interaction/')) {
     const details = await provider.interactionDetails(ctx.req, ctx.res);
     const accountId = details.params.login_hint;
+    if (!accountId) {
+      ctx.type = 'html';
+      ctx.body = details.prompt.name === 'login' ? loginPage(details.uid) : page('Allow access', `<form method="post" action="/interaction/${details.uid}/confirm">
+<p>${details.params.client_id} asks for: ${details.params.scope}</p><button type="submit">Allow</button></form>`);
+      return;
+    }
     let result;
     if (details.prompt.name === 'login') {
       if (!users[accountId]) { ctx.status = 403; ctx.body = 'unknown user'; return; }
       result = { login: { accountId } };
     } else {
-      const grant = details.grantId ? await provider.Grant.find(details.grantId) : new provider.Grant({ accountId: details.session.accountId, clientId: details.params.client_id });
-      if (details.prompt.details.missingOIDCScope) grant.addOIDCScope(details.prompt.details.missingOIDCScope.join(' '));
-      if (details.prompt.details.missingOIDCClaims) grant.addOIDCClaims(details.prompt.details.missingOIDCClaims);
-      for (const [indicator, scopes] of Object.entries(details.prompt.details.missingResourceScopes ?? {})) grant.addResourceScope(indicator, scopes.join(' '));
-      result = { consent: { grantId: await grant.save() } };
+      result = { consent: { grantId: await grantAll(details) } };
     }
     await provider.interactionFinished(ctx.req, ctx.res, result, { mergeWithLastSubmission: true });
     return;
   }
   await next();
 });
+
+/** Grants everything the interaction asks for. */
+async function grantAll(details) {
+  const grant = details.grantId ? await provider.Grant.find(details.grantId) : new provider.Grant({ accountId: details.session.accountId, clientId: details.params.client_id });
+  if (details.prompt.details.missingOIDCScope) grant.addOIDCScope(details.prompt.details.missingOIDCScope.join(' '));
+  if (details.prompt.details.missingOIDCClaims) grant.addOIDCClaims(details.prompt.details.missingOIDCClaims);
+  for (const [indicator, scopes] of Object.entries(details.prompt.details.missingResourceScopes ?? {})) grant.addResourceScope(indicator, scopes.join(' '));
+  return grant.save();
+}
+
+function page(title, body) {
+  return `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>${title}</title></head><body><h1>${title}</h1>${body}</body></html>`;
+}
+
+function loginPage(uid, error) {
+  return page('Sign in to the test provider', `${error ? `<p role="alert">${error}</p>` : ''}<form method="post" action="/interaction/${uid}/login">
+<label for="username">Username</label><input id="username" name="username" autocomplete="username">
+<label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password">
+<button type="submit">Sign in</button></form>`);
+}
 
 createServer(provider.callback()).listen(port, '127.0.0.1', () => process.stdout.write(`oidc provider on ${issuer}\n`));

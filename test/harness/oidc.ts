@@ -6,8 +6,19 @@
 import path from 'node:path';
 import { freePort, httpOk, startProcess, tempDir, type Service } from './proc';
 
-export interface OidcClient { id: string; secret: string; redirectUri: string }
-export interface OidcUser { groups: string[]; username?: string }
+export interface OidcClient {
+  id: string;
+  secret: string;
+  redirectUri: string;
+  /** Where the provider may send the browser after its end_session endpoint. @defaultValue none */
+  postLogoutRedirectUris?: string[];
+}
+export interface OidcUser {
+  groups: string[];
+  username?: string;
+  /** Typed on the provider's login page (browser tests); the scripted sign-in needs none. */
+  password?: string;
+}
 export interface OidcTokens { id_token: string; access_token: string; refresh_token?: string }
 
 export interface OidcProvider {
@@ -16,6 +27,11 @@ export interface OidcProvider {
   resource: string;
   /** Signs `user` in through `client` with the authorization-code flow; the token endpoint's answer. */
   signIn(user: string, client?: OidcClient, scope?: string): Promise<OidcTokens>;
+  /**
+   * Follows an authorization URL (a relying party's, e.g. the console's) through the provider's
+   * scripted login and consent as `user`; the redirect back to the client (code and state, or an error).
+   */
+  authorize(authorizationUrl: string, user: string, client?: OidcClient): Promise<URL>;
   refresh(refreshToken: string, client?: OidcClient): Promise<OidcTokens>;
   /** A client-credentials access token (a JWT for the resource). */
   clientCredentials(client?: OidcClient): Promise<string>;
@@ -26,8 +42,11 @@ export interface OidcProvider {
 
 const SCRIPT = path.join(__dirname, 'oidc-provider.mjs');
 
-export async function startOidcProvider(setup: { clients: OidcClient[]; users: Record<string, OidcUser>; resource?: string }): Promise<OidcProvider> {
-  const port = await freePort();
+/** Token lifetimes in seconds (oidc-provider's `ttl`), for tests of refresh. */
+export interface OidcTtl { AccessToken?: number; IdToken?: number; RefreshToken?: number }
+
+export async function startOidcProvider(setup: { clients: OidcClient[]; users: Record<string, OidcUser>; resource?: string; ttl?: OidcTtl; port?: number }): Promise<OidcProvider> {
+  const port = setup.port ?? await freePort();
   const issuer = `http://127.0.0.1:${port}`;
   const resource = setup.resource ?? 'https://portcullis.test';
   const service: Service = await startProcess({
@@ -48,34 +67,41 @@ export async function startOidcProvider(setup: { clients: OidcClient[]; users: R
     return body;
   };
 
+  const authorize = async (authorizationUrl: string, user: string, client: OidcClient = first): Promise<URL> => {
+    const cookies = new Map<string, string>();
+    const start = new URL(authorizationUrl);
+    start.searchParams.set('login_hint', user);
+    let url = start.href;
+    for (let hop = 0; hop < 12; hop++) {
+      const res = await fetch(url, { redirect: 'manual', headers: { cookie: [...cookies].map(([k, v]) => `${k}=${v}`).join('; ') } });
+      await res.arrayBuffer();
+      for (const c of res.headers.getSetCookie()) {
+        const [pair] = c.split(';');
+        const eq = pair.indexOf('=');
+        cookies.set(pair.slice(0, eq), pair.slice(eq + 1));
+      }
+      const location = res.headers.get('location');
+      if (!location) throw new Error(`sign-in of ${user} stopped at ${res.status} ${url}`);
+      const next = new URL(location, url);
+      if (next.href.startsWith(client.redirectUri)) return next;
+      url = next.href;
+    }
+    throw new Error(`sign-in of ${user}: too many redirects`);
+  };
+
   return {
     issuer, resource,
     async signIn(user, client = first, scope = 'openid profile groups offline_access api') {
-      const cookies = new Map<string, string>();
-      let url = `${issuer}/auth?${new URLSearchParams({
+      const url = `${issuer}/auth?${new URLSearchParams({
         client_id: client.id, response_type: 'code', redirect_uri: client.redirectUri, scope, login_hint: user,
         resource, prompt: 'consent', state: 'test-state',
       })}`;
-      for (let hop = 0; hop < 12; hop++) {
-        const res = await fetch(url, { redirect: 'manual', headers: { cookie: [...cookies].map(([k, v]) => `${k}=${v}`).join('; ') } });
-        await res.arrayBuffer();
-        for (const c of res.headers.getSetCookie()) {
-          const [pair] = c.split(';');
-          const eq = pair.indexOf('=');
-          cookies.set(pair.slice(0, eq), pair.slice(eq + 1));
-        }
-        const location = res.headers.get('location');
-        if (!location) throw new Error(`sign-in of ${user} stopped at ${res.status} ${url}`);
-        const next = new URL(location, url);
-        if (next.href.startsWith(client.redirectUri)) {
-          const code = next.searchParams.get('code');
-          if (!code) throw new Error(`sign-in of ${user} refused: ${next.search}`);
-          return (await token(client, { grant_type: 'authorization_code', code, redirect_uri: client.redirectUri, resource })) as unknown as OidcTokens;
-        }
-        url = next.href;
-      }
-      throw new Error(`sign-in of ${user}: too many redirects`);
+      const next = await authorize(url, user, client);
+      const code = next.searchParams.get('code');
+      if (!code) throw new Error(`sign-in of ${user} refused: ${next.search}`);
+      return (await token(client, { grant_type: 'authorization_code', code, redirect_uri: client.redirectUri, resource })) as unknown as OidcTokens;
     },
+    authorize,
     async refresh(refreshToken, client = first) {
       return (await token(client, { grant_type: 'refresh_token', refresh_token: refreshToken, resource })) as unknown as OidcTokens;
     },

@@ -39,7 +39,7 @@ export const requestsContracts = [
       202: { description: 'promotion queued', schema: Request },
       200: { description: 'recorded; more approvers needed', schema: Request },
     },
-    errors: [...decided, 'WAIVERS_REQUIRED'],
+    errors: [...decided, 'FOUR_EYES_GROUPS', 'WAIVERS_REQUIRED'],
   }),
   route({
     method: 'post', path: '/v1/requests/{id}/reject', auth: 'bearer', summary: 'Reject (approver/admin, not the requester)',

@@ -29,7 +29,25 @@ export interface Principal {
   source?: PrincipalSource;
   /** The identity-provider groups that gave the roles and teams (OIDC only). */
   groups?: string[];
+  /**
+   * The groups among `groups` that grant the approver or admin role: what
+   * `policy.approvals.distinctGroups` compares (a group that only makes someone a developer says
+   * nothing about where their approval comes from).
+   */
+  approverGroups?: string[];
+  /**
+   * Other subjects of the same person, declared by an administrator (a tokens-file entry's
+   * `sameAs: ['oidc:<issuer>#<sub>']`): four-eyes treats each as this person.
+   */
+  sameAs?: string[];
 }
+
+/**
+ * The subjects an administrator declared to be the same person as `subject` (a tokens-file
+ * entry's `sameAs`, read from the current file), `subject` included. Four-eyes expands both sides
+ * with it, so a link added after a request was made still counts.
+ */
+export type SubjectLinks = (subject: string) => string[];
 
 /** The stable subject of a principal; one built by hand without one falls back to its name. */
 export function subjectOf(p: Principal): string {

@@ -22,6 +22,13 @@ describe('tokens-file identity provider', () => {
     expect(await idp.authenticate('bob-token')).toMatchObject({ name: 'bob', teams: ['*'] });
   });
 
+  it('links an entry to the same person\'s other subjects (sameAs), and refuses one that is not a subject', async () => {
+    const idp = TokensFileIdentityProvider.fromFile(file(`- { name: carol, roles: [approver], teams: [t], tokenSha256: ${sha256Hex('c')}, sameAs: ['oidc:https://login.bank.test#00u1'] }\n`));
+    expect(await idp.authenticate('c')).toMatchObject({ subject: 'tokens-file:carol', sameAs: ['oidc:https://login.bank.test#00u1'] });
+    expect(() => TokensFileIdentityProvider.fromFile(file(`- { name: d, roles: [approver], tokenSha256: ${sha256Hex('d')}, sameAs: [alice] }\n`)))
+      .toThrow(/0\.sameAs\.0: must be a subject/);
+  });
+
   it('answers null for an unknown or empty token', async () => {
     const idp = TokensFileIdentityProvider.fromFile(file(yaml));
     expect(await idp.authenticate('alice-token ')).toBeNull();
