@@ -22,14 +22,14 @@ import { createApp } from './api/app';
 import { v1Router } from './api/v1';
 import { ledgerAnnouncer, ledgerChannel, startAdmission } from './admission';
 import { AuditKeyring, auditSubscriber, RedisAuditLog, startCheckpointer, startPeriodicDrain } from './audit';
-import { checkpointDirUsable } from './audit/checkpoint-dir';
+import { checkpointDirUsable } from './audit';
 import { instrumentScanner, Metrics, metricsSubscriber, RedisDeliveryLog, resolveEndpoints, startMetricsServer, webhookSubscriber, type Endpoint } from './events';
 import {
   ApprovedService, CodeScanService, DecisionService, EventBus, Lifecycle, Pipeline, RequestService, RetentionService, RevocationService, ScanRunner, WaiverService, policyEvaluator, teamBacklog,
   type IntakeRegistry, type PolicyEvaluator,
 } from './intake';
-import { NotificationService } from './intake/notifications';
-import { RegistryGateway } from './intake/registry-gateway';
+import { NotificationService } from './intake';
+import { RegistryGateway } from './intake';
 import { ConfigError, loadConfig, type Config } from './lib/config';
 import { startIdentityHygiene } from '../queue/identity-hygiene';
 import { createIdentity, type Identity, type IdentityOptions } from './identity';
@@ -40,14 +40,14 @@ import { readinessOf } from './lib/readiness';
 import { readKeyPair } from './lib/tls-files';
 import { createRedis, pingRedis, workerConnection } from './lib/redis';
 import { onShutdown, type ShutdownStep } from './lib/shutdown';
-import type { Mover } from './registry/mover';
-import { createMover } from './registry/movers/from-config';
-import { UpstreamResolver } from './registry/resolver';
-import { cancelAbandonedUploads } from './registry/upload-cleanup';
+import type { Mover } from './registry';
+import { createMover } from './registry';
+import { UpstreamResolver } from './registry';
+import { cancelAbandonedUploads } from './registry';
 import { startScanners } from './scanners';
 import type { ScannerAdapter } from './scanners/types';
 import { RedisApprovalStore, RedisCodeScanStore, RedisLedgerSnapshot, RedisRequestStore, RedisRevocationStore, RedisScanResultStore, type ApprovalStore } from './store';
-import { RedisUploadJournal } from './store/redis-upload-journal';
+import { RedisUploadJournal } from './store';
 
 type Role = 'all' | 'api' | 'worker' | 'webhook';
 

@@ -11,7 +11,7 @@
  * changed are judged: a revocation stops new admissions, never running workloads.
  */
 import { AppError } from '../lib/errors';
-import { parseReference } from '../registry/reference';
+import { parseReference } from '../registry';
 import type { ApprovedSet, Lookup } from './approved-set';
 import { containerImages, MalformedObject, WORKLOAD_KINDS, type ContainerImage } from './images';
 import type { NamespaceMap } from './namespaces';
