@@ -49,8 +49,8 @@ module.exports = {
     },
     {
       name: 'api-calls-services', severity: 'error',
-      comment: 'Routes parse, check and call a service (intake; identity for robots and principals), never a store, registry or scanner.',
-      from: { path: '^src/api/' },
+      comment: 'Routes (and console pages) parse, check and call a service (intake; identity for robots and principals), never a store, registry or scanner.',
+      from: { path: '^src/(api|ui)/' },
       to: { path: ['^src/(registry|scanners|policy|store|audit|events|admission)/', '^queue/'] },
     },
     {
@@ -63,7 +63,7 @@ module.exports = {
       name: 'services-do-not-call-edges', severity: 'error',
       comment: 'intake and identity never import the edges (api, admission) or the jobs.',
       from: { path: '^src/(intake|identity)/' },
-      to: { path: ['^src/(api|admission)/', '^queue/'] },
+      to: { path: ['^src/(api|ui|admission)/', '^queue/'] },
     },
     {
       name: 'outside-systems-do-not-call-up', severity: 'error',
