@@ -16,9 +16,11 @@ import { startMaintenanceWorker } from '../queue/maintenance';
 import { BullScheduler } from '../queue/scheduler';
 import { retentionProcessor, scheduleRetention } from '../queue/retention';
 import { BullRegistryCleanup, unpublishProcessor } from '../queue/unpublish';
+import { SWEEP_INTERVAL_MS } from '../queue/sweep';
 import { startWebhookWorker, WebhookQueue } from '../queue/webhook';
 import { startIntakeWorker } from '../queue/worker';
 import { createApp } from './api/app';
+import { CachedIdentity, PRINCIPAL_CACHE_MS, clearOnIdentityChange, identityChangeAnnouncer, listenIdentityChanges } from './api/middleware/auth-cache';
 import { v1Router } from './api/v1';
 import { AdmissionDirectory, ExceptionService, ledgerAnnouncer, ledgerChannel, NamespaceMap, RedisAdmissionLedger, RedisExceptionStore, startAdmission, type LedgerSource } from './admission';
 import type { AdmissionApi } from './api/routes/admission';
@@ -36,10 +38,10 @@ import { startIdentityHygiene } from '../queue/identity-hygiene';
 import { createIdentity, type Identity, type IdentityOptions } from './identity';
 import type { IdentityProvider } from './lib/identity/types';
 import { createLogger, setRootLogger, type Logger } from './lib/logger';
-import { RedisRateCounter } from './lib/rate-counter';
+import { BatchedRateCounter, RedisRateCounter } from './lib/rate-counter';
 import { readinessOf } from './lib/readiness';
 import { readKeyPair } from './lib/tls-files';
-import { createRedis, pingRedis, workerConnection } from './lib/redis';
+import { createRedis, pingRedis, replicationConfirmer, workerConnection } from './lib/redis';
 import { onShutdown, type ShutdownStep } from './lib/shutdown';
 import type { Mover } from './registry';
 import { createMover } from './registry';
@@ -87,6 +89,8 @@ export interface Services {
   auth: Identity;
   /** Namespaces, break-glass exceptions and the admission ledger's reader, for the API. */
   admission: AdmissionApi;
+  /** The identity clock (tests move it): remembered principals expire on it too. */
+  identityClock?: () => Date;
 }
 
 /** Upload sessions a killed process left on the internal registry (issue 8.6). */
@@ -124,16 +128,20 @@ export interface RegistryWiring {
 export function buildServices(config: Config, logger: Logger, redis: Redis, options: ServiceOptions = {}): Services {
   const prefix = config.redis.prefix;
   const events = new EventBus(logger.child({ module: 'events' }));
-  const audit = new RedisAuditLog(redis, prefix, { keys: options.auditKeys, logger: logger.child({ module: 'audit' }), timeoutMs: config.audit.timeoutMs });
+  // Approvals, revocations, decisions and audit appends wait for a replica under Sentinel (lib/redis.ts).
+  const confirm = replicationConfirmer(redis, config.redis);
+  const audit = new RedisAuditLog(redis, prefix, { keys: options.auditKeys, logger: logger.child({ module: 'audit' }), timeoutMs: config.audit.timeoutMs, confirm });
   events.subscribe(auditSubscriber(audit, logger.child({ module: 'audit' })));
   // Admission webhook replicas hear approvals and revocations at once (src/admission/announce.ts).
   events.subscribe(ledgerAnnouncer(redis, ledgerChannel(prefix)));
-  const requests = new RedisRequestStore(redis, prefix);
+  // Every API process forgets its remembered principals when an identity changes (auth-cache.ts).
+  events.subscribe(identityChangeAnnouncer(redis, prefix));
+  const requests = new RedisRequestStore(redis, prefix, { confirm });
   const metrics = new Metrics({ version: PACKAGE_VERSION });
   events.subscribe(metricsSubscriber(metrics, { requestedAt: async (target) => (await requests.get(target.replace(/^request\//, '')))?.createdAt ?? null }));
   const webhooks = webhookWiring(config, redis, events);
-  const approvals = new RedisApprovalStore(redis, prefix);
-  const revocations = new RedisRevocationStore(redis, prefix);
+  const approvals = new RedisApprovalStore(redis, prefix, { confirm });
+  const revocations = new RedisRevocationStore(redis, prefix, { confirm });
   const scheduler = new BullScheduler(redis, prefix, { backlog: teamBacklog(requests) }, logger);
   const cleanup = new BullRegistryCleanup(redis, prefix, logger);
   const lifecycle = new Lifecycle(requests, events);
@@ -160,6 +168,7 @@ export function buildServices(config: Config, logger: Logger, redis: Redis, opti
   const admissionLedger = admissionLedgerStore(config, redis);
   return {
     events, audit, scheduler, pipeline, metrics, webhooks, auth, cleanup, approvals, registry, ...(uploads ? { uploads } : {}),
+    ...(options.identity?.clock ? { identityClock: options.identity.clock } : {}),
     notifications: new NotificationService(webhooks.log, webhooks.endpoints.map((e) => e.name), events),
     requests: new RequestService({ requests, approvals, revocations, scheduler, lifecycle, events, upstreams: config.upstreams.map((u) => u.registry) }),
     decisions: new DecisionService({ requests, scheduler, lifecycle, events, policy, approvalsRequired: config.policy.approvals.required }),
@@ -251,14 +260,24 @@ export function identityFrom(config: Config, logger: Logger, options: IdentityOp
 
 /** `redis` is the `store` connection (lib/redis.ts): readiness and the shared rate limits use it. */
 export async function startApi(config: Config, logger: Logger, redis: Redis, services: Services, identity: IdentityProvider): Promise<{ server: Server; port: number; step: ShutdownStep }> {
+  // CI's lookups cost one Redis round trip: principals are remembered 1 s (emptied at once by
+  // any identity change, api/middleware/auth-cache.ts), the per-principal limit is counted
+  // here and sent to Redis in batches; failed authentications are counted in Redis exactly.
+  const clock = services.identityClock;
+  const cached = new CachedIdentity(identity, PRINCIPAL_CACHE_MS, clock ? () => clock().getTime() : Date.now);
+  services.events.subscribe(clearOnIdentityChange(cached));
+  // Subscriber mode needs a connection of its own, without the store's command deadline.
+  const subscriber = createRedis(config.redis, 'worker', logger);
+  const stopListening = listenIdentityChanges(subscriber, config.redis.prefix, cached, logger);
+  const principalCounter = new BatchedRateCounter(new RedisRateCounter(redis, `${config.redis.prefix}:ratelimit:principal`));
   const app = createApp({
     logger: logger.child({ module: 'api' }),
     // Each client answers for itself: the registry client's ping() uses its caFile/insecure and credentials.
     readiness: [readinessOf('redis', { ping: () => pingRedis(redis) }), readinessOf('internalRegistry', services.registry.internal)],
     routers: [v1Router({
-      identity, ...services, robots: services.auth.robots, principals: services.auth.principals, limits: config.server,
+      identity: cached, ...services, robots: services.auth.robots, principals: services.auth.principals, limits: config.server,
       rateCounters: {
-        principals: new RedisRateCounter(redis, `${config.redis.prefix}:ratelimit:principal`),
+        principals: principalCounter,
         addresses: new RedisRateCounter(redis, `${config.redis.prefix}:ratelimit:failed-auth`),
       },
     })],
@@ -273,10 +292,15 @@ export async function startApi(config: Config, logger: Logger, redis: Redis, ser
     server, port,
     step: {
       name: 'api',
-      run: () => new Promise<void>((resolve, reject) => {
-        server.close((err) => (err ? reject(err) : resolve()));
-        server.closeIdleConnections();
-      }),
+      run: async () => {
+        await new Promise<void>((resolve, reject) => {
+          server.close((err) => (err ? reject(err) : resolve()));
+          server.closeIdleConnections();
+        });
+        principalCounter.stop();
+        stopListening();
+        subscriber.disconnect();
+      },
     },
   };
 }
@@ -304,9 +328,23 @@ export function startWorker(config: Config, logger: Logger, services: Services):
   scheduleRetention(services.cleanup.queue, config.retention.intervalMinutes)
     .catch((err: unknown) => logger.error({ error: err }, 'could not schedule the retention job; it runs once Redis answers and a worker restarts'));
   const stopCleanup = services.uploads ? runUploadCleanup(services.uploads, config.worker.stalledIntervalMs, logger) : () => undefined;
+  const stopRevocations = completeRevocations(services.revocations, SWEEP_INTERVAL_MS, logger.child({ module: 'revocation' }));
   const hygiene = startIdentityHygiene(services.auth, logger.child({ module: 'identity-hygiene' }));
   // close() waits for running jobs; a job still running at the deadline is handed back by stalled-job recovery.
-  return { worker, webhooks, step: { name: 'worker', run: async () => { stopCleanup(); hygiene.stop(); await Promise.all([worker.close(), webhooks?.close(), maintenance.close()]); } } };
+  return { worker, webhooks, step: { name: 'worker', run: async () => { stopCleanup(); stopRevocations(); hygiene.stop(); await Promise.all([worker.close(), webhooks?.close(), maintenance.close()]); } } };
+}
+
+/** Completes revocations a crash interrupted (intake/revocation.ts), now and every `everyMs`; harmless in several workers at once. */
+function completeRevocations(revocations: RevocationService, everyMs: number, logger: Logger): () => void {
+  const tick = () => {
+    revocations.completePending()
+      .then((ids) => { if (ids.length) logger.warn({ 'revocation.intents': ids }, 'completed revocations that a stopped process left half done'); })
+      .catch((err: unknown) => logger.warn({ error: err }, 'completing interrupted revocations failed; retrying'));
+  };
+  tick();
+  const timer = setInterval(tick, everyMs);
+  timer.unref();
+  return () => clearInterval(timer);
 }
 
 /** Renews this worker's upload sessions and cancels those of stopped workers, now and every `everyMs`. */
