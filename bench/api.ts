@@ -28,7 +28,7 @@ import { sha256Hex } from '../src/lib/identity/tokens-file';
 import { createLogger } from '../src/lib/logger';
 import { buildServices, startApi } from '../src/main';
 import { RedisApprovalStore, RedisRequestStore, type IntakeRequest } from '../src/store';
-import { indexMember } from '../src/store/keys';
+import { indexMember } from '../src/store';
 import { freePort, tempDir } from '../test/harness/proc';
 import { startRedis } from '../test/harness/redis';
 

@@ -25,12 +25,12 @@ import type { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { pack } from 'tar-stream';
-import { DistributionClient } from '../src/registry/client';
+import { DistributionClient } from '../src/registry';
 import type { ManifestResponse, RegistryClient } from '../src/registry/types';
 import { pushBlob, pushManifest } from '../test/harness/images';
 import { storedZip } from '../test/harness/zip';
 import { startRegistry } from '../test/harness/registry';
-import { BuiltinScanner } from '../src/scanners/builtin/adapter';
+import { BuiltinScanner } from '../src/scanners';
 
 const MiB = 1024 * 1024;
 const LAYERS = Number(process.env.BENCH_LAYERS ?? 8);

@@ -1,5 +1,5 @@
 /** Every intake job, by step. */
-import type { PipelineStep } from '../src/intake/ports';
+import type { PipelineStep } from '../src/intake';
 import type { JobSpec } from './job';
 import { promoteJob } from './promote';
 import { resolveJob } from './resolve';

@@ -3,7 +3,7 @@
  * the intake pipeline, one job name per step, job ids derived from step and request so that
  * adding a step twice while it is queued or running is a no-op.
  */
-import type { PipelineStep } from '../src/intake/ports';
+import type { PipelineStep } from '../src/intake';
 
 export const INTAKE_QUEUE = 'intake';
 

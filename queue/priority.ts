@@ -15,7 +15,7 @@
  * of 500 queues behind the first request of every other team, so one team's burst never holds
  * another team's single request behind it. Equal offsets keep arrival order.
  */
-import type { PipelineStep } from '../src/intake/ports';
+import type { PipelineStep } from '../src/intake';
 
 /** Lower runs first; BullMQ's prioritized jobs take 1 … 2^21 - 1 (0 means "before every prioritized job"). */
 const STEP_RANK: Record<PipelineStep, number> = { promote: 0, scan: 1, stage: 2, resolve: 3 };

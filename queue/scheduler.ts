@@ -1,7 +1,7 @@
 /** The JobScheduler of the intake services, on a BullMQ queue. */
 import { Queue, type ConnectionOptions } from 'bullmq';
 import type { Logger } from '../src/lib/logger';
-import type { JobInspector, JobScheduler, PipelineStep } from '../src/intake/ports';
+import type { JobInspector, JobScheduler, PipelineStep } from '../src/intake';
 import { JOBS } from './jobs';
 import { bullPrefix, INTAKE_QUEUE, jobId } from './names';
 import { jobPriority } from './priority';

@@ -8,9 +8,9 @@ import { createHash } from 'node:crypto';
 import { Queue, type ConnectionOptions, type Job } from 'bullmq';
 import { z } from 'zod';
 import { unpublishUnlessServed, type RegistryCleanup, type UnpublishTask } from '../src/intake';
-import type { IntakeRegistry } from '../src/intake/ports';
+import type { IntakeRegistry } from '../src/intake';
 import type { Logger } from '../src/lib/logger';
-import type { ApprovalStore } from '../src/store/types';
+import type { ApprovalStore } from '../src/intake';
 import { bullPrefix, MAINTENANCE_QUEUE } from './names';
 
 export const unpublishPayload = z.strictObject({

@@ -7,9 +7,9 @@
  */
 import { Queue, UnrecoverableError, Worker, type ConnectionOptions } from 'bullmq';
 import { z } from 'zod';
-import { attemptDelivery } from '../src/events/deliver';
-import type { RedisDeliveryLog } from '../src/events/deliveries';
-import type { Delivery, DeliveryQueue, Endpoint } from '../src/events/webhooks';
+import { attemptDelivery } from '../src/events';
+import type { RedisDeliveryLog } from '../src/events';
+import type { Delivery, DeliveryQueue, Endpoint } from '../src/events';
 import type { Logger } from '../src/lib/logger';
 import { bullPrefix } from './names';
 

@@ -20,39 +20,39 @@ import { SWEEP_INTERVAL_MS } from '../queue/sweep';
 import { startWebhookWorker, WebhookQueue } from '../queue/webhook';
 import { startIntakeWorker } from '../queue/worker';
 import { createApp } from './api/app';
-import type { ReadinessCheck } from './api/routes/health';
 import { CachedIdentity, PRINCIPAL_CACHE_MS, clearOnIdentityChange, identityChangeAnnouncer, listenIdentityChanges } from './api/middleware/auth-cache';
 import { oidcSignInRouter } from './api/routes/oidc-signin';
 import { v1Router } from './api/v1';
 import { AdmissionDirectory, ExceptionService, ledgerAnnouncer, ledgerChannel, NamespaceMap, RedisAdmissionLedger, RedisExceptionStore, startAdmission, type LedgerSource } from './admission';
 import type { AdmissionApi } from './api/routes/admission';
 import { AuditKeyring, auditSubscriber, RedisAuditLog, startCheckpointer, startPeriodicDrain } from './audit';
-import { checkpointDirUsable } from './audit/checkpoint-dir';
+import { checkpointDirUsable } from './audit';
 import { instrumentScanner, Metrics, metricsSubscriber, RedisDeliveryLog, resolveEndpoints, startMetricsServer, webhookSubscriber, type Endpoint } from './events';
 import {
   ApprovedService, CodeScanService, DecisionService, EventBus, Lifecycle, Pipeline, RequestService, RetentionService, RevocationService, ScanRunner, WaiverService, policyEvaluator, teamBacklog,
   type IntakeRegistry, type PolicyEvaluator,
 } from './intake';
-import { NotificationService } from './intake/notifications';
-import { RegistryGateway } from './intake/registry-gateway';
+import { NotificationService } from './intake';
+import { RegistryGateway } from './intake';
 import { ConfigError, loadConfig, type Config } from './lib/config';
 import { startIdentityHygiene } from '../queue/identity-hygiene';
 import { approverGroupsOf, createIdentity, createOidcSignIn, type Identity, type IdentityOptions } from './identity';
 import type { IdentityProvider } from './lib/identity/types';
-import { createLogger, scrubSecrets, setRootLogger, type Logger } from './lib/logger';
+import { createLogger, setRootLogger, type Logger } from './lib/logger';
 import { BatchedRateCounter, RedisRateCounter } from './lib/rate-counter';
+import { readinessOf } from './lib/readiness';
+import { readKeyPair } from './lib/tls-files';
 import { createRedis, pingRedis, replicationConfirmer, workerConnection } from './lib/redis';
 import { onShutdown, type ShutdownStep } from './lib/shutdown';
-import type { Mover } from './registry/mover';
-import { createMover } from './registry/movers/from-config';
-import { UpstreamResolver } from './registry/resolver';
-import { cancelAbandonedUploads } from './registry/upload-cleanup';
-import { createScanners, ScanThreadPool } from './scanners';
-import type { RegistryAuthorization } from './scanners/clair/http';
+import type { Mover } from './registry';
+import { createMover } from './registry';
+import { UpstreamResolver } from './registry';
+import { cancelAbandonedUploads } from './registry';
+import { startScanners } from './scanners';
 import type { ScannerAdapter } from './scanners/types';
 import { RedisSessionStore } from './ui/sessions';
 import { RedisApprovalStore, RedisCodeScanStore, RedisLedgerSnapshot, RedisRequestStore, RedisRevocationStore, RedisScanResultStore, type ApprovalStore } from './store';
-import { RedisUploadJournal } from './store/redis-upload-journal';
+import { RedisUploadJournal } from './store';
 
 type Role = 'all' | 'api' | 'worker' | 'webhook';
 
@@ -61,25 +61,6 @@ function parseRole(argv: string[]): Role {
   const role = values.role;
   if (role !== 'all' && role !== 'api' && role !== 'worker' && role !== 'webhook') throw new ConfigError(`--role must be all, api, worker or webhook, not '${role}'`);
   return role;
-}
-
-/** GET /v2/ answers 200, or 401 when the registry wants credentials: either way it is up. */
-function registryCheck(url: string): ReadinessCheck {
-  return {
-    name: 'internalRegistry',
-    async check() {
-      const res = await fetch(new URL('/v2/', url), { signal: AbortSignal.timeout(2500) });
-      await res.arrayBuffer();
-      if (res.status !== 200 && res.status !== 401) throw new Error(`/v2/ answered ${res.status}`);
-    },
-  };
-}
-
-function redisCheck(redis: Redis): ReadinessCheck {
-  return {
-    name: 'redis',
-    check: () => pingRedis(redis),
-  };
 }
 
 /** Everything the API and the workers share, built once per process. */
@@ -240,60 +221,11 @@ function webhookWiring(config: Config, redis: Redis, events: EventBus): Services
   return { endpoints, queue, log };
 }
 
-/**
- * How remote scanners (Clair, Harbor) authenticate to the internal registry to pull the
- * quarantined image: its configured credentials as Basic, or nothing for an anonymous
- * registry. The value goes to the scanner only; it is never logged.
- */
-export function internalRegistryAuthorization(config: Config): RegistryAuthorization {
-  const { username, password } = config.internalRegistry;
-  const header = username !== undefined && password !== undefined ? `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}` : undefined;
-  return async () => header;
-}
-
-/**
- * Builds the configured scanners and runs each one's start-up check, in order. A failing
- * check stops the process with one line naming the scanner (`config: scanners[0] (builtin): …`);
- * an empty list is allowed, with a warning, for sites that rely on approvers alone.
- */
-export async function startScanners(config: Config, logger: Logger): Promise<ScannerAdapter[]> {
-  const log = logger.child({ module: 'scanners' });
-  if (config.scanners.length === 0) {
-    log.warn('no scanners configured: images are approved on the approvers\' judgement alone');
-    return [];
-  }
-  const { scanThreads, scanThreadMemoryMb } = config.worker;
-  const threads = new ScanThreadPool({ size: scanThreads === 'auto' ? undefined : scanThreads, memoryMb: scanThreadMemoryMb });
-  const scanners = createScanners(config.scanners, { registryAuthorization: internalRegistryAuthorization(config), logger: log }, threads);
-  for (const [i, scanner] of scanners.entries()) {
-    try {
-      await scanner.check();
-    } catch (err) {
-      const message = scrubSecrets(err instanceof Error ? err.message : String(err)).split('\n')[0];
-      throw new ConfigError(`config: scanners[${i}] (${scanner.name}): ${message}`);
-    }
-    log.info({ scanner: scanner.name, 'scanner.type': scanner.type, dbVersion: await scanner.dbVersion() }, 'scanner ready');
-  }
-  return scanners;
-}
-
-/** The TLS key pair when `server.tlsCertFile` and `server.tlsKeyFile` are set (the schema refuses one alone). */
-function tlsOptions(config: Config): { cert: Buffer; key: Buffer } | null {
-  const { tlsCertFile, tlsKeyFile } = config.server;
-  if (!tlsCertFile || !tlsKeyFile) return null;
-  const read = (key: string, file: string): Buffer => {
-    try {
-      return readFileSync(file);
-    } catch (err) {
-      throw new ConfigError(`config: server.${key}: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
-    }
-  };
-  return { cert: read('tlsCertFile', tlsCertFile), key: read('tlsKeyFile', tlsKeyFile) };
-}
-
 /** An HTTPS server with the configured key pair, else plain HTTP (loopback, or behind a TLS proxy). */
 function createServer(config: Config, handler: Parameters<typeof createHttpServer>[1]): { server: Server; scheme: 'http' | 'https' } {
-  const tls = tlsOptions(config);
+  const { tlsCertFile, tlsKeyFile } = config.server;
+  // The schema refuses one file without the other.
+  const tls = tlsCertFile && tlsKeyFile ? readKeyPair('server', { tlsCertFile, tlsKeyFile }) : null;
   if (!tls) return { server: createHttpServer(handler), scheme: 'http' };
   try {
     return { server: createHttpsServer(tls, handler), scheme: 'https' };
@@ -348,7 +280,8 @@ export async function startApi(config: Config, logger: Logger, redis: Redis, ser
     : undefined;
   const app = createApp({
     logger: logger.child({ module: 'api' }),
-    readiness: [redisCheck(redis), registryCheck(config.internalRegistry.url)],
+    // Each client answers for itself: the registry client's ping() uses its caFile/insecure and credentials.
+    readiness: [readinessOf('redis', { ping: () => pingRedis(redis) }), readinessOf('internalRegistry', services.registry.internal)],
     routers: [...(signIn ? [oidcSignInRouter({ oidc: signIn, redirectUri: config.auth.oidc!.redirectUri!, secureCookies: Boolean(config.server.tlsCertFile) })] : []), v1Router({
       identity: cached, ...services, robots: services.auth.robots, principals: services.auth.principals, limits: config.server,
       rateCounters: {
@@ -442,14 +375,7 @@ export async function startWebhookRole(config: Config, logger: Logger, redis: Re
   if (!tlsCertFile || !tlsKeyFile) {
     throw new ConfigError('config: webhook.tlsCertFile: the webhook role serves HTTPS only (the Kubernetes API server calls it over TLS); set webhook.tlsCertFile and webhook.tlsKeyFile');
   }
-  const read = (key: string, file: string): Buffer => {
-    try {
-      return readFileSync(file);
-    } catch (err) {
-      throw new ConfigError(`config: webhook.${key}: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
-    }
-  };
-  const tls = { cert: read('tlsCertFile', tlsCertFile), key: read('tlsKeyFile', tlsKeyFile) };
+  const tls = readKeyPair('webhook', { tlsCertFile, tlsKeyFile });
   // Subscriber mode needs a connection of its own, without the store's command deadline.
   const subscriber = createRedis(config.redis, 'worker', logger);
   const ledger = new RedisLedgerSnapshot(redis, config.redis.prefix);

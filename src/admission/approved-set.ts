@@ -4,7 +4,7 @@
  * digests with who revoked them and why. A review is answered from here alone, never from the
  * network (Kyverno's image checks time out under load because they call out per review).
  */
-import { parseReference, type ImageRef } from '../registry/reference';
+import { parseReference, type ImageRef } from '../registry';
 
 export interface ApprovedEntry {
   team: string;

@@ -11,7 +11,7 @@
  * changed are judged: a revocation stops new admissions, never running workloads.
  */
 import { AppError } from '../lib/errors';
-import type { ImageRef } from '../registry/reference';
+import type { ImageRef } from '../registry';
 import type { ApprovedSet, Lookup } from './approved-set';
 import type { AdmissionException, ExceptionSet } from './exceptions';
 import { containerImages, MalformedObject, WORKLOAD_KINDS, type ContainerImage } from './images';

@@ -5,8 +5,8 @@
  */
 import { AppError } from '../lib/errors';
 import type { Principal } from '../lib/identity/types';
-import { canRead, readableTeams } from '../intake/access';
-import { isValidDigest } from '../registry/reference';
+import { canRead, readableTeams } from '../intake';
+import { isValidDigest } from '../registry';
 import type { WorkloadReader, WorkloadSeen } from './ledger-store';
 import type { NamespaceMap } from './namespaces';
 

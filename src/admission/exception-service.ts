@@ -8,9 +8,9 @@
 import { randomBytes } from 'node:crypto';
 import { AppError } from '../lib/errors';
 import type { Principal } from '../lib/identity/types';
-import { canRead, hasRole, isMember, readableTeams, requireRole } from '../intake/access';
-import { outboxRecord, type DomainEvent, type EventBus } from '../intake/events';
-import { isValidDigest, parseReference } from '../registry/reference';
+import { canRead, hasRole, isMember, readableTeams, requireRole } from '../intake';
+import { outboxRecord, type DomainEvent, type EventBus } from '../intake';
+import { isValidDigest, parseReference } from '../registry';
 import type { ExceptionStore } from './exception-store';
 import { MAX_EXCEPTION_MS, type AdmissionException } from './exceptions';
 import type { NamespaceMap } from './namespaces';

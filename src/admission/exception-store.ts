@@ -6,7 +6,7 @@
  * them from their expiry on by its own clock, never by their presence here.
  */
 import type Redis from 'ioredis';
-import { storeKeys } from '../store/keys';
+import { storeKeys } from '../store';
 import type { OutboxRecord } from '../store/types';
 import type { AdmissionException } from './exceptions';
 

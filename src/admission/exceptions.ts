@@ -4,7 +4,7 @@
  * at most 24 h ahead, with a reason. The replica decides on its own clock: an exception past its
  * `expires` is ignored at once, whatever Redis still holds (a key's TTL is no decision).
  */
-import type { ImageRef } from '../registry/reference';
+import type { ImageRef } from '../registry';
 
 /** One exception, as stored and as announced to the replicas. */
 export interface AdmissionException {

@@ -5,7 +5,7 @@
  * over, so that a stream of distinct (hostile) strings costs memory no more than CACHE_SIZE entries.
  * Parsed references are frozen: they are shared between reviews.
  */
-import { parseReference } from '../registry/reference';
+import { parseReference } from '../registry';
 import type { KeyedRef } from './approved-set';
 
 const CACHE_SIZE = 20_000;

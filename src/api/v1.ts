@@ -4,9 +4,8 @@
  * bodies only; then one router per resource.
  */
 import { Router } from 'express';
-import type { AuditLog } from '../audit';
-import type { ApprovedService, CodeScanService, DecisionService, RequestService, RevocationService, WaiverService } from '../intake';
-import type { NotificationService } from '../intake/notifications';
+import type { ApprovedService, AuditLog, CodeScanService, DecisionService, RequestService, RevocationService, WaiverService } from '../intake';
+import type { NotificationService } from '../intake';
 import type { IdentityProvider } from '../lib/identity/types';
 import type { RateCounter } from '../lib/rate-counter';
 import { authenticate } from './middleware/auth';

@@ -11,3 +11,4 @@ export { walkArchiveFile } from './archive-file';
 export { archiveBefore, type ArchiveOutcome } from './archive';
 export { startCheckpointer, type Checkpointer } from './checkpointer';
 export { AuditReader, visibleTo, type AuditPage, type TeamScope } from './reader';
+export * from './checkpoint-dir';

@@ -8,7 +8,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Credentials } from '../registry/auth';
+import type { Credentials } from '../registry';
 import { CliError, EXIT, usageError } from './common';
 
 export function credentialsFromEnv(command: string, flag: string, name: string, env: NodeJS.ProcessEnv = process.env): Credentials {

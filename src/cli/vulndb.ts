@@ -11,8 +11,8 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { isAppError } from '../lib/errors';
 import { loadConfig } from '../lib/config';
-import { loadRecords } from '../scanners/osv/loader';
-import { syncOsv, type SyncProgress, type SyncResult } from '../scanners/osv/sync';
+import { loadRecords } from '../scanners';
+import { syncOsv, type SyncProgress, type SyncResult } from '../scanners';
 
 export const usage = `usage: portcullis vulndb sync --from <url|dir> [--from <url|dir>]... [--to <dir>] [--force] [--quiet]
 

@@ -1,8 +1,10 @@
 /**
  * One delivery attempt of a webhook: POST the CloudEvent, signed, and read what the endpoint
- * said. Redirects are not followed (a webhook URL that redirects elsewhere would send signed
- * events to a host nobody configured); the response body is drained, capped, and ignored.
+ * said, through the outbound HTTP client (lib/http). Redirects are not followed (a webhook URL
+ * that redirects elsewhere would send signed events to a host nobody configured); the response
+ * body is read up to a cap, and ignored.
  */
+import { defaultHttpClient, isHttpError, type HttpClient } from '../lib/http';
 import { signWebhook } from './signature';
 
 export interface WebhookTarget {
@@ -19,40 +21,26 @@ export type AttemptResult =
 
 const MAX_RESPONSE_BYTES = 64 * 1024;
 
-export async function attemptDelivery(target: WebhookTarget, id: string, body: string, timeoutMs = 10_000): Promise<AttemptResult> {
-  let res: Response;
+export async function attemptDelivery(target: WebhookTarget, id: string, body: string, timeoutMs = 10_000, client: HttpClient = defaultHttpClient()): Promise<AttemptResult> {
+  let status: number;
   try {
-    res = await fetch(target.url, {
+    ({ status } = await client.request({
       method: 'POST',
-      redirect: 'manual',
-      signal: AbortSignal.timeout(timeoutMs),
+      url: target.url,
+      timeoutMs,
+      // What the endpoint said does not matter past its status.
+      maxBodyBytes: MAX_RESPONSE_BYTES,
+      overflow: 'truncate',
       headers: { 'content-type': 'application/json', 'user-agent': 'Portcullis-Webhooks/1', ...signWebhook(target.secret, id, body) },
       body,
-    });
+      what: `webhook ${target.name}`,
+    }));
   } catch (err) {
-    const e = err as Error & { cause?: { code?: string } };
-    return { kind: 'retry', error: e.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : (e.cause?.code ?? e.message) };
+    if (!isHttpError(err)) throw err;
+    const code = (err.cause as { code?: unknown } | undefined)?.code;
+    return { kind: 'retry', error: err.reason === 'timeout' ? `no answer within ${timeoutMs} ms` : typeof code === 'string' ? code : err.message };
   }
-  await drain(res);
-  if (res.status >= 200 && res.status < 300) return { kind: 'delivered', status: res.status };
-  if (res.status === 410) return { kind: 'gone', status: 410 };
-  return { kind: 'retry', status: res.status };
-}
-
-async function drain(res: Response): Promise<void> {
-  if (!res.body) return;
-  let n = 0;
-  const reader = res.body.getReader();
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) return;
-      n += value.length;
-      if (n > MAX_RESPONSE_BYTES) return;
-    }
-  } catch {
-    // What the endpoint said does not matter past its status.
-  } finally {
-    void reader.cancel().catch(() => undefined);
-  }
+  if (status >= 200 && status < 300) return { kind: 'delivered', status };
+  if (status === 410) return { kind: 'gone', status: 410 };
+  return { kind: 'retry', status };
 }

@@ -7,3 +7,4 @@ export { Metrics, type QueueCounts } from './metrics';
 export { metricsSubscriber } from './metrics-subscriber';
 export { startMetricsServer } from './metrics-server';
 export { instrumentScanner } from './instrument';
+export * from './deliver';

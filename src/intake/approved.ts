@@ -6,7 +6,7 @@
  */
 import { AppError } from '../lib/errors';
 import type { Principal } from '../lib/identity/types';
-import { parseReference } from '../registry/reference';
+import { parseReference } from '../registry';
 import { platformKey, type ApprovalStore } from '../store/types';
 import { canRead, requireRole } from './access';
 

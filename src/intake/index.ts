@@ -20,3 +20,9 @@ export { RetentionService, type RetentionDeps, type RetentionOutcome, type Reten
 // What routes and the API's response models need of the modules below intake (api → intake → …).
 export { findingSchema, SEVERITIES, type Finding } from '../scanners/types';
 export { REQUEST_STATUSES, type IntakeRequest, type RequestSummary, type RequestStatus } from '../store/types';
+export * from './notifications';
+export * from './registry-gateway';
+export { AuditQueryService, type AuditLog } from './audit-query';
+// The SARIF log is parsed at the edge (413/400 before the service runs); routes take the parser from here.
+export { notJson, parseSarif } from '../scanners';
+export type { ApprovalStore } from '../store/types';

@@ -6,7 +6,7 @@
  */
 import { AppError } from '../lib/errors';
 import type { Principal } from '../lib/identity/types';
-import type { DeliveryQuery, DeliveryRecord } from '../events/deliveries';
+import type { DeliveryQuery, DeliveryRecord } from '../events';
 import { isMember, readableTeams, requireRole } from './access';
 import type { EventBus } from './events';
 

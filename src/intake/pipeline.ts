@@ -7,7 +7,7 @@
  */
 import { AppError, toAppError } from '../lib/errors';
 import type { Logger } from '../lib/logger';
-import { parseReference } from '../registry/reference';
+import { parseReference } from '../registry';
 import { requestDigest, type Approval, type ApprovalStore, type IntakeRequest, type RequestStatus, type RequestStore, type RevocationStore } from '../store/types';
 import { Lifecycle, digestClaimKey, nextStep } from './lifecycle';
 import { findApproval } from './ledger';

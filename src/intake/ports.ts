@@ -4,7 +4,7 @@
  * main.ts passes implementations in.
  */
 import { AppError } from '../lib/errors';
-import type { ImageRef } from '../registry/reference';
+import type { ImageRef } from '../registry';
 import type { RegistryClient } from '../registry/types';
 import type { ScanReport } from '../scanners/types';
 import type { IntakeRequest, PolicyOutcome } from '../store/types';

@@ -7,9 +7,9 @@
  */
 import { AppError } from '../lib/errors';
 import type { Logger } from '../lib/logger';
-import { copyImage } from '../registry/copy';
-import type { CopyOptions, Mover } from '../registry/mover';
-import { apiReference, normalizeRegistryHost, type ImageRef } from '../registry/reference';
+import { copyImage } from '../registry';
+import type { CopyOptions, Mover } from '../registry';
+import { apiReference, normalizeRegistryHost, type ImageRef } from '../registry';
 import type { RegistryClient, RegistryWriter } from '../registry/types';
 import type { IntakeRegistry, StageResult } from './ports';
 

@@ -7,8 +7,8 @@
 import { randomUUID } from 'node:crypto';
 import { AppError } from '../lib/errors';
 import type { Principal, SubjectLinks } from '../lib/identity/types';
-import { formatReference, normalizeRegistryHost, parseReference } from '../registry/reference';
-import { requestCursor } from '../store/keys';
+import { formatReference, normalizeRegistryHost, parseReference } from '../registry';
+import { requestCursor } from '../store';
 import type { ApprovalStore, IntakeRequest, Page, RequestStatus, RequestStore, RequestSummary, RevocationStore } from '../store/types';
 import { canRead, decidableTeams, isMember, readableTeams, requireRole, TEAM_NAME } from './access';
 import { outboxRecord, type DomainEvent, type EventBus } from './events';

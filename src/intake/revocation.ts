@@ -16,7 +16,7 @@
 import { randomUUID } from 'node:crypto';
 import { AppError } from '../lib/errors';
 import type { Principal } from '../lib/identity/types';
-import { parseReference } from '../registry/reference';
+import { parseReference } from '../registry';
 import type { Approval, ApprovalStore, Revocation, RevocationIntent, RevocationStore, RequestStatus, RequestStore } from '../store/types';
 import { isMember, requireRole } from './access';
 import { outboxRecord, type DomainEvent, type EventBus } from './events';

@@ -9,6 +9,7 @@
  * auth.docker.io) is decided by {@link Router}: see routing.ts. Tokens and passwords never
  * appear in a log line or an error message.
  */
+import { basicAuth } from '../lib/http';
 import type { Logger } from '../lib/logger';
 import { errorFromResponse, readLimited, RegistryError, safeUrl } from './errors';
 import type { Router } from './routing';
@@ -80,7 +81,7 @@ export class Authenticator {
     if (!c) return undefined;
     if (c.scheme === 'basic') {
       if (!this.credentials) return undefined;
-      return `Basic ${Buffer.from(`${this.credentials.username}:${this.credentials.password}`).toString('base64')}`;
+      return basicAuth(this.credentials.username, this.credentials.password);
     }
     const key = [...new Set(scopes)].sort().join(' ');
     const cached = this.tokens.get(key);
@@ -108,7 +109,7 @@ export class Authenticator {
     for (const s of scopes) url.searchParams.append('scope', s);
     const headers: Record<string, string> = { accept: 'application/json' };
     if (this.credentials) {
-      headers.authorization = `Basic ${Buffer.from(`${this.credentials.username}:${this.credentials.password}`).toString('base64')}`;
+      headers.authorization = basicAuth(this.credentials.username, this.credentials.password);
     }
     const what = `token from ${safeUrl(url)}`;
     const res = await this.transport.send({ method: 'GET', url, headers });

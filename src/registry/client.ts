@@ -6,6 +6,7 @@
 import type { IncomingMessage } from 'node:http';
 import { pipeline, type Readable } from 'node:stream';
 import { AppError } from '../lib/errors';
+import { BodyTooLarge, readBody } from '../lib/http';
 import { repositoryScope } from './auth';
 import { bareType, isSchema1, MANIFEST_ACCEPT, MAX_MANIFEST_SIZE, parseManifest } from './manifest';
 import { isValidDigest } from './reference';
@@ -178,16 +179,10 @@ export class DistributionClient implements RegistryWriter {
 }
 
 async function readCapped(res: IncomingMessage, limit: number, what: string): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of res as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) {
-      res.destroy();
-      throw new AppError('MANIFEST_TOO_LARGE', `${what}: over the ${limit}-byte cap`);
-    }
-    chunks.push(chunk);
+  try {
+    return (await readBody(res, limit, 'error')).body;
+  } catch (err) {
+    if (err instanceof BodyTooLarge) throw new AppError('MANIFEST_TOO_LARGE', `${what}: over the ${limit}-byte cap`);
+    throw err;
   }
-  return Buffer.concat(chunks, size);
 }
-

@@ -5,6 +5,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { AppError, type ErrorCode } from '../lib/errors';
+import { readBody } from '../lib/http';
 
 /** One entry of a Distribution error body `{"errors":[{code,message,detail}]}`. */
 export interface DistributionError {
@@ -48,13 +49,7 @@ export const MAX_ERROR_BODY = 64 * 1024;
 
 /** Reads at most `limit` bytes of a response body, then discards the rest of it. */
 export async function readLimited(res: IncomingMessage, limit: number): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of res as AsyncIterable<Buffer>) {
-    if (size < limit) chunks.push(chunk.subarray(0, limit - size));
-    size += chunk.length;
-  }
-  return Buffer.concat(chunks);
+  return (await readBody(res, limit, 'drain')).body;
 }
 
 /** Retry-After is either delay-seconds or an HTTP-date (RFC 9110 §10.2.3). */

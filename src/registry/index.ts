@@ -14,3 +14,6 @@ export { UpstreamResolver, type ClientProvider, type ResolverOptions } from './r
 export { RegistryMover, type RegistryMoverDefaults } from './registry-mover';
 export { parsePlatform, formatPlatform, platformMatches } from './platform';
 export { toolClient, parseCredentials, type ToolClientOptions } from './tool-clients';
+export * from './children';
+export * from './movers/from-config';
+export * from './upload-cleanup';

@@ -7,9 +7,8 @@
 import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import { Readable } from 'node:stream';
-import { AgentPool, type TlsSettings } from './agents';
+import { AgentPool, basicAuth, proxyFor, type TlsSettings } from '../lib/http';
 import { networkError, safeUrl } from './errors';
-import { proxyFor } from './proxy';
 
 export interface TransportOptions extends TlsSettings {
   /** Forward proxy for every request of this client; otherwise HTTPS_PROXY/NO_PROXY apply. */
@@ -51,7 +50,7 @@ export class Transport {
     else if (!req.body && ['POST', 'PUT', 'PATCH'].includes(req.method)) headers['content-length'] = '0';
     const plainViaProxy = proxy !== undefined && !secure;
     if (plainViaProxy && proxy.username) {
-      headers['proxy-authorization'] = `Basic ${Buffer.from(`${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`).toString('base64')}`;
+      headers['proxy-authorization'] = basicAuth(decodeURIComponent(proxy.username), decodeURIComponent(proxy.password));
     }
     const options: http.RequestOptions = {
       method: req.method,

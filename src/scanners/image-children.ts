@@ -13,7 +13,7 @@
  */
 import { AppError, toAppError } from '../lib/errors';
 import { formatPlatform, parseManifest, type Descriptor, type ParsedManifest, type Platform } from '../registry';
-import { distinctChildren, judgeChild, unscannableMessage } from '../registry/children';
+import { distinctChildren, judgeChild, unscannableMessage } from '../registry';
 import type { ScanTarget } from './types';
 
 export interface ImageToScan {

@@ -1,9 +1,10 @@
 /** The store: interfaces and the Redis implementation chosen in main.ts. */
 export * from './types';
-export { requestCursor } from './keys';
+export { indexMember, requestCursor, storeKeys } from './keys';
 export { RedisRequestStore } from './redis-requests';
 export { RedisApprovalStore } from './redis-approvals';
 export { RedisRevocationStore } from './redis-revocations';
 export { RedisLedgerSnapshot } from './redis-ledger-snapshot';
 export { RedisScanResultStore, SCAN_RESULT_TTL_SECONDS } from './redis-scans';
 export { RedisCodeScanStore } from './redis-code-scans';
+export * from './redis-upload-journal';

@@ -5,6 +5,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
+import type { Server } from 'node:http';
 import type Redis from 'ioredis';
 import YAML from 'yaml';
 import { buildServices, startApi, startWorker, type ServiceOptions, type Services } from '../../src/main';
@@ -36,6 +37,8 @@ export const tokenOf = (who: Who): string => `token-${who}`;
 
 export interface TestApp {
   url: string;
+  /** The API's HTTP server, as main.ts's startApi built it. */
+  server: Server;
   config: Config;
   redis: Redis;
   services: Services;
@@ -104,7 +107,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   };
 
   return {
-    url, config, redis, services: built, configFile, call,
+    url, server: api.server, config, redis, services: built, configFile, call,
     async waitForStatus(id, statuses) {
       for (let i = 0; i < 1200; i++) {
         const r = await call('auditor', 'GET', `/v1/requests/${id}`);

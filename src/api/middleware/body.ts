@@ -6,7 +6,7 @@
  */
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { AppError } from '../../lib/errors';
-import { notJson } from '../../scanners/sarif/normalize';
+import { notJson } from '../../intake';
 
 /** Code-scan (SARIF) uploads; the route itself belongs to the scanners' API. */
 export const CODE_SCAN_PATH = /^\/v1\/requests\/[^/]+\/code-scans\/?$/;

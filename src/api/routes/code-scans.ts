@@ -11,7 +11,7 @@
 import { Router } from 'express';
 import type { CodeScanService } from '../../intake';
 import { AppError } from '../../lib/errors';
-import { parseSarif } from '../../scanners/sarif/normalize';
+import { parseSarif } from '../../intake';
 import { rawBodyOf } from '../middleware/body';
 import { principalOf } from '../middleware/auth';
 import { SHA256 } from './code-scans.contract';

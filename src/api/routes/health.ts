@@ -4,12 +4,9 @@
  * takes the instance out of rotation.
  */
 import { Router } from 'express';
+import type { ReadinessCheck } from '../../lib/readiness';
 
-/** A dependency the service needs to do its work; `check` throws (or rejects) when it is down. */
-export interface ReadinessCheck {
-  name: string;
-  check(): Promise<void>;
-}
+export type { ReadinessCheck } from '../../lib/readiness';
 
 const CHECK_TIMEOUT_MS = 3000;
 

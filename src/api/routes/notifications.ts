@@ -4,7 +4,7 @@
  */
 import { Router } from 'express';
 import { z } from 'zod';
-import type { NotificationService } from '../../intake/notifications';
+import type { NotificationService } from '../../intake';
 import { AppError } from '../../lib/errors';
 import { principalOf } from '../middleware/auth';
 import { parseInput } from '../middleware/validate';

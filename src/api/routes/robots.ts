@@ -10,7 +10,7 @@ import { AppError } from '../../lib/errors';
 import { ROLES } from '../../lib/identity/types';
 import { principalOf } from '../middleware/auth';
 import { parseInput } from '../middleware/validate';
-import { TEAM_NAME } from '../../intake/access';
+import { TEAM_NAME } from '../../intake';
 
 const name = z.string().regex(/^[a-z0-9]+(?:[._-][a-z0-9]+)*$/, 'lowercase letters, digits and . _ - between them').max(64);
 export const robotBody = z.strictObject({

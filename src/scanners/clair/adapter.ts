@@ -19,7 +19,7 @@ import type { ScanReport, ScannerAdapter, ScanTarget, Finding } from '../types';
 import { IndexStates, OCI_LAYER_TYPE, type ClairLayer, type ClairManifest, type IndexReport } from './api';
 import { ClairClient } from './client';
 import type { ClairScannerConfig } from './config';
-import { systemClock, type Clock, type RemoteScannerDeps } from './http';
+import { systemClock, type Clock, type RemoteScannerDeps } from '../remote';
 import { blobUrl, imagesToScan, mergeFindings, type ImageToScan } from './images';
 import { normalizeClairReport } from './normalize';
 import { withCoverage } from '../coverage';
@@ -60,7 +60,7 @@ export class ClairScanner implements ScannerAdapter {
 
   constructor(private readonly config: ClairScannerConfig, private readonly deps: RemoteScannerDeps) {
     this.name = config.name;
-    this.client = new ClairClient(config, deps.fetch ?? fetch);
+    this.client = new ClairClient(config, deps.http);
     this.clock = deps.clock ?? systemClock;
     this.logger = deps.logger.child({ module: 'scanners.clair', scanner: config.name });
   }

@@ -15,7 +15,8 @@ import {
   type VulnerabilityReport,
 } from './api';
 import type { ClairScannerConfig } from './config';
-import { baseUrl, parseBody, send, unexpectedStatus, type HttpCall, type HttpResult } from './http';
+import { baseUrl, parseBody, send, unexpectedStatus, type HttpCall, type HttpResult } from '../remote';
+import type { HttpClient } from '../../lib/http';
 import { PskSigner } from './psk';
 
 /** Outcome of `GET /matcher/api/v1/vulnerability_report/{digest}`. */
@@ -31,7 +32,7 @@ export class ClairClient {
   private readonly matcher: string;
   private readonly psk?: PskSigner;
 
-  constructor(private readonly config: ClairScannerConfig, private readonly fetchImpl: typeof fetch) {
+  constructor(private readonly config: ClairScannerConfig, private readonly http?: HttpClient) {
     this.indexer = baseUrl(config.indexerUrl ?? config.url ?? '');
     this.matcher = baseUrl(config.matcherUrl ?? config.url ?? '');
     if (config.psk) this.psk = new PskSigner(config.psk, config.pskIssuer, () => Date.now());
@@ -40,7 +41,7 @@ export class ClairClient {
   private async call(call: Omit<HttpCall, 'timeoutMs'>): Promise<HttpResult> {
     const headers: Record<string, string> = { accept: 'application/json', ...call.headers };
     if (this.psk) headers.authorization = this.psk.authorization();
-    return send({ ...call, headers, timeoutMs: this.config.requestTimeoutMs }, this.fetchImpl);
+    return send({ ...call, headers, timeoutMs: this.config.requestTimeoutMs }, this.http);
   }
 
   /**

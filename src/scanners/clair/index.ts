@@ -4,5 +4,5 @@
  */
 export { ClairScanner, clairManifest } from './adapter';
 export { clairScannerConfigSchema, type ClairScannerConfig, type ClairScannerConfigInput } from './config';
-export type { Clock, RegistryAuthorization, RemoteScannerDeps } from './http';
+export type { Clock, RegistryAuthorization, RemoteScannerDeps } from '../remote';
 export { normalizeClairReport } from './normalize';

@@ -7,7 +7,7 @@
 import { toAppError } from '../../lib/errors';
 import type { Logger } from '../../lib/logger';
 import { summarize, type Finding, type ScanReport, type ScanTarget } from '../types';
-import type { Clock } from './http';
+import type { Clock } from '../remote';
 
 export interface RemoteScanRun {
   scanner: string;

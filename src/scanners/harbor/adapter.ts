@@ -12,7 +12,7 @@
  */
 import { AppError } from '../../lib/errors';
 import type { Logger } from '../../lib/logger';
-import { systemClock, type Clock, type RemoteScannerDeps } from '../clair/http';
+import { systemClock, type Clock, type RemoteScannerDeps } from '../remote';
 import { imagesToScan, mergeFindings, type ImageToScan } from '../clair/images';
 import { runRemoteScan } from '../clair/report';
 import { withCoverage } from '../coverage';
@@ -45,7 +45,7 @@ export class HarborScanner implements ScannerAdapter {
 
   constructor(private readonly config: HarborScannerConfig, private readonly deps: RemoteScannerDeps) {
     this.name = config.name;
-    this.client = new HarborClient(config, deps.fetch ?? fetch);
+    this.client = new HarborClient(config, deps.http);
     this.clock = deps.clock ?? systemClock;
     this.logger = deps.logger.child({ module: 'scanners.harbor', scanner: config.name });
   }

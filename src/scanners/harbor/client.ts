@@ -3,7 +3,8 @@
  * Polling and the metadata check are in adapter.ts.
  */
 import { AppError } from '../../lib/errors';
-import { baseUrl, errorText, parseBody, send, unexpectedStatus, type HttpCall, type HttpResult } from '../clair/http';
+import { baseUrl, errorText, parseBody, send, unexpectedStatus, type HttpCall, type HttpResult } from '../remote';
+import type { HttpClient } from '../../lib/http';
 import {
   HarborMediaTypes,
   metadataSchema,
@@ -24,14 +25,14 @@ export type ReportAnswer =
 export class HarborClient {
   private readonly api: string;
 
-  constructor(private readonly config: HarborScannerConfig, private readonly fetchImpl: typeof fetch) {
+  constructor(private readonly config: HarborScannerConfig, private readonly http?: HttpClient) {
     this.api = `${baseUrl(config.url)}/api/v1`;
   }
 
   private call(call: Omit<HttpCall, 'timeoutMs'>): Promise<HttpResult> {
     const headers: Record<string, string> = { ...call.headers };
     if (this.config.authorization) headers.authorization = this.config.authorization;
-    return send({ ...call, headers, timeoutMs: this.config.requestTimeoutMs }, this.fetchImpl);
+    return send({ ...call, headers, timeoutMs: this.config.requestTimeoutMs }, this.http);
   }
 
   /** `GET /api/v1/metadata` */

@@ -4,5 +4,5 @@
  */
 export { HarborScanner, capabilityProblem } from './adapter';
 export { harborScannerConfigSchema, type HarborScannerConfig, type HarborScannerConfigInput } from './config';
-export type { Clock, RegistryAuthorization, RemoteScannerDeps } from '../clair/http';
+export type { Clock, RegistryAuthorization, RemoteScannerDeps } from '../remote';
 export { normalizeHarborReport } from './normalize';

@@ -8,9 +8,10 @@
  */
 import { createWriteStream, promises as fs } from 'node:fs';
 import path from 'node:path';
-import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import type { IncomingMessage } from 'node:http';
 import { AppError } from '../../lib/errors';
+import { defaultHttpClient, type HttpClient } from '../../lib/http';
 import { fingerprint, loadRecords } from './loader';
 
 export interface SyncProgress {
@@ -30,8 +31,8 @@ export interface SyncOptions {
   onProgress?: (p: SyncProgress) => void;
   /** Largest download accepted per URL. @defaultValue 8 GiB */
   maxBytes?: number;
-  /** @defaultValue globalThis.fetch */
-  fetch?: typeof fetch;
+  /** The outbound HTTP client. @defaultValue the process's default client */
+  http?: HttpClient;
 }
 
 export interface SyncResult {
@@ -53,22 +54,27 @@ export function localNameFor(url: string): string {
 async function download(url: string, staging: string, opts: SyncOptions): Promise<number> {
   const name = localNameFor(url);
   const max = opts.maxBytes ?? 8 * 1024 ** 3;
-  let res: Response;
+  let res: IncomingMessage;
   try {
-    res = await (opts.fetch ?? fetch)(url, { redirect: 'follow' });
+    res = await (opts.http ?? defaultHttpClient()).stream({ url, followRedirects: true, what: 'the request' });
   } catch (err) {
     throw new AppError('SCANNER_UNAVAILABLE', `OSV download ${url} failed: ${(err as Error).message}`, { cause: err, temporary: true });
   }
-  if (!res.ok || !res.body) {
-    throw new AppError('SCANNER_UNAVAILABLE', `OSV download ${url} answered HTTP ${res.status}`, { temporary: res.status >= 500 });
+  const status = res.statusCode ?? 0;
+  if (status < 200 || status > 299) {
+    res.resume();
+    throw new AppError('SCANNER_UNAVAILABLE', `OSV download ${url} answered HTTP ${status}`, { temporary: status >= 500 });
   }
-  const lengthHeader = res.headers.get('content-length');
+  const lengthHeader = res.headers['content-length'];
   const total = lengthHeader && /^\d+$/.test(lengthHeader) ? Number(lengthHeader) : undefined;
-  if (total !== undefined && total > max) throw new AppError('SCAN_LIMIT_EXCEEDED', `OSV download ${url} is ${total} bytes, above ${max}`);
+  if (total !== undefined && total > max) {
+    res.destroy();
+    throw new AppError('SCAN_LIMIT_EXCEEDED', `OSV download ${url} is ${total} bytes, above ${max}`);
+  }
   const target = path.join(staging, name);
   await fs.mkdir(path.dirname(target), { recursive: true });
   let bytes = 0;
-  const body = Readable.fromWeb(res.body as Parameters<typeof Readable.fromWeb>[0]);
+  const body = res;
   body.on('data', (c: Buffer) => {
     bytes += c.length;
     if (bytes > max) body.destroy(new AppError('SCAN_LIMIT_EXCEEDED', `OSV download ${url} exceeds ${max} bytes`));

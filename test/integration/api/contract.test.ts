@@ -10,7 +10,9 @@ import { API_CONTRACTS } from '../../../src/api/contracts';
 import type { RouteContract } from '../../../src/api/contract';
 import { openApiDocument } from '../../../src/api/openapi';
 import { PRINCIPALS, startTestApp, tokenOf, type TestApp, type Who } from '../../harness/app';
+import { expressRoutes } from '../../harness/routes';
 import { services, uniqueName } from '../../harness/services';
+import type { Express } from 'express';
 
 type Responses = Record<string, { description: string }>;
 const doc = openApiDocument(API_CONTRACTS) as { paths: Record<string, Record<string, { responses: Responses }>> };
@@ -87,6 +89,12 @@ describe('every route answers only what its contract documents', () => {
       if (parsed && !parsed.success) throw new Error(`${c.method} ${c.path} (${how}) answered ${res.status} with a body its contract does not describe: ${parsed.error.message}`);
     }
   }
+
+  it('documents every route the running service mounts (main.ts\'s own wiring)', () => {
+    const served = expressRoutes(app.server.listeners('request')[0] as Express);
+    const documented = API_CONTRACTS.map((c) => `${c.method.toUpperCase()} ${c.path}`).sort();
+    expect(served).toEqual(documented);
+  });
 
   it('documents every status and code the routes answer', async () => {
     const v1 = API_CONTRACTS.filter((c) => c.auth === 'bearer');

@@ -7,7 +7,6 @@
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Express } from 'express';
 import { createApp } from '../../../src/api/app';
 import { API_CONTRACTS } from '../../../src/api/contracts';
 import { openApiDocument } from '../../../src/api/openapi';
@@ -15,24 +14,7 @@ import { v1Router, type V1Deps } from '../../../src/api/v1';
 import { ERROR_STATUS } from '../../../src/lib/errors';
 import { createLogger } from '../../../src/lib/logger';
 import { tempDir } from '../../harness/proc';
-
-interface Layer { route?: { path: string; methods: Record<string, boolean> }; handle?: { stack?: Layer[] } }
-
-/** Every `METHOD /path` express serves, with `:id` written `{id}` as in OpenAPI. */
-export function expressRoutes(app: Express): string[] {
-  const out: string[] = [];
-  const walk = (stack: Layer[]) => {
-    for (const layer of stack) {
-      if (layer.route) {
-        for (const m of Object.keys(layer.route.methods)) out.push(`${m.toUpperCase()} ${layer.route.path.replace(/:(\w+)/g, '{$1}')}`);
-      } else if (layer.handle?.stack) {
-        walk(layer.handle.stack);
-      }
-    }
-  };
-  walk((app as unknown as { router: { stack: Layer[] } }).router.stack);
-  return [...new Set(out)].sort();
-}
+import { expressRoutes } from '../../harness/routes';
 
 type Doc = { openapi: string; paths: Record<string, Record<string, { responses: Record<string, { description: string; content?: Record<string, { schema: unknown }> }> }>>; components: { schemas: Record<string, unknown> } };
 const doc = openApiDocument(API_CONTRACTS) as unknown as Doc;

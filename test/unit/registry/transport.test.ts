@@ -2,7 +2,7 @@ import { parseChallenge, repositoryScope } from '../../../src/registry/auth';
 import { parseRetryAfter, RegistryError, safeUrl, networkError } from '../../../src/registry/errors';
 import { parseManifest } from '../../../src/registry/manifest';
 import { parsePlatform, platformMatches } from '../../../src/registry/platform';
-import { noProxyMatches, proxyFor } from '../../../src/registry/proxy';
+import { noProxyMatches, proxyFor } from '../../../src/lib/http';
 import { backoffDelay } from '../../../src/registry/retry';
 import { Router } from '../../../src/registry/routing';
 import { Transport } from '../../../src/registry/transport';

@@ -8,6 +8,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
+import { basicAuth } from './basic';
 
 /** TLS settings of one registry. */
 export interface TlsSettings {
@@ -22,8 +23,7 @@ const MAX_SOCKETS = 40;
 
 function proxyAuthHeader(proxy: URL): Record<string, string> {
   if (!proxy.username) return {};
-  const creds = `${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`;
-  return { 'proxy-authorization': `Basic ${Buffer.from(creds).toString('base64')}` };
+  return { 'proxy-authorization': basicAuth(decodeURIComponent(proxy.username), decodeURIComponent(proxy.password)) };
 }
 
 type CreateCallback = (err: Error | null, socket: Duplex) => void;

@@ -1,12 +1,13 @@
 /**
- * JSON over HTTP for the remote scanner adapters (Clair and Harbor share it; it lives here
- * because this folder was the first of the two). One place decides what a fault means:
+ * JSON over HTTP for the remote scanner adapters (Clair and Harbor share it), on the one
+ * outbound HTTP client (lib/http). One place decides what a fault means:
  * no connection, a timeout or a 5xx is `SCANNER_UNAVAILABLE` (temporary, the pipeline
  * retries); a body that is not what the published API document says is `SCAN_FAILED`.
  * Error messages name the operation and the status, never a header or a URL's credentials.
  */
 import type { z } from 'zod';
 import { AppError } from '../../lib/errors';
+import { defaultHttpClient, isHttpError, type HttpClient } from '../../lib/http';
 import type { Logger } from '../../lib/logger';
 import { scrubSecrets } from '../../lib/logger';
 
@@ -35,8 +36,8 @@ export interface RemoteScannerDeps {
   logger: Logger;
   /** @defaultValue the system clock */
   clock?: Clock;
-  /** @defaultValue globalThis.fetch */
-  fetch?: typeof fetch;
+  /** The outbound HTTP client (its TLS and proxy settings). @defaultValue the process's default client */
+  http?: HttpClient;
 }
 
 export interface HttpCall {
@@ -58,54 +59,27 @@ export interface HttpResult {
 /** Reports can be large (thousands of vulnerabilities), but not unbounded. */
 export const MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
 
-function causeCode(err: unknown): string {
-  const cause = (err as { cause?: { code?: unknown } }).cause;
-  if (cause && typeof cause.code === 'string') return cause.code;
-  if (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError')) return 'timeout';
-  return err instanceof Error ? err.name : 'error';
-}
-
-async function readLimited(res: Response, limit: number, what: string): Promise<Buffer> {
-  if (!res.body) return Buffer.alloc(0);
-  const chunks: Buffer[] = [];
-  let total = 0;
-  const reader = res.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > limit) {
-      await reader.cancel();
-      throw new AppError('SCAN_FAILED', `${what}: response larger than ${limit} bytes`);
-    }
-    chunks.push(Buffer.from(value));
-  }
-  return Buffer.concat(chunks);
-}
-
 /**
  * Sends one request without following redirects (Harbor's 302 means "not ready", not
  * "look elsewhere") and reads the whole, capped body.
  */
-export async function send(call: HttpCall, fetchImpl: typeof fetch = fetch): Promise<HttpResult> {
-  let res: Response;
+export async function send(call: HttpCall, client: HttpClient = defaultHttpClient()): Promise<HttpResult> {
   try {
-    res = await fetchImpl(call.url, {
-      method: call.method,
-      headers: call.headers,
-      body: call.body,
-      redirect: 'manual',
-      signal: AbortSignal.timeout(call.timeoutMs),
-    });
+    const reply = await client.request({ ...call, maxBodyBytes: MAX_RESPONSE_BYTES, what: call.what });
+    return { status: reply.status, headers: reply.headers, body: reply.body };
   } catch (err) {
-    throw new AppError('SCANNER_UNAVAILABLE', `${call.what}: scanner unreachable (${causeCode(err)})`, { cause: err, temporary: true });
+    if (!isHttpError(err)) throw err;
+    if (err.reason === 'too_large') throw new AppError('SCAN_FAILED', `${call.what}: response larger than ${MAX_RESPONSE_BYTES} bytes`);
+    const message = err.reason === 'connection_lost'
+      ? `${call.what}: connection lost while reading the response (${codeOf(err.cause)})`
+      : `${call.what}: scanner unreachable (${err.reason === 'timeout' ? 'timeout' : codeOf(err.cause)})`;
+    throw new AppError('SCANNER_UNAVAILABLE', message, { cause: err, temporary: true });
   }
-  try {
-    return { status: res.status, headers: res.headers, body: await readLimited(res, MAX_RESPONSE_BYTES, call.what) };
-  } catch (err) {
-    if (err instanceof AppError) throw err;
-    throw new AppError('SCANNER_UNAVAILABLE', `${call.what}: connection lost while reading the response (${causeCode(err)})`, { cause: err, temporary: true });
-  }
+}
+
+function codeOf(err: unknown): string {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' ? code : err instanceof Error ? err.name : 'error';
 }
 
 /** The service's own error text, if its body carries one (Clair `{message}`, Harbor `{error:{message}}`). */
