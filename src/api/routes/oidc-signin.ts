@@ -12,7 +12,7 @@
  */
 import { timingSafeEqual } from 'node:crypto';
 import express, { type Request, type Response, type Router } from 'express';
-import type { OidcSessions } from '../../identity/oidc-sessions';
+import type { OidcSessions } from '../../identity';
 import { AppError, toAppError } from '../../lib/errors';
 
 /** The console's session cookie (src/ui/auth.ts). */
