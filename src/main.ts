@@ -33,6 +33,9 @@ import { NotificationService } from './intake/notifications';
 import { RegistryGateway } from './intake/registry-gateway';
 import { ConfigError, loadConfig, type Config } from './lib/config';
 import { startIdentityHygiene } from '../queue/identity-hygiene';
+import { monitorProcessors, scheduleMonitor } from '../queue/monitor';
+import { createMonitor, type Monitor } from './monitor/wiring';
+import { alertLogger } from './events/alerts';
 import { createIdentity, type Identity, type IdentityOptions } from './identity';
 import type { IdentityProvider } from './lib/identity/types';
 import { createLogger, scrubSecrets, setRootLogger, type Logger } from './lib/logger';
@@ -103,6 +106,8 @@ export interface Services {
   uploads?: UploadCleanup;
   /** Who is asking: the provider chain, robot accounts, role hygiene. */
   auth: Identity;
+  /** Approval health, drift and daily snapshots (src/monitor). */
+  monitor: Monitor;
 }
 
 /** Upload sessions a killed process left on the internal registry (issue 8.6). */
@@ -125,6 +130,8 @@ export interface ServiceOptions {
   auditKeys?: AuditKeyring;
   /** Identity wiring (a clock tests move; workers skip the tokens file). */
   identity?: IdentityOptions;
+  /** The monitor's clock (grace deadlines, waiver expiry, snapshots), which tests move. @defaultValue the system clock */
+  monitorClock?: () => Date;
 }
 
 /** The registry gateway and the one configured mover inside it. */
@@ -172,13 +179,22 @@ export function buildServices(config: Config, logger: Logger, redis: Redis, opti
     },
   });
   const auth = createIdentity(config, logger, options.identity, { redis, prefix, events });
+  const requestService = new RequestService({ requests, approvals, revocations, scheduler, lifecycle, events, upstreams: config.upstreams.map((u) => u.registry) });
+  const revocationService = new RevocationService({ approvals, requests, revocations, cleanup, lifecycle, events });
+  // Alert and state-change events as ECS log lines (event.kind alert/state) for ELK.
+  events.subscribe(alertLogger(logger.child({ module: 'alerts' })));
+  const monitor = createMonitor(config, logger, redis, {
+    approvals, requests, scanResults: new RedisScanResultStore(redis, prefix), events, revocations: revocationService, requestService,
+    resolve: (ref) => registry.resolve(ref),
+  }, options.monitorClock);
+  metrics.watchHealth(monitor.counts);
   return {
-    events, audit, scheduler, pipeline, metrics, webhooks, auth, cleanup, approvals, registry, ...(uploads ? { uploads } : {}),
+    events, audit, scheduler, pipeline, metrics, webhooks, auth, cleanup, approvals, registry, monitor, ...(uploads ? { uploads } : {}),
     notifications: new NotificationService(webhooks.log, webhooks.endpoints.map((e) => e.name), events),
-    requests: new RequestService({ requests, approvals, revocations, scheduler, lifecycle, events, upstreams: config.upstreams.map((u) => u.registry) }),
+    requests: requestService,
     decisions: new DecisionService({ requests, scheduler, lifecycle, events, policy, approvalsRequired: config.policy.approvals.required }),
-    approved: new ApprovedService({ approvals }),
-    revocations: new RevocationService({ approvals, requests, revocations, cleanup, lifecycle, events }),
+    approved: new ApprovedService({ approvals, health: monitor.views }),
+    revocations: revocationService,
     retention: new RetentionService({
       requests, registry, events, logger: logger.child({ module: 'retention' }),
       settings: { quarantinePrefix: config.internalRegistry.quarantinePrefix, quarantineDays: config.retention.quarantineDays, requestDays: config.retention.requestDays },
@@ -310,6 +326,7 @@ export async function startApi(config: Config, logger: Logger, redis: Redis, ser
     readiness: [redisCheck(redis), registryCheck(config.internalRegistry.url)],
     routers: [v1Router({
       identity, ...services, robots: services.auth.robots, principals: services.auth.principals, limits: config.server,
+      reviews: services.monitor.views, snapshots: services.monitor.snapshots,
       rateCounters: {
         principals: new RedisRateCounter(redis, `${config.redis.prefix}:ratelimit:principal`),
         addresses: new RedisRateCounter(redis, `${config.redis.prefix}:ratelimit:failed-auth`),
@@ -353,9 +370,12 @@ export function startWorker(config: Config, logger: Logger, services: Services):
   const maintenance = startMaintenanceWorker(workerConnection(config.redis), config.redis.prefix, {
     unpublish: unpublishProcessor({ approvals: services.approvals, registry: services.registry }, logger.child({ module: 'unpublish' })),
     retention: retentionProcessor(services.retention, logger.child({ module: 'retention' })),
+    ...monitorProcessors(services.monitor, logger.child({ module: 'monitor' })),
   }, logger);
   scheduleRetention(services.cleanup.queue, config.retention.intervalMinutes)
     .catch((err: unknown) => logger.error({ error: err }, 'could not schedule the retention job; it runs once Redis answers and a worker restarts'));
+  scheduleMonitor(services.cleanup.queue, { sweepMs: config.monitor.sweepEvery, driftMs: config.monitor.driftEvery })
+    .catch((err: unknown) => logger.error({ error: err }, 'could not schedule the monitor jobs; they run once Redis answers and a worker restarts'));
   const stopCleanup = services.uploads ? runUploadCleanup(services.uploads, config.worker.stalledIntervalMs, logger) : () => undefined;
   const hygiene = startIdentityHygiene(services.auth, logger.child({ module: 'identity-hygiene' }));
   // close() waits for running jobs; a job still running at the deadline is handed back by stalled-job recovery.

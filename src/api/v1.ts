@@ -19,6 +19,8 @@ import { notificationsRouter } from './routes/notifications';
 import { queueRouter } from './routes/queue';
 import { requestsRouter } from './routes/requests';
 import { robotsRouter, type RobotsDeps } from './routes/robots';
+import { snapshotsRouter, type SnapshotReader } from './routes/snapshots';
+import type { ReviewQueue } from './routes/queue';
 import { waiversRouter } from './routes/waivers';
 import { whoamiRouter } from './routes/whoami';
 
@@ -39,6 +41,10 @@ export interface V1Deps extends RobotsDeps {
   rateCounters: { principals: RateCounter; addresses: RateCounter };
   /** Where identities come from, as `GET /v1/whoami` reports it. @defaultValue 'tokens-file' */
   identitySource?: string;
+  /** Re-reviews of at-risk approvals in `GET /v1/queue` (src/monitor); absent: no `reviews`. */
+  reviews?: ReviewQueue;
+  /** Daily snapshots (`GET /v1/snapshots`); absent: 503. */
+  snapshots?: SnapshotReader;
   /** Extra v1 routers (e.g. code-scan uploads), mounted after the built-in ones. */
   extra?: Router[];
 }
@@ -57,6 +63,7 @@ export function v1Router(deps: V1Deps): Router {
   router.use(notificationsRouter(deps));
   router.use(whoamiRouter({ identitySource: deps.identitySource ?? 'tokens-file' }));
   router.use(robotsRouter(deps));
+  router.use(snapshotsRouter(deps));
   for (const extra of deps.extra ?? []) router.use(extra);
   return router;
 }

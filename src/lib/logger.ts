@@ -45,14 +45,20 @@ export function createLogger(settings: LoggerSettings = {}): Logger {
     formatters: {
       level: (label) => ({ 'log.level': label }),
       log: (obj) => {
-        const err = obj.error;
+        // Errors as ECS error.type, error.message, error.stack_trace and nothing else (no cause,
+        // details or headers, which may hold what must not be logged). An error's code (an
+        // AppError's, a Node system error's) is its type: it says more than the class name.
+        const err = obj.error ?? obj.err;
         if (err instanceof Error) {
           const code = (err as { code?: unknown }).code;
-          obj.error = {
-            type: err.name,
-            message: scrubSecrets(err.message),
-            ...(code === undefined ? {} : { code: String(code) }),
-            stack_trace: err.stack ? scrubSecrets(err.stack) : undefined,
+          const { err: _err, 'error.code': _code, ...rest } = obj as Record<string, unknown>;
+          return {
+            ...rest,
+            error: {
+              type: typeof code === 'string' && code ? code : err.name,
+              message: scrubSecrets(err.message),
+              ...(err.stack ? { stack_trace: scrubSecrets(err.stack) } : {}),
+            },
           };
         }
         return obj;
