@@ -193,7 +193,13 @@ export function buildServices(config: Config, logger: Logger, redis: Redis, opti
     notifications: new NotificationService(webhooks.log, webhooks.endpoints.map((e) => e.name), events),
     requests: requestService,
     decisions: new DecisionService({ requests, scheduler, lifecycle, events, policy, approvalsRequired: config.policy.approvals.required }),
-    approved: new ApprovedService({ approvals, health: monitor.views }),
+    approved: new ApprovedService({
+      approvals, health: monitor.views,
+      revoked: async (scope, ref) => {
+        const digest = ref.digest ?? (ref.tag ? await monitor.health.revokedDigestOfTag(scope, ref.tag) : null);
+        return digest ? revocations.find(scope.team, scope.image, digest) : null;
+      },
+    }),
     revocations: revocationService,
     retention: new RetentionService({
       requests, registry, events, logger: logger.child({ module: 'retention' }),

@@ -7,7 +7,7 @@
 import { AppError } from '../lib/errors';
 import type { Principal } from '../lib/identity/types';
 import { parseReference } from '../registry/reference';
-import { platformKey, type Approval, type ApprovalStore } from '../store/types';
+import { platformKey, type Approval, type ApprovalScope, type ApprovalStore, type Revocation } from '../store/types';
 import { canRead, requireRole } from './access';
 import { findApproval } from './ledger';
 
@@ -52,6 +52,11 @@ export type ResolveResult = { image: string; internalRef: string } | { image: st
 
 export interface ApprovedServiceDeps {
   approvals: ApprovalStore;
+  /**
+   * Why a digest (or the digest a tag named) is not approved any more: CI's NOT_APPROVED then
+   * carries `details.reason: 'REVOKED'` with who, when and why. @defaultValue none (plain NOT_APPROVED)
+   */
+  revoked?: (scope: ApprovalScope, ref: { digest?: string; tag?: string }) => Promise<Revocation | null>;
   /** Approval health for the inventory's `health` field and filter. @defaultValue none (no field) */
   health?: InventoryHealth;
 }
@@ -80,7 +85,15 @@ export class ApprovedService {
     // By an upstream digest too, when staging changed it; a pending approval's promotion has
     // not completed, so nothing is approved yet.
     const approval = digest ? await findApproval(this.d.approvals, scope, digest) : null;
-    if (!approval) throw notApproved();
+    if (!approval) {
+      const revoked = this.d.revoked ? await this.d.revoked(scope, { ...(ref.digest ? { digest: ref.digest } : {}), ...(ref.tag ? { tag: ref.tag } : {}) }) : null;
+      if (revoked) {
+        throw new AppError('NOT_APPROVED', `${image} is not approved for team ${team}: ${revoked.digest} was revoked by ${revoked.by} at ${revoked.at}: ${revoked.reason}`, {
+          details: { reason: 'REVOKED', digest: revoked.digest, revokedBy: revoked.by, revokedAt: revoked.at, revocationReason: revoked.reason },
+        });
+      }
+      throw notApproved();
+    }
     return {
       image, digest: approval.digest, internalRef: approval.internalRef, team, approvedAt: approval.approvedAt, approvedBy: approval.approvedBy,
       platforms: approval.platforms ?? [],

@@ -7,7 +7,7 @@
  * together or not at all.
  */
 import type Redis from 'ioredis';
-import type { OutboxRecord } from '../store/types';
+import { platformKey, type OutboxRecord } from '../store/types';
 import { severestBlocking } from './assess';
 import { approvalKeyString, type ApprovalKey, type HealthRecord, type HealthState, type MaxSeverity } from './types';
 
@@ -34,6 +34,9 @@ export interface HealthStore {
   reviews(limit: number): Promise<ApprovalKey[]>;
   /** State and severities of every approval not revoked, for the gauges. */
   summaries(): Promise<HealthSummary[]>;
+  /** Remembers that `tag` of the scope named the revoked `digest` (kept 90 days). */
+  rememberRevokedTag(scope: { team: string; image: string; platforms: readonly string[] ; tag: string }, digest: string): Promise<void>;
+  revokedTag(scope: { team: string; image: string; platforms: readonly string[] }, tag: string): Promise<string | null>;
   /** True the first time it is called for `id` within a day (UTC), false after: alerts at most daily. */
   once(id: string, day: string): Promise<boolean>;
 }
@@ -111,6 +114,14 @@ export class RedisHealthStore implements HealthStore {
 
   async summaries(): Promise<HealthSummary[]> {
     return Object.values(await this.redis.hgetall(this.k.summary)).map((json) => JSON.parse(json) as HealthSummary);
+  }
+
+  async rememberRevokedTag(scope: { team: string; image: string; platforms: readonly string[]; tag: string }, digest: string): Promise<void> {
+    await this.redis.set(this.k.once(`revoked-tag|${scope.team}|${scope.image}|${platformKey(scope.platforms)}|${scope.tag}`), digest, 'EX', 90 * 86400);
+  }
+
+  async revokedTag(scope: { team: string; image: string; platforms: readonly string[] }, tag: string): Promise<string | null> {
+    return this.redis.get(this.k.once(`revoked-tag|${scope.team}|${scope.image}|${platformKey(scope.platforms)}|${tag}`));
   }
 
   async once(id: string, day: string): Promise<boolean> {

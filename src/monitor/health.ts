@@ -79,7 +79,7 @@ export class HealthService {
       const changed = (prev?.state ?? 'ok') !== a.state;
       const next: HealthRecord = {
         team: approval.team, image: approval.image, digest: approval.digest, requestId: approval.requestId,
-        state: a.state, since: changed || !prev ? at : prev.since, evaluatedAt: at, maxSeverity: a.maxSeverity,
+        tags: approval.tags, platforms: approval.platforms ?? [], state: a.state, since: changed || !prev ? at : prev.since, evaluatedAt: at, maxSeverity: a.maxSeverity,
         blocking: a.blocking, diff: a.diff, ...(a.deadline ? { deadline: a.deadline } : {}),
         ...(a.state === 'at_risk' && prev?.review ? { review: prev.review } : {}), version: 0,
       };
@@ -130,9 +130,17 @@ export class HealthService {
         if (!prev || prev.state === 'revoked') return;
         const at = this.now().toISOString();
         const next: HealthRecord = { ...prev, state: 'revoked', since: at, evaluatedAt: at, revocation: { at, by, reason }, review: undefined, version: 0 };
-        if (await this.store.save(next, prev.version, [])) break;
+        if (await this.store.save(next, prev.version, [])) {
+          for (const tag of prev.tags ?? []) await this.store.rememberRevokedTag({ team, image, platforms: prev.platforms ?? [], tag }, digest);
+          break;
+        }
       }
     }
+  }
+
+  /** The digest last revoked under `tag` in the scope (CI's tag lookup then says REVOKED), or null. */
+  revokedDigestOfTag(scope: { team: string; image: string; platforms: readonly string[] }, tag: string): Promise<string | null> {
+    return this.store.revokedTag(scope, tag);
   }
 
   /** Health of these approvals (no record yet: not evaluated, shown as `ok`). */

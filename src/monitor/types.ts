@@ -46,6 +46,9 @@ export interface HealthRecord {
   image: string;
   digest: string;
   requestId: string;
+  /** The approval's source tags and platform set, when evaluated (a revoked tag still answers REVOKED to CI). */
+  tags?: string[];
+  platforms?: string[];
   state: HealthState;
   /** When the approval entered `state`, ISO 8601. */
   since: string;
