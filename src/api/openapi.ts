@@ -150,7 +150,7 @@ export const openApiDocument = {
         responses: { 201: { description: 'granted; the request with its new verdict', ...json(ref('Request')) }, ...errors(400, 401, 403, 404, 409) },
       },
     },
-    '/v1/queue': { get: { ...secured, summary: 'Requests awaiting approval that the caller may decide, oldest first', parameters: [limitParam, cursorParam], responses: { 200: { description: 'a page', ...json(page('Request')) }, ...errors(401, 403) } } },
+    '/v1/queue': { get: { ...secured, summary: 'Requests awaiting approval that the caller may decide, oldest first (`items`), and on the first page the at-risk approvals past their deadline to re-review (`reviews`: kind re_review, team, image, digest, requestId, deadline, reviewSince, blocking, diff)', parameters: [limitParam, cursorParam], responses: { 200: { description: 'a page', ...json(page('Request')) }, ...errors(401, 403) } } },
     '/v1/approved': {
       get: {
         ...secured, summary: 'With image: the approved internal reference of an image for a team (and platform set); without: the team\'s approved inventory, newest first',
@@ -158,6 +158,7 @@ export const openApiDocument = {
           q('image', { type: 'string' }, false, 'tag or digest reference; absent = list the inventory'), q('team', { type: 'string' }, true),
           q('platform', { type: 'array', items: { type: 'string' } }, false, 'platform set of a platform-selected approval, repeated or a comma list'),
           limitParam, cursorParam,
+          q('health', { type: 'string', enum: ['ok', 'at_risk'] }, false, 'inventory only: approvals in this health state (each entry has `health`: state, since, evaluatedAt, maxSeverity, deadline, review, blocking, diff)'),
         ],
         responses: { 200: { description: 'approved (text/plain: the bare reference; errors are text too)', content: { 'application/json': { schema: ref('ApprovedImage') }, 'text/plain': { schema: { type: 'string' } } } }, ...errors(400, 401, 403, 404) },
       },
@@ -181,6 +182,13 @@ export const openApiDocument = {
         ...secured, summary: 'Lift a revocation from the team\'s deny-list (admin, audited)',
         requestBody: { required: true, ...json({ type: 'object', additionalProperties: false, required: ['digest', 'team', 'reason'], properties: { digest: { type: 'string' }, image: { type: 'string' }, team: { type: 'string' }, reason: { type: 'string' } } }) },
         responses: { 200: { description: 'the revocation lifted', ...json({ type: 'object' }) }, ...errors(400, 401, 403, 404) },
+      },
+    },
+    '/v1/snapshots': {
+      get: {
+        ...secured, summary: 'Daily snapshots per team, oldest first (readers of the team; without team, every team the caller reads): requests by state, unique CVEs and instances by severity over approved images, at-risk approvals, mean time to decision',
+        parameters: [q('team', { type: 'string' }), q('days', { type: 'integer', minimum: 1, maximum: 3650, default: 30 })],
+        responses: { 200: { description: 'the snapshots', ...json({ type: 'object', required: ['items'], properties: { items: { type: 'array', items: { type: 'object' } } } }) }, ...errors(400, 401, 403, 404, 503) },
       },
     },
     '/v1/whoami': {
