@@ -28,33 +28,33 @@ export function durationSchema(min: number) {
  */
 const graceSchema = z.strictObject({
   /** @defaultValue '0d' (at once) */
-  critical: durationSchema(0).prefault('0d'),
+  critical: durationSchema(0).prefault('0d').describe('how long an approval may stay `at_risk` for a critical finding before it is revoked or re-reviewed (`0d`: at once; durations: `30s`, `15m`, `6h`, `7d`)'),
   /** @defaultValue '7d' */
-  high: durationSchema(0).prefault('7d'),
+  high: durationSchema(0).prefault('7d').describe('grace for a high finding'),
   /** @defaultValue '30d' */
-  medium: durationSchema(0).prefault('30d'),
+  medium: durationSchema(0).prefault('30d').describe('grace for a medium finding'),
   /** @defaultValue '90d' */
-  low: durationSchema(0).prefault('90d'),
+  low: durationSchema(0).prefault('90d').describe('grace for a low finding'),
   /** @defaultValue '30d' */
-  unknown: durationSchema(0).prefault('30d'),
+  unknown: durationSchema(0).prefault('30d').describe('grace for a finding of unknown severity (and coverage or misconfiguration findings without one)'),
 }).prefault({});
 
 export const monitorConfigSchema = z.strictObject({
   /** Grace per severity before an at-risk approval is revoked or re-reviewed. */
   grace: graceSchema,
   /** Past its grace, revoke an at-risk approval (true) or queue it for re-review (false). @defaultValue false */
-  autoRevoke: z.boolean().default(false),
+  autoRevoke: z.boolean().default(false).describe('past the grace, revoke the approval (CI lookups then answer `NOT_APPROVED` with reason `REVOKED`; running workloads are not touched); `false`: it waits in the approvers\' queue as a re-review (`GET /v1/queue`, `reviews`)'),
   /** How often the health sweep runs (deadlines, waiver expiry, a re-evaluation of every approval). @defaultValue '15m' */
-  sweepEvery: durationSchema(1000).prefault('15m'),
+  sweepEvery: durationSchema(1000).prefault('15m').describe('how often the health sweep re-evaluates every approval, raises waiver-expiry alerts and acts on deadlines'),
   /** Waivers expiring within this window raise `waiver.expiring` (at most once per waiver per day). @defaultValue '7d' */
-  waiverWarning: durationSchema(0).prefault('7d'),
+  waiverWarning: durationSchema(0).prefault('7d').describe('waivers expiring within this window raise `waiver.expiring` (at most once per waiver per day)'),
   /** How often every approved tag is resolved upstream (spread over the period). @defaultValue '6h' */
-  driftEvery: durationSchema(1000).prefault('6h'),
+  driftEvery: durationSchema(1000).prefault('6h').describe('how often every approved tag is resolved upstream (a manifest HEAD through the reverse proxy, spread over the period); a moved tag raises `approval.drift`'),
   /** When an approved tag moved upstream, file a new request for the team that replaces the approval. @defaultValue false */
-  autoRequest: z.boolean().default(false),
+  autoRequest: z.boolean().default(false).describe('when an approved tag moved upstream, file a request for the team that `replaces` the approval (its findings fixed and added are shown once scanned)'),
   snapshots: z.strictObject({
     /** Days of daily snapshots kept per team; older ones are trimmed. @defaultValue 365 */
-    retentionDays: z.number().int().min(1).max(3650).default(365),
+    retentionDays: z.number().int().min(1).max(3650).default(365).describe('days of daily snapshots kept per team (`GET /v1/snapshots`)'),
   }).prefault({}),
 }).prefault({});
 
