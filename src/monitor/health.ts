@@ -33,7 +33,8 @@ export function healthDetails(r: HealthRecord, from: string): Record<string, unk
   return {
     team: r.team, image: r.image, digest: r.digest, requestId: r.requestId, from, to: r.state,
     ...(r.deadline ? { deadline: r.deadline } : {}),
-    cves: [...new Set(r.blocking.map((b) => b.id))],
+    // Every name of each blocking advisory (GHSA-… and its CVE-…), so receivers match on either.
+    cves: [...new Set(r.blocking.flatMap((b) => [b.id, ...b.aliases]))],
     blocking: r.blocking.map((b) => ({ id: b.id, aliases: b.aliases, severity: b.severity, package: b.package ?? null, installedVersion: b.installedVersion ?? null, fixedVersion: b.fixedVersion ?? null, cause: b.cause, deadline: b.deadline })),
     added: r.diff.addedTotal, removed: r.diff.removedTotal,
   };

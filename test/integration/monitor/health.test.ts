@@ -7,7 +7,7 @@
  * the gauges). Past its deadline (a moved clock, no sleeps) it waits in the approvers' queue,
  * or with `autoRevoke` is revoked: CI's lookup answers NOT_APPROVED with reason REVOKED.
  */
-import { ADVISORY, buildVulnerableImage } from '../flow/scan-fixtures';
+import { ADVISORY, ADVISORY_ALIAS, buildVulnerableImage } from '../flow/scan-fixtures';
 import { startTestApp, type TestApp } from '../../harness/app';
 import { pushImage, type BuiltImage } from '../../harness/images';
 import { services, uniqueName } from '../../harness/services';
@@ -78,7 +78,7 @@ describe('approval health', () => {
       expect((await app.call('ci', 'GET', `/v1/approved?team=payments&image=${encodeURIComponent(`${image}:1.0`)}`)).status).toBe(200);
 
       const event = await until('the at_risk webhook', () => hook.got.find((e) => e.type === 'io.portcullis.approval.at_risk'));
-      expect(event).toMatchObject({ subject: digest, data: { team: 'payments', image, requestId: id, to: 'at_risk', cves: [ADVISORY] } });
+      expect(event).toMatchObject({ subject: digest, data: { team: 'payments', image, requestId: id, to: 'at_risk', cves: [ADVISORY, ADVISORY_ALIAS] } });
       expect(hook.bad).toBe(0);
 
       const audit = await app.services.audit.list(0, 1000);
