@@ -212,12 +212,9 @@ export const configSchema = z.strictObject({
     if (w.tlsKeyFile && !w.tlsCertFile) ctx.addIssue({ code: 'custom', path: ['tlsCertFile'], message: 'must be set together with webhook.tlsKeyFile' });
   }).prefault({}),
   ui: z.strictObject({
-    /** Serve the web console at /ui on the API's port. @defaultValue true */
-    enabled: z.boolean().default(true),
-    /** Minutes without a request after which a console session ends. @defaultValue 30 */
-    idleMinutes: z.number().int().min(1).max(1440).default(30),
-    /** Hours after sign-in after which a console session ends, used or not. @defaultValue 12 */
-    lifetimeHours: z.number().int().min(1).max(168).default(12),
+    enabled: z.boolean().default(true).describe("serve the web console at `/ui` on the API's port"),
+    idleMinutes: z.number().int().min(1).max(1440).default(30).describe('minutes without a request after which a console session ends'),
+    lifetimeHours: z.number().int().min(1).max(168).default(12).describe('hours after sign-in after which a console session ends, used or not'),
   }).prefault({}),
   log: z.strictObject({
     level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('`fatal`, `error`, `warn`, `info`, `debug`, `trace` or `silent`'),
