@@ -332,7 +332,7 @@ export async function startApi(config: Config, logger: Logger, redis: Redis, ser
     readiness: [redisCheck(redis), registryCheck(config.internalRegistry.url)],
     routers: [v1Router({
       identity, ...services, robots: services.auth.robots, principals: services.auth.principals, limits: config.server,
-      reviews: services.monitor.views, snapshots: services.monitor.snapshots,
+      reviews: services.monitor.views, snapshots: services.monitor.snapshots, reviewDecisions: services.monitor.reviews,
       rateCounters: {
         principals: new RedisRateCounter(redis, `${config.redis.prefix}:ratelimit:principal`),
         addresses: new RedisRateCounter(redis, `${config.redis.prefix}:ratelimit:failed-auth`),

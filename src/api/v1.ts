@@ -20,6 +20,7 @@ import { queueRouter } from './routes/queue';
 import { requestsRouter } from './routes/requests';
 import { robotsRouter, type RobotsDeps } from './routes/robots';
 import { snapshotsRouter, type SnapshotReader } from './routes/snapshots';
+import { reviewsRouter, type ReviewDecider } from './routes/reviews';
 import type { ReviewQueue } from './routes/queue';
 import { waiversRouter } from './routes/waivers';
 import { whoamiRouter } from './routes/whoami';
@@ -43,6 +44,8 @@ export interface V1Deps extends RobotsDeps {
   identitySource?: string;
   /** Re-reviews of at-risk approvals in `GET /v1/queue` (src/monitor); absent: no `reviews`. */
   reviews?: ReviewQueue;
+  /** Re-review decisions (`POST /v1/approvals/keep`); absent: 503. */
+  reviewDecisions?: ReviewDecider;
   /** Daily snapshots (`GET /v1/snapshots`); absent: 503. */
   snapshots?: SnapshotReader;
   /** Extra v1 routers (e.g. code-scan uploads), mounted after the built-in ones. */
@@ -64,6 +67,7 @@ export function v1Router(deps: V1Deps): Router {
   router.use(whoamiRouter({ identitySource: deps.identitySource ?? 'tokens-file' }));
   router.use(robotsRouter(deps));
   router.use(snapshotsRouter(deps));
+  router.use(reviewsRouter(deps));
   for (const extra of deps.extra ?? []) router.use(extra);
   return router;
 }

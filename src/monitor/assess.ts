@@ -69,6 +69,8 @@ export interface AssessInput {
   policy: PolicyConfig;
   grace: GraceConfig;
   previous: HealthRecord | null;
+  /** Findings an approver kept at a re-review, until they expire (see review.ts). @defaultValue [] */
+  accepted?: ReadonlyArray<{ findingId: string; reason: string; expires: string; by: string }>;
   now: Date;
 }
 
@@ -85,7 +87,7 @@ export function assess(input: AssessInput): Assessment {
   const result = evaluate({
     findings: input.current,
     codeScans: request.codeScans.map((c) => ({ tool: c.tool, findings: c.findings })),
-    waivers: request.waivers.map(({ findingId, reason, expires, by }) => ({ findingId, reason, expires, by })),
+    waivers: [...request.waivers, ...(input.accepted ?? [])].map(({ findingId, reason, expires, by }) => ({ findingId, reason, expires, by })),
     config: input.policy, team: request.team, image: { repository: input.image, digest: input.digest }, now,
   });
   const baselineKeys = new Set(input.baseline.map(findingKey));
@@ -97,10 +99,12 @@ export function assess(input: AssessInput): Assessment {
     if (seen.has(key)) continue;
     seen.add(key);
     const names = [f.id, ...f.aliases];
-    const expired = request.waivers
+    // An expired waiver of the approved request counts for a finding it was granted on (known at
+    // approval); an expired acceptance of a re-review for any finding it named.
+    const expired = [...(baselineKeys.has(key) ? request.waivers : []), ...(input.accepted ?? [])]
       .filter((w) => names.includes(w.findingId) && Date.parse(w.expires) <= now.getTime())
       .sort((a, b) => Date.parse(b.expires) - Date.parse(a.expires))[0];
-    const cause = !baselineKeys.has(key) ? 'new' : expired ? 'waiver_expired' : 'policy';
+    const cause = expired ? 'waiver_expired' : !baselineKeys.has(key) ? 'new' : 'policy';
     // A deadline, once set, does not move: re-evaluating must not grant more grace.
     const since = before.get(key)?.since ?? (cause === 'waiver_expired' && expired ? new Date(Date.parse(expired.expires)).toISOString() : now.toISOString());
     const deadline = new Date(Date.parse(since) + input.grace[f.severity]).toISOString();

@@ -75,14 +75,14 @@ export class HealthService {
       if (previous?.state === 'revoked' && previous.requestId === approval.requestId) return previous;
       const prev = previous?.requestId === approval.requestId ? previous : null; // approved anew: start afresh
       const now = this.now();
-      const a = assess({ request, image: approval.image, digest: approval.digest, baseline, current, policy: this.s.policy, grace: this.s.monitor.grace, previous: prev, now });
+      const a = assess({ request, image: approval.image, digest: approval.digest, baseline, current, policy: this.s.policy, grace: this.s.monitor.grace, previous: prev, accepted: prev?.accepted ?? [], now });
       const at = now.toISOString();
       const changed = (prev?.state ?? 'ok') !== a.state;
       const next: HealthRecord = {
         team: approval.team, image: approval.image, digest: approval.digest, requestId: approval.requestId,
         tags: approval.tags, platforms: approval.platforms ?? [], state: a.state, since: changed || !prev ? at : prev.since, evaluatedAt: at, maxSeverity: a.maxSeverity,
         blocking: a.blocking, diff: a.diff, ...(a.deadline ? { deadline: a.deadline } : {}),
-        ...(a.state === 'at_risk' && prev?.review ? { review: prev.review } : {}), version: 0,
+        ...(a.state === 'at_risk' && prev?.review ? { review: prev.review } : {}), ...(prev?.accepted?.length ? { accepted: prev.accepted } : {}), version: 0,
       };
       const event = this.transition(prev, next);
       if (await this.store.save(next, previous?.version ?? 0, event ? [outboxOf(event, at)] : [])) {

@@ -67,6 +67,11 @@ export interface HealthRecord {
    * approvers' queue (`GET /v1/queue`, `reviews`) until it is revoked or no longer at risk.
    */
   review?: { since: string };
+  /**
+   * Blocking findings an approver kept at a re-review (`POST /v1/approvals/keep`), each until it
+   * expires; they count as waivers of this approval, and block again (cause `waiver_expired`) after.
+   */
+  accepted?: Array<{ findingId: string; reason: string; expires: string; by: string; at: string }>;
   /** Set once revoked (by the health job or an admin). */
   revocation?: { at: string; by: string; reason: string };
   /** Optimistic-concurrency counter of the store. */
@@ -84,12 +89,14 @@ export type HealthView = {
   review?: { since: string };
   blocking: BlockingFinding[];
   diff: HealthRecord['diff'];
+  accepted?: HealthRecord['accepted'];
 };
 
 export function healthView(r: HealthRecord): HealthView {
   return {
     state: r.state, since: r.since, evaluatedAt: r.evaluatedAt, maxSeverity: r.maxSeverity,
     ...(r.deadline ? { deadline: r.deadline } : {}), ...(r.review ? { review: r.review } : {}), blocking: r.blocking, diff: r.diff,
+    ...(r.accepted?.length ? { accepted: r.accepted } : {}),
   };
 }
 

@@ -18,6 +18,7 @@ import { healthMetricsSource, type HealthCounts } from './metrics-source';
 import { SYSTEM_ACTOR, type EventPublisher, type MonitorEvent } from './ports';
 import { RedisSnapshotStore } from './snapshot-store';
 import { SnapshotService } from './snapshots';
+import { ReviewService } from './review';
 import { HealthSweep } from './sweep';
 import { HealthViews } from './views';
 
@@ -37,6 +38,7 @@ export interface Monitor {
   drift: DriftService;
   snapshots: SnapshotService;
   views: HealthViews;
+  reviews: ReviewService;
   counts: () => Promise<HealthCounts>;
 }
 
@@ -67,7 +69,7 @@ export function createMonitor(config: Config, logger: Logger, redis: Redis, port
   ports.events.subscribe(health.subscriber());
   ports.events.subscribe(drift.subscriber());
   return {
-    health, drift, sweep: new HealthSweep(health), views: new HealthViews(store),
+    health, drift, sweep: new HealthSweep(health), views: new HealthViews(store), reviews: new ReviewService(health, config.policy.waivers.maxDays),
     snapshots: new SnapshotService({ store: new RedisSnapshotStore(redis, prefix), requests: ports.requests, health, all, retentionDays: config.monitor.snapshots.retentionDays }),
     counts: healthMetricsSource(store),
   };

@@ -107,11 +107,31 @@ describe('approval health', () => {
       await until('the review_required webhook', () => hook.got.find((e) => e.type === 'io.portcullis.approval.review_required'));
       expect((await app.call('ci', 'GET', `/v1/approved?team=payments&image=${encodeURIComponent(`${image}@${digest}`)}`)).status).toBe(200);
 
-      // Back to the data without the advisory (withdrawn upstream): ok again, and the re-review leaves the queue.
+      // The approver keeps it for two days (a compensating control), audited; it leaves the queue.
+      const keep = (who: 'dev' | 'approver', until: string) => app.call(who, 'POST', '/v1/approvals/keep', { team: 'payments', image, digest, reason: 'not reachable: the parser is unused', until });
+      const inTwoDays = new Date(clock.now().getTime() + 2 * 24 * 60 * MINUTE).toISOString();
+      expect((await keep('dev', inTwoDays)).status).toBe(403);
+      const tooFar = await keep('approver', new Date(clock.now().getTime() + 400 * 24 * 60 * MINUTE).toISOString());
+      expect(tooFar.status).toBe(400);
+      expect(tooFar.body.error.message).toContain('maxDays');
+      const kept = await keep('approver', inTwoDays);
+      expect(kept.status).toBe(200);
+      expect(kept.body.health).toMatchObject({ state: 'ok', accepted: [expect.objectContaining({ findingId: ADVISORY, expires: inTwoDays, by: 'approver' })] });
+      expect((await app.call('approver', 'GET', '/v1/queue')).body.reviews).toEqual([]);
+      expect((await app.services.audit.list(0, 1000)).filter((e) => e.action === 'approval.review_kept' && e.actor === 'approver')).toHaveLength(1);
+      expect((await keep('approver', inTwoDays)).status).toBe(409); // ok now: nothing to keep
+      await until('the ok webhook', () => hook.got.find((e) => e.type === 'io.portcullis.approval.ok' && (e.data as { resolved?: string[] }).resolved?.includes(ADVISORY)));
+
+      // When the acceptance expires the finding blocks again, its deadline counted from the expiry.
+      clock.advance(3 * 24 * 60 * MINUTE);
+      await app.services.monitor.sweep.run();
+      const again = (await inventory()).find((i) => i.digest === digest);
+      expect(again?.health).toMatchObject({ state: 'at_risk', blocking: [expect.objectContaining({ id: ADVISORY, cause: 'waiver_expired', since: inTwoDays })] });
+
+      // Back to the data without the advisory (withdrawn upstream): ok again.
       await newFindings(app, 'payments', image, digest, osv.clean);
       expect((await inventory()).find((i) => i.digest === digest)?.health.state).toBe('ok');
       expect((await app.call('approver', 'GET', '/v1/queue')).body.reviews).toEqual([]);
-      await until('the ok webhook', () => hook.got.find((e) => e.type === 'io.portcullis.approval.ok' && (e.data as { resolved?: string[] }).resolved?.includes(ADVISORY)));
     });
   });
 
