@@ -54,6 +54,14 @@ describe('approval health', () => {
     });
 
     it('turns at_risk at once when new data gives it a blocking finding, then waits for a re-review past its deadline', async () => {
+      // The worker scheduled the monitor's jobs (one scheduler entry each, shared by all workers).
+      const schedules = await until('the monitor schedules', async () => {
+        const all = await app.services.cleanup.queue.getJobSchedulers();
+        return all.length >= 4 ? all : undefined;
+      });
+      expect(Object.fromEntries(schedules.filter((j) => j.key !== 'retention').map((j) => [j.key, j.every]))).toEqual({
+        'health-sweep': 15 * MINUTE, drift: 30 * MINUTE, snapshots: 60 * MINUTE,
+      });
       const repo = uniqueName('health');
       await pushImage(svc.upstream.url, repo, '1.0', img);
       const image = `${svc.upstream.host}/${repo}`;
