@@ -49,6 +49,7 @@ const RULES: Record<string, Rule> = {
   'approval.at_risk': [['vulnerability'], ['info']],
   'approval.ok': [['vulnerability'], ['info']],
   'approval.review_required': [['vulnerability'], ['info']],
+  'approval.review_kept': [['configuration'], ['change', 'allowed']],
   'approval.drift': [['package'], ['change']],
   'findings.updated': [['vulnerability'], ['info']],
   'waiver.expiring': [['configuration'], ['info']],
