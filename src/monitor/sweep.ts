@@ -1,6 +1,8 @@
 /**
  * The health sweep, run by a scheduled job (queue/monitor.ts) every `monitor.sweepEvery`:
- * 1. every approval is re-evaluated (a waiver or an allowlist entry expires without an event);
+ * 1. every approval is re-evaluated (a waiver or an allowlist entry expires without an event),
+ *    at most once an hour across the workers (reading every approved request is the costly part;
+ *    findings changes arrive by event, and expiries are judged in days);
  * 2. waivers expiring within `monitor.waiverWarning` raise `waiver.expiring`, once per waiver
  *    per day at most (a Redis SET NX per waiver and UTC day, so several workers agree);
  * 3. at-risk approvals past their deadline are revoked (`monitor.autoRevoke`), through the
@@ -16,6 +18,8 @@ import { approvalKeyString, type ApprovalKey, type HealthRecord } from './types'
 const DUE_PAGE = 500;
 
 export interface SweepResult {
+  /** Whether this run re-evaluated every approval (the first run of each UTC hour), or only acted on deadlines. */
+  full: boolean;
   evaluated: number;
   atRisk: number;
   revoked: string[];
@@ -34,8 +38,17 @@ export function revocationReason(r: HealthRecord): string {
 export class HealthSweep {
   constructor(private readonly h: HealthService) {}
 
-  async run(): Promise<SweepResult> {
-    const out: SweepResult = { evaluated: 0, atRisk: 0, revoked: [], reviews: [], waiverAlerts: 0 };
+  /** One run; `full` forces the re-evaluation of every approval (else: the first run of each UTC hour does it). */
+  async run(options: { full?: boolean } = {}): Promise<SweepResult> {
+    const hour = this.h.now().toISOString().slice(0, 13);
+    const full = (await this.h.records.once('full-sweep', hour)) || options.full === true;
+    const out: SweepResult = { full, evaluated: 0, atRisk: 0, revoked: [], reviews: [], waiverAlerts: 0 };
+    if (full) await this.everyApproval(out);
+    await this.deadlines(out);
+    return out;
+  }
+
+  private async everyApproval(out: SweepResult): Promise<void> {
     const approvals = await this.h.deps.all();
     for (const a of approvals) {
       try {
@@ -48,8 +61,6 @@ export class HealthSweep {
         this.h.deps.logger.error({ error: err, approval: approvalKeyString(a) }, 'approval health evaluation failed; the next sweep retries');
       }
     }
-    await this.deadlines(out);
-    return out;
   }
 
   /** `waiver.expiring` for each waiver of the approved request expiring within the warning window. */
