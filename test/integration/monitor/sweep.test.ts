@@ -12,6 +12,7 @@ import { EventBus, type DomainEvent } from '../../../src/intake/events';
 import { createLogger } from '../../../src/lib/logger';
 import { HealthService } from '../../../src/monitor/health';
 import { RedisHealthStore } from '../../../src/monitor/health-store';
+import { healthMetricsSource } from '../../../src/monitor/metrics-source';
 import { RedisSnapshotStore } from '../../../src/monitor/snapshot-store';
 import { SnapshotService } from '../../../src/monitor/snapshots';
 import { HealthSweep } from '../../../src/monitor/sweep';
@@ -37,6 +38,7 @@ describe('health sweep and snapshots on real Redis', () => {
   let prefix: string;
   let clock: ReturnType<typeof movableClock>;
   let events: DomainEvent[];
+  let bus: EventBus;
   let audit: RedisAuditLog;
   let health: HealthService;
   let sweep: HealthSweep;
@@ -49,7 +51,7 @@ describe('health sweep and snapshots on real Redis', () => {
     clock = movableClock(Date.parse('2026-06-01T10:00:00Z'));
     events = [];
     const logger = createLogger({ level: 'silent' });
-    const bus = new EventBus(logger);
+    bus = new EventBus(logger);
     audit = new RedisAuditLog(redis, prefix, { keys: AuditKeyring.parse(`k1:${randomBytes(32).toString('base64')}`) });
     bus.subscribe(auditSubscriber(audit, logger));
     bus.subscribe((e) => { events.push(e); });
@@ -96,6 +98,15 @@ describe('health sweep and snapshots on real Redis', () => {
     expect(results.every((r) => r?.state === 'at_risk')).toBe(true);
     expect(events.filter((e) => e.type === 'approval.at_risk')).toHaveLength(1);
     expect((await audit.list(0, 100)).filter((e) => e.action === 'approval.at_risk')).toHaveLength(1);
+    expect(await healthMetricsSource(new RedisHealthStore(redis, prefix))()).toEqual({
+      approved: [{ team: 'payments', maxSeverity: 'critical', count: 1 }], atRisk: [{ team: 'payments', severity: 'critical', count: 1 }],
+    });
+
+    // An admin's revocation (the event the revocation service publishes) closes the record; the gauges drop it.
+    await bus.publish({ type: 'approval.revoked', actor: 'admin', target: `approval/payments/${digest}`, details: { team: 'payments', digest, images: [image], reason: 'manual' } });
+    expect((await health.of([a]))[0]).toMatchObject({ state: 'revoked', revocation: { by: 'admin', reason: 'manual' } });
+    expect(await healthMetricsSource(new RedisHealthStore(redis, prefix))()).toEqual({ approved: [], atRisk: [] });
+    expect(await new RedisHealthStore(redis, prefix).due(Date.now() + 365 * DAY, 10)).toEqual([]);
   });
 
   it('warns of an expiring waiver at most once a day, and puts the approval at risk once it expired', async () => {
