@@ -155,7 +155,13 @@ export class HealthService {
       const d = event.details;
       const team = typeof d.team === 'string' ? d.team : undefined;
       const digest = typeof d.digest === 'string' ? d.digest : undefined;
-      if (!team || !digest) return;
+      if (!digest) return;
+      if (event.type === 'findings.updated' && !team) {
+        // Findings of a digest without a team (a scanner-wide rescan): every team's approvals of it.
+        for (const a of (await this.d.all()).filter((x) => x.digest === digest)) await this.evaluate(a);
+        return;
+      }
+      if (!team) return;
       if (event.type === 'findings.updated' || (event.type === 'request.status_changed' && d.to === 'approved')) {
         await this.evaluateDigest(team, digest);
       } else if (event.type === 'approval.revoked') {
