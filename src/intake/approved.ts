@@ -9,7 +9,6 @@ import type { Principal } from '../lib/identity/types';
 import { parseReference } from '../registry/reference';
 import { platformKey, type Approval, type ApprovalScope, type ApprovalStore, type Revocation } from '../store/types';
 import { canRead, requireRole } from './access';
-import { findApproval } from './ledger';
 
 export interface ApprovedImage {
   image: string;
@@ -81,11 +80,13 @@ export class ApprovedService {
     if (!canRead(p, team)) throw notApproved();
     const ref = parseReference(image);
     const scope = { team, image: `${ref.registry}/${ref.repository}`, platforms };
-    const digest = ref.digest ?? (ref.tag ? await this.d.approvals.digestForTag(scope, ref.tag) : null);
-    // By an upstream digest too, when staging changed it; a pending approval's promotion has
-    // not completed, so nothing is approved yet.
-    const approval = digest ? await findApproval(this.d.approvals, scope, digest) : null;
+    // One store call (CI's hot path): by tag, by the approved digest, or by an upstream digest
+    // when staging changed it; a pending approval's promotion has not completed, so nothing is
+    // approved yet.
+    const approval = ref.digest ? await this.d.approvals.lookup(scope, { digest: ref.digest })
+      : ref.tag ? await this.d.approvals.lookup(scope, { tag: ref.tag }) : null;
     if (!approval) {
+      // Off the hot path: only a refused lookup asks whether the digest (or the tag's last one) was revoked.
       const revoked = this.d.revoked ? await this.d.revoked(scope, { ...(ref.digest ? { digest: ref.digest } : {}), ...(ref.tag ? { tag: ref.tag } : {}) }) : null;
       if (revoked) {
         throw new AppError('NOT_APPROVED', `${image} is not approved for team ${team}: ${revoked.digest} was revoked by ${revoked.by} at ${revoked.at}: ${revoked.reason}`, {
