@@ -36,6 +36,9 @@ import { NotificationService } from './intake';
 import { RegistryGateway } from './intake';
 import { ConfigError, loadConfig, type Config } from './lib/config';
 import { startIdentityHygiene } from '../queue/identity-hygiene';
+import { monitorProcessors, scheduleMonitor } from '../queue/monitor';
+import { createMonitor, type Monitor } from './monitor/wiring';
+import { alertLogger } from './events/alerts';
 import { approverGroupsOf, createIdentity, createOidcSignIn, type Identity, type IdentityOptions } from './identity';
 import type { IdentityProvider } from './lib/identity/types';
 import { createLogger, setRootLogger, type Logger } from './lib/logger';
@@ -89,6 +92,8 @@ export interface Services {
   uploads?: UploadCleanup;
   /** Who is asking: the provider chain, robot accounts, role hygiene. */
   auth: Identity;
+  /** Approval health, drift and daily snapshots (src/monitor). */
+  monitor: Monitor;
   /** Namespaces, break-glass exceptions and the admission ledger's reader, for the API. */
   admission: AdmissionApi;
   /** The identity clock (tests move it): remembered principals expire on it too. */
@@ -115,6 +120,8 @@ export interface ServiceOptions {
   auditKeys?: AuditKeyring;
   /** Identity wiring (a clock tests move; workers skip the tokens file). */
   identity?: IdentityOptions;
+  /** The monitor's clock (grace deadlines, waiver expiry, snapshots), which tests move. @defaultValue the system clock */
+  monitorClock?: () => Date;
 }
 
 /** The registry gateway and the one configured mover inside it. */
@@ -170,14 +177,29 @@ export function buildServices(config: Config, logger: Logger, redis: Redis, opti
   const links = (subject: string): string[] => auth.tokensFile?.linkedSubjects(subject) ?? [subject];
   const namespaceMap = new NamespaceMap(config.webhook.namespaces, config.webhook.exempt);
   const admissionLedger = admissionLedgerStore(config, redis);
+  const requestService = new RequestService({ requests, approvals, revocations, scheduler, lifecycle, events, upstreams: config.upstreams.map((u) => u.registry), links });
+  const revocationService = new RevocationService({ approvals, requests, revocations, cleanup, lifecycle, events, workloads: admissionLedger });
+  // Alert events as ECS log lines (event.kind alert) for ELK.
+  events.subscribe(alertLogger(logger.child({ module: 'alerts' })));
+  const monitor = createMonitor(config, logger, redis, {
+    approvals, requests, scanResults: new RedisScanResultStore(redis, prefix), events, revocations: revocationService, requestService,
+    resolve: (ref) => registry.resolve(ref),
+  }, options.monitorClock);
+  metrics.watchHealth(monitor.counts);
   return {
-    events, audit, scheduler, pipeline, metrics, webhooks, auth, cleanup, approvals, registry, ...(uploads ? { uploads } : {}),
+    events, audit, scheduler, pipeline, metrics, webhooks, auth, cleanup, approvals, registry, monitor, ...(uploads ? { uploads } : {}),
     ...(options.identity?.clock ? { identityClock: options.identity.clock } : {}),
     notifications: new NotificationService(webhooks.log, webhooks.endpoints.map((e) => e.name), events),
-    requests: new RequestService({ requests, approvals, revocations, scheduler, lifecycle, events, upstreams: config.upstreams.map((u) => u.registry), links }),
+    requests: requestService,
     decisions: new DecisionService({ requests, scheduler, lifecycle, events, policy, approvalsRequired: config.policy.approvals.required, distinctGroups: config.policy.approvals.distinctGroups, links, approverGroups: approverGroupsOf(config.auth.oidc) }),
-    approved: new ApprovedService({ approvals }),
-    revocations: new RevocationService({ approvals, requests, revocations, cleanup, lifecycle, events, workloads: admissionLedger }),
+    approved: new ApprovedService({
+      approvals, health: monitor.views,
+      revoked: async (scope, ref) => {
+        const digest = ref.digest ?? (ref.tag ? await monitor.health.revokedDigestOfTag(scope, ref.tag) : null);
+        return digest ? revocations.find(scope.team, scope.image, digest) : null;
+      },
+    }),
+    revocations: revocationService,
     admission: {
       exceptions: new ExceptionService({ store: new RedisExceptionStore(redis, prefix), events, namespaces: namespaceMap }),
       directory: new AdmissionDirectory({ namespaces: namespaceMap, workloads: admissionLedger }),
@@ -284,6 +306,7 @@ export async function startApi(config: Config, logger: Logger, redis: Redis, ser
     readiness: [readinessOf('redis', { ping: () => pingRedis(redis) }), readinessOf('internalRegistry', services.registry.internal)],
     routers: [...(signIn ? [oidcSignInRouter({ oidc: signIn, redirectUri: config.auth.oidc!.redirectUri!, secureCookies: Boolean(config.server.tlsCertFile) })] : []), v1Router({
       identity: cached, ...services, robots: services.auth.robots, principals: services.auth.principals, limits: config.server,
+      reviews: services.monitor.views, snapshots: services.monitor.snapshots, reviewDecisions: services.monitor.reviews,
       rateCounters: {
         principals: principalCounter,
         addresses: new RedisRateCounter(redis, `${config.redis.prefix}:ratelimit:failed-auth`),
@@ -332,9 +355,12 @@ export function startWorker(config: Config, logger: Logger, services: Services):
   const maintenance = startMaintenanceWorker(workerConnection(config.redis), config.redis.prefix, {
     unpublish: unpublishProcessor({ approvals: services.approvals, registry: services.registry }, logger.child({ module: 'unpublish' })),
     retention: retentionProcessor(services.retention, logger.child({ module: 'retention' })),
+    ...monitorProcessors(services.monitor, logger.child({ module: 'monitor' })),
   }, logger);
   scheduleRetention(services.cleanup.queue, config.retention.intervalMinutes)
     .catch((err: unknown) => logger.error({ error: err }, 'could not schedule the retention job; it runs once Redis answers and a worker restarts'));
+  scheduleMonitor(services.cleanup.queue, { sweepMs: config.monitor.sweepEvery, driftMs: config.monitor.driftEvery })
+    .catch((err: unknown) => logger.error({ error: err }, 'could not schedule the monitor jobs; they run once Redis answers and a worker restarts'));
   const stopCleanup = services.uploads ? runUploadCleanup(services.uploads, config.worker.stalledIntervalMs, logger) : () => undefined;
   const stopRevocations = completeRevocations(services.revocations, SWEEP_INTERVAL_MS, logger.child({ module: 'revocation' }));
   const hygiene = startIdentityHygiene(services.auth, logger.child({ module: 'identity-hygiene' }));

@@ -11,6 +11,7 @@ import { codeScansContracts } from './routes/code-scans.contract';
 import { healthContracts } from './routes/health.contract';
 import { requestsContracts } from './routes/requests.contract';
 import { robotsContracts } from './routes/robots.contract';
+import { snapshotsContracts } from './routes/snapshots.contract';
 
 export const API_CONTRACTS: readonly RouteContract[] = [
   ...healthContracts,
@@ -19,5 +20,6 @@ export const API_CONTRACTS: readonly RouteContract[] = [
   ...approvedContracts,
   ...adminContracts,
   ...robotsContracts,
+  ...snapshotsContracts,
   ...admissionContracts,
 ];

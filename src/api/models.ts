@@ -73,6 +73,14 @@ export const Request = z.object({
   error: errorInfo.nullable(),
   quarantinePurgedAt: time.optional(),
   revocation: z.object({ by: z.string(), at: time, reason: z.string() }).optional(),
+  replaces: z.object({
+    team: z.string(), image: z.string(), digest: z.string(), requestId: z.string(), tag: z.string(), fromDigest: z.string(), toDigest: z.string(),
+    changes: z.object({
+      fixed: z.array(z.object({ id: z.string(), severity: z.string(), package: z.string().optional() })),
+      added: z.array(z.object({ id: z.string(), severity: z.string(), package: z.string().optional() })),
+      fixedTotal: z.number().int(), addedTotal: z.number().int(), at: time,
+    }).optional().describe('once scanned: findings fixed and added compared with the approved request'),
+  }).optional().describe('filed by the drift monitor (monitor.autoRequest): the approval this request would replace'),
   history: z.array(z.object({ status: z.enum(REQUEST_STATUSES), at: time, by: z.string(), note: z.string().optional() })),
 });
 
@@ -83,9 +91,53 @@ export const ApprovedImage = z.object({
   platforms: z.array(z.string()).describe('the platform set approved; empty = the whole image'),
 });
 
+const findingRef = z.object({
+  id: z.string(), aliases: z.array(z.string()), severity: z.enum(SEVERITIES), kind: z.string(),
+  package: z.string().optional(), installedVersion: z.string().optional(), fixedVersion: z.string().optional(),
+});
+const blockingFinding = findingRef.extend({
+  title: z.string(),
+  cause: z.enum(['new', 'waiver_expired', 'policy']).describe('new: not found at approval time; waiver_expired: its waiver expired; policy: today\'s policy blocks it'),
+  since: time, deadline: time,
+});
+const findingsDiff = z.object({ added: z.array(findingRef), removed: z.array(findingRef), addedTotal: z.number().int(), removedTotal: z.number().int() })
+  .describe('the current findings against those at approval time (lists capped at 200; the totals are exact)');
+
+/** An approval's health (src/monitor): ok, or at_risk with what blocks and by when. */
+export const Health = z.object({
+  state: z.enum(['ok', 'at_risk', 'revoked']),
+  since: time.optional(),
+  evaluatedAt: time.nullable().describe('null: not evaluated yet (shown as ok)'),
+  maxSeverity: z.enum([...SEVERITIES, 'none']).optional().describe('of the current vulnerability findings'),
+  deadline: time.optional().describe('at risk: the earliest deadline of the blocking findings (monitor.grace per severity); past it the approval is revoked (monitor.autoRevoke) or re-reviewed'),
+  review: z.object({ since: time }).optional().describe('past the deadline with autoRevoke off: waiting in GET /v1/queue (reviews)'),
+  blocking: z.array(blockingFinding).optional(),
+  diff: findingsDiff.optional(),
+});
+
 export const InventoryItem = z.object({
   image: z.string(), digest: z.string(), tags: z.array(z.string()), platforms: z.array(z.string()), internalRef: z.string(),
   approvedAt: time, approvedBy: z.array(z.string()), requestId: z.string(),
+  health: Health.optional().describe('present when the health monitor is wired (every process main.ts starts)'),
+});
+
+/** A re-review in the approvers' queue (GET /v1/queue, `reviews`). */
+export const Review = z.object({
+  kind: z.literal('re_review'), team: z.string(), image: z.string(), digest: z.string(), requestId: z.string(), state: z.literal('at_risk'),
+  deadline: time.nullable(), reviewSince: time, blocking: z.array(blockingFinding), diff: findingsDiff,
+});
+
+/** A daily snapshot of one team (GET /v1/snapshots). */
+export const Snapshot = z.object({
+  team: z.string(), day: z.string().describe('UTC day, YYYY-MM-DD'), generatedAt: time,
+  requests: z.record(z.enum(REQUEST_STATUSES), z.number().int()).describe('the team\'s requests in each state'),
+  approved: z.object({
+    images: z.number().int(), uniqueCves: Severity.describe('distinct vulnerability ids per severity over the approved images'),
+    instances: Severity.describe('vulnerability findings per severity, once per image'),
+  }),
+  atRisk: z.object({ total: z.number().int(), bySeverity: Severity }),
+  meanTimeToDecisionSeconds: z.number().nullable().describe('over the decisions made that day'),
+  decisions: z.number().int(),
 });
 
 export const Delivery = z.object({
@@ -111,7 +163,7 @@ export const Principal = z.object({
 });
 
 /** Named response shapes, in the order the document lists them. */
-export const MODELS = { Severity, ScanReport, CodeScan, CodeScanUpload, Waiver, Request, ApprovedImage, InventoryItem, Delivery, AuditEntry, Robot, Principal } as const;
+export const MODELS = { Severity, ScanReport, CodeScan, CodeScanUpload, Waiver, Request, ApprovedImage, Health, InventoryItem, Review, Snapshot, Delivery, AuditEntry, Robot, Principal } as const;
 
 /** A page of `item` with the cursor of the next one (null: the last page). */
 export const page = <T extends z.ZodType>(item: T) => z.object({ items: z.array(item), next: z.string().nullable() });

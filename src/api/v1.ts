@@ -19,6 +19,9 @@ import { notificationsRouter } from './routes/notifications';
 import { queueRouter } from './routes/queue';
 import { requestsRouter } from './routes/requests';
 import { robotsRouter, type RobotsDeps } from './routes/robots';
+import { snapshotsRouter, type SnapshotReader } from './routes/snapshots';
+import { reviewsRouter, type ReviewDecider } from './routes/reviews';
+import type { ReviewQueue } from './routes/queue';
 import { waiversRouter } from './routes/waivers';
 import { whoamiRouter } from './routes/whoami';
 
@@ -41,6 +44,12 @@ export interface V1Deps extends RobotsDeps {
   admission?: AdmissionApi;
   /** Where identities come from, as `GET /v1/whoami` reports it. @defaultValue 'tokens-file' */
   identitySource?: string;
+  /** Re-reviews of at-risk approvals in `GET /v1/queue` (src/monitor); absent: no `reviews`. */
+  reviews?: ReviewQueue;
+  /** Re-review decisions (`POST /v1/approvals/keep`); absent: 503. */
+  reviewDecisions?: ReviewDecider;
+  /** Daily snapshots (`GET /v1/snapshots`); absent: 503. */
+  snapshots?: SnapshotReader;
   /** Extra v1 routers (e.g. code-scan uploads), mounted after the built-in ones. */
   extra?: Router[];
 }
@@ -60,6 +69,8 @@ export function v1Router(deps: V1Deps): Router {
   router.use(notificationsRouter(deps));
   router.use(whoamiRouter({ identitySource: deps.identitySource ?? 'tokens-file' }));
   router.use(robotsRouter(deps));
+  router.use(snapshotsRouter(deps));
+  router.use(reviewsRouter(deps));
   router.use(admissionRouter(deps));
   for (const extra of deps.extra ?? []) router.use(extra);
   return router;

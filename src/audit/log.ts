@@ -4,6 +4,7 @@
  * and hash; see outbox.ts for how racing drainers chain each record exactly once.
  */
 import type Redis from 'ioredis';
+import { AUDIT_DATASET, ecsCategorization } from '../lib/ecs';
 import { AppError } from '../lib/errors';
 import type { ConfirmWrite } from '../lib/redis';
 import type { Logger } from '../lib/logger';
@@ -143,13 +144,17 @@ export class RedisAuditLog implements AuditLog {
     return new AppError('DEPENDENCY_UNAVAILABLE', `audit ${what}: other writers kept the chain busy for ${this.timeoutMs} ms`, { temporary: true });
   }
 
-  /** One ECS line per chained entry, by the process that chained it. */
+  /**
+   * One ECS line per chained entry, by the process that chained it: the ECS categorization of
+   * its action (src/lib/ecs.ts), `event.dataset: portcullis.audit`, and `event.hash` = the
+   * entry's chain hash, so that ELK holds a copy of the chain it can check against checkpoints.
+   */
   private logChained(entries: ChainedEntry[]): void {
     if (!this.logger) return;
     for (const { entry } of entries) {
       this.logger.info({
-        'event.kind': 'event', 'event.category': ['configuration'], 'event.action': entry.action,
-        'event.sequence': entry.seq, 'event.hash': entry.hash, 'user.name': entry.actor,
+        ...ecsCategorization(entry.action, entry.details ?? {}), 'event.dataset': AUDIT_DATASET,
+        'event.sequence': entry.seq, 'event.hash': entry.hash, 'event.created': entry.at, 'user.name': entry.actor,
         'portcullis.audit.target': entry.target,
       }, `audit: ${entry.action} ${entry.target}`);
     }

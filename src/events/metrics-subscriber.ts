@@ -30,7 +30,9 @@ export function metricsSubscriber(metrics: Metrics, deps: MetricsSubscriberDeps)
         return;
       }
       case 'approval.revoked':
-        metrics.revocations.inc({ reason: event.actor === 'system' ? 'automatic' : 'manual' });
+        // Bounded values only: `manual` (an admin), `grace_expired` (the health monitor revoked an
+        // at-risk approval past its deadline, its reason starting `automatic:`), `automatic` (other system revocations).
+        metrics.revocations.inc({ reason: event.actor !== 'system' ? 'manual' : typeof d.reason === 'string' && d.reason.startsWith('automatic:') ? 'grace_expired' : 'automatic' });
         return;
       default:
     }

@@ -13,6 +13,14 @@ export interface QueueCounts {
   getJobCounts(...types: JobState[]): Promise<Record<string, number>>;
 }
 
+/** Approval health counts read at scrape time (src/monitor/metrics-source.ts). */
+export interface HealthCountsSource {
+  (): Promise<{
+    approved: Array<{ team: string; maxSeverity: string; count: number }>;
+    atRisk: Array<{ team: string; severity: string; count: number }>;
+  }>;
+}
+
 type JobState = 'waiting' | 'prioritized' | 'active' | 'delayed' | 'failed' | 'completed';
 const JOB_STATES: JobState[] = ['waiting', 'prioritized', 'active', 'delayed', 'failed', 'completed'];
 
@@ -25,6 +33,7 @@ export class Metrics {
   readonly revocations: Counter<'reason'>;
   readonly webhookDeliveries: Counter<'outcome'>;
   private readonly queues: QueueCounts[] = [];
+  private health?: HealthCountsSource;
 
   constructor(info: { version: string }) {
     const registers = [this.registry];
@@ -53,6 +62,31 @@ export class Metrics {
     this.scans = new Counter({ name: 'portcullis_scans_total', help: 'Scans run, by scanner and outcome.', labelNames: ['scanner', 'outcome'], registers });
     this.revocations = new Counter({ name: 'portcullis_revocations_total', help: 'Approvals revoked, by kind of reason.', labelNames: ['reason'], registers });
     this.webhookDeliveries = new Counter({ name: 'portcullis_webhook_deliveries_total', help: 'Webhook delivery attempts, by outcome.', labelNames: ['outcome'], registers });
+    // Both read once per scrape from the store, so every process reports the same numbers.
+    let pending: ReturnType<HealthCountsSource> | null = null;
+    const healthCounts = () => {
+      if (!this.health) return null;
+      pending ??= this.health().finally(() => { pending = null; });
+      return pending;
+    };
+    new Gauge({
+      name: 'portcullis_approved_images', help: 'Approved images (not revoked), by team and the max severity of their current findings.', labelNames: ['team', 'max_severity'], registers,
+      async collect() {
+        const counts = await healthCounts();
+        if (!counts) return;
+        this.reset();
+        for (const c of counts.approved) this.set({ team: c.team, max_severity: c.maxSeverity }, c.count);
+      },
+    });
+    new Gauge({
+      name: 'portcullis_approvals_at_risk', help: 'Approvals at risk (a finding today\'s policy blocks), by team and the severity of the severest blocking finding.', labelNames: ['team', 'severity'], registers,
+      async collect() {
+        const counts = await healthCounts();
+        if (!counts) return;
+        this.reset();
+        for (const c of counts.atRisk) this.set({ team: c.team, severity: c.severity }, c.count);
+      },
+    });
     const queues = this.queues;
     // BullMQ's own exporter's name (queue.exportPrometheusMetrics), so its dashboards work; promtool
     // lints its `_count` suffix, which the tests accept for this one metric.
@@ -66,6 +100,11 @@ export class Metrics {
         }
       },
     });
+  }
+
+  /** Reports approval health in `portcullis_approved_images` and `portcullis_approvals_at_risk`. */
+  watchHealth(source: HealthCountsSource): void {
+    this.health = source;
   }
 
   /** Reports this queue's depth in `bullmq_job_count`. */

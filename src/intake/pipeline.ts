@@ -198,7 +198,7 @@ export class Pipeline {
   /** Marks the request failed with the error's code and message (the queue's last word). */
   async fail(id: string, err: unknown): Promise<void> {
     const e = toAppError(err);
-    this.d.logger.warn({ error: e, 'error.code': e.code, requestId: id }, 'request failed');
+    this.d.logger.warn({ error: e, requestId: id }, `request failed: ${e.code}`);
     const active: RequestStatus[] = ['requested', 'resolving', 'staging', 'scanning', 'promoting'];
     const { request, moved, from } = await this.d.lifecycle.transition(id, active, 'failed', {
       note: e.code,

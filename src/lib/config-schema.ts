@@ -8,6 +8,7 @@ import { z } from 'zod';
 // Layering: lib composes the zod-only config schemas each module declares (and nothing else of them).
 import { auditConfigSchema } from '../audit/config';
 import { authConfigSchema } from '../identity/config';
+import { monitorConfigSchema } from '../monitor/config';
 import { policyConfigSchema } from '../policy/config';
 import { scannersConfigSchema, scanningConfigSchema } from '../scanners/config';
 import { codeScansConfigSchema } from '../scanners/sarif/config';
@@ -185,6 +186,8 @@ export const configSchema = z.strictObject({
     /** First retry delay of a failed delivery; later ones grow to 8 h, about 24 h of retries in all. */
     retryBaseMs: z.number().int().min(10).default(5000).describe('first retry of a failed delivery; later ones grow to 8 h, about 24 h of retries in all'),
   }).prefault({}),
+  /** After approval: health (grace, automatic revocation), upstream drift, daily snapshots (src/monitor). */
+  monitor: monitorConfigSchema,
   metrics: z.strictObject({
     /** Serve Prometheus metrics on their own listener in every process. */
     enabled: z.boolean().default(true).describe('serve Prometheus metrics on a listener of their own in every process'),

@@ -42,18 +42,23 @@ export function createLogger(settings: LoggerSettings = {}): Logger {
     base: { 'service.name': 'portcullis' },
     timestamp: () => `,"@timestamp":"${new Date().toISOString()}"`,
     redact: { paths: REDACT_PATHS, censor: '[REDACTED]' },
+    // pino's own error serializer would run after the formatter below and put back `stack` and
+    // every enumerable property (an AppError's details and cause): the formatter alone shapes errors.
+    serializers: { error: (v: unknown) => v, err: (v: unknown) => v },
     formatters: {
       level: (label) => ({ 'log.level': label }),
       log: (obj) => {
-        const err = obj.error;
-        if (err instanceof Error) {
-          const code = (err as { code?: unknown }).code;
-          obj.error = {
-            type: err.name,
-            message: scrubSecrets(err.message),
-            ...(code === undefined ? {} : { code: String(code) }),
-            stack_trace: err.stack ? scrubSecrets(err.stack) : undefined,
-          };
+        // Errors as ECS error.type, error.message, error.stack_trace and nothing else (no cause,
+        // details or headers, which may hold what must not be logged). An error's code (an
+        // AppError's, a Node system error's) is its type: it says more than the class name.
+        const err = obj.error ?? obj.err;
+        // pino may hand an Error, or its own serialization of one ({type, message, stack, …}).
+        if (err instanceof Error || (typeof err === 'object' && err !== null && typeof (err as { message?: unknown }).message === 'string')) {
+          const e = err as { name?: unknown; type?: unknown; code?: unknown; message: string; stack?: unknown; stack_trace?: unknown };
+          const { err: _err, 'error.code': _code, ...rest } = obj as Record<string, unknown>;
+          const stack = typeof e.stack === 'string' ? e.stack : typeof e.stack_trace === 'string' ? e.stack_trace : undefined;
+          const type = typeof e.code === 'string' && e.code ? e.code : typeof e.name === 'string' && e.name !== 'Error' ? e.name : typeof e.type === 'string' ? e.type : 'Error';
+          return { ...rest, error: { type, message: scrubSecrets(e.message), ...(stack ? { stack_trace: scrubSecrets(stack) } : {}) } };
         }
         return obj;
       },

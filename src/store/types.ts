@@ -142,8 +142,35 @@ export interface IntakeRequest {
   /** Set when an admin revoked the digest the request resolved to: who, when and why. */
   revocation?: { by: string; at: string; reason: string };
   history: HistoryEntry[];
+  /**
+   * Set on a request the drift monitor filed because an approved tag moved upstream
+   * (`monitor.autoRequest`, src/monitor/drift.ts): the approval it would replace and, once its
+   * scan is done, the findings fixed and added compared with the approved request's.
+   */
+  replaces?: ReplacedApproval;
   /** Optimistic-concurrency counter; every save increments it. */
   version: number;
+}
+
+/** The approval a drift request would replace (see {@link IntakeRequest.replaces}). */
+export interface ReplacedApproval {
+  team: string;
+  image: string;
+  digest: string;
+  /** The approved request. */
+  requestId: string;
+  tag: string;
+  /** The upstream digest the tag pointed at when approved, and the one it points at now. */
+  fromDigest: string;
+  toDigest: string;
+  /** Findings fixed (in the approved image, not in the new one) and added, once the new one is scanned. */
+  changes?: {
+    fixed: Array<{ id: string; severity: string; package?: string }>;
+    added: Array<{ id: string; severity: string; package?: string }>;
+    fixedTotal: number;
+    addedTotal: number;
+    at: string;
+  };
 }
 
 /**

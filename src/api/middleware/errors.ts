@@ -26,7 +26,7 @@ export function errorHandler() {
     const appErr = fromBodyParser(err) ?? toAppError(err);
     const log = req.log ?? undefined;
     if (appErr.status >= 500) {
-      log?.error({ error: appErr.cause instanceof Error ? appErr.cause : appErr, 'error.code': appErr.code }, 'request failed');
+      log?.error({ error: appErr.cause instanceof Error ? appErr.cause : appErr }, `request failed: ${appErr.code}`);
     }
     if (res.headersSent) return;
     // Every 401 (no token, or a token refused for a stated reason) asks for a bearer token (RFC 6750).

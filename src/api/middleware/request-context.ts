@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
+import { AUDIT_DATASET, ecsCategorization } from '../../lib/ecs';
 import type { Logger } from '../../lib/logger';
 
 declare module 'express-serve-static-core' {
@@ -24,8 +25,13 @@ export function requestContext(logger: Logger) {
     res.setHeader('X-Request-Id', req.id);
     const started = process.hrtime.bigint();
     res.on('finish', () => {
-      const level = res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info';
+      // An expected 4xx (a bad reference, a missing token, another team's request) is the
+      // service working as designed: not a warning. Only a 5xx is logged as an error.
+      const level = res.statusCode >= 500 ? 'error' : 'info';
+      // A refused credential is a failed sign-in for ELK (ECS authentication/start, failure).
+      const auth = res.statusCode === 401 ? { ...ecsCategorization('auth.failed'), 'event.dataset': AUDIT_DATASET } : {};
       req.log[level]({
+        ...auth,
         'http.request.method': req.method,
         'url.path': req.path,
         'http.response.status_code': res.statusCode,

@@ -22,7 +22,7 @@ export function approvedRouter(deps: { approved: ApprovedService; revocations: R
   router.get('/v1/approved', async (req, res) => {
     const q = parseInput(approvedQuery, req.query, 'query');
     if (!q.image) {
-      const page = await deps.approved.inventory(principalOf(res), q.team, { limit: q.limit, cursor: q.cursor });
+      const page = await deps.approved.inventory(principalOf(res), q.team, { limit: q.limit, cursor: q.cursor, ...(q.health ? { health: q.health } : {}) });
       if (wantsText(req)) {
         res.type('text/plain').send(page.items.map((a) => `${a.image}@${a.digest} ${a.internalRef}\n`).join(''));
         return;

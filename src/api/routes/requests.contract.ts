@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { waiverRequestSchema } from '../../intake';
 import { route } from '../contract';
-import { page, Request } from '../models';
+import { page, Request, Review } from '../models';
 import { approveBody, createRequestBody, listRequestsQuery, pageQuery, rejectBody } from './schemas';
 
 /** A request id; an unknown one (or another team's) answers 404. */
@@ -56,8 +56,9 @@ export const requestsContracts = [
   }),
   route({
     method: 'get', path: '/v1/queue', auth: 'bearer', summary: 'Requests awaiting approval that the caller may decide, oldest first',
+    description: 'On the first page (no cursor), `reviews` lists the at-risk approvals past their deadline (monitor.autoRevoke off) the caller may decide, oldest first.',
     query: pageQuery,
-    responses: { 200: { description: 'a page', schema: page(Request) } },
+    responses: { 200: { description: 'a page', schema: page(Request).extend({ reviews: z.array(Review).optional() }) } },
     errors: ['FORBIDDEN'],
   }),
 ];

@@ -40,6 +40,8 @@ export const approvedQuery = z.strictObject({
   platform: platformQuery,
   limit,
   cursor,
+  /** Inventory only: approvals in this health state (src/monitor); `ok` includes those not yet evaluated. */
+  health: z.enum(['ok', 'at_risk']).optional(),
 });
 export const resolveBody = z.strictObject({ team: z.string().min(1).max(100), images: z.array(z.string().min(1).max(512)).min(1).max(500) });
 const digest = z.string().regex(/^sha256:[a-f0-9]{64}$/, 'a sha256 digest');

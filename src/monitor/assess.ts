@@ -1,0 +1,126 @@
+/**
+ * An approval's health as a pure function of the findings at approval time, the findings now,
+ * the request's waivers and code scans, today's policy, the previous record and the clock: the
+ * policy module's own `evaluate` decides what blocks (so "blocks under today's policy" means
+ * exactly what the gate means), and this file only says why each finding blocks and by when
+ * it must be dealt with.
+ */
+import { evaluate, type PolicyConfig } from '../policy';
+import { SEVERITIES, type Finding, type Severity } from '../scanners/types';
+import type { IntakeRequest } from '../store/types';
+import type { GraceConfig } from './config';
+import type { BlockingFinding, FindingRef, HealthRecord, MaxSeverity } from './types';
+
+/** Findings listed in a diff at most (the totals say how many there were). */
+export const MAX_DIFF = 200;
+
+/** One finding's identity across scans: the advisory and where it was found. */
+export function findingKey(f: Pick<Finding, 'id' | 'package' | 'installedVersion' | 'path'>): string {
+  return `${f.id}|${f.package ?? f.path ?? ''}|${f.installedVersion ?? ''}`;
+}
+
+export function findingRef(f: Finding): FindingRef {
+  return {
+    id: f.id, aliases: f.aliases, severity: f.severity, kind: f.kind,
+    ...(f.package ? { package: f.package } : {}), ...(f.installedVersion ? { installedVersion: f.installedVersion } : {}),
+    ...(f.fixedVersion ? { fixedVersion: f.fixedVersion } : {}),
+  };
+}
+
+const RANK: Record<Severity, number> = { critical: 4, high: 3, medium: 2, low: 1, unknown: 0 };
+
+export function maxSeverity(findings: readonly Finding[]): MaxSeverity {
+  let best: Severity | undefined;
+  for (const f of findings) {
+    if (f.kind !== 'vulnerability') continue;
+    if (!best || RANK[f.severity] > RANK[best]) best = f.severity;
+  }
+  return best ?? 'none';
+}
+
+/** Findings of `a` whose key is not among `b`'s, one per key. */
+function minus(a: readonly Finding[], b: readonly Finding[]): Finding[] {
+  const keys = new Set(b.map(findingKey));
+  const seen = new Set<string>();
+  return a.filter((f) => {
+    const k = findingKey(f);
+    if (keys.has(k) || seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
+
+/** The diff of `current` against `baseline`, severest first, capped. */
+export function findingsDiff(baseline: readonly Finding[], current: readonly Finding[]): HealthRecord['diff'] {
+  const order = (x: Finding, y: Finding) => RANK[y.severity] - RANK[x.severity] || x.id.localeCompare(y.id);
+  const added = minus(current, baseline).sort(order);
+  const removed = minus(baseline, current).sort(order);
+  return { added: added.slice(0, MAX_DIFF).map(findingRef), removed: removed.slice(0, MAX_DIFF).map(findingRef), addedTotal: added.length, removedTotal: removed.length };
+}
+
+export interface AssessInput {
+  request: Pick<IntakeRequest, 'team' | 'waivers' | 'codeScans'>;
+  image: string;
+  digest: string;
+  /** The image findings at approval time (the approved request's scans). */
+  baseline: readonly Finding[];
+  /** The image findings now (stored re-scans and re-matches, else the baseline's). */
+  current: readonly Finding[];
+  policy: PolicyConfig;
+  grace: GraceConfig;
+  previous: HealthRecord | null;
+  /** Findings an approver kept at a re-review, until they expire (see review.ts). @defaultValue [] */
+  accepted?: ReadonlyArray<{ findingId: string; reason: string; expires: string; by: string }>;
+  now: Date;
+}
+
+export interface Assessment {
+  state: 'ok' | 'at_risk';
+  blocking: BlockingFinding[];
+  diff: HealthRecord['diff'];
+  maxSeverity: MaxSeverity;
+  deadline?: string;
+}
+
+export function assess(input: AssessInput): Assessment {
+  const { now, request } = input;
+  const result = evaluate({
+    findings: input.current,
+    codeScans: request.codeScans.map((c) => ({ tool: c.tool, findings: c.findings })),
+    waivers: [...request.waivers, ...(input.accepted ?? [])].map(({ findingId, reason, expires, by }) => ({ findingId, reason, expires, by })),
+    config: input.policy, team: request.team, image: { repository: input.image, digest: input.digest }, now,
+  });
+  const baselineKeys = new Set(input.baseline.map(findingKey));
+  const before = new Map((input.previous?.blocking ?? []).map((b) => [findingKey(b), b]));
+  const blocking: BlockingFinding[] = [];
+  const seen = new Set<string>();
+  for (const f of result.blocking) {
+    const key = findingKey(f);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    const names = [f.id, ...f.aliases];
+    // An expired waiver of the approved request counts for a finding it was granted on (known at
+    // approval); an expired acceptance of a re-review for any finding it named.
+    const expired = [...(baselineKeys.has(key) ? request.waivers : []), ...(input.accepted ?? [])]
+      .filter((w) => names.includes(w.findingId) && Date.parse(w.expires) <= now.getTime())
+      .sort((a, b) => Date.parse(b.expires) - Date.parse(a.expires))[0];
+    const cause = expired ? 'waiver_expired' : !baselineKeys.has(key) ? 'new' : 'policy';
+    // A deadline, once set, does not move: re-evaluating must not grant more grace.
+    const since = before.get(key)?.since ?? (cause === 'waiver_expired' && expired ? new Date(Date.parse(expired.expires)).toISOString() : now.toISOString());
+    const deadline = new Date(Date.parse(since) + input.grace[f.severity]).toISOString();
+    blocking.push({ ...findingRef(f), title: f.title, cause, since, deadline });
+  }
+  blocking.sort((a, b) => Date.parse(a.deadline) - Date.parse(b.deadline) || RANK[b.severity] - RANK[a.severity]);
+  return {
+    state: blocking.length ? 'at_risk' : 'ok',
+    blocking,
+    diff: findingsDiff(input.baseline, input.current),
+    maxSeverity: maxSeverity(input.current),
+    ...(blocking.length ? { deadline: blocking[0].deadline } : {}),
+  };
+}
+
+/** The severest severity among blocking findings (the at-risk gauge's label). */
+export function severestBlocking(blocking: readonly BlockingFinding[]): Severity {
+  return SEVERITIES.find((s) => blocking.some((b) => b.severity === s)) ?? 'unknown';
+}

@@ -1,0 +1,76 @@
+/**
+ * Builds the monitor from the service's stores and intake services (main.ts calls this, as it
+ * builds everything else): the revocation and request services are reached through the system
+ * principal, an admin of every team for revocation and a developer of the one team for drift
+ * requests, so every check those services make still applies.
+ */
+import type Redis from 'ioredis';
+import type { Config } from '../lib/config';
+import type { Principal } from '../lib/identity/types';
+import type { Logger } from '../lib/logger';
+import type { ImageRef } from '../registry/reference';
+import type { Approval, ApprovalStore, RequestStore, ScanResultStore } from '../store/types';
+import { RedisLedgerSnapshot } from '../store/redis-ledger-snapshot';
+import { DriftService } from './drift';
+import { HealthService } from './health';
+import { RedisHealthStore } from './health-store';
+import { healthMetricsSource, type HealthCounts } from './metrics-source';
+import { SYSTEM_ACTOR, type EventPublisher, type MonitorEvent } from './ports';
+import { RedisSnapshotStore } from './snapshot-store';
+import { SnapshotService } from './snapshots';
+import { ReviewService } from './review';
+import { HealthSweep } from './sweep';
+import { HealthViews } from './views';
+
+export interface MonitorPorts {
+  approvals: ApprovalStore;
+  requests: RequestStore;
+  scanResults: ScanResultStore;
+  events: EventPublisher & { subscribe(handler: (event: MonitorEvent) => Promise<void> | void): void };
+  revocations: { revoke(p: Principal, input: { image: string; team: string; reason: string }): Promise<unknown> };
+  requestService: { create(p: Principal, input: { image: string; team: string; justification: string; platforms?: string[] }): Promise<{ request: { id: string }; deduplicated?: string }> };
+  resolve: (ref: ImageRef) => Promise<string>;
+}
+
+export interface Monitor {
+  health: HealthService;
+  sweep: HealthSweep;
+  drift: DriftService;
+  snapshots: SnapshotService;
+  views: HealthViews;
+  reviews: ReviewService;
+  counts: () => Promise<HealthCounts>;
+}
+
+const SYSTEM_ADMIN: Principal = { name: SYSTEM_ACTOR, roles: ['admin'], teams: ['*'], subject: 'system:monitor' };
+
+export function createMonitor(config: Config, logger: Logger, redis: Redis, ports: MonitorPorts, now: () => Date = () => new Date()): Monitor {
+  const prefix = config.redis.prefix;
+  const log = logger.child({ module: 'monitor' });
+  const store = new RedisHealthStore(redis, prefix);
+  const ledger = new RedisLedgerSnapshot(redis, prefix);
+  const all = async (): Promise<Approval[]> => (await ledger.snapshot()).approvals;
+  const health = new HealthService({
+    approvals: ports.approvals, requests: ports.requests, scanResults: ports.scanResults, all, events: ports.events, logger: log, now,
+    revoke: async (a, reason) => {
+      // By digest reference under the approval's own name: only that name's approval is revoked.
+      await ports.revocations.revoke(SYSTEM_ADMIN, { image: `${a.image}@${a.digest}`, team: a.team, reason });
+    },
+  }, store, { policy: config.policy, monitor: config.monitor });
+  const drift = new DriftService({
+    redis, prefix, approvals: ports.approvals, requests: ports.requests, all, resolve: ports.resolve, events: ports.events,
+    autoRequest: config.monitor.autoRequest, now, driftEveryMs: config.monitor.driftEvery, logger: log,
+    file: async (input) => {
+      const developer: Principal = { name: SYSTEM_ACTOR, roles: ['developer'], teams: [input.team], subject: 'system:monitor' };
+      const created = await ports.requestService.create(developer, input);
+      return { id: created.request.id, ...(created.deduplicated ? { deduplicated: created.deduplicated } : {}) };
+    },
+  });
+  ports.events.subscribe(health.subscriber());
+  ports.events.subscribe(drift.subscriber());
+  return {
+    health, drift, sweep: new HealthSweep(health), views: new HealthViews(store), reviews: new ReviewService(health, config.policy.waivers.maxDays),
+    snapshots: new SnapshotService({ store: new RedisSnapshotStore(redis, prefix), requests: ports.requests, health, all, retentionDays: config.monitor.snapshots.retentionDays }),
+    counts: healthMetricsSource(store),
+  };
+}
