@@ -17,6 +17,8 @@ import { BullScheduler } from '../queue/scheduler';
 import { retentionProcessor, scheduleRetention } from '../queue/retention';
 import { BullRegistryCleanup, unpublishProcessor } from '../queue/unpublish';
 import { startWebhookWorker, WebhookQueue } from '../queue/webhook';
+import { MonitorQueue, startMonitor } from '../queue/vulndb-sync';
+import { buildMonitor, type Monitor } from './monitor/wiring';
 import { startIntakeWorker } from '../queue/worker';
 import { createApp } from './api/app';
 import type { ReadinessCheck } from './api/routes/health';
@@ -103,6 +105,10 @@ export interface Services {
   uploads?: UploadCleanup;
   /** Who is asking: the provider chain, robot accounts, role hygiene. */
   auth: Identity;
+  /** Inventories, SBOMs, scanner data status, re-match and scheduled syncs (issue 13.1, 13.2). */
+  monitor: Monitor;
+  /** The monitor queue's producer (syncs, Clair notifications). */
+  monitorQueue: MonitorQueue;
 }
 
 /** Upload sessions a killed process left on the internal registry (issue 8.6). */
@@ -159,7 +165,12 @@ export function buildServices(config: Config, logger: Logger, redis: Redis, opti
   const internalHost = new URL(config.internalRegistry.url).host;
   const policy = options.policy ?? policyEvaluator(config.policy);
   const scanners = (options.scanners ?? []).map((scanner) => instrumentScanner(scanner, metrics));
-  const scans = new ScanRunner(scanners, new RedisScanResultStore(redis, prefix), logger.child({ module: 'scan' }));
+  const scanResults = new RedisScanResultStore(redis, prefix);
+  const scans = new ScanRunner(scanners, scanResults, logger.child({ module: 'scan' }));
+  const monitor = buildMonitor(config, logger, { redis, events, requests, approvals, results: scanResults, internal: registry.internal, scanners: options.scanners ?? [] });
+  const monitorQueue = new MonitorQueue(redis, prefix);
+  metrics.watchVulndb(async () => (await monitor.status.list()).map((s) => ({ scanner: s.name, ageSeconds: s.ageSeconds })));
+  metrics.watchQueue(monitorQueue.queue);
   metrics.watchQueue(scheduler.queue);
   if (webhooks.queue) metrics.watchQueue(webhooks.queue.queue);
   const pipeline = new Pipeline({
@@ -173,7 +184,7 @@ export function buildServices(config: Config, logger: Logger, redis: Redis, opti
   });
   const auth = createIdentity(config, logger, options.identity, { redis, prefix, events });
   return {
-    events, audit, scheduler, pipeline, metrics, webhooks, auth, cleanup, approvals, registry, ...(uploads ? { uploads } : {}),
+    events, audit, scheduler, pipeline, metrics, webhooks, auth, cleanup, approvals, registry, monitor, monitorQueue, ...(uploads ? { uploads } : {}),
     notifications: new NotificationService(webhooks.log, webhooks.endpoints.map((e) => e.name), events),
     requests: new RequestService({ requests, approvals, revocations, scheduler, lifecycle, events, upstreams: config.upstreams.map((u) => u.registry) }),
     decisions: new DecisionService({ requests, scheduler, lifecycle, events, policy, approvalsRequired: config.policy.approvals.required }),
@@ -358,8 +369,10 @@ export function startWorker(config: Config, logger: Logger, services: Services):
     .catch((err: unknown) => logger.error({ error: err }, 'could not schedule the retention job; it runs once Redis answers and a worker restarts'));
   const stopCleanup = services.uploads ? runUploadCleanup(services.uploads, config.worker.stalledIntervalMs, logger) : () => undefined;
   const hygiene = startIdentityHygiene(services.auth, logger.child({ module: 'identity-hygiene' }));
+  const monitorWorker = startMonitor(config, logger, services.monitor, services.monitorQueue, services.monitorQueue.redis)
+    .catch((err: unknown) => { logger.error({ error: err }, 'the monitor worker did not start: no scheduled vulnerability data syncs in this process'); return null; });
   // close() waits for running jobs; a job still running at the deadline is handed back by stalled-job recovery.
-  return { worker, webhooks, step: { name: 'worker', run: async () => { stopCleanup(); hygiene.stop(); await Promise.all([worker.close(), webhooks?.close(), maintenance.close()]); } } };
+  return { worker, webhooks, step: { name: 'worker', run: async () => { stopCleanup(); hygiene.stop(); await Promise.all([worker.close(), webhooks?.close(), maintenance.close(), monitorWorker.then((w) => w?.close())]); } } };
 }
 
 /** Renews this worker's upload sessions and cancels those of stopped workers, now and every `everyMs`. */
@@ -445,7 +458,7 @@ async function main(): Promise<void> {
     const checkpoints = startCheckpointer(redis, services.audit, { everyMs: config.audit.checkpointEvery, dir: config.audit.checkpointDir, logger: logger.child({ module: 'audit' }) });
     steps.push({ name: 'audit checkpoints', run: () => checkpoints.stop() });
   }
-  steps.push({ name: 'queue', run: async () => { await Promise.all([services.scheduler.close(), services.cleanup.close(), services.webhooks.queue?.close()]); } });
+  steps.push({ name: 'queue', run: async () => { await Promise.all([services.scheduler.close(), services.cleanup.close(), services.webhooks.queue?.close(), services.monitorQueue.close()]); } });
   steps.push({ name: 'identity', run: async () => services.auth.stop() });
   steps.push({ name: 'redis', run: async () => { await redis.quit(); } });
   onShutdown(logger, steps);

@@ -183,6 +183,19 @@ export const openApiDocument = {
         responses: { 200: { description: 'the revocation lifted', ...json({ type: 'object' }) }, ...errors(400, 401, 403, 404) },
       },
     },
+    '/v1/images/{digest}/sbom': {
+      get: {
+        ...secured, summary: 'The CycloneDX 1.6 SBOM of a scanned digest (readers of a team with a request or approval for it; others 404)',
+        parameters: [{ name: 'digest', in: 'path', required: true, schema: { type: 'string', pattern: '^sha256:[a-f0-9]{64}$' } }],
+        responses: { 200: { description: 'the SBOM', content: { 'application/vnd.cyclonedx+json': { schema: { type: 'object' } } } }, ...errors(400, 401, 404) },
+      },
+    },
+    '/v1/scanners': {
+      get: {
+        ...secured, summary: 'Each scanner with its vulnerability data version, last sync, age and sync status (any authenticated reader)',
+        responses: { 200: { description: 'the scanners', ...json({ type: 'object', properties: { items: { type: 'array', items: { type: 'object' } } } }) }, ...errors(401) },
+      },
+    },
     '/v1/whoami': {
       get: {
         ...secured, summary: 'The caller: name, roles, teams and where the identity came from (any role)',

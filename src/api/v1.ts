@@ -15,6 +15,7 @@ import { rateLimit, unauthenticatedRateLimit } from './middleware/rate-limit';
 import { approvedRouter } from './routes/approved';
 import { auditRouter } from './routes/audit';
 import { codeScansRouter } from './routes/code-scans';
+import { monitorRouter, type MonitorApi } from './routes/monitor';
 import { notificationsRouter } from './routes/notifications';
 import { queueRouter } from './routes/queue';
 import { requestsRouter } from './routes/requests';
@@ -39,6 +40,8 @@ export interface V1Deps extends RobotsDeps {
   rateCounters: { principals: RateCounter; addresses: RateCounter };
   /** Where identities come from, as `GET /v1/whoami` reports it. @defaultValue 'tokens-file' */
   identitySource?: string;
+  /** SBOMs and scanner status (src/monitor); without it those routes answer 503. */
+  monitor?: MonitorApi;
   /** Extra v1 routers (e.g. code-scan uploads), mounted after the built-in ones. */
   extra?: Router[];
 }
@@ -57,6 +60,7 @@ export function v1Router(deps: V1Deps): Router {
   router.use(notificationsRouter(deps));
   router.use(whoamiRouter({ identitySource: deps.identitySource ?? 'tokens-file' }));
   router.use(robotsRouter(deps));
+  router.use(monitorRouter(deps));
   for (const extra of deps.extra ?? []) router.use(extra);
   return router;
 }

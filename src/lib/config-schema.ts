@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 // Layering: lib composes the zod-only config schemas each module declares (and nothing else of them).
-import { auditConfigSchema } from '../audit/config';
+import { auditConfigSchema, durationMs } from '../audit/config';
 import { authConfigSchema } from '../identity/config';
 import { policyConfigSchema } from '../policy/config';
 import { scannersConfigSchema, scanningConfigSchema } from '../scanners/config';
@@ -205,6 +205,12 @@ export const configSchema = z.strictObject({
   }).superRefine((w, ctx) => {
     if (w.tlsCertFile && !w.tlsKeyFile) ctx.addIssue({ code: 'custom', path: ['tlsKeyFile'], message: 'must be set together with webhook.tlsCertFile' });
     if (w.tlsKeyFile && !w.tlsCertFile) ctx.addIssue({ code: 'custom', path: ['tlsCertFile'], message: 'must be set together with webhook.tlsKeyFile' });
+  }).prefault({}),
+  monitor: z.strictObject({
+    /** Attach each scanned digest's CycloneDX SBOM to the quarantined and the approved image as an OCI referrer. */
+    sbomReferrers: z.boolean().default(true),
+    /** How often approved digests are rescanned by Harbor-type scanners (spread over the period). @defaultValue '24h' */
+    rescanEvery: durationMs(60_000).prefault('24h'),
   }).prefault({}),
   log: z.strictObject({
     level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

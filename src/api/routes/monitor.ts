@@ -1,0 +1,41 @@
+/**
+ * Monitoring routes of the inventory workstream: `GET /v1/images/{digest}/sbom` (the kept
+ * CycloneDX SBOM, `application/vnd.cyclonedx+json`) and `GET /v1/scanners` (each scanner's data
+ * version, last sync and its age). Without the monitor wiring they answer 503.
+ */
+import { Router } from 'express';
+import { z } from 'zod';
+import { AppError } from '../../lib/errors';
+import type { Principal } from '../../lib/identity/types';
+import { principalOf } from '../middleware/auth';
+
+const digestParam = z.string().regex(/^sha256:[a-f0-9]{64}$/, 'must be a sha256 digest');
+
+export interface MonitorApi {
+  sbom: { get(p: Principal, digest: string): Promise<Buffer> };
+  scanners: { list(): Promise<unknown[]> };
+}
+
+function unavailable(): AppError {
+  return new AppError('DEPENDENCY_UNAVAILABLE', 'monitoring is not wired in this process');
+}
+
+export function monitorRouter(deps: { monitor?: MonitorApi }): Router {
+  const router = Router();
+
+  router.get('/v1/images/:digest/sbom', async (req, res) => {
+    const parsed = digestParam.safeParse(req.params.digest);
+    if (!parsed.success) throw new AppError('INVALID_REQUEST', `digest: ${parsed.error.issues[0]?.message ?? 'invalid'}`, { details: { field: 'digest' } });
+    if (!deps.monitor) throw unavailable();
+    const body = await deps.monitor.sbom.get(principalOf(res), parsed.data);
+    res.status(200).type('application/vnd.cyclonedx+json').send(body);
+  });
+
+  router.get('/v1/scanners', async (_req, res) => {
+    principalOf(res);
+    if (!deps.monitor) throw unavailable();
+    res.json({ items: await deps.monitor.scanners.list() });
+  });
+
+  return router;
+}
