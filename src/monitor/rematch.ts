@@ -10,7 +10,7 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { DomainEvent } from '../intake/events';
 import type { Logger } from '../lib/logger';
-import { matchInventory, type VulnerabilityIndex } from '../scanners/builtin/match';
+import { matchInventory, MemoizedIndex, type VulnerabilityIndex } from '../scanners/builtin/match';
 import { summarize, type Finding, type ScanReport } from '../scanners/types';
 import type { ScanResultStore } from '../store/types';
 import type { ApprovedDigest } from './approved-digests';
@@ -61,7 +61,10 @@ export class RematchService {
 
   /** Re-matches every approved digest whose stored `scanner` report predates the scanner's current data. */
   async rematchAll(scanner: RematchableScanner): Promise<RematchResult> {
-    const { version, db } = await scanner.vulnerabilityData();
+    const data = await scanner.vulnerabilityData();
+    const version = data.version;
+    // One pass, one data version: each distinct package is looked up once across the fleet.
+    const db = new MemoizedIndex(data.db);
     const result: RematchResult = { scanner: scanner.name, dbVersion: version, digests: 0, rematched: 0, changed: 0, missing: [] };
     for (const approved of await this.d.approved.list()) {
       result.digests += 1;

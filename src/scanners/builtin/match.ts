@@ -34,3 +34,30 @@ export function matchInventory(images: readonly PlatformInventory[], db: Vulnera
   const perPlatform = images.map((image) => ({ ...(image.platform ? { platform: image.platform } : {}), findings: matchImage(image, db) }));
   return withCoverage(mergePlatformFindings(perPlatform));
 }
+
+/**
+ * A {@link VulnerabilityIndex} that remembers the answer per package identity (ecosystem,
+ * names and versions) for one data version: approved images share most of their packages (base
+ * images, common libraries), so a re-match of a whole fleet looks each one up once. Only the
+ * place (path, layer) differs between two findings of the same package, and it is filled in
+ * from the package asked about.
+ */
+export class MemoizedIndex implements VulnerabilityIndex {
+  private readonly memo = new Map<string, Finding[]>();
+
+  constructor(private readonly db: VulnerabilityIndex) {}
+
+  findingsFor(pkg: InstalledPackage): Finding[] {
+    const key = [pkg.ecosystem, pkg.name, pkg.version, pkg.sourceName ?? '', pkg.sourceVersion ?? ''].join('\u0000');
+    let found = this.memo.get(key);
+    if (!found) {
+      found = this.db.findingsFor(pkg);
+      this.memo.set(key, found);
+    }
+    if (found.length === 0) return found;
+    return found.map((f) => {
+      const { layer: _layer, ...rest } = f;
+      return { ...rest, path: pkg.path, ...(pkg.layer ? { layer: pkg.layer } : {}) };
+    });
+  }
+}
