@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 // Layering: lib composes the zod-only config schemas each module declares (and nothing else of them).
-import { auditConfigSchema, durationMs } from '../audit/config';
+import { auditConfigSchema } from '../audit/config';
 import { authConfigSchema } from '../identity/config';
 import { policyConfigSchema } from '../policy/config';
 import { scannersConfigSchema, scanningConfigSchema } from '../scanners/config';
@@ -209,8 +209,6 @@ export const configSchema = z.strictObject({
   monitor: z.strictObject({
     /** Attach each scanned digest's CycloneDX SBOM to the quarantined and the approved image as an OCI referrer. */
     sbomReferrers: z.boolean().default(true),
-    /** How often approved digests are rescanned by Harbor-type scanners (spread over the period). @defaultValue '24h' */
-    rescanEvery: durationMs(60_000).prefault('24h'),
   }).prefault({}),
   log: z.strictObject({
     level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
