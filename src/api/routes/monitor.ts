@@ -4,12 +4,10 @@
  * version, last sync and its age). Without the monitor wiring they answer 503.
  */
 import { Router } from 'express';
-import { z } from 'zod';
 import { AppError } from '../../lib/errors';
 import type { Principal } from '../../lib/identity/types';
 import { principalOf } from '../middleware/auth';
-
-const digestParam = z.string().regex(/^sha256:[a-f0-9]{64}$/, 'must be a sha256 digest');
+import { sbomParams } from './monitor.contract';
 
 export interface MonitorApi {
   sbom: { get(p: Principal, digest: string): Promise<Buffer> };
@@ -24,10 +22,11 @@ export function monitorRouter(deps: { monitor?: MonitorApi }): Router {
   const router = Router();
 
   router.get('/v1/images/:digest/sbom', async (req, res) => {
-    const parsed = digestParam.safeParse(req.params.digest);
+    const parsed = sbomParams.safeParse({ digest: req.params.digest });
     if (!parsed.success) throw new AppError('INVALID_REQUEST', `digest: ${parsed.error.issues[0]?.message ?? 'invalid'}`, { details: { field: 'digest' } });
+    const { digest } = parsed.data;
     if (!deps.monitor) throw unavailable();
-    const body = await deps.monitor.sbom.get(principalOf(res), parsed.data);
+    const body = await deps.monitor.sbom.get(principalOf(res), digest);
     res.status(200).type('application/vnd.cyclonedx+json').send(body);
   });
 
