@@ -25,8 +25,10 @@ export function syncSchedulerId(scanner: string): string {
 export class MonitorQueue {
   readonly queue: Queue;
 
-  constructor(readonly redis: Redis, redisPrefix: string) {
+  constructor(readonly redis: Redis, redisPrefix: string, log?: Logger) {
     this.queue = new Queue(MONITOR_QUEUE, { connection: redis, prefix: bullPrefix(redisPrefix) });
+    // Without a listener a Redis outage would print raw errors to stderr; the store reports outages.
+    this.queue.on('error', (err) => log?.debug({ error: err }, 'queue connection error'));
   }
 
   /** Creates or updates each scanner's schedule (idempotent: every worker calls it at start). */

@@ -168,7 +168,7 @@ export function buildServices(config: Config, logger: Logger, redis: Redis, opti
   const scanResults = new RedisScanResultStore(redis, prefix);
   const scans = new ScanRunner(scanners, scanResults, logger.child({ module: 'scan' }));
   const monitor = buildMonitor(config, logger, { redis, events, requests, approvals, results: scanResults, internal: registry.internal, scanners: options.scanners ?? [] });
-  const monitorQueue = new MonitorQueue(redis, prefix);
+  const monitorQueue = new MonitorQueue(redis, prefix, logger);
   metrics.watchVulndb(async () => (await monitor.status.list()).map((s) => ({ scanner: s.name, ageSeconds: s.ageSeconds })));
   metrics.watchQueue(monitorQueue.queue);
   metrics.watchQueue(scheduler.queue);
