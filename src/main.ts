@@ -16,14 +16,17 @@ import { startMaintenanceWorker } from '../queue/maintenance';
 import { BullScheduler } from '../queue/scheduler';
 import { retentionProcessor, scheduleRetention } from '../queue/retention';
 import { BullRegistryCleanup, unpublishProcessor } from '../queue/unpublish';
+import { SWEEP_INTERVAL_MS } from '../queue/sweep';
 import { startWebhookWorker, WebhookQueue } from '../queue/webhook';
 import { MonitorQueue, startMonitor } from '../queue/vulndb-sync';
 import { buildMonitor, type Monitor } from './monitor/wiring';
 import { startIntakeWorker } from '../queue/worker';
 import { createApp } from './api/app';
 import type { ReadinessCheck } from './api/routes/health';
+import { CachedIdentity, PRINCIPAL_CACHE_MS, clearOnIdentityChange, identityChangeAnnouncer, listenIdentityChanges } from './api/middleware/auth-cache';
 import { v1Router } from './api/v1';
-import { ledgerAnnouncer, ledgerChannel, startAdmission } from './admission';
+import { AdmissionDirectory, ExceptionService, ledgerAnnouncer, ledgerChannel, NamespaceMap, RedisAdmissionLedger, RedisExceptionStore, startAdmission, type LedgerSource } from './admission';
+import type { AdmissionApi } from './api/routes/admission';
 import { AuditKeyring, auditSubscriber, RedisAuditLog, startCheckpointer, startPeriodicDrain } from './audit';
 import { checkpointDirUsable } from './audit/checkpoint-dir';
 import { instrumentScanner, Metrics, metricsSubscriber, RedisDeliveryLog, resolveEndpoints, startMetricsServer, webhookSubscriber, type Endpoint } from './events';
@@ -38,8 +41,8 @@ import { startIdentityHygiene } from '../queue/identity-hygiene';
 import { createIdentity, type Identity, type IdentityOptions } from './identity';
 import type { IdentityProvider } from './lib/identity/types';
 import { createLogger, scrubSecrets, setRootLogger, type Logger } from './lib/logger';
-import { RedisRateCounter } from './lib/rate-counter';
-import { createRedis, pingRedis, workerConnection } from './lib/redis';
+import { BatchedRateCounter, RedisRateCounter } from './lib/rate-counter';
+import { createRedis, pingRedis, replicationConfirmer, workerConnection } from './lib/redis';
 import { onShutdown, type ShutdownStep } from './lib/shutdown';
 import type { Mover } from './registry/mover';
 import { createMover } from './registry/movers/from-config';
@@ -109,6 +112,10 @@ export interface Services {
   monitor: Monitor;
   /** The monitor queue's producer (syncs, Clair notifications). */
   monitorQueue: MonitorQueue;
+  /** Namespaces, break-glass exceptions and the admission ledger's reader, for the API. */
+  admission: AdmissionApi;
+  /** The identity clock (tests move it): remembered principals expire on it too. */
+  identityClock?: () => Date;
 }
 
 /** Upload sessions a killed process left on the internal registry (issue 8.6). */
@@ -146,16 +153,20 @@ export interface RegistryWiring {
 export function buildServices(config: Config, logger: Logger, redis: Redis, options: ServiceOptions = {}): Services {
   const prefix = config.redis.prefix;
   const events = new EventBus(logger.child({ module: 'events' }));
-  const audit = new RedisAuditLog(redis, prefix, { keys: options.auditKeys, logger: logger.child({ module: 'audit' }), timeoutMs: config.audit.timeoutMs });
+  // Approvals, revocations, decisions and audit appends wait for a replica under Sentinel (lib/redis.ts).
+  const confirm = replicationConfirmer(redis, config.redis);
+  const audit = new RedisAuditLog(redis, prefix, { keys: options.auditKeys, logger: logger.child({ module: 'audit' }), timeoutMs: config.audit.timeoutMs, confirm });
   events.subscribe(auditSubscriber(audit, logger.child({ module: 'audit' })));
   // Admission webhook replicas hear approvals and revocations at once (src/admission/announce.ts).
   events.subscribe(ledgerAnnouncer(redis, ledgerChannel(prefix)));
-  const requests = new RedisRequestStore(redis, prefix);
+  // Every API process forgets its remembered principals when an identity changes (auth-cache.ts).
+  events.subscribe(identityChangeAnnouncer(redis, prefix));
+  const requests = new RedisRequestStore(redis, prefix, { confirm });
   const metrics = new Metrics({ version: PACKAGE_VERSION });
   events.subscribe(metricsSubscriber(metrics, { requestedAt: async (target) => (await requests.get(target.replace(/^request\//, '')))?.createdAt ?? null }));
   const webhooks = webhookWiring(config, redis, events);
-  const approvals = new RedisApprovalStore(redis, prefix);
-  const revocations = new RedisRevocationStore(redis, prefix);
+  const approvals = new RedisApprovalStore(redis, prefix, { confirm });
+  const revocations = new RedisRevocationStore(redis, prefix, { confirm });
   const scheduler = new BullScheduler(redis, prefix, { backlog: teamBacklog(requests) }, logger);
   const cleanup = new BullRegistryCleanup(redis, prefix, logger);
   const lifecycle = new Lifecycle(requests, events);
@@ -183,13 +194,20 @@ export function buildServices(config: Config, logger: Logger, redis: Redis, opti
     },
   });
   const auth = createIdentity(config, logger, options.identity, { redis, prefix, events });
+  const namespaceMap = new NamespaceMap(config.webhook.namespaces, config.webhook.exempt);
+  const admissionLedger = admissionLedgerStore(config, redis);
   return {
     events, audit, scheduler, pipeline, metrics, webhooks, auth, cleanup, approvals, registry, monitor, monitorQueue, ...(uploads ? { uploads } : {}),
+    ...(options.identity?.clock ? { identityClock: options.identity.clock } : {}),
     notifications: new NotificationService(webhooks.log, webhooks.endpoints.map((e) => e.name), events),
     requests: new RequestService({ requests, approvals, revocations, scheduler, lifecycle, events, upstreams: config.upstreams.map((u) => u.registry) }),
     decisions: new DecisionService({ requests, scheduler, lifecycle, events, policy, approvalsRequired: config.policy.approvals.required }),
     approved: new ApprovedService({ approvals }),
-    revocations: new RevocationService({ approvals, requests, revocations, cleanup, lifecycle, events }),
+    revocations: new RevocationService({ approvals, requests, revocations, cleanup, lifecycle, events, workloads: admissionLedger }),
+    admission: {
+      exceptions: new ExceptionService({ store: new RedisExceptionStore(redis, prefix), events, namespaces: namespaceMap }),
+      directory: new AdmissionDirectory({ namespaces: namespaceMap, workloads: admissionLedger }),
+    },
     retention: new RetentionService({
       requests, registry, events, logger: logger.child({ module: 'retention' }),
       settings: { quarantinePrefix: config.internalRegistry.quarantinePrefix, quarantineDays: config.retention.quarantineDays, requestDays: config.retention.requestDays },
@@ -197,6 +215,11 @@ export function buildServices(config: Config, logger: Logger, redis: Redis, opti
     waivers: new WaiverService({ requests, events, policy, maxDays: config.policy.waivers.maxDays }),
     codeScans: new CodeScanService({ requests, details: new RedisCodeScanStore(redis, prefix), events, policy, limits: config.codeScans }),
   };
+}
+
+/** The admission ledger in Redis: written by webhook replicas, read by the API and revocations. */
+function admissionLedgerStore(config: Config, redis: Redis): RedisAdmissionLedger {
+  return new RedisAdmissionLedger(redis, config.redis.prefix, { retentionMs: config.webhook.ledger.retentionDays * 24 * 3600 * 1000, streamLength: 100_000 });
 }
 
 /** The version in package.json, for portcullis_build_info (src/ when run by the tests, dist/src/ when built). */
@@ -316,13 +339,23 @@ export function identityFrom(config: Config, logger: Logger, options: IdentityOp
 
 /** `redis` is the `store` connection (lib/redis.ts): readiness and the shared rate limits use it. */
 export async function startApi(config: Config, logger: Logger, redis: Redis, services: Services, identity: IdentityProvider): Promise<{ server: Server; port: number; step: ShutdownStep }> {
+  // CI's lookups cost one Redis round trip: principals are remembered 1 s (emptied at once by
+  // any identity change, api/middleware/auth-cache.ts), the per-principal limit is counted
+  // here and sent to Redis in batches; failed authentications are counted in Redis exactly.
+  const clock = services.identityClock;
+  const cached = new CachedIdentity(identity, PRINCIPAL_CACHE_MS, clock ? () => clock().getTime() : Date.now);
+  services.events.subscribe(clearOnIdentityChange(cached));
+  // Subscriber mode needs a connection of its own, without the store's command deadline.
+  const subscriber = createRedis(config.redis, 'worker', logger);
+  const stopListening = listenIdentityChanges(subscriber, config.redis.prefix, cached, logger);
+  const principalCounter = new BatchedRateCounter(new RedisRateCounter(redis, `${config.redis.prefix}:ratelimit:principal`));
   const app = createApp({
     logger: logger.child({ module: 'api' }),
     readiness: [redisCheck(redis), registryCheck(config.internalRegistry.url)],
     routers: [v1Router({
-      identity, ...services, robots: services.auth.robots, principals: services.auth.principals, limits: config.server,
+      identity: cached, ...services, robots: services.auth.robots, principals: services.auth.principals, limits: config.server,
       rateCounters: {
-        principals: new RedisRateCounter(redis, `${config.redis.prefix}:ratelimit:principal`),
+        principals: principalCounter,
         addresses: new RedisRateCounter(redis, `${config.redis.prefix}:ratelimit:failed-auth`),
       },
     })],
@@ -337,10 +370,15 @@ export async function startApi(config: Config, logger: Logger, redis: Redis, ser
     server, port,
     step: {
       name: 'api',
-      run: () => new Promise<void>((resolve, reject) => {
-        server.close((err) => (err ? reject(err) : resolve()));
-        server.closeIdleConnections();
-      }),
+      run: async () => {
+        await new Promise<void>((resolve, reject) => {
+          server.close((err) => (err ? reject(err) : resolve()));
+          server.closeIdleConnections();
+        });
+        principalCounter.stop();
+        stopListening();
+        subscriber.disconnect();
+      },
     },
   };
 }
@@ -368,11 +406,25 @@ export function startWorker(config: Config, logger: Logger, services: Services):
   scheduleRetention(services.cleanup.queue, config.retention.intervalMinutes)
     .catch((err: unknown) => logger.error({ error: err }, 'could not schedule the retention job; it runs once Redis answers and a worker restarts'));
   const stopCleanup = services.uploads ? runUploadCleanup(services.uploads, config.worker.stalledIntervalMs, logger) : () => undefined;
+  const stopRevocations = completeRevocations(services.revocations, SWEEP_INTERVAL_MS, logger.child({ module: 'revocation' }));
   const hygiene = startIdentityHygiene(services.auth, logger.child({ module: 'identity-hygiene' }));
   const monitorWorker = startMonitor(config, logger, services.monitor, services.monitorQueue, services.monitorQueue.redis)
     .catch((err: unknown) => { logger.error({ error: err }, 'the monitor worker did not start: no scheduled vulnerability data syncs in this process'); return null; });
   // close() waits for running jobs; a job still running at the deadline is handed back by stalled-job recovery.
-  return { worker, webhooks, step: { name: 'worker', run: async () => { stopCleanup(); hygiene.stop(); await Promise.all([worker.close(), webhooks?.close(), maintenance.close(), monitorWorker.then((w) => w?.close())]); } } };
+  return { worker, webhooks, step: { name: 'worker', run: async () => { stopCleanup(); stopRevocations(); hygiene.stop(); await Promise.all([worker.close(), webhooks?.close(), maintenance.close(), monitorWorker.then((w) => w?.close())]); } } };
+}
+
+/** Completes revocations a crash interrupted (intake/revocation.ts), now and every `everyMs`; harmless in several workers at once. */
+function completeRevocations(revocations: RevocationService, everyMs: number, logger: Logger): () => void {
+  const tick = () => {
+    revocations.completePending()
+      .then((ids) => { if (ids.length) logger.warn({ 'revocation.intents': ids }, 'completed revocations that a stopped process left half done'); })
+      .catch((err: unknown) => logger.warn({ error: err }, 'completing interrupted revocations failed; retrying'));
+  };
+  tick();
+  const timer = setInterval(tick, everyMs);
+  timer.unref();
+  return () => clearInterval(timer);
 }
 
 /** Renews this worker's upload sessions and cancels those of stopped workers, now and every `everyMs`. */
@@ -405,8 +457,24 @@ export async function startWebhookRole(config: Config, logger: Logger, redis: Re
   const tls = { cert: read('tlsCertFile', tlsCertFile), key: read('tlsKeyFile', tlsKeyFile) };
   // Subscriber mode needs a connection of its own, without the store's command deadline.
   const subscriber = createRedis(config.redis, 'worker', logger);
-  const handle = await startAdmission({ settings: config.webhook, tls, prefix: config.redis.prefix, source: new RedisLedgerSnapshot(redis, config.redis.prefix), subscriber, logger });
-  return [{ name: 'webhook', run: () => handle.stop() }, { name: 'redis subscriber', run: async () => { subscriber.disconnect(); } }];
+  const ledger = new RedisLedgerSnapshot(redis, config.redis.prefix);
+  const exceptions = new RedisExceptionStore(redis, config.redis.prefix);
+  const source: LedgerSource = { snapshot: async () => ({ ...(await ledger.snapshot()), exceptions: await exceptions.all() }) };
+  const metrics = new Metrics({ version: PACKAGE_VERSION });
+  const handle = await startAdmission({ settings: config.webhook, tls, prefix: config.redis.prefix, source, subscriber, logger, ledger: admissionLedgerStore(config, redis), registry: metrics.registry });
+  const steps: ShutdownStep[] = [{ name: 'webhook', run: () => handle.stop() }, { name: 'redis subscriber', run: async () => { subscriber.disconnect(); } }];
+  if (config.metrics.enabled) {
+    // As in the other roles: a taken metrics port costs the replica its metrics, loudly, not its reviews.
+    const started = await startMetricsServer(metrics, config.metrics).catch((err: NodeJS.ErrnoException) => {
+      logger.error({ error: err, 'server.port': config.metrics.port }, `metrics not served by this process: cannot listen on ${config.metrics.host}:${config.metrics.port} (${err.code ?? err.message})`);
+      return null;
+    });
+    if (started) {
+      logger.info({ 'server.address': config.metrics.host, 'server.port': started.port }, `metrics on http://${config.metrics.host}:${started.port}/metrics`);
+      steps.push({ name: 'metrics', run: () => new Promise<void>((resolve) => { started.server.close(() => resolve()); started.server.closeAllConnections(); }) });
+    }
+  }
+  return steps;
 }
 
 async function main(): Promise<void> {

@@ -12,6 +12,7 @@ import type { RateCounter } from '../lib/rate-counter';
 import { authenticate } from './middleware/auth';
 import { jsonBodies } from './middleware/body';
 import { rateLimit, unauthenticatedRateLimit } from './middleware/rate-limit';
+import { admissionRouter, type AdmissionApi } from './routes/admission';
 import { approvedRouter } from './routes/approved';
 import { auditRouter } from './routes/audit';
 import { codeScansRouter } from './routes/code-scans';
@@ -38,6 +39,8 @@ export interface V1Deps extends RobotsDeps {
   limits: { bodyLimit: string; codeScanBodyLimit: string; rateLimitPerMinute: number };
   /** Shared (Redis) counters of the rate limits: per principal, and failed authentications per address. */
   rateCounters: { principals: RateCounter; addresses: RateCounter };
+  /** Namespaces, break-glass exceptions, workloads of a digest (issue 16); without it those routes answer 503. */
+  admission?: AdmissionApi;
   /** Where identities come from, as `GET /v1/whoami` reports it. @defaultValue 'tokens-file' */
   identitySource?: string;
   /** SBOMs and scanner status (src/monitor); without it those routes answer 503. */
@@ -51,16 +54,18 @@ export function v1Router(deps: V1Deps): Router {
   const addressLimit = unauthenticatedRateLimit(deps.limits.rateLimitPerMinute, deps.rateCounters.addresses);
   router.use('/v1',
     addressLimit, authenticate(deps.identity), addressLimit.refuse, rateLimit(deps.limits.rateLimitPerMinute, deps.rateCounters.principals), jsonBodies(deps.limits));
+  // CI's lookups first: the hottest route, so a lookup is not matched against every other route before it.
+  router.use(approvedRouter(deps));
   router.use(requestsRouter(deps));
   router.use(waiversRouter(deps));
   router.use(queueRouter(deps));
-  router.use(approvedRouter(deps));
   router.use(auditRouter(deps));
   router.use(codeScansRouter(deps));
   router.use(notificationsRouter(deps));
   router.use(whoamiRouter({ identitySource: deps.identitySource ?? 'tokens-file' }));
   router.use(robotsRouter(deps));
   router.use(monitorRouter(deps));
+  router.use(admissionRouter(deps));
   for (const extra of deps.extra ?? []) router.use(extra);
   return router;
 }

@@ -5,6 +5,7 @@
  */
 import type Redis from 'ioredis';
 import { AppError } from '../lib/errors';
+import type { ConfirmWrite } from '../lib/redis';
 import type { Logger } from '../lib/logger';
 import { GENESIS, sealEntry, type AuditEntry, type Break, type ChainPoint } from './chain';
 import type { FoundCheckpoint } from './checkpoints';
@@ -38,6 +39,8 @@ export interface AuditLogOptions {
   timeoutMs?: number;
   /** Records chained per script. @defaultValue 100 */
   batch?: number;
+  /** Run after an append is chained, before it is reported done (replicas, lib/redis.ts). */
+  confirm?: ConfirmWrite;
 }
 
 /** Backoff after a lost compare-and-set: full jitter, doubling up to a cap, so racing drainers spread out. */
@@ -53,6 +56,7 @@ export class RedisAuditLog implements AuditLog {
   private readonly outbox: Outbox;
   private readonly logger?: Logger;
   private readonly timeoutMs: number;
+  private readonly confirm?: ConfirmWrite;
 
   constructor(private readonly redis: Redis, prefix: string, options: AuditLogOptions = {}) {
     this.prefix = prefix;
@@ -60,6 +64,7 @@ export class RedisAuditLog implements AuditLog {
     this.keys = auditKeys(prefix);
     this.logger = options.logger;
     this.timeoutMs = options.timeoutMs ?? 10000;
+    this.confirm = options.confirm;
     this.outbox = new Outbox(redis, this.keys, (e) => sealEntry(this.keyRing, e), { batch: options.batch });
   }
 
@@ -69,6 +74,13 @@ export class RedisAuditLog implements AuditLog {
    * chained later). Only when Redis itself fails mid-way may the record stay pending.
    */
   async append(record: AuditRecord): Promise<AuditEntry> {
+    const entry = await this.appendOnce(record);
+    // Chained, and stays chained: a 503 here says only that no replica confirmed it in time.
+    await this.confirm?.();
+    return entry;
+  }
+
+  private async appendOnce(record: AuditRecord): Promise<AuditEntry> {
     const src = await this.outbox.add(toOutboxJson(record));
     const deadline = Date.now() + this.timeoutMs;
     try {

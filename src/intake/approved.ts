@@ -9,7 +9,6 @@ import type { Principal } from '../lib/identity/types';
 import { parseReference } from '../registry/reference';
 import { platformKey, type ApprovalStore } from '../store/types';
 import { canRead, requireRole } from './access';
-import { findApproval } from './ledger';
 
 export interface ApprovedImage {
   image: string;
@@ -57,10 +56,11 @@ export class ApprovedService {
     if (!canRead(p, team)) throw notApproved();
     const ref = parseReference(image);
     const scope = { team, image: `${ref.registry}/${ref.repository}`, platforms };
-    const digest = ref.digest ?? (ref.tag ? await this.d.approvals.digestForTag(scope, ref.tag) : null);
-    // By an upstream digest too, when staging changed it; a pending approval's promotion has
-    // not completed, so nothing is approved yet.
-    const approval = digest ? await findApproval(this.d.approvals, scope, digest) : null;
+    // One store call (CI's hot path): by tag, by the approved digest, or by an upstream digest
+    // when staging changed it; a pending approval's promotion has not completed, so nothing is
+    // approved yet.
+    const approval = ref.digest ? await this.d.approvals.lookup(scope, { digest: ref.digest })
+      : ref.tag ? await this.d.approvals.lookup(scope, { tag: ref.tag }) : null;
     if (!approval) throw notApproved();
     return {
       image, digest: approval.digest, internalRef: approval.internalRef, team, approvedAt: approval.approvedAt, approvedBy: approval.approvedBy,

@@ -6,12 +6,9 @@
  * set: a whole-image lookup never answers a single platform's child, and a platform-selected
  * approval answers only a lookup naming the same set.
  */
-import { platformKey, type Approval, type ApprovalScope, type ApprovalStore } from '../store/types';
+import { servesScope as serves, type Approval, type ApprovalScope, type ApprovalStore } from '../store/types';
 
-/** Whether `a` is served to a lookup in `scope` (completed, same name, same platform set). */
-export function serves(a: Approval | null, scope: ApprovalScope): a is Approval {
-  return a !== null && !a.pending && a.team === scope.team && a.image === scope.image && platformKey(a.platforms) === platformKey(scope.platforms);
-}
+export { serves };
 
 /** The approval in `scope` for `digest` (approved or upstream); pending approvals count as none. */
 export async function findApproval(approvals: Pick<ApprovalStore, 'get' | 'digestForSource'>, scope: ApprovalScope, digest: string): Promise<Approval | null> {

@@ -1,19 +1,23 @@
 /**
  * Revocation (admins): `{digest}` or `{image}` (a reference; one name of a digest approved under
  * several), with a team and a reason. In this order:
- * 1. the digest goes on the team's deny-list, with its audit record, in one script;
- * 2. the ledger entries go (CI's lookups stop answering at once);
- * 3. every request of the team that resolved to the digest (under that name) shows `revoked`
+ * 1. one script: the digest goes on the team's deny-list, the ledger entries go (CI's lookups
+ *    stop answering at once), the audit record goes into the outbox, and an intent records
+ *    steps 2 and 3, so that no crash can leave the deny-list and the ledger disagreeing;
+ * 2. every request of the team that resolved to the digest (under that name) shows `revoked`
  *    with the reason, and no `internalRef`;
- * 4. the registry delete is queued as a retried job, so a registry fault cannot leave the
- *    ledger answering, and the job deletes nothing that a completed approval serves again.
+ * 3. the registry delete is queued as a retried job, so a registry fault cannot leave the
+ *    ledger answering, and the job deletes nothing that a completed approval serves again;
+ * then the intent goes. Steps 2 and 3 are idempotent: a crash before the intent goes leaves it
+ * to {@link RevocationService.completePending} (every worker's sweep), which redoes them.
  * Until an admin lifts it (`unrevoke`, audited), a new request for the digest is refused with
  * 409 REVOKED naming who revoked it, when and why.
  */
+import { randomUUID } from 'node:crypto';
 import { AppError } from '../lib/errors';
 import type { Principal } from '../lib/identity/types';
 import { parseReference } from '../registry/reference';
-import type { Approval, ApprovalStore, Revocation, RevocationStore, RequestStatus, RequestStore } from '../store/types';
+import type { Approval, ApprovalStore, Revocation, RevocationIntent, RevocationStore, RequestStatus, RequestStore } from '../store/types';
 import { isMember, requireRole } from './access';
 import { outboxRecord, type DomainEvent, type EventBus } from './events';
 import type { Lifecycle } from './lifecycle';
@@ -32,7 +36,14 @@ export interface RevokeInput {
   reason: string;
 }
 
+/** Where a digest was admitted lately (the admission ledger, src/admission): listed in the revocation's event. */
+export interface RunningWorkloads {
+  workloads(digest: string, teams: readonly string[], limit: number): Promise<Array<{ namespace: string; kind: string; name: string; image: string; lastSeen: string }>>;
+}
+
 export interface RevocationDeps {
+  /** @defaultValue none: the event lists no workloads */
+  workloads?: RunningWorkloads;
   approvals: ApprovalStore;
   requests: RequestStore;
   revocations: RevocationStore;
@@ -70,25 +81,54 @@ export class RevocationService {
       .filter((r) => r !== null && (!image || sourceName(r.source) === image) && REVOCABLE.includes(r.status));
     if (approvals.length === 0 && requests.length === 0) throw notApproved;
     const at = new Date().toISOString();
+    // Who must act: the workloads still running the digest. A ledger that cannot answer never stops a revocation (null: unknown).
+    const workloads = this.d.workloads ? await this.d.workloads.workloads(digest, [input.team], 100).then((ws) => ws.map(({ namespace, kind, name, image, lastSeen }) => ({ namespace, kind, name, image, lastSeen })), () => null) : undefined;
     const entry: Revocation = { team: input.team, digest, ...(image ? { image } : {}), by: p.name, at, reason: input.reason };
     const event: DomainEvent = {
       type: 'approval.revoked', actor: p.name, target: `approval/${input.team}/${digest}`,
       details: {
         team: input.team, digest, image: image ?? null, reason: input.reason,
         images: approvals.map((a) => a.image), requestIds: requests.map((r) => r?.id), pending: approvals.some((a) => a.pending),
+        ...(workloads !== undefined ? { workloads } : {}),
       },
     };
-    await this.d.revocations.add(entry, [outboxRecord(event, at)]);
-    for (const a of approvals) await this.d.approvals.remove(a.team, a.image, a.digest);
-    for (const r of requests) {
-      if (!r) continue;
-      await this.d.lifecycle.transition(r.id, REVOCABLE, 'revoked', {
-        by: p.name, note: input.reason, patch: () => ({ internalRef: null, revocation: { by: p.name, at, reason: input.reason } }),
+    const intent: RevocationIntent = {
+      id: randomUUID(), at, team: input.team, digest, by: p.name, reason: input.reason,
+      requestIds: requests.flatMap((r) => (r ? [r.id] : [])),
+      unpublish: approvals.map((a) => ({ team: a.team, image: a.image, repository: a.internalRepository, digest: a.digest })),
+      event: { type: event.type, actor: event.actor, target: event.target, details: event.details },
+    };
+    await this.d.revocations.revoke(entry, approvals, [outboxRecord(event, at)], intent);
+    await this.complete(intent);
+    return approvals;
+  }
+
+  /** Steps 2 and 3 of a recorded revocation, then its announcement; idempotent. */
+  private async complete(intent: RevocationIntent): Promise<void> {
+    const revocation = { by: intent.by, at: intent.at, reason: intent.reason };
+    for (const id of intent.requestIds) {
+      // Already `revoked` (a first attempt got this far): not moved, nothing published twice.
+      await this.d.lifecycle.transition(id, REVOCABLE, 'revoked', {
+        by: intent.by, note: intent.reason, patch: () => ({ internalRef: null, revocation }),
       });
     }
-    for (const a of approvals) await this.d.cleanup.unpublish({ team: a.team, image: a.image, repository: a.internalRepository, digest: a.digest });
-    await this.d.events.publish({ ...event, recorded: true });
-    return approvals;
+    for (const task of intent.unpublish) await this.d.cleanup.unpublish(task);
+    await this.d.revocations.completed(intent.id);
+    await this.d.events.publish({ ...intent.event, recorded: true });
+  }
+
+  /**
+   * Completes the revocations a crash interrupted (their intent is still recorded), leaving
+   * those younger than `minAgeMs` to the call that is making them. Returns the ids completed.
+   */
+  async completePending(minAgeMs = 30_000, now: () => number = Date.now): Promise<string[]> {
+    const done: string[] = [];
+    for (const intent of await this.d.revocations.intents()) {
+      if (Date.parse(intent.at) > now() - minAgeMs) continue;
+      await this.complete(intent);
+      done.push(intent.id);
+    }
+    return done;
   }
 
   /** Lifts a deny-list entry (admins, audited): new requests for the digest are accepted again. */

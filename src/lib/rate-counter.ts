@@ -33,15 +33,15 @@ export interface RateCounter {
 
 export const RATE_WINDOW_MS = 60_000;
 
-// KEYS[1]: a hash {start, count}. ARGV: now (ms), window (ms). Returns {count, ms left}.
+// KEYS[1]: a hash {start, count}. ARGV: now (ms), window (ms), hits (default 1). Returns {count, ms left}.
 const HIT = `
-local now, win = tonumber(ARGV[1]), tonumber(ARGV[2])
+local now, win, n = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3] or '1')
 local start = tonumber(redis.call('HGET', KEYS[1], 'start'))
 if not start or now - start >= win or start - now >= win then
   start = now
   redis.call('HSET', KEYS[1], 'start', start, 'count', 0)
 end
-local count = redis.call('HINCRBY', KEYS[1], 'count', 1)
+local count = redis.call('HINCRBY', KEYS[1], 'count', n)
 local left = math.min(start + win - now, win)
 redis.call('PEXPIRE', KEYS[1], left)
 return {count, left}`;
@@ -54,7 +54,7 @@ if not start or now - start >= win or start - now >= win then return {0, 0} end
 return {tonumber(v[2]) or 0, math.min(start + win - now, win)}`;
 
 type Counting = Redis & {
-  portcullisRateHit(key: string, now: number, windowMs: number): Promise<[number, number]>;
+  portcullisRateHit(key: string, now: number, windowMs: number, hits?: number): Promise<[number, number]>;
   portcullisRatePeek(key: string, now: number, windowMs: number): Promise<[number, number]>;
 };
 
@@ -79,7 +79,88 @@ export class RedisRateCounter implements RateCounter {
     return this.window(await this.redis.portcullisRateHit(`${this.keyPrefix}:${key}`, this.now(), this.windowMs));
   }
 
+  /** Counts `hits` at once; returns the new count and the ms left in the window. */
+  async hitMany(key: string, hits: number): Promise<{ count: number; leftMs: number }> {
+    const [count, leftMs] = await this.redis.portcullisRateHit(`${this.keyPrefix}:${key}`, this.now(), this.windowMs, hits);
+    return { count, leftMs };
+  }
+
   async peek(key: string): Promise<RateWindow> {
     return this.window(await this.redis.portcullisRatePeek(`${this.keyPrefix}:${key}`, this.now(), this.windowMs));
+  }
+}
+
+interface Local { count: number; pending: number; endsAt: number }
+
+/**
+ * A shared counter that costs no Redis round trip per hit: the first hit of a key in a window
+ * goes to Redis (and learns the window), later ones are counted here and sent to Redis as one
+ * increment per key every `flushMs`. What this replica answers is the shared count it last
+ * learned plus its own hits since, so it never under-counts its own traffic; it can miss the
+ * other replicas' hits of the last `flushMs`, which lets a principal exceed the limit by about
+ * that much of their traffic: a rate limit's precision, not a security boundary (failed
+ * authentications are counted per address by the exact counter, see rate-limit.ts).
+ * Redis away fails closed: a flush that fails forgets the key, so its next hit goes to Redis
+ * and fails (503) until Redis answers.
+ */
+export class BatchedRateCounter implements RateCounter {
+  private readonly local = new Map<string, Local>();
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly shared: RedisRateCounter, private readonly flushMs = 100, private readonly now: () => number = Date.now) {}
+
+  async hit(key: string): Promise<RateWindow> {
+    const now = this.now();
+    const l = this.local.get(key);
+    if (l && now < l.endsAt) {
+      l.pending++;
+      this.schedule();
+      return { count: l.count + l.pending, retryAfter: Math.max(1, Math.ceil((l.endsAt - now) / 1000)) };
+    }
+    // A new window here: ask Redis, with any hits still pending (conservative: they count in the new one).
+    const pending = l?.pending ?? 0;
+    this.local.delete(key);
+    const { count, leftMs } = await this.shared.hitMany(key, 1 + pending);
+    const mine = this.local.get(key); // another hit of the key may have learned the window meanwhile
+    if (mine) mine.count = Math.max(mine.count, count);
+    else this.local.set(key, { count, pending: 0, endsAt: this.now() + leftMs });
+    return { count: mine ? mine.count + mine.pending : count, retryAfter: Math.max(1, Math.ceil(leftMs / 1000)) };
+  }
+
+  peek(key: string): Promise<RateWindow> {
+    return this.shared.peek(key);
+  }
+
+  /** Sends every pending hit to Redis now (also what the timer does). */
+  async flush(): Promise<void> {
+    this.timer = null;
+    const now = this.now();
+    await Promise.all([...this.local].map(async ([key, l]) => {
+      if (l.pending === 0) {
+        if (now >= l.endsAt) this.local.delete(key);
+        return;
+      }
+      const hits = l.pending;
+      l.pending = 0;
+      try {
+        const { count, leftMs } = await this.shared.hitMany(key, hits);
+        l.count = count;
+        l.endsAt = this.now() + leftMs;
+      } catch {
+        this.local.delete(key); // fail closed: the next hit asks Redis itself
+      }
+    }));
+  }
+
+  /** Stops the timer (pending hits are dropped: the process is stopping). */
+  stop(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  private schedule(): void {
+    if (this.timer) return;
+    this.timer = setTimeout(() => { void this.flush(); }, this.flushMs);
+    this.timer.unref();
   }
 }

@@ -139,3 +139,16 @@ export async function confirmReplicated(redis: Redis, settings: Pick<RedisSettin
     throw new AppError('DEPENDENCY_UNAVAILABLE', `the write reached ${acked} of ${settings.replicasToAck} Redis replicas`, { temporary: true });
   }
 }
+
+/** Confirms that the writes a store sent so far reached the replicas ({@link replicationConfirmer}). */
+export type ConfirmWrite = () => Promise<void>;
+
+/**
+ * What the stores call after a critical write (approvals, revocations and their lifting,
+ * decisions, audit appends): {@link confirmReplicated} on `redis` when Sentinel is configured
+ * and `replicasToAck` > 0, else nothing (no replicas to wait for).
+ */
+export function replicationConfirmer(redis: Redis, settings: Pick<RedisSettings, 'sentinels' | 'replicasToAck' | 'replicaAckTimeoutMs'>): ConfirmWrite | undefined {
+  if (settings.sentinels.length === 0 || settings.replicasToAck <= 0) return undefined;
+  return () => confirmReplicated(redis, settings);
+}

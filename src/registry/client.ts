@@ -11,7 +11,7 @@ import { bareType, isSchema1, MANIFEST_ACCEPT, MAX_MANIFEST_SIZE, parseManifest 
 import { isValidDigest } from './reference';
 import { header, Session, type SessionOptions } from './session';
 import type { BlobInfo, ManifestResponse, RegistryWriter, UploadJournal, UploadOptions } from './types';
-import { cancelUpload, mountBlob, uploadBlob } from './upload';
+import { cancelUpload, mountBlob, uploadBlob, type CancelOutcome } from './upload';
 import { digestOf, DigestVerifier, mismatch } from './verify';
 
 /** How to reach one registry, and how to upload to it. */
@@ -166,8 +166,8 @@ export class DistributionClient implements RegistryWriter {
     return uploadBlob(this.session, repository, digest, size, body, { chunkSize: this.options.chunkSize, signal: opts.signal, journal: this.options.uploadJournal });
   }
 
-  /** Cancels an upload session (DELETE its URL, distribution-spec); best effort. */
-  cancelUpload(repository: string, location: URL): Promise<void> {
+  /** Cancels an upload session (DELETE its URL, distribution-spec); best effort, says what happened. */
+  cancelUpload(repository: string, location: URL): Promise<CancelOutcome> {
     return cancelUpload(this.session, repository, location);
   }
 

@@ -19,17 +19,31 @@ export interface AbandonedUploads {
   abandoned(): Promise<AbandonedUpload[]>;
 }
 
-/** Cancels every abandoned session through `client`; returns how many were cancelled. */
+/**
+ * Cancels every abandoned session through `client`; returns how many were cancelled (or were
+ * already gone). A session the registry refuses to cancel (it holds bytes of an upload cut
+ * short, see CancelOutcome) is logged by path and forgotten: asking again cannot help, and the
+ * registry's upload purging (`storage.maintenance.uploadpurging`) is what removes it. One that
+ * failed for another reason (the registry away) stays noted for the next run.
+ */
 export async function cancelAbandonedUploads(
   journal: AbandonedUploads,
-  client: { cancelUpload(repository: string, location: URL): Promise<void> },
+  client: { cancelUpload(repository: string, location: URL): Promise<'cancelled' | 'unknown' | 'refused' | 'failed'> },
   logger?: Logger,
 ): Promise<number> {
   const sessions = await journal.abandoned();
+  let cancelled = 0;
+  const refused: string[] = [];
   for (const s of sessions) {
-    await client.cancelUpload(s.repository, s.location);
+    const outcome = await client.cancelUpload(s.repository, s.location);
+    if (outcome === 'failed') continue;
+    if (outcome === 'refused') refused.push(s.location.pathname);
+    else cancelled++;
     await s.forget();
   }
-  if (sessions.length) logger?.info({ 'upload.sessions': sessions.length }, 'cancelled upload sessions left by a stopped process');
-  return sessions.length;
+  if (cancelled) logger?.info({ 'upload.sessions': cancelled }, 'cancelled upload sessions left by a stopped process');
+  if (refused.length) {
+    logger?.warn({ 'upload.sessions': refused }, 'the registry refused to cancel upload sessions that hold bytes of an upload cut short; its upload purging removes them');
+  }
+  return cancelled;
 }

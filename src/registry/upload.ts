@@ -33,15 +33,27 @@ export async function startUpload(session: Session, repository: string, signal?:
   return { location: locationOf(session, res, what), minChunk: Number.isFinite(min) && min > 0 ? min : 0 };
 }
 
-/** Cancels an upload session (best effort: it times out on the registry anyway). */
-export async function cancelUpload(session: Session, repository: string, location: URL): Promise<void> {
+/**
+ * What a cancel did: `cancelled` (the registry dropped the session and its data), `unknown` (no
+ * such session: already gone), `refused` (the session is still there: docker-registry 2.x
+ * answers 404 BLOB_UPLOAD_INVALID, not BLOB_UPLOAD_UNKNOWN, when the session holds bytes its
+ * `_state` token does not cover, as a streaming upload cut short by a killed process leaves
+ * it; without the registry's secret nobody can make a token that matches, so only its upload
+ * purging removes such a session), `failed` (no answer, or another error).
+ */
+export type CancelOutcome = 'cancelled' | 'unknown' | 'refused' | 'failed';
+
+/** Cancels an upload session (DELETE its URL, distribution-spec); best effort, never throws. */
+export async function cancelUpload(session: Session, repository: string, location: URL): Promise<CancelOutcome> {
   try {
-    const res = await session.call({
-      method: 'DELETE', url: location, scopes: [repositoryScope(repository, 'push')], ok: [204, 202, 200], nullOn404: true, what: 'cancel upload',
-    });
-    res?.resume();
-  } catch {
-    // Nothing to do: an abandoned session is purged by the registry.
+    const res = await session.must({ method: 'DELETE', url: location, scopes: [repositoryScope(repository, 'push')], ok: [204, 202, 200], what: 'cancel upload' });
+    res.resume();
+    return 'cancelled';
+  } catch (err) {
+    // A 404 alone says nothing: a session that is still there answers 404 too (BLOB_UPLOAD_INVALID).
+    if (err instanceof RegistryError && err.hasCode('BLOB_UPLOAD_UNKNOWN')) return 'unknown';
+    if (err instanceof RegistryError && err.hasCode('BLOB_UPLOAD_INVALID')) return 'refused';
+    return 'failed';
   }
 }
 

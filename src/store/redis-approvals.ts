@@ -11,8 +11,9 @@
  */
 import type Redis from 'ioredis';
 import { AppError } from '../lib/errors';
+import type { ConfirmWrite } from '../lib/redis';
 import { encodeCursor, storeKeys, type StoreKeys } from './keys';
-import { platformKey, type Approval, type ApprovalScope, type ApprovalStore, type Page } from './types';
+import { platformKey, servesScope, type Approval, type ApprovalScope, type ApprovalStore, type Page } from './types';
 
 // KEYS: approval, images of the digest, tags, source entry, team inventory
 // ARGV: json, image, inventory member ('' while pending), digest, write source ('1'/'0'), tags…
@@ -40,6 +41,50 @@ end
 return 1
 `;
 
+// CI's lookup, one round trip. KEYS: tag entry ('' for a digest lookup). ARGV: approval key
+// stem, tags key stem, source key stem (each ends where the digest goes), digest ('' for a tag).
+// Returns {digest, json, tags, staged digest, its json, its tags}; the caller decides which one
+// serves. The approval keys hang off a digest read here, so they cannot all be declared in
+// KEYS: fine on one Redis and under Sentinel (the deployments we support), not on Redis Cluster.
+const LOOKUP = `
+local digest = ARGV[4]
+if digest == '' then
+  digest = redis.call('GET', KEYS[1])
+  if not digest then return false end
+end
+local json = redis.call('HGET', ARGV[1] .. digest, 'json') or ''
+local tags = json ~= '' and redis.call('SMEMBERS', ARGV[2] .. digest) or {}
+local staged = redis.call('GET', ARGV[3] .. digest) or ''
+local sjson, stags = '', {}
+if staged ~= '' then
+  sjson = redis.call('HGET', ARGV[1] .. staged, 'json') or ''
+  if sjson ~= '' then stags = redis.call('SMEMBERS', ARGV[2] .. staged) end
+end
+return {digest, json, tags, staged, sjson, stags}
+`;
+
+type LookupReply = [string, string, string[], string, string, string[]] | null;
+
+function approvalOf(json: string, tags: string[]): Approval | null {
+  if (!json) return null;
+  const a = JSON.parse(json) as Approval;
+  return { ...a, platforms: a.platforms ?? [], tags: [...new Set([...a.tags, ...tags])].sort() };
+}
+
+/**
+ * The keys {@link REMOVE} takes for `existing`: its record, the images of its digest, its tags,
+ * the team inventory, then the index entries it may own (a tag entry that a newer approval
+ * re-pointed belongs to that approval and stays; so does a source entry that another approval
+ * of the same upstream digest re-pointed: the script checks). Revocation removes with these too.
+ */
+export function removalKeys(k: StoreKeys, existing: Approval): string[] {
+  const { team, image, digest } = existing;
+  const platforms = platformKey(existing.platforms);
+  const owned = existing.tags.map((tag) => k.approvedTag(team, image, platforms, tag));
+  if (existing.sourceDigest) owned.push(k.approvalSource(team, image, platforms, existing.sourceDigest));
+  return [k.approval(team, image, digest), k.approvalImages(team, digest), k.approvalTags(team, image, digest), k.approvalsByTeam(team), ...owned];
+}
+
 const INVENTORY_MEMBER = /^\d{15}\|\S+@sha256:[a-f0-9]{64}$/;
 
 function inventoryMember(a: Approval): string {
@@ -48,9 +93,17 @@ function inventoryMember(a: Approval): string {
 
 export class RedisApprovalStore implements ApprovalStore {
   private readonly keys: StoreKeys;
+  private readonly redis: Redis & { portcullisApprovalLookup(...args: string[]): Promise<unknown> };
 
-  constructor(private readonly redis: Redis, prefix: string) {
+  private readonly confirm: ConfirmWrite;
+
+  /** `confirm`: run after every ledger write, before it is reported done (replicas, lib/redis.ts). */
+  constructor(redis: Redis, prefix: string, options: { confirm?: ConfirmWrite } = {}) {
     this.keys = storeKeys(prefix);
+    this.confirm = options.confirm ?? (async () => undefined);
+    // defineCommand: EVALSHA, EVAL once per connection when the script is not cached yet.
+    if (!('portcullisApprovalLookup' in redis)) redis.defineCommand('portcullisApprovalLookup', { numberOfKeys: 1, lua: LOOKUP });
+    this.redis = redis as RedisApprovalStore['redis'];
   }
 
   async put(a: Approval): Promise<void> {
@@ -62,6 +115,7 @@ export class RedisApprovalStore implements ApprovalStore {
       k.approval(a.team, a.image, a.digest), k.approvalImages(a.team, a.digest), k.approvalTags(a.team, a.image, a.digest),
       k.approvalSource(a.team, a.image, platforms, a.sourceDigest ?? a.digest), k.approvalsByTeam(a.team),
       JSON.stringify(record), a.image, a.pending ? '' : inventoryMember(a), a.digest, source ? '1' : '0', ...a.tags);
+    await this.confirm();
   }
 
   async addTag(scope: ApprovalScope, tag: string, digest: string): Promise<void> {
@@ -69,15 +123,30 @@ export class RedisApprovalStore implements ApprovalStore {
     await this.redis.multi()
       .set(k.approvedTag(scope.team, scope.image, platformKey(scope.platforms), tag), digest)
       .sadd(k.approvalTags(scope.team, scope.image, digest), tag).exec();
+    await this.confirm();
   }
 
   async get(team: string, image: string, digest: string): Promise<Approval | null> {
     const [json, tags] = await Promise.all([
       this.redis.hget(this.keys.approval(team, image, digest), 'json'), this.redis.smembers(this.keys.approvalTags(team, image, digest)),
     ]);
-    if (!json) return null;
-    const a = JSON.parse(json) as Approval;
-    return { ...a, platforms: a.platforms ?? [], tags: [...new Set([...a.tags, ...tags])].sort() };
+    return approvalOf(json ?? '', tags);
+  }
+
+  async lookup(scope: ApprovalScope, ref: { tag: string } | { digest: string }): Promise<Approval | null> {
+    const k = this.keys;
+    const platforms = platformKey(scope.platforms);
+    const reply = (await this.redis.portcullisApprovalLookup(
+      'tag' in ref ? k.approvedTag(scope.team, scope.image, platforms, ref.tag) : '',
+      k.approval(scope.team, scope.image, ''), k.approvalTags(scope.team, scope.image, ''), k.approvalSource(scope.team, scope.image, platforms, ''),
+      'digest' in ref ? ref.digest : '')) as LookupReply;
+    if (!reply) return null;
+    const [digest, json, tags, staged, stagedJson, stagedTags] = reply;
+    // As findApproval: the approval of the digest itself, else the one staging made of it.
+    const direct = approvalOf(json, tags);
+    if (servesScope(direct, scope)) return direct;
+    const viaSource = staged ? approvalOf(stagedJson, stagedTags) : null;
+    return servesScope(viaSource, scope) && viaSource.sourceDigest === digest ? viaSource : null;
   }
 
   async digestForTag(scope: ApprovalScope, tag: string): Promise<string | null> {
@@ -94,17 +163,11 @@ export class RedisApprovalStore implements ApprovalStore {
   }
 
   async remove(team: string, image: string, digest: string): Promise<Approval | null> {
-    const k = this.keys;
     const existing = await this.get(team, image, digest);
     if (!existing) return null;
-    const platforms = platformKey(existing.platforms);
-    // A tag entry that a newer approval re-pointed belongs to that approval and stays; so does
-    // a source entry that another approval of the same upstream digest re-pointed.
-    const owned = existing.tags.map((tag) => k.approvedTag(team, image, platforms, tag));
-    if (existing.sourceDigest) owned.push(k.approvalSource(team, image, platforms, existing.sourceDigest));
-    await this.redis.eval(REMOVE, 4 + owned.length,
-      k.approval(team, image, digest), k.approvalImages(team, digest), k.approvalTags(team, image, digest), k.approvalsByTeam(team), ...owned,
-      digest, image);
+    const keys = removalKeys(this.keys, existing);
+    await this.redis.eval(REMOVE, keys.length, ...keys, digest, image);
+    await this.confirm();
     return existing;
   }
 

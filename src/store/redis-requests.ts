@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import type Redis from 'ioredis';
+import type { ConfirmWrite } from '../lib/redis';
 import { AppError } from '../lib/errors';
 import { decodeCursor, encodeCursor, indexMember, memberId, storeKeys, type StoreKeys } from './keys';
 import type { ScanReport } from '../scanners/types';
@@ -87,8 +88,12 @@ function conflict(id: string): AppError {
 export class RedisRequestStore implements RequestStore {
   private readonly keys: StoreKeys;
 
-  constructor(private readonly redis: Redis, prefix: string) {
+  private readonly confirm?: ConfirmWrite;
+
+  /** `confirm`: run after a transition (decisions, revocations carry audit records) before it is reported done. */
+  constructor(private readonly redis: Redis, prefix: string, options: { confirm?: ConfirmWrite } = {}) {
     this.keys = storeKeys(prefix);
+    this.confirm = options.confirm;
   }
 
   async create(request: IntakeRequest, options: SaveOptions = {}): Promise<void> {
@@ -148,7 +153,11 @@ export class RedisRequestStore implements RequestStore {
       const next = build(structuredClone(current));
       const saved: IntakeRequest = { ...next, status, id: current.id, team: current.team, createdAt: current.createdAt, version: current.version + 1 };
       const result = await this.save(saved, current.version, current.status, allowed, options.records?.(saved, current) ?? []);
-      if (result === 1) return { moved: true, request: saved, from: current.status };
+      if (result === 1) {
+        // The write stays even when no replica confirms it (503): see README "Redis high availability".
+        await this.confirm?.();
+        return { moved: true, request: saved, from: current.status };
+      }
       if (result === 0) await backoff(attempt);
       // -1 cannot happen with a matching version (the status was read with it); the next read answers.
     }

@@ -1,11 +1,15 @@
 /**
  * The deny-list in Redis: one hash per team and digest, field `*` (every image name) or an
  * image name → the revocation as JSON. Adding or lifting an entry and its audit records are
- * one script, so the deny-list never changes unrecorded.
+ * one script, so the deny-list never changes unrecorded. A revocation's script also takes the
+ * approvals out of the ledger and records what is left to do (requests' states, registry
+ * deletes) as an intent in `revocation-intents` (id → JSON), removed once done.
  */
 import type Redis from 'ioredis';
+import type { ConfirmWrite } from '../lib/redis';
 import { storeKeys, type StoreKeys } from './keys';
-import type { OutboxRecord, Revocation, RevocationStore } from './types';
+import { removalKeys } from './redis-approvals';
+import type { Approval, OutboxRecord, Revocation, RevocationIntent, RevocationStore } from './types';
 
 // KEYS: deny entry, outbox. ARGV: field, JSON, records…
 const ADD = `
@@ -22,6 +26,29 @@ for i = 3, #ARGV do redis.call('XADD', KEYS[2], '*', 'record', ARGV[i]) end
 return 1
 `;
 
+// KEYS: deny entry, outbox, intents, then per approval its removalKeys (redis-approvals.ts).
+// ARGV: field, JSON, intent id, intent JSON, n records, records…, then per approval: number of
+// its owned index keys, digest, image. The approval part is redis-approvals.ts's REMOVE, per approval.
+const REVOKE = `
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('HSET', KEYS[3], ARGV[3], ARGV[4])
+local nrec = tonumber(ARGV[5])
+for i = 1, nrec do redis.call('XADD', KEYS[2], '*', 'record', ARGV[5 + i]) end
+local a, k = 6 + nrec, 4
+while a <= #ARGV do
+  local owned, digest, image = tonumber(ARGV[a]), ARGV[a + 1], ARGV[a + 2]
+  local member = redis.call('HGET', KEYS[k], 'member')
+  if member and member ~= '' then redis.call('ZREM', KEYS[k + 3], member) end
+  redis.call('DEL', KEYS[k], KEYS[k + 2])
+  redis.call('SREM', KEYS[k + 1], image)
+  for j = k + 4, k + 3 + owned do
+    if redis.call('GET', KEYS[j]) == digest then redis.call('DEL', KEYS[j]) end
+  end
+  k, a = k + 4 + owned, a + 3
+end
+return 1
+`;
+
 const ALL = '*';
 
 function recordJson(r: OutboxRecord): string {
@@ -31,13 +58,41 @@ function recordJson(r: OutboxRecord): string {
 export class RedisRevocationStore implements RevocationStore {
   private readonly keys: StoreKeys;
 
-  constructor(private readonly redis: Redis, prefix: string) {
+  private readonly confirm: ConfirmWrite;
+  private readonly intentsKey: string;
+
+  /** `confirm`: run after adding or lifting an entry, before it is reported done (replicas, lib/redis.ts). */
+  constructor(private readonly redis: Redis, prefix: string, options: { confirm?: ConfirmWrite } = {}) {
     this.keys = storeKeys(prefix);
+    this.intentsKey = `${prefix}:revocation-intents`;
+    this.confirm = options.confirm ?? (async () => undefined);
   }
 
   async add(entry: Revocation, records: OutboxRecord[]): Promise<void> {
     await this.redis.eval(ADD, 2, this.keys.revoked(entry.team, entry.digest), this.keys.auditOutbox(),
       entry.image ?? ALL, JSON.stringify(entry), ...records.map(recordJson));
+    await this.confirm();
+  }
+
+  async revoke(entry: Revocation, approvals: Approval[], records: OutboxRecord[], intent: RevocationIntent): Promise<void> {
+    const keys = [this.keys.revoked(entry.team, entry.digest), this.keys.auditOutbox(), this.intentsKey];
+    const args = [entry.image ?? ALL, JSON.stringify(entry), intent.id, JSON.stringify(intent), String(records.length), ...records.map(recordJson)];
+    for (const a of approvals) {
+      const removal = removalKeys(this.keys, a);
+      keys.push(...removal);
+      args.push(String(removal.length - 4), a.digest, a.image);
+    }
+    await this.redis.eval(REVOKE, keys.length, ...keys, ...args);
+    await this.confirm();
+  }
+
+  async intents(): Promise<RevocationIntent[]> {
+    const all = Object.values(await this.redis.hgetall(this.intentsKey)).map((json) => JSON.parse(json) as RevocationIntent);
+    return all.sort((x, y) => x.at.localeCompare(y.at));
+  }
+
+  async completed(id: string): Promise<void> {
+    await this.redis.hdel(this.intentsKey, id);
   }
 
   async find(team: string, image: string, digest: string): Promise<Revocation | null> {
@@ -53,7 +108,10 @@ export class RedisRevocationStore implements RevocationStore {
       if (!json) return null;
       const lifted = JSON.parse(json) as Revocation;
       const done = await this.redis.eval(REMOVE, 2, key, this.keys.auditOutbox(), image ?? ALL, json, ...records(lifted).map(recordJson));
-      if (Number(done) === 1) return lifted;
+      if (Number(done) === 1) {
+        await this.confirm();
+        return lifted;
+      }
     }
     return null;
   }

@@ -335,6 +335,11 @@ export interface ScanResultStore {
 }
 
 /** The approved-digest ledger. */
+/** Whether `a` is served to a lookup in `scope` (completed, same name, same platform set). */
+export function servesScope(a: Approval | null, scope: ApprovalScope): a is Approval {
+  return a !== null && !a.pending && a.team === scope.team && a.image === scope.image && platformKey(a.platforms) === platformKey(scope.platforms);
+}
+
 export interface ApprovalStore {
   /**
    * Saves the record, and maps its `sourceDigest` (if any) to its digest for its platform set;
@@ -354,6 +359,12 @@ export interface ApprovalStore {
   digestForSource(scope: ApprovalScope, sourceDigest: string): Promise<string | null>;
   /** Every approval of `digest` in `team`, whatever the image name. */
   ofDigest(team: string, digest: string): Promise<Approval[]>;
+  /**
+   * CI's lookup in one store call (one Redis round trip): the approval that serves `ref` (a tag,
+   * or a digest approved or upstream) in the scope, completed, same name and platform set;
+   * null when none does. The same answer as `digestForTag` then `findApproval` (intake/ledger.ts).
+   */
+  lookup(scope: ApprovalScope, ref: { tag: string } | { digest: string }): Promise<Approval | null>;
   /**
    * Removes the approval and those of its tag index and source digest entries that still
    * point at `digest` (another approval may own them now); returns what was removed.
@@ -380,8 +391,40 @@ export interface Revocation {
  * revoked). A new request for a denied digest is refused until an admin lifts it. Each change
  * commits its audit records to the outbox in the same script.
  */
+/**
+ * What a revocation still has to do after its one script (the deny-list entry, the ledger
+ * removal and the audit record): the requests' states and the registry deletes. Recorded in
+ * the same script, removed once done; a sweep completes those a crash left behind.
+ */
+export interface RevocationIntent {
+  id: string;
+  /** When it was recorded (ISO 8601): the sweep leaves fresh ones to the call that made them. */
+  at: string;
+  team: string;
+  digest: string;
+  by: string;
+  reason: string;
+  /** Requests to move to `revoked`. */
+  requestIds: string[];
+  /** Registry deletes to queue (see intake/ports UnpublishTask). */
+  unpublish: Array<{ team: string; image: string; repository: string; digest: string }>;
+  /** The domain event to announce once done (its audit record went in with the script). */
+  event: { type: string; actor: string; target: string; details: Record<string, unknown> };
+}
+
 export interface RevocationStore {
   add(entry: Revocation, records: OutboxRecord[]): Promise<void>;
+  /**
+   * One script: the deny-list entry, the removal of `approvals` from the ledger (as
+   * {@link ApprovalStore.remove}), `records` into the audit outbox and `intent` recorded, so
+   * that a crash can leave neither a deny-listed digest that the ledger still serves nor a
+   * revocation without its record.
+   */
+  revoke(entry: Revocation, approvals: Approval[], records: OutboxRecord[], intent: RevocationIntent): Promise<void>;
+  /** Recorded intents, oldest first. */
+  intents(): Promise<RevocationIntent[]>;
+  /** Removes a completed intent. */
+  completed(id: string): Promise<void>;
   /** The entry denying `digest` to `image` in `team` (one for that name, or for every name), or null. */
   find(team: string, image: string, digest: string): Promise<Revocation | null>;
   /** Lifts the entry for `image` (or the one for every name when absent); returns what was lifted, and commits `records` only then. */

@@ -7,8 +7,6 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { createGzip } from 'node:zlib';
-import { pack } from 'tar-stream';
 import YAML from 'yaml';
 import { sha256Hex } from '../../../src/lib/identity/tokens-file';
 import { buildImage, pushImage, sha256 } from '../../harness/images';
@@ -16,33 +14,11 @@ import { freePort, tempDir, waitFor } from '../../harness/proc';
 import { services, uniqueName } from '../../harness/services';
 import { tagsOf } from '../../harness/tags';
 import { privateOsvDb } from '../flow/scan-fixtures';
+import { statusDBomb } from './hostile-fixtures';
 import { logLines, startService } from './spawn-service';
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
-
-/** The bomb: twelve 60 MiB dpkg status.d files of one repeated record, gzipped as a stream. */
-async function statusDBomb(): Promise<Buffer> {
-  const tar = pack();
-  const gz = createGzip({ level: 9 });
-  const out: Buffer[] = [];
-  gz.on('data', (c: Buffer) => out.push(c));
-  const done = new Promise<void>((resolve, reject) => { gz.on('end', resolve); gz.on('error', reject); });
-  tar.pipe(gz);
-  const record = Buffer.from('Package: bomb\nStatus: install ok installed\nVersion: 1.0-1\n\n');
-  const chunk = Buffer.alloc(MiB);
-  for (let at = 0; at < MiB; at += record.length) record.copy(chunk, at);
-  for (let f = 0; f < 12; f += 1) {
-    const entry = tar.entry({ name: `var/lib/dpkg/status.d/pkg${f}`, size: 60 * MiB, mode: 0o644, mtime: new Date(0) });
-    for (let i = 0; i < 60; i += 1) {
-      if (!entry.write(chunk)) await new Promise<void>((r) => entry.once('drain', () => r()));
-    }
-    await new Promise<void>((resolve, reject) => entry.end((err?: Error | null) => (err ? reject(err) : resolve())));
-  }
-  tar.finalize();
-  await done;
-  return Buffer.concat(out);
-}
 
 function peakRss(pid: number): number {
   const kb = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];

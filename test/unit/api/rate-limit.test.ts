@@ -2,7 +2,7 @@ import type { NextFunction, Request, Response } from 'express';
 import Redis from 'ioredis';
 import { rateLimit, unauthenticatedRateLimit } from '../../../src/api/middleware/rate-limit';
 import { AppError } from '../../../src/lib/errors';
-import { RedisRateCounter } from '../../../src/lib/rate-counter';
+import { BatchedRateCounter, RedisRateCounter } from '../../../src/lib/rate-counter';
 import { services, uniqueName } from '../../harness/services';
 
 // The counters live in the harness's real Redis; the clock is the test's, so windows are exact.
@@ -141,5 +141,39 @@ describe('per-address limit of failed authentications', () => {
     const ttl = await redis.pttl(key);
     expect(ttl).toBeGreaterThan(0);
     expect(ttl).toBeLessThanOrEqual(60_000);
+  });
+});
+
+describe('per-principal rate limit counted in batches (one Redis trip per key and flush, not per request)', () => {
+  it('refuses over the limit without waiting for a flush, and two replicas share the count once flushed', async () => {
+    let t = 0;
+    const shared = (name: string) => new RedisRateCounter(redis, `${prefix}:${name}`, () => t);
+    const one = new BatchedRateCounter(shared('p'), 60_000, () => t);
+    const two = new BatchedRateCounter(shared('p'), 60_000, () => t);
+    const mw1 = rateLimit(5, one);
+    const mw2 = rateLimit(5, two);
+    for (let i = 0; i < 3; i++) expect(await call(mw1, 'a')).toBeUndefined();
+    // Only the window's first hit reached Redis so far.
+    expect(await redis.hget(`${prefix}:p:a`, 'count')).toBe('1');
+    await one.flush();
+    expect(await redis.hget(`${prefix}:p:a`, 'count')).toBe('3');
+    expect(await call(mw2, 'a')).toBeUndefined(); // learns 4 from Redis
+    expect(await call(mw2, 'a')).toBeUndefined(); // 5, locally
+    expect(await call(mw2, 'a')).toMatchObject({ code: 'RATE_LIMITED', status: 429 });
+    await two.flush();
+    expect(await redis.hget(`${prefix}:p:a`, 'count')).toBe('6');
+    // The window ends for everyone a minute after its first hit.
+    t = 60_000;
+    expect(await call(mw1, 'a')).toBeUndefined();
+    expect(await redis.hget(`${prefix}:p:a`, 'count')).toBe('1');
+    one.stop();
+    two.stop();
+  });
+
+  it('fails closed while Redis is away: a new window cannot be learned, so the request fails instead of passing', async () => {
+    const broken = new Redis({ port: 1, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
+    const mw = rateLimit(5, new BatchedRateCounter(new RedisRateCounter(broken, `${prefix}:x`), 60_000));
+    expect(await call(mw, 'a')).toBeInstanceOf(Error);
+    broken.disconnect();
   });
 });

@@ -4,8 +4,9 @@ import type { Finding } from '../../../src/scanners/types';
 import type { IntakeRegistry, StageResult } from '../../../src/intake/ports';
 import type { ImageRef } from '../../../src/registry/reference';
 import type { RegistryClient } from '../../../src/registry/types';
+import { findApproval } from '../../../src/intake/ledger';
 import { platformKey, requestSummary } from '../../../src/store/types';
-import type { Approval, ApprovalScope, ApprovalStore, Revocation, RevocationStore, CodeScanRecord, IntakeRequest, ListQuery, OutboxRecord, Page, RequestSummary, RequestStatus, RequestStore, SaveOptions, ScanResultStore, TransitionResult } from '../../../src/store/types';
+import type { Approval, ApprovalScope, ApprovalStore, Revocation, RevocationIntent, RevocationStore, CodeScanRecord, IntakeRequest, ListQuery, OutboxRecord, Page, RequestSummary, RequestStatus, RequestStore, SaveOptions, ScanResultStore, TransitionResult } from '../../../src/store/types';
 
 export class MemoryRequestStore implements RequestStore {
   readonly items = new Map<string, IntakeRequest>();
@@ -104,6 +105,10 @@ export class MemoryApprovalStore implements ApprovalStore {
   }
   async get(team: string, image: string, digest: string): Promise<Approval | null> { const a = this.items.get(MemoryApprovalStore.key(team, image, digest)); return a ? structuredClone(a) : null; }
   async digestForTag(scope: ApprovalScope, tag: string): Promise<string | null> { return this.tagIndex.get(MemoryApprovalStore.scoped(scope, tag)) ?? null; }
+  async lookup(scope: ApprovalScope, ref: { tag: string } | { digest: string }): Promise<Approval | null> {
+    const digest = 'digest' in ref ? ref.digest : await this.digestForTag(scope, ref.tag);
+    return digest ? findApproval(this, scope, digest) : null;
+  }
   async ofDigest(team: string, digest: string): Promise<Approval[]> { return [...this.items.values()].filter((a) => a.team === team && a.digest === digest).map((a) => structuredClone(a)); }
   async remove(team: string, image: string, digest: string): Promise<Approval | null> {
     const k = MemoryApprovalStore.key(team, image, digest);
@@ -171,6 +176,16 @@ export function codeScan(findings: Finding[], over: Partial<CodeScanRecord> = {}
 export class MemoryRevocationStore implements RevocationStore {
   readonly items = new Map<string, Revocation>();
   readonly outbox: OutboxRecord[] = [];
+  readonly intentsById = new Map<string, RevocationIntent>();
+  /** `approvals`: the ledger a revocation removes from (as the Redis script does, together). */
+  constructor(private readonly approvals?: Pick<ApprovalStore, 'remove'>) {}
+  async revoke(entry: Revocation, approvals: Approval[], records: OutboxRecord[], intent: RevocationIntent): Promise<void> {
+    await this.add(entry, records);
+    for (const a of approvals) await this.approvals?.remove(a.team, a.image, a.digest);
+    this.intentsById.set(intent.id, structuredClone(intent));
+  }
+  async intents(): Promise<RevocationIntent[]> { return [...this.intentsById.values()].map((i) => structuredClone(i)); }
+  async completed(id: string): Promise<void> { this.intentsById.delete(id); }
   async add(entry: Revocation, records: OutboxRecord[]): Promise<void> {
     this.items.set(`${entry.team}|${entry.digest}|${entry.image ?? '*'}`, entry);
     this.outbox.push(...records);

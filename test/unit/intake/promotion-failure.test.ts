@@ -28,7 +28,7 @@ function setup() {
   });
   const approved = new ApprovedService({ approvals });
   const revocations = new RevocationService({
-    approvals, requests, lifecycle, events, revocations: new MemoryRevocationStore(),
+    approvals, requests, lifecycle, events, revocations: new MemoryRevocationStore(approvals),
     cleanup: { unpublish: async (task) => { await unpublishUnlessServed({ approvals, registry }, task); } },
   });
   registry.manifests.set(`${quarantine}@${digest}`, digest);

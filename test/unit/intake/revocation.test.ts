@@ -17,7 +17,7 @@ const approval: Approval = {
 function setup() {
   const approvals = new MemoryApprovalStore();
   const requests = new MemoryRequestStore();
-  const revocations = new MemoryRevocationStore();
+  const revocations = new MemoryRevocationStore(approvals);
   const events = new EventBus();
   const queued: Array<{ task: UnpublishTask; ledgerHadIt: boolean }> = [];
   const service = new RevocationService({

@@ -4,7 +4,8 @@
  * approval owns, and revoking the older digest must not delete the newer digest's tag entry.
  */
 import Redis from 'ioredis';
-import { RedisApprovalStore, type Approval } from '../../../src/store';
+import { findApproval } from '../../../src/intake/ledger';
+import { RedisApprovalStore, type Approval, type ApprovalScope } from '../../../src/store';
 import { services, uniqueName } from '../../harness/services';
 
 const image = 'docker.io/library/nginx';
@@ -128,5 +129,36 @@ describe('Redis approval store: tag index', () => {
     expect(all.items.map((a) => a.approvedAt.slice(0, 10))).toEqual(['2026-02-01', '2026-01-04', '2026-01-03', '2026-01-02']);
     expect(all.next).toBeNull();
     await expect(store.list('payments', { limit: 2, cursor: 'bm9wZQ' })).rejects.toMatchObject({ code: 'INVALID_REQUEST' });
+  });
+
+  it('answers CI\'s lookup in one script exactly as the tag index and findApproval do: by tag, digest or upstream digest, per name and platform set, never pending', async () => {
+    const U = `sha256:${'e'.repeat(64)}`;
+    const D3 = `sha256:${'3'.repeat(64)}`;
+    const arm = { ...scope, platforms: ['linux/arm64'] };
+    await store.put({ ...approval(D1, []), sourceDigest: U });
+    await store.addTag(scope, '1.0', D1);
+    await store.put({ ...approval(D2, []), platforms: ['linux/arm64'] });
+    await store.addTag(arm, '1.0', D2);
+    await store.put({ ...approval(D3, []), pending: true });
+    await store.addTag(scope, 'next', D3);
+    const other = { ...scope, image: 'docker.io/acme/tool' };
+    const cases: Array<[ApprovalScope, { tag: string } | { digest: string }]> = [
+      [scope, { tag: '1.0' }], [arm, { tag: '1.0' }], [scope, { digest: D1 }], [scope, { digest: U }], [arm, { digest: D2 }],
+      [scope, { digest: D2 }], [arm, { digest: D1 }], [scope, { tag: 'next' }], [scope, { digest: D3 }], [other, { tag: '1.0' }],
+      [other, { digest: D1 }], [{ ...scope, team: 'logistics' }, { digest: U }], [scope, { tag: 'missing' }],
+    ];
+    const answers = [];
+    for (const [s, ref] of cases) {
+      const digest = 'digest' in ref ? ref.digest : await store.digestForTag(s, ref.tag);
+      const expected = digest ? await findApproval(store, s, digest) : null;
+      const got = await store.lookup(s, ref);
+      expect(got).toEqual(expected);
+      answers.push(got?.digest ?? null);
+    }
+    expect(answers).toEqual([D1, D2, D1, D1, D2, null, null, null, null, null, null, null, null]);
+    // Gone from the ledger: gone from the lookup.
+    await store.remove('payments', image, D1);
+    expect(await store.lookup(scope, { tag: '1.0' })).toBeNull();
+    expect(await store.lookup(scope, { digest: U })).toBeNull();
   });
 });
