@@ -18,6 +18,8 @@ import { retentionProcessor, scheduleRetention } from '../queue/retention';
 import { BullRegistryCleanup, unpublishProcessor } from '../queue/unpublish';
 import { SWEEP_INTERVAL_MS } from '../queue/sweep';
 import { startWebhookWorker, WebhookQueue } from '../queue/webhook';
+import { MonitorQueue, startMonitor } from '../queue/vulndb-sync';
+import { buildInventory, type Inventory } from './monitor/inventory-wiring';
 import { startIntakeWorker } from '../queue/worker';
 import { createApp } from './api/app';
 import { CachedIdentity, PRINCIPAL_CACHE_MS, clearOnIdentityChange, identityChangeAnnouncer, listenIdentityChanges } from './api/middleware/auth-cache';
@@ -94,6 +96,10 @@ export interface Services {
   auth: Identity;
   /** Approval health, drift and daily snapshots (src/monitor). */
   monitor: Monitor;
+  /** Inventories, SBOMs, scanner data status, re-match and scheduled syncs (issue 13.1, 13.2). */
+  inventory: Inventory;
+  /** The monitor queue's producer (syncs, Clair notifications). */
+  monitorQueue: MonitorQueue;
   /** Namespaces, break-glass exceptions and the admission ledger's reader, for the API. */
   admission: AdmissionApi;
   /** The identity clock (tests move it): remembered principals expire on it too. */
@@ -160,7 +166,12 @@ export function buildServices(config: Config, logger: Logger, redis: Redis, opti
   const internalHost = new URL(config.internalRegistry.url).host;
   const policy = options.policy ?? policyEvaluator(config.policy);
   const scanners = (options.scanners ?? []).map((scanner) => instrumentScanner(scanner, metrics));
-  const scans = new ScanRunner(scanners, new RedisScanResultStore(redis, prefix), logger.child({ module: 'scan' }));
+  const scanResults = new RedisScanResultStore(redis, prefix);
+  const scans = new ScanRunner(scanners, scanResults, logger.child({ module: 'scan' }));
+  const inventory = buildInventory(config, logger, { redis, events, requests, approvals, results: scanResults, internal: registry.internal, scanners: options.scanners ?? [] });
+  const monitorQueue = new MonitorQueue(redis, prefix, logger);
+  metrics.watchVulndb(async () => (await inventory.status.list()).map((s) => ({ scanner: s.name, ageSeconds: s.ageSeconds })));
+  metrics.watchQueue(monitorQueue.queue);
   metrics.watchQueue(scheduler.queue);
   if (webhooks.queue) metrics.watchQueue(webhooks.queue.queue);
   const pipeline = new Pipeline({
@@ -187,7 +198,7 @@ export function buildServices(config: Config, logger: Logger, redis: Redis, opti
   }, options.monitorClock);
   metrics.watchHealth(monitor.counts);
   return {
-    events, audit, scheduler, pipeline, metrics, webhooks, auth, cleanup, approvals, registry, monitor, ...(uploads ? { uploads } : {}),
+    events, audit, scheduler, pipeline, metrics, webhooks, auth, cleanup, approvals, registry, monitor, inventory, monitorQueue, ...(uploads ? { uploads } : {}),
     ...(options.identity?.clock ? { identityClock: options.identity.clock } : {}),
     notifications: new NotificationService(webhooks.log, webhooks.endpoints.map((e) => e.name), events),
     requests: requestService,
@@ -364,8 +375,10 @@ export function startWorker(config: Config, logger: Logger, services: Services):
   const stopCleanup = services.uploads ? runUploadCleanup(services.uploads, config.worker.stalledIntervalMs, logger) : () => undefined;
   const stopRevocations = completeRevocations(services.revocations, SWEEP_INTERVAL_MS, logger.child({ module: 'revocation' }));
   const hygiene = startIdentityHygiene(services.auth, logger.child({ module: 'identity-hygiene' }));
+  const monitorWorker = startMonitor(config, logger, services.inventory, services.monitorQueue, services.monitorQueue.redis)
+    .catch((err: unknown) => { logger.error({ error: err }, 'the monitor worker did not start: no scheduled vulnerability data syncs in this process'); return null; });
   // close() waits for running jobs; a job still running at the deadline is handed back by stalled-job recovery.
-  return { worker, webhooks, step: { name: 'worker', run: async () => { stopCleanup(); stopRevocations(); hygiene.stop(); await Promise.all([worker.close(), webhooks?.close(), maintenance.close()]); } } };
+  return { worker, webhooks, step: { name: 'worker', run: async () => { stopCleanup(); stopRevocations(); hygiene.stop(); await Promise.all([worker.close(), webhooks?.close(), maintenance.close(), monitorWorker.then((w) => w?.close())]); } } };
 }
 
 /** Completes revocations a crash interrupted (intake/revocation.ts), now and every `everyMs`; harmless in several workers at once. */
@@ -473,7 +486,7 @@ async function main(): Promise<void> {
     const checkpoints = startCheckpointer(redis, services.audit, { everyMs: config.audit.checkpointEvery, dir: config.audit.checkpointDir, logger: logger.child({ module: 'audit' }) });
     steps.push({ name: 'audit checkpoints', run: () => checkpoints.stop() });
   }
-  steps.push({ name: 'queue', run: async () => { await Promise.all([services.scheduler.close(), services.cleanup.close(), services.webhooks.queue?.close()]); } });
+  steps.push({ name: 'queue', run: async () => { await Promise.all([services.scheduler.close(), services.cleanup.close(), services.webhooks.queue?.close(), services.monitorQueue.close()]); } });
   steps.push({ name: 'identity', run: async () => services.auth.stop() });
   steps.push({ name: 'redis', run: async () => { await redis.quit(); } });
   onShutdown(logger, steps);

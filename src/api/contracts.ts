@@ -9,6 +9,7 @@ import { admissionContracts } from './routes/admission.contract';
 import { approvedContracts } from './routes/approved.contract';
 import { codeScansContracts } from './routes/code-scans.contract';
 import { healthContracts } from './routes/health.contract';
+import { monitorContracts } from './routes/monitor.contract';
 import { requestsContracts } from './routes/requests.contract';
 import { robotsContracts } from './routes/robots.contract';
 import { snapshotsContracts } from './routes/snapshots.contract';
@@ -21,5 +22,6 @@ export const API_CONTRACTS: readonly RouteContract[] = [
   ...adminContracts,
   ...robotsContracts,
   ...snapshotsContracts,
+  ...monitorContracts,
   ...admissionContracts,
 ];

@@ -34,6 +34,7 @@ export class Metrics {
   readonly webhookDeliveries: Counter<'outcome'>;
   private readonly queues: QueueCounts[] = [];
   private health?: HealthCountsSource;
+  private vulndbAges: (() => Promise<Array<{ scanner: string; ageSeconds: number | null }>>) | null = null;
 
   constructor(info: { version: string }) {
     const registers = [this.registry];
@@ -88,6 +89,16 @@ export class Metrics {
       },
     });
     const queues = this.queues;
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const self = this;
+    new Gauge({
+      name: 'portcullis_vulndb_age_seconds', help: 'Seconds since each scanner\'s vulnerability data was last confirmed current (a successful sync or a new data version).',
+      labelNames: ['scanner'], registers,
+      async collect() {
+        this.reset();
+        for (const { scanner, ageSeconds } of (await self.vulndbAges?.()) ?? []) if (ageSeconds !== null) this.set({ scanner }, ageSeconds);
+      },
+    });
     // BullMQ's own exporter's name (queue.exportPrometheusMetrics), so its dashboards work; promtool
     // lints its `_count` suffix, which the tests accept for this one metric.
     new Gauge({
@@ -105,6 +116,11 @@ export class Metrics {
   /** Reports approval health in `portcullis_approved_images` and `portcullis_approvals_at_risk`. */
   watchHealth(source: HealthCountsSource): void {
     this.health = source;
+  }
+
+  /** Reads each scanner's data age at scrape time for `portcullis_vulndb_age_seconds` (src/monitor/scanner-status.ts). */
+  watchVulndb(read: () => Promise<Array<{ scanner: string; ageSeconds: number | null }>>): void {
+    this.vulndbAges = read;
   }
 
   /** Reports this queue's depth in `bullmq_job_count`. */

@@ -52,6 +52,8 @@ export const monitorConfigSchema = z.strictObject({
   driftEvery: durationSchema(1000).prefault('6h').describe('how often every approved tag is resolved upstream (a manifest HEAD through the reverse proxy, spread over the period); a moved tag raises `approval.drift`'),
   /** When an approved tag moved upstream, file a new request for the team that replaces the approval. @defaultValue false */
   autoRequest: z.boolean().default(false).describe('when an approved tag moved upstream, file a request for the team that `replaces` the approval (its findings fixed and added are shown once scanned)'),
+  /** Attach each scanned digest's CycloneDX SBOM to the quarantined and the approved image as an OCI referrer. @defaultValue true */
+  sbomReferrers: z.boolean().default(true).describe("attach each scanned digest's CycloneDX SBOM as an OCI 1.1 referrer of the quarantined image, and of the approved image once approved (the `sha256-<hex>` referrers tag is kept too)"),
   snapshots: z.strictObject({
     /** Days of daily snapshots kept per team; older ones are trimmed. @defaultValue 365 */
     retentionDays: z.number().int().min(1).max(3650).default(365).describe('days of daily snapshots kept per team (`GET /v1/snapshots`)'),

@@ -9,12 +9,31 @@
 import { AppError, isAppError } from '../../lib/errors';
 import { OsvDatabase } from '../osv/database';
 import { fingerprint } from '../osv/loader';
-import { summarize, type Finding, type ScanReport, type ScannerAdapter, type ScanTarget } from '../types';
+import { summarize, type ScanReport, type ScannerAdapter, type ScanTarget } from '../types';
 import { resolveImages, type ResolvedImage } from './image';
 import { DEFAULT_LIMITS, newBudget, type ScanBudget, type ScanLimits } from './limits';
-import { mergePlatformFindings, type PlatformFindings } from './merge';
+import { matchInventory, type PlatformInventory } from './match';
 import { sharedScanThreadPool, type ScanThreadPool } from './threads/pool';
-import { withCoverage } from '../coverage';
+
+/** The inventory one scan found, as the builtin scanner hands it to an {@link InventorySink}. */
+export interface ScannedInventory {
+  scanner: string;
+  digest: string;
+  /** The repository it was read from (the quarantine repository). */
+  repository: string;
+  /** ISO 8601: when the scan started. */
+  scannedAt: string;
+  dbVersion: string;
+  images: PlatformInventory[];
+}
+
+/**
+ * Where the builtin scanner keeps each digest's inventory (src/monitor/inventory-store.ts), so
+ * that new vulnerability data is matched against it later without reading the image again.
+ */
+export interface InventorySink {
+  put(inventory: ScannedInventory, target: ScanTarget): Promise<void>;
+}
 
 export interface BuiltinScannerOptions {
   name: string;
@@ -29,6 +48,8 @@ export interface BuiltinScannerOptions {
    * @defaultValue the process's shared pool, one thread per core
    */
   threads?: ScanThreadPool;
+  /** Keeps each scanned digest's inventory; main.ts attaches it ({@link BuiltinScanner.keepInventories}). */
+  inventories?: InventorySink;
 }
 
 export class BuiltinScanner implements ScannerAdapter {
@@ -39,11 +60,23 @@ export class BuiltinScanner implements ScannerAdapter {
   private loading: Promise<{ version: string; db: OsvDatabase }> | null = null;
 
   private readonly threads: ScanThreadPool;
+  private inventories: InventorySink | undefined;
 
   constructor(private readonly options: BuiltinScannerOptions) {
     this.name = options.name;
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.threads = options.threads ?? sharedScanThreadPool();
+    this.inventories = options.inventories;
+  }
+
+  /** Keeps every later scan's inventory in `sink` (wired once the store exists, in main.ts). */
+  keepInventories(sink: InventorySink): void {
+    this.inventories = sink;
+  }
+
+  /** The loaded OSV index at its current version: what a re-match of a stored inventory runs against. */
+  async vulnerabilityData(): Promise<{ version: string; db: OsvDatabase }> {
+    return this.database();
   }
 
   async check(): Promise<void> {
@@ -77,11 +110,12 @@ export class BuiltinScanner implements ScannerAdapter {
       // One budget for the whole scan, not one per child: the limits bound what one scan job
       // costs the worker, and the uploader chooses how many children an index lists.
       const budget = newBudget();
-      const perPlatform: PlatformFindings[] = [];
-      for (const image of images) {
-        perPlatform.push({ platform: image.platform, findings: await this.scanImage(target, image, db, budget) });
-      }
-      const findings = withCoverage(mergePlatformFindings(perPlatform));
+      const inventories: PlatformInventory[] = [];
+      for (const image of images) inventories.push(await this.inventoryImage(target, image, budget));
+      // Matching is a function of (inventory, database) alone (./match.ts): a re-match of the
+      // stored inventory after a data change gives what a new scan would.
+      const findings = matchInventory(inventories, db);
+      await this.inventories?.put({ scanner: this.name, digest: target.digest, repository: target.repository, scannedAt: startedAt, dbVersion: version, images: inventories }, target);
       return {
         scanner: this.name,
         status: 'succeeded',
@@ -110,17 +144,14 @@ export class BuiltinScanner implements ScannerAdapter {
     }
   }
 
-  /**
-   * Packages and hardening of one platform image, read in a scan thread from the blobs this
-   * thread fetches; the packages are then matched here, against the one loaded database.
-   */
-  private async scanImage(target: ScanTarget, image: ResolvedImage, db: OsvDatabase, budget: ScanBudget): Promise<Finding[]> {
+  /** Packages, coverage and hardening of one platform image, read in a scan thread from the blobs this thread fetches. */
+  private async inventoryImage(target: ScanTarget, image: ResolvedImage, budget: ScanBudget): Promise<PlatformInventory> {
     const task = { config: image.config, layers: image.layers.map((l) => l.digest), limits: this.limits, budget, hardening: this.options.hardening !== false };
     const { inventory, budget: used } = await this.threads.inventory(task, (i) => {
       const layer = image.layers[i]!;
       return target.registry.getBlob(target.repository, layer.digest, layer.size);
     });
     Object.assign(budget, used);
-    return [...inventory.packages.flatMap((p) => db.findingsFor(p)), ...inventory.coverage, ...inventory.hardening];
+    return { ...inventory, manifestDigest: image.manifestDigest, ...(image.platform ? { platform: image.platform } : {}) };
   }
 }

@@ -1,6 +1,18 @@
 /** The config entry of the builtin scanner (`scanners: [{type: builtin, …}]`). */
 import { z } from 'zod';
+import { durationMs } from '../../audit/config';
 import { DEFAULT_LIMITS } from './limits';
+
+/**
+ * `sync`: the workers refresh `osvPath` on a schedule with the `portcullis vulndb sync` logic
+ * (one worker at a time), then re-match the approved digests when the data changed.
+ */
+export const vulndbSyncConfigSchema = z.strictObject({
+  /** OSV export URLs (`https://…/Debian/all.zip`) and/or folders, as `vulndb sync --from`. */
+  from: z.array(z.string().min(1)).min(1).describe('builtin: OSV export URLs and/or folders (as `vulndb sync --from`) the workers refresh `osvPath` from on a schedule, one worker at a time; when the data changed, every approved digest is re-matched from its stored inventory (no registry traffic)'),
+  /** How often. @defaultValue '6h' */
+  every: durationMs(60_000).prefault('6h').describe('builtin: how often the scheduled sync runs (`30m`, `6h`)'),
+});
 
 export const builtinScannerConfigSchema = z.strictObject({
   /** Unique adapter name, shown in reports. */
@@ -10,6 +22,8 @@ export const builtinScannerConfigSchema = z.strictObject({
   osvPath: z.string().min(1).describe('folder of OSV JSON files and/or OSV `all.zip` exports (`portcullis vulndb sync` fills it)'),
   /** Run the CIS Docker Benchmark section 4 checks. @defaultValue true */
   hardening: z.boolean().default(true).describe('builtin: run the CIS Docker Benchmark section 4 checks'),
+  /** Scheduled refresh of the OSV data (unset: only `portcullis vulndb sync` by hand). */
+  sync: vulndbSyncConfigSchema.optional(),
   limits: z
     .strictObject({
       /** Largest single file in a layer. @defaultValue 2 GiB */

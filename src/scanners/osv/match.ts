@@ -59,13 +59,45 @@ function matchRange(version: string, range: OsvRange, scheme: VersionScheme): Ma
 }
 
 /**
+ * The entry's `versions` that the scheme parses, sorted by it, computed once per entry and
+ * scheme: a PyPI advisory lists hundreds of versions, and comparing each one with every
+ * installed package was most of the matching time.
+ */
+const SORTED = new WeakMap<OsvAffected, Map<VersionScheme, string[]>>();
+
+function sortedVersions(affected: OsvAffected, scheme: VersionScheme): string[] {
+  let byScheme = SORTED.get(affected);
+  if (!byScheme) SORTED.set(affected, (byScheme = new Map()));
+  let sorted = byScheme.get(scheme);
+  if (!sorted) {
+    sorted = (affected.versions ?? []).filter((v) => scheme.isValid(v)).sort((a, b) => scheme.compare(a, b));
+    byScheme.set(scheme, sorted);
+  }
+  return sorted;
+}
+
+/** Whether `sorted` holds a version equal to `version` under the scheme (binary search). */
+function listedUnder(sorted: readonly string[], version: string, scheme: VersionScheme): boolean {
+  let lo = 0;
+  let hi = sorted.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const c = scheme.compare(sorted[mid]!, version);
+    if (c === 0) return true;
+    if (c < 0) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return false;
+}
+
+/**
  * Evaluates one `affected[]` entry (the package name and ecosystem are matched by the
  * caller). Returns null when not affected.
  */
 export function matchAffected(version: string, affected: OsvAffected, scheme: VersionScheme | null): MatchResult | null {
   let listed = (affected.versions ?? []).includes(version);
   if (!listed && scheme?.isValid(version)) {
-    listed = (affected.versions ?? []).some((v) => scheme.isValid(v) && scheme.compare(v, version) === 0);
+    listed = listedUnder(sortedVersions(affected, scheme), version, scheme);
   }
   let best: MatchResult | null = null;
   for (const range of affected.ranges ?? []) {

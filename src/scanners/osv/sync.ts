@@ -81,6 +81,10 @@ async function download(url: string, staging: string, opts: SyncOptions): Promis
     else opts.onProgress?.({ file: name, bytes, total });
   });
   await pipeline(body, createWriteStream(target));
+  // The server's Last-Modified becomes the file's time: the same export downloaded again
+  // keeps the same fingerprint, so an unchanged database triggers no re-match.
+  const modified = Date.parse(String(res.headers['last-modified'] ?? ''));
+  if (Number.isFinite(modified)) await fs.utimes(target, new Date(), new Date(modified));
   return bytes;
 }
 
@@ -94,6 +98,10 @@ async function copyFolder(dir: string, staging: string, opts: SyncOptions): Prom
       else if (e.isFile() && /\.(json|zip)$/i.test(e.name)) {
         await fs.mkdir(path.join(staging, rel), { recursive: true });
         await fs.copyFile(path.join(dir, r), path.join(staging, r));
+        // The source's modification time is kept, so that syncing unchanged data gives the same
+        // fingerprint (dbVersion): a scheduled sync of the same data re-matches nothing.
+        const src = await fs.stat(path.join(dir, r));
+        await fs.utimes(path.join(staging, r), src.atime, src.mtime);
         const size = (await fs.stat(path.join(staging, r))).size;
         files += 1;
         bytes += size;

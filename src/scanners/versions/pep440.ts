@@ -37,7 +37,24 @@ function normalizePreLabel(l: string): 'a' | 'b' | 'rc' {
   return 'rc';
 }
 
+/**
+ * Parsed versions, by text: matching compares the same few thousand range bounds against every
+ * package (a fleet re-match does it a million times), and the regex is the cost. Bounded: cleared
+ * when full. Callers treat the result as read-only.
+ */
+const PARSED = new Map<string, Pep440Version | null>();
+const MAX_PARSED = 100_000;
+
 export function parsePep440(version: string): Pep440Version | null {
+  const cached = PARSED.get(version);
+  if (cached !== undefined) return cached;
+  const parsed = parseUncached(version);
+  if (PARSED.size >= MAX_PARSED) PARSED.clear();
+  PARSED.set(version, parsed);
+  return parsed;
+}
+
+function parseUncached(version: string): Pep440Version | null {
   const m = PATTERN.exec(version);
   const g = m?.groups;
   if (!g || g.release === undefined) return null;

@@ -1,0 +1,64 @@
+/**
+ * One scheduled refresh of a builtin scanner's OSV data (issue 13.2): the `vulndb sync` logic
+ * (../scanners/osv/sync.ts: staged, validated, swapped in), the outcome recorded for
+ * `GET /v1/scanners` and the metrics, then, when the data version changed, the re-match of
+ * every approved digest from its kept inventory (./rematch.ts). The job that calls it
+ * (queue/vulndb-sync.ts) runs in one worker at a time.
+ */
+import { AppError } from '../lib/errors';
+import type { Logger } from '../lib/logger';
+import { syncOsv, type SyncOptions, type SyncResult } from '../scanners/osv/sync';
+import type { RematchableScanner, RematchResult, RematchService } from './rematch';
+import type { ScannerStatusStore } from './scanner-status';
+
+export interface SyncableScanner extends RematchableScanner {
+  dbVersion(): Promise<string>;
+}
+
+export interface SyncTarget {
+  scanner: SyncableScanner;
+  from: string[];
+  osvPath: string;
+}
+
+export interface VulndbSyncOutcome {
+  scanner: string;
+  before: string;
+  after: string;
+  sync: SyncResult;
+  /** Present when the data changed. */
+  rematch?: RematchResult;
+}
+
+export class VulndbSyncService {
+  constructor(
+    private readonly targets: ReadonlyMap<string, SyncTarget>,
+    private readonly status: Pick<ScannerStatusStore, 'syncSucceeded' | 'syncFailed'>,
+    private readonly rematch: Pick<RematchService, 'rematchAll'>,
+    private readonly logger: Logger,
+    private readonly syncOptions: Pick<SyncOptions, 'http' | 'maxBytes'> = {},
+  ) {}
+
+  /** Names of the scanners with a `sync` section. */
+  get scanners(): string[] {
+    return [...this.targets.keys()];
+  }
+
+  async sync(name: string): Promise<VulndbSyncOutcome> {
+    const target = this.targets.get(name);
+    if (!target) throw new AppError('NOT_FOUND', `scanner ${name} has no sync configured`);
+    const before = await target.scanner.dbVersion();
+    let sync: SyncResult;
+    try {
+      sync = await syncOsv({ from: target.from, to: target.osvPath, ...this.syncOptions });
+    } catch (err) {
+      await this.status.syncFailed(name, err instanceof Error ? err.message : String(err));
+      throw err;
+    }
+    await this.status.syncSucceeded(name, sync.dbVersion);
+    this.logger.info({ scanner: name, records: sync.records, files: sync.files, dbVersion: sync.dbVersion, changed: sync.dbVersion !== before }, 'vulnerability data synced');
+    const outcome: VulndbSyncOutcome = { scanner: name, before, after: sync.dbVersion, sync };
+    if (sync.dbVersion !== before) outcome.rematch = await this.rematch.rematchAll(target.scanner);
+    return outcome;
+  }
+}
