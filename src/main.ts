@@ -40,7 +40,7 @@ import { ConfigError, loadConfig, type Config } from './lib/config';
 import { startIdentityHygiene } from '../queue/identity-hygiene';
 import { monitorProcessors, scheduleMonitor } from '../queue/monitor';
 import { createMonitor, type Monitor } from './monitor/wiring';
-import { alertLogger } from './events/alerts';
+import { alertLogger } from './events';
 import { approverGroupsOf, createIdentity, createOidcSignIn, type Identity, type IdentityOptions } from './identity';
 import type { IdentityProvider } from './lib/identity/types';
 import { createLogger, setRootLogger, type Logger } from './lib/logger';

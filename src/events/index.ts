@@ -8,3 +8,4 @@ export { metricsSubscriber } from './metrics-subscriber';
 export { startMetricsServer } from './metrics-server';
 export { instrumentScanner } from './instrument';
 export * from './deliver';
+export { alertLogger } from './alerts';

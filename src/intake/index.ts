@@ -26,3 +26,6 @@ export { AuditQueryService, type AuditLog } from './audit-query';
 // The SARIF log is parsed at the edge (413/400 before the service runs); routes take the parser from here.
 export { notJson, parseSarif } from '../scanners';
 export type { ApprovalStore } from '../store/types';
+export { canRead, readableTeams } from './access';
+export { type DomainEvent } from './events';
+export { EventBus } from './events';

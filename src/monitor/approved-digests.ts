@@ -4,7 +4,7 @@
  * a re-match or a rescan walks. Read-only; a SCAN, so a large ledger never blocks Redis.
  */
 import type Redis from 'ioredis';
-import { storeKeys } from '../store/keys';
+import { storeKeys } from '../store';
 
 const MEMBER = /^\d{15}\|(\S+)@(sha256:[a-f0-9]{64})$/;
 

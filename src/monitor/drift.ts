@@ -10,7 +10,7 @@
  */
 import { createHash } from 'node:crypto';
 import type Redis from 'ioredis';
-import { parseReference, type ImageRef } from '../registry/reference';
+import { parseReference, type ImageRef } from '../registry';
 import { platformKey, type Approval, type ApprovalStore, type IntakeRequest, type ReplacedApproval, type RequestStore } from '../store/types';
 import { findingsDiff } from './assess';
 import { approvedFindings } from './health';

@@ -5,11 +5,11 @@
  * the approved image ({@link approvedReferrerSubscriber}), never before: nothing is written
  * under `approved/` by this module until the request is approved.
  */
-import type { DomainEvent } from '../intake/events';
+import type { DomainEvent } from '../intake';
 import type { Logger } from '../lib/logger';
 import type { RegistryClient } from '../registry/types';
-import type { InventorySink, ScannedInventory } from '../scanners/builtin/adapter';
-import { attachSbom } from '../scanners/sbom/referrer';
+import type { InventorySink, ScannedInventory } from '../scanners';
+import { attachSbom } from '../scanners';
 import type { ScanTarget } from '../scanners/types';
 import type { ApprovalStore } from '../store/types';
 import type { RedisInventoryStore, StoredInventory } from './inventory-store';

@@ -11,11 +11,11 @@ import { promisify } from 'node:util';
 import { gunzip, gzip } from 'node:zlib';
 import type Redis from 'ioredis';
 import { z } from 'zod';
-import type { ScannedInventory } from '../scanners/builtin/adapter';
-import type { PlatformInventory } from '../scanners/builtin/match';
-import { cycloneDxSchema, packagesByImage, toCycloneDx, type CycloneDxBom, type SbomSubject } from '../scanners/sbom/cyclonedx';
+import type { ScannedInventory } from '../scanners';
+import type { PlatformInventory } from '../scanners';
+import { cycloneDxSchema, packagesByImage, toCycloneDx, type CycloneDxBom, type SbomSubject } from '../scanners';
 import { findingSchema } from '../scanners/types';
-import { SCAN_RESULT_TTL_SECONDS } from '../store/redis-scans';
+import { SCAN_RESULT_TTL_SECONDS } from '../store';
 
 const gzipAsync = promisify(gzip);
 const gunzipAsync = promisify(gunzip);

@@ -5,11 +5,11 @@
  * on the event bus.
  */
 import type Redis from 'ioredis';
-import type { EventBus } from '../intake/events';
+import type { EventBus } from '../intake';
 import type { Config } from '../lib/config';
 import type { Logger } from '../lib/logger';
 import type { RegistryClient } from '../registry/types';
-import { BuiltinScanner } from '../scanners/builtin/adapter';
+import { BuiltinScanner } from '../scanners';
 import type { ScannerAdapter } from '../scanners/types';
 import type { ApprovalStore, RequestStore, ScanResultStore } from '../store/types';
 import { ApprovedDigests } from './approved-digests';

@@ -8,9 +8,9 @@
  * team and image the digest is approved for (BOARD contract: health re-evaluates on it).
  */
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import type { DomainEvent } from '../intake/events';
+import type { DomainEvent } from '../intake';
 import type { Logger } from '../lib/logger';
-import { matchInventory, MemoizedIndex, type VulnerabilityIndex } from '../scanners/builtin/match';
+import { matchInventory, MemoizedIndex, type VulnerabilityIndex } from '../scanners';
 import { summarize, type Finding, type ScanReport } from '../scanners/types';
 import type { ScanResultStore } from '../store/types';
 import type { ApprovedDigest } from './approved-digests';

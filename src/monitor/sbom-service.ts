@@ -3,7 +3,7 @@
  * that has a request or an approval for it. Any other caller gets NOT_FOUND, as for a digest
  * never scanned: whether a digest is known must not leak across teams.
  */
-import { canRead, readableTeams } from '../intake/access';
+import { canRead, readableTeams } from '../intake';
 import { AppError } from '../lib/errors';
 import type { Principal } from '../lib/identity/types';
 import type { ApprovalStore, RequestStore } from '../store/types';

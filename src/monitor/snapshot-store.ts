@@ -5,7 +5,28 @@
  * same day changes nothing.
  */
 import type Redis from 'ioredis';
-import type { TeamSnapshot } from './snapshots';
+import type { SeveritySummary } from '../scanners/types';
+import type { RequestStatus } from '../store/types';
+
+export interface TeamSnapshot {
+  team: string;
+  /** UTC day, `YYYY-MM-DD`. */
+  day: string;
+  generatedAt: string;
+  /** Requests of the team in each state now. */
+  requests: Record<RequestStatus, number>;
+  approved: {
+    images: number;
+    /** Distinct vulnerability ids per severity over the approved images. */
+    uniqueCves: SeveritySummary;
+    /** Vulnerability findings per severity, counted once per image. */
+    instances: SeveritySummary;
+  };
+  atRisk: { total: number; bySeverity: SeveritySummary };
+  /** Mean seconds from request to final decision, over the decisions made that day; null when none. */
+  meanTimeToDecisionSeconds: number | null;
+  decisions: number;
+}
 
 // KEYS: hash, days. ARGV: day, json, day ms, oldest ms kept.
 const WRITE = `

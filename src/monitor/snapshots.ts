@@ -10,27 +10,11 @@ import type { Principal } from '../lib/identity/types';
 import { SEVERITIES, type Finding, type Severity, type SeveritySummary } from '../scanners/types';
 import { REQUEST_STATUSES, type Approval, type IntakeRequest, type RequestStatus, type RequestStore } from '../store/types';
 import type { HealthService } from './health';
+import type { TeamSnapshot } from './snapshot-store';
+
+export type { TeamSnapshot };
 import type { RedisSnapshotStore } from './snapshot-store';
 
-export interface TeamSnapshot {
-  team: string;
-  /** UTC day, `YYYY-MM-DD`. */
-  day: string;
-  generatedAt: string;
-  /** Requests of the team in each state now. */
-  requests: Record<RequestStatus, number>;
-  approved: {
-    images: number;
-    /** Distinct vulnerability ids per severity over the approved images. */
-    uniqueCves: SeveritySummary;
-    /** Vulnerability findings per severity, counted once per image. */
-    instances: SeveritySummary;
-  };
-  atRisk: { total: number; bySeverity: SeveritySummary };
-  /** Mean seconds from request to final decision, over the decisions made that day; null when none. */
-  meanTimeToDecisionSeconds: number | null;
-  decisions: number;
-}
 
 const DAY_MS = 86_400_000;
 /** Requests read back from the newest when looking for the day's decisions (a decision follows its request within this window). */

@@ -7,7 +7,7 @@
  */
 import { AppError } from '../lib/errors';
 import type { Logger } from '../lib/logger';
-import { syncOsv, type SyncOptions, type SyncResult } from '../scanners/osv/sync';
+import { syncOsv, type SyncOptions, type SyncResult } from '../scanners';
 import type { RematchableScanner, RematchResult, RematchService } from './rematch';
 import type { ScannerStatusStore } from './scanner-status';
 

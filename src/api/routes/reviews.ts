@@ -6,7 +6,7 @@ import { Router } from 'express';
 import { z } from 'zod';
 import type { Principal } from '../../lib/identity/types';
 import { AppError } from '../../lib/errors';
-import { waiverRequestSchema } from '../../policy/config';
+import { waiverRequestSchema } from '../../intake';
 import { principalOf } from '../middleware/auth';
 import { parseInput } from '../middleware/validate';
 

@@ -1,6 +1,6 @@
 /** The config entry of the builtin scanner (`scanners: [{type: builtin, …}]`). */
 import { z } from 'zod';
-import { durationMs } from '../../audit/config';
+import { durationMs } from '../../lib/duration';
 import { DEFAULT_LIMITS } from './limits';
 
 /**
