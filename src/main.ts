@@ -48,6 +48,11 @@ import type { RegistryAuthorization } from './scanners/clair/http';
 import type { ScannerAdapter } from './scanners/types';
 import { RedisApprovalStore, RedisCodeScanStore, RedisLedgerSnapshot, RedisRequestStore, RedisRevocationStore, RedisScanResultStore, type ApprovalStore } from './store';
 import { RedisUploadJournal } from './store/redis-upload-journal';
+import { RedisFindingIndex } from './store/redis-finding-index';
+import { backfillFindingIndex, findingIndexer } from './ui/data/indexer';
+import type { Monitoring } from './ui/data/monitoring';
+import { consoleRouter } from './ui/router';
+import { consoleDeps } from './ui/wiring';
 
 type Role = 'all' | 'api' | 'worker' | 'webhook';
 
@@ -125,6 +130,8 @@ export interface ServiceOptions {
   auditKeys?: AuditKeyring;
   /** Identity wiring (a clock tests move; workers skip the tokens file). */
   identity?: IdentityOptions;
+  /** What the console shows of post-approval monitoring. @defaultValue not configured */
+  monitoring?: Monitoring;
 }
 
 /** The registry gateway and the one configured mover inside it. */
@@ -172,6 +179,8 @@ export function buildServices(config: Config, logger: Logger, redis: Redis, opti
     },
   });
   const auth = createIdentity(config, logger, options.identity, { redis, prefix, events });
+  // The console's CVE/package search and unique-CVE counts: each request indexed once scanned.
+  events.subscribe(findingIndexer(requests, new RedisFindingIndex(redis, prefix), logger.child({ module: 'ui' })));
   return {
     events, audit, scheduler, pipeline, metrics, webhooks, auth, cleanup, approvals, registry, ...(uploads ? { uploads } : {}),
     notifications: new NotificationService(webhooks.log, webhooks.endpoints.map((e) => e.name), events),
@@ -304,7 +313,9 @@ export function identityFrom(config: Config, logger: Logger, options: IdentityOp
 }
 
 /** `redis` is the `store` connection (lib/redis.ts): readiness and the shared rate limits use it. */
-export async function startApi(config: Config, logger: Logger, redis: Redis, services: Services, identity: IdentityProvider): Promise<{ server: Server; port: number; step: ShutdownStep }> {
+export async function startApi(config: Config, logger: Logger, redis: Redis, services: Services, identity: IdentityProvider, monitoring?: Monitoring): Promise<{ server: Server; port: number; step: ShutdownStep }> {
+  // One failed-authentication counter for /v1 and the console's sign-in.
+  const addresses = new RedisRateCounter(redis, `${config.redis.prefix}:ratelimit:failed-auth`);
   const app = createApp({
     logger: logger.child({ module: 'api' }),
     readiness: [redisCheck(redis), registryCheck(config.internalRegistry.url)],
@@ -312,10 +323,15 @@ export async function startApi(config: Config, logger: Logger, redis: Redis, ser
       identity, ...services, robots: services.auth.robots, principals: services.auth.principals, limits: config.server,
       rateCounters: {
         principals: new RedisRateCounter(redis, `${config.redis.prefix}:ratelimit:principal`),
-        addresses: new RedisRateCounter(redis, `${config.redis.prefix}:ratelimit:failed-auth`),
+        addresses,
       },
-    })],
+    }), ...(config.ui.enabled ? [consoleRouter(consoleDeps(config, redis, services, identity, addresses, monitoring))] : [])],
   });
+  if (config.ui.enabled) {
+    // Requests scanned before the finding index existed; idempotent, so every replica may run it.
+    backfillFindingIndex(new RedisRequestStore(redis, config.redis.prefix), new RedisFindingIndex(redis, config.redis.prefix))
+      .catch((err: unknown) => logger.warn({ error: err }, 'finding index backfill stopped'));
+  }
   const { server, scheme } = createServer(config, app);
   server.listen(config.server.port, config.server.host);
   await once(server, 'listening');

@@ -7,3 +7,5 @@ export { RedisRevocationStore } from './redis-revocations';
 export { RedisLedgerSnapshot } from './redis-ledger-snapshot';
 export { RedisScanResultStore, SCAN_RESULT_TTL_SECONDS } from './redis-scans';
 export { RedisCodeScanStore } from './redis-code-scans';
+export { RedisFindingIndex, findingTerms, type FindingIndex, type FindingHit, type FindingMatch, type FindingDigest } from './redis-finding-index';
+export { RedisRequestStats, type RequestStats } from './redis-request-stats';
