@@ -12,4 +12,5 @@
 #   zstd             the zstd-layer tests compress layers with the real tool
 #   golang-go        the Go-binary scanner tests build a real Go program and check what the
 #                    scanner reads against `go version -m`
-PORTCULLIS_DEBIAN_PACKAGES=(redis-server redis-sentinel docker-registry nginx-light skopeo podman openssl ca-certificates prometheus golang-go zstd rpm)
+#   chromium         the console's end-to-end tests drive Debian's headless Chromium with playwright-core
+PORTCULLIS_DEBIAN_PACKAGES=(redis-server redis-sentinel docker-registry nginx-light skopeo podman openssl ca-certificates prometheus golang-go zstd rpm chromium)
