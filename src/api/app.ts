@@ -8,6 +8,7 @@ import express, { type Express, type Router } from 'express';
 import type { Logger } from '../lib/logger';
 import { errorHandler, notFound } from './middleware/errors';
 import { requestContext } from './middleware/request-context';
+import { API_CONTRACTS } from './contracts';
 import { openApiDocument } from './openapi';
 import { healthRouter, type ReadinessCheck } from './routes/health';
 
@@ -24,7 +25,8 @@ export function createApp(deps: AppDeps): Express {
   app.set('trust proxy', false);
   app.use(requestContext(deps.logger));
   app.use(healthRouter(deps.readiness));
-  app.get('/openapi.json', (_req, res) => { res.json(openApiDocument); });
+  const document = openApiDocument(API_CONTRACTS);
+  app.get('/openapi.json', (_req, res) => { res.json(document); });
   for (const router of deps.routers ?? []) app.use(router);
   app.use(notFound());
   app.use(errorHandler());

@@ -1,214 +1,138 @@
 /**
- * The OpenAPI 3.1 document of the service, served at /openapi.json. A test checks that its
- * paths and express's routes are the same set, so the two cannot drift apart.
+ * The OpenAPI 3.1 document, generated from the route contracts (contract.ts, routes/*.contract.ts)
+ * with zod 4's JSON Schema output: request parts as the schemas accept them (`io: 'input'`),
+ * responses as the service produces them (`io: 'output'`), and every error status a route can
+ * answer with the codes behind it (statuses from the error table in lib/errors.ts). Nothing
+ * here is written by hand; a test checks it against the routes express mounts and against what
+ * the routes answer.
  */
-import { identityPaths, identitySchemas } from './openapi-identity';
+import { z } from 'zod';
+import { ERROR_STATUS, type ErrorCode } from '../lib/errors';
+import { routeErrors, type RouteContract } from './contract';
+import { errorBody, MODELS } from './models';
 
-const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
-const json = (schema: unknown) => ({ content: { 'application/json': { schema } } });
-const errors = (...statuses: number[]) => Object.fromEntries(statuses.map((s) => [String(s), { description: 'error', ...json(ref('Error')) }]));
-const page = (item: string) => ({ type: 'object', required: ['items', 'next'], properties: { items: { type: 'array', items: ref(item) }, next: { type: ['string', 'null'] } } });
-const q = (name: string, schema: unknown, required = false, description?: string) => ({ name, in: 'query', required, schema, ...(description ? { description } : {}) });
-const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
-const limitParam = q('limit', { type: 'integer', minimum: 1, maximum: 200, default: 50 });
-const cursorParam = q('cursor', { type: 'string' }, false, 'the `next` of the previous page');
-const statuses = ['requested', 'resolving', 'staging', 'scanning', 'awaiting_approval', 'promoting', 'approved', 'rejected', 'failed', 'revoked'];
-const secured = { security: [{ bearer: [] }] };
+type Json = Record<string, unknown>;
+const COMPONENTS = '#/components/schemas/';
+/** zod writes ±Number.MAX_SAFE_INTEGER bounds on every int; they say nothing to a reader. */
+const SAFE = Number.MAX_SAFE_INTEGER;
 
-export const openApiDocument = {
-  openapi: '3.1.0',
-  info: { title: 'Portcullis', version: '1.0.0', description: 'Image intake and registry gatekeeper: request, scan, approve, promote by digest.' },
-  components: {
-    securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
-    schemas: {
-      ...identitySchemas,
-      Error: { type: 'object', required: ['error'], properties: { error: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'string' }, message: { type: 'string' }, details: { type: 'object' } } } } },
-      Severity: { type: 'object', properties: Object.fromEntries(['critical', 'high', 'medium', 'low', 'unknown'].map((s) => [s, { type: 'integer' }])) },
-      Request: {
-        type: 'object',
-        required: ['id', 'image', 'team', 'requestedBy', 'justification', 'status', 'createdAt', 'updatedAt', 'source', 'platforms', 'scans', 'codeScans', 'policy', 'waivers', 'decisions', 'internalRef', 'error', 'history'],
-        properties: {
-          id: { type: 'string' }, image: { type: 'string' }, team: { type: 'string' }, requestedBy: { type: 'string' }, justification: { type: 'string' },
-          status: { type: 'string', enum: statuses }, createdAt: { type: 'string', format: 'date-time' }, updatedAt: { type: 'string', format: 'date-time' },
-          source: { type: 'object', properties: { registry: { type: 'string' }, repository: { type: 'string' }, tag: { type: 'string' }, digest: { type: 'string' } } },
-          platforms: { type: 'array', items: { type: 'string' } },
-          stagedDigest: { type: 'string', description: 'the digest the internal registry serves, set by staging: what is scanned, approved and pulled. Equals source.digest (the upstream digest asked for) for byte-for-byte copies; differs when a platform was selected out of an index or the mover re-encodes (Docker Engine mover)' },
-          scans: { type: 'array', items: ref('ScanReport') },
-          codeScans: { type: 'array', items: ref('CodeScan') },
-          policy: { type: ['object', 'null'], properties: { verdict: { type: 'string', enum: ['pass', 'warn', 'fail'] }, reasons: { type: 'array', items: { type: 'string' } }, blocking: { type: 'array', items: { type: 'string' }, description: 'ids of the findings a waiver must cover' } } },
-          waivers: { type: 'array', items: ref('Waiver') },
-          decisions: { type: 'array', items: { type: 'object', properties: { by: { type: 'string' }, decision: { type: 'string', enum: ['approve', 'reject'] }, comment: { type: 'string' }, at: { type: 'string' } } } },
-          internalRef: { type: ['string', 'null'] },
-          error: { type: ['object', 'null'], properties: { code: { type: 'string' }, message: { type: 'string' } } },
-          history: { type: 'array', items: { type: 'object', properties: { status: { type: 'string' }, at: { type: 'string' }, by: { type: 'string' }, note: { type: 'string' } } } },
-        },
-      },
-      CodeScan: {
-        type: 'object', required: ['id', 'tool', 'uploadedBy', 'uploadedAt', 'summary', 'findings', 'findingsTotal', 'grouped'],
-        description: 'One SARIF run. With more findings than fit on the request, `findings` holds one per rule id and severity (`grouped`), and `findingsTotal` the count uploaded.',
-        properties: {
-          id: { type: 'string' }, tool: { type: 'string' }, toolVersion: { type: 'string' }, uploadedBy: { type: 'string' }, uploadedAt: { type: 'string', format: 'date-time' },
-          summary: ref('Severity'), findings: { type: 'array', items: { type: 'object' } }, findingsTotal: { type: 'integer' }, grouped: { type: 'boolean' },
-          upload: { type: 'object', description: 'the SARIF log this run came from (GET /v1/requests/{id}/code-scans/{sha256}) and its index in it', properties: { sha256: { type: 'string' }, bytes: { type: 'integer' }, run: { type: 'integer' } } },
-        },
-      },
-      CodeScanUpload: {
-        type: 'object', required: ['sha256', 'bytes', 'runs', 'alreadyAttached'],
-        properties: { sha256: { type: 'string' }, bytes: { type: 'integer' }, runs: { type: 'integer' }, alreadyAttached: { type: 'boolean' } },
-      },
-      Finding: {
-        type: 'object', required: ['id', 'aliases', 'kind', 'severity', 'title', 'links'],
-        properties: {
-          id: { type: 'string' }, aliases: { type: 'array', items: { type: 'string' } }, kind: { type: 'string', enum: ['vulnerability', 'misconfiguration', 'code', 'coverage'] },
-          package: { type: 'string' }, ecosystem: { type: 'string' }, installedVersion: { type: 'string' }, fixedVersion: { type: 'string' },
-          severity: { type: 'string', enum: ['critical', 'high', 'medium', 'low', 'unknown'] },
-          cvss: { type: 'object', properties: { version: { type: 'string' }, vector: { type: 'string' }, score: { type: ['number', 'null'] } } },
-          title: { type: 'string' }, links: { type: 'array', items: { type: 'string' } }, layer: { type: 'string' }, path: { type: 'string' },
-          platform: { type: 'string', description: 'for a multi-platform image: the platform image(s) the finding was seen in, e.g. linux/arm64' },
-        },
-      },
-      ScanReport: {
-        type: 'object', required: ['scanner', 'status', 'summary', 'findings', 'startedAt', 'finishedAt'],
-        description: 'One scanner on the digest; a stored report is reused (same startedAt) while the scanner\'s dbVersion is unchanged.',
-        properties: {
-          scanner: { type: 'string' }, status: { type: 'string', enum: ['succeeded', 'failed'] }, summary: ref('Severity'), findings: { type: 'array', items: ref('Finding') },
-          startedAt: { type: 'string', format: 'date-time' }, finishedAt: { type: 'string', format: 'date-time' }, dbVersion: { type: 'string' },
-          error: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' } } },
-        },
-      },
-      Waiver: {
-        type: 'object', required: ['findingId', 'reason', 'expires', 'by', 'at'],
-        properties: { findingId: { type: 'string' }, reason: { type: 'string' }, expires: { type: 'string', format: 'date-time' }, by: { type: 'string' }, at: { type: 'string', format: 'date-time' } },
-      },
-      ApprovedImage: { type: 'object', required: ['image', 'digest', 'internalRef', 'team', 'approvedAt', 'approvedBy'], properties: { image: { type: 'string' }, digest: { type: 'string' }, internalRef: { type: 'string' }, team: { type: 'string' }, approvedAt: { type: 'string' }, approvedBy: { type: 'array', items: { type: 'string' } } } },
-      Delivery: {
-        type: 'object', required: ['id', 'endpoint', 'type', 'subject', 'attempt', 'outcome', 'at'],
-        properties: {
-          id: { type: 'string', description: 'CloudEvent id = webhook-id, the same at every attempt' }, endpoint: { type: 'string' }, type: { type: 'string' },
-          subject: { type: 'string' }, team: { type: 'string' }, attempt: { type: 'integer' },
-          outcome: { type: 'string', enum: ['delivered', 'retrying', 'failed', 'disabled'] }, status: { type: 'integer' }, error: { type: 'string' }, at: { type: 'string', format: 'date-time' },
-        },
-      },
-      AuditEntry: { type: 'object', properties: { seq: { type: 'integer' }, at: { type: 'string' }, actor: { type: 'string' }, action: { type: 'string' }, target: { type: 'string' }, details: { type: 'object' }, prevHash: { type: 'string' }, keyId: { type: 'string' }, hash: { type: 'string' } } },
+/** Drops what JSON Schema output adds that is no use inside an OpenAPI document. */
+function clean(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(clean);
+  if (!value || typeof value !== 'object') return value;
+  const out: Json = {};
+  for (const [k, v] of Object.entries(value)) {
+    if (k === '$schema' || k === '$id') continue;
+    if ((k === 'minimum' && v === -SAFE) || (k === 'maximum' && v === SAFE)) continue;
+    out[k] = clean(v);
+  }
+  return out;
+}
+
+/**
+ * Converts many schemas at once, so that the named models are `$ref`s to one component each.
+ * Returns the JSON Schema of every piece and of every model.
+ */
+function convert(pieces: z.ZodType[], io: 'input' | 'output'): { piece: (s: z.ZodType) => Json; models: Record<string, Json> } {
+  const registry = z.registry<{ id: string }>();
+  for (const [name, schema] of Object.entries(MODELS)) registry.add(schema, { id: name });
+  const ids = new Map<z.ZodType, string>();
+  for (const [name, schema] of Object.entries(MODELS)) ids.set(schema, name);
+  for (const schema of pieces) {
+    if (ids.has(schema)) continue;
+    const id = `piece${ids.size}`;
+    ids.set(schema, id);
+    registry.add(schema, { id });
+  }
+  const { schemas } = z.toJSONSchema(registry, {
+    io, uri: (id) => `${COMPONENTS}${id}`, unrepresentable: 'any',
+    // A response object that is not strict may gain fields: do not tell clients it cannot.
+    override: (ctx) => {
+      const def = ctx.zodSchema._zod.def as { type: string; catchall?: unknown };
+      if (io === 'output' && def.type === 'object' && def.catchall === undefined) delete ctx.jsonSchema.additionalProperties;
     },
-  },
-  paths: {
-    ...identityPaths,
-    '/healthz': { get: { summary: 'The process is up', responses: { 200: { description: 'up' } } } },
-    '/readyz': { get: { summary: 'Every dependency answers', responses: { 200: { description: 'ready' }, 503: { description: 'a dependency is down' } } } },
-    '/openapi.json': { get: { summary: 'This document', responses: { 200: { description: 'OpenAPI 3.1' } } } },
-    '/v1/requests': {
-      post: {
-        ...secured, summary: 'Request an external image for a team (developer)',
-        requestBody: { required: true, ...json({ type: 'object', additionalProperties: false, required: ['image', 'team', 'justification'], properties: { image: { type: 'string' }, team: { type: 'string' }, justification: { type: 'string' }, platforms: { type: 'array', items: { type: 'string' } } } }) },
-        responses: { 202: { description: 'accepted (or an in-flight request for the same image)', ...json(ref('Request')) }, 200: { description: 'the digest is already approved', ...json(ref('Request')) }, ...errors(400, 401, 403, 413, 415, 429) },
-      },
-      get: {
-        ...secured, summary: "List requests of the caller's teams, newest first",
-        parameters: [q('status', { type: 'string', enum: statuses }), q('team', { type: 'string' }), limitParam, cursorParam],
-        responses: { 200: { description: 'a page', ...json(page('Request')) }, ...errors(400, 401, 403) },
-      },
-    },
-    '/v1/requests/{id}': { get: { ...secured, summary: 'One request', parameters: [idParam], responses: { 200: { description: 'the request', ...json(ref('Request')) }, ...errors(401, 403, 404) } } },
-    '/v1/requests/{id}/approve': {
-      post: {
-        ...secured, summary: 'Approve (approver/admin, not the requester)', parameters: [idParam],
-        requestBody: { ...json({ type: 'object', additionalProperties: false, properties: { comment: { type: 'string' } } }) },
-        description: 'The policy verdict is evaluated again with the current waivers and code scans; a failing one answers 409 WAIVERS_REQUIRED with `error.details.blocking` (finding ids to waive).',
-        responses: { 202: { description: 'promotion queued', ...json(ref('Request')) }, 200: { description: 'recorded; more approvers needed', ...json(ref('Request')) }, ...errors(400, 401, 403, 404, 409) },
-      },
-    },
-    '/v1/requests/{id}/reject': {
-      post: {
-        ...secured, summary: 'Reject (approver/admin, not the requester)', parameters: [idParam],
-        requestBody: { required: true, ...json({ type: 'object', additionalProperties: false, required: ['reason'], properties: { reason: { type: 'string' } } }) },
-        responses: { 200: { description: 'rejected', ...json(ref('Request')) }, ...errors(400, 401, 403, 404, 409) },
-      },
-    },
-    '/v1/requests/{id}/code-scans': {
-      post: {
-        ...secured, summary: "Attach code-scan evidence, a SARIF 2.1.0 log (developer of the request's team, or admin); any state but a terminal one", parameters: [idParam],
-        requestBody: { required: true, description: 'up to server.codeScanBodyLimit and the codeScans.* bounds (413 CODE_SCAN_TOO_LARGE naming the key); application/json or application/sarif+json', ...json({ type: 'object', required: ['version', 'runs'], properties: { version: { const: '2.1.0' }, runs: { type: 'array', minItems: 1, items: { type: 'object' } } } }) },
-        responses: {
-          201: { description: 'stored: one `codeScans` entry per run; `upload` names the log by sha256', ...json({ allOf: [ref('Request'), { type: 'object', properties: { upload: ref('CodeScanUpload') } }] }) },
-          200: { description: 'this log (same sha256) was already attached: nothing changed, `upload.alreadyAttached` is true', ...json({ allOf: [ref('Request'), { type: 'object', properties: { upload: ref('CodeScanUpload') } }] }) },
-          ...errors(400, 401, 403, 404, 409, 413, 415, 503),
-        },
-      },
-    },
-    '/v1/requests/{id}/code-scans/{sha256}': {
-      get: {
-        ...secured, summary: 'The original SARIF log of one upload, byte for byte (readers of the request)',
-        parameters: [idParam, { name: 'sha256', in: 'path', required: true, schema: { type: 'string', pattern: '^[0-9a-f]{64}$' } }],
-        responses: { 200: { description: 'the log', content: { 'application/sarif+json': { schema: { type: 'object' } } } }, ...errors(400, 401, 403, 404) },
-      },
-    },
-    '/v1/requests/{id}/waivers': {
-      post: {
-        ...secured, summary: 'Waive one finding until an expiry (approver/admin of the team, not the requester: 403 FOUR_EYES); the verdict is evaluated again', parameters: [idParam],
-        requestBody: { required: true, ...json({ type: 'object', additionalProperties: false, required: ['findingId', 'reason', 'expires'], properties: { findingId: { type: 'string', description: 'a finding id or alias of this request' }, reason: { type: 'string' }, expires: { type: 'string', description: 'ISO 8601 date or date-time, in the future' } } }) },
-        responses: { 201: { description: 'granted; the request with its new verdict', ...json(ref('Request')) }, ...errors(400, 401, 403, 404, 409) },
-      },
-    },
-    '/v1/queue': { get: { ...secured, summary: 'Requests awaiting approval that the caller may decide, oldest first', parameters: [limitParam, cursorParam], responses: { 200: { description: 'a page', ...json(page('Request')) }, ...errors(401, 403) } } },
-    '/v1/approved': {
-      get: {
-        ...secured, summary: 'With image: the approved internal reference of an image for a team (and platform set); without: the team\'s approved inventory, newest first',
-        parameters: [
-          q('image', { type: 'string' }, false, 'tag or digest reference; absent = list the inventory'), q('team', { type: 'string' }, true),
-          q('platform', { type: 'array', items: { type: 'string' } }, false, 'platform set of a platform-selected approval, repeated or a comma list'),
-          limitParam, cursorParam,
-        ],
-        responses: { 200: { description: 'approved (text/plain: the bare reference; errors are text too)', content: { 'application/json': { schema: ref('ApprovedImage') }, 'text/plain': { schema: { type: 'string' } } } }, ...errors(400, 401, 403, 404) },
-      },
-    },
-    '/v1/approved/resolve': {
-      post: {
-        ...secured, summary: "Resolve a deployment's images at once",
-        requestBody: { required: true, ...json({ type: 'object', additionalProperties: false, required: ['team', 'images'], properties: { team: { type: 'string' }, images: { type: 'array', items: { type: 'string' } } } }) },
-        responses: { 200: { description: 'one result per image', ...json({ type: 'object', properties: { results: { type: 'array', items: { type: 'object' } } } }) }, ...errors(400, 401, 403) },
-      },
-    },
-    '/v1/approvals/revoke': {
-      post: {
-        ...secured, summary: 'Revoke a digest (every name) or an image (one name) for a team: ledger first, registry delete queued, deny-list (admin)',
-        requestBody: { required: true, ...json({ type: 'object', additionalProperties: false, required: ['team', 'reason'], properties: { digest: { type: 'string' }, image: { type: 'string' }, team: { type: 'string' }, platforms: { type: 'array', items: { type: 'string' } }, reason: { type: 'string' } } }) },
-        responses: { 200: { description: 'revoked', ...json({ type: 'object' }) }, ...errors(400, 401, 403, 404) },
-      },
-    },
-    '/v1/approvals/unrevoke': {
-      post: {
-        ...secured, summary: 'Lift a revocation from the team\'s deny-list (admin, audited)',
-        requestBody: { required: true, ...json({ type: 'object', additionalProperties: false, required: ['digest', 'team', 'reason'], properties: { digest: { type: 'string' }, image: { type: 'string' }, team: { type: 'string' }, reason: { type: 'string' } } }) },
-        responses: { 200: { description: 'the revocation lifted', ...json({ type: 'object' }) }, ...errors(400, 401, 403, 404) },
-      },
-    },
-    '/v1/whoami': {
-      get: {
-        ...secured, summary: 'The caller: name, roles, teams and where the identity came from (any role)',
-        responses: { 200: { description: 'the caller', ...json({ type: 'object', required: ['name', 'roles', 'teams', 'source'], properties: { name: { type: 'string' }, roles: { type: 'array', items: { type: 'string' } }, teams: { type: 'array', items: { type: 'string' } }, source: { type: 'string' } } }) }, ...errors(401) },
-      },
-    },
-    '/v1/notifications/deliveries': {
-      get: {
-        ...secured, summary: 'Webhook delivery attempts, newest first (admin/auditor, within their teams)',
-        parameters: [q('endpoint', { type: 'string' }), limitParam, q('cursor', { type: 'string' }, false, '`next` of the previous page')],
-        responses: { 200: { description: 'a page', ...json(page('Delivery')) }, ...errors(400, 401, 403, 429, 503) },
-      },
-    },
-    '/v1/notifications/endpoints/{name}/enable': {
-      post: {
-        ...secured, summary: 'Deliver to an endpoint again after it answered 410 Gone (admin of every team)',
-        parameters: [{ name: 'name', in: 'path', required: true, schema: { type: 'string' } }],
-        responses: { 200: { description: 'enabled', ...json({ type: 'object', properties: { endpoint: { type: 'string' }, enabled: { type: 'boolean' }, wasDisabled: { type: 'boolean' } } }) }, ...errors(401, 403, 404, 429, 503) },
-      },
-    },
-    '/v1/audit': {
-      get: {
-        ...secured, summary: "The audit log (auditor/admin), within the caller's teams; a page may hold fewer than `limit` entries while `next` is not null",
-        parameters: [q('after', { type: 'integer', minimum: 0 }), q('limit', { type: 'integer', minimum: 1, maximum: 1000 })],
-        responses: { 200: { description: 'entries after `after`', ...json({ type: 'object', properties: { items: { type: 'array', items: ref('AuditEntry') }, next: { type: ['integer', 'null'] } } }) }, ...errors(401, 403) },
-      },
-    },
-  },
-} as const;
+  });
+  const piece = (s: z.ZodType): Json => {
+    const id = ids.get(s) as string;
+    return id in MODELS ? { $ref: `${COMPONENTS}${id}` } : clean(schemas[id]) as Json;
+  };
+  const models = Object.fromEntries(Object.keys(MODELS).map((name) => [name, clean(schemas[name]) as Json]));
+  return { piece, models };
+}
+
+/** The codes of a route grouped by their status. */
+function byStatus(codes: ErrorCode[]): Map<number, [ErrorCode, ...ErrorCode[]]> {
+  const out = new Map<number, [ErrorCode, ...ErrorCode[]]>();
+  for (const code of codes) {
+    const status = ERROR_STATUS[code];
+    const list = out.get(status);
+    if (list) list.push(code);
+    else out.set(status, [code]);
+  }
+  return out;
+}
+
+function parameters(schema: Json, where: 'path' | 'query'): Json[] {
+  const required = new Set((schema.required as string[] | undefined) ?? []);
+  return Object.entries((schema.properties as Record<string, Json> | undefined) ?? {}).map(([name, s]) => ({
+    name, in: where, required: where === 'path' || required.has(name),
+    ...(typeof s.description === 'string' ? { description: s.description } : {}),
+    schema: s,
+  }));
+}
+
+const operationId = (c: RouteContract): string => `${c.method}${c.path.replace(/[{}]/g, '').split(/[/.-]/).filter(Boolean).map((w) => w[0].toUpperCase() + w.slice(1)).join('')}`;
+
+/** The document of `contracts`, served at /openapi.json. */
+export function openApiDocument(contracts: readonly RouteContract[]): Json {
+  const errorBodies = new Map<RouteContract, Map<number, z.ZodType>>();
+  for (const c of contracts) {
+    const groups = byStatus(routeErrors(c));
+    errorBodies.set(c, new Map([...groups].filter(([status]) => !c.responses[status]).map(([status, codes]) => [status, errorBody(codes)])));
+  }
+  const requestPieces = contracts.flatMap((c) => [c.params, c.query, c.body].filter((s): s is NonNullable<typeof s> => s !== undefined));
+  const responsePieces = contracts.flatMap((c) => [
+    ...Object.values(c.responses).flatMap((r) => [r.schema, ...Object.values(r.content ?? {})]).filter((s): s is z.ZodType => s !== undefined),
+    ...(errorBodies.get(c) as Map<number, z.ZodType>).values(),
+  ]);
+  const input = convert(requestPieces, 'input');
+  const output = convert(responsePieces, 'output');
+
+  const paths: Record<string, Record<string, Json>> = {};
+  for (const c of contracts) {
+    const responses: Record<string, Json> = {};
+    for (const [status, r] of Object.entries(c.responses)) {
+      const content: Json = {};
+      if (r.schema) content['application/json'] = { schema: output.piece(r.schema) };
+      for (const [type, s] of Object.entries(r.content ?? {})) content[type] = { schema: output.piece(s) };
+      responses[status] = { description: r.description, ...(Object.keys(content).length ? { content } : {}) };
+    }
+    const codes = byStatus(routeErrors(c));
+    for (const [status, schema] of errorBodies.get(c) as Map<number, z.ZodType>) {
+      responses[String(status)] = { description: (codes.get(status) as ErrorCode[]).join(', '), content: { 'application/json': { schema: output.piece(schema) } } };
+    }
+    const params = [
+      ...(c.params ? parameters(input.piece(c.params), 'path') : []),
+      ...(c.query ? parameters(input.piece(c.query), 'query') : []),
+    ];
+    const body = c.body && {
+      required: c.bodyRequired ?? true,
+      content: Object.fromEntries((c.bodyMediaTypes ?? ['application/json']).map((t) => [t, { schema: input.piece(c.body as z.ZodType) }])),
+    };
+    (paths[c.path] ??= {})[c.method] = {
+      operationId: operationId(c),
+      summary: c.summary,
+      ...(c.description ? { description: c.description } : {}),
+      ...(c.auth === 'bearer' ? { security: [{ bearer: [] }] } : {}),
+      ...(params.length ? { parameters: params } : {}),
+      ...(body ? { requestBody: body } : {}),
+      responses,
+    };
+  }
+  return {
+    openapi: '3.1.0',
+    info: { title: 'Portcullis', version: '1.0.0', description: 'Image intake and registry gatekeeper: request, scan, approve, promote by digest.' },
+    components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } }, schemas: output.models },
+    paths,
+  };
+}

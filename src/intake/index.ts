@@ -17,3 +17,6 @@ export { ScanRunner, type ScanOutcome } from './scanning';
 export { waiverRequestSchema } from '../policy/config';
 export { CodeScanService, groupFindings, INLINE_FINDINGS_LIMIT, MAX_CODE_SCANS, type CodeScanRecord, type CodeScanServiceDeps } from './code-scans';
 export { RetentionService, type RetentionDeps, type RetentionOutcome, type RetentionSettings } from './retention';
+// What routes and the API's response models need of the modules below intake (api → intake → …).
+export { findingSchema, SEVERITIES, type Finding } from '../scanners/types';
+export { REQUEST_STATUSES, type IntakeRequest, type RequestSummary, type RequestStatus } from '../store/types';

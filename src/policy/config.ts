@@ -42,42 +42,42 @@ export const expirySchema = z
 
 export const allowlistEntrySchema = z.strictObject({
   /** Finding id or alias (`CVE-2023-5363`, `GHSA-…`, `CIS-4.1-ROOT-USER`). */
-  id: z.string().min(1),
+  id: z.string().min(1).describe('the finding id (CVE, GHSA, check id), why, and until when (ISO 8601); an expired entry is ignored'),
   /** Why it is accepted; shown to approvers and auditors. */
-  reason: z.string().min(1),
-  expires: expirySchema,
+  reason: z.string().min(1).describe('the finding id (CVE, GHSA, check id), why, and until when (ISO 8601); an expired entry is ignored'),
+  expires: expirySchema.describe('the finding id (CVE, GHSA, check id), why, and until when (ISO 8601); an expired entry is ignored'),
   /** Only for these teams. @defaultValue every team */
-  teams: z.array(z.string().min(1)).min(1).optional(),
+  teams: z.array(z.string().min(1)).min(1).optional().describe('limit the entry to these teams or image repositories'),
   /**
    * Only for these images: a repository (`docker.io/library/nginx`), a prefix glob
    * (`docker.io/library/*`) or a digest (`sha256:…`). @defaultValue every image
    */
-  images: z.array(z.string().min(1)).min(1).optional(),
+  images: z.array(z.string().min(1)).min(1).optional().describe('limit the entry to these teams or image repositories'),
 });
 export type AllowlistEntry = z.infer<typeof allowlistEntrySchema>;
 
 export const policyConfigSchema = z.strictObject({
   /** Severities that fail an image. @defaultValue ['critical'] */
-  failOn: z.array(z.enum(SEVERITIES)).default(['critical']),
+  failOn: z.array(z.enum(SEVERITIES)).default(['critical']).describe('severities that fail an image'),
   /** Count only vulnerabilities that have a fixed version. @defaultValue true */
-  onlyFixable: z.boolean().default(true),
+  onlyFixable: z.boolean().default(true).describe('count only vulnerabilities that have a fixed version'),
   /** `block`: every misconfiguration finding blocks; `warn`: they are listed as warnings. @defaultValue 'warn' */
-  misconfigurations: z.enum(['block', 'warn']).default('warn'),
+  misconfigurations: z.enum(['block', 'warn']).default('warn').describe('hardening findings: `block` (fail) or `warn` (shown to approvers)'),
   /**
    * `block`: a coverage finding (an OS the scanner could not inventory, a severity it could
    * not score) fails the image; `warn`: it is listed as a warning. @defaultValue 'block'
    */
-  coverage: z.enum(['block', 'warn']).default('block'),
+  coverage: z.enum(['block', 'warn']).default('block').describe('coverage findings (`PORTCULLIS-UNSCANNED-OS`, `PORTCULLIS-UNSCORED-SEVERITY`: what the scanner could not check): `block` (fail closed) or `warn`'),
   /** Whether SARIF evidence is required: for everyone, nobody, or the listed teams. @defaultValue false */
-  requireCodeScan: z.union([z.boolean(), z.array(z.string().min(1))]).default(false),
+  requireCodeScan: z.union([z.boolean(), z.array(z.string().min(1))]).default(false).describe('SARIF code-scan evidence required: `true`, `false` or a list of teams'),
   /** Findings accepted organisation-wide (or per team/image) until they expire. @defaultValue [] */
-  allowlist: z.array(allowlistEntrySchema).default([]),
+  allowlist: z.array(allowlistEntrySchema).default([]).describe('findings accepted site-wide until they expire'),
   waivers: z.strictObject({
     /** How far ahead a waiver may expire, in days from when it is granted. @defaultValue 365 */
-    maxDays: z.number().int().min(1).max(3650).default(365),
+    maxDays: z.number().int().min(1).max(3650).default(365).describe('a waiver may expire at most this many days after it is granted'),
   }).prefault({}),
   /** `reject`: a failing request fails at once; `flag`: it goes to the approval queue flagged. @defaultValue 'flag' */
-  onFail: z.enum(['reject', 'flag']).default('flag'),
+  onFail: z.enum(['reject', 'flag']).default('flag').describe('a failing verdict: `reject` (the request fails with the reasons) or `flag` (queued, approvable only once waivers cover every blocking finding)'),
 });
 export type PolicyConfig = z.infer<typeof policyConfigSchema>;
 /** The section as written in YAML, before defaults are applied. */
@@ -90,7 +90,7 @@ export type PolicyConfigInput = z.input<typeof policyConfigSchema>;
  */
 export const waiverRequestSchema = z.strictObject({
   findingId: z.string().min(1).max(200),
-  reason: z.string().min(1).max(2000),
+  reason: z.string().min(1).max(2000).describe('the finding id (CVE, GHSA, check id), why, and until when (ISO 8601); an expired entry is ignored'),
   expires: z.string().max(64).transform((v, ctx) => {
     const at = parseIsoInstant(v, { endOfDay: true });
     if (at) return at.toISOString();

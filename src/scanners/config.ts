@@ -42,6 +42,6 @@ export const scanningConfigSchema = z.strictObject({
    * staged index, which then has a new digest (the one scanned, approved and pulled).
    * @defaultValue 'fail'
    */
-  unscannableChildren: z.enum(['fail', 'drop']).default('fail'),
+  unscannableChildren: z.enum(['fail', 'drop']).default('fail').describe('an index child that is neither a scannable image nor provably inert: `fail` (the request fails with `UNSCANNABLE_CHILD`) or `drop` (left out of the staged index, which gets a new digest)'),
 });
 export type ScanningConfig = z.infer<typeof scanningConfigSchema>;

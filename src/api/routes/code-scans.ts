@@ -14,9 +14,9 @@ import { AppError } from '../../lib/errors';
 import { parseSarif } from '../../scanners/sarif/normalize';
 import { rawBodyOf } from '../middleware/body';
 import { principalOf } from '../middleware/auth';
+import { SHA256 } from './code-scans.contract';
 import { toApi } from './schemas';
 
-const SHA256 = /^[0-9a-f]{64}$/;
 
 function service(deps: { codeScans?: CodeScanService }): CodeScanService {
   // Fail closed when main.ts has not wired the service, rather than dropping evidence.

@@ -15,6 +15,9 @@ export const deliveriesQuery = z.strictObject({
   cursor: z.string().regex(/^\d{1,20}-\d{1,20}$/, 'a cursor from a previous page').optional(),
 });
 
+/** Endpoint names are checked by the service (an unknown one answers 404). */
+export const endpointParams = z.strictObject({ name: z.string() });
+
 export function notificationsRouter(deps: { notifications?: NotificationService }): Router {
   const router = Router();
   const service = (): NotificationService => {

@@ -21,9 +21,9 @@ export const robotBody = z.strictObject({
   expiresInDays: z.number().int(),
 });
 export const rotateBody = z.strictObject({ expiresInDays: z.number().int().optional() });
-const robotId = z.strictObject({ id: z.string().regex(/^[a-f0-9]{16}$/, 'not a robot id') });
-const principalsQuery = z.strictObject({ inactive: z.enum(['true', 'false']).optional() });
-const enableBody = z.strictObject({ subject: z.string().min(1).max(500) });
+export const robotId = z.strictObject({ id: z.string().regex(/^[a-f0-9]{16}$/, 'not a robot id') });
+export const principalsQuery = z.strictObject({ inactive: z.enum(['true', 'false']).optional() });
+export const enableBody = z.strictObject({ subject: z.string().min(1).max(500) });
 
 export interface RobotsDeps {
   /** Unset (an API built without Redis): the routes answer 503 DEPENDENCY_UNAVAILABLE. */

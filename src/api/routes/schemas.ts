@@ -1,6 +1,6 @@
 /** Request bodies and queries of the v1 API, as zod schemas (strict: unknown fields are refused). */
 import { z } from 'zod';
-import { REQUEST_STATUSES, type IntakeRequest, type RequestSummary } from '../../store/types';
+import { REQUEST_STATUSES, type IntakeRequest, type RequestSummary } from '../../intake';
 
 const text = (max: number) => z.string().trim().max(max);
 const limit = z.coerce.number().int().min(1).max(200).default(50);

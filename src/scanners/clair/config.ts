@@ -13,30 +13,30 @@ function isBase64Key(value: string): boolean {
 export const clairScannerConfigSchema = z
   .strictObject({
     /** Unique adapter name, shown in reports. */
-    name: z.string().min(1),
-    type: z.literal('clair'),
+    name: z.string().min(1).describe('unique name, shown in reports; stored results are keyed by it'),
+    type: z.literal('clair').describe('`builtin`, `clair` or `harbor`'),
     /** Clair in combo mode: indexer and matcher under one base URL. */
-    url: httpUrl.optional(),
+    url: httpUrl.optional().describe('Clair in combo mode, or the Harbor adapter\'s base URL'),
     /** Indexer base URL when the services are split. @defaultValue `url` */
-    indexerUrl: httpUrl.optional(),
+    indexerUrl: httpUrl.optional().describe('clair: split indexer and matcher services'),
     /** Matcher base URL when the services are split. @defaultValue `url` */
-    matcherUrl: httpUrl.optional(),
+    matcherUrl: httpUrl.optional().describe('clair: split indexer and matcher services'),
     /**
      * Clair's pre-shared key (`auth.psk.key` in Clair's config), base64 as Clair takes it.
      * When set, every request carries an HS256 JWT signed with it. Secret: give it by env.
      */
-    psk: z.string().refine(isBase64Key, 'must be the base64 key of Clair auth.psk.key').optional(),
+    psk: z.string().refine(isBase64Key, 'must be the base64 key of Clair auth.psk.key').optional().describe('clair: base64 pre-shared key for HS256 JWTs (use the environment)'),
     /** The JWT `iss`; must be in Clair's `auth.psk.iss` list. @defaultValue `portcullis` */
-    pskIssuer: z.string().min(1).default('portcullis'),
+    pskIssuer: z.string().min(1).default('portcullis').describe('clair: the JWT `iss`, one of Clair\'s `auth.psk.iss`'),
     /** Whole scan of one digest (index, then report). @defaultValue 900000 (15 min) */
-    timeoutMs: z.number().int().positive().default(900_000),
+    timeoutMs: z.number().int().positive().default(900_000).describe('clair, harbor: whole scan of one digest'),
     /**
      * One HTTP request. Clair's index POST answers only once all layers are fetched and
      * scanned, so this is long. @defaultValue 300000 (5 min)
      */
-    requestTimeoutMs: z.number().int().positive().default(300_000),
+    requestTimeoutMs: z.number().int().positive().default(300_000).describe('one HTTP request to the scanner'),
     /** Wait between polls while Clair indexes or its matcher is not ready (202). @defaultValue 2000 */
-    pollIntervalMs: z.number().int().positive().default(2_000),
+    pollIntervalMs: z.number().int().positive().default(2_000).describe('wait between polls while the report is not ready'),
   })
   .refine((c) => c.url !== undefined || (c.indexerUrl !== undefined && c.matcherUrl !== undefined), {
     message: 'set url (combo mode), or both indexerUrl and matcherUrl',

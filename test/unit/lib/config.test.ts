@@ -16,7 +16,7 @@ describe('configuration', () => {
   it('default.yaml documents exactly the schema defaults', () => {
     const fromFile = deepMerge({}, readYamlFile(path.join(configDir(), 'default.yaml')));
     // The schema fills every default itself; default.yaml must state the same values.
-    const fromSchema = configSchema.parse({ internalRegistry: { url: 'http://127.0.0.1:5000' } });
+    const fromSchema = configSchema.parse({});
     expect(configSchema.parse(fromFile)).toEqual(fromSchema);
   });
 
@@ -68,6 +68,6 @@ describe('configuration', () => {
   it('merges objects and replaces lists', () => {
     expect(deepMerge({ a: { b: 1, c: 2 }, l: [1, 2] }, { a: { c: 3 }, l: [9] })).toEqual({ a: { b: 1, c: 3 }, l: [9] });
     expect(applyEnv({}, { PORTCULLIS_REDIS_URL: 'redis://:pw@h:1' })).toEqual({ redis: { url: 'redis://:pw@h:1' } });
-    expect(() => parseConfig({ internalRegistry: {} })).toThrow(/internalRegistry\.url/);
+    expect(() => parseConfig({ upstreams: [{ endpoint: 'http://127.0.0.1:1' }] })).toThrow(/upstreams\[0\]\.registry/);
   });
 });
