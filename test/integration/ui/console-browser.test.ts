@@ -12,7 +12,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { tokenOf, type Who } from '../../harness/app';
 import { ADVISORY } from '../flow/scan-fixtures';
 import { launchChromium, screenshot, seriousViolations } from './browser';
-import { startConsoleFixture, type ConsoleFixture } from './console-fixture';
+import { requestFixedVersion, startConsoleFixture, type ConsoleFixture } from './console-fixture';
 
 describe('console in headless Chromium', () => {
   let f: ConsoleFixture;
@@ -110,11 +110,24 @@ describe('console in headless Chromium', () => {
     expect(await page.locator('table.findings tbody tr').count()).toBeGreaterThan(0);
     for (const text of await page.locator('table.findings tbody tr .sev').allTextContents()) expect(text).toBe('critical');
 
+    // The next version of the repository: the queue shows what changed since this approval.
+    const next = await requestFixedVersion(f);
+    await page.goto(`${f.app.url}/ui/queue`);
+    const nextRow = page.locator('tr', { has: page.locator(`a[href="/ui/requests/${next}"]`) });
+    expect(await nextRow.textContent()).toMatch(/\+0 new\s*\/\s*−1 fixed/);
+    await screenshot(page, 'queue-diff');
+    await nextRow.locator(`a[href="/ui/requests/${next}"]`).click();
+    expect(await page.locator('#diff-h + p + .two').textContent()).toContain(ADVISORY);
+
     for (const [path, name] of [['/ui/overview', 'overview'], ['/ui/inventory', 'inventory'], ['/ui/alerts', 'alerts'], [`/ui/search?q=${ADVISORY}`, 'search']] as const) {
       await page.goto(`${f.app.url}${path}`);
       await check(page, name);
     }
     expect(await page.locator('table tbody tr', { hasText: f.repo }).count()).toBe(1);
+    // Monitoring is not configured in this app: shown as unknown, never as healthy.
+    await page.goto(`${f.app.url}/ui/overview`);
+    expect(await page.locator('main').textContent()).toContain('monitoring not configured');
+    expect(await page.locator('.state-fresh').count()).toBe(0);
   });
 
   it('hides the request and its image from a developer of another team', async () => {

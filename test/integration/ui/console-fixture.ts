@@ -4,7 +4,7 @@
  * the console tests look at. `session(who)` signs in through the form, as a browser would.
  */
 import { startTestApp, tokenOf, type TestApp, type TestAppOptions, type Who } from '../../harness/app';
-import { pushImage } from '../../harness/images';
+import { buildImage, pushImage } from '../../harness/images';
 import { services, uniqueName } from '../../harness/services';
 import { buildVulnerableImage, CountingScanner, privateOsvDb } from '../flow/scan-fixtures';
 
@@ -69,4 +69,18 @@ export async function session(app: TestApp, who: Who, token = tokenOf(who)): Pro
       body: new URLSearchParams({ ...form, ...(withCsrf ? { csrf } : {}) }),
     }),
   };
+}
+
+/** Pushes `repo:2.0` without the vulnerable package and has `dev` request it; returns the request id once it awaits approval. */
+export async function requestFixedVersion(f: ConsoleFixture): Promise<string> {
+  const svc = services();
+  const img = await buildImage({
+    layers: [{ files: { 'etc/os-release': 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nNAME="Debian GNU/Linux"\nVERSION_ID="12"\nVERSION_CODENAME=bookworm\nID=debian\n',
+      'var/lib/dpkg/status': 'Package: base-files\nStatus: install ok installed\nArchitecture: amd64\nVersion: 12.4+deb12u5\nDescription: base\n' } }],
+    config: { User: '1000:1000' },
+  });
+  await pushImage(svc.upstream.url, f.repo, '2.0', img);
+  const created = await f.app.call('dev', 'POST', '/v1/requests', { image: `${svc.upstream.host}/${f.repo}:2.0`, team: 'payments', justification: 'the fixed version' });
+  await f.app.waitForStatus(created.body.id, ['awaiting_approval']);
+  return created.body.id as string;
 }

@@ -5,12 +5,37 @@
  * words, sign-out. The browser scenarios are in console-browser.test.ts.
  */
 import { RedisRateCounter } from '../../../src/lib/rate-counter';
+import type { AtRiskApproval, Monitoring } from '../../../src/ui/data/monitoring';
 import { ADVISORY, ADVISORY_ALIAS } from '../flow/scan-fixtures';
 import { cookieOf, csrfIn, session, startConsoleFixture, type ConsoleFixture } from './console-fixture';
 
+const DIGEST = `sha256:${'c'.repeat(64)}`;
+const AT_RISK: AtRiskApproval[] = [
+  { team: 'payments', image: 'docker.io/library/payments-api', digest: DIGEST, since: '2026-11-30T00:00:00Z', deadline: '2026-12-07T00:00:00Z', reason: 'new high finding CVE-2099-7777', newFindings: [{ id: 'CVE-2099-7777', severity: 'high' }] },
+  { team: 'logistics', image: 'docker.io/library/trucks', digest: DIGEST, since: '2026-11-30T00:00:00Z', reason: 'waiver expired on CVE-2099-8888', newFindings: [] },
+];
+const seenScopes: Array<readonly string[] | '*'> = [];
+/** Monitoring as the health and inventory workstreams will provide it: the scope passed in decides what is shown. */
+const monitoring: Monitoring = {
+  health: {
+    configured: true,
+    atRisk: async (teams) => { seenScopes.push(teams); return AT_RISK.filter((a) => teams === '*' || teams.includes(a.team)); },
+    healthOf: async () => 'at_risk',
+  },
+  snapshots: {
+    configured: true,
+    list: async (teams, from, to) => ['2026-11-29', '2026-11-30', '2026-12-01'].filter((d) => d >= from && d <= to).map((day, i) => ({
+      team: teams === '*' ? 'payments' : teams[0], day, byState: {}, atRisk: i, meanTimeToDecisionSeconds: null,
+      uniqueCves: { critical: i, high: 2 * i, medium: 0, low: 0, unknown: 0 }, instances: { critical: i, high: 2 * i, medium: 0, low: 0, unknown: 0 },
+    })),
+  },
+  freshness: { configured: true, list: async () => [{ scanner: 'builtin', stale: true, updatedAt: '2026-11-01T00:00:00Z' }, { scanner: 'clair-prod', stale: null }] },
+  drift: { configured: true, recent: async () => [{ team: 'payments', image: 'docker.io/library/payments-api', tag: '1.2', oldDigest: DIGEST, newDigest: `sha256:${'d'.repeat(64)}`, at: '2026-12-01T00:00:00Z' }] },
+};
+
 describe('console over HTTP', () => {
   let f: ConsoleFixture;
-  beforeAll(async () => { f = await startConsoleFixture(); });
+  beforeAll(async () => { f = await startConsoleFixture({ monitoring }); });
   afterAll(async () => { await f?.app.stop(); });
 
   it('asks to sign in, with a strict CSP, no inline script or style, and a login cookie scoped to /ui', async () => {
@@ -101,6 +126,27 @@ describe('console over HTTP', () => {
     const mine = await session(f.app, 'dev');
     const hit = await (await mine.get(`/ui/search?q=${ADVISORY_ALIAS}`)).text();
     expect(hit).toContain(`/ui/requests/${f.id}`);
+  });
+
+  it('shows monitoring within the teams the person reads: at-risk, stale and unknown scanners, trends, drift', async () => {
+    const s = await session(f.app, 'approver');
+    const overview = await (await s.get('/ui/overview')).text();
+    expect(seenScopes.at(-1)).toEqual(['payments']);
+    expect(overview).toContain('docker.io/library/payments-api');
+    expect(overview).not.toContain('docker.io/library/trucks');
+    expect(overview).toContain('<strong>builtin</strong>: <span class="tag state-stale">stale</span>');
+    expect(overview).toContain('<strong>clair-prod</strong>: <span class="tag state-unknown">unknown</span>');
+    expect(overview).not.toContain('state-fresh');
+    expect(overview).toContain('data-trend-src="/ui/overview/trends.json?days=30"');
+    const trends = await (await s.get('/ui/overview/trends.json?days=7')).json() as { days: string[]; series: Array<{ label: string; values: number[] }> };
+    expect(trends.series.find((x) => x.label === 'high')?.values.length).toBe(trends.days.length);
+    const alerts = await (await s.get('/ui/alerts')).text();
+    expect(alerts).toContain('new high finding CVE-2099-7777');
+    expect(alerts).toContain('docker.io/library/payments-api:1.2');
+    expect(alerts).not.toContain('waiver expired on CVE-2099-8888');
+    const auditor = await session(f.app, 'auditor');
+    expect(await (await auditor.get('/ui/alerts')).text()).toContain('waiver expired on CVE-2099-8888');
+    expect(seenScopes.at(-1)).toBe('*');
   });
 
   it('signs out: the session ends in Redis and the cookie no longer opens a page', async () => {
