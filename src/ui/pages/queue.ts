@@ -55,15 +55,15 @@ export function queueRoutes(router: Router, deps: ConsoleDeps): void {
 ${rows.length === 0 ? html`<p class="empty">Nothing is waiting for you.</p>` : html`
 <div class="table-wrap"><table class="queue">
 <caption>${rows.length} request${rows.length === 1 ? '' : 's'} awaiting approval</caption>
-<thead><tr><th scope="col">Waiting</th><th scope="col">Image</th><th scope="col">Team</th><th scope="col">Requested by</th><th scope="col">Policy</th>
-<th scope="col">Highest</th><th scope="col" class="num">Critical</th><th scope="col" class="num">High</th><th scope="col" class="num">Medium</th><th scope="col" class="num">Low</th><th scope="col" class="num">Unknown</th>
+<thead><tr><th scope="col">Waiting</th><th scope="col">Image</th><th scope="col">Team, requested by</th><th scope="col">Policy, highest</th>
+<th scope="col" class="num"><abbr title="critical">Crit</abbr></th><th scope="col" class="num">High</th><th scope="col" class="num"><abbr title="medium">Med</abbr></th><th scope="col" class="num">Low</th><th scope="col" class="num"><abbr title="unknown">Unk</abbr></th>
 <th scope="col">Since last approval</th></tr></thead>
 <tbody>${rows.map(({ r, diff }) => {
       const sum = addSummaries(r.scans.map((s) => s.summary));
       return html`<tr${r.policy?.verdict === 'fail' ? html` class="flagged"` : ''}>
-<td>${age(r.createdAt)}<br><small>${timeEl(r.createdAt)}</small></td>
+<td>${age(r.createdAt)}</td>
 <td><a href="/ui/requests/${r.id}">${r.image}</a><br><small><code>${shortDigest(r.stagedDigest ?? r.source.digest)}</code></small></td>
-<td>${r.team}</td><td>${r.requestedBy}</td><td>${flag(r)}</td><td>${severityBadge(highest(sum))}</td>${summaryCells(sum)}
+<td>${r.team}<br><small>${r.requestedBy}, ${timeEl(r.createdAt)}</small></td><td>${flag(r)}<br>${severityBadge(highest(sum))}</td>${summaryCells(sum)}
 <td>${diff ? html`<span class="added">+${diff.added} new</span> / <span class="fixed">−${diff.fixed} fixed</span><br><small>vs <code>${shortDigest(diff.digest)}</code> approved ${timeEl(diff.since)}</small>` : html`<small>first of this repository</small>`}</td>
 </tr>`;
     })}</tbody></table></div>`}
