@@ -166,6 +166,13 @@ describe('console in headless Chromium', () => {
       expect([path, wide, widths[0] <= widths[1] + 1]).toEqual([path, [], true]);
     }
     await screenshot(page, 'phone-inventory');
+    // An admin revokes the approved image from the inventory, with a reason.
+    const row = page.locator('tr', { has: page.locator(`a[href="/ui/requests/${f.id}"]`) });
+    await row.getByLabel('Reason').fill('demo: superseded by 2.0');
+    await row.getByRole('button', { name: 'Revoke' }).click();
+    await expect(page.getByRole('status').textContent()).resolves.toContain('Revoked');
+    const r = await f.app.waitForStatus(f.id, ['revoked']);
+    expect(r.revocation).toMatchObject({ by: 'admin', reason: 'demo: superseded by 2.0' });
   });
 
   it('blocked nothing under the CSP and threw no script error', () => {

@@ -104,6 +104,13 @@ describe('console over HTTP', () => {
     expect((await f.app.call('auditor', 'GET', `/v1/requests/${f.id}`)).body.status).toBe('awaiting_approval');
   });
 
+  it('lets only admins revoke from the inventory', async () => {
+    const s = await session(f.app, 'approver');
+    const res = await s.post('/ui/inventory/revoke', { team: 'payments', image: 'docker.io/library/x', digest: DIGEST, reason: 'no' });
+    expect(res.status).toBe(403);
+    expect(await res.text()).toContain('Your roles do not allow this.');
+  });
+
   it('tells the requester in words that four-eyes stops them', async () => {
     const s = await session(f.app, 'devApprover');
     const res = await s.post(`/ui/requests/${f.id}/approve`, { comment: 'my own' });
