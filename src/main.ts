@@ -21,7 +21,8 @@ import { startIntakeWorker } from '../queue/worker';
 import { createApp } from './api/app';
 import type { ReadinessCheck } from './api/routes/health';
 import { v1Router } from './api/v1';
-import { ledgerAnnouncer, ledgerChannel, startAdmission } from './admission';
+import { AdmissionDirectory, ExceptionService, ledgerAnnouncer, ledgerChannel, NamespaceMap, RedisAdmissionLedger, RedisExceptionStore, startAdmission, type LedgerSource } from './admission';
+import type { AdmissionApi } from './api/routes/admission';
 import { AuditKeyring, auditSubscriber, RedisAuditLog, startCheckpointer, startPeriodicDrain } from './audit';
 import { checkpointDirUsable } from './audit/checkpoint-dir';
 import { instrumentScanner, Metrics, metricsSubscriber, RedisDeliveryLog, resolveEndpoints, startMetricsServer, webhookSubscriber, type Endpoint } from './events';
@@ -108,6 +109,8 @@ export interface Services {
   uploads?: UploadCleanup;
   /** Who is asking: the provider chain, robot accounts, role hygiene. */
   auth: Identity;
+  /** Namespaces, break-glass exceptions and the admission ledger's reader, for the API. */
+  admission: AdmissionApi;
 }
 
 /** Upload sessions a killed process left on the internal registry (issue 8.6). */
@@ -181,13 +184,19 @@ export function buildServices(config: Config, logger: Logger, redis: Redis, opti
   const auth = createIdentity(config, logger, options.identity, { redis, prefix, events });
   // The console's CVE/package search and unique-CVE counts: each request indexed once scanned.
   events.subscribe(findingIndexer(requests, new RedisFindingIndex(redis, prefix), logger.child({ module: 'ui' })));
+  const namespaceMap = new NamespaceMap(config.webhook.namespaces, config.webhook.exempt);
+  const admissionLedger = admissionLedgerStore(config, redis);
   return {
     events, audit, scheduler, pipeline, metrics, webhooks, auth, cleanup, approvals, registry, ...(uploads ? { uploads } : {}),
     notifications: new NotificationService(webhooks.log, webhooks.endpoints.map((e) => e.name), events),
     requests: new RequestService({ requests, approvals, revocations, scheduler, lifecycle, events, upstreams: config.upstreams.map((u) => u.registry) }),
     decisions: new DecisionService({ requests, scheduler, lifecycle, events, policy, approvalsRequired: config.policy.approvals.required }),
     approved: new ApprovedService({ approvals }),
-    revocations: new RevocationService({ approvals, requests, revocations, cleanup, lifecycle, events }),
+    revocations: new RevocationService({ approvals, requests, revocations, cleanup, lifecycle, events, workloads: admissionLedger }),
+    admission: {
+      exceptions: new ExceptionService({ store: new RedisExceptionStore(redis, prefix), events, namespaces: namespaceMap }),
+      directory: new AdmissionDirectory({ namespaces: namespaceMap, workloads: admissionLedger }),
+    },
     retention: new RetentionService({
       requests, registry, events, logger: logger.child({ module: 'retention' }),
       settings: { quarantinePrefix: config.internalRegistry.quarantinePrefix, quarantineDays: config.retention.quarantineDays, requestDays: config.retention.requestDays },
@@ -195,6 +204,11 @@ export function buildServices(config: Config, logger: Logger, redis: Redis, opti
     waivers: new WaiverService({ requests, events, policy, maxDays: config.policy.waivers.maxDays }),
     codeScans: new CodeScanService({ requests, details: new RedisCodeScanStore(redis, prefix), events, policy, limits: config.codeScans }),
   };
+}
+
+/** The admission ledger in Redis: written by webhook replicas, read by the API and revocations. */
+function admissionLedgerStore(config: Config, redis: Redis): RedisAdmissionLedger {
+  return new RedisAdmissionLedger(redis, config.redis.prefix, { retentionMs: config.webhook.ledger.retentionDays * 24 * 3600 * 1000, streamLength: 100_000 });
 }
 
 /** The version in package.json, for portcullis_build_info (src/ when run by the tests, dist/src/ when built). */
@@ -408,8 +422,24 @@ export async function startWebhookRole(config: Config, logger: Logger, redis: Re
   const tls = { cert: read('tlsCertFile', tlsCertFile), key: read('tlsKeyFile', tlsKeyFile) };
   // Subscriber mode needs a connection of its own, without the store's command deadline.
   const subscriber = createRedis(config.redis, 'worker', logger);
-  const handle = await startAdmission({ settings: config.webhook, tls, prefix: config.redis.prefix, source: new RedisLedgerSnapshot(redis, config.redis.prefix), subscriber, logger });
-  return [{ name: 'webhook', run: () => handle.stop() }, { name: 'redis subscriber', run: async () => { subscriber.disconnect(); } }];
+  const ledger = new RedisLedgerSnapshot(redis, config.redis.prefix);
+  const exceptions = new RedisExceptionStore(redis, config.redis.prefix);
+  const source: LedgerSource = { snapshot: async () => ({ ...(await ledger.snapshot()), exceptions: await exceptions.all() }) };
+  const metrics = new Metrics({ version: PACKAGE_VERSION });
+  const handle = await startAdmission({ settings: config.webhook, tls, prefix: config.redis.prefix, source, subscriber, logger, ledger: admissionLedgerStore(config, redis), registry: metrics.registry });
+  const steps: ShutdownStep[] = [{ name: 'webhook', run: () => handle.stop() }, { name: 'redis subscriber', run: async () => { subscriber.disconnect(); } }];
+  if (config.metrics.enabled) {
+    // As in the other roles: a taken metrics port costs the replica its metrics, loudly, not its reviews.
+    const started = await startMetricsServer(metrics, config.metrics).catch((err: NodeJS.ErrnoException) => {
+      logger.error({ error: err, 'server.port': config.metrics.port }, `metrics not served by this process: cannot listen on ${config.metrics.host}:${config.metrics.port} (${err.code ?? err.message})`);
+      return null;
+    });
+    if (started) {
+      logger.info({ 'server.address': config.metrics.host, 'server.port': started.port }, `metrics on http://${config.metrics.host}:${started.port}/metrics`);
+      steps.push({ name: 'metrics', run: () => new Promise<void>((resolve) => { started.server.close(() => resolve()); started.server.closeAllConnections(); }) });
+    }
+  }
+  return steps;
 }
 
 async function main(): Promise<void> {

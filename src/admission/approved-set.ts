@@ -43,6 +43,22 @@ interface TeamIndex {
   revoked: Map<string, RevokedEntry[]>;
 }
 
+/**
+ * A parsed reference with its lookup keys computed once (src/admission/references.ts caches
+ * them): the same string instances review after review keep their hash, so a lookup hashes nothing.
+ */
+export interface KeyedRef extends ImageRef {
+  /** `registry/repository`. */
+  name: string;
+  /** `name@digest`, else `name:tag`. */
+  key?: string;
+}
+
+/** Whether `internalRef` (`registry/repository@digest`) is of the repository `name`, without splitting it. */
+function isInternalName(internalRef: string, name: string): boolean {
+  return internalRef.length > name.length && internalRef.charCodeAt(name.length) === 64 /* @ */ && internalRef.startsWith(name);
+}
+
 /** `registry/repository` of an internal reference (its part before `@`). */
 function internalName(internalRef: string): string {
   return internalRef.split('@')[0];
@@ -104,23 +120,24 @@ export class ApprovedSet {
   }
 
   /** What `image` (as written in a container spec) is for `team`. */
-  lookup(team: string, image: string | ImageRef): Lookup {
+  lookup(team: string, image: string | ImageRef | KeyedRef): Lookup {
     const ref = typeof image === 'string' ? parseReference(image) : image;
     const t = this.teams.get(team);
     if (!t) return { kind: 'unknown' };
-    const name = `${ref.registry}/${ref.repository}`;
+    const keyed = 'name' in ref ? (ref as KeyedRef) : undefined;
+    const name = keyed?.name ?? `${ref.registry}/${ref.repository}`;
     if (ref.digest) {
-      const entry = t.byDigest.get(`${name}@${ref.digest}`);
-      if (entry) return { kind: 'approved', entry, pinned: true, internal: internalName(entry.internalRef) === name };
+      const entry = t.byDigest.get(keyed?.key ?? `${name}@${ref.digest}`);
+      if (entry) return { kind: 'approved', entry, pinned: true, internal: isInternalName(entry.internalRef, name) };
       // Not approved under this name; if the digest is revoked in the team, say so (both deny).
       const all = t.revoked.get(ref.digest);
       const revoked = all?.find((r) => !r.image || r.image === name) ?? all?.[0];
       return revoked ? { kind: 'revoked', revoked } : { kind: 'unknown' };
     }
-    const entry = ref.tag ? t.byTag.get(`${name}:${ref.tag}`) : undefined;
+    const entry = ref.tag ? t.byTag.get(keyed?.key ?? `${name}:${ref.tag}`) : undefined;
     if (!entry) return { kind: 'unknown' };
     const revoked = this.revokedFor(t, entry.digest, entry.image);
     if (revoked) return { kind: 'revoked', revoked };
-    return { kind: 'approved', entry, pinned: false, internal: internalName(entry.internalRef) === name };
+    return { kind: 'approved', entry, pinned: false, internal: isInternalName(entry.internalRef, name) };
   }
 }

@@ -11,10 +11,12 @@
  * changed are judged: a revocation stops new admissions, never running workloads.
  */
 import { AppError } from '../lib/errors';
-import { parseReference } from '../registry/reference';
+import type { ImageRef } from '../registry/reference';
 import type { ApprovedSet, Lookup } from './approved-set';
+import type { AdmissionException, ExceptionSet } from './exceptions';
 import { containerImages, MalformedObject, WORKLOAD_KINDS, type ContainerImage } from './images';
 import type { NamespaceMap } from './namespaces';
+import { parsedReference } from './references';
 import type { AdmissionRequest, JsonPatchOp } from './review';
 
 export interface AdmissionState {
@@ -22,7 +24,13 @@ export interface AdmissionState {
   namespaces: NamespaceMap;
   /** Set when the replica's view of the ledger is too old to trust: Pods are denied (closed). */
   staleSince?: string;
+  /** Break-glass exceptions; none when absent. */
+  exceptions?: ExceptionSet;
+  /** The replica's clock (ms), against which exceptions expire. @defaultValue Date.now() */
+  now?: number;
 }
+
+export type Verdict = 'approved' | 'NOT_APPROVED' | 'REVOKED' | 'NOT_PINNED' | 'INVALID_REFERENCE' | 'EXEMPT' | 'UNCHANGED' | 'EXCEPTION';
 
 export interface Decision {
   allowed: boolean;
@@ -31,7 +39,7 @@ export interface Decision {
   patch?: JsonPatchOp[];
   /** Why, per image, for the admission ledger and logs. */
   team?: string;
-  images: Array<{ image: string; verdict: 'approved' | 'NOT_APPROVED' | 'REVOKED' | 'NOT_PINNED' | 'INVALID_REFERENCE' | 'EXEMPT' | 'UNCHANGED'; digest?: string }>;
+  images: Array<{ image: string; verdict: Verdict; digest?: string; /** The break-glass exception that let it run. */ exception?: string }>;
 }
 
 function escapePointer(s: string): string {
@@ -48,12 +56,8 @@ function imagesOf(req: AdmissionRequest): ContainerImage[] {
   }
 }
 
-function lookup(state: AdmissionState, team: string, image: string): Lookup | { kind: 'invalid' } {
-  try {
-    return state.set.lookup(team, parseReference(image));
-  } catch {
-    return { kind: 'invalid' };
-  }
+function lookup(state: AdmissionState, team: string, ref: ImageRef | null): Lookup | { kind: 'invalid' } {
+  return ref ? state.set.lookup(team, ref) : { kind: 'invalid' };
 }
 
 export function mutate(req: AdmissionRequest, state: AdmissionState): Decision {
@@ -63,7 +67,7 @@ export function mutate(req: AdmissionRequest, state: AdmissionState): Decision {
   const patch: JsonPatchOp[] = [];
   const images: Decision['images'] = [];
   for (const c of imagesOf(req)) {
-    const found = lookup(state, ns.team, c.image);
+    const found = lookup(state, ns.team, parsedReference(c.image));
     if (found.kind !== 'approved') continue;
     if (found.internal && found.pinned && c.image === found.entry.internalRef) continue;
     patch.push({ op: 'replace', path: c.path.split('/').map(escapePointer).join('/'), value: found.entry.internalRef });
@@ -77,8 +81,9 @@ function requestCommand(image: string, team: string): string {
 }
 
 /** Why one image may not run, in words, or null when it may. */
-function judge(state: AdmissionState, team: string, c: ContainerImage): { verdict: Decision['images'][number]['verdict']; why?: string; digest?: string } {
-  const found = lookup(state, team, c.image);
+function judge(state: AdmissionState, team: string, c: ContainerImage, ref: ImageRef | null): { verdict: Verdict; why?: string; digest?: string } {
+  const found = lookup(state, team, ref);
+  if (found.kind === 'approved' && found.internal && found.pinned) return { verdict: 'approved', digest: found.entry.digest };
   const what = `container ${c.name} image ${c.image}`;
   switch (found.kind) {
     case 'invalid':
@@ -90,7 +95,6 @@ function judge(state: AdmissionState, team: string, c: ContainerImage): { verdic
     case 'unknown':
       return { verdict: 'NOT_APPROVED', why: `${what}: NOT_APPROVED for team ${team}; start its intake with: ${requestCommand(c.image, team)}` };
     case 'approved':
-      if (found.internal && found.pinned) return { verdict: 'approved', digest: found.entry.digest };
       return { verdict: 'NOT_PINNED', digest: found.entry.digest, why: `${what}: NOT_PINNED; use the approved reference ${found.entry.internalRef}` };
   }
 }
@@ -113,21 +117,35 @@ export function validate(req: AdmissionRequest, state: AdmissionState): Decision
     const message = `Portcullis cannot confirm approvals: this replica has not heard from the ledger since ${state.staleSince} (failing closed)`;
     return workload ? { allowed: true, warnings: [message], team: ns.team, images: [] } : { allowed: false, message, team: ns.team, images: [] };
   }
-  const before = new Set(req.operation === 'UPDATE' && req.oldObject ? safeImages(kind, req.oldObject) : []);
+  const before = req.operation === 'UPDATE' && req.oldObject ? new Set(safeImages(kind, req.oldObject)) : null;
   const verdicts: Decision['images'] = [];
   const problems: string[] = [];
+  const excepted: string[] = [];
   for (const c of images) {
-    if (before.has(c.image)) {
+    if (before?.has(c.image)) {
       verdicts.push({ image: c.image, verdict: 'UNCHANGED' });
       continue;
     }
-    const j = judge(state, ns.team, c);
-    verdicts.push({ image: c.image, verdict: j.verdict, ...(j.digest ? { digest: j.digest } : {}) });
+    const ref = parsedReference(c.image);
+    const j = judge(state, ns.team, c, ref);
+    const exception = j.why && ref && state.exceptions ? state.exceptions.match(ns.team, namespace, ref, state.now ?? Date.now()) : undefined;
+    const digest = j.digest ?? ref?.digest;
+    if (exception) {
+      verdicts.push({ image: c.image, verdict: 'EXCEPTION', exception: exception.id, ...(digest ? { digest } : {}) });
+      excepted.push(breakGlassWarning(c, exception, j.verdict));
+      continue;
+    }
+    verdicts.push({ image: c.image, verdict: j.verdict, ...(digest ? { digest } : {}) });
     if (j.why) problems.push(j.why);
   }
-  if (problems.length === 0) return { allowed: true, team: ns.team, images: verdicts };
-  if (workload) return { allowed: true, team: ns.team, images: verdicts, warnings: problems.map((p) => `${kind} ${req.name ?? ''}: ${p} (its Pods will be denied)`) };
+  if (problems.length === 0) return { allowed: true, team: ns.team, images: verdicts, ...(excepted.length ? { warnings: excepted } : {}) };
+  if (workload) return { allowed: true, team: ns.team, images: verdicts, warnings: [...excepted, ...problems.map((p) => `${kind} ${req.name ?? ''}: ${p} (its Pods will be denied)`)] };
   return { allowed: false, team: ns.team, images: verdicts, message: `Portcullis denied ${kind} ${req.name ?? ''} in namespace ${namespace}: ${problems.join('; ')}` };
+}
+
+/** What the API server shows the user (kubectl prints warnings): which exception, why, until when. */
+function breakGlassWarning(c: ContainerImage, e: AdmissionException, verdict: Verdict): string {
+  return `container ${c.name} image ${c.image} (${verdict}) admitted by break-glass exception ${e.id} of team ${e.team}, granted by ${e.by}: "${e.reason}"; it expires at ${e.expires}`;
 }
 
 function safeImages(kind: string, object: Record<string, unknown>): string[] {

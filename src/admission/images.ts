@@ -50,6 +50,7 @@ export function containerImages(kind: string, object: Record<string, unknown>): 
   }
   if (!isObject(spec)) throw new MalformedObject(`${kind} has no ${specPath.join('.')}`);
   const out: ContainerImage[] = [];
+  const base = `/${specPath.join('/')}`;
   for (const list of LISTS) {
     const containers = spec[list];
     if (containers === undefined || containers === null) continue;
@@ -59,7 +60,7 @@ export function containerImages(kind: string, object: Record<string, unknown>): 
       // A container without an image is refused by the API server's own validation; here it
       // cannot be approved either, so it is reported as an image that is not one.
       const image = typeof c.image === 'string' ? c.image : '';
-      out.push({ path: `/${[...specPath, list, String(i), 'image'].join('/')}`, list, name: typeof c.name === 'string' ? c.name : `#${i}`, image });
+      out.push({ path: `${base}/${list}/${i}/image`, list, name: typeof c.name === 'string' ? c.name : `#${i}`, image });
     });
   }
   return out;

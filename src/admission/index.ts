@@ -4,8 +4,11 @@
  * {@link ledgerAnnouncer} on their event bus so replicas hear of changes.
  */
 import type Redis from 'ioredis';
+import type { Registry } from 'prom-client';
 import type { Logger } from '../lib/logger';
+import { AdmissionMetrics } from './metrics';
 import { NamespaceMap } from './namespaces';
+import { AdmissionRecorder, type RecordSink } from './recorder';
 import { startWebhookServer } from './server';
 import { LedgerSync, ledgerChannel, type LedgerSource } from './sync';
 
@@ -13,6 +16,12 @@ export { ledgerAnnouncer, ledgerChange } from './announce';
 export { ApprovedSet, type ApprovedEntry, type RevokedEntry } from './approved-set';
 export { NamespaceMap } from './namespaces';
 export { ledgerChannel, LedgerSync, type LedgerChange, type LedgerSource } from './sync';
+export { AdmissionDirectory, type NamespacesView } from './directory';
+export { ExceptionService, type ExceptionInput, type ExceptionView } from './exception-service';
+export { RedisExceptionStore, type ExceptionStore } from './exception-store';
+export type { AdmissionException } from './exceptions';
+export { RedisAdmissionLedger, type WorkloadReader, type WorkloadSeen } from './ledger-store';
+export { AdmissionRecorder, type AdmissionRecord, type RecordSink } from './recorder';
 
 export interface AdmissionSettings {
   host: string;
@@ -21,29 +30,43 @@ export interface AdmissionSettings {
   exempt: string[];
   resyncMs: number;
   maxStalenessMs: number;
+  /** The admission ledger's buffering (config `webhook.ledger`); records only with a `ledger` sink. */
+  ledger?: { bufferSize: number; batchSize: number; flushMs: number; sampleMs: number };
 }
+
+const LEDGER_DEFAULTS = { bufferSize: 10_000, batchSize: 500, flushMs: 1000, sampleMs: 300_000 };
 
 export interface AdmissionHandle {
   port: number;
   sync: LedgerSync;
   namespaces: NamespaceMap;
+  recorder: AdmissionRecorder | null;
   stop(): Promise<void>;
 }
 
 /** Loads the set (retrying until Redis answers), subscribes to changes and serves reviews. */
 export async function startAdmission(o: {
   settings: AdmissionSettings; tls: { cert: Buffer; key: Buffer }; prefix: string; source: LedgerSource; subscriber: Redis; logger: Logger; now?: () => number;
+  /** Where the admission ledger's batches go; without one nothing is recorded. */
+  ledger?: RecordSink;
+  /** The process's metrics registry. */
+  registry?: Registry;
 }): Promise<AdmissionHandle> {
   const log = o.logger.child({ module: 'admission' });
   const now = o.now ?? Date.now;
   const namespaces = new NamespaceMap(o.settings.namespaces, o.settings.exempt);
   const sync = new LedgerSync(o.source, o.subscriber, ledgerChannel(o.prefix), { resyncMs: o.settings.resyncMs, maxStalenessMs: o.settings.maxStalenessMs, now }, log);
   await sync.start();
+  const metrics = o.registry
+    ? new AdmissionMetrics(o.registry, { stale: () => sync.staleSince() !== null, buffered: () => recorder?.buffered ?? 0, approved: () => sync.set.size, exceptions: () => sync.exceptions.size })
+    : null;
+  const recorder = o.ledger ? new AdmissionRecorder(o.ledger, { ...LEDGER_DEFAULTS, ...o.settings.ledger, now }, (outcome, n) => metrics?.record(outcome, n), log) : null;
+  recorder?.start();
   const { server, port } = await startWebhookServer({
     host: o.settings.host, port: o.settings.port, cert: o.tls.cert, key: o.tls.key, logger: log,
     state: () => {
       const since = sync.staleSince();
-      return { set: sync.set, namespaces, ...(sync.failClosed() && since !== null ? { staleSince: new Date(since).toISOString() } : {}) };
+      return { set: sync.set, exceptions: sync.exceptions, now: now(), namespaces, ...(sync.failClosed() && since !== null ? { staleSince: new Date(since).toISOString() } : {}) };
     },
     // Ready while the view can be trusted; stale but within maxStaleness stays ready (taking every
     // replica out of the Service would deny all Pods at once), saying so; past it, not ready.
@@ -53,6 +76,8 @@ export async function startAdmission(o: {
       return { ready: sync.confirmedAt !== null && !sync.failClosed(), body };
     },
     onDecision: (review, endpoint, d) => {
+      metrics?.review(endpoint, !d.allowed ? 'denied' : d.warnings?.length ? 'warned' : 'allowed');
+      if (endpoint === 'validate') recorder?.record(review, d);
       if (endpoint === 'validate' && (!d.allowed || d.warnings?.length)) {
         log.info({ 'event.kind': 'event', 'event.category': ['configuration'], 'event.action': `admission.${d.allowed ? 'warned' : 'denied'}`, 'event.outcome': d.allowed ? 'success' : 'failure',
           namespace: review.namespace, kind: review.kind.kind, name: review.name, images: d.images }, d.message ?? d.warnings?.[0] ?? 'admission');
@@ -61,9 +86,10 @@ export async function startAdmission(o: {
   });
   log.info({ 'server.port': port }, `admission webhook on https://${o.settings.host}:${port}`);
   return {
-    port, sync, namespaces,
+    port, sync, namespaces, recorder,
     stop: async () => {
       sync.stop();
+      await recorder?.stop();
       await new Promise<void>((resolve) => { server.close(() => resolve()); server.closeAllConnections(); });
     },
   };

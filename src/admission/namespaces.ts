@@ -16,6 +16,8 @@ export class NamespaceMap {
   private readonly exact = new Map<string, string>();
   private readonly patterns: Array<{ glob: string; re: RegExp; team: string }> = [];
   private readonly exempt: Array<RegExp>;
+  /** Answers per namespace: the map never changes, and a cluster has few namespaces (bounded all the same). */
+  private cache = new Map<string, NamespaceMatch>();
 
   constructor(mapping: Record<string, string>, private readonly exemptGlobs: readonly string[]) {
     for (const [ns, team] of Object.entries(mapping)) {
@@ -27,6 +29,15 @@ export class NamespaceMap {
   }
 
   resolve(namespace: string): NamespaceMatch {
+    const hit = this.cache.get(namespace);
+    if (hit) return hit;
+    const match = this.match(namespace);
+    if (this.cache.size >= 10_000) this.cache = new Map();
+    this.cache.set(namespace, match);
+    return match;
+  }
+
+  private match(namespace: string): NamespaceMatch {
     if (this.exempt.some((re) => re.test(namespace))) return { kind: 'exempt' };
     const team = this.exact.get(namespace) ?? this.patterns.find((p) => p.re.test(namespace))?.team;
     return team ? { kind: 'team', team } : { kind: 'unmapped' };

@@ -11,7 +11,7 @@ import { once } from 'node:events';
 import { AppError, isAppError } from '../lib/errors';
 import type { Logger } from '../lib/logger';
 import { mutate, validate, type AdmissionState, type Decision } from './decide';
-import { admissionResponse, admissionReviewSchema, type AdmissionRequest } from './review';
+import { admissionResponse, MalformedReview, parseAdmissionReview, type AdmissionRequest } from './review';
 
 /** Kubernetes caps objects at about 1.5 MiB in etcd; a review holds two of them. */
 const MAX_BODY = 4 * 1024 * 1024;
@@ -42,7 +42,8 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
       }
       chunks.push(c);
     });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
+    // A Pod review usually arrives in one TLS record: no copy then.
+    req.on('end', () => resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)));
     req.on('error', reject);
   });
 }
@@ -59,12 +60,12 @@ function parseReview(body: Buffer): AdmissionRequest {
   } catch {
     throw new AppError('INVALID_REQUEST', 'the body is not JSON');
   }
-  const parsed = admissionReviewSchema.safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new AppError('INVALID_REQUEST', `not an AdmissionReview v1: ${issue.path.join('.') || '(root)'}: ${issue.message}`);
+  try {
+    return parseAdmissionReview(json);
+  } catch (err) {
+    if (err instanceof MalformedReview) throw new AppError('INVALID_REQUEST', `not an AdmissionReview v1: ${err.message}`);
+    throw err;
   }
-  return parsed.data.request;
 }
 
 export async function startWebhookServer(o: WebhookServerOptions): Promise<{ server: Server; port: number }> {

@@ -9,14 +9,19 @@
 import type Redis from 'ioredis';
 import type { Logger } from '../lib/logger';
 import { ApprovedSet, type ApprovedEntry, type RevokedEntry } from './approved-set';
+import { ExceptionSet, type AdmissionException } from './exceptions';
 
 /** The ledger as a whole, read at start, on reconnect and every resync. */
 export interface LedgerSource {
-  snapshot(): Promise<{ approvals: ApprovedEntry[]; revoked: RevokedEntry[] }>;
+  snapshot(): Promise<{ approvals: ApprovedEntry[]; revoked: RevokedEntry[]; exceptions?: AdmissionException[] }>;
 }
 
-/** A change announced on the channel; `revoked` carries the revocation itself. */
-export type LedgerChange = { type: 'revoked'; revocation: RevokedEntry } | { type: 'changed'; team: string };
+/** A change announced on the channel; `revoked` and the exception changes carry themselves. */
+export type LedgerChange =
+  | { type: 'revoked'; revocation: RevokedEntry }
+  | { type: 'changed'; team: string }
+  | { type: 'exception.granted'; exception: AdmissionException }
+  | { type: 'exception.revoked'; team: string; id: string };
 
 export function ledgerChannel(prefix: string): string {
   return `${prefix}:ledger:changes`;
@@ -34,6 +39,9 @@ export interface SyncOptions {
 
 export class LedgerSync {
   set = new ApprovedSet();
+  exceptions = new ExceptionSet();
+  /** Changes heard while a load is in flight: applied again to its result, which may predate them. */
+  private readonly heard = new Set<LedgerChange[]>();
   private loadedAt: number | null = null;
   private subscribed = false;
   private lostAt: number | null = null;
@@ -93,8 +101,17 @@ export class LedgerSync {
       this.scheduleReload();
       return;
     }
-    if (change.type === 'revoked' && change.revocation && typeof change.revocation.digest === 'string') this.set.revoke(change.revocation);
+    this.apply(change);
+    for (const list of this.heard) list.push(change);
     this.scheduleReload();
+  }
+
+  private apply(change: LedgerChange): void {
+    if (change.type === 'revoked' && change.revocation && typeof change.revocation.digest === 'string') this.set.revoke(change.revocation);
+    if (change.type === 'exception.granted' && change.exception && typeof change.exception.id === 'string' && typeof change.exception.team === 'string') {
+      this.exceptions.add(change.exception);
+    }
+    if (change.type === 'exception.revoked' && typeof change.id === 'string') this.exceptions.remove(change.team, change.id);
   }
 
   private scheduleReload(): void {
@@ -110,8 +127,13 @@ export class LedgerSync {
   async reload(): Promise<boolean> {
     try {
       const started = this.now();
-      const { approvals, revoked } = await this.source.snapshot();
+      const heard: LedgerChange[] = [];
+      this.heard.add(heard);
+      const { approvals, revoked, exceptions } = await this.source.snapshot().finally(() => this.heard.delete(heard));
       this.set = ApprovedSet.from(approvals, revoked);
+      this.exceptions = ExceptionSet.from(exceptions ?? []);
+      // A revocation announced while the snapshot was read may be missing from it: never undo it.
+      for (const change of heard) this.apply(change);
       // Only a load while subscribed proves nothing was missed since.
       if (this.subscribed) this.loadedAt = started;
       return true;

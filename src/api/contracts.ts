@@ -5,6 +5,7 @@
  */
 import type { RouteContract } from './contract';
 import { adminContracts } from './routes/admin.contract';
+import { admissionContracts } from './routes/admission.contract';
 import { approvedContracts } from './routes/approved.contract';
 import { codeScansContracts } from './routes/code-scans.contract';
 import { healthContracts } from './routes/health.contract';
@@ -18,4 +19,5 @@ export const API_CONTRACTS: readonly RouteContract[] = [
   ...approvedContracts,
   ...adminContracts,
   ...robotsContracts,
+  ...admissionContracts,
 ];

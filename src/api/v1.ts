@@ -12,6 +12,7 @@ import type { RateCounter } from '../lib/rate-counter';
 import { authenticate } from './middleware/auth';
 import { jsonBodies } from './middleware/body';
 import { rateLimit, unauthenticatedRateLimit } from './middleware/rate-limit';
+import { admissionRouter, type AdmissionApi } from './routes/admission';
 import { approvedRouter } from './routes/approved';
 import { auditRouter } from './routes/audit';
 import { codeScansRouter } from './routes/code-scans';
@@ -37,6 +38,8 @@ export interface V1Deps extends RobotsDeps {
   limits: { bodyLimit: string; codeScanBodyLimit: string; rateLimitPerMinute: number };
   /** Shared (Redis) counters of the rate limits: per principal, and failed authentications per address. */
   rateCounters: { principals: RateCounter; addresses: RateCounter };
+  /** Namespaces, break-glass exceptions, workloads of a digest (issue 16); without it those routes answer 503. */
+  admission?: AdmissionApi;
   /** Where identities come from, as `GET /v1/whoami` reports it. @defaultValue 'tokens-file' */
   identitySource?: string;
   /** Extra v1 routers (e.g. code-scan uploads), mounted after the built-in ones. */
@@ -57,6 +60,7 @@ export function v1Router(deps: V1Deps): Router {
   router.use(notificationsRouter(deps));
   router.use(whoamiRouter({ identitySource: deps.identitySource ?? 'tokens-file' }));
   router.use(robotsRouter(deps));
+  router.use(admissionRouter(deps));
   for (const extra of deps.extra ?? []) router.use(extra);
   return router;
 }

@@ -32,7 +32,14 @@ export interface RevokeInput {
   reason: string;
 }
 
+/** Where a digest was admitted lately (the admission ledger, src/admission): listed in the revocation's event. */
+export interface RunningWorkloads {
+  workloads(digest: string, teams: readonly string[], limit: number): Promise<Array<{ namespace: string; kind: string; name: string; image: string; lastSeen: string }>>;
+}
+
 export interface RevocationDeps {
+  /** @defaultValue none: the event lists no workloads */
+  workloads?: RunningWorkloads;
   approvals: ApprovalStore;
   requests: RequestStore;
   revocations: RevocationStore;
@@ -70,12 +77,15 @@ export class RevocationService {
       .filter((r) => r !== null && (!image || sourceName(r.source) === image) && REVOCABLE.includes(r.status));
     if (approvals.length === 0 && requests.length === 0) throw notApproved;
     const at = new Date().toISOString();
+    // Who must act: the workloads still running the digest. A ledger that cannot answer never stops a revocation (null: unknown).
+    const workloads = this.d.workloads ? await this.d.workloads.workloads(digest, [input.team], 100).then((ws) => ws.map(({ namespace, kind, name, image, lastSeen }) => ({ namespace, kind, name, image, lastSeen })), () => null) : undefined;
     const entry: Revocation = { team: input.team, digest, ...(image ? { image } : {}), by: p.name, at, reason: input.reason };
     const event: DomainEvent = {
       type: 'approval.revoked', actor: p.name, target: `approval/${input.team}/${digest}`,
       details: {
         team: input.team, digest, image: image ?? null, reason: input.reason,
         images: approvals.map((a) => a.image), requestIds: requests.map((r) => r?.id), pending: approvals.some((a) => a.pending),
+        ...(workloads !== undefined ? { workloads } : {}),
       },
     };
     await this.d.revocations.add(entry, [outboxRecord(event, at)]);

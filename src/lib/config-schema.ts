@@ -204,6 +204,16 @@ export const configSchema = z.strictObject({
     resyncMs: z.number().int().min(1000).default(30000).describe('full reload of each replica\'s in-memory approved set, also its heartbeat (revocations arrive at once by pub/sub)'),
     /** How long a replica that lost the ledger keeps admitting from its last view before denying Pods. */
     maxStalenessMs: z.number().int().min(1000).default(300000).describe('how long a replica that lost Redis admits from its last view before denying Pods (fail closed)'),
+    /** The admission ledger (where each digest was admitted): buffered in the replica, written to Redis in batches. */
+    ledger: z.strictObject({
+      bufferSize: z.number().int().min(100).max(1000000).default(10000)
+        .describe('admission records a replica holds while Redis is slow or away; beyond, new ones are dropped and counted (`portcullis_admission_records_total{outcome="dropped"}`), never waited for'),
+      batchSize: z.number().int().min(1).max(10000).default(500).describe('admission records per write'),
+      flushMs: z.number().int().min(50).max(60000).default(1000).describe('interval of the admission-ledger writes (ms)'),
+      sampleMs: z.number().int().min(0).default(300000).describe('at most one record of identical allows per (namespace, workload, digest) per this long (ms)'),
+      retentionDays: z.number().int().min(1).max(400).default(30)
+        .describe('how long a workload counts as running a digest after its last admission (`GET /v1/images/{digest}/workloads`)'),
+    }).prefault({}),
   }).superRefine((w, ctx) => {
     if (w.tlsCertFile && !w.tlsKeyFile) ctx.addIssue({ code: 'custom', path: ['tlsKeyFile'], message: 'must be set together with webhook.tlsCertFile' });
     if (w.tlsKeyFile && !w.tlsCertFile) ctx.addIssue({ code: 'custom', path: ['tlsCertFile'], message: 'must be set together with webhook.tlsKeyFile' });

@@ -15,6 +15,10 @@ export const ERROR_STATUS = {
   BODY_TOO_LARGE: 413,
   CODE_SCAN_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
+  /** A break-glass exception's `expires` is not in the future. */
+  EXPIRES_IN_PAST: 400,
+  /** A break-glass exception's `expires` is more than 24 h ahead. */
+  EXPIRES_TOO_LATE: 400,
   // identity and access
   UNAUTHENTICATED: 401,
   // a bearer JWT or robot token recognised but refused (src/identity): each says why

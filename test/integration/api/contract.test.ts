@@ -66,6 +66,7 @@ describe('every route answers only what its contract documents', () => {
     'post /v1/robots': ['admin', { name: uniqueName('bot2').toLowerCase(), team: 'payments', roles: ['ci'], expiresInDays: 10 }],
     'post /v1/robots/{id}/rotate': ['admin', { expiresInDays: 5 }],
     'post /v1/principals/enable': ['admin', { subject: 'tokens-file:nobody' }],
+    'post /v1/exceptions': ['paymentsAdmin', { team: 'payments', digest: `sha256:${'c'.repeat(64)}`, reason: 'contract test', expires: new Date(Date.now() + 3600_000).toISOString() }],
   });
 
   async function send(c: RouteContract, how: string, init: { who?: Who | null; token?: string; path?: string; body?: string; type?: string; accept?: string }): Promise<void> {

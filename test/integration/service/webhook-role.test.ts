@@ -1,7 +1,8 @@
 /**
  * `node dist/src/main.js --role webhook` as a process: it refuses to start without TLS, and with
  * it serves reviews from the real ledger in Redis (an approval written by the ledger's store),
- * hearing a revocation announced by the API's event-bus announcer within a second.
+ * hearing a revocation announced by the API's event-bus announcer within a second; its metrics and
+ * the admission ledger see the decisions.
  */
 import { readFileSync } from 'node:fs';
 import { request } from 'node:https';
@@ -49,10 +50,11 @@ describe('the webhook role', () => {
     };
     await new RedisApprovalStore(redis, prefix).put(approval);
     const port = await freePort();
+    const metricsPort = await freePort();
     const s = startService({
       internalRegistry: { url: svc.internal.url }, redis: { url: svc.redis.url, prefix },
-      webhook: { port, tlsCertFile: cert.certFile, tlsKeyFile: cert.keyFile, namespaces: { 'payments-*': 'payments' } },
-    }, ['--role', 'webhook']);
+      webhook: { port, tlsCertFile: cert.certFile, tlsKeyFile: cert.keyFile, namespaces: { 'payments-*': 'payments' }, ledger: { flushMs: 100 } },
+    }, ['--role', 'webhook'], { PORTCULLIS_METRICS_PORT: String(metricsPort) });
     try {
       for (let i = 0; ; i += 1) {
         const ready = await https(port, ca, '/readyz').catch(() => null);
@@ -75,6 +77,16 @@ describe('the webhook role', () => {
         }
         if (Date.now() - t0 > 1000) throw new Error('still admitted a second after the revocation');
         await new Promise((res) => setTimeout(res, 20));
+      }
+      // The replica counts its decisions on its metrics listener, and wrote them to the admission ledger.
+      const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`).catch((err: unknown) => { throw new Error(`${String(err)}: ${s.stdout()}${s.stderr()}`); })).text();
+      expect(metrics).toMatch(/portcullis_admission_reviews_total\{endpoint="validate",outcome="allowed"\} [1-9]/);
+      expect(metrics).toMatch(/portcullis_admission_reviews_total\{endpoint="validate",outcome="denied"\} [1-9]/);
+      expect(metrics).toContain('portcullis_admission_stale 0');
+      for (let i = 0; ; i += 1) {
+        if ((await redis.xlen(`${prefix}:admission:decisions`)) >= 2) break;
+        if (i > 100) throw new Error('the decisions never reached the admission ledger');
+        await new Promise((res) => setTimeout(res, 50));
       }
     } finally {
       s.child.kill('SIGTERM');

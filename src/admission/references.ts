@@ -1,0 +1,30 @@
+/**
+ * Container image strings parsed once per replica, not once per review: a cluster runs the same
+ * few thousand images in Pod after Pod, and the reference grammar (distribution's regular
+ * expressions) cost more per Pod than the lookups themselves. Bounded: when full the cache starts
+ * over, so that a stream of distinct (hostile) strings costs memory no more than CACHE_SIZE entries.
+ * Parsed references are frozen: they are shared between reviews.
+ */
+import { parseReference } from '../registry/reference';
+import type { KeyedRef } from './approved-set';
+
+const CACHE_SIZE = 20_000;
+let cache = new Map<string, KeyedRef | null>();
+
+/** The normalized reference of `image`, or null when it is not one (INVALID_REFERENCE). */
+export function parsedReference(image: string): KeyedRef | null {
+  const hit = cache.get(image);
+  if (hit !== undefined) return hit;
+  let ref: KeyedRef | null;
+  try {
+    const parsed = parseReference(image);
+    const name = `${parsed.registry}/${parsed.repository}`;
+    const key = parsed.digest ? `${name}@${parsed.digest}` : parsed.tag ? `${name}:${parsed.tag}` : undefined;
+    ref = Object.freeze({ ...parsed, name, ...(key ? { key } : {}) });
+  } catch {
+    ref = null;
+  }
+  if (cache.size >= CACHE_SIZE) cache = new Map();
+  cache.set(image, ref);
+  return ref;
+}

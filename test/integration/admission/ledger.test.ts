@@ -1,0 +1,91 @@
+/**
+ * The admission ledger on real Redis: a webhook replica records its decisions through the
+ * buffered writer (a Deployment's Pods count as one workload, repeated identical allows sampled),
+ * `GET /v1/images/{digest}/workloads` answers where the digest runs within the caller's teams,
+ * and revoking the digest through the API lists those workloads in its event and audit record.
+ */
+import { RedisAdmissionLedger } from '../../../src/admission';
+import type { DomainEvent } from '../../../src/intake/events';
+import { RedisApprovalStore, type Approval } from '../../../src/store';
+import { startTestApp, type TestApp } from '../../harness/app';
+import { containers, deploymentReview, podReview } from '../../unit/admission/reviews';
+import { review, startReplica, type Replica } from './replica';
+
+const D1 = `sha256:${'5'.repeat(64)}`;
+const REF = `registry.internal/approved/payments/docker.io/library/nginx@${D1}`;
+const namespaces = { 'payments-*': 'payments', logistics: 'logistics' };
+
+/** A Pod made by the ReplicaSet of Deployment `web`, as the API server sends it. */
+function replicaSetPod(ns: string, podName: string): Record<string, unknown> {
+  const r = podReview(ns, containers(REF), { name: podName });
+  const meta = ((r.request as { object: { metadata: Record<string, unknown> } }).object.metadata);
+  meta.labels = { app: 'web', 'pod-template-hash': '5d8f7c9b4' };
+  meta.ownerReferences = [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'web-5d8f7c9b4', uid: 'u1', controller: true, blockOwnerDeletion: true }];
+  return r;
+}
+
+describe('the admission ledger', () => {
+  let app: TestApp;
+  let replica: Replica;
+  const events: DomainEvent[] = [];
+
+  beforeAll(async () => {
+    app = await startTestApp({ worker: false, config: { webhook: { namespaces } } });
+    app.services.events.subscribe((e) => { events.push(e); });
+    const approval: Approval = {
+      team: 'payments', digest: D1, image: 'docker.io/library/nginx', tags: ['1.25'], platforms: [],
+      internalRef: REF, internalRepository: 'approved/payments/docker.io/library/nginx', internalTag: '1.25',
+      approvedAt: new Date().toISOString(), approvedBy: ['ann'], requestId: 'r1',
+    };
+    await new RedisApprovalStore(app.redis, app.config.redis.prefix).put(approval);
+    const ledger = new RedisAdmissionLedger(app.redis, app.config.redis.prefix, { retentionMs: 24 * 3600 * 1000, streamLength: 1000 });
+    // A long flush interval: the test flushes itself, so that what is written is known.
+    replica = await startReplica(app.config.redis.url, app.config.redis.prefix, { namespaces, ledger: { bufferSize: 1000, batchSize: 2, flushMs: 60_000, sampleMs: 60_000 } }, { ledger });
+  });
+
+  afterAll(async () => {
+    await replica.stop();
+    await app.stop();
+  });
+
+  it('records decisions, one workload per Deployment, and answers where a digest runs within teams', async () => {
+    for (const pod of ['web-5d8f7c9b4-aaaaa', 'web-5d8f7c9b4-bbbbb', 'web-5d8f7c9b4-ccccc']) {
+      expect((await review(replica.h.port, replicaSetPod('payments-prod', pod))).response.allowed).toBe(true);
+    }
+    expect((await review(replica.h.port, podReview('payments-dev', containers(REF), { name: 'debug' }))).response.allowed).toBe(true);
+    expect((await review(replica.h.port, podReview('payments-dev', containers('nginx:1.26'), { name: 'denied' }))).response.allowed).toBe(false);
+    // A Deployment review names the same workload as its Pods.
+    expect((await review(replica.h.port, deploymentReview('payments-prod', [REF]))).response.allowed).toBe(true);
+    // Two more Pods of the same ReplicaSet and the Deployment were sampled: identical allows within sampleMs.
+    expect(replica.h.recorder?.buffered).toBe(3);
+    await replica.h.recorder?.flush();
+    expect(replica.h.recorder?.buffered).toBe(0);
+
+    const seen = await app.call('dev', 'GET', `/v1/images/${D1}/workloads`);
+    expect(seen.status).toBe(200);
+    expect(seen.body.workloads.map((w: { namespace: string; kind: string; name: string }) => `${w.namespace}/${w.kind}/${w.name}`).sort()).toEqual(['payments-dev/Pod/debug', 'payments-prod/Deployment/web']);
+    expect(seen.body.workloads[0]).toMatchObject({ team: 'payments', image: REF, lastSeen: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) });
+    // Team isolation: another team sees nothing, and asking for the team by name is a 404.
+    expect((await app.call('otherDev', 'GET', `/v1/images/${D1}/workloads`)).body.workloads).toEqual([]);
+    expect((await app.call('otherDev', 'GET', `/v1/images/${D1}/workloads?team=payments`)).status).toBe(404);
+    expect((await app.call('auditor', 'GET', `/v1/images/${D1}/workloads`)).body.workloads).toHaveLength(2);
+    expect((await app.call('dev', 'GET', '/v1/images/sha256:nothex/workloads')).body.error.code).toBe('INVALID_REQUEST');
+
+    // Every decision, denials included, is in the stream of recent decisions.
+    const stream = await app.redis.xrange(`${app.config.redis.prefix}:admission:decisions`, '-', '+');
+    const records = stream.map(([, fields]) => JSON.parse(fields[1]) as { name: string; allowed: boolean; reason: string; workload: { kind: string; name: string } });
+    expect(records.filter((r) => !r.allowed)).toMatchObject([{ name: 'denied', reason: 'NOT_APPROVED' }]);
+    expect(records.find((r) => r.name === 'web-5d8f7c9b4-aaaaa')).toMatchObject({ allowed: true, reason: 'approved', workload: { kind: 'Deployment', name: 'web' } });
+  });
+
+  it('lists the workloads still running the digest in the revocation event and its audit record', async () => {
+    const revoked = await app.call('paymentsAdmin', 'POST', '/v1/approvals/revoke', { team: 'payments', digest: D1, reason: 'CVE-2026-9999 exploited' });
+    expect(revoked.status).toBe(200);
+    const event = events.find((e) => e.type === 'approval.revoked');
+    const running = (event?.details.workloads as Array<{ namespace: string; name: string }>).map((w) => `${w.namespace}/${w.name}`).sort();
+    expect(running).toEqual(['payments-dev/debug', 'payments-prod/web']);
+    const audit = await app.call('auditor', 'GET', '/v1/audit?limit=1000');
+    const entry = audit.body.items.find((e: { action: string }) => e.action === 'approval.revoked');
+    expect(entry.details.workloads).toHaveLength(2);
+  });
+});
