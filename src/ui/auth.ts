@@ -16,7 +16,7 @@ import { html } from './html';
 import { errorBox, notice, page, type PageContext } from './layout';
 import { shownError } from './messages';
 import { readCookies, setCookie } from './security';
-import { csrfMatches, principalOfSession, sessionDataOf, type UiSession } from './sessions';
+import { csrfMatches, principalOfSession, sessionDataOf, type SessionData, type UiSession } from './sessions';
 
 export const SESSION_COOKIE = 'portcullis_session';
 const LOGIN_COOKIE = 'portcullis_login';
@@ -59,6 +59,17 @@ ${notice(ended)}${errorBox(err ? shownError(err) : undefined)}
 </form>`, req.id).value);
 }
 
+/**
+ * Starts a session for `data` and sets its cookie: the one way a sign-in (token here, OIDC in
+ * src/identity's console routes) turns into a session. The caller redirects afterwards.
+ */
+export async function startSession(deps: Pick<ConsoleDeps, 'sessions' | 'secureCookies'>, req: Request, res: Response, data: SessionData): Promise<void> {
+  const { id } = await deps.sessions.create(data);
+  const isSecure = deps.secureCookies || req.secure;
+  setCookie(res, SESSION_COOKIE, id, { secure: isSecure });
+  setCookie(res, LOGIN_COOKIE, '', { secure: isSecure, maxAge: 0 });
+}
+
 export function loginRoutes(router: Router, deps: ConsoleDeps): void {
   router.get('/ui/login', async (req, res) => {
     const id = readCookies(req)[SESSION_COOKIE];
@@ -95,9 +106,7 @@ export function loginRoutes(router: Router, deps: ConsoleDeps): void {
       req.log?.info({ 'event.category': 'authentication', 'event.outcome': 'failure', 'error.code': err.code }, 'console sign-in refused');
       return loginPage(req, res, deps, err.status, err);
     }
-    const { id } = await deps.sessions.create(sessionDataOf(principal));
-    setCookie(res, SESSION_COOKIE, id, { secure: secure(deps, req) });
-    setCookie(res, LOGIN_COOKIE, '', { secure: secure(deps, req), maxAge: 0 });
+    await startSession(deps, req, res, sessionDataOf(principal));
     req.log?.info({ 'event.category': 'authentication', 'event.outcome': 'success', 'user.name': principal.name }, 'console sign-in');
     res.redirect(303, safeNext(req.body?.next));
   });

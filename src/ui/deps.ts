@@ -1,4 +1,5 @@
 /** Everything the console is given by main.ts: services, narrow store readers, monitoring sources. */
+import type { Router } from 'express';
 import type { AuditLog } from '../audit';
 import type { ApprovedService, DecisionService, RequestService, RevocationService, WaiverService } from '../intake';
 import type { IdentityProvider } from '../lib/identity/types';
@@ -30,6 +31,11 @@ export interface ConsoleDeps {
     findings: FindingIndex;
   };
   monitoring: Monitoring;
+  /**
+   * Routes that need no session, mounted after the token sign-in and before the session check
+   * (the OIDC sign-in: /ui/login/oidc, /ui/callback; they end in `startSession` from ./auth).
+   */
+  publicRoutes?: Router[];
   /** @defaultValue the system clock */
   now?: () => number;
 }

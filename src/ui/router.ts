@@ -28,6 +28,7 @@ export function consoleRouter(deps: ConsoleDeps): Router {
   router.use('/ui', noStore(), express.urlencoded({ extended: false, limit: '64kb', parameterLimit: 50 }));
   router.get('/ui', (_req, res) => res.redirect(303, '/ui/overview'));
   loginRoutes(router, deps);
+  for (const extra of deps.publicRoutes ?? []) router.use(extra);
   router.use('/ui', requireSession(deps), checkCsrf());
   logoutRoute(router, deps);
   overviewRoutes(router, deps);
