@@ -20,6 +20,8 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
 COPY config ./config
+# The console's own CSS and JS (plain files, served from the source tree path).
+COPY src/ui/public ./src/ui/public
 # The image's own user: no root inside the container (CIS Docker Benchmark 4.1).
 USER node
 EXPOSE 8080

@@ -18,6 +18,7 @@ import { waitFor, type Service } from '../test/harness/proc';
 import { startRedis } from '../test/harness/redis';
 import { startRegistry } from '../test/harness/registry';
 import { buildDemoImage, DEMO_REPOSITORY, DEMO_TAG } from './demo-image';
+import { seedCleanImage, seedConsoleDemo } from './stack-demo';
 
 const ROOT = path.resolve(__dirname, '../..');
 /** State folder; PORTCULLIS_STACK_DIR moves it (tests run a stack of their own). */
@@ -192,6 +193,7 @@ function banner(ports: Ports, tokens: Record<string, string>): string {
   return `
 Portcullis local stack is up (state in ${shown(STATE)}/, service log in ${shown(path.join(STATE, 'portcullis.log'))})
   API                 ${api}   (readyz: ${api}/readyz)
+  console             ${api}/ui   (sign in with a demo token below: developer, approver, admin or auditor)
   internal registry   http://127.0.0.1:${ports.registry}
   demo upstream       demo.local → nginx http://127.0.0.1:${ports.proxy} → registry http://127.0.0.1:${ports.upstream}
   Redis               redis://127.0.0.1:${ports.redis}
@@ -258,6 +260,7 @@ async function main(): Promise<void> {
     services.push(upstream);
     services.push(await startNginx({ name: 'proxy', upstream: upstream.url, port: ports.proxy, dir: path.join(STATE, 'proxy') }));
     await seedDemoImage(upstream.url);
+    await seedCleanImage(upstream.url);
     const tokens = ensureTokens();
     writeEnvFile(ports, tokens);
     const { service, exited } = startPortcullis(ports, seedOsv());
@@ -276,6 +279,11 @@ async function main(): Promise<void> {
     ]);
     ready = true;
     process.stdout.write(banner(ports, tokens));
+    // Something for the console to show; after the banner, so a slow scan never delays it.
+    seedConsoleDemo(`http://127.0.0.1:${ports.api}`, tokens, () => stopping).then(
+      (done) => { if (done) process.stdout.write(`stack: console demo data: ${done}\n`); },
+      (err: unknown) => { if (!stopping) process.stderr.write(`stack: console demo data not seeded: ${(err as Error).message}\n`); },
+    );
   } catch (err) {
     process.stderr.write(`stack: ${(err as Error).message}\n`);
     stopping = true;

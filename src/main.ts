@@ -41,7 +41,7 @@ import { startIdentityHygiene } from '../queue/identity-hygiene';
 import { monitorProcessors, scheduleMonitor } from '../queue/monitor';
 import { createMonitor, type Monitor } from './monitor/wiring';
 import { alertLogger } from './events';
-import { approverGroupsOf, createIdentity, createOidcSignIn, type Identity, type IdentityOptions } from './identity';
+import { approverGroupsOf, createIdentity, createOidcSignIn, refreshingSessions, type Identity, type IdentityOptions } from './identity';
 import type { IdentityProvider } from './lib/identity/types';
 import { createLogger, setRootLogger, type Logger } from './lib/logger';
 import { BatchedRateCounter, RedisRateCounter } from './lib/rate-counter';
@@ -57,7 +57,12 @@ import { startScanners } from './scanners';
 import type { ScannerAdapter } from './scanners/types';
 import { RedisSessionStore } from './ui/sessions';
 import { RedisApprovalStore, RedisCodeScanStore, RedisLedgerSnapshot, RedisRequestStore, RedisRevocationStore, RedisScanResultStore, type ApprovalStore } from './store';
-import { RedisUploadJournal } from './store';
+import { RedisFindingIndex, RedisUploadJournal } from './store';
+import { backfillFindingIndex, findingIndexer } from './ui/data/indexer';
+import type { Monitoring } from './ui/data/monitoring';
+import { consoleRouter } from './ui/router';
+import { consoleDeps } from './ui/wiring';
+import { consoleMonitoring, staleAfter } from './console-monitoring';
 
 type Role = 'all' | 'api' | 'worker' | 'webhook';
 
@@ -128,6 +133,8 @@ export interface ServiceOptions {
   identity?: IdentityOptions;
   /** The monitor's clock (grace deadlines, waiver expiry, snapshots), which tests move. @defaultValue the system clock */
   monitorClock?: () => Date;
+  /** What the console shows of post-approval monitoring. @defaultValue not configured */
+  monitoring?: Monitoring;
 }
 
 /** The registry gateway and the one configured mover inside it. */
@@ -186,6 +193,8 @@ export function buildServices(config: Config, logger: Logger, redis: Redis, opti
   const auth = createIdentity(config, logger, options.identity, { redis, prefix, events });
   // Four-eyes looks up who is the same person in the current tokens file (its `sameAs` links).
   const links = (subject: string): string[] => auth.tokensFile?.linkedSubjects(subject) ?? [subject];
+  // The console's CVE/package search and unique-CVE counts: each request indexed once scanned.
+  events.subscribe(findingIndexer(requests, new RedisFindingIndex(redis, prefix), logger.child({ module: 'ui' })));
   const namespaceMap = new NamespaceMap(config.webhook.namespaces, config.webhook.exempt);
   const admissionLedger = admissionLedgerStore(config, redis);
   const requestService = new RequestService({ requests, approvals, revocations, scheduler, lifecycle, events, upstreams: config.upstreams.map((u) => u.registry), links });
@@ -296,7 +305,7 @@ export function identityFrom(config: Config, logger: Logger, options: IdentityOp
 }
 
 /** `redis` is the `store` connection (lib/redis.ts): readiness and the shared rate limits use it. */
-export async function startApi(config: Config, logger: Logger, redis: Redis, services: Services, identity: IdentityProvider): Promise<{ server: Server; port: number; step: ShutdownStep }> {
+export async function startApi(config: Config, logger: Logger, redis: Redis, services: Services, identity: IdentityProvider, monitoring?: Monitoring): Promise<{ server: Server; port: number; step: ShutdownStep }> {
   // CI's lookups cost one Redis round trip: principals are remembered 1 s (emptied at once by
   // any identity change, api/middleware/auth-cache.ts), the per-principal limit is counted
   // here and sent to Redis in batches; failed authentications are counted in Redis exactly.
@@ -308,9 +317,12 @@ export async function startApi(config: Config, logger: Logger, redis: Redis, ser
   const stopListening = listenIdentityChanges(subscriber, config.redis.prefix, cached, logger);
   const principalCounter = new BatchedRateCounter(new RedisRateCounter(redis, `${config.redis.prefix}:ratelimit:principal`));
   // The console's OIDC sign-in (auth.oidc.redirectUri): its routes start sessions in the console's store.
-  const signIn = config.ui.enabled
-    ? createOidcSignIn(config, logger, redis, new RedisSessionStore(redis, config.redis.prefix, { idleMs: config.ui.idleMinutes * 60_000, lifetimeMs: config.ui.lifetimeHours * 3_600_000 }))
-    : undefined;
+  // One session store for both sign-ins; console pages read OIDC sessions through the refresh
+  // (groups re-read when due), token sessions as stored.
+  const uiSessions = new RedisSessionStore(redis, config.redis.prefix, { idleMs: config.ui.idleMinutes * 60_000, lifetimeMs: config.ui.lifetimeHours * 3_600_000 });
+  const signIn = config.ui.enabled ? createOidcSignIn(config, logger, redis, uiSessions) : undefined;
+  // One failed-authentication counter for /v1 and the console's sign-in.
+  const addresses = new RedisRateCounter(redis, `${config.redis.prefix}:ratelimit:failed-auth`);
   const app = createApp({
     logger: logger.child({ module: 'api' }),
     // Each client answers for itself: the registry client's ping() uses its caFile/insecure and credentials.
@@ -320,10 +332,15 @@ export async function startApi(config: Config, logger: Logger, redis: Redis, ser
       reviews: services.monitor.views, snapshots: services.monitor.snapshots, reviewDecisions: services.monitor.reviews,
       rateCounters: {
         principals: principalCounter,
-        addresses: new RedisRateCounter(redis, `${config.redis.prefix}:ratelimit:failed-auth`),
+        addresses,
       },
-    })],
+    }), ...(config.ui.enabled ? [consoleRouter(consoleDeps(config, redis, services, identity, addresses, monitoring ?? consoleMonitoring({ views: services.monitor.views, snapshots: services.monitor.snapshots, inventory: services.inventory, staleAfterMs: staleAfter(config.scanners) }), signIn ? refreshingSessions(uiSessions, signIn) : uiSessions))] : [])],
   });
+  if (config.ui.enabled) {
+    // Requests scanned before the finding index existed; idempotent, so every replica may run it.
+    backfillFindingIndex(new RedisRequestStore(redis, config.redis.prefix), new RedisFindingIndex(redis, config.redis.prefix))
+      .catch((err: unknown) => logger.warn({ error: err }, 'finding index backfill stopped'));
+  }
   const { server, scheme } = createServer(config, app);
   server.listen(config.server.port, config.server.host);
   await once(server, 'listening');

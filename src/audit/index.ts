@@ -12,3 +12,4 @@ export { archiveBefore, type ArchiveOutcome } from './archive';
 export { startCheckpointer, type Checkpointer } from './checkpointer';
 export { AuditReader, visibleTo, type AuditPage, type TeamScope } from './reader';
 export * from './checkpoint-dir';
+export { type AuditEntry } from './chain';

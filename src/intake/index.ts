@@ -29,3 +29,6 @@ export type { ApprovalStore } from '../store/types';
 export { canRead, readableTeams } from './access';
 export { type DomainEvent } from './events';
 export { EventBus } from './events';
+export { requireRole } from './access';
+export { isMember, hasRole } from './access';
+export { type EventHandler } from './events';

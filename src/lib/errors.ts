@@ -35,6 +35,8 @@ export const ERROR_STATUS = {
   OIDC_SIGNIN_FAILED: 401,
   IDENTITY_UNMAPPED: 403,
   FORBIDDEN: 403,
+  /** A console form or mutating fetch without its session's CSRF token. */
+  CSRF_INVALID: 403,
   NOT_FOUND: 404,
   NOT_APPROVED: 404,
   RATE_LIMITED: 429,

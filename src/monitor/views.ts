@@ -5,7 +5,7 @@
  */
 import type { Principal } from '../lib/identity/types';
 import type { HealthStore } from './health-store';
-import { healthView, type ApprovalKey, type BlockingFinding, type HealthView } from './types';
+import { healthView, type ApprovalKey, type BlockingFinding, type HealthRecord, type HealthView } from './types';
 
 /** A re-review in the approvers' queue: an at-risk approval past its deadline, with `monitor.autoRevoke` off. */
 export interface ReviewItem {
@@ -25,11 +25,17 @@ export interface ReviewItem {
 const REVIEWS_MAX = 500;
 
 export class HealthViews {
-  constructor(private readonly store: Pick<HealthStore, 'getMany' | 'reviews'>) {}
+  constructor(private readonly store: Pick<HealthStore, 'getMany' | 'reviews' | 'due'>) {}
 
   /** The health of each approval, `null` where none was evaluated yet. */
   async of(keys: readonly ApprovalKey[]): Promise<Array<HealthView | null>> {
     return (await this.store.getMany(keys)).map((r) => (r ? healthView(r) : null));
+  }
+
+  /** At-risk approvals of these teams (`'*'`: every team), earliest deadline first (the console's alerts). */
+  async atRisk(teams: readonly string[] | '*', limit = REVIEWS_MAX): Promise<HealthRecord[]> {
+    const keys = (await this.store.due(Number.MAX_SAFE_INTEGER, limit)).filter((k) => teams === '*' || teams.includes('*') || teams.includes(k.team));
+    return (await this.store.getMany(keys)).filter((r): r is HealthRecord => r !== null && r.state === 'at_risk');
   }
 
   /** The re-reviews the caller may decide (approvers and admins of the team), oldest first. */

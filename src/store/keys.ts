@@ -38,6 +38,12 @@ export interface StoreKeys {
   requestsByDigest(team: string, digest: string): string;
   /** The same across teams (a quarantine repository is shared by every team), for retention. */
   requestsByDigestAll(digest: string): string;
+  /** Console search: hash of request id → the findings of that request matching `term` (a lowercased id, alias or package). */
+  findingTerm(term: string): string;
+  /** Console: a request's findings folded for the dashboards (team, image, vulnerability ids per severity). */
+  findingDigest(requestId: string): string;
+  /** Console: set of the request ids whose findings are indexed. */
+  findingIndexed(): string;
 }
 
 export function storeKeys(prefix: string): StoreKeys {
@@ -63,6 +69,9 @@ export function storeKeys(prefix: string): StoreKeys {
     auditOutbox: () => `${prefix}:audit:outbox`,
     requestsByDigest: (team, digest) => `${prefix}:idx:digest:${team}:${digest}`,
     requestsByDigestAll: (digest) => `${prefix}:idx:digest-all:${digest}`,
+    findingTerm: (term) => `${prefix}:idx:finding:${term}`,
+    findingDigest: (requestId) => `${prefix}:idx:finding-req:${requestId}`,
+    findingIndexed: () => `${prefix}:idx:finding-indexed`,
   };
 }
 

@@ -89,7 +89,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   // main.ts's `store` connection for the API and stores; the worker makes its own.
   const redis = createRedis(config.redis, 'store', logger);
   const built = buildServices(config, logger, redis, options);
-  const api = await startApi(config, logger, redis, built, built.auth.provider);
+  const api = await startApi(config, logger, redis, built, built.auth.provider, options.monitoring);
   let worker: ReturnType<typeof startWorker> | undefined;
   if (options.worker !== false) worker = startWorker(config, logger, built);
   const url = `http://127.0.0.1:${api.port}`;

@@ -62,6 +62,7 @@ describe('npm run stack', () => {
     const banner = run.out();
     for (const role of ['developer', 'approver', 'ci robot', 'admin', 'auditor']) expect(banner).toMatch(new RegExp(`\\n  ${role} +\\S+ +\\([^)]*\\) +pc_`));
     expect(banner).not.toContain('127.0.0.1:8080');
+    expect(banner).toContain(`console             http://127.0.0.1:${env.PORTCULLIS_STACK_API_PORT}/ui`);
 
     const vars: Record<string, string> = {};
     for (const line of readFileSync(path.join(state, 'demo-tokens.env'), 'utf8').split('\n')) {
@@ -77,6 +78,12 @@ describe('npm run stack', () => {
     // `audit verify` as the banner prints it: no overlay to know about, PORTCULLIS_CONFIG is in the env file.
     const verify = await cli(['audit', 'verify'], vars);
     expect(verify).toEqual({ code: 0, out: expect.stringContaining('audit log intact') });
+    // The console's demo data: an approved image and a flagged request awaiting approval.
+    await until('the console demo data', () => run.out().includes('stack: console demo data:'), run);
+    const listed = await fetch(`${vars.PORTCULLIS_URL}/v1/requests?limit=10`, { headers: { authorization: `Bearer ${vars.AUDITOR_TOKEN}` } });
+    const items = ((await listed.json()) as { items: Array<{ status: string; policy: { verdict: string } | null }> }).items;
+    expect(items.map((i) => i.status).sort()).toEqual(['approved', 'awaiting_approval']);
+    expect(items.find((i) => i.status === 'awaiting_approval')?.policy?.verdict).toBe('fail');
     // The scanner's database is a copy under the state folder, not the git-tracked sample.
     expect(existsSync(path.join(state, 'osv'))).toBe(true);
 

@@ -1,0 +1,152 @@
+/**
+ * Sign-in with an API token typed once, the session cookie, and the CSRF check.
+ * - The token goes to the same identity providers as a bearer token on /v1 and is then
+ *   forgotten: the session holds only the principal's fields (src/ui/sessions.ts).
+ * - A failed sign-in counts against the API's failed-authentication limit per address (shared
+ *   in Redis across replicas); over it, sign-in answers 429 whatever the token.
+ * - The login form carries a one-time token also set as a cookie (no session exists yet);
+ *   every later form and mutating fetch carries the session's CSRF token.
+ */
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import type { NextFunction, Request, Response, Router } from 'express';
+import { AppError, toAppError } from '../lib/errors';
+import type { Principal } from '../lib/identity/types';
+import type { ConsoleDeps } from './deps';
+import { html } from './html';
+import { errorBox, notice, page, type PageContext } from './layout';
+import { shownError } from './messages';
+import { readCookies, setCookie } from './security';
+import { csrfMatches, principalOfSession, sessionDataOf, type SessionData, type UiSession } from './sessions';
+
+export const SESSION_COOKIE = 'portcullis_session';
+const LOGIN_COOKIE = 'portcullis_login';
+
+export interface UiLocals {
+  session: UiSession;
+  sessionId: string;
+  principal: Principal;
+  ctx: PageContext;
+}
+
+export function uiOf(res: Response): UiLocals {
+  const ui = res.locals.ui as UiLocals | undefined;
+  if (!ui) throw new AppError('UNAUTHENTICATED', 'sign in first');
+  return ui;
+}
+
+const secure = (deps: ConsoleDeps, req: Request): boolean => deps.secureCookies || req.secure;
+const addressOf = (req: Request): string => req.socket.remoteAddress ?? 'unknown';
+
+/** Only a console path may follow sign-in (never another site, never `//host`). */
+function safeNext(v: unknown): string {
+  return typeof v === 'string' && /^\/ui\/[A-Za-z0-9/_.\-?=&%]*$/.test(v) && !v.startsWith('/ui/login') ? v : '/ui/overview';
+}
+
+function loginPage(req: Request, res: Response, deps: ConsoleDeps, status: number, err?: AppError): void {
+  const token = randomBytes(24).toString('base64url');
+  setCookie(res, LOGIN_COOKIE, token, { secure: secure(deps, req), maxAge: 600 });
+  const ended = req.query.ended === 'idle' ? 'Your session ended. Sign in again.' : req.query.ended === 'signout' ? 'You signed out.' : undefined;
+  const next = safeNext(req.query.next ?? req.body?.next);
+  res.status(status).type('html').send(page(null, 'Sign in', html`
+${notice(ended)}${errorBox(err ? shownError(err) : undefined)}
+<form method="post" action="/ui/login" class="card narrow">
+  <input type="hidden" name="csrf" value="${token}">
+  <input type="hidden" name="next" value="${next}">
+  <label for="token">API token</label>
+  <input id="token" name="token" type="password" autocomplete="off" required maxlength="4096" spellcheck="false">
+  <p class="hint">The token is checked once and never stored: the console keeps a session, not your token.</p>
+  <button type="submit">Sign in</button>
+</form>`, req.id).value);
+}
+
+/**
+ * Starts a session for `data` and sets its cookie: the one way a sign-in (token here, OIDC in
+ * src/identity's console routes) turns into a session. The caller redirects afterwards.
+ */
+export async function startSession(deps: Pick<ConsoleDeps, 'sessions' | 'secureCookies'>, req: Request, res: Response, data: SessionData): Promise<void> {
+  const { id } = await deps.sessions.create(data);
+  const isSecure = deps.secureCookies || req.secure;
+  setCookie(res, SESSION_COOKIE, id, { secure: isSecure });
+  setCookie(res, LOGIN_COOKIE, '', { secure: isSecure, maxAge: 0 });
+}
+
+export function loginRoutes(router: Router, deps: ConsoleDeps): void {
+  router.get('/ui/login', async (req, res) => {
+    const id = readCookies(req)[SESSION_COOKIE];
+    if (id && (await deps.sessions.get(id))) return res.redirect(303, safeNext(req.query.next));
+    loginPage(req, res, deps, 200);
+  });
+
+  router.post('/ui/login', async (req, res) => {
+    const sent = typeof req.body?.csrf === 'string' ? req.body.csrf : '';
+    const expected = readCookies(req)[LOGIN_COOKIE] ?? '';
+    if (!sent || sent.length !== expected.length || !timingSafeEqual(Buffer.from(sent), Buffer.from(expected))) {
+      return loginPage(req, res, deps, 403, new AppError('CSRF_INVALID', 'the sign-in form expired; it is shown again'));
+    }
+    const { counter, perMinute } = deps.failedAuth;
+    if (perMinute > 0) {
+      const { count, retryAfter } = await counter.peek(addressOf(req));
+      if (count >= perMinute) {
+        res.setHeader('Retry-After', String(retryAfter));
+        return loginPage(req, res, deps, 429, new AppError('RATE_LIMITED', `more than ${perMinute} failed authentications per minute from this address`));
+      }
+    }
+    const token = typeof req.body?.token === 'string' ? req.body.token.trim() : '';
+    let principal: Principal | null = null;
+    let refusal: AppError | null = null;
+    try {
+      principal = token && token.length <= 4096 ? await deps.identity.authenticate(token) : null;
+    } catch (err) {
+      refusal = toAppError(err);
+      if (refusal.status >= 500) throw refusal;
+    }
+    if (!principal) {
+      const err = refusal ?? new AppError('UNAUTHENTICATED', 'the token is not valid');
+      if (err.status === 401 && perMinute > 0) await counter.hit(addressOf(req));
+      req.log?.info({ 'event.category': 'authentication', 'event.outcome': 'failure', 'error.code': err.code }, 'console sign-in refused');
+      return loginPage(req, res, deps, err.status, err);
+    }
+    await startSession(deps, req, res, sessionDataOf(principal));
+    req.log?.info({ 'event.category': 'authentication', 'event.outcome': 'success', 'user.name': principal.name }, 'console sign-in');
+    res.redirect(303, safeNext(req.body?.next));
+  });
+}
+
+/** Loads the session; none or ended: a page asks to sign in, anything else answers 401. */
+export function requireSession(deps: ConsoleDeps) {
+  return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
+    const id = readCookies(req)[SESSION_COOKIE];
+    const session = id ? await deps.sessions.get(id) : null;
+    if (!session || !id) {
+      if (req.method === 'GET' && !req.path.includes('.')) {
+        const target = `/ui/login?${new URLSearchParams({ next: req.originalUrl, ...(id ? { ended: 'idle' } : {}) }).toString()}`;
+        if (req.get('hx-request')) { res.setHeader('HX-Redirect', target); res.status(204).end(); return; }
+        res.redirect(303, target);
+        return;
+      }
+      return next(new AppError('UNAUTHENTICATED', 'sign in first'));
+    }
+    const principal = principalOfSession(session);
+    const locals: UiLocals = { session, sessionId: id, principal, ctx: { principal, csrf: session.csrf, requestId: req.id, path: req.path } };
+    res.locals.ui = locals;
+    next();
+  };
+}
+
+/** Every request that changes something carries the session's CSRF token (form field or header). */
+export function checkCsrf() {
+  return (req: Request, res: Response, next: NextFunction): void => {
+    if (req.method === 'GET' || req.method === 'HEAD') return next();
+    const sent: unknown = req.body?.csrf ?? req.get('x-csrf-token');
+    if (!csrfMatches(uiOf(res).session, sent)) return next(new AppError('CSRF_INVALID', 'missing or wrong CSRF token'));
+    next();
+  };
+}
+
+export function logoutRoute(router: Router, deps: ConsoleDeps): void {
+  router.post('/ui/logout', async (req, res) => {
+    await deps.sessions.destroy(uiOf(res).sessionId);
+    setCookie(res, SESSION_COOKIE, '', { secure: secure(deps, req), maxAge: 0 });
+    res.redirect(303, '/ui/login?ended=signout');
+  });
+}

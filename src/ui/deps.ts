@@ -1,0 +1,41 @@
+/** Everything the console is given by main.ts: services, narrow store readers, monitoring sources. */
+import type { Router } from 'express';
+import type { AuditLog } from '../audit';
+import type { ApprovedService, DecisionService, RequestService, RevocationService, WaiverService } from '../intake';
+import type { IdentityProvider } from '../lib/identity/types';
+import type { RateCounter } from '../lib/rate-counter';
+import type { FindingIndex } from '../store';
+import type { RequestStats } from '../store';
+import type { ApprovalStore, RequestStore } from '../store/types';
+import type { Monitoring } from './data/monitoring';
+import type { SessionStore } from './sessions';
+
+export interface ConsoleDeps {
+  sessions: SessionStore;
+  identity: IdentityProvider;
+  /** The API's shared failed-authentication counter (per client address) and its limit per minute. */
+  failedAuth: { counter: RateCounter; perMinute: number };
+  /** Mark cookies `Secure` (the API serves TLS itself); a request that arrived over TLS always does. */
+  secureCookies: boolean;
+  requests: RequestService;
+  decisions: DecisionService;
+  waivers: WaiverService;
+  approved: ApprovedService;
+  revocations: RevocationService;
+  audit: Pick<AuditLog, 'list' | 'verify'>;
+  /** Read-only store access for what no service offers yet (counts, the queue's oldest, search). */
+  store: {
+    requests: Pick<RequestStore, 'list'>;
+    approvals: Pick<ApprovalStore, 'list'>;
+    stats: RequestStats;
+    findings: FindingIndex;
+  };
+  monitoring: Monitoring;
+  /**
+   * Routes that need no session, mounted after the token sign-in and before the session check
+   * (the OIDC sign-in: /ui/login/oidc, /ui/callback; they end in `startSession` from ./auth).
+   */
+  publicRoutes?: Router[];
+  /** @defaultValue the system clock */
+  now?: () => number;
+}

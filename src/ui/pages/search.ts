@@ -1,0 +1,62 @@
+/**
+ * CVE and package search across every image the signed-in person may see, quarantined and
+ * approved: "where is CVE-2021-44228 / log4j-core?". The finding index answers by term with
+ * each hit's team, so hits of teams the person cannot read are dropped before any request is
+ * read; the shown page's requests are then read through the request service (which checks the
+ * team again) for their current status.
+ */
+import type { Router } from 'express';
+import { z } from 'zod';
+import { canRead, requireRole } from '../../intake';
+import { parseInput } from '../../api/middleware/validate';
+import type { FindingHit } from '../../store';
+import { uiOf } from '../auth';
+import type { ConsoleDeps } from '../deps';
+import { severityBadge, shortDigest, statusBadge } from '../format';
+import { html, query } from '../html';
+import { send } from '../render';
+
+const searchQuery = z.object({
+  q: z.string().trim().max(200).optional(),
+  status: z.enum(['any', 'approved', 'quarantined']).optional(),
+  page: z.coerce.number().int().min(1).max(1000).optional(),
+});
+const PAGE = 50;
+const QUARANTINED = new Set(['awaiting_approval', 'rejected', 'failed', 'scanning', 'staging', 'promoting']);
+
+export function searchRoutes(router: Router, deps: ConsoleDeps): void {
+  router.get('/ui/search', async (req, res) => {
+    const { principal: p } = uiOf(res);
+    requireRole(p, ['developer', 'approver', 'auditor', 'admin'], 'searching findings');
+    const q = parseInput(searchQuery, req.query, 'query');
+    const term = q.q ?? '';
+    const hits: FindingHit[] = term ? (await deps.store.findings.search(term)).filter((h) => canRead(p, h.team)) : [];
+    hits.sort((a, b) => a.team.localeCompare(b.team) || a.image.localeCompare(b.image) || a.requestId.localeCompare(b.requestId));
+    const pageNo = q.page ?? 1;
+    // Status comes from the request itself (it moves); a request deleted since it was indexed drops out.
+    const rows = (await Promise.all(hits.slice((pageNo - 1) * PAGE, pageNo * PAGE).map(async (h) => {
+      const r = await deps.requests.get(p, h.requestId).catch(() => null);
+      return r ? { h, status: r.status, internalRef: r.internalRef } : null;
+    }))).filter((x): x is NonNullable<typeof x> => x !== null)
+      .filter((x) => !q.status || q.status === 'any' || (q.status === 'approved' ? x.status === 'approved' : QUARANTINED.has(x.status)));
+    const teams = new Set(hits.map((h) => h.team));
+    const body = html`
+<form method="get" action="/ui/search" class="filters" role="search">
+  <label>CVE, advisory id or package <input name="q" value="${term}" maxlength="200" placeholder="CVE-2021-44228 or log4j-core" autofocus></label>
+  <label>Where <select name="status">
+    <option value="any"${!q.status || q.status === 'any' ? html` selected` : ''}>quarantined and approved</option>
+    <option value="approved"${q.status === 'approved' ? html` selected` : ''}>approved only</option>
+    <option value="quarantined"${q.status === 'quarantined' ? html` selected` : ''}>not approved</option></select></label>
+  <button type="submit">Search</button>
+</form>
+${term ? html`<p>${hits.length} request${hits.length === 1 ? '' : 's'} in ${teams.size} team${teams.size === 1 ? '' : 's'} contain <strong>${term}</strong> (exact id, alias or package name).</p>
+${rows.length ? html`<div class="table-wrap"><table><caption>Images containing ${term}</caption>
+<thead><tr><th scope="col">Image</th><th scope="col">Team</th><th scope="col">Status</th><th scope="col">Digest</th><th scope="col">Matching findings</th></tr></thead>
+<tbody>${rows.map(({ h, status, internalRef }) => html`<tr><td><a href="/ui/requests/${h.requestId}">${h.image}</a>${internalRef ? html`<br><small><code>${internalRef}</code></small>` : ''}</td>
+<td>${h.team}</td><td>${statusBadge(status)}</td><td><code>${shortDigest(h.digest)}</code></td>
+<td><ul class="plain">${h.matches.slice(0, 20).map((m) => html`<li>${severityBadge(m.severity)} <span class="fid">${m.id}</span> ${m.package ?? ''} ${m.installedVersion ?? ''}${m.fixedVersion ? html` → fixed in ${m.fixedVersion}` : ''}</li>`)}</ul></td></tr>`)}</tbody></table></div>`
+    : html`<p class="empty">No image you may see contains it${q.status && q.status !== 'any' ? ' with that status' : ''}.</p>`}
+${hits.length > pageNo * PAGE ? html`<p><a href="/ui/search${query({ q: term, status: q.status, page: pageNo + 1 })}">Next page</a></p>` : ''}` : html`<p class="hint">Searches every image your teams requested, quarantined or approved.</p>`}`;
+    send(res, 'CVE & package search', body);
+  });
+}
