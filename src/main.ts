@@ -55,7 +55,7 @@ import { UpstreamResolver } from './registry';
 import { cancelAbandonedUploads } from './registry';
 import { startScanners } from './scanners';
 import type { ScannerAdapter } from './scanners/types';
-import { RedisSessionStore } from './ui/sessions';
+import { endSessionsOnDisable, RedisSessionStore } from './ui/sessions';
 import { RedisApprovalStore, RedisCodeScanStore, RedisLedgerSnapshot, RedisRequestStore, RedisRevocationStore, RedisScanResultStore, type ApprovalStore } from './store';
 import { RedisFindingIndex, RedisUploadJournal } from './store';
 import { backfillFindingIndex, findingIndexer } from './ui/data/indexer';
@@ -158,6 +158,8 @@ export function buildServices(config: Config, logger: Logger, redis: Redis, opti
   events.subscribe(ledgerAnnouncer(redis, ledgerChannel(prefix)));
   // Every API process forgets its remembered principals when an identity changes (auth-cache.ts).
   events.subscribe(identityChangeAnnouncer(redis, prefix));
+  // A disabled, deleted or expired principal's console sessions end at once, whichever process disabled it.
+  events.subscribe(endSessionsOnDisable(new RedisSessionStore(redis, prefix, { idleMs: config.ui.idleMinutes * 60_000, lifetimeMs: config.ui.lifetimeHours * 3_600_000 }), logger.child({ module: 'ui' })));
   const requests = new RedisRequestStore(redis, prefix, { confirm });
   const metrics = new Metrics({ version: PACKAGE_VERSION });
   events.subscribe(metricsSubscriber(metrics, { requestedAt: async (target) => (await requests.get(target.replace(/^request\//, '')))?.createdAt ?? null }));

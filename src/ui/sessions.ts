@@ -166,3 +166,31 @@ export class RedisSessionStore implements SessionStore {
     return Number(await this.redis.eval(DESTROY_ALL, 1, this.subjectPrefix + sha256(subject), this.sessionPrefix));
   }
 }
+
+/** Identity events after which a subject may no longer use the console: its sessions end at once. */
+const ENDING_EVENTS = /^(robot\.(disabled|deleted|expired)|principal\.disabled(_\w+)?)$/;
+
+/**
+ * The subject an identity event names: `robot/<id>` is the robot's subject `robot:<id>`,
+ * `principal/<subject>` the subject itself; anything else names none.
+ */
+export function subjectOfTarget(target: string): string | null {
+  if (target.startsWith('robot/')) return `robot:${target.slice('robot/'.length)}`;
+  if (target.startsWith('principal/')) return target.slice('principal/'.length) || null;
+  return null;
+}
+
+/**
+ * An event subscriber that ends every console session of a robot disabled, deleted or expired,
+ * or of a principal disabled (by an admin or for inactivity): a session keeps the roles read at
+ * sign-in, so without this it would outlive the credential by up to `ui.lifetimeHours`. Runs in
+ * whichever process publishes the event (sessions are in Redis); a failure is logged, never thrown.
+ */
+export function endSessionsOnDisable(store: Pick<SessionStore, 'destroyAllFor'>, logger?: { warn(o: object, m: string): void }): (event: { type: string; target: string }) => Promise<void> {
+  return async (event) => {
+    if (!ENDING_EVENTS.test(event.type)) return;
+    const subject = subjectOfTarget(event.target);
+    if (!subject) return;
+    await store.destroyAllFor(subject).catch((err: unknown) => logger?.warn({ error: err, subject }, 'console sessions of a disabled principal could not be ended'));
+  };
+}

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import Redis from 'ioredis';
-import { csrfMatches, principalOfSession, RedisSessionStore, sessionDataOf, type SessionData } from '../../../src/ui/sessions';
+import { csrfMatches, endSessionsOnDisable, principalOfSession, RedisSessionStore, sessionDataOf, subjectOfTarget, type SessionData } from '../../../src/ui/sessions';
 import { services, uniqueName } from '../../harness/services';
 
 const alice: SessionData = { subject: 'tokens-file:alice', source: 'tokens-file', name: 'alice', roles: ['approver'], teams: ['payments'] };
@@ -106,5 +106,42 @@ describe('RedisSessionStore', () => {
   it('builds session data from a principal without any credential', () => {
     expect(sessionDataOf({ name: 'ci-bot', roles: ['ci'], teams: ['payments'] })).toEqual({ subject: 'tokens-file:ci-bot', source: 'tokens-file', name: 'ci-bot', roles: ['ci'], teams: ['payments'] });
     expect(() => sessionDataOf({ name: '', roles: [], teams: [] })).toThrow();
+  });
+});
+
+describe('console sessions end when their principal is disabled', () => {
+  let redis: Redis;
+  let store: RedisSessionStore;
+  beforeAll(() => {
+    redis = new Redis(services().redis.url);
+    store = new RedisSessionStore(redis, uniqueName('ui'), { idleMs: 30 * MIN, lifetimeMs: 120 * MIN });
+  });
+  afterAll(async () => { await redis.quit(); });
+
+  it('maps event targets to subjects', () => {
+    expect(subjectOfTarget('robot/r-123')).toBe('robot:r-123');
+    expect(subjectOfTarget('principal/oidc:https://idp#42')).toBe('oidc:https://idp#42');
+    expect(subjectOfTarget('request/abc')).toBeNull();
+  });
+
+  it.each([
+    ['robot.disabled', 'robot/r-1', 'robot:r-1'],
+    ['robot.deleted', 'robot/r-2', 'robot:r-2'],
+    ['robot.expired', 'robot/r-3', 'robot:r-3'],
+    ['principal.disabled_inactive', 'principal/tokens-file:bob', 'tokens-file:bob'],
+  ])('%s ends every session of %s and no one else\'s', async (type, target, subject) => {
+    const other = await store.create({ ...alice, subject: 'tokens-file:carol', name: 'carol' });
+    const mine = await Promise.all([1, 2, 3].map(() => store.create({ ...alice, subject, name: subject })));
+    await endSessionsOnDisable(store)({ type, target });
+    for (const s of mine) expect(await store.get(s.id)).toBeNull();
+    expect(await store.get(other.id)).not.toBeNull();
+  });
+
+  it('leaves sessions alone for events that do not take access away', async () => {
+    const s = await store.create({ ...alice, subject: 'robot:r-9' });
+    for (const type of ['robot.rotated', 'robot.enabled', 'robot.expiring', 'principal.enabled']) {
+      await endSessionsOnDisable(store)({ type, target: 'robot/r-9' });
+    }
+    expect(await store.get(s.id)).not.toBeNull();
   });
 });
