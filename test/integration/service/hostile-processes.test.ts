@@ -8,27 +8,17 @@
  * every request ends with its clear code and nothing under approved/, no health check ever
  * failed, and the worker's RSS (and its peak, VmHWM) stayed under 1 GiB.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
-import YAML from 'yaml';
-import { sha256Hex } from '../../../src/lib/identity/tokens-file';
 import { buildImage, customIndex, pushImage, pushManifest, type BuiltImage, type BuiltIndex } from '../../harness/images';
-import { freePort, tempDir, waitFor } from '../../harness/proc';
+import { waitFor } from '../../harness/proc';
 import { services, uniqueName } from '../../harness/services';
 import { tagsOf } from '../../harness/tags';
-import { ADVISORY, buildVulnerableImage, privateOsvDb } from '../flow/scan-fixtures';
-import { statusDBomb } from './hostile-fixtures';
+import { ADVISORY, buildVulnerableImage } from '../flow/scan-fixtures';
+import { hostileServiceConfig, processMemory, statusDBomb } from './hostile-fixtures';
 import { startService, type StartedService } from './spawn-service';
 
 const GiB = 1024 * 1024 * 1024;
 const svc = services();
 const hostPath = svc.upstream.host.replace(':', '_');
-
-function memory(pid: number): { rss: number; peak: number } {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (field: string): number => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? NaN) * 1024;
-  return { rss: kb('VmRSS'), peak: kb('VmHWM') };
-}
 
 /** /healthz every 200 ms and the worker's RSS as often, until stopped. */
 function watch(base: string, workerPid: number) {
@@ -41,7 +31,7 @@ function watch(base: string, workerPid: number) {
       seen.checks += 1;
       if (res instanceof Error || res.status !== 200) seen.failures.push(res instanceof Error ? res.message : `status ${res.status}`);
       else await res.arrayBuffer();
-      seen.maxRss = Math.max(seen.maxRss, memory(workerPid).rss);
+      seen.maxRss = Math.max(seen.maxRss, processMemory(workerPid).rss);
       await new Promise((r) => setTimeout(r, Math.max(0, 200 - (Date.now() - started))));
     }
   })();
@@ -54,24 +44,7 @@ describe('hostile images against the API and a worker as separate processes', ()
   let base: string;
 
   beforeAll(async () => {
-    const dir = tempDir('hostile-procs');
-    const tokensFile = path.join(dir, 'tokens.yaml');
-    writeFileSync(tokensFile, YAML.stringify({ principals: [
-      { name: 'dev', roles: ['developer'], teams: ['payments'], tokenSha256: sha256Hex('token-dev') },
-      { name: 'auditor', roles: ['auditor'], teams: [], tokenSha256: sha256Hex('token-auditor') },
-    ] }));
-    const port = await freePort();
-    const config = {
-      server: { host: '127.0.0.1', port },
-      redis: { url: svc.redis.url, prefix: uniqueName('hostile-procs') },
-      internalRegistry: { url: svc.internal.url },
-      upstreams: [{ registry: svc.upstream.host, endpoint: svc.proxy.url }],
-      auth: { tokensFile },
-      worker: { lockDurationMs: 5000, stalledIntervalMs: 1000 },
-      scanners: [{ name: 'builtin', type: 'builtin', osvPath: privateOsvDb() }],
-      policy: { onFail: 'reject' },
-      log: { level: 'warn' },
-    };
+    const { config, port } = await hostileServiceConfig('hostile-procs', 'warn');
     api = startService(config, ['--role', 'api']);
     worker = startService(config, ['--role', 'worker']);
     base = `http://127.0.0.1:${port}`;
@@ -134,7 +107,7 @@ describe('hostile images against the API and a worker as separate processes', ()
     expect(watcher.seen.checks).toBeGreaterThan(10);
     expect(watcher.seen.maxRss).toBeGreaterThan(0);
     expect(watcher.seen.maxRss).toBeLessThan(GiB);
-    expect(memory(worker.child.pid!).peak).toBeLessThan(GiB);
+    expect(processMemory(worker.child.pid!).peak).toBeLessThan(GiB);
     // Neither process died on the way.
     expect(api.child.exitCode).toBeNull();
     expect(worker.child.exitCode).toBeNull();

@@ -5,26 +5,15 @@
  * Now the scan fails with SCAN_LIMIT_EXCEEDED, once (not retried), while /healthz answers
  * throughout and the service process's peak RSS (VmHWM, read from /proc) stays under 1 GiB.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
-import YAML from 'yaml';
-import { sha256Hex } from '../../../src/lib/identity/tokens-file';
 import { buildImage, pushImage, sha256 } from '../../harness/images';
-import { freePort, tempDir, waitFor } from '../../harness/proc';
+import { waitFor } from '../../harness/proc';
 import { services, uniqueName } from '../../harness/services';
 import { tagsOf } from '../../harness/tags';
-import { privateOsvDb } from '../flow/scan-fixtures';
-import { statusDBomb } from './hostile-fixtures';
+import { hostileServiceConfig, processMemory, statusDBomb } from './hostile-fixtures';
 import { logLines, startService } from './spawn-service';
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
-
-function peakRss(pid: number): number {
-  const kb = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
-  if (!kb) throw new Error('no VmHWM');
-  return Number(kb) * 1024;
-}
 
 describe('the dpkg status.d bomb against the running service', () => {
   const svc = services();
@@ -37,24 +26,8 @@ describe('the dpkg status.d bomb against the running service', () => {
     const repo = uniqueName('bomb');
     await pushImage(svc.upstream.url, repo, '1.0', img);
 
-    const dir = tempDir('bomb');
-    const tokensFile = path.join(dir, 'tokens.yaml');
-    writeFileSync(tokensFile, YAML.stringify({ principals: [
-      { name: 'dev', roles: ['developer'], teams: ['payments'], tokenSha256: sha256Hex('token-dev') },
-      { name: 'auditor', roles: ['auditor'], teams: [], tokenSha256: sha256Hex('token-auditor') },
-    ] }));
-    const port = await freePort();
-    const service = startService({
-      server: { host: '127.0.0.1', port },
-      redis: { url: svc.redis.url, prefix: uniqueName('bomb') },
-      internalRegistry: { url: svc.internal.url },
-      upstreams: [{ registry: svc.upstream.host, endpoint: svc.proxy.url }],
-      auth: { tokensFile },
-      worker: { lockDurationMs: 5000, stalledIntervalMs: 1000 },
-      scanners: [{ name: 'builtin', type: 'builtin', osvPath: privateOsvDb() }],
-      policy: { onFail: 'reject' },
-      log: { level: 'info' },
-    });
+    const { config, port } = await hostileServiceConfig('bomb', 'info');
+    const service = startService(config);
     const base = `http://127.0.0.1:${port}`;
     try {
       await waitFor(async () => (await fetch(`${base}/healthz`).catch(() => null))?.ok === true, 'healthz', 30000);
@@ -80,7 +53,7 @@ describe('the dpkg status.d bomb against the running service', () => {
       expect(request.scans[0].error).toMatchObject({ code: 'SCAN_LIMIT_EXCEEDED' });
       expect(request.history.map((h: { status: string }) => h.status)).toEqual(['requested', 'resolving', 'staging', 'scanning', 'failed']);
       expect((await fetch(`${base}/healthz`)).status).toBe(200);
-      expect(peakRss(service.child.pid!)).toBeLessThan(GiB);
+      expect(processMemory(service.child.pid!).peak).toBeLessThan(GiB);
       expect(await tagsOf(svc.internal.url, `approved/payments/${svc.upstream.host.replace(':', '_')}/${repo}`)).toEqual([]);
       // Scanned once: a failure that is the image's own is not retried into another scan.
       const scans = logLines(service).filter((l) => l.message === 'scanned' && l.digest === img.digest);
