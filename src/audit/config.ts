@@ -6,8 +6,6 @@ import { z } from 'zod';
 
 import { durationMs } from '../lib/duration';
 
-export { durationMs };
-
 export const auditConfigSchema = z.strictObject({
   /** How often every API and worker process chains records left in the audit outbox. */
   drainIntervalMs: z.number().int().min(50).max(60000).default(1000).describe('how often every API and worker process chains the records waiting in the audit outbox (those written by a process that died before chaining them)'),

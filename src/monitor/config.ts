@@ -4,20 +4,10 @@
  * `6h`, `7d`) and parse to milliseconds; `0d` is allowed where it means "at once" (grace).
  */
 import { z } from 'zod';
-
-const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
-const DURATION = /^(\d+)(ms|s|m|h|d)$/;
+import { durationMs } from '../lib/duration';
 
 /** A duration string (`500ms`, `30s`, `5m`, `6h`, `7d`) → milliseconds, at least `min`. */
-export function durationSchema(min: number) {
-  return z.string()
-    .regex(DURATION, 'must be a duration such as 30s, 15m, 6h or 7d')
-    .transform((v) => {
-      const [, n, unit] = DURATION.exec(v) as RegExpExecArray;
-      return Number(n) * UNIT_MS[unit as keyof typeof UNIT_MS];
-    })
-    .refine((ms) => ms >= min, `must be at least ${min} ms`);
-}
+const durationSchema = (min: number) => durationMs(min, { days: true });
 
 /**
  * Grace per severity of the finding that put an approval at risk: how long it may stay at risk
