@@ -32,7 +32,7 @@ describe('an Ubuntu image with zstd layers in docker-registry', () => {
 
   test('read through the registry, matched in Ubuntu:22.04:LTS with the Ubuntu priority; Pro fixes and fixed packages are not findings', async () => {
     osv = mkdtempSync(path.join(os.tmpdir(), 'pcs-osv-ubuntu-'));
-    const write = (rec: object & { id: string }) => writeFileSync(path.join(osv, `${rec.id}.json`), JSON.stringify(rec));
+    const write = (rec: Record<string, unknown> & { id: string }) => writeFileSync(path.join(osv, `${rec.id}.json`), JSON.stringify(rec));
     write({
       id: 'UBUNTU-CVE-2024-2961', upstream: ['CVE-2024-2961'], modified: '2024-05-01T00:00:00Z', summary: 'glibc: out-of-bounds write in iconv',
       severity: [{ type: 'Ubuntu', score: 'high' }],
