@@ -121,11 +121,16 @@ async function writeLayer(dir: string, index: number, files: Iterable<[string, B
   const out = createWriteStream(file);
   gz.on('data', (c: Buffer) => hash.update(c));
   tar.pipe(gz).pipe(out);
+  // Listened to from the start: a full disk fails this write (every entry waits on it too, a
+  // stalled pipe never answers), and the caller's cleanup runs instead of a crash.
+  const written = finished(out);
+  written.catch(() => undefined);
   for (const [name, data, mode] of files) {
-    await new Promise<void>((resolve, reject) => tar.entry({ name, size: data.length, ...(mode ? { mode } : {}) }, data, (e) => (e ? reject(e) : resolve())));
+    const entry = new Promise<void>((resolve, reject) => tar.entry({ name, size: data.length, ...(mode ? { mode } : {}) }, data, (e) => (e ? reject(e) : resolve())));
+    await Promise.race([entry, written]);
   }
   tar.finalize();
-  await finished(out);
+  await written;
   return { digest: `sha256:${hash.digest('hex')}`, size: statSync(file).size, file };
 }
 
