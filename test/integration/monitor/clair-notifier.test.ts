@@ -7,7 +7,8 @@
  * (a single-platform image named directly, an index through one of its child images) are read
  * again, stored and announced with `findings.updated`; an unapproved or unknown manifest is
  * ignored; the notification is deleted once; redeliveries and concurrent deliveries apply it
- * once; a callback off the notifier URL is refused and never fetched.
+ * once, also when its first deliveries failed; a callback off the notifier URL is refused and
+ * never fetched.
  */
 import { createHmac } from 'node:crypto';
 import { createServer } from 'node:http';
@@ -124,6 +125,35 @@ describe('Clair notifier webhook', () => {
     expect(jobs.filter((j) => (j.data as { notificationId?: string }).notificationId === first.id)).toHaveLength(1);
     expect(pages(first.id)).toHaveLength(1);
     expect(deleted(first.id)).toBe(1);
+  });
+
+  it('a notifier whose first deliveries fail (a load balancer answering 503) delivers again until 200; applied once', async () => {
+    // A relay in front of the hook: 503 twice, then it passes deliveries through.
+    let seenByRelay = 0;
+    const relay = createServer((req, res) => {
+      seenByRelay += 1;
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        if (seenByRelay <= 2) { res.writeHead(503).end(); return; }
+        fetch(hook, { method: 'POST', headers: { 'content-type': req.headers['content-type'] ?? '', authorization: req.headers.authorization ?? '' }, body: Buffer.concat(chunks) })
+          .then(async (r) => { res.writeHead(r.status, { 'content-type': 'application/json' }).end(Buffer.from(await r.arrayBuffer())); })
+          .catch(() => res.writeHead(502).end());
+      });
+    });
+    relay.listen(0, '127.0.0.1');
+    await once(relay, 'listening');
+    try {
+      const before = events.length;
+      const delivery = await clair.notifier.notify({ target: `http://127.0.0.1:${(relay.address() as { port: number }).port}/hooks/clair`, sign: PSK, manifests: [digests.untouched], redeliveries: 1 });
+      expect(delivery.statuses).toEqual([503, 503, 200, 200]);
+      await until('the notification deleted', () => (deleted(delivery.id) > 0 ? true : undefined));
+      expect(pages(delivery.id)).toHaveLength(1);
+      expect(deleted(delivery.id)).toBe(1);
+      expect(events.slice(before).map((e) => e.details.digest)).toEqual([digests.untouched]);
+    } finally {
+      relay.close();
+    }
   });
 
   it('refuses a callback off the notifier URL (never fetched) and unauthenticated or malformed posts', async () => {
