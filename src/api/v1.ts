@@ -62,9 +62,11 @@ export interface V1Deps extends RobotsDeps {
 
 export function v1Router(deps: V1Deps): Router {
   const router = Router();
-  // Outside /v1: Clair authenticates with its own credential, before any of /v1's middleware.
-  router.use(hooksRouter(deps));
   const addressLimit = unauthenticatedRateLimit(deps.limits.rateLimitPerMinute, deps.rateCounters.addresses);
+  // Outside /v1: Clair authenticates with its own credential; failed attempts count per address as on /v1.
+  router.use('/hooks', addressLimit);
+  router.use(hooksRouter(deps));
+  router.use('/hooks', addressLimit.refuse);
   router.use('/v1',
     addressLimit, authenticate(deps.identity), addressLimit.refuse, rateLimit(deps.limits.rateLimitPerMinute, deps.rateCounters.principals), jsonBodies(deps.limits));
   // CI's lookups first: the hottest route, so a lookup is not matched against every other route before it.

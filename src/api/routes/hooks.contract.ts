@@ -21,7 +21,7 @@ export const hooksContracts = [
     responses: { 200: { description: 'queued, or already applied', schema: z.object({ status: z.enum(['queued', 'already_applied']) }) } },
     errors: [
       'NOT_FOUND', 'UNAUTHENTICATED', 'TOKEN_INVALID', 'TOKEN_EXPIRED', 'TOKEN_NOT_YET_VALID', 'TOKEN_ISSUER_UNKNOWN', 'TOKEN_ALGORITHM_REFUSED',
-      'TOKEN_SIGNATURE_INVALID', 'CALLBACK_REFUSED', 'BODY_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE', 'DEPENDENCY_UNAVAILABLE', 'INTERNAL',
+      'TOKEN_SIGNATURE_INVALID', 'RATE_LIMITED', 'CALLBACK_REFUSED', 'BODY_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE', 'DEPENDENCY_UNAVAILABLE', 'INTERNAL',
     ],
   }),
 ];

@@ -198,3 +198,20 @@ function signed(psk = PSK, shiftS = 0, iss = 'clair-notifier'): string {
   const input = `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64({ iss, iat: now, nbf: now - 60, exp: now + 60 })}`;
   return `${input}.${createHmac('sha256', Buffer.from(psk, 'base64')).update(input).digest('base64url')}`;
 }
+
+describe('Clair hook failed authentications per address', () => {
+  it('are limited as on /v1: past the limit a bad token gets 429', async () => {
+    const app = await startTestApp({ worker: false, config: { server: { rateLimitPerMinute: 3 }, scanners: [{ name: 'clair', type: 'clair', url: 'http://127.0.0.1:9', psk: PSK }] } });
+    try {
+      const statuses: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        const res = await fetch(`${app.url}/hooks/clair`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer wrong' }, body: '{}' });
+        statuses.push(res.status);
+        await res.arrayBuffer();
+      }
+      expect(statuses).toEqual([401, 401, 401, 429, 429]);
+    } finally {
+      await app.stop();
+    }
+  });
+});
