@@ -59,6 +59,12 @@ export interface TestAppOptions extends ServiceOptions {
   config?: Record<string, unknown>;
 }
 
+/** A fetch that failed because the connection was reset or closed under it, before any answer. */
+function connectionReset(err: unknown): boolean {
+  const cause = (err as { cause?: { code?: string } } | undefined)?.cause;
+  return err instanceof TypeError && ['ECONNRESET', 'UND_ERR_SOCKET', 'EPIPE'].includes(cause?.code ?? '');
+}
+
 export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const svc = services();
   const dir = tempDir('app');
@@ -95,11 +101,22 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   const url = `http://127.0.0.1:${api.port}`;
 
   const call: TestApp['call'] = async (who, method, p, body, headers = {}) => {
-    const res = await fetch(`${url}${p}`, {
+    const send = () => fetch(`${url}${p}`, {
       method,
       headers: { ...(who ? { authorization: `Bearer ${tokenOf(who)}` } : {}), ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
       body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
     });
+    let res: Response;
+    try {
+      res = await send();
+    } catch (err) {
+      // HTTP/1.1 keep-alive race (RFC 9112 9.3.1): the server closed an idle connection just as
+      // this request went out on it. This process hosts the server: when a busy step stalls its
+      // event loop past the server's keep-alive timeout (5 s), the next poll meets the reset.
+      // A client retries an idempotent request on a new connection; anything else is thrown.
+      if ((method !== 'GET' && method !== 'HEAD') || !connectionReset(err)) throw err;
+      res = await send();
+    }
     const text = await res.text();
     let parsed: unknown = text;
     try { parsed = JSON.parse(text); } catch { /* text/plain */ }
