@@ -59,10 +59,13 @@ export interface TestAppOptions extends ServiceOptions {
   config?: Record<string, unknown>;
 }
 
-/** A fetch that failed because its connection was reset or closed under it (undici nests the socket error). */
+/**
+ * A fetch that failed because its connection was reset or closed under it (undici nests the
+ * socket error). Not `instanceof TypeError`: fetch's errors come from Node's realm, not jest's.
+ */
 function connectionReset(err: unknown): boolean {
-  if (!(err instanceof TypeError)) return false;
-  for (let cause: unknown = err.cause, depth = 0; cause && depth < 5; cause = (cause as { cause?: unknown }).cause, depth++) {
+  if ((err as Error | undefined)?.name !== 'TypeError') return false;
+  for (let cause: unknown = (err as Error).cause, depth = 0; cause && depth < 5; cause = (cause as { cause?: unknown }).cause, depth++) {
     const { code, message } = cause as { code?: string; message?: string };
     if (['ECONNRESET', 'UND_ERR_SOCKET', 'EPIPE'].includes(code ?? '') || /ECONNRESET|other side closed/.test(message ?? '')) return true;
   }
