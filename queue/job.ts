@@ -54,7 +54,7 @@ export function stepProcessor(spec: JobSpec, pipeline: Pipeline, logger: Logger)
     } catch (err) {
       if (err instanceof RunInProgress) {
         const delay = waitDelay(waits);
-        log.info({ holder: err.holderId, delayMs: delay, waits }, 'same digest already in the pipeline for this team: waiting for it');
+        log.info({ holder: err.holderId, delayMs: delay, waits }, err.message);
         await job.updateData({ requestId, waits: waits + 1 });
         await job.moveToDelayed(Date.now() + delay, token);
         throw new DelayedError();

@@ -60,7 +60,7 @@ import { startScanners } from './scanners';
 import type { ScannerAdapter } from './scanners/types';
 import { endSessionsOnDisable, RedisSessionStore } from './ui/sessions';
 import { RedisApprovalStore, RedisCodeScanStore, RedisLedgerSnapshot, RedisRequestStore, RedisRevocationStore, RedisScanResultStore, type ApprovalStore } from './store';
-import { RedisFindingIndex, RedisUploadJournal } from './store';
+import { RedisFindingIndex, RedisStepLeases, RedisUploadJournal } from './store';
 import { backfillFindingIndex, findingIndexer } from './ui/data/indexer';
 import type { Monitoring } from './ui/data/monitoring';
 import { consoleRouter } from './ui/router';
@@ -195,6 +195,9 @@ export function buildServices(config: Config, logger: Logger, redis: Redis, opti
   const pipeline = new Pipeline({
     requests, approvals, revocations, registry, scheduler, lifecycle, scans, policy,
     logger: logger.child({ module: 'pipeline' }),
+    // Three lock periods, like the upload journal: a worker busy past BullMQ's lock keeps its
+    // step, and a killed worker's step is taken over once its lease lapses.
+    leases: new RedisStepLeases(redis, prefix, { ttlMs: 3 * config.worker.lockDurationMs, renewEveryMs: config.worker.lockDurationMs / 2 }),
     settings: {
       quarantinePrefix: config.internalRegistry.quarantinePrefix, approvedPath: config.internalRegistry.approvedPath,
       publicHost: config.internalRegistry.publicHost ?? internalHost, approvalsRequired: config.policy.approvals.required,

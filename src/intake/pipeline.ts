@@ -12,16 +12,28 @@ import { requestDigest, type Approval, type ApprovalStore, type IntakeRequest, t
 import { Lifecycle, digestClaimKey, nextStep } from './lifecycle';
 import { findApproval } from './ledger';
 import { approvedRepository, approvedTag, quarantineRepository, sourceName } from './paths';
-import type { IntakeRegistry, IntakeSettings, JobInspector, JobScheduler, PipelineStep, PolicyEvaluator } from './ports';
+import type { IntakeRegistry, IntakeSettings, JobInspector, JobScheduler, PipelineStep, PolicyEvaluator, StepLeases } from './ports';
 import { revokedError } from './revocation';
 import type { ScanRunner } from './scanning';
 import { sweepStuck, type SweepOptions } from './sweep';
 
 /** Thrown when a concurrent request for the same team and digest is running: retry later. */
 export class RunInProgress extends Error {
-  constructor(readonly holderId: string) {
-    super(`request ${holderId} is already taking this digest through the pipeline`);
+  constructor(readonly holderId: string, message = `request ${holderId} is already taking this digest through the pipeline`) {
+    super(message);
     this.name = 'RunInProgress';
+  }
+}
+
+/**
+ * Thrown when another run of the same step of the same request holds its lease (BullMQ handed
+ * the job out again while the first run was still busy): the queue waits and retries, as for
+ * RunInProgress; by then the first run has moved the request on, or it died and its lease lapsed.
+ */
+export class StepInProgress extends RunInProgress {
+  constructor(readonly requestId: string, readonly step: PipelineStep) {
+    super(requestId, `another run of ${step} of request ${requestId} is still going: waiting for it`);
+    this.name = 'StepInProgress';
   }
 }
 
@@ -38,6 +50,8 @@ export interface PipelineDeps {
   lifecycle: Lifecycle;
   settings: IntakeSettings;
   logger: Logger;
+  /** One run at a time of each step of a request. @defaultValue none (tests of a single run) */
+  leases?: StepLeases;
 }
 
 export class Pipeline {
@@ -215,7 +229,25 @@ export class Pipeline {
     return sweepStuck(this.d.requests, jobs, options);
   }
 
+  /**
+   * Runs one step under its lease. A second run of a step while the first still holds the lease
+   * throws StepInProgress: two runs of a stage or a promotion at once write the same manifests
+   * into one repository, and docker-registry's filesystem storage rewrites a manifest's link
+   * files in place (truncate, then write), so the other run's index check can read one empty
+   * and fail with DIGEST_INVALID; two runs of a scan scan twice.
+   */
   async run(step: PipelineStep, id: string): Promise<void> {
+    const lease = this.d.leases ? await this.d.leases.acquire(step, id) : undefined;
+    if (lease === null) throw new StepInProgress(id, step);
+    try {
+      await this.runStep(step, id);
+    } finally {
+      if (lease && !lease.held()) this.d.logger.warn({ requestId: id, step }, 'the step outlived its lease (its worker was stalled): another run may have overlapped it');
+      await lease?.release();
+    }
+  }
+
+  private async runStep(step: PipelineStep, id: string): Promise<void> {
     switch (step) {
       case 'resolve': return this.resolve(id);
       case 'stage': return this.stage(id);

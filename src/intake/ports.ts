@@ -53,6 +53,23 @@ export interface IntakeRegistry {
 
 export type PipelineStep = 'resolve' | 'stage' | 'scan' | 'promote';
 
+/**
+ * One run at a time of each step of a request (src/store/redis-step-leases.ts): BullMQ hands a
+ * job out again when its lock lapses, and a worker too busy to renew the lock is still running
+ * the step; the second run must not stage, scan or promote beside the first.
+ */
+export interface StepLeases {
+  /** The lease of `step` of `requestId`, held and renewed until released; null when another run holds it. */
+  acquire(step: PipelineStep, requestId: string): Promise<StepLease | null>;
+}
+
+export interface StepLease {
+  /** False once the lease lapsed under its holder (stalled longer than its TTL). */
+  held(): boolean;
+  /** Frees the lease if it is still this run's; never throws. */
+  release(): Promise<void>;
+}
+
 /** An image to take out of the internal registry once the ledger no longer serves it. */
 export interface UnpublishTask {
   team: string;

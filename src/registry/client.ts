@@ -10,6 +10,7 @@ import { BodyTooLarge, readBody } from '../lib/http';
 import { repositoryScope } from './auth';
 import { bareType, isSchema1, MANIFEST_ACCEPT, MAX_MANIFEST_SIZE, parseManifest } from './manifest';
 import { isValidDigest } from './reference';
+import { RegistryError } from './errors';
 import { header, Session, type SessionOptions } from './session';
 import type { BlobInfo, ManifestResponse, RegistryWriter, UploadJournal, UploadOptions } from './types';
 import { cancelUpload, mountBlob, uploadBlob, type CancelOutcome } from './upload';
@@ -96,12 +97,12 @@ export class DistributionClient implements RegistryWriter {
 
   async putManifest(repository: string, reference: string, body: Buffer, mediaType: string): Promise<string> {
     if (body.length > MAX_MANIFEST_SIZE) throw new AppError('MANIFEST_TOO_LARGE', `manifest for ${repository}: over the ${MAX_MANIFEST_SIZE}-byte cap`);
+    const digest = digestOf(body);
     const res = await this.session.must({
       method: 'PUT', url: `/v2/${repository}/manifests/${reference}`, scopes: [repositoryScope(repository, 'push')],
       headers: { 'content-type': mediaType }, body, ok: [201, 200], what: `PUT manifest ${repository}:${reference}`,
-    });
+    }).catch((err: unknown) => { throw concurrentWrite(err, reference, digest); });
     res.resume();
-    const digest = digestOf(body);
     const served = header(res, 'docker-content-digest');
     if (served && algorithmOf(served) === 'sha256' && served !== digest) {
       throw mismatch(`PUT manifest ${repository}:${reference}: registry stored ${served}, sent ${digest}`, { digest, got: served });
@@ -176,6 +177,20 @@ export class DistributionClient implements RegistryWriter {
   close(): void {
     this.session.close();
   }
+}
+
+/**
+ * A DIGEST_INVALID answer to a manifest PUT whose bytes do hash to the digest it names (or that
+ * names a tag) is about the registry's own storage, not these bytes: docker-registry checks that
+ * every manifest or blob a manifest refers to exists by reading its link file, and its filesystem
+ * storage rewrites link files in place (truncate, then write), so a check that lands while another
+ * client pushes the same content into the repository reads an empty link ("DIGEST_INVALID;
+ * MANIFEST_BLOB_UNKNOWN"). That passes once the other write ends: temporary, so it is retried.
+ */
+function concurrentWrite(err: unknown, reference: string, digest: string): unknown {
+  if (!(err instanceof RegistryError) || !err.hasCode('DIGEST_INVALID') || err.temporary) return err;
+  if (isValidDigest(reference) && reference !== digest) return err;
+  return new RegistryError(err.code, err.message, { cause: err, temporary: true, httpStatus: err.httpStatus, errors: err.errors, details: err.details });
 }
 
 async function readCapped(res: IncomingMessage, limit: number, what: string): Promise<Buffer> {

@@ -59,6 +59,19 @@ export interface TestAppOptions extends ServiceOptions {
   config?: Record<string, unknown>;
 }
 
+/**
+ * A fetch that failed because its connection was reset or closed under it (undici nests the
+ * socket error). Not `instanceof TypeError`: fetch's errors come from Node's realm, not jest's.
+ */
+function connectionReset(err: unknown): boolean {
+  if ((err as Error | undefined)?.name !== 'TypeError') return false;
+  for (let cause: unknown = (err as Error).cause, depth = 0; cause && depth < 5; cause = (cause as { cause?: unknown }).cause, depth++) {
+    const { code, message } = cause as { code?: string; message?: string };
+    if (['ECONNRESET', 'UND_ERR_SOCKET', 'EPIPE'].includes(code ?? '') || /ECONNRESET|other side closed/.test(message ?? '')) return true;
+  }
+  return false;
+}
+
 export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const svc = services();
   const dir = tempDir('app');
@@ -95,11 +108,24 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   const url = `http://127.0.0.1:${api.port}`;
 
   const call: TestApp['call'] = async (who, method, p, body, headers = {}) => {
-    const res = await fetch(`${url}${p}`, {
+    const send = () => fetch(`${url}${p}`, {
       method,
       headers: { ...(who ? { authorization: `Bearer ${tokenOf(who)}` } : {}), ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
       body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
     });
+    // HTTP/1.1 keep-alive race (RFC 9112 9.3.1): the server closed an idle connection just as
+    // this request went out on it (read ECONNRESET). This process hosts the server: when a busy
+    // step stalls its event loop past the server's keep-alive timeout (5 s), the next poll meets
+    // the reset. A client retries an idempotent request on a new connection; a request that may
+    // have changed something is never sent twice.
+    let res: Response | undefined;
+    for (let attempt = 1; !res; attempt++) {
+      try {
+        res = await send();
+      } catch (err) {
+        if ((method !== 'GET' && method !== 'HEAD') || !connectionReset(err) || attempt >= 3) throw err;
+      }
+    }
     const text = await res.text();
     let parsed: unknown = text;
     try { parsed = JSON.parse(text); } catch { /* text/plain */ }
