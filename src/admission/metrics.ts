@@ -10,7 +10,9 @@ import type { RecordOutcome } from './recorder';
 export type ReviewOutcome = 'allowed' | 'denied' | 'warned';
 
 export class AdmissionMetrics {
+  // Label children resolved once: prom-client hashes the labels on every labelled inc.
   private readonly reviewChildren = new Map<string, { inc(): void }>();
+  private readonly recordChildren = new Map<string, { inc(n: number): void }>();
   private readonly reviews: Counter<'endpoint' | 'outcome'>;
   private readonly records: Counter<'outcome'>;
 
@@ -35,6 +37,11 @@ export class AdmissionMetrics {
   }
 
   record(outcome: RecordOutcome, n: number): void {
-    this.records.inc({ outcome }, n);
+    let child = this.recordChildren.get(outcome);
+    if (!child) {
+      child = this.records.labels(outcome);
+      this.recordChildren.set(outcome, child);
+    }
+    child.inc(n);
   }
 }

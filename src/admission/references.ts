@@ -28,3 +28,27 @@ export function parsedReference(image: string): KeyedRef | null {
   cache.set(image, ref);
   return ref;
 }
+
+const CANONICAL_CACHE_SIZE = 200_000;
+let canonical = new Map<string, boolean>();
+
+/**
+ * Whether `ref` is written exactly as its normalized `registry/repository@digest` (no tag, host in
+ * lower case, nothing a parse would change): then the string as written is the key a parsed lookup
+ * would use, and the approved set may answer it without parsing. Remembered per string, since the
+ * same approvals come back at every reload (bounded like the cache above).
+ */
+export function isCanonicalPinned(ref: string): boolean {
+  const hit = canonical.get(ref);
+  if (hit !== undefined) return hit;
+  let ok: boolean;
+  try {
+    const parsed = parseReference(ref);
+    ok = parsed.digest !== undefined && parsed.tag === undefined && `${parsed.registry}/${parsed.repository}@${parsed.digest}` === ref;
+  } catch {
+    ok = false;
+  }
+  if (canonical.size >= CANONICAL_CACHE_SIZE) canonical = new Map();
+  canonical.set(ref, ok);
+  return ok;
+}
