@@ -16,6 +16,7 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:https';
 import autocannon from 'autocannon';
 import Redis from 'ioredis';
+import { Registry } from 'prom-client';
 import { RedisAdmissionLedger, startAdmission, type ApprovedEntry } from '../src/admission';
 import { createLogger } from '../src/lib/logger';
 import { makeCert } from '../test/harness/certs';
@@ -51,7 +52,8 @@ async function serve(kind: string, certFile: string, keyFile: string, redisUrl: 
     const h = await startAdmission({
       settings: { host: '127.0.0.1', port: 0, namespaces: { ...Object.fromEntries(Array.from({ length: 50 }, (_, t) => [`ns-${t}`, `team-${t}`])) }, exempt: ['kube-system'], resyncMs: 600_000, maxStalenessMs: 600_000 },
       tls, prefix: 'bench-admission', source: { snapshot: async () => ({ approvals, revoked: [] }) }, subscriber: new Redis(redisUrl), logger: createLogger({ level: 'silent' }),
-      // As the role runs: every decision goes through the admission ledger's recorder.
+      // As the role runs: every decision is counted in the metrics and goes through the admission ledger's recorder.
+      registry: new Registry(),
       ledger: new RedisAdmissionLedger(new Redis(redisUrl), 'bench-admission', { retentionMs: 3600_000, streamLength: 10_000 }),
     });
     port = h.port;

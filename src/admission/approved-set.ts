@@ -94,14 +94,26 @@ export class ApprovedSet {
   add(a: ApprovedEntry): void {
     const t = this.team(a.team);
     const name = internalName(a.internalRef);
-    t.byDigest.set(`${a.image}@${a.digest}`, a);
-    t.byDigest.set(`${name}@${a.digest}`, a);
-    // Only a canonical `name@digest` answers as written: it is exactly the key the parsed lookup uses.
+    this.setDigest(t, `${a.image}@${a.digest}`, a);
+    this.setDigest(t, `${name}@${a.digest}`, a);
+    // Only a canonical `name@digest` answers as written: it is exactly the key the parsed lookup
+    // uses, just set to this entry in byDigest.
     if (a.internalRef.endsWith(a.digest) && isCanonicalPinned(a.internalRef)) t.byRef.set(a.internalRef, a);
     // A platform-selected approval answers no tag: an all-platform pull of the tag is another image.
     if (a.platforms && a.platforms.length > 0) return;
     for (const tag of a.tags) t.byTag.set(`${a.image}:${tag}`, a);
     if (a.internalTag) t.byTag.set(`${name}:${a.internalTag}`, a);
+  }
+
+  /**
+   * byDigest's one writer: keeps byRef answering only what byDigest answers under the same key
+   * (an approval whose upstream `name@digest` is another's internal reference takes the key over).
+   * Revocations delete an entry from both, so the two never part.
+   */
+  private setDigest(t: TeamIndex, key: string, a: ApprovedEntry): void {
+    t.byDigest.set(key, a);
+    const pinned = t.byRef.get(key);
+    if (pinned !== undefined && pinned !== a) t.byRef.delete(key);
   }
 
   private noteRevoked(r: RevokedEntry): TeamIndex {
@@ -135,10 +147,7 @@ export class ApprovedSet {
    * without parsing. Anything else (undefined) takes the parsed lookup.
    */
   pinned(team: string, image: string): ApprovedEntry | undefined {
-    const t = this.teams.get(team);
-    const entry = t?.byRef.get(image);
-    // The parsed lookup reads byDigest under the same key: answer only where it answers the same.
-    return entry !== undefined && t!.byDigest.get(image) === entry ? entry : undefined;
+    return this.teams.get(team)?.byRef.get(image);
   }
 
   /** What `image` (as written in a container spec) is for `team`. */
