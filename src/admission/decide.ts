@@ -87,7 +87,14 @@ export function mutate(req: AdmissionRequest, state: AdmissionState): Decision {
   const patch: JsonPatchOp[] = [];
   const images: ImageVerdict[] = [];
   const warnings: string[] = [];
+  // On UPDATE an image the Pod already ran is left as it is: rewriting it (its tag may name
+  // another digest by now) would restart a running container on a mere relabelling.
+  const before = req.operation === 'UPDATE' && req.oldObject ? new Set(safeImages('Pod', req.oldObject)) : null;
   for (const c of imagesOf(req)) {
+    if (before?.has(c.image)) {
+      images.push({ image: c.image, verdict: 'UNCHANGED' });
+      continue;
+    }
     const pinned = state.set.pinned(ns.team, c.image);
     if (pinned) {
       images.push({ image: c.image, verdict: 'approved', digest: pinned.digest });

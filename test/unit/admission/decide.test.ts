@@ -86,6 +86,13 @@ describe('mutate decisions, for the admission ledger', () => {
       .toEqual([{ image: 'nginx:1.25', verdict: 'NOT_APPROVED' }, { image: nginx.internalRef, verdict: 'REVOKED', digest: D1 }]);
   });
 
+  it('on UPDATE, leave the images the Pod already ran (a rewrite would restart its containers)', () => {
+    const running = containers('nginx:1.25');
+    const d = mutate(req(podReview('payments-prod', { containers: [...(running.containers as object[]), { name: 'c1', image: 'redis:7' }] }, { operation: 'UPDATE', oldSpec: running })), state());
+    expect(d.images).toEqual([{ image: 'nginx:1.25', verdict: 'UNCHANGED' }, { image: 'redis:7', verdict: 'PINNED', digest: D2, pinnedTo: redis.internalRef }]);
+    expect(d.patch).toEqual([{ op: 'replace', path: '/spec/containers/1/image', value: redis.internalRef }]);
+  });
+
   it('in exempt and unmapped namespaces, rewrite nothing and say so', () => {
     expect(mutate(req(podReview('kube-system', containers('nginx:1.25'))), state())).toEqual({ allowed: true, images: [{ image: 'nginx:1.25', verdict: 'EXEMPT' }] });
     expect(mutate(req(podReview('default', containers('nginx:1.25'))), state())).toEqual({ allowed: true, images: [{ image: 'nginx:1.25', verdict: 'UNMAPPED' }] });
