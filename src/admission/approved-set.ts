@@ -5,7 +5,7 @@
  * network (Kyverno's image checks time out under load because they call out per review).
  */
 import { parseReference, type ImageRef } from '../registry';
-import { isCanonicalPinned } from './references';
+import { isCanonicalPinned, type KeyedRef } from './references';
 
 export interface ApprovedEntry {
   team: string;
@@ -48,17 +48,6 @@ interface TeamIndex {
   byTag: Map<string, ApprovedEntry>;
   /** Per digest: its revocations (one per image name, or one for every name). */
   revoked: Map<string, RevokedEntry[]>;
-}
-
-/**
- * A parsed reference with its lookup keys computed once (src/admission/references.ts caches
- * them): the same string instances review after review keep their hash, so a lookup hashes nothing.
- */
-export interface KeyedRef extends ImageRef {
-  /** `registry/repository`. */
-  name: string;
-  /** `name@digest`, else `name:tag`. */
-  key?: string;
 }
 
 /** Whether `internalRef` (`registry/repository@digest`) is of the repository `name`, without splitting it. */

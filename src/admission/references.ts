@@ -5,8 +5,18 @@
  * over, so that a stream of distinct (hostile) strings costs memory no more than CACHE_SIZE entries.
  * Parsed references are frozen: they are shared between reviews.
  */
-import { parseReference } from '../registry';
-import type { KeyedRef } from './approved-set';
+import { parseReference, type ImageRef } from '../registry';
+
+/**
+ * A parsed reference with its lookup keys computed once (cached here, for the approved set's
+ * lookups): the same string instances review after review keep their hash, so a lookup hashes nothing.
+ */
+export interface KeyedRef extends ImageRef {
+  /** `registry/repository`. */
+  name: string;
+  /** `name@digest`, else `name:tag`. */
+  key?: string;
+}
 
 const CACHE_SIZE = 20_000;
 let cache = new Map<string, KeyedRef | null>();
