@@ -7,7 +7,8 @@
  * event loop. Goal: p99 < 5 ms and ≥ 0.7× the bare server's throughput.
  *
  * Run: `npm run bench:admission` (builds first). Env: BENCH_APPROVED (10000), BENCH_SECONDS (10,
- * per server), BENCH_CONNECTIONS (16), BENCH_ROUNDS (5: the servers take turns, SECONDS/ROUNDS each).
+ * per server), BENCH_CONNECTIONS (16), BENCH_ROUNDS (5: the servers take turns, SECONDS/ROUNDS each),
+ * BENCH_CPU_PROF (a directory: each server writes its V8 CPU profile there, `<kind>.cpuprofile`).
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -15,6 +16,7 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:https';
 import autocannon from 'autocannon';
 import Redis from 'ioredis';
+import { Registry } from 'prom-client';
 import { RedisAdmissionLedger, startAdmission, type ApprovedEntry } from '../src/admission';
 import { createLogger } from '../src/lib/logger';
 import { makeCert } from '../test/harness/certs';
@@ -50,13 +52,16 @@ async function serve(kind: string, certFile: string, keyFile: string, redisUrl: 
     const h = await startAdmission({
       settings: { host: '127.0.0.1', port: 0, namespaces: { ...Object.fromEntries(Array.from({ length: 50 }, (_, t) => [`ns-${t}`, `team-${t}`])) }, exempt: ['kube-system'], resyncMs: 600_000, maxStalenessMs: 600_000 },
       tls, prefix: 'bench-admission', source: { snapshot: async () => ({ approvals, revoked: [] }) }, subscriber: new Redis(redisUrl), logger: createLogger({ level: 'silent' }),
-      // As the role runs: every decision goes through the admission ledger's recorder.
+      // As the role runs: every decision is counted in the metrics and goes through the admission ledger's recorder.
+      registry: new Registry(),
       ledger: new RedisAdmissionLedger(new Redis(redisUrl), 'bench-admission', { retentionMs: 3600_000, streamLength: 10_000 }),
     });
     port = h.port;
   }
   process.send?.({ port });
-  process.on('message', () => {
+  process.on('message', (m) => {
+    // Exit on request, so that a profile asked for with BENCH_CPU_PROF is written.
+    if (m === 'exit') process.exit(0);
     const u = process.cpuUsage();
     process.send?.({ cpu: (u.user + u.system) / 1e6 });
   });
@@ -79,7 +84,8 @@ interface Server {
 }
 
 async function startServer(kind: string, cert: { certFile: string; keyFile: string }, redisUrl: string): Promise<Server> {
-  const child: ChildProcess = fork(__filename, ['--serve', kind, cert.certFile, cert.keyFile, redisUrl], { stdio: 'inherit' });
+  const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`, `--cpu-prof-name=${kind}.cpuprofile`] : [];
+  const child: ChildProcess = fork(__filename, ['--serve', kind, cert.certFile, cert.keyFile, redisUrl], { stdio: 'inherit', execArgv: [...process.execArgv, ...profile] });
   const [{ port }] = (await once(child, 'message')) as [{ port: number }];
   return { kind, child, url: `https://127.0.0.1:${port}` };
 }
@@ -145,7 +151,12 @@ async function main(): Promise<void> {
     // server's own CPU per review depends much less on it, and bounds the ratio an idle machine gives.
     console.log(`CPU per review bare/webhook: ${(perReview(figures.bare) / perReview(figures.hook)).toFixed(2)}`);
   } finally {
-    for (const s of servers) s.child.kill();
+    await Promise.all(servers.map(async (s) => {
+      const exited = once(s.child, 'exit');
+      s.child.send('exit');
+      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5000).unref())]);
+      s.child.kill();
+    }));
     await redis.stop();
   }
 }

@@ -5,6 +5,7 @@
  * network (Kyverno's image checks time out under load because they call out per review).
  */
 import { parseReference, type ImageRef } from '../registry';
+import { isCanonicalPinned, type KeyedRef } from './references';
 
 export interface ApprovedEntry {
   team: string;
@@ -37,21 +38,16 @@ export type Lookup =
   | { kind: 'unknown' };
 
 interface TeamIndex {
+  /**
+   * The approved internal reference exactly as the approval wrote it (`host/approved/…@sha256:…`):
+   * what a pinned Pod carries after the mutating webhook, so that the common review is answered by
+   * one lookup of the string as written, without parsing it.
+   */
+  byRef: Map<string, ApprovedEntry>;
   byDigest: Map<string, ApprovedEntry>;
   byTag: Map<string, ApprovedEntry>;
   /** Per digest: its revocations (one per image name, or one for every name). */
   revoked: Map<string, RevokedEntry[]>;
-}
-
-/**
- * A parsed reference with its lookup keys computed once (src/admission/references.ts caches
- * them): the same string instances review after review keep their hash, so a lookup hashes nothing.
- */
-export interface KeyedRef extends ImageRef {
-  /** `registry/repository`. */
-  name: string;
-  /** `name@digest`, else `name:tag`. */
-  key?: string;
 }
 
 /** Whether `internalRef` (`registry/repository@digest`) is of the repository `name`, without splitting it. */
@@ -78,7 +74,7 @@ export class ApprovedSet {
   private team(team: string): TeamIndex {
     let t = this.teams.get(team);
     if (!t) {
-      t = { byDigest: new Map(), byTag: new Map(), revoked: new Map() };
+      t = { byRef: new Map(), byDigest: new Map(), byTag: new Map(), revoked: new Map() };
       this.teams.set(team, t);
     }
     return t;
@@ -87,12 +83,26 @@ export class ApprovedSet {
   add(a: ApprovedEntry): void {
     const t = this.team(a.team);
     const name = internalName(a.internalRef);
-    t.byDigest.set(`${a.image}@${a.digest}`, a);
-    t.byDigest.set(`${name}@${a.digest}`, a);
+    this.setDigest(t, `${a.image}@${a.digest}`, a);
+    this.setDigest(t, `${name}@${a.digest}`, a);
+    // Only a canonical `name@digest` answers as written: it is exactly the key the parsed lookup
+    // uses, just set to this entry in byDigest.
+    if (a.internalRef.endsWith(a.digest) && isCanonicalPinned(a.internalRef)) t.byRef.set(a.internalRef, a);
     // A platform-selected approval answers no tag: an all-platform pull of the tag is another image.
     if (a.platforms && a.platforms.length > 0) return;
     for (const tag of a.tags) t.byTag.set(`${a.image}:${tag}`, a);
     if (a.internalTag) t.byTag.set(`${name}:${a.internalTag}`, a);
+  }
+
+  /**
+   * byDigest's one writer: keeps byRef answering only what byDigest answers under the same key
+   * (an approval whose upstream `name@digest` is another's internal reference takes the key over).
+   * Revocations delete an entry from both, so the two never part.
+   */
+  private setDigest(t: TeamIndex, key: string, a: ApprovedEntry): void {
+    t.byDigest.set(key, a);
+    const pinned = t.byRef.get(key);
+    if (pinned !== undefined && pinned !== a) t.byRef.delete(key);
   }
 
   private noteRevoked(r: RevokedEntry): TeamIndex {
@@ -105,6 +115,7 @@ export class ApprovedSet {
   revoke(r: RevokedEntry): void {
     const t = this.noteRevoked(r);
     const hit = (a: ApprovedEntry) => a.digest === r.digest && (!r.image || a.image === r.image);
+    for (const [k, a] of t.byRef) if (hit(a)) t.byRef.delete(k);
     for (const [k, a] of t.byDigest) if (hit(a)) t.byDigest.delete(k);
     for (const [k, a] of t.byTag) if (hit(a)) t.byTag.delete(k);
   }
@@ -117,6 +128,15 @@ export class ApprovedSet {
     let n = 0;
     for (const t of this.teams.values()) n += new Set(t.byDigest.values()).size;
     return n;
+  }
+
+  /**
+   * The approval `image` is, when it is written exactly as an approved internal reference of
+   * `team` (not revoked): what {@link lookup} answers as approved, internal and pinned, found
+   * without parsing. Anything else (undefined) takes the parsed lookup.
+   */
+  pinned(team: string, image: string): ApprovedEntry | undefined {
+    return this.teams.get(team)?.byRef.get(image);
   }
 
   /** What `image` (as written in a container spec) is for `team`. */

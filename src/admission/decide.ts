@@ -30,7 +30,22 @@ export interface AdmissionState {
   now?: number;
 }
 
-export type Verdict = 'approved' | 'NOT_APPROVED' | 'REVOKED' | 'NOT_PINNED' | 'INVALID_REFERENCE' | 'EXEMPT' | 'UNCHANGED' | 'EXCEPTION';
+/**
+ * Per image: `approved` (an approved internal digest as written; for mutate, nothing to rewrite),
+ * `PINNED` (mutate rewrote it to its approved reference), or why it may not run or was not
+ * rewritten. `UNMAPPED`: its namespace maps to no team; `STALE`: the replica failed closed.
+ */
+export type Verdict = 'approved' | 'PINNED' | 'NOT_APPROVED' | 'REVOKED' | 'NOT_PINNED' | 'INVALID_REFERENCE' | 'EXEMPT' | 'UNMAPPED' | 'STALE' | 'UNCHANGED' | 'EXCEPTION';
+
+export interface ImageVerdict {
+  image: string;
+  verdict: Verdict;
+  digest?: string;
+  /** The break-glass exception that let it run. */
+  exception?: string;
+  /** The reference mutate rewrote it to (`PINNED`). */
+  pinnedTo?: string;
+}
 
 export interface Decision {
   allowed: boolean;
@@ -39,7 +54,7 @@ export interface Decision {
   patch?: JsonPatchOp[];
   /** Why, per image, for the admission ledger and logs. */
   team?: string;
-  images: Array<{ image: string; verdict: Verdict; digest?: string; /** The break-glass exception that let it run. */ exception?: string }>;
+  images: ImageVerdict[];
 }
 
 function escapePointer(s: string): string {
@@ -60,20 +75,45 @@ function lookup(state: AdmissionState, team: string, ref: ImageRef | null): Look
   return ref ? state.set.lookup(team, ref) : { kind: 'invalid' };
 }
 
+/** Mutation never denies; it records per image the rewrite it made, or why it made none. */
 export function mutate(req: AdmissionRequest, state: AdmissionState): Decision {
   if (req.kind.kind !== 'Pod' || (req.operation !== 'CREATE' && req.operation !== 'UPDATE')) return { allowed: true, images: [] };
   const ns = state.namespaces.resolve(req.namespace ?? '');
-  if (ns.kind !== 'team') return { allowed: true, images: [] };
-  const patch: JsonPatchOp[] = [];
-  const images: Decision['images'] = [];
-  for (const c of imagesOf(req)) {
-    const found = lookup(state, ns.team, parsedReference(c.image));
-    if (found.kind !== 'approved') continue;
-    if (found.internal && found.pinned && c.image === found.entry.internalRef) continue;
-    patch.push({ op: 'replace', path: c.path.split('/').map(escapePointer).join('/'), value: found.entry.internalRef });
-    images.push({ image: c.image, verdict: 'approved', digest: found.entry.digest });
+  if (ns.kind !== 'team') {
+    // Validation decides (exempt: allowed, unmapped: denied); a shape it refuses is not refused here.
+    const verdict = ns.kind === 'exempt' ? 'EXEMPT' : 'UNMAPPED';
+    return { allowed: true, images: safeImages('Pod', req.object ?? {}).map((image) => ({ image, verdict })) };
   }
-  return { allowed: true, team: ns.team, images, ...(patch.length ? { patch, warnings: patch.map((p, i) => `portcullis pinned ${images[i].image} to ${p.value}`) } : {}) };
+  const patch: JsonPatchOp[] = [];
+  const images: ImageVerdict[] = [];
+  const warnings: string[] = [];
+  // On UPDATE an image the Pod already ran is left as it is: rewriting it (its tag may name
+  // another digest by now) would restart a running container on a mere relabelling.
+  const before = req.operation === 'UPDATE' && req.oldObject ? new Set(safeImages('Pod', req.oldObject)) : null;
+  for (const c of imagesOf(req)) {
+    if (before?.has(c.image)) {
+      images.push({ image: c.image, verdict: 'UNCHANGED' });
+      continue;
+    }
+    const pinned = state.set.pinned(ns.team, c.image);
+    if (pinned) {
+      images.push({ image: c.image, verdict: 'approved', digest: pinned.digest });
+      continue;
+    }
+    const ref = parsedReference(c.image);
+    const found = lookup(state, ns.team, ref);
+    if (found.kind === 'approved' && !(found.internal && found.pinned && c.image === found.entry.internalRef)) {
+      const to = found.entry.internalRef;
+      patch.push({ op: 'replace', path: c.path.split('/').map(escapePointer).join('/'), value: to });
+      images.push({ image: c.image, verdict: 'PINNED', digest: found.entry.digest, pinnedTo: to });
+      warnings.push(`portcullis pinned ${c.image} to ${to}`);
+      continue;
+    }
+    const digest = found.kind === 'approved' ? found.entry.digest : found.kind === 'revoked' ? found.revoked.digest : ref?.digest;
+    const verdict: Verdict = found.kind === 'approved' ? 'approved' : found.kind === 'revoked' ? 'REVOKED' : found.kind === 'invalid' ? 'INVALID_REFERENCE' : 'NOT_APPROVED';
+    images.push({ image: c.image, verdict, ...(digest ? { digest } : {}) });
+  }
+  return { allowed: true, team: ns.team, images, ...(patch.length ? { patch, warnings } : {}) };
 }
 
 function requestCommand(image: string, team: string): string {
@@ -111,19 +151,27 @@ export function validate(req: AdmissionRequest, state: AdmissionState): Decision
   }
   if (ns.kind === 'unmapped') {
     const message = `namespace ${namespace} maps to no Portcullis team (webhook.namespaces): denied`;
-    return workload ? { allowed: true, warnings: [message], images: [] } : { allowed: false, message, images: [] };
+    const unmapped = images.map((c) => ({ image: c.image, verdict: 'UNMAPPED' as const }));
+    return workload ? { allowed: true, warnings: [message], images: unmapped } : { allowed: false, message, images: unmapped };
   }
   if (state.staleSince) {
     const message = `Portcullis cannot confirm approvals: this replica has not heard from the ledger since ${state.staleSince} (failing closed)`;
-    return workload ? { allowed: true, warnings: [message], team: ns.team, images: [] } : { allowed: false, message, team: ns.team, images: [] };
+    const stale = images.map((c) => ({ image: c.image, verdict: 'STALE' as const }));
+    return workload ? { allowed: true, warnings: [message], team: ns.team, images: stale } : { allowed: false, message, team: ns.team, images: stale };
   }
   const before = req.operation === 'UPDATE' && req.oldObject ? new Set(safeImages(kind, req.oldObject)) : null;
-  const verdicts: Decision['images'] = [];
+  const verdicts: ImageVerdict[] = [];
   const problems: string[] = [];
   const excepted: string[] = [];
   for (const c of images) {
     if (before?.has(c.image)) {
       verdicts.push({ image: c.image, verdict: 'UNCHANGED' });
+      continue;
+    }
+    // The common case, an approved internal digest as the mutating webhook wrote it: one lookup.
+    const pinned = state.set.pinned(ns.team, c.image);
+    if (pinned) {
+      verdicts.push({ image: c.image, verdict: 'approved', digest: pinned.digest });
       continue;
     }
     const ref = parsedReference(c.image);

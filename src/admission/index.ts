@@ -66,7 +66,8 @@ export async function startAdmission(o: {
     host: o.settings.host, port: o.settings.port, cert: o.tls.cert, key: o.tls.key, logger: log,
     state: () => {
       const since = sync.staleSince();
-      return { set: sync.set, exceptions: sync.exceptions, now: now(), namespaces, ...(sync.failClosed() && since !== null ? { staleSince: new Date(since).toISOString() } : {}) };
+      const state = { set: sync.set, exceptions: sync.exceptions, now: now(), namespaces };
+      return since !== null && sync.failClosed() ? { ...state, staleSince: new Date(since).toISOString() } : state;
     },
     // Ready while the view can be trusted; stale but within maxStaleness stays ready (taking every
     // replica out of the Service would deny all Pods at once), saying so; past it, not ready.
@@ -77,7 +78,8 @@ export async function startAdmission(o: {
     },
     onDecision: (review, endpoint, d) => {
       metrics?.review(endpoint, !d.allowed ? 'denied' : d.warnings?.length ? 'warned' : 'allowed');
-      if (endpoint === 'validate') recorder?.record(review, d);
+      // Both: a Pod pinned by the mutating webhook runs its digest even where no validation follows.
+      recorder?.record(review, d, endpoint);
       if (endpoint === 'validate' && (!d.allowed || d.warnings?.length)) {
         log.info({ 'event.kind': 'event', 'event.category': ['configuration'], 'event.action': `admission.${d.allowed ? 'warned' : 'denied'}`, 'event.outcome': d.allowed ? 'success' : 'failure',
           namespace: review.namespace, kind: review.kind.kind, name: review.name, images: d.images }, d.message ?? d.warnings?.[0] ?? 'admission');

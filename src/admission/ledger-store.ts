@@ -1,6 +1,7 @@
 /**
  * The admission ledger in Redis. Every record goes to one capped stream (the recent decisions,
- * allowed or not); each allowed record of a team's digest also scores its workload in a sorted
+ * allowed or not, of both webhooks); each record of a team's digest that runs (an allowed
+ * validation, a mutation that pinned it) also scores its workload in a sorted
  * set per (team, digest), member = the workload, score = when it was last admitted, so that
  * "where is this digest running?" is one range read, deduplicated by construction. Workloads not
  * admitted again within `retentionMs` fall out (a Pod admitted once and running for longer than
@@ -33,6 +34,16 @@ export interface LedgerStoreOptions {
   now?: () => number;
 }
 
+/**
+ * Whether a record says its workload runs its digest: an allowed validation, or a mutation that
+ * pinned the image to an approved digest or found it pinned already (mutation allows everything,
+ * so its other verdicts, not approved or revoked, say nothing runs).
+ */
+function runs(r: AdmissionRecord): r is AdmissionRecord & { team: string; digest: string } {
+  if (!r.allowed || !r.team || !r.digest) return false;
+  return r.endpoint !== 'mutate' || r.reason === 'PINNED' || r.reason === 'approved';
+}
+
 export class RedisAdmissionLedger implements RecordSink, WorkloadReader {
   private readonly now: () => number;
 
@@ -59,10 +70,11 @@ export class RedisAdmissionLedger implements RecordSink, WorkloadReader {
     const touched = new Set<string>();
     for (const r of records) {
       m.xadd(this.stream(), 'MAXLEN', '~', String(this.options.streamLength), '*', 'record', JSON.stringify(r));
-      if (!r.allowed || !r.team || !r.digest) continue;
+      if (!runs(r)) continue;
       const key = this.workloadKey(r.team, r.digest);
-      // Fixed key order: one workload running one image is one member, whatever the decision.
-      m.zadd(key, 'GT', String(r.at), JSON.stringify([r.namespace, r.workload.kind, r.workload.name, r.image]));
+      // Fixed key order: one workload running one image is one member, whatever the decision;
+      // a Pod pinned by mutate runs the reference it was pinned to, which validation then sees.
+      m.zadd(key, 'GT', String(r.at), JSON.stringify([r.namespace, r.workload.kind, r.workload.name, r.pinnedTo ?? r.image]));
       m.sadd(this.teamsKey(r.digest), r.team);
       touched.add(`${r.team}\u0000${r.digest}`);
     }

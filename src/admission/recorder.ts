@@ -1,10 +1,12 @@
 /**
  * The admission ledger's writer in the webhook process (issue 16.4). A review never waits on it:
  * `record` only appends to a bounded in-memory buffer (a full buffer drops the record and counts
- * it, it never blocks or grows), and a timer writes the buffer to Redis in batches. Repeated
- * identical allows are sampled: at most one record per (namespace, workload, digest) per
- * `sampleMs` (the image itself when it names no digest), since a Deployment's Pods are admitted
- * again and again with the same images.
+ * it, it never blocks or grows), and a timer writes the buffer to Redis in batches. Both webhooks'
+ * decisions are recorded: validation's admissions and denials, and mutation's rewrites (or why it
+ * made none), so that a workload pinned by the mutating webhook is known to run its digest.
+ * Repeated identical allows are sampled: at most one record per (endpoint, namespace, workload,
+ * digest) per `sampleMs` (the verdict and image too when it is not a plain approved digest),
+ * since a Deployment's Pods are admitted again and again with the same images.
  */
 import type { Logger } from '../lib/logger';
 import type { Decision } from './decide';
@@ -14,6 +16,8 @@ import type { AdmissionRequest } from './review';
 export interface AdmissionRecord {
   /** Epoch ms of the decision. */
   at: number;
+  /** Which webhook decided: `validate` admits or denies; `mutate` always admits, and pins. */
+  endpoint: 'mutate' | 'validate';
   namespace: string;
   /** The reviewed object's kind and name (a Pod's name may be generated: then its `generateName`). */
   kind: string;
@@ -24,9 +28,14 @@ export interface AdmissionRecord {
   image: string;
   digest?: string;
   allowed: boolean;
-  /** The image's verdict (`approved`, `NOT_APPROVED`, `REVOKED`, `EXCEPTION`, `EXEMPT`, …). */
+  /**
+   * The image's verdict (`approved`, `NOT_APPROVED`, `REVOKED`, `EXCEPTION`, `EXEMPT`, …); for
+   * mutate, `PINNED` (rewritten to `pinnedTo`), `approved` (already pinned), or why it was not.
+   */
   reason: string;
   exception?: string;
+  /** The approved internal reference mutate rewrote `image` to. */
+  pinnedTo?: string;
 }
 
 /** Where batches go (Redis in production). */
@@ -85,8 +94,8 @@ export class AdmissionRecorder {
     this.now = options.now ?? Date.now;
   }
 
-  /** Notes a validation decision; synchronous, never throws, never waits. */
-  record(req: AdmissionRequest, d: Decision): void {
+  /** Notes a decision of `endpoint`; synchronous, never throws, never waits. */
+  record(req: AdmissionRequest, d: Decision, endpoint: 'mutate' | 'validate' = 'validate'): void {
     if (d.images.length === 0) return;
     const at = this.now();
     const w = workloadOf(req);
@@ -94,8 +103,10 @@ export class AdmissionRecorder {
     // Sampling state per workload, then per digest (or image): short keys, and digest strings
     // that come from the approved set keep their hash, so a sampled allow costs two lookups.
     let seen: Map<string, number> | undefined;
+    let sampled = 0;
     if (d.allowed) {
-      const workloadKey = `${namespace}/${w.kind}/${w.name}`;
+      // A namespace never holds ':', so the two webhooks' keys never meet.
+      const workloadKey = endpoint === 'validate' ? `${namespace}/${w.kind}/${w.name}` : `mutate:${namespace}/${w.kind}/${w.name}`;
       seen = this.lastSeen.get(workloadKey);
       if (!seen) {
         if (this.sampledKeys >= 100_000) this.resetSampling();
@@ -106,24 +117,31 @@ export class AdmissionRecorder {
     for (const i of d.images) {
       const digest = i.digest ?? digestOf(i.image);
       if (seen) {
-        const key = digest ?? i.image;
+        // Identical means the same verdict too: a break-glass admission or a rewrite of a tag to
+        // another digest is never hidden behind an earlier plain allow of the same digest.
+        const key = i.verdict === 'approved' && digest ? digest : `${i.verdict}\n${i.image}\n${digest ?? ''}\n${i.pinnedTo ?? ''}`;
         const last = seen.get(key);
         if (last !== undefined && at - last < this.options.sampleMs) {
-          this.observe('sampled', 1);
+          sampled += 1;
           continue;
         }
-        if (last === undefined) this.sampledKeys += 1;
-        seen.set(key, at);
+        // A dropped record is not seen: the next identical allow is recorded, not sampled away.
+        if (this.buffer.length < this.options.bufferSize) {
+          if (last === undefined) this.sampledKeys += 1;
+          seen.set(key, at);
+        }
       }
       if (this.buffer.length >= this.options.bufferSize) {
         this.observe('dropped', 1);
         continue;
       }
       this.buffer.push({
-        at, namespace, kind: req.kind.kind, name: w.objectName, workload: { kind: w.kind, name: w.name }, ...(d.team ? { team: d.team } : {}),
+        at, endpoint, namespace, kind: req.kind.kind, name: w.objectName, workload: { kind: w.kind, name: w.name }, ...(d.team ? { team: d.team } : {}),
         image: i.image, ...(digest ? { digest } : {}), allowed: d.allowed, reason: i.verdict, ...(i.exception ? { exception: i.exception } : {}),
+        ...(i.pinnedTo ? { pinnedTo: i.pinnedTo } : {}),
       });
     }
+    if (sampled > 0) this.observe('sampled', sampled);
   }
 
   /** Bounded memory: past 100k (workload, digest) pairs, sampling starts over (a few repeated records, no growth). */

@@ -124,3 +124,15 @@ export function admissionResponse(uid: string, r: { allowed: boolean; message?: 
     },
   };
 }
+
+const ALLOWED_HEAD = '{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","response":{"uid":';
+
+/**
+ * {@link admissionResponse} as JSON. A plain allow, most reviews by far, is written from its one
+ * variable part, the uid (JSON.stringify'd, so any string is escaped as the general path would);
+ * a unit test holds the two to the same document.
+ */
+export function admissionResponseJson(uid: string, r: { allowed: boolean; message?: string; warnings?: string[]; patch?: JsonPatchOp[] }): string {
+  if (r.allowed && !r.warnings?.length && !r.patch?.length) return `${ALLOWED_HEAD}${JSON.stringify(uid)},"allowed":true}}`;
+  return JSON.stringify(admissionResponse(uid, r));
+}

@@ -11,7 +11,7 @@ import { once } from 'node:events';
 import { AppError, isAppError } from '../lib/errors';
 import type { Logger } from '../lib/logger';
 import { mutate, validate, type AdmissionState, type Decision } from './decide';
-import { admissionResponse, MalformedReview, parseAdmissionReview, type AdmissionRequest } from './review';
+import { admissionResponseJson, MalformedReview, parseAdmissionReview, type AdmissionRequest } from './review';
 
 /** Kubernetes caps objects at about 1.5 MiB in etcd; a review holds two of them. */
 const MAX_BODY = 4 * 1024 * 1024;
@@ -29,27 +29,11 @@ export interface WebhookServerOptions {
   logger: Logger;
 }
 
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let n = 0;
-    req.on('data', (c: Buffer) => {
-      n += c.length;
-      if (n > MAX_BODY) {
-        reject(new AppError('BODY_TOO_LARGE', `an AdmissionReview is at most ${MAX_BODY} bytes`));
-        req.destroy();
-        return;
-      }
-      chunks.push(c);
-    });
-    // A Pod review usually arrives in one TLS record: no copy then.
-    req.on('end', () => resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
+function send(res: ServerResponse, status: number, body: unknown): void {
+  sendJson(res, status, JSON.stringify(body));
 }
 
-function send(res: ServerResponse, status: number, body: unknown): void {
-  const json = JSON.stringify(body);
+function sendJson(res: ServerResponse, status: number, json: string): void {
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(json) }).end(json);
 }
 
@@ -68,30 +52,62 @@ function parseReview(body: Buffer): AdmissionRequest {
   }
 }
 
+/**
+ * The request handler is synchronous from the body's end to the answer, with no promise, no
+ * framework and one JSON.parse per review: the work per review is the API server's latency on
+ * every Pod the cluster makes (bench:admission holds it against a bare HTTPS server).
+ */
 export async function startWebhookServer(o: WebhookServerOptions): Promise<{ server: Server; port: number }> {
-  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const path = (req.url ?? '').split('?')[0];
-    if (req.method === 'GET' && path === '/healthz') return send(res, 200, { status: 'ok' });
-    if (req.method === 'GET' && path === '/readyz') {
-      const r = o.readiness();
-      return send(res, r.ready ? 200 : 503, r.body);
+  const fail = (res: ServerResponse, err: unknown): void => {
+    const e = isAppError(err) ? err : new AppError('INTERNAL', 'internal error', { cause: err });
+    if (e.status >= 500) o.logger.error({ error: err }, 'admission review failed');
+    if (!res.headersSent && !res.destroyed) send(res, e.status, { error: { code: e.code, message: e.status >= 500 ? 'internal error' : e.message } });
+  };
+  const answer = (endpoint: 'mutate' | 'validate', body: Buffer, res: ServerResponse): void => {
+    try {
+      const review = parseReview(body);
+      const decision = (endpoint === 'mutate' ? mutate : validate)(review, o.state());
+      o.onDecision?.(review, endpoint, decision);
+      sendJson(res, 200, admissionResponseJson(review.uid, decision));
+    } catch (err) {
+      fail(res, err);
     }
-    const endpoint = path === '/admission/mutate' ? 'mutate' : path === '/admission/validate' ? 'validate' : null;
-    if (!endpoint || req.method !== 'POST') return send(res, 404, { error: { code: 'NOT_FOUND', message: `no route ${req.method} ${path}` } });
+  };
+  const server = createServer({ cert: o.cert, key: o.key, minVersion: 'TLSv1.2' }, (req: IncomingMessage, res: ServerResponse) => {
+    const url = req.url ?? '';
+    const q = url.indexOf('?');
+    const path = q === -1 ? url : url.slice(0, q);
+    const endpoint = path === '/admission/validate' ? 'validate' : path === '/admission/mutate' ? 'mutate' : null;
+    if (endpoint === null || req.method !== 'POST') {
+      if (req.method === 'GET' && path === '/healthz') return send(res, 200, { status: 'ok' });
+      if (req.method === 'GET' && path === '/readyz') {
+        const r = o.readiness();
+        return send(res, r.ready ? 200 : 503, r.body);
+      }
+      return send(res, 404, { error: { code: 'NOT_FOUND', message: `no route ${req.method ?? ''} ${path}` } });
+    }
     if (!(req.headers['content-type'] ?? '').startsWith('application/json')) {
       return send(res, 415, { error: { code: 'UNSUPPORTED_MEDIA_TYPE', message: 'an AdmissionReview is application/json' } });
     }
-    const review = parseReview(await readBody(req));
-    const decision = (endpoint === 'mutate' ? mutate : validate)(review, o.state());
-    o.onDecision?.(review, endpoint, decision);
-    send(res, 200, admissionResponse(review.uid, decision));
-  };
-  const server = createServer({ cert: o.cert, key: o.key, minVersion: 'TLSv1.2' }, (req, res) => {
-    handle(req, res).catch((err: unknown) => {
-      const e = isAppError(err) ? err : new AppError('INTERNAL', 'internal error', { cause: err });
-      if (e.status >= 500) o.logger.error({ error: err }, 'admission review failed');
-      if (!res.headersSent) send(res, e.status, { error: { code: e.code, message: e.status >= 500 ? 'internal error' : e.message } });
+    const chunks: Buffer[] = [];
+    let n = 0;
+    req.on('data', (c: Buffer) => {
+      if (n < 0) return;
+      n += c.length;
+      if (n > MAX_BODY) {
+        n = -1;
+        // Answered, then the connection closed: the rest of the body is never read.
+        res.setHeader('connection', 'close');
+        fail(res, new AppError('BODY_TOO_LARGE', `an AdmissionReview is at most ${MAX_BODY} bytes`));
+        res.once('finish', () => req.destroy());
+        return;
+      }
+      chunks.push(c);
     });
+    // A Pod review usually arrives in one TLS record: no copy then.
+    // No 'error' listener: a request aborted mid-body never ends and has no one to answer, and
+    // node emits a request's error only to listeners (IncomingMessage#_destroy).
+    req.on('end', () => { if (n >= 0) answer(endpoint, chunks.length === 1 ? chunks[0] : Buffer.concat(chunks), res); });
   });
   server.listen(o.port, o.host);
   await once(server, 'listening');

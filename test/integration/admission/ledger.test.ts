@@ -2,7 +2,8 @@
  * The admission ledger on real Redis: a webhook replica records its decisions through the
  * buffered writer (a Deployment's Pods count as one workload, repeated identical allows sampled),
  * `GET /v1/images/{digest}/workloads` answers where the digest runs within the caller's teams,
- * and revoking the digest through the API lists those workloads in its event and audit record.
+ * pinned by the mutating webhook or admitted by the validating one, and revoking the digest
+ * through the API lists those workloads in its event and audit record.
  */
 import { RedisAdmissionLedger } from '../../../src/admission';
 import type { DomainEvent } from '../../../src/intake/events';
@@ -14,6 +15,18 @@ import { review, startReplica, type Replica } from './replica';
 const D1 = `sha256:${'5'.repeat(64)}`;
 const REF = `registry.internal/approved/payments/docker.io/library/nginx@${D1}`;
 const namespaces = { 'payments-*': 'payments', logistics: 'logistics' };
+
+/** A Pod of Job `nightly` as the mutating webhook sees it: not named yet, only `generateName`. */
+function jobPod(ns: string, image: string): Record<string, unknown> {
+  const r = podReview(ns, containers(image));
+  const request = r.request as { name?: string; object: { metadata: Record<string, unknown> } };
+  delete request.name;
+  const meta = request.object.metadata;
+  delete meta.name;
+  meta.generateName = 'nightly-';
+  meta.ownerReferences = [{ apiVersion: 'batch/v1', kind: 'Job', name: 'nightly', uid: 'u2', controller: true, blockOwnerDeletion: true }];
+  return r;
+}
 
 /** A Pod made by the ReplicaSet of Deployment `web`, as the API server sends it. */
 function replicaSetPod(ns: string, podName: string): Record<string, unknown> {
@@ -56,26 +69,40 @@ describe('the admission ledger', () => {
     expect((await review(replica.h.port, podReview('payments-dev', containers('nginx:1.26'), { name: 'denied' }))).response.allowed).toBe(false);
     // A Deployment review names the same workload as its Pods.
     expect((await review(replica.h.port, deploymentReview('payments-prod', [REF]))).response.allowed).toBe(true);
-    // Two more Pods of the same ReplicaSet and the Deployment were sampled: identical allows within sampleMs.
-    expect(replica.h.recorder?.buffered).toBe(3);
+    // The mutating webhook pins a Job's Pod written by tag; an unapproved tag it leaves (and says so).
+    const pinned = await review(replica.h.port, jobPod('payments-stage', 'nginx:1.25'), 'mutate');
+    expect(JSON.parse(Buffer.from(pinned.response.patch ?? '', 'base64').toString())).toEqual([{ op: 'replace', path: '/spec/containers/0/image', value: REF }]);
+    expect((await review(replica.h.port, jobPod('payments-stage', 'nginx:1.25'), 'mutate')).response.patch).toBeDefined();
+    expect((await review(replica.h.port, podReview('payments-stage', containers('nginx:1.26'), { name: 'left' }), 'mutate')).response.patch).toBeUndefined();
+    // Two more Pods of the same ReplicaSet and the Deployment were sampled: identical allows within
+    // sampleMs; so was the second, identical pin of the Job's Pod.
+    expect(replica.h.recorder?.buffered).toBe(5);
     await replica.h.recorder?.flush();
     expect(replica.h.recorder?.buffered).toBe(0);
 
     const seen = await app.call('dev', 'GET', `/v1/images/${D1}/workloads`);
     expect(seen.status).toBe(200);
-    expect(seen.body.workloads.map((w: { namespace: string; kind: string; name: string }) => `${w.namespace}/${w.kind}/${w.name}`).sort()).toEqual(['payments-dev/Pod/debug', 'payments-prod/Deployment/web']);
+    expect(seen.body.workloads.map((w: { namespace: string; kind: string; name: string }) => `${w.namespace}/${w.kind}/${w.name}`).sort())
+      .toEqual(['payments-dev/Pod/debug', 'payments-prod/Deployment/web', 'payments-stage/Job/nightly']);
     expect(seen.body.workloads[0]).toMatchObject({ team: 'payments', image: REF, lastSeen: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) });
+    // The pinned workload runs the reference it was pinned to, not the tag it was written with.
+    expect(seen.body.workloads.find((w: { name: string }) => w.name === 'nightly')).toMatchObject({ kind: 'Job', image: REF });
     // Team isolation: another team sees nothing, and asking for the team by name is a 404.
     expect((await app.call('otherDev', 'GET', `/v1/images/${D1}/workloads`)).body.workloads).toEqual([]);
     expect((await app.call('otherDev', 'GET', `/v1/images/${D1}/workloads?team=payments`)).status).toBe(404);
-    expect((await app.call('auditor', 'GET', `/v1/images/${D1}/workloads`)).body.workloads).toHaveLength(2);
+    expect((await app.call('auditor', 'GET', `/v1/images/${D1}/workloads`)).body.workloads).toHaveLength(3);
     expect((await app.call('dev', 'GET', '/v1/images/sha256:nothex/workloads')).body.error.code).toBe('INVALID_REQUEST');
 
     // Every decision, denials included, is in the stream of recent decisions.
     const stream = await app.redis.xrange(`${app.config.redis.prefix}:admission:decisions`, '-', '+');
     const records = stream.map(([, fields]) => JSON.parse(fields[1]) as { name: string; allowed: boolean; reason: string; workload: { kind: string; name: string } });
     expect(records.filter((r) => !r.allowed)).toMatchObject([{ name: 'denied', reason: 'NOT_APPROVED' }]);
-    expect(records.find((r) => r.name === 'web-5d8f7c9b4-aaaaa')).toMatchObject({ allowed: true, reason: 'approved', workload: { kind: 'Deployment', name: 'web' } });
+    expect(records.find((r) => r.name === 'web-5d8f7c9b4-aaaaa')).toMatchObject({ endpoint: 'validate', allowed: true, reason: 'approved', workload: { kind: 'Deployment', name: 'web' } });
+    // Mutate decisions too: the rewrite made, and why none was.
+    expect(records.filter((r) => (r as { endpoint?: string }).endpoint === 'mutate')).toMatchObject([
+      { name: 'nightly-', image: 'nginx:1.25', reason: 'PINNED', digest: D1, pinnedTo: REF, workload: { kind: 'Job', name: 'nightly' } },
+      { name: 'left', image: 'nginx:1.26', reason: 'NOT_APPROVED' },
+    ]);
   });
 
   it('lists the workloads still running the digest in the revocation event and its audit record', async () => {
@@ -83,9 +110,9 @@ describe('the admission ledger', () => {
     expect(revoked.status).toBe(200);
     const event = events.find((e) => e.type === 'approval.revoked');
     const running = (event?.details.workloads as Array<{ namespace: string; name: string }>).map((w) => `${w.namespace}/${w.name}`).sort();
-    expect(running).toEqual(['payments-dev/debug', 'payments-prod/web']);
+    expect(running).toEqual(['payments-dev/debug', 'payments-prod/web', 'payments-stage/nightly']);
     const audit = await app.call('auditor', 'GET', '/v1/audit?limit=1000');
     const entry = audit.body.items.find((e: { action: string }) => e.action === 'approval.revoked');
-    expect(entry.details.workloads).toHaveLength(2);
+    expect(entry.details.workloads).toHaveLength(3);
   });
 });

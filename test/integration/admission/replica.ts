@@ -33,9 +33,9 @@ export async function startReplica(redisUrl: string, prefix: string, settings: P
   return { h, stop: async () => { await h.stop(); sub.disconnect(); redis.disconnect(); } };
 }
 
-export function review(port: number, body: unknown): Promise<{ status: number; response: { uid: string; allowed: boolean; warnings?: string[]; status?: { message: string } } }> {
+export function review(port: number, body: unknown, endpoint: 'validate' | 'mutate' = 'validate'): Promise<{ status: number; response: { uid: string; allowed: boolean; warnings?: string[]; status?: { message: string }; patch?: string } }> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path: '/admission/validate', method: 'POST', ca: tls.cert, headers: { 'content-type': 'application/json' } }, (res) => {
+    const req = request({ host: '127.0.0.1', port, path: `/admission/${endpoint}`, method: 'POST', ca: tls.cert, headers: { 'content-type': 'application/json' } }, (res) => {
       let text = '';
       res.on('data', (c: Buffer) => { text += c.toString(); });
       res.on('end', () => resolve({ status: res.statusCode ?? 0, response: (JSON.parse(text) as { response: never }).response }));

@@ -66,6 +66,42 @@ describe('mutate', () => {
   });
 });
 
+describe('mutate decisions, for the admission ledger', () => {
+  it('name per image the rewrite made or why none was', () => {
+    const s = state();
+    const evil = `registry.internal/approved/payments/docker.io/library/evil@sha256:${'9'.repeat(64)}`;
+    const d = mutate(req(podReview('payments-prod', containers('nginx:1.25', redis.internalRef, 'ghcr.io/acme/api:2', evil, 'UPPER/Case:x'))), s);
+    expect(d.images).toEqual([
+      { image: 'nginx:1.25', verdict: 'PINNED', digest: D1, pinnedTo: nginx.internalRef },
+      { image: redis.internalRef, verdict: 'approved', digest: D2 },
+      { image: 'ghcr.io/acme/api:2', verdict: 'NOT_APPROVED' },
+      { image: evil, verdict: 'REVOKED', digest: `sha256:${'9'.repeat(64)}` },
+      { image: 'UPPER/Case:x', verdict: 'INVALID_REFERENCE' },
+    ]);
+    expect(d).toMatchObject({ allowed: true, team: 'payments', warnings: [`portcullis pinned nginx:1.25 to ${nginx.internalRef}`] });
+    expect(d.patch).toEqual([{ op: 'replace', path: '/spec/containers/0/image', value: nginx.internalRef }]);
+    // Once its digest is revoked the tag names no approved image: not rewritten; its digest, written, says revoked.
+    s.set.revoke({ team: 'payments', digest: D1, reason: 'CVE', by: 'sec', at: 'now' });
+    expect(mutate(req(podReview('payments-prod', containers('nginx:1.25', nginx.internalRef))), s).images)
+      .toEqual([{ image: 'nginx:1.25', verdict: 'NOT_APPROVED' }, { image: nginx.internalRef, verdict: 'REVOKED', digest: D1 }]);
+  });
+
+  it('on UPDATE, leave the images the Pod already ran (a rewrite would restart its containers)', () => {
+    const running = containers('nginx:1.25');
+    const d = mutate(req(podReview('payments-prod', { containers: [...(running.containers as object[]), { name: 'c1', image: 'redis:7' }] }, { operation: 'UPDATE', oldSpec: running })), state());
+    expect(d.images).toEqual([{ image: 'nginx:1.25', verdict: 'UNCHANGED' }, { image: 'redis:7', verdict: 'PINNED', digest: D2, pinnedTo: redis.internalRef }]);
+    expect(d.patch).toEqual([{ op: 'replace', path: '/spec/containers/1/image', value: redis.internalRef }]);
+  });
+
+  it('in exempt and unmapped namespaces, rewrite nothing and say so', () => {
+    expect(mutate(req(podReview('kube-system', containers('nginx:1.25'))), state())).toEqual({ allowed: true, images: [{ image: 'nginx:1.25', verdict: 'EXEMPT' }] });
+    expect(mutate(req(podReview('default', containers('nginx:1.25'))), state())).toEqual({ allowed: true, images: [{ image: 'nginx:1.25', verdict: 'UNMAPPED' }] });
+    // Validation's denials there are recorded per image too.
+    expect(validate(req(podReview('default', containers('nginx:1.25'))), state()).images).toEqual([{ image: 'nginx:1.25', verdict: 'UNMAPPED' }]);
+    expect(validate(req(podReview('payments-prod', containers(nginx.internalRef))), state({ staleSince: '2026-12-01T10:00:00.000Z' })).images).toEqual([{ image: nginx.internalRef, verdict: 'STALE' }]);
+  });
+});
+
 describe('validate', () => {
   it('admits a Pod whose every image is an approved internal digest of its team', () => {
     const d = validate(req(podReview('payments-prod', containers(nginx.internalRef, redis.internalRef))), state());

@@ -73,4 +73,48 @@ describe('AdmissionRecorder', () => {
     await flushing;
     expect(counts.failed).toBe(100);
   });
+
+  it('records mutate decisions with the rewrite, sampled apart from validation', async () => {
+    const batches: AdmissionRecord[][] = [];
+    const { r, counts } = recorder(async (b) => { batches.push([...b]); });
+    const pod = () => ownedPod('web-5d8f7-aaaaa', { kind: 'ReplicaSet', name: 'web-5d8f7' }, '5d8f7');
+    const pinned: Decision = { allowed: true, team: 'payments', images: [{ image: 'nginx:1.25', verdict: 'PINNED', digest: D1, pinnedTo: IMAGE }, { image: 'ghcr.io/acme/api:2', verdict: 'NOT_APPROVED' }] };
+    r.record(pod(), pinned, 'mutate');
+    r.record(pod(), pinned, 'mutate');
+    // The same Pod validated after the rewrite is a decision of its own, not a repeat of the mutation.
+    r.record(pod(), allowed, 'validate');
+    // The tag pinned to another digest is not the same decision either.
+    const D2 = `sha256:${'2'.repeat(64)}`;
+    r.record(pod(), { ...pinned, images: [{ image: 'nginx:1.25', verdict: 'PINNED', digest: D2, pinnedTo: IMAGE.replace(D1, D2) }] }, 'mutate');
+    await r.flush();
+    expect(counts.sampled).toBe(2);
+    expect(batches.flat().map((x) => `${x.endpoint} ${x.image} ${x.reason} ${x.digest ?? '-'}`)).toEqual([
+      `mutate nginx:1.25 PINNED ${D1}`, 'mutate ghcr.io/acme/api:2 NOT_APPROVED -', `validate ${IMAGE} approved ${D1}`, `mutate nginx:1.25 PINNED ${D2}`,
+    ]);
+    expect(batches[0][0]).toMatchObject({ endpoint: 'mutate', namespace: 'payments-prod', workload: { kind: 'Deployment', name: 'web' }, allowed: true, team: 'payments', pinnedTo: IMAGE });
+  });
+
+  it('never samples a break-glass admission away behind a plain allow of the same digest', async () => {
+    const batches: AdmissionRecord[][] = [];
+    const { r } = recorder(async (b) => { batches.push([...b]); });
+    const review = parseAdmissionReview(podReview('payments-prod', containers(IMAGE), { name: 'debug' }));
+    r.record(review, allowed);
+    r.record(review, { ...allowed, images: [{ image: IMAGE, verdict: 'EXCEPTION', digest: D1, exception: '0123456789abcdef' }] });
+    await r.flush();
+    expect(batches.flat().map((x) => x.reason)).toEqual(['approved', 'EXCEPTION']);
+  });
+
+  it('does not count a dropped record as seen: the next identical allow is recorded', async () => {
+    const batches: AdmissionRecord[][] = [];
+    const { r, counts } = recorder(async (b) => { batches.push([...b]); }, { bufferSize: 1 });
+    const other = parseAdmissionReview(podReview('payments-prod', containers('nginx:1.26'), { name: 'other' }));
+    const debug = parseAdmissionReview(podReview('payments-prod', containers(IMAGE), { name: 'debug' }));
+    r.record(other, denied);
+    r.record(debug, allowed);
+    expect(counts.dropped).toBe(1);
+    await r.flush();
+    r.record(debug, allowed);
+    await r.flush();
+    expect(batches.flat().map((x) => x.name)).toEqual(['other', 'debug']);
+  });
 });
