@@ -25,9 +25,6 @@ export class RedisScanResultStore implements ScanResultStore {
   }
 
   async put(digest: string, report: ScanReport): Promise<void> {
-    // Encoded here, once: given a string, the client measures its UTF-8 length and then encodes
-    // it again on the socket, and a report of a large image is hundreds of KiB (a fleet re-match
-    // writes a thousand of them).
-    await this.redis.set(this.keys.scanResult(report.scanner, digest), Buffer.from(JSON.stringify(report), 'utf8'), 'EX', SCAN_RESULT_TTL_SECONDS);
+    await this.redis.set(this.keys.scanResult(report.scanner, digest), JSON.stringify(report), 'EX', SCAN_RESULT_TTL_SECONDS);
   }
 }
