@@ -15,15 +15,19 @@ import { findingSchema } from '../scanners/types';
 /** `-1` in an index column: the package has no such value (no layer, no source package). */
 const NONE = -1;
 
-const indexColumn = z.array(z.number().int().min(NONE));
+// Columns hold a million values across a fleet: checked with one predicate per column rather
+// than one schema per element (zod's per-element arrays cost as much as the JSON.parse).
+const stringColumn = z.custom<string[]>((v) => Array.isArray(v) && v.every((x) => typeof x === 'string'), 'expected an array of strings');
+const indexColumn = z.custom<number[]>((v) => Array.isArray(v) && v.every((x) => Number.isInteger(x) && (x as number) >= NONE), 'expected an array of indexes');
+const rowsColumn = z.custom<number[]>((v) => Array.isArray(v) && v.every((x) => Number.isInteger(x) && (x as number) >= 0), 'expected an array of rows');
 
 export const compactInventorySchema = z.object({
   v: z.literal(1),
   /** Distinct strings of the ecosystem, layer and source columns (they repeat across packages). */
-  dict: z.array(z.string()),
-  name: z.array(z.string()),
-  version: z.array(z.string()),
-  path: z.array(z.string()),
+  dict: stringColumn,
+  name: stringColumn,
+  version: stringColumn,
+  path: stringColumn,
   ecosystem: indexColumn,
   layer: indexColumn,
   sourceName: indexColumn,
@@ -32,7 +36,7 @@ export const compactInventorySchema = z.object({
     manifestDigest: z.string(),
     platform: z.string().optional(),
     /** Rows of this image, in its order; absent when it holds every row in row order (a single-platform digest). */
-    rows: z.array(z.number().int().min(0)).optional(),
+    rows: rowsColumn.optional(),
     coverage: z.array(findingSchema),
     hardening: z.array(findingSchema),
   })),
@@ -91,16 +95,15 @@ export function toCompact(images: readonly PlatformInventory[]): CompactInventor
 export function fromCompact(c: CompactInventory): PlatformInventory[] {
   const at = (i: number): string | undefined => (i === NONE ? undefined : c.dict[i]);
   const rows: InstalledPackage[] = c.name.map((name, i) => {
-    const layer = at(c.layer[i]!);
-    const sourceName = at(c.sourceName[i]!);
-    const sourceVersion = at(c.sourceVersion[i]!);
     // Same keys, in the same order, as the SBOM reader builds (../scanners/sbom/cyclonedx.ts).
-    return {
-      name, version: c.version[i]!, ecosystem: c.dict[c.ecosystem[i]!]!, path: c.path[i]!,
-      ...(sourceName !== undefined ? { sourceName } : {}),
-      ...(sourceVersion !== undefined ? { sourceVersion } : {}),
-      ...(layer !== undefined ? { layer } : {}),
-    };
+    const pkg: InstalledPackage = { name, version: c.version[i]!, ecosystem: c.dict[c.ecosystem[i]!]!, path: c.path[i]! };
+    const sourceName = at(c.sourceName[i]!);
+    if (sourceName !== undefined) pkg.sourceName = sourceName;
+    const sourceVersion = at(c.sourceVersion[i]!);
+    if (sourceVersion !== undefined) pkg.sourceVersion = sourceVersion;
+    const layer = at(c.layer[i]!);
+    if (layer !== undefined) pkg.layer = layer;
+    return pkg;
   });
   return c.images.map((image) => ({
     manifestDigest: image.manifestDigest,

@@ -1,8 +1,10 @@
 /**
  * Re-matches approved digests against new vulnerability data from their stored inventories
  * (issue 13.1): no registry traffic, no layer read. For each approved digest whose stored
- * report was made with older data, the kept inventory (./inventory-store.ts) is matched with
- * the builtin scanner's own matcher (../scanners/builtin/match.ts), the report is stored where
+ * report was made with older data, the kept inventory (./inventory-store.ts, its compact
+ * matching form) is matched with the builtin scanner's own matcher (../scanners/builtin/match.ts)
+ * through one memo per pass (each distinct package looked up once for the whole fleet), in
+ * batches read one round trip each and one batch ahead of the matching; the report is stored where
  * scan reports live (per digest and scanner), and when the findings differ from the previous
  * report a `findings.updated {team, repository, digest, scanner}` event is published for every
  * team and image the digest is approved for (BOARD contract: health re-evaluates on it).

@@ -7,7 +7,7 @@
  * inventories built from the packages and versions those advisories name, shared between
  * digests at other paths and layers, with multi-platform digests and Debian source packages.
  */
-import { fromCompact, toCompact } from '../../../src/monitor/inventory-compact';
+import { compactInventorySchema, fromCompact, toCompact } from '../../../src/monitor/inventory-compact';
 import { platformInventories, RedisInventoryStore } from '../../../src/monitor/inventory-store';
 import type { ScannedInventory } from '../../../src/scanners/builtin/adapter';
 import { matchInventory, MemoizedIndex, type PlatformInventory } from '../../../src/scanners/builtin/match';
@@ -132,5 +132,18 @@ describe('the de-duplicated fleet re-match on real advisories', () => {
     expect(b[0]!.title).not.toBe('changed by a caller');
     expect(b[0]).toMatchObject({ path: '/b' });
     expect(b[0]!.layer).toBeUndefined();
+  });
+
+  it('refuses a compact record it did not write (the store then reads the SBOM instead)', () => {
+    const good = JSON.parse(JSON.stringify(toCompact(fleet(1)[0]!.images)));
+    expect(compactInventorySchema.safeParse(good).success).toBe(true);
+    for (const bad of [
+      { ...good, name: [...good.name, 42] },
+      { ...good, version: good.version.slice(1) },
+      { ...good, layer: good.layer.map(() => good.dict.length) },
+      { ...good, ecosystem: good.ecosystem.map(() => -1) },
+      { ...good, images: [{ ...good.images[0], rows: [good.name.length] }] },
+      { ...good, v: 2 },
+    ]) expect(compactInventorySchema.safeParse(bad).success).toBe(false);
   });
 });
