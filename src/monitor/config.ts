@@ -40,6 +40,8 @@ export const monitorConfigSchema = z.strictObject({
   waiverWarning: durationSchema(0).prefault('7d').describe('waivers expiring within this window raise `waiver.expiring` (at most once per waiver per day)'),
   /** How often every approved tag is resolved upstream (spread over the period). @defaultValue '6h' */
   driftEvery: durationSchema(1000).prefault('6h').describe('how often every approved tag is resolved upstream (a manifest HEAD through the reverse proxy, spread over the period); a moved tag raises `approval.drift`'),
+  /** How often approved digests are rescanned by Harbor-type scanners (spread over the period). @defaultValue '24h' */
+  rescanEvery: durationSchema(60_000).prefault('24h').describe('how often each approved digest is rescanned by each Harbor-type scanner that scanned it, spread over the period (a stable slot per digest); in the same spread, digests a builtin scanner scanned before inventories were kept are rescanned once through the registry, which keeps their inventory for the re-match'),
   /** When an approved tag moved upstream, file a new request for the team that replaces the approval. @defaultValue false */
   autoRequest: z.boolean().default(false).describe('when an approved tag moved upstream, file a request for the team that `replaces` the approval (its findings fixed and added are shown once scanned)'),
   /** Attach each scanned digest's CycloneDX SBOM to the quarantined and the approved image as an OCI referrer. @defaultValue true */
