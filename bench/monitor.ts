@@ -11,11 +11,16 @@
  * scanner keeps them (CycloneDX SBOM, gzip) with a scan report made against older data. The
  * "changed" OSV database is the real PyPI + Go + npm corpus.
  *
- * Timed: (1) RematchService.rematchAll over all N: Redis reads, SBOM parse, matching, report
- * writes; no registry traffic. (2) The builtin scanner's full scan of a sample of S digests
- * (default 50) through the registry (each image built with the same packages as dist-info
- * files over a 64 MiB base layer, pushed before timing): the rescan of N is that time scaled by N/S, and the output
- * says so.
+ * Timed: (1) RematchService.rematchAll over all N: Redis reads of the kept inventories (their
+ * compact matching form), matching, report writes; no registry traffic. (2) The builtin
+ * scanner's full scan of a sample of S digests (default 50) through the registry (each image
+ * built with the same packages as dist-info files over a 64 MiB base layer, pushed before
+ * timing; one untimed scan first, so thread start-up is not charged to the sample): the rescan
+ * of N is that time scaled by N/S, and the output says so, with the sample's mean package count
+ * beside the fleet's. The rescan is charged less than it would cost in production: its layers
+ * come from a local registry's page cache, and its report and inventory are not written.
+ * CPU is this process's (process.cpuUsage: scan threads included; Redis's and the registry's
+ * own processes not), printed with the wall time and both ratios of the same run.
  *
  * Run: `npm run bench:monitor [-- --digests 50 --sample 10 --layer-mib 64 --vulnerable-share 0.03]`.
  */
@@ -165,9 +170,13 @@ async function main(): Promise<void> {
     const scanner = new BuiltinScanner({ name: 'builtin', osvPath: osv, hardening: true });
     await scanner.check();
     const client = new DistributionClient({ url: registrySvc.url });
+    const sample = images.slice(0, S);
+    // One untimed scan first: the scan threads start and the code is compiled once per process,
+    // not once per digest, so the timed scans cost what each further digest costs.
+    await scanner.scan({ registry: client, repository: sample[0]!.repository, digest: sample[0]!.digest, registryUrl: registrySvc.url });
     const cpu2 = process.cpuUsage();
     const t2 = process.hrtime.bigint();
-    for (const img of images.slice(0, S)) {
+    for (const img of sample) {
       const report = await scanner.scan({ registry: client, repository: img.repository, digest: img.digest, registryUrl: registrySvc.url });
       if (report.status !== 'succeeded') throw new Error(`rescan of ${img.digest} failed: ${report.error?.message}`);
     }
@@ -176,10 +185,12 @@ async function main(): Promise<void> {
     const scale = N / S;
     const rescanWall = sampleWall * scale;
     const rescanCpu = sampleCpu * scale;
-    process.stdout.write(`rescan through the registry: ${S} sampled digests took wall ${sampleWall.toFixed(2)} s, CPU ${sampleCpu.toFixed(2)} s (main thread; scan threads' CPU not counted)${scale !== 1 ? `; scaled ×${scale.toFixed(1)} to ${N}: wall ${rescanWall.toFixed(1)} s, CPU ${rescanCpu.toFixed(1)} s (estimate from the sample)` : ''}\n`);
+    const samplePackages = sample.reduce((n, img) => n + img.packages.length, 0) / S;
+    process.stdout.write(`rescan through the registry: ${S} sampled digests (${Math.round(samplePackages)} packages per digest on average, against ${Math.round(totalPackages / N)} over all ${N}) took wall ${sampleWall.toFixed(2)} s, CPU ${sampleCpu.toFixed(2)} s (this process's, scan threads included; the registry's not)${scale !== 1 ? `; scaled ×${scale.toFixed(1)} to ${N}: wall ${rescanWall.toFixed(1)} s, CPU ${rescanCpu.toFixed(1)} s (estimate from the sample)` : ''}\n`);
     const ratio = rescanWall / rematchWall;
-    process.stdout.write(`ratio rescan/re-match (wall): ${ratio.toFixed(1)}×\n`);
-    process.stdout.write(`goal: re-match ≤ 30 s ${rematchWall <= 30 ? 'MET' : 'NOT MET'} (${rematchWall.toFixed(2)} s); ≥ 20× faster ${ratio >= 20 ? 'MET' : 'NOT MET'} (${ratio.toFixed(1)}×)${N < 1000 ? `; note: a run of ${N} digests, the goal is stated for 1,000` : ''}\n`);
+    const cpuRatio = rescanCpu / rematchCpu;
+    process.stdout.write(`ratio rescan/re-match: wall ${ratio.toFixed(1)}×, CPU ${cpuRatio.toFixed(1)}× (same run)\n`);
+    process.stdout.write(`goal: re-match ≤ 30 s ${rematchWall <= 30 ? 'MET' : 'NOT MET'} (${rematchWall.toFixed(2)} s); ≥ 20× faster ${ratio >= 20 ? 'MET' : 'NOT MET'} (${ratio.toFixed(1)}× wall)${N < 1000 ? `; note: a run of ${N} digests, the goal is stated for 1,000` : ''}\n`);
   } finally {
     redis.disconnect();
     await registrySvc.stop();

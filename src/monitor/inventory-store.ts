@@ -6,6 +6,9 @@
  * digest, gzip-compressed JSON, with the same lifetime as the stored scan report
  * (SCAN_RESULT_TTL_SECONDS, renewed by every re-match). An inventory larger than
  * {@link MAX_INVENTORY_BYTES} compressed is not kept (the digest is then rescanned instead).
+ * Beside it, under its own key with the same lifetime, the matching form of the same packages
+ * (./inventory-compact.ts): the re-match reads that, many digests per round trip, and falls
+ * back to the SBOM for a record kept before the matching form existed.
  */
 import { promisify } from 'node:util';
 import { gunzip, gzip } from 'node:zlib';
@@ -16,6 +19,7 @@ import type { PlatformInventory } from '../scanners';
 import { cycloneDxSchema, packagesByImage, toCycloneDx, type CycloneDxBom, type SbomSubject } from '../scanners';
 import { findingSchema } from '../scanners/types';
 import { SCAN_RESULT_TTL_SECONDS } from '../store';
+import { compactInventorySchema, fromCompact, toCompact } from './inventory-compact';
 
 const gzipAsync = promisify(gzip);
 const gunzipAsync = promisify(gunzip);
@@ -71,11 +75,26 @@ export class RedisInventoryStore {
     };
   }
 
-  /** Keeps `stored`; false (and nothing written) when it is above {@link MAX_INVENTORY_BYTES} compressed. */
+  /** The key of the matching form of the same inventory (./inventory-compact.ts). */
+  matchKey(scanner: string, digest: string): string {
+    return `${this.prefix}:inventory-match:${scanner}:${digest}`;
+  }
+
+  /**
+   * Keeps `stored` and its matching form (derived from the SBOM just built, so the two give
+   * the same packages), both or neither; false (and nothing written) when it is above
+   * {@link MAX_INVENTORY_BYTES} compressed.
+   */
   async put(stored: StoredInventory): Promise<boolean> {
-    const packed = await gzipAsync(Buffer.from(JSON.stringify(stored), 'utf8'));
+    const [packed, compact] = await Promise.all([
+      gzipAsync(Buffer.from(JSON.stringify(stored), 'utf8')),
+      gzipAsync(Buffer.from(JSON.stringify(toCompact(platformInventories(stored))), 'utf8')),
+    ]);
     if (packed.length > MAX_INVENTORY_BYTES) return false;
-    await this.redis.set(this.key(stored.scanner, stored.digest), packed, 'EX', SCAN_RESULT_TTL_SECONDS);
+    await this.redis.multi()
+      .set(this.key(stored.scanner, stored.digest), packed, 'EX', SCAN_RESULT_TTL_SECONDS)
+      .set(this.matchKey(stored.scanner, stored.digest), compact, 'EX', SCAN_RESULT_TTL_SECONDS)
+      .exec();
     return true;
   }
 
@@ -88,8 +107,42 @@ export class RedisInventoryStore {
     return parsed.success ? parsed.data : null;
   }
 
+  /**
+   * The platform inventories of `digests` to match (null where none is kept), in one round
+   * trip: the matching forms, inflated off the event loop; a digest kept before the matching
+   * form existed is read through its SBOM instead.
+   */
+  async platforms(scanner: string, digests: readonly string[]): Promise<Array<PlatformInventory[] | null>> {
+    if (digests.length === 0) return [];
+    const pipe = this.redis.pipeline();
+    for (const digest of digests) pipe.getBuffer(this.matchKey(scanner, digest));
+    const replies = (await pipe.exec()) ?? [];
+    return Promise.all(digests.map(async (digest, i) => {
+      const [err, packed] = replies[i] ?? [null, null];
+      if (err) throw err;
+      if (Buffer.isBuffer(packed)) {
+        const json = await gunzipAsync(packed, { maxOutputLength: MAX_INFLATED_BYTES });
+        const parsed = compactInventorySchema.safeParse(JSON.parse(json.toString('utf8')));
+        if (parsed.success) return fromCompact(parsed.data);
+      }
+      const stored = await this.get(scanner, digest);
+      return stored ? platformInventories(stored) : null;
+    }));
+  }
+
   /** Renews the lifetime of a kept inventory (a re-match found it still in use). */
   async touch(scanner: string, digest: string): Promise<void> {
-    await this.redis.expire(this.key(scanner, digest), SCAN_RESULT_TTL_SECONDS);
+    await this.touchAll(scanner, [digest]);
+  }
+
+  /** {@link touch} for many digests, in one round trip. */
+  async touchAll(scanner: string, digests: readonly string[]): Promise<void> {
+    if (digests.length === 0) return;
+    const pipe = this.redis.pipeline();
+    for (const digest of digests) {
+      pipe.expire(this.key(scanner, digest), SCAN_RESULT_TTL_SECONDS);
+      pipe.expire(this.matchKey(scanner, digest), SCAN_RESULT_TTL_SECONDS);
+    }
+    await pipe.exec();
   }
 }

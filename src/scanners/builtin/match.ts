@@ -43,21 +43,23 @@ export function matchInventory(images: readonly PlatformInventory[], db: Vulnera
  * from the package asked about.
  */
 export class MemoizedIndex implements VulnerabilityIndex {
-  private readonly memo = new Map<string, Finding[]>();
+  /** Per package identity, its findings without a place (`path` and `layer` are filled in per package). */
+  private readonly memo = new Map<string, Array<Omit<Finding, 'layer'>>>();
 
   constructor(private readonly db: VulnerabilityIndex) {}
 
   findingsFor(pkg: InstalledPackage): Finding[] {
-    const key = [pkg.ecosystem, pkg.name, pkg.version, pkg.sourceName ?? '', pkg.sourceVersion ?? ''].join('\u0000');
+    const key = `${pkg.ecosystem}\u0000${pkg.name}\u0000${pkg.version}\u0000${pkg.sourceName ?? ''}\u0000${pkg.sourceVersion ?? ''}`;
     let found = this.memo.get(key);
     if (!found) {
-      found = this.db.findingsFor(pkg);
+      found = this.db.findingsFor(pkg).map(({ layer: _layer, ...rest }) => rest);
       this.memo.set(key, found);
     }
-    if (found.length === 0) return found;
-    return found.map((f) => {
-      const { layer: _layer, ...rest } = f;
-      return { ...rest, path: pkg.path, ...(pkg.layer ? { layer: pkg.layer } : {}) };
-    });
+    if (found.length === 0) return [];
+    // `path` is among the template's keys (kept in place), `layer` comes last: the key order of
+    // the database's own findings, so a stored report is the same text either way.
+    return pkg.layer
+      ? found.map((f) => ({ ...f, path: pkg.path, layer: pkg.layer }))
+      : found.map((f) => ({ ...f, path: pkg.path }));
   }
 }

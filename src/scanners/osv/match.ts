@@ -38,15 +38,43 @@ function compareEv(scheme: VersionScheme, a: Ev, b: Ev): number {
   return scheme.compare(a.version, b.version);
 }
 
+/** A range's events as the evaluation walks them: checked and sorted once per range and scheme. */
+interface PreparedRange {
+  /** False when an event's version is one the ordering does not parse: the range cannot be evaluated. */
+  valid: boolean;
+  limits: Ev[];
+  sorted: Ev[];
+}
+
+/**
+ * Prepared ranges, per range and scheme: preparing a range (reading, checking and sorting its
+ * events) cost more than evaluating it, and a fleet re-match evaluates the same ranges against
+ * a hundred thousand package versions.
+ */
+const PREPARED = new WeakMap<OsvRange, Map<VersionScheme, PreparedRange>>();
+
+function prepared(range: OsvRange, scheme: VersionScheme): PreparedRange {
+  let byScheme = PREPARED.get(range);
+  if (!byScheme) PREPARED.set(range, (byScheme = new Map()));
+  let p = byScheme.get(scheme);
+  if (!p) {
+    const events = range.events.map(toEv);
+    const valid = events.every((e) => isMin(e) || isMax(e) || scheme.isValid(e.version));
+    p = valid
+      ? { valid, limits: events.filter((e) => e.kind === 'limit'), sorted: [...events].sort((a, b) => compareEv(scheme, a, b)) }
+      : { valid, limits: [], sorted: [] };
+    byScheme.set(scheme, p);
+  }
+  return p;
+}
+
 /** null when the range cannot be evaluated (a version the ordering does not parse). */
 function matchRange(version: string, range: OsvRange, scheme: VersionScheme): MatchResult | null {
-  const events = range.events.map(toEv);
-  if (!events.every((e) => isMin(e) || isMax(e) || scheme.isValid(e.version))) return null;
+  const { valid, limits, sorted } = prepared(range, scheme);
+  if (!valid) return null;
   const cmp = (e: Ev): number => (isMin(e) ? 1 : isMax(e) ? -1 : scheme.compare(version, e.version));
-  const limits = events.filter((e) => e.kind === 'limit');
   if (limits.length > 0 && !limits.some((e) => cmp(e) < 0)) return null;
 
-  const sorted = [...events].sort((a, b) => compareEv(scheme, a, b));
   let vulnerable = false;
   for (const e of sorted) {
     if (e.kind === 'introduced' && cmp(e) >= 0) vulnerable = true;
@@ -76,6 +104,16 @@ function sortedVersions(affected: OsvAffected, scheme: VersionScheme): string[] 
   return sorted;
 }
 
+/** The entry's `versions` as a set, once per entry: an exact spelling is looked up, not searched for. */
+const LISTED = new WeakMap<OsvAffected, Set<string>>();
+
+function listedExactly(affected: OsvAffected, version: string): boolean {
+  if (!affected.versions || affected.versions.length === 0) return false;
+  let set = LISTED.get(affected);
+  if (!set) LISTED.set(affected, (set = new Set(affected.versions)));
+  return set.has(version);
+}
+
 /** Whether `sorted` holds a version equal to `version` under the scheme (binary search). */
 function listedUnder(sorted: readonly string[], version: string, scheme: VersionScheme): boolean {
   let lo = 0;
@@ -95,7 +133,7 @@ function listedUnder(sorted: readonly string[], version: string, scheme: Version
  * caller). Returns null when not affected.
  */
 export function matchAffected(version: string, affected: OsvAffected, scheme: VersionScheme | null): MatchResult | null {
-  let listed = (affected.versions ?? []).includes(version);
+  let listed = listedExactly(affected, version);
   if (!listed && scheme?.isValid(version)) {
     listed = listedUnder(sortedVersions(affected, scheme), version, scheme);
   }

@@ -100,11 +100,10 @@ function compareRelease(a: number[], b: number[]): number {
   return 0;
 }
 
-/** Pre-release key: -∞ for a dev-only release (1.0.dev0 < 1.0a1), +∞ when absent. */
-function preKey(v: Pep440Version): [number, number] {
-  if (v.pre) return [PRE_RANK[v.pre.label], v.pre.n];
-  if (v.post === undefined && v.dev !== undefined) return [-Infinity, 0];
-  return [Infinity, 0];
+/** Pre-release rank: -∞ for a dev-only release (1.0.dev0 < 1.0a1), +∞ when absent; then its number. */
+function preRank(v: Pep440Version): number {
+  if (v.pre) return PRE_RANK[v.pre.label];
+  return v.post === undefined && v.dev !== undefined ? -Infinity : Infinity;
 }
 
 function compareLocal(a?: Array<number | string>, b?: Array<number | string>): number {
@@ -130,13 +129,12 @@ export function comparePep440(a: string, b: string): number {
   const va = parsePep440(a);
   const vb = parsePep440(b);
   if (!va || !vb) throw new Error(`invalid PEP 440 version: ${!va ? a : b}`);
-  const [pa, pan] = preKey(va);
-  const [pb, pbn] = preKey(vb);
+  // No tuple is built per comparison: a fleet re-match compares millions of times.
   return (
     cmp(va.epoch, vb.epoch) ||
     compareRelease(va.release, vb.release) ||
-    cmp(pa, pb) ||
-    cmp(pan, pbn) ||
+    cmp(preRank(va), preRank(vb)) ||
+    cmp(va.pre?.n ?? 0, vb.pre?.n ?? 0) ||
     cmp(va.post ?? -Infinity, vb.post ?? -Infinity) ||
     cmp(va.dev ?? Infinity, vb.dev ?? Infinity) ||
     compareLocal(va.local, vb.local)

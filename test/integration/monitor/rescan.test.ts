@@ -154,7 +154,7 @@ describe('builtin digests approved before inventories were kept', () => {
     const inventories = app.services.inventory.inventories;
     // Two were "approved before the builtin scanner kept SBOMs": no inventory.
     const bare = digests.slice(0, 2);
-    for (const d of bare) await app.redis.del(inventories.key(builtin.name, d));
+    for (const d of bare) await app.redis.del(inventories.key(builtin.name, d), inventories.matchKey(builtin.name, d));
     // New vulnerability data: the re-match cannot see the two without an inventory.
     const rematch = async () => {
       const { db } = await builtin.vulnerabilityData();
