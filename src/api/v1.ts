@@ -15,6 +15,7 @@ import { admissionRouter, type AdmissionApi } from './routes/admission';
 import { approvedRouter } from './routes/approved';
 import { auditRouter } from './routes/audit';
 import { codeScansRouter } from './routes/code-scans';
+import { driftRouter, type DriftReader } from './routes/drift';
 import { monitorRouter, type MonitorApi } from './routes/monitor';
 import { notificationsRouter } from './routes/notifications';
 import { queueRouter } from './routes/queue';
@@ -51,6 +52,8 @@ export interface V1Deps extends RobotsDeps {
   reviewDecisions?: ReviewDecider;
   /** Daily snapshots (`GET /v1/snapshots`); absent: 503. */
   snapshots?: SnapshotReader;
+  /** Drift history (`GET /v1/drift`); absent: 503. */
+  drift?: DriftReader;
   /** SBOMs and scanner status (src/monitor); without it those routes answer 503. */
   inventory?: MonitorApi;
   /** Extra v1 routers (e.g. code-scan uploads), mounted after the built-in ones. */
@@ -73,6 +76,7 @@ export function v1Router(deps: V1Deps): Router {
   router.use(whoamiRouter({ identitySource: deps.identitySource ?? 'tokens-file' }));
   router.use(robotsRouter(deps));
   router.use(snapshotsRouter(deps));
+  router.use(driftRouter(deps));
   router.use(reviewsRouter(deps));
   router.use(monitorRouter(deps));
   router.use(admissionRouter(deps));

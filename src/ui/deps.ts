@@ -8,6 +8,7 @@ import type { FindingIndex } from '../store';
 import type { RequestStats } from '../store';
 import type { ApprovalStore, RequestStore } from '../store/types';
 import type { Monitoring } from './data/monitoring';
+import type { ConsoleLimits } from './rate-limit';
 import type { SessionStore } from './sessions';
 
 export interface ConsoleDeps {
@@ -15,6 +16,8 @@ export interface ConsoleDeps {
   identity: IdentityProvider;
   /** The API's shared failed-authentication counter (per client address) and its limit per minute. */
   failedAuth: { counter: RateCounter; perMinute: number };
+  /** The console's own limits (per principal, sign-in attempts per address); absent: none. */
+  limits?: ConsoleLimits;
   /** Mark cookies `Secure` (the API serves TLS itself); a request that arrived over TLS always does. */
   secureCookies: boolean;
   requests: RequestService;
