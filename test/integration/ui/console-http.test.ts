@@ -149,7 +149,7 @@ describe('console over HTTP', () => {
     expect(trends.series.find((x) => x.label === 'high')?.values.length).toBe(trends.days.length);
     const alerts = await (await s.get('/ui/alerts')).text();
     expect(alerts).toContain('new high finding CVE-2099-7777');
-    expect(alerts).toContain('docker.io/library/payments-api:1.2');
+    expect(alerts).toMatch(/<td><code>docker.io\/library\/payments-api<\/code><\/td><td><code>1.2<\/code><\/td>/);
     expect(alerts).not.toContain('waiver expired on CVE-2099-8888');
     const auditor = await session(f.app, 'auditor');
     expect(await (await auditor.get('/ui/alerts')).text()).toContain('waiver expired on CVE-2099-8888');
