@@ -127,6 +127,11 @@ describe('console in headless Chromium', () => {
       await check(page, name);
     }
     expect(await page.locator('table tbody tr', { hasText: f.repo }).count()).toBe(1);
+    // By prefix, any case: the package's first letters find the same image.
+    await page.goto(`${f.app.url}/ui/search?q=LIBGA`);
+    await check(page, 'search-prefix');
+    expect(await page.locator('table tbody tr', { hasText: f.repo }).count()).toBe(1);
+    expect(await page.locator('main').textContent()).toContain('libgate2');
     // Monitoring is wired (approval health, snapshots); no scanner has synced data here, so
     // nothing is shown as fresh: unknown is never green.
     await page.goto(`${f.app.url}/ui/overview`);
@@ -165,9 +170,11 @@ describe('console in headless Chromium', () => {
     const res = await page.goto(`${f.app.url}/ui/requests/${f.id}`);
     expect(res?.status()).toBe(404);
     await check(page, 'not-found');
-    await page.goto(`${f.app.url}/ui/search?q=${ADVISORY}`);
-    expect(await page.locator('main').textContent()).toContain('0 requests in 0 teams');
-    expect(await page.locator(`a[href="/ui/requests/${f.id}"]`).count()).toBe(0);
+    for (const q of [ADVISORY, 'libga', ADVISORY.slice(0, 8)]) {
+      await page.goto(`${f.app.url}/ui/search?q=${q}`);
+      expect(await page.locator('main').textContent()).toContain('0 requests in 0 teams');
+      expect(await page.locator(`a[href="/ui/requests/${f.id}"]`).count()).toBe(0);
+    }
   });
 
   it('lets an auditor read the audit log and export it as CSV with formula-looking cells neutralised', async () => {
