@@ -8,8 +8,15 @@ import type { FindingIndex } from '../store';
 import type { RequestStats } from '../store';
 import type { ApprovalStore, RequestStore } from '../store/types';
 import type { Monitoring } from './data/monitoring';
-import type { ConsoleLimits } from './rate-limit';
 import type { SessionStore } from './sessions';
+
+/** The console's own rate limits (./rate-limit.ts). */
+export interface ConsoleLimits {
+  /** Per principal: `ui.rateLimitPerMinute`, its counter keyed by principal name. */
+  principal: { counter: RateCounter; perMinute: number };
+  /** Per address: `ui.signInPerMinute`, its counter keyed by peer address. */
+  signIn: { counter: RateCounter; perMinute: number };
+}
 
 export interface ConsoleDeps {
   sessions: SessionStore;

@@ -11,15 +11,8 @@
  */
 import type { NextFunction, Request, Response } from 'express';
 import { AppError } from '../lib/errors';
-import type { RateCounter } from '../lib/rate-counter';
-import { uiOf } from './auth';
-
-export interface ConsoleLimits {
-  /** Per principal: `ui.rateLimitPerMinute`, its counter keyed by principal name. */
-  principal: { counter: RateCounter; perMinute: number };
-  /** Per address: `ui.signInPerMinute`, its counter keyed by peer address. */
-  signIn: { counter: RateCounter; perMinute: number };
-}
+import type { Principal } from '../lib/identity/types';
+import type { ConsoleLimits } from './deps';
 
 function refuse(res: Response, retryAfter: number, what: string): AppError {
   res.setHeader('Retry-After', String(retryAfter));
@@ -31,7 +24,10 @@ export function principalLimit(limits: ConsoleLimits | undefined) {
   return (_req: Request, res: Response, next: NextFunction): void => {
     const l = limits?.principal;
     if (!l || l.perMinute <= 0) return next();
-    l.counter.hit(uiOf(res).principal.name).then(({ count, retryAfter }) => {
+    // Runs after requireSession, which sets res.locals.ui (read here, not through ./auth, which uses this file).
+    const principal = (res.locals.ui as { principal?: Principal } | undefined)?.principal;
+    if (!principal) return next(new AppError('UNAUTHENTICATED', 'sign in first'));
+    l.counter.hit(principal.name).then(({ count, retryAfter }) => {
       if (count > l.perMinute) return next(refuse(res, retryAfter, `more than ${l.perMinute} console requests per minute`));
       next();
     }, next);
