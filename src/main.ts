@@ -19,6 +19,9 @@ import { BullRegistryCleanup, unpublishProcessor } from '../queue/unpublish';
 import { SWEEP_INTERVAL_MS } from '../queue/sweep';
 import { startWebhookWorker, WebhookQueue } from '../queue/webhook';
 import { MonitorQueue, startMonitor } from '../queue/vulndb-sync';
+import { CLAIR_NOTIFICATION_JOB, clairNotificationEnqueuer, clairNotificationProcessor } from '../queue/clair-notification';
+import { RESCAN_JOB, rescanProcessor, scheduleRescans } from '../queue/rescan';
+import { buildRescans, type Rescans } from './monitor/rescan-wiring';
 import { buildInventory, type Inventory } from './monitor/inventory-wiring';
 import { startIntakeWorker } from '../queue/worker';
 import { createApp } from './api/app';
@@ -105,6 +108,8 @@ export interface Services {
   inventory: Inventory;
   /** The monitor queue's producer (syncs, Clair notifications). */
   monitorQueue: MonitorQueue;
+  /** Clair's notifier hook and its job, scheduled Harbor and missing-inventory rescans (issue 13.2). */
+  rescans: Rescans;
   /** Namespaces, break-glass exceptions and the admission ledger's reader, for the API. */
   admission: AdmissionApi;
   /** The identity clock (tests move it): remembered principals expire on it too. */
@@ -179,6 +184,10 @@ export function buildServices(config: Config, logger: Logger, redis: Redis, opti
   const scans = new ScanRunner(scanners, scanResults, logger.child({ module: 'scan' }));
   const inventory = buildInventory(config, logger, { redis, events, requests, approvals, results: scanResults, internal: registry.internal, scanners: options.scanners ?? [] });
   const monitorQueue = new MonitorQueue(redis, prefix, logger);
+  const rescans = buildRescans(config, logger, {
+    redis, events, approvals, requests, results: scanResults, inventories: inventory.inventories, internal: registry.internal, internalUrl: registry.internalUrl,
+    scanners: options.scanners ?? [], enqueue: clairNotificationEnqueuer(monitorQueue.queue),
+  });
   metrics.watchVulndb(async () => (await inventory.status.list()).map((s) => ({ scanner: s.name, ageSeconds: s.ageSeconds })));
   metrics.watchQueue(monitorQueue.queue);
   metrics.watchQueue(scheduler.queue);
@@ -209,7 +218,7 @@ export function buildServices(config: Config, logger: Logger, redis: Redis, opti
   }, options.monitorClock);
   metrics.watchHealth(monitor.counts);
   return {
-    events, audit, scheduler, pipeline, metrics, webhooks, auth, cleanup, approvals, registry, monitor, inventory, monitorQueue, ...(uploads ? { uploads } : {}),
+    events, audit, scheduler, pipeline, metrics, webhooks, auth, cleanup, approvals, registry, monitor, inventory, monitorQueue, rescans, ...(uploads ? { uploads } : {}),
     ...(options.identity?.clock ? { identityClock: options.identity.clock } : {}),
     notifications: new NotificationService(webhooks.log, webhooks.endpoints.map((e) => e.name), events),
     requests: requestService,
@@ -331,7 +340,7 @@ export async function startApi(config: Config, logger: Logger, redis: Redis, ser
     readiness: [readinessOf('redis', { ping: () => pingRedis(redis) }), readinessOf('internalRegistry', services.registry.internal)],
     routers: [...(signIn ? [oidcSignInRouter({ oidc: signIn, redirectUri: config.auth.oidc!.redirectUri!, secureCookies: Boolean(config.server.tlsCertFile) })] : []), v1Router({
       identity: cached, ...services, robots: services.auth.robots, principals: services.auth.principals, limits: config.server,
-      reviews: services.monitor.views, snapshots: services.monitor.snapshots, drift: services.monitor.driftHistory, reviewDecisions: services.monitor.reviews,
+      reviews: services.monitor.views, snapshots: services.monitor.snapshots, drift: services.monitor.driftHistory, reviewDecisions: services.monitor.reviews, clairHook: services.rescans.clairHook,
       rateCounters: {
         principals: principalCounter,
         addresses,
@@ -391,10 +400,18 @@ export function startWorker(config: Config, logger: Logger, services: Services):
     .catch((err: unknown) => logger.error({ error: err }, 'could not schedule the retention job; it runs once Redis answers and a worker restarts'));
   scheduleMonitor(services.cleanup.queue, { sweepMs: config.monitor.sweepEvery, driftMs: config.monitor.driftEvery })
     .catch((err: unknown) => logger.error({ error: err }, 'could not schedule the monitor jobs; they run once Redis answers and a worker restarts'));
+  if (services.inventory.adapters.some((s) => s.type === 'harbor' || s.type === 'builtin')) {
+    scheduleRescans(services.monitorQueue.queue, config.monitor.rescanEvery)
+      .catch((err: unknown) => logger.error({ error: err }, 'could not schedule the rescans; they run once Redis answers and a worker restarts'));
+  }
   const stopCleanup = services.uploads ? runUploadCleanup(services.uploads, config.worker.stalledIntervalMs, logger) : () => undefined;
   const stopRevocations = completeRevocations(services.revocations, SWEEP_INTERVAL_MS, logger.child({ module: 'revocation' }));
   const hygiene = startIdentityHygiene(services.auth, logger.child({ module: 'identity-hygiene' }));
-  const monitorWorker = startMonitor(config, logger, services.inventory, services.monitorQueue, services.monitorQueue.redis)
+  const rescanLog = logger.child({ module: 'monitor' });
+  const monitorWorker = startMonitor(config, logger, services.inventory, services.monitorQueue, services.monitorQueue.redis, {
+    [CLAIR_NOTIFICATION_JOB]: clairNotificationProcessor(services.rescans.clairNotifications, rescanLog),
+    [RESCAN_JOB]: rescanProcessor(services.rescans.rescan, services.monitorQueue.redis, config.redis.prefix, rescanLog),
+  })
     .catch((err: unknown) => { logger.error({ error: err }, 'the monitor worker did not start: no scheduled vulnerability data syncs in this process'); return null; });
   // close() waits for running jobs; a job still running at the deadline is handed back by stalled-job recovery.
   return { worker, webhooks, step: { name: 'worker', run: async () => { stopCleanup(); stopRevocations(); hygiene.stop(); await Promise.all([worker.close(), webhooks?.close(), maintenance.close(), monitorWorker.then((w) => w?.close())]); } } };

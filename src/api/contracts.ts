@@ -9,6 +9,7 @@ import { admissionContracts } from './routes/admission.contract';
 import { approvedContracts } from './routes/approved.contract';
 import { codeScansContracts } from './routes/code-scans.contract';
 import { healthContracts } from './routes/health.contract';
+import { hooksContracts } from './routes/hooks.contract';
 import { monitorContracts } from './routes/monitor.contract';
 import { requestsContracts } from './routes/requests.contract';
 import { robotsContracts } from './routes/robots.contract';
@@ -26,4 +27,5 @@ export const API_CONTRACTS: readonly RouteContract[] = [
   ...driftContracts,
   ...monitorContracts,
   ...admissionContracts,
+  ...hooksContracts,
 ];

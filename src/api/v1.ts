@@ -16,6 +16,7 @@ import { approvedRouter } from './routes/approved';
 import { auditRouter } from './routes/audit';
 import { codeScansRouter } from './routes/code-scans';
 import { driftRouter, type DriftReader } from './routes/drift';
+import { hooksRouter, type ClairHookApi } from './routes/hooks';
 import { monitorRouter, type MonitorApi } from './routes/monitor';
 import { notificationsRouter } from './routes/notifications';
 import { queueRouter } from './routes/queue';
@@ -56,6 +57,8 @@ export interface V1Deps extends RobotsDeps {
   drift?: DriftReader;
   /** SBOMs and scanner status (src/monitor); without it those routes answer 503. */
   inventory?: MonitorApi;
+  /** Clair's notifier webhook (`POST /hooks/clair`, outside /v1); absent: it answers 404. */
+  clairHook?: ClairHookApi;
   /** Extra v1 routers (e.g. code-scan uploads), mounted after the built-in ones. */
   extra?: Router[];
 }
@@ -63,6 +66,10 @@ export interface V1Deps extends RobotsDeps {
 export function v1Router(deps: V1Deps): Router {
   const router = Router();
   const addressLimit = unauthenticatedRateLimit(deps.limits.rateLimitPerMinute, deps.rateCounters.addresses);
+  // Outside /v1: Clair authenticates with its own credential; failed attempts count per address as on /v1.
+  router.use('/hooks', addressLimit);
+  router.use(hooksRouter(deps));
+  router.use('/hooks', addressLimit.refuse);
   router.use('/v1',
     addressLimit, authenticate(deps.identity), addressLimit.refuse, rateLimit(deps.limits.rateLimitPerMinute, deps.rateCounters.principals), jsonBodies(deps.limits));
   // CI's lookups first: the hottest route, so a lookup is not matched against every other route before it.

@@ -20,9 +20,25 @@ export function approvedRepository(template: string, team: string, src: SourceRe
     .replaceAll('{repository}', src.repository);
 }
 
-/** The tag written at promotion: the source tag, or `sha256-<hex>` for a digest-only request. */
+/** Longest tag the distribution spec allows (`[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}`). */
+const MAX_TAG = 128;
+
+/**
+ * The tag written at promotion: the source tag, or `digest-<hex>` for a digest-only request
+ * (`digest-sha512-<hex…>` for another algorithm, cut to the longest tag allowed).
+ *
+ * Not `sha256-<hex>`: that is the referrers tag schema's tag (distribution spec 1.1) under
+ * which the SBOM referrer of the same digest is listed on a registry without the referrers
+ * API (docker-registry 2.8), and the two would overwrite each other. Approvals made before
+ * this change keep their `sha256-<hex>` tag (the ledger's `internalTag`); every lookup goes by
+ * digest, so nothing else depends on the name.
+ */
 export function approvedTag(src: SourceRef, digest: string): string {
-  return src.tag ?? digest.replace(':', '-');
+  if (src.tag) return src.tag;
+  const colon = digest.indexOf(':');
+  const alg = digest.slice(0, colon);
+  const hex = digest.slice(colon + 1);
+  return (alg === 'sha256' ? `digest-${hex}` : `digest-${alg}-${hex}`).slice(0, MAX_TAG);
 }
 
 export function sourceName(src: SourceRef): string {

@@ -38,6 +38,8 @@ export const ERROR_STATUS = {
   /** A console form or mutating fetch without its session's CSRF token. */
   CSRF_INVALID: 403,
   NOT_FOUND: 404,
+  /** A Clair notifier webhook whose `callback` is not under the scanner's notifier URL: never fetched. */
+  CALLBACK_REFUSED: 400,
   NOT_APPROVED: 404,
   RATE_LIMITED: 429,
   // workflow

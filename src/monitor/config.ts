@@ -42,6 +42,8 @@ export const monitorConfigSchema = z.strictObject({
   driftEvery: durationSchema(1000).prefault('6h').describe('how often every approved tag is resolved upstream (a manifest HEAD through the reverse proxy, spread over the period); a moved tag raises `approval.drift`'),
   /** Days an upstream move stays in the drift history (also capped at 1,000 entries per team). @defaultValue 90 */
   driftHistoryDays: z.number().int().min(1).max(3650).default(90).describe('days each upstream move of an approved tag stays in the drift history (the console\'s Alerts, `GET /v1/drift`); at most the newest 1,000 per team are kept'),
+  /** How often approved digests are rescanned by Harbor-type scanners (spread over the period). @defaultValue '24h' */
+  rescanEvery: durationSchema(60_000).prefault('24h').describe('how often each approved digest is rescanned by each Harbor-type scanner that scanned it, spread over the period (a stable slot per digest); in the same spread, digests a builtin scanner scanned before inventories were kept are rescanned once through the registry, which keeps their inventory for the re-match'),
   /** When an approved tag moved upstream, file a new request for the team that replaces the approval. @defaultValue false */
   autoRequest: z.boolean().default(false).describe('when an approved tag moved upstream, file a request for the team that `replaces` the approval (its findings fixed and added are shown once scanned)'),
   /** Attach each scanned digest's CycloneDX SBOM to the quarantined and the approved image as an OCI referrer. @defaultValue true */

@@ -68,6 +68,14 @@ export const policyConfigSchema = z.strictObject({
    * not score) fails the image; `warn`: it is listed as a warning. @defaultValue 'block'
    */
   coverage: z.enum(['block', 'warn']).default('block').describe('coverage findings (`PORTCULLIS-UNSCANNED-OS`, `PORTCULLIS-UNSCORED-SEVERITY`: what the scanner could not check): `block` (fail closed) or `warn`'),
+  /**
+   * What an advisory nobody could score counts as (the Go vulnerability database scores none:
+   * impact depends on whether the vulnerable symbol is called). `coverage`: its
+   * `PORTCULLIS-UNSCORED-SEVERITY:<advisory>` finding is decided by `coverage` (fail closed by
+   * default, fixed or not); a severity: the finding counts as a vulnerability of that severity,
+   * judged by `failOn` and `onlyFixable`. @defaultValue 'coverage'
+   */
+  unscoredSeverity: z.enum(['coverage', 'critical', 'high', 'medium', 'low']).default('coverage').describe('an advisory without a scorable severity (the Go database scores none): `coverage` (its `PORTCULLIS-UNSCORED-SEVERITY` finding is decided by `coverage`, fail closed) or the severity it counts as (`critical`, `high`, `medium`, `low`), judged by `failOn` and `onlyFixable`'),
   /** Whether SARIF evidence is required: for everyone, nobody, or the listed teams. @defaultValue false */
   requireCodeScan: z.union([z.boolean(), z.array(z.string().min(1))]).default(false).describe('SARIF code-scan evidence required: `true`, `false` or a list of teams'),
   /** Findings accepted organisation-wide (or per team/image) until they expire. @defaultValue [] */

@@ -9,7 +9,9 @@
  * - a misconfiguration: `misconfigurations` is `block` (with `warn` it is listed in `warnings`);
  * - a coverage finding (the scanner could not check something): `coverage` is `block` (the
  *   default: fail closed), else it is listed in `warnings`. Severity and fixability do not
- *   apply: an unscanned OS has neither.
+ *   apply: an unscanned OS has neither. One exception: with `unscoredSeverity` set to a
+ *   severity, an unscored advisory's coverage finding is judged as a vulnerability of that
+ *   severity (`failOn`, `onlyFixable`).
  * Missing required code-scan evidence fails the verdict too and cannot be waived.
  * The caller applies `config.onFail` (reject or flag) to a failing verdict.
  */
@@ -59,6 +61,8 @@ export interface PolicyResult {
 }
 
 const MAX_REASONS = 25;
+/** The id prefix of an unscored advisory's coverage finding (scanners/coverage.ts, UNSCORED_SEVERITY). */
+const UNSCORED_PREFIX = 'PORTCULLIS-UNSCORED-SEVERITY:';
 
 const active = (expires: string, now: Date): boolean => Date.parse(expires) > now.getTime();
 const names = (f: Finding): string[] => [f.id, ...f.aliases];
@@ -102,6 +106,8 @@ export function evaluate(input: PolicyInput): PolicyResult {
     if (f.kind === 'misconfiguration') {
       if (config.misconfigurations === 'block') blocking.push(f);
       else warnings.push(describe(f));
+    } else if (f.kind === 'coverage' && config.unscoredSeverity !== 'coverage' && f.id.startsWith(UNSCORED_PREFIX)) {
+      if (failOn.has(config.unscoredSeverity) && (!config.onlyFixable || f.fixedVersion !== undefined)) blocking.push(f);
     } else if (f.kind === 'coverage') {
       if (config.coverage === 'block') blocking.push(f);
       else warnings.push(describe(f));

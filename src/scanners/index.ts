@@ -27,3 +27,8 @@ export { type InventorySink } from './builtin/adapter';
 export { type InstalledPackage } from './packages';
 export { loadRecords } from './osv/loader';
 export { OsvDatabase } from './osv/database';
+export { ClairScanner } from './clair/adapter';
+export { HarborScanner } from './harbor/adapter';
+export { type ClairScannerConfig } from './clair/config';
+export { verifyHs256, type PskRefusal } from './clair/psk';
+export { callbackProblem as clairCallbackProblem } from './clair/notifier';

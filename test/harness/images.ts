@@ -3,6 +3,7 @@
  * registry with plain HTTP calls (not through the code under test), so that a test's
  * fixture cannot share a bug with what it tests.
  */
+import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { pack } from 'tar-stream';
@@ -19,6 +20,8 @@ export interface LayerSpec {
   uncompressed?: boolean;
   /** Raw layer bytes, used as they are (e.g. a hostile layer). */
   raw?: Buffer;
+  /** Compress with the real `zstd` tool (media type `…tar+zstd`, OCI only) instead of gzip. */
+  zstd?: boolean;
 }
 
 export interface ImageSpec {
@@ -94,6 +97,11 @@ export async function buildImage(spec: ImageSpec): Promise<BuiltImage> {
   const layers: Blob[] = [];
   for (const l of spec.layers) {
     const tar = l.raw ?? (await tarOf(l.files));
+    if (l.zstd && !l.raw) {
+      diffIds.push(sha256(tar));
+      layers.push(blob(execFileSync('zstd', ['-q', '-c', '-19'], { input: tar, maxBuffer: 1024 * 1024 * 1024 }), 'application/vnd.oci.image.layer.v1.tar+zstd'));
+      continue;
+    }
     const gzip = !l.uncompressed;
     const data = l.raw ?? (gzip ? gzipSync(tar, { level: 1 }) : tar);
     // A raw (possibly hostile) layer is never decompressed here: its diff_id is its own digest.

@@ -24,6 +24,7 @@ import { blobUrl, imagesToScan, mergeFindings, type ImageToScan } from './images
 import { normalizeClairReport } from './normalize';
 import { withCoverage } from '../coverage';
 import { runRemoteScan } from './report';
+import { callbackProblem, deleteNotification, notificationManifests } from './notifier';
 
 /** Docker layer types have exact OCI equivalents; the spec's `media_type` only takes OCI ones. */
 const OCI_EQUIVALENT: Record<string, string> = {
@@ -96,8 +97,53 @@ export class ClairScanner implements ScannerAdapter {
     });
   }
 
-  private async scanImage(manifest: ClairManifest, deadline: number): Promise<Finding[]> {
-    await this.ensureIndexed(manifest, deadline);
+  /**
+   * The full vulnerability report of an already scanned digest read again (after a notifier
+   * webhook): the matcher's report of each image, without indexing first; an image Clair no
+   * longer has is indexed again. Normalized exactly as {@link scan} does.
+   */
+  reread(target: ScanTarget): Promise<ScanReport> {
+    return runRemoteScan({
+      scanner: this.name, target, clock: this.clock, logger: this.logger, dbVersion: () => this.dbVersion(),
+      run: async () => {
+        const deadline = this.clock.now() + this.config.timeoutMs;
+        const images = await imagesToScan(target);
+        const authorization = await this.deps.registryAuthorization(target.repository);
+        const lists: Finding[][] = [];
+        for (const image of images) lists.push(await this.scanImage(clairManifest(image, target, authorization), deadline, false));
+        return withCoverage(mergeFindings(lists));
+      },
+    });
+  }
+
+  /** The image manifests Clair indexed for `target`: what its notifications name. */
+  async manifestsOf(target: ScanTarget): Promise<string[]> {
+    return (await imagesToScan(target)).map((i) => i.digest);
+  }
+
+  /** Why the webhook's `callback` must not be fetched, or null (see ./notifier.ts). */
+  callbackProblem(callback: string, notificationId: string): string | null {
+    return callbackProblem(this.config, callback, notificationId);
+  }
+
+  /** Every manifest a notification names (all pages); refuses a callback {@link callbackProblem} refuses. */
+  async notificationManifests(callback: string, notificationId: string): Promise<string[]> {
+    this.checkCallback(callback, notificationId);
+    return notificationManifests(this.client, callback, this.config.notifierPageSize);
+  }
+
+  async deleteNotification(callback: string, notificationId: string): Promise<void> {
+    this.checkCallback(callback, notificationId);
+    await deleteNotification(this.client, callback);
+  }
+
+  private checkCallback(callback: string, notificationId: string): void {
+    const problem = this.callbackProblem(callback, notificationId);
+    if (problem) throw new AppError('CALLBACK_REFUSED', `Clair notification ${notificationId}: ${problem}`);
+  }
+
+  private async scanImage(manifest: ClairManifest, deadline: number, indexFirst = true): Promise<Finding[]> {
+    if (indexFirst) await this.ensureIndexed(manifest, deadline);
     let reindexed = false;
     for (;;) {
       const answer = await this.client.vulnerabilityReport(manifest.hash);

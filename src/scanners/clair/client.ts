@@ -38,7 +38,8 @@ export class ClairClient {
     if (config.psk) this.psk = new PskSigner(config.psk, config.pskIssuer, () => Date.now());
   }
 
-  private async call(call: Omit<HttpCall, 'timeoutMs'>): Promise<HttpResult> {
+  /** One call with the PSK token when configured (the notifier's API is behind the same auth). */
+  async call(call: Omit<HttpCall, 'timeoutMs'>): Promise<HttpResult> {
     const headers: Record<string, string> = { accept: 'application/json', ...call.headers };
     if (this.psk) headers.authorization = this.psk.authorization();
     return send({ ...call, headers, timeoutMs: this.config.requestTimeoutMs }, this.http);

@@ -28,6 +28,21 @@ export const clairScannerConfigSchema = z
     psk: z.string().refine(isBase64Key, 'must be the base64 key of Clair auth.psk.key').optional().describe('clair: base64 pre-shared key for HS256 JWTs (use the environment)'),
     /** The JWT `iss`; must be in Clair's `auth.psk.iss` list. @defaultValue `portcullis` */
     pskIssuer: z.string().min(1).default('portcullis').describe('clair: the JWT `iss`, one of Clair\'s `auth.psk.iss`'),
+    /**
+     * Base URL of Clair's notifier (`POST /hooks/clair` fetches a notification's callback only
+     * when it is under this URL: same origin and path prefix). @defaultValue `url`
+     */
+    notifierUrl: httpUrl.optional().describe('clair: base URL of the notifier; a webhook\'s `callback` must be under it (same origin and path prefix), else it is refused and never fetched'),
+    /** `iss` values accepted in the notifier's signed webhooks (`notifier.webhook.signed`). @defaultValue ['clair-notifier'] */
+    notifierIssuers: z.array(z.string().min(1)).min(1).default(['clair-notifier']).describe('clair: `iss` accepted in the notifier\'s PSK-signed webhooks (Clair signs them as `clair-notifier`)'),
+    /**
+     * Name of an environment variable holding a bearer secret Clair's notifier sends
+     * (`notifier.webhook.headers: {Authorization: ["Bearer <secret>"]}`), for notifiers that do
+     * not sign their webhooks. Without it and without `psk`, the hook refuses this scanner.
+     */
+    webhookSecretEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'an environment variable name').optional().describe('clair: environment variable holding a bearer secret the notifier sends (`webhook.headers`), when it does not sign its webhooks with `psk`'),
+    /** Notifications asked per page of a notification's callback (`page_size`). @defaultValue 500 (Clair's default) */
+    notifierPageSize: z.number().int().min(1).max(10_000).default(500).describe('clair: `page_size` asked when paging a notification\'s callback'),
     /** Whole scan of one digest (index, then report). @defaultValue 900000 (15 min) */
     timeoutMs: z.number().int().positive().default(900_000).describe('clair, harbor: whole scan of one digest'),
     /**

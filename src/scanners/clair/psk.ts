@@ -7,7 +7,7 @@
  * Signed with node:crypto (RFC 7515 compact JWS, HS256) rather than jose: jose 6 is
  * ESM-only, which neither this CommonJS build's jest runtime nor older Node 20 can require.
  */
-import { createHmac } from 'node:crypto';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 
 /** Lifetime of a token. Short: it is a bearer secret on every request. */
 const TOKEN_TTL_S = 300;
@@ -41,4 +41,38 @@ export class PskSigner {
     }
     return `Bearer ${this.cached.token}`;
   }
+}
+
+/** Why a token was refused (the hook answers each with its own code). */
+export type PskRefusal = 'malformed' | 'algorithm' | 'signature' | 'issuer' | 'expired' | 'not_yet_valid';
+
+/**
+ * Checks an HS256 JWT signed with a PSK, as Clair signs its notifier's webhooks when
+ * `notifier.webhook.signed` is on (quay/clair internal/httputil/signer.go: the `auth.psk.key`,
+ * claims `iss: clair-notifier`, `iat`, `nbf` = now - 1 min, `exp` = now + 1 min). Only HS256 is
+ * accepted (an `alg: none` or RS256 token is refused before any key is used); `exp` and `nbf`
+ * get `leewayS` of clock skew. Returns null when the token is good.
+ */
+export function verifyHs256(token: string, pskBase64: string, opts: { issuers: readonly string[]; nowMs: number; leewayS: number }): PskRefusal | null {
+  const m = /^([\w-]+)\.([\w-]+)\.([\w-]+)$/.exec(token);
+  if (!m) return 'malformed';
+  let header: { alg?: unknown; typ?: unknown };
+  let claims: { iss?: unknown; exp?: unknown; nbf?: unknown };
+  try {
+    header = JSON.parse(Buffer.from(m[1]!, 'base64url').toString('utf8')) as typeof header;
+    claims = JSON.parse(Buffer.from(m[2]!, 'base64url').toString('utf8')) as typeof claims;
+  } catch {
+    return 'malformed';
+  }
+  if (typeof header !== 'object' || header === null || typeof claims !== 'object' || claims === null) return 'malformed';
+  if (header.alg !== 'HS256') return 'algorithm';
+  const want = createHmac('sha256', Buffer.from(pskBase64, 'base64')).update(`${m[1]}.${m[2]}`).digest();
+  const got = Buffer.from(m[3]!, 'base64url');
+  if (got.length !== want.length || !timingSafeEqual(got, want)) return 'signature';
+  if (typeof claims.iss !== 'string' || !opts.issuers.includes(claims.iss)) return 'issuer';
+  const nowS = opts.nowMs / 1000;
+  // Clair always sets exp; a token without one would be valid forever.
+  if (typeof claims.exp !== 'number' || nowS > claims.exp + opts.leewayS) return 'expired';
+  if (typeof claims.nbf === 'number' && nowS < claims.nbf - opts.leewayS) return 'not_yet_valid';
+  return null;
 }

@@ -1,9 +1,14 @@
 /**
  * An in-memory OSV index keyed by (ecosystem, package name). Only what matching and findings
  * need is kept per advisory, so a full distribution export stays within a few hundred MB.
+ *
+ * An advisory without a scorable severity (every Go one: the Go database scores none) takes
+ * the severity of another record in the data that names the same vulnerability (its id or an
+ * alias: a GHSA record, a CVE record), the most severe when several do, as Trivy and Grype
+ * rank Go findings. Only when no record does is it `unknown` (a coverage finding).
  */
 import type { InstalledPackage } from '../packages';
-import type { Finding } from '../types';
+import { SEVERITIES, type Finding } from '../types';
 import { schemeForEcosystem } from '../versions';
 import { canonicalEcosystem } from './ecosystems';
 import { loadRecords, type LoadStats } from './loader';
@@ -37,6 +42,8 @@ function titleOf(r: OsvRecord): string {
 
 export class OsvDatabase {
   private readonly index = new Map<string, IndexedAdvisory[]>();
+  /** Id or alias → the most severe scored severity of a record that names it. */
+  private readonly scored = new Map<string, AdvisorySeverity>();
   private stats: LoadStats = { files: 0, records: 0, invalid: 0 };
 
   /** Loads every record under `root` (JSON files and `all.zip` exports). */
@@ -52,6 +59,10 @@ export class OsvDatabase {
     const title = titleOf(record);
     const links = (record.references ?? []).map((ref) => ref.url).slice(0, MAX_LINKS);
     const aliases = [...new Set([...(record.aliases ?? []), ...(record.upstream ?? [])])];
+    // What others may borrow: a CVSS score or the database's own label, not a distribution's
+    // priority (Ubuntu's), which ranks the vulnerability for that distribution's package only.
+    const recordSev = advisorySeverity(record.severity?.filter((e) => e.type !== 'Ubuntu'), record.database_specific);
+    if (recordSev.severity !== 'unknown') for (const name of [record.id, ...aliases]) this.noteScored(name, recordSev);
     for (const affected of record.affected ?? []) {
       const sev = advisorySeverity(
         affected.severity ?? record.severity,
@@ -63,6 +74,23 @@ export class OsvDatabase {
       list.push({ id: record.id, aliases, title, links, affected, ...sev });
       this.index.set(k, list);
     }
+  }
+
+  private noteScored(name: string, sev: AdvisorySeverity): void {
+    const had = this.scored.get(name);
+    const rank = (x: AdvisorySeverity) => SEVERITIES.indexOf(x.severity);
+    if (!had || rank(sev) < rank(had) || (rank(sev) === rank(had) && (sev.cvss?.score ?? 0) > (had.cvss?.score ?? 0))) this.scored.set(name, sev);
+  }
+
+  /** The advisory's own severity, else the most severe one another record gives its id or an alias. */
+  private severityOf(adv: IndexedAdvisory): AdvisorySeverity {
+    if (adv.severity !== 'unknown') return adv;
+    let best: AdvisorySeverity | undefined;
+    for (const name of [adv.id, ...adv.aliases]) {
+      const s = this.scored.get(name);
+      if (s && (!best || SEVERITIES.indexOf(s.severity) < SEVERITIES.indexOf(best.severity))) best = s;
+    }
+    return best ?? adv;
   }
 
   get loadStats(): LoadStats {
@@ -93,6 +121,7 @@ export class OsvDatabase {
       const m = matchAffected(version, adv.affected, scheme);
       if (!m) continue;
       seen.add(adv.id);
+      const sev = this.severityOf(adv);
       findings.push({
         id: adv.id,
         aliases: adv.aliases,
@@ -101,8 +130,8 @@ export class OsvDatabase {
         ecosystem: pkg.ecosystem,
         installedVersion: pkg.version,
         ...(m.fixedVersion !== undefined ? { fixedVersion: m.fixedVersion } : {}),
-        severity: adv.severity,
-        ...(adv.cvss ? { cvss: adv.cvss } : {}),
+        severity: sev.severity,
+        ...(sev.cvss ? { cvss: sev.cvss } : {}),
         title: adv.title,
         links: adv.links,
         path: pkg.path,

@@ -45,7 +45,13 @@ export const osvRecordSchema = z.object({
   summary: z.string().optional(),
   details: z.string().optional(),
   severity: z.array(osvSeveritySchema).optional(),
-  affected: z.array(osvAffectedSchema).optional(),
+  // An entry without `package` names only a repository (GIT ranges), as the CVE records
+  // converted from NVD do: it matches no package and is dropped, but the record still loads,
+  // so its severity counts for the advisories that alias it (./database.ts).
+  affected: z
+    .array(z.union([osvAffectedSchema, z.looseObject({ package: z.undefined().optional() })]))
+    .transform((list) => list.filter((a): a is OsvAffected => a.package !== undefined))
+    .optional(),
   references: z.array(z.object({ type: z.string(), url: z.string() })).optional(),
   database_specific: databaseSpecific,
 });

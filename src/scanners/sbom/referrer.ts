@@ -52,7 +52,8 @@ export interface AttachedReferrer {
   digest: string;
   /**
    * The referrers tag updated; null when that tag holds something other than an image index
-   * (an image tagged `sha256-<hex>` by someone else): it is left alone, never overwritten.
+   * (an image tagged `sha256-<hex>`: a digest-only approval promoted before approvals were
+   * tagged `digest-<hex>`, or someone else's): it is left alone, never overwritten.
    */
   tag: string | null;
 }
@@ -110,7 +111,7 @@ export async function readIndex(registry: RegistryClient, repository: string, ta
   const parsed = indexSchema.safeParse(json);
   if (!parsed.success) return null;
   const listed = parsed.data.manifests as Array<Descriptor & { artifactType?: string }>;
-  // An image index of platform images (an approved multi-arch image tagged `sha256-<hex>`) is
+  // An image index of platform images (a multi-arch approval tagged `sha256-<hex>` before approvals were `digest-<hex>`) is
   // not a referrers list: every entry of a referrers list carries an artifactType.
   return listed.every((d) => typeof d.artifactType === 'string') ? listed : null;
 }

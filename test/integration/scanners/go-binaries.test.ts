@@ -5,7 +5,7 @@
  * mode) and a program built here with Debian's golang-go and one vendored dependency. What
  * the scanner reads is checked against `go version -m`.
  */
-import { createReadStream, cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createReadStream, cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { readGoBuildInfo } from '../../../src/scanners/builtin/analyzers/go-buildinfo';
@@ -65,6 +65,32 @@ describe('Go binaries', () => {
     for (const id of ['GO-2023-1702', 'GO-2023-1703', 'GO-2023-1704']) expect(byId[id]).toBeUndefined();
     // The Go database carries no severity: each finding is a coverage finding too (fail closed).
     expect(r.findings.filter((f) => f.kind === 'coverage').map((f) => f.id).sort()).toEqual(vulns.map((f) => `PORTCULLIS-UNSCORED-SEVERITY:${f.id}`).sort());
+  });
+
+  test('with a scored record for an alias in the data (a CVE record), that Go finding takes its severity and is no coverage finding', async () => {
+    const withCve = mkdtempSync(path.join(os.tmpdir(), 'pcs-osv-go-cve-'));
+    try {
+      cpSync(path.join(osv, 'all.zip'), path.join(withCve, 'all.zip'));
+      // NVD's vector for CVE-2023-29406 (6.5, medium), in a CVE record of the form OSV converts
+      // NVD's into: no package, a GIT range on the Go repository (it matches nothing itself).
+      writeFileSync(path.join(withCve, 'CVE-2023-29406.json'), JSON.stringify({
+        id: 'CVE-2023-29406', modified: '2023-07-11T00:00:00Z', severity: [{ type: 'CVSS_V3', score: 'CVSS:3.1/AV:N/AC:L/PR:N/UI:R/S:U/C:N/I:H/A:N' }],
+        affected: [{ ranges: [{ type: 'GIT', repo: 'https://go.googlesource.com/go', events: [{ introduced: '0' }, { fixed: '1.19.11' }] }] }],
+      }));
+      const img = await buildImage({ layers: [{ files: { 'usr/bin/skopeo': exe(SKOPEO) } }], config: { User: '1000' } });
+      const registry = new MemoryRegistry().addImage(img);
+      const r = await new BuiltinScanner({ name: 'builtin', osvPath: withCve }).scan({ registry, repository: 'q/go', digest: img.digest, registryUrl: registry.url });
+      const go = r.findings.find((f) => f.id === 'GO-2023-1878');
+      expect(go).toMatchObject({ severity: 'medium', cvss: { version: '3.1', score: 6.5 }, fixedVersion: '1.19.11' });
+      const coverage = r.findings.filter((f) => f.kind === 'coverage').map((f) => f.id);
+      expect(coverage).not.toContain('PORTCULLIS-UNSCORED-SEVERITY:GO-2023-1878');
+      // The other 79 stay unscored, each said; the CVE record is no finding of its own.
+      expect(coverage).toHaveLength(79);
+      expect(r.findings.filter((f) => f.kind === 'vulnerability')).toHaveLength(80);
+      expect(r.findings.some((f) => f.id === 'CVE-2023-29406')).toBe(false);
+    } finally {
+      rmSync(withCve, { recursive: true, force: true });
+    }
   });
 
   test('a module dependency is matched in the Go ecosystem; the fixed-at version is not', async () => {

@@ -73,6 +73,20 @@ describe('Java archives', () => {
     ]);
   });
 
+  test('an EAR holding a WAR holding the JAR, and a shaded JAR with its dependency\'s pom.properties inside, are read too', async () => {
+    const war = storedZip({ 'WEB-INF/lib/jackson-databind-2.14.0.jar': jackson });
+    const ear = storedZip({ 'META-INF/application.xml': '<application/>', 'web.war': war });
+    const shaded = storedZip({
+      'META-INF/maven/com.example/app/pom.properties': 'groupId=com.example\nartifactId=app\nversion=3.0\n',
+      'META-INF/maven/org.apache.commons/commons-text/pom.properties': 'groupId=org.apache.commons\nartifactId=commons-text\nversion=1.6\n',
+    });
+    const r = await scan({ 'opt/app.ear': ear, 'opt/shaded.jar': shaded });
+    expect(rows(r).map((x) => [x[0], x[1], x[2], x[3], x[6]])).toEqual([
+      ['GHSA-599f-7c49-w659', 'org.apache.commons:commons-text', '1.6', '1.10.0', '/opt/shaded.jar'],
+      ['TEST-JACKSON-1', 'com.fasterxml.jackson.core:jackson-databind', '2.14.0', '2.14.0.1', '/opt/app.ear'],
+    ]);
+  });
+
   test('without pom.properties the manifest names the artifact; a file named .jar that is not a zip is nothing', async () => {
     const manifestOnly = storedZip({
       'META-INF/MANIFEST.MF': 'Manifest-Version: 1.0\r\nImplementation-Title: commons-text\r\nImplementation-Vendor-Id: org.apache.co\r\n mmons\r\nImplementation-Version: 1.8\r\n',

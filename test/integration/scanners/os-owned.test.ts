@@ -69,6 +69,22 @@ describe('language packages owned by OS packages', () => {
     ]);
   });
 
+  test('Alpine: a dist-info listed in the apk database (R: under F:) is py3-urllib3\'s, not a PyPI package; an unlisted copy is', async () => {
+    const meta = PIP_METADATA;
+    const site = 'usr/lib/python3.11/site-packages';
+    const installed = [
+      'P:py3-urllib3', 'V:1.26.12-r0', 'A:x86_64', 'o:py3-urllib3', `F:${site}/urllib3-1.26.12.dist-info`, 'R:METADATA', 'R:RECORD', '',
+    ].join('\n');
+    const alpine = { 'etc/os-release': 'NAME="Alpine Linux"\nID=alpine\nVERSION_ID=3.17.2\nPRETTY_NAME="Alpine Linux v3.17"\n', 'lib/apk/db/installed': installed };
+    const r = await scan([{ files: { ...alpine, [`${site}/urllib3-1.26.12.dist-info/METADATA`]: meta, [PIP_COPY]: meta } }]);
+    expect(r.status).toBe('succeeded');
+    expect(vulns(r).map((v) => [v[0], v[5]])).toEqual([
+      ['PYSEC-2023-192', `/${PIP_COPY}`],
+      ['PYSEC-2023-212', `/${PIP_COPY}`],
+    ]);
+    expect(r.findings.filter((f) => f.path?.includes(site))).toEqual([]);
+  });
+
   test('a .list deleted in a later layer no longer vouches for the file', async () => {
     const r = await scan([base(), { files: { 'var/lib/dpkg/info/.wh.python3-urllib3.list': '' } }]);
     expect(vulns(r).map((v) => v[5])).toEqual([EGG_INFO, EGG_INFO]);

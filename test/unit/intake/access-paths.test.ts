@@ -33,8 +33,13 @@ describe('internal repository paths', () => {
     expect(approvedRepository('approved/{team}/{registry}/{repository}', 'payments', src)).toBe('approved/payments/localhost_5000/library/nginx');
   });
 
-  it('tags with the source tag, or sha256-<hex> for a digest-only request', () => {
-    expect(approvedTag(src, 'sha256:ab')).toBe('1.25');
-    expect(approvedTag({ registry: 'r', repository: 'x' }, 'sha256:ab')).toBe('sha256-ab');
+  it('tags with the source tag, or digest-<hex> for a digest-only request (never the referrers tag sha256-<hex>)', () => {
+    const hex = 'ab'.repeat(32);
+    expect(approvedTag(src, `sha256:${hex}`)).toBe('1.25');
+    expect(approvedTag({ registry: 'r', repository: 'x' }, `sha256:${hex}`)).toBe(`digest-${hex}`);
+    // sha512: 128 hex digits do not fit a tag (128 characters at most) with any prefix; cut, still unique in practice.
+    const long = approvedTag({ registry: 'r', repository: 'x' }, `sha512:${'cd'.repeat(64)}`);
+    expect(long).toBe(`digest-sha512-${'cd'.repeat(64)}`.slice(0, 128));
+    expect(long).toMatch(/^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$/);
   });
 });

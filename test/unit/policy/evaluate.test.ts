@@ -33,9 +33,9 @@ function run(over: Partial<Omit<PolicyInput, 'config'>> & { config?: PolicyConfi
 const waiver = (findingId: string, expires = FUTURE): Waiver => ({ findingId, reason: 'accepted', expires, by: 'alice' });
 
 describe('policy defaults', () => {
-  test('failOn [critical], onlyFixable, misconfigurations warn, coverage block, no code scan required, onFail flag', () => {
+  test('failOn [critical], onlyFixable, misconfigurations warn, coverage block, unscored advisories as coverage, no code scan required, onFail flag', () => {
     expect(policyConfigSchema.parse({})).toEqual({
-      failOn: ['critical'], onlyFixable: true, misconfigurations: 'warn', coverage: 'block', requireCodeScan: false, allowlist: [], onFail: 'flag',
+      failOn: ['critical'], onlyFixable: true, misconfigurations: 'warn', coverage: 'block', unscoredSeverity: 'coverage', requireCodeScan: false, allowlist: [], onFail: 'flag',
       waivers: { maxDays: 365 },
     });
   });
@@ -73,6 +73,10 @@ describe('evaluate', () => {
     ['an unscored severity blocks by default, whatever failOn says', { findings: [unscored], config: { failOn: ['critical'] } }, 'fail', ['PORTCULLIS-UNSCORED-SEVERITY:GHSA-x']],
     ['coverage findings only warn under coverage: warn', { findings: [unscanned, unscored], config: { coverage: 'warn' } }, 'pass', []],
     ['a coverage finding blocks even without a fixed version under onlyFixable', { findings: [unscored], config: { onlyFixable: true } }, 'fail', ['PORTCULLIS-UNSCORED-SEVERITY:GHSA-x']],
+    ['unscoredSeverity: high counts an unscored advisory as high: blocks when failOn has high and it is fixable', { findings: [{ ...unscored, fixedVersion: '1.2' }], config: { unscoredSeverity: 'high', failOn: ['critical', 'high'] } }, 'fail', ['PORTCULLIS-UNSCORED-SEVERITY:GHSA-x']],
+    ['unscoredSeverity: high passes it when failOn has only critical', { findings: [{ ...unscored, fixedVersion: '1.2' }], config: { unscoredSeverity: 'high', failOn: ['critical'] } }, 'pass', []],
+    ['unscoredSeverity: critical passes it without a fix under onlyFixable, like any critical', { findings: [unscored], config: { unscoredSeverity: 'critical' } }, 'pass', []],
+    ['unscoredSeverity leaves an unscanned OS to coverage (still blocks)', { findings: [unscanned, unscored], config: { unscoredSeverity: 'low' } }, 'fail', ['PORTCULLIS-UNSCANNED-OS']],
     ['waiving the advisory (an alias) accepts its unscored severity', { findings: [unscored], waivers: [waiver('CVE-2024-9')] }, 'pass', []],
     ['an approver can waive an unscanned OS explicitly', { findings: [unscanned], waivers: [waiver('PORTCULLIS-UNSCANNED-OS')] }, 'pass', []],
     ['a critical code finding fails (no fix version needed)', { codeScans: [{ tool: 'CodeQL', findings: [code('critical')] }] }, 'fail', ['js/sql-injection']],

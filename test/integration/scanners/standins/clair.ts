@@ -16,6 +16,7 @@
  *   (packages, distributions, environments, vulnerabilities, package_vulnerabilities and a
  *   clair.cvss enrichment) derived from the fixture table.
  * - `GET /matcher/api/v1/internal/update_operation` (internal in the spec): one updater.
+ * - The notifier (./clair-notifier.ts): webhook deliveries, `GET`/`DELETE /notifier/api/v1/notification/{id}`.
  * - PSK auth when `psk` is set: an HS256 JWT (checked with node:crypto, independently of
  *   the adapter's signer) whose `iss` is allowed, `exp`/`nbf` with 15 s leeway, as Clair's
  *   middleware/auth/httpauth_psk.go checks it; else 401.
@@ -24,6 +25,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
+import { StandinNotifier } from './clair-notifier';
 import { FIXTURE_ADVISORIES, fetchVerified, installedPackages, matches, type FixtureAdvisory, type InstalledPackage } from './content';
 
 const digest = z.string().regex(/^sha256:[a-f0-9]{64}$/);
@@ -61,6 +63,10 @@ interface Indexed {
 
 export interface ClairStandin {
   url: string;
+  /** The notifier (./clair-notifier.ts): webhook deliveries and the notification API. */
+  notifier: StandinNotifier;
+  /** New vulnerability data: from now on the matcher serves this report (its `manifest_hash` set to the digest asked for). */
+  setVulnerabilityReport(report: Record<string, unknown> | undefined): void;
   /** What happened, in order (`index <digest> <state>`, `matcher 202`, …), for assertions. */
   events: string[];
   close(): Promise<void>;
@@ -129,6 +135,9 @@ export async function startClairStandin(options: ClairStandinOptions = {}): Prom
   const events: string[] = [];
   let notReady = options.matcherNotReady ?? 0;
   const key = options.psk ? Buffer.from(options.psk, 'base64') : undefined;
+  let base = '';
+  const notifier = new StandinNotifier(() => base, events);
+  let realReport = options.real?.vulnerabilityReport;
 
   async function authorized(req: IncomingMessage): Promise<boolean> {
     if (!key) return true;
@@ -146,8 +155,10 @@ export async function startClairStandin(options: ClairStandinOptions = {}): Prom
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const path = new URL(req.url ?? '/', 'http://x').pathname;
+    const url = new URL(req.url ?? '/', 'http://x');
+    const path = url.pathname;
     if (!(await authorized(req))) { events.push('unauthorized'); return json(res, 401, { code: 'unauthorized', message: 'unauthorized' }); }
+    if (notifier.handle(req, res, url)) return;
     if (req.method === 'POST' && path === '/indexer/api/v1/index_report') {
       const type = (req.headers['content-type'] ?? '').split(';')[0].trim();
       if (type !== 'application/json' && type !== 'application/vnd.clair.manifest.v1+json') return json(res, 415, { code: 'unsupported-media-type', message: type });
@@ -170,7 +181,6 @@ export async function startClairStandin(options: ClairStandinOptions = {}): Prom
       const entry = store.get(m[1]);
       if (!entry) { events.push('matcher 404'); return json(res, 404, { code: 'not-found', message: `index report for manifest "${m[1]}" not found` }); }
       events.push('matcher 201');
-      const realReport = options.real?.vulnerabilityReport;
       return json(res, 201, realReport ? { ...realReport, manifest_hash: m[1] } : vulnerabilityReport(m[1], entry, fixtures));
     }
     if (req.method === 'GET' && path === '/matcher/api/v1/internal/update_operation') {
@@ -184,9 +194,12 @@ export async function startClairStandin(options: ClairStandinOptions = {}): Prom
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
+  base = `http://127.0.0.1:${port}`;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: base,
     events,
+    notifier,
+    setVulnerabilityReport: (report) => { realReport = report; },
     close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
   };
 }

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { OsvDatabase } from '../../../../src/scanners/osv/database';
+import { osvRecordSchema } from '../../../../src/scanners/osv/schema';
 import { fingerprint } from '../../../../src/scanners/osv/loader';
 import type { InstalledPackage } from '../../../../src/scanners/packages';
 
@@ -79,5 +80,54 @@ describe('OsvDatabase over the fixture folder (JSON files and an all.zip export)
 
   test('a missing folder is SCANNER_UNAVAILABLE', async () => {
     await expect(OsvDatabase.load('/nonexistent/osv')).rejects.toMatchObject({ code: 'SCANNER_UNAVAILABLE' });
+  });
+});
+
+describe('an unscored advisory takes the severity another record gives the same vulnerability', () => {
+  const goRange = (name: string) => [{ package: { ecosystem: 'Go', name }, ranges: [{ type: 'SEMVER', events: [{ introduced: '0' }, { fixed: '1.19.11' }] }] }];
+  const GO = { id: 'GO-2023-1878', modified: '2023-07-11T00:00:00Z', aliases: ['CVE-2023-29406', 'GHSA-f8f7-69v5-w4vx'], summary: 'Host header', affected: goRange('stdlib') };
+  const CVE = (score: string) => ({ id: 'CVE-2023-29406', modified: '2023-07-11T00:00:00Z', severity: [{ type: 'CVSS_V3', score }], affected: goRange('example.invalid/none') });
+  const MEDIUM = 'CVSS:3.1/AV:N/AC:L/PR:N/UI:R/S:U/C:N/I:H/A:N'; // 6.5
+  const CRITICAL = 'CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H'; // 9.8
+  const stdlib: InstalledPackage = { name: 'stdlib', version: '1.19.8', ecosystem: 'Go', path: '/usr/bin/skopeo' };
+  const build = (...records: object[]) => {
+    const db = new OsvDatabase();
+    for (const r of records) db.add(r as Parameters<OsvDatabase['add']>[0]);
+    return db;
+  };
+  const sevOf = (db: OsvDatabase) => db.findingsFor(stdlib).map((f) => [f.id, f.severity, f.cvss?.score]);
+
+  test('alone it is unknown', () => {
+    expect(sevOf(build(GO))).toEqual([['GO-2023-1878', 'unknown', undefined]]);
+  });
+
+  test('a record named by an alias gives its CVSS severity, whichever was loaded first', () => {
+    expect(sevOf(build(GO, CVE(MEDIUM)))).toEqual([['GO-2023-1878', 'medium', 6.5]]);
+    expect(sevOf(build(CVE(MEDIUM), GO))).toEqual([['GO-2023-1878', 'medium', 6.5]]);
+  });
+
+  test('a GHSA record gives its database label; the most severe of several wins; a record listing the advisory as its alias counts too', () => {
+    const ghsa = { id: 'GHSA-f8f7-69v5-w4vx', modified: '2023-07-11T00:00:00Z', aliases: ['CVE-2023-29406'], database_specific: { severity: 'LOW' }, affected: goRange('example.invalid/x') };
+    expect(sevOf(build(GO, ghsa))).toEqual([['GO-2023-1878', 'low', undefined]]);
+    expect(sevOf(build(GO, ghsa, CVE(CRITICAL)))).toEqual([['GO-2023-1878', 'critical', 9.8]]);
+    const naming = { id: 'TEST-1', modified: '2023-07-11T00:00:00Z', aliases: ['GO-2023-1878'], database_specific: { severity: 'HIGH' }, affected: goRange('example.invalid/z') };
+    expect(sevOf(build(naming, { ...GO, aliases: [] }))).toEqual([['GO-2023-1878', 'high', undefined]]);
+  });
+
+  test('a distribution\'s priority (Ubuntu) is not borrowed, nor is an unrelated record\'s severity; an own severity is kept', () => {
+    const ubuntu = { id: 'UBUNTU-CVE-2023-29406', modified: '2023-07-11T00:00:00Z', upstream: ['CVE-2023-29406'], severity: [{ type: 'Ubuntu', score: 'high' }], affected: goRange('example.invalid/y') };
+    const other = { ...CVE(CRITICAL), id: 'CVE-2099-1' };
+    expect(sevOf(build(GO, ubuntu, other))).toEqual([['GO-2023-1878', 'unknown', undefined]]);
+    const scoredGo = { ...GO, severity: [{ type: 'CVSS_V3', score: MEDIUM }] };
+    expect(sevOf(build(scoredGo, CVE(CRITICAL)))).toEqual([['GO-2023-1878', 'medium', 6.5]]);
+  });
+});
+
+describe('records that name only a repository', () => {
+  test('a CVE record with GIT ranges and no package loads (its severity can be borrowed), its entry dropped; a broken package is still refused', () => {
+    const git = { ranges: [{ type: 'GIT', repo: 'https://go.googlesource.com/go', events: [{ introduced: '0' }, { fixed: 'abc' }] }] };
+    const parsed = osvRecordSchema.safeParse({ id: 'CVE-2023-29406', modified: '2023-07-11T00:00:00Z', affected: [git, { package: { ecosystem: 'Go', name: 'stdlib' } }] });
+    expect(parsed.success && parsed.data.affected).toEqual([{ package: { ecosystem: 'Go', name: 'stdlib' } }]);
+    expect(osvRecordSchema.safeParse({ id: 'X', modified: 'x', affected: [{ ...git, package: { ecosystem: '', name: 'x' } }] }).success).toBe(false);
   });
 });

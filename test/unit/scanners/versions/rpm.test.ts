@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { compareRpm, rpmvercmp } from '../../../../src/scanners/versions/rpm';
 
 // rpm's own test cases for rpmvercmp (tests/rpmvercmp.at in rpm-software-management/rpm).
@@ -37,15 +38,36 @@ describe('rpmvercmp', () => {
   });
 });
 
+const EVR: Array<[string, string, number]> = [
+  ['1:1.0-1', '2.0-1', 1], // an epoch outweighs any version
+  ['0:1.0-1', '1.0-1', 0], // a missing epoch is 0
+  ['3.0.7-16.el9', '3.0.7-18.el9', -1],
+  ['3.0.7-16.el9_2', '3.0.7-16.el9', 1],
+  ['2.34-60.el9', '2.34-60.el9_2.7', -1],
+  ['1:3.0.7-16.el9', '1:3.0.7-16.el9_2', -1],
+  ['5.1.8-6.el9_1', '5.1.8-6.el9', 1],
+];
+
 describe('epoch:version-release', () => {
   test.each<[string, string, number]>([
-    ['1:1.0-1', '2.0-1', 1], // an epoch outweighs any version
-    ['0:1.0-1', '1.0-1', 0], // a missing epoch is 0
-    ['3.0.7-16.el9', '3.0.7-18.el9', -1],
-    ['3.0.7-16.el9_2', '3.0.7-16.el9', 1],
-    ['2.34-60.el9', '2.34-60.el9_2.7', -1],
-    ['1.0', '1.0-5', 0], // no release on one side: releases are not compared
+    ...EVR,
+    // No release on one side: releases are not compared, as rpm's dependency matching does
+    // (`Requires: foo = 1.0` is met by 1.0-5). rpm's Lua `rpm.vercmp` answers -1 here; an
+    // installed package always has a release, so only an advisory without one meets this.
+    ['1.0', '1.0-5', 0],
   ])('%s vs %s → %d', (a, b, want) => {
     expect(Math.sign(compareRpm(a, b))).toBe(want);
+  });
+});
+
+describe('against the real rpm (Debian\'s rpm package, `rpm.vercmp` in its Lua)', () => {
+  test('every case above gives the order the rpm tool gives', () => {
+    const pairs = [...RPMVERCMP, ...EVR];
+    const lua = pairs.map(([a, b]) => `%{lua: print(rpm.vercmp(${JSON.stringify(a)}, ${JSON.stringify(b)}) .. "\\n")}`).join('');
+    const real = execFileSync('rpm', ['--eval', lua], { encoding: 'utf8' }).split('\n').filter((l) => l.trim() !== '').map(Number);
+    expect(real).toHaveLength(pairs.length);
+    expect(pairs.map(([a, b]) => Math.sign(compareRpm(a, b)))).toEqual(real);
+    // The table's own expectations are rpm's too (a typo in the table would show here).
+    expect(pairs.map(([, , want]) => want)).toEqual(real);
   });
 });

@@ -1,0 +1,119 @@
+/**
+ * A Clair notifier delivery, applied after the hook answered (issue 13.2): every page of the
+ * notification's callback is read, the manifests it names are matched with the approved
+ * digests this Clair scanner scanned (a digest, or an index whose child images it indexed),
+ * the full vulnerability report of each affected digest is read again through the adapter
+ * (normalized as the scan step does), stored, and `findings.updated` is published
+ * (./rescan-store.ts); then the notification is deleted at the callback.
+ *
+ * Idempotent by notification id: a marker (`processed`, then `deleted`) is kept for a week,
+ * so a redelivery, a retried job or a second worker never applies one notification twice;
+ * a job that failed after the re-reads only deletes.
+ */
+import type Redis from 'ioredis';
+import type { Logger } from '../lib/logger';
+import type { ScanReport, ScanTarget } from '../scanners/types';
+import type { ApprovedDigest } from './approved-digests';
+import { approvedTarget, storeRescan, type RescanSink, type RescanTargets } from './rescan-store';
+
+/** How long a notification id is remembered after it was applied. */
+export const NOTIFICATION_MEMORY_S = 7 * 24 * 3600;
+
+/** What the service needs of a Clair adapter (../scanners/clair/adapter.ts). */
+export interface ClairNotifierScanner {
+  readonly name: string;
+  dbVersion(): Promise<string>;
+  reread(target: ScanTarget): Promise<ScanReport>;
+  manifestsOf(target: ScanTarget): Promise<string[]>;
+  notificationManifests(callback: string, notificationId: string): Promise<string[]>;
+  deleteNotification(callback: string, notificationId: string): Promise<void>;
+}
+
+export interface ClairNotificationDeps extends RescanSink {
+  scanners: ReadonlyMap<string, ClairNotifierScanner>;
+  approved: { list(): Promise<ApprovedDigest[]> };
+  targets: RescanTargets;
+  redis: Redis;
+  prefix: string;
+  logger: Logger;
+}
+
+export interface ClairNotification {
+  scanner: string;
+  notificationId: string;
+  callback: string;
+}
+
+export interface ClairNotificationOutcome {
+  /** Already applied and deleted (a redelivery): nothing done. */
+  skipped: boolean;
+  manifests: number;
+  /** Approved digests whose report was read again. */
+  reread: string[];
+  changed: string[];
+}
+
+export function notificationKey(prefix: string, notificationId: string): string {
+  return `${prefix}:clair:notification:${notificationId}`;
+}
+
+export class ClairNotificationService {
+  constructor(private readonly d: ClairNotificationDeps) {}
+
+  /** Whether this notification was already applied (the hook then answers without queuing). */
+  async seen(notificationId: string): Promise<boolean> {
+    return (await this.d.redis.exists(notificationKey(this.d.prefix, notificationId))) === 1;
+  }
+
+  async process(n: ClairNotification): Promise<ClairNotificationOutcome> {
+    const scanner = this.d.scanners.get(n.scanner);
+    if (!scanner) throw new Error(`no Clair scanner named ${n.scanner} in this worker`);
+    const key = notificationKey(this.d.prefix, n.notificationId);
+    const state = await this.d.redis.get(key);
+    const out: ClairNotificationOutcome = { skipped: state === 'deleted', manifests: 0, reread: [], changed: [] };
+    if (state === 'deleted') return out;
+    if (state !== 'processed') {
+      const manifests = new Set(await scanner.notificationManifests(n.callback, n.notificationId));
+      out.manifests = manifests.size;
+      for (const { approved, target } of await this.affected(scanner, manifests)) {
+        const report = await scanner.reread(target);
+        const outcome = await storeRescan(this.d, approved, report, () => scanner.dbVersion());
+        if (outcome === 'failed') {
+          this.d.logger.warn({ scanner: n.scanner, digest: approved.digest, error: report.error }, 'Clair report could not be read again; the stored one stays');
+          continue;
+        }
+        out.reread.push(approved.digest);
+        if (outcome === 'changed') out.changed.push(approved.digest);
+      }
+      await this.d.redis.set(key, 'processed', 'EX', NOTIFICATION_MEMORY_S);
+    }
+    await scanner.deleteNotification(n.callback, n.notificationId);
+    await this.d.redis.set(key, 'deleted', 'EX', NOTIFICATION_MEMORY_S);
+    this.d.logger.info({ scanner: n.scanner, 'clair.notification_id': n.notificationId, manifests: out.manifests, reread: out.reread.length, changed: out.changed.length }, 'Clair notification applied');
+    return out;
+  }
+
+  /** Approved digests, scanned by `scanner`, that are or contain one of `manifests`. */
+  private async affected(scanner: ClairNotifierScanner, manifests: ReadonlySet<string>): Promise<Array<{ approved: ApprovedDigest; target: ScanTarget }>> {
+    const out: Array<{ approved: ApprovedDigest; target: ScanTarget }> = [];
+    for (const approved of await this.d.approved.list()) {
+      let target: ScanTarget | null | undefined;
+      if (!manifests.has(approved.digest)) {
+        // An index: Clair indexed (and names) its child images. Children of a digest never
+        // change, so they are read from the registry once and remembered.
+        const cacheKey = `${this.d.prefix}:clair:manifests:${approved.digest}`;
+        let children = JSON.parse((await this.d.redis.get(cacheKey)) ?? 'null') as string[] | null;
+        if (!children) {
+          target = await approvedTarget(this.d.targets, approved, scanner.name);
+          if (!target) continue;
+          children = await scanner.manifestsOf(target);
+          await this.d.redis.set(cacheKey, JSON.stringify(children));
+        }
+        if (!children.some((c) => manifests.has(c))) continue;
+      }
+      target = target === undefined ? await approvedTarget(this.d.targets, approved, scanner.name) : target;
+      if (target) out.push({ approved, target });
+    }
+    return out;
+  }
+}

@@ -1,0 +1,62 @@
+/**
+ * What a rescan (Clair notifier re-read, Harbor or builtin rescan) does with its report,
+ * exactly as the re-match does (./rematch.ts, BOARD contract): the report is stored where
+ * scan reports live (per digest and scanner), and when its findings differ from the previous
+ * report a `findings.updated {team, repository, digest, scanner, dbVersion}` event is published
+ * for every team and image the digest is approved for; health re-evaluates on it. A failed
+ * scan is never stored over a good report.
+ */
+import type { DomainEvent } from '../intake';
+import type { ScanReport, ScanTarget } from '../scanners/types';
+import type { ApprovalStore, RequestStore, ScanResultStore } from '../store/types';
+import type { RegistryClient } from '../registry/types';
+import type { ApprovedDigest } from './approved-digests';
+import { FINDINGS_UPDATED, sameFindings } from './rematch';
+
+export interface RescanSink {
+  results: ScanResultStore;
+  events: { publish(event: DomainEvent): Promise<void> };
+}
+
+export type RescanOutcome = 'failed' | 'same' | 'changed';
+
+export async function storeRescan(d: RescanSink, approved: ApprovedDigest, report: ScanReport, dbVersion: () => Promise<string>): Promise<RescanOutcome> {
+  if (report.status !== 'succeeded') return 'failed';
+  const saved: ScanReport = { ...report, dbVersion: report.dbVersion ?? await dbVersion() };
+  const previous = await d.results.get(saved.scanner, approved.digest);
+  await d.results.put(approved.digest, saved);
+  if (previous && sameFindings(previous.findings, saved.findings)) return 'same';
+  for (const { team, repository } of approved.approvals) {
+    await d.events.publish({
+      type: FINDINGS_UPDATED, actor: 'system', target: `approval/${team}/${approved.digest}`,
+      details: { team, repository, digest: approved.digest, scanner: saved.scanner, dbVersion: saved.dbVersion },
+    });
+  }
+  return 'changed';
+}
+
+/** How an approved digest is reached for a rescan: its approved copy in the internal registry. */
+export interface RescanTargets {
+  approvals: Pick<ApprovalStore, 'get'>;
+  requests: Pick<RequestStore, 'get'>;
+  internal: RegistryClient;
+  internalUrl: string;
+}
+
+/**
+ * The scan target of an approved digest when it is still approved (completed, not revoked)
+ * and `scanner` scanned it for one of its approvals (a scanner added later never did: its
+ * report would not count for health, ../monitor/health.ts); null otherwise.
+ */
+export async function approvedTarget(d: RescanTargets, approved: ApprovedDigest, scanner: string): Promise<ScanTarget | null> {
+  let target: ScanTarget | null = null;
+  let scanned = false;
+  for (const { team, repository } of approved.approvals) {
+    const approval = await d.approvals.get(team, repository, approved.digest);
+    if (!approval || approval.pending) continue;
+    target ??= { registry: d.internal, repository: approval.internalRepository, digest: approved.digest, registryUrl: d.internalUrl };
+    if (!scanned) scanned = (await d.requests.get(approval.requestId))?.scans.some((s) => s.scanner === scanner) ?? false;
+    if (scanned) break;
+  }
+  return scanned ? target : null;
+}
