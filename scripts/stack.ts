@@ -136,16 +136,26 @@ function writeEnvFile(ports: Ports, tokens: Record<string, string>): void {
   writeFileSync(path.join(STATE, 'demo-tokens.env'), `${lines.join('\n')}\n`, { mode: 0o600 });
 }
 
+const noDocs = (src: string): boolean => !/\.md$/i.test(src);
+
 /**
  * The builtin scanner reads a copy of the sample OSV database under the state folder, so that
  * `vulndb sync` (whose default target is the scanner's osvPath) never replaces git-tracked files.
+ * Its scheduled sync (every minute) refreshes that copy from a feed folder, also under the state
+ * folder and first a copy of the same sample: new data put there (the demo's advisory, or OSV
+ * files of your own) reaches the scanner and re-matches the approved digests within a minute.
  */
-function seedOsv(): string {
+function seedOsv(): { osvPath: string; feed: string } {
   const to = path.join(STATE, 'osv');
-  if (!existsSync(to)) {
-    cpSync(path.join(ROOT, 'config/osv-sample'), to, { recursive: true, filter: (src) => !/\.md$/i.test(src) });
-  }
-  return to;
+  const feed = path.join(STATE, 'osv-feed');
+  if (!existsSync(to)) cpSync(path.join(ROOT, 'config/osv-sample'), to, { recursive: true, filter: noDocs });
+  if (!existsSync(feed)) cpSync(path.join(ROOT, 'config/osv-sample'), feed, { recursive: true, filter: noDocs });
+  return { osvPath: to, feed };
+}
+
+/** Publishes config/osv-demo-update/ (a real advisory against the approved demo image) to the feed. */
+function publishDemoAdvisory(feed: string): void {
+  cpSync(path.join(ROOT, 'config/osv-demo-update'), feed, { recursive: true, filter: noDocs });
 }
 
 async function seedDemoImage(upstreamUrl: string): Promise<void> {
@@ -154,13 +164,13 @@ async function seedDemoImage(upstreamUrl: string): Promise<void> {
   await pushImage(upstreamUrl, DEMO_REPOSITORY, DEMO_TAG, await buildDemoImage());
 }
 
-function startPortcullis(ports: Ports, osvPath: string): { service: Service; exited: Promise<number | null> } {
+function startPortcullis(ports: Ports, osv: { osvPath: string; feed: string }): { service: Service; exited: Promise<number | null> } {
   writeFileSync(PORTS_OVERLAY, YAML.stringify({
     server: { port: ports.api },
     redis: { url: `redis://127.0.0.1:${ports.redis}` },
     internalRegistry: { url: `http://127.0.0.1:${ports.registry}` },
     upstreams: [{ registry: 'demo.local', endpoint: `http://127.0.0.1:${ports.proxy}`, insecure: true }],
-    scanners: [{ name: 'builtin', type: 'builtin', osvPath }],
+    scanners: [{ name: 'builtin', type: 'builtin', osvPath: osv.osvPath, sync: { from: [osv.feed], every: '1m' } }],
     auth: { tokensFile: path.join(STATE, 'tokens.yaml') },
     audit: { checkpointDir: path.join(STATE, 'audit-checkpoints') },
   }));
@@ -263,7 +273,8 @@ async function main(): Promise<void> {
     await seedCleanImage(upstream.url);
     const tokens = ensureTokens();
     writeEnvFile(ports, tokens);
-    const { service, exited } = startPortcullis(ports, seedOsv());
+    const osv = seedOsv();
+    const { service, exited } = startPortcullis(ports, osv);
     services.push(service);
     let ready = false;
     void exited.then((code) => {
@@ -280,7 +291,7 @@ async function main(): Promise<void> {
     ready = true;
     process.stdout.write(banner(ports, tokens));
     // Something for the console to show; after the banner, so a slow scan never delays it.
-    seedConsoleDemo(`http://127.0.0.1:${ports.api}`, tokens, () => stopping).then(
+    seedConsoleDemo(`http://127.0.0.1:${ports.api}`, tokens, () => stopping, () => publishDemoAdvisory(osv.feed)).then(
       (done) => { if (done) process.stdout.write(`stack: console demo data: ${done}\n`); },
       (err: unknown) => { if (!stopping) process.stderr.write(`stack: console demo data not seeded: ${(err as Error).message}\n`); },
     );

@@ -5,7 +5,7 @@
  * the monitor knows nothing of the console; main.ts passes this to the console.
  */
 import type { Principal } from './lib/identity/types';
-import type { HealthViews, SnapshotService } from './monitor';
+import type { DriftHistoryService, HealthViews, SnapshotService } from './monitor';
 import type { Inventory } from './monitor/inventory-wiring';
 import type { DailySnapshot, Monitoring } from './ui/data/monitoring';
 
@@ -19,6 +19,8 @@ function readerOf(teams: readonly string[] | '*'): Principal {
 export function consoleMonitoring(d: {
   views: HealthViews;
   snapshots: SnapshotService;
+  /** Upstream moves of approved tags; absent: the Alerts page says drift is not configured. */
+  drift?: Pick<DriftHistoryService, 'recent'>;
   inventory: Pick<Inventory, 'status' | 'sbom'>;
   /** Age in ms past which a scanner's data is stale. */
   staleAfterMs: (scanner: string) => number;
@@ -57,8 +59,14 @@ export function consoleMonitoring(d: {
         stale: s.ageSeconds === null ? null : s.ageSeconds * 1000 > d.staleAfterMs(s.name),
       })),
     },
-    // Drift events are sent as events (webhooks, alert lines) but not kept as a history yet.
-    drift: { configured: false, recent: async () => [] },
+    drift: d.drift ? {
+      configured: true,
+      // `teams` are the signed-in reader's (readableTeams): the history is read for exactly those.
+      recent: async (teams, limit) => (await (d.drift as Pick<DriftHistoryService, 'recent'>).recent(teams, limit)).map((e) => ({
+        team: e.team, image: e.image, tag: e.tag, oldDigest: e.fromDigest, newDigest: e.toDigest, at: e.at,
+        ...(e.requestId ? { requestId: e.requestId } : {}),
+      })),
+    } : { configured: false, recent: async () => [] },
     sbom: {
       get: async (p, digest) => d.inventory.sbom.get(p, digest).catch((err: unknown) => {
         if ((err as { code?: string }).code === 'NOT_FOUND') return null;

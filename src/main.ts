@@ -343,12 +343,12 @@ export async function startApi(config: Config, logger: Logger, redis: Redis, ser
     readiness: [readinessOf('redis', { ping: () => pingRedis(redis) }), readinessOf('internalRegistry', services.registry.internal)],
     routers: [...(signIn ? [oidcSignInRouter({ oidc: signIn, redirectUri: config.auth.oidc!.redirectUri!, secureCookies: Boolean(config.server.tlsCertFile) })] : []), v1Router({
       identity: cached, ...services, robots: services.auth.robots, principals: services.auth.principals, limits: config.server,
-      reviews: services.monitor.views, snapshots: services.monitor.snapshots, reviewDecisions: services.monitor.reviews, clairHook: services.rescans.clairHook,
+      reviews: services.monitor.views, snapshots: services.monitor.snapshots, drift: services.monitor.driftHistory, reviewDecisions: services.monitor.reviews, clairHook: services.rescans.clairHook,
       rateCounters: {
         principals: principalCounter,
         addresses,
       },
-    }), ...(config.ui.enabled ? [consoleRouter(consoleDeps(config, redis, services, identity, addresses, monitoring ?? consoleMonitoring({ views: services.monitor.views, snapshots: services.monitor.snapshots, inventory: services.inventory, staleAfterMs: staleAfter(config.scanners) }), signIn ? refreshingSessions(uiSessions, signIn) : uiSessions))] : [])],
+    }), ...(config.ui.enabled ? [consoleRouter(consoleDeps(config, redis, services, identity, addresses, monitoring ?? consoleMonitoring({ views: services.monitor.views, snapshots: services.monitor.snapshots, drift: services.monitor.driftHistory, inventory: services.inventory, staleAfterMs: staleAfter(config.scanners) }), signIn ? refreshingSessions(uiSessions, signIn) : uiSessions))] : [])],
   });
   if (config.ui.enabled) {
     // Requests scanned before the finding index existed; idempotent, so every replica may run it.

@@ -14,6 +14,7 @@ import { monitorContracts } from './routes/monitor.contract';
 import { requestsContracts } from './routes/requests.contract';
 import { robotsContracts } from './routes/robots.contract';
 import { snapshotsContracts } from './routes/snapshots.contract';
+import { driftContracts } from './routes/drift.contract';
 
 export const API_CONTRACTS: readonly RouteContract[] = [
   ...healthContracts,
@@ -23,6 +24,7 @@ export const API_CONTRACTS: readonly RouteContract[] = [
   ...adminContracts,
   ...robotsContracts,
   ...snapshotsContracts,
+  ...driftContracts,
   ...monitorContracts,
   ...admissionContracts,
   ...hooksContracts,

@@ -15,6 +15,7 @@ import { admissionRouter, type AdmissionApi } from './routes/admission';
 import { approvedRouter } from './routes/approved';
 import { auditRouter } from './routes/audit';
 import { codeScansRouter } from './routes/code-scans';
+import { driftRouter, type DriftReader } from './routes/drift';
 import { hooksRouter, type ClairHookApi } from './routes/hooks';
 import { monitorRouter, type MonitorApi } from './routes/monitor';
 import { notificationsRouter } from './routes/notifications';
@@ -52,6 +53,8 @@ export interface V1Deps extends RobotsDeps {
   reviewDecisions?: ReviewDecider;
   /** Daily snapshots (`GET /v1/snapshots`); absent: 503. */
   snapshots?: SnapshotReader;
+  /** Drift history (`GET /v1/drift`); absent: 503. */
+  drift?: DriftReader;
   /** SBOMs and scanner status (src/monitor); without it those routes answer 503. */
   inventory?: MonitorApi;
   /** Clair's notifier webhook (`POST /hooks/clair`, outside /v1); absent: it answers 404. */
@@ -80,6 +83,7 @@ export function v1Router(deps: V1Deps): Router {
   router.use(whoamiRouter({ identitySource: deps.identitySource ?? 'tokens-file' }));
   router.use(robotsRouter(deps));
   router.use(snapshotsRouter(deps));
+  router.use(driftRouter(deps));
   router.use(reviewsRouter(deps));
   router.use(monitorRouter(deps));
   router.use(admissionRouter(deps));

@@ -44,8 +44,14 @@ export function toCloudEvent(event: OutboundEvent, source: string, now: Date = n
 
 /**
  * Whether an endpoint subscribed to `type`: patterns are exact types (`approval.revoked`), a
- * prefix ending in `.*` (`approval.*`), or `*` for everything.
+ * prefix ending in `.*` (`approval.*`), or `*` for everything; `drift` is an alias of `approval.drift`.
  */
 export function subscribed(patterns: readonly string[], type: string): boolean {
-  return patterns.some((p) => p === '*' || p === type || (p.endsWith('.*') && type.startsWith(p.slice(0, -1))));
+  return patterns.some((raw) => {
+    const p = EVENT_ALIASES[raw] ?? raw;
+    return p === '*' || p === type || (p.endsWith('.*') && type.startsWith(p.slice(0, -1)));
+  });
 }
+
+/** Short names a subscription may use for an event type (issue 15 calls `approval.drift` "a `drift` event"). */
+export const EVENT_ALIASES: Readonly<Record<string, string>> = { drift: 'approval.drift' };

@@ -68,7 +68,7 @@ export const webhookSchema = z.strictObject({
     return !parsed.username && !parsed.password && (parsed.protocol === 'https:' || (parsed.protocol === 'http:' && LOOPBACK_HOSTS.has(parsed.hostname)));
   }, 'must be https (plain http only to a loopback relay), with no credentials in it'),
   /** Event types sent: exact (`approval.revoked`), a prefix (`approval.*`), or `*`. */
-  events: z.array(z.string().regex(/^(\*|[a-z_]+(\.[a-z_]+)*(\.\*)?)$/, 'an event type, a prefix ending in .*, or *')).min(1).describe('event types sent: exact (`approval.revoked`), a prefix (`request.*`) or `*`'),
+  events: z.array(z.string().regex(/^(\*|[a-z_]+(\.[a-z_]+)*(\.\*)?)$/, 'an event type, a prefix ending in .*, or *')).min(1).describe('event types sent: exact (`approval.revoked`), a prefix (`request.*`) or `*`; `drift` is short for `approval.drift`'),
   /** Environment variable holding the Standard Webhooks signing secret (`whsec_…` base64, 24–64 bytes). */
   secretEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'an environment variable name').describe('the environment variable holding the signing secret (`whsec_` + base64 of 24–64 bytes); unset or malformed stops the process'),
 });
@@ -231,6 +231,10 @@ export const configSchema = z.strictObject({
     enabled: z.boolean().default(true).describe("serve the web console at `/ui` on the API's port"),
     idleMinutes: z.number().int().min(1).max(1440).default(30).describe('minutes without a request after which a console session ends'),
     lifetimeHours: z.number().int().min(1).max(168).default(12).describe('hours after sign-in after which a console session ends, used or not'),
+    /** Console pages, fragments and form posts per signed-in principal per minute (0 = off). @defaultValue 300 */
+    rateLimitPerMinute: z.number().int().min(0).default(300).describe('console pages, fragments and form posts per minute per signed-in principal (0 = off); above: a 429 page with `Retry-After`'),
+    /** Sign-in attempts (right token or wrong) per client address per minute (0 = off). @defaultValue 20 */
+    signInPerMinute: z.number().int().min(0).default(20).describe('console sign-in attempts per minute per client address, whatever the token (0 = off); above: 429 with `Retry-After` (failed ones also count against `server.rateLimitPerMinute`)'),
   }).prefault({}),
   log: z.strictObject({
     level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('`fatal`, `error`, `warn`, `info`, `debug`, `trace` or `silent`'),

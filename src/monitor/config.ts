@@ -40,6 +40,8 @@ export const monitorConfigSchema = z.strictObject({
   waiverWarning: durationSchema(0).prefault('7d').describe('waivers expiring within this window raise `waiver.expiring` (at most once per waiver per day)'),
   /** How often every approved tag is resolved upstream (spread over the period). @defaultValue '6h' */
   driftEvery: durationSchema(1000).prefault('6h').describe('how often every approved tag is resolved upstream (a manifest HEAD through the reverse proxy, spread over the period); a moved tag raises `approval.drift`'),
+  /** Days an upstream move stays in the drift history (also capped at 1,000 entries per team). @defaultValue 90 */
+  driftHistoryDays: z.number().int().min(1).max(3650).default(90).describe('days each upstream move of an approved tag stays in the drift history (the console\'s Alerts, `GET /v1/drift`); at most the newest 1,000 per team are kept'),
   /** How often approved digests are rescanned by Harbor-type scanners (spread over the period). @defaultValue '24h' */
   rescanEvery: durationSchema(60_000).prefault('24h').describe('how often each approved digest is rescanned by each Harbor-type scanner that scanned it, spread over the period (a stable slot per digest); in the same spread, digests a builtin scanner scanned before inventories were kept are rescanned once through the registry, which keeps their inventory for the re-match'),
   /** When an approved tag moved upstream, file a new request for the team that replaces the approval. @defaultValue false */

@@ -13,6 +13,7 @@ import type Redis from 'ioredis';
 import { parseReference, type ImageRef } from '../registry';
 import { platformKey, type Approval, type ApprovalStore, type IntakeRequest, type ReplacedApproval, type RequestStore } from '../store/types';
 import { findingsDiff } from './assess';
+import type { RedisDriftHistory } from './drift-history';
 import { approvedFindings } from './health';
 import { SYSTEM_ACTOR, type EventPublisher, type MonitorEvent } from './ports';
 
@@ -31,6 +32,8 @@ export interface DriftDeps {
   /** The upstream digest of a reference, by a manifest HEAD through the reverse proxy. */
   resolve: (ref: ImageRef) => Promise<string>;
   events: EventPublisher;
+  /** Where each move is kept for the console and `GET /v1/drift` (./drift-history.ts). */
+  history?: Pick<RedisDriftHistory, 'record' | 'link' | 'settled'>;
   file?: RequestFiler;
   autoRequest: boolean;
   now: () => Date;
@@ -90,13 +93,20 @@ export class DriftService {
     const key = this.seenKey(a, tag);
     if (toDigest === fromDigest) {
       await this.d.redis.del(key);
+      await this.d.history?.settled({ team: a.team, image: a.image, platforms: a.platforms ?? [], tag });
       return null;
     }
+    // Kept before the event is raised: a crash in between still leaves the entry (recording is idempotent).
+    const recorded = await this.d.history?.record({
+      team: a.team, image: a.image, tag, platforms: a.platforms ?? [], fromDigest, toDigest, digest: a.digest,
+      approvedRequestId: a.requestId, at: this.d.now().toISOString(),
+    });
     // Raised once per new upstream digest, however many runs see it (several workers agree).
     const previous = await this.d.redis.set(key, toDigest, 'GET');
     if (previous === toDigest) return null;
     const found: DriftFinding = { team: a.team, image: a.image, tag, fromDigest, toDigest };
     if (this.d.autoRequest && this.d.file) found.requestId = await this.fileRequest(a, tag, fromDigest, toDigest);
+    if (found.requestId && recorded) await this.d.history?.link(a.team, recorded.id, found.requestId);
     const event: MonitorEvent = {
       type: 'approval.drift', actor: SYSTEM_ACTOR, target: `approval/${a.team}/${a.digest}`,
       details: {

@@ -5,6 +5,7 @@ export { RedisHealthStore, type HealthStore } from './health-store';
 export { HealthSweep, type SweepResult } from './sweep';
 export { HealthViews, type ReviewItem } from './views';
 export { DriftService, type RequestFiler } from './drift';
+export { DriftHistoryService, RedisDriftHistory, DRIFT_HISTORY_CAP, type DriftEntry } from './drift-history';
 export { SnapshotService, type TeamSnapshot } from './snapshots';
 export { RedisSnapshotStore } from './snapshot-store';
 export { healthMetricsSource } from './metrics-source';

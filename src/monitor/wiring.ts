@@ -12,6 +12,7 @@ import type { ImageRef } from '../registry';
 import type { Approval, ApprovalStore, RequestStore, ScanResultStore } from '../store/types';
 import { RedisLedgerSnapshot } from '../store';
 import { DriftService } from './drift';
+import { DriftHistoryService, RedisDriftHistory } from './drift-history';
 import { HealthService } from './health';
 import { RedisHealthStore } from './health-store';
 import { healthMetricsSource, type HealthCounts } from './metrics-source';
@@ -36,6 +37,8 @@ export interface Monitor {
   health: HealthService;
   sweep: HealthSweep;
   drift: DriftService;
+  /** Upstream moves kept per team (the console's Alerts, `GET /v1/drift`). */
+  driftHistory: DriftHistoryService;
   snapshots: SnapshotService;
   views: HealthViews;
   reviews: ReviewService;
@@ -57,8 +60,9 @@ export function createMonitor(config: Config, logger: Logger, redis: Redis, port
       await ports.revocations.revoke(SYSTEM_ADMIN, { image: `${a.image}@${a.digest}`, team: a.team, reason });
     },
   }, store, { policy: config.policy, monitor: config.monitor });
+  const driftHistory = new RedisDriftHistory(redis, prefix, config.monitor.driftHistoryDays);
   const drift = new DriftService({
-    redis, prefix, approvals: ports.approvals, requests: ports.requests, all, resolve: ports.resolve, events: ports.events,
+    redis, prefix, history: driftHistory, approvals: ports.approvals, requests: ports.requests, all, resolve: ports.resolve, events: ports.events,
     autoRequest: config.monitor.autoRequest, now, driftEveryMs: config.monitor.driftEvery, logger: log,
     file: async (input) => {
       const developer: Principal = { name: SYSTEM_ACTOR, roles: ['developer'], teams: [input.team], subject: 'system:monitor' };
@@ -69,7 +73,7 @@ export function createMonitor(config: Config, logger: Logger, redis: Redis, port
   ports.events.subscribe(health.subscriber());
   ports.events.subscribe(drift.subscriber());
   return {
-    health, drift, sweep: new HealthSweep(health), views: new HealthViews(store), reviews: new ReviewService(health, config.policy.waivers.maxDays),
+    health, drift, driftHistory: new DriftHistoryService(driftHistory), sweep: new HealthSweep(health), views: new HealthViews(store), reviews: new ReviewService(health, config.policy.waivers.maxDays),
     snapshots: new SnapshotService({ store: new RedisSnapshotStore(redis, prefix), requests: ports.requests, health, all, retentionDays: config.monitor.snapshots.retentionDays }),
     counts: healthMetricsSource(store),
   };

@@ -44,6 +44,10 @@ export interface StoreKeys {
   findingDigest(requestId: string): string;
   /** Console: set of the request ids whose findings are indexed. */
   findingIndexed(): string;
+  /** Console prefix search: sorted set (all scores 0, so in lexical order) of every indexed term. */
+  findingTerms(): string;
+  /** Console: set once every term indexed before `findingTerms` existed has been added to it. */
+  findingTermsReady(): string;
 }
 
 export function storeKeys(prefix: string): StoreKeys {
@@ -72,6 +76,8 @@ export function storeKeys(prefix: string): StoreKeys {
     findingTerm: (term) => `${prefix}:idx:finding:${term}`,
     findingDigest: (requestId) => `${prefix}:idx:finding-req:${requestId}`,
     findingIndexed: () => `${prefix}:idx:finding-indexed`,
+    findingTerms: () => `${prefix}:idx:finding-terms`,
+    findingTermsReady: () => `${prefix}:idx:finding-terms-ready`,
   };
 }
 

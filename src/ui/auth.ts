@@ -15,6 +15,7 @@ import type { ConsoleDeps } from './deps';
 import { html } from './html';
 import { errorBox, notice, page, type PageContext } from './layout';
 import { shownError } from './messages';
+import { signInAttempt } from './rate-limit';
 import { readCookies, setCookie } from './security';
 import { csrfMatches, principalOfSession, sessionDataOf, type SessionData, type UiSession } from './sessions';
 
@@ -83,6 +84,8 @@ export function loginRoutes(router: Router, deps: ConsoleDeps): void {
     if (!sent || sent.length !== expected.length || !timingSafeEqual(Buffer.from(sent), Buffer.from(expected))) {
       return loginPage(req, res, deps, 403, new AppError('CSRF_INVALID', 'the sign-in form expired; it is shown again'));
     }
+    const limited = await signInAttempt(deps.limits, req, res);
+    if (limited) return loginPage(req, res, deps, 429, limited);
     const { counter, perMinute } = deps.failedAuth;
     if (perMinute > 0) {
       const { count, retryAfter } = await counter.peek(addressOf(req));

@@ -10,11 +10,21 @@ import type { ApprovalStore, RequestStore } from '../store/types';
 import type { Monitoring } from './data/monitoring';
 import type { SessionStore } from './sessions';
 
+/** The console's own rate limits (./rate-limit.ts). */
+export interface ConsoleLimits {
+  /** Per principal: `ui.rateLimitPerMinute`, its counter keyed by principal name. */
+  principal: { counter: RateCounter; perMinute: number };
+  /** Per address: `ui.signInPerMinute`, its counter keyed by peer address. */
+  signIn: { counter: RateCounter; perMinute: number };
+}
+
 export interface ConsoleDeps {
   sessions: SessionStore;
   identity: IdentityProvider;
   /** The API's shared failed-authentication counter (per client address) and its limit per minute. */
   failedAuth: { counter: RateCounter; perMinute: number };
+  /** The console's own limits (per principal, sign-in attempts per address); absent: none. */
+  limits?: ConsoleLimits;
   /** Mark cookies `Secure` (the API serves TLS itself); a request that arrived over TLS always does. */
   secureCookies: boolean;
   requests: RequestService;

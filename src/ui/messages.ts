@@ -14,7 +14,7 @@ const WORDS: Record<string, string> = {
   INVALID_REQUEST: 'Some of what you entered is not valid.',
   CSRF_INVALID: 'This form has expired or did not come from this console. Reload the page and try again.',
   UNAUTHENTICATED: 'That token was not recognised.',
-  RATE_LIMITED: 'Too many failed sign-ins from your address: wait a minute and try again.',
+  RATE_LIMITED: 'Too many requests or sign-in attempts in a minute: wait the time given and try again.',
   REVOKED: 'An admin revoked this digest for the team.',
   DEPENDENCY_UNAVAILABLE: 'A service Portcullis depends on is unavailable right now; try again shortly.',
 };

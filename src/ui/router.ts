@@ -16,6 +16,7 @@ import { overviewRoutes } from './pages/overview';
 import { queueRoutes } from './pages/queue';
 import { requestRoutes } from './pages/request';
 import { searchRoutes } from './pages/search';
+import { principalLimit } from './rate-limit';
 import { uiErrorHandler, uiNotFound } from './render';
 import { noStore, securityHeaders } from './security';
 
@@ -29,7 +30,7 @@ export function consoleRouter(deps: ConsoleDeps): Router {
   router.get('/ui', (_req, res) => res.redirect(303, '/ui/overview'));
   loginRoutes(router, deps);
   for (const extra of deps.publicRoutes ?? []) router.use(extra);
-  router.use('/ui', requireSession(deps), checkCsrf());
+  router.use('/ui', requireSession(deps), principalLimit(deps.limits), checkCsrf());
   logoutRoute(router, deps);
   overviewRoutes(router, deps);
   queueRoutes(router, deps);

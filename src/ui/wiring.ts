@@ -9,7 +9,7 @@ import type { AuditLog } from '../audit';
 import type { ApprovedService, DecisionService, RequestService, RevocationService, WaiverService } from '../intake';
 import type { Config } from '../lib/config';
 import type { IdentityProvider } from '../lib/identity/types';
-import type { RateCounter } from '../lib/rate-counter';
+import { RedisRateCounter, type RateCounter } from '../lib/rate-counter';
 import { RedisFindingIndex } from '../store';
 import { RedisRequestStats } from '../store';
 import { RedisRequestStore } from '../store';
@@ -36,6 +36,10 @@ export function consoleDeps(config: Config, redis: Redis, services: ConsoleServi
     sessions,
     identity,
     failedAuth: { counter: failedAuth, perMinute: config.server.rateLimitPerMinute },
+    limits: {
+      principal: { counter: new RedisRateCounter(redis, `${prefix}:ratelimit:console`), perMinute: config.ui.rateLimitPerMinute },
+      signIn: { counter: new RedisRateCounter(redis, `${prefix}:ratelimit:console-signin`), perMinute: config.ui.signInPerMinute },
+    },
     secureCookies: Boolean(config.server.tlsCertFile),
     requests: services.requests, decisions: services.decisions, waivers: services.waivers, approved: services.approved,
     revocations: services.revocations, audit: services.audit,

@@ -27,6 +27,8 @@ function scanned(r: { scans: readonly unknown[]; status: string }): boolean {
 
 /** Indexes every scanned request not yet indexed; returns how many it indexed. */
 export async function backfillFindingIndex(requests: Pick<RequestStore, 'get' | 'list'>, index: FindingIndex): Promise<number> {
+  // Terms indexed before prefix search existed (idempotent, once per store).
+  await index.backfillTerms();
   let done = 0;
   let cursor: string | undefined;
   do {

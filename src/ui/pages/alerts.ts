@@ -27,9 +27,10 @@ ${atRisk === null ? unknown : atRisk.length === 0 ? html`<p>None.</p>` : html`<d
 <tbody>${atRisk.map((a) => html`<tr><td>${a.team}</td><td>${a.requestId ? html`<a href="/ui/requests/${a.requestId}">${a.image}</a>` : a.image}<br><small><code>${shortDigest(a.digest)}</code></small></td><td>${a.reason}</td>
 <td>${a.newFindings.slice(0, 10).map((f) => html`${severityBadge(f.severity)} <span class="fid">${f.id}</span> `)}</td><td>${timeEl(a.deadline)}</td></tr>`)}</tbody></table></div>`}</section>
 <section aria-labelledby="drift-h"><h2 id="drift-h">Upstream drift</h2>
-${drift === null ? unknown : drift.length === 0 ? html`<p>None.</p>` : html`<div class="table-wrap"><table><thead><tr><th scope="col">Team</th><th scope="col">Image:tag</th><th scope="col">Approved</th><th scope="col">Upstream now</th><th scope="col">Seen</th></tr></thead>
-<tbody>${drift.map((d) => html`<tr><td>${d.team}</td><td><code>${d.image}:${d.tag}</code></td><td><code>${shortDigest(d.oldDigest)}</code></td>
-<td>${d.requestId ? html`<a href="/ui/requests/${d.requestId}"><code>${shortDigest(d.newDigest)}</code></a>` : html`<code>${shortDigest(d.newDigest)}</code>`}</td><td>${timeEl(d.at)}</td></tr>`)}</tbody></table></div>`}</section>
+${drift === null ? unknown : drift.length === 0 ? html`<p>None.</p>` : html`<div class="table-wrap"><table class="drift"><caption>Approved tags seen moved upstream, newest first</caption>
+<thead><tr><th scope="col">Team</th><th scope="col">Repository</th><th scope="col">Tag</th><th scope="col">Approved digest</th><th scope="col">Upstream now</th><th scope="col">Seen</th><th scope="col">Request for the new digest</th></tr></thead>
+<tbody>${drift.map((d) => html`<tr><td>${d.team}</td><td><code>${d.image}</code></td><td><code>${d.tag}</code></td><td><code title="${d.oldDigest}">${shortDigest(d.oldDigest)}</code></td>
+<td><code title="${d.newDigest}">${shortDigest(d.newDigest)}</code></td><td>${timeEl(d.at)}</td><td>${d.requestId ? html`<a href="/ui/requests/${d.requestId}">${d.requestId}</a>` : html`<span class="hint">none filed</span>`}</td></tr>`)}</tbody></table></div>`}</section>
 <section aria-labelledby="waiver-h"><h2 id="waiver-h">Waivers expiring within 7 days</h2>
 ${waivers.length === 0 ? html`<p>None.</p>` : html`<div class="table-wrap"><table><thead><tr><th scope="col">Team</th><th scope="col">Image</th><th scope="col">Finding</th><th scope="col">Expires</th><th scope="col">Granted by</th></tr></thead>
 <tbody>${waivers.map((w) => html`<tr><td>${w.team}</td><td><a href="/ui/requests/${w.requestId}">${w.image}</a></td><td class="fid">${w.findingId}</td>

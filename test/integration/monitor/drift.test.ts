@@ -5,7 +5,8 @@
  * `approval.drift` with the old and new digests once, and with `monitor.autoRequest` files a
  * request linked to the approval it would replace; once that request is scanned it shows the
  * finding its new build fixed. The pipeline is driven step by step (no worker), so the only
- * traffic through the proxy during the drift run is the drift job's.
+ * traffic through the proxy during the drift run is the drift job's. The move is kept once in the
+ * drift history (`GET /v1/drift`) with the filed request, visible to the team's readers only.
  */
 import { readFileSync, statSync } from 'node:fs';
 import { startTestApp, type TestApp } from '../../harness/app';
@@ -67,6 +68,16 @@ describe('upstream drift', () => {
     expect(audit).toEqual([expect.objectContaining({ target: `approval/payments/${approved.stagedDigest}`, details: expect.objectContaining({ fromDigest: oldDigest, toDigest: newDigest, tag: '1.0' }) })]);
     // Once per new upstream digest, however many runs see it.
     expect(await app.services.monitor.drift.run()).toEqual([]);
+
+    // Kept in the drift history, once, with the filed request; readable with team isolation.
+    const history = await app.call('dev', 'GET', '/v1/drift');
+    expect(history.status).toBe(200);
+    expect(history.body.items).toEqual([expect.objectContaining({
+      team: 'payments', image, tag: '1.0', fromDigest: oldDigest, toDigest: newDigest, digest: approved.stagedDigest, approvedRequestId: id, requestId: found[0].requestId,
+    })]);
+    expect((await app.call('otherDev', 'GET', '/v1/drift')).body.items).toEqual([]);
+    expect((await app.call('otherDev', 'GET', '/v1/drift?team=payments')).status).toBe(404);
+    expect((await app.call('auditor', 'GET', '/v1/drift?team=payments')).body.items).toHaveLength(1);
 
     const filed = found[0].requestId as string;
     const linked = (await app.call('approver', 'GET', `/v1/requests/${filed}`)).body;

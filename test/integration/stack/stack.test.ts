@@ -1,7 +1,8 @@
 /**
  * `npm run stack` as a new user meets it (issue 11.1, 11.2, 11.8): started on non-default
  * ports, its banner's commands work as printed (through .stack/demo-tokens.env), every role has
- * a token, and a second stack on the same ports refuses to start, naming them, without a banner.
+ * a token, its demo data has a flagged request, an approved image and that image at risk, and a
+ * second stack on the same ports refuses to start, naming them, without a banner.
  * Runs the built script (dist/scripts/stack.js) with a state folder of its own.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -23,8 +24,8 @@ function start(env: NodeJS.ProcessEnv): Run {
   return { child, out: () => out, exited };
 }
 
-async function until(what: string, fn: () => boolean, run: Run): Promise<void> {
-  for (let i = 0; i < 1200; i++) {
+async function until(what: string, fn: () => boolean, run: Run, tries = 1200): Promise<void> {
+  for (let i = 0; i < tries; i++) {
     if (fn()) return;
     if (run.child.exitCode !== null) throw new Error(`stack exited before ${what}:\n${run.out()}`);
     await new Promise((r) => setTimeout(r, 100));
@@ -78,14 +79,21 @@ describe('npm run stack', () => {
     // `audit verify` as the banner prints it: no overlay to know about, PORTCULLIS_CONFIG is in the env file.
     const verify = await cli(['audit', 'verify'], vars);
     expect(verify).toEqual({ code: 0, out: expect.stringContaining('audit log intact') });
-    // The console's demo data: an approved image and a flagged request awaiting approval.
-    await until('the console demo data', () => run.out().includes('stack: console demo data:'), run);
+    // The console's demo data: an approved image and a flagged request awaiting approval, and the
+    // approved image at risk once the real advisory published after its approval is synced
+    // (the scanner's scheduled sync runs every minute: this waits up to four).
+    await until('the console demo data', () => run.out().includes('stack: console demo data:'), run, 2400);
+    expect(run.out()).toMatch(/approved demo\.local\/library\/tools:1\.0 is now at risk \(GHSA-xvch-5gv4-984h/);
+    const atRisk = await fetch(`${vars.PORTCULLIS_URL}/v1/approved?team=payments&health=at_risk`, { headers: { authorization: `Bearer ${vars.AUDITOR_TOKEN}` } });
+    const risky = ((await atRisk.json()) as { items: Array<{ image: string; health?: { state: string; blocking?: Array<{ id: string }> } }> }).items;
+    expect(risky).toEqual([expect.objectContaining({ image: 'demo.local/library/tools', health: expect.objectContaining({ state: 'at_risk', blocking: [expect.objectContaining({ id: 'GHSA-xvch-5gv4-984h' })] }) })]);
     const listed = await fetch(`${vars.PORTCULLIS_URL}/v1/requests?limit=10`, { headers: { authorization: `Bearer ${vars.AUDITOR_TOKEN}` } });
     const items = ((await listed.json()) as { items: Array<{ status: string; policy: { verdict: string } | null }> }).items;
     expect(items.map((i) => i.status).sort()).toEqual(['approved', 'awaiting_approval']);
     expect(items.find((i) => i.status === 'awaiting_approval')?.policy?.verdict).toBe('fail');
-    // The scanner's database is a copy under the state folder, not the git-tracked sample.
+    // The scanner's database and its sync feed are copies under the state folder, not the git-tracked sample.
     expect(existsSync(path.join(state, 'osv'))).toBe(true);
+    expect(existsSync(path.join(state, 'osv-feed/npm/GHSA-xvch-5gv4-984h.json'))).toBe(true);
 
     const second = start({ ...env, PORTCULLIS_STACK_DIR: tempDir('stack2') });
     const code = await second.exited;
@@ -95,5 +103,5 @@ describe('npm run stack', () => {
     expect(second.out()).toContain(`registry 127.0.0.1:${env.PORTCULLIS_STACK_REGISTRY_PORT} is in use`);
     // The first stack is untouched.
     expect((await fetch(`${vars.PORTCULLIS_URL}/readyz`)).ok).toBe(true);
-  });
+  }, 420_000);
 });

@@ -10,6 +10,8 @@
 import { readFileSync } from 'node:fs';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { tokenOf, type Who } from '../../harness/app';
+import { buildImage, pushImage } from '../../harness/images';
+import { services } from '../../harness/services';
 import { ADVISORY } from '../flow/scan-fixtures';
 import { launchChromium, screenshot, seriousViolations } from './browser';
 import { requestFixedVersion, startConsoleFixture, type ConsoleFixture } from './console-fixture';
@@ -21,7 +23,8 @@ describe('console in headless Chromium', () => {
   const contexts: BrowserContext[] = [];
 
   beforeAll(async () => {
-    [f, browser] = await Promise.all([startConsoleFixture(), launchChromium()]);
+    // autoRequest: a moved tag files a request, which the Alerts page links.
+    [f, browser] = await Promise.all([startConsoleFixture({ config: { monitor: { autoRequest: true } } }), launchChromium()]);
   });
   afterAll(async () => {
     for (const c of contexts) await c.close().catch(() => undefined);
@@ -124,6 +127,11 @@ describe('console in headless Chromium', () => {
       await check(page, name);
     }
     expect(await page.locator('table tbody tr', { hasText: f.repo }).count()).toBe(1);
+    // By prefix, any case: the package's first letters find the same image.
+    await page.goto(`${f.app.url}/ui/search?q=LIBGA`);
+    await check(page, 'search-prefix');
+    expect(await page.locator('table tbody tr', { hasText: f.repo }).count()).toBe(1);
+    expect(await page.locator('main').textContent()).toContain('libgate2');
     // Monitoring is wired (approval health, snapshots); no scanner has synced data here, so
     // nothing is shown as fresh: unknown is never green.
     await page.goto(`${f.app.url}/ui/overview`);
@@ -131,14 +139,42 @@ describe('console in headless Chromium', () => {
     expect(await page.locator('.state-fresh').count()).toBe(0);
   });
 
+  it('shows an approved tag that moved upstream on the Alerts page, with the request filed for it; another team does not see it', async () => {
+    await f.app.waitForStatus(f.id, ['approved']);
+    const moved = await buildImage({ layers: [{ files: { 'etc/os-release': 'ID=debian\nVERSION_ID="12"\n', 'usr/share/moved.txt': 'a new build\n' } }], config: { User: '1000:1000' } });
+    await pushImage(services().upstream.url, f.repo, '1.0', moved);
+    const found = await f.app.services.monitor.drift.run();
+    expect(found).toEqual([expect.objectContaining({ team: 'payments', tag: '1.0', toDigest: moved.digest, requestId: expect.any(String) })]);
+    // The next run sees the same move: still one row.
+    expect(await f.app.services.monitor.drift.run()).toEqual([]);
+
+    const page = await signIn('approver');
+    await page.goto(`${f.app.url}/ui/alerts`);
+    const rows = page.locator('table.drift tbody tr');
+    expect(await rows.count()).toBe(1);
+    const text = await rows.first().textContent();
+    for (const part of ['payments', f.repo, '1.0', moved.digest.slice(7, 19)]) expect(text).toContain(part);
+    await rows.first().getByRole('link', { name: found[0].requestId }).click();
+    await page.waitForURL(`**/ui/requests/${found[0].requestId}`);
+    await page.goto(`${f.app.url}/ui/alerts`);
+    await check(page, 'alerts-drift');
+
+    const other = await signIn('otherDev');
+    await other.goto(`${f.app.url}/ui/alerts`);
+    expect(await other.locator('table.drift').count()).toBe(0);
+    expect(await other.locator('main').textContent()).not.toContain(f.repo);
+  });
+
   it('hides the request and its image from a developer of another team', async () => {
     const page = await signIn('otherDev');
     const res = await page.goto(`${f.app.url}/ui/requests/${f.id}`);
     expect(res?.status()).toBe(404);
     await check(page, 'not-found');
-    await page.goto(`${f.app.url}/ui/search?q=${ADVISORY}`);
-    expect(await page.locator('main').textContent()).toContain('0 requests in 0 teams');
-    expect(await page.locator(`a[href="/ui/requests/${f.id}"]`).count()).toBe(0);
+    for (const q of [ADVISORY, 'libga', ADVISORY.slice(0, 8)]) {
+      await page.goto(`${f.app.url}/ui/search?q=${q}`);
+      expect(await page.locator('main').textContent()).toContain('0 requests in 0 teams');
+      expect(await page.locator(`a[href="/ui/requests/${f.id}"]`).count()).toBe(0);
+    }
   });
 
   it('lets an auditor read the audit log and export it as CSV with formula-looking cells neutralised', async () => {

@@ -123,7 +123,8 @@ describe('console over HTTP', () => {
   it('shows nothing of another team: 404 on the request, no search hit, 404 on its inventory', async () => {
     const s = await session(f.app, 'otherDev');
     expect((await s.get(`/ui/requests/${f.id}`)).status).toBe(404);
-    for (const term of [ADVISORY, ADVISORY_ALIAS, 'libgate2']) {
+    // Exact and by prefix (case-insensitive): the same isolation.
+    for (const term of [ADVISORY, ADVISORY_ALIAS, 'libgate2', 'libga', 'cve-2099-00', ADVISORY.slice(0, 8).toLowerCase()]) {
       const text = await (await s.get(`/ui/search?q=${encodeURIComponent(term)}`)).text();
       expect(text).toContain('0 requests in 0 teams');
       expect(text).not.toContain(f.id);
@@ -131,8 +132,10 @@ describe('console over HTTP', () => {
     expect((await s.get('/ui/inventory?team=payments')).status).toBe(404);
     expect((await s.get('/ui/overview?team=payments')).status).toBe(404);
     const mine = await session(f.app, 'dev');
-    const hit = await (await mine.get(`/ui/search?q=${ADVISORY_ALIAS}`)).text();
-    expect(hit).toContain(`/ui/requests/${f.id}`);
+    for (const term of [ADVISORY_ALIAS, 'libga', 'cve-2099-00', ADVISORY.slice(0, 8).toLowerCase()]) {
+      const hit = await (await mine.get(`/ui/search?q=${encodeURIComponent(term)}`)).text();
+      expect([term, hit.includes(`/ui/requests/${f.id}`)]).toEqual([term, true]);
+    }
   });
 
   it('shows monitoring within the teams the person reads: at-risk, stale and unknown scanners, trends, drift', async () => {
@@ -149,7 +152,7 @@ describe('console over HTTP', () => {
     expect(trends.series.find((x) => x.label === 'high')?.values.length).toBe(trends.days.length);
     const alerts = await (await s.get('/ui/alerts')).text();
     expect(alerts).toContain('new high finding CVE-2099-7777');
-    expect(alerts).toContain('docker.io/library/payments-api:1.2');
+    expect(alerts).toMatch(/<td><code>docker.io\/library\/payments-api<\/code><\/td><td><code>1.2<\/code><\/td>/);
     expect(alerts).not.toContain('waiver expired on CVE-2099-8888');
     const auditor = await session(f.app, 'auditor');
     expect(await (await auditor.get('/ui/alerts')).text()).toContain('waiver expired on CVE-2099-8888');

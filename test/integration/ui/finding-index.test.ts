@@ -19,6 +19,9 @@ function request(id: string, team: string, status: IntakeRequest['status'], find
   };
 }
 
+/** Prefix options for a reader of every team. */
+const every = (maxTerms: number) => ({ maxTerms, maxHits: 1000, budget: 200, visible: () => true });
+
 describe('RedisFindingIndex and RedisRequestStats', () => {
   let redis: Redis;
   let prefix: string;
@@ -43,6 +46,67 @@ describe('RedisFindingIndex and RedisRequestStats', () => {
       expect.objectContaining({ requestId: 'r1', team: 'payments', vulns: expect.objectContaining({ critical: ['CVE-2021-44228'], low: ['CVE-2020-1'] }), instances: expect.objectContaining({ critical: 1, low: 1, high: 0 }) }),
       null,
     ]);
+  });
+
+  it('finds by prefix, case-insensitive, one hit per request with the matches of every term, bounded with "more"', async () => {
+    const index = new RedisFindingIndex(redis, prefix);
+    const r1 = request('r1', 'payments', 'approved', [['CVE-2021-44228', 'org.apache.logging.log4j:log4j-core', 'critical'], ['CVE-2021-44832', 'org.apache.logging.log4j:log4j-core', 'high'], ['CVE-2020-1', 'zlib', 'low']]);
+    const r2 = request('r2', 'logistics', 'awaiting_approval', [['CVE-2021-44228', 'org.apache.logging.log4j:log4j-api', 'critical']]);
+    const r3 = request('r3', 'logistics', 'approved', [['CVE-2021-4104', 'log4j:log4j', 'high']]);
+    // Many writers at once: every term lands in the term set.
+    await Promise.all([r1, r2, r3].flatMap((r) => Array.from({ length: 4 }, () => index.index(r))));
+
+    const log4j = await index.searchPrefix('Log4J', every(20));
+    expect(log4j.more).toBe(false);
+    expect(log4j.terms).toEqual(['log4j', 'log4j-api', 'log4j-core', 'log4j:log4j']);
+    expect(log4j.hits.map((h) => [h.requestId, h.team]).sort()).toEqual([['r1', 'payments'], ['r2', 'logistics'], ['r3', 'logistics']]);
+    // r1's two log4j-core findings once each, although both its package terms matched.
+    expect(log4j.hits.find((h) => h.requestId === 'r1')!.matches.map((m) => m.id).sort()).toEqual(['CVE-2021-44228', 'CVE-2021-44832']);
+
+    const cve = await index.searchPrefix('CVE-2021-442', every(20));
+    expect(cve.terms).toEqual(['cve-2021-44228']);
+    expect(cve.hits.map((h) => h.requestId).sort()).toEqual(['r1', 'r2']);
+    expect((await index.searchPrefix('cve-2021-4', every(20))).hits.map((h) => h.requestId).sort()).toEqual(['r1', 'r2', 'r3']);
+    expect(await index.searchPrefix('cve-2022', every(20))).toEqual({ hits: [], terms: [], more: false });
+
+    const bounded = await index.searchPrefix('cve-20', every(2));
+    expect(bounded).toMatchObject({ terms: ['cve-2020-1', 'cve-2021-4104'], more: true });
+    expect(bounded.hits.map((h) => h.requestId).sort()).toEqual(['r1', 'r3']);
+  });
+
+  it('counts and names only terms with a hit the reader may see; the budget bounds what is read', async () => {
+    const index = new RedisFindingIndex(redis, prefix);
+    // Team "other" has 30 log4j-ish packages that sort first; payments has one after them.
+    await index.index(request('r1', 'other', 'approved', Array.from({ length: 30 }, (_, i) => [`CVE-2030-${i}`, `log4j-a${String(i).padStart(2, '0')}`, 'high'] as [string, string, 'high'])));
+    await index.index(request('r2', 'payments', 'approved', [['CVE-2021-44228', 'log4j-core', 'critical']]));
+    const payments = (team: string) => team === 'payments';
+    const mine = await index.searchPrefix('log4j', { maxTerms: 5, maxHits: 1000, budget: 200, visible: payments });
+    expect(mine).toEqual({ hits: [expect.objectContaining({ requestId: 'r2', team: 'payments' })], terms: ['log4j-core'], more: false });
+    // The other team's reader sees its own first five and that there are more.
+    const theirs = await index.searchPrefix('log4j', { maxTerms: 5, maxHits: 1000, budget: 200, visible: (t) => t === 'other' });
+    expect(theirs.terms).toEqual(['log4j-a00', 'log4j-a01', 'log4j-a02', 'log4j-a03', 'log4j-a04']);
+    expect(theirs.more).toBe(true);
+    expect(theirs.hits.map((h) => h.requestId)).toEqual(['r1']);
+    // maxHits: no term is read after the one that reached it.
+    expect(await index.searchPrefix('log4j', { maxTerms: 50, maxHits: 1, budget: 200, visible: () => true })).toMatchObject({ terms: ['log4j-a00'], more: true });
+    expect(await index.searchPrefix('log4j-c', { maxTerms: 50, maxHits: 1, budget: 200, visible: () => true })).toMatchObject({ terms: ['log4j-core'], more: false });
+    // A budget smaller than the other team's terms: nothing of payments is reached, "more" says so.
+    expect(await index.searchPrefix('log4j', { maxTerms: 5, maxHits: 1000, budget: 20, visible: payments })).toEqual({ hits: [], terms: [], more: true });
+  });
+
+  it('adds terms indexed before the term set existed, once', async () => {
+    const index = new RedisFindingIndex(redis, prefix);
+    await index.index(request('r1', 'payments', 'approved', [['CVE-2021-44228', 'log4j-core', 'critical']]));
+    // As a store indexed by the version before prefix search: no term set, no marker.
+    await redis.del(`${prefix}:idx:finding-terms`);
+    expect((await index.searchPrefix('log4j', every(20))).hits).toEqual([]);
+    await index.backfillTerms();
+    expect((await index.searchPrefix('log4j', every(20))).hits.map((h) => h.requestId)).toEqual(['r1']);
+    expect(await redis.zrange(`${prefix}:idx:finding-terms`, '0', '-1')).toEqual(['cve-2021-44228', 'ghsa-cve-2021-44228', 'log4j-core']);
+    // Once per store: a second run does not scan again.
+    await redis.del(`${prefix}:idx:finding-terms`);
+    await index.backfillTerms();
+    expect(await redis.zcard(`${prefix}:idx:finding-terms`)).toBe(0);
   });
 
   it('indexes a request once when many writers race, and the backfill adds only what is missing', async () => {

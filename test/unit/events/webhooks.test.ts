@@ -27,6 +27,9 @@ describe('CloudEvents', () => {
     [['approval.revoked'], 'approval.revoked', true],
     [['approval.revoked'], 'approval.revoked_again', false],
     [['approval.*', 'request.rejected'], 'request.approved', false],
+    // `drift` is an alias of approval.drift (issue 15's "a drift event"), and of nothing else.
+    [['drift'], 'approval.drift', true],
+    [['drift'], 'approval.revoked', false],
   ])('patterns %j %s subscribed: %s', (patterns, type, expected) => {
     expect(subscribed(patterns, type)).toBe(expected);
   });
