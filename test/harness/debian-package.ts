@@ -1,6 +1,7 @@
 /**
- * A real Debian package as image-layer files: `apt-get download` fetches the .deb (CI runs
- * as root with apt), `dpkg-deb` unpacks it, and the dpkg database entries are written the
+ * A real Debian package as image-layer files: the .deb is one `apt-get download` fetched from
+ * Debian 12 into test/fixtures/packages/debian (kept in the repository, so tests read no network
+ * and the exact findings they assert do not move with Debian's updates), `dpkg-deb` unpacks it, and the dpkg database entries are written the
  * way dpkg writes them on install: the control paragraph with `Status: install ok installed`
  * for `/var/lib/dpkg/status`, and `/var/lib/dpkg/info/<package>.list` with one absolute path
  * per line from the package's own file list (`/.` first, directories without a trailing slash).
@@ -9,6 +10,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, lstatSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+
+const PACKAGES = path.resolve(__dirname, '../fixtures/packages/debian');
 
 export interface DebianPackage {
   name: string;
@@ -32,8 +35,9 @@ function walk(root: string, dir = root, out: string[] = []): string[] {
 
 export function debianPackage(name: string): DebianPackage {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'pcs-deb-'));
-  execFileSync('apt-get', ['download', name], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
-  const deb = path.join(dir, readdirSync(dir).find((f) => f.endsWith('.deb'))!);
+  const kept = readdirSync(PACKAGES).find((f) => f.startsWith(`${name}_`) && f.endsWith('.deb'));
+  if (!kept) throw new Error(`no ${name}_*.deb in ${PACKAGES}: fetch it with \`apt-get download ${name}\` there`);
+  const deb = path.join(PACKAGES, kept);
   const root = path.join(dir, 'root');
   execFileSync('dpkg-deb', ['-x', deb, root]);
   const control = execFileSync('dpkg-deb', ['-f', deb], { encoding: 'utf8' }).trimEnd();

@@ -1,12 +1,14 @@
 /**
- * A real npm package as image-layer files: `npm pack <name>@<version>` fetches the tarball the
- * registry serves (CI reaches the npm registry as `npm ci` does; npm's cache keeps it), and
+ * A real npm package as image-layer files: the tarball `npm pack <name>@<version>` fetched from
+ * the npm registry, kept in test/fixtures/packages/npm (tests read no network), and
  * its `package/` folder becomes the files of `node_modules/<name>` as `npm install` lays them.
  */
 import { execFileSync } from 'node:child_process';
-import { lstatSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+
+const PACKAGES = path.resolve(__dirname, '../fixtures/packages/npm');
 
 function walk(root: string, dir = root, out: string[] = []): string[] {
   for (const entry of readdirSync(dir)) {
@@ -21,9 +23,10 @@ function walk(root: string, dir = root, out: string[] = []): string[] {
 /** The packed files of `spec` (`lodash@4.17.20`) under `into` (`app/node_modules/lodash`). */
 export function npmPack(spec: string, into: string): Record<string, Buffer> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'pcs-npm-pack-'));
-  const out = execFileSync('npm', ['pack', spec, '--json', '--pack-destination', dir], { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  const [{ filename }] = JSON.parse(out) as Array<{ filename: string }>;
-  execFileSync('tar', ['-xzf', path.join(dir, path.basename(filename)), '-C', dir]);
+  const at = spec.lastIndexOf('@');
+  const tarball = path.join(PACKAGES, `${spec.slice(0, at)}-${spec.slice(at + 1)}.tgz`);
+  if (!existsSync(tarball)) throw new Error(`no ${tarball}: fetch it with \`npm pack ${spec}\` there`);
+  execFileSync('tar', ['-xzf', tarball, '-C', dir]);
   const root = path.join(dir, 'package');
   const files: Record<string, Buffer> = {};
   for (const rel of walk(root)) files[`${into}/${rel}`] = readFileSync(path.join(root, rel));
