@@ -46,6 +46,7 @@ import { buildImage, pushImage, tarOf, type BuiltImage } from '../test/harness/i
 import { realworld } from '../test/harness/realworld';
 import { startRedis } from '../test/harness/redis';
 import { startRegistry } from '../test/harness/registry';
+import { rng } from '../test/harness/seeded';
 
 const { values } = parseArgs({ options: { digests: { type: 'string', default: '1000' }, sample: { type: 'string', default: '50' }, seed: { type: 'string', default: '13' }, 'layer-mib': { type: 'string', default: '64' }, 'vulnerable-share': { type: 'string', default: '0.03' } } });
 const N = Number(values.digests);
@@ -54,17 +55,6 @@ const LAYER_MIB = Number(values['layer-mib']);
 /** Share of packages installed at a version an advisory lists as affected (the rest at releases no advisory covers). */
 const VULNERABLE_SHARE = Number(values['vulnerable-share']);
 
-/** A small seeded PRNG (mulberry32): the same inventories every run. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Candidate { name: string; versions: string[] }
 

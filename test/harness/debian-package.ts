@@ -23,7 +23,8 @@ export interface DebianPackage {
   files: Record<string, Buffer | string>;
 }
 
-function walk(root: string, dir = root, out: string[] = []): string[] {
+/** Paths of the regular files under `root`, relative to it. */
+export function walk(root: string, dir = root, out: string[] = []): string[] {
   for (const entry of readdirSync(dir)) {
     const full = path.join(dir, entry);
     const st = lstatSync(full);

@@ -4,21 +4,12 @@
  * its `package/` folder becomes the files of `node_modules/<name>` as `npm install` lays them.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { walk } from './debian-package';
 
 const PACKAGES = path.resolve(__dirname, '../fixtures/packages/npm');
-
-function walk(root: string, dir = root, out: string[] = []): string[] {
-  for (const entry of readdirSync(dir)) {
-    const full = path.join(dir, entry);
-    const st = lstatSync(full);
-    if (st.isDirectory()) walk(root, full, out);
-    else if (st.isFile()) out.push(path.relative(root, full));
-  }
-  return out;
-}
 
 /** The packed files of `spec` (`lodash@4.17.20`) under `into` (`app/node_modules/lodash`). */
 export function npmPack(spec: string, into: string): Record<string, Buffer> {

@@ -16,20 +16,10 @@ import { OsvDatabase } from '../../../src/scanners/osv/database';
 import type { InstalledPackage } from '../../../src/scanners/packages';
 import type { Finding } from '../../../src/scanners/types';
 import { realworld } from '../../harness/realworld';
+import { rng } from '../../harness/seeded';
 
 jest.setTimeout(120_000);
 
-/** A seeded PRNG (mulberry32): the same inventories every run. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Candidate { ecosystem: string; name: string; versions: string[] }
 
