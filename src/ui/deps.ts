@@ -18,7 +18,17 @@ export interface ConsoleLimits {
   signIn: { counter: RateCounter; perMinute: number };
 }
 
-export interface ConsoleDeps {
+/** The intake services and audit reader the console acts through (the same objects the API uses). */
+export interface ConsoleServiceSet {
+  requests: RequestService;
+  decisions: DecisionService;
+  waivers: WaiverService;
+  approved: ApprovedService;
+  revocations: RevocationService;
+  audit: Pick<AuditLog, 'list' | 'verify'>;
+}
+
+export interface ConsoleDeps extends ConsoleServiceSet {
   sessions: SessionStore;
   identity: IdentityProvider;
   /** The API's shared failed-authentication counter (per client address) and its limit per minute. */
@@ -27,12 +37,6 @@ export interface ConsoleDeps {
   limits?: ConsoleLimits;
   /** Mark cookies `Secure` (the API serves TLS itself); a request that arrived over TLS always does. */
   secureCookies: boolean;
-  requests: RequestService;
-  decisions: DecisionService;
-  waivers: WaiverService;
-  approved: ApprovedService;
-  revocations: RevocationService;
-  audit: Pick<AuditLog, 'list' | 'verify'>;
   /** Read-only store access for what no service offers yet (counts, the queue's oldest, search). */
   store: {
     requests: Pick<RequestStore, 'list'>;

@@ -5,8 +5,6 @@
  * passes the real ones as the workstreams that build them land.
  */
 import type Redis from 'ioredis';
-import type { AuditLog } from '../audit';
-import type { ApprovedService, DecisionService, RequestService, RevocationService, WaiverService } from '../intake';
 import type { Config } from '../lib/config';
 import type { IdentityProvider } from '../lib/identity/types';
 import { RedisRateCounter, type RateCounter } from '../lib/rate-counter';
@@ -15,16 +13,10 @@ import { RedisRequestStats } from '../store';
 import { RedisRequestStore } from '../store';
 import type { ApprovalStore } from '../store/types';
 import { monitoringNotConfigured, type Monitoring } from './data/monitoring';
-import type { ConsoleDeps } from './deps';
+import type { ConsoleDeps, ConsoleServiceSet } from './deps';
 import { RedisSessionStore, type SessionStore } from './sessions';
 
-export interface ConsoleServices {
-  requests: RequestService;
-  decisions: DecisionService;
-  waivers: WaiverService;
-  approved: ApprovedService;
-  revocations: RevocationService;
-  audit: Pick<AuditLog, 'list' | 'verify'>;
+export interface ConsoleServices extends ConsoleServiceSet {
   approvals: ApprovalStore;
 }
 

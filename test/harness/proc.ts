@@ -115,3 +115,17 @@ export async function httpOk(url: string, okStatuses: number[] = [200]): Promise
   await res.arrayBuffer();
   return okStatuses.includes(res.status);
 }
+
+/**
+ * Polls `f` until it gives a value (not `undefined`), then returns it; after `ms` it fails naming
+ * `what`. A deadline for a condition, never an assertion about time.
+ */
+export async function until<T>(what: string, f: () => Promise<T | undefined> | T | undefined, ms = 30000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await f();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

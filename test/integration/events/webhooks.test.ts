@@ -12,6 +12,7 @@ import { Webhook } from 'standardwebhooks';
 import type { CloudEvent } from '../../../src/events';
 import { startTestApp, type TestApp } from '../../harness/app';
 import { buildImage, pushImage } from '../../harness/images';
+import { until } from '../../harness/proc';
 import { services, uniqueName } from '../../harness/services';
 
 interface Received { id: string; event: CloudEvent }
@@ -44,16 +45,6 @@ async function receiver(secret: string, answer: (id: string, attempt: number) =>
   await once(server, 'listening');
   const { port } = server.address() as { port: number };
   return { server, url: `http://127.0.0.1:${port}/hook`, get got() { return state.got; }, get bad() { return state.bad; } };
-}
-
-async function until<T>(what: string, f: () => Promise<T | undefined> | T | undefined, ms = 30000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 describe('signed webhooks', () => {

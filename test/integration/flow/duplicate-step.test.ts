@@ -12,6 +12,7 @@
  */
 import { startTestApp } from '../../harness/app';
 import { pushImage, type BuiltImage } from '../../harness/images';
+import { until } from '../../harness/proc';
 import { services, uniqueName } from '../../harness/services';
 import { StepInProgress } from '../../../src/intake';
 import type { ScanReport, ScanTarget } from '../../../src/scanners/types';
@@ -37,15 +38,6 @@ class HeldScanner extends CountingScanner {
     }
     return super.scan(target);
   }
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>): Promise<T> {
-  for (let i = 0; i < 1200; i++) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`never: ${what}`);
 }
 
 describe('a step run twice at once', () => {
@@ -97,7 +89,7 @@ describe('a step run twice at once', () => {
       await until('the scan job handed out again', async () => {
         const job = await scheduler.queue.getJob(jobId);
         return scanner.started >= 2 || (job && (await job.getState()) === 'delayed' && job.stalledCounter >= 1) ? true : undefined;
-      });
+      }, 120_000);
       scanner.release();
       const r = await app.waitForStatus(id, ['failed', 'awaiting_approval']);
       expect(r.status).toBe('failed');

@@ -8,7 +8,6 @@
  */
 import Redis from 'ioredis';
 import { oidcConfigSchema } from '../../../src/identity/config';
-import { AppError } from '../../../src/lib/errors';
 import { createLogger } from '../../../src/lib/logger';
 import { OidcLogin, type PendingLogin } from '../../../src/identity/oidc-login';
 import { admitPrincipal, RedisPrincipalActivity } from '../../../src/identity/activity';
@@ -16,6 +15,7 @@ import { OidcSessions, refreshingSessions } from '../../../src/identity/oidc-ses
 import { RedisSessionStore } from '../../../src/ui/sessions';
 import { startOidcProvider, type OidcProvider } from '../../harness/oidc';
 import { services, uniqueName } from '../../harness/services';
+import { codeOf } from '../../harness/codes';
 
 const CLIENT = { id: 'console', secret: 'console-secret', redirectUri: 'http://127.0.0.1:9/ui/callback', postLogoutRedirectUris: ['http://127.0.0.1:9/ui/login?ended=signout'] };
 const logger = createLogger({ level: 'silent' });
@@ -59,16 +59,6 @@ afterAll(async () => {
   redis?.disconnect();
   await op?.stop();
 });
-
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return 'ok';
-  } catch (err) {
-    if (err instanceof AppError) return err.code;
-    throw err;
-  }
-}
 
 /** Signs alice in: the redirect, the provider's login and consent, the callback. */
 async function signIn(user = 'alice'): Promise<{ sessionId: string; returnTo: string }> {

@@ -9,11 +9,11 @@ import Redis from 'ioredis';
 import { DecisionService, EventBus, Lifecycle, WaiverService } from '../../../src/intake';
 import { approverGroupsOf } from '../../../src/identity/oidc';
 import { TokensFileIdentityProvider } from '../../../src/identity/tokens-file';
-import { AppError } from '../../../src/lib/errors';
 import { sha256Hex } from '../../../src/lib/identity/tokens-file';
 import type { Principal } from '../../../src/lib/identity/types';
 import { RedisRequestStore, type IntakeRequest } from '../../../src/store';
 import { services, uniqueName } from '../../harness/services';
+import { codeOf } from '../../harness/codes';
 
 const ISSUER = 'https://login.bank.test';
 const oidc = (sub: string, name: string, approverGroups: string[]): Principal => ({
@@ -36,16 +36,6 @@ function awaiting(id: string, requester: Principal | null, requestedBy = request
     source: { registry: 'docker.io', repository: 'library/nginx', tag: '1', digest: `sha256:${'a'.repeat(64)}` },
     platforms: [], scans: [], codeScans: [], policy: { verdict: 'pass', reasons: [] }, waivers: [], decisions: [], internalRef: null, error: null, history: [], version: 0,
   };
-}
-
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return 'ok';
-  } catch (err) {
-    if (err instanceof AppError) return err.code;
-    throw err;
-  }
 }
 
 describe('four-eyes across identities (real Redis)', () => {

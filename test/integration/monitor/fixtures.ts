@@ -16,6 +16,7 @@ import { BuiltinScanner } from '../../../src/scanners/builtin/adapter';
 import { RedisScanResultStore } from '../../../src/store';
 import type { TestApp } from '../../harness/app';
 import { lowAdvisory, privateOsvDb } from '../flow/scan-fixtures';
+export { until } from '../../harness/proc';
 
 export const SCANNER = 'osv';
 
@@ -80,16 +81,6 @@ export async function receiver(): Promise<Receiver> {
   await once(state.server, 'listening');
   state.url = `http://127.0.0.1:${(state.server.address() as { port: number }).port}/hook`;
   return state;
-}
-
-export async function until<T>(what: string, f: () => Promise<T | undefined> | T | undefined, ms = 30000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 /** Requests `image` for payments as dev, approves it as approver; returns the approved digest. */

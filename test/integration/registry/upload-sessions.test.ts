@@ -16,6 +16,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { startTestApp, type TestApp } from '../../harness/app';
 import { buildImage, pushImage, randomFile } from '../../harness/images';
+import { until } from '../../harness/proc';
 import { startRegistry, type RegistryService } from '../../harness/registry';
 import { services, uniqueName } from '../../harness/services';
 import { startWorkerProcess, type TsProcess } from '../../harness/worker-process';
@@ -74,15 +75,6 @@ function uploadSessions(storageDir: string): string[] {
   return found;
 }
 
-async function until<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, tries = 600): Promise<T> {
-  for (let i = 0; i < tries; i++) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`never: ${what}`);
-}
-
 describe('a worker killed during an upload', () => {
   const svc = services();
   let internal: RegistryService;
@@ -125,7 +117,7 @@ describe('a worker killed during an upload', () => {
     const left = await until('an upload session in the registry, noted in the journal', async () => {
       const sessions = uploadSessions(internal.storageDir);
       return sessions.length && (await noted()) >= sessions.length ? sessions : undefined;
-    });
+    }, 60_000);
     first.child.kill('SIGKILL');
     await first.exited;
     expect(left.length).toBeGreaterThan(0);
@@ -138,7 +130,7 @@ describe('a worker killed during an upload', () => {
     });
     expect(r.status).toBe('awaiting_approval');
     // The dead worker's session is cancelled once its liveness lapses (3 lock periods).
-    await until('no upload session left', () => (uploadSessions(internal.storageDir).length === 0 ? true : undefined), 1200);
+    await until('no upload session left', () => (uploadSessions(internal.storageDir).length === 0 ? true : undefined), 120_000);
     expect(await app.redis.keys(`${app.config.redis.prefix}:uploads:*`)).toEqual([]);
     // Two worker processes start from TypeScript, a lock lapses and the liveness of the dead one
     // lapses (3 lock periods): ~17 s alone, but more than jest's default 120 s has been seen on a
