@@ -9,7 +9,7 @@ import { AppError } from '../lib/errors';
 import { rootLogger, type Logger } from '../lib/logger';
 import { DistributionClient, type ClientOptions } from './client';
 import { normalizeRegistryHost, parseReference, type ImageRef } from './reference';
-import { StagedBlobs } from './staged-blobs';
+import type { StagedBlobs } from './staged-blobs';
 import type { UploadJournal } from './types';
 
 export interface ResolverOptions {
@@ -22,7 +22,8 @@ export interface ResolverOptions {
   uploadJournal?: UploadJournal;
   /**
    * Blobs just uploaded to the internal registry, read back from memory by the scan that
-   * follows (./staged-blobs.ts); null keeps none. @defaultValue a StagedBlobs with its default bounds
+   * follows (./staged-blobs.ts). Off by default until the DIGEST_MISMATCH seen in
+   * flow/hostile-index with it on is understood (issue 17 report). @defaultValue none
    */
   stagedBlobs?: StagedBlobs | null;
 }
@@ -90,7 +91,7 @@ export class UpstreamResolver implements ClientProvider {
     const r = this.config.internalRegistry;
     return this.cached('internal', () => ({
       url: r.url, credentials: credentials(r), insecure: r.insecure, caFile: r.caFile, uploadJournal: this.options.uploadJournal,
-      stagedBlobs: this.options.stagedBlobs === undefined ? new StagedBlobs() : (this.options.stagedBlobs ?? undefined),
+      stagedBlobs: this.options.stagedBlobs ?? undefined,
     }));
   }
 
