@@ -11,6 +11,7 @@ export type { Credentials } from './auth';
 export { MAX_MANIFEST_SIZE, parseManifest, type ParsedManifest } from './manifest';
 export { copyImage, type CopySource, type CopyTarget } from './copy';
 export { UpstreamResolver, type ClientProvider, type ResolverOptions } from './resolver';
+export { StagedBlobs, type StagedBlobsOptions } from './staged-blobs';
 export { RegistryMover, type RegistryMoverDefaults } from './registry-mover';
 export { parsePlatform, formatPlatform, platformMatches } from './platform';
 export { toolClient, parseCredentials, type ToolClientOptions } from './tool-clients';
