@@ -147,7 +147,8 @@ function spawnPortcullis(role: string, configFile: string, log: string): ChildPr
 interface Shared { redis: RedisService; upstream: RegistryService; proxy: NginxService; images: BuiltImage[]; dir: string }
 
 async function runPipeline(s: Shared, workers: number): Promise<{ cpuPerReq: number }> {
-  const internal = await startRegistry({ name: `bench-internal-${workers}` });
+  // Inside the run's folder (deleted at the end), not a folder of its own in /tmp that would stay.
+  const internal = await startRegistry({ name: `bench-internal-${workers}`, dir: path.join(s.dir, `internal-${workers}`) });
   const dir = path.join(s.dir, `run-${workers}`);
   mkdirSync(dir, { recursive: true });
   const token = randomBytes(24).toString('hex');
@@ -168,7 +169,7 @@ async function runPipeline(s: Shared, workers: number): Promise<{ cpuPerReq: num
   for (let w = 0; w < workers; w += 1) procs.push(spawnPortcullis('worker', config, path.join(dir, `worker-${w}.log`)));
   const base = `http://127.0.0.1:${port}`;
   try {
-    await waitFor(async () => (await fetch(`${base}/readyz`)).ok, 'the API', 30000);
+    await waitFor(async () => (await fetch(`${base}/readyz`)).ok, 'the API', 180000);
     await new Promise((r) => setTimeout(r, 1000)); // workers connect and load the OSV database
     const groups: Proc[] = [
       { name: 'portcullis', pids: () => procs.map((p) => p.pid ?? 0) },
@@ -239,7 +240,7 @@ async function runPipeline(s: Shared, workers: number): Promise<{ cpuPerReq: num
 
 /** `skopeo copy` of every image through the proxy (two at a time) and `zcat` of every layer: CPU of the children. */
 async function runFloor(s: Shared): Promise<{ cpuPerReq: number }> {
-  const internal = await startRegistry({ name: 'bench-floor' });
+  const internal = await startRegistry({ name: 'bench-floor', dir: path.join(s.dir, 'floor-registry') });
   try {
     const list = path.join(s.dir, 'floor.txt');
     writeFileSync(list, s.images.map((_, i) => `bench/img-${i}:1.0`).join('\n'));
@@ -275,8 +276,8 @@ async function runFloor(s: Shared): Promise<{ cpuPerReq: number }> {
 
 async function main(): Promise<void> {
   const dir = tempDir('bench-pipeline');
-  const [redis, upstream] = await Promise.all([startRedis(), startRegistry({ name: 'bench-upstream' })]);
-  const proxy = await startNginx({ upstream: upstream.url, name: 'bench-proxy' });
+  const [redis, upstream] = await Promise.all([startRedis({ dir: path.join(dir, 'redis') }), startRegistry({ name: 'bench-upstream', dir: path.join(dir, 'upstream') })]);
+  const proxy = await startNginx({ upstream: upstream.url, name: 'bench-proxy', dir: path.join(dir, 'proxy') });
   try {
     console.log(`building and pushing ${N} distinct images of ~${IMAGE_BYTES / MiB} MiB ...`);
     const images: BuiltImage[] = [];

@@ -8,7 +8,7 @@ export { parseReference, formatReference, apiReference, normalizeRegistryHost, i
 export { RegistryError, isTemporary, type DistributionError } from './errors';
 export { DistributionClient, type ClientOptions } from './client';
 export type { Credentials } from './auth';
-export { MAX_MANIFEST_SIZE, parseManifest, type ParsedManifest } from './manifest';
+export { MAX_MANIFEST_SIZE, parseManifest, parsedManifest, type ParsedManifest } from './manifest';
 export { copyImage, type CopySource, type CopyTarget } from './copy';
 export { UpstreamResolver, type ClientProvider, type ResolverOptions } from './resolver';
 export { StagedBlobs, type StagedBlobsOptions } from './staged-blobs';

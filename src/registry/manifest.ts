@@ -56,6 +56,11 @@ export function isSchema1(mediaType: string | undefined): boolean {
   return mediaType !== undefined && SCHEMA1_TYPES.has(mediaType);
 }
 
+/** The parsed form of a manifest just read: the client's own parse when it kept it, else parsed here. */
+export function parsedManifest(m: { body: Buffer; mediaType: string; parsed?: ParsedManifest }, what = 'manifest'): ParsedManifest {
+  return m.parsed ?? parseManifest(m.body, m.mediaType, what);
+}
+
 /**
  * Parses manifest bytes. The media type is the body's `mediaType` field when present, else the
  * Content-Type, else inferred from the shape (an OCI manifest may omit the field, image-spec).

@@ -22,8 +22,7 @@ export interface ResolverOptions {
   uploadJournal?: UploadJournal;
   /**
    * Blobs just uploaded to the internal registry, read back from memory by the scan that
-   * follows (./staged-blobs.ts). Off by default until the DIGEST_MISMATCH seen in
-   * flow/hostile-index with it on is understood (issue 17 report). @defaultValue none
+   * follows (./staged-blobs.ts); main.ts sets it from `copy.keepStagedMb`. @defaultValue none
    */
   stagedBlobs?: StagedBlobs | null;
 }

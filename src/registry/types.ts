@@ -45,6 +45,11 @@ export interface ManifestResponse {
   mediaType: string;
   size: number;
   body: Buffer;
+  /**
+   * `body` as the client already parsed (and validated) it when it read it: a 20,000-entry index
+   * costs as much to parse again as to read. Unset from clients that do not keep it.
+   */
+  parsed?: import('./manifest').ParsedManifest;
 }
 
 export interface BlobInfo {

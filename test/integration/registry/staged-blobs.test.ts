@@ -1,7 +1,8 @@
 /**
  * The internal client's staged blobs on a real registry: a blob read back right after its
- * upload comes from memory, verified against its digest as a registry read is; nothing is kept
- * of an upload that failed, and another repository is answered by the registry.
+ * upload comes from memory, checked against its digest before it is served (bytes that do not
+ * match are never served: the registry answers instead); nothing is kept of an upload that
+ * failed, and another repository is answered by the registry.
  */
 import { Readable } from 'node:stream';
 import { randomFile, sha256 } from '../../harness/images';
@@ -36,19 +37,29 @@ describe('staged blobs of the internal client', () => {
     expect((await drain(await client.getBlob(repo, digest, data.length))).equals(data)).toBe(true);
   });
 
-  it('verifies a read from memory against the digest', async () => {
+  it('never serves kept bytes that no longer hash to the digest: the registry answers instead', async () => {
     const repo = uniqueName('staged');
     const data = randomFile(100_000);
     const digest = sha256(data);
     await client.uploadBlob(repo, digest, data.length, Readable.from([data]));
-    // Bytes changed in memory after the upload: the read fails instead of serving them.
+    // Bytes changed in memory after the upload: they are dropped, and the registry's (verified) served.
     const kept = staged.take(repo, digest)!;
     const rec = staged.recorder(repo, digest, data.length)!;
     rec.chunks.push(...kept.chunks.map((c) => Buffer.from(c)));
     rec.chunks[0][0] ^= 0xff;
     rec.bytes = data.length;
     staged.keep(rec);
-    const err = await rejection(client.getBlob(repo, digest, data.length).then(drain));
+    expect(staged.bytes).toBe(data.length);
+    expect((await drain(await client.getBlob(repo, digest, data.length))).equals(data)).toBe(true);
+    expect(staged.bytes).toBe(0);
+  });
+
+  it('a kept blob of another size than the one asked for is not served', async () => {
+    const repo = uniqueName('staged');
+    const data = randomFile(60_000);
+    const digest = sha256(data);
+    await client.uploadBlob(repo, digest, data.length, Readable.from([data]));
+    const err = await rejection(client.getBlob(repo, digest, data.length + 1).then(drain));
     expect(err.code).toBe('DIGEST_MISMATCH');
   });
 
