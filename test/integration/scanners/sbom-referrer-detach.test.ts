@@ -3,7 +3,10 @@
  * entry, the index and its `sha256-<hex>` tag once empty); what it did not write stays (another
  * tool's referrer, an image tagged `sha256-<hex>` by an old digest-only approval).
  */
+import { RegistryGateway } from '../../../src/intake/registry-gateway';
+import { AppError } from '../../../src/lib/errors';
 import { DistributionClient } from '../../../src/registry/client';
+import type { Mover } from '../../../src/registry/mover';
 import { attachSbom, detachSboms, readIndex, referrersTag } from '../../../src/scanners';
 import { buildAttestation, buildImage, pushImage, pushManifest, type BuiltImage } from '../../harness/images';
 import { services, uniqueName } from '../../harness/services';
@@ -63,5 +66,34 @@ describe('detaching the SBOM referrers of an image', () => {
     expect(await detachSboms(client, repo, img.digest)).toEqual({ removed: [], tag: null });
     expect(await tagsOf(svc.internal.url, repo)).toEqual([tag]);
     expect(await status(repo, tag)).toBe(200);
+  });
+
+  describe('the registry gateway deleting an image (revocation, quarantine purge)', () => {
+    const gateway = (detach: (repository: string, digest: string) => Promise<void>): RegistryGateway =>
+      new RegistryGateway({ upstreamClient: () => { throw new Error('no upstream here'); }, internal: client, internalHost: svc.internal.host, mover: {} as Mover, referrers: { detach } });
+
+    test('its SBOM referrers go with it, the tag on the image too', async () => {
+      const repo = uniqueName('unpublish');
+      await pushImage(svc.internal.url, repo, 'v1', img);
+      const attached = await attachSbom(client, repo, img.digest, SBOM, new Date(0).toISOString());
+      await gateway(async (r, d) => { await detachSboms(client, r, d); }).unpublish(repo, img.digest);
+      expect(await tagsOf(svc.internal.url, repo)).toEqual([]);
+      expect(await status(repo, img.digest)).toBe(404);
+      expect(await status(repo, attached.digest)).toBe(404);
+    });
+
+    test('the image is deleted even when its referrers could not be; their error makes the caller (the retried job) try again', async () => {
+      const repo = uniqueName('unpublish-fails');
+      await pushImage(svc.internal.url, repo, 'v1', img);
+      const attached = await attachSbom(client, repo, img.digest, SBOM, new Date(0).toISOString());
+      const refused = new AppError('REGISTRY_UNAVAILABLE', 'the registry refused the referrers index', { temporary: true });
+      await expect(gateway(() => Promise.reject(refused)).unpublish(repo, img.digest)).rejects.toBe(refused);
+      expect(await status(repo, img.digest)).toBe(404);
+      expect(await status(repo, referrersTag(img.digest))).toBe(200);
+      // The retry: the image is already gone, its referrers go now.
+      await gateway(async (r, d) => { await detachSboms(client, r, d); }).unpublish(repo, img.digest);
+      expect(await tagsOf(svc.internal.url, repo)).toEqual([]);
+      expect(await status(repo, attached.digest)).toBe(404);
+    });
   });
 });
