@@ -28,12 +28,12 @@ export interface ReferrerLocks {
 export interface ReferrerLockOptions {
   /** Leases shared across processes; without them writers take turns only inside this process. */
   locks?: ReferrerLocks;
-  /** How long to wait for another writer's lease before giving up. @defaultValue 60 s */
+  /** How long to wait for another writer's lease before giving up. @defaultValue 30 s */
   waitMs?: number;
 }
 
 export const LOCK_SCOPE = 'sbom-referrers';
-const DEFAULT_WAIT_MS = 60_000;
+const DEFAULT_WAIT_MS = 30_000;
 
 const local = new Map<string, Promise<unknown>>();
 
@@ -56,7 +56,9 @@ async function acquire(locks: ReferrerLocks, key: string, waitMs: number): Promi
     const lock = await locks.acquire(LOCK_SCOPE, key);
     if (lock) return lock;
     if (Date.now() >= deadline) {
-      throw new AppError('CONFLICT', `another writer held the referrers index of ${key} for longer than ${waitMs} ms`, { temporary: true });
+      // Not `temporary`: the wait was already long, and an immediate retry of the whole attach
+      // would only wait again; the caller's own later retry (the unpublish job) is the one that helps.
+      throw new AppError('CONFLICT', `another writer held the referrers index of ${key} for longer than ${waitMs} ms`);
     }
     // Jitter, so that writers released at once do not all ask again in step.
     await new Promise((resolve) => setTimeout(resolve, pause / 2 + Math.random() * pause));

@@ -119,7 +119,7 @@ async function updateIndex(registry: RegistryWriter, repository: string, subject
  * Concurrent attaches to one subject each end listed (`options.locks` makes that hold across
  * processes; without it, only inside this one).
  * @throws AppError NOT_FOUND when the subject is not in the repository.
- * @throws AppError CONFLICT (temporary) when the index could not be updated (another writer's lease held too long).
+ * @throws AppError CONFLICT when another writer held the index too long, or it kept changing (a writer outside Portcullis).
  */
 export async function attachSbom(registry: RegistryClient, repository: string, subjectDigest: string, sbom: Buffer, created: string, options: ReferrerOptions = {}): Promise<AttachedReferrer> {
   if (!isWriter(registry)) throw new AppError('INTERNAL', 'the registry client cannot upload blobs');
