@@ -56,7 +56,7 @@ import type { Mover } from './registry';
 import { createMover } from './registry';
 import { UpstreamResolver } from './registry';
 import { cancelAbandonedUploads } from './registry';
-import { startScanners } from './scanners';
+import { detachSboms, startScanners } from './scanners';
 import type { ScannerAdapter } from './scanners/types';
 import { endSessionsOnDisable, RedisSessionStore } from './ui/sessions';
 import { RedisApprovalStore, RedisCodeScanStore, RedisLedgerSnapshot, RedisRequestStore, RedisRevocationStore, RedisScanResultStore, type ApprovalStore } from './store';
@@ -182,7 +182,7 @@ export function buildServices(config: Config, logger: Logger, redis: Redis, opti
   const scanners = (options.scanners ?? []).map((scanner) => instrumentScanner(scanner, metrics));
   const scanResults = new RedisScanResultStore(redis, prefix);
   const scans = new ScanRunner(scanners, scanResults, logger.child({ module: 'scan' }));
-  const inventory = buildInventory(config, logger, { redis, events, requests, approvals, results: scanResults, internal: registry.internal, scanners: options.scanners ?? [] });
+  const inventory = buildInventory(config, logger, { redis, events, requests, approvals, results: scanResults, internal: registry.internal, scanners: options.scanners ?? [], referrerLocks: referrerLocks(config, redis) });
   const monitorQueue = new MonitorQueue(redis, prefix, logger);
   const rescans = buildRescans(config, logger, {
     redis, events, approvals, requests, results: scanResults, inventories: inventory.inventories, internal: registry.internal, internalUrl: registry.internalUrl,
@@ -292,6 +292,17 @@ function createServer(config: Config, handler: Parameters<typeof createHttpServe
 }
 
 /** The registry gateway with the mover `config.mover` names, both on one resolver (one set of connection pools). */
+/**
+ * Writers of one referrers index take turns across processes (scanners/sbom/referrer-lock.ts)
+ * through a Redis lease: an update takes a few registry round trips, and a killed holder's
+ * lease lapses after this long.
+ */
+const REFERRER_LEASE_MS = 30_000;
+
+function referrerLocks(config: Config, redis: Redis): RedisStepLeases {
+  return new RedisStepLeases(redis, config.redis.prefix, { ttlMs: REFERRER_LEASE_MS });
+}
+
 export function registryGateway(config: Config, logger: Logger, redis?: Redis): RegistryWiring {
   // A session's owner counts as gone after three lock periods without renewal: longer than
   // BullMQ takes to hand its job to another worker, so a live but busy worker keeps its sessions.
@@ -302,13 +313,17 @@ export function registryGateway(config: Config, logger: Logger, redis?: Redis): 
     cancelAbandoned: () => cancelAbandonedUploads(journal, resolver.internal(), logger.child({ module: 'registry' })),
   };
   const { mover, check } = createMover(config, resolver, logger);
+  const internal = resolver.internal();
+  const locks = redis ? referrerLocks(config, redis) : undefined;
   const registry = new RegistryGateway({
     upstreamClient: (registry) => resolver.upstreamClient(registry),
-    internal: resolver.internal(),
+    internal,
     internalHost: new URL(config.internalRegistry.url).host,
     mover,
     copy: { jobs: config.copy.jobs, retries: config.copy.retries },
     logger: logger.child({ module: 'promotion' }),
+    // A deleted image's SBOM referrers go with it (revocation, quarantine purge).
+    referrers: { detach: async (repository, digest) => { await detachSboms(internal, repository, digest, { locks }); } },
   });
   return { registry, mover, checkMover: check, ...(uploads ? { uploads } : {}) };
 }
