@@ -116,7 +116,8 @@ export function clairNotificationProcessor(service: Pick<ClairNotificationServic
       }
       logger.warn({ ...log, delayMs: delay }, 'Clair notification not applied yet: will retry');
       await job.updateData({ ...data, tries });
-      // Needs the worker's lock token: a run without one (a test calling the processor) just rethrows.
+      // Needs the worker's lock token: a run without one (a job queued on the monitor queue by an
+      // earlier version, whose worker passes none) just fails and keeps its own attempts.
       if (!token) throw err;
       await job.moveToDelayed(now() + delay, token);
       options.observe?.(data.scanner, 'retried');
