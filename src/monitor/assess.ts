@@ -34,7 +34,12 @@ export class KnownFindings<T extends Identified = Identified> {
   /** place → id or alias → the findings that carry it. */
   private readonly byName = new Map<string, Map<string, T[]>>();
 
-  constructor(findings: Iterable<T> = []) {
+  /**
+   * @param pathless The known findings keep no path (a health record's blocking findings,
+   * FindingRef): a finding of no package (a misconfiguration, an unscanned OS) is found among
+   * them by its ids alone, or its deadline would move at every evaluation.
+   */
+  constructor(findings: Iterable<T> = [], private readonly pathless = false) {
     for (const f of findings) this.add(f);
   }
 
@@ -51,7 +56,12 @@ export class KnownFindings<T extends Identified = Identified> {
 
   /** The known finding that is `f`, preferring one with `f`'s own id. */
   find(f: Identified): T | undefined {
-    const names = this.byName.get(placeOf(f));
+    const place = this.pathless && f.package === undefined ? placeOf({ ...f, path: undefined }) : placeOf(f);
+    return this.findAt(place, f);
+  }
+
+  private findAt(place: string, f: Identified): T | undefined {
+    const names = this.byName.get(place);
     if (!names) return undefined;
     const exact = names.get(f.id)?.find((k) => k.id === f.id);
     if (exact) return exact;
@@ -137,7 +147,7 @@ export function assess(input: AssessInput): Assessment {
   });
   // Known under any of their ids: a finding merged with its twin, or led by another id since, is not new.
   const baseline = new KnownFindings(input.baseline);
-  const before = new KnownFindings(input.previous?.blocking ?? []);
+  const before = new KnownFindings(input.previous?.blocking ?? [], true);
   const blocking: BlockingFinding[] = [];
   const seen = new Set<string>();
   for (const f of result.blocking) {
