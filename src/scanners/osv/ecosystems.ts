@@ -29,14 +29,20 @@ const UBUNTU_STANDARD = /^Ubuntu:(\d+\.\d+)(?::LTS)?$/;
  * narrow the match and miss packages. EUS/AUS/E4S/TUS and layered-product streams keep
  * their own names and match nothing: a container built from UBI or mainline repositories
  * gets mainline builds, and a minor-pinned stream's fixed versions are not installable there.
+ * Not told apart either: AppStream module streams of one package (`nodejs:18`, `nodejs:20`).
+ * Red Hat's OSV records drop the CSAF's `rpmmod` qualifier, so a package of one stream meets
+ * another stream's fix: an over-report (fail closed), never a miss.
  */
-const RHEL_MAINLINE = /^Red Hat:enterprise_linux:(\d+)(?:::[^:]+|\.\d+)?$/;
+const RHEL_MAINLINE = /^Red Hat:enterprise_linux:(\d+)(\.\d+)?(?:::[^:]+)?$/;
+/** The first major release whose mainline streams are named per minor release. */
+const RHEL_MINOR_STREAMS = 10;
 
 export function canonicalEcosystem(ecosystem: string): string {
   const ubuntu = UBUNTU_STANDARD.exec(ecosystem);
   if (ubuntu) return `Ubuntu:${ubuntu[1]}`;
   const rhel = RHEL_MAINLINE.exec(ecosystem);
-  if (rhel) return `Red Hat:enterprise_linux:${rhel[1]}`;
+  // Before RHEL 10 a minor version in the name is not a mainline stream: it keeps its name.
+  if (rhel && (rhel[2] === undefined || Number(rhel[1]) >= RHEL_MINOR_STREAMS)) return `Red Hat:enterprise_linux:${rhel[1]}`;
   return ecosystem;
 }
 

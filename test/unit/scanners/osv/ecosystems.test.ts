@@ -70,6 +70,7 @@ describe('Red Hat OSV ecosystems', () => {
     // RHEL 10 names a stream per minor release, without a repository.
     ['Red Hat:enterprise_linux:10.0', 'Red Hat:enterprise_linux:10'],
     ['Red Hat:enterprise_linux:10.1', 'Red Hat:enterprise_linux:10'],
+    ['Red Hat:enterprise_linux:10.1::appstream', 'Red Hat:enterprise_linux:10'],
     // Minor-pinned and layered products keep their own name (and so match no image).
     ['Red Hat:rhel_eus:9.2::appstream', 'Red Hat:rhel_eus:9.2::appstream'],
     ['Red Hat:rhel_aus:8.6::appstream', 'Red Hat:rhel_aus:8.6::appstream'],
