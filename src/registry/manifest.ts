@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import { AppError } from '../lib/errors';
 import { isValidDigest } from './reference';
-import { MediaTypes, type Descriptor } from './types';
+import { MediaTypes, type ParsedManifest } from './types';
 
 /** Manifests larger than this are refused (the limit the OCI distribution spec suggests registries apply). */
 export const MAX_MANIFEST_SIZE = 4 * 1024 * 1024;
@@ -39,9 +39,7 @@ const descriptorSchema = z.object({
 const imageSchema = z.object({ schemaVersion: z.literal(2), config: descriptorSchema, layers: z.array(descriptorSchema) });
 const indexSchema = z.object({ schemaVersion: z.literal(2), manifests: z.array(descriptorSchema) });
 
-export type ParsedManifest =
-  | { kind: 'image'; mediaType: string; config: Descriptor; layers: Descriptor[] }
-  | { kind: 'index'; mediaType: string; manifests: Descriptor[] };
+export type { ParsedManifest } from './types';
 
 function invalid(what: string, why: string): AppError {
   return new AppError('MANIFEST_INVALID', `${what}: ${why}`);
