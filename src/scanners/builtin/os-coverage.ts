@@ -28,15 +28,15 @@ interface Database {
   path: string;
   layer: string;
   packages: number;
-  /** A Berkeley DB rpm database: noticed, not read. */
-  bdb: boolean;
+  /** Set when the database is there but could not be read: why. */
+  unreadable?: string;
 }
 
 function databases(fs: MergedFilesystem): Database[] {
   const out: Database[] = [];
   for (const [path, facts] of fs.entries()) {
     const manager = facts.kind ? MANAGER_OF_KIND[facts.kind] : undefined;
-    if (manager) out.push({ manager, path: `/${path}`, layer: facts.layer, packages: facts.packages?.length ?? 0, bdb: facts.kind === 'rpmdb-bdb' });
+    if (manager) out.push({ manager, path: `/${path}`, layer: facts.layer, packages: facts.packages?.length ?? 0, ...(facts.unreadable ? { unreadable: facts.unreadable } : {}) });
   }
   return out;
 }
@@ -56,16 +56,16 @@ export function osCoverageFindings(fs: MergedFilesystem, os: OsRelease | undefin
   const manager = SUPPORTED[id];
   if (!manager) return [unscannedOs(`distribution ${describe(os)} (ID=${id || 'unset'}) is not supported by the builtin scanner`, '/etc/os-release')];
   const out: Finding[] = [];
-  for (const db of dbs.filter((d) => d.bdb)) {
-    out.push(unscannedOs(`the rpm database of ${describe(os)} is in Berkeley DB format, which the builtin scanner does not read`, db.path, db.layer));
+  for (const db of dbs.filter((d) => d.unreadable)) {
+    out.push(unscannedOs(`the ${db.manager} package database of ${describe(os)} could not be read (${db.unreadable})`, db.path, db.layer));
   }
-  for (const db of dbs.filter((d) => !d.bdb)) {
+  for (const db of dbs.filter((d) => !d.unreadable)) {
     if (db.manager !== manager || distroEcosystem(os, db.manager) === null) {
       out.push(unscannedOs(`a ${db.manager} package database on ${describe(os)}`, db.path, db.layer));
     }
   }
-  const own = dbs.filter((d) => d.manager === manager && !d.bdb);
-  if (own.length === 0 && !dbs.some((d) => d.bdb)) out.push(unscannedOs(`${describe(os)} without its ${manager} package database`));
+  const own = dbs.filter((d) => d.manager === manager && !d.unreadable);
+  if (own.length === 0 && !dbs.some((d) => d.unreadable)) out.push(unscannedOs(`${describe(os)} without its ${manager} package database`));
   else if (own.length > 0 && own.every((d) => d.packages === 0)) out.push(unscannedOs(`the ${manager} package database of ${describe(os)} lists no installed package`, own[0]!.path, own[0]!.layer));
   return out;
 }
