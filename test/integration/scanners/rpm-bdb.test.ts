@@ -67,7 +67,7 @@ describe('a Berkeley DB rpm database in docker-registry', () => {
     expect(rpms.every((p) => p.path === '/var/lib/rpm/Packages')).toBe(true);
     // Name, epoch, version, release and source rpm of each, as rpm prints them for the same file.
     expect(ourRows({ packages: rpms })).toEqual(rpmQuery(PACKAGES, ROWS_QF));
-    expect(rpms.find((p) => p.name === 'openssl-libs')).toMatchObject({ version: '1:1.1.1k-9.el8_7', sourceName: 'openssl' });
+    expect(rpms.find((p) => p.name === 'openssl-libs')).toMatchObject({ version: '1:1.1.1k-12.el8_9', sourceName: 'openssl' });
     expect(packages.filter((p) => p.ecosystem !== 'Rocky Linux:8')).toEqual([]);
   });
 
