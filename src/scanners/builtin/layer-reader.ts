@@ -162,7 +162,7 @@ async function readEntry(entry: Entry, path: string, layer: string, limits: Scan
   if (type === 'symlink' && kind === 'os-release') facts.symlinkTarget = h.linkname ?? '';
   if (regular && kind === 'rpmdb-bdb' && size > READ_CAP[kind]) {
     // Not read, and said so: the image gets a coverage finding rather than a failed scan.
-    Object.assign(facts, { kind, unreadable: `${size} bytes, over the ${READ_CAP[kind]}-byte cap for an rpm database` });
+    Object.assign(facts, { kind, unreadable: `${size} bytes, over the ${READ_CAP[kind]}-byte cap` });
     entry.resume();
   } else if (regular && kind && BINARY_ANALYZERS[kind] && size <= READ_CAP[kind]) {
     // Read whole but not kept: only the packages found count against the budget.

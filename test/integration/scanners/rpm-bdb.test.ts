@@ -83,7 +83,14 @@ describe('a Berkeley DB rpm database in docker-registry', () => {
       ['vulnerability', 'PYSEC-2099-6', 'six', '1.11.0', '1.16.0', 'high', 'PyPI'],
     ]);
     const coverage = r.findings.find((f) => f.kind === 'coverage')!;
-    expect(coverage.title).toMatch(/^OS packages not scanned: the rpm package database of Rocky Linux 8\.8 \(Green Obsidian\) could not be read \(Berkeley DB: overflow page \d+ is used twice/);
+    expect(coverage.title).toMatch(/^OS packages not scanned: the rpm database of Rocky Linux 8\.8 \(Green Obsidian\) is in Berkeley DB format and no package could be read from it \(overflow page \d+ is used twice \(a cycle or shared chain\)\)$/);
     expect(coverage.path).toBe('/var/lib/rpm/Packages');
+  });
+
+  test('a damaged rpmdb.sqlite: its coverage finding says the file could not be read', async () => {
+    const r = await scan({ 'etc/os-release': ROCKY8.replace(/8\.8/g, '9.2'), 'var/lib/rpm/rpmdb.sqlite': Buffer.alloc(8192, 7) });
+    expect(r.findings.map((f) => [f.id, f.path, f.title])).toEqual([
+      ['PORTCULLIS-UNSCANNED-OS', '/var/lib/rpm/rpmdb.sqlite', 'OS packages not scanned: the rpm package database of Rocky Linux 9.2 (Green Obsidian) lists no installed package (not a readable SQLite rpm database)'],
+    ]);
   });
 });

@@ -81,6 +81,6 @@ export async function readRpmBdb(bytes: Buffer, limits: Pick<ScanLimits, 'maxDat
     return db;
   } catch (err) {
     if (!(err instanceof BdbUnreadable)) throw err;
-    return { packages: [], ownedPaths: [], unreadable: `Berkeley DB: ${err.message}` };
+    return { packages: [], ownedPaths: [], unreadable: err.message };
   }
 }
