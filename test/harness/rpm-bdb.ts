@@ -55,3 +55,33 @@ export function overflowChains(file: Buffer, size = 4096): number[][] {
     return chain;
   });
 }
+
+/**
+ * A Berkeley DB hash file built by hand, for what Berkeley DB itself never writes for rpm:
+ * one header stored inline (`H_KEYDATA`) on bucket 0's page, optionally on a second page that
+ * bucket 0 chains to and the metadata's page count leaves out. rpm's bdb_ro reads the plain
+ * form, which checks the layout this builder writes.
+ */
+export function handBuiltDb(blob: Buffer, opts: { le: boolean; pageSize: number; beyondLastPage?: boolean }): Buffer {
+  const { le, pageSize } = opts;
+  const pages = opts.beyondLastPage ? 3 : 2;
+  const b = Buffer.alloc(pageSize * pages);
+  const w32 = (v: number, at: number) => (le ? b.writeUInt32LE(v, at) : b.writeUInt32BE(v, at));
+  const w16 = (v: number, at: number) => (le ? b.writeUInt16LE(v, at) : b.writeUInt16BE(v, at));
+  // Metadata: magic, hash version 9, page size, type P_HASHMETA, last page 1, one key, spares[0] = 1 (bucket 0 is page 1).
+  w32(0x061561, 12); w32(9, 16); w32(pageSize, 20); b[25] = 8; w32(1, 32); w32(1, 88); w32(1, 96);
+  const bucket = pageSize;
+  w32(1, bucket + 8); b[bucket + 25] = 13;
+  let p = bucket;
+  if (opts.beyondLastPage) {
+    w32(2, bucket + 16); w16(pageSize - 1, bucket + 22);
+    p = 2 * pageSize;
+    w32(2, p + 8); w32(1, p + 12); b[p + 25] = 13;
+  }
+  const keyAt = pageSize - 5;
+  const dataAt = keyAt - 1 - blob.length;
+  w16(2, p + 20); w16(dataAt, p + 22); w16(keyAt, p + 26); w16(dataAt, p + 28);
+  b[p + keyAt] = 1; w32(1, p + keyAt + 1);
+  b[p + dataAt] = 1; blob.copy(b, p + dataAt + 1);
+  return b;
+}

@@ -39,8 +39,8 @@ const DB_HASH_SUBDB = 0x02;
 interface Meta {
   le: boolean;
   pageSize: number;
-  /** Pages 0..lastPage are in the file. */
-  lastPage: number;
+  /** Whole pages in the file: at least the metadata's page count, maybe more (see {@link bdbHashValues}). */
+  pages: number;
 }
 
 const u16 = (b: Buffer, at: number, le: boolean): number => (le ? b.readUInt16LE(at) : b.readUInt16BE(at));
@@ -66,14 +66,14 @@ function readMeta(file: Buffer): Meta {
   const lastPage = u32(file, 32, le);
   const inFile = Math.floor(file.length / pageSize);
   if (lastPage + 1 > inFile) throw new BdbUnreadable(`truncated: the metadata says ${lastPage + 1} pages of ${pageSize} bytes, the file holds ${inFile}`);
-  return { le, pageSize, lastPage };
+  return { le, pageSize, pages: inFile };
 }
 
 class Reader {
   /** Overflow pages already read: each belongs to one item only. */
   private readonly used: Uint8Array;
   constructor(private readonly file: Buffer, private readonly meta: Meta) {
-    this.used = new Uint8Array(meta.lastPage + 1);
+    this.used = new Uint8Array(meta.pages);
   }
 
   page(n: number): Buffer {
@@ -83,13 +83,13 @@ class Reader {
 
   /** One overflow chain, whole; `total` is the item's length as its hash page states it. */
   overflow(first: number, total: number, owner: number): Buffer {
-    const { le, pageSize, lastPage } = this.meta;
+    const { le, pageSize, pages } = this.meta;
     if (total > this.file.length) throw new BdbUnreadable(`page ${owner}: an item of ${total} bytes in a file of ${this.file.length}`);
     const parts: Buffer[] = [];
     let length = 0;
     let prev = 0;
     for (let n = first; n !== 0;) {
-      if (n > lastPage) throw new BdbUnreadable(`page ${owner}: overflow page ${n} is past the last page (${lastPage})`);
+      if (n >= pages) throw new BdbUnreadable(`page ${owner}: overflow page ${n} is past the end of the file (${pages} pages)`);
       if (this.used[n] === 1) throw new BdbUnreadable(`overflow page ${n} is used twice (a cycle or shared chain)`);
       this.used[n] = 1;
       const p = this.page(n);
@@ -128,13 +128,15 @@ class Reader {
 
 /**
  * The data of every key/data pair in a Berkeley DB hash file, in file order, skipping the
- * pairs `skip` refuses by key. At most `maxRecords` values; past that it throws.
+ * pairs `skip` refuses by key. At most `maxRecords` values; past that it throws. Every whole
+ * page of the file is walked, also past the last page the metadata names: a page count that
+ * says less than the file holds hides nothing (rpm's own reader refuses such a file).
  */
 export function* bdbHashValues(file: Buffer, maxRecords: number, skip: (key: Buffer) => boolean = () => false): Generator<Buffer> {
   const meta = readMeta(file);
   const reader = new Reader(file, meta);
   let records = 0;
-  for (let n = 1; n <= meta.lastPage; n += 1) {
+  for (let n = 1; n < meta.pages; n += 1) {
     const p = reader.page(n);
     if (p[25] !== P_HASH && p[25] !== P_HASH_UNSORTED) continue;
     if (u32(p, 8, meta.le) !== n) throw new BdbUnreadable(`hash page ${n} calls itself page ${u32(p, 8, meta.le)}`);

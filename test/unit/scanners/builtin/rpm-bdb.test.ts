@@ -16,7 +16,8 @@ import { readRpmBdb, type RpmDatabase } from '../../../../src/scanners/builtin/a
 import { NPM_MANIFEST } from '../../../../src/scanners/builtin/parsers/npm';
 import { PYTHON_METADATA } from '../../../../src/scanners/builtin/parsers/python';
 import { rng } from '../../../harness/seeded';
-import { RPM_BDB_FIXTURES as FIXTURES, ourRows, overflowChains, pagesOf, rpmQuery, ROWS_QF } from '../../../harness/rpm-bdb';
+import { handBuiltDb, RPM_BDB_FIXTURES as FIXTURES, ourRows, overflowChains, pagesOf, rpmQuery, ROWS_QF } from '../../../harness/rpm-bdb';
+import { bdbHashValues } from '../../../../src/scanners/builtin/parsers/rpm-bdb';
 
 const LE = readFileSync(path.join(FIXTURES, 'Packages'));
 const BE = readFileSync(path.join(FIXTURES, 'Packages.be-512'));
@@ -52,6 +53,24 @@ describe('the Berkeley DB rpm database, real files', () => {
   });
 });
 
+describe('the Berkeley DB rpm database, hand-built files', () => {
+  // The smallest real header of the fixture (glibc-minimal-langpack: no files).
+  const blob = [...bdbHashValues(LE, 100, (k) => k.readUInt32LE(0) === 0)].sort((a, b) => a.length - b.length)[0]!;
+
+  test.each([['little-endian', true, 4096], ['big-endian', false, 16384]] as const)('a header stored inline on its hash page (%s, pages of %i): read as rpm reads it', async (_order, le, pageSize) => {
+    const file = handBuiltDb(blob, { le, pageSize });
+    const expected = rpmQuery(file, ROWS_QF);
+    expect(expected).toEqual(['glibc-minimal-langpack 2.28-225.el8 glibc-2.28-225.el8.src.rpm']);
+    expect(ourRows(await read(file))).toEqual(expected);
+  });
+
+  test('a hash page past the last page the metadata names is read all the same: a short page count hides nothing', async () => {
+    const file = handBuiltDb(blob, { le: true, pageSize: 4096, beyondLastPage: true });
+    expect(file.readUInt32LE(32)).toBe(1);
+    expect(ourRows(await read(file))).toEqual(['glibc-minimal-langpack 2.28-225.el8 glibc-2.28-225.el8.src.rpm']);
+  });
+});
+
 /** A copy of `file` with `edit` applied. */
 function mutated(file: Buffer, edit: (b: Buffer) => void): Buffer {
   const b = Buffer.from(file);
@@ -82,7 +101,7 @@ describe('the Berkeley DB rpm database, hostile files', () => {
     ['a hash page that names another page', mutated(LE, (b) => b.writeUInt32LE(hash.n + 1, at(hash.n, 8))), /calls itself page/],
     ['an overflow chain that loops back to its start', mutated(LE, (b) => b.writeUInt32LE(chain[0]!, at(chain.at(-1)!, 16))), /overflow page \d+ is used twice/],
     ['an overflow page that points at itself', mutated(LE, (b) => b.writeUInt32LE(chain[1]!, at(chain[1]!, 16))), /overflow page \d+ is used twice/],
-    ['an overflow link past the last page', mutated(LE, (b) => b.writeUInt32LE(0x7fffffff, at(chain[0]!, 16))), /overflow page 2147483647 is past the last page/],
+    ['an overflow link past the end of the file', mutated(LE, (b) => b.writeUInt32LE(0x7fffffff, at(chain[0]!, 16))), /overflow page 2147483647 is past the end of the file \(81 pages\)/],
     ['an overflow link to a hash page', mutated(LE, (b) => b.writeUInt32LE(hash.n, at(chain[0]!, 16))), /should be an overflow page, is of type 13/],
     ['an overflow page length past the page', mutated(LE, (b) => b.writeUInt16LE(PAGE, at(chain[1]!, 22))), /overrun the page/],
     ['an overflow chain shorter than its item', mutated(LE, (b) => b.writeUInt32LE(0, at(chain.at(-2)!, 16))), /whose overflow chain holds/],
