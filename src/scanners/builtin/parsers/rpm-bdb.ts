@@ -1,7 +1,11 @@
 /**
  * A read-only reader for the Berkeley DB hash database that rpm ≤ 4.15 keeps its installed
  * headers in (`/var/lib/rpm/Packages`: RHEL/CentOS 7 and 8, Rocky/Alma 8, Amazon Linux 2),
- * written from Berkeley DB's page formats (`dbinc/db_page.h`, `dbinc/hash.h`); no libdb.
+ * written from Berkeley DB's page formats (`dbinc/db_page.h`, `dbinc/hash.h`); no libdb. Our
+ * own rather than npm's `@snyk/rpm-parser`: that one parses the headers itself into name,
+ * version, release, epoch and arch only (no source rpm, no file list, which the matching and
+ * the OS-owned-file check need), where ours hands the blobs to the one header parser the
+ * SQLite path uses.
  *
  * The file is a metadata page (page 0) then fixed-size pages. Each key/data pair lives on a
  * hash page (`P_HASH`, or `P_HASH_UNSORTED` before hash version 9) as two items the page's
