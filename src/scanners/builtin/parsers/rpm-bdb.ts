@@ -9,11 +9,11 @@
  *
  * The file is a metadata page (page 0) then fixed-size pages. Each key/data pair lives on a
  * hash page (`P_HASH`, or `P_HASH_UNSORTED` before hash version 9) as two items the page's
- * index points at; a data item is either inline (`H_KEYDATA`) or, as every rpm header is
- * bigger than a quarter page, `H_OFFPAGE`: a chain of overflow pages. Every hash page is
- * visited in file order rather than bucket by bucket: pages Berkeley DB frees are marked
- * `P_INVALID`, so the walk sees exactly the live pairs, and it needs no trust in the bucket
- * table. The input is hostile: every offset, count and page number is checked against the
+ * index points at; a data item is either inline (`H_KEYDATA`) or, as Berkeley DB stores any
+ * item over about a quarter page and so nearly every rpm header, `H_OFFPAGE`: a chain of
+ * overflow pages. Every whole page of the file is visited in file order rather than bucket by
+ * bucket: pages Berkeley DB frees are marked `P_INVALID`, so the walk sees exactly the live
+ * pairs, and it needs no trust in the bucket table or the page count. The input is hostile: every offset, count and page number is checked against the
  * file, an overflow page may be used once only (a cycle or two chains sharing pages is a
  * lie), and output never exceeds the file's own size. Anything unexpected throws
  * {@link BdbUnreadable} with the reason, never a guess.
