@@ -2,7 +2,7 @@
  * Whether the image's OS packages were really inventoried, as coverage findings (fail
  * closed). A pure function of the merged filesystem and what the inventory found:
  * - os-release names a distribution the scanner has no package reader or no OSV ecosystem
- *   for (UBI, Fedora, Amazon Linux, Wolfi, a Debian derivative…): its packages went unscanned;
+ *   for (Fedora, Amazon Linux, CentOS, Wolfi, a Debian derivative…): its packages went unscanned;
  * - a package database is present but no os-release says which distribution it belongs to,
  *   or it belongs to another one than the database's manager (a dpkg database on Alpine):
  *   its packages cannot be matched against the right advisories;
@@ -21,7 +21,7 @@ type Manager = 'dpkg' | 'apk' | 'rpm';
 const MANAGER_OF_KIND: Record<string, Manager> = { 'dpkg-status': 'dpkg', 'apk-installed': 'apk', 'rpmdb-sqlite': 'rpm', 'rpmdb-bdb': 'rpm' };
 
 /** Distribution ids whose packages this scanner reads and matches, and with which manager. */
-const SUPPORTED: Record<string, Manager> = { debian: 'dpkg', ubuntu: 'dpkg', alpine: 'apk', rocky: 'rpm', almalinux: 'rpm' };
+const SUPPORTED: Record<string, Manager> = { debian: 'dpkg', ubuntu: 'dpkg', alpine: 'apk', rocky: 'rpm', almalinux: 'rpm', rhel: 'rpm' };
 
 interface Database {
   manager: Manager;
