@@ -39,6 +39,7 @@ describe('a Berkeley DB rpm database in docker-registry', () => {
     rec('RLSA-2023:3591', [range('Rocky Linux:8', 'zlib', '1.2.11-25.el8')]);
     rec('RLSA-2023:0001', [range('Rocky Linux:8', 'bash', '4.4.20-4.el8_6')], 'Moderate'); // fixed at the installed version
     rec('RLSA-2023:0002', [range('Rocky Linux:9', 'zlib', '1.2.11-40.el9')]); // another release
+    rec('RHSA-2023:3591', [range('Red Hat:enterprise_linux:8::baseos', 'zlib', '1.2.11-25.el8')]);
     rec('PYSEC-2099-6', [range('PyPI', 'six', '1.16.0')], 'HIGH'); // the rpm owns six's egg-info
     kept = [];
     scanner = new BuiltinScanner({ name: 'builtin', osvPath: osv, inventories: { put: async (inv) => void kept.push(inv) } });
@@ -69,6 +70,15 @@ describe('a Berkeley DB rpm database in docker-registry', () => {
     expect(ourRows({ packages: rpms })).toEqual(rpmQuery(PACKAGES, ROWS_QF));
     expect(rpms.find((p) => p.name === 'openssl-libs')).toMatchObject({ version: '1:1.1.1k-12.el8_9', sourceName: 'openssl' });
     expect(packages.filter((p) => p.ecosystem !== 'Rocky Linux:8')).toEqual([]);
+  });
+
+  test('UBI 8 (RHEL 8 in os-release): the same database inventoried in Red Hat\'s ecosystem and matched there', async () => {
+    const ubi8 = 'NAME="Red Hat Enterprise Linux"\nVERSION="8.8 (Ootpa)"\nID="rhel"\nVERSION_ID="8.8"\nPRETTY_NAME="Red Hat Enterprise Linux 8.8 (Ootpa)"\n';
+    const r = await scan({ 'etc/os-release': ubi8, 'var/lib/rpm/Packages': PACKAGES });
+    expect(rows(r)).toEqual([['vulnerability', 'RHSA-2023:3591', 'zlib', '1.2.11-21.el8_7', '1.2.11-25.el8', 'high', 'Red Hat:enterprise_linux:8']]);
+    const rpms = kept.at(-1)!.images[0]!.packages;
+    expect(new Set(rpms.map((p) => p.ecosystem))).toEqual(new Set(['Red Hat:enterprise_linux:8']));
+    expect(ourRows({ packages: rpms })).toEqual(rpmQuery(PACKAGES, ROWS_QF));
   });
 
   test('a Packages file whose overflow chain loops is a coverage finding naming the loop, not a clean image or a hang', async () => {
