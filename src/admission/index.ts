@@ -82,7 +82,8 @@ export async function startAdmission(o: {
     },
     onDecision: (review, endpoint, d) => {
       metrics?.review(endpoint, !d.allowed ? 'denied' : d.warnings?.length ? 'warned' : 'allowed');
-      // Both: a Pod pinned by the mutating webhook runs its digest even where no validation follows.
+      // Both, in the stream of recent decisions; only validation's admitted Pods count as running
+      // (ledger-store.ts): a Pod mutate pinned may still be denied.
       recorder?.record(review, d, endpoint);
       if (endpoint === 'validate' && (!d.allowed || d.warnings?.length)) {
         log.info({ 'event.kind': 'event', 'event.category': ['configuration'], 'event.action': `admission.${d.allowed ? 'warned' : 'denied'}`, 'event.outcome': d.allowed ? 'success' : 'failure',
