@@ -131,10 +131,10 @@ export class HealthService {
         if (!prev || prev.state === 'revoked') return;
         const at = this.now().toISOString();
         const next: HealthRecord = { ...prev, state: 'revoked', since: at, evaluatedAt: at, revocation: { at, by, reason }, review: undefined, version: 0 };
-        if (await this.store.save(next, prev.version, [])) {
-          for (const tag of prev.tags ?? []) await this.store.rememberRevokedTag({ team, image, platforms: prev.platforms ?? [], tag }, digest);
-          break;
-        }
+        // The tags' revoked digest is written by the revocation's own script, with the ledger
+        // change (../store/redis-revocations.ts): written here, after the announcement, a lookup
+        // by tag in between answered a plain NOT_APPROVED.
+        if (await this.store.save(next, prev.version, [])) break;
       }
     }
   }

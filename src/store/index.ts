@@ -1,6 +1,6 @@
 /** The store: interfaces and the Redis implementation chosen in main.ts. */
 export * from './types';
-export { indexMember, requestCursor, storeKeys } from './keys';
+export { indexMember, requestCursor, storeKeys, REVOKED_TAG_TTL_S, type StoreKeys } from './keys';
 export { RedisRequestStore } from './redis-requests';
 export { RedisApprovalStore } from './redis-approvals';
 export { RedisRevocationStore } from './redis-revocations';
