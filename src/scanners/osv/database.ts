@@ -10,7 +10,7 @@
 import type { InstalledPackage } from '../packages';
 import { SEVERITIES, type Finding } from '../types';
 import { schemeForEcosystem } from '../versions';
-import { canonicalEcosystem } from './ecosystems';
+import { advisoryNames, canonicalEcosystem } from './ecosystems';
 import { loadRecords, type LoadStats } from './loader';
 import { matchAffected } from './match';
 import type { OsvAffected, OsvRecord } from './schema';
@@ -111,12 +111,12 @@ export class OsvDatabase {
 
   /** Vulnerability findings for one installed package, one per advisory. */
   findingsFor(pkg: InstalledPackage): Finding[] {
-    const lookupName = pkg.sourceName ?? pkg.name;
     const version = pkg.sourceVersion ?? pkg.version;
     const scheme = schemeForEcosystem(pkg.ecosystem);
     const seen = new Set<string>();
     const findings: Finding[] = [];
-    for (const adv of this.candidates(pkg.ecosystem, lookupName)) {
+    const names = advisoryNames(pkg.ecosystem, pkg.name, pkg.sourceName);
+    for (const adv of names.length === 1 ? this.candidates(pkg.ecosystem, names[0]!) : names.flatMap((n) => this.candidates(pkg.ecosystem, n))) {
       if (seen.has(adv.id)) continue;
       const m = matchAffected(version, adv.affected, scheme);
       if (!m) continue;
