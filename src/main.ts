@@ -37,7 +37,7 @@ import {
   ApprovedService, CodeScanService, DecisionService, EventBus, Lifecycle, Pipeline, RequestService, RetentionService, RevocationService, ScanRunner, WaiverService, policyEvaluator, teamBacklog,
   type IntakeRegistry, type PolicyEvaluator,
 } from './intake';
-import { NotificationService } from './intake';
+import { NotificationService, type PublishLocks } from './intake';
 import { RegistryGateway } from './intake';
 import { ConfigError, loadConfig, type Config } from './lib/config';
 import { startIdentityHygiene } from '../queue/identity-hygiene';
@@ -98,6 +98,8 @@ export interface Services {
   cleanup: BullRegistryCleanup;
   /** For the maintenance worker's jobs. */
   approvals: ApprovalStore;
+  /** One publish or unpublish at a time of an image in an approved repository (intake/publish-lock.ts). */
+  publishLocks: PublishLocks;
   retention: RetentionService;
   registry: IntakeRegistry;
   /** Cancels upload sessions of killed processes; workers run it periodically. */
@@ -203,8 +205,10 @@ export function buildServices(config: Config, logger: Logger, redis: Redis, opti
   // (as the upload journal allows) keeps its step.
   const leaseKeeper = new LeaseKeeper({ settings: config.redis, renewEveryMs: Math.max(200, Math.floor(config.worker.stepLeaseMs / 5)), maxStallMs: 3 * config.worker.lockDurationMs });
   const leases = new RedisStepLeases(redis, prefix, { ttlMs: config.worker.stepLeaseMs, keeper: leaseKeeper });
+  // Promotion and the unpublish job take turns on an image (its copy takes mounts, not bytes).
+  const publishLocks = new RedisStepLeases(redis, prefix, { ttlMs: 3 * config.worker.lockDurationMs, renewEveryMs: config.worker.lockDurationMs / 2 });
   const pipeline = new Pipeline({
-    requests, approvals, revocations, registry, scheduler, lifecycle, scans, policy,
+    requests, approvals, revocations, registry, scheduler, lifecycle, scans, policy, publishLocks,
     logger: logger.child({ module: 'pipeline' }),
     leases,
     settings: {
@@ -230,7 +234,7 @@ export function buildServices(config: Config, logger: Logger, redis: Redis, opti
   }, options.monitorClock);
   metrics.watchHealth(monitor.counts);
   return {
-    events, audit, scheduler, pipeline, leaseKeeper, metrics, webhooks, auth, cleanup, approvals, registry, monitor, inventory, monitorQueue, clairQueue, rescans, ...(uploads ? { uploads } : {}),
+    events, audit, scheduler, pipeline, leaseKeeper, metrics, webhooks, auth, cleanup, approvals, publishLocks, registry, monitor, inventory, monitorQueue, clairQueue, rescans, ...(uploads ? { uploads } : {}),
     ...(options.identity?.clock ? { identityClock: options.identity.clock } : {}),
     notifications: new NotificationService(webhooks.log, webhooks.endpoints.map((e) => e.name), events),
     requests: requestService,
@@ -427,7 +431,7 @@ export function startWorker(config: Config, logger: Logger, services: Services):
     observe: (outcome) => services.metrics.webhookDeliveries.inc({ outcome }),
   });
   const maintenance = startMaintenanceWorker(workerConnection(config.redis), config.redis.prefix, {
-    unpublish: unpublishProcessor({ approvals: services.approvals, registry: services.registry }, logger.child({ module: 'unpublish' })),
+    unpublish: unpublishProcessor({ approvals: services.approvals, registry: services.registry, locks: services.publishLocks }, logger.child({ module: 'unpublish' })),
     retention: retentionProcessor(services.retention, logger.child({ module: 'retention' })),
     ...monitorProcessors(services.monitor, logger.child({ module: 'monitor' })),
   }, logger);
@@ -496,7 +500,7 @@ export async function startWebhookRole(config: Config, logger: Logger, redis: Re
   const subscriber = createRedis(config.redis, 'worker', logger);
   const ledger = new RedisLedgerSnapshot(redis, config.redis.prefix);
   const exceptions = new RedisExceptionStore(redis, config.redis.prefix);
-  const source: LedgerSource = { snapshot: async () => ({ ...(await ledger.snapshot()), exceptions: await exceptions.all() }) };
+  const source: LedgerSource = { snapshot: async () => ({ ...(await ledger.snapshot()), exceptions: await exceptions.all() }), version: () => ledger.version() };
   const metrics = new Metrics({ version: PACKAGE_VERSION });
   const handle = await startAdmission({ settings: config.webhook, tls, prefix: config.redis.prefix, source, subscriber, logger, ledger: admissionLedgerStore(config, redis), registry: metrics.registry });
   const steps: ShutdownStep[] = [{ name: 'webhook', run: () => handle.stop() }, { name: 'redis subscriber', run: async () => { subscriber.disconnect(); } }];

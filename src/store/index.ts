@@ -5,6 +5,7 @@ export { RedisRequestStore } from './redis-requests';
 export { RedisApprovalStore } from './redis-approvals';
 export { RedisRevocationStore } from './redis-revocations';
 export { RedisLedgerSnapshot } from './redis-ledger-snapshot';
+export { ledgerVersionKey, writeWithVersion } from './ledger-version';
 export { RedisScanResultStore, SCAN_RESULT_TTL_SECONDS } from './redis-scans';
 export { RedisCodeScanStore } from './redis-code-scans';
 export * from './redis-upload-journal';

@@ -9,6 +9,7 @@
 import type Redis from 'ioredis';
 import type { ConfirmWrite } from '../lib/redis';
 import { REVOKED_TAG_TTL_S, storeKeys, type StoreKeys } from './keys';
+import { ledgerVersionKey, writeWithVersion } from './ledger-version';
 import { removalKeys } from './redis-approvals';
 import { platformKey, type Approval, type OutboxRecord, type Revocation, type RevocationIntent, type RevocationStore } from './types';
 
@@ -69,17 +70,20 @@ export class RedisRevocationStore implements RevocationStore {
 
   private readonly confirm: ConfirmWrite;
   private readonly intentsKey: string;
+  /** Incremented with every deny-list write (ledger-version.ts): webhook replicas reload only when it moved. */
+  private readonly version: string;
 
   /** `confirm`: run after adding or lifting an entry, before it is reported done (replicas, lib/redis.ts). */
   constructor(private readonly redis: Redis, prefix: string, options: { confirm?: ConfirmWrite } = {}) {
     this.keys = storeKeys(prefix);
     this.intentsKey = `${prefix}:revocation-intents`;
+    this.version = ledgerVersionKey(prefix);
     this.confirm = options.confirm ?? (async () => undefined);
   }
 
   async add(entry: Revocation, records: OutboxRecord[]): Promise<void> {
-    await this.redis.eval(ADD, 2, this.keys.revoked(entry.team, entry.digest), this.keys.auditOutbox(),
-      entry.image ?? ALL, JSON.stringify(entry), ...records.map(recordJson));
+    await writeWithVersion(this.redis, this.version, (m) => m.eval(ADD, 2, this.keys.revoked(entry.team, entry.digest), this.keys.auditOutbox(),
+      entry.image ?? ALL, JSON.stringify(entry), ...records.map(recordJson)));
     await this.confirm();
   }
 
@@ -92,7 +96,7 @@ export class RedisRevocationStore implements RevocationStore {
       keys.push(...removal, ...a.tags.map((tag) => this.keys.revokedTag(a.team, a.image, platforms, tag)));
       args.push(String(removal.length - 4), a.digest, a.image, String(a.tags.length), String(REVOKED_TAG_TTL_S));
     }
-    await this.redis.eval(REVOKE, keys.length, ...keys, ...args);
+    await writeWithVersion(this.redis, this.version, (m) => m.eval(REVOKE, keys.length, ...keys, ...args));
     await this.confirm();
   }
 
@@ -117,7 +121,7 @@ export class RedisRevocationStore implements RevocationStore {
       const json = await this.redis.hget(key, image ?? ALL);
       if (!json) return null;
       const lifted = JSON.parse(json) as Revocation;
-      const done = await this.redis.eval(REMOVE, 2, key, this.keys.auditOutbox(), image ?? ALL, json, ...records(lifted).map(recordJson));
+      const done = await writeWithVersion(this.redis, this.version, (m) => m.eval(REMOVE, 2, key, this.keys.auditOutbox(), image ?? ALL, json, ...records(lifted).map(recordJson)));
       if (Number(done) === 1) {
         await this.confirm();
         return lifted;
