@@ -19,11 +19,12 @@
  * BENCH_WORKERS (`1,2`: worker processes per run), BENCH_CONCURRENCY (worker.concurrency, 2),
  * BENCH_PROFILE (a folder: every Portcullis process and scan thread writes a V8 CPU profile
  * there, `--cpu-prof`; open them in Chrome DevTools),
- * BENCH_SKIP_FLOOR (1: no floor run, for profiling only).
+ * BENCH_SKIP_FLOOR (1: no floor run, for profiling only), BENCH_NODE_ARGS (more node options for
+ * every Portcullis process, e.g. `--trace-gc`; the run's folder and its logs are then kept).
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import { sha256Hex } from '../src/lib/identity/tokens-file';
@@ -84,6 +85,23 @@ function cpuOf(pid: number): number {
   }
 }
 
+/** CPU seconds of a live process's threads by kind: its main thread, other JavaScript threads (the scan threads), libuv's pool (zlib), V8's helpers (GC). */
+function threadCpu(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const name = Number(tid) === pid ? 'main' : comm === 'node' ? 'scan threads' : comm.replace(/\s*\d+$/, '');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(name, (out.get(name) ?? 0) + (Number(fields[11]) + Number(fields[12])) / CLK_TCK);
+    }
+  } catch {
+    // gone
+  }
+  return out;
+}
+
 function peakRssMiB(pid: number): number {
   try {
     const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -119,7 +137,8 @@ interface RequestView { id: string; status: string; createdAt: string; history: 
 function spawnPortcullis(role: string, configFile: string, log: string): ChildProcess {
   const out = openSync(log, 'a');
   const profile = PROFILE ? ['--cpu-prof', '--cpu-prof-dir', path.join(PROFILE, path.basename(path.dirname(log)), path.basename(log, '.log'))] : [];
-  return spawn(process.execPath, [...profile, MAIN, '--role', role], {
+  const extra = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  return spawn(process.execPath, [...profile, ...extra, MAIN, '--role', role], {
     cwd: ROOT, stdio: ['ignore', out, out],
     env: { ...process.env, PORTCULLIS_CONFIG: configFile, PORTCULLIS_METRICS_PORT: '0', PORTCULLIS_AUDIT_KEY: process.env.PORTCULLIS_AUDIT_KEY ?? AUDIT_KEY },
   });
@@ -128,7 +147,8 @@ function spawnPortcullis(role: string, configFile: string, log: string): ChildPr
 interface Shared { redis: RedisService; upstream: RegistryService; proxy: NginxService; images: BuiltImage[]; dir: string }
 
 async function runPipeline(s: Shared, workers: number): Promise<{ cpuPerReq: number }> {
-  const internal = await startRegistry({ name: `bench-internal-${workers}` });
+  // Inside the run's folder (deleted at the end), not a folder of its own in /tmp that would stay.
+  const internal = await startRegistry({ name: `bench-internal-${workers}`, dir: path.join(s.dir, `internal-${workers}`) });
   const dir = path.join(s.dir, `run-${workers}`);
   mkdirSync(dir, { recursive: true });
   const token = randomBytes(24).toString('hex');
@@ -149,7 +169,7 @@ async function runPipeline(s: Shared, workers: number): Promise<{ cpuPerReq: num
   for (let w = 0; w < workers; w += 1) procs.push(spawnPortcullis('worker', config, path.join(dir, `worker-${w}.log`)));
   const base = `http://127.0.0.1:${port}`;
   try {
-    await waitFor(async () => (await fetch(`${base}/readyz`)).ok, 'the API', 30000);
+    await waitFor(async () => (await fetch(`${base}/readyz`)).ok, 'the API', 180000);
     await new Promise((r) => setTimeout(r, 1000)); // workers connect and load the OSV database
     const groups: Proc[] = [
       { name: 'portcullis', pids: () => procs.map((p) => p.pid ?? 0) },
@@ -159,6 +179,7 @@ async function runPipeline(s: Shared, workers: number): Promise<{ cpuPerReq: num
       { name: 'redis', pids: () => [s.redis.pid] },
     ];
     const before = cpu(groups);
+    const threadsBefore = procs.slice(1).map((p) => threadCpu(p.pid ?? 0));
     const t0 = Date.now();
     const ids: string[] = [];
     for (let i = 0; i < N; i += 20) {
@@ -183,6 +204,7 @@ async function runPipeline(s: Shared, workers: number): Promise<{ cpuPerReq: num
       await new Promise((r) => setTimeout(r, POLL_MS));
     }
     const after = cpu(groups);
+    const threadsAfter = procs.slice(1).map((p) => threadCpu(p.pid ?? 0));
     const views = await Promise.all(ids.map((id) => api<RequestView>(base, token, 'GET', `/v1/requests/${id}`)));
     const failed = views.filter((v) => v.status !== 'awaiting_approval');
     if (failed.length) throw new Error(`${failed.length} requests did not reach awaiting_approval: ${JSON.stringify(failed[0].error)}`);
@@ -205,6 +227,8 @@ async function runPipeline(s: Shared, workers: number): Promise<{ cpuPerReq: num
     console.log(`request → awaiting_approval: p50 ${percentile(latency, 50).toFixed(1)} s (${(percentile(latency, 50) / total).toFixed(2)} of total), p95 ${percentile(latency, 95).toFixed(1)} s (${(percentile(latency, 95) / total).toFixed(2)} of total), first ${latency[0].toFixed(1)} s`);
     console.log(`started → awaiting_approval: p50 ${percentile(inFlight, 50).toFixed(1)} s, p95 ${percentile(inFlight, 95).toFixed(1)} s; at most ${mostOpen} requests between staging and awaiting_approval at once`);
     for (const [name, secs] of used) console.log(`CPU ${name.padEnd(11)} ${secs.toFixed(1)} s total, ${(secs / N * 1000).toFixed(0)} ms/request`);
+    threadsAfter.forEach((t, w) => console.log(`  worker-${w} by thread: ${[...t].map(([k, v]) => [k, v - (threadsBefore[w].get(k) ?? 0)] as const)
+      .filter(([, v]) => v >= 0.05).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${(v / N * 1000).toFixed(0)} ms/request`).join(', ')}`));
     console.log(`peak RSS: api ${rss[0].toFixed(0)} MiB, workers ${rss.slice(1).map((r) => r.toFixed(0)).join(', ')} MiB`);
     return { cpuPerReq: (used.get('portcullis') ?? 0) / N };
   } finally {
@@ -216,7 +240,7 @@ async function runPipeline(s: Shared, workers: number): Promise<{ cpuPerReq: num
 
 /** `skopeo copy` of every image through the proxy (two at a time) and `zcat` of every layer: CPU of the children. */
 async function runFloor(s: Shared): Promise<{ cpuPerReq: number }> {
-  const internal = await startRegistry({ name: 'bench-floor' });
+  const internal = await startRegistry({ name: 'bench-floor', dir: path.join(s.dir, 'floor-registry') });
   try {
     const list = path.join(s.dir, 'floor.txt');
     writeFileSync(list, s.images.map((_, i) => `bench/img-${i}:1.0`).join('\n'));
@@ -252,8 +276,8 @@ async function runFloor(s: Shared): Promise<{ cpuPerReq: number }> {
 
 async function main(): Promise<void> {
   const dir = tempDir('bench-pipeline');
-  const [redis, upstream] = await Promise.all([startRedis(), startRegistry({ name: 'bench-upstream' })]);
-  const proxy = await startNginx({ upstream: upstream.url, name: 'bench-proxy' });
+  const [redis, upstream] = await Promise.all([startRedis({ dir: path.join(dir, 'redis') }), startRegistry({ name: 'bench-upstream', dir: path.join(dir, 'upstream') })]);
+  const proxy = await startNginx({ upstream: upstream.url, name: 'bench-proxy', dir: path.join(dir, 'proxy') });
   try {
     console.log(`building and pushing ${N} distinct images of ~${IMAGE_BYTES / MiB} MiB ...`);
     const images: BuiltImage[] = [];
@@ -272,7 +296,8 @@ async function main(): Promise<void> {
     }
   } finally {
     await Promise.all([redis.stop(), upstream.stop(), proxy.stop()]);
-    rmSync(dir, { recursive: true, force: true });
+    if (process.env.BENCH_NODE_ARGS) console.log(`logs kept in ${dir}`);
+    else rmSync(dir, { recursive: true, force: true });
   }
 }
 

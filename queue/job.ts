@@ -7,7 +7,7 @@
  */
 import { DelayedError, UnrecoverableError, type Job, type JobsOptions } from 'bullmq';
 import { z } from 'zod';
-import { RunInProgress, type Pipeline, type PipelineStep } from '../src/intake';
+import { RunInProgress, StepInProgress, type Pipeline, type PipelineStep } from '../src/intake';
 import { isAppError } from '../src/lib/errors';
 import type { Logger } from '../src/lib/logger';
 
@@ -38,6 +38,19 @@ export function waitDelay(waits: number): number {
   return Math.min(MAX_WAIT_FOR_RUN_MS, WAIT_FOR_RUN_MS * 2 ** Math.min(waits, 20));
 }
 
+/** Margin after a lease's expiry, and the shortest re-check (the holder may renew just before). */
+export const STEP_RECHECK_MIN_MS = 250;
+
+/**
+ * Delay before re-checking a step whose lease another run holds: when that lease would lapse
+ * unless renewed (a dead holder's step resumes then, not on the doubling schedule), a little
+ * after it, and never later than {@link waitDelay}.
+ */
+export function stepWaitDelay(waits: number, retryInMs: number | undefined): number {
+  if (retryInMs === undefined) return waitDelay(waits);
+  return Math.min(waitDelay(waits), Math.max(STEP_RECHECK_MIN_MS, retryInMs + STEP_RECHECK_MIN_MS));
+}
+
 /** Not an AppError (a socket reset, a Redis blip): assume temporary. */
 function isPermanent(err: unknown): boolean {
   return isAppError(err) && !err.temporary;
@@ -53,7 +66,7 @@ export function stepProcessor(spec: JobSpec, pipeline: Pipeline, logger: Logger)
       await pipeline.run(spec.step, requestId);
     } catch (err) {
       if (err instanceof RunInProgress) {
-        const delay = waitDelay(waits);
+        const delay = err instanceof StepInProgress ? stepWaitDelay(waits, err.retryInMs) : waitDelay(waits);
         log.info({ holder: err.holderId, delayMs: delay, waits }, err.message);
         await job.updateData({ requestId, waits: waits + 1 });
         await job.moveToDelayed(Date.now() + delay, token);

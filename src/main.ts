@@ -54,13 +54,13 @@ import { createRedis, pingRedis, replicationConfirmer, workerConnection } from '
 import { onShutdown, type ShutdownStep } from './lib/shutdown';
 import type { Mover } from './registry';
 import { createMover } from './registry';
-import { UpstreamResolver } from './registry';
+import { StagedBlobs, UpstreamResolver } from './registry';
 import { cancelAbandonedUploads } from './registry';
 import { detachSboms, startScanners } from './scanners';
 import type { ScannerAdapter } from './scanners/types';
 import { endSessionsOnDisable, RedisSessionStore } from './ui/sessions';
 import { RedisApprovalStore, RedisCodeScanStore, RedisLedgerSnapshot, RedisRequestStore, RedisRevocationStore, RedisScanResultStore, type ApprovalStore } from './store';
-import { RedisFindingIndex, RedisStepLeases, RedisUploadJournal } from './store';
+import { LeaseKeeper, RedisFindingIndex, RedisStepLeases, RedisUploadJournal } from './store';
 import { backfillFindingIndex, findingIndexer } from './ui/data/indexer';
 import type { Monitoring } from './ui/data/monitoring';
 import { consoleRouter } from './ui/router';
@@ -92,6 +92,8 @@ export interface Services {
   waivers: WaiverService;
   codeScans: CodeScanService;
   pipeline: Pipeline;
+  /** Renews the pipeline's step leases from its own thread; the worker stops it at shutdown. */
+  leaseKeeper: LeaseKeeper;
   /** The maintenance queue's producer (registry deletes after revocation). */
   cleanup: BullRegistryCleanup;
   /** For the maintenance worker's jobs. */
@@ -198,14 +200,17 @@ export function buildServices(config: Config, logger: Logger, redis: Redis, opti
   metrics.watchQueue(clairQueue.queue);
   metrics.watchQueue(scheduler.queue);
   if (webhooks.queue) metrics.watchQueue(webhooks.queue.queue);
+  // Renewed from a thread of its own (store/lease-keeper.ts): a killed worker's step is taken
+  // over one short lease after its death, while a worker stalled for up to three lock periods
+  // (as the upload journal allows) keeps its step.
+  const leaseKeeper = new LeaseKeeper({ settings: config.redis, renewEveryMs: Math.max(200, Math.floor(config.worker.stepLeaseMs / 5)), maxStallMs: 3 * config.worker.lockDurationMs });
+  const leases = new RedisStepLeases(redis, prefix, { ttlMs: config.worker.stepLeaseMs, keeper: leaseKeeper });
   // Promotion and the unpublish job take turns on an image (its copy takes mounts, not bytes).
   const publishLocks = new RedisStepLeases(redis, prefix, { ttlMs: 3 * config.worker.lockDurationMs, renewEveryMs: config.worker.lockDurationMs / 2 });
   const pipeline = new Pipeline({
     requests, approvals, revocations, registry, scheduler, lifecycle, scans, policy, publishLocks,
     logger: logger.child({ module: 'pipeline' }),
-    // Three lock periods, like the upload journal: a worker busy past BullMQ's lock keeps its
-    // step, and a killed worker's step is taken over once its lease lapses.
-    leases: new RedisStepLeases(redis, prefix, { ttlMs: 3 * config.worker.lockDurationMs, renewEveryMs: config.worker.lockDurationMs / 2 }),
+    leases,
     settings: {
       quarantinePrefix: config.internalRegistry.quarantinePrefix, approvedPath: config.internalRegistry.approvedPath,
       publicHost: config.internalRegistry.publicHost ?? internalHost, approvalsRequired: config.policy.approvals.required,
@@ -229,7 +234,7 @@ export function buildServices(config: Config, logger: Logger, redis: Redis, opti
   }, options.monitorClock);
   metrics.watchHealth(monitor.counts);
   return {
-    events, audit, scheduler, pipeline, metrics, webhooks, auth, cleanup, approvals, publishLocks, registry, monitor, inventory, monitorQueue, clairQueue, rescans, ...(uploads ? { uploads } : {}),
+    events, audit, scheduler, pipeline, leaseKeeper, metrics, webhooks, auth, cleanup, approvals, publishLocks, registry, monitor, inventory, monitorQueue, clairQueue, rescans, ...(uploads ? { uploads } : {}),
     ...(options.identity?.clock ? { identityClock: options.identity.clock } : {}),
     notifications: new NotificationService(webhooks.log, webhooks.endpoints.map((e) => e.name), events),
     requests: requestService,
@@ -253,6 +258,12 @@ export function buildServices(config: Config, logger: Logger, redis: Redis, opti
     waivers: new WaiverService({ requests, events, policy, maxDays: config.policy.waivers.maxDays, links }),
     codeScans: new CodeScanService({ requests, details: new RedisCodeScanStore(redis, prefix), events, policy, limits: config.codeScans }),
   };
+}
+
+/** Blobs just staged, kept for the scan that follows (none when `copy.keepStagedMb` is 0). */
+function stagedBlobs(mb: number): StagedBlobs | null {
+  const total = mb * 1024 * 1024;
+  return total > 0 ? new StagedBlobs({ maxTotalBytes: total, maxBlobBytes: Math.floor(total / 3) }) : null;
 }
 
 /** The admission ledger in Redis: written by webhook replicas, read by the API and revocations. */
@@ -315,7 +326,7 @@ export function registryGateway(config: Config, logger: Logger, redis?: Redis): 
   // A session's owner counts as gone after three lock periods without renewal: longer than
   // BullMQ takes to hand its job to another worker, so a live but busy worker keeps its sessions.
   const journal = redis ? new RedisUploadJournal(redis, config.redis.prefix, { ttlMs: 3 * config.worker.lockDurationMs }) : undefined;
-  const resolver = new UpstreamResolver(config, { logger: logger.child({ module: 'registry' }), uploadJournal: journal });
+  const resolver = new UpstreamResolver(config, { logger: logger.child({ module: 'registry' }), uploadJournal: journal, stagedBlobs: stagedBlobs(config.copy.keepStagedMb) });
   const uploads: UploadCleanup | undefined = journal && {
     renew: () => journal.renew(),
     cancelAbandoned: () => cancelAbandonedUploads(journal, resolver.internal(), logger.child({ module: 'registry' })),
@@ -408,6 +419,8 @@ export async function startApi(config: Config, logger: Logger, redis: Redis, ser
  * which BullMQ requires for its blocking commands; Sentinel).
  */
 export function startWorker(config: Config, logger: Logger, services: Services): { worker: Worker; webhooks: Worker | null; step: ShutdownStep } {
+  // Loaded before the first job, so the first lease is renewed in time (it never blocks the start).
+  void services.leaseKeeper.ready();
   const worker = startIntakeWorker(workerConnection(config.redis), config.redis.prefix, services.pipeline, config.worker, logger, {
     scheduler: services.scheduler.options,
     observeStep: (stage, seconds, outcome) => services.metrics.stageDuration.observe({ stage, outcome }, seconds),
@@ -446,7 +459,7 @@ export function startWorker(config: Config, logger: Logger, services: Services):
   })
     .catch((err: unknown) => { logger.error({ error: err }, 'the monitor worker did not start: no scheduled vulnerability data syncs in this process'); return null; });
   // close() waits for running jobs; a job still running at the deadline is handed back by stalled-job recovery.
-  return { worker, webhooks, step: { name: 'worker', run: async () => { stopCleanup(); stopRevocations(); hygiene.stop(); await Promise.all([worker.close(), webhooks?.close(), maintenance.close(), clairWorker.close(), monitorWorker.then((w) => w?.close())]); } } };
+  return { worker, webhooks, step: { name: 'worker', run: async () => { stopCleanup(); stopRevocations(); hygiene.stop(); await Promise.all([worker.close(), webhooks?.close(), maintenance.close(), clairWorker.close(), monitorWorker.then((w) => w?.close())]); await services.leaseKeeper.close(); } } };
 }
 
 /** Completes revocations a crash interrupted (intake/revocation.ts), now and every `everyMs`; harmless in several workers at once. */

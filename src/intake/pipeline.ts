@@ -32,7 +32,8 @@ export class RunInProgress extends Error {
  * RunInProgress; by then the first run has moved the request on, or it died and its lease lapsed.
  */
 export class StepInProgress extends RunInProgress {
-  constructor(readonly requestId: string, readonly step: PipelineStep) {
+  /** @param retryInMs when the holder's lease lapses unless renewed (unknown: undefined) */
+  constructor(readonly requestId: string, readonly step: PipelineStep, readonly retryInMs?: number) {
     super(requestId, `another run of ${step} of request ${requestId} is still going: waiting for it`);
     this.name = 'StepInProgress';
   }
@@ -250,7 +251,10 @@ export class Pipeline {
    */
   async run(step: PipelineStep, id: string): Promise<void> {
     const lease = this.d.leases ? await this.d.leases.acquire(step, id) : undefined;
-    if (lease === null) throw new StepInProgress(id, step);
+    if (lease === null) {
+      const left = await this.d.leases?.remainingMs?.(step, id).catch(() => null);
+      throw new StepInProgress(id, step, left ?? undefined);
+    }
     try {
       await this.runStep(step, id);
     } finally {

@@ -61,6 +61,11 @@ export type PipelineStep = 'resolve' | 'stage' | 'scan' | 'promote';
 export interface StepLeases {
   /** The lease of `step` of `requestId`, held and renewed until released; null when another run holds it. */
   acquire(step: PipelineStep, requestId: string): Promise<StepLease | null>;
+  /**
+   * How long the current holder's lease runs without a renewal (null: nobody holds it): a run
+   * turned away retries then, so a dead holder's step resumes as soon as its lease lapses.
+   */
+  remainingMs?(step: PipelineStep, requestId: string): Promise<number | null>;
 }
 
 export interface StepLease {

@@ -132,6 +132,13 @@ export const configSchema = z.strictObject({
     /** How often workers look for jobs whose lock expired (stalled jobs) and hand them back. */
     stalledIntervalMs: z.number().int().min(500).default(30000).describe('how often workers look for stalled jobs (expired locks) and hand them back to the queue'),
     /**
+     * How long a pipeline step's lease (one run at a time per step of a request) outlives its
+     * holder: renewed from a thread of its own several times within it, so a killed worker's step
+     * is taken over this long after its death; a worker whose main thread is stalled keeps it for
+     * three `lockDurationMs`.
+     */
+    stepLeaseMs: z.number().int().min(1000).max(600_000).default(10_000).describe('how long a pipeline step\'s lease outlives a killed worker (renewed from its own thread; a worker whose event loop is stalled keeps it for 3 × `lockDurationMs`)'),
+    /**
      * Threads that run builtin scans (decompression, tar parsing, inventory, hardening), shared
      * by every scan job of the process. `auto`: one per core (os.availableParallelism()).
      */
@@ -161,6 +168,12 @@ export const configSchema = z.strictObject({
     /** Blobs copied in parallel per image. */
     jobs: z.number().int().min(1).max(32).default(4).describe('blobs copied in parallel per image'),
     retries: z.number().int().min(0).max(20).default(5).describe('retries of a temporary failure per blob (backoff with jitter)'),
+    /**
+     * Blobs just staged, kept in the worker's memory (registry/staged-blobs.ts) so that the scan
+     * that follows reads them without a second trip to the registry; checked against their
+     * digest before they are read. A blob bigger than a third of this streams as before.
+     */
+    keepStagedMb: z.number().int().min(0).max(8192).default(96).describe('MiB of just-staged blobs a worker keeps in memory for the scan that follows (checked against their digest before use; a blob over a third of it is not kept); 0 = off'),
   }).prefault({}),
   mover: moverSchema.prefault({}),
   audit: auditConfigSchema,

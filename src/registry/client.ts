@@ -4,7 +4,7 @@
  * and mounts. Auth, redirects and errors are handled by the session.
  */
 import type { IncomingMessage } from 'node:http';
-import { pipeline, type Readable } from 'node:stream';
+import { pipeline, Readable } from 'node:stream';
 import { AppError } from '../lib/errors';
 import { BodyTooLarge, readBody } from '../lib/http';
 import { repositoryScope } from './auth';
@@ -12,11 +12,26 @@ import { bareType, isSchema1, MANIFEST_ACCEPT, MAX_MANIFEST_SIZE, parseManifest 
 import { isValidDigest } from './reference';
 import { RegistryError } from './errors';
 import { header, Session, type SessionOptions } from './session';
+import type { StagedBlobs } from './staged-blobs';
 import type { BlobInfo, ManifestResponse, RegistryWriter, UploadJournal, UploadOptions } from './types';
 import { cancelUpload, mountBlob, uploadBlob, type CancelOutcome } from './upload';
-import { digestOf, DigestVerifier, mismatch } from './verify';
+import { digestOf, DigestVerifier, hasherFor, mismatch } from './verify';
 
 /** How to reach one registry, and how to upload to it. */
+/** Whether `chunks` hash to `digest`, yielding to the event loop every few MiB. */
+async function hashesTo(chunks: readonly Buffer[], digest: string): Promise<boolean> {
+  const hash = hasherFor(digest);
+  let since = 0;
+  for (const chunk of chunks) {
+    hash.update(chunk);
+    if ((since += chunk.length) >= 4 * 1024 * 1024) {
+      since = 0;
+      await new Promise<void>((r) => setImmediate(r));
+    }
+  }
+  return `${digest.split(':')[0]}:${hash.digest('hex')}` === digest;
+}
+
 export interface ClientOptions extends SessionOptions {
   /**
    * Upload blobs in PATCH chunks of this many bytes (raised to the registry's
@@ -26,6 +41,11 @@ export interface ClientOptions extends SessionOptions {
   chunkSize?: number;
   /** Notes open upload sessions, so that a killed process's sessions can be cancelled by another. */
   uploadJournal?: UploadJournal;
+  /**
+   * Keeps the bytes of blobs just uploaded, so that reading them back (the scan of a staged
+   * image) does not go to the registry (./staged-blobs.ts). @defaultValue none
+   */
+  stagedBlobs?: StagedBlobs;
 }
 
 /** Tag lists are JSON; a page bigger than this is refused. */
@@ -92,7 +112,7 @@ export class DistributionClient implements RegistryWriter {
       if (got !== expected) throw mismatch(`${what}: content hashes to ${got}, not ${expected}`, { digest: expected, got });
     }
     const parsed = parseManifest(body, header(res, 'content-type'), what);
-    return { digest: byRef ?? digestOf(body), mediaType: parsed.mediaType, size: body.length, body };
+    return { digest: byRef ?? digestOf(body), mediaType: parsed.mediaType, size: body.length, body, parsed };
   }
 
   async putManifest(repository: string, reference: string, body: Buffer, mediaType: string): Promise<string> {
@@ -129,6 +149,14 @@ export class DistributionClient implements RegistryWriter {
   }
 
   async getBlob(repository: string, digest: string, expectedSize?: number, signal?: AbortSignal): Promise<Readable> {
+    const kept = this.options.stagedBlobs?.take(repository, digest);
+    if (kept && (expectedSize === undefined || kept.size === expectedSize)) {
+      // Checked against the digest before a byte is handed out, so that bytes that do not match
+      // (a fault of this process's memory: they matched when uploaded) are never served, and
+      // the registry, which verified them at upload, is asked instead of failing the read.
+      if (await hashesTo(kept.chunks, digest)) return Readable.from(kept.chunks, { objectMode: false });
+      this.session.logger.warn({ repository, digest }, 'registry: a staged blob kept in memory no longer matches its digest; read from the registry instead');
+    }
     const res = await this.session.must({
       method: 'GET', url: `/v2/${repository}/blobs/${digest}`, scopes: [repositoryScope(repository, 'pull')],
       ok: [200], follow: true, signal, what: `GET blob ${repository}@${digest}`,
@@ -164,8 +192,15 @@ export class DistributionClient implements RegistryWriter {
     return mountBlob(this.session, repository, digest, fromRepository);
   }
 
-  uploadBlob(repository: string, digest: string, size: number, body: Readable, opts: UploadOptions = {}): Promise<void> {
-    return uploadBlob(this.session, repository, digest, size, body, { chunkSize: this.options.chunkSize, signal: opts.signal, journal: this.options.uploadJournal });
+  async uploadBlob(repository: string, digest: string, size: number, body: Readable, opts: UploadOptions = {}): Promise<void> {
+    const options = { chunkSize: this.options.chunkSize, signal: opts.signal, journal: this.options.uploadJournal };
+    const recorder = this.options.stagedBlobs?.recorder(repository, digest, size);
+    if (!recorder) return uploadBlob(this.session, repository, digest, size, body, options);
+    // pipeline, not pipe: a source that fails (a digest mismatch) fails the upload's body too.
+    pipeline(body, recorder, () => undefined);
+    await uploadBlob(this.session, repository, digest, size, recorder, options);
+    // Only now: the registry answered 201, so it holds exactly these bytes under `digest`.
+    this.options.stagedBlobs?.keep(recorder);
   }
 
   /** Cancels an upload session (DELETE its URL, distribution-spec); best effort, says what happened. */

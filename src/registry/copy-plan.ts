@@ -5,7 +5,7 @@
  */
 import { AppError, toAppError } from '../lib/errors';
 import { distinctChildren, judgeChild, unscannableMessage } from './children';
-import { parseManifest, type ParsedManifest } from './manifest';
+import { parsedManifest, type ParsedManifest } from './manifest';
 import { formatPlatform, parsePlatform, platformMatches } from './platform';
 import type { Descriptor, ManifestResponse, Platform, RegistryClient } from './types';
 import { digestOf, mismatch } from './verify';
@@ -83,7 +83,7 @@ export async function planCopy(client: RegistryClient, repository: string, refer
           throw err;
         });
         if (body.size !== child.size) throw mismatch(`manifest ${child.digest}: ${body.size} bytes, the index says ${child.size}`, { digest: child.digest });
-        await visit(body, parseManifest(body.body, body.mediaType, `manifest ${child.digest}`), [...ancestors, m.digest], child.platform);
+        await visit(body, parsedManifest(body, `manifest ${child.digest}`), [...ancestors, m.digest], child.platform);
       }
     }
     if (seen.has(m.digest)) return;
@@ -91,7 +91,7 @@ export async function planCopy(client: RegistryClient, repository: string, refer
     manifests.push({ sourceDigest: m.digest, digest: m.digest, mediaType: m.mediaType, body: m.body, platform, kind: parsed.kind });
   };
 
-  let parsed = parseManifest(root.body, root.mediaType, `manifest ${reference}`);
+  let parsed = parsedManifest(root, `manifest ${reference}`);
   let top: ManifestResponse = root;
   let topPlatform: Platform | undefined;
   if (parsed.kind === 'index' && opts.platforms?.length) {
@@ -113,7 +113,7 @@ export async function planCopy(client: RegistryClient, repository: string, refer
       }
       topPlatform = selected[0].platform;
       top = await fetch(`manifest ${selected[0].digest}`, () => client.getManifest(repository, selected[0].digest));
-      parsed = parseManifest(top.body, top.mediaType, `manifest ${selected[0].digest}`);
+      parsed = parsedManifest(top, `manifest ${selected[0].digest}`);
       if (parsed.kind !== 'image') throw new AppError('MANIFEST_UNSUPPORTED', `${selected[0].digest}: the selected platform is itself an index`);
     }
     mapping[root.digest] = top.digest;
@@ -150,7 +150,7 @@ async function judgeChildren(
     const m = await read(listing.digest);
     let content: ParsedManifest | { error: string };
     try {
-      content = parseManifest(m.body, m.mediaType, `manifest ${listing.digest}`);
+      content = parsedManifest(m, `manifest ${listing.digest}`);
     } catch (err) {
       // Only what the bytes say is judged here; a registry fault is still thrown by read().
       content = { error: toAppError(err).message };

@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import { AppError } from '../lib/errors';
 import { isValidDigest } from './reference';
-import { MediaTypes, type Descriptor } from './types';
+import { MediaTypes, type ParsedManifest } from './types';
 
 /** Manifests larger than this are refused (the limit the OCI distribution spec suggests registries apply). */
 export const MAX_MANIFEST_SIZE = 4 * 1024 * 1024;
@@ -39,9 +39,7 @@ const descriptorSchema = z.object({
 const imageSchema = z.object({ schemaVersion: z.literal(2), config: descriptorSchema, layers: z.array(descriptorSchema) });
 const indexSchema = z.object({ schemaVersion: z.literal(2), manifests: z.array(descriptorSchema) });
 
-export type ParsedManifest =
-  | { kind: 'image'; mediaType: string; config: Descriptor; layers: Descriptor[] }
-  | { kind: 'index'; mediaType: string; manifests: Descriptor[] };
+export type { ParsedManifest } from './types';
 
 function invalid(what: string, why: string): AppError {
   return new AppError('MANIFEST_INVALID', `${what}: ${why}`);
@@ -54,6 +52,11 @@ export function bareType(contentType: string | undefined): string | undefined {
 
 export function isSchema1(mediaType: string | undefined): boolean {
   return mediaType !== undefined && SCHEMA1_TYPES.has(mediaType);
+}
+
+/** The parsed form of a manifest just read: the client's own parse when it kept it, else parsed here. */
+export function parsedManifest(m: { body: Buffer; mediaType: string; parsed?: ParsedManifest }, what = 'manifest'): ParsedManifest {
+  return m.parsed ?? parseManifest(m.body, m.mediaType, what);
 }
 
 /**

@@ -9,6 +9,7 @@ import { AppError } from '../lib/errors';
 import { rootLogger, type Logger } from '../lib/logger';
 import { DistributionClient, type ClientOptions } from './client';
 import { normalizeRegistryHost, parseReference, type ImageRef } from './reference';
+import type { StagedBlobs } from './staged-blobs';
 import type { UploadJournal } from './types';
 
 export interface ResolverOptions {
@@ -19,6 +20,11 @@ export interface ResolverOptions {
   timeoutMs?: number;
   /** Notes the internal registry's open upload sessions (see UploadJournal). @defaultValue none */
   uploadJournal?: UploadJournal;
+  /**
+   * Blobs just uploaded to the internal registry, read back from memory by the scan that
+   * follows (./staged-blobs.ts); main.ts sets it from `copy.keepStagedMb`. @defaultValue none
+   */
+  stagedBlobs?: StagedBlobs | null;
 }
 
 /** Hands out registry clients; the intake pipeline and the movers take one of these. */
@@ -82,7 +88,10 @@ export class UpstreamResolver implements ClientProvider {
   /** The client of the internal registry. */
   internal(): DistributionClient {
     const r = this.config.internalRegistry;
-    return this.cached('internal', () => ({ url: r.url, credentials: credentials(r), insecure: r.insecure, caFile: r.caFile, uploadJournal: this.options.uploadJournal }));
+    return this.cached('internal', () => ({
+      url: r.url, credentials: credentials(r), insecure: r.insecure, caFile: r.caFile, uploadJournal: this.options.uploadJournal,
+      stagedBlobs: this.options.stagedBlobs ?? undefined,
+    }));
   }
 
   /** Closes every client's connections. */

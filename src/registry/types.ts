@@ -45,7 +45,17 @@ export interface ManifestResponse {
   mediaType: string;
   size: number;
   body: Buffer;
+  /**
+   * `body` as the client already parsed (and validated) it when it read it: a 20,000-entry index
+   * costs as much to parse again as to read. Unset from clients that do not keep it.
+   */
+  parsed?: ParsedManifest;
 }
+
+/** A manifest's bytes parsed and validated (./manifest.ts parseManifest). */
+export type ParsedManifest =
+  | { kind: 'image'; mediaType: string; config: Descriptor; layers: Descriptor[] }
+  | { kind: 'index'; mediaType: string; manifests: Descriptor[] };
 
 export interface BlobInfo {
   digest: string;

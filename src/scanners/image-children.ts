@@ -12,7 +12,7 @@
  * distinct children is bounded, so an index cannot multiply the cost of a scan.
  */
 import { AppError, toAppError } from '../lib/errors';
-import { formatPlatform, parseManifest, type Descriptor, type ParsedManifest, type Platform } from '../registry';
+import { formatPlatform, parsedManifest, type Descriptor, type ManifestResponse, type ParsedManifest, type Platform } from '../registry';
 import { distinctChildren, judgeChild, unscannableMessage } from '../registry';
 import type { ScanTarget } from './types';
 
@@ -25,9 +25,9 @@ export interface ImageToScan {
   platforms?: Platform[];
 }
 
-function parsedOrError(body: Buffer, mediaType: string | undefined, digest: string): ParsedManifest | { error: string } {
+function parsedOrError(m: ManifestResponse, digest: string): ParsedManifest | { error: string } {
   try {
-    return parseManifest(body, mediaType, `manifest ${digest}`);
+    return parsedManifest(m, `manifest ${digest}`);
   } catch (err) {
     return { error: toAppError(err).message };
   }
@@ -36,14 +36,14 @@ function parsedOrError(body: Buffer, mediaType: string | undefined, digest: stri
 /** The image manifests to scan for `target.digest`: itself, or the runnable children of an index. */
 export async function imagesToScan(target: ScanTarget): Promise<ImageToScan[]> {
   const top = await target.registry.getManifest(target.repository, target.digest);
-  const parsed = parseManifest(top.body, top.mediaType, `manifest ${target.digest}`);
+  const parsed = parsedManifest(top, `manifest ${target.digest}`);
   if (parsed.kind === 'image') return [{ digest: top.digest, mediaType: parsed.mediaType, config: parsed.config, layers: parsed.layers }];
   const children = distinctChildren(parsed.manifests, `${target.repository}@${target.digest}`);
   const images: ImageToScan[] = [];
   // One at a time: each read is capped, and an index of many children must not open them all at once.
   for (const child of children) {
     const m = await target.registry.getManifest(target.repository, child.digest);
-    const content = parsedOrError(m.body, m.mediaType, child.digest);
+    const content = parsedOrError(m, child.digest);
     const judged = judgeChild(child, content);
     if (judged.kind === 'unscannable') {
       throw new AppError('UNSCANNABLE_CHILD', unscannableMessage(`${target.repository}@${target.digest}`, child.digest, judged.reason), { details: { child: child.digest } });

@@ -10,5 +10,6 @@ export { RedisScanResultStore, SCAN_RESULT_TTL_SECONDS } from './redis-scans';
 export { RedisCodeScanStore } from './redis-code-scans';
 export * from './redis-upload-journal';
 export * from './redis-step-leases';
+export { LeaseKeeper, type LeaseKeeperOptions } from './lease-keeper';
 export { RedisFindingIndex, findingTerms, type FindingIndex, type FindingHit, type FindingMatch, type FindingDigest, type PrefixOptions, type PrefixResult } from './redis-finding-index';
 export { RedisRequestStats, type RequestStats } from './redis-request-stats';

@@ -5,15 +5,19 @@
  * that: it is renewed from the event loop, and a worker busy for longer than the lock (a
  * 20,000-entry index parsed on a loaded machine) loses it while its step goes on.
  *
- * A lease is `step-lease:{step}:{requestId}` = a random token, set only if absent, with a TTL
- * several times BullMQ's lock, renewed by its holder on a timer; renewal and release act only
- * if the token is still the holder's, so a run whose lease lapsed never frees another's.
+ * A lease is `step-lease:{step}:{requestId}` = a random token, set only if absent, with a TTL,
+ * renewed by its holder; renewal and release act only if the token is still the holder's, so a
+ * run whose lease lapsed never frees another's. With a {@link LeaseKeeper} (main.ts) renewals
+ * run on a thread of their own, so the TTL can be short (a killed worker's step is taken over
+ * seconds after its death) without a busy main thread losing its lease; without one they run
+ * on a timer of the event loop, and the TTL must outlast its longest stall.
  * Structurally the intake's StepLeases (the store does not import intake).
  */
 import { randomUUID } from 'node:crypto';
 import type Redis from 'ioredis';
+import type { LeaseKeeper } from './lease-keeper';
+import { RENEW_LEASE as RENEW } from './lease-keeper-protocol';
 
-const RENEW = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`;
 const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
 
 export interface RedisStepLeaseOptions {
@@ -21,6 +25,8 @@ export interface RedisStepLeaseOptions {
   ttlMs: number;
   /** How often the holder renews. @defaultValue a third of `ttlMs` */
   renewEveryMs?: number;
+  /** Renews from its own thread instead of the event loop (its own TTL and period then apply). */
+  keeper?: LeaseKeeper;
 }
 
 /** A held lease: renewed until released. */
@@ -35,13 +41,22 @@ export class RedisStepLeases {
   private readonly ttlMs: number;
   private readonly renewEveryMs: number;
 
+  private readonly keeper: LeaseKeeper | undefined;
+
   constructor(private readonly redis: Redis, private readonly prefix: string, options: RedisStepLeaseOptions) {
     this.ttlMs = options.ttlMs;
+    this.keeper = options.keeper;
     this.renewEveryMs = options.renewEveryMs ?? Math.max(1, Math.floor(options.ttlMs / 3));
   }
 
   key(step: string, requestId: string): string {
     return `${this.prefix}:step-lease:${step}:${requestId}`;
+  }
+
+  /** How long the lease of `step` of `requestId` still runs without a renewal; null when nobody holds it. */
+  async remainingMs(step: string, requestId: string): Promise<number | null> {
+    const ms = await this.redis.pttl(this.key(step, requestId));
+    return ms >= 0 ? ms : null;
   }
 
   /** Takes the lease of `step` of `requestId`, or returns null when another run holds it. */
@@ -51,6 +66,17 @@ export class RedisStepLeases {
     const ok = await this.redis.set(key, token, 'PX', this.ttlMs, 'NX');
     if (ok !== 'OK') return null;
     let held = true;
+    const keeper = this.keeper;
+    if (keeper) {
+      keeper.hold(key, token, this.ttlMs, () => { held = false; });
+      return {
+        held: () => held,
+        release: async () => {
+          keeper.drop(key, token);
+          await this.redis.eval(RELEASE, 1, key, token).catch(() => undefined);
+        },
+      };
+    }
     let renewing: Promise<unknown> = Promise.resolve();
     const timer = setInterval(() => {
       renewing = this.redis.eval(RENEW, 1, key, token, String(this.ttlMs))

@@ -86,7 +86,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     redis: { url: svc.redis.url, prefix: uniqueName('app'), commandTimeoutMs: 10_000 },
     internalRegistry: { url: svc.internal.url },
     upstreams: [{ registry: svc.upstream.host, endpoint: options.upstreamEndpoint ?? svc.proxy.url }],
-    worker: { lockDurationMs: 5000, stalledIntervalMs: 1000 },
+    worker: { lockDurationMs: 5000, stalledIntervalMs: 1000, stepLeaseMs: 3000 },
     log: { level: process.env.PORTCULLIS_TEST_LOG ?? 'silent' },
     // Scanners come in-process through `options.scanners`; the written config file (used by
     // worker processes and the CLI) must not point at the default OSV folder, which tests lack.
@@ -146,7 +146,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
       await worker?.step.run();
       await api.step.run();
       built.auth.stop();
-      await Promise.all([built.scheduler.close(), built.cleanup.close(), built.webhooks.queue?.close(), built.monitorQueue.close(), built.clairQueue.close()]);
+      await Promise.all([built.scheduler.close(), built.cleanup.close(), built.webhooks.queue?.close(), built.monitorQueue.close(), built.clairQueue.close(), built.leaseKeeper.close()]);
       const keys = await redis.keys(`${config.redis.prefix}:*`);
       for (let i = 0; i < keys.length; i += 500) await redis.del(...keys.slice(i, i + 500));
       redis.disconnect();

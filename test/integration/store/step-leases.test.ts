@@ -5,8 +5,16 @@
  * never frees the lease of the run that took over.
  */
 import Redis from 'ioredis';
-import { RedisStepLeases } from '../../../src/store';
+import { LeaseKeeper, RedisStepLeases } from '../../../src/store';
 import { services, uniqueName } from '../../harness/services';
+
+/** Blocks this thread's event loop, as a long synchronous parse on a loaded machine does. */
+function stall(ms: number): void {
+  const end = Date.now() + ms;
+  while (Date.now() < end) { /* busy */ }
+}
+
+const settings = (url: string) => ({ url, prefix: 'unused', sentinels: [], commandTimeoutMs: 5000, replicasToAck: 0, replicaAckTimeoutMs: 0 });
 
 describe('step leases on Redis', () => {
   let redis: Redis;
@@ -69,5 +77,63 @@ describe('step leases on Redis', () => {
     }
     expect(ttl).toBeGreaterThan(30_000);
     await lease!.release();
+  });
+
+  describe('renewed from the keeper thread', () => {
+    const keepers: LeaseKeeper[] = [];
+    const keeper = async (maxStallMs: number): Promise<LeaseKeeper> => {
+      const k = new LeaseKeeper({ settings: settings(services().redis.url), renewEveryMs: 100, maxStallMs });
+      keepers.push(k);
+      await k.ready();
+      return k;
+    };
+    afterEach(async () => { await Promise.all(keepers.splice(0).map((k) => k.close())); });
+
+    it('a holder whose event loop is blocked for several TTLs keeps its lease', async () => {
+      const leases = new RedisStepLeases(redis, prefix, { ttlMs: 500, keeper: await keeper(60_000) });
+      const lease = await leases.acquire('stage', 'r1');
+      // The keeper has taken the lease in hand once the TTL has been pushed back once.
+      const key = leases.key('stage', 'r1');
+      await redis.pexpire(key, 400);
+      for (let i = 0; i < 100 && (await redis.pttl(key)) <= 400; i++) await new Promise((r) => setTimeout(r, 20));
+      stall(2000);
+      expect(await redis.get(key)).not.toBeNull();
+      expect(await leases.acquire('stage', 'r1')).toBeNull();
+      expect(lease!.held()).toBe(true);
+      await lease!.release();
+      expect(await redis.exists(key)).toBe(0);
+    });
+
+    it('a holder that died (its keeper gone with it) loses its lease one TTL later; another run takes it', async () => {
+      const dying = await keeper(60_000);
+      const other = new RedisStepLeases(redis, prefix, { ttlMs: 500, keeper: await keeper(60_000) });
+      const leases = new RedisStepLeases(redis, prefix, { ttlMs: 500, keeper: dying });
+      expect(await leases.acquire('scan', 'r1')).not.toBeNull();
+      await dying.close();
+      expect(await other.acquire('scan', 'r1')).toBeNull();
+      expect(await other.remainingMs('scan', 'r1')).toBeGreaterThan(0);
+      let taken = null;
+      for (let i = 0; i < 200 && !taken; i++) {
+        taken = await other.acquire('scan', 'r1');
+        if (!taken) await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(taken).not.toBeNull();
+      await taken!.release();
+      expect(await other.remainingMs('scan', 'r1')).toBeNull();
+    });
+
+    it('a holder stalled past maxStallMs is taken for hung: its lease lapses and it learns it lost it', async () => {
+      const leases = new RedisStepLeases(redis, prefix, { ttlMs: 300, keeper: await keeper(500) });
+      const hung = await leases.acquire('promote', 'r1');
+      stall(2000);
+      const taker = await leases.acquire('promote', 'r1');
+      expect(taker).not.toBeNull();
+      for (let i = 0; i < 200 && hung!.held(); i++) await new Promise((r) => setTimeout(r, 20));
+      expect(hung!.held()).toBe(false);
+      await hung!.release();
+      expect(taker!.held()).toBe(true);
+      expect(await redis.exists(leases.key('promote', 'r1'))).toBe(1);
+      await taker!.release();
+    });
   });
 });

@@ -19,13 +19,12 @@
  * A task waits for a free thread; threads start on first use and are unref'd, so an idle pool
  * never keeps a process alive.
  */
-import { existsSync } from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { setFlagsFromString } from 'node:v8';
-import { MessageChannel, Worker } from 'node:worker_threads';
+import { MessageChannel, type Worker } from 'node:worker_threads';
 import { AppError, type ErrorCode, ERROR_STATUS } from '../../../lib/errors';
+import { startThread } from '../../../lib/threads';
 import type { ImageInventory, InventoryTask } from '../inventory-image';
 import type { ScanBudget } from '../limits';
 import { BLOCK_BYTES, WINDOW, type FeedMessage, type ReplyMessage, type TaskMessage } from './protocol';
@@ -42,28 +41,10 @@ export const DEFAULT_THREAD_MEMORY_MB = 384;
 /** Opens the i-th layer's blob (a registry read, verified against its digest as it streams). */
 export type OpenLayer = (index: number) => Promise<Readable>;
 
-/**
- * The thread's code: the compiled thread.js beside this file, or (when the service runs from
- * TypeScript sources, as under jest) thread.ts compiled on load with @swc/core, the compiler
- * the test runner uses.
- */
+/** The thread's code (thread.ts beside this file), started with the given heap limits. */
 function spawn(resourceLimits: { maxOldGenerationSizeMb: number; maxYoungGenerationSizeMb: number }): Worker {
   setFlagsFromString(`--initial-old-space-size=${initialOldSpaceMb(resourceLimits.maxOldGenerationSizeMb)}`);
-  const js = path.join(__dirname, 'thread.js');
-  if (existsSync(js)) return new Worker(js, { resourceLimits });
-  const ts = path.join(__dirname, 'thread.ts');
-  const swc = require.resolve('@swc/core');
-  const boot = `
-const fs = require('node:fs');
-const swc = require(${JSON.stringify(swc)});
-require.extensions['.ts'] = (module, filename) => {
-  const { code } = swc.transformSync(fs.readFileSync(filename, 'utf8'), {
-    filename, module: { type: 'commonjs' }, jsc: { parser: { syntax: 'typescript' }, target: 'es2022' },
-  });
-  module._compile(code, filename);
-};
-require(${JSON.stringify(ts)});`;
-  return new Worker(boot, { eval: true, resourceLimits });
+  return startThread(__dirname, 'thread', { resourceLimits });
 }
 
 /**
