@@ -37,7 +37,7 @@ import {
   ApprovedService, CodeScanService, DecisionService, EventBus, Lifecycle, Pipeline, RequestService, RetentionService, RevocationService, ScanRunner, WaiverService, policyEvaluator, teamBacklog,
   type IntakeRegistry, type PolicyEvaluator,
 } from './intake';
-import { NotificationService } from './intake';
+import { NotificationService, type PublishLocks } from './intake';
 import { RegistryGateway } from './intake';
 import { ConfigError, loadConfig, type Config } from './lib/config';
 import { startIdentityHygiene } from '../queue/identity-hygiene';
@@ -96,6 +96,8 @@ export interface Services {
   cleanup: BullRegistryCleanup;
   /** For the maintenance worker's jobs. */
   approvals: ApprovalStore;
+  /** One publish or unpublish at a time of an image in an approved repository (intake/publish-lock.ts). */
+  publishLocks: PublishLocks;
   retention: RetentionService;
   registry: IntakeRegistry;
   /** Cancels upload sessions of killed processes; workers run it periodically. */
@@ -196,8 +198,10 @@ export function buildServices(config: Config, logger: Logger, redis: Redis, opti
   metrics.watchQueue(clairQueue.queue);
   metrics.watchQueue(scheduler.queue);
   if (webhooks.queue) metrics.watchQueue(webhooks.queue.queue);
+  // Promotion and the unpublish job take turns on an image (its copy takes mounts, not bytes).
+  const publishLocks = new RedisStepLeases(redis, prefix, { ttlMs: 3 * config.worker.lockDurationMs, renewEveryMs: config.worker.lockDurationMs / 2 });
   const pipeline = new Pipeline({
-    requests, approvals, revocations, registry, scheduler, lifecycle, scans, policy,
+    requests, approvals, revocations, registry, scheduler, lifecycle, scans, policy, publishLocks,
     logger: logger.child({ module: 'pipeline' }),
     // Three lock periods, like the upload journal: a worker busy past BullMQ's lock keeps its
     // step, and a killed worker's step is taken over once its lease lapses.
@@ -225,7 +229,7 @@ export function buildServices(config: Config, logger: Logger, redis: Redis, opti
   }, options.monitorClock);
   metrics.watchHealth(monitor.counts);
   return {
-    events, audit, scheduler, pipeline, metrics, webhooks, auth, cleanup, approvals, registry, monitor, inventory, monitorQueue, clairQueue, rescans, ...(uploads ? { uploads } : {}),
+    events, audit, scheduler, pipeline, metrics, webhooks, auth, cleanup, approvals, publishLocks, registry, monitor, inventory, monitorQueue, clairQueue, rescans, ...(uploads ? { uploads } : {}),
     ...(options.identity?.clock ? { identityClock: options.identity.clock } : {}),
     notifications: new NotificationService(webhooks.log, webhooks.endpoints.map((e) => e.name), events),
     requests: requestService,
@@ -414,7 +418,7 @@ export function startWorker(config: Config, logger: Logger, services: Services):
     observe: (outcome) => services.metrics.webhookDeliveries.inc({ outcome }),
   });
   const maintenance = startMaintenanceWorker(workerConnection(config.redis), config.redis.prefix, {
-    unpublish: unpublishProcessor({ approvals: services.approvals, registry: services.registry }, logger.child({ module: 'unpublish' })),
+    unpublish: unpublishProcessor({ approvals: services.approvals, registry: services.registry, locks: services.publishLocks }, logger.child({ module: 'unpublish' })),
     retention: retentionProcessor(services.retention, logger.child({ module: 'retention' })),
     ...monitorProcessors(services.monitor, logger.child({ module: 'monitor' })),
   }, logger);

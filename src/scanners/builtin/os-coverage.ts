@@ -68,5 +68,11 @@ export function osCoverageFindings(fs: MergedFilesystem, os: OsRelease | undefin
   const own = dbs.filter((d) => d.manager === manager && !d.unreadBdb);
   if (own.length === 0 && !dbs.some((d) => d.unreadBdb)) out.push(unscannedOs(`${describe(os)} without its ${manager} package database`));
   else if (own.length > 0 && own.every((d) => d.packages === 0)) out.push(unscannedOs(`the ${manager} package database of ${describe(os)} lists no installed package`, own[0]!.path, own[0]!.layer));
-  return out;
+  return out.map((f) => withReason(f, fs));
+}
+
+/** The reader's reason a database could not be read (`PathFacts.unreadable`), added to its finding. */
+function withReason(finding: Finding, fs: MergedFilesystem): Finding {
+  const reason = finding.path ? fs.get(finding.path.slice(1))?.unreadable : undefined;
+  return reason ? { ...finding, title: `${finding.title} (${reason})` } : finding;
 }
