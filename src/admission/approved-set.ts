@@ -32,6 +32,19 @@ export interface RevokedEntry {
   at: string;
 }
 
+/**
+ * A tag (upstream `registry/repository`, or the internal repository) that named `digest` when a
+ * revocation dropped it from the ledger (store/keys.ts `revokedTag`, written in the revocation's
+ * own script): a Pod naming it by tag is told REVOKED with the revocation's reason, as CI is.
+ */
+export interface RevokedTag {
+  team: string;
+  /** `registry/repository`, upstream or internal. */
+  image: string;
+  tag: string;
+  digest: string;
+}
+
 export type Lookup =
   | { kind: 'approved'; entry: ApprovedEntry; pinned: boolean; internal: boolean }
   | { kind: 'revoked'; revoked: RevokedEntry }
@@ -48,6 +61,11 @@ interface TeamIndex {
   byTag: Map<string, ApprovedEntry>;
   /** Per digest: its revocations (one per image name, or one for every name). */
   revoked: Map<string, RevokedEntry[]>;
+  /**
+   * `name:tag` → the digest it named when a revocation dropped it; read only when byTag has no
+   * entry (an approved tag never reaches it, and a re-approved tag is in byTag again).
+   */
+  revokedTags: Map<string, string>;
 }
 
 /** Whether `internalRef` (`registry/repository@digest`) is of the repository `name`, without splitting it. */
@@ -64,10 +82,11 @@ export class ApprovedSet {
   private teams = new Map<string, TeamIndex>();
 
   /** Replaces everything (a full load). */
-  static from(approvals: readonly ApprovedEntry[], revoked: readonly RevokedEntry[]): ApprovedSet {
+  static from(approvals: readonly ApprovedEntry[], revoked: readonly RevokedEntry[], revokedTags: readonly RevokedTag[] = []): ApprovedSet {
     const set = new ApprovedSet();
     for (const r of revoked) set.noteRevoked(r);
     for (const a of approvals) set.add(a);
+    for (const rt of revokedTags) set.noteRevokedTag(rt);
     return set;
   }
 
@@ -76,7 +95,7 @@ export class ApprovedSet {
    * 10,000 approvals at once held every review of the replica for tens of milliseconds. The set
    * is the caller's only once whole; the one serving meanwhile is untouched.
    */
-  static async build(approvals: readonly ApprovedEntry[], revoked: readonly RevokedEntry[], chunk = 500): Promise<ApprovedSet> {
+  static async build(approvals: readonly ApprovedEntry[], revoked: readonly RevokedEntry[], chunk = 500, revokedTags: readonly RevokedTag[] = []): Promise<ApprovedSet> {
     const set = new ApprovedSet();
     const pause = () => new Promise<void>((resolve) => setImmediate(resolve));
     for (let i = 0; i < revoked.length; i += 1) {
@@ -87,13 +106,17 @@ export class ApprovedSet {
       set.add(approvals[i]);
       if ((i + 1) % chunk === 0) await pause();
     }
+    for (let i = 0; i < revokedTags.length; i += 1) {
+      set.noteRevokedTag(revokedTags[i]);
+      if ((i + 1) % chunk === 0) await pause();
+    }
     return set;
   }
 
   private team(team: string): TeamIndex {
     let t = this.teams.get(team);
     if (!t) {
-      t = { byRef: new Map(), byDigest: new Map(), byTag: new Map(), revoked: new Map() };
+      t = { byRef: new Map(), byDigest: new Map(), byTag: new Map(), revoked: new Map(), revokedTags: new Map() };
       this.teams.set(team, t);
     }
     return t;
@@ -130,13 +153,25 @@ export class ApprovedSet {
     return t;
   }
 
-  /** A revocation heard on the channel: takes effect at once, before any reload. */
+  private noteRevokedTag(rt: RevokedTag): void {
+    this.team(rt.team).revokedTags.set(`${rt.image}:${rt.tag}`, rt.digest);
+  }
+
+  /**
+   * A revocation heard on the channel: takes effect at once, before any reload. The tags it
+   * drops (upstream and internal) keep the digest they named, as the ledger's revoked-tag keys
+   * do, so that a Pod naming one is told REVOKED, not NOT_APPROVED.
+   */
   revoke(r: RevokedEntry): void {
     const t = this.noteRevoked(r);
     const hit = (a: ApprovedEntry) => a.digest === r.digest && (!r.image || a.image === r.image);
     for (const [k, a] of t.byRef) if (hit(a)) t.byRef.delete(k);
     for (const [k, a] of t.byDigest) if (hit(a)) t.byDigest.delete(k);
-    for (const [k, a] of t.byTag) if (hit(a)) t.byTag.delete(k);
+    for (const [k, a] of t.byTag) {
+      if (!hit(a)) continue;
+      t.byTag.delete(k);
+      t.revokedTags.set(k, a.digest);
+    }
   }
 
   private revokedFor(t: TeamIndex, digest: string, image: string): RevokedEntry | undefined {
@@ -173,8 +208,17 @@ export class ApprovedSet {
       const revoked = all?.find((r) => !r.image || r.image === name) ?? all?.[0];
       return revoked ? { kind: 'revoked', revoked } : { kind: 'unknown' };
     }
-    const entry = ref.tag ? t.byTag.get(keyed?.key ?? `${name}:${ref.tag}`) : undefined;
-    if (!entry) return { kind: 'unknown' };
+    if (!ref.tag) return { kind: 'unknown' };
+    const key = keyed?.key ?? `${name}:${ref.tag}`;
+    const entry = t.byTag.get(key);
+    if (!entry) {
+      // Not approved: a tag a revocation dropped says so while its digest stays revoked (lifted,
+      // the tag is merely unknown).
+      const digest = t.revokedTags.get(key);
+      const all = digest === undefined ? undefined : t.revoked.get(digest);
+      const revoked = all?.find((r) => !r.image || r.image === name) ?? all?.[0];
+      return revoked ? { kind: 'revoked', revoked } : { kind: 'unknown' };
+    }
     const revoked = this.revokedFor(t, entry.digest, entry.image);
     if (revoked) return { kind: 'revoked', revoked };
     return { kind: 'approved', entry, pinned: false, internal: isInternalName(entry.internalRef, name) };

@@ -7,7 +7,16 @@
 import type Redis from 'ioredis';
 import { ledgerVersionKey } from './ledger-version';
 import { RedisApprovalStore } from './redis-approvals';
-import type { Approval, Revocation } from './types';
+import { platformKey, type Approval, type Revocation } from './types';
+
+/** A tag a revocation dropped, and the digest it named then (keys.ts `revokedTag`). */
+export interface RevokedTagRecord {
+  team: string;
+  /** `registry/repository`: the upstream name, or the internal repository's. */
+  image: string;
+  tag: string;
+  digest: string;
+}
 
 const PAGE = 500;
 
@@ -51,5 +60,30 @@ export class RedisLedgerSnapshot {
       for (const json of Object.values(await this.redis.hgetall(key))) revoked.push(JSON.parse(json) as Revocation);
     }
     return { approvals, revoked };
+  }
+
+  /**
+   * Every whole-image tag a revocation dropped that still names its digest (90 days, keys.ts
+   * `revokedTag`): for the webhook, which answers such a tag REVOKED as CI does. Platform-selected
+   * approvals answer no tag there, so theirs are left out. Separate from {@link snapshot}, which
+   * the monitor's sweeps read too.
+   */
+  async revokedTags(): Promise<RevokedTagRecord[]> {
+    const head = `${this.prefix}:health:once:revoked-tag|`;
+    const keys = await this.scan(`${head}*`);
+    const out: RevokedTagRecord[] = [];
+    for (let i = 0; i < keys.length; i += PAGE) {
+      const batch = keys.slice(i, i + PAGE);
+      const digests = await this.redis.mget(...batch);
+      batch.forEach((key, j) => {
+        const digest = digests[j];
+        // `team|image|platforms|tag`: an image name, a platform set and a tag never hold a `|`.
+        const parts = key.slice(head.length).split('|');
+        if (!digest || parts.length < 4) return;
+        const [tag, platforms, image] = [parts.pop()!, parts.pop()!, parts.pop()!];
+        if (platforms === platformKey([])) out.push({ team: parts.join('|'), image, tag, digest });
+      });
+    }
+    return out;
   }
 }

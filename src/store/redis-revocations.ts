@@ -28,13 +28,17 @@ for i = 3, #ARGV do redis.call('XADD', KEYS[2], '*', 'record', ARGV[i]) end
 return 1
 `;
 
-// KEYS: deny entry, outbox, intents, then per approval its removalKeys (redis-approvals.ts) and
-// the revoked-tag key of each of its tags (same order as its tags, which lead its owned keys).
-// ARGV: field, JSON, intent id, intent JSON, n records, records…, then per approval: number of
-// its owned index keys, digest, image, number of its tags, revoked-tag TTL (s). The approval
-// part is redis-approvals.ts's REMOVE, per approval, plus: a tag entry dropped here leaves its
-// revoked digest in the same step, so that CI's lookup by that tag finds the approval or the
-// revocation, never neither (it says REVOKED from the moment it stops answering the approval).
+// KEYS: deny entry, outbox, intents, then per approval its removalKeys (redis-approvals.ts), the
+// revoked-tag key of each of its tags (same order as its tags, which lead its owned keys) and the
+// revoked-tag key of its internal repository's tag. ARGV: field, JSON, intent id, intent JSON,
+// n records, records…, then per approval: number of its owned index keys, digest, image, number
+// of its tags, revoked-tag TTL (s), which tag the internal one is (1-based; 0: none of them, the
+// `digest-…` tag of a digest-only approval, which names this digest alone; -1: none kept). The
+// approval part is redis-approvals.ts's REMOVE, per approval, plus: a tag entry dropped here
+// leaves its revoked digest in the same step, so that CI's lookup by that tag finds the approval
+// or the revocation, never neither (it says REVOKED from the moment it stops answering the
+// approval); the internal tag is kept with the source tag it was promoted from, so that the
+// webhook says REVOKED for a Pod naming either form.
 const REVOKE = `
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 redis.call('HSET', KEYS[3], ARGV[3], ARGV[4])
@@ -42,7 +46,8 @@ local nrec = tonumber(ARGV[5])
 for i = 1, nrec do redis.call('XADD', KEYS[2], '*', 'record', ARGV[5 + i]) end
 local a, k = 6 + nrec, 4
 while a <= #ARGV do
-  local owned, digest, image, ntags, ttl = tonumber(ARGV[a]), ARGV[a + 1], ARGV[a + 2], tonumber(ARGV[a + 3]), ARGV[a + 4]
+  local owned, digest, image, ntags, ttl, itag = tonumber(ARGV[a]), ARGV[a + 1], ARGV[a + 2], tonumber(ARGV[a + 3]), ARGV[a + 4], tonumber(ARGV[a + 5])
+  local internal = KEYS[k + 4 + owned + ntags]
   local member = redis.call('HGET', KEYS[k], 'member')
   if member and member ~= '' then redis.call('ZREM', KEYS[k + 3], member) end
   redis.call('DEL', KEYS[k], KEYS[k + 2])
@@ -52,14 +57,23 @@ while a <= #ARGV do
       redis.call('DEL', KEYS[j])
       local t = j - (k + 4)
       if t < ntags then redis.call('SET', KEYS[k + 4 + owned + t], digest, 'EX', ttl) end
+      if t + 1 == itag then redis.call('SET', internal, digest, 'EX', ttl) end
     end
   end
-  k, a = k + 4 + owned + ntags, a + 5
+  if itag == 0 then redis.call('SET', internal, digest, 'EX', ttl) end
+  k, a = k + 5 + owned + ntags, a + 6
 end
 return 1
 `;
 
 const ALL = '*';
+
+/** The REVOKE script's `itag` for `a` (see there): its internal tag's place among its tags. */
+function internalTagIndex(a: Approval): number {
+  const at = a.tags.indexOf(a.internalTag);
+  if (at >= 0) return at + 1;
+  return a.tags.length === 0 && a.internalTag ? 0 : -1;
+}
 
 function recordJson(r: OutboxRecord): string {
   return JSON.stringify({ actor: r.actor, action: r.action, target: r.target, details: r.details, at: r.at });
@@ -93,8 +107,9 @@ export class RedisRevocationStore implements RevocationStore {
     for (const a of approvals) {
       const removal = removalKeys(this.keys, a);
       const platforms = platformKey(a.platforms);
-      keys.push(...removal, ...a.tags.map((tag) => this.keys.revokedTag(a.team, a.image, platforms, tag)));
-      args.push(String(removal.length - 4), a.digest, a.image, String(a.tags.length), String(REVOKED_TAG_TTL_S));
+      const internalName = a.internalRef.split('@')[0];
+      keys.push(...removal, ...a.tags.map((tag) => this.keys.revokedTag(a.team, a.image, platforms, tag)), this.keys.revokedTag(a.team, internalName, platforms, a.internalTag));
+      args.push(String(removal.length - 4), a.digest, a.image, String(a.tags.length), String(REVOKED_TAG_TTL_S), String(internalTagIndex(a)));
     }
     await writeWithVersion(this.redis, this.version, (m) => m.eval(REVOKE, keys.length, ...keys, ...args));
     await this.confirm();

@@ -80,10 +80,10 @@ describe('mutate decisions, for the admission ledger', () => {
     ]);
     expect(d).toMatchObject({ allowed: true, team: 'payments', warnings: [`portcullis pinned nginx:1.25 to ${nginx.internalRef}`] });
     expect(d.patch).toEqual([{ op: 'replace', path: '/spec/containers/0/image', value: nginx.internalRef }]);
-    // Once its digest is revoked the tag names no approved image: not rewritten; its digest, written, says revoked.
+    // Once its digest is revoked the tag names no approved image: not rewritten; the tag and the digest both say revoked.
     s.set.revoke({ team: 'payments', digest: D1, reason: 'CVE', by: 'sec', at: 'now' });
     expect(mutate(req(podReview('payments-prod', containers('nginx:1.25', nginx.internalRef))), s).images)
-      .toEqual([{ image: 'nginx:1.25', verdict: 'NOT_APPROVED' }, { image: nginx.internalRef, verdict: 'REVOKED', digest: D1 }]);
+      .toEqual([{ image: 'nginx:1.25', verdict: 'REVOKED', digest: D1 }, { image: nginx.internalRef, verdict: 'REVOKED', digest: D1 }]);
   });
 
   it('on UPDATE, leave the images the Pod already ran (a rewrite would restart its containers)', () => {
