@@ -180,6 +180,19 @@ export function reportEdit(m: DigestMatch, memo: RematchMemo, scanner: string): 
   return { before, end: at + 1, head: head(scanner, summaryOf(m, false)), ops, kept };
 }
 
+/** Whether the digest's findings are the same under both data versions, as `sameFindings` compares them. */
+export function sameDigestFindings(m: DigestMatch): boolean {
+  if (!m.keysChanged) return true;
+  // Different counts differ (the common case: an advisory added or gone): no keys needed.
+  let count = 0;
+  for (const e of m.entries) {
+    if (!e.keptBefore) continue;
+    for (const x of e.keptBefore.m) count += x[3] === 'unknown' ? 2 : 1;
+    for (const x of e.kept.m) count -= x[3] === 'unknown' ? 2 : 1;
+  }
+  return count === 0 && sameKeys(digestKeys(m, true), digestKeys(m));
+}
+
 /** The `sameFindings` keys of the digest's findings under this pass's data, or (`before`) under the previous one. */
 export function digestKeys(m: DigestMatch, before = false): string[] {
   const out: string[] = [];

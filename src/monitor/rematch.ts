@@ -21,7 +21,7 @@ import type { ApprovedDigest } from './approved-digests';
 import type { RedisInventoryStore } from './inventory-store';
 import { RematchMemo, type KeptIdentity } from './rematch-memo';
 import { MATCHER_VERSION, reportTail, type RedisRematchState } from './rematch-state';
-import { digestKeys, findingKey, matchDigest, reportEdit, reportText, sameKeys, type ReportEdit } from './rematch-text';
+import { digestKeys, findingKey, matchDigest, reportEdit, reportText, sameDigestFindings, sameKeys, type ReportEdit } from './rematch-text';
 
 export const FINDINGS_UPDATED = 'findings.updated';
 
@@ -177,7 +177,7 @@ export class RematchService {
       if (pass.from !== undefined && m && !m.unknown) {
         // Delta: the memo knows what the data change did to each of the digest's packages; the
         // stored report is edited where they changed (nowhere, for most digests).
-        edits.push({ i, digest: l.approved.digest, edit: reportEdit(m, pass.memo, pass.scanner), changed: m.keysChanged && !sameKeys(digestKeys(m, true), digestKeys(m)) });
+        edits.push({ i, digest: l.approved.digest, edit: reportEdit(m, pass.memo, pass.scanner), changed: !sameDigestFindings(m) });
       } else full.push(i);
       // Matching is CPU work on the worker's event loop: let its other jobs breathe in between.
       await yieldToLoop();
