@@ -2,7 +2,8 @@
  * Job `unpublish` (maintenance queue): deletes a revoked image from the internal registry,
  * after the ledger already stopped serving it. Retried with backoff for a long while (a
  * registry down for hours must not leave the image there), and it deletes nothing that a
- * completed approval of the same (team, image, digest) serves again by the time it runs.
+ * completed approval of the same (team, image, digest) serves again by the time it runs (its
+ * check and delete hold the image's publish lease, which promotion holds too).
  */
 import { createHash } from 'node:crypto';
 import { Queue, type ConnectionOptions, type Job } from 'bullmq';
@@ -10,7 +11,7 @@ import { z } from 'zod';
 import { unpublishUnlessServed, type RegistryCleanup, type UnpublishTask } from '../src/intake';
 import type { IntakeRegistry } from '../src/intake';
 import type { Logger } from '../src/lib/logger';
-import type { ApprovalStore } from '../src/intake';
+import type { ApprovalStore, PublishLocks } from '../src/intake';
 import { bullPrefix, MAINTENANCE_QUEUE } from './names';
 
 export const unpublishPayload = z.strictObject({
@@ -51,7 +52,7 @@ export class BullRegistryCleanup implements RegistryCleanup {
   }
 }
 
-export function unpublishProcessor(deps: { approvals: Pick<ApprovalStore, 'get'>; registry: Pick<IntakeRegistry, 'unpublish'> }, logger: Logger): (job: Job) => Promise<void> {
+export function unpublishProcessor(deps: { approvals: Pick<ApprovalStore, 'get'>; registry: Pick<IntakeRegistry, 'unpublish'>; locks?: PublishLocks }, logger: Logger): (job: Job) => Promise<void> {
   return async (job) => {
     const task = unpublishPayload.parse(job.data);
     const outcome = await unpublishUnlessServed(deps, task);

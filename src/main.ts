@@ -19,7 +19,7 @@ import { BullRegistryCleanup, unpublishProcessor } from '../queue/unpublish';
 import { SWEEP_INTERVAL_MS } from '../queue/sweep';
 import { startWebhookWorker, WebhookQueue } from '../queue/webhook';
 import { MonitorQueue, startMonitor } from '../queue/vulndb-sync';
-import { CLAIR_NOTIFICATION_JOB, clairNotificationEnqueuer, clairNotificationProcessor } from '../queue/clair-notification';
+import { CLAIR_NOTIFICATION_JOB, ClairNotificationQueue, clairNotificationEnqueuer, clairNotificationProcessor, startClairNotificationWorker } from '../queue/clair-notification';
 import { RESCAN_JOB, rescanProcessor, scheduleRescans } from '../queue/rescan';
 import { buildRescans, type Rescans } from './monitor/rescan-wiring';
 import { buildInventory, type Inventory } from './monitor/inventory-wiring';
@@ -37,7 +37,7 @@ import {
   ApprovedService, CodeScanService, DecisionService, EventBus, Lifecycle, Pipeline, RequestService, RetentionService, RevocationService, ScanRunner, WaiverService, policyEvaluator, teamBacklog,
   type IntakeRegistry, type PolicyEvaluator,
 } from './intake';
-import { NotificationService } from './intake';
+import { NotificationService, type PublishLocks } from './intake';
 import { RegistryGateway } from './intake';
 import { ConfigError, loadConfig, type Config } from './lib/config';
 import { startIdentityHygiene } from '../queue/identity-hygiene';
@@ -56,7 +56,7 @@ import type { Mover } from './registry';
 import { createMover } from './registry';
 import { UpstreamResolver } from './registry';
 import { cancelAbandonedUploads } from './registry';
-import { startScanners } from './scanners';
+import { detachSboms, startScanners } from './scanners';
 import type { ScannerAdapter } from './scanners/types';
 import { endSessionsOnDisable, RedisSessionStore } from './ui/sessions';
 import { RedisApprovalStore, RedisCodeScanStore, RedisLedgerSnapshot, RedisRequestStore, RedisRevocationStore, RedisScanResultStore, type ApprovalStore } from './store';
@@ -96,6 +96,8 @@ export interface Services {
   cleanup: BullRegistryCleanup;
   /** For the maintenance worker's jobs. */
   approvals: ApprovalStore;
+  /** One publish or unpublish at a time of an image in an approved repository (intake/publish-lock.ts). */
+  publishLocks: PublishLocks;
   retention: RetentionService;
   registry: IntakeRegistry;
   /** Cancels upload sessions of killed processes; workers run it periodically. */
@@ -106,8 +108,10 @@ export interface Services {
   monitor: Monitor;
   /** Inventories, SBOMs, scanner data status, re-match and scheduled syncs (issue 13.1, 13.2). */
   inventory: Inventory;
-  /** The monitor queue's producer (syncs, Clair notifications). */
+  /** The monitor queue's producer (syncs, rescans). */
   monitorQueue: MonitorQueue;
+  /** Clair notifications' own queue (queue/clair-notification.ts: never behind a long monitor job). */
+  clairQueue: ClairNotificationQueue;
   /** Clair's notifier hook and its job, scheduled Harbor and missing-inventory rescans (issue 13.2). */
   rescans: Rescans;
   /** Namespaces, break-glass exceptions and the admission ledger's reader, for the API. */
@@ -182,18 +186,22 @@ export function buildServices(config: Config, logger: Logger, redis: Redis, opti
   const scanners = (options.scanners ?? []).map((scanner) => instrumentScanner(scanner, metrics));
   const scanResults = new RedisScanResultStore(redis, prefix);
   const scans = new ScanRunner(scanners, scanResults, logger.child({ module: 'scan' }));
-  const inventory = buildInventory(config, logger, { redis, events, requests, approvals, results: scanResults, internal: registry.internal, scanners: options.scanners ?? [] });
+  const inventory = buildInventory(config, logger, { redis, events, requests, approvals, results: scanResults, internal: registry.internal, scanners: options.scanners ?? [], referrerLocks: referrerLocks(config, redis) });
   const monitorQueue = new MonitorQueue(redis, prefix, logger);
+  const clairQueue = new ClairNotificationQueue(redis, prefix, logger);
   const rescans = buildRescans(config, logger, {
     redis, events, approvals, requests, results: scanResults, inventories: inventory.inventories, internal: registry.internal, internalUrl: registry.internalUrl,
-    scanners: options.scanners ?? [], enqueue: clairNotificationEnqueuer(monitorQueue.queue),
+    scanners: options.scanners ?? [], enqueue: clairNotificationEnqueuer(clairQueue.queue),
   });
   metrics.watchVulndb(async () => (await inventory.status.list()).map((s) => ({ scanner: s.name, ageSeconds: s.ageSeconds })));
   metrics.watchQueue(monitorQueue.queue);
+  metrics.watchQueue(clairQueue.queue);
   metrics.watchQueue(scheduler.queue);
   if (webhooks.queue) metrics.watchQueue(webhooks.queue.queue);
+  // Promotion and the unpublish job take turns on an image (its copy takes mounts, not bytes).
+  const publishLocks = new RedisStepLeases(redis, prefix, { ttlMs: 3 * config.worker.lockDurationMs, renewEveryMs: config.worker.lockDurationMs / 2 });
   const pipeline = new Pipeline({
-    requests, approvals, revocations, registry, scheduler, lifecycle, scans, policy,
+    requests, approvals, revocations, registry, scheduler, lifecycle, scans, policy, publishLocks,
     logger: logger.child({ module: 'pipeline' }),
     // Three lock periods, like the upload journal: a worker busy past BullMQ's lock keeps its
     // step, and a killed worker's step is taken over once its lease lapses.
@@ -221,7 +229,7 @@ export function buildServices(config: Config, logger: Logger, redis: Redis, opti
   }, options.monitorClock);
   metrics.watchHealth(monitor.counts);
   return {
-    events, audit, scheduler, pipeline, metrics, webhooks, auth, cleanup, approvals, registry, monitor, inventory, monitorQueue, rescans, ...(uploads ? { uploads } : {}),
+    events, audit, scheduler, pipeline, metrics, webhooks, auth, cleanup, approvals, publishLocks, registry, monitor, inventory, monitorQueue, clairQueue, rescans, ...(uploads ? { uploads } : {}),
     ...(options.identity?.clock ? { identityClock: options.identity.clock } : {}),
     notifications: new NotificationService(webhooks.log, webhooks.endpoints.map((e) => e.name), events),
     requests: requestService,
@@ -292,6 +300,17 @@ function createServer(config: Config, handler: Parameters<typeof createHttpServe
 }
 
 /** The registry gateway with the mover `config.mover` names, both on one resolver (one set of connection pools). */
+/**
+ * Writers of one referrers index take turns across processes (scanners/sbom/referrer-lock.ts)
+ * through a Redis lease: an update takes a few registry round trips, and a killed holder's
+ * lease lapses after this long.
+ */
+const REFERRER_LEASE_MS = 30_000;
+
+function referrerLocks(config: Config, redis: Redis): RedisStepLeases {
+  return new RedisStepLeases(redis, config.redis.prefix, { ttlMs: REFERRER_LEASE_MS });
+}
+
 export function registryGateway(config: Config, logger: Logger, redis?: Redis): RegistryWiring {
   // A session's owner counts as gone after three lock periods without renewal: longer than
   // BullMQ takes to hand its job to another worker, so a live but busy worker keeps its sessions.
@@ -302,13 +321,17 @@ export function registryGateway(config: Config, logger: Logger, redis?: Redis): 
     cancelAbandoned: () => cancelAbandonedUploads(journal, resolver.internal(), logger.child({ module: 'registry' })),
   };
   const { mover, check } = createMover(config, resolver, logger);
+  const internal = resolver.internal();
+  const locks = redis ? referrerLocks(config, redis) : undefined;
   const registry = new RegistryGateway({
     upstreamClient: (registry) => resolver.upstreamClient(registry),
-    internal: resolver.internal(),
+    internal,
     internalHost: new URL(config.internalRegistry.url).host,
     mover,
     copy: { jobs: config.copy.jobs, retries: config.copy.retries },
     logger: logger.child({ module: 'promotion' }),
+    // A deleted image's SBOM referrers go with it (revocation, quarantine purge).
+    referrers: { detach: async (repository, digest) => { await detachSboms(internal, repository, digest, { locks }); } },
   });
   return { registry, mover, checkMover: check, ...(uploads ? { uploads } : {}) };
 }
@@ -395,7 +418,7 @@ export function startWorker(config: Config, logger: Logger, services: Services):
     observe: (outcome) => services.metrics.webhookDeliveries.inc({ outcome }),
   });
   const maintenance = startMaintenanceWorker(workerConnection(config.redis), config.redis.prefix, {
-    unpublish: unpublishProcessor({ approvals: services.approvals, registry: services.registry }, logger.child({ module: 'unpublish' })),
+    unpublish: unpublishProcessor({ approvals: services.approvals, registry: services.registry, locks: services.publishLocks }, logger.child({ module: 'unpublish' })),
     retention: retentionProcessor(services.retention, logger.child({ module: 'retention' })),
     ...monitorProcessors(services.monitor, logger.child({ module: 'monitor' })),
   }, logger);
@@ -411,13 +434,19 @@ export function startWorker(config: Config, logger: Logger, services: Services):
   const stopRevocations = completeRevocations(services.revocations, SWEEP_INTERVAL_MS, logger.child({ module: 'revocation' }));
   const hygiene = startIdentityHygiene(services.auth, logger.child({ module: 'identity-hygiene' }));
   const rescanLog = logger.child({ module: 'monitor' });
+  const clair = clairNotificationProcessor(services.rescans.clairNotifications, rescanLog, {
+    retry: { firstMs: config.monitor.clairRetry.first, maxMs: config.monitor.clairRetry.max, giveUpAfterMs: config.monitor.clairRetry.giveUpAfter },
+    observe: (scanner, outcome) => services.metrics.clairNotifications.inc({ scanner, outcome }),
+  });
+  const clairWorker = startClairNotificationWorker(workerConnection(config.redis), config.redis.prefix, clair, logger);
   const monitorWorker = startMonitor(config, logger, services.inventory, services.monitorQueue, services.monitorQueue.redis, {
-    [CLAIR_NOTIFICATION_JOB]: clairNotificationProcessor(services.rescans.clairNotifications, rescanLog),
+    // Notifications queued on the monitor queue by an earlier version are still applied there.
+    [CLAIR_NOTIFICATION_JOB]: clair,
     [RESCAN_JOB]: rescanProcessor(services.rescans.rescan, services.monitorQueue.redis, config.redis.prefix, rescanLog),
   })
     .catch((err: unknown) => { logger.error({ error: err }, 'the monitor worker did not start: no scheduled vulnerability data syncs in this process'); return null; });
   // close() waits for running jobs; a job still running at the deadline is handed back by stalled-job recovery.
-  return { worker, webhooks, step: { name: 'worker', run: async () => { stopCleanup(); stopRevocations(); hygiene.stop(); await Promise.all([worker.close(), webhooks?.close(), maintenance.close(), monitorWorker.then((w) => w?.close())]); } } };
+  return { worker, webhooks, step: { name: 'worker', run: async () => { stopCleanup(); stopRevocations(); hygiene.stop(); await Promise.all([worker.close(), webhooks?.close(), maintenance.close(), clairWorker.close(), monitorWorker.then((w) => w?.close())]); } } };
 }
 
 /** Completes revocations a crash interrupted (intake/revocation.ts), now and every `everyMs`; harmless in several workers at once. */
@@ -458,7 +487,7 @@ export async function startWebhookRole(config: Config, logger: Logger, redis: Re
   const subscriber = createRedis(config.redis, 'worker', logger);
   const ledger = new RedisLedgerSnapshot(redis, config.redis.prefix);
   const exceptions = new RedisExceptionStore(redis, config.redis.prefix);
-  const source: LedgerSource = { snapshot: async () => ({ ...(await ledger.snapshot()), exceptions: await exceptions.all() }) };
+  const source: LedgerSource = { snapshot: async () => ({ ...(await ledger.snapshot()), exceptions: await exceptions.all() }), version: () => ledger.version() };
   const metrics = new Metrics({ version: PACKAGE_VERSION });
   const handle = await startAdmission({ settings: config.webhook, tls, prefix: config.redis.prefix, source, subscriber, logger, ledger: admissionLedgerStore(config, redis), registry: metrics.registry });
   const steps: ShutdownStep[] = [{ name: 'webhook', run: () => handle.stop() }, { name: 'redis subscriber', run: async () => { subscriber.disconnect(); } }];
@@ -525,7 +554,7 @@ async function main(): Promise<void> {
     const checkpoints = startCheckpointer(redis, services.audit, { everyMs: config.audit.checkpointEvery, dir: config.audit.checkpointDir, logger: logger.child({ module: 'audit' }) });
     steps.push({ name: 'audit checkpoints', run: () => checkpoints.stop() });
   }
-  steps.push({ name: 'queue', run: async () => { await Promise.all([services.scheduler.close(), services.cleanup.close(), services.webhooks.queue?.close(), services.monitorQueue.close()]); } });
+  steps.push({ name: 'queue', run: async () => { await Promise.all([services.scheduler.close(), services.cleanup.close(), services.webhooks.queue?.close(), services.monitorQueue.close(), services.clairQueue.close()]); } });
   steps.push({ name: 'identity', run: async () => services.auth.stop() });
   steps.push({ name: 'redis', run: async () => { await redis.quit(); } });
   onShutdown(logger, steps);

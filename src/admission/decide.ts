@@ -28,6 +28,8 @@ export interface AdmissionState {
   exceptions?: ExceptionSet;
   /** The replica's clock (ms), against which exceptions expire. @defaultValue Date.now() */
   now?: number;
+  /** The clock itself, read only when an exception is matched (instead of `now`). */
+  clock?: () => number;
 }
 
 /**
@@ -176,7 +178,7 @@ export function validate(req: AdmissionRequest, state: AdmissionState): Decision
     }
     const ref = parsedReference(c.image);
     const j = judge(state, ns.team, c, ref);
-    const exception = j.why && ref && state.exceptions ? state.exceptions.match(ns.team, namespace, ref, state.now ?? Date.now()) : undefined;
+    const exception = j.why && ref && state.exceptions ? state.exceptions.match(ns.team, namespace, ref, state.now ?? state.clock?.() ?? Date.now()) : undefined;
     const digest = j.digest ?? ref?.digest;
     if (exception) {
       verdicts.push({ image: c.image, verdict: 'EXCEPTION', exception: exception.id, ...(digest ? { digest } : {}) });

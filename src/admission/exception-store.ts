@@ -6,7 +6,7 @@
  * them from their expiry on by its own clock, never by their presence here.
  */
 import type Redis from 'ioredis';
-import { storeKeys } from '../store';
+import { ledgerVersionKey, storeKeys, writeWithVersion } from '../store';
 import type { OutboxRecord } from '../store/types';
 import type { AdmissionException } from './exceptions';
 
@@ -52,6 +52,8 @@ export class RedisExceptionStore implements ExceptionStore {
   private readonly hash: string;
   private readonly expiries: string;
   private readonly outbox: string;
+  /** The ledger's version (store/ledger-version.ts): a grant or revocation moves it, so replicas reload. */
+  private readonly version: string;
   /** The JSON each entry was read as, so that revoke removes exactly what was read. */
   private readonly read = new WeakMap<AdmissionException, string>();
 
@@ -59,11 +61,12 @@ export class RedisExceptionStore implements ExceptionStore {
     this.hash = `${prefix}:admission:exceptions`;
     this.expiries = `${prefix}:admission:exceptions:expiry`;
     this.outbox = storeKeys(prefix).auditOutbox();
+    this.version = ledgerVersionKey(prefix);
   }
 
   async grant(e: AdmissionException, records: OutboxRecord[]): Promise<void> {
-    await this.redis.eval(GRANT, 3, this.hash, this.expiries, this.outbox,
-      e.id, JSON.stringify(e), String(Date.parse(e.expires)), String(this.now() - KEEP_EXPIRED_MS), ...records.map(recordJson));
+    await writeWithVersion(this.redis, this.version, (m) => m.eval(GRANT, 3, this.hash, this.expiries, this.outbox,
+      e.id, JSON.stringify(e), String(Date.parse(e.expires)), String(this.now() - KEEP_EXPIRED_MS), ...records.map(recordJson)));
   }
 
   private parse(json: string): AdmissionException {
@@ -79,7 +82,7 @@ export class RedisExceptionStore implements ExceptionStore {
 
   async revoke(e: AdmissionException, records: OutboxRecord[]): Promise<boolean> {
     const json = this.read.get(e) ?? JSON.stringify(e);
-    const done = await this.redis.eval(REVOKE, 3, this.hash, this.expiries, this.outbox, e.id, json, ...records.map(recordJson));
+    const done = await writeWithVersion(this.redis, this.version, (m) => m.eval(REVOKE, 3, this.hash, this.expiries, this.outbox, e.id, json, ...records.map(recordJson)));
     return Number(done) === 1;
   }
 

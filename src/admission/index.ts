@@ -9,6 +9,7 @@ import type { Logger } from '../lib/logger';
 import { AdmissionMetrics } from './metrics';
 import { NamespaceMap } from './namespaces';
 import { AdmissionRecorder, type RecordSink } from './recorder';
+import type { AdmissionState } from './decide';
 import { startWebhookServer } from './server';
 import { LedgerSync, ledgerChannel, type LedgerSource } from './sync';
 
@@ -62,12 +63,15 @@ export async function startAdmission(o: {
     : null;
   const recorder = o.ledger ? new AdmissionRecorder(o.ledger, { ...LEDGER_DEFAULTS, ...o.settings.ledger, now }, (outcome, n) => metrics?.record(outcome, n), log) : null;
   recorder?.start();
+  let current: AdmissionState | null = null;
   const { server, port } = await startWebhookServer({
     host: o.settings.host, port: o.settings.port, cert: o.tls.cert, key: o.tls.key, logger: log,
     state: () => {
-      const since = sync.staleSince();
-      const state = { set: sync.set, exceptions: sync.exceptions, now: now(), namespaces };
-      return since !== null && sync.failClosed() ? { ...state, staleSince: new Date(since).toISOString() } : state;
+      if (sync.failClosed()) return { set: sync.set, exceptions: sync.exceptions, clock: now, namespaces, staleSince: new Date(sync.staleSince() ?? 0).toISOString() };
+      // One state object per loaded set, not one per review: the clock is read only where an
+      // exception is matched.
+      if (current === null || current.set !== sync.set || current.exceptions !== sync.exceptions) current = { set: sync.set, exceptions: sync.exceptions, clock: now, namespaces };
+      return current;
     },
     // Ready while the view can be trusted; stale but within maxStaleness stays ready (taking every
     // replica out of the Service would deny all Pods at once), saying so; past it, not ready.
@@ -78,7 +82,8 @@ export async function startAdmission(o: {
     },
     onDecision: (review, endpoint, d) => {
       metrics?.review(endpoint, !d.allowed ? 'denied' : d.warnings?.length ? 'warned' : 'allowed');
-      // Both: a Pod pinned by the mutating webhook runs its digest even where no validation follows.
+      // Both, in the stream of recent decisions; only validation's admitted Pods count as running
+      // (ledger-store.ts): a Pod mutate pinned may still be denied.
       recorder?.record(review, d, endpoint);
       if (endpoint === 'validate' && (!d.allowed || d.warnings?.length)) {
         log.info({ 'event.kind': 'event', 'event.category': ['configuration'], 'event.action': `admission.${d.allowed ? 'warned' : 'denied'}`, 'event.outcome': d.allowed ? 'success' : 'failure',

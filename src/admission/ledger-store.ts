@@ -1,8 +1,7 @@
 /**
  * The admission ledger in Redis. Every record goes to one capped stream (the recent decisions,
- * allowed or not, of both webhooks); each record of a team's digest that runs (an allowed
- * validation, a mutation that pinned it) also scores its workload in a sorted
- * set per (team, digest), member = the workload, score = when it was last admitted, so that
+ * allowed or not, of both webhooks); each record of a team's digest that runs (a Pod the
+ * validating webhook admitted) also scores its workload in a sorted set per (team, digest), member = the workload, score = when it was last admitted, so that
  * "where is this digest running?" is one range read, deduplicated by construction. Workloads not
  * admitted again within `retentionMs` fall out (a Pod admitted once and running for longer than
  * that is not seen: the ledger knows admissions, not the kubelet's state).
@@ -35,13 +34,15 @@ export interface LedgerStoreOptions {
 }
 
 /**
- * Whether a record says its workload runs its digest: an allowed validation, or a mutation that
- * pinned the image to an approved digest or found it pinned already (mutation allows everything,
- * so its other verdicts, not approved or revoked, say nothing runs).
+ * Whether a record says its workload runs its digest: a Pod the validating webhook admitted.
+ * Not a mutation: the API server calls the mutating webhook first, and the validating one may
+ * still deny the Pod (another of its images is not approved), so a pin alone says nothing runs;
+ * the admitted Pod's validation records the pinned reference itself. Not a workload controller's
+ * template either: its review is allowed with warnings only, and its Pods may all be denied; the
+ * Pods it makes are recorded under it (recorder.ts, workloadOf) when they are admitted.
  */
 function runs(r: AdmissionRecord): r is AdmissionRecord & { team: string; digest: string } {
-  if (!r.allowed || !r.team || !r.digest) return false;
-  return r.endpoint !== 'mutate' || r.reason === 'PINNED' || r.reason === 'approved';
+  return r.endpoint === 'validate' && r.allowed && r.kind === 'Pod' && r.team !== undefined && r.digest !== undefined;
 }
 
 export class RedisAdmissionLedger implements RecordSink, WorkloadReader {

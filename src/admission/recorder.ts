@@ -3,7 +3,8 @@
  * `record` only appends to a bounded in-memory buffer (a full buffer drops the record and counts
  * it, it never blocks or grows), and a timer writes the buffer to Redis in batches. Both webhooks'
  * decisions are recorded: validation's admissions and denials, and mutation's rewrites (or why it
- * made none), so that a workload pinned by the mutating webhook is known to run its digest.
+ * made none), for the stream of recent decisions; which of them say a workload runs a digest is
+ * the ledger's call (ledger-store.ts: Pods the validating webhook admitted).
  * Repeated identical allows are sampled: at most one record per (endpoint, namespace, workload,
  * digest) per `sampleMs` (the verdict and image too when it is not a plain approved digest),
  * since a Deployment's Pods are admitted again and again with the same images.

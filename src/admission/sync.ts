@@ -1,20 +1,37 @@
 /**
  * Keeps one replica's approved set current without ever putting the network in a review's path:
- * a full load at start and every `resyncMs`, and a Redis pub/sub channel on which the ledger
- * announces changes. A revocation carries what it revokes and takes effect at once (before any
- * reload); any other change schedules a reload, coalesced. A lost subscription (Redis down) keeps
- * the last set serving and marks the replica stale; past `maxStalenessMs` reviews of Pods fail
- * closed. Reconnecting reloads in full, so nothing announced while away is missed.
+ * a full load at start, a Redis pub/sub channel on which the ledger announces changes, and a
+ * resync every `resyncMs`. A revocation carries what it revokes and takes effect at once (before
+ * any reload); any other change schedules a reload, coalesced. A lost subscription (Redis down)
+ * keeps the last set serving and marks the replica stale; past `maxStalenessMs` reviews of Pods
+ * fail closed. Reconnecting reloads in full, so nothing announced while away is missed.
+ *
+ * The resync first reads the ledger's version (store/ledger-version.ts, moved by every write):
+ * unchanged since the last load, the view is confirmed current without reading anything else;
+ * moved, or every FULL_RESYNC_EVERY-th resync whatever it says (a restore from backup writes no
+ * version), the ledger is loaded in full. A load builds the new set in chunks, yielding to reviews
+ * between them, and swaps it in whole: a review never sees a half-built set. One load runs at a
+ * time, so that an older snapshot never lands over a newer one.
  */
 import type Redis from 'ioredis';
 import type { Logger } from '../lib/logger';
 import { ApprovedSet, type ApprovedEntry, type RevokedEntry } from './approved-set';
 import { ExceptionSet, type AdmissionException } from './exceptions';
 
-/** The ledger as a whole, read at start, on reconnect and every resync. */
+/** The ledger as a whole, read at start, on reconnect and on a resync that finds it changed. */
 export interface LedgerSource {
   snapshot(): Promise<{ approvals: ApprovedEntry[]; revoked: RevokedEntry[]; exceptions?: AdmissionException[] }>;
+  /**
+   * The ledger's version, moved by every write (null before the first): a resync that reads the
+   * version of the last load skips the snapshot. Without it every resync loads in full.
+   */
+  version?(): Promise<string | null>;
 }
+
+/** Every this many resyncs, a full load whatever the version says. */
+export const FULL_RESYNC_EVERY = 10;
+/** Approvals added to a set under construction between two yields to the event loop. */
+const BUILD_CHUNK = 500;
 
 /** A change announced on the channel; `revoked` and the exception changes carry themselves. */
 export type LedgerChange =
@@ -43,6 +60,13 @@ export class LedgerSync {
   /** Changes heard while a load is in flight: applied again to its result, which may predate them. */
   private readonly heard = new Set<LedgerChange[]>();
   private loadedAt: number | null = null;
+  /** The version read before the snapshot of the last load (undefined: unknown, the next resync loads). */
+  private loadedVersion: string | null | undefined = undefined;
+  private resyncs = 0;
+  private loading: Promise<boolean> | null = null;
+  private queued: Promise<boolean> | null = null;
+  /** Loads that read a snapshot (not resyncs that found the version unchanged): for tests and logs. */
+  loads = 0;
   private subscribed = false;
   private lostAt: number | null = null;
   private timer: NodeJS.Timeout | null = null;
@@ -82,7 +106,7 @@ export class LedgerSync {
       this.subscribed = true;
     }
     await this.reload();
-    this.timer = setInterval(() => { void this.reload(); }, this.options.resyncMs);
+    this.timer = setInterval(() => { void this.resync(); }, this.options.resyncMs);
     this.timer.unref();
   }
 
@@ -123,23 +147,69 @@ export class LedgerSync {
     this.pending.unref();
   }
 
-  /** A full load; on failure the last set keeps serving. */
-  async reload(): Promise<boolean> {
+  /**
+   * The periodic check: the ledger's version first, a full load only when it moved (or every
+   * FULL_RESYNC_EVERY-th time, or without a version to read). True when the view is confirmed.
+   */
+  async resync(): Promise<boolean> {
+    this.resyncs += 1;
+    const version = this.source.version?.bind(this.source);
+    if (version && this.resyncs % FULL_RESYNC_EVERY !== 0 && this.loadedVersion !== undefined && this.loading === null) {
+      const started = this.now();
+      try {
+        if ((await version()) === this.loadedVersion && this.loading === null) {
+          // Nothing written since the last load: as current as a load now would make it (and a
+          // revocation announced meanwhile was applied when heard).
+          if (this.subscribed) this.loadedAt = started;
+          return true;
+        }
+      } catch (err) {
+        this.logger.warn({ error: err }, 'could not read the ledger version: serving the last set');
+        return false;
+      }
+    }
+    return this.reload();
+  }
+
+  /** A full load, one at a time (asked for during one, another follows it); on failure the last set keeps serving. */
+  reload(): Promise<boolean> {
+    if (this.loading) {
+      this.queued ??= this.loading.then(() => {
+        this.queued = null;
+        return this.reload();
+      });
+      return this.queued;
+    }
+    this.loading = this.load().finally(() => { this.loading = null; });
+    return this.loading;
+  }
+
+  private async load(): Promise<boolean> {
+    const heard: LedgerChange[] = [];
+    this.heard.add(heard);
     try {
       const started = this.now();
-      const heard: LedgerChange[] = [];
-      this.heard.add(heard);
-      const { approvals, revoked, exceptions } = await this.source.snapshot().finally(() => this.heard.delete(heard));
-      this.set = ApprovedSet.from(approvals, revoked);
+      // Read before the snapshot: a write landing during it moves the version past this one, and
+      // the next resync loads again.
+      const version = this.source.version ? await this.source.version() : undefined;
+      const { approvals, revoked, exceptions } = await this.source.snapshot();
+      this.loads += 1;
+      const set = await ApprovedSet.build(approvals, revoked, BUILD_CHUNK);
+      // Swapped in whole, with what was announced while the snapshot was read and the set built
+      // (the snapshot may predate it: a revocation is never undone).
+      this.set = set;
       this.exceptions = ExceptionSet.from(exceptions ?? []);
-      // A revocation announced while the snapshot was read may be missing from it: never undo it.
       for (const change of heard) this.apply(change);
+      this.loadedVersion = version;
       // Only a load while subscribed proves nothing was missed since.
       if (this.subscribed) this.loadedAt = started;
       return true;
     } catch (err) {
+      this.loadedVersion = undefined;
       this.logger.warn({ error: err }, 'could not load the approved set: serving the last one');
       return false;
+    } finally {
+      this.heard.delete(heard);
     }
   }
 

@@ -32,6 +32,8 @@ export class Metrics {
   readonly scans: Counter<'scanner' | 'outcome'>;
   readonly revocations: Counter<'reason'>;
   readonly webhookDeliveries: Counter<'outcome'>;
+  /** Clair notification job runs: `applied`, `retried` (will run again), `abandoned` (given up, alerted). */
+  readonly clairNotifications: Counter<'scanner' | 'outcome'>;
   private readonly queues: QueueCounts[] = [];
   private health?: HealthCountsSource;
   private vulndbAges: (() => Promise<Array<{ scanner: string; ageSeconds: number | null }>>) | null = null;
@@ -63,6 +65,7 @@ export class Metrics {
     this.scans = new Counter({ name: 'portcullis_scans_total', help: 'Scans run, by scanner and outcome.', labelNames: ['scanner', 'outcome'], registers });
     this.revocations = new Counter({ name: 'portcullis_revocations_total', help: 'Approvals revoked, by kind of reason.', labelNames: ['reason'], registers });
     this.webhookDeliveries = new Counter({ name: 'portcullis_webhook_deliveries_total', help: 'Webhook delivery attempts, by outcome.', labelNames: ['outcome'], registers });
+    this.clairNotifications = new Counter({ name: 'portcullis_clair_notifications_total', help: 'Clair notification job runs, by scanner and outcome (applied, retried, abandoned).', labelNames: ['scanner', 'outcome'], registers });
     // Both read once per scrape from the store, so every process reports the same numbers.
     let pending: ReturnType<HealthCountsSource> | null = null;
     const healthCounts = () => {

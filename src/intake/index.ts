@@ -10,6 +10,7 @@ export { RequestService, type NewRequest, type CreateResult } from './requests';
 export { DecisionService } from './decisions';
 export { ApprovedService, type ApprovedImage, type InventoryItem, type ResolveResult } from './approved';
 export { RevocationService, revokedError, unpublishUnlessServed, type RevokeInput, type RevocationDeps } from './revocation';
+export { withPublishLock, PUBLISH_LOCK_SCOPE, type PublishLock, type PublishLocks } from './publish-lock';
 export { policyEvaluator } from './policy';
 export { WaiverService, type WaiverInput, type WaiverServiceDeps } from './waivers';
 export { ScanRunner, type ScanOutcome } from './scanning';

@@ -13,6 +13,7 @@ import { Lifecycle, digestClaimKey, nextStep } from './lifecycle';
 import { findApproval } from './ledger';
 import { approvedRepository, approvedTag, quarantineRepository, sourceName } from './paths';
 import type { IntakeRegistry, IntakeSettings, JobInspector, JobScheduler, PipelineStep, PolicyEvaluator, StepLeases } from './ports';
+import { withPublishLock, type PublishLocks } from './publish-lock';
 import { revokedError } from './revocation';
 import type { ScanRunner } from './scanning';
 import { sweepStuck, type SweepOptions } from './sweep';
@@ -52,6 +53,8 @@ export interface PipelineDeps {
   logger: Logger;
   /** One run at a time of each step of a request. @defaultValue none (tests of a single run) */
   leases?: StepLeases;
+  /** One publish or unpublish at a time of an image in an approved repository (publish-lock.ts). @defaultValue none */
+  publishLocks?: PublishLocks;
 }
 
 export class Pipeline {
@@ -173,12 +176,16 @@ export class Pipeline {
     // The ledger learns of the tag before the registry gets it (see Approval.pending); an
     // approval already served stays as it is until this one replaces it.
     if (!existing || existing.pending) await this.d.approvals.put({ ...record, pending: true });
-    await this.d.registry.promote(from, to, digest, tag);
-    const served = await this.d.registry.internalDigest(to, tag);
-    if (served !== digest) {
-      throw new AppError('DIGEST_MISMATCH', `${to}:${tag} resolves to ${served ?? 'nothing'} after promotion, expected ${digest}`, { temporary: true });
-    }
-    await this.d.approvals.put(record);
+    // Copy, check and the completed ledger entry under the publish lease: an unpublish job of
+    // this digest (an earlier revocation) checks and deletes either wholly before or wholly after.
+    await withPublishLock(this.d.publishLocks, to, digest, async () => {
+      await this.d.registry.promote(from, to, digest, tag);
+      const served = await this.d.registry.internalDigest(to, tag);
+      if (served !== digest) {
+        throw new AppError('DIGEST_MISMATCH', `${to}:${tag} resolves to ${served ?? 'nothing'} after promotion, expected ${digest}`, { temporary: true });
+      }
+      await this.d.approvals.put(record);
+    });
     // The tag index gets this request's own source tag only: this approval is the newest of it.
     if (r.source.tag) await this.d.approvals.addTag({ team: r.team, image, platforms: r.platforms }, r.source.tag, digest);
     const { request, moved } = await this.d.lifecycle.transition(id, ['promoting'], 'approved', { note: `promoted to ${to}:${tag}`, patch: () => ({ internalRef }) });
@@ -198,10 +205,15 @@ export class Pipeline {
     const to = approvedRepository(this.d.settings.approvedPath, r.team, r.source);
     const image = sourceName(r.source);
     const approval = await this.d.approvals.get(r.team, image, digest);
-    // Another request's completed approval serves this digest from this repository: it stays.
-    if (approval && approval.requestId !== r.id && !approval.pending && approval.internalRepository === to) return;
     try {
-      await this.d.registry.unpublish(to, digest);
+      const kept = await withPublishLock(this.d.publishLocks, to, digest, async () => {
+        // Another request's completed approval serves this digest from this repository: it stays.
+        const now = await this.d.approvals.get(r.team, image, digest);
+        if (now && now.requestId !== r.id && !now.pending && now.internalRepository === to) return true;
+        await this.d.registry.unpublish(to, digest);
+        return false;
+      });
+      if (kept) return;
     } catch (err) {
       this.d.logger.error({ error: err, requestId: r.id, digest, repository: to }, 'could not withdraw a failed promotion; its pending approval stays for revocation');
       return;

@@ -23,6 +23,17 @@ export interface GatewayDeps {
   /** Parallelism and retries of promotion's copy. @defaultValue the copy engine's (4 jobs, 5 retries) */
   copy?: Pick<CopyOptions, 'jobs' | 'retries' | 'retryBaseMs'>;
   logger?: Logger;
+  /**
+   * What refers to an image in the internal registry and goes with it (its SBOM referrers and
+   * their `sha256-<hex>` index tag, scanners/sbom/referrer.ts). @defaultValue none
+   */
+  referrers?: ImageReferrers;
+}
+
+/** The referrers of an image kept by Portcullis in the internal registry. */
+export interface ImageReferrers {
+  /** Takes the referrers of `digest` out of `repository`; idempotent, the image need not be there. */
+  detach(repository: string, digest: string): Promise<void>;
 }
 
 export class RegistryGateway implements IntakeRegistry {
@@ -92,8 +103,13 @@ export class RegistryGateway implements IntakeRegistry {
   }
 
   async unpublish(repository: string, digest: string): Promise<void> {
+    // Its referrers first, and again on a retry when the image is already gone: none is left
+    // listed under a tag naming a deleted image. The image itself never waits on them: it is
+    // deleted even when they could not be, and their error then makes the caller try again.
+    let failed: unknown;
+    await this.d.referrers?.detach(repository, digest).catch((err: unknown) => { failed = err; });
     // Deleting by digest removes every tag on it in this repository; absent means already done.
-    if (!(await this.d.internal.headManifest(repository, digest))) return;
-    await this.d.internal.deleteManifest(repository, digest);
+    if (await this.d.internal.headManifest(repository, digest)) await this.d.internal.deleteManifest(repository, digest);
+    if (failed !== undefined) throw failed;
   }
 }

@@ -23,6 +23,7 @@ import { outboxRecord, type DomainEvent, type EventBus } from './events';
 import type { Lifecycle } from './lifecycle';
 import { sourceName } from './paths';
 import type { IntakeRegistry, RegistryCleanup, UnpublishTask } from './ports';
+import { withPublishLock, type PublishLocks } from './publish-lock';
 
 /** States a request of a revoked digest leaves for `revoked` (rejected and failed ones keep their story). */
 const REVOCABLE: readonly RequestStatus[] = ['requested', 'resolving', 'staging', 'scanning', 'awaiting_approval', 'promoting', 'approved'];
@@ -154,9 +155,12 @@ export class RevocationService {
  * completed approval of the same (team, image, digest) serves it again (approved anew after
  * an unrevoke while the job waited).
  */
-export async function unpublishUnlessServed(d: { approvals: Pick<ApprovalStore, 'get'>; registry: Pick<IntakeRegistry, 'unpublish'> }, task: UnpublishTask): Promise<'deleted' | 'served'> {
-  const approval = await d.approvals.get(task.team, task.image, task.digest);
-  if (approval && !approval.pending && approval.internalRepository === task.repository) return 'served';
-  await d.registry.unpublish(task.repository, task.digest);
-  return 'deleted';
+export async function unpublishUnlessServed(d: { approvals: Pick<ApprovalStore, 'get'>; registry: Pick<IntakeRegistry, 'unpublish'>; locks?: PublishLocks }, task: UnpublishTask): Promise<'deleted' | 'served'> {
+  // The check and the delete under the publish lease: a promotion cannot land between them.
+  return withPublishLock(d.locks, task.repository, task.digest, async () => {
+    const approval = await d.approvals.get(task.team, task.image, task.digest);
+    if (approval && !approval.pending && approval.internalRepository === task.repository) return 'served';
+    await d.registry.unpublish(task.repository, task.digest);
+    return 'deleted';
+  });
 }

@@ -53,6 +53,7 @@ const RULES: Record<string, Rule> = {
   'approval.drift': [['package'], ['change']],
   'findings.updated': [['vulnerability'], ['info']],
   'waiver.expiring': [['configuration'], ['info']],
+  'clair.notification_abandoned': [['vulnerability'], ['info'], 'failure'],
   'auth.failed': [['authentication'], ['start'], 'failure'],
   'login.failed': [['authentication'], ['start'], 'failure'],
   'login.succeeded': [['authentication'], ['start'], 'success'],
@@ -62,7 +63,7 @@ const RULES: Record<string, Rule> = {
 };
 
 /** Alerts (something a person should look at) as opposed to plain events. */
-export const ALERT_ACTIONS: ReadonlySet<string> = new Set(['approval.at_risk', 'approval.review_required', 'approval.drift', 'waiver.expiring']);
+export const ALERT_ACTIONS: ReadonlySet<string> = new Set(['approval.at_risk', 'approval.review_required', 'approval.drift', 'waiver.expiring', 'clair.notification_abandoned']);
 
 /**
  * The ECS categorization of an event. `kind`: `event` for audit lines, `alert` for alert lines.

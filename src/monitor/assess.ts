@@ -19,6 +19,61 @@ export function findingKey(f: Pick<Finding, 'id' | 'package' | 'installedVersion
   return `${f.id}|${f.package ?? f.path ?? ''}|${f.installedVersion ?? ''}`;
 }
 
+type Identified = Pick<Finding, 'id' | 'aliases' | 'package' | 'installedVersion' | 'path'>;
+const placeOf = (f: Identified): string => `${f.package ?? f.path ?? ''}|${f.installedVersion ?? ''}`;
+
+/**
+ * Findings known by any of their ids. One vulnerability can be reported under another id in a
+ * later scan: two databases' twin records are merged into one finding led by one id and listing
+ * the other as an alias (scanners/builtin/twins.ts), and the lead changes when a twin appears.
+ * A finding is the same as a known one in the same place when either's id is the other's id or
+ * one of its aliases; sharing only an alias (a CVE) is not enough (two advisories of a CVE can
+ * carry different fixes).
+ */
+export class KnownFindings<T extends Identified = Identified> {
+  /** place → id or alias → the findings that carry it. */
+  private readonly byName = new Map<string, Map<string, T[]>>();
+
+  /**
+   * @param pathless The known findings keep no path (a health record's blocking findings,
+   * FindingRef): a finding of no package (a misconfiguration, an unscanned OS) is found among
+   * them by its ids alone, or its deadline would move at every evaluation.
+   */
+  constructor(findings: Iterable<T> = [], private readonly pathless = false) {
+    for (const f of findings) this.add(f);
+  }
+
+  add(f: T): void {
+    const place = placeOf(f);
+    let names = this.byName.get(place);
+    if (!names) this.byName.set(place, (names = new Map()));
+    for (const n of [f.id, ...f.aliases]) {
+      const list = names.get(n);
+      if (list) list.push(f);
+      else names.set(n, [f]);
+    }
+  }
+
+  /** The known finding that is `f`, preferring one with `f`'s own id. */
+  find(f: Identified): T | undefined {
+    const place = this.pathless && f.package === undefined ? placeOf({ ...f, path: undefined }) : placeOf(f);
+    return this.findAt(place, f);
+  }
+
+  private findAt(place: string, f: Identified): T | undefined {
+    const names = this.byName.get(place);
+    if (!names) return undefined;
+    const exact = names.get(f.id)?.find((k) => k.id === f.id);
+    if (exact) return exact;
+    // A known finding that lists f's id as an alias, or whose id f lists.
+    return names.get(f.id)?.[0] ?? f.aliases.flatMap((a) => names.get(a) ?? []).find((k) => f.aliases.includes(k.id));
+  }
+
+  has(f: Identified): boolean {
+    return this.find(f) !== undefined;
+  }
+}
+
 export function findingRef(f: Finding): FindingRef {
   return {
     id: f.id, aliases: f.aliases, severity: f.severity, kind: f.kind,
@@ -38,13 +93,13 @@ export function maxSeverity(findings: readonly Finding[]): MaxSeverity {
   return best ?? 'none';
 }
 
-/** Findings of `a` whose key is not among `b`'s, one per key. */
+/** Findings of `a` that `b` does not know (under any of their ids), one per key. */
 function minus(a: readonly Finding[], b: readonly Finding[]): Finding[] {
-  const keys = new Set(b.map(findingKey));
+  const known = new KnownFindings(b);
   const seen = new Set<string>();
   return a.filter((f) => {
     const k = findingKey(f);
-    if (keys.has(k) || seen.has(k)) return false;
+    if (known.has(f) || seen.has(k)) return false;
     seen.add(k);
     return true;
   });
@@ -90,8 +145,9 @@ export function assess(input: AssessInput): Assessment {
     waivers: [...request.waivers, ...(input.accepted ?? [])].map(({ findingId, reason, expires, by }) => ({ findingId, reason, expires, by })),
     config: input.policy, team: request.team, image: { repository: input.image, digest: input.digest }, now,
   });
-  const baselineKeys = new Set(input.baseline.map(findingKey));
-  const before = new Map((input.previous?.blocking ?? []).map((b) => [findingKey(b), b]));
+  // Known under any of their ids: a finding merged with its twin, or led by another id since, is not new.
+  const baseline = new KnownFindings(input.baseline);
+  const before = new KnownFindings(input.previous?.blocking ?? [], true);
   const blocking: BlockingFinding[] = [];
   const seen = new Set<string>();
   for (const f of result.blocking) {
@@ -101,12 +157,13 @@ export function assess(input: AssessInput): Assessment {
     const names = [f.id, ...f.aliases];
     // An expired waiver of the approved request counts for a finding it was granted on (known at
     // approval); an expired acceptance of a re-review for any finding it named.
-    const expired = [...(baselineKeys.has(key) ? request.waivers : []), ...(input.accepted ?? [])]
+    const known = baseline.has(f);
+    const expired = [...(known ? request.waivers : []), ...(input.accepted ?? [])]
       .filter((w) => names.includes(w.findingId) && Date.parse(w.expires) <= now.getTime())
       .sort((a, b) => Date.parse(b.expires) - Date.parse(a.expires))[0];
-    const cause = expired ? 'waiver_expired' : !baselineKeys.has(key) ? 'new' : 'policy';
+    const cause = expired ? 'waiver_expired' : !known ? 'new' : 'policy';
     // A deadline, once set, does not move: re-evaluating must not grant more grace.
-    const since = before.get(key)?.since ?? (cause === 'waiver_expired' && expired ? new Date(Date.parse(expired.expires)).toISOString() : now.toISOString());
+    const since = before.find(f)?.since ?? (cause === 'waiver_expired' && expired ? new Date(Date.parse(expired.expires)).toISOString() : now.toISOString());
     const deadline = new Date(Date.parse(since) + input.grace[f.severity]).toISOString();
     blocking.push({ ...findingRef(f), title: f.title, cause, since, deadline });
   }

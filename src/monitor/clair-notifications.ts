@@ -9,12 +9,22 @@
  * Idempotent by notification id: a marker (`processed`, then `deleted`) is kept for a week,
  * so a redelivery, a retried job or a second worker never applies one notification twice;
  * a job that failed after the re-reads only deletes.
+ *
+ * A report that cannot be read again fails the job (after the others were read), so that it
+ * is retried rather than the notification deleted with that digest left stale: Clair does not
+ * notify again once the hook answered 200. The digests already read again are remembered
+ * under the notification, so a retry reads only those left. The job retries with backoff until
+ * `monitor.clairRetry.giveUpAfter` (queue/clair-notification.ts), then {@link ClairNotificationService.abandon}
+ * raises `clair.notification_abandoned`; the notification is deleted at Clair only after success.
  */
 import type Redis from 'ioredis';
 import type { Logger } from '../lib/logger';
 import type { ScanReport, ScanTarget } from '../scanners/types';
 import type { ApprovedDigest } from './approved-digests';
 import { approvedTarget, storeRescan, type RescanSink, type RescanTargets } from './rescan-store';
+
+/** The alert raised when a notification is given up on. */
+export const CLAIR_ABANDONED = 'clair.notification_abandoned';
 
 /** How long a notification id is remembered after it was applied. */
 export const NOTIFICATION_MEMORY_S = 7 * 24 * 3600;
@@ -75,22 +85,44 @@ export class ClairNotificationService {
     if (state !== 'processed') {
       const manifests = new Set(await scanner.notificationManifests(n.callback, n.notificationId));
       out.manifests = manifests.size;
+      const doneKey = `${key}:reread`;
+      const done = new Set(await this.d.redis.smembers(doneKey));
+      const failed: string[] = [];
       for (const { approved, target } of await this.affected(scanner, manifests)) {
-        const report = await scanner.reread(target);
-        const outcome = await storeRescan(this.d, approved, report, () => scanner.dbVersion());
-        if (outcome === 'failed') {
-          this.d.logger.warn({ scanner: n.scanner, digest: approved.digest, error: report.error }, 'Clair report could not be read again; the stored one stays');
+        if (done.has(approved.digest)) continue;
+        // A failed read (a failed report, or Clair away) leaves this digest to a later run, after the others were read.
+        const outcome = await scanner.reread(target)
+          .then((report) => storeRescan(this.d, approved, report, () => scanner.dbVersion()).then((o) => ({ o, error: report.error as unknown })))
+          .catch((err: unknown) => ({ o: 'failed' as const, error: err }));
+        if (outcome.o === 'failed') {
+          this.d.logger.warn({ scanner: n.scanner, 'clair.notification_id': n.notificationId, digest: approved.digest, error: outcome.error }, 'Clair report could not be read again; the stored one stays until a retry reads it');
+          failed.push(approved.digest);
           continue;
         }
+        await this.d.redis.multi().sadd(doneKey, approved.digest).expire(doneKey, NOTIFICATION_MEMORY_S).exec();
         out.reread.push(approved.digest);
-        if (outcome === 'changed') out.changed.push(approved.digest);
+        if (outcome.o === 'changed') out.changed.push(approved.digest);
       }
-      await this.d.redis.set(key, 'processed', 'EX', NOTIFICATION_MEMORY_S);
+      if (failed.length) throw new Error(`${failed.length} affected report(s) could not be read again from ${n.scanner}: ${failed.join(', ')}`);
+      await this.d.redis.multi().set(key, 'processed', 'EX', NOTIFICATION_MEMORY_S).del(doneKey).exec();
     }
     await scanner.deleteNotification(n.callback, n.notificationId);
     await this.d.redis.set(key, 'deleted', 'EX', NOTIFICATION_MEMORY_S);
     this.d.logger.info({ scanner: n.scanner, 'clair.notification_id': n.notificationId, manifests: out.manifests, reread: out.reread.length, changed: out.changed.length }, 'Clair notification applied');
     return out;
+  }
+
+  /**
+   * A notification given up on after every retry (`monitor.clairRetry.giveUpAfter`): the alert
+   * `clair.notification_abandoned` (audited, ECS alert line, webhooks), naming what failed last.
+   * The notification stays at Clair (never deleted unapplied).
+   */
+  async abandon(n: ClairNotification, failure: { tries: number; firstSeen: string; error: string }): Promise<void> {
+    this.d.logger.error({ scanner: n.scanner, 'clair.notification_id': n.notificationId, tries: failure.tries, error: { message: failure.error } }, 'Clair notification given up after every retry: the digests it names may keep stale findings');
+    await this.d.events.publish({
+      type: CLAIR_ABANDONED, actor: 'system', target: `clair-notification/${n.notificationId}`,
+      details: { scanner: n.scanner, notificationId: n.notificationId, tries: failure.tries, firstSeen: failure.firstSeen, error: failure.error.slice(0, 500) },
+    });
   }
 
   /** Approved digests, scanned by `scanner`, that are or contain one of `manifests`. */

@@ -48,6 +48,19 @@ export const monitorConfigSchema = z.strictObject({
   autoRequest: z.boolean().default(false).describe('when an approved tag moved upstream, file a request for the team that `replaces` the approval (its findings fixed and added are shown once scanned)'),
   /** Attach each scanned digest's CycloneDX SBOM to the quarantined and the approved image as an OCI referrer. @defaultValue true */
   sbomReferrers: z.boolean().default(true).describe("attach each scanned digest's CycloneDX SBOM as an OCI 1.1 referrer of the quarantined image, and of the approved image once approved (the `sha256-<hex>` referrers tag is kept too)"),
+  /**
+   * A Clair notification whose job fails (its callback unreachable, a report unreadable) is
+   * retried with doubling delays from `first` up to `max`, until `giveUpAfter` from its arrival;
+   * then `clair.notification_abandoned` is raised. Clair itself never delivers it again.
+   */
+  clairRetry: z.strictObject({
+    /** @defaultValue '30s' */
+    first: durationSchema(100).prefault('30s').describe('delay before the first retry of a Clair notification whose job failed (its callback unreachable, a vulnerability report unreadable); each next delay doubles'),
+    /** @defaultValue '1h' */
+    max: durationSchema(100).prefault('1h').describe('longest delay between two retries of a Clair notification'),
+    /** @defaultValue '24h' */
+    giveUpAfter: durationSchema(1000).prefault('24h').describe('how long after its arrival a Clair notification is retried; then it is given up: alert `clair.notification_abandoned` and `portcullis_clair_notifications_total{outcome="abandoned"}` (it stays at Clair, undeleted)'),
+  }).prefault({}),
   snapshots: z.strictObject({
     /** Days of daily snapshots kept per team; older ones are trimmed. @defaultValue 365 */
     retentionDays: z.number().int().min(1).max(3650).default(365).describe('days of daily snapshots kept per team (`GET /v1/snapshots`)'),

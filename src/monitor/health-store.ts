@@ -7,7 +7,7 @@
  * together or not at all.
  */
 import type Redis from 'ioredis';
-import { platformKey, type OutboxRecord } from '../store/types';
+import { platformKey, storeKeys, type OutboxRecord, type StoreKeys } from '../store';
 import { severestBlocking } from './assess';
 import { approvalKeyString, type ApprovalKey, type HealthRecord, type HealthState, type MaxSeverity } from './types';
 
@@ -34,8 +34,7 @@ export interface HealthStore {
   reviews(limit: number): Promise<ApprovalKey[]>;
   /** State and severities of every approval not revoked, for the gauges. */
   summaries(): Promise<HealthSummary[]>;
-  /** Remembers that `tag` of the scope named the revoked `digest` (kept 90 days). */
-  rememberRevokedTag(scope: { team: string; image: string; platforms: readonly string[] ; tag: string }, digest: string): Promise<void>;
+  /** The digest `tag` of the scope named when it was revoked (written by the revocation's script, kept 90 days), or null. */
   revokedTag(scope: { team: string; image: string; platforms: readonly string[] }, tag: string): Promise<string | null>;
   /** True the first time it is called for `id` within a day (UTC), false after: alerts at most daily. */
   once(id: string, day: string): Promise<boolean>;
@@ -60,7 +59,7 @@ function parseMember(member: string): ApprovalKey {
 }
 
 export class RedisHealthStore implements HealthStore {
-  private readonly k: { record(m: string): string; deadlines: string; reviews: string; summary: string; outbox: string; once(id: string): string };
+  private readonly k: { record(m: string): string; deadlines: string; reviews: string; summary: string; outbox: string; once(id: string): string; revokedTag: StoreKeys['revokedTag'] };
 
   constructor(private readonly redis: Redis, prefix: string) {
     this.k = {
@@ -71,6 +70,8 @@ export class RedisHealthStore implements HealthStore {
       // The audit outbox (BOARD contract: field `record`, JSON {actor, action, target, details, at}).
       outbox: `${prefix}:audit:outbox`,
       once: (id) => `${prefix}:health:once:${id}`,
+      // Written by the revocation's own script (../store/redis-revocations.ts), read here.
+      revokedTag: storeKeys(prefix).revokedTag,
     };
   }
 
@@ -116,12 +117,8 @@ export class RedisHealthStore implements HealthStore {
     return Object.values(await this.redis.hgetall(this.k.summary)).map((json) => JSON.parse(json) as HealthSummary);
   }
 
-  async rememberRevokedTag(scope: { team: string; image: string; platforms: readonly string[]; tag: string }, digest: string): Promise<void> {
-    await this.redis.set(this.k.once(`revoked-tag|${scope.team}|${scope.image}|${platformKey(scope.platforms)}|${scope.tag}`), digest, 'EX', 90 * 86400);
-  }
-
   async revokedTag(scope: { team: string; image: string; platforms: readonly string[] }, tag: string): Promise<string | null> {
-    return this.redis.get(this.k.once(`revoked-tag|${scope.team}|${scope.image}|${platformKey(scope.platforms)}|${tag}`));
+    return this.redis.get(this.k.revokedTag(scope.team, scope.image, platformKey(scope.platforms), tag));
   }
 
   async once(id: string, day: string): Promise<boolean> {

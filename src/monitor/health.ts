@@ -10,11 +10,11 @@
 import type { PolicyConfig } from '../policy';
 import type { Finding, ScanReport } from '../scanners/types';
 import type { Approval, IntakeRequest } from '../store/types';
-import { assess, findingKey } from './assess';
+import { assess, KnownFindings } from './assess';
 import type { MonitorConfig } from './config';
 import type { HealthStore } from './health-store';
 import { outboxOf, SYSTEM_ACTOR, type HealthDeps, type MonitorEvent } from './ports';
-import { approvalKeyString, type ApprovalKey, type HealthRecord } from './types';
+import { approvalKeyString, type ApprovalKey, type BlockingFinding, type HealthRecord } from './types';
 
 const MAX_SAVE_ATTEMPTS = 8;
 
@@ -38,6 +38,17 @@ export function healthDetails(r: HealthRecord, from: string): Record<string, unk
     blocking: r.blocking.map((b) => ({ id: b.id, aliases: b.aliases, severity: b.severity, package: b.package ?? null, installedVersion: b.installedVersion ?? null, fixedVersion: b.fixedVersion ?? null, cause: b.cause, deadline: b.deadline })),
     added: r.diff.addedTotal, removed: r.diff.removedTotal,
   };
+}
+
+/**
+ * Whether two sets of blocking findings are the same risks, each known in the other under any of
+ * its ids: a GO record and its GHSA twin merged into one finding, or the merged finding's lead id
+ * flipping, is not news (an exact-id comparison re-sent `approval.at_risk` for it).
+ */
+function sameRisks(a: readonly BlockingFinding[], b: readonly BlockingFinding[]): boolean {
+  const inA = new KnownFindings(a, true);
+  const inB = new KnownFindings(b, true);
+  return a.every((f) => inB.has(f)) && b.every((f) => inA.has(f));
 }
 
 export class HealthService {
@@ -99,8 +110,7 @@ export class HealthService {
     const from = prev?.state ?? 'ok';
     const target = `approval/${next.team}/${next.digest}`;
     if (next.state === 'at_risk') {
-      const keys = (r: HealthRecord | null) => (r?.blocking ?? []).map(findingKey).sort().join(',');
-      if (from === 'at_risk' && keys(prev) === keys(next)) return null;
+      if (from === 'at_risk' && sameRisks(prev?.blocking ?? [], next.blocking)) return null;
       return { type: 'approval.at_risk', actor: SYSTEM_ACTOR, target, details: healthDetails(next, from) };
     }
     if (from === 'at_risk') return { type: 'approval.ok', actor: SYSTEM_ACTOR, target, details: { ...healthDetails(next, from), resolved: (prev?.blocking ?? []).map((b) => b.id) } };
@@ -131,10 +141,10 @@ export class HealthService {
         if (!prev || prev.state === 'revoked') return;
         const at = this.now().toISOString();
         const next: HealthRecord = { ...prev, state: 'revoked', since: at, evaluatedAt: at, revocation: { at, by, reason }, review: undefined, version: 0 };
-        if (await this.store.save(next, prev.version, [])) {
-          for (const tag of prev.tags ?? []) await this.store.rememberRevokedTag({ team, image, platforms: prev.platforms ?? [], tag }, digest);
-          break;
-        }
+        // The tags' revoked digest is written by the revocation's own script, with the ledger
+        // change (../store/redis-revocations.ts): written here, after the announcement, a lookup
+        // by tag in between answered a plain NOT_APPROVED.
+        if (await this.store.save(next, prev.version, [])) break;
       }
     }
   }

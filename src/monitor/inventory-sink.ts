@@ -8,7 +8,7 @@
 import type { DomainEvent } from '../intake';
 import type { Logger } from '../lib/logger';
 import type { RegistryClient } from '../registry/types';
-import type { InventorySink, ScannedInventory } from '../scanners';
+import type { InventorySink, ReferrerLocks, ScannedInventory } from '../scanners';
 import { attachSbom } from '../scanners';
 import type { ScanTarget } from '../scanners/types';
 import type { ApprovalStore } from '../store/types';
@@ -22,6 +22,8 @@ export function sbomBytes(stored: StoredInventory): Buffer {
 export interface SinkOptions {
   /** Attach the SBOM as an OCI referrer in the internal registry. @defaultValue true */
   referrers: boolean;
+  /** Leases every process shares, so concurrent attaches to one image lose no referrer. @defaultValue none: turns are taken in this process only */
+  locks?: ReferrerLocks;
 }
 
 export class MonitorInventorySink implements InventorySink {
@@ -34,7 +36,7 @@ export class MonitorInventorySink implements InventorySink {
     }
     if (!this.options.referrers) return;
     try {
-      const attached = await attachSbom(target.registry, target.repository, inv.digest, sbomBytes(stored), inv.scannedAt);
+      const attached = await attachSbom(target.registry, target.repository, inv.digest, sbomBytes(stored), inv.scannedAt, { locks: this.options.locks });
       this.logger.info({ digest: inv.digest, repository: target.repository, referrer: attached.digest }, 'SBOM attached to the quarantined image');
     } catch (err) {
       // The SBOM is a by-product for other tools: failing to publish it must not fail the scan.
@@ -50,6 +52,8 @@ export interface ApprovedReferrerDeps {
   /** Builtin scanner names, in configuration order: the first with a kept inventory gives the SBOM. */
   scanners: readonly string[];
   logger: Logger;
+  /** As {@link SinkOptions.locks}. */
+  locks?: ReferrerLocks;
 }
 
 /** On a request's move to `approved`: attaches the kept SBOM to each approved copy of its digest. */
@@ -67,7 +71,7 @@ export function approvedReferrerSubscriber(d: ApprovedReferrerDeps): (event: Dom
     for (const approval of await d.approvals.ofDigest(team, digest)) {
       if (approval.pending) continue;
       try {
-        await attachSbom(d.registry, approval.internalRepository, digest, sbomBytes(stored), stored.scannedAt);
+        await attachSbom(d.registry, approval.internalRepository, digest, sbomBytes(stored), stored.scannedAt, { locks: d.locks });
       } catch (err) {
         d.logger.warn({ error: err, digest, repository: approval.internalRepository }, 'could not attach the SBOM to the approved image');
       }

@@ -9,7 +9,7 @@ import type { EventBus } from '../intake';
 import type { Config } from '../lib/config';
 import type { Logger } from '../lib/logger';
 import type { RegistryClient } from '../registry/types';
-import { BuiltinScanner } from '../scanners';
+import { BuiltinScanner, type ReferrerLocks } from '../scanners';
 import type { ScannerAdapter } from '../scanners/types';
 import type { ApprovalStore, RequestStore, ScanResultStore } from '../store/types';
 import { ApprovedDigests } from './approved-digests';
@@ -43,6 +43,8 @@ export interface InventoryDeps {
   internal: RegistryClient;
   /** The process's scanner adapters as built (before instrumentation); empty in an API-only process. */
   scanners: readonly ScannerAdapter[];
+  /** Leases shared by every process around a referrers index update (the Redis step leases). @defaultValue none */
+  referrerLocks?: ReferrerLocks;
 }
 
 export function buildInventory(config: Config, logger: Logger, d: InventoryDeps): Inventory {
@@ -54,10 +56,10 @@ export function buildInventory(config: Config, logger: Logger, d: InventoryDeps)
   const builtins = d.scanners.filter((s): s is BuiltinScanner => s instanceof BuiltinScanner);
   // Scanners handed in by tests may be absent from config: their names count too.
   const names = [...new Set([...builtinNames, ...builtins.map((s) => s.name)])];
-  const sink = new MonitorInventorySink(inventories, { referrers: config.monitor.sbomReferrers }, log);
+  const sink = new MonitorInventorySink(inventories, { referrers: config.monitor.sbomReferrers, locks: d.referrerLocks }, log);
   for (const scanner of builtins) scanner.keepInventories(sink);
   if (config.monitor.sbomReferrers) {
-    d.events.subscribe(approvedReferrerSubscriber({ store: inventories, approvals: d.approvals, registry: d.internal, scanners: names, logger: log }));
+    d.events.subscribe(approvedReferrerSubscriber({ store: inventories, approvals: d.approvals, registry: d.internal, scanners: names, logger: log, locks: d.referrerLocks }));
   }
   const status = new ScannerStatusStore(d.redis, prefix, config.scanners.map((s) => ({
     name: s.name, type: s.type, ...(s.type === 'builtin' && s.sync ? { syncEveryMs: s.sync.every } : {}),

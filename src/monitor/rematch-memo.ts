@@ -13,7 +13,7 @@
  * them (issue 13, bench:monitor). test/unit/monitor/rematch-text.test.ts holds it to that.
  */
 import { createHash } from 'node:crypto';
-import { lookupKeys, type AdvisoryMatch, type OsvDatabase } from '../scanners/osv/database';
+import { packageLookupKeys, type AdvisoryMatch, type OsvDatabase } from '../scanners/osv/database';
 import type { InstalledPackage } from '../scanners';
 import { UNSCORED_SEVERITY } from '../scanners/coverage';
 import type { Finding } from '../scanners/types';
@@ -84,11 +84,10 @@ export class RematchMemo {
 
   /** Whether the data change touched one of the package's lookup keys. */
   private isTouched(pkg: InstalledPackage): boolean {
-    const name = pkg.sourceName ?? pkg.name;
-    const k = `${pkg.ecosystem}\u0000${name}`;
+    const k = `${pkg.ecosystem}\u0000${pkg.name}\u0000${pkg.sourceName ?? ''}`;
     let t = this.touched.get(k);
     if (t === undefined) {
-      t = lookupKeys(pkg.ecosystem, name).some((key) => this.previous!.changed.has(key));
+      t = packageLookupKeys(pkg).some((key) => this.previous!.changed.has(key));
       this.touched.set(k, t);
     }
     return t;

@@ -6,6 +6,7 @@ export * from './types';
 export * from './mover';
 export { parseReference, formatReference, apiReference, normalizeRegistryHost, isValidDigest, type ImageRef } from './reference';
 export { RegistryError, isTemporary, type DistributionError } from './errors';
+export { withRetry, type RetryPolicy } from './retry';
 export { DistributionClient, type ClientOptions } from './client';
 export type { Credentials } from './auth';
 export { MAX_MANIFEST_SIZE, parseManifest, type ParsedManifest } from './manifest';

@@ -1,10 +1,11 @@
 /** The store: interfaces and the Redis implementation chosen in main.ts. */
 export * from './types';
-export { indexMember, requestCursor, storeKeys } from './keys';
+export { indexMember, requestCursor, storeKeys, REVOKED_TAG_TTL_S, type StoreKeys } from './keys';
 export { RedisRequestStore } from './redis-requests';
 export { RedisApprovalStore } from './redis-approvals';
 export { RedisRevocationStore } from './redis-revocations';
 export { RedisLedgerSnapshot } from './redis-ledger-snapshot';
+export { ledgerVersionKey, writeWithVersion } from './ledger-version';
 export { RedisScanResultStore, SCAN_RESULT_TTL_SECONDS } from './redis-scans';
 export { RedisCodeScanStore } from './redis-code-scans';
 export * from './redis-upload-journal';

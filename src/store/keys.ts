@@ -14,6 +14,12 @@ export interface StoreKeys {
   approval(team: string, image: string, digest: string): string;
   /** The digest approved for `image:tag` in `team` for one platform set (see {@link platformKey}). */
   approvedTag(team: string, image: string, platforms: string, tag: string): string;
+  /**
+   * The digest a revoked approval's tag named (CI's lookup by that tag then says REVOKED), kept
+   * 90 days; written by the revocation's script as it drops the tag (the key lives beside the
+   * health records, where it was first kept).
+   */
+  revokedTag(team: string, image: string, platforms: string, tag: string): string;
   /** Set of the images approved with `digest` in `team` (revocation by digest). */
   approvalImages(team: string, digest: string): string;
   /** The digest approved for `image` in `team` and a platform set, for an upstream digest that staging changed. */
@@ -50,6 +56,9 @@ export interface StoreKeys {
   findingTermsReady(): string;
 }
 
+/** How long a revoked tag keeps answering REVOKED (see {@link StoreKeys.revokedTag}). */
+export const REVOKED_TAG_TTL_S = 90 * 86400;
+
 export function storeKeys(prefix: string): StoreKeys {
   return {
     request: (id) => `${prefix}:req:${id}`,
@@ -61,6 +70,7 @@ export function storeKeys(prefix: string): StoreKeys {
     // `|` separates the parts: an image name may hold a `:` (a registry port), never a `|`.
     approval: (team, image, digest) => `${prefix}:approval:${team}|${image}|${digest}`,
     approvedTag: (team, image, platforms, tag) => `${prefix}:approved-tag:${team}|${image}|${platforms}|${tag}`,
+    revokedTag: (team, image, platforms, tag) => `${prefix}:health:once:revoked-tag|${team}|${image}|${platforms}|${tag}`,
     approvalImages: (team, digest) => `${prefix}:approval-images:${team}|${digest}`,
     approvalSource: (team, image, platforms, sourceDigest) => `${prefix}:approval-source:${team}|${image}|${platforms}|${sourceDigest}`,
     approvalTags: (team, image, digest) => `${prefix}:approval-tags:${team}|${image}|${digest}`,

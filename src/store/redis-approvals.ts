@@ -13,6 +13,7 @@ import type Redis from 'ioredis';
 import { AppError } from '../lib/errors';
 import type { ConfirmWrite } from '../lib/redis';
 import { encodeCursor, storeKeys, type StoreKeys } from './keys';
+import { ledgerVersionKey, writeWithVersion } from './ledger-version';
 import { platformKey, servesScope, type Approval, type ApprovalScope, type ApprovalStore, type Page } from './types';
 
 // KEYS: approval, images of the digest, tags, source entry, team inventory
@@ -96,10 +97,13 @@ export class RedisApprovalStore implements ApprovalStore {
   private readonly redis: Redis & { portcullisApprovalLookup(...args: string[]): Promise<unknown> };
 
   private readonly confirm: ConfirmWrite;
+  /** Incremented with every write (ledger-version.ts): webhook replicas reload only when it moved. */
+  private readonly version: string;
 
   /** `confirm`: run after every ledger write, before it is reported done (replicas, lib/redis.ts). */
   constructor(redis: Redis, prefix: string, options: { confirm?: ConfirmWrite } = {}) {
     this.keys = storeKeys(prefix);
+    this.version = ledgerVersionKey(prefix);
     this.confirm = options.confirm ?? (async () => undefined);
     // defineCommand: EVALSHA, EVAL once per connection when the script is not cached yet.
     if (!('portcullisApprovalLookup' in redis)) redis.defineCommand('portcullisApprovalLookup', { numberOfKeys: 1, lua: LOOKUP });
@@ -111,18 +115,18 @@ export class RedisApprovalStore implements ApprovalStore {
     const platforms = platformKey(a.platforms);
     const record: Approval = { ...a, platforms: platforms === '*' ? [] : platforms.split(',') };
     const source = Boolean(a.sourceDigest && a.sourceDigest !== a.digest);
-    await this.redis.eval(PUT, 5,
+    await writeWithVersion(this.redis, this.version, (m) => m.eval(PUT, 5,
       k.approval(a.team, a.image, a.digest), k.approvalImages(a.team, a.digest), k.approvalTags(a.team, a.image, a.digest),
       k.approvalSource(a.team, a.image, platforms, a.sourceDigest ?? a.digest), k.approvalsByTeam(a.team),
-      JSON.stringify(record), a.image, a.pending ? '' : inventoryMember(a), a.digest, source ? '1' : '0', ...a.tags);
+      JSON.stringify(record), a.image, a.pending ? '' : inventoryMember(a), a.digest, source ? '1' : '0', ...a.tags));
     await this.confirm();
   }
 
   async addTag(scope: ApprovalScope, tag: string, digest: string): Promise<void> {
     const k = this.keys;
-    await this.redis.multi()
+    await writeWithVersion(this.redis, this.version, (m) => m
       .set(k.approvedTag(scope.team, scope.image, platformKey(scope.platforms), tag), digest)
-      .sadd(k.approvalTags(scope.team, scope.image, digest), tag).exec();
+      .sadd(k.approvalTags(scope.team, scope.image, digest), tag));
     await this.confirm();
   }
 
@@ -166,7 +170,7 @@ export class RedisApprovalStore implements ApprovalStore {
     const existing = await this.get(team, image, digest);
     if (!existing) return null;
     const keys = removalKeys(this.keys, existing);
-    await this.redis.eval(REMOVE, keys.length, ...keys, digest, image);
+    await writeWithVersion(this.redis, this.version, (m) => m.eval(REMOVE, keys.length, ...keys, digest, image));
     await this.confirm();
     return existing;
   }

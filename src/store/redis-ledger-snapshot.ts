@@ -5,6 +5,7 @@
  * replica does at start, on reconnect and every `webhook.resyncMs`.
  */
 import type Redis from 'ioredis';
+import { ledgerVersionKey } from './ledger-version';
 import { RedisApprovalStore } from './redis-approvals';
 import type { Approval, Revocation } from './types';
 
@@ -26,6 +27,11 @@ export class RedisLedgerSnapshot {
       cursor = next;
     } while (cursor !== '0');
     return keys;
+  }
+
+  /** The ledger's version (ledger-version.ts), null before its first write: read before a snapshot, and instead of one when it has not moved. */
+  version(): Promise<string | null> {
+    return this.redis.get(ledgerVersionKey(this.prefix));
   }
 
   async snapshot(): Promise<{ approvals: Approval[]; revoked: Revocation[] }> {

@@ -3,13 +3,15 @@
  * image name → the revocation as JSON. Adding or lifting an entry and its audit records are
  * one script, so the deny-list never changes unrecorded. A revocation's script also takes the
  * approvals out of the ledger and records what is left to do (requests' states, registry
- * deletes) as an intent in `revocation-intents` (id → JSON), removed once done.
+ * deletes) as an intent in `revocation-intents` (id → JSON), removed once done; each tag it
+ * drops from the ledger keeps the revoked digest (`revokedTag`) in that same script.
  */
 import type Redis from 'ioredis';
 import type { ConfirmWrite } from '../lib/redis';
-import { storeKeys, type StoreKeys } from './keys';
+import { REVOKED_TAG_TTL_S, storeKeys, type StoreKeys } from './keys';
+import { ledgerVersionKey, writeWithVersion } from './ledger-version';
 import { removalKeys } from './redis-approvals';
-import type { Approval, OutboxRecord, Revocation, RevocationIntent, RevocationStore } from './types';
+import { platformKey, type Approval, type OutboxRecord, type Revocation, type RevocationIntent, type RevocationStore } from './types';
 
 // KEYS: deny entry, outbox. ARGV: field, JSON, records…
 const ADD = `
@@ -26,9 +28,13 @@ for i = 3, #ARGV do redis.call('XADD', KEYS[2], '*', 'record', ARGV[i]) end
 return 1
 `;
 
-// KEYS: deny entry, outbox, intents, then per approval its removalKeys (redis-approvals.ts).
+// KEYS: deny entry, outbox, intents, then per approval its removalKeys (redis-approvals.ts) and
+// the revoked-tag key of each of its tags (same order as its tags, which lead its owned keys).
 // ARGV: field, JSON, intent id, intent JSON, n records, records…, then per approval: number of
-// its owned index keys, digest, image. The approval part is redis-approvals.ts's REMOVE, per approval.
+// its owned index keys, digest, image, number of its tags, revoked-tag TTL (s). The approval
+// part is redis-approvals.ts's REMOVE, per approval, plus: a tag entry dropped here leaves its
+// revoked digest in the same step, so that CI's lookup by that tag finds the approval or the
+// revocation, never neither (it says REVOKED from the moment it stops answering the approval).
 const REVOKE = `
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 redis.call('HSET', KEYS[3], ARGV[3], ARGV[4])
@@ -36,15 +42,19 @@ local nrec = tonumber(ARGV[5])
 for i = 1, nrec do redis.call('XADD', KEYS[2], '*', 'record', ARGV[5 + i]) end
 local a, k = 6 + nrec, 4
 while a <= #ARGV do
-  local owned, digest, image = tonumber(ARGV[a]), ARGV[a + 1], ARGV[a + 2]
+  local owned, digest, image, ntags, ttl = tonumber(ARGV[a]), ARGV[a + 1], ARGV[a + 2], tonumber(ARGV[a + 3]), ARGV[a + 4]
   local member = redis.call('HGET', KEYS[k], 'member')
   if member and member ~= '' then redis.call('ZREM', KEYS[k + 3], member) end
   redis.call('DEL', KEYS[k], KEYS[k + 2])
   redis.call('SREM', KEYS[k + 1], image)
   for j = k + 4, k + 3 + owned do
-    if redis.call('GET', KEYS[j]) == digest then redis.call('DEL', KEYS[j]) end
+    if redis.call('GET', KEYS[j]) == digest then
+      redis.call('DEL', KEYS[j])
+      local t = j - (k + 4)
+      if t < ntags then redis.call('SET', KEYS[k + 4 + owned + t], digest, 'EX', ttl) end
+    end
   end
-  k, a = k + 4 + owned, a + 3
+  k, a = k + 4 + owned + ntags, a + 5
 end
 return 1
 `;
@@ -60,17 +70,20 @@ export class RedisRevocationStore implements RevocationStore {
 
   private readonly confirm: ConfirmWrite;
   private readonly intentsKey: string;
+  /** Incremented with every deny-list write (ledger-version.ts): webhook replicas reload only when it moved. */
+  private readonly version: string;
 
   /** `confirm`: run after adding or lifting an entry, before it is reported done (replicas, lib/redis.ts). */
   constructor(private readonly redis: Redis, prefix: string, options: { confirm?: ConfirmWrite } = {}) {
     this.keys = storeKeys(prefix);
     this.intentsKey = `${prefix}:revocation-intents`;
+    this.version = ledgerVersionKey(prefix);
     this.confirm = options.confirm ?? (async () => undefined);
   }
 
   async add(entry: Revocation, records: OutboxRecord[]): Promise<void> {
-    await this.redis.eval(ADD, 2, this.keys.revoked(entry.team, entry.digest), this.keys.auditOutbox(),
-      entry.image ?? ALL, JSON.stringify(entry), ...records.map(recordJson));
+    await writeWithVersion(this.redis, this.version, (m) => m.eval(ADD, 2, this.keys.revoked(entry.team, entry.digest), this.keys.auditOutbox(),
+      entry.image ?? ALL, JSON.stringify(entry), ...records.map(recordJson)));
     await this.confirm();
   }
 
@@ -79,10 +92,11 @@ export class RedisRevocationStore implements RevocationStore {
     const args = [entry.image ?? ALL, JSON.stringify(entry), intent.id, JSON.stringify(intent), String(records.length), ...records.map(recordJson)];
     for (const a of approvals) {
       const removal = removalKeys(this.keys, a);
-      keys.push(...removal);
-      args.push(String(removal.length - 4), a.digest, a.image);
+      const platforms = platformKey(a.platforms);
+      keys.push(...removal, ...a.tags.map((tag) => this.keys.revokedTag(a.team, a.image, platforms, tag)));
+      args.push(String(removal.length - 4), a.digest, a.image, String(a.tags.length), String(REVOKED_TAG_TTL_S));
     }
-    await this.redis.eval(REVOKE, keys.length, ...keys, ...args);
+    await writeWithVersion(this.redis, this.version, (m) => m.eval(REVOKE, keys.length, ...keys, ...args));
     await this.confirm();
   }
 
@@ -107,7 +121,7 @@ export class RedisRevocationStore implements RevocationStore {
       const json = await this.redis.hget(key, image ?? ALL);
       if (!json) return null;
       const lifted = JSON.parse(json) as Revocation;
-      const done = await this.redis.eval(REMOVE, 2, key, this.keys.auditOutbox(), image ?? ALL, json, ...records(lifted).map(recordJson));
+      const done = await writeWithVersion(this.redis, this.version, (m) => m.eval(REMOVE, 2, key, this.keys.auditOutbox(), image ?? ALL, json, ...records(lifted).map(recordJson)));
       if (Number(done) === 1) {
         await this.confirm();
         return lifted;

@@ -146,7 +146,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
       await worker?.step.run();
       await api.step.run();
       built.auth.stop();
-      await Promise.all([built.scheduler.close(), built.cleanup.close(), built.webhooks.queue?.close(), built.monitorQueue.close()]);
+      await Promise.all([built.scheduler.close(), built.cleanup.close(), built.webhooks.queue?.close(), built.monitorQueue.close(), built.clairQueue.close()]);
       const keys = await redis.keys(`${config.redis.prefix}:*`);
       for (let i = 0; i < keys.length; i += 500) await redis.del(...keys.slice(i, i + 500));
       redis.disconnect();

@@ -16,6 +16,15 @@ export interface RpmSpec {
   release: string;
   /** Absolute path → content. */
   files: Record<string, string>;
+  /**
+   * Binary packages built from the same source (`%package -n`): each records this package's
+   * source rpm (`<name>-<version>-<release>.src.rpm`), as RHEL's subpackages do.
+   */
+  subpackages?: Array<{ name: string; files: Record<string, string> }>;
+}
+
+function installScript(files: Record<string, string>): string[] {
+  return Object.entries(files).map(([f, content]) => `mkdir -p %{buildroot}${path.posix.dirname(f)}\nprintf '%s' '${Buffer.from(content).toString('base64')}' | base64 -d > %{buildroot}${f}`);
 }
 
 export function rpmDatabase(packages: RpmSpec[]): Buffer {
@@ -25,13 +34,14 @@ export function rpmDatabase(packages: RpmSpec[]): Buffer {
   mkdirSync(dbpath);
   execFileSync('rpm', ['--dbpath', dbpath, '--initdb']);
   for (const p of packages) {
-    const install = Object.entries(p.files)
-      .map(([f, content]) => `mkdir -p %{buildroot}${path.posix.dirname(f)}\nprintf '%s' '${Buffer.from(content).toString('base64')}' | base64 -d > %{buildroot}${f}`)
-      .join('\n');
+    const subs = p.subpackages ?? [];
+    const install = [p.files, ...subs.map((s) => s.files)].flatMap(installScript).join('\n');
     const spec = [
       `Name: ${p.name}`, ...(p.epoch ? [`Epoch: ${p.epoch}`] : []), `Version: ${p.version}`, `Release: ${p.release}`,
       'Summary: test package', 'License: MIT', 'BuildArch: x86_64', '%description', 'test package',
-      '%install', install, '%files', ...Object.keys(p.files), '',
+      ...subs.flatMap((s) => [`%package -n ${s.name}`, 'Summary: test subpackage', `%description -n ${s.name}`, 'test subpackage']),
+      '%install', install, '%files', ...Object.keys(p.files),
+      ...subs.flatMap((s) => [`%files -n ${s.name}`, ...Object.keys(s.files)]), '',
     ].join('\n');
     const specFile = path.join(dir, `${p.name}.spec`);
     writeFileSync(specFile, spec);

@@ -23,6 +23,8 @@ export interface PathFacts {
   goVersion?: string;
   /** Language-package metadata paths an OS package owns (dpkg `.list`, apk `R:`), normalized. */
   ownedPaths?: string[];
+  /** A package database that is there but could not be read: why (a coverage finding says it). */
+  unreadable?: string;
   /** Symlink target, kept only for os-release (Debian links /etc/os-release into /usr/lib). */
   symlinkTarget?: string;
 }

@@ -26,7 +26,8 @@ export function installedPackages(fs: MergedFilesystem): { packages: InstalledPa
     else if (facts.kind === 'apk-installed') ecosystem = distroEcosystem(os, 'apk');
     else if (facts.kind === 'npm') ecosystem = 'npm';
     else if (facts.kind === 'go-binary') ecosystem = 'Go';
-    else if (facts.kind === 'rpmdb-sqlite') ecosystem = distroEcosystem(os, 'rpm');
+    // Both rpm database formats yield the same package records; os-release names their ecosystem.
+    else if (facts.kind === 'rpmdb-sqlite' || facts.kind === 'rpmdb-bdb') ecosystem = distroEcosystem(os, 'rpm');
     else if (facts.kind === 'java-archive') ecosystem = 'Maven';
     else ecosystem = 'PyPI';
     if (ecosystem === null) continue;

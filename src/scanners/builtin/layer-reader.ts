@@ -160,12 +160,13 @@ async function readEntry(entry: Entry, path: string, layer: string, limits: Scan
   const facts: PathFacts = { layer };
   if (regular && ((h.mode ?? 0) & 0o6000) !== 0) facts.setuidMode = h.mode ?? 0;
   if (type === 'symlink' && kind === 'os-release') facts.symlinkTarget = h.linkname ?? '';
-  if (regular && kind === 'rpmdb-bdb') {
-    facts.kind = kind;
+  if (regular && kind === 'rpmdb-bdb' && size > READ_CAP[kind]) {
+    // Not read, and said so: the image gets a coverage finding rather than a failed scan.
+    Object.assign(facts, { kind, unreadable: `${size} bytes, over the ${READ_CAP[kind]}-byte cap` });
     entry.resume();
   } else if (regular && kind && BINARY_ANALYZERS[kind] && size <= READ_CAP[kind]) {
     // Read whole but not kept: only the packages found count against the budget.
-    const parsed = await BINARY_ANALYZERS[kind](await readCapped(entry, READ_CAP[kind], path));
+    const parsed = await BINARY_ANALYZERS[kind](await readCapped(entry, READ_CAP[kind], path), limits);
     if (parsed.packages) {
       budget.packages += parsed.packages.length;
       if (budget.packages > limits.maxPackages) throw limitError(`/${path}: more than ${limits.maxPackages} package records in the image`);

@@ -10,6 +10,7 @@ import type { Finding } from '../types';
 import { withCoverage } from '../coverage';
 import type { ImageInventory } from './inventory-image';
 import { mergePlatformFindings } from './merge';
+import { mergeTwins } from './twins';
 
 /** What matching needs of the database: the OSV index (../osv/database.ts) satisfies it. */
 export interface VulnerabilityIndex {
@@ -24,9 +25,12 @@ export interface PlatformInventory extends ImageInventory {
   manifestDigest: string;
 }
 
-/** Findings of one platform image: its packages matched, then what it could not check and its hardening. */
+/**
+ * Findings of one platform image: its packages matched (two databases' records of one
+ * vulnerability in one package merged, ./twins.ts), then what it could not check and its hardening.
+ */
 export function matchImage(inventory: ImageInventory, db: VulnerabilityIndex): Finding[] {
-  return [...inventory.packages.flatMap((p) => db.findingsFor(p)), ...inventory.coverage, ...inventory.hardening];
+  return [...inventory.packages.flatMap((p) => mergeTwins(db.findingsFor(p))), ...inventory.coverage, ...inventory.hardening];
 }
 
 /** Findings of a whole digest: every platform image matched, merged by platform, with coverage. */

@@ -37,8 +37,8 @@ export const READ_CAP: Record<FileKind, number> = {
   'go-binary': 0,
   // A full RHEL userland's database is tens of MB.
   'rpmdb-sqlite': 256 * 1024 * 1024,
-  // Berkeley DB rpm databases are only noticed (coverage finding), never read.
-  'rpmdb-bdb': 0,
+  // Berkeley DB rpm databases are as big as SQLite ones; a bigger one is a coverage finding.
+  'rpmdb-bdb': 256 * 1024 * 1024,
   // Fat JARs and WARs of large applications reach a few hundred MB.
   'java-archive': 512 * 1024 * 1024,
   'os-release': 64 * 1024,

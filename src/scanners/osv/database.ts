@@ -11,7 +11,7 @@ import { AppError } from '../../lib/errors';
 import type { InstalledPackage } from '../packages';
 import { SEVERITIES, type Finding } from '../types';
 import { schemeForEcosystem } from '../versions';
-import { canonicalEcosystem } from './ecosystems';
+import { advisoryNames, canonicalEcosystem } from './ecosystems';
 import { loadRecords, type LoadStats } from './loader';
 import { matchAffected } from './match';
 import type { OsvAffected, OsvRecord } from './schema';
@@ -45,6 +45,11 @@ function key(ecosystem: string, name: string): string {
 export function lookupKeys(ecosystem: string, name: string): string[] {
   const base = ecosystem.split(':', 1)[0] ?? ecosystem;
   return base === ecosystem ? [key(ecosystem, name)] : [key(ecosystem, name), key(base, name)];
+}
+
+/** Every index key a package is looked up under (each name it is known by, ./ecosystems.ts `advisoryNames`). */
+export function packageLookupKeys(pkg: InstalledPackage): string[] {
+  return advisoryNames(pkg.ecosystem, pkg.name, pkg.sourceName).flatMap((n) => lookupKeys(pkg.ecosystem, n));
 }
 
 /** One advisory a package is affected by: its position among the package's candidates, and the fix. */
@@ -124,6 +129,12 @@ export class OsvDatabase {
     return lookupKeys(ecosystem, name).flatMap((k) => this.index.get(k) ?? []);
   }
 
+  /** The advisories a package is looked up against, in order: under each name it is known by (./ecosystems.ts `advisoryNames`). */
+  private packageCandidates(pkg: InstalledPackage): IndexedAdvisory[] {
+    const names = advisoryNames(pkg.ecosystem, pkg.name, pkg.sourceName);
+    return names.length === 1 ? this.candidates(pkg.ecosystem, names[0]!) : names.flatMap((n) => this.candidates(pkg.ecosystem, n));
+  }
+
   /** The indexed advisories per key and the borrowable severities: what a data version's manifest is made of (./manifest.ts). */
   get contents(): { index: ReadonlyMap<string, readonly IndexedAdvisory[]>; scored: ReadonlyMap<string, AdvisorySeverity> } {
     return { index: this.index, scored: this.scored };
@@ -140,7 +151,7 @@ export class OsvDatabase {
     const scheme = schemeForEcosystem(pkg.ecosystem);
     const seen = new Set<string>();
     const matches: AdvisoryMatch[] = [];
-    for (const [at, adv] of this.candidates(pkg.ecosystem, pkg.sourceName ?? pkg.name).entries()) {
+    for (const [at, adv] of this.packageCandidates(pkg).entries()) {
       if (seen.has(adv.id)) continue;
       const m = matchAffected(version, adv.affected, scheme);
       if (!m) continue;
@@ -156,7 +167,7 @@ export class OsvDatabase {
    * (and the severities they borrow) are unchanged (src/monitor/rematch-memo.ts).
    */
   findingsAt(pkg: InstalledPackage, matches: readonly AdvisoryMatch[]): Finding[] {
-    const candidates = this.candidates(pkg.ecosystem, pkg.sourceName ?? pkg.name);
+    const candidates = this.packageCandidates(pkg);
     const findings: Finding[] = [];
     for (const m of matches) {
       const adv = candidates[m.at];

@@ -9,15 +9,26 @@
  * a manifest with a subject, the referrers tag schema is maintained as well: the image index
  * tagged `<alg>-<hex>` (the subject digest's algorithm truncated to 32 characters, a hyphen,
  * the encoded part truncated to 64) lists every referrer's descriptor with its artifactType.
- * Updating that tag is a read-modify-write the spec leaves to clients: the index is re-read
- * after the write and the update retried when another writer's version replaced ours.
+ * Updating that tag is a read-modify-write the spec leaves to clients, and docker-registry has
+ * no conditional PUT: writers of one index take turns (./referrer-lock.ts: in-process, and
+ * across processes through a Redis lease), and the index is re-read after the write and the
+ * update made again when another writer's version replaced ours anyway.
+ *
+ * When the image goes (revocation, quarantine purge), its SBOM referrers go too
+ * ({@link detachSboms}): a referrer whose subject is gone would stay listed under a tag that
+ * still names the deleted digest, and an OCI tool would find an SBOM of an image that is not there.
  */
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { z } from 'zod';
 import { AppError } from '../../lib/errors';
+import { withRetry } from '../../registry';
 import { MediaTypes, type Descriptor, type RegistryClient, type RegistryWriter } from '../../registry/types';
 import { CYCLONEDX_MEDIA_TYPE } from './cyclonedx';
+import { withReferrersLock, type ReferrerLockOptions } from './referrer-lock';
+
+/** How writers of one referrers index take turns (./referrer-lock.ts). */
+export type ReferrerOptions = ReferrerLockOptions;
 
 export const EMPTY_MEDIA_TYPE = 'application/vnd.oci.empty.v1+json';
 const EMPTY_BYTES = Buffer.from('{}');
@@ -58,13 +69,64 @@ export interface AttachedReferrer {
   tag: string | null;
 }
 
+/** A referrers index entry: an artifact manifest's descriptor with its artifactType. */
+type Listed = Descriptor & { artifactType?: string };
+/** What a change does to the listed entries: the new list, or null when nothing needs writing. */
+type Change = (listed: Listed[]) => Listed[] | null;
+/** Whether the entries re-read after a write hold what the change meant. */
+type Check = (listed: Listed[]) => boolean;
+
+const ATTEMPTS = 5;
+/**
+ * Attach and detach are idempotent, so a temporary registry failure (5xx, reset) redoes the
+ * whole operation: docker-registry's filesystem driver answers 500 to a HEAD of a blob or tag
+ * that another process is writing at that moment (several attaches share the empty config blob).
+ */
+const RETRY = { retries: 4, baseMs: 250 };
+
+/**
+ * Applies `change` to the referrers index under `tag` as its one writer (./referrer-lock.ts),
+ * then re-reads it: a writer outside Portcullis, or our lease lapsing mid-write, can still
+ * replace our version, and then the change is made again on what is there. An emptied index
+ * is deleted (by digest, which removes its tag), not left behind as an empty list.
+ * Returns false when the tag holds something that is not a referrers index (left alone).
+ */
+async function updateIndex(registry: RegistryWriter, repository: string, subject: string, tag: string, options: ReferrerOptions, change: Change, check: Check): Promise<boolean> {
+  for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+    // Each attempt is one turn: a turn whose lease lapsed mid-write (its holder stalled past the TTL) proves nothing.
+    const outcome = await withReferrersLock(repository, subject, options, async (held): Promise<'done' | 'unlisted' | 'again'> => {
+      const current = await readTag(registry, repository, tag);
+      if (current === null) return 'unlisted';
+      const next = change(current.listed);
+      if (next === null) return 'done';
+      if (next.length === 0) {
+        if (current.digest) await registry.deleteManifest(repository, current.digest);
+      } else {
+        const index = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaTypes.ociIndex, manifests: next }));
+        await registry.putManifest(repository, tag, index, MediaTypes.ociIndex);
+      }
+      const after = await readTag(registry, repository, tag);
+      return after !== null && held() && check(after.listed) ? 'done' : 'again';
+    });
+    if (outcome !== 'again') return outcome === 'done';
+  }
+  throw new AppError('CONFLICT', `the referrers tag ${repository}:${tag} kept changing under concurrent writers`, { temporary: true });
+}
+
 /**
  * Pushes `sbom` as a referrer of `subjectDigest` in `repository` and lists it under the
  * referrers tag; idempotent (the same SBOM gives the same artifact digest, listed once).
+ * Concurrent attaches to one subject each end listed (`options.locks` makes that hold across
+ * processes; without it, only inside this one).
  * @throws AppError NOT_FOUND when the subject is not in the repository.
+ * @throws AppError CONFLICT when another writer held the index too long, or it kept changing (a writer outside Portcullis).
  */
-export async function attachSbom(registry: RegistryClient, repository: string, subjectDigest: string, sbom: Buffer, created: string): Promise<AttachedReferrer> {
+export async function attachSbom(registry: RegistryClient, repository: string, subjectDigest: string, sbom: Buffer, created: string, options: ReferrerOptions = {}): Promise<AttachedReferrer> {
   if (!isWriter(registry)) throw new AppError('INTERNAL', 'the registry client cannot upload blobs');
+  return withRetry(() => attachOnce(registry, repository, subjectDigest, sbom, created, options), RETRY);
+}
+
+async function attachOnce(registry: RegistryWriter, repository: string, subjectDigest: string, sbom: Buffer, created: string, options: ReferrerOptions): Promise<AttachedReferrer> {
   const subject = await registry.headManifest(repository, subjectDigest);
   if (!subject) throw new AppError('NOT_FOUND', `${repository}@${subjectDigest} is not in the registry`);
   const sbomDigest = sha256(sbom);
@@ -81,25 +143,50 @@ export async function attachSbom(registry: RegistryClient, repository: string, s
     annotations,
   }));
   const digest = await registry.putManifest(repository, sha256(manifest), manifest, MediaTypes.ociManifest);
-  const entry: Descriptor & { artifactType: string } = { mediaType: MediaTypes.ociManifest, digest, size: manifest.length, artifactType: CYCLONEDX_MEDIA_TYPE, annotations };
+  const entry: Listed & { artifactType: string } = { mediaType: MediaTypes.ociManifest, digest, size: manifest.length, artifactType: CYCLONEDX_MEDIA_TYPE, annotations };
   const tag = referrersTag(subject.digest);
-  for (let attempt = 0; attempt < 5; attempt++) {
-    const listed = await readIndex(registry, repository, tag);
-    if (listed === null) return { digest, tag: null };
-    if (listed.some((d) => d.digest === digest)) return { digest, tag };
-    const index = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaTypes.ociIndex, manifests: [...listed, entry] }));
-    await registry.putManifest(repository, tag, index, MediaTypes.ociIndex);
-  }
-  throw new AppError('CONFLICT', `the referrers tag ${repository}:${tag} kept changing under concurrent writers`, { temporary: true });
+  const has = (listed: Listed[]): boolean => listed.some((d) => d.digest === digest);
+  const listed = await updateIndex(registry, repository, subject.digest, tag, options, (l) => (has(l) ? null : [...l, entry]), has);
+  return { digest, tag: listed ? tag : null };
+}
+
+export interface DetachedReferrers {
+  /** Digests of the SBOM artifact manifests deleted. */
+  removed: string[];
+  /** The referrers tag, gone unless other (not CycloneDX) referrers are still listed; null when it holds something that is not an index. */
+  tag: string | null;
 }
 
 /**
- * The descriptors listed under the referrers tag; none when the tag does not exist; null when
- * the tag holds something that is not an image index (not ours to replace).
+ * Takes the SBOM referrers of `subjectDigest` out of `repository` (the image is about to be
+ * deleted: a revocation's unpublish, a quarantine purge): they leave the referrers index, the
+ * index goes with its tag once nothing else is listed, and their artifact manifests are
+ * deleted. Referrers of other artifact types (someone's signature) are not Portcullis's to
+ * delete and stay listed. Idempotent; the subject need not be there any more.
  */
-export async function readIndex(registry: RegistryClient, repository: string, tag: string): Promise<Array<Descriptor & { artifactType?: string }> | null> {
+export function detachSboms(registry: RegistryWriter, repository: string, subjectDigest: string, options: ReferrerOptions = {}): Promise<DetachedReferrers> {
+  return withRetry(() => detachOnce(registry, repository, subjectDigest, options), RETRY);
+}
+
+async function detachOnce(registry: RegistryWriter, repository: string, subjectDigest: string, options: ReferrerOptions): Promise<DetachedReferrers> {
+  const tag = referrersTag(subjectDigest);
+  const ours = (d: Listed): boolean => d.artifactType === CYCLONEDX_MEDIA_TYPE;
+  let removed: string[] = [];
+  const listed = await updateIndex(registry, repository, subjectDigest, tag, options, (l) => {
+    removed = l.filter(ours).map((d) => d.digest);
+    return removed.length ? l.filter((d) => !ours(d)) : null;
+  }, (l) => !l.some(ours));
+  // The artifacts go after the index stops listing them: no reader is sent to a missing manifest.
+  for (const digest of removed) {
+    if (await registry.headManifest(repository, digest)) await registry.deleteManifest(repository, digest);
+  }
+  return { removed, tag: listed ? tag : null };
+}
+
+/** The referrers index under `tag` with its digest (null when absent); null when the tag holds something else. */
+async function readTag(registry: RegistryClient, repository: string, tag: string): Promise<{ digest: string | null; listed: Listed[] } | null> {
   const head = await registry.headManifest(repository, tag);
-  if (!head) return [];
+  if (!head) return { digest: null, listed: [] };
   if (head.mediaType !== MediaTypes.ociIndex) return null;
   const res = await registry.getManifest(repository, tag);
   let json: unknown;
@@ -110,8 +197,16 @@ export async function readIndex(registry: RegistryClient, repository: string, ta
   }
   const parsed = indexSchema.safeParse(json);
   if (!parsed.success) return null;
-  const listed = parsed.data.manifests as Array<Descriptor & { artifactType?: string }>;
+  const listed = parsed.data.manifests as Listed[];
   // An image index of platform images (a multi-arch approval tagged `sha256-<hex>` before approvals were `digest-<hex>`) is
   // not a referrers list: every entry of a referrers list carries an artifactType.
-  return listed.every((d) => typeof d.artifactType === 'string') ? listed : null;
+  return listed.every((d) => typeof d.artifactType === 'string') ? { digest: res.digest, listed } : null;
+}
+
+/**
+ * The descriptors listed under the referrers tag; none when the tag does not exist; null when
+ * the tag holds something that is not an image index (not ours to replace).
+ */
+export async function readIndex(registry: RegistryClient, repository: string, tag: string): Promise<Listed[] | null> {
+  return (await readTag(registry, repository, tag))?.listed ?? null;
 }

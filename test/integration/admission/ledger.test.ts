@@ -1,10 +1,12 @@
 /**
  * The admission ledger on real Redis: a webhook replica records its decisions through the
  * buffered writer (a Deployment's Pods count as one workload, repeated identical allows sampled),
- * `GET /v1/images/{digest}/workloads` answers where the digest runs within the caller's teams,
- * pinned by the mutating webhook or admitted by the validating one, and revoking the digest
- * through the API lists those workloads in its event and audit record.
+ * `GET /v1/images/{digest}/workloads` answers where the digest runs within the caller's teams:
+ * Pods the validating webhook admitted, not a Pod the mutating webhook pinned that validation
+ * then denied, nor a Deployment none of whose Pods was admitted; and revoking the digest through
+ * the API lists those workloads in its event and audit record.
  */
+import { applyPatch, type Operation } from 'fast-json-patch';
 import { RedisAdmissionLedger } from '../../../src/admission';
 import type { DomainEvent } from '../../../src/intake/events';
 import { RedisApprovalStore, type Approval } from '../../../src/store';
@@ -35,6 +37,13 @@ function replicaSetPod(ns: string, podName: string): Record<string, unknown> {
   meta.labels = { app: 'web', 'pod-template-hash': '5d8f7c9b4' };
   meta.ownerReferences = [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'web-5d8f7c9b4', uid: 'u1', controller: true, blockOwnerDeletion: true }];
   return r;
+}
+
+/** The review as the API server sends it to the validating webhook: the mutating webhook's patch applied to its object. */
+function patched(r: Record<string, unknown>, patch: string | undefined): Record<string, unknown> {
+  const request = r.request as { object: unknown };
+  const ops = JSON.parse(Buffer.from(patch ?? '', 'base64').toString()) as Operation[];
+  return { ...r, request: { ...request, object: applyPatch(structuredClone(request.object), ops, true, false).newDocument } };
 }
 
 describe('the admission ledger', () => {
@@ -77,6 +86,20 @@ describe('the admission ledger', () => {
     // Two more Pods of the same ReplicaSet and the Deployment were sampled: identical allows within
     // sampleMs; so was the second, identical pin of the Job's Pod.
     expect(replica.h.recorder?.buffered).toBe(5);
+    // The validating webhook then admits the Job's Pod as mutated: now it runs.
+    const job = jobPod('payments-stage', 'nginx:1.25');
+    expect((await review(replica.h.port, patched(job, pinned.response.patch))).response.allowed).toBe(true);
+    // A Pod whose first image mutate pins but whose second is not approved: validation denies it,
+    // so it runs nothing, the pinned digest included.
+    const mixed = podReview('payments-stage', containers('nginx:1.25', 'nginx:1.26'), { name: 'mixed' });
+    const mixedPin = await review(replica.h.port, mixed, 'mutate');
+    expect(mixedPin.response).toMatchObject({ allowed: true, patch: expect.any(String) });
+    expect((await review(replica.h.port, patched(mixed, mixedPin.response.patch))).response.allowed).toBe(false);
+    // A Deployment is allowed with warnings only; until one of its Pods is admitted it runs nothing.
+    const api = deploymentReview('payments-prod', [REF]);
+    (api.request as { name: string }).name = 'api';
+    expect((await review(replica.h.port, api)).response.allowed).toBe(true);
+    expect(replica.h.recorder?.buffered).toBe(11);
     await replica.h.recorder?.flush();
     expect(replica.h.recorder?.buffered).toBe(0);
 
@@ -96,12 +119,18 @@ describe('the admission ledger', () => {
     // Every decision, denials included, is in the stream of recent decisions.
     const stream = await app.redis.xrange(`${app.config.redis.prefix}:admission:decisions`, '-', '+');
     const records = stream.map(([, fields]) => JSON.parse(fields[1]) as { name: string; allowed: boolean; reason: string; workload: { kind: string; name: string } });
-    expect(records.filter((r) => !r.allowed)).toMatchObject([{ name: 'denied', reason: 'NOT_APPROVED' }]);
+    expect(records.filter((r) => !r.allowed)).toMatchObject([
+      { name: 'denied', reason: 'NOT_APPROVED' },
+      { name: 'mixed', endpoint: 'validate', image: REF, reason: 'approved', digest: D1 },
+      { name: 'mixed', endpoint: 'validate', image: 'nginx:1.26', reason: 'NOT_APPROVED' },
+    ]);
     expect(records.find((r) => r.name === 'web-5d8f7c9b4-aaaaa')).toMatchObject({ endpoint: 'validate', allowed: true, reason: 'approved', workload: { kind: 'Deployment', name: 'web' } });
     // Mutate decisions too: the rewrite made, and why none was.
     expect(records.filter((r) => (r as { endpoint?: string }).endpoint === 'mutate')).toMatchObject([
       { name: 'nightly-', image: 'nginx:1.25', reason: 'PINNED', digest: D1, pinnedTo: REF, workload: { kind: 'Job', name: 'nightly' } },
       { name: 'left', image: 'nginx:1.26', reason: 'NOT_APPROVED' },
+      { name: 'mixed', image: 'nginx:1.25', reason: 'PINNED', digest: D1, pinnedTo: REF, allowed: true },
+      { name: 'mixed', image: 'nginx:1.26', reason: 'NOT_APPROVED', allowed: true },
     ]);
   });
 

@@ -34,6 +34,25 @@ function post(port: number, path: string, body: unknown): Promise<{ status: numb
   });
 }
 
+/** Posts `pieces` as separate writes (separate TLS records), with a content-length or chunked. */
+function postPieces(port: number, pieces: string[], contentLength: boolean): Promise<{ status: number; body: any }> {
+  return new Promise((resolve, reject) => {
+    const length = Buffer.byteLength(pieces.join(''));
+    const req = request({ host: '127.0.0.1', port, path: '/admission/validate', method: 'POST', ca: tls.cert, headers: { 'content-type': 'application/json', ...(contentLength ? { 'content-length': String(length) } : {}) } }, (res) => {
+      let text = '';
+      res.on('data', (c: Buffer) => { text += c.toString(); });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) }));
+    });
+    req.on('error', reject);
+    const next = (i: number): void => {
+      if (i === pieces.length) { req.end(); return; }
+      req.write(pieces[i]);
+      setTimeout(() => next(i + 1), 5);
+    };
+    next(0);
+  });
+}
+
 /** A ledger kept in one Redis key, so that reading it fails while that Redis is down. */
 function redisSource(redis: Redis, key: string): LedgerSource {
   return {
@@ -149,6 +168,17 @@ describe('webhook replicas', () => {
       expect(await post(h.port, '/admission/validate', { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { uid: 'x' } }))
         .toMatchObject({ status: 400, body: { error: { code: 'INVALID_REQUEST', message: expect.stringContaining('not an AdmissionReview v1') } } });
       expect((await post(h.port, '/admission/other', {})).status).toBe(404);
+      // A review that arrives in pieces is put together whole, whether its length was declared or not.
+      const whole = JSON.stringify(podReview('payments-prod', containers(entry.internalRef)));
+      const uid = (JSON.parse(whole) as { request: { uid: string } }).request.uid;
+      const pieces = [whole.slice(0, 100), whole.slice(100, 700), whole.slice(700)];
+      for (const declared of [true, false]) {
+        const r = await postPieces(h.port, pieces, declared);
+        expect(r).toMatchObject({ status: 200, body: { response: { uid, allowed: false } } });
+        expect(r.body.response.status.message).toContain('NOT_APPROVED');
+      }
+      const comma = whole.indexOf(',') + 1;
+      expect(await postPieces(h.port, [whole.slice(0, comma), '}', whole.slice(comma)], true)).toMatchObject({ status: 400, body: { error: { code: 'INVALID_REQUEST' } } });
       const review = podReview('payments-prod', { containers: [{ name: 'x', image: 'UPPER/Case:tag' }] });
       const r = await post(h.port, '/admission/validate', review);
       expect(r.body.response).toMatchObject({ allowed: false, status: { message: expect.stringContaining('INVALID_REFERENCE') } });

@@ -8,7 +8,10 @@
  * again, stored and announced with `findings.updated`; an unapproved or unknown manifest is
  * ignored; the notification is deleted once; redeliveries and concurrent deliveries apply it
  * once, also when its first deliveries failed; a callback off the notifier URL is refused and
- * never fetched.
+ * never fetched. Clair does not deliver again after a 200, so a notification whose job fails
+ * (the callback unreachable, a report unreadable) is kept and run again with backoff until it
+ * is applied, and deleted at Clair only then; past `monitor.clairRetry.giveUpAfter` it is given
+ * up with an alert and a counter.
  */
 import { createHmac } from 'node:crypto';
 import { createServer } from 'node:http';
@@ -26,6 +29,10 @@ import { mergeFindings } from '../../../src/scanners/clair/images';
 import { withCoverage } from '../../../src/scanners/coverage';
 import { RedisScanResultStore } from '../../../src/store';
 import type { DomainEvent } from '../../../src/intake/events';
+import { clairJobId, clairNotificationEnqueuer, clairNotificationProcessor, startClairNotificationWorker, CLAIR_QUEUE } from '../../../queue/clair-notification';
+import { bullPrefix } from '../../../queue/names';
+import { workerConnection } from '../../../src/lib/redis';
+import { Queue } from 'bullmq';
 import { startClairStandin, type ClairStandin } from '../scanners/standins/clair';
 import { debianImage } from '../scanners/standins/fixtures';
 import { approveImage, until } from './fixtures';
@@ -39,29 +46,36 @@ describe('Clair notifier webhook', () => {
   let app: TestApp;
   let hook: string;
   const events: DomainEvent[] = [];
-  const digests: Record<'single' | 'index' | 'untouched' | 'unapproved' | 'child', string> = { single: '', index: '', untouched: '', unapproved: '', child: '' };
+  const digests: Record<'single' | 'index' | 'untouched' | 'unapproved' | 'child' | 'retryPages' | 'retryReport', string> = { single: '', index: '', untouched: '', unapproved: '', child: '', retryPages: '', retryReport: '' };
 
   beforeAll(async () => {
     clair = await startClairStandin({ psk: PSK, issuers: ['portcullis'], fixtures: [] });
     const entry = { name: 'clair', type: 'clair', url: clair.url, psk: PSK, pollIntervalMs: 100, notifierPageSize: 2 };
     const scanner = new ClairScanner(clairScannerConfigSchema.parse(entry), { registryAuthorization: async () => undefined, logger: createLogger({ level: 'silent' }) });
-    app = await startTestApp({ scanners: [scanner], config: { scanners: [entry] } });
+    // Retries in tenths of a second, so that a test sees several of them.
+    app = await startTestApp({ scanners: [scanner], config: { scanners: [entry], monitor: { clairRetry: { first: '100ms', max: '300ms' } } } });
     hook = `${app.url}/hooks/clair`;
     app.services.events.subscribe((e) => { if (e.type === 'findings.updated') events.push(e); });
     const tag = uniqueName('n');
     const single = await debianImage('amd64', { 'etc/single': tag });
     const untouched = await debianImage('amd64', { 'etc/untouched': tag });
     const unapproved = await debianImage('amd64', { 'etc/unapproved': tag });
+    const retryPages = await debianImage('amd64', { 'etc/retry-pages': tag });
+    const retryReport = await debianImage('amd64', { 'etc/retry-report': tag });
     const children = [await debianImage('amd64', { 'etc/index': tag }), await debianImage('arm64', { 'etc/index': tag })];
     const idx = buildIndex(children);
     const repo = uniqueName('clair-notified');
     await pushImage(svc.upstream.url, `${repo}/single`, '1', single);
     await pushImage(svc.upstream.url, `${repo}/untouched`, '1', untouched);
     await pushImage(svc.upstream.url, `${repo}/unapproved`, '1', unapproved);
+    await pushImage(svc.upstream.url, `${repo}/retry-pages`, '1', retryPages);
+    await pushImage(svc.upstream.url, `${repo}/retry-report`, '1', retryReport);
     await pushIndex(svc.upstream.url, `${repo}/index`, '1', idx);
     digests.single = (await approveImage(app, `${svc.upstream.host}/${repo}/single:1`)).digest;
     digests.untouched = (await approveImage(app, `${svc.upstream.host}/${repo}/untouched:1`)).digest;
     digests.index = (await approveImage(app, `${svc.upstream.host}/${repo}/index:1`)).digest;
+    digests.retryPages = (await approveImage(app, `${svc.upstream.host}/${repo}/retry-pages:1`)).digest;
+    digests.retryReport = (await approveImage(app, `${svc.upstream.host}/${repo}/retry-report:1`)).digest;
     digests.child = children[1]!.digest;
     const created = await app.call('dev', 'POST', '/v1/requests', { image: `${svc.upstream.host}/${repo}/unapproved:1`, team: 'payments', justification: 'left waiting' });
     digests.unapproved = (await app.waitForStatus(created.body.id, ['awaiting_approval'])).stagedDigest;
@@ -121,7 +135,7 @@ describe('Clair notifier webhook', () => {
     const statuses = await Promise.all(Array.from({ length: 40 }, async () => (await fetch(hook, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${signed()}` }, body })).status));
     expect(new Set(statuses)).toEqual(new Set([200]));
     await until('the notification deleted', () => (deleted(first.id) > 0 ? true : undefined));
-    const jobs = await app.services.monitorQueue.queue.getJobs(['completed', 'active', 'waiting', 'delayed', 'failed']);
+    const jobs = await app.services.clairQueue.queue.getJobs(['completed', 'active', 'waiting', 'delayed', 'failed']);
     expect(jobs.filter((j) => (j.data as { notificationId?: string }).notificationId === first.id)).toHaveLength(1);
     expect(pages(first.id)).toHaveLength(1);
     expect(deleted(first.id)).toBe(1);
@@ -153,6 +167,89 @@ describe('Clair notifier webhook', () => {
       expect(events.slice(before).map((e) => e.details.digest)).toEqual([digests.untouched]);
     } finally {
       relay.close();
+    }
+  });
+
+  const vulnerabilities = async (d: string) => (await stored(d))?.findings.filter((f) => f.kind === 'vulnerability').length ?? 0;
+
+  it('a notification whose callback fails every run is kept and run again with backoff, then applied and deleted once the notifier answers', async () => {
+    const before = events.length;
+    clair.setFaults({ notifier: true });
+    let delivery: Awaited<ReturnType<typeof clair.notifier.notify>> | undefined;
+    try {
+      delivery = await clair.notifier.notify({ target: hook, sign: PSK, manifests: [digests.retryPages] });
+      expect(delivery.statuses).toEqual([200]);
+      const id = delivery.id;
+      // More runs than a BullMQ job's attempts were (8): each run failed on the callback, none deleted anything.
+      await until('nine failed runs', () => (clair.events.filter((e) => e === `notifier 503 ${id}`).length >= 9 ? true : undefined));
+      const job = await app.services.clairQueue.queue.getJob(clairJobId(id));
+      expect(['delayed', 'waiting', 'active']).toContain(await job?.getState());
+      expect(deleted(id)).toBe(0);
+      expect(await vulnerabilities(digests.retryPages)).toBe(0);
+    } finally {
+      clair.setFaults({});
+    }
+    await until('the notification deleted', () => (deleted(delivery.id) > 0 ? true : undefined));
+    expect(await vulnerabilities(digests.retryPages)).toBeGreaterThan(5);
+    expect(events.slice(before).map((e) => e.details.digest)).toEqual([digests.retryPages]);
+    expect(deleted(delivery.id)).toBe(1);
+    expect(pages(delivery.id)).toHaveLength(1);
+    const { body } = await app.services.metrics.exposition();
+    expect(body).toMatch(/^portcullis_clair_notifications_total\{scanner="clair",outcome="retried"\} (9|\d\d+)$/m);
+  });
+
+  it('a report that cannot be read again keeps the notification (not deleted) until a later run reads it; the others are not read again', async () => {
+    const before = events.length;
+    clair.setFaults({ matcher: [digests.retryReport] });
+    let delivery: Awaited<ReturnType<typeof clair.notifier.notify>> | undefined;
+    let singleReadAt: string | undefined;
+    try {
+      delivery = await clair.notifier.notify({ target: hook, sign: PSK, manifests: [digests.retryReport, digests.single] });
+      expect(delivery.statuses).toEqual([200]);
+      await until('three failed report reads', () => (clair.events.filter((e) => e === `matcher 500 ${digests.retryReport}`).length >= 3 ? true : undefined));
+      expect(deleted(delivery.id)).toBe(0);
+      expect(await vulnerabilities(digests.retryReport)).toBe(0);
+      singleReadAt = (await stored(digests.single))?.finishedAt;
+    } finally {
+      clair.setFaults({});
+    }
+    await until('the notification deleted', () => (deleted(delivery.id) > 0 ? true : undefined));
+    expect(await vulnerabilities(digests.retryReport)).toBeGreaterThan(5);
+    // The digest read in the first run was not read again by the later ones (its stored report is that run's).
+    expect(singleReadAt).toBeDefined();
+    expect((await stored(digests.single))?.finishedAt).toBe(singleReadAt);
+    expect(events.slice(before).map((e) => e.details.digest)).toEqual([digests.retryReport]);
+    expect(deleted(delivery.id)).toBe(1);
+  });
+
+  it('past monitor.clairRetry.giveUpAfter a notification is given up: an alert and a counter, and it stays at Clair', async () => {
+    // The app's own processor, with a give-up bound of two seconds, on a queue of its own.
+    const prefix = uniqueName('clair-giveup');
+    const queue = new Queue(CLAIR_QUEUE, { connection: app.redis, prefix: bullPrefix(prefix) });
+    const alerts: DomainEvent[] = [];
+    app.services.events.subscribe((e) => { if (e.type === 'clair.notification_abandoned') alerts.push(e); });
+    const processor = clairNotificationProcessor(app.services.rescans.clairNotifications, createLogger({ level: 'silent' }), {
+      retry: { firstMs: 100, maxMs: 200, giveUpAfterMs: 2000 },
+      observe: (scanner, outcome) => app.services.metrics.clairNotifications.inc({ scanner, outcome }),
+    });
+    const worker = startClairNotificationWorker(workerConnection(app.config.redis), prefix, processor, createLogger({ level: 'silent' }));
+    clair.setFaults({ notifier: true });
+    try {
+      const delivery = await clair.notifier.notify({ target: hook, sign: PSK, manifests: [digests.single], maxAttempts: 0 });
+      await clairNotificationEnqueuer(queue)({ scanner: 'clair', notificationId: delivery.id, callback: delivery.callback });
+      const alert = await until('the alert', () => alerts.find((e) => e.details.notificationId === delivery.id));
+      expect(alert).toMatchObject({ actor: 'system', target: `clair-notification/${delivery.id}`, details: { scanner: 'clair' } });
+      expect(Number(alert.details.tries)).toBeGreaterThanOrEqual(2);
+      // Failed for good once the run that raised the alert ends.
+      await until('the job failed', async () => ((await (await queue.getJob(clairJobId(delivery.id)))?.getState()) === 'failed' ? true : undefined));
+      expect(deleted(delivery.id)).toBe(0);
+      const { body } = await app.services.metrics.exposition();
+      expect(body).toMatch(/^portcullis_clair_notifications_total\{scanner="clair",outcome="abandoned"\} 1$/m);
+    } finally {
+      clair.setFaults({});
+      await worker.close();
+      await queue.obliterate({ force: true });
+      await queue.close();
     }
   });
 

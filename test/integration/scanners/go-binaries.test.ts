@@ -104,6 +104,26 @@ describe('Go binaries', () => {
     expect(r.findings.some((f) => f.package === 'example.com/app')).toBe(false);
   });
 
+  test('with GitHub\'s twin of a Go record in the data (GHSA-69ch-w2m2-3vjp, real): one finding, led by the Go id, with GitHub\'s severity', async () => {
+    const withGhsa = mkdtempSync(path.join(os.tmpdir(), 'pcs-osv-go-ghsa-'));
+    try {
+      cpSync(path.join(osv, 'all.zip'), path.join(withGhsa, 'all.zip'));
+      cpSync(path.join(__dirname, '../../fixtures/osv/go-ghsa/GHSA-69ch-w2m2-3vjp.json'), path.join(withGhsa, 'GHSA-69ch-w2m2-3vjp.json'));
+      const img = await buildImage({ layers: [{ files: { 'app/server': exe(app) } }], config: { User: '1000' } });
+      const registry = new MemoryRegistry().addImage(img);
+      const r = await new BuiltinScanner({ name: 'builtin', osvPath: withGhsa }).scan({ registry, repository: 'q/go', digest: img.digest, registryUrl: registry.url });
+      const deps = r.findings.filter((f) => f.package === 'golang.org/x/text');
+      expect(deps.map((f) => [f.kind, f.id, f.aliases.join(' '), f.fixedVersion, f.severity]).sort()).toEqual([
+        ['coverage', 'PORTCULLIS-UNSCORED-SEVERITY:GO-2026-5970', 'GO-2026-5970 CVE-2026-56852', '0.39.0', 'unknown'],
+        ['vulnerability', 'GO-2022-1059', 'CVE-2022-32149 GHSA-69ch-w2m2-3vjp', '0.3.8', 'high'],
+        ['vulnerability', 'GO-2026-5970', 'CVE-2026-56852', '0.39.0', 'unknown'],
+      ]);
+      expect(r.summary.high).toBe(1);
+    } finally {
+      rmSync(withGhsa, { recursive: true, force: true });
+    }
+  });
+
   test('the magic split across any two chunks is still found', async () => {
     const bytes = readFileSync(app);
     const at = bytes.indexOf(Buffer.from('\xff Go buildinf:', 'latin1'));

@@ -32,6 +32,9 @@ describe('rpm databases', () => {
     rec('RLSA-2023:0002', [range('Rocky Linux:8', 'openssl-libs', '1:3.0.7-99.el8')]); // another release
     rec('RLSA-2023:0003', [range('Rocky Linux:9', 'bash', '5.1.8-6.el9_1')], 'Moderate');
     rec('PYSEC-2099-1', [range('PyPI', 'six', '1.16.0')], 'HIGH');
+    // Red Hat's streams: every mainline stream of RHEL 9 applies to a UBI 9 image, a minor-pinned one does not.
+    rec('RHSA-2099:0001', [range('Red Hat:enterprise_linux:9::baseos', 'openssl-libs', '1:3.0.7-18.el9_2'), range('Red Hat:enterprise_linux:9::appstream', 'openssl-libs', '1:3.0.7-18.el9_2')]);
+    rec('RHSA-2099:0002', [range('Red Hat:rhel_eus:9.2::baseos', 'openssl-libs', '1:3.0.7-16.el9_2.1')]);
     scanner = new BuiltinScanner({ name: 'builtin', osvPath: osv });
     rpmdb = rpmDatabase([
       { name: 'openssl-libs', epoch: 1, version: '3.0.7', release: '16.el9', files: { '/usr/lib64/libssl.so.3': 'x', [SIX]: SIX_METADATA } },
@@ -69,9 +72,11 @@ describe('rpm databases', () => {
     expect(r.findings[0]?.title).toContain('Berkeley DB');
   });
 
-  test('UBI 9 (no OSV ecosystem here for Red Hat\'s repositories): read but unmatched, and said', async () => {
+  test('UBI 9: matched in Red Hat\'s mainline RHEL 9 streams (one finding for two streams), not in an EUS stream nor Rocky\'s', async () => {
     const r = await scan({ 'etc/os-release': UBI, 'var/lib/rpm/rpmdb.sqlite': rpmdb });
-    expect(rows(r)).toEqual([['coverage', 'PORTCULLIS-UNSCANNED-OS', '', '', '', 'unknown', '']]);
+    expect(rows(r)).toEqual([
+      ['vulnerability', 'RHSA-2099:0001', 'openssl-libs', '1:3.0.7-16.el9', '1:3.0.7-18.el9_2', 'high', 'Red Hat:enterprise_linux:9'],
+    ]);
   });
 
   test('a damaged rpmdb.sqlite is an unscanned OS', async () => {

@@ -5,7 +5,7 @@ const ACTIONS = [
   'request.created', 'request.status_changed', 'request.approved', 'request.rejected', 'request.waiver_granted', 'request.deleted',
   'approval.revoked', 'approval.unrevoked', 'approval.at_risk', 'approval.ok', 'approval.review_required', 'approval.review_kept',
   'approval.drift', 'waiver.expiring', 'findings.updated', 'auth.failed', 'login.failed', 'robot.created', 'principal.disabled_inactive',
-  'audit.malformed_record', 'something.new',
+  'audit.malformed_record', 'clair.notification_abandoned', 'something.new',
 ];
 
 describe('ECS categorization', () => {

@@ -75,3 +75,15 @@ describe('approval health assessment', () => {
     expect(d.removed.map((f) => f.id)).toEqual(['CVE-GONE']);
   });
 });
+
+describe('deadlines of findings without a package', () => {
+  it('a blocking misconfiguration keeps its deadline across evaluations (the health record keeps no path)', () => {
+    const f: Finding = { id: 'PCS-SETUID', aliases: [], kind: 'misconfiguration', severity: 'high', title: 'setuid file', links: [], path: '/usr/bin/x' };
+    const policy = policyConfigSchema.parse({ misconfigurations: 'block' });
+    const first = assess({ ...base, request: request(), baseline: [], current: [f], policy });
+    expect(first.blocking.map((b) => [b.id, b.cause])).toEqual([['PCS-SETUID', 'new']]);
+    const previous = { blocking: first.blocking } as HealthRecord;
+    const later = assess({ ...base, request: request(), baseline: [], current: [f], policy, previous, now: new Date(now.getTime() + 3 * DAY) });
+    expect(later.blocking.map((b) => [b.since, b.deadline])).toEqual([[first.blocking[0]!.since, first.blocking[0]!.deadline]]);
+  });
+});

@@ -3,11 +3,13 @@
  * from bytes rather than text: the layer reader looks the kind up here.
  */
 import type { PathFacts } from '../filesystem';
+import type { ScanLimits } from '../limits';
 import type { FileKind } from '../paths';
 import { readJavaArchive } from './java-archive';
-import { readRpmSqlite } from './rpmdb';
+import { readRpmBdb, readRpmSqlite } from './rpmdb';
 
-export const BINARY_ANALYZERS: Partial<Record<FileKind, (bytes: Buffer) => Promise<Partial<PathFacts>>>> = {
+export const BINARY_ANALYZERS: Partial<Record<FileKind, (bytes: Buffer, limits: ScanLimits) => Promise<Partial<PathFacts>>>> = {
   'rpmdb-sqlite': readRpmSqlite,
+  'rpmdb-bdb': readRpmBdb,
   'java-archive': readJavaArchive,
 };

@@ -1,16 +1,19 @@
 /**
- * The rpm database of RHEL/UBI 9, Fedora, Amazon Linux 2023, Rocky and Alma 9: SQLite
- * (`/var/lib/rpm/rpmdb.sqlite`, or `/usr/lib/sysimage/rpm/rpmdb.sqlite`), one header blob per
- * package in `Packages(hnum, blob)`. Read with sql.js (SQLite compiled to WebAssembly: Node 20
- * has no SQLite, and a native binding would need a build or a prebuilt download) from the file's
- * bytes in memory, under the kind's read cap.
- *
- * The Berkeley DB format (`/var/lib/rpm/Packages`: RHEL/CentOS ≤ 8, Amazon Linux 2) is not
- * read: the file is only noticed, and the image gets a coverage finding, never a silent pass.
+ * The rpm database, one header blob per installed package, in either of its two formats:
+ * - SQLite (`rpmdb.sqlite`: RHEL/UBI 9, Fedora, Amazon Linux 2023, Rocky and Alma 9), blobs in
+ *   `Packages(hnum, blob)`. Read with sql.js (SQLite compiled to WebAssembly: Node 20 has no
+ *   SQLite, and a native binding would need a build or a prebuilt download).
+ * - Berkeley DB hash (`Packages`: RHEL/UBI 8, CentOS 7 and 8, Rocky/Alma 8, Amazon Linux 2),
+ *   read by our own reader (../parsers/rpm-bdb.ts). A file it cannot read carries the reason
+ *   (`unreadable`), and the image gets a coverage finding that says it, never a silent pass.
+ * Both are read from the file's bytes in memory, under the kind's read cap. SUSE's `ndb`
+ * (`Packages.db`) is not read: SUSE is not a supported distribution, a coverage finding.
  */
 import initSqlJs, { type SqlJsStatic } from 'sql.js';
+import type { ScanLimits } from '../limits';
 import type { ParsedPackage } from '../parsers/types';
 import { parseRpmHeader } from '../parsers/rpm-header';
+import { BdbUnreadable, bdbHashValues } from '../parsers/rpm-bdb';
 import { NPM_MANIFEST } from '../parsers/npm';
 import { PYTHON_METADATA } from '../parsers/python';
 
@@ -20,33 +23,64 @@ export interface RpmDatabase {
   packages: ParsedPackage[];
   /** Language-package metadata files the rpm packages own (normalized, no leading `/`). */
   ownedPaths: string[];
+  /** Set when the file is there but could not be read: why. */
+  unreadable?: string;
+}
+
+/**
+ * Adds one header blob's package to `db`; false when the blob is no rpm header. gpg-pubkey
+ * entries are imported signing keys, not software, and are left out.
+ */
+function addHeader(db: RpmDatabase, blob: Buffer): boolean {
+  const h = parseRpmHeader(blob);
+  if (!h) return false;
+  if (h.name === 'gpg-pubkey') return true;
+  db.packages.push({ name: h.name, version: h.evr, ...(h.sourceName ? { sourceName: h.sourceName } : {}) });
+  for (const f of h.files) {
+    const p = f.replace(/^\/+/, '');
+    if (PYTHON_METADATA.test(p) || NPM_MANIFEST.test(p)) db.ownedPaths.push(p);
+  }
+  return true;
 }
 
 export async function readRpmSqlite(bytes: Buffer): Promise<RpmDatabase> {
   sql ??= initSqlJs();
   const SQL = await sql;
-  let db;
+  let sqlite;
   try {
-    db = new SQL.Database(bytes);
-    const rows = db.exec('SELECT blob FROM Packages');
-    const packages: ParsedPackage[] = [];
-    const ownedPaths: string[] = [];
+    sqlite = new SQL.Database(bytes);
+    const rows = sqlite.exec('SELECT blob FROM Packages');
+    const db: RpmDatabase = { packages: [], ownedPaths: [] };
     for (const [blob] of rows[0]?.values ?? []) {
-      if (!(blob instanceof Uint8Array)) continue;
-      const h = parseRpmHeader(Buffer.from(blob.buffer, blob.byteOffset, blob.byteLength));
-      // gpg-pubkey entries are imported keys, not software.
-      if (!h || h.name === 'gpg-pubkey') continue;
-      packages.push({ name: h.name, version: h.evr, ...(h.sourceName ? { sourceName: h.sourceName } : {}) });
-      for (const f of h.files) {
-        const p = f.replace(/^\/+/, '');
-        if (PYTHON_METADATA.test(p) || NPM_MANIFEST.test(p)) ownedPaths.push(p);
-      }
+      if (blob instanceof Uint8Array) addHeader(db, Buffer.from(blob.buffer, blob.byteOffset, blob.byteLength));
     }
-    return { packages, ownedPaths };
+    return db;
   } catch {
-    // Unreadable: no package is listed, and the OS coverage check says so (fail closed).
-    return { packages: [], ownedPaths: [] };
+    return { packages: [], ownedPaths: [], unreadable: 'not a readable SQLite rpm database' };
   } finally {
-    db?.close();
+    sqlite?.close();
+  }
+}
+
+/** rpm ≤ 4.15 keeps its last header instance number under key 0: a counter, not a package. */
+const isInstanceCounter = (key: Buffer): boolean => key.length === 4 && key.readUInt32LE(0) === 0;
+
+/**
+ * A Berkeley DB `Packages` file. Stricter than the SQLite path: a record that is not an rpm
+ * header makes the whole database unreadable (a package the scanner cannot see is a gap, and
+ * rpm itself writes nothing else there).
+ */
+export async function readRpmBdb(bytes: Buffer, limits: Pick<ScanLimits, 'maxDatabaseEntries'>): Promise<RpmDatabase> {
+  const db: RpmDatabase = { packages: [], ownedPaths: [] };
+  let record = 0;
+  try {
+    for (const blob of bdbHashValues(bytes, limits.maxDatabaseEntries, isInstanceCounter)) {
+      record += 1;
+      if (!addHeader(db, blob)) throw new BdbUnreadable(`record ${record} is not an rpm header`);
+    }
+    return db;
+  } catch (err) {
+    if (!(err instanceof BdbUnreadable)) throw err;
+    return { packages: [], ownedPaths: [], unreadable: err.message };
   }
 }

@@ -1,6 +1,6 @@
 /**
  * `/etc/os-release` (or `/usr/lib/os-release`, which Debian links it to) and the OSV
- * ecosystem it implies: `Debian:12`, `Alpine:v3.20`, `Ubuntu:22.04`.
+ * ecosystem it implies: `Debian:12`, `Alpine:v3.20`, `Ubuntu:22.04`, `Red Hat:enterprise_linux:9`.
  */
 export type OsRelease = Record<string, string>;
 
@@ -14,9 +14,15 @@ export function parseOsRelease(text: string): OsRelease {
   return out;
 }
 
+/**
+ * RPM distributions with an OSV ecosystem of their own, advisories keyed by major release.
+ * RHEL and UBI (`ID=rhel`) match Red Hat's mainline streams of that release
+ * (`Red Hat:enterprise_linux:9`, see ../../osv/ecosystems.ts). Fedora, Amazon Linux, CentOS
+ * and Oracle Linux have no OSV ecosystem (osv-schema 1.7.5): they stay coverage findings.
+ */
+const RPM_ECOSYSTEMS: Record<string, string> = { rocky: 'Rocky Linux', almalinux: 'AlmaLinux', rhel: 'Red Hat:enterprise_linux' };
+
 /** The OSV ecosystem of the distribution's packages, or null when it is not one OSV covers. */
-/** RPM distributions with an OSV ecosystem of their own (advisories keyed by major release). */
-const RPM_ECOSYSTEMS: Record<string, string> = { rocky: 'Rocky Linux', almalinux: 'AlmaLinux' };
 
 export function distroEcosystem(os: OsRelease | undefined, manager: 'dpkg' | 'apk' | 'rpm'): string | null {
   const id = os?.ID?.toLowerCase();

@@ -67,6 +67,12 @@ export interface ClairStandin {
   notifier: StandinNotifier;
   /** New vulnerability data: from now on the matcher serves this report (its `manifest_hash` set to the digest asked for). */
   setVulnerabilityReport(report: Record<string, unknown> | undefined): void;
+  /**
+   * Faults, until set back: `notifier` answers the notification's pages with 503 (the
+   * callback unreachable behind a load balancer), `matcher` the vulnerability reports (all, or
+   * those of the digests listed) with 500.
+   */
+  setFaults(faults: { notifier?: boolean; matcher?: boolean | string[] }): void;
   /** What happened, in order (`index <digest> <state>`, `matcher 202`, …), for assertions. */
   events: string[];
   close(): Promise<void>;
@@ -138,6 +144,7 @@ export async function startClairStandin(options: ClairStandinOptions = {}): Prom
   let base = '';
   const notifier = new StandinNotifier(() => base, events);
   let realReport = options.real?.vulnerabilityReport;
+  let faults: { notifier?: boolean; matcher?: boolean | string[] } = {};
 
   async function authorized(req: IncomingMessage): Promise<boolean> {
     if (!key) return true;
@@ -158,6 +165,7 @@ export async function startClairStandin(options: ClairStandinOptions = {}): Prom
     const url = new URL(req.url ?? '/', 'http://x');
     const path = url.pathname;
     if (!(await authorized(req))) { events.push('unauthorized'); return json(res, 401, { code: 'unauthorized', message: 'unauthorized' }); }
+    if (faults.notifier && req.method === 'GET' && path.startsWith('/notifier/')) { events.push(`notifier 503 ${path.split('/').pop() ?? ''}`); return json(res, 503, { code: 'unavailable', message: 'notifier unavailable' }); }
     if (notifier.handle(req, res, url)) return;
     if (req.method === 'POST' && path === '/indexer/api/v1/index_report') {
       const type = (req.headers['content-type'] ?? '').split(';')[0].trim();
@@ -177,6 +185,7 @@ export async function startClairStandin(options: ClairStandinOptions = {}): Prom
     if (req.method === 'GET' && path === '/indexer/api/v1/index_state') return json(res, 200, { state: 'standin-indexer-1' }, { etag: '"standin-indexer-1"' });
     m = /^\/matcher\/api\/v1\/vulnerability_report\/(sha256:[a-f0-9]{64})$/.exec(path);
     if (req.method === 'GET' && m) {
+      if (faults.matcher === true || (Array.isArray(faults.matcher) && faults.matcher.includes(m[1]))) { events.push(`matcher 500 ${m[1]}`); return json(res, 500, { code: 'internal', message: 'matcher failed' }); }
       if (notReady > 0) { notReady -= 1; events.push('matcher 202'); res.writeHead(202); return void res.end(); }
       const entry = store.get(m[1]);
       if (!entry) { events.push('matcher 404'); return json(res, 404, { code: 'not-found', message: `index report for manifest "${m[1]}" not found` }); }
@@ -200,6 +209,7 @@ export async function startClairStandin(options: ClairStandinOptions = {}): Prom
     events,
     notifier,
     setVulnerabilityReport: (report) => { realReport = report; },
+    setFaults: (f) => { faults = { ...f }; },
     close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
   };
 }

@@ -60,6 +60,8 @@ interface Job {
 export interface HarborStandin {
   url: string;
   events: string[];
+  /** While held, every report poll answers 302 (the scan still running): a scan as slow as the test wants. */
+  hold(held: boolean): void;
   close(): Promise<void>;
 }
 
@@ -99,6 +101,7 @@ export async function startHarborStandin(options: HarborStandinOptions = {}): Pr
   const fixtures = options.fixtures ?? FIXTURE_ADVISORIES;
   const jobs = new Map<string, Job>();
   const events: string[] = [];
+  let held = false;
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
@@ -130,6 +133,11 @@ export async function startHarborStandin(options: HarborStandinOptions = {}): Pr
       if ((req.headers.accept ?? '').replace(/\s/g, '') !== REPORT_TYPE.replace(/\s/g, '')) return error(res, 501, 'unsupported report mime type');
       // Decide only once the job has ended, so the number of 302s is deterministic.
       await job.done;
+      if (held) {
+        events.push('report 302 held');
+        res.writeHead(302, { location: `http://${req.headers.host ?? '127.0.0.1'}${req.url ?? path}` });
+        return void res.end();
+      }
       if (job.polls < (options.pendingPolls ?? 0)) {
         job.polls += 1;
         events.push('report 302');
@@ -152,6 +160,7 @@ export async function startHarborStandin(options: HarborStandinOptions = {}): Pr
   return {
     url: `http://127.0.0.1:${port}`,
     events,
+    hold: (on) => { held = on; },
     close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
   };
 }

@@ -21,7 +21,7 @@ const coverage = (r: ScanReport): Array<Pick<Finding, 'id' | 'title' | 'path'>> 
 const one = (files: Record<string, string>): ImageSpec => ({ layers: [{ files }], config: { User: '1000' } });
 
 describe('fail closed on coverage: OS packages', () => {
-  test('a distribution without a package reader (Fedora, UBI, Amazon Linux…) is an unscanned OS', async () => {
+  test('a distribution without a package reader or OSV ecosystem (Fedora, Amazon Linux…) is an unscanned OS', async () => {
     const r = await scan(one({ 'etc/os-release': 'NAME="Fedora Linux"\nID=fedora\nVERSION_ID=40\nPRETTY_NAME="Fedora Linux 40 (Container Image)"\n' }));
     expect(r.status).toBe('succeeded');
     expect(coverage(r)).toEqual([
