@@ -42,7 +42,7 @@ import { RedisInventoryStore } from '../src/monitor/inventory-store';
 import { ApprovedDigests } from '../src/monitor/approved-digests';
 import { RematchService, type RematchResult } from '../src/monitor/rematch';
 import { RedisRematchState } from '../src/monitor/rematch-state';
-import type { OsvRecord } from '../src/scanners/osv/schema';
+import type { OsvRecord } from '../src/scanners';
 import { DistributionClient } from '../src/registry';
 import { BuiltinScanner, type ScannedInventory } from '../src/scanners';
 import { OsvDatabase } from '../src/scanners';

@@ -13,9 +13,9 @@
  * them (issue 13, bench:monitor). test/unit/monitor/rematch-text.test.ts holds it to that.
  */
 import { createHash } from 'node:crypto';
-import { packageLookupKeys, type AdvisoryMatch, type OsvDatabase } from '../scanners/osv/database';
+import { packageLookupKeys, type AdvisoryMatch, type OsvDatabase } from '../scanners';
 import type { InstalledPackage } from '../scanners';
-import { UNSCORED_SEVERITY } from '../scanners/coverage';
+import { UNSCORED_SEVERITY } from '../scanners';
 import type { Finding } from '../scanners/types';
 
 /**

@@ -17,7 +17,7 @@ import { promisify } from 'node:util';
 import { gunzip, gzip } from 'node:zlib';
 import type Redis from 'ioredis';
 import { z } from 'zod';
-import { dataManifestSchema, type DataManifest } from '../scanners/osv/manifest';
+import { dataManifestSchema, type DataManifest } from '../scanners';
 import { SCAN_RESULT_TTL_SECONDS, storeKeys } from '../store';
 import type { KeptIdentity } from './rematch-memo';
 import type { ReportEdit } from './rematch-text';
