@@ -12,23 +12,30 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { DomainEvent } from '../intake';
 import type { Logger } from '../lib/logger';
-import { matchInventory, MemoizedIndex, type PlatformInventory, type VulnerabilityIndex } from '../scanners';
+import { matchInventory, type PlatformInventory, type VulnerabilityIndex } from '../scanners';
+import type { OsvDatabase } from '../scanners';
+import { changedKeys, manifestOf } from '../scanners';
 import { summarize, type Finding, type ScanReport } from '../scanners/types';
 import type { ScanResultStore } from '../store/types';
 import type { ApprovedDigest } from './approved-digests';
 import type { RedisInventoryStore } from './inventory-store';
+import { RematchMemo, type KeptIdentity } from './rematch-memo';
+import { MATCHER_VERSION, reportTail, type RedisRematchState } from './rematch-state';
+import { digestKeys, findingKey, matchDigest, reportEdit, reportText, sameDigestFindings, sameKeys, type ReportEdit } from './rematch-text';
 
 export const FINDINGS_UPDATED = 'findings.updated';
 
 /** A scanner whose findings are a function of (inventory, data): the builtin one. */
 export interface RematchableScanner {
   readonly name: string;
-  vulnerabilityData(): Promise<{ version: string; db: VulnerabilityIndex }>;
+  vulnerabilityData(): Promise<{ version: string; db: OsvDatabase }>;
 }
 
 export interface RematchDeps {
   inventories: Pick<RedisInventoryStore, 'platforms' | 'touchAll'>;
   results: ScanResultStore;
+  /** The re-match's own state between passes, and its report writes (./rematch-state.ts). */
+  state: Pick<RedisRematchState, 'get' | 'put' | 'reports' | 'putReports' | 'writeIf'>;
   approved: { list(): Promise<ApprovedDigest[]> };
   events: { publish(event: DomainEvent): Promise<void> };
   logger: Logger;
@@ -37,25 +44,29 @@ export interface RematchDeps {
 export interface RematchResult {
   scanner: string;
   dbVersion: string;
+  /** `delta`: only what the data change touched was matched again; `full`: everything, and why. */
+  mode: 'delta' | 'full';
+  /** Why a full re-match (no earlier data version recorded, another matcher, asked for). */
+  fullReason?: string;
+  /** Index keys the data change touched (delta). */
+  changedKeys?: number;
   /** Approved digests looked at. */
   digests: number;
   /** Re-matched (their report was older than the data). */
   rematched: number;
   /** Whose findings changed (an event was published for each of their approvals). */
   changed: number;
+  /** Whose stored findings text changed (written whole, or edited where packages' findings changed); the others kept theirs. */
+  rewritten: number;
+  /** Re-matched whole, compared with the stored report read back (all of them in a full pass; in a delta, those the memo could not edit). */
+  whole: number;
   /** Approved digests without a kept inventory (scanned before inventories were kept, or expired). */
   missing: string[];
 }
 
 /** A finding's identity for "did the findings change": advisory and where it was found. */
-function keyOf(f: Finding): string {
-  return [f.id, f.kind, f.package, f.ecosystem, f.installedVersion, f.fixedVersion, f.severity, f.path, f.layer, f.platform].map((v) => v ?? '').join('\u0000');
-}
-
 export function sameFindings(a: readonly Finding[], b: readonly Finding[]): boolean {
-  if (a.length !== b.length) return false;
-  const keys = new Set(a.map(keyOf));
-  return b.every((f) => keys.has(keyOf(f)));
+  return sameKeys(a.map(findingKey), b.map(findingKey));
 }
 
 /** Digests read, matched and written per round trip (and read one batch ahead of the matching). */
@@ -63,80 +74,180 @@ const BATCH = 32;
 
 type Outcome = 'missing' | 'current' | 'same' | 'changed';
 
+interface Pass {
+  scanner: string;
+  version: string;
+  db: OsvDatabase;
+  memo: RematchMemo;
+  /** Delta: the previous data version the stored reports must be at. */
+  from?: string;
+  forced: boolean;
+}
+
 interface Loaded {
   approved: ApprovedDigest;
-  previous: ScanReport | null;
-  /** Absent when the previous report is current (nothing to do). */
-  images?: PlatformInventory[] | null;
+  images: PlatformInventory[] | null;
+  /** The stored report's text, when read. */
+  previous?: string | null;
+}
+
+const isCurrent = (text: string | null | undefined, scanner: string, version: string): boolean =>
+  !!text && text.startsWith(`{"scanner":${JSON.stringify(scanner)},"status":"succeeded",`) && text.endsWith(`,"dbVersion":${JSON.stringify(version)}}`);
+
+/** The findings array's text within a report's text. */
+function findingsText(text: string): string {
+  return text.slice(text.indexOf('"findings":['), text.lastIndexOf('],"startedAt":'));
 }
 
 export class RematchService {
   constructor(private readonly d: RematchDeps) {}
 
-  /** Re-matches every approved digest whose stored `scanner` report predates the scanner's current data. */
-  async rematchAll(scanner: RematchableScanner): Promise<RematchResult> {
-    const data = await scanner.vulnerabilityData();
-    const version = data.version;
-    // One pass, one data version: each distinct package is looked up once across the fleet.
-    const db = new MemoizedIndex(data.db);
-    const result: RematchResult = { scanner: scanner.name, dbVersion: version, digests: 0, rematched: 0, changed: 0, missing: [] };
+  /**
+   * Re-matches every approved digest whose stored `scanner` report predates the scanner's
+   * current data. When the previous pass recorded its data version (and the matcher is the
+   * same), only the packages whose advisories changed are matched again and a report whose
+   * findings did not change keeps them; otherwise (or with `full`) every package is.
+   */
+  async rematchAll(scanner: RematchableScanner, options: { full?: boolean } = {}): Promise<RematchResult> {
+    const { version, db } = await scanner.vulnerabilityData();
+    const manifest = manifestOf(db);
+    const state = options.full ? null : await this.d.state.get(scanner.name);
+    const fullReason = options.full ? 'asked for' : !state ? 'no earlier data version recorded' : state.matcher !== MATCHER_VERSION ? `matcher changed (${state.matcher} → ${MATCHER_VERSION})` : undefined;
+    let changed: Set<string> | undefined;
+    let memo: RematchMemo;
+    if (state && !fullReason) {
+      changed = state.dbVersion === version ? new Set() : changedKeys(state.manifest, manifest);
+      memo = new RematchMemo(db, { kept: new Map<string, KeptIdentity>(state.kept), changed });
+      this.d.logger.info({ scanner: scanner.name, from: state.dbVersion, to: version, changedKeys: changed.size }, 're-match: only what the data change touched');
+    } else {
+      memo = new RematchMemo(db);
+      this.d.logger.info({ scanner: scanner.name, to: version, reason: fullReason }, 're-match: every package (the data change is not known)');
+    }
+    const pass: Pass = { scanner: scanner.name, version, db, memo, forced: options.full === true, ...(changed && state ? { from: state.dbVersion } : {}) };
+    const result: RematchResult = {
+      scanner: scanner.name, dbVersion: version, mode: pass.from !== undefined ? 'delta' : 'full', ...(fullReason ? { fullReason } : {}),
+      ...(changed ? { changedKeys: changed.size } : {}), digests: 0, rematched: 0, changed: 0, rewritten: 0, whole: 0, missing: [],
+    };
     const all = await this.d.approved.list();
     const batches: ApprovedDigest[][] = [];
     for (let i = 0; i < all.length; i += BATCH) batches.push(all.slice(i, i + BATCH));
     // The next batch's reads (Redis, inflating off the event loop) overlap this batch's matching.
-    let next = batches.length > 0 ? this.load(scanner.name, batches[0]!, version) : undefined;
+    let next = batches.length > 0 ? this.load(pass, batches[0]!) : undefined;
     for (let b = 0; b < batches.length; b++) {
       const loaded = await next!;
-      next = b + 1 < batches.length ? this.load(scanner.name, batches[b + 1]!, version) : undefined;
+      next = b + 1 < batches.length ? this.load(pass, batches[b + 1]!) : undefined;
       // Awaited on the next turn of the loop; until then a failure must not count as unhandled.
       next?.catch(() => undefined);
-      for (const [i, outcome] of (await this.process(scanner.name, loaded, version, db)).entries()) {
+      const { outcomes, rewritten, whole } = await this.process(pass, loaded);
+      result.rewritten += rewritten;
+      result.whole += whole;
+      for (const [i, outcome] of outcomes.entries()) {
         result.digests += 1;
         if (outcome === 'missing') result.missing.push(loaded[i]!.approved.digest);
         if (outcome === 'changed' || outcome === 'same') result.rematched += 1;
         if (outcome === 'changed') result.changed += 1;
       }
     }
-    this.d.logger.info({ scanner: scanner.name, dbVersion: version, digests: result.digests, rematched: result.rematched, changed: result.changed, missing: result.missing.length }, 're-matched approved digests from their inventories');
+    // Kept only after a whole pass: a pass that stopped halfway leaves the previous state, which
+    // the reports it did not reach are still at.
+    await this.d.state.put(scanner.name, { dbVersion: version, manifest, kept: memo.keep() });
+    this.d.logger.info({ scanner: scanner.name, dbVersion: version, mode: result.mode, digests: result.digests, rematched: result.rematched, changed: result.changed, rewritten: result.rewritten, whole: result.whole, missing: result.missing.length }, 're-matched approved digests from their inventories');
     return result;
   }
 
-  async rematchOne(scanner: string, approved: ApprovedDigest, version: string, db: VulnerabilityIndex): Promise<Outcome> {
-    const [outcome] = await this.process(scanner, await this.load(scanner, [approved], version), version, db);
-    return outcome!;
+  /** The kept inventories of `batch` and, in a full pass, their stored reports' texts. */
+  private async load(pass: Pass, batch: readonly ApprovedDigest[]): Promise<Loaded[]> {
+    const digests = batch.map((a) => a.digest);
+    const [images, previous] = await Promise.all([
+      this.d.inventories.platforms(pass.scanner, digests),
+      pass.from === undefined ? this.d.state.reports(pass.scanner, digests) : undefined,
+    ]);
+    return batch.map((approved, i) => ({ approved, images: images[i] ?? null, ...(previous ? { previous: previous[i] ?? null } : {}) }));
   }
 
-  /** The previous reports of `batch`, and the kept inventories of those whose report is not current. */
-  private async load(scanner: string, batch: readonly ApprovedDigest[], version: string): Promise<Loaded[]> {
-    const previous = await Promise.all(batch.map((a) => this.d.results.get(scanner, a.digest)));
-    const loaded: Loaded[] = batch.map((approved, i) => ({ approved, previous: previous[i] ?? null }));
-    const stale = loaded.filter((l) => !(l.previous?.status === 'succeeded' && l.previous.dbVersion === version));
-    const images = await this.d.inventories.platforms(scanner, stale.map((l) => l.approved.digest));
-    stale.forEach((l, i) => { l.images = images[i] ?? null; });
-    return loaded;
-  }
-
-  /** Matches a loaded batch, writes its reports together, then publishes for each digest whose findings changed, in order. */
-  private async process(scanner: string, batch: readonly Loaded[], version: string, db: VulnerabilityIndex): Promise<Outcome[]> {
-    const outcomes: Outcome[] = [];
-    const reports: Array<{ digest: string; report: ScanReport }> = [];
-    for (const { approved, previous, images } of batch) {
-      if (images === undefined) { outcomes.push('current'); continue; }
-      if (images === null) { outcomes.push('missing'); continue; }
-      const startedAt = new Date().toISOString();
-      const findings = matchInventory(images, db);
-      const report: ScanReport = {
-        scanner, status: 'succeeded', summary: summarize(findings), findings, startedAt, finishedAt: new Date().toISOString(), dbVersion: version,
-      };
-      reports.push({ digest: approved.digest, report });
-      outcomes.push(previous && sameFindings(previous.findings, findings) ? 'same' : 'changed');
+  /** Matches a loaded batch, writes its reports, then publishes for each digest whose findings changed, in order. */
+  private async process(pass: Pass, batch: Loaded[]): Promise<{ outcomes: Outcome[]; rewritten: number; whole: number }> {
+    const outcomes: Outcome[] = new Array<Outcome>(batch.length);
+    const startedAt = new Date().toISOString();
+    const tail = reportTail(startedAt, new Date().toISOString(), pass.version);
+    const edits: Array<{ i: number; digest: string; edit: ReportEdit; changed: boolean }> = [];
+    const full: number[] = [];
+    for (const [i, l] of batch.entries()) {
+      const m = l.images ? matchDigest(l.images, pass.memo) : null;
+      if (pass.from !== undefined && m && !m.unknown) {
+        // Delta: the memo knows what the data change did to each of the digest's packages; the
+        // stored report is edited where they changed (nowhere, for most digests).
+        edits.push({ i, digest: l.approved.digest, edit: reportEdit(m, pass.memo, pass.scanner), changed: !sameDigestFindings(m) });
+      } else full.push(i);
       // Matching is CPU work on the worker's event loop: let its other jobs breathe in between.
       await yieldToLoop();
     }
-    await Promise.all(reports.map(({ digest, report }) => this.d.results.put(digest, report)));
-    await this.d.inventories.touchAll(scanner, reports.map((r) => r.digest));
+    if (pass.from !== undefined) {
+      const written = await this.d.state.writeIf(pass.scanner, pass.from, pass.version, tail, edits);
+      edits.forEach((it, k) => {
+        const w = written[k]!;
+        if (w === 'other') full.push(it.i);
+        else outcomes[it.i] = w === 'current' ? 'current' : it.changed ? 'changed' : 'same';
+      });
+    }
+    let rewritten = edits.filter((it) => !it.edit.kept && (outcomes[it.i] === 'same' || outcomes[it.i] === 'changed')).length;
+    const whole = await this.full(pass, batch, full, outcomes);
+    rewritten += whole;
+    const touched = batch.filter((_, i) => outcomes[i] === 'same' || outcomes[i] === 'changed').map((l) => l.approved.digest);
+    await this.d.inventories.touchAll(pass.scanner, touched);
     for (const [i, { approved }] of batch.entries()) {
       if (outcomes[i] !== 'changed') continue;
+      for (const { team, repository } of approved.approvals) {
+        await this.d.events.publish({
+          type: FINDINGS_UPDATED, actor: 'system', target: `approval/${team}/${approved.digest}`,
+          details: { team, repository, digest: approved.digest, scanner: pass.scanner, dbVersion: pass.version },
+        });
+      }
+    }
+    return { outcomes, rewritten, whole };
+  }
+
+  /** The whole re-match of the digests at `indexes`: compared with the stored report's text, written whole. */
+  private async full(pass: Pass, batch: Loaded[], indexes: readonly number[], outcomes: Outcome[]): Promise<number> {
+    if (indexes.length === 0) return 0;
+    const unread = indexes.filter((i) => batch[i]!.previous === undefined);
+    const texts = await this.d.state.reports(pass.scanner, unread.map((i) => batch[i]!.approved.digest));
+    unread.forEach((i, k) => { batch[i]!.previous = texts[k] ?? null; });
+    const writes: Array<{ digest: string; text: string }> = [];
+    for (const i of indexes) {
+      const { approved, images, previous } = batch[i]!;
+      if (!pass.forced && isCurrent(previous, pass.scanner, pass.version)) { outcomes[i] = 'current'; continue; }
+      if (!images) { outcomes[i] = 'missing'; continue; }
+      const startedAt = new Date().toISOString();
+      const m = matchDigest(images, pass.memo);
+      const { text, keys } = m ? { text: reportText(m, pass.memo, pass.scanner, reportTail(startedAt, new Date().toISOString(), pass.version)), keys: () => digestKeys(m) } : this.objectReport(pass, images, startedAt);
+      writes.push({ digest: approved.digest, text });
+      outcomes[i] = previous && isSucceeded(previous, pass.scanner) && (findingsText(previous) === findingsText(text) || sameKeys(previousKeys(previous), keys())) ? 'same' : 'changed';
+      await yieldToLoop();
+    }
+    await this.d.state.putReports(pass.scanner, writes);
+    return writes.length;
+  }
+
+  /** A digest the text path does not write (several images, a platform): matched as objects. */
+  private objectReport(pass: Pass, images: readonly PlatformInventory[], startedAt: string): { text: string; keys: () => string[] } {
+    const findings = matchInventory(images, pass.memo);
+    const report: ScanReport = { scanner: pass.scanner, status: 'succeeded', summary: summarize(findings), findings, startedAt, finishedAt: new Date().toISOString(), dbVersion: pass.version };
+    return { text: JSON.stringify(report), keys: () => findings.map(findingKey) };
+  }
+
+  /** Re-matches one digest against `db` as objects (the rescan service's check, ./rescan.ts). */
+  async rematchOne(scanner: string, approved: ApprovedDigest, version: string, db: VulnerabilityIndex): Promise<Outcome> {
+    const previous = await this.d.results.get(scanner, approved.digest);
+    if (previous?.status === 'succeeded' && previous.dbVersion === version) return 'current';
+    const [images] = await this.d.inventories.platforms(scanner, [approved.digest]);
+    if (!images) return 'missing';
+    const startedAt = new Date().toISOString();
+    const findings = matchInventory(images, db);
+    await this.d.results.put(approved.digest, { scanner, status: 'succeeded', summary: summarize(findings), findings, startedAt, finishedAt: new Date().toISOString(), dbVersion: version });
+    await this.d.inventories.touchAll(scanner, [approved.digest]);
+    const outcome: Outcome = previous && sameFindings(previous.findings, findings) ? 'same' : 'changed';
+    if (outcome === 'changed') {
       for (const { team, repository } of approved.approvals) {
         await this.d.events.publish({
           type: FINDINGS_UPDATED, actor: 'system', target: `approval/${team}/${approved.digest}`,
@@ -144,6 +255,15 @@ export class RematchService {
         });
       }
     }
-    return outcomes;
+    return outcome;
   }
+}
+
+function isSucceeded(text: string, scanner: string): boolean {
+  return text.startsWith(`{"scanner":${JSON.stringify(scanner)},"status":"succeeded",`);
+}
+
+function previousKeys(text: string): string[] {
+  const report = JSON.parse(text) as ScanReport;
+  return report.findings.map(findingKey);
 }

@@ -33,3 +33,7 @@ export { HarborScanner } from './harbor/adapter';
 export { type ClairScannerConfig } from './clair/config';
 export { verifyHs256, type PskRefusal } from './clair/psk';
 export { callbackProblem as clairCallbackProblem } from './clair/notifier';
+export { packageLookupKeys, type AdvisoryMatch } from './osv/database';
+export { changedKeys, dataManifestSchema, manifestOf, type DataManifest } from './osv/manifest';
+export { UNSCORED_SEVERITY } from './coverage';
+export type { OsvRecord } from './osv/schema';

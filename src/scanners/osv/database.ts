@@ -7,6 +7,7 @@
  * alias: a GHSA record, a CVE record), the most severe when several do, as Trivy and Grype
  * rank Go findings. Only when no record does is it `unknown` (a coverage finding).
  */
+import { AppError } from '../../lib/errors';
 import type { InstalledPackage } from '../packages';
 import { SEVERITIES, type Finding } from '../types';
 import { schemeForEcosystem } from '../versions';
@@ -16,7 +17,7 @@ import { matchAffected } from './match';
 import type { OsvAffected, OsvRecord } from './schema';
 import { advisorySeverity, type AdvisorySeverity } from './severity';
 
-interface IndexedAdvisory extends AdvisorySeverity {
+export interface IndexedAdvisory extends AdvisorySeverity {
   id: string;
   aliases: string[];
   title: string;
@@ -33,6 +34,28 @@ function normalizeName(ecosystem: string, name: string): string {
 
 function key(ecosystem: string, name: string): string {
   return `${ecosystem}\u0000${normalizeName(ecosystem.split(':', 1)[0] ?? ecosystem, name)}`;
+}
+
+/**
+ * The index keys a package of `ecosystem` named `name` (its source package's name where it has
+ * one) is looked up under: an advisory for the bare ecosystem (`Debian`) applies to every
+ * release of it. The re-match (src/monitor/rematch.ts) re-matches a package only when the data
+ * under one of these keys changed.
+ */
+export function lookupKeys(ecosystem: string, name: string): string[] {
+  const base = ecosystem.split(':', 1)[0] ?? ecosystem;
+  return base === ecosystem ? [key(ecosystem, name)] : [key(ecosystem, name), key(base, name)];
+}
+
+/** Every index key a package is looked up under (each name it is known by, ./ecosystems.ts `advisoryNames`). */
+export function packageLookupKeys(pkg: InstalledPackage): string[] {
+  return advisoryNames(pkg.ecosystem, pkg.name, pkg.sourceName).flatMap((n) => lookupKeys(pkg.ecosystem, n));
+}
+
+/** One advisory a package is affected by: its position among the package's candidates, and the fix. */
+export interface AdvisoryMatch {
+  at: number;
+  fixedVersion?: string;
 }
 
 function titleOf(r: OsvRecord): string {
@@ -103,24 +126,52 @@ export class OsvDatabase {
   }
 
   private candidates(ecosystem: string, name: string): IndexedAdvisory[] {
-    const base = ecosystem.split(':', 1)[0] ?? ecosystem;
-    // An advisory for the bare ecosystem (`Debian`) applies to every release of it.
-    const keys = base === ecosystem ? [key(ecosystem, name)] : [key(ecosystem, name), key(base, name)];
-    return keys.flatMap((k) => this.index.get(k) ?? []);
+    return lookupKeys(ecosystem, name).flatMap((k) => this.index.get(k) ?? []);
+  }
+
+  /** The advisories a package is looked up against, in order: under each name it is known by (./ecosystems.ts `advisoryNames`). */
+  private packageCandidates(pkg: InstalledPackage): IndexedAdvisory[] {
+    const names = advisoryNames(pkg.ecosystem, pkg.name, pkg.sourceName);
+    return names.length === 1 ? this.candidates(pkg.ecosystem, names[0]!) : names.flatMap((n) => this.candidates(pkg.ecosystem, n));
+  }
+
+  /** The indexed advisories per key and the borrowable severities: what a data version's manifest is made of (./manifest.ts). */
+  get contents(): { index: ReadonlyMap<string, readonly IndexedAdvisory[]>; scored: ReadonlyMap<string, AdvisorySeverity> } {
+    return { index: this.index, scored: this.scored };
   }
 
   /** Vulnerability findings for one installed package, one per advisory. */
   findingsFor(pkg: InstalledPackage): Finding[] {
+    return this.findingsAt(pkg, this.matchesFor(pkg));
+  }
+
+  /** Which of the package's candidate advisories affect it (the version comparisons), in finding order. */
+  matchesFor(pkg: InstalledPackage): AdvisoryMatch[] {
     const version = pkg.sourceVersion ?? pkg.version;
     const scheme = schemeForEcosystem(pkg.ecosystem);
     const seen = new Set<string>();
-    const findings: Finding[] = [];
-    const names = advisoryNames(pkg.ecosystem, pkg.name, pkg.sourceName);
-    for (const adv of names.length === 1 ? this.candidates(pkg.ecosystem, names[0]!) : names.flatMap((n) => this.candidates(pkg.ecosystem, n))) {
+    const matches: AdvisoryMatch[] = [];
+    for (const [at, adv] of this.packageCandidates(pkg).entries()) {
       if (seen.has(adv.id)) continue;
       const m = matchAffected(version, adv.affected, scheme);
       if (!m) continue;
       seen.add(adv.id);
+      matches.push(m.fixedVersion !== undefined ? { at, fixedVersion: m.fixedVersion } : { at });
+    }
+    return matches;
+  }
+
+  /**
+   * The findings of {@link matchesFor}'s answer, without comparing a version: a re-match reuses
+   * the answer found under an earlier data version whose advisories under the package's keys
+   * (and the severities they borrow) are unchanged (src/monitor/rematch-memo.ts).
+   */
+  findingsAt(pkg: InstalledPackage, matches: readonly AdvisoryMatch[]): Finding[] {
+    const candidates = this.packageCandidates(pkg);
+    const findings: Finding[] = [];
+    for (const m of matches) {
+      const adv = candidates[m.at];
+      if (!adv) throw new AppError('INTERNAL', `advisory ${m.at} of ${pkg.ecosystem}/${pkg.name} is not in this data`);
       const sev = this.severityOf(adv);
       findings.push({
         id: adv.id,

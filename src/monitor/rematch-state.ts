@@ -1,0 +1,154 @@
+/**
+ * What the re-match keeps in Redis between passes, and its report writes as text.
+ *
+ * The state, per scanner: the data version the last pass matched against, the matcher version,
+ * that data's manifest (../scanners/osv/manifest.ts) and the memo of every package identity the
+ * pass looked at (./rematch-memo.ts), gzip-compressed JSON under one key. The next pass diffs
+ * its data against that manifest and re-matches only what the change touched; without a state,
+ * or with another matcher, it re-matches everything.
+ *
+ * Reports are the scan result store's keys (../store/redis-scans.ts), written as text. A report
+ * whose findings the change left alone is not read nor written whole: a script checks that the
+ * stored report is the scanner's succeeded report at the previous data version and replaces its
+ * last fields (times, data version) in place. A changed report is written only if the stored one
+ * is still at the previous version, so a concurrent scan's newer report is never overwritten.
+ */
+import { promisify } from 'node:util';
+import { gunzip, gzip } from 'node:zlib';
+import type Redis from 'ioredis';
+import { z } from 'zod';
+import { dataManifestSchema, type DataManifest } from '../scanners';
+import { SCAN_RESULT_TTL_SECONDS, storeKeys } from '../store';
+import type { KeptIdentity } from './rematch-memo';
+import type { ReportEdit } from './rematch-text';
+
+const gzipAsync = promisify(gzip);
+const gunzipAsync = promisify(gunzip);
+
+/**
+ * Bumped whenever matching can give other findings for the same inventory and data (the
+ * matcher, the version orderings, the finding's fields): a state kept by another matcher is
+ * not diffed against, everything is re-matched.
+ */
+export const MATCHER_VERSION = 'builtin-1';
+
+const MAX_STATE_BYTES = 1024 * 1024 * 1024;
+
+const isMatch = (x: unknown): boolean => Array.isArray(x) && x.length === 6 && Number.isInteger(x[0]) && (x[1] === null || typeof x[1] === 'string')
+  && typeof x[2] === 'string' && typeof x[3] === 'string' && Number.isInteger(x[4]) && Number.isInteger(x[5]);
+const isKept = (e: unknown): boolean => Array.isArray(e) && e.length === 2 && typeof e[0] === 'string' && typeof e[1] === 'object' && e[1] !== null
+  && typeof (e[1] as { h?: unknown }).h === 'string' && Array.isArray((e[1] as { m?: unknown }).m) && ((e[1] as { m: unknown[] }).m).every(isMatch);
+
+const stateSchema = z.object({
+  v: z.literal(1),
+  matcher: z.string(),
+  dbVersion: z.string(),
+  manifest: dataManifestSchema,
+  // A fleet's packages: checked with one predicate (zod's per-element tuples cost more than the JSON.parse).
+  kept: z.custom<Array<[string, KeptIdentity]>>((v) => Array.isArray(v) && v.every(isKept), 'expected kept identities'),
+});
+export type RematchState = z.infer<typeof stateSchema>;
+
+/** The outcome of a conditional report write: done, already at the new version, or not the expected report. */
+export type WriteOutcome = 'done' | 'current' | 'other';
+
+// KEYS[1] the report; ARGV: the scanner's succeeded report's start, its end at the previous
+// data version, its end at the new one, TTL, then 'set' and the new text, or 'edit', the stored
+// start up to the findings (summary included), the 1-based position of the stored findings'
+// closing ']', the new start, the new end, and the edits ('c', from, length | 's', text).
+const WRITE_IF = `
+local s = redis.call('GET', KEYS[1])
+if not s then return 'other' end
+local function ends(x) return #s >= #x and string.sub(s, -#x) == x end
+if string.sub(s, 1, #ARGV[1]) ~= ARGV[1] then return 'other' end
+if ends(ARGV[3]) then return 'current' end
+if not ends(ARGV[2]) then return 'other' end
+if ARGV[5] == 'set' then
+  redis.call('SET', KEYS[1], ARGV[6], 'EX', ARGV[4])
+  return 'done'
+end
+if string.sub(s, 1, #ARGV[6]) ~= ARGV[6] then return 'other' end
+local close = tonumber(ARGV[7])
+if string.sub(s, close, close + 13) ~= '],"startedAt":' then return 'other' end
+local out = { ARGV[8] }
+local i = 10
+while i <= #ARGV do
+  if ARGV[i] == 'c' then
+    local from = tonumber(ARGV[i + 1])
+    out[#out + 1] = string.sub(s, from, from + tonumber(ARGV[i + 2]) - 1)
+    i = i + 3
+  else
+    out[#out + 1] = ARGV[i + 1]
+    i = i + 2
+  end
+end
+out[#out + 1] = ARGV[9]
+redis.call('SET', KEYS[1], table.concat(out), 'EX', ARGV[4])
+return 'done'
+`;
+
+export class RedisRematchState {
+  private readonly keys;
+
+  constructor(private readonly redis: Redis, private readonly prefix: string) {
+    this.keys = storeKeys(prefix);
+    if (!('rematchWriteIf' in redis)) redis.defineCommand('rematchWriteIf', { numberOfKeys: 1, lua: WRITE_IF });
+  }
+
+  private stateKey(scanner: string): string {
+    return `${this.prefix}:rematch:state:${scanner}`;
+  }
+
+  async get(scanner: string): Promise<RematchState | null> {
+    const packed = await this.redis.getBuffer(this.stateKey(scanner));
+    if (!packed) return null;
+    const parsed = stateSchema.safeParse(JSON.parse((await gunzipAsync(packed, { maxOutputLength: MAX_STATE_BYTES })).toString('utf8')));
+    return parsed.success ? parsed.data : null;
+  }
+
+  async put(scanner: string, state: { dbVersion: string; manifest: DataManifest; kept: Array<[string, KeptIdentity]> }): Promise<void> {
+    const value: RematchState = { v: 1, matcher: MATCHER_VERSION, ...state };
+    await this.redis.set(this.stateKey(scanner), await gzipAsync(Buffer.from(JSON.stringify(value), 'utf8')));
+  }
+
+  /** The stored reports' texts (null where none), one round trip. */
+  async reports(scanner: string, digests: readonly string[]): Promise<Array<string | null>> {
+    if (digests.length === 0) return [];
+    return this.redis.mget(digests.map((d) => this.keys.scanResult(scanner, d)));
+  }
+
+  /** Writes report texts (as the scan result store would), one round trip. */
+  async putReports(scanner: string, items: ReadonlyArray<{ digest: string; text: string }>): Promise<void> {
+    if (items.length === 0) return;
+    const pipe = this.redis.pipeline();
+    for (const { digest, text } of items) pipe.set(this.keys.scanResult(scanner, digest), Buffer.from(text, 'utf8'), 'EX', SCAN_RESULT_TTL_SECONDS);
+    await pipe.exec();
+  }
+
+  /**
+   * For each item: if its stored report is `scanner`'s succeeded report at `from`, writes the
+   * new one: whole (`text`) or as edits of the stored text (`edit`, ./rematch-text.ts).
+   */
+  async writeIf(scanner: string, from: string, to: string, tail: string, items: ReadonlyArray<{ digest: string; text?: string; edit?: ReportEdit }>): Promise<WriteOutcome[]> {
+    if (items.length === 0) return [];
+    const start = `{"scanner":${JSON.stringify(scanner)},"status":"succeeded",`;
+    const endFrom = `,"dbVersion":${JSON.stringify(from)}}`;
+    const endTo = `,"dbVersion":${JSON.stringify(to)}}`;
+    const pipe = this.redis.pipeline() as unknown as { rematchWriteIf(...a: Array<string | Buffer>): void; exec(): Promise<Array<[Error | null, unknown]> | null> };
+    for (const it of items) {
+      const common = [this.keys.scanResult(scanner, it.digest), start, endFrom, endTo, String(SCAN_RESULT_TTL_SECONDS)];
+      if (it.edit) pipe.rematchWriteIf(...common, 'edit', it.edit.before, String(it.edit.end), it.edit.head, tail, ...it.edit.ops);
+      else pipe.rematchWriteIf(...common, 'set', Buffer.from(it.text ?? '', 'utf8'));
+    }
+    const replies = (await pipe.exec()) ?? [];
+    return replies.map(([err, r]) => {
+      if (err) throw err;
+      return r === 'done' || r === 'current' ? r : 'other';
+    });
+  }
+}
+
+/** The last fields of a report: what a re-match that kept the findings writes after them. */
+export function reportTail(startedAt: string, finishedAt: string, version: string): string {
+  return `],"startedAt":${JSON.stringify(startedAt)},"finishedAt":${JSON.stringify(finishedAt)},"dbVersion":${JSON.stringify(version)}}`;
+}
