@@ -5,89 +5,48 @@
  * raises `waiver.expiring` at most once a day, and once expired puts the approval at risk;
  * daily snapshots are written once per team and day, trimmed, and read within the caller's teams.
  */
-import { randomBytes } from 'node:crypto';
-import Redis from 'ioredis';
-import { AuditKeyring, auditSubscriber, RedisAuditLog } from '../../../src/audit';
-import { EventBus, type DomainEvent } from '../../../src/intake/events';
-import { createLogger } from '../../../src/lib/logger';
-import { HealthService } from '../../../src/monitor/health';
+import type Redis from 'ioredis';
+import type { RedisAuditLog } from '../../../src/audit';
+import type { EventBus, DomainEvent } from '../../../src/intake/events';
+import type { HealthService } from '../../../src/monitor/health';
 import { RedisHealthStore } from '../../../src/monitor/health-store';
 import { healthMetricsSource } from '../../../src/monitor/metrics-source';
 import { RedisSnapshotStore } from '../../../src/monitor/snapshot-store';
 import { SnapshotService } from '../../../src/monitor/snapshots';
 import { HealthSweep } from '../../../src/monitor/sweep';
-import { monitorConfigSchema } from '../../../src/monitor/config';
-import { policyConfigSchema } from '../../../src/policy/config';
-import type { Finding, ScanReport } from '../../../src/scanners/types';
-import { RedisApprovalStore, RedisLedgerSnapshot, RedisRequestStore, RedisScanResultStore, type Approval, type IntakeRequest } from '../../../src/store';
-import { services, uniqueName } from '../../harness/services';
-import { movableClock } from './fixtures';
+import type { Finding } from '../../../src/scanners/types';
+import { RedisLedgerSnapshot, type Approval, type IntakeRequest } from '../../../src/store';
+import { healthWorld, scanReport as report, type HealthWorld } from './health-world';
 
 const DAY = 86_400_000;
 const image = 'docker.io/library/nginx';
 const vuln = (id: string, severity: Finding['severity']): Finding => ({
   id, aliases: [], kind: 'vulnerability', package: 'openssl', installedVersion: '3.0.1', fixedVersion: '3.0.9', severity, title: id, links: [],
 });
-const report = (findings: Finding[], at: Date): ScanReport => ({
-  scanner: 'osv', status: 'succeeded', findings, summary: { critical: 0, high: 0, medium: 0, low: 0, unknown: 0 },
-  startedAt: at.toISOString(), finishedAt: at.toISOString(), dbVersion: 'v1',
-});
 
 describe('health sweep and snapshots on real Redis', () => {
+  let world: HealthWorld;
   let redis: Redis;
   let prefix: string;
-  let clock: ReturnType<typeof movableClock>;
+  let clock: HealthWorld['clock'];
   let events: DomainEvent[];
   let bus: EventBus;
   let audit: RedisAuditLog;
   let health: HealthService;
   let sweep: HealthSweep;
-  let stores: { approvals: RedisApprovalStore; requests: RedisRequestStore; scans: RedisScanResultStore };
+  let stores: HealthWorld['stores'];
   const revoked: string[] = [];
 
   beforeEach(() => {
-    redis = new Redis(services().redis.url);
-    prefix = uniqueName('sweep');
-    clock = movableClock(Date.parse('2026-06-01T10:00:00Z'));
-    events = [];
-    const logger = createLogger({ level: 'silent' });
-    bus = new EventBus(logger);
-    audit = new RedisAuditLog(redis, prefix, { keys: AuditKeyring.parse(`k1:${randomBytes(32).toString('base64')}`) });
-    bus.subscribe(auditSubscriber(audit, logger));
-    bus.subscribe((e) => { events.push(e); });
-    stores = { approvals: new RedisApprovalStore(redis, prefix), requests: new RedisRequestStore(redis, prefix), scans: new RedisScanResultStore(redis, prefix) };
-    const ledger = new RedisLedgerSnapshot(redis, prefix);
-    health = new HealthService({
-      approvals: stores.approvals, requests: stores.requests, scanResults: stores.scans, all: async () => (await ledger.snapshot()).approvals,
-      revoke: async (a) => { revoked.push(a.digest); }, events: bus, logger, now: clock.now,
-    }, new RedisHealthStore(redis, prefix), { policy: policyConfigSchema.parse({ failOn: ['critical', 'high'] }), monitor: monitorConfigSchema.parse({}) });
+    world = healthWorld('sweep', { registry: 'docker.io', repository: 'library/nginx', tag: '1.25' }, async (a) => { revoked.push(a.digest); });
+    ({ redis, prefix, clock, events, bus, audit, health, stores } = world);
     bus.subscribe(health.subscriber());
     sweep = new HealthSweep(health);
   });
-  afterEach(async () => {
-    const keys = await redis.keys(`${prefix}:*`);
-    if (keys.length) await redis.del(...keys);
-    redis.disconnect();
-  });
+  afterEach(() => world.close());
 
-  /** An approved request and its ledger entry, as promotion leaves them. */
-  async function approved(team: string, digest: string, findings: Finding[], waivers: IntakeRequest['waivers'] = [], createdAt = clock.now()): Promise<Approval> {
-    const id = uniqueName('req');
-    const at = clock.now().toISOString();
-    const r: IntakeRequest = {
-      id, image: `${image}:1.25`, team, requestedBy: 'dev', justification: 'x', status: 'approved', createdAt: createdAt.toISOString(), updatedAt: at,
-      source: { registry: 'docker.io', repository: 'library/nginx', tag: '1.25', digest }, platforms: [], scans: [report(findings, clock.now())], codeScans: [],
-      policy: { verdict: 'pass', reasons: [], blocking: [] }, waivers, decisions: [{ by: 'approver', decision: 'approve', comment: 'ok', at }],
-      internalRef: `h/approved/${team}/${image}@${digest}`, error: null, history: [{ status: 'approved', at, by: 'approver' }], version: 0,
-    };
-    await stores.requests.create(r);
-    const a: Approval = {
-      team, digest, image, tags: ['1.25'], platforms: [], internalRef: r.internalRef as string, internalRepository: `approved/${team}/${image}`, internalTag: '1.25',
-      approvedAt: at, approvedBy: ['approver'], requestId: id,
-    };
-    await stores.approvals.put(a);
-    return a;
-  }
+  const approved = (team: string, digest: string, findings: Finding[], waivers: IntakeRequest['waivers'] = [], createdAt?: Date): Promise<Approval> =>
+    world.approved({ team, digest, findings, waivers, createdAt });
 
   it('publishes and audits a transition once when many evaluations race', async () => {
     const digest = `sha256:${'a'.repeat(64)}`;
