@@ -51,6 +51,7 @@ import type { InstalledPackage } from '../src/scanners';
 import { summarize } from '../src/scanners/types';
 import { RedisApprovalStore, RedisScanResultStore } from '../src/store';
 import { changeRecords, type ChangePlan } from '../test/harness/osv-changes';
+import { storedZip } from '../test/harness/zip';
 import { buildImage, pushImage, tarOf, type BuiltImage } from '../test/harness/images';
 import { realworld } from '../test/harness/realworld';
 import { startRedis } from '../test/harness/redis';
@@ -111,9 +112,23 @@ const DAILY: ChangePlan[] = [
 ];
 
 /** Writes records as one JSON file each, in order (the loader reads files sorted by name). */
+/**
+ * The records as the real corpus and osv.dev's exports lay them out: one `<ecosystem>/all.zip` per
+ * ecosystem. (One file per record would charge every scan of the rescan a stat of each of
+ * thousands of files when the scanner checks the data's fingerprint, which no real folder costs.)
+ */
 function writeRecords(dir: string, records: readonly OsvRecord[]): void {
-  mkdirSync(dir, { recursive: true });
-  records.forEach((r, i) => writeFileSync(path.join(dir, `${String(i).padStart(6, '0')}.json`), JSON.stringify(r)));
+  const byEcosystem = new Map<string, Record<string, string>>();
+  records.forEach((r, i) => {
+    const ecosystem = (r.affected?.[0]?.package?.ecosystem ?? 'other').split(':', 1)[0] || 'other';
+    const entries = byEcosystem.get(ecosystem) ?? {};
+    entries[`${String(i).padStart(6, '0')}-${r.id}.json`] = JSON.stringify(r);
+    byEcosystem.set(ecosystem, entries);
+  });
+  for (const [ecosystem, entries] of byEcosystem) {
+    mkdirSync(path.join(dir, ecosystem), { recursive: true });
+    writeFileSync(path.join(dir, ecosystem, 'all.zip'), storedZip(entries));
+  }
 }
 
 async function timed<T>(fn: () => Promise<T>): Promise<{ value: T; wall: number; cpu: number }> {
