@@ -49,6 +49,8 @@ export interface MemoEntry {
   /** Under the previous data (when `before` is `text` or `keys`). */
   keptBefore?: KeptIdentity;
   built?: Built;
+  /** Whether two of its findings are twins (one names the other among its aliases), once asked. */
+  twins?: boolean;
 }
 
 const q = JSON.stringify;
@@ -149,6 +151,21 @@ export class RematchMemo {
       h: createHash('sha256').update(heads.join('\n')).update('\n').update(twinHeads.join('\n')).digest('base64').slice(0, 22),
     };
     return { kept, built, before: 'unknown' };
+  }
+
+  /**
+   * Whether two of the package's findings are twins (a GO record and its GHSA record): the scan
+   * merges those into one (../scanners/builtin/twins.ts `mergeTwins`, in `matchImage`), which the
+   * text pieces do not, so a digest holding such a package is written by the object path.
+   */
+  hasTwins(pkg: InstalledPackage, e: MemoEntry): boolean {
+    if (e.kept.m.length < 2) return false;
+    if (e.twins === undefined) {
+      const { templates } = this.built(pkg, e);
+      const ids = new Set(templates.map((t) => t.id));
+      e.twins = templates.some((t) => t.aliases.some((a) => a !== t.id && ids.has(a)));
+    }
+    return e.twins;
   }
 
   /** The findings of one package, as `VulnerabilityIndex.findingsFor` gives them (for the object path). */

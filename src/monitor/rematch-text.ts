@@ -40,6 +40,8 @@ export function matchDigest(images: readonly PlatformInventory[], memo: RematchM
   // A vulnerability among the inventory's own findings would get a coverage twin: not this path's shape.
   if ([...image.coverage, ...image.hardening].some((f) => f.kind === 'vulnerability')) return null;
   const entries = image.packages.map((p) => memo.entry(p));
+  // Twin findings are merged by the matcher's objects only: such a digest is not this path's shape.
+  if (entries.some((e, i) => memo.hasTwins(image.packages[i]!, e))) return null;
   let unknown = false;
   let keysChanged = false;
   for (const e of entries) {
