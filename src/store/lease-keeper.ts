@@ -61,8 +61,20 @@ export class LeaseKeeper {
       if (m.t === 'ready') this.onReady();
       else this.lost.get(`${m.key} ${m.token}`)?.();
     });
-    // A keeper thread that fails renews nothing: the leases lapse as a dead process's would.
-    thread.on('error', () => undefined);
+    // A keeper thread that fails or exits renews nothing: every lease it held will lapse, so each
+    // holder is told now (its step must not go on as if it held it), and the next lease held
+    // starts a new thread.
+    const died = (): void => {
+      if (this.thread !== thread) return; // closed on purpose
+      this.thread = null;
+      if (this.timer) clearInterval(this.timer);
+      this.timer = null;
+      const lost = [...this.lost.values()];
+      this.lost.clear();
+      for (const onLost of lost) onLost();
+    };
+    thread.on('error', died);
+    thread.on('exit', died);
     this.timer = setInterval(() => this.stamp(), HEARTBEAT_MS);
     this.timer.unref();
     this.thread = thread;

@@ -89,14 +89,37 @@ describe('step leases on Redis', () => {
     };
     afterEach(async () => { await Promise.all(keepers.splice(0).map((k) => k.close())); });
 
+    it('a keeper thread that dies tells its holders their leases are lost, and the next lease starts a new thread', async () => {
+      const k = await keeper(60_000);
+      const leases = new RedisStepLeases(redis, prefix, { ttlMs: 1500, keeper: k });
+      const lease = await leases.acquire('stage', 'dies');
+      expect(lease!.held()).toBe(true);
+      // The thread ends as a crashed one would (not through close()).
+      await (k as unknown as { thread: { terminate(): Promise<number> } }).thread.terminate();
+      for (let i = 0; i < 100 && lease!.held(); i++) await new Promise((r) => setTimeout(r, 20));
+      expect(lease!.held()).toBe(false);
+      // A later lease is renewed again: its TTL is pushed back past what it was set to.
+      const next = await leases.acquire('stage', 'after');
+      const key = leases.key('stage', 'after');
+      await redis.pexpire(key, 1200);
+      let ttl = 0;
+      for (let i = 0; i < 100 && (ttl = await redis.pttl(key)) <= 1200; i++) await new Promise((r) => setTimeout(r, 20));
+      expect(ttl).toBeGreaterThan(1200);
+      expect(next!.held()).toBe(true);
+      await next!.release();
+      await lease!.release();
+    });
+
     it('a holder whose event loop is blocked for several TTLs keeps its lease', async () => {
-      const leases = new RedisStepLeases(redis, prefix, { ttlMs: 500, keeper: await keeper(60_000) });
+      // A TTL of 1.5 s (renewed every 100 ms) leaves the keeper thread room to be scheduled late on a
+      // busy machine; the stall is still more than three TTLs.
+      const leases = new RedisStepLeases(redis, prefix, { ttlMs: 1500, keeper: await keeper(60_000) });
       const lease = await leases.acquire('stage', 'r1');
       // The keeper has taken the lease in hand once the TTL has been pushed back once.
       const key = leases.key('stage', 'r1');
-      await redis.pexpire(key, 400);
-      for (let i = 0; i < 100 && (await redis.pttl(key)) <= 400; i++) await new Promise((r) => setTimeout(r, 20));
-      stall(2000);
+      await redis.pexpire(key, 1200);
+      for (let i = 0; i < 100 && (await redis.pttl(key)) <= 1200; i++) await new Promise((r) => setTimeout(r, 20));
+      stall(5000);
       expect(await redis.get(key)).not.toBeNull();
       expect(await leases.acquire('stage', 'r1')).toBeNull();
       expect(lease!.held()).toBe(true);
