@@ -74,8 +74,8 @@ export class RedisAdmissionLedger implements RecordSink, WorkloadReader {
       if (!runs(r)) continue;
       const key = this.workloadKey(r.team, r.digest);
       // Fixed key order: one workload running one image is one member, whatever the decision;
-      // a Pod pinned by mutate runs the reference it was pinned to, which validation then sees.
-      m.zadd(key, 'GT', String(r.at), JSON.stringify([r.namespace, r.workload.kind, r.workload.name, r.pinnedTo ?? r.image]));
+      // only validation's records count (a mutate pin is seen again there as the pinned reference).
+      m.zadd(key, 'GT', String(r.at), JSON.stringify([r.namespace, r.workload.kind, r.workload.name, r.image]));
       m.sadd(this.teamsKey(r.digest), r.team);
       touched.add(`${r.team}\u0000${r.digest}`);
     }

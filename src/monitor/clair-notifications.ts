@@ -139,7 +139,8 @@ export class ClairNotificationService {
           target = await approvedTarget(this.d.targets, approved, scanner.name);
           if (!target) continue;
           children = await scanner.manifestsOf(target);
-          await this.d.redis.set(cacheKey, JSON.stringify(children));
+          // Kept as long as a notification is remembered, not forever: a digest no longer approved leaves nothing behind.
+          await this.d.redis.set(cacheKey, JSON.stringify(children), 'EX', NOTIFICATION_MEMORY_S);
         }
         if (!children.some((c) => manifests.has(c))) continue;
       }

@@ -5,6 +5,7 @@
  * replica does at start, on reconnect and every `webhook.resyncMs`.
  */
 import type Redis from 'ioredis';
+import { revokedTagHead } from './keys';
 import { ledgerVersionKey } from './ledger-version';
 import { RedisApprovalStore } from './redis-approvals';
 import { platformKey, type Approval, type Revocation } from './types';
@@ -69,7 +70,7 @@ export class RedisLedgerSnapshot {
    * the monitor's sweeps read too.
    */
   async revokedTags(): Promise<RevokedTagRecord[]> {
-    const head = `${this.prefix}:health:once:revoked-tag|`;
+    const head = revokedTagHead(this.prefix);
     const keys = await this.scan(`${head}*`);
     const out: RevokedTagRecord[] = [];
     for (let i = 0; i < keys.length; i += PAGE) {

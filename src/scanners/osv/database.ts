@@ -142,7 +142,9 @@ export class OsvDatabase {
 
   /** Vulnerability findings for one installed package, one per advisory. */
   findingsFor(pkg: InstalledPackage): Finding[] {
-    return this.findingsAt(pkg, this.matchesFor(pkg));
+    // Most packages match nothing: their candidates are not looked up a second time.
+    const matches = this.matchesFor(pkg);
+    return matches.length === 0 ? [] : this.findingsAt(pkg, matches);
   }
 
   /** Which of the package's candidate advisories affect it (the version comparisons), in finding order. */
