@@ -165,22 +165,25 @@ export interface DetachedReferrers {
  * delete and stay listed. Idempotent; the subject need not be there any more.
  */
 export function detachSboms(registry: RegistryWriter, repository: string, subjectDigest: string, options: ReferrerOptions = {}): Promise<DetachedReferrers> {
-  return withRetry(() => detachOnce(registry, repository, subjectDigest, options), RETRY);
+  // Kept across attempts: an attempt that took them out of the index and then failed (a registry
+  // fault on the re-read) must still delete their manifests, which the next read no longer lists.
+  const removed = new Set<string>();
+  return withRetry(() => detachOnce(registry, repository, subjectDigest, options, removed), RETRY);
 }
 
-async function detachOnce(registry: RegistryWriter, repository: string, subjectDigest: string, options: ReferrerOptions): Promise<DetachedReferrers> {
+async function detachOnce(registry: RegistryWriter, repository: string, subjectDigest: string, options: ReferrerOptions, removed: Set<string>): Promise<DetachedReferrers> {
   const tag = referrersTag(subjectDigest);
   const ours = (d: Listed): boolean => d.artifactType === CYCLONEDX_MEDIA_TYPE;
-  let removed: string[] = [];
   const listed = await updateIndex(registry, repository, subjectDigest, tag, options, (l) => {
-    removed = l.filter(ours).map((d) => d.digest);
-    return removed.length ? l.filter((d) => !ours(d)) : null;
+    const mine = l.filter(ours);
+    for (const d of mine) removed.add(d.digest);
+    return mine.length ? l.filter((d) => !ours(d)) : null;
   }, (l) => !l.some(ours));
   // The artifacts go after the index stops listing them: no reader is sent to a missing manifest.
   for (const digest of removed) {
     if (await registry.headManifest(repository, digest)) await registry.deleteManifest(repository, digest);
   }
-  return { removed, tag: listed ? tag : null };
+  return { removed: [...removed], tag: listed ? tag : null };
 }
 
 /** The referrers index under `tag` with its digest (null when absent); null when the tag holds something else. */
