@@ -26,6 +26,9 @@ import { approvedTarget, storeRescan, type RescanSink, type RescanTargets } from
 /** The alert raised when a notification is given up on. */
 export const CLAIR_ABANDONED = 'clair.notification_abandoned';
 
+/** Remembered child lists read per MGET: bounded, so that one reply stays small and Redis is never held long. */
+export const CHILDREN_CHUNK = 500;
+
 /** How long a notification id is remembered after it was applied. */
 export const NOTIFICATION_MEMORY_S = 7 * 24 * 3600;
 
@@ -128,19 +131,27 @@ export class ClairNotificationService {
   /** Approved digests, scanned by `scanner`, that are or contain one of `manifests`. */
   private async affected(scanner: ClairNotifierScanner, manifests: ReadonlySet<string>): Promise<Array<{ approved: ApprovedDigest; target: ScanTarget }>> {
     const out: Array<{ approved: ApprovedDigest; target: ScanTarget }> = [];
-    for (const approved of await this.d.approved.list()) {
+    const all = await this.d.approved.list();
+    // An index: Clair indexed (and names) its child images. Children of a digest never change,
+    // so they are read from the registry once and remembered; the remembered lists are read
+    // with one MGET per chunk, not one GET per approved digest (thousands per notification).
+    const indexes = all.filter((a) => !manifests.has(a.digest));
+    const cached = new Map<string, string | null>();
+    for (let i = 0; i < indexes.length; i += CHILDREN_CHUNK) {
+      const chunk = indexes.slice(i, i + CHILDREN_CHUNK);
+      const values = await this.d.redis.mget(chunk.map((a) => this.childrenKey(a.digest)));
+      chunk.forEach((a, j) => cached.set(a.digest, values[j] ?? null));
+    }
+    for (const approved of all) {
       let target: ScanTarget | null | undefined;
       if (!manifests.has(approved.digest)) {
-        // An index: Clair indexed (and names) its child images. Children of a digest never
-        // change, so they are read from the registry once and remembered.
-        const cacheKey = `${this.d.prefix}:clair:manifests:${approved.digest}`;
-        let children = JSON.parse((await this.d.redis.get(cacheKey)) ?? 'null') as string[] | null;
+        let children = JSON.parse(cached.get(approved.digest) ?? 'null') as string[] | null;
         if (!children) {
           target = await approvedTarget(this.d.targets, approved, scanner.name);
           if (!target) continue;
           children = await scanner.manifestsOf(target);
           // Kept as long as a notification is remembered, not forever: a digest no longer approved leaves nothing behind.
-          await this.d.redis.set(cacheKey, JSON.stringify(children), 'EX', NOTIFICATION_MEMORY_S);
+          await this.d.redis.set(this.childrenKey(approved.digest), JSON.stringify(children), 'EX', NOTIFICATION_MEMORY_S);
         }
         if (!children.some((c) => manifests.has(c))) continue;
       }
@@ -148,5 +159,9 @@ export class ClairNotificationService {
       if (target) out.push({ approved, target });
     }
     return out;
+  }
+
+  private childrenKey(digest: string): string {
+    return `${this.d.prefix}:clair:manifests:${digest}`;
   }
 }
