@@ -455,7 +455,8 @@ export function startWorker(config: Config, logger: Logger, services: Services):
   const monitorWorker = startMonitor(config, logger, services.inventory, services.monitorQueue, services.monitorQueue.redis, {
     // Notifications queued on the monitor queue by an earlier version are still applied there.
     [CLAIR_NOTIFICATION_JOB]: clair,
-    [RESCAN_JOB]: rescanProcessor(services.rescans.rescan, services.monitorQueue.redis, config.redis.prefix, rescanLog),
+    // A short lease renewed by the keeper thread: a killed worker's run is taken over one lease later.
+    [RESCAN_JOB]: rescanProcessor(services.rescans.rescan, new RedisStepLeases(services.monitorQueue.redis, config.redis.prefix, { ttlMs: config.worker.stepLeaseMs, keeper: services.leaseKeeper }), rescanLog),
   })
     .catch((err: unknown) => { logger.error({ error: err }, 'the monitor worker did not start: no scheduled vulnerability data syncs in this process'); return null; });
   // close() waits for running jobs; a job still running at the deadline is handed back by stalled-job recovery.
