@@ -19,7 +19,7 @@ import { BullRegistryCleanup, unpublishProcessor } from '../queue/unpublish';
 import { SWEEP_INTERVAL_MS } from '../queue/sweep';
 import { startWebhookWorker, WebhookQueue } from '../queue/webhook';
 import { MonitorQueue, startMonitor } from '../queue/vulndb-sync';
-import { CLAIR_NOTIFICATION_JOB, ClairNotificationQueue, clairNotificationEnqueuer, clairNotificationProcessor, startClairNotificationWorker } from '../queue/clair-notification';
+import { CLAIR_NOTIFICATION_JOB, ClairNotificationQueue, clairNotificationEnqueuer, clairNotificationProcessor, clairSweepProcessor, scheduleClairSweep, startClairNotificationWorker } from '../queue/clair-notification';
 import { RESCAN_JOB, rescanProcessor, scheduleRescans } from '../queue/rescan';
 import { buildRescans, type Rescans } from './monitor/rescan-wiring';
 import { buildInventory, type Inventory } from './monitor/inventory-wiring';
@@ -451,7 +451,14 @@ export function startWorker(config: Config, logger: Logger, services: Services):
     retry: { firstMs: config.monitor.clairRetry.first, maxMs: config.monitor.clairRetry.max, giveUpAfterMs: config.monitor.clairRetry.giveUpAfter },
     observe: (scanner, outcome) => services.metrics.clairNotifications.inc({ scanner, outcome }),
   });
-  const clairWorker = startClairNotificationWorker(workerConnection(config.redis), config.redis.prefix, clair, logger);
+  const giveUpAfterMs = config.monitor.clairRetry.giveUpAfter;
+  const clairWorker = startClairNotificationWorker(workerConnection(config.redis), config.redis.prefix, clair, logger, {
+    sweep: clairSweepProcessor(services.clairQueue.queue, services.rescans.clairNotifications, rescanLog, { giveUpAfterMs, observe: (scanner, outcome) => services.metrics.clairNotifications.inc({ scanner, outcome }) }),
+  });
+  if (config.scanners.some((s) => s.type === 'clair')) {
+    scheduleClairSweep(services.clairQueue.queue)
+      .catch((err: unknown) => logger.error({ error: err }, 'could not schedule the Clair notification sweep; it runs once Redis answers and a worker restarts'));
+  }
   const monitorWorker = startMonitor(config, logger, services.inventory, services.monitorQueue, services.monitorQueue.redis, {
     // Notifications queued on the monitor queue by an earlier version are still applied there.
     [CLAIR_NOTIFICATION_JOB]: clair,
