@@ -8,7 +8,9 @@
  * first deletes before the promotion copies again, and one that checks after sees the approval.
  *
  * The lease is the store's Redis step lease (renewed while held, lapsing when its holder dies,
- * so a killed worker blocks nobody for long), shared by every process.
+ * so a killed worker blocks nobody for long), shared by every process. A holder stalled past
+ * its TTL may find another holder inside: so `fn` calls `lease.check()` right before each
+ * write, which confirms and renews the lease in Redis or fails with `LEASE_LOST` (temporary).
  */
 import { AppError } from '../lib/errors';
 import { withLease, type HeldLease, type Lease, type Leases } from '../lib/lease-wait';
@@ -26,7 +28,8 @@ const DEFAULT_WAIT_MS = 120_000;
 /**
  * Runs `fn` while holding the publish lease of `digest` in `repository`; without leases
  * (a test of one run) it just runs `fn`.
- * @throws AppError CONFLICT (temporary: the job is retried) when another holder kept it past `waitMs`
+ * @throws AppError CONFLICT (temporary: the job is retried) when another holder kept it past `waitMs`;
+ *   `fn`'s `lease.check()` throws AppError LEASE_LOST (temporary) once the lease lapsed under it
  */
 export function withPublishLock<T>(locks: PublishLocks | undefined, repository: string, digest: string, fn: (lease: HeldLease) => Promise<T>, waitMs = DEFAULT_WAIT_MS): Promise<T> {
   const key = `${repository}@${digest}`;

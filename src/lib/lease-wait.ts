@@ -16,6 +16,11 @@ import { AppError } from './errors';
 export interface Lease {
   /** False once a renewal found the lease gone or taken (its holder was stalled past the TTL). */
   held(): boolean;
+  /**
+   * Renews the lease now, with a round trip to the store; false when it is no longer this
+   * holder's. Without it, {@link HeldLease.check} can only trust `held()`.
+   */
+  renew?(): Promise<boolean>;
   /** Frees the lease if it is still this holder's. Never throws. */
   release(): Promise<void>;
 }
@@ -38,17 +43,23 @@ export interface LeaseWaitOptions {
   busy?: () => Error;
 }
 
-/** What the work is handed: whether it still holds the lease. */
+/** What the work is handed: whether it still holds the lease, and a check before a write. */
 export interface HeldLease {
-  /** False once a renewal found the lease taken or gone (its holder was stalled past the TTL). */
+  /** False once the lease is known lost (a renewal or a {@link check} found it taken or gone). */
   held(): boolean;
+  /**
+   * Confirms with the store that the lease is still this holder's, renewing it (a full TTL
+   * ahead of the write that follows): call it right before a write only the holder may make.
+   * @throws AppError `LEASE_LOST` (temporary: a retry waits for the lease again) when it is not
+   */
+  check(what?: string): Promise<void>;
 }
 
 const FIRST_PAUSE_MS = 10;
 const DEFAULT_MAX_PAUSE_MS = 500;
 
 /** Held without a store (one process, nothing to share): always held. */
-const UNSHARED: HeldLease = { held: () => true };
+const UNSHARED: HeldLease = { held: () => true, check: async () => undefined };
 
 /** Takes the lease of `key` in `scope`, waiting for another holder at most `waitMs`. */
 async function take(leases: Leases, scope: string, key: string, options: LeaseWaitOptions): Promise<Lease> {
@@ -65,6 +76,20 @@ async function take(leases: Leases, scope: string, key: string, options: LeaseWa
   }
 }
 
+function holding(lease: Lease, scope: string, key: string): HeldLease {
+  let lost = false;
+  const held = (): boolean => !lost && lease.held();
+  return {
+    held,
+    check: async (what) => {
+      // A renewal that cannot reach the store throws: the write is not made either, and is retried.
+      if (held() && (!lease.renew || await lease.renew())) return;
+      lost = true;
+      throw new AppError('LEASE_LOST', `the ${scope} lease of ${key} lapsed under its holder (stalled past its TTL)${what ? ` before ${what}` : ''}; not done, to be retried`, { temporary: true });
+    },
+  };
+}
+
 /**
  * Runs `fn` while holding the lease of `key` in `scope`, released when `fn` settles; without
  * `leases` it just runs `fn` (nothing to share).
@@ -74,7 +99,7 @@ export async function withLease<T>(leases: Leases | undefined, scope: string, ke
   if (!leases) return fn(UNSHARED);
   const lease = await take(leases, scope, key, options);
   try {
-    return await fn({ held: () => lease.held() });
+    return await fn(holding(lease, scope, key));
   } finally {
     await lease.release();
   }

@@ -3,7 +3,8 @@
  * several connections (as several processes would) take turns, and a read-modify-write of a
  * Redis counter under the lease loses no update; a contender gives up after its bound with the
  * caller's error; a crashed holder's lease lapses and a waiting contender gets it; a lease is
- * renewed while the work outlives its TTL.
+ * renewed while the work outlives its TTL; a holder's check() before a write confirms and renews
+ * its lease, and fails with LEASE_LOST once the lease lapsed and another took it.
  */
 import Redis from 'ioredis';
 import { AppError } from '../../../src/lib/errors';
@@ -172,5 +173,50 @@ describe('withLease on Redis', () => {
     await Promise.all([holding, waiter]);
     expect(order).toEqual(['holder in', 'holder out', 'waiter in']);
     expect(token).not.toBeNull();
+  });
+  describe.each([
+    ['renewed from the event loop', false],
+    ['renewed from the keeper thread', true],
+  ])('check() before a write (%s)', (_, withKeeper) => {
+    const leasesFor = async (): Promise<RedisStepLeases> => {
+      if (!withKeeper) return new RedisStepLeases(redis, prefix, { ttlMs: 30_000, renewEveryMs: 60_000 });
+      const keeper = new LeaseKeeper({ settings: settings(services().redis.url), renewEveryMs: 60_000, maxStallMs: 60_000 });
+      keepers.push(keeper);
+      await keeper.ready();
+      return new RedisStepLeases(redis, prefix, { ttlMs: 30_000, keeper });
+    };
+
+    it('passes and renews while the lease is held; once it lapsed and another took it, throws LEASE_LOST and held() turns false', async () => {
+      const leases = await leasesFor();
+      const key = leases.key('test', 'k');
+      let writes = 0;
+      let other: Lease | null = null;
+      const err = await withLease(leases, 'test', 'k', { waitMs: 0 }, async (lease) => {
+        // Renewed by the check itself: its TTL is back to the full 30 s.
+        await redis.pexpire(key, 5000);
+        await lease.check('the first write');
+        expect(await redis.pttl(key)).toBeGreaterThan(5000);
+        writes += 1;
+        // What a stall past the TTL lets happen: the key expires and another holder takes it.
+        await redis.del(key);
+        other = await leases.acquire('test', 'k');
+        expect(other).not.toBeNull();
+        expect(lease.held()).toBe(true); // no renewal has run yet: only the check can tell
+        try {
+          await lease.check('the second write');
+          writes += 1;
+        } finally {
+          expect(lease.held()).toBe(false);
+        }
+      }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(AppError);
+      expect(err).toMatchObject({ code: 'LEASE_LOST', temporary: true });
+      expect((err as Error).message).toMatch(/before the second write/);
+      expect(writes).toBe(1);
+      // The stalled holder's release left the new holder's lease alone.
+      expect(await leases.acquire('test', 'k')).toBeNull();
+      await other!.release();
+      expect(await redis.exists(key)).toBe(0);
+    });
   });
 });
