@@ -209,17 +209,17 @@ export class Pipeline {
     if (!digest) return;
     const to = approvedRepository(this.d.settings.approvedPath, r.team, r.source);
     const image = sourceName(r.source);
-    const approval = await this.d.approvals.get(r.team, image, digest);
+    let approval: Approval | null;
     try {
-      const kept = await withPublishLock(this.d.publishLocks, to, digest, async (lease) => {
-        // Another request's completed approval serves this digest from this repository: it stays.
+      // Read once, under the lease: what the delete is decided on is what the removal below owns.
+      approval = await withPublishLock(this.d.publishLocks, to, digest, async (lease) => {
         const now = await this.d.approvals.get(r.team, image, digest);
-        if (now && now.requestId !== r.id && !now.pending && now.internalRepository === to) return true;
+        // Another request's completed approval serves this digest from this repository: it stays.
+        if (now && now.requestId !== r.id && !now.pending && now.internalRepository === to) return null;
         await lease.check('the withdrawal\'s delete');
         await this.d.registry.unpublish(to, digest);
-        return false;
+        return now;
       });
-      if (kept) return;
     } catch (err) {
       this.d.logger.error({ error: err, requestId: r.id, digest, repository: to }, 'could not withdraw a failed promotion; its pending approval stays for revocation');
       return;
