@@ -47,7 +47,11 @@ describe('the CLI for a new user', () => {
       const help = await run([c, '--help'], {});
       expect([c, help.code]).toEqual([c, 0]);
       expect(help.out).toContain(`usage: portcullis ${c}`);
+      // The placeholder `usage: portcullis robot …` says nothing: every command shows its own.
+      expect([c, help.out]).not.toEqual([c, expect.stringMatching(/^usage: portcullis [a-z-]+ …\n$/)]);
     }
+    expect(commands).toEqual(expect.arrayContaining(['revoke', 'unrevoke', 'robot']));
+    expect((await run(['unrevoke', '--help'], {})).out).toContain('--digest');
     const version = await run(['--version'], {});
     expect(version.out.trim()).toBe(`portcullis ${JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version}`);
   });
