@@ -11,6 +11,7 @@
  * anyway (its process stalled past the TTL) stops at its next digest (../src/monitor/rescan.ts).
  */
 import type { Job, Queue } from 'bullmq';
+import type { Leases } from '../src/lib/lease-wait';
 import type { Logger } from '../src/lib/logger';
 import { rescanTickMs, type RescanService } from '../src/monitor/rescan';
 
@@ -19,10 +20,8 @@ export const RESCAN_JOB = 'rescan';
 /** The lease a rescan run holds: one for every scanner, since a run walks them all. */
 export const RESCAN_LEASE = { step: 'rescan', id: 'run' } as const;
 
-/** What the processor needs of the step leases (src/store/redis-step-leases.ts). */
-export interface RescanLeases {
-  acquire(step: string, id: string): Promise<{ held(): boolean; release(): Promise<void> } | null>;
-}
+/** What the processor needs of the step leases (src/store/redis-step-leases.ts): taken once, not waited for (a tick that finds it held is skipped). */
+export type RescanLeases = Pick<Leases, 'acquire'>;
 
 export async function scheduleRescans(queue: Queue, periodMs: number): Promise<void> {
   await queue.upsertJobScheduler(RESCAN_JOB, { every: rescanTickMs(periodMs) }, {
