@@ -9,6 +9,8 @@
  * remembered) is timed once, then BENCH_FP_CALLS (100) calls in a row, as scans make them;
  * per call wall and CPU (user + system of this process; the stats themselves run on libuv's
  * threads, which this counts too) are reported as medians over BENCH_FP_RUNS (5) rounds.
+ * The first round of a remembering build is slower: the folder was just written, and for two
+ * seconds after a directory changed every call looks at every file (loader.ts, RACY_MS).
  *
  * Run: `flock /tmp/bench.lock npm run bench:fingerprint` (builds first). A/B against another
  * build: `BENCH_FP_LOADER=/path/to/dist/src/scanners/osv/loader.js node dist/bench/osv-fingerprint.js`.
