@@ -19,6 +19,7 @@
  * Run: `npm run bench:pipeline` (builds first). Env: BENCH_REQUESTS (200), BENCH_IMAGE_MIB (8),
  * BENCH_WORKERS (`1,2`: worker processes per run), BENCH_CONCURRENCY (worker.concurrency, 2),
  * BENCH_SCAN_AFTER_STAGE (`1`/`0`: worker.scanAfterStage; unset: the config default),
+ * BENCH_SCAN_THREADS (worker.scanThreads of each worker process; unset: the config default),
  * BENCH_PROFILE (a folder: every Portcullis process and scan thread writes a V8 CPU profile
  * there, `--cpu-prof`; open them in Chrome DevTools),
  * BENCH_SKIP_FLOOR (1: no floor run, for profiling only), BENCH_NODE_ARGS (more node options for
@@ -45,6 +46,7 @@ const IMAGE_BYTES = Number(process.env.BENCH_IMAGE_MIB ?? 8) * MiB;
 const LAYOUTS = (process.env.BENCH_WORKERS ?? '1,2').split(',').map(Number);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 2);
 const SCAN_AFTER_STAGE = process.env.BENCH_SCAN_AFTER_STAGE;
+const SCAN_THREADS = process.env.BENCH_SCAN_THREADS;
 const PROFILE = process.env.BENCH_PROFILE ? path.resolve(process.env.BENCH_PROFILE) : undefined;
 /**
  * How often the bench asks whether the burst is done. Latencies come from each request's
@@ -173,7 +175,10 @@ async function runPipeline(s: Shared, workers: number): Promise<{ cpuPerReq: num
     upstreams: [{ registry: HOST, endpoint: s.proxy.url, insecure: true }],
     scanners: [{ name: 'builtin', type: 'builtin', osvPath: OSV }],
     auth: { tokensFile: path.join(dir, 'tokens.yaml') },
-    worker: { concurrency: CONCURRENCY, ...(SCAN_AFTER_STAGE !== undefined ? { scanAfterStage: SCAN_AFTER_STAGE === '1' } : {}) },
+    worker: {
+      concurrency: CONCURRENCY, ...(SCAN_AFTER_STAGE !== undefined ? { scanAfterStage: SCAN_AFTER_STAGE === '1' } : {}),
+      ...(SCAN_THREADS ? { scanThreads: SCAN_THREADS === 'auto' ? 'auto' : Number(SCAN_THREADS) } : {}),
+    },
     log: { level: 'warn' },
   }));
   const metricsPorts = await Promise.all(Array.from({ length: workers + 1 }, () => freePort()));
