@@ -516,7 +516,7 @@ export async function startWebhookRole(config: Config, logger: Logger, redis: Re
   if (config.metrics.enabled) {
     // As in the other roles: a taken metrics port costs the replica its metrics, loudly, not its reviews.
     const started = await startMetricsServer(metrics, config.metrics).catch((err: NodeJS.ErrnoException) => {
-      logger.error({ error: err, 'server.port': config.metrics.port }, `metrics not served by this process: cannot listen on ${config.metrics.host}:${config.metrics.port} (${err.code ?? err.message})`);
+      logger.error({ error: err, 'server.port': config.metrics.port }, `metrics not served by this process: cannot listen on ${config.metrics.host}:${config.metrics.port} (${err.code ?? err.message}); set PORTCULLIS_METRICS_PORT`);
       return null;
     });
     if (started) {
