@@ -12,7 +12,7 @@ import { AppError } from '../../lib/errors';
 import { SEVERITIES } from '../../scanners/types';
 import { REQUEST_STATUSES } from '../../store/types';
 import { uiOf } from '../auth';
-import { approvedRequests, foldApproved } from '../data/approved-view';
+import { approvedImages, foldApproved } from '../data/approved-view';
 import type { ScannerFreshness } from '../data/monitoring';
 import type { ConsoleDeps } from '../deps';
 import { age, severityBadge, statusBadge, timeEl } from '../format';
@@ -47,7 +47,8 @@ export function overviewRoutes(router: Router, deps: ConsoleDeps): void {
     const [counts, oldest, approved, atRisk, fresh] = await Promise.all([
       deps.store.stats.countByStatus(scope),
       deps.store.requests.list({ teams: scope === '*' ? '*' : [...scope], status: 'awaiting_approval', limit: 1, order: 'asc' }),
-      approvedRequests(deps.store.requests, scope).then((list) => foldApproved(deps.store.findings, list)),
+      // The ledger is kept per team: "all teams" is every team that has requests (an approval comes from one).
+      approvedImages(deps.store.approvals, scope === '*' ? teams : scope).then((list) => foldApproved(deps.store.findings, list)),
       m.health.configured ? m.health.atRisk(scope) : Promise.resolve(null),
       m.freshness.list(),
     ]);
