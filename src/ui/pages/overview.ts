@@ -95,8 +95,10 @@ ${m.snapshots.configured ? html`<div class="chart" data-trend-src="/ui/overview/
       byDay.set(s.day, d);
     }
     const dayList = [...byDay.keys()].sort();
+    // `from`/`to`: the window asked for, so that the chart's time axis is that window whatever
+    // the points (uPlot stretches one point over ~1000 days, and draws no axis for none).
     res.json({
-      unit: 'unique CVEs (approved images)', days: dayList,
+      unit: 'unique CVEs (approved images)', from, to: dayOf(now), days: dayList,
       series: (['critical', 'high', 'medium', 'low'] as const).map((sev) => ({ label: sev, values: dayList.map((d) => byDay.get(d)?.[sev] ?? 0) })),
     });
   });

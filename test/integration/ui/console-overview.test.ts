@@ -7,17 +7,18 @@
  * - The 30-day chart's time axis is the 30 days ending today with one snapshot or none (uPlot
  *   alone stretched a single point over ~1000 days: an axis from 2027 to 2029).
  */
-import type { Browser, BrowserContext } from 'playwright-core';
-import { type TestApp, type Who } from '../../harness/app';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { tokenOf, type TestApp, type Who } from '../../harness/app';
 import { services } from '../../harness/services';
 import { storeKeys } from '../../../src/store/keys';
 import type { DailySnapshot, Monitoring } from '../../../src/ui/data/monitoring';
 import { monitoringNotConfigured } from '../../../src/ui/data/monitoring';
 import { ADVISORY } from '../flow/scan-fixtures';
-import { launchChromium } from './browser';
+import { launchChromium, screenshot, seriousViolations } from './browser';
 import { session, startConsoleFixture, type ConsoleFixture } from './console-fixture';
 
 const DAY = 86_400_000;
+const dayOf = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
 
 /** The days the snapshot source answers with (set by each test). */
 let snapshotDays: string[] = [];
@@ -96,5 +97,58 @@ describe('console overview', () => {
     expect(await f.app.redis.del(storeKeys(f.app.config.redis.prefix).findingDigest(other.body.id))).toBe(1);
     expect(await overviewTile(f.app, 'auditor')).toEqual({ images: 2, note: '1 not indexed yet' });
     expect(await overviewTile(f.app, 'approver')).toEqual({ images: 1, note: 'all indexed' });
+  });
+
+  describe('trend chart in Chromium', () => {
+    async function chartWindow(days: string[], name: string): Promise<{ from: string; to: string; min: number; max: number; points: number }> {
+      snapshotDays = days;
+      const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+      contexts.push(context);
+      const page: Page = await context.newPage();
+      const errors: string[] = [];
+      page.on('pageerror', (e) => { errors.push(e.message); });
+      // Keeps each chart app.js draws (uPlot is a global `var`: the setter sees it assigned).
+      await page.addInitScript(`(() => {
+        let real; window.__plots = [];
+        Object.defineProperty(window, 'uPlot', { configurable: true, get() { return real; }, set(U) {
+          const W = function (opts, data, el) { const u = new U(opts, data, el); window.__plots.push(u); return u; };
+          Object.assign(W, U); real = W;
+        } });
+      })()`);
+      await page.goto(`${f.app.url}/ui/login`);
+      await page.getByLabel('API token').fill(tokenOf('approver'));
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.waitForURL(/\/ui\/overview/);
+      // (waitForFunction evaluates a string, which the page's CSP refuses; uPlot adds div.uplot.)
+      await page.waitForSelector('[data-trend-src] .uplot', { timeout: 15_000 });
+      await page.waitForLoadState('networkidle');
+      expect(await seriousViolations(page)).toEqual([]);
+      await screenshot(page, name);
+      const trends = await (await page.request.get(`${f.app.url}/ui/overview/trends.json?days=30`)).json() as { from: string; to: string; days: string[] };
+      const scale = await page.evaluate('({ min: window.__plots[0].scales.x.min, max: window.__plots[0].scales.x.max, points: window.__plots[0].data[0].length })') as { min: number; max: number; points: number };
+      expect(errors).toEqual([]);
+      return { from: trends.from, to: trends.to, ...scale };
+    }
+
+    /** The axis runs from 29 days before today to today (midnight UTC), the days trends.json reports. */
+    function expectThirtyDaysEndingToday(w: { from: string; to: string; min: number; max: number }): void {
+      const now = Date.now();
+      // Midnight may pass between the page's read and this one: yesterday's window is as right.
+      const windows = [now, now - DAY].map((t) => [Math.floor(t / DAY) * 86_400 - 29 * 86_400, Math.floor(t / DAY) * 86_400]);
+      expect(windows).toContainEqual([w.min, w.max]);
+      expect([w.from, w.to]).toEqual([dayOf(w.min * 1000), dayOf(w.max * 1000)]);
+    }
+
+    it('spans the 30 days ending today with a single snapshot', async () => {
+      const w = await chartWindow([dayOf(Date.now())], 'overview-trend-one-point');
+      expect(w.points).toBe(1);
+      expectThirtyDaysEndingToday(w);
+    });
+
+    it('spans the 30 days ending today with no snapshot at all', async () => {
+      const w = await chartWindow([], 'overview-trend-no-point');
+      expect(w.points).toBe(0);
+      expectThirtyDaysEndingToday(w);
+    });
   });
 });
