@@ -46,7 +46,7 @@ const commands: Record<string, Command> = {
     load: () => import('./cli/approved'),
   },
   revoke: { summary: 'withdraw an approval and deny its digest to the team (admin)', options: ['--team', '--reason', '--digest', '--platform'], load: () => import('./cli/revoke') },
-  unrevoke: { summary: 'lift a revocation from the team\'s deny-list (admin)', options: ['--digest', '--team', '--image', '--reason'], load: async () => ({ run: (await import('./cli/revoke')).runUnrevoke }) },
+  unrevoke: { summary: 'lift a revocation from the team\'s deny-list (admin)', options: ['--digest', '--team', '--image', '--reason'], load: async () => { const m = await import('./cli/revoke'); return { run: m.runUnrevoke, usage: m.unrevokeUsage }; } },
   copy: { summary: 'copy an image or index byte for byte between registries', options: ['--platform', '--jobs', '--retries', '--src-insecure', '--dest-insecure', '--src-creds-env', '--dest-creds-env', '--authfile', '--quiet'], load: () => import('./cli/copy') },
   inspect: { summary: 'show the digest, media type, size and platforms of an image', options: ['--insecure', '--creds-env', '--authfile'], load: () => import('./cli/inspect') },
   audit: {

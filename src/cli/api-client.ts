@@ -26,7 +26,7 @@ export interface ApiClient {
   delete(path: string): Promise<void>;
 }
 
-type ErrorBody = { error?: { code?: string; message?: string } } | undefined;
+type ErrorBody = { error?: { code?: string; message?: string; details?: { reason?: unknown; digest?: unknown } } } | undefined;
 
 /** Text responses (Accept: text/plain) still carry the JSON error envelope. */
 function parseBody(data: unknown): ErrorBody {
@@ -49,13 +49,25 @@ const HINTS: Partial<Record<ErrorCode, string>> = {
   RATE_LIMITED: 'wait a minute and try again',
 };
 
+/**
+ * A revoked digest is NOT_APPROVED too, but requesting it again answers REVOKED: the way out is
+ * an admin's unrevoke (or another digest), so that hint replaces "request it".
+ */
+function hintFor(code: ErrorCode, details: { reason?: unknown; digest?: unknown } | undefined): string | undefined {
+  if (code === 'NOT_APPROVED' && details?.reason === 'REVOKED') {
+    const digest = typeof details.digest === 'string' ? details.digest : 'sha256:…';
+    return `the digest is on the team's deny-list: an admin lifts it with portcullis unrevoke --digest ${digest} --team TEAM --reason TEXT, or request another digest`;
+  }
+  return HINTS[code];
+}
+
 /** The API's `{error: {code, message}}` becomes an AppError with that code; nothing else leaks. */
 function toError(err: unknown, server: string, source: string): Error {
   if (axios.isAxiosError(err)) {
     const body = parseBody(err.response?.data);
     const code = body?.error?.code;
     if (code && code in ERROR_STATUS) {
-      return new CliError(`${code}: ${body?.error?.message ?? code}`, EXIT.FAILED, HINTS[code as ErrorCode]);
+      return new CliError(`${code}: ${body?.error?.message ?? code}`, EXIT.FAILED, hintFor(code as ErrorCode, body?.error?.details));
     }
     if (err.response) return new CliError(`${server} answered HTTP ${err.response.status}`, EXIT.FAILED, `is ${server} a Portcullis server? (server from ${source})`);
     return new CliError(`cannot reach ${server}: ${err.code ?? err.message}`, EXIT.UNREACHABLE,

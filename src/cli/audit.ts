@@ -94,7 +94,11 @@ export async function run(argv: string[]): Promise<number> {
     if (command.sub === 'export') return await exportLines(log, command.after);
     return await archive(redis, log, command.to, command.before);
   } catch (err) {
-    if (err instanceof Unreachable || isConnectionError(err)) return fail(EXIT.unreachable, `cannot reach Redis at ${scrubSecrets(config.redis.url)}: ${(err as Error).message}`);
+    if (err instanceof Unreachable || isConnectionError(err)) {
+      // Without PORTCULLIS_CONFIG this is the built-in default, rarely the service's Redis.
+      const where = process.env.PORTCULLIS_CONFIG ? '' : '\n  → PORTCULLIS_CONFIG is not set, so this is the default; set it to the service configuration (local stack: source .stack/demo-tokens.env)';
+      return fail(EXIT.unreachable, `cannot reach Redis at ${scrubSecrets(config.redis.url)}: ${(err as Error).message}${where}`);
+    }
     if (isAppError(err)) return fail(EXIT.failed, `${err.code}: ${err.message}`);
     // Anything else (a file, a Redis reply error) is not a verdict on the chain: never exit 1.
     return fail(EXIT.failed, scrubSecrets(err instanceof Error ? err.message : String(err)));

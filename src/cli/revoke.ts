@@ -7,8 +7,9 @@
 import { parseArgs } from 'node:util';
 import { apiClient, serverOption } from './api-client';
 
-const REVOKE_USAGE = 'usage: portcullis revoke (IMAGE | --digest sha256:…) --team TEAM --reason TEXT [--platform os/arch]... [--server URL]\n';
-const UNREVOKE_USAGE = 'usage: portcullis unrevoke --digest sha256:… --team TEAM [--image NAME] --reason TEXT [--server URL]\n';
+/** What `portcullis revoke --help` prints (src/cli.ts reads `usage`). */
+export const usage = 'usage: portcullis revoke (IMAGE | --digest sha256:…) --team TEAM --reason TEXT [--platform os/arch]... [--server URL]\n';
+export const unrevokeUsage = 'usage: portcullis unrevoke --digest sha256:… --team TEAM [--image NAME] --reason TEXT [--server URL]\n';
 
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -16,7 +17,7 @@ export async function run(argv: string[]): Promise<number> {
     options: { ...serverOption, team: { type: 'string' }, reason: { type: 'string' }, digest: { type: 'string' }, platform: { type: 'string', multiple: true } },
   });
   if (!values.team || !values.reason || (values.digest ? positionals.length !== 0 : positionals.length !== 1)) {
-    process.stderr.write(REVOKE_USAGE);
+    process.stderr.write(usage);
     return 2;
   }
   const body = {
@@ -36,7 +37,7 @@ export async function runUnrevoke(argv: string[]): Promise<number> {
     options: { ...serverOption, team: { type: 'string' }, reason: { type: 'string' }, digest: { type: 'string' }, image: { type: 'string' } },
   });
   if (!values.team || !values.reason || !values.digest || positionals.length !== 0) {
-    process.stderr.write(UNREVOKE_USAGE);
+    process.stderr.write(unrevokeUsage);
     return 2;
   }
   const lifted = await apiClient(values.server).post<{ by: string; at: string; reason: string }>('/v1/approvals/unrevoke', {

@@ -13,7 +13,8 @@ import { parseArgs } from 'node:util';
 import type { RobotView } from '../identity';
 import { apiClient, serverOption } from './api-client';
 
-const USAGE = `usage: portcullis robot create NAME --team TEAM --role ROLE [--role ROLE] --expires-in-days N
+/** What `portcullis robot --help` prints (src/cli.ts reads `usage`). */
+export const usage = `usage: portcullis robot create NAME --team TEAM --role ROLE [--role ROLE] --expires-in-days N
        portcullis robot rotate ID [--expires-in-days N]
        portcullis robot disable|enable|delete ID
        portcullis robot list [--json]
@@ -42,9 +43,9 @@ export async function run(argv: string[]): Promise<number> {
       'expires-in-days': { type: 'string' }, json: { type: 'boolean', default: false },
     },
   });
-  const usage = (): number => { process.stderr.write(USAGE); return 2; };
+  const badUsage = (): number => { process.stderr.write(usage); return 2; };
   const expiresInDays = days(values['expires-in-days']);
-  if (Number.isNaN(expiresInDays)) return usage();
+  if (Number.isNaN(expiresInDays)) return badUsage();
   const issued = (r: Issued): number => {
     process.stderr.write(`${describe(r.robot)}\nthe token below is shown once; store it now\n`);
     process.stdout.write(`${r.token}\n`);
@@ -52,29 +53,29 @@ export async function run(argv: string[]): Promise<number> {
   };
   switch (action) {
     case 'create': {
-      if (positionals.length !== 1 || !values.team || !values.role?.length || expiresInDays === undefined) return usage();
+      if (positionals.length !== 1 || !values.team || !values.role?.length || expiresInDays === undefined) return badUsage();
       return issued(await apiClient(values.server).post<Issued>('/v1/robots', { name: positionals[0], team: values.team, roles: values.role, expiresInDays }));
     }
     case 'rotate':
-      if (positionals.length !== 1) return usage();
+      if (positionals.length !== 1) return badUsage();
       return issued(await apiClient(values.server).post<Issued>(`/v1/robots/${encodeURIComponent(positionals[0])}/rotate`, expiresInDays === undefined ? {} : { expiresInDays }));
     case 'disable':
     case 'enable':
-      if (positionals.length !== 1) return usage();
+      if (positionals.length !== 1) return badUsage();
       process.stdout.write(`${describe(await apiClient(values.server).post<RobotView>(`/v1/robots/${encodeURIComponent(positionals[0])}/${action}`, {}))}\n`);
       return 0;
     case 'delete':
-      if (positionals.length !== 1) return usage();
+      if (positionals.length !== 1) return badUsage();
       await apiClient(values.server).delete(`/v1/robots/${encodeURIComponent(positionals[0])}`);
       process.stdout.write(`deleted ${positionals[0]}\n`);
       return 0;
     case 'list': {
-      if (positionals.length !== 0) return usage();
+      if (positionals.length !== 0) return badUsage();
       const { robots } = await apiClient(values.server).get<{ robots: RobotView[] }>('/v1/robots');
       process.stdout.write(values.json ? `${JSON.stringify(robots, null, 2)}\n` : robots.map((r) => `${describe(r)}\n`).join(''));
       return 0;
     }
     default:
-      return usage();
+      return badUsage();
   }
 }

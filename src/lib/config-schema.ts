@@ -62,7 +62,7 @@ const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
 /** A webhook endpoint: https, or plain http only to loopback (a local relay); never credentials in the URL. */
 export const webhookSchema = z.strictObject({
   /** Unique name, shown in delivery records and used to re-enable an endpoint. */
-  name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lowercase letters, digits and -').describe('a unique name (lowercase, digits, `-`); an `https` URL (plain `http` only to loopback), no credentials in it'),
+  name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lowercase letters, digits and -').describe('a unique name (lowercase letters, digits, `-`), shown in delivery records and used to re-enable the endpoint'),
   url: url.describe('an `https` URL (plain `http` only to loopback), no credentials in it').refine((u) => {
     const parsed = new URL(u);
     return !parsed.username && !parsed.password && (parsed.protocol === 'https:' || (parsed.protocol === 'http:' && LOOPBACK_HOSTS.has(parsed.hostname)));

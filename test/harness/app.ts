@@ -80,7 +80,6 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     principals: Object.entries(PRINCIPALS).map(([name, p]) => ({ name, roles: [...p.roles], teams: [...p.teams], tokenSha256: sha256Hex(tokenOf(name as Who)) })),
   }));
   const raw = {
-    server: { host: '127.0.0.1', port: await freePort() },
     // A generous command deadline: the test machine's cores are shared, and a busy event loop
     // must not turn a slow reply into a 503 (the fault tests use the default, on the built service).
     redis: { url: svc.redis.url, prefix: uniqueName('app'), commandTimeoutMs: 10_000 },
@@ -92,6 +91,9 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     // worker processes and the CLI) must not point at the default OSV folder, which tests lack.
     scanners: [],
     ...options.config,
+    // A test's server keys (limits) are merged, not instead of the free port: without it the API
+    // took the default 8080, which two such tests, or a local `npm run stack`, already hold.
+    server: { host: '127.0.0.1', port: await freePort(), ...(options.config?.server as Record<string, unknown> | undefined) },
     // auth keys of a test (oidc, workloads…) are added to the generated tokens file, not instead of it.
     auth: { tokensFile, ...(options.config?.auth as Record<string, unknown> | undefined) },
   };

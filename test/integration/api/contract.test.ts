@@ -42,6 +42,8 @@ describe('every route answers only what its contract documents', () => {
 
   beforeAll(async () => {
     app = await startTestApp({ worker: false, config: { server: { codeScanBodyLimit: '64kb', bodyLimit: '16kb', rateLimitPerMinute: 0 } } });
+    // The harness keeps a free port when a test sets server keys (it took the default 8080 before).
+    expect(new URL(app.url).port).not.toBe('8080');
     const created = await app.call('dev', 'POST', '/v1/requests', { image: `${svc.upstream.host}/${uniqueName('contract')}:v1`, team: 'payments', justification: 'contract test' });
     expect(created.status).toBe(202);
     ids.id = created.body.id;

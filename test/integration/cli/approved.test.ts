@@ -57,6 +57,9 @@ describe('portcullis approved --list / revoke / unrevoke', () => {
     const gone = await cli(app, 'ci', ['approved', image, '--team', 'payments']);
     expect(gone.code).toBe(1);
     expect(gone.out).toContain('NOT_APPROVED');
+    // Requesting a revoked digest answers REVOKED: the hint names the way out, not "request it".
+    expect(gone.out).toContain(`portcullis unrevoke --digest ${img.digest}`);
+    expect(gone.out).not.toContain('request it');
     expect((await cli(app, 'ci', ['approved', '--list', '--team', 'payments'])).out).not.toContain(img.digest);
 
     const again = await app.call('dev', 'POST', '/v1/requests', { image: `${svc.upstream.host}/${repo}@${img.digest}`, team: 'payments', justification: 'again' });

@@ -47,7 +47,11 @@ describe('the CLI for a new user', () => {
       const help = await run([c, '--help'], {});
       expect([c, help.code]).toEqual([c, 0]);
       expect(help.out).toContain(`usage: portcullis ${c}`);
+      // The placeholder `usage: portcullis robot …` says nothing: every command shows its own.
+      expect([c, help.out]).not.toEqual([c, expect.stringMatching(/^usage: portcullis [a-z-]+ …\n$/)]);
     }
+    expect(commands).toEqual(expect.arrayContaining(['revoke', 'unrevoke', 'robot']));
+    expect((await run(['unrevoke', '--help'], {})).out).toContain('--digest');
     const version = await run(['--version'], {});
     expect(version.out.trim()).toBe(`portcullis ${JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version}`);
   });
@@ -113,6 +117,12 @@ describe('the CLI for a new user', () => {
     const r = await run(['audit', 'verify'], { PORTCULLIS_CONFIG: file, PORTCULLIS_AUDIT_KEY: `k1:${randomBytes(32).toString('base64')}` });
     expect(r.code).toBe(3);
     expect(r.out).toContain('cannot reach Redis');
+    expect(r.out).not.toContain('PORTCULLIS_CONFIG is not set');
+    // No configuration at all: the default Redis is named as such, with where the real one comes from.
+    const bare = await run(['audit', 'verify'], { PORTCULLIS_AUDIT_KEY: `k1:${randomBytes(32).toString('base64')}`, PORTCULLIS_REDIS_URL: `redis://127.0.0.1:${await freePort()}` });
+    expect(bare.code).toBe(3);
+    expect(bare.out).toContain('PORTCULLIS_CONFIG is not set');
+    expect(bare.out).toContain('source .stack/demo-tokens.env');
   });
 
   it('waive: a date that is not one is named as the problem, without four usages', async () => {

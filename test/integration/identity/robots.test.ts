@@ -43,6 +43,10 @@ describe('robot accounts', () => {
     const { id, token } = await create('deployer');
     expect(token).toMatch(/^pcr_[a-f0-9]{16}_/);
     expect(await asRobot(token)).toEqual(OK);
+    // whoami names the provider that authenticated the caller, not the tokens file for everyone.
+    const me = await fetch(`${app.url}/v1/whoami`, { headers: { authorization: `Bearer ${token}` } });
+    expect(await me.json()).toEqual({ name: 'deployer', roles: ['ci'], teams: ['payments'], source: 'robot' });
+    expect((await app.call('admin', 'GET', '/v1/whoami')).body.source).toBe('tokens-file');
     const secret = token.slice('pcr_'.length + 16 + 1);
     expect(secret).toHaveLength(43);
     for (const key of await app.redis.keys(`${app.config.redis.prefix}:robot*`)) {

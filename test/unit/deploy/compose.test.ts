@@ -57,13 +57,19 @@ describe('docker-compose.yml', () => {
   it('passes only environment variables the configuration loader reads', () => {
     const cfg = loadConfig({ env: {}, file: path.join(ROOT, 'config/compose.yaml') });
     const known = new Set([
-      'PORTCULLIS_CONFIG', 'PORTCULLIS_REDIS_URL', 'PORTCULLIS_SERVER_PORT',
+      'PORTCULLIS_CONFIG', 'PORTCULLIS_REDIS_URL', 'PORTCULLIS_SERVER_PORT', 'PORTCULLIS_AUDIT_KEY',
       'PORTCULLIS_INTERNAL_REGISTRY_USERNAME', 'PORTCULLIS_INTERNAL_REGISTRY_PASSWORD',
       ...cfg.upstreams.flatMap((u) => [upstreamEnvName(u.registry, 'USERNAME'), upstreamEnvName(u.registry, 'PASSWORD')]),
       ...cfg.scanners.flatMap((s) => [scannerEnvName(s.name, 'PSK'), scannerEnvName(s.name, 'AUTHORIZATION')]),
     ]);
     for (const name of ['api', 'worker']) {
       for (const key of Object.keys(services[name].environment ?? {})) expect({ key, known: known.has(key) }).toEqual({ key, known: true });
+    }
+  });
+
+  it('gives api and worker the audit key they refuse to start without, required from .env', () => {
+    for (const name of ['api', 'worker']) {
+      expect({ name, key: services[name].environment?.PORTCULLIS_AUDIT_KEY }).toEqual({ name, key: expect.stringMatching(/^\$\{PORTCULLIS_AUDIT_KEY:\?[^}]+\}$/) });
     }
   });
 
