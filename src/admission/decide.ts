@@ -26,9 +26,10 @@ export interface AdmissionState {
   staleSince?: string;
   /** Break-glass exceptions; none when absent. */
   exceptions?: ExceptionSet;
-  /** The replica's clock (ms), against which exceptions expire. @defaultValue Date.now() */
-  now?: number;
-  /** The clock itself, read only when an exception is matched (instead of `now`). */
+  /**
+   * The replica's clock (epoch ms), against which exceptions expire; read only when an exception
+   * is matched, so that one state object serves every review of a loaded set. @defaultValue Date.now
+   */
   clock?: () => number;
 }
 
@@ -178,7 +179,7 @@ export function validate(req: AdmissionRequest, state: AdmissionState): Decision
     }
     const ref = parsedReference(c.image);
     const j = judge(state, ns.team, c, ref);
-    const exception = j.why && ref && state.exceptions ? state.exceptions.match(ns.team, namespace, ref, state.now ?? state.clock?.() ?? Date.now()) : undefined;
+    const exception = j.why && ref && state.exceptions ? state.exceptions.match(ns.team, namespace, ref, (state.clock ?? Date.now)()) : undefined;
     const digest = j.digest ?? ref?.digest;
     if (exception) {
       verdicts.push({ image: c.image, verdict: 'EXCEPTION', exception: exception.id, ...(digest ? { digest } : {}) });
