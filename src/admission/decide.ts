@@ -190,8 +190,10 @@ export function validate(req: AdmissionRequest, state: AdmissionState): Decision
     if (j.why) problems.push(j.why);
   }
   if (problems.length === 0) return { allowed: true, team: ns.team, images: verdicts, ...(excepted.length ? { warnings: excepted } : {}) };
-  if (workload) return { allowed: true, team: ns.team, images: verdicts, warnings: [...excepted, ...problems.map((p) => `${kind} ${req.name ?? ''}: ${p} (its Pods will be denied)`)] };
-  return { allowed: false, team: ns.team, images: verdicts, message: `Portcullis denied ${kind} ${req.name ?? ''} in namespace ${namespace}: ${problems.join('; ')}` };
+  // A Pod made from generateName has no name yet at admission: say "Pod in namespace …", not "Pod  in …".
+  const what = req.name ? `${kind} ${req.name}` : kind;
+  if (workload) return { allowed: true, team: ns.team, images: verdicts, warnings: [...excepted, ...problems.map((p) => `${what}: ${p} (its Pods will be denied)`)] };
+  return { allowed: false, team: ns.team, images: verdicts, message: `Portcullis denied ${what} in namespace ${namespace}: ${problems.join('; ')}` };
 }
 
 /** What the API server shows the user (kubectl prints warnings): which exception, why, until when. */
