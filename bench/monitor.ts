@@ -28,7 +28,10 @@
  * process's (process.cpuUsage: scan threads included; Redis's and the registry's own processes
  * not). Everything it writes under /tmp is deleted at the end.
  *
- * Run: `npm run bench:monitor [-- --digests 50 --sample 10 --layer-mib 64 --vulnerable-share 0.03]`.
+ * Run: `npm run bench:monitor [-- --digests 50 --sample 10 --layer-mib 64 --vulnerable-share 0.03]`;
+ * `--sample 0` skips the rescan (no ratio);
+ * `--profile-sync file.cpuprofile` writes a V8 CPU profile of the sync's re-match (1) (its wall
+ * then includes the profiler's cost).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -36,6 +39,7 @@ import { gzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { Session } from 'node:inspector/promises';
 import Redis from 'ioredis';
 import { createLogger } from '../src/lib/logger';
 import { RedisInventoryStore } from '../src/monitor/inventory-store';
@@ -58,7 +62,7 @@ import { startRedis } from '../test/harness/redis';
 import { startRegistry } from '../test/harness/registry';
 import { rng } from '../test/harness/seeded';
 
-const { values } = parseArgs({ options: { digests: { type: 'string', default: '1000' }, sample: { type: 'string', default: '50' }, seed: { type: 'string', default: '13' }, 'layer-mib': { type: 'string', default: '64' }, 'vulnerable-share': { type: 'string', default: '0.03' } } });
+const { values } = parseArgs({ options: { digests: { type: 'string', default: '1000' }, sample: { type: 'string', default: '50' }, seed: { type: 'string', default: '13' }, 'layer-mib': { type: 'string', default: '64' }, 'vulnerable-share': { type: 'string', default: '0.03' }, 'profile-sync': { type: 'string' } } });
 const N = Number(values.digests);
 const S = Math.min(N, Number(values.sample));
 const LAYER_MIB = Number(values['layer-mib']);
@@ -128,6 +132,21 @@ function writeRecords(dir: string, records: readonly OsvRecord[]): void {
   for (const [ecosystem, entries] of byEcosystem) {
     mkdirSync(path.join(dir, ecosystem), { recursive: true });
     writeFileSync(path.join(dir, ecosystem, 'all.zip'), storedZip(entries));
+  }
+}
+
+/** Runs `fn` under the V8 CPU profiler and writes the profile to `file` (for --profile-sync). */
+async function profiled<T>(file: string, fn: () => Promise<T>): Promise<T> {
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  try {
+    return await fn();
+  } finally {
+    const { profile } = await session.post('Profiler.stop');
+    writeFileSync(file, JSON.stringify(profile));
+    session.disconnect();
   }
 }
 
@@ -203,7 +222,7 @@ async function main(): Promise<void> {
     // Yesterday's sync (untimed): every report at yesterday's version, what was matched recorded.
     let events = 0;
     const state = new RedisRematchState(redis, prefix);
-    const rematch = new RematchService({ inventories, results, state, approved: new ApprovedDigests(redis, prefix), events: { publish: async () => { events += 1; } }, logger });
+    const rematch = new RematchService({ inventories, state, approved: new ApprovedDigests(redis, prefix), events: { publish: async () => { events += 1; } }, logger });
     const yesterday = { name: 'builtin', vulnerabilityData: async () => ({ version: 'osv-yesterday', db: oldDb }) };
     const todays = { name: 'builtin', vulnerabilityData: async () => ({ version: 'osv-today', db }) };
     await rematch.rematchAll(yesterday);
@@ -212,7 +231,8 @@ async function main(): Promise<void> {
 
     // (1) The re-match a sync runs.
     events = 0;
-    const sync = await timed(() => rematch.rematchAll(todays));
+    const profile = values['profile-sync'];
+    const sync = await timed(() => (profile ? profiled(profile, () => rematch.rematchAll(todays)) : rematch.rematchAll(todays)));
     process.stdout.write(`(1) re-match as a sync runs it: ${describe(sync.value, sync)}\n`);
     const syncEvents = events;
 
@@ -223,7 +243,8 @@ async function main(): Promise<void> {
     process.stdout.write(`(2) full re-match: ${describe(full.value, full)}\n`);
     if (full.value.changed !== sync.value.changed || events !== syncEvents) throw new Error(`the sync's re-match and the full one disagree: ${sync.value.changed} vs ${full.value.changed} changed`);
 
-    // (3) Full rescan of a sample through the registry, same data.
+    // (3) Full rescan of a sample through the registry, same data (`--sample 0`: none, while iterating on the re-match).
+    if (S === 0) return;
     const scanner = new BuiltinScanner({ name: 'builtin', osvPath: osv, hardening: true });
     await scanner.check();
     const client = new DistributionClient({ url: registrySvc.url });

@@ -73,7 +73,7 @@ function side(redis: Redis, prefix: string, approved: ApprovedDigest[]) {
   const state = new RedisRematchState(redis, prefix);
   const inventories = new RedisInventoryStore(redis, prefix, { registryHost: 'registry.internal:5000' });
   const service = new RematchService({
-    inventories, results: null as never, state, approved: { list: async () => approved },
+    inventories, state, approved: { list: async () => approved },
     events: { publish: async (e) => { published.push(String(e.details?.digest)); } }, logger: createLogger({ level: 'silent' }),
   });
   return { published, state, inventories, service, prefix };
