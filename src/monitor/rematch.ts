@@ -241,7 +241,8 @@ export class RematchService {
       const writes: Array<{ i: number; digest: string; text: string; expected: string | null; outcome: Outcome }> = [];
       for (const i of pending) {
         const { approved, images, previous } = batch[i]!;
-        if (!pass.forced && isCurrent(previous, pass.scanner, pass.version)) {
+        // Forced, a current report is matched again, unless it was stored since this pass read it.
+        if ((!pass.forced || attempt > 0) && isCurrent(previous, pass.scanner, pass.version)) {
           // Its packages still go through the memo, which the next pass diffs against: unknown
           // to it, the digest would be re-matched whole then.
           if (images) for (const image of images) for (const pkg of image.packages) pass.memo.entry(pkg);
