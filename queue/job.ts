@@ -48,7 +48,7 @@ export const STEP_RECHECK_MIN_MS = 250;
  */
 export function stepWaitDelay(waits: number, retryInMs: number | undefined): number {
   if (retryInMs === undefined) return waitDelay(waits);
-  return Math.min(waitDelay(waits), Math.max(STEP_RECHECK_MIN_MS, retryInMs + STEP_RECHECK_MIN_MS));
+  return Math.min(waitDelay(waits), retryInMs + STEP_RECHECK_MIN_MS);
 }
 
 /** Not an AppError (a socket reset, a Redis blip): assume temporary. */

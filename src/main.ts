@@ -205,8 +205,9 @@ export function buildServices(config: Config, logger: Logger, redis: Redis, opti
   // (as the upload journal allows) keeps its step.
   const leaseKeeper = new LeaseKeeper({ settings: config.redis, renewEveryMs: Math.max(200, Math.floor(config.worker.stepLeaseMs / 5)), maxStallMs: 3 * config.worker.lockDurationMs });
   const leases = new RedisStepLeases(redis, prefix, { ttlMs: config.worker.stepLeaseMs, keeper: leaseKeeper });
-  // Promotion and the unpublish job take turns on an image (its copy takes mounts, not bytes).
-  const publishLocks = new RedisStepLeases(redis, prefix, { ttlMs: 3 * config.worker.lockDurationMs, renewEveryMs: config.worker.lockDurationMs / 2 });
+  // Promotion and the unpublish job take turns on an image (its copy takes mounts, not bytes);
+  // renewed by the keeper thread, which tells a holder at once when its lease was lost.
+  const publishLocks = new RedisStepLeases(redis, prefix, { ttlMs: 3 * config.worker.lockDurationMs, keeper: leaseKeeper });
   const pipeline = new Pipeline({
     requests, approvals, revocations, registry, scheduler, lifecycle, scans, policy, publishLocks,
     logger: logger.child({ module: 'pipeline' }),

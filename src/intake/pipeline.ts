@@ -179,12 +179,16 @@ export class Pipeline {
     if (!existing || existing.pending) await this.d.approvals.put({ ...record, pending: true });
     // Copy, check and the completed ledger entry under the publish lease: an unpublish job of
     // this digest (an earlier revocation) checks and deletes either wholly before or wholly after.
-    await withPublishLock(this.d.publishLocks, to, digest, async () => {
+    // A holder stalled past the lease's TTL must not write as if it held it: each write first
+    // confirms (and renews) the lease, or the job fails with LEASE_LOST and is retried.
+    await withPublishLock(this.d.publishLocks, to, digest, async (lease) => {
+      await lease.check('the copy into the approved repository');
       await this.d.registry.promote(from, to, digest, tag);
       const served = await this.d.registry.internalDigest(to, tag);
       if (served !== digest) {
         throw new AppError('DIGEST_MISMATCH', `${to}:${tag} resolves to ${served ?? 'nothing'} after promotion, expected ${digest}`, { temporary: true });
       }
+      await lease.check('the completed ledger entry');
       await this.d.approvals.put(record);
     });
     // The tag index gets this request's own source tag only: this approval is the newest of it.
@@ -205,16 +209,17 @@ export class Pipeline {
     if (!digest) return;
     const to = approvedRepository(this.d.settings.approvedPath, r.team, r.source);
     const image = sourceName(r.source);
-    const approval = await this.d.approvals.get(r.team, image, digest);
+    let approval: Approval | null;
     try {
-      const kept = await withPublishLock(this.d.publishLocks, to, digest, async () => {
-        // Another request's completed approval serves this digest from this repository: it stays.
+      // Read once, under the lease: what the delete is decided on is what the removal below owns.
+      approval = await withPublishLock(this.d.publishLocks, to, digest, async (lease) => {
         const now = await this.d.approvals.get(r.team, image, digest);
-        if (now && now.requestId !== r.id && !now.pending && now.internalRepository === to) return true;
+        // Another request's completed approval serves this digest from this repository: it stays.
+        if (now && now.requestId !== r.id && !now.pending && now.internalRepository === to) return null;
+        await lease.check('the withdrawal\'s delete');
         await this.d.registry.unpublish(to, digest);
-        return false;
+        return now;
       });
-      if (kept) return;
     } catch (err) {
       this.d.logger.error({ error: err, requestId: r.id, digest, repository: to }, 'could not withdraw a failed promotion; its pending approval stays for revocation');
       return;

@@ -8,21 +8,18 @@
  * first deletes before the promotion copies again, and one that checks after sees the approval.
  *
  * The lease is the store's Redis step lease (renewed while held, lapsing when its holder dies,
- * so a killed worker blocks nobody for long), shared by every process.
+ * so a killed worker blocks nobody for long), shared by every process. A holder stalled past
+ * its TTL may find another holder inside: so `fn` calls `lease.check()` right before each
+ * write, which confirms and renews the lease in Redis or fails with `LEASE_LOST` (temporary).
  */
 import { AppError } from '../lib/errors';
+import { withLease, type HeldLease, type Lease, type Leases } from '../lib/lease-wait';
 
 /** A held lease (structurally the store's RedisStepLease). */
-export interface PublishLock {
-  held(): boolean;
-  release(): Promise<void>;
-}
+export type PublishLock = Lease;
 
 /** Leases shared by every process (structurally the store's RedisStepLeases). */
-export interface PublishLocks {
-  /** Takes the lease of `key` in `scope`, or returns null when another holder has it. */
-  acquire(scope: string, key: string): Promise<PublishLock | null>;
-}
+export type PublishLocks = Leases;
 
 export const PUBLISH_LOCK_SCOPE = 'publish';
 /** Long enough for a promotion's copy inside the internal registry (mounts, not bytes). */
@@ -31,23 +28,14 @@ const DEFAULT_WAIT_MS = 120_000;
 /**
  * Runs `fn` while holding the publish lease of `digest` in `repository`; without leases
  * (a test of one run) it just runs `fn`.
- * @throws AppError CONFLICT (temporary: the job is retried) when another holder kept it past `waitMs`
+ * @throws AppError CONFLICT (temporary: the job is retried) when another holder kept it past `waitMs`;
+ *   `fn`'s `lease.check()` throws AppError LEASE_LOST (temporary) once the lease lapsed under it
  */
-export async function withPublishLock<T>(locks: PublishLocks | undefined, repository: string, digest: string, fn: () => Promise<T>, waitMs = DEFAULT_WAIT_MS): Promise<T> {
-  if (!locks) return fn();
+export function withPublishLock<T>(locks: PublishLocks | undefined, repository: string, digest: string, fn: (lease: HeldLease) => Promise<T>, waitMs = DEFAULT_WAIT_MS): Promise<T> {
   const key = `${repository}@${digest}`;
-  const deadline = Date.now() + waitMs;
-  let lock: PublishLock | null = null;
-  for (let pause = 10; !(lock = await locks.acquire(PUBLISH_LOCK_SCOPE, key)); pause = Math.min(pause * 2, 500)) {
-    if (Date.now() >= deadline) {
-      throw new AppError('CONFLICT', `another promotion or unpublish of ${key} held it for longer than ${waitMs} ms`, { temporary: true });
-    }
-    // Jitter, so that waiters released at once do not all ask again in step.
-    await new Promise((resolve) => setTimeout(resolve, pause / 2 + Math.random() * pause));
-  }
-  try {
-    return await fn();
-  } finally {
-    await lock.release();
-  }
+  return withLease(locks, PUBLISH_LOCK_SCOPE, key, {
+    waitMs,
+    maxPauseMs: 500,
+    busy: () => new AppError('CONFLICT', `another promotion or unpublish of ${key} held it for longer than ${waitMs} ms`, { temporary: true }),
+  }, fn);
 }

@@ -157,9 +157,11 @@ export class RevocationService {
  */
 export async function unpublishUnlessServed(d: { approvals: Pick<ApprovalStore, 'get'>; registry: Pick<IntakeRegistry, 'unpublish'>; locks?: PublishLocks }, task: UnpublishTask): Promise<'deleted' | 'served'> {
   // The check and the delete under the publish lease: a promotion cannot land between them.
-  return withPublishLock(d.locks, task.repository, task.digest, async () => {
+  return withPublishLock(d.locks, task.repository, task.digest, async (lease) => {
     const approval = await d.approvals.get(task.team, task.image, task.digest);
     if (approval && !approval.pending && approval.internalRepository === task.repository) return 'served';
+    // Stalled past the lease since the check: a promotion may have landed, the check is stale.
+    await lease.check('the unpublish delete');
     await d.registry.unpublish(task.repository, task.digest);
     return 'deleted';
   });

@@ -49,6 +49,8 @@ export const ERROR_STATUS = {
   /** `policy.approvals.distinctGroups`: the approver shares a group with an earlier approver, or has none. */
   FOUR_EYES_GROUPS: 403,
   WAIVERS_REQUIRED: 409,
+  /** A lease's holder found it lapsed (stalled past its TTL, another may hold it) before a write only the holder may make: not written, retried. */
+  LEASE_LOST: 409,
   /** The digest is on the team's deny-list (an admin revoked it); details say who, when and why. */
   REVOKED: 409,
   // Known at once from the configuration: the request itself is wrong.

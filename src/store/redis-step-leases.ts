@@ -33,6 +33,12 @@ export interface RedisStepLeaseOptions {
 export interface RedisStepLease {
   /** False once a renewal found the lease gone or taken (its holder was stalled past the TTL). */
   held(): boolean;
+  /**
+   * Renews now (a round trip), to be sure of the lease right before a write only its holder may
+   * make; false (and `held()` false from then on) when it is no longer this holder's.
+   * @throws the Redis error when Redis cannot be reached
+   */
+  renew(): Promise<boolean>;
   /** Stops renewing and frees the lease if it is still this holder's. Never throws. */
   release(): Promise<void>;
 }
@@ -66,11 +72,16 @@ export class RedisStepLeases {
     const ok = await this.redis.set(key, token, 'PX', this.ttlMs, 'NX');
     if (ok !== 'OK') return null;
     let held = true;
+    const renew = async (): Promise<boolean> => {
+      if (Number(await this.redis.eval(RENEW, 1, key, token, String(this.ttlMs))) !== 1) held = false;
+      return held;
+    };
     const keeper = this.keeper;
     if (keeper) {
       keeper.hold(key, token, this.ttlMs, () => { held = false; });
       return {
         held: () => held,
+        renew,
         release: async () => {
           keeper.drop(key, token);
           await this.redis.eval(RELEASE, 1, key, token).catch(() => undefined);
@@ -88,6 +99,7 @@ export class RedisStepLeases {
     timer.unref();
     return {
       held: () => held,
+      renew,
       release: async () => {
         clearInterval(timer);
         await renewing;

@@ -37,7 +37,7 @@ export const builtinScannerConfigSchema = z.strictObject({
       /** Metadata bytes read into memory and paths kept, per scan. @defaultValue 256 MiB */
       maxMetadataBytes: z.number().int().positive().default(DEFAULT_LIMITS.maxMetadataBytes).describe('builtin: metadata bytes read into memory and paths kept, per scan; over it → `SCAN_LIMIT_EXCEEDED`'),
       /** Records in one package database file (dpkg status, apk installed). @defaultValue 100000 */
-      maxDatabaseEntries: z.number().int().positive().default(DEFAULT_LIMITS.maxDatabaseEntries).describe('builtin: records in one package database file (dpkg status, apk installed); over it → `SCAN_LIMIT_EXCEEDED`'),
+      maxDatabaseEntries: z.number().int().positive().default(DEFAULT_LIMITS.maxDatabaseEntries).describe('builtin: records in one package database file (dpkg status, apk installed, rpm database); over it → `SCAN_LIMIT_EXCEEDED`'),
     })
     .prefault({}),
 });

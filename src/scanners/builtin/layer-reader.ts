@@ -166,7 +166,7 @@ async function readEntry(entry: Entry, path: string, layer: string, limits: Scan
     entry.resume();
   } else if (regular && kind && BINARY_ANALYZERS[kind] && size <= READ_CAP[kind]) {
     // Read whole but not kept: only the packages found count against the budget.
-    const parsed = await BINARY_ANALYZERS[kind](await readCapped(entry, READ_CAP[kind], path), limits);
+    const parsed = await BINARY_ANALYZERS[kind](await readCapped(entry, READ_CAP[kind], path), limits, path);
     if (parsed.packages) {
       budget.packages += parsed.packages.length;
       if (budget.packages > limits.maxPackages) throw limitError(`/${path}: more than ${limits.maxPackages} package records in the image`);

@@ -10,20 +10,13 @@
  *   lapsing on its own when its holder dies, so a killed worker blocks nobody for long.
  */
 import { AppError } from '../../lib/errors';
+import { withLease, type Lease, type Leases } from '../../lib/lease-wait';
 
-/** A held lease (structurally the store's RedisStepLease). */
-export interface ReferrerLock {
-  /** False once the lease lapsed under its holder (stalled past its TTL): its write may race. */
-  held(): boolean;
-  /** Frees the lease if it is still this holder's; never throws. */
-  release(): Promise<void>;
-}
+/** A held lease (structurally the store's RedisStepLease): `held()` is false once it lapsed under its holder. */
+export type ReferrerLock = Lease;
 
 /** Leases shared by every process (structurally the store's RedisStepLeases). */
-export interface ReferrerLocks {
-  /** Takes the lease of `key` in `scope`, or returns null when another holder has it. */
-  acquire(scope: string, key: string): Promise<ReferrerLock | null>;
-}
+export type ReferrerLocks = Leases;
 
 export interface ReferrerLockOptions {
   /** Leases shared across processes; without them writers take turns only inside this process. */
@@ -50,34 +43,18 @@ async function serially<T>(key: string, fn: () => Promise<T>): Promise<T> {
   }
 }
 
-async function acquire(locks: ReferrerLocks, key: string, waitMs: number): Promise<ReferrerLock> {
-  const deadline = Date.now() + waitMs;
-  for (let pause = 10; ; pause = Math.min(pause * 2, 200)) {
-    const lock = await locks.acquire(LOCK_SCOPE, key);
-    if (lock) return lock;
-    if (Date.now() >= deadline) {
-      // Not `temporary`: the wait was already long, and an immediate retry of the whole attach
-      // would only wait again; the caller's own later retry (the unpublish job) is the one that helps.
-      throw new AppError('CONFLICT', `another writer held the referrers index of ${key} for longer than ${waitMs} ms`);
-    }
-    // Jitter, so that writers released at once do not all ask again in step.
-    await new Promise((resolve) => setTimeout(resolve, pause / 2 + Math.random() * pause));
-  }
-}
-
 /**
  * Runs `fn` as the one writer of the referrers index of `subject` in `repository`; `fn` is
  * told whether its lease is still held, to re-check before trusting a write.
  */
 export function withReferrersLock<T>(repository: string, subject: string, options: ReferrerLockOptions, fn: (held: () => boolean) => Promise<T>): Promise<T> {
   const key = `${repository}@${subject}`;
-  return serially(key, async () => {
-    if (!options.locks) return fn(() => true);
-    const lock = await acquire(options.locks, key, options.waitMs ?? DEFAULT_WAIT_MS);
-    try {
-      return await fn(() => lock.held());
-    } finally {
-      await lock.release();
-    }
-  });
+  const waitMs = options.waitMs ?? DEFAULT_WAIT_MS;
+  return serially(key, () => withLease(options.locks, LOCK_SCOPE, key, {
+    waitMs,
+    maxPauseMs: 200,
+    // Not `temporary`: the wait was already long, and an immediate retry of the whole attach
+    // would only wait again; the caller's own later retry (the unpublish job) is the one that helps.
+    busy: () => new AppError('CONFLICT', `another writer held the referrers index of ${key} for longer than ${waitMs} ms`),
+  }, (lease) => fn(() => lease.held())));
 }

@@ -55,6 +55,20 @@ describe('a promotion that fails after tagging', () => {
     expect(await approvals.get('payments', 'docker.io/library/nginx', digest)).toBeNull();
   });
 
+  it('withdrawing reads the ledger entry once, and removes the pending approval it decided on', async () => {
+    const { requests, approvals, registry, pipeline } = setup();
+    registry.faults.internalDigest = new AppError('MANIFEST_INVALID', 'nonsense');
+    const err = await pipeline.promote('r1').catch((e: unknown) => e);
+    const get = approvals.get.bind(approvals);
+    let reads = 0;
+    approvals.get = async (...args) => { reads += 1; return get(...args); };
+    await pipeline.fail('r1', err);
+    expect((await requests.get('r1'))?.status).toBe('failed');
+    expect(reads).toBe(1);
+    expect(registry.served(approvedRepo)).toEqual([]);
+    expect(await get('payments', 'docker.io/library/nginx', digest)).toBeNull();
+  });
+
   it('keeps a pending approval when the registry refuses to take the tag back, and revocation removes both', async () => {
     const { requests, approvals, registry, pipeline, revocations } = setup();
     registry.faults.internalDigest = new AppError('MANIFEST_INVALID', 'nonsense');

@@ -8,7 +8,8 @@ import type { FileKind } from '../paths';
 import { readJavaArchive } from './java-archive';
 import { readRpmBdb, readRpmSqlite } from './rpmdb';
 
-export const BINARY_ANALYZERS: Partial<Record<FileKind, (bytes: Buffer, limits: ScanLimits) => Promise<Partial<PathFacts>>>> = {
+/** Each reads `bytes`, the file at `path` (normalized, no leading `/`; named in a limit's error). */
+export const BINARY_ANALYZERS: Partial<Record<FileKind, (bytes: Buffer, limits: ScanLimits, path: string) => Promise<Partial<PathFacts>>>> = {
   'rpmdb-sqlite': readRpmSqlite,
   'rpmdb-bdb': readRpmBdb,
   'java-archive': readJavaArchive,

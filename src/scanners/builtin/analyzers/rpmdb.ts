@@ -6,14 +6,18 @@
  * - Berkeley DB hash (`Packages`: RHEL/UBI 8, CentOS 7 and 8, Rocky/Alma 8, Amazon Linux 2),
  *   read by our own reader (../parsers/rpm-bdb.ts). A file it cannot read carries the reason
  *   (`unreadable`), and the image gets a coverage finding that says it, never a silent pass.
- * Both are read from the file's bytes in memory, under the kind's read cap. SUSE's `ndb`
+ * Both are read from the file's bytes in memory, under the kind's read cap, and hold at most
+ * `maxDatabaseEntries` records (more: SCAN_LIMIT_EXCEEDED, as dpkg's status and apk's installed
+ * database, not a coverage finding: the file was readable, the scan's bound refused it). SUSE's `ndb`
  * (`Packages.db`) is not read: SUSE is not a supported distribution, a coverage finding.
  */
 import initSqlJs, { type SqlJsStatic } from 'sql.js';
+import { AppError } from '../../../lib/errors';
 import type { ScanLimits } from '../limits';
 import type { ParsedPackage } from '../parsers/types';
 import { parseRpmHeader } from '../parsers/rpm-header';
 import { BdbUnreadable, bdbHashValues } from '../parsers/rpm-bdb';
+import { tooManyRecords } from '../parsers/deb822';
 import { NPM_MANIFEST } from '../parsers/npm';
 import { PYTHON_METADATA } from '../parsers/python';
 
@@ -43,19 +47,24 @@ function addHeader(db: RpmDatabase, blob: Buffer): boolean {
   return true;
 }
 
-export async function readRpmSqlite(bytes: Buffer): Promise<RpmDatabase> {
+/** @param path the file's path in the image (normalized, no leading `/`), named in a limit's error */
+export async function readRpmSqlite(bytes: Buffer, limits: Pick<ScanLimits, 'maxDatabaseEntries'>, path = 'var/lib/rpm/rpmdb.sqlite'): Promise<RpmDatabase> {
   sql ??= initSqlJs();
   const SQL = await sql;
+  const max = limits.maxDatabaseEntries;
   let sqlite;
   try {
     sqlite = new SQL.Database(bytes);
-    const rows = sqlite.exec('SELECT blob FROM Packages');
+    // One row past the limit tells it was exceeded, without building every row.
+    const rows = sqlite.exec(`SELECT blob FROM Packages LIMIT ${max + 1}`)[0]?.values ?? [];
+    if (rows.length > max) throw tooManyRecords(`/${path}`, max);
     const db: RpmDatabase = { packages: [], ownedPaths: [] };
-    for (const [blob] of rows[0]?.values ?? []) {
+    for (const [blob] of rows) {
       if (blob instanceof Uint8Array) addHeader(db, Buffer.from(blob.buffer, blob.byteOffset, blob.byteLength));
     }
     return db;
-  } catch {
+  } catch (err) {
+    if (err instanceof AppError) throw err;
     return { packages: [], ownedPaths: [], unreadable: 'not a readable SQLite rpm database' };
   } finally {
     sqlite?.close();
@@ -69,12 +78,14 @@ const isInstanceCounter = (key: Buffer): boolean => key.length === 4 && key.read
  * A Berkeley DB `Packages` file. Stricter than the SQLite path: a record that is not an rpm
  * header makes the whole database unreadable (a package the scanner cannot see is a gap, and
  * rpm itself writes nothing else there).
+ * @param path the file's path in the image (normalized, no leading `/`), named in a limit's error
+ * @throws AppError SCAN_LIMIT_EXCEEDED past `maxDatabaseEntries` records
  */
-export async function readRpmBdb(bytes: Buffer, limits: Pick<ScanLimits, 'maxDatabaseEntries'>): Promise<RpmDatabase> {
+export async function readRpmBdb(bytes: Buffer, limits: Pick<ScanLimits, 'maxDatabaseEntries'>, path = 'var/lib/rpm/Packages'): Promise<RpmDatabase> {
   const db: RpmDatabase = { packages: [], ownedPaths: [] };
   let record = 0;
   try {
-    for (const blob of bdbHashValues(bytes, limits.maxDatabaseEntries, isInstanceCounter)) {
+    for (const blob of bdbHashValues(bytes, limits.maxDatabaseEntries, isInstanceCounter, `/${path}`)) {
       record += 1;
       if (!addHeader(db, blob)) throw new BdbUnreadable(`record ${record} is not an rpm header`);
     }

@@ -16,8 +16,10 @@
  * pairs, and it needs no trust in the bucket table or the page count. The input is hostile: every offset, count and page number is checked against the
  * file, an overflow page may be used once only (a cycle or two chains sharing pages is a
  * lie), and output never exceeds the file's own size. Anything unexpected throws
- * {@link BdbUnreadable} with the reason, never a guess.
+ * {@link BdbUnreadable} with the reason, never a guess. More records than the scan allows is
+ * not the file's fault but the scan's bound: SCAN_LIMIT_EXCEEDED, as dpkg's and apk's readers.
  */
+import { tooManyRecords } from './deb822';
 
 /** Why a Berkeley DB file could not be read; its message is shown in the coverage finding. */
 export class BdbUnreadable extends Error {}
@@ -132,11 +134,12 @@ class Reader {
 
 /**
  * The data of every key/data pair in a Berkeley DB hash file, in file order, skipping the
- * pairs `skip` refuses by key. At most `maxRecords` values; past that it throws. Every whole
+ * pairs `skip` refuses by key. At most `maxRecords` values; past that it throws AppError
+ * SCAN_LIMIT_EXCEEDED (`what`: the file, named in its message). Every whole
  * page of the file is walked, also past the last page the metadata names: a page count that
  * says less than the file holds hides nothing (rpm's own reader refuses such a file).
  */
-export function* bdbHashValues(file: Buffer, maxRecords: number, skip: (key: Buffer) => boolean = () => false): Generator<Buffer> {
+export function* bdbHashValues(file: Buffer, maxRecords: number, skip: (key: Buffer) => boolean = () => false, what = 'Berkeley DB hash file'): Generator<Buffer> {
   const meta = readMeta(file);
   const reader = new Reader(file, meta);
   let records = 0;
@@ -151,7 +154,7 @@ export function* bdbHashValues(file: Buffer, maxRecords: number, skip: (key: Buf
       const data = reader.item(p, n, i + 1, count);
       if (key[0] === H_KEYDATA && skip(key.subarray(1))) continue;
       records += 1;
-      if (records > maxRecords) throw new BdbUnreadable(`more than ${maxRecords} records`);
+      if (records > maxRecords) throw tooManyRecords(what, maxRecords);
       yield reader.value(data, n);
     }
   }

@@ -3,6 +3,7 @@
  * 60 MiB dpkg files in a 1.8 MB layer once grew the process to 4.4 GB; each bound below fails
  * such a scan with SCAN_LIMIT_EXCEEDED, and the parsers never build an array of every line.
  */
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { BuiltinScanner } from '../../../../src/scanners/builtin/adapter';
@@ -12,6 +13,9 @@ import { DEFAULT_LIMITS, newBudget, type ScanLimits } from '../../../../src/scan
 import { parseApkInstalled } from '../../../../src/scanners/builtin/parsers/apk';
 import { MAX_FIELD_CHARS } from '../../../../src/scanners/builtin/parsers/deb822';
 import { parseDpkgStatus } from '../../../../src/scanners/builtin/parsers/dpkg';
+import { bdbHashValues } from '../../../../src/scanners/builtin/parsers/rpm-bdb';
+import { RPM_BDB_FIXTURES } from '../../../harness/rpm-bdb';
+import { rpmDatabase } from '../../../harness/rpmdb';
 import { buildImage, tarOf, type FileSpec } from '../../../harness/images';
 import { MemoryRegistry } from './memory-registry';
 
@@ -79,5 +83,39 @@ describe('bounded layer reading', () => {
     const scanner = new BuiltinScanner({ name: 'b', osvPath: OSV, limits: { maxDatabaseEntries: 50_000 } });
     const r = await scanner.scan({ registry, repository: 'r', digest: img.digest, registryUrl: registry.url });
     expect(r).toMatchObject({ status: 'failed', findings: [], error: { code: 'SCAN_LIMIT_EXCEEDED', message: expect.stringContaining('more than 50000 records') } });
+  });
+});
+
+describe('one bound, one answer, for every package database (maxDatabaseEntries)', () => {
+  const BDB = readFileSync(path.join(RPM_BDB_FIXTURES, 'Packages'));
+  // Its records: every header (gpg-pubkey ones too), not rpm's instance counter under key 0.
+  const bdbRecords = [...bdbHashValues(BDB, 1e6, (k) => k.length === 4 && k.readUInt32LE(0) === 0)].length;
+  let sqlite: Buffer;
+  beforeAll(() => {
+    sqlite = rpmDatabase(['a', 'b', 'c', 'd'].map((name) => ({ name, version: '1.0', release: '1', files: { [`/usr/share/${name}/f`]: name } })));
+  });
+
+  const databases = (): Array<[string, string, Buffer | string, number]> => [
+    ['dpkg', 'var/lib/dpkg/status', paragraphs(4), 4],
+    ['apk', 'lib/apk/db/installed', Array.from({ length: 4 }, (_, i) => `P:p${i}\nV:1.0-r${i}\n`).join('\n'), 4],
+    ['rpm, Berkeley DB', 'var/lib/rpm/Packages', BDB, bdbRecords],
+    ['rpm, SQLite', 'usr/lib/sysimage/rpm/rpmdb.sqlite', sqlite, 4],
+  ];
+
+  test.each(['dpkg', 'apk', 'rpm, Berkeley DB', 'rpm, SQLite'])('%s: as many records as allowed pass; one more fails the layer with SCAN_LIMIT_EXCEEDED naming the file', async (name) => {
+    const [, file, content, records] = databases().find(([n]) => n === name)!;
+    expect(records).toBeGreaterThan(3);
+    await expect(layer({ [file]: content }, { maxDatabaseEntries: records })).resolves.toBeDefined();
+    await expect(layer({ [file]: content }, { maxDatabaseEntries: records - 1 })).rejects.toMatchObject({
+      code: 'SCAN_LIMIT_EXCEEDED', message: `/${file}: more than ${records - 1} records`,
+    });
+  });
+
+  test('the scanner reports an rpm Berkeley DB over the bound as a failed scan (SCAN_LIMIT_EXCEEDED), as it does dpkg\'s, not as a coverage finding', async () => {
+    const img = await buildImage({ layers: [{ files: { 'etc/os-release': 'ID=rhel\nVERSION_ID="8.9"\n', 'var/lib/rpm/Packages': BDB } }] });
+    const registry = new MemoryRegistry().addImage(img);
+    const scanner = new BuiltinScanner({ name: 'b', osvPath: OSV, limits: { maxDatabaseEntries: 3 } });
+    const r = await scanner.scan({ registry, repository: 'r', digest: img.digest, registryUrl: registry.url });
+    expect(r).toMatchObject({ status: 'failed', findings: [], error: { code: 'SCAN_LIMIT_EXCEEDED', message: expect.stringContaining('/var/lib/rpm/Packages: more than 3 records') } });
   });
 });
