@@ -15,6 +15,7 @@
  * one is still the text it was compared with, so a concurrent scan's newer report is never
  * overwritten.
  */
+import { createHash } from 'node:crypto';
 import { promisify } from 'node:util';
 import { gunzip, gzip } from 'node:zlib';
 import type Redis from 'ioredis';
@@ -44,6 +45,9 @@ const stateSchema = z.object({
   kept: z.custom<Array<[string, KeptIdentity]>>((v) => Array.isArray(v) && v.every(isKept), 'expected kept identities'),
 });
 export type RematchState = z.infer<typeof stateSchema>;
+
+/** A stored report's text and the SHA-1 of its bytes. */
+export interface StoredReport { text: string; sha1: string }
 
 /** The outcome of a conditional report write: done, already at the new version, or not the expected report. */
 export type WriteOutcome = 'done' | 'current' | 'other';
@@ -123,16 +127,18 @@ export class RedisRematchState {
     await this.redis.set(this.stateKey(scanner), await gzipAsync(Buffer.from(JSON.stringify(value), 'utf8')));
   }
 
-  /** The stored reports' texts (null where none), one round trip. */
-  async reports(scanner: string, digests: readonly string[]): Promise<Array<string | null>> {
+  /** The stored reports (null where none), one round trip: each text, and the SHA-1 {@link replaceIf} compares. */
+  async reports(scanner: string, digests: readonly string[]): Promise<Array<StoredReport | null>> {
     if (digests.length === 0) return [];
-    return this.redis.mget(digests.map((d) => this.keys.scanResult(scanner, d)));
+    const raw = await this.redis.mgetBuffer(digests.map((d) => this.keys.scanResult(scanner, d)));
+    // Hashed as stored (the bytes Redis hashes), not re-encoded from the text.
+    return raw.map((b) => (b ? { text: b.toString('utf8'), sha1: createHash('sha1').update(b).digest('hex') } : null));
   }
 
   /**
    * Compare-and-set of whole report texts, one round trip: each is written (as the scan result
-   * store would) only if the stored report is still the text whose SHA-1 is `expected` (null:
-   * still none). 'other': another report was stored since it was read, and it stays.
+   * store would) only if the stored report is still the one whose SHA-1 is `expected`
+   * ({@link reports}; null: still none). 'other': another report was stored since it was read, and it stays.
    */
   async replaceIf(scanner: string, items: ReadonlyArray<{ digest: string; text: string; expected: string | null }>): Promise<Array<'done' | 'other'>> {
     if (items.length === 0) return [];

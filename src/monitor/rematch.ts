@@ -9,7 +9,6 @@
  * report a `findings.updated {team, repository, digest, scanner}` event is published for every
  * team and image the digest is approved for (BOARD contract: health re-evaluates on it).
  */
-import { createHash } from 'node:crypto';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { DomainEvent } from '../intake';
 import type { Logger } from '../lib/logger';
@@ -22,7 +21,7 @@ import { publishFindingsUpdated } from './findings-updated';
 import type { RedisInventoryStore } from './inventory-store';
 import { RematchMemo, type KeptIdentity } from './rematch-memo';
 import { MATCHER_VERSION } from './matcher-version';
-import { reportTail, type RedisRematchState } from './rematch-state';
+import { reportTail, type RedisRematchState, type StoredReport } from './rematch-state';
 import { digestKeys, findingKey, matchDigest, reportEdit, reportText, sameDigestFindings, sameKeys, type ReportEdit } from './rematch-text';
 
 export { FINDINGS_UPDATED, sameFindings } from './findings-updated';
@@ -93,7 +92,7 @@ interface Loaded {
   approved: ApprovedDigest;
   images: PlatformInventory[] | null;
   /** The stored report's text, when read. */
-  previous?: string | null;
+  previous?: StoredReport | null;
 }
 
 const isCurrent = (text: string | null | undefined, scanner: string, version: string): boolean =>
@@ -240,7 +239,8 @@ export class RematchService {
       unread.forEach((i, k) => { batch[i]!.previous = texts[k] ?? null; });
       const writes: Array<{ i: number; digest: string; text: string; expected: string | null; outcome: Outcome }> = [];
       for (const i of pending) {
-        const { approved, images, previous } = batch[i]!;
+        const { approved, images } = batch[i]!;
+        const previous = batch[i]!.previous?.text;
         // Forced, a current report is matched again, unless it was stored since this pass read it.
         if ((!pass.forced || attempt > 0) && isCurrent(previous, pass.scanner, pass.version)) {
           // Its packages still go through the memo, which the next pass diffs against: unknown
@@ -254,7 +254,7 @@ export class RematchService {
         const m = matchDigest(images, pass.memo);
         const { text, keys } = m ? { text: reportText(m, pass.memo, pass.scanner, reportTail(startedAt, new Date().toISOString(), pass.version)), keys: () => digestKeys(m) } : this.objectReport(pass, images, startedAt);
         const outcome: Outcome = previous && isSucceeded(previous, pass.scanner) && (findingsText(previous) === findingsText(text) || sameKeys(previousKeys(previous), keys())) ? 'same' : 'changed';
-        writes.push({ i, digest: approved.digest, text, expected: previous ? textHash(previous) : null, outcome });
+        writes.push({ i, digest: approved.digest, text, expected: batch[i]!.previous?.sha1 ?? null, outcome });
         await yieldToLoop();
       }
       const replies = await this.d.state.replaceIf(pass.scanner, writes);
@@ -296,7 +296,3 @@ function previousKeys(text: string): string[] {
   return report.findings.map(findingKey);
 }
 
-/** What the compare-and-set of a whole report compares (./rematch-state.ts `replaceIf`). */
-function textHash(text: string): string {
-  return createHash('sha1').update(text, 'utf8').digest('hex');
-}

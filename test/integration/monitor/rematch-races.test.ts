@@ -106,7 +106,7 @@ describe('re-match and reports stored meanwhile', () => {
     await side.service.rematchAll({ name: 'builtin', vulnerabilityData: async () => ({ version: 'osv-yesterday', db }) });
     side.arm();
     const r = await side.service.rematchAll({ name: 'builtin', vulnerabilityData: async () => ({ version: 'osv-today', db }) }, { full: true });
-    const texts = await side.state.reports('builtin', side.approved.map((a) => a.digest));
+    const texts = (await side.state.reports('builtin', side.approved.map((a) => a.digest))).map((r) => r?.text);
     for (const text of texts) expect(JSON.parse(text!)).toMatchObject({ finishedAt: '2099-01-01T00:00:00.000Z', dbVersion: 'osv-today', findings: [] });
     expect({ rematched: r.rematched, changed: r.changed }).toEqual({ rematched: 0, changed: 0 });
   });
@@ -118,11 +118,11 @@ describe('re-match and reports stored meanwhile', () => {
       await Promise.all(digests.map((d) => side.results.put(d, report('osv-older', '2099-01-01T00:00:00.000Z'))));
     });
     await side.service.rematchAll({ name: 'builtin', vulnerabilityData: async () => ({ version: 'osv-yesterday', db }) });
-    const before = await side.state.reports('builtin', side.approved.map((a) => a.digest));
+    const before = (await side.state.reports('builtin', side.approved.map((a) => a.digest))).map((r) => r?.text);
     side.published.length = 0;
     side.arm();
     const r = await side.service.rematchAll({ name: 'builtin', vulnerabilityData: async () => ({ version: 'osv-today', db }) }, { full: true });
-    const after = await side.state.reports('builtin', side.approved.map((a) => a.digest));
+    const after = (await side.state.reports('builtin', side.approved.map((a) => a.digest))).map((r) => r?.text);
     after.forEach((text, i) => {
       const stored = JSON.parse(text!) as ScanReport;
       expect(stored.dbVersion).toBe('osv-today');
@@ -141,10 +141,10 @@ describe('re-match and reports stored meanwhile', () => {
     const scan = await setup(4, async () => undefined);
     await scan.service.rematchAll(yesterdays);
     const first = scan.approved[0]!.digest;
-    const [text] = await scan.state.reports('builtin', [first]);
+    const [stored] = await scan.state.reports('builtin', [first]);
     // Another deployment's first pass finds that report stored already, at its data: current.
     const side = await setup(4, async () => undefined);
-    await writer.set(`${side.prefix}:scan:builtin:${first}`, text!);
+    await writer.set(`${side.prefix}:scan:builtin:${first}`, stored!.text);
     const firstPass = await side.service.rematchAll(yesterdays);
     expect({ mode: firstPass.mode, rematched: firstPass.rematched }).toEqual({ mode: 'full', rematched: 3 });
     const today = changeRecords(records, [{ ecosystem: 'PyPI', kind: 'metadata', count: 20 }], rng(77), 'race').records;
