@@ -4,10 +4,12 @@
  * report was made with older data, the kept inventory (./inventory-store.ts, its compact
  * matching form) is matched with the builtin scanner's own matcher (../scanners/builtin/match.ts)
  * through one memo per pass (each distinct package looked up once for the whole fleet), in
- * batches read one round trip each and one batch ahead of the matching; the report is stored where
- * scan reports live (per digest and scanner), and when the findings differ from the previous
+ * batches read one round trip each and one batch ahead of the matching, and written while the
+ * next batch is matched; the report is stored where scan reports live (per digest and scanner),
+ * never over one stored since it was read, and when the findings differ from the previous
  * report a `findings.updated {team, repository, digest, scanner}` event is published for every
- * team and image the digest is approved for (BOARD contract: health re-evaluates on it).
+ * team and image the digest is approved for (./findings-updated.ts; BOARD contract: health
+ * re-evaluates on it).
  */
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { DomainEvent } from '../intake';
