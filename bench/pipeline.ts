@@ -8,8 +8,9 @@
  * Prints, per worker layout (1 and 2 worker processes by default): requests per minute; p50 and
  * p95 from request to awaiting_approval, also as a fraction of the burst's total time; CPU
  * seconds per request of each process group (Portcullis, registries, nginx, Redis, read from
- * /proc); peak RSS of the Portcullis processes; and the ratio of Portcullis CPU per request to the
- * floor's.
+ * /proc); peak RSS of the Portcullis processes; the staged-blob memory's hit rate (each worker's
+ * `portcullis_staged_blob_reads_total`, scraped at the end); and the ratio of Portcullis CPU per
+ * request to the floor's.
  *
  * Reading p50: requests of equal cost that all arrive at once and finish in arrival order finish
  * evenly spread over the burst, so p50 / total tends to 0.5 however well the queue orders them;
@@ -17,6 +18,8 @@
  *
  * Run: `npm run bench:pipeline` (builds first). Env: BENCH_REQUESTS (200), BENCH_IMAGE_MIB (8),
  * BENCH_WORKERS (`1,2`: worker processes per run), BENCH_CONCURRENCY (worker.concurrency, 2),
+ * BENCH_SCAN_AFTER_STAGE (`1`/`0`: worker.scanAfterStage; unset: the config default),
+ * BENCH_SCAN_THREADS (worker.scanThreads of each worker process; unset: the config default),
  * BENCH_PROFILE (a folder: every Portcullis process and scan thread writes a V8 CPU profile
  * there, `--cpu-prof`; open them in Chrome DevTools),
  * BENCH_SKIP_FLOOR (1: no floor run, for profiling only), BENCH_NODE_ARGS (more node options for
@@ -42,6 +45,8 @@ const N = Number(process.env.BENCH_REQUESTS ?? 200);
 const IMAGE_BYTES = Number(process.env.BENCH_IMAGE_MIB ?? 8) * MiB;
 const LAYOUTS = (process.env.BENCH_WORKERS ?? '1,2').split(',').map(Number);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 2);
+const SCAN_AFTER_STAGE = process.env.BENCH_SCAN_AFTER_STAGE;
+const SCAN_THREADS = process.env.BENCH_SCAN_THREADS;
 const PROFILE = process.env.BENCH_PROFILE ? path.resolve(process.env.BENCH_PROFILE) : undefined;
 /**
  * How often the bench asks whether the burst is done. Latencies come from each request's
@@ -134,14 +139,22 @@ async function api<T>(base: string, token: string, method: string, url: string, 
 
 interface RequestView { id: string; status: string; createdAt: string; history: Array<{ status: string; at: string }>; error: unknown }
 
-function spawnPortcullis(role: string, configFile: string, log: string): ChildProcess {
+function spawnPortcullis(role: string, configFile: string, log: string, metricsPort: number): ChildProcess {
   const out = openSync(log, 'a');
   const profile = PROFILE ? ['--cpu-prof', '--cpu-prof-dir', path.join(PROFILE, path.basename(path.dirname(log)), path.basename(log, '.log'))] : [];
   const extra = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
   return spawn(process.execPath, [...profile, ...extra, MAIN, '--role', role], {
     cwd: ROOT, stdio: ['ignore', out, out],
-    env: { ...process.env, PORTCULLIS_CONFIG: configFile, PORTCULLIS_METRICS_PORT: '0', PORTCULLIS_AUDIT_KEY: process.env.PORTCULLIS_AUDIT_KEY ?? AUDIT_KEY },
+    env: { ...process.env, PORTCULLIS_CONFIG: configFile, PORTCULLIS_METRICS_PORT: String(metricsPort), PORTCULLIS_AUDIT_KEY: process.env.PORTCULLIS_AUDIT_KEY ?? AUDIT_KEY },
   });
+}
+
+/** `portcullis_staged_blob_reads_total` of one process, by result. */
+async function stagedReads(metricsPort: number): Promise<{ hit: number; miss: number }> {
+  const out = { hit: 0, miss: 0 };
+  const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text().catch(() => '');
+  for (const m of text.matchAll(/^portcullis_staged_blob_reads_total\{result="(hit|miss)"\} (\d+)/gm)) out[m[1] as 'hit' | 'miss'] = Number(m[2]);
+  return out;
 }
 
 interface Shared { redis: RedisService; upstream: RegistryService; proxy: NginxService; images: BuiltImage[]; dir: string }
@@ -162,11 +175,15 @@ async function runPipeline(s: Shared, workers: number): Promise<{ cpuPerReq: num
     upstreams: [{ registry: HOST, endpoint: s.proxy.url, insecure: true }],
     scanners: [{ name: 'builtin', type: 'builtin', osvPath: OSV }],
     auth: { tokensFile: path.join(dir, 'tokens.yaml') },
-    worker: { concurrency: CONCURRENCY },
+    worker: {
+      concurrency: CONCURRENCY, ...(SCAN_AFTER_STAGE !== undefined ? { scanAfterStage: SCAN_AFTER_STAGE === '1' } : {}),
+      ...(SCAN_THREADS ? { scanThreads: SCAN_THREADS === 'auto' ? 'auto' : Number(SCAN_THREADS) } : {}),
+    },
     log: { level: 'warn' },
   }));
-  const procs = [spawnPortcullis('api', config, path.join(dir, 'api.log'))];
-  for (let w = 0; w < workers; w += 1) procs.push(spawnPortcullis('worker', config, path.join(dir, `worker-${w}.log`)));
+  const metricsPorts = await Promise.all(Array.from({ length: workers + 1 }, () => freePort()));
+  const procs = [spawnPortcullis('api', config, path.join(dir, 'api.log'), metricsPorts[0])];
+  for (let w = 0; w < workers; w += 1) procs.push(spawnPortcullis('worker', config, path.join(dir, `worker-${w}.log`), metricsPorts[w + 1]));
   const base = `http://127.0.0.1:${port}`;
   try {
     await waitFor(async () => (await fetch(`${base}/readyz`)).ok, 'the API', 180000);
@@ -222,6 +239,7 @@ async function runPipeline(s: Shared, workers: number): Promise<{ cpuPerReq: num
     for (const [, d] of events) mostOpen = Math.max(mostOpen, (open += d));
     const used = diff(after, before);
     const rss = procs.map((p) => peakRssMiB(p.pid ?? 0));
+    const reads = await Promise.all(metricsPorts.slice(1).map((p) => stagedReads(p)));
     console.log(`\n== ${workers} worker process(es), concurrency ${CONCURRENCY} each, ${N} requests ==`);
     console.log(`submitted in ${(submitted / 1000).toFixed(1)} s; burst total ${total.toFixed(1)} s; ${(N / total * 60).toFixed(0)} requests/min`);
     console.log(`request → awaiting_approval: p50 ${percentile(latency, 50).toFixed(1)} s (${(percentile(latency, 50) / total).toFixed(2)} of total), p95 ${percentile(latency, 95).toFixed(1)} s (${(percentile(latency, 95) / total).toFixed(2)} of total), first ${latency[0].toFixed(1)} s`);
@@ -229,6 +247,9 @@ async function runPipeline(s: Shared, workers: number): Promise<{ cpuPerReq: num
     for (const [name, secs] of used) console.log(`CPU ${name.padEnd(11)} ${secs.toFixed(1)} s total, ${(secs / N * 1000).toFixed(0)} ms/request`);
     threadsAfter.forEach((t, w) => console.log(`  worker-${w} by thread: ${[...t].map(([k, v]) => [k, v - (threadsBefore[w].get(k) ?? 0)] as const)
       .filter(([, v]) => v >= 0.05).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${(v / N * 1000).toFixed(0)} ms/request`).join(', ')}`));
+    const hits = reads.reduce((n, r) => n + r.hit, 0);
+    const misses = reads.reduce((n, r) => n + r.miss, 0);
+    console.log(`staged-blob reads: ${hits} hits, ${misses} misses (hit rate ${(hits / Math.max(1, hits + misses)).toFixed(2)}; by worker ${reads.map((r) => `${r.hit}/${r.hit + r.miss}`).join(', ')})`);
     console.log(`peak RSS: api ${rss[0].toFixed(0)} MiB, workers ${rss.slice(1).map((r) => r.toFixed(0)).join(', ')} MiB`);
     return { cpuPerReq: (used.get('portcullis') ?? 0) / N };
   } finally {

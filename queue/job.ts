@@ -7,7 +7,7 @@
  */
 import { DelayedError, UnrecoverableError, type Job, type JobsOptions } from 'bullmq';
 import { z } from 'zod';
-import { RunInProgress, StepInProgress, type Pipeline, type PipelineStep } from '../src/intake';
+import { RunInProgress, StepInProgress, type Pipeline, type PipelineStep, type StepObserver } from '../src/intake';
 import { isAppError } from '../src/lib/errors';
 import type { Logger } from '../src/lib/logger';
 
@@ -58,12 +58,13 @@ function isPermanent(err: unknown): boolean {
 
 export type Processor = (job: Job, token?: string) => Promise<void>;
 
-export function stepProcessor(spec: JobSpec, pipeline: Pipeline, logger: Logger): Processor {
+/** `observe`: told of every step the job ran (a stage job may go on into its scan: src/intake/pipeline.ts). */
+export function stepProcessor(spec: JobSpec, pipeline: Pipeline, logger: Logger, observe?: StepObserver): Processor {
   return async (job, token) => {
     const { requestId, waits = 0 } = intakePayload.parse(job.data);
     const log = logger.child({ requestId, 'job.name': job.name, 'job.id': job.id, 'job.attempt': job.attemptsMade + 1 });
     try {
-      await pipeline.run(spec.step, requestId);
+      await pipeline.run(spec.step, requestId, observe);
     } catch (err) {
       if (err instanceof RunInProgress) {
         const delay = err instanceof StepInProgress ? stepWaitDelay(waits, err.retryInMs) : waitDelay(waits);

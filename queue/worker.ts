@@ -31,19 +31,12 @@ export interface WorkerHooks {
 export function startIntakeWorker(connection: ConnectionOptions, redisPrefix: string, pipeline: Pipeline, settings: WorkerSettings, logger: Logger,
   hooks: WorkerHooks = {}): Worker {
   const log = logger.child({ module: 'worker' });
-  const processors = Object.fromEntries(Object.entries(JOBS).map(([step, spec]) => [step, stepProcessor(spec, pipeline, log)]));
+  // Each step is timed by the pipeline: a stage job may also run its scan.
+  const processors = Object.fromEntries(Object.entries(JOBS).map(([step, spec]) => [step, stepProcessor(spec, pipeline, log, hooks.observeStep)]));
   const worker = new Worker(INTAKE_QUEUE, async (job, token) => {
-    const step = job.name as PipelineStep;
-    const processor = processors[step];
+    const processor = processors[job.name as PipelineStep];
     if (!processor) throw new Error(`unknown job ${job.name}`);
-    const started = performance.now();
-    let outcome: 'ok' | 'error' = 'error';
-    try {
-      await processor(job, token);
-      outcome = 'ok';
-    } finally {
-      hooks.observeStep?.(step, (performance.now() - started) / 1000, outcome);
-    }
+    await processor(job, token);
   }, {
     connection, prefix: bullPrefix(redisPrefix), concurrency: settings.concurrency,
     lockDuration: settings.lockDurationMs, stalledInterval: settings.stalledIntervalMs,

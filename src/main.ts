@@ -138,6 +138,8 @@ export interface ServiceOptions {
   registry?: IntakeRegistry;
   /** With `registry`: the cleanup of its upload sessions. @defaultValue built with the registry */
   uploads?: UploadCleanup;
+  /** With `registry`: its staged-blob memory, for the metrics. @defaultValue built with the registry */
+  stagedBlobs?: StagedBlobs;
   /** The audit entry keys. @defaultValue from PORTCULLIS_AUDIT_KEY (none: ConfigError, fail closed) */
   auditKeys?: AuditKeyring;
   /** Identity wiring (a clock tests move; workers skip the tokens file). */
@@ -156,6 +158,8 @@ export interface RegistryWiring {
   mover: Mover;
   /** The mover's start-up check (pings the engine for `mover.type: engine`). */
   checkMover(): Promise<void>;
+  /** Blobs just staged, kept for the scan (none when `copy.keepStagedMb` is 0). */
+  stagedBlobs?: StagedBlobs;
 }
 
 export function buildServices(config: Config, logger: Logger, redis: Redis, options: ServiceOptions = {}): Services {
@@ -183,6 +187,8 @@ export function buildServices(config: Config, logger: Logger, redis: Redis, opti
   const wiring = options.registry ? undefined : registryGateway(config, logger, redis);
   const registry = options.registry ?? (wiring as RegistryWiring).registry;
   const uploads = options.uploads ?? wiring?.uploads;
+  const staged = options.stagedBlobs ?? wiring?.stagedBlobs;
+  if (staged) metrics.watchStagedBlobs(staged);
   const internalHost = new URL(config.internalRegistry.url).host;
   const policy = options.policy ?? policyEvaluator(config.policy);
   const scanners = (options.scanners ?? []).map((scanner) => instrumentScanner(scanner, metrics));
@@ -215,7 +221,7 @@ export function buildServices(config: Config, logger: Logger, redis: Redis, opti
     settings: {
       quarantinePrefix: config.internalRegistry.quarantinePrefix, approvedPath: config.internalRegistry.approvedPath,
       publicHost: config.internalRegistry.publicHost ?? internalHost, approvalsRequired: config.policy.approvals.required,
-      onPolicyFail: config.policy.onFail,
+      onPolicyFail: config.policy.onFail, scanAfterStage: config.worker.scanAfterStage,
     },
   });
   const auth = createIdentity(config, logger, options.identity, { redis, prefix, events });
@@ -327,7 +333,8 @@ export function registryGateway(config: Config, logger: Logger, redis?: Redis): 
   // A session's owner counts as gone after three lock periods without renewal: longer than
   // BullMQ takes to hand its job to another worker, so a live but busy worker keeps its sessions.
   const journal = redis ? new RedisUploadJournal(redis, config.redis.prefix, { ttlMs: 3 * config.worker.lockDurationMs }) : undefined;
-  const resolver = new UpstreamResolver(config, { logger: logger.child({ module: 'registry' }), uploadJournal: journal, stagedBlobs: stagedBlobs(config.copy.keepStagedMb) });
+  const staged = stagedBlobs(config.copy.keepStagedMb);
+  const resolver = new UpstreamResolver(config, { logger: logger.child({ module: 'registry' }), uploadJournal: journal, stagedBlobs: staged });
   const uploads: UploadCleanup | undefined = journal && {
     renew: () => journal.renew(),
     cancelAbandoned: () => cancelAbandonedUploads(journal, resolver.internal(), logger.child({ module: 'registry' })),
@@ -345,7 +352,7 @@ export function registryGateway(config: Config, logger: Logger, redis?: Redis): 
     // A deleted image's SBOM referrers go with it (revocation, quarantine purge).
     referrers: { detach: async (repository, digest) => { await detachSboms(internal, repository, digest, { locks }); } },
   });
-  return { registry, mover, checkMover: check, ...(uploads ? { uploads } : {}) };
+  return { registry, mover, checkMover: check, ...(uploads ? { uploads } : {}), ...(staged ? { stagedBlobs: staged } : {}) };
 }
 
 /** Without a tokens file, OIDC or workloads nobody can authenticate: the API serves health only (fail closed). */
@@ -554,7 +561,7 @@ async function main(): Promise<void> {
   }
   // Only workers scan; an API-only process neither needs the scanners nor waits for their checks.
   const scanners = role === 'api' ? [] : await startScanners(config, logger);
-  const services = buildServices(config, logger, redis, { scanners, registry: wiring.registry, auditKeys, uploads: wiring.uploads, identity: { tokensFile: role !== 'worker' } });
+  const services = buildServices(config, logger, redis, { scanners, registry: wiring.registry, auditKeys, uploads: wiring.uploads, stagedBlobs: wiring.stagedBlobs, identity: { tokensFile: role !== 'worker' } });
   const steps: ShutdownStep[] = [];
   if (role !== 'worker') steps.push((await startApi(config, logger, redis, services, services.auth.provider)).step);
   if (role !== 'api') steps.push(startWorker(config, logger, services).step);

@@ -50,14 +50,21 @@ export type Lookup =
   | { kind: 'revoked'; revoked: RevokedEntry }
   | { kind: 'unknown' };
 
-interface TeamIndex {
+/** An approval under one `name@digest` key; `pinned` when the key is the approval's canonical internal reference itself. */
+interface DigestSlot {
+  entry: ApprovedEntry;
   /**
-   * The approved internal reference exactly as the approval wrote it (`host/approved/…@sha256:…`):
-   * what a pinned Pod carries after the mutating webhook, so that the common review is answered by
-   * one lookup of the string as written, without parsing it.
+   * The key is the approved internal reference exactly as the approval wrote it, in canonical
+   * `registry/repository@digest` form: what a pinned Pod carries after the mutating webhook, so
+   * that {@link ApprovedSet.pinned} answers the common review from this one lookup of the string
+   * as written, without parsing it.
    */
-  byRef: Map<string, ApprovedEntry>;
-  byDigest: Map<string, ApprovedEntry>;
+  pinned: boolean;
+}
+
+interface TeamIndex {
+  /** `name@digest` (upstream and internal name) → the approval. */
+  byDigest: Map<string, DigestSlot>;
   byTag: Map<string, ApprovedEntry>;
   /** Per digest: its revocations (one per image name, or one for every name). */
   revoked: Map<string, RevokedEntry[]>;
@@ -84,9 +91,7 @@ export class ApprovedSet {
   /** Replaces everything (a full load). */
   static from(approvals: readonly ApprovedEntry[], revoked: readonly RevokedEntry[], revokedTags: readonly RevokedTag[] = []): ApprovedSet {
     const set = new ApprovedSet();
-    for (const r of revoked) set.noteRevoked(r);
-    for (const a of approvals) set.add(a);
-    for (const rt of revokedTags) set.noteRevokedTag(rt);
+    for (const _ of set.fill(approvals, revoked, revokedTags));
     return set;
   }
 
@@ -97,26 +102,34 @@ export class ApprovedSet {
    */
   static async build(approvals: readonly ApprovedEntry[], revoked: readonly RevokedEntry[], chunk = 500, revokedTags: readonly RevokedTag[] = []): Promise<ApprovedSet> {
     const set = new ApprovedSet();
-    const pause = () => new Promise<void>((resolve) => setImmediate(resolve));
-    for (let i = 0; i < revoked.length; i += 1) {
-      set.noteRevoked(revoked[i]);
-      if ((i + 1) % chunk === 0) await pause();
-    }
-    for (let i = 0; i < approvals.length; i += 1) {
-      set.add(approvals[i]);
-      if ((i + 1) % chunk === 0) await pause();
-    }
-    for (let i = 0; i < revokedTags.length; i += 1) {
-      set.noteRevokedTag(revokedTags[i]);
-      if ((i + 1) % chunk === 0) await pause();
+    let n = 0;
+    for (const _ of set.fill(approvals, revoked, revokedTags)) {
+      n += 1;
+      if (n % chunk === 0) await new Promise<void>((resolve) => setImmediate(resolve));
     }
     return set;
+  }
+
+  /** The one way a set is filled, an entry per step: revocations first, so that approvals find them. */
+  private *fill(approvals: readonly ApprovedEntry[], revoked: readonly RevokedEntry[], revokedTags: readonly RevokedTag[]): Generator<void> {
+    for (const r of revoked) {
+      this.noteRevoked(r);
+      yield;
+    }
+    for (const a of approvals) {
+      this.add(a);
+      yield;
+    }
+    for (const rt of revokedTags) {
+      this.noteRevokedTag(rt);
+      yield;
+    }
   }
 
   private team(team: string): TeamIndex {
     let t = this.teams.get(team);
     if (!t) {
-      t = { byRef: new Map(), byDigest: new Map(), byTag: new Map(), revoked: new Map(), revokedTags: new Map() };
+      t = { byDigest: new Map(), byTag: new Map(), revoked: new Map(), revokedTags: new Map() };
       this.teams.set(team, t);
     }
     return t;
@@ -127,9 +140,6 @@ export class ApprovedSet {
     const name = internalName(a.internalRef);
     this.setDigest(t, `${a.image}@${a.digest}`, a);
     this.setDigest(t, `${name}@${a.digest}`, a);
-    // Only a canonical `name@digest` answers as written: it is exactly the key the parsed lookup
-    // uses, just set to this entry in byDigest.
-    if (a.internalRef.endsWith(a.digest) && isCanonicalPinned(a.internalRef)) t.byRef.set(a.internalRef, a);
     // A platform-selected approval answers no tag: an all-platform pull of the tag is another image.
     if (a.platforms && a.platforms.length > 0) return;
     for (const tag of a.tags) t.byTag.set(`${a.image}:${tag}`, a);
@@ -137,14 +147,12 @@ export class ApprovedSet {
   }
 
   /**
-   * byDigest's one writer: keeps byRef answering only what byDigest answers under the same key
-   * (an approval whose upstream `name@digest` is another's internal reference takes the key over).
-   * Revocations delete an entry from both, so the two never part.
+   * byDigest's one writer. Only a canonical `name@digest` answers as written: it is exactly the
+   * key the parsed lookup uses for the same string, so the two answer alike (and an approval whose
+   * upstream `name@digest` is another's internal reference takes the key, pinned flag and all).
    */
   private setDigest(t: TeamIndex, key: string, a: ApprovedEntry): void {
-    t.byDigest.set(key, a);
-    const pinned = t.byRef.get(key);
-    if (pinned !== undefined && pinned !== a) t.byRef.delete(key);
+    t.byDigest.set(key, { entry: a, pinned: key === a.internalRef && isCanonicalPinned(key) });
   }
 
   private noteRevoked(r: RevokedEntry): TeamIndex {
@@ -165,8 +173,7 @@ export class ApprovedSet {
   revoke(r: RevokedEntry): void {
     const t = this.noteRevoked(r);
     const hit = (a: ApprovedEntry) => a.digest === r.digest && (!r.image || a.image === r.image);
-    for (const [k, a] of t.byRef) if (hit(a)) t.byRef.delete(k);
-    for (const [k, a] of t.byDigest) if (hit(a)) t.byDigest.delete(k);
+    for (const [k, slot] of t.byDigest) if (hit(slot.entry)) t.byDigest.delete(k);
     for (const [k, a] of t.byTag) {
       if (!hit(a)) continue;
       t.byTag.delete(k);
@@ -180,7 +187,12 @@ export class ApprovedSet {
 
   get size(): number {
     let n = 0;
-    for (const t of this.teams.values()) n += new Set(t.byDigest.values()).size;
+    for (const t of this.teams.values()) {
+      // An approval sits under two keys (upstream and internal name), or one when they coincide.
+      const entries = new Set<ApprovedEntry>();
+      for (const slot of t.byDigest.values()) entries.add(slot.entry);
+      n += entries.size;
+    }
     return n;
   }
 
@@ -190,7 +202,8 @@ export class ApprovedSet {
    * without parsing. Anything else (undefined) takes the parsed lookup.
    */
   pinned(team: string, image: string): ApprovedEntry | undefined {
-    return this.teams.get(team)?.byRef.get(image);
+    const slot = this.teams.get(team)?.byDigest.get(image);
+    return slot?.pinned ? slot.entry : undefined;
   }
 
   /** What `image` (as written in a container spec) is for `team`. */
@@ -201,7 +214,7 @@ export class ApprovedSet {
     const keyed = 'name' in ref ? (ref as KeyedRef) : undefined;
     const name = keyed?.name ?? `${ref.registry}/${ref.repository}`;
     if (ref.digest) {
-      const entry = t.byDigest.get(keyed?.key ?? `${name}@${ref.digest}`);
+      const entry = t.byDigest.get(keyed?.key ?? `${name}@${ref.digest}`)?.entry;
       if (entry) return { kind: 'approved', entry, pinned: true, internal: isInternalName(entry.internalRef, name) };
       // Not approved under this name; if the digest is revoked in the team, say so (both deny).
       const all = t.revoked.get(ref.digest);

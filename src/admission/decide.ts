@@ -26,9 +26,10 @@ export interface AdmissionState {
   staleSince?: string;
   /** Break-glass exceptions; none when absent. */
   exceptions?: ExceptionSet;
-  /** The replica's clock (ms), against which exceptions expire. @defaultValue Date.now() */
-  now?: number;
-  /** The clock itself, read only when an exception is matched (instead of `now`). */
+  /**
+   * The replica's clock (epoch ms), against which exceptions expire; read only when an exception
+   * is matched, so that one state object serves every review of a loaded set. @defaultValue Date.now
+   */
   clock?: () => number;
 }
 
@@ -178,7 +179,7 @@ export function validate(req: AdmissionRequest, state: AdmissionState): Decision
     }
     const ref = parsedReference(c.image);
     const j = judge(state, ns.team, c, ref);
-    const exception = j.why && ref && state.exceptions ? state.exceptions.match(ns.team, namespace, ref, state.now ?? state.clock?.() ?? Date.now()) : undefined;
+    const exception = j.why && ref && state.exceptions ? state.exceptions.match(ns.team, namespace, ref, (state.clock ?? Date.now)()) : undefined;
     const digest = j.digest ?? ref?.digest;
     if (exception) {
       verdicts.push({ image: c.image, verdict: 'EXCEPTION', exception: exception.id, ...(digest ? { digest } : {}) });
@@ -189,8 +190,10 @@ export function validate(req: AdmissionRequest, state: AdmissionState): Decision
     if (j.why) problems.push(j.why);
   }
   if (problems.length === 0) return { allowed: true, team: ns.team, images: verdicts, ...(excepted.length ? { warnings: excepted } : {}) };
-  if (workload) return { allowed: true, team: ns.team, images: verdicts, warnings: [...excepted, ...problems.map((p) => `${kind} ${req.name ?? ''}: ${p} (its Pods will be denied)`)] };
-  return { allowed: false, team: ns.team, images: verdicts, message: `Portcullis denied ${kind} ${req.name ?? ''} in namespace ${namespace}: ${problems.join('; ')}` };
+  // A Pod made from generateName has no name yet at admission: say "Pod in namespace …", not "Pod  in …".
+  const what = req.name ? `${kind} ${req.name}` : kind;
+  if (workload) return { allowed: true, team: ns.team, images: verdicts, warnings: [...excepted, ...problems.map((p) => `${what}: ${p} (its Pods will be denied)`)] };
+  return { allowed: false, team: ns.team, images: verdicts, message: `Portcullis denied ${what} in namespace ${namespace}: ${problems.join('; ')}` };
 }
 
 /** What the API server shows the user (kubectl prints warnings): which exception, why, until when. */

@@ -4,13 +4,16 @@
  * it, it never blocks or grows), and a timer writes the buffer to Redis in batches. Both webhooks'
  * decisions are recorded: validation's admissions and denials, and mutation's rewrites (or why it
  * made none), for the stream of recent decisions; which of them say a workload runs a digest is
- * the ledger's call (ledger-store.ts: Pods the validating webhook admitted).
+ * the ledger's call (ledger-store.ts: Pods the validating webhook admitted). Of a mutation, only
+ * what validation cannot say is recorded: an image already pinned (`approved`), exempt, unmapped
+ * or unchanged is recorded with the same verdict by the validation of the same Pod, which the API
+ * server always runs after it; recording it twice cost every Pod a second pass for nothing.
  * Repeated identical allows are sampled: at most one record per (endpoint, namespace, workload,
  * digest) per `sampleMs` (the verdict and image too when it is not a plain approved digest),
  * since a Deployment's Pods are admitted again and again with the same images.
  */
 import type { Logger } from '../lib/logger';
-import type { Decision } from './decide';
+import type { Decision, Verdict } from './decide';
 import type { AdmissionRequest } from './review';
 
 /** One image of one decision. */
@@ -62,6 +65,9 @@ type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v.length > 0 ? v : undefined);
 
+/** Verdicts of mutate that the validation of the same Pod records as they are: not recorded twice. */
+const VALIDATION_SAYS: ReadonlySet<Verdict> = new Set<Verdict>(['approved', 'EXEMPT', 'UNMAPPED', 'UNCHANGED']);
+
 /** The workload a reviewed object belongs to. A Deployment's ReplicaSet is named `<deployment>-<pod-template-hash>`. */
 export function workloadOf(req: AdmissionRequest): { kind: string; name: string; objectName: string } {
   const meta = isObj(req.object) && isObj(req.object.metadata) ? req.object.metadata : {};
@@ -97,7 +103,8 @@ export class AdmissionRecorder {
 
   /** Notes a decision of `endpoint`; synchronous, never throws, never waits. */
   record(req: AdmissionRequest, d: Decision, endpoint: 'mutate' | 'validate' = 'validate'): void {
-    if (d.images.length === 0) return;
+    const images = endpoint === 'mutate' ? d.images.filter((i) => !VALIDATION_SAYS.has(i.verdict)) : d.images;
+    if (images.length === 0) return;
     const at = this.now();
     const w = workloadOf(req);
     const namespace = req.namespace ?? '';
@@ -115,7 +122,7 @@ export class AdmissionRecorder {
         this.lastSeen.set(workloadKey, seen);
       }
     }
-    for (const i of d.images) {
+    for (const i of images) {
       const digest = i.digest ?? digestOf(i.image);
       if (seen) {
         // Identical means the same verdict too: a break-glass admission or a rewrite of a tag to

@@ -21,6 +21,13 @@ export interface HealthCountsSource {
   }>;
 }
 
+/** What a worker's staged-blob memory (registry/staged-blobs.ts) reports at scrape time. */
+export interface StagedBlobsCounts {
+  readonly reads: { readonly hits: number; readonly misses: number };
+  readonly bytes: number;
+  readonly recordingBytes: number;
+}
+
 type JobState = 'waiting' | 'prioritized' | 'active' | 'delayed' | 'failed' | 'completed';
 const JOB_STATES: JobState[] = ['waiting', 'prioritized', 'active', 'delayed', 'failed', 'completed'];
 
@@ -37,6 +44,7 @@ export class Metrics {
   private readonly queues: QueueCounts[] = [];
   private health?: HealthCountsSource;
   private vulndbAges: (() => Promise<Array<{ scanner: string; ageSeconds: number | null }>>) | null = null;
+  private staged: StagedBlobsCounts | null = null;
 
   constructor(info: { version: string }) {
     const registers = [this.registry];
@@ -102,6 +110,27 @@ export class Metrics {
         for (const { scanner, ageSeconds } of (await self.vulndbAges?.()) ?? []) if (ageSeconds !== null) this.set({ scanner }, ageSeconds);
       },
     });
+    // The hit rate of the staged-blob memory: reads of the internal registry's blobs (the scan
+    // of a just-staged image, rescans) served from this process's memory or from the registry.
+    new Counter({
+      name: 'portcullis_staged_blob_reads_total', help: 'Blob reads of the internal registry by this process, served from the blobs it just staged (hit) or from the registry (miss).',
+      labelNames: ['result'], registers,
+      collect() {
+        if (!self.staged) return;
+        this.reset();
+        this.inc({ result: 'hit' }, self.staged.reads.hits);
+        this.inc({ result: 'miss' }, self.staged.reads.misses);
+      },
+    });
+    new Gauge({
+      name: 'portcullis_staged_blob_bytes', help: 'Bytes of just-staged blobs this process holds in memory: kept for the scan, or reserved by uploads still running.',
+      labelNames: ['state'], registers,
+      collect() {
+        if (!self.staged) return;
+        this.set({ state: 'kept' }, self.staged.bytes);
+        this.set({ state: 'recording' }, self.staged.recordingBytes);
+      },
+    });
     // BullMQ's own exporter's name (queue.exportPrometheusMetrics), so its dashboards work; promtool
     // lints its `_count` suffix, which the tests accept for this one metric.
     new Gauge({
@@ -124,6 +153,11 @@ export class Metrics {
   /** Reads each scanner's data age at scrape time for `portcullis_vulndb_age_seconds` (src/monitor/scanner-status.ts). */
   watchVulndb(read: () => Promise<Array<{ scanner: string; ageSeconds: number | null }>>): void {
     this.vulndbAges = read;
+  }
+
+  /** Reports the staged-blob memory's hit rate and size (`portcullis_staged_blob_*`). */
+  watchStagedBlobs(source: StagedBlobsCounts): void {
+    this.staged = source;
   }
 
   /** Reports this queue's depth in `bullmq_job_count`. */

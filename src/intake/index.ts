@@ -5,7 +5,7 @@ export * from './ports';
 export { Lifecycle, nextStep, PIPELINE_STATES } from './lifecycle';
 export { sweepStuck, type SweepOptions } from './sweep';
 export { teamBacklog } from './backlog';
-export { Pipeline, RunInProgress, StepInProgress, type PipelineDeps } from './pipeline';
+export { Pipeline, RunInProgress, StepInProgress, type PipelineDeps, type StepObserver } from './pipeline';
 export { RequestService, type NewRequest, type CreateResult } from './requests';
 export { DecisionService } from './decisions';
 export { ApprovedService, type ApprovedImage, type InventoryItem, type ResolveResult } from './approved';

@@ -39,6 +39,22 @@ export class StepInProgress extends RunInProgress {
   }
 }
 
+/** Told how long each step a {@link Pipeline.run} ran took and how it ended (metrics). */
+export type StepObserver = (step: PipelineStep, seconds: number, outcome: 'ok' | 'error') => void;
+
+async function timed<T>(step: PipelineStep, observe: StepObserver | undefined, work: () => Promise<T>): Promise<T> {
+  if (!observe) return work();
+  const started = performance.now();
+  let outcome: 'ok' | 'error' = 'error';
+  try {
+    const result = await work();
+    outcome = 'ok';
+    return result;
+  } finally {
+    observe(step, (performance.now() - started) / 1000, outcome);
+  }
+}
+
 export interface PipelineDeps {
   requests: RequestStore;
   approvals: ApprovalStore;
@@ -112,9 +128,16 @@ export class Pipeline {
     await this.continueFrom(moved.request, 'resolve');
   }
 
-  async stage(id: string): Promise<void> {
+  /**
+   * Stages the request. With `scanThen`, a request it moves to scanning gets no scan job: it
+   * resolves to true and the caller scans it ({@link run}); otherwise it resolves to false.
+   */
+  async stage(id: string, scanThen = false): Promise<boolean> {
     const r = await this.load(id);
-    if (r.status !== 'staging' || !r.source.digest) return this.continueFrom(r, 'stage');
+    if (r.status !== 'staging' || !r.source.digest) {
+      await this.continueFrom(r, 'stage');
+      return false;
+    }
     const ref = parseReference(r.image);
     const repo = quarantineRepository(this.d.settings.quarantinePrefix, r.source);
     const staged = await this.d.registry.stage({ ...ref, digest: r.source.digest }, repo, r.platforms);
@@ -128,7 +151,9 @@ export class Pipeline {
     const moved = await this.d.lifecycle.transition(id, ['staging'], 'scanning', {
       note: `staged in ${repo}${changed}`, patch: () => ({ stagedDigest: staged.digest }),
     });
+    if (scanThen && moved.moved && moved.request.status === 'scanning') return true;
     await this.continueFrom(moved.request, 'stage');
+    return false;
   }
 
   async scan(id: string): Promise<void> {
@@ -254,26 +279,51 @@ export class Pipeline {
    * files in place (truncate, then write), so the other run's index check can read one empty
    * and fail with DIGEST_INVALID; two runs of a scan scan twice.
    */
-  async run(step: PipelineStep, id: string): Promise<void> {
+  async run(step: PipelineStep, id: string, observe?: StepObserver): Promise<void> {
+    const scanNext = await timed(step, observe, () => this.leased(step, id, () => this.runStep(step, id)));
+    if (scanNext) await this.scanAfterStage(id, observe);
+  }
+
+  private async leased<T>(step: PipelineStep, id: string, work: () => Promise<T>): Promise<T> {
     const lease = this.d.leases ? await this.d.leases.acquire(step, id) : undefined;
     if (lease === null) {
       const left = await this.d.leases?.remainingMs?.(step, id).catch(() => null);
       throw new StepInProgress(id, step, left ?? undefined);
     }
     try {
-      await this.runStep(step, id);
+      return await work();
     } finally {
       if (lease && !lease.held()) this.d.logger.warn({ requestId: id, step }, 'the step outlived its lease (its worker was stalled): another run may have overlapped it');
       await lease?.release();
     }
   }
 
-  private async runStep(step: PipelineStep, id: string): Promise<void> {
+  /**
+   * The scan of a request this process has just staged (settings.scanAfterStage): here, where
+   * its layers are still in memory, rather than in whichever worker takes a queued scan job
+   * (issue 17: with two worker processes, half the scans read every layer back from the
+   * registry). It comes right after its stage, as the step order wants (later steps first), and
+   * under the scan's own lease. A crash during it hands the stage job out again, whose run
+   * finds the request scanning and queues the scan job. A scan that cannot run here (its lease
+   * taken) or fails is queued as its own job, whose retries and failure handling are the queue's.
+   */
+  private async scanAfterStage(id: string, observe?: StepObserver): Promise<void> {
+    try {
+      await timed('scan', observe, () => this.leased('scan', id, () => this.scan(id)));
+      return;
+    } catch (err) {
+      if (!(err instanceof StepInProgress)) this.d.logger.warn({ error: err, requestId: id }, 'the scan that followed staging failed in this job: queued as a job of its own');
+    }
+    await this.continueFrom(await this.load(id), 'stage');
+  }
+
+  /** Runs `step`; resolves to true when a stage leaves its scan to the caller (see {@link stage}). */
+  private async runStep(step: PipelineStep, id: string): Promise<boolean> {
     switch (step) {
-      case 'resolve': return this.resolve(id);
-      case 'stage': return this.stage(id);
-      case 'scan': return this.scan(id);
-      case 'promote': return this.promote(id);
+      case 'resolve': await this.resolve(id); return false;
+      case 'stage': return this.stage(id, this.d.settings.scanAfterStage === true);
+      case 'scan': await this.scan(id); return false;
+      case 'promote': await this.promote(id); return false;
     }
   }
 }

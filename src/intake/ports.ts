@@ -134,4 +134,9 @@ export interface IntakeSettings {
   approvalsRequired: number;
   /** A failing verdict: `reject` fails the request (POLICY_FAILED), `flag` queues it flagged. @defaultValue 'flag' */
   onPolicyFail: 'reject' | 'flag';
+  /**
+   * The stage job goes on into the scan (under the scan's lease) instead of queuing it, so that
+   * the scan runs in the process that holds the staged layers in memory. @defaultValue false
+   */
+  scanAfterStage?: boolean;
 }

@@ -127,10 +127,17 @@ export const configSchema = z.strictObject({
   worker: z.strictObject({
     /** Jobs processed at once per worker process. */
     concurrency: z.number().int().min(1).max(64).default(2).describe('jobs one worker process runs at once'),
-    /** How long a worker holds a job's lock between renewals; a killed worker's job is taken over after it. */
-    lockDurationMs: z.number().int().min(1000).default(30000).describe('how long a worker holds a job\'s lock between renewals; a killed worker\'s job is taken over after it lapses'),
-    /** How often workers look for jobs whose lock expired (stalled jobs) and hand them back. */
-    stalledIntervalMs: z.number().int().min(500).default(30000).describe('how often workers look for stalled jobs (expired locks) and hand them back to the queue'),
+    /**
+     * How long a worker holds a job's lock between renewals (BullMQ renews it every half of
+     * this from the event loop); a killed worker's job is taken over after it lapses. 10 s, as
+     * the step lease: with `stalledIntervalMs` a killed worker's job runs again within 15 s of
+     * its death instead of BullMQ's 30 s + 30 s, while an event loop would have to stall 5 s
+     * (scans run in threads) before a live job is handed out twice (its step lease still stops
+     * a second run).
+     */
+    lockDurationMs: z.number().int().min(1000).default(10000).describe('how long a worker holds a job\'s lock between renewals (renewed every half of it); a killed worker\'s job is taken over after it lapses, within `lockDurationMs` + `stalledIntervalMs` of its death'),
+    /** How often workers look for jobs whose lock expired (stalled jobs) and hand them back; at most `lockDurationMs`. */
+    stalledIntervalMs: z.number().int().min(500).default(5000).describe('how often workers look for stalled jobs (expired locks) and hand them back to the queue; at most `lockDurationMs`'),
     /**
      * How long a pipeline step's lease (one run at a time per step of a request) outlives its
      * holder: renewed from a thread of its own several times within it, so a killed worker's step
@@ -145,6 +152,15 @@ export const configSchema = z.strictObject({
     scanThreads: z.union([z.literal('auto'), z.number().int().min(1).max(256)]).default('auto').describe('threads running builtin scans (decompression, tar parsing, inventory, hardening), shared by the process\'s scan jobs; `auto` = one per core'),
     /** Heap of one scan thread, in MiB; a scan that needs more fails alone with SCAN_LIMIT_EXCEEDED. */
     scanThreadMemoryMb: z.number().int().min(32).max(16384).default(384).describe('heap of one scan thread (MiB); a scan needing more fails alone with `SCAN_LIMIT_EXCEEDED`, not retried'),
+    /**
+     * The worker that staged an image scans it in the same job, under the scan's own lease,
+     * reading the layers it just uploaded from memory (`copy.keepStagedMb`); queued as a job of
+     * its own, the scan would often run in another process and read them back from the registry.
+     */
+    scanAfterStage: z.boolean().default(true).describe('the worker that staged an image scans it in the same job (its layers still in memory, `copy.keepStagedMb`); if that scan cannot run or fails there, it is queued as its own job; false = every step is a job of its own'),
+  }).superRefine((w, ctx) => {
+    // Also the upload journal: sessions are renewed every stalledIntervalMs and lapse after 3 × lockDurationMs.
+    if (w.stalledIntervalMs > w.lockDurationMs) ctx.addIssue({ code: 'custom', path: ['stalledIntervalMs'], message: 'must be at most worker.lockDurationMs' });
   }).prefault({}),
   /** Scanner adapters run on every staged image, in order; `[]` leaves the decision to approvers alone. */
   scanners: scannersConfigSchema.describe('scanner adapters run on every staged image, in order; `[]` is allowed (warning at start)'),

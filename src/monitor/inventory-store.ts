@@ -130,12 +130,7 @@ export class RedisInventoryStore {
     }));
   }
 
-  /** Renews the lifetime of a kept inventory (a re-match found it still in use). */
-  async touch(scanner: string, digest: string): Promise<void> {
-    await this.touchAll(scanner, [digest]);
-  }
-
-  /** {@link touch} for many digests, in one round trip. */
+  /** Renews the lifetime of kept inventories (a re-match found them still in use), in one round trip. */
   async touchAll(scanner: string, digests: readonly string[]): Promise<void> {
     if (digests.length === 0) return;
     const pipe = this.redis.pipeline();

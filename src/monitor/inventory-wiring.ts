@@ -65,7 +65,7 @@ export function buildInventory(config: Config, logger: Logger, d: InventoryDeps)
     name: s.name, type: s.type, ...(s.type === 'builtin' && s.sync ? { syncEveryMs: s.sync.every } : {}),
   })));
   const approved = new ApprovedDigests(d.redis, prefix);
-  const rematch = new RematchService({ inventories, results: d.results, state: new RedisRematchState(d.redis, prefix), approved, events: d.events, logger: log });
+  const rematch = new RematchService({ inventories, state: new RedisRematchState(d.redis, prefix), approved, events: d.events, logger: log });
   const targets = new Map<string, SyncTarget>();
   for (const entry of config.scanners) {
     if (entry.type !== 'builtin' || !entry.sync) continue;

@@ -72,9 +72,21 @@ const EMPTY_SAME: MemoEntry = Object.freeze({ kept: Object.freeze({ m: [], h: ''
 const sameKept = (a: KeptIdentity, b: KeptIdentity): boolean =>
   a.m.length === b.m.length && a.m.every((x, i) => { const y = b.m[i]!; return x[1] === y[1] && x[2] === y[2] && x[3] === y[3]; });
 
+/** The memo's entries under one (ecosystem, name, source name): whether the data change touched it, and per version. */
+interface NameNode {
+  touched?: boolean;
+  versions: Map<string, MemoEntry>;
+}
+
 export class RematchMemo {
-  private readonly entries = new Map<string, MemoEntry>();
-  private readonly touched = new Map<string, boolean>();
+  /**
+   * Entries by ecosystem, then name (and source name), then version (and source version): a
+   * fleet asks about a million packages, and three lookups with the package's own strings cost
+   * a third of building and hashing one identity string per package (bench:monitor).
+   */
+  private readonly byName = new Map<string, Map<string, NameNode>>();
+  /** Every entry with its identity, in the order first asked: what {@link keep} writes. */
+  private readonly all: Array<[string, MemoEntry]> = [];
 
   /**
    * @param previous what the previous pass kept, and the keys the data changed since (absent: match every identity)
@@ -84,22 +96,25 @@ export class RematchMemo {
     private readonly previous?: { kept: ReadonlyMap<string, KeptIdentity>; changed: ReadonlySet<string> },
   ) {}
 
-  /** Whether the data change touched one of the package's lookup keys. */
-  private isTouched(pkg: InstalledPackage): boolean {
-    const k = `${pkg.ecosystem}\u0000${pkg.name}\u0000${pkg.sourceName ?? ''}`;
-    let t = this.touched.get(k);
-    if (t === undefined) {
-      t = packageLookupKeys(pkg).some((key) => this.previous!.changed.has(key));
-      this.touched.set(k, t);
-    }
-    return t;
+  private node(pkg: InstalledPackage): NameNode {
+    let names = this.byName.get(pkg.ecosystem);
+    if (!names) this.byName.set(pkg.ecosystem, (names = new Map()));
+    const key = pkg.sourceName === undefined ? pkg.name : `${pkg.name}\u0000${pkg.sourceName}`;
+    let node = names.get(key);
+    if (!node) names.set(key, (node = { versions: new Map() }));
+    return node;
   }
 
-  entry(pkg: InstalledPackage, identity = identityOf(pkg)): MemoEntry {
-    let e = this.entries.get(identity);
+  entry(pkg: InstalledPackage): MemoEntry {
+    const node = this.node(pkg);
+    const version = pkg.sourceVersion === undefined ? pkg.version : `${pkg.version}\u0000${pkg.sourceVersion}`;
+    let e = node.versions.get(version);
     if (e) return e;
+    const identity = identityOf(pkg);
     const kept = this.previous?.kept.get(identity);
-    if (kept !== undefined && !this.isTouched(pkg)) {
+    // Whether the data change touched one of the package's lookup keys (they depend on its names only).
+    if (kept !== undefined && node.touched === undefined) node.touched = packageLookupKeys(pkg).some((key) => this.previous!.changed.has(key));
+    if (kept !== undefined && !node.touched) {
       // Untouched by the change: the advisories found under the previous data, at the same
       // places in the same candidate lists, with the same text; most packages have none.
       e = kept.m.length === 0 ? EMPTY_SAME : { kept, before: 'same' };
@@ -110,7 +125,8 @@ export class RematchMemo {
         if (e.before !== 'same') e.keptBefore = kept;
       }
     }
-    this.entries.set(identity, e);
+    node.versions.set(version, e);
+    this.all.push([identity, e]);
     return e;
   }
 
@@ -178,6 +194,6 @@ export class RematchMemo {
 
   /** What this pass keeps for the next one: every identity it looked at. */
   keep(): Array<[string, KeptIdentity]> {
-    return [...this.entries].map(([identity, e]) => [identity, e.kept]);
+    return this.all.map(([identity, e]) => [identity, e.kept]);
   }
 }

@@ -10,27 +10,24 @@
  * Reports are the scan result store's keys (../store/redis-scans.ts), written as text. A report
  * whose findings the change left alone is not read nor written whole: a script checks that the
  * stored report is the scanner's succeeded report at the previous data version and replaces its
- * last fields (times, data version) in place. A changed report is written only if the stored one
- * is still at the previous version, so a concurrent scan's newer report is never overwritten.
+ * last fields (times, data version) in place. A changed report is edited only if the stored one
+ * is still at the previous version, and a report matched whole is written only if the stored
+ * one is still the text it was compared with, so a concurrent scan's newer report is never
+ * overwritten.
  */
+import { createHash } from 'node:crypto';
 import { promisify } from 'node:util';
 import { gunzip, gzip } from 'node:zlib';
 import type Redis from 'ioredis';
 import { z } from 'zod';
 import { dataManifestSchema, type DataManifest } from '../scanners';
 import { SCAN_RESULT_TTL_SECONDS, storeKeys } from '../store';
+import { MATCHER_VERSION } from './matcher-version';
 import type { KeptIdentity } from './rematch-memo';
 import type { ReportEdit } from './rematch-text';
 
 const gzipAsync = promisify(gzip);
 const gunzipAsync = promisify(gunzip);
-
-/**
- * Bumped whenever matching can give other findings for the same inventory and data (the
- * matcher, the version orderings, the finding's fields): a state kept by another matcher is
- * not diffed against, everything is re-matched.
- */
-export const MATCHER_VERSION = 'builtin-1';
 
 const MAX_STATE_BYTES = 1024 * 1024 * 1024;
 
@@ -49,13 +46,16 @@ const stateSchema = z.object({
 });
 export type RematchState = z.infer<typeof stateSchema>;
 
+/** A stored report's text and the SHA-1 of its bytes. */
+export interface StoredReport { text: string; sha1: string }
+
 /** The outcome of a conditional report write: done, already at the new version, or not the expected report. */
 export type WriteOutcome = 'done' | 'current' | 'other';
 
 // KEYS[1] the report; ARGV: the scanner's succeeded report's start, its end at the previous
-// data version, its end at the new one, TTL, then 'set' and the new text, or 'edit', the stored
-// start up to the findings (summary included), the 1-based position of the stored findings'
-// closing ']', the new start, the new end, and the edits ('c', from, length | 's', text).
+// data version, its end at the new one, TTL, 'edit', the stored start up to the findings
+// (summary included), the 1-based position of the stored findings' closing ']', the new start,
+// the new end, and the edits ('c', from, length | 's', text).
 const WRITE_IF = `
 local s = redis.call('GET', KEYS[1])
 if not s then return 'other' end
@@ -63,10 +63,6 @@ local function ends(x) return #s >= #x and string.sub(s, -#x) == x end
 if string.sub(s, 1, #ARGV[1]) ~= ARGV[1] then return 'other' end
 if ends(ARGV[3]) then return 'current' end
 if not ends(ARGV[2]) then return 'other' end
-if ARGV[5] == 'set' then
-  redis.call('SET', KEYS[1], ARGV[6], 'EX', ARGV[4])
-  return 'done'
-end
 if string.sub(s, 1, #ARGV[6]) ~= ARGV[6] then return 'other' end
 local close = tonumber(ARGV[7])
 if string.sub(s, close, close + 13) ~= '],"startedAt":' then return 'other' end
@@ -87,12 +83,32 @@ redis.call('SET', KEYS[1], table.concat(out), 'EX', ARGV[4])
 return 'done'
 `;
 
+// KEYS[1] the report; ARGV: the SHA-1 of the stored text the new one was made from ('' when
+// there was none), the new text, TTL. Written only if the stored text is still that one.
+const REPLACE_IF = `
+local s = redis.call('GET', KEYS[1])
+if ARGV[1] == '' then
+  if s then return 'other' end
+elseif not s or redis.sha1hex(s) ~= ARGV[1] then
+  return 'other'
+end
+redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
+return 'done'
+`;
+
+type ScriptPipeline = {
+  rematchWriteIf(...a: Array<string | Buffer>): void;
+  rematchReplaceIf(...a: Array<string | Buffer>): void;
+  exec(): Promise<Array<[Error | null, unknown]> | null>;
+};
+
 export class RedisRematchState {
   private readonly keys;
 
   constructor(private readonly redis: Redis, private readonly prefix: string) {
     this.keys = storeKeys(prefix);
     if (!('rematchWriteIf' in redis)) redis.defineCommand('rematchWriteIf', { numberOfKeys: 1, lua: WRITE_IF });
+    if (!('rematchReplaceIf' in redis)) redis.defineCommand('rematchReplaceIf', { numberOfKeys: 1, lua: REPLACE_IF });
   }
 
   private stateKey(scanner: string): string {
@@ -111,34 +127,41 @@ export class RedisRematchState {
     await this.redis.set(this.stateKey(scanner), await gzipAsync(Buffer.from(JSON.stringify(value), 'utf8')));
   }
 
-  /** The stored reports' texts (null where none), one round trip. */
-  async reports(scanner: string, digests: readonly string[]): Promise<Array<string | null>> {
+  /** The stored reports (null where none), one round trip: each text, and the SHA-1 {@link replaceIf} compares. */
+  async reports(scanner: string, digests: readonly string[]): Promise<Array<StoredReport | null>> {
     if (digests.length === 0) return [];
-    return this.redis.mget(digests.map((d) => this.keys.scanResult(scanner, d)));
-  }
-
-  /** Writes report texts (as the scan result store would), one round trip. */
-  async putReports(scanner: string, items: ReadonlyArray<{ digest: string; text: string }>): Promise<void> {
-    if (items.length === 0) return;
-    const pipe = this.redis.pipeline();
-    for (const { digest, text } of items) pipe.set(this.keys.scanResult(scanner, digest), Buffer.from(text, 'utf8'), 'EX', SCAN_RESULT_TTL_SECONDS);
-    await pipe.exec();
+    const raw = await this.redis.mgetBuffer(digests.map((d) => this.keys.scanResult(scanner, d)));
+    // Hashed as stored (the bytes Redis hashes), not re-encoded from the text.
+    return raw.map((b) => (b ? { text: b.toString('utf8'), sha1: createHash('sha1').update(b).digest('hex') } : null));
   }
 
   /**
-   * For each item: if its stored report is `scanner`'s succeeded report at `from`, writes the
-   * new one: whole (`text`) or as edits of the stored text (`edit`, ./rematch-text.ts).
+   * Compare-and-set of whole report texts, one round trip: each is written (as the scan result
+   * store would) only if the stored report is still the one whose SHA-1 is `expected`
+   * ({@link reports}; null: still none). 'other': another report was stored since it was read, and it stays.
    */
-  async writeIf(scanner: string, from: string, to: string, tail: string, items: ReadonlyArray<{ digest: string; text?: string; edit?: ReportEdit }>): Promise<WriteOutcome[]> {
+  async replaceIf(scanner: string, items: ReadonlyArray<{ digest: string; text: string; expected: string | null }>): Promise<Array<'done' | 'other'>> {
+    if (items.length === 0) return [];
+    const pipe = this.redis.pipeline() as unknown as ScriptPipeline;
+    for (const { digest, text, expected } of items) pipe.rematchReplaceIf(this.keys.scanResult(scanner, digest), expected ?? '', Buffer.from(text, 'utf8'), String(SCAN_RESULT_TTL_SECONDS));
+    return ((await pipe.exec()) ?? []).map(([err, r]) => {
+      if (err) throw err;
+      return r === 'done' ? 'done' : 'other';
+    });
+  }
+
+  /**
+   * For each item: if its stored report is `scanner`'s succeeded report at `from`, with the
+   * layout the edit was made for, writes the new one as edits of the stored text (./rematch-text.ts).
+   */
+  async writeIf(scanner: string, from: string, to: string, tail: string, items: ReadonlyArray<{ digest: string; edit: ReportEdit }>): Promise<WriteOutcome[]> {
     if (items.length === 0) return [];
     const start = `{"scanner":${JSON.stringify(scanner)},"status":"succeeded",`;
     const endFrom = `,"dbVersion":${JSON.stringify(from)}}`;
     const endTo = `,"dbVersion":${JSON.stringify(to)}}`;
-    const pipe = this.redis.pipeline() as unknown as { rematchWriteIf(...a: Array<string | Buffer>): void; exec(): Promise<Array<[Error | null, unknown]> | null> };
-    for (const it of items) {
-      const common = [this.keys.scanResult(scanner, it.digest), start, endFrom, endTo, String(SCAN_RESULT_TTL_SECONDS)];
-      if (it.edit) pipe.rematchWriteIf(...common, 'edit', it.edit.before, String(it.edit.end), it.edit.head, tail, ...it.edit.ops);
-      else pipe.rematchWriteIf(...common, 'set', Buffer.from(it.text ?? '', 'utf8'));
+    const pipe = this.redis.pipeline() as unknown as ScriptPipeline;
+    for (const { digest, edit } of items) {
+      pipe.rematchWriteIf(this.keys.scanResult(scanner, digest), start, endFrom, endTo, String(SCAN_RESULT_TTL_SECONDS), 'edit', edit.before, String(edit.end), edit.head, tail, ...edit.ops);
     }
     const replies = (await pipe.exec()) ?? [];
     return replies.map(([err, r]) => {

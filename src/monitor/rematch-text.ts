@@ -8,7 +8,7 @@
  */
 import type { InstalledPackage, PlatformInventory } from '../scanners';
 import { summarize, type Finding, type Severity, type SeveritySummary } from '../scanners/types';
-import { keysOf, type MemoEntry, type RematchMemo } from './rematch-memo';
+import { keysOf, type KeptIdentity, type MemoEntry, type RematchMemo } from './rematch-memo';
 
 const q = JSON.stringify;
 
@@ -56,15 +56,31 @@ function place(pkg: InstalledPackage): string {
   return pkg.layer ? `${q(pkg.path)},"layer":${q(pkg.layer)}}` : `${q(pkg.path)}}`;
 }
 
-function summaryOf(m: DigestMatch, before: boolean): SeveritySummary {
-  const summary = summarize([...m.image.coverage, ...m.image.hardening]);
-  for (const e of m.entries) {
-    for (const [, , , severity] of (before && e.keptBefore ? e.keptBefore : e.kept).m) {
-      summary[severity as Severity] += 1;
-      if (severity === 'unknown') summary.unknown += 1;
+/** UTF-8 bytes of {@link place}: a path and layer of printable ASCII without `"` or `\\` (nearly all) are counted, not encoded. */
+function placeBytes(pkg: InstalledPackage): number {
+  const plain = PLAIN.test(pkg.path) && (pkg.layer === undefined || PLAIN.test(pkg.layer));
+  if (!plain) return Buffer.byteLength(place(pkg));
+  // `"path"` `}` or `"path"` `,"layer":` `"layer"` `}`
+  return pkg.layer === undefined ? pkg.path.length + 3 : pkg.path.length + pkg.layer.length + 14;
+}
+const PLAIN = /^[ !#-[\]-~]*$/;
+
+/** The digest's severity counts under this pass's data and under the previous one, in one walk. */
+function summariesOf(m: DigestMatch): { now: SeveritySummary; before: SeveritySummary } {
+  const now = summarize([...m.image.coverage, ...m.image.hardening]);
+  const before = { ...now };
+  const add = (summary: SeveritySummary, kept: KeptIdentity): void => {
+    for (const x of kept.m) {
+      summary[x[3] as Severity] += 1;
+      if (x[3] === 'unknown') summary.unknown += 1;
     }
+  };
+  for (const e of m.entries) {
+    if (e.kept.m.length > 0) add(now, e.kept);
+    const old = e.keptBefore ?? e.kept;
+    if (old.m.length > 0) add(before, old);
   }
-  return summary;
+  return { now, before };
 }
 
 function head(scanner: string, summary: SeveritySummary): string {
@@ -90,7 +106,7 @@ export function reportText(m: DigestMatch, memo: RematchMemo, scanner: string, t
   }
   for (const f of [...m.image.coverage, ...m.image.hardening]) parts.push(q(f));
   const findings = twins.length > 0 ? parts.concat(twins) : parts;
-  return `${head(scanner, summaryOf(m, false))}${findings.join(',')}${tail}`;
+  return `${head(scanner, summariesOf(m).now)}${findings.join(',')}${tail}`;
 }
 
 /**
@@ -112,7 +128,8 @@ export interface ReportEdit {
 }
 
 export function reportEdit(m: DigestMatch, memo: RematchMemo, scanner: string): ReportEdit {
-  const before = head(scanner, summaryOf(m, true));
+  const summaries = summariesOf(m);
+  const before = head(scanner, summaries.before);
   // The new findings, item by item: a stored item's byte range (0-based) or a new text; joined by commas.
   const segments: Array<{ from: number; to: number } | { text: string }> = [];
   let items = 0;
@@ -148,19 +165,29 @@ export function reportEdit(m: DigestMatch, memo: RematchMemo, scanner: string): 
   const section = (twins: boolean): void => {
     for (let i = 0; i < packages.length; i++) {
       const e = m.entries[i]!;
-      const old = (e.keptBefore ?? e.kept).m.filter((x) => !twins || x[5] > 0);
-      const now = e.kept.m.filter((x) => !twins || x[5] > 0);
+      const old = (e.keptBefore ?? e.kept).m;
+      const now = e.kept.m;
       if (old.length === 0 && now.length === 0) continue;
       const pkg = packages[i]!;
-      const where = place(pkg);
-      const whereBytes = Buffer.byteLength(where);
-      const length = (x: (typeof old)[number]): number => (twins ? x[5] : x[4]) + whereBytes;
+      let whereBytes = -1;
       if (e.before === 'same') {
-        for (const x of old) keep(next(length(x)), length(x));
+        // The stored items of this package, kept as they are (old and now are the same matches).
+        for (const x of old) {
+          if (twins && x[5] === 0) continue;
+          if (whereBytes < 0) whereBytes = placeBytes(pkg);
+          const length = (twins ? x[5] : x[4]) + whereBytes;
+          keep(next(length), length);
+        }
         continue;
       }
-      for (const x of old) next(length(x));
+      for (const x of old) {
+        if (twins && x[5] === 0) continue;
+        if (whereBytes < 0) whereBytes = placeBytes(pkg);
+        next((twins ? x[5] : x[4]) + whereBytes);
+      }
+      if (now.length === 0) { kept = false; continue; }
       kept = false;
+      const where = place(pkg);
       const { heads, twinHeads } = memo.built(pkg, e);
       for (let j = 0; j < heads.length; j++) {
         const t = twins ? twinHeads[j] : heads[j];
@@ -179,7 +206,7 @@ export function reportEdit(m: DigestMatch, memo: RematchMemo, scanner: string): 
     if ('text' in seg) ops.push('s', seg.text);
     else ops.push('c', String(seg.from + 1), String(seg.to - seg.from));
   }
-  return { before, end: at + 1, head: head(scanner, summaryOf(m, false)), ops, kept };
+  return { before, end: at + 1, head: head(scanner, summaries.now), ops, kept };
 }
 
 /** Whether the digest's findings are the same under both data versions, as `sameFindings` compares them. */

@@ -4,26 +4,29 @@
  * report was made with older data, the kept inventory (./inventory-store.ts, its compact
  * matching form) is matched with the builtin scanner's own matcher (../scanners/builtin/match.ts)
  * through one memo per pass (each distinct package looked up once for the whole fleet), in
- * batches read one round trip each and one batch ahead of the matching; the report is stored where
- * scan reports live (per digest and scanner), and when the findings differ from the previous
+ * batches read one round trip each and one batch ahead of the matching, and written while the
+ * next batch is matched; the report is stored where scan reports live (per digest and scanner),
+ * never over one stored since it was read, and when the findings differ from the previous
  * report a `findings.updated {team, repository, digest, scanner}` event is published for every
- * team and image the digest is approved for (BOARD contract: health re-evaluates on it).
+ * team and image the digest is approved for (./findings-updated.ts; BOARD contract: health
+ * re-evaluates on it).
  */
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { DomainEvent } from '../intake';
 import type { Logger } from '../lib/logger';
-import { matchInventory, type PlatformInventory, type VulnerabilityIndex } from '../scanners';
+import { matchInventory, type PlatformInventory } from '../scanners';
 import type { OsvDatabase } from '../scanners';
 import { changedKeys, manifestOf } from '../scanners';
-import { summarize, type Finding, type ScanReport } from '../scanners/types';
-import type { ScanResultStore } from '../store/types';
+import { summarize, type ScanReport } from '../scanners/types';
 import type { ApprovedDigest } from './approved-digests';
+import { publishFindingsUpdated } from './findings-updated';
 import type { RedisInventoryStore } from './inventory-store';
 import { RematchMemo, type KeptIdentity } from './rematch-memo';
-import { MATCHER_VERSION, reportTail, type RedisRematchState } from './rematch-state';
+import { MATCHER_VERSION } from './matcher-version';
+import { reportTail, type RedisRematchState, type StoredReport } from './rematch-state';
 import { digestKeys, findingKey, matchDigest, reportEdit, reportText, sameDigestFindings, sameKeys, type ReportEdit } from './rematch-text';
 
-export const FINDINGS_UPDATED = 'findings.updated';
+export { FINDINGS_UPDATED, sameFindings } from './findings-updated';
 
 /** A scanner whose findings are a function of (inventory, data): the builtin one. */
 export interface RematchableScanner {
@@ -33,9 +36,8 @@ export interface RematchableScanner {
 
 export interface RematchDeps {
   inventories: Pick<RedisInventoryStore, 'platforms' | 'touchAll'>;
-  results: ScanResultStore;
   /** The re-match's own state between passes, and its report writes (./rematch-state.ts). */
-  state: Pick<RedisRematchState, 'get' | 'put' | 'reports' | 'putReports' | 'writeIf'>;
+  state: Pick<RedisRematchState, 'get' | 'put' | 'reports' | 'replaceIf' | 'writeIf'>;
   approved: { list(): Promise<ApprovedDigest[]> };
   events: { publish(event: DomainEvent): Promise<void> };
   logger: Logger;
@@ -64,11 +66,6 @@ export interface RematchResult {
   missing: string[];
 }
 
-/** A finding's identity for "did the findings change": advisory and where it was found. */
-export function sameFindings(a: readonly Finding[], b: readonly Finding[]): boolean {
-  return sameKeys(a.map(findingKey), b.map(findingKey));
-}
-
 /** Digests read, matched and written per round trip (and read one batch ahead of the matching). */
 const BATCH = 32;
 
@@ -84,11 +81,20 @@ interface Pass {
   forced: boolean;
 }
 
+/** How often a whole report is matched again when another one keeps being stored meanwhile. */
+const FULL_ATTEMPTS = 3;
+
+/** A matched batch: the delta's report edits, and the digests matched whole instead. */
+interface Matched {
+  edits: Array<{ i: number; digest: string; edit: ReportEdit; changed: boolean }>;
+  full: number[];
+}
+
 interface Loaded {
   approved: ApprovedDigest;
   images: PlatformInventory[] | null;
   /** The stored report's text, when read. */
-  previous?: string | null;
+  previous?: StoredReport | null;
 }
 
 const isCurrent = (text: string | null | undefined, scanner: string, version: string): boolean =>
@@ -131,23 +137,33 @@ export class RematchService {
     const all = await this.d.approved.list();
     const batches: ApprovedDigest[][] = [];
     for (let i = 0; i < all.length; i += BATCH) batches.push(all.slice(i, i + BATCH));
-    // The next batch's reads (Redis, inflating off the event loop) overlap this batch's matching.
+    // Three stages overlap: the next batch's reads (Redis, inflating off the event loop), this
+    // batch's matching (this thread), and the previous batch's writes (Redis edits of reports of
+    // ~500 KB, a script each: Redis's own CPU). Writes stay in batch order, one batch at a time,
+    // so the events are published in order and at most two batches' edits are held.
     let next = batches.length > 0 ? this.load(pass, batches[0]!) : undefined;
-    for (let b = 0; b < batches.length; b++) {
+    let writing: Promise<void> = Promise.resolve();
+    let failed = false;
+    for (let b = 0; b < batches.length && !failed; b++) {
       const loaded = await next!;
       next = b + 1 < batches.length ? this.load(pass, batches[b + 1]!) : undefined;
       // Awaited on the next turn of the loop; until then a failure must not count as unhandled.
       next?.catch(() => undefined);
-      const { outcomes, rewritten, whole } = await this.process(pass, loaded);
-      result.rewritten += rewritten;
-      result.whole += whole;
-      for (const [i, outcome] of outcomes.entries()) {
-        result.digests += 1;
-        if (outcome === 'missing') result.missing.push(loaded[i]!.approved.digest);
-        if (outcome === 'changed' || outcome === 'same') result.rematched += 1;
-        if (outcome === 'changed') result.changed += 1;
-      }
+      const matched = await this.match(pass, loaded);
+      writing = writing.then(() => this.commit(pass, loaded, matched)).then(({ outcomes, rewritten, whole }) => {
+        result.rewritten += rewritten;
+        result.whole += whole;
+        for (const [i, outcome] of outcomes.entries()) {
+          result.digests += 1;
+          if (outcome === 'missing') result.missing.push(loaded[i]!.approved.digest);
+          if (outcome === 'changed' || outcome === 'same') result.rematched += 1;
+          if (outcome === 'changed') result.changed += 1;
+        }
+      });
+      // Awaited below; a failed write stops the matching of further batches.
+      writing.catch(() => { failed = true; });
     }
+    await writing;
     // Kept only after a whole pass: a pass that stopped halfway leaves the previous state, which
     // the reports it did not reach are still at.
     await this.d.state.put(scanner.name, { dbVersion: version, manifest, kept: memo.keep() });
@@ -165,16 +181,16 @@ export class RematchService {
     return batch.map((approved, i) => ({ approved, images: images[i] ?? null, ...(previous ? { previous: previous[i] ?? null } : {}) }));
   }
 
-  /** Matches a loaded batch, writes its reports, then publishes for each digest whose findings changed, in order. */
-  private async process(pass: Pass, batch: Loaded[]): Promise<{ outcomes: Outcome[]; rewritten: number; whole: number }> {
-    const outcomes: Outcome[] = new Array<Outcome>(batch.length);
-    const startedAt = new Date().toISOString();
-    const tail = reportTail(startedAt, new Date().toISOString(), pass.version);
-    const edits: Array<{ i: number; digest: string; edit: ReportEdit; changed: boolean }> = [];
+  /**
+   * Matches a loaded batch: in a delta, the edits of the stored reports the memo can make; the
+   * digests it cannot edit (a package it did not know, several images) are left to {@link full}.
+   */
+  private async match(pass: Pass, batch: readonly Loaded[]): Promise<Matched> {
+    const edits: Matched['edits'] = [];
     const full: number[] = [];
     for (const [i, l] of batch.entries()) {
-      const m = l.images ? matchDigest(l.images, pass.memo) : null;
-      if (pass.from !== undefined && m && !m.unknown) {
+      const m = pass.from !== undefined && l.images ? matchDigest(l.images, pass.memo) : null;
+      if (m && !m.unknown) {
         // Delta: the memo knows what the data change did to each of the digest's packages; the
         // stored report is edited where they changed (nowhere, for most digests).
         edits.push({ i, digest: l.approved.digest, edit: reportEdit(m, pass.memo, pass.scanner), changed: !sameDigestFindings(m) });
@@ -182,51 +198,86 @@ export class RematchService {
       // Matching is CPU work on the worker's event loop: let its other jobs breathe in between.
       await yieldToLoop();
     }
-    if (pass.from !== undefined) {
-      const written = await this.d.state.writeIf(pass.scanner, pass.from, pass.version, tail, edits);
+    return { edits, full };
+  }
+
+  /** Writes a matched batch's reports (edits, then whole ones), renews its inventories, then publishes for each digest whose findings changed, in order. */
+  private async commit(pass: Pass, batch: Loaded[], { edits, full }: Matched): Promise<{ outcomes: Outcome[]; rewritten: number; whole: number }> {
+    const outcomes: Outcome[] = new Array<Outcome>(batch.length);
+    const whole = [...full];
+    if (edits.length > 0) {
+      const tail = reportTail(new Date().toISOString(), new Date().toISOString(), pass.version);
+      const written = await this.d.state.writeIf(pass.scanner, pass.from!, pass.version, tail, edits);
       edits.forEach((it, k) => {
         const w = written[k]!;
-        if (w === 'other') full.push(it.i);
+        if (w === 'other') whole.push(it.i);
         else outcomes[it.i] = w === 'current' ? 'current' : it.changed ? 'changed' : 'same';
       });
     }
     let rewritten = edits.filter((it) => !it.edit.kept && (outcomes[it.i] === 'same' || outcomes[it.i] === 'changed')).length;
-    const whole = await this.full(pass, batch, full, outcomes);
-    rewritten += whole;
+    const written = await this.full(pass, batch, whole, outcomes);
+    rewritten += written;
     const touched = batch.filter((_, i) => outcomes[i] === 'same' || outcomes[i] === 'changed').map((l) => l.approved.digest);
     await this.d.inventories.touchAll(pass.scanner, touched);
     for (const [i, { approved }] of batch.entries()) {
-      if (outcomes[i] !== 'changed') continue;
-      for (const { team, repository } of approved.approvals) {
-        await this.d.events.publish({
-          type: FINDINGS_UPDATED, actor: 'system', target: `approval/${team}/${approved.digest}`,
-          details: { team, repository, digest: approved.digest, scanner: pass.scanner, dbVersion: pass.version },
-        });
-      }
+      if (outcomes[i] === 'changed') await publishFindingsUpdated(this.d.events, approved, pass.scanner, pass.version);
     }
-    return { outcomes, rewritten, whole };
+    return { outcomes, rewritten, whole: written };
   }
 
-  /** The whole re-match of the digests at `indexes`: compared with the stored report's text, written whole. */
+  /**
+   * The whole re-match of the digests at `indexes`: compared with the stored report's text and
+   * written whole, unless another report was stored since it was read (a rescan that landed
+   * meanwhile): that one is read again and, unless it is at this pass's data already, matched
+   * against again; a report written since is never overwritten by an older read.
+   */
   private async full(pass: Pass, batch: Loaded[], indexes: readonly number[], outcomes: Outcome[]): Promise<number> {
     if (indexes.length === 0) return 0;
-    const unread = indexes.filter((i) => batch[i]!.previous === undefined);
-    const texts = await this.d.state.reports(pass.scanner, unread.map((i) => batch[i]!.approved.digest));
-    unread.forEach((i, k) => { batch[i]!.previous = texts[k] ?? null; });
-    const writes: Array<{ digest: string; text: string }> = [];
-    for (const i of indexes) {
-      const { approved, images, previous } = batch[i]!;
-      if (!pass.forced && isCurrent(previous, pass.scanner, pass.version)) { outcomes[i] = 'current'; continue; }
-      if (!images) { outcomes[i] = 'missing'; continue; }
-      const startedAt = new Date().toISOString();
-      const m = matchDigest(images, pass.memo);
-      const { text, keys } = m ? { text: reportText(m, pass.memo, pass.scanner, reportTail(startedAt, new Date().toISOString(), pass.version)), keys: () => digestKeys(m) } : this.objectReport(pass, images, startedAt);
-      writes.push({ digest: approved.digest, text });
-      outcomes[i] = previous && isSucceeded(previous, pass.scanner) && (findingsText(previous) === findingsText(text) || sameKeys(previousKeys(previous), keys())) ? 'same' : 'changed';
-      await yieldToLoop();
+    let pending = [...indexes];
+    let written = 0;
+    for (let attempt = 0; attempt < FULL_ATTEMPTS && pending.length > 0; attempt++) {
+      const unread = pending.filter((i) => batch[i]!.previous === undefined);
+      const texts = await this.d.state.reports(pass.scanner, unread.map((i) => batch[i]!.approved.digest));
+      unread.forEach((i, k) => { batch[i]!.previous = texts[k] ?? null; });
+      const writes: Array<{ i: number; digest: string; text: string; expected: string | null; outcome: Outcome }> = [];
+      for (const i of pending) {
+        const { approved, images } = batch[i]!;
+        const previous = batch[i]!.previous?.text;
+        // Forced, a current report is matched again, unless it was stored since this pass read it.
+        if ((!pass.forced || attempt > 0) && isCurrent(previous, pass.scanner, pass.version)) {
+          // Its packages still go through the memo, which the next pass diffs against: unknown
+          // to it, the digest would be re-matched whole then.
+          if (images) for (const image of images) for (const pkg of image.packages) pass.memo.entry(pkg);
+          outcomes[i] = 'current';
+          continue;
+        }
+        if (!images) { outcomes[i] = 'missing'; continue; }
+        const startedAt = new Date().toISOString();
+        const m = matchDigest(images, pass.memo);
+        const { text, keys } = m ? { text: reportText(m, pass.memo, pass.scanner, reportTail(startedAt, new Date().toISOString(), pass.version)), keys: () => digestKeys(m) } : this.objectReport(pass, images, startedAt);
+        const outcome: Outcome = previous && isSucceeded(previous, pass.scanner) && (findingsText(previous) === findingsText(text) || sameKeys(previousKeys(previous), keys())) ? 'same' : 'changed';
+        writes.push({ i, digest: approved.digest, text, expected: batch[i]!.previous?.sha1 ?? null, outcome });
+        await yieldToLoop();
+      }
+      const replies = await this.d.state.replaceIf(pass.scanner, writes);
+      pending = [];
+      writes.forEach((w, k) => {
+        if (replies[k] === 'done') {
+          outcomes[w.i] = w.outcome;
+          written += 1;
+        } else {
+          // Another report was stored since the read: read it again.
+          batch[w.i]!.previous = undefined;
+          pending.push(w.i);
+        }
+      });
     }
-    await this.d.state.putReports(pass.scanner, writes);
-    return writes.length;
+    for (const i of pending) {
+      // Written over on every attempt (reports racing in): left to the writers, and to the next pass.
+      this.d.logger.warn({ scanner: pass.scanner, digest: batch[i]!.approved.digest }, 're-match: the report kept changing while it was re-matched; left as stored');
+      outcomes[i] = 'current';
+    }
+    return written;
   }
 
   /** A digest the text path does not write (several images, a platform): matched as objects. */
@@ -236,27 +287,6 @@ export class RematchService {
     return { text: JSON.stringify(report), keys: () => findings.map(findingKey) };
   }
 
-  /** Re-matches one digest against `db` as objects (the rescan service's check, ./rescan.ts). */
-  async rematchOne(scanner: string, approved: ApprovedDigest, version: string, db: VulnerabilityIndex): Promise<Outcome> {
-    const previous = await this.d.results.get(scanner, approved.digest);
-    if (previous?.status === 'succeeded' && previous.dbVersion === version) return 'current';
-    const [images] = await this.d.inventories.platforms(scanner, [approved.digest]);
-    if (!images) return 'missing';
-    const startedAt = new Date().toISOString();
-    const findings = matchInventory(images, db);
-    await this.d.results.put(approved.digest, { scanner, status: 'succeeded', summary: summarize(findings), findings, startedAt, finishedAt: new Date().toISOString(), dbVersion: version });
-    await this.d.inventories.touchAll(scanner, [approved.digest]);
-    const outcome: Outcome = previous && sameFindings(previous.findings, findings) ? 'same' : 'changed';
-    if (outcome === 'changed') {
-      for (const { team, repository } of approved.approvals) {
-        await this.d.events.publish({
-          type: FINDINGS_UPDATED, actor: 'system', target: `approval/${team}/${approved.digest}`,
-          details: { team, repository, digest: approved.digest, scanner, dbVersion: version },
-        });
-      }
-    }
-    return outcome;
-  }
 }
 
 function isSucceeded(text: string, scanner: string): boolean {
@@ -267,3 +297,4 @@ function previousKeys(text: string): string[] {
   const report = JSON.parse(text) as ScanReport;
   return report.findings.map(findingKey);
 }
+

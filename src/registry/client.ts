@@ -198,9 +198,14 @@ export class DistributionClient implements RegistryWriter {
     if (!recorder) return uploadBlob(this.session, repository, digest, size, body, options);
     // pipeline, not pipe: a source that fails (a digest mismatch) fails the upload's body too.
     pipeline(body, recorder, () => undefined);
-    await uploadBlob(this.session, repository, digest, size, recorder, options);
-    // Only now: the registry answered 201, so it holds exactly these bytes under `digest`.
-    this.options.stagedBlobs?.keep(recorder);
+    try {
+      await uploadBlob(this.session, repository, digest, size, recorder, options);
+      // Only now: the registry answered 201, so it holds exactly these bytes under `digest`.
+      this.options.stagedBlobs?.keep(recorder);
+    } finally {
+      // A failed upload keeps nothing and gives its room back.
+      this.options.stagedBlobs?.release(recorder);
+    }
   }
 
   /** Cancels an upload session (DELETE its URL, distribution-spec); best effort, says what happened. */

@@ -17,7 +17,7 @@ export * from './osv/sync';
 export * from './sarif/config';
 export * from './sarif/limits';
 export { syncOsv, type SyncOptions, type SyncResult } from './osv/sync';
-export { matchInventory, MemoizedIndex, type VulnerabilityIndex } from './builtin/match';
+export { matchInventory, type VulnerabilityIndex } from './builtin/match';
 export { BuiltinScanner } from './builtin/adapter';
 export { cycloneDxSchema, packagesByImage, toCycloneDx, type CycloneDxBom, type SbomSubject } from './sbom/cyclonedx';
 export { type PlatformInventory } from './builtin/match';

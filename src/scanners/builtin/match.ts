@@ -38,32 +38,3 @@ export function matchInventory(images: readonly PlatformInventory[], db: Vulnera
   const perPlatform = images.map((image) => ({ ...(image.platform ? { platform: image.platform } : {}), findings: matchImage(image, db) }));
   return withCoverage(mergePlatformFindings(perPlatform));
 }
-
-/**
- * A {@link VulnerabilityIndex} that remembers the answer per package identity (ecosystem,
- * names and versions) for one data version: approved images share most of their packages (base
- * images, common libraries), so a re-match of a whole fleet looks each one up once. Only the
- * place (path, layer) differs between two findings of the same package, and it is filled in
- * from the package asked about.
- */
-export class MemoizedIndex implements VulnerabilityIndex {
-  /** Per package identity, its findings without a place (`path` and `layer` are filled in per package). */
-  private readonly memo = new Map<string, Array<Omit<Finding, 'layer'>>>();
-
-  constructor(private readonly db: VulnerabilityIndex) {}
-
-  findingsFor(pkg: InstalledPackage): Finding[] {
-    const key = `${pkg.ecosystem}\u0000${pkg.name}\u0000${pkg.version}\u0000${pkg.sourceName ?? ''}\u0000${pkg.sourceVersion ?? ''}`;
-    let found = this.memo.get(key);
-    if (!found) {
-      found = this.db.findingsFor(pkg).map(({ layer: _layer, ...rest }) => rest);
-      this.memo.set(key, found);
-    }
-    if (found.length === 0) return [];
-    // `path` is among the template's keys (kept in place), `layer` comes last: the key order of
-    // the database's own findings, so a stored report is the same text either way.
-    return pkg.layer
-      ? found.map((f) => ({ ...f, path: pkg.path, layer: pkg.layer }))
-      : found.map((f) => ({ ...f, path: pkg.path }));
-  }
-}

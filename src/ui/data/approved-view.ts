@@ -1,12 +1,19 @@
 /**
  * Approved images of a set of teams, folded for the overview and the alerts: per image its
  * highest severity at approval, unique CVEs and instances per severity over all of them, and
- * waivers that expire soon. Reads request summaries (no findings) and the finding index's
- * per-request digest; an approved request not yet indexed counts as "not indexed", not as clean.
+ * waivers that expire soon.
+ *
+ * An approved image is an entry of the ledger (src/store/redis-approvals.ts: one per team,
+ * image and digest, in the team's inventory once promoted), not an approved request: a second
+ * request for a digest already approved is answered at once, `approved` with no scan of its
+ * own, so counting requests counted that image twice and left the copy "not indexed" forever.
+ * Each approval's findings are those of the request that was scanned and approved
+ * (`requestId`), read from the finding index; one not indexed yet counts as "not indexed",
+ * not as clean (the indexer and the start-up backfill catch up).
  */
 import { SEVERITIES, type Severity, type SeveritySummary } from '../../scanners/types';
 import type { FindingIndex } from '../../store';
-import type { RequestStore, RequestSummary } from '../../store/types';
+import type { Approval, ApprovalStore, RequestStore, RequestSummary } from '../../store/types';
 
 export interface ApprovedFold {
   images: number;
@@ -31,8 +38,23 @@ export async function approvedRequests(requests: Pick<RequestStore, 'list'>, tea
   return out;
 }
 
-export async function foldApproved(findings: FindingIndex, approved: readonly RequestSummary[]): Promise<ApprovedFold> {
-  const digests = await findings.digests(approved.map((r) => r.id));
+/** Every completed approval of `teams` (each team's ledger inventory), at most `max` in all. */
+export async function approvedImages(approvals: Pick<ApprovalStore, 'list'>, teams: readonly string[], max = 20_000): Promise<Approval[]> {
+  const out: Approval[] = [];
+  for (const team of teams) {
+    let cursor: string | undefined;
+    do {
+      const page = await approvals.list(team, { limit: 1000, ...(cursor ? { cursor } : {}) });
+      out.push(...page.items);
+      cursor = page.next ?? undefined;
+    } while (cursor && out.length < max);
+    if (out.length >= max) break;
+  }
+  return out.slice(0, max);
+}
+
+export async function foldApproved(findings: FindingIndex, approved: ReadonlyArray<Pick<Approval, 'requestId'>>): Promise<ApprovedFold> {
+  const digests = await findings.digests(approved.map((a) => a.requestId));
   const unique = Object.fromEntries(SEVERITIES.map((s) => [s, new Set<string>()])) as Record<Severity, Set<string>>;
   const fold: ApprovedFold = { images: approved.length, byHighest: { ...zero(), none: 0 }, uniqueCves: zero(), instances: zero(), notIndexed: 0 };
   for (const d of digests) {

@@ -12,7 +12,7 @@ import { AppError } from '../../lib/errors';
 import { SEVERITIES } from '../../scanners/types';
 import { REQUEST_STATUSES } from '../../store/types';
 import { uiOf } from '../auth';
-import { approvedRequests, foldApproved } from '../data/approved-view';
+import { approvedImages, foldApproved } from '../data/approved-view';
 import type { ScannerFreshness } from '../data/monitoring';
 import type { ConsoleDeps } from '../deps';
 import { age, severityBadge, statusBadge, timeEl } from '../format';
@@ -47,7 +47,8 @@ export function overviewRoutes(router: Router, deps: ConsoleDeps): void {
     const [counts, oldest, approved, atRisk, fresh] = await Promise.all([
       deps.store.stats.countByStatus(scope),
       deps.store.requests.list({ teams: scope === '*' ? '*' : [...scope], status: 'awaiting_approval', limit: 1, order: 'asc' }),
-      approvedRequests(deps.store.requests, scope).then((list) => foldApproved(deps.store.findings, list)),
+      // The ledger is kept per team: "all teams" is every team that has requests (an approval comes from one).
+      approvedImages(deps.store.approvals, scope === '*' ? teams : scope).then((list) => foldApproved(deps.store.findings, list)),
       m.health.configured ? m.health.atRisk(scope) : Promise.resolve(null),
       m.freshness.list(),
     ]);
@@ -94,8 +95,10 @@ ${m.snapshots.configured ? html`<div class="chart" data-trend-src="/ui/overview/
       byDay.set(s.day, d);
     }
     const dayList = [...byDay.keys()].sort();
+    // `from`/`to`: the window asked for, so that the chart's time axis is that window whatever
+    // the points (uPlot stretches one point over ~1000 days, and draws no axis for none).
     res.json({
-      unit: 'unique CVEs (approved images)', days: dayList,
+      unit: 'unique CVEs (approved images)', from, to: dayOf(now), days: dayList,
       series: (['critical', 'high', 'medium', 'low'] as const).map((sev) => ({ label: sev, values: dayList.map((d) => byDay.get(d)?.[sev] ?? 0) })),
     });
   });

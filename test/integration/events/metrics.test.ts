@@ -47,6 +47,11 @@ describe('Prometheus metrics', () => {
     const body = await res.text();
     expect(body).toMatch(/^portcullis_requests_total\{team="payments",status="awaiting_approval"\} 1$/m);
     expect(body).toMatch(/^portcullis_pipeline_stage_duration_seconds_count\{stage="scan",outcome="ok"\} 1$/m);
+    // The scan ran in the stage job (worker.scanAfterStage), timed as a step of its own.
+    expect(body).toMatch(/^portcullis_pipeline_stage_duration_seconds_count\{stage="stage",outcome="ok"\} 1$/m);
+    // The staged-blob memory is watched (no scanner here reads a blob: both are 0).
+    expect(body).toMatch(/^portcullis_staged_blob_reads_total\{result="hit"\} \d+$/m);
+    expect(body).toMatch(/^portcullis_staged_blob_bytes\{state="recording"\} 0$/m);
     expect(body).toMatch(/^bullmq_job_count\{queue="intake",state="active"\} \d+$/m);
     expect(body).toMatch(/^portcullis_build_info\{version="[^"]+",node_version="v20[^"]*"\} 1$/m);
     expect(body).not.toMatch(/sha256:|user=|image=/);

@@ -19,6 +19,8 @@ import type { ScanReport, ScanTarget } from '../../../src/scanners/types';
 import { ADVISORY, buildVulnerableImage, CountingScanner, privateOsvDb } from './scan-fixtures';
 
 const svc = services();
+/** The harness's worker settings (test/harness/app.ts), which a `worker` key of a test's config replaces. */
+const WORKER = { lockDurationMs: 5000, stalledIntervalMs: 1000, stepLeaseMs: 3000 };
 
 /** Holds its first scan until released; `started` counts the scans begun, held or not. */
 class HeldScanner extends CountingScanner {
@@ -45,7 +47,8 @@ describe('a step run twice at once', () => {
   beforeAll(async () => { vulnerable = await buildVulnerableImage(); });
 
   it('two runs of stage together: one stages, the other is told another run holds the step', async () => {
-    const app = await startTestApp({ worker: false });
+    // The scan queued as a job of its own (as when it cannot run in the stage job), so the winner leaves the request scanning.
+    const app = await startTestApp({ worker: false, config: { worker: { ...WORKER, scanAfterStage: false } } });
     try {
       const repo = uniqueName('twice-staged');
       await pushImage(svc.upstream.url, repo, '1.0', vulnerable);
@@ -72,7 +75,7 @@ describe('a step run twice at once', () => {
   it('a scan whose BullMQ lock lapsed is not run again beside itself: one scan, its finding, POLICY_FAILED', async () => {
     const scanner = new HeldScanner('e2e', privateOsvDb());
     await scanner.check();
-    const app = await startTestApp({ scanners: [scanner], config: { policy: { onFail: 'reject' } } });
+    const app = await startTestApp({ scanners: [scanner], config: { policy: { onFail: 'reject' }, worker: { ...WORKER, scanAfterStage: false } } });
     try {
       const repo = uniqueName('twice-scanned');
       await pushImage(svc.upstream.url, repo, '1.0', vulnerable);
@@ -97,6 +100,37 @@ describe('a step run twice at once', () => {
       expect(scanner.started).toBe(1);
       expect(scanner.scans).toBe(1);
       expect(r.scans[0].findings).toContainEqual(expect.objectContaining({ id: ADVISORY }));
+      expect(r.history.filter((h: { status: string }) => h.status === 'failed')).toHaveLength(1);
+    } finally {
+      scanner.release();
+      await app.stop();
+    }
+  });
+
+  it('a stage job whose lock lapsed during the scan it went on into: the scan is not run again beside itself', async () => {
+    const scanner = new HeldScanner('e2e', privateOsvDb());
+    await scanner.check();
+    const app = await startTestApp({ scanners: [scanner], config: { policy: { onFail: 'reject' }, worker: { ...WORKER, scanAfterStage: true } } });
+    try {
+      const repo = uniqueName('twice-scanned-inline');
+      await pushImage(svc.upstream.url, repo, '1.0', vulnerable);
+      const created = await app.call('dev', 'POST', '/v1/requests', { image: `${svc.upstream.host}/${repo}:1.0`, team: 'payments', justification: 'duplicate scan' });
+      expect(created.status).toBe(202);
+      const id = created.body.id as string;
+      await scanner.entered;
+      // The scan runs inside the stage job: that job's lock lapses and the stage job is handed out again.
+      const { scheduler } = app.services;
+      expect(await app.redis.del(`${app.config.redis.prefix}:bull:intake:stage-${id}:lock`)).toBe(1);
+      // The stage run again finds the request scanning and queues the scan job, which waits for the held scan.
+      await until('the scan job queued and turned away', async () => {
+        const job = await scheduler.queue.getJob(`scan-${id}`);
+        return scanner.started >= 2 || (job && (await job.getState()) === 'delayed') ? true : undefined;
+      }, 120_000);
+      scanner.release();
+      const r = await app.waitForStatus(id, ['failed', 'awaiting_approval']);
+      expect(r.status).toBe('failed');
+      expect(r.error.code).toBe('POLICY_FAILED');
+      expect(scanner.started).toBe(1);
       expect(r.history.filter((h: { status: string }) => h.status === 'failed')).toHaveLength(1);
     } finally {
       scanner.release();

@@ -71,6 +71,8 @@ describe('staged blobs of the internal client', () => {
     const err = await rejection(client.uploadBlob(repo, claimed, data.length, source));
     expect(err.code).toBe('DIGEST_MISMATCH');
     expect(staged.bytes).toBe(0);
+    // Its room, reserved while it ran, is given back.
+    expect(staged.recordingBytes).toBe(0);
 
     const good = randomFile(50_000);
     const digest = sha256(good);

@@ -116,6 +116,15 @@ describe('validate', () => {
     expect(d.message).toContain(`image ${nginx.internalRef.split('@')[0]}:1.25: NOT_PINNED`);
   });
 
+  it('names a Pod without a name yet (generateName) without an empty slot in the message', () => {
+    const review = podReview('payments-prod', containers('ghcr.io/acme/api:2'));
+    delete (review.request as { name?: string }).name;
+    const d = validate(req(review), state());
+    expect(d.message).toMatch(/^Portcullis denied Pod in namespace payments-prod: container c0 image ghcr\.io\/acme\/api:2: NOT_APPROVED/);
+    const named = validate(req(podReview('payments-prod', containers('ghcr.io/acme/api:2'))), state());
+    expect(named.message).toMatch(/^Portcullis denied Pod web-0 in namespace payments-prod: /);
+  });
+
   it('denies a revoked digest with who revoked it, when and why, and another team\'s approval as not approved', () => {
     const revoked = `registry.internal/approved/payments/docker.io/library/evil@sha256:${'9'.repeat(64)}`;
     const d = validate(req(podReview('payments-prod', containers(revoked))), state());

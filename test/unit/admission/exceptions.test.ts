@@ -23,7 +23,7 @@ function state(exceptions: AdmissionException[], now = NOW): AdmissionState {
   return {
     set: ApprovedSet.from([nginx], [{ team: 'payments', digest: D9, reason: 'malware', by: 'sec', at: '2026-11-30T10:00:00Z' }]),
     namespaces: new NamespaceMap({ 'payments-*': 'payments', logistics: 'logistics' }, ['kube-system']),
-    exceptions: ExceptionSet.from(exceptions), now,
+    exceptions: ExceptionSet.from(exceptions), clock: () => now,
   };
 }
 const req = (r: Record<string, unknown>): AdmissionRequest => parseAdmissionReview(r);

@@ -94,6 +94,20 @@ describe('AdmissionRecorder', () => {
     expect(batches[0][0]).toMatchObject({ endpoint: 'mutate', namespace: 'payments-prod', workload: { kind: 'Deployment', name: 'web' }, allowed: true, team: 'payments', pinnedTo: IMAGE });
   });
 
+  it('records of a mutation only what the validation of the same Pod does not: an already pinned Pod costs nothing', async () => {
+    const batches: AdmissionRecord[][] = [];
+    const { r, counts } = recorder(async (b) => { batches.push([...b]); });
+    const pod = () => ownedPod('web-5d8f7-aaaaa', { kind: 'ReplicaSet', name: 'web-5d8f7' }, '5d8f7');
+    r.record(pod(), allowed, 'mutate');
+    r.record(pod(), { allowed: true, images: [{ image: IMAGE, verdict: 'EXEMPT' }, { image: 'nginx:1.26', verdict: 'UNCHANGED' }] }, 'mutate');
+    expect({ buffered: r.buffered, sampled: counts.sampled }).toEqual({ buffered: 0, sampled: undefined });
+    // The same Pod's validation records it, as the first of its workload and digest (not sampled away).
+    r.record(pod(), allowed, 'validate');
+    r.record(pod(), { allowed: true, team: 'payments', images: [allowed.images[0], { image: 'nginx:1.26', verdict: 'NOT_APPROVED' }] }, 'mutate');
+    await r.flush();
+    expect(batches.flat().map((x) => `${x.endpoint} ${x.image} ${x.reason}`)).toEqual([`validate ${IMAGE} approved`, 'mutate nginx:1.26 NOT_APPROVED']);
+  });
+
   it('never samples a break-glass admission away behind a plain allow of the same digest', async () => {
     const batches: AdmissionRecord[][] = [];
     const { r } = recorder(async (b) => { batches.push([...b]); });

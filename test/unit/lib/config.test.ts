@@ -70,4 +70,9 @@ describe('configuration', () => {
     expect(applyEnv({}, { PORTCULLIS_REDIS_URL: 'redis://:pw@h:1' })).toEqual({ redis: { url: 'redis://:pw@h:1' } });
     expect(() => parseConfig({ upstreams: [{ endpoint: 'http://127.0.0.1:1' }] })).toThrow(/upstreams\[0\]\.registry/);
   });
+
+  it('refuses a stalled-job check rarer than the job lock (a killed worker\'s job, and its upload sessions, would wait for it)', () => {
+    expect(() => parseConfig({ worker: { lockDurationMs: 5000, stalledIntervalMs: 6000 } })).toThrow(/worker\.stalledIntervalMs.*at most worker\.lockDurationMs/);
+    expect(parseConfig({ worker: { lockDurationMs: 5000, stalledIntervalMs: 5000 } }).worker.stalledIntervalMs).toBe(5000);
+  });
 });

@@ -1,5 +1,5 @@
 /**
- * The fleet re-match looks each distinct package up once (MemoizedIndex, shared by every digest
+ * The fleet re-match looks each distinct package up once (RematchMemo, shared by every digest
  * of a pass) and reads packages from the compact matching form kept beside the SBOM
  * (src/monitor/inventory-compact.ts). Both must give, byte for byte, the report text that
  * matching each digest alone against the database through its SBOM gives: checked here on
@@ -10,7 +10,8 @@
 import { compactInventorySchema, fromCompact, toCompact } from '../../../src/monitor/inventory-compact';
 import { platformInventories, RedisInventoryStore } from '../../../src/monitor/inventory-store';
 import type { ScannedInventory } from '../../../src/scanners/builtin/adapter';
-import { matchInventory, MemoizedIndex, type PlatformInventory } from '../../../src/scanners/builtin/match';
+import { RematchMemo } from '../../../src/monitor/rematch-memo';
+import { matchInventory, type PlatformInventory } from '../../../src/scanners/builtin/match';
 import { loadRecords } from '../../../src/scanners/osv/loader';
 import { OsvDatabase } from '../../../src/scanners/osv/database';
 import type { InstalledPackage } from '../../../src/scanners/packages';
@@ -86,7 +87,7 @@ describe('the de-duplicated fleet re-match on real advisories', () => {
 
   it('gives each digest the findings matching it alone through its SBOM gives, in the same order and text', () => {
     const digests = fleet(60);
-    const memo = new MemoizedIndex(db);
+    const memo = new RematchMemo(db);
     let vulnerabilities = 0;
     for (const inv of digests) {
       const stored = JSON.parse(JSON.stringify(store.toStored(inv)));
@@ -114,7 +115,7 @@ describe('the de-duplicated fleet re-match on real advisories', () => {
   });
 
   it('a memo answer is not shared between two places: changing one finding leaves the next package\'s alone', () => {
-    const memo = new MemoizedIndex(db);
+    const memo = new RematchMemo(db);
     const c = candidates.find((x) => x.ecosystem === 'PyPI' && db.findingsFor({ name: x.name, version: x.versions[0]!, ecosystem: 'PyPI', path: '/a' }).length > 0)!;
     const a = memo.findingsFor({ name: c.name, version: c.versions[0]!, ecosystem: 'PyPI', path: '/a', layer: layer(1) });
     a[0]!.title = 'changed by a caller';
