@@ -1,16 +1,27 @@
 /**
  * Job `rescan` on the monitor queue (issue 13.2): one BullMQ job scheduler shared by every
  * worker runs src/monitor/rescan.ts every `rescanEvery / 96` (at most 5 min), each run taking
- * the approved digests whose slot fell since the previous one. A Redis lock keeps two runs
- * from overlapping (a long run on one worker, the next tick on another).
+ * the approved digests whose slot fell since the previous one.
+ *
+ * A lease keeps two runs from overlapping (a long run on one worker, the next tick on another):
+ * the step lease of src/store/redis-step-leases.ts, short (`worker.stepLeaseMs`) and renewed by
+ * the process's lease keeper thread while the run goes on. It used to be a plain lock with a
+ * one-hour TTL: a run longer than that (a slow Harbor) was overlapped by a second worker, and a
+ * worker killed mid-run blocked every rescan for the rest of the hour. A run whose lease is lost
+ * anyway (its process stalled past the TTL) stops at its next digest (../src/monitor/rescan.ts).
  */
 import type { Job, Queue } from 'bullmq';
-import type Redis from 'ioredis';
+import type { Leases } from '../src/lib/lease-wait';
 import type { Logger } from '../src/lib/logger';
 import { rescanTickMs, type RescanService } from '../src/monitor/rescan';
-import { withLock } from './vulndb-sync';
 
 export const RESCAN_JOB = 'rescan';
+
+/** The lease a rescan run holds: one for every scanner, since a run walks them all. */
+export const RESCAN_LEASE = { step: 'rescan', id: 'run' } as const;
+
+/** What the processor needs of the step leases (src/store/redis-step-leases.ts): taken once, not waited for (a tick that finds it held is skipped). */
+export type RescanLeases = Pick<Leases, 'acquire'>;
 
 export async function scheduleRescans(queue: Queue, periodMs: number): Promise<void> {
   await queue.upsertJobScheduler(RESCAN_JOB, { every: rescanTickMs(periodMs) }, {
@@ -18,14 +29,18 @@ export async function scheduleRescans(queue: Queue, periodMs: number): Promise<v
   });
 }
 
-export function rescanProcessor(service: Pick<RescanService, 'run'>, redis: Redis, prefix: string, logger: Logger): (job: Job) => Promise<unknown> {
+export function rescanProcessor(service: Pick<RescanService, 'run'>, leases: RescanLeases, logger: Logger): (job: Job) => Promise<unknown> {
   return async () => {
-    // Longer than a run should take; released at once when it ends.
-    const runs = await withLock(redis, `${prefix}:lock:rescan`, 3600_000, () => service.run());
-    if (runs === null) {
+    const lease = await leases.acquire(RESCAN_LEASE.step, RESCAN_LEASE.id);
+    if (!lease) {
       logger.info('a rescan run is already going on another worker; skipped');
       return { skipped: true };
     }
-    return { scanners: runs.map((r) => ({ scanner: r.scanner, rescanned: r.rescanned.length, changed: r.changed.length, deferred: r.deferred })) };
+    try {
+      const runs = await service.run({ held: () => lease.held() });
+      return { scanners: runs.map((r) => ({ scanner: r.scanner, rescanned: r.rescanned.length, changed: r.changed.length, deferred: r.deferred, ...(r.leaseLost ? { leaseLost: true } : {}) })) };
+    } finally {
+      await lease.release();
+    }
   };
 }

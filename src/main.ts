@@ -19,7 +19,7 @@ import { BullRegistryCleanup, unpublishProcessor } from '../queue/unpublish';
 import { SWEEP_INTERVAL_MS } from '../queue/sweep';
 import { startWebhookWorker, WebhookQueue } from '../queue/webhook';
 import { MonitorQueue, startMonitor } from '../queue/vulndb-sync';
-import { CLAIR_NOTIFICATION_JOB, ClairNotificationQueue, clairNotificationEnqueuer, clairNotificationProcessor, startClairNotificationWorker } from '../queue/clair-notification';
+import { CLAIR_NOTIFICATION_JOB, ClairNotificationQueue, clairNotificationEnqueuer, clairNotificationProcessor, clairSweepProcessor, scheduleClairSweep, startClairNotificationWorker } from '../queue/clair-notification';
 import { RESCAN_JOB, rescanProcessor, scheduleRescans } from '../queue/rescan';
 import { buildRescans, type Rescans } from './monitor/rescan-wiring';
 import { buildInventory, type Inventory } from './monitor/inventory-wiring';
@@ -459,11 +459,19 @@ export function startWorker(config: Config, logger: Logger, services: Services):
     retry: { firstMs: config.monitor.clairRetry.first, maxMs: config.monitor.clairRetry.max, giveUpAfterMs: config.monitor.clairRetry.giveUpAfter },
     observe: (scanner, outcome) => services.metrics.clairNotifications.inc({ scanner, outcome }),
   });
-  const clairWorker = startClairNotificationWorker(workerConnection(config.redis), config.redis.prefix, clair, logger);
+  const giveUpAfterMs = config.monitor.clairRetry.giveUpAfter;
+  const clairWorker = startClairNotificationWorker(workerConnection(config.redis), config.redis.prefix, clair, logger, {
+    sweep: clairSweepProcessor(services.clairQueue.queue, services.rescans.clairNotifications, rescanLog, { giveUpAfterMs, observe: (scanner, outcome) => services.metrics.clairNotifications.inc({ scanner, outcome }) }),
+  });
+  if (config.scanners.some((s) => s.type === 'clair')) {
+    scheduleClairSweep(services.clairQueue.queue)
+      .catch((err: unknown) => logger.error({ error: err }, 'could not schedule the Clair notification sweep; it runs once Redis answers and a worker restarts'));
+  }
   const monitorWorker = startMonitor(config, logger, services.inventory, services.monitorQueue, services.monitorQueue.redis, {
     // Notifications queued on the monitor queue by an earlier version are still applied there.
     [CLAIR_NOTIFICATION_JOB]: clair,
-    [RESCAN_JOB]: rescanProcessor(services.rescans.rescan, services.monitorQueue.redis, config.redis.prefix, rescanLog),
+    // A short lease renewed by the keeper thread: a killed worker's run is taken over one lease later.
+    [RESCAN_JOB]: rescanProcessor(services.rescans.rescan, new RedisStepLeases(services.monitorQueue.redis, config.redis.prefix, { ttlMs: config.worker.stepLeaseMs, keeper: services.leaseKeeper }), rescanLog),
   })
     .catch((err: unknown) => { logger.error({ error: err }, 'the monitor worker did not start: no scheduled vulnerability data syncs in this process'); return null; });
   // close() waits for running jobs; a job still running at the deadline is handed back by stalled-job recovery.

@@ -16,6 +16,11 @@
  * under the notification, so a retry reads only those left. The job retries with backoff until
  * `monitor.clairRetry.giveUpAfter` (queue/clair-notification.ts), then {@link ClairNotificationService.abandon}
  * raises `clair.notification_abandoned`; the notification is deleted at Clair only after success.
+ *
+ * Every notification accepted is also recorded as pending ({@link ClairNotificationService.received})
+ * until it is applied, given up or forgotten, so that a job lost on the way (failed by BullMQ
+ * after its worker died mid-run more often than the stalled count allows, or removed) is found
+ * and queued again by the sweep of queue/clair-notification.ts: Clair delivers no more.
  */
 import type Redis from 'ioredis';
 import type { Logger } from '../lib/logger';
@@ -25,6 +30,9 @@ import { approvedTarget, storeRescan, type RescanSink, type RescanTargets } from
 
 /** The alert raised when a notification is given up on. */
 export const CLAIR_ABANDONED = 'clair.notification_abandoned';
+
+/** Remembered child lists read per MGET: bounded, so that one reply stays small and Redis is never held long. */
+export const CHILDREN_CHUNK = 500;
 
 /** How long a notification id is remembered after it was applied. */
 export const NOTIFICATION_MEMORY_S = 7 * 24 * 3600;
@@ -67,6 +75,17 @@ export function notificationKey(prefix: string, notificationId: string): string 
   return `${prefix}:clair:notification:${notificationId}`;
 }
 
+/** The hash of notifications accepted and not yet applied or given up: id → {@link PendingNotification} JSON. */
+export function pendingKey(prefix: string): string {
+  return `${prefix}:clair:pending`;
+}
+
+/** A notification accepted by the hook and not applied or given up yet. */
+export interface PendingNotification extends ClairNotification {
+  /** Epoch ms of its first acceptance (the give-up bound counts from it). */
+  firstSeen: number;
+}
+
 export class ClairNotificationService {
   constructor(private readonly d: ClairNotificationDeps) {}
 
@@ -75,13 +94,48 @@ export class ClairNotificationService {
     return (await this.d.redis.exists(notificationKey(this.d.prefix, notificationId))) === 1;
   }
 
+  /** Records `n` as pending (its first acceptance time is kept); called before it is queued. */
+  async received(n: ClairNotification, now = Date.now()): Promise<void> {
+    const record: PendingNotification = { scanner: n.scanner, notificationId: n.notificationId, callback: n.callback, firstSeen: now };
+    await this.d.redis.hsetnx(pendingKey(this.d.prefix), n.notificationId, JSON.stringify(record));
+  }
+
+  /** Notifications accepted and not applied, given up or forgotten yet (what the sweep checks). */
+  async pending(): Promise<PendingNotification[]> {
+    const out: PendingNotification[] = [];
+    const bad: string[] = [];
+    for (const [id, json] of Object.entries(await this.d.redis.hgetall(pendingKey(this.d.prefix)))) {
+      try {
+        const p = JSON.parse(json) as Partial<PendingNotification>;
+        if (typeof p.scanner === 'string' && typeof p.callback === 'string' && typeof p.firstSeen === 'number' && p.notificationId === id) out.push(p as PendingNotification);
+        else bad.push(id);
+      } catch {
+        bad.push(id);
+      }
+    }
+    // Nothing can be done with an unreadable record (no callback to read): dropped, said once.
+    if (bad.length) {
+      this.d.logger.warn({ 'clair.notification_ids': bad }, 'unreadable pending Clair notification records dropped');
+      await this.d.redis.hdel(pendingKey(this.d.prefix), ...bad);
+    }
+    return out.sort((a, b) => a.firstSeen - b.firstSeen);
+  }
+
+  /** No longer pending without being applied (its callback refused): the sweep leaves it. */
+  async forget(notificationId: string): Promise<void> {
+    await this.d.redis.hdel(pendingKey(this.d.prefix), notificationId);
+  }
+
   async process(n: ClairNotification): Promise<ClairNotificationOutcome> {
     const scanner = this.d.scanners.get(n.scanner);
     if (!scanner) throw new Error(`no Clair scanner named ${n.scanner} in this worker`);
     const key = notificationKey(this.d.prefix, n.notificationId);
     const state = await this.d.redis.get(key);
     const out: ClairNotificationOutcome = { skipped: state === 'deleted', manifests: 0, reread: [], changed: [] };
-    if (state === 'deleted') return out;
+    if (state === 'deleted') {
+      await this.forget(n.notificationId);
+      return out;
+    }
     if (state !== 'processed') {
       const manifests = new Set(await scanner.notificationManifests(n.callback, n.notificationId));
       out.manifests = manifests.size;
@@ -107,7 +161,7 @@ export class ClairNotificationService {
       await this.d.redis.multi().set(key, 'processed', 'EX', NOTIFICATION_MEMORY_S).del(doneKey).exec();
     }
     await scanner.deleteNotification(n.callback, n.notificationId);
-    await this.d.redis.set(key, 'deleted', 'EX', NOTIFICATION_MEMORY_S);
+    await this.d.redis.multi().set(key, 'deleted', 'EX', NOTIFICATION_MEMORY_S).hdel(pendingKey(this.d.prefix), n.notificationId).exec();
     this.d.logger.info({ scanner: n.scanner, 'clair.notification_id': n.notificationId, manifests: out.manifests, reread: out.reread.length, changed: out.changed.length }, 'Clair notification applied');
     return out;
   }
@@ -123,24 +177,33 @@ export class ClairNotificationService {
       type: CLAIR_ABANDONED, actor: 'system', target: `clair-notification/${n.notificationId}`,
       details: { scanner: n.scanner, notificationId: n.notificationId, tries: failure.tries, firstSeen: failure.firstSeen, error: failure.error.slice(0, 500) },
     });
+    await this.forget(n.notificationId);
   }
 
   /** Approved digests, scanned by `scanner`, that are or contain one of `manifests`. */
   private async affected(scanner: ClairNotifierScanner, manifests: ReadonlySet<string>): Promise<Array<{ approved: ApprovedDigest; target: ScanTarget }>> {
     const out: Array<{ approved: ApprovedDigest; target: ScanTarget }> = [];
-    for (const approved of await this.d.approved.list()) {
+    const all = await this.d.approved.list();
+    // An index: Clair indexed (and names) its child images. Children of a digest never change,
+    // so they are read from the registry once and remembered; the remembered lists are read
+    // with one MGET per chunk, not one GET per approved digest (thousands per notification).
+    const indexes = all.filter((a) => !manifests.has(a.digest));
+    const cached = new Map<string, string | null>();
+    for (let i = 0; i < indexes.length; i += CHILDREN_CHUNK) {
+      const chunk = indexes.slice(i, i + CHILDREN_CHUNK);
+      const values = await this.d.redis.mget(chunk.map((a) => this.childrenKey(a.digest)));
+      chunk.forEach((a, j) => cached.set(a.digest, values[j] ?? null));
+    }
+    for (const approved of all) {
       let target: ScanTarget | null | undefined;
       if (!manifests.has(approved.digest)) {
-        // An index: Clair indexed (and names) its child images. Children of a digest never
-        // change, so they are read from the registry once and remembered.
-        const cacheKey = `${this.d.prefix}:clair:manifests:${approved.digest}`;
-        let children = JSON.parse((await this.d.redis.get(cacheKey)) ?? 'null') as string[] | null;
+        let children = JSON.parse(cached.get(approved.digest) ?? 'null') as string[] | null;
         if (!children) {
           target = await approvedTarget(this.d.targets, approved, scanner.name);
           if (!target) continue;
           children = await scanner.manifestsOf(target);
           // Kept as long as a notification is remembered, not forever: a digest no longer approved leaves nothing behind.
-          await this.d.redis.set(cacheKey, JSON.stringify(children), 'EX', NOTIFICATION_MEMORY_S);
+          await this.d.redis.set(this.childrenKey(approved.digest), JSON.stringify(children), 'EX', NOTIFICATION_MEMORY_S);
         }
         if (!children.some((c) => manifests.has(c))) continue;
       }
@@ -148,5 +211,9 @@ export class ClairNotificationService {
       if (target) out.push({ approved, target });
     }
     return out;
+  }
+
+  private childrenKey(digest: string): string {
+    return `${this.d.prefix}:clair:manifests:${digest}`;
   }
 }

@@ -62,7 +62,9 @@ export function buildRescans(config: Config, logger: Logger, d: RescanWiringDeps
   const clairScanners = new Map<string, ClairNotifierScanner>(d.scanners.filter((s): s is ClairScanner => s instanceof ClairScanner).map((s) => [s.name, s]));
   const clairNotifications = new ClairNotificationService({ ...sink, scanners: clairScanners, approved, targets, redis: d.redis, prefix, logger: log });
   const clairHook = new ClairHook({
-    entries: hookEntries(config, d.env ?? process.env), logger: log, enqueue: d.enqueue,
+    entries: hookEntries(config, d.env ?? process.env), logger: log,
+    // Recorded as pending first: a job lost later is queued again by the sweep (queue/clair-notification.ts).
+    enqueue: async (job) => { await clairNotifications.received(job); await d.enqueue(job); },
     seen: (id) => clairNotifications.seen(id),
   });
   const rescan = new RescanService({

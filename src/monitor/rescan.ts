@@ -63,6 +63,13 @@ export interface ScannerRun {
   failed: string[];
   /** Due, left for the next run (the per-run bound). */
   deferred: number;
+  /** The run's lease was lost (its process stalled past the TTL): it stopped, leaving its window to the run that took over. */
+  leaseLost?: true;
+}
+
+export interface RunOptions {
+  /** Whether the run still holds its lease (queue/rescan.ts); checked before each digest. */
+  held?: () => boolean;
 }
 
 /** The offset of (scanner, digest) in the period, stable across runs and workers. */
@@ -83,17 +90,23 @@ export class RescanService {
     return `${this.d.prefix}:rescan:last:${scanner}`;
   }
 
-  /** One run for every scanner (the job holds a lock, so runs never overlap). */
-  async run(): Promise<ScannerRun[]> {
+  /** One run for every scanner (the job holds a lease, so runs never overlap). */
+  async run(options: RunOptions = {}): Promise<ScannerRun[]> {
     const scanners = [...this.d.periodic.map((s) => ({ s, once: false })), ...this.d.missingInventory.map((s) => ({ s, once: true }))];
     if (scanners.length === 0) return [];
     const approved = await this.d.approved.list();
     const out: ScannerRun[] = [];
-    for (const { s, once } of scanners) out.push(await this.runScanner(s, once, approved));
+    const held = options.held ?? (() => true);
+    for (const { s, once } of scanners) {
+      if (!held()) break;
+      const run = await this.runScanner(s, once, approved, held);
+      out.push(run);
+      if (run.leaseLost) break;
+    }
     return out;
   }
 
-  private async runScanner(scanner: RescanScanner, once: boolean, approved: readonly ApprovedDigest[]): Promise<ScannerRun> {
+  private async runScanner(scanner: RescanScanner, once: boolean, approved: readonly ApprovedDigest[], held: () => boolean): Promise<ScannerRun> {
     const P = this.d.periodMs;
     const to = this.d.now().getTime();
     const last = Number(await this.d.redis.get(this.lastKey(scanner.name)));
@@ -107,6 +120,13 @@ export class RescanService {
     const max = this.d.maxPerRun ?? RESCAN_MAX_PER_RUN;
     let reached = to;
     for (const [i, { a, at }] of due.entries()) {
+      if (!held()) {
+        // Another worker may be running this window now: its run moves the window, not this one.
+        this.d.logger.warn({ scanner: scanner.name, rescanned: run.rescanned.length, left: due.length - i }, 'rescan stopped: its lease was lost (the process stalled past it); the run that took over goes on');
+        run.leaseLost = true;
+        run.deferred = due.length - i;
+        return run;
+      }
       if (run.rescanned.length + run.failed.length >= max) {
         // The rest of the window waits: the next run starts just before this slot.
         reached = at - 1;

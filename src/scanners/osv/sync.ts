@@ -147,7 +147,8 @@ export async function syncOsv(opts: SyncOptions): Promise<SyncResult> {
     if (hadOld) await fs.rename(to, old);
     await fs.rename(staging, to);
     if (hadOld) await fs.rm(old, { recursive: true, force: true });
-    return { files, bytes, records: stats.records, dbVersion: await fingerprint(to) };
+    // Computed afresh (not the value this process remembers of the folder it replaced).
+    return { files, bytes, records: stats.records, dbVersion: await fingerprint(to, { fresh: true }) };
   } finally {
     await fs.rm(staging, { recursive: true, force: true });
   }

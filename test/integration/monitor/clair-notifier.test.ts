@@ -298,7 +298,7 @@ function signed(psk = PSK, shiftS = 0, iss = 'clair-notifier'): string {
 
 describe('Clair hook failed authentications per address', () => {
   it('are limited as on /v1: past the limit a bad token gets 429', async () => {
-    const app = await startTestApp({ worker: false, config: { server: { rateLimitPerMinute: 3 }, scanners: [{ name: 'clair', type: 'clair', url: 'http://127.0.0.1:9', psk: PSK }] } });
+    const app = await startTestApp({ worker: false, config: { server: { host: '127.0.0.1', port: 0, rateLimitPerMinute: 3 }, scanners: [{ name: 'clair', type: 'clair', url: 'http://127.0.0.1:9', psk: PSK }] } });
     try {
       const statuses: number[] = [];
       for (let i = 0; i < 5; i++) {
