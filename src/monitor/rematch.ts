@@ -26,8 +26,6 @@ import { MATCHER_VERSION } from './matcher-version';
 import { reportTail, type RedisRematchState, type StoredReport } from './rematch-state';
 import { digestKeys, findingKey, matchDigest, reportEdit, reportText, sameDigestFindings, sameKeys, type ReportEdit } from './rematch-text';
 
-export { FINDINGS_UPDATED, sameFindings } from './findings-updated';
-
 /** A scanner whose findings are a function of (inventory, data): the builtin one. */
 export interface RematchableScanner {
   readonly name: string;

@@ -11,7 +11,7 @@ import type { ScanReport, ScanTarget } from '../scanners/types';
 import type { ApprovalStore, RequestStore, ScanResultStore } from '../store/types';
 import type { RegistryClient } from '../registry/types';
 import type { ApprovedDigest } from './approved-digests';
-import { FINDINGS_UPDATED, sameFindings } from './rematch';
+import { publishFindingsUpdated, sameFindings } from './findings-updated';
 
 export interface RescanSink {
   results: ScanResultStore;
@@ -26,12 +26,7 @@ export async function storeRescan(d: RescanSink, approved: ApprovedDigest, repor
   const previous = await d.results.get(saved.scanner, approved.digest);
   await d.results.put(approved.digest, saved);
   if (previous && sameFindings(previous.findings, saved.findings)) return 'same';
-  for (const { team, repository } of approved.approvals) {
-    await d.events.publish({
-      type: FINDINGS_UPDATED, actor: 'system', target: `approval/${team}/${approved.digest}`,
-      details: { team, repository, digest: approved.digest, scanner: saved.scanner, dbVersion: saved.dbVersion },
-    });
-  }
+  await publishFindingsUpdated(d.events, approved, saved.scanner, saved.dbVersion);
   return 'changed';
 }
 
