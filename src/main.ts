@@ -208,8 +208,9 @@ export function buildServices(config: Config, logger: Logger, redis: Redis, opti
   if (webhooks.queue) metrics.watchQueue(webhooks.queue.queue);
   // Renewed from a thread of its own (store/lease-keeper.ts): a killed worker's step is taken
   // over one short lease after its death, while a worker stalled for up to three lock periods
-  // (as the upload journal allows) keeps its step.
-  const leaseKeeper = new LeaseKeeper({ settings: config.redis, renewEveryMs: Math.max(200, Math.floor(config.worker.stepLeaseMs / 5)), maxStallMs: 3 * config.worker.lockDurationMs });
+  // (as the upload journal allows) keeps its step. It renews at a fifth of the shorter of the two
+  // leases it keeps (step leases, publish leases below), so neither lapses between renewals.
+  const leaseKeeper = new LeaseKeeper({ settings: config.redis, renewEveryMs: Math.max(200, Math.floor(Math.min(config.worker.stepLeaseMs, 3 * config.worker.lockDurationMs) / 5)), maxStallMs: 3 * config.worker.lockDurationMs });
   const leases = new RedisStepLeases(redis, prefix, { ttlMs: config.worker.stepLeaseMs, keeper: leaseKeeper });
   // Promotion and the unpublish job take turns on an image (its copy takes mounts, not bytes);
   // renewed by the keeper thread, which tells a holder at once when its lease was lost.
@@ -493,8 +494,14 @@ function completeRevocations(revocations: RevocationService, everyMs: number, lo
 
 /** Renews this worker's upload sessions and cancels those of stopped workers, now and every `everyMs`. */
 function runUploadCleanup(uploads: UploadCleanup, everyMs: number, logger: Logger): () => void {
+  // One tick at a time: a slow keyspace walk or a registry that is down (cancels waiting on their
+  // timeouts) must not pile ticks up every few seconds.
+  let running = false;
   const tick = () => {
-    uploads.renew().then(() => uploads.cancelAbandoned()).catch((err: unknown) => logger.warn({ error: err }, 'upload session cleanup failed; retrying'));
+    if (running) return;
+    running = true;
+    uploads.renew().then(() => uploads.cancelAbandoned()).catch((err: unknown) => logger.warn({ error: err }, 'upload session cleanup failed; retrying'))
+      .finally(() => { running = false; });
   };
   tick();
   const timer = setInterval(tick, everyMs);

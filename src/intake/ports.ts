@@ -136,7 +136,7 @@ export interface IntakeSettings {
   onPolicyFail: 'reject' | 'flag';
   /**
    * The stage job goes on into the scan (under the scan's lease) instead of queuing it, so that
-   * the scan runs in the process that holds the staged layers in memory. @defaultValue false
+   * the scan runs in the process that holds the staged layers in memory. @defaultValue false when absent (the config's `worker.scanAfterStage` defaults to true)
    */
   scanAfterStage?: boolean;
 }

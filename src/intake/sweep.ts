@@ -44,6 +44,9 @@ export async function sweepStuck(requests: RequestStore, jobs: JobScheduler & Jo
       for (const r of page.items) {
         if (r.status !== status || Date.parse(r.updatedAt) > cutoff) continue;
         if (await jobs.isLive(step, r.id)) continue;
+        // A stage job goes straight on into its scan (worker.scanAfterStage): while it lives, the
+        // request is `scanning` with no scan job of its own, and is not stuck.
+        if (step === 'scan' && await jobs.isLive('stage', r.id)) continue;
         if (scheduled.length >= maxSchedules) return scheduled;
         await jobs.schedule(step, r.id, r.team);
         scheduled.push(r.id);

@@ -4,8 +4,8 @@
  * report was made with older data, the kept inventory (./inventory-store.ts, its compact
  * matching form) is matched with the builtin scanner's own matcher (../scanners/builtin/match.ts)
  * through one memo per pass (each distinct package looked up once for the whole fleet), in
- * batches read one round trip each and one batch ahead of the matching, and written while the
- * next batch is matched; the report is stored where scan reports live (per digest and scanner),
+ * batches read one round trip each and one batch ahead of the matching, and (in a delta pass)
+ * written while the next batch is matched; the report is stored where scan reports live (per digest and scanner),
  * never over one stored since it was read, and when the findings differ from the previous
  * report a `findings.updated {team, repository, digest, scanner}` event is published for every
  * team and image the digest is approved for (./findings-updated.ts; BOARD contract: health
@@ -91,7 +91,7 @@ interface Matched {
 interface Loaded {
   approved: ApprovedDigest;
   images: PlatformInventory[] | null;
-  /** The stored report's text, when read. */
+  /** The stored report (its text and the SHA-1 of the bytes read, for the compare-and-set write), when read. */
   previous?: StoredReport | null;
 }
 
@@ -112,6 +112,16 @@ export class RematchService {
    * same), only the packages whose advisories changed are matched again and a report whose
    * findings did not change keeps them; otherwise (or with `full`) every package is.
    */
+  /**
+   * Whether the last whole pass for `scanner` is not at `version` with this matcher: a pass that
+   * stopped halfway (a Redis fault, a restart) left its state behind, and must run again even
+   * when the next sync brings no new data.
+   */
+  async behind(scanner: string, version: string): Promise<boolean> {
+    const state = await this.d.state.get(scanner);
+    return !state || state.dbVersion !== version || state.matcher !== MATCHER_VERSION;
+  }
+
   async rematchAll(scanner: RematchableScanner, options: { full?: boolean } = {}): Promise<RematchResult> {
     const { version, db } = await scanner.vulnerabilityData();
     const manifest = manifestOf(db);
@@ -138,30 +148,37 @@ export class RematchService {
     // Three stages overlap: the next batch's reads (Redis, inflating off the event loop), this
     // batch's matching (this thread), and the previous batch's writes (Redis edits of reports of
     // ~500 KB, a script each: Redis's own CPU). Writes stay in batch order, one batch at a time,
-    // so the events are published in order and at most two batches' edits are held.
+    // so the events are published in order; a batch's writes start only once the previous
+    // batch's are done, so at most three batches are held (read, matched, being written) however
+    // slow the writes are (a full pass matches inside its writes). A failure anywhere stops the
+    // pass only after the writes in flight have settled: nothing writes after it returned.
     let next = batches.length > 0 ? this.load(pass, batches[0]!) : undefined;
     let writing: Promise<void> = Promise.resolve();
-    let failed = false;
-    for (let b = 0; b < batches.length && !failed; b++) {
-      const loaded = await next!;
-      next = b + 1 < batches.length ? this.load(pass, batches[b + 1]!) : undefined;
-      // Awaited on the next turn of the loop; until then a failure must not count as unhandled.
-      next?.catch(() => undefined);
-      const matched = await this.match(pass, loaded);
-      writing = writing.then(() => this.commit(pass, loaded, matched)).then(({ outcomes, rewritten, whole }) => {
-        result.rewritten += rewritten;
-        result.whole += whole;
-        for (const [i, outcome] of outcomes.entries()) {
-          result.digests += 1;
-          if (outcome === 'missing') result.missing.push(loaded[i]!.approved.digest);
-          if (outcome === 'changed' || outcome === 'same') result.rematched += 1;
-          if (outcome === 'changed') result.changed += 1;
-        }
-      });
-      // Awaited below; a failed write stops the matching of further batches.
-      writing.catch(() => { failed = true; });
+    try {
+      for (let b = 0; b < batches.length; b++) {
+        const loaded = await next!;
+        next = b + 1 < batches.length ? this.load(pass, batches[b + 1]!) : undefined;
+        // Awaited on the next turn of the loop; until then a failure must not count as unhandled.
+        next?.catch(() => undefined);
+        const matched = await this.match(pass, loaded);
+        await writing;
+        writing = this.commit(pass, loaded, matched).then(({ outcomes, rewritten, whole }) => {
+          result.rewritten += rewritten;
+          result.whole += whole;
+          for (const [i, outcome] of outcomes.entries()) {
+            result.digests += 1;
+            if (outcome === 'missing') result.missing.push(loaded[i]!.approved.digest);
+            if (outcome === 'changed' || outcome === 'same') result.rematched += 1;
+            if (outcome === 'changed') result.changed += 1;
+          }
+        });
+        // Awaited on the next turn or below; until then a failure must not count as unhandled.
+        writing.catch(() => undefined);
+      }
+      await writing;
+    } finally {
+      await writing.catch(() => undefined);
     }
-    await writing;
     // Kept only after a whole pass: a pass that stopped halfway leaves the previous state, which
     // the reports it did not reach are still at.
     await this.d.state.put(scanner.name, { dbVersion: version, manifest, kept: memo.keep() });

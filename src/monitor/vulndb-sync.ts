@@ -34,7 +34,7 @@ export class VulndbSyncService {
   constructor(
     private readonly targets: ReadonlyMap<string, SyncTarget>,
     private readonly status: Pick<ScannerStatusStore, 'syncSucceeded' | 'syncFailed'>,
-    private readonly rematch: Pick<RematchService, 'rematchAll'>,
+    private readonly rematch: Pick<RematchService, 'rematchAll' | 'behind'>,
     private readonly logger: Logger,
     private readonly syncOptions: Pick<SyncOptions, 'http' | 'maxBytes'> = {},
   ) {}
@@ -58,7 +58,8 @@ export class VulndbSyncService {
     await this.status.syncSucceeded(name, sync.dbVersion);
     this.logger.info({ scanner: name, records: sync.records, files: sync.files, dbVersion: sync.dbVersion, changed: sync.dbVersion !== before }, 'vulnerability data synced');
     const outcome: VulndbSyncOutcome = { scanner: name, before, after: sync.dbVersion, sync };
-    if (sync.dbVersion !== before) outcome.rematch = await this.rematch.rematchAll(target.scanner);
+    // New data, or a re-match that did not finish last time (its state is behind the data).
+    if (sync.dbVersion !== before || await this.rematch.behind(target.scanner.name, sync.dbVersion)) outcome.rematch = await this.rematch.rematchAll(target.scanner);
     return outcome;
   }
 }

@@ -105,6 +105,22 @@ describe('stuck requests', () => {
     expect(await sweepStuck(store, queue, { minAgeMs: 0 })).toEqual([]);
   });
 
+  it('leaves a scanning request alone while its stage job lives (the stage job goes on into the scan)', async () => {
+    const old = '2026-01-01T00:00:00.000Z';
+    await store.create({
+      id: 'r-inline', image: input.image, team: 'payments', requestedBy: 'dev', justification: 'j', status: 'scanning', createdAt: old, updatedAt: old,
+      source: { registry: 'docker.io', repository: 'library/nginx', tag: '1.25' }, platforms: [], scans: [], codeScans: [], policy: null,
+      waivers: [], decisions: [], internalRef: null, error: null, history: [], version: 0,
+    });
+    await queue.schedule('stage', 'r-inline');
+    expect(await sweepStuck(store, queue, { minAgeMs: 0 })).toEqual([]);
+    expect(await state('scan', 'r-inline')).toBe('unknown');
+    // Once the stage job is gone, a request still scanning is stuck: its scan is queued.
+    await queue.queue.remove(jobId('stage', 'r-inline'));
+    expect(await sweepStuck(store, queue, { minAgeMs: 0 })).toEqual(['r-inline']);
+    expect(await state('scan', 'r-inline')).toBe('prioritized');
+  });
+
   const resolving = async (id: string, i: number) => {
     const at = new Date(Date.parse('2026-01-01T00:00:00Z') + i * 1000).toISOString();
     await store.create({

@@ -144,13 +144,18 @@ describe('delta re-match against a full re-match, on randomized data changes', (
     const s = side(redis, uniqueName('fallback'), approved);
     for (const inv of inventories) await s.inventories.put(s.inventories.toStored(inv));
     const db = dbOf(records);
+    // No pass yet: the sync must re-match even if its data did not change (a pass that stopped halfway left no state).
+    expect(await s.service.behind('builtin', 'osv-a')).toBe(true);
     const first = await s.service.rematchAll({ name: 'builtin', vulnerabilityData: async () => ({ version: 'osv-a', db }) });
     expect(first).toMatchObject({ mode: 'full', fullReason: 'no earlier data version recorded', rematched: 6 });
     const kept = await s.state.get('builtin');
     expect(kept).toMatchObject({ dbVersion: 'osv-a' });
+    expect(await s.service.behind('builtin', 'osv-a')).toBe(false);
+    expect(await s.service.behind('builtin', 'osv-b')).toBe(true);
     // A state recorded by another matcher version is not diffed against.
     await s.state.put('builtin', { dbVersion: 'osv-a', manifest: kept!.manifest, kept: kept!.kept });
     await redis.set(`${s.prefix}:rematch:state:builtin`, await gzipJson({ ...kept!, matcher: 'builtin-0' }));
+    expect(await s.service.behind('builtin', 'osv-a')).toBe(true);
     const next = await s.service.rematchAll({ name: 'builtin', vulnerabilityData: async () => ({ version: 'osv-b', db: dbOf(changeRecords(records, [{ kind: 'title', count: 5 }], rng(3)).records) }) });
     expect(next.mode).toBe('full');
     expect(next.fullReason).toMatch(/matcher changed/);

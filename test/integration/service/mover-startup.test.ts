@@ -49,11 +49,15 @@ describe('service start-up with the engine mover', () => {
     try {
       const url = `http://127.0.0.1:${(config.server as { port: number }).port}/healthz`;
       await waitFor(async () => (await fetch(url).then((r) => r.status, () => 0)) === 200, 'api healthz', 20000);
+      // The API answers before start-up has finished (metrics, audit drain, the shutdown steps):
+      // the signal waits for the end of start-up, as it would be graceful only then.
+      await waitFor(async () => logLines(p).some((l) => l.message === 'portcullis started'), 'service started', 20000);
     } finally {
       p.child.kill('SIGTERM');
     }
-    expect(await p.exited).toBe(0);
-    expect(p.stderr()).toBe('');
+    // Exit code, stderr and error lines together, so that a failure says which shutdown step failed.
+    const errors = () => logLines(p).filter((l) => l['log.level'] === 'error' || l['log.level'] === 'fatal');
+    expect({ code: await p.exited, stderr: p.stderr(), errors: errors() }).toEqual({ code: 0, stderr: '', errors: [] });
     expect(logLines(p)).not.toContainEqual(expect.objectContaining({ message: 'mover ready' }));
   });
 });
