@@ -45,7 +45,7 @@ export interface V1Deps extends RobotsDeps {
   rateCounters: { principals: RateCounter; addresses: RateCounter };
   /** Namespaces, break-glass exceptions, workloads of a digest (issue 16); without it those routes answer 503. */
   admission?: AdmissionApi;
-  /** Where identities come from, as `GET /v1/whoami` reports it. @defaultValue 'tokens-file' */
+  /** What `GET /v1/whoami` reports as the source of a principal that carries none of its own (each principal says where it came from: tokens file, robot, OIDC session). @defaultValue 'tokens-file' */
   identitySource?: string;
   /** Re-reviews of at-risk approvals in `GET /v1/queue` (src/monitor); absent: no `reviews`. */
   reviews?: ReviewQueue;

@@ -106,7 +106,10 @@ export class OsvFingerprints {
   async get(root: string, options: { fresh?: boolean } = {}): Promise<string> {
     const key = path.resolve(root);
     const known = this.remembered.get(key);
-    if (known && !options.fresh && known.settled && this.now() - known.computedAt < this.recheckMs && await this.unchanged(known)) return known.value;
+    // A clock stepped back (negative age) counts as due: the bound on an unseen in-place rewrite
+    // must not stretch by the size of the step.
+    const age = known ? this.now() - known.computedAt : -1;
+    if (known && !options.fresh && known.settled && age >= 0 && age < this.recheckMs && await this.unchanged(known)) return known.value;
     // Concurrent callers share one computation; a fresh one never joins one that started earlier.
     const running = options.fresh ? undefined : this.computing.get(key);
     if (running) return running;

@@ -137,6 +137,15 @@ describe('OSV fingerprint remembered per folder', () => {
     expect(v1).toBe(reference(root));
   });
 
+  test('a clock stepped back does not stretch how long an in-place rewrite stays unseen', async () => {
+    const v0 = await fps.get(root);
+    writeFileSync(path.join(root, 'npm', 'npm-3.json'), record('npm-3', ' rewritten in place, after a clock step'));
+    t -= 3600_000;
+    const v1 = await fps.get(root);
+    expect(v1).not.toBe(v0);
+    expect(v1).toBe(reference(root));
+  });
+
   test('while a folder was modified too recently to be trusted, every call looks at every file', async () => {
     // Folder times of now: a later change in the same timestamp tick would not move them.
     writeFileSync(path.join(root, 'npm', 'npm-9.json'), record('npm-9'));
