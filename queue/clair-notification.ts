@@ -162,7 +162,7 @@ const LOST = new Set(['failed', 'completed', 'unknown']);
  * The sweep: every pending notification whose job is failed, finished or gone is queued again
  * (or given up past `giveUpAfter`). Harmless when several run at once: the add is one per id.
  */
-export function clairSweepProcessor(queue: Queue, service: Pick<ClairNotificationService, 'pending' | 'abandon'>, logger: Logger,
+export function clairSweepProcessor(queue: Queue, service: Pick<ClairNotificationService, 'pending' | 'isPending' | 'abandon'>, logger: Logger,
   options: Pick<ClairProcessorOptions, 'observe' | 'now'> & { giveUpAfterMs: number }): () => Promise<ClairSweepOutcome> {
   const now = options.now ?? Date.now;
   const enqueue = clairNotificationEnqueuer(queue);
@@ -172,6 +172,8 @@ export function clairSweepProcessor(queue: Queue, service: Pick<ClairNotificatio
       const id = clairJobId(p.notificationId);
       const state = await queue.getJobState(id);
       if (!LOST.has(state)) continue;
+      // Listed before its job finished applying it (completed since): not lost, no false alert.
+      if (!(await service.isPending(p.notificationId))) continue;
       const job = state === 'unknown' ? undefined : await queue.getJob(id);
       const tries = clairNotificationPayload.safeParse(job?.data).data?.tries ?? 0;
       const n = { scanner: p.scanner, notificationId: p.notificationId, callback: p.callback };

@@ -121,6 +121,11 @@ export class ClairNotificationService {
     return out.sort((a, b) => a.firstSeen - b.firstSeen);
   }
 
+  /** Whether `notificationId` is still pending (not applied, given up or forgotten since it was listed). */
+  async isPending(notificationId: string): Promise<boolean> {
+    return (await this.d.redis.hexists(pendingKey(this.d.prefix), notificationId)) === 1;
+  }
+
   /** No longer pending without being applied (its callback refused): the sweep leaves it. */
   async forget(notificationId: string): Promise<void> {
     await this.d.redis.hdel(pendingKey(this.d.prefix), notificationId);

@@ -129,4 +129,19 @@ describe('Clair notification jobs failed by BullMQ for stalling', () => {
     // Given up is never deleted at Clair (it stays there, unapplied).
     expect(deleted(lost.id)).toBe(0);
   });
+
+  it('raises no alert for a notification applied between the sweep listed it and looked at its job', async () => {
+    const done = await clair.notifier.notify({ target: 'http://127.0.0.1:9/hooks/clair', manifests: [], maxAttempts: 0 });
+    const n = { scanner: 'clair', notificationId: done.id, callback: done.callback };
+    await service.received(n, Date.now() - 2 * HOUR);
+    // The sweep lists it; then its job applies it (the pending record goes) before the sweep looks at the job (gone: 'unknown').
+    const listed = await service.pending();
+    expect(listed.map((p) => p.notificationId)).toContain(done.id);
+    await redis.hdel(pendingKey(prefix), done.id);
+    const before = alerts.length;
+    const out = await clairSweepProcessor(queue, { pending: async () => listed, isPending: (id) => service.isPending(id), abandon: (x, f) => service.abandon(x, f) }, logger, { giveUpAfterMs: HOUR })();
+    expect(out.abandoned).not.toContain(done.id);
+    expect(out.requeued).not.toContain(done.id);
+    expect(alerts.slice(before).filter((e) => e.type === 'clair.notification_abandoned')).toEqual([]);
+  });
 });
