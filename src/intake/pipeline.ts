@@ -234,26 +234,23 @@ export class Pipeline {
     if (!digest) return;
     const to = approvedRepository(this.d.settings.approvedPath, r.team, r.source);
     const image = sourceName(r.source);
-    let approval: Approval | null = null;
-    // A lease lost under the withdrawal (a stall past its TTL) is taken again once: nothing else
-    // retries this path, and giving up leaves the image served with a pending approval.
-    for (let attempt = 1; ; attempt++) {
-      try {
-        // Read once, under the lease: what the delete is decided on is what the removal below owns.
-        approval = await withPublishLock(this.d.publishLocks, to, digest, async (lease) => {
-          const now = await this.d.approvals.get(r.team, image, digest);
-          // Another request's completed approval serves this digest from this repository: it stays.
-          if (now && now.requestId !== r.id && !now.pending && now.internalRepository === to) return null;
-          await lease.check('the withdrawal\'s delete');
-          await this.d.registry.unpublish(to, digest);
-          return now;
-        });
-        break;
-      } catch (err) {
-        if (attempt < 2 && err instanceof AppError && err.code === 'LEASE_LOST') continue;
-        this.d.logger.error({ error: err, requestId: r.id, digest, repository: to }, 'could not withdraw a failed promotion; its pending approval stays for revocation');
-        return;
-      }
+    // Read once, under the lease: what the delete is decided on is what the removal below owns.
+    const withdraw = () => withPublishLock(this.d.publishLocks, to, digest, async (lease) => {
+      const now = await this.d.approvals.get(r.team, image, digest);
+      // Another request's completed approval serves this digest from this repository: it stays.
+      if (now && now.requestId !== r.id && !now.pending && now.internalRepository === to) return null;
+      await lease.check('the withdrawal\'s delete');
+      await this.d.registry.unpublish(to, digest);
+      return now;
+    });
+    let approval: Approval | null;
+    try {
+      // A lease lost under the withdrawal (a stall past its TTL) is taken again once: nothing else
+      // retries this path, and giving up leaves the image served with a pending approval.
+      approval = await withdraw().catch((err: unknown) => (err instanceof AppError && err.code === 'LEASE_LOST' ? withdraw() : Promise.reject(err)));
+    } catch (err) {
+      this.d.logger.error({ error: err, requestId: r.id, digest, repository: to }, 'could not withdraw a failed promotion; its pending approval stays for revocation');
+      return;
     }
     if (approval && approval.requestId === r.id) await this.d.approvals.remove(r.team, image, digest);
   }

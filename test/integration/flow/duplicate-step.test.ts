@@ -72,17 +72,28 @@ describe('a step run twice at once', () => {
     }
   });
 
-  it('a scan whose BullMQ lock lapsed is not run again beside itself: one scan, its finding, POLICY_FAILED', async () => {
+  /** A vulnerable image requested under a rejecting policy, its scan held inside the scanner (scanAfterStage: run in the stage job). */
+  async function heldScan(name: string, scanAfterStage: boolean) {
     const scanner = new HeldScanner('e2e', privateOsvDb());
     await scanner.check();
-    const app = await startTestApp({ scanners: [scanner], config: { policy: { onFail: 'reject' }, worker: { ...WORKER, scanAfterStage: false } } });
+    const app = await startTestApp({ scanners: [scanner], config: { policy: { onFail: 'reject' }, worker: { ...WORKER, scanAfterStage } } });
     try {
-      const repo = uniqueName('twice-scanned');
+      const repo = uniqueName(name);
       await pushImage(svc.upstream.url, repo, '1.0', vulnerable);
       const created = await app.call('dev', 'POST', '/v1/requests', { image: `${svc.upstream.host}/${repo}:1.0`, team: 'payments', justification: 'duplicate scan' });
       expect(created.status).toBe(202);
-      const id = created.body.id as string;
       await scanner.entered;
+      return { scanner, app, id: created.body.id as string };
+    } catch (err) {
+      scanner.release();
+      await app.stop();
+      throw err;
+    }
+  }
+
+  it('a scan whose BullMQ lock lapsed is not run again beside itself: one scan, its finding, POLICY_FAILED', async () => {
+    const { scanner, app, id } = await heldScan('twice-scanned', false);
+    try {
       // The lock lapses (as under a stalled event loop): the worker's stalled-job check hands the
       // job out again, and the free slot of the same worker (concurrency 2) takes it.
       const { scheduler } = app.services;
@@ -108,16 +119,8 @@ describe('a step run twice at once', () => {
   });
 
   it('a stage job whose lock lapsed during the scan it went on into: the scan is not run again beside itself', async () => {
-    const scanner = new HeldScanner('e2e', privateOsvDb());
-    await scanner.check();
-    const app = await startTestApp({ scanners: [scanner], config: { policy: { onFail: 'reject' }, worker: { ...WORKER, scanAfterStage: true } } });
+    const { scanner, app, id } = await heldScan('twice-scanned-inline', true);
     try {
-      const repo = uniqueName('twice-scanned-inline');
-      await pushImage(svc.upstream.url, repo, '1.0', vulnerable);
-      const created = await app.call('dev', 'POST', '/v1/requests', { image: `${svc.upstream.host}/${repo}:1.0`, team: 'payments', justification: 'duplicate scan' });
-      expect(created.status).toBe(202);
-      const id = created.body.id as string;
-      await scanner.entered;
       // The scan runs inside the stage job: that job's lock lapses and the stage job is handed out again.
       const { scheduler } = app.services;
       expect(await app.redis.del(`${app.config.redis.prefix}:bull:intake:stage-${id}:lock`)).toBe(1);
