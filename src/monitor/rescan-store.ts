@@ -4,18 +4,23 @@
  * scan reports live (per digest and scanner), and when its findings differ from the previous
  * report a `findings.updated {team, repository, digest, scanner, dbVersion}` event is published
  * for every team and image the digest is approved for; health re-evaluates on it. A failed
- * scan is never stored over a good report.
+ * scan is never stored over a good report. The event is written with the report, in one MULTI
+ * (./findings-outbox.ts), and settled once published: a rescan that dies in between (its retry
+ * finds the report stored and unchanged) leaves it to the health sweep, which publishes it.
  */
 import type { DomainEvent } from '../intake';
 import type { ScanReport, ScanTarget } from '../scanners/types';
 import type { ApprovalStore, RequestStore, ScanResultStore } from '../store/types';
 import type { RegistryClient } from '../registry/types';
 import type { ApprovedDigest } from './approved-digests';
-import { publishFindingsUpdated, sameFindings } from './findings-updated';
+import { publishPending, type FindingsOutbox } from './findings-outbox';
+import { sameFindings } from './findings-updated';
 
 export interface RescanSink {
-  results: ScanResultStore;
+  results: Pick<ScanResultStore, 'get'>;
   events: { publish(event: DomainEvent): Promise<void> };
+  /** Where a report is written with the `findings.updated` it owes. */
+  outbox: Pick<FindingsOutbox, 'record' | 'storeReport' | 'settle'>;
 }
 
 export type RescanOutcome = 'failed' | 'same' | 'changed';
@@ -24,9 +29,11 @@ export async function storeRescan(d: RescanSink, approved: ApprovedDigest, repor
   if (report.status !== 'succeeded') return 'failed';
   const saved: ScanReport = { ...report, dbVersion: report.dbVersion ?? await dbVersion() };
   const previous = await d.results.get(saved.scanner, approved.digest);
-  await d.results.put(approved.digest, saved);
-  if (previous && sameFindings(previous.findings, saved.findings)) return 'same';
-  await publishFindingsUpdated(d.events, approved, saved.scanner, saved.dbVersion);
+  const same = !!previous && sameFindings(previous.findings, saved.findings);
+  const owed = same ? null : d.outbox.record(approved, saved.scanner, saved.dbVersion);
+  await d.outbox.storeReport(approved.digest, saved, owed);
+  if (!owed) return 'same';
+  await publishPending(d.events, d.outbox, [owed]);
   return 'changed';
 }
 
