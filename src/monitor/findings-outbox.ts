@@ -20,7 +20,7 @@
  * log records the second `findings.updated`, and a webhook endpoint subscribed to it gets it
  * twice, with the same `eventId` in its data to drop it by.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type Redis from 'ioredis';
 import { z } from 'zod';
 import type { ScanReport } from '../scanners/types';
@@ -63,6 +63,25 @@ export function pendingRecord(approved: ApprovedDigest, scanner: string, dbVersi
   return { id: randomUUID(), scanner, digest: approved.digest, ...(dbVersion !== undefined ? { dbVersion } : {}), approvals: approved.approvals.map(({ team, repository }) => ({ team, repository })), at };
 }
 
+/**
+ * A report's compare-and-set with the event it owes. KEYS[1] the report, KEYS[2] the outbox;
+ * ARGV: the SHA-1 of the stored text the new one was compared with ('' when there was none),
+ * the new text, TTL, the outbox field and record owed ('' = none). Written only if the stored
+ * text is still that one: a report stored meanwhile is never overwritten unseen (its findings
+ * may differ from the ones this write was judged "changed" or "same" against).
+ */
+export const STORE_IF = `
+local s = redis.call('GET', KEYS[1])
+if ARGV[1] == '' then
+  if s then return 'other' end
+elseif not s or redis.sha1hex(s) ~= ARGV[1] then
+  return 'other'
+end
+redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
+if ARGV[4] ~= '' then redis.call('HSET', KEYS[2], ARGV[4], ARGV[5]) end
+return 'done'
+`;
+
 // KEYS[1] the outbox; ARGV: field, id. Deleted only if the record there is still that one.
 const SETTLE = `
 local v = redis.call('HGET', KEYS[1], ARGV[1])
@@ -74,6 +93,10 @@ return 1
 `;
 
 type SettlePipeline = { findingsSettle(...a: string[]): void; exec(): Promise<Array<[Error | null, unknown]> | null> };
+type StoreIf = { findingsStoreIf(...a: Array<string | Buffer>): Promise<unknown> };
+
+/** A stored report and the SHA-1 of its bytes (what {@link FindingsOutbox.storeReport} compares). */
+export interface CurrentReport { report: ScanReport; sha1: string }
 
 export interface FindingsOutboxOptions {
   /** The clock records are stamped with. @defaultValue Date.now */
@@ -90,6 +113,13 @@ export class FindingsOutbox {
     this.scanResult = storeKeys(prefix).scanResult;
     this.now = options.now ?? Date.now;
     if (!('findingsSettle' in redis)) redis.defineCommand('findingsSettle', { numberOfKeys: 1, lua: SETTLE });
+    if (!('findingsStoreIf' in redis)) redis.defineCommand('findingsStoreIf', { numberOfKeys: 2, lua: STORE_IF });
+  }
+
+  /** The stored report of `scanner` for `digest`, with the SHA-1 of its bytes, or null. */
+  async current(scanner: string, digest: string): Promise<CurrentReport | null> {
+    const raw = await this.redis.getBuffer(this.scanResult(scanner, digest));
+    return raw ? { report: JSON.parse(raw.toString('utf8')) as ScanReport, sha1: createHash('sha1').update(raw).digest('hex') } : null;
   }
 
   /** The record owed for a new report of `approved` (stamped with this outbox's clock). */
@@ -97,12 +127,15 @@ export class FindingsOutbox {
     return pendingRecord(approved, scanner, dbVersion, this.now());
   }
 
-  /** Stores `report` as the scan result store does and, with it in one MULTI, the record it owes (if any). */
-  async storeReport(digest: string, report: ScanReport, pending: PendingFindings | null): Promise<void> {
-    const tx = this.redis.multi().set(this.scanResult(report.scanner, digest), JSON.stringify(report), 'EX', SCAN_RESULT_TTL_SECONDS);
-    if (pending) tx.hset(this.key, pendingField(pending.scanner, pending.digest), pendingText(pending));
-    const replies = (await tx.exec()) ?? [];
-    for (const [err] of replies) if (err) throw err;
+  /**
+   * Stores `report` as the scan result store does, with the record it owes (if any), in one
+   * script, if the stored report is still the one whose SHA-1 is `expected` (null: still none);
+   * false when another was stored since it was read (nothing written).
+   */
+  async storeReport(digest: string, report: ScanReport, pending: PendingFindings | null, expected: string | null): Promise<boolean> {
+    const owed = pending ? [pendingField(pending.scanner, pending.digest), pendingText(pending)] : ['', ''];
+    const r = await (this.redis as unknown as StoreIf).findingsStoreIf(this.scanResult(report.scanner, digest), this.key, expected ?? '', Buffer.from(JSON.stringify(report), 'utf8'), String(SCAN_RESULT_TTL_SECONDS), ...owed);
+    return r === 'done';
   }
 
   /** Removes each record that is still the one published (one round trip); a newer one written meanwhile stays. */

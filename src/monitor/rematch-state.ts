@@ -24,7 +24,7 @@ import type Redis from 'ioredis';
 import { z } from 'zod';
 import { dataManifestSchema, type DataManifest } from '../scanners';
 import { SCAN_RESULT_TTL_SECONDS, storeKeys } from '../store';
-import { FindingsOutbox, pendingField, pendingText, type PendingFindings } from './findings-outbox';
+import { FindingsOutbox, pendingField, pendingText, STORE_IF, type PendingFindings } from './findings-outbox';
 import { MATCHER_VERSION } from './matcher-version';
 import type { KeptIdentity } from './rematch-memo';
 import type { ReportEdit } from './rematch-text';
@@ -88,20 +88,8 @@ if ARGV[10] ~= '' then redis.call('HSET', KEYS[2], ARGV[10], ARGV[11]) end
 return 'done'
 `;
 
-// KEYS[1] the report, KEYS[2] the findings outbox; ARGV: the SHA-1 of the stored text the new
-// one was made from ('' when there was none), the new text, TTL, the outbox field and record
-// owed ('' = none). Written only if the stored text is still that one.
-const REPLACE_IF = `
-local s = redis.call('GET', KEYS[1])
-if ARGV[1] == '' then
-  if s then return 'other' end
-elseif not s or redis.sha1hex(s) ~= ARGV[1] then
-  return 'other'
-end
-redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
-if ARGV[4] ~= '' then redis.call('HSET', KEYS[2], ARGV[4], ARGV[5]) end
-return 'done'
-`;
+// Whole reports are written as a rescan writes them: compare-and-set with the event owed (./findings-outbox.ts).
+const REPLACE_IF = STORE_IF;
 
 type ScriptPipeline = {
   rematchWriteIfOutbox(...a: Array<string | Buffer>): void;
