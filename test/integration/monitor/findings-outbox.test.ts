@@ -27,6 +27,7 @@ import type { Finding, ScanReport } from '../../../src/scanners/types';
 import { RedisScanResultStore } from '../../../src/store';
 import { realworld } from '../../harness/realworld';
 import { rng } from '../../harness/seeded';
+import { startTestApp } from '../../harness/app';
 import { services, uniqueName } from '../../harness/services';
 import { healthWorld, scanReport } from './health-world';
 
@@ -274,5 +275,25 @@ describe('findings.updated outbox', () => {
       if (stored !== 'CVE-0' || seen.has(d)) expect([d, seen.get(d)]).toEqual([d, stored]);
     }
     expect(seen.size).toBeGreaterThan(0);
+  });
+});
+
+describe('findings.updated outbox in the service', () => {
+  it('the health sweep job publishes an event owed for more than the grace, once', async () => {
+    const app = await startTestApp();
+    try {
+      const events: DomainEvent[] = [];
+      app.services.events.subscribe((e) => { if (e.type === 'findings.updated') events.push(e); });
+      // A rescan that stored its report two minutes ago and died before publishing.
+      const outbox = new FindingsOutbox(app.redis, app.config.redis.prefix, { now: () => Date.now() - 2 * FINDINGS_OUTBOX_GRACE_MS });
+      const owed = outbox.record({ digest: digestOf(3), approvals: [{ team: 'payments', repository: 'docker.io/library/nginx' }] }, 'harbor', 'v9');
+      expect(await outbox.storeReport(digestOf(3), harbor([vuln('CVE-OWED')], 'v9'), owed, null)).toBe(true);
+      expect((await app.services.monitor.sweep.run()).republished).toBe(1);
+      expect(events.map((e) => e.details)).toEqual([expect.objectContaining({ team: 'payments', digest: digestOf(3), scanner: 'harbor', dbVersion: 'v9', eventId: owed.id })]);
+      expect((await app.services.monitor.sweep.run()).republished).toBe(0);
+      expect(events).toHaveLength(1);
+    } finally {
+      await app.stop();
+    }
   });
 });
