@@ -16,8 +16,8 @@
  *
  * Bytes move as 1 MiB blocks whose ArrayBuffers are transferred, not copied, with at most
  * {@link WINDOW} blocks in flight per task: memory per task stays flat whatever the layer size.
- * A task waits for a free thread; threads start on first use and are unref'd, so an idle pool
- * never keeps a process alive.
+ * A task waits for a free thread; threads start on first use, or all at once by {@link ScanThreadPool.warm}
+ * (a worker process does, at start), and are unref'd, so an idle pool never keeps a process alive.
  */
 import os from 'node:os';
 import type { Readable } from 'node:stream';
@@ -27,7 +27,7 @@ import { AppError, type ErrorCode, ERROR_STATUS } from '../../../lib/errors';
 import { startThread } from '../../../lib/threads';
 import type { ImageInventory, InventoryTask } from '../inventory-image';
 import type { ScanBudget } from '../limits';
-import { BLOCK_BYTES, WINDOW, type FeedMessage, type ReplyMessage, type TaskMessage } from './protocol';
+import { BLOCK_BYTES, WINDOW, type FeedMessage, type ReplyMessage, type TaskMessage, type ThreadReady } from './protocol';
 
 export interface ScanThreadPoolOptions {
   /** Threads at most. @defaultValue os.availableParallelism() (config `worker.scanThreads: auto`) */
@@ -68,6 +68,8 @@ function asAppError(code: string, message: string): AppError {
 class ScanThread {
   readonly worker: Worker;
   dead = false;
+  /** Settles once the thread has loaded its code (its `ready` message), or has died. */
+  readonly ready: Promise<void>;
 
   constructor(private readonly memoryMb: number) {
     // A young generation in proportion, so that a small heap limit is not spent on it.
@@ -76,6 +78,16 @@ class ScanThread {
     // A thread that dies between tasks is replaced on next use; the error is not the process's.
     this.worker.on('error', () => { this.dead = true; });
     this.worker.on('exit', () => { this.dead = true; });
+    this.ready = new Promise<void>((resolve) => {
+      const done = (): void => {
+        this.worker.off('message', onMessage);
+        this.worker.off('exit', done);
+        resolve();
+      };
+      const onMessage = (m: ThreadReady): void => { if (m?.t === 'ready') done(); };
+      this.worker.on('message', onMessage);
+      this.worker.once('exit', done);
+    });
   }
 
   run(task: InventoryTask, open: OpenLayer): Promise<{ inventory: ImageInventory; budget: ScanBudget }> {
@@ -191,6 +203,18 @@ export class ScanThreadPool {
       this.running -= 1;
       this.waiting.shift()?.();
     }
+  }
+
+  /**
+   * Starts every thread the pool may use now, rather than each on its first scan, and resolves
+   * once each has loaded its code (or died: one that died is replaced on use). A worker process
+   * calls it at start: loading the scan code (zod, tar, the parsers) costs each thread about a
+   * tenth of a second of CPU, which otherwise fell on the first scans of a burst, once per
+   * thread and per process (issue 17: with two worker processes, four thread starts per burst).
+   */
+  async warm(): Promise<void> {
+    while (this.threadCount < this.size) this.idle.push(this.start());
+    await Promise.all([...this.threads].map((t) => t.ready));
   }
 
   /** Threads started and alive (for tests and metrics). */

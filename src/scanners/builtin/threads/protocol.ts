@@ -20,6 +20,11 @@ export interface TaskMessage {
   port: MessagePort;
 }
 
+/** thread → main, on the thread's parentPort, once: its code is loaded (see ScanThreadPool.warm). */
+export interface ThreadReady {
+  t: 'ready';
+}
+
 /** main → thread, on the task's port. */
 export type FeedMessage =
   | { t: 'data'; buf: ArrayBuffer; len: number }

@@ -7,7 +7,7 @@ import { Readable } from 'node:stream';
 import { parentPort } from 'node:worker_threads';
 import { isAppError } from '../../../lib/errors';
 import { inventoryImage } from '../inventory-image';
-import type { FeedMessage, ReplyMessage, TaskMessage } from './protocol';
+import type { FeedMessage, ReplyMessage, TaskMessage, ThreadReady } from './protocol';
 
 /**
  * One layer's bytes as they arrive. The reader pulls blocks from here (Readable.from asks for
@@ -66,3 +66,5 @@ async function run({ task, port }: TaskMessage): Promise<void> {
 
 // One task at a time: the pool never sends a second before the first is answered.
 parentPort?.on('message', (m: TaskMessage) => void run(m));
+const ready: ThreadReady = { t: 'ready' };
+parentPort?.postMessage(ready);

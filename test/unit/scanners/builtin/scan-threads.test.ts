@@ -74,6 +74,21 @@ describe('scan threads', () => {
     expect(threads.threadCount).toBeLessThanOrEqual(2);
   });
 
+  test('warm starts every thread before any scan, and the scans that follow run on those threads', async () => {
+    const threads = pool(2);
+    expect(threads.threadCount).toBe(0);
+    await threads.warm();
+    expect(threads.threadCount).toBe(2);
+    // Warm again: a full pool starts nothing more.
+    await threads.warm();
+    expect(threads.threadCount).toBe(2);
+    const scanner = new BuiltinScanner({ name: 'b', osvPath: OSV, threads });
+    const reports = await Promise.all(['4.17.20', '4.17.21', '4.17.19'].map(async (v) => scan(scanner, await lodash(v))));
+    expect(reports.map((r) => r.status)).toEqual(['succeeded', 'succeeded', 'succeeded']);
+    expect(reports[0].findings.map((f) => f.id)).toEqual(['GHSA-35jh-r3h4-6jhm']);
+    expect(threads.threadCount).toBe(2);
+  });
+
   test('layers that arrive whole while an earlier one is still being parsed are read to the end (every block acknowledged)', async () => {
     const threads = pool(1);
     const scanner = new BuiltinScanner({ name: 'b', osvPath: OSV, threads });
