@@ -27,7 +27,9 @@
  * BENCH_BUILDS (comma-separated checkouts, each built (`dist/src/main.js`): every layout runs
  * once per build, against the same images, services and floor in the same process, so that two
  * builds compare on one machine in one session; runs alternate the builds' order from one
- * layout to the next; default: this checkout).
+ * layout to the next; default: this checkout). An entry `<checkout>+inline` runs that build with
+ * its builtin scans on each worker's event loop instead of its scan threads (./inline-scans.ts,
+ * a preload of the bench, not a product mode): scan threads against none, in one build.
  *
  * Also printed per run: Redis commands per request, by command (`INFO commandstats`), so that a
  * change in round trips shows beside the CPU it costs.
@@ -47,7 +49,7 @@ import { startRegistry, type RegistryService } from '../test/harness/registry';
 const ROOT = path.resolve(__dirname, '..', '..');
 const OSV = path.join(ROOT, 'test', 'fixtures', 'osv', 'db');
 /** Checkouts whose build runs the pipeline (see BENCH_BUILDS). */
-const BUILDS = (process.env.BENCH_BUILDS ?? ROOT).split(',').filter(Boolean).map((b) => path.resolve(b));
+const BUILDS = (process.env.BENCH_BUILDS ?? ROOT).split(',').filter(Boolean);
 const MiB = 1024 * 1024;
 const N = Number(process.env.BENCH_REQUESTS ?? 200);
 const IMAGE_BYTES = Number(process.env.BENCH_IMAGE_MIB ?? 8) * MiB;
@@ -147,12 +149,20 @@ async function api<T>(base: string, token: string, method: string, url: string, 
 
 interface RequestView { id: string; status: string; createdAt: string; history: Array<{ status: string; at: string }>; error: unknown }
 
-function spawnPortcullis(build: string, role: string, configFile: string, log: string, metricsPort: number): ChildProcess {
+/** A BENCH_BUILDS entry: a built checkout, and whether its scans run on the event loop (`+inline`). */
+function parseBuild(entry: string): { root: string; inline: boolean } {
+  const inline = entry.endsWith('+inline');
+  return { root: path.resolve(inline ? entry.slice(0, -'+inline'.length) : entry), inline };
+}
+
+function spawnPortcullis(entry: string, role: string, configFile: string, log: string, metricsPort: number): ChildProcess {
+  const build = parseBuild(entry);
+  const inline = build.inline && role === 'worker' ? ['--require', path.join(build.root, 'dist', 'bench', 'inline-scans.js')] : [];
   const out = openSync(log, 'a');
   const profile = PROFILE ? ['--cpu-prof', '--cpu-prof-dir', path.join(PROFILE, path.basename(path.dirname(log)), path.basename(log, '.log'))] : [];
   const extra = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  return spawn(process.execPath, [...profile, ...extra, path.join(build, 'dist', 'src', 'main.js'), '--role', role], {
-    cwd: build, stdio: ['ignore', out, out],
+  return spawn(process.execPath, [...profile, ...extra, ...inline, path.join(build.root, 'dist', 'src', 'main.js'), '--role', role], {
+    cwd: build.root, stdio: ['ignore', out, out],
     env: { ...process.env, PORTCULLIS_CONFIG: configFile, PORTCULLIS_METRICS_PORT: String(metricsPort), PORTCULLIS_AUDIT_KEY: process.env.PORTCULLIS_AUDIT_KEY ?? AUDIT_KEY },
   });
 }
@@ -334,10 +344,17 @@ async function main(): Promise<void> {
     const shared: Shared = { redis, upstream, proxy, images, dir };
     const floor = process.env.BENCH_SKIP_FLOOR === '1' ? null : await runFloor(shared);
     const results: RunResult[] = [];
+    let runs = 0;
     for (const [l, workers] of LAYOUTS.entries()) {
       // Alternate which build goes first, so that neither always runs on a fresher machine.
       for (const build of l % 2 === 0 ? BUILDS : [...BUILDS].reverse()) {
-        const run = await runPipeline(shared, workers, build, results.length);
+        // One build's failure (an old build that cannot run something) leaves the others' runs.
+        const run = await runPipeline(shared, workers, build, runs++).catch((err: unknown) => {
+          console.error(`\n== ${workers} worker process(es), build ${build}: failed: ${err instanceof Error ? err.message : String(err)}`);
+          process.exitCode = 1;
+          return null;
+        });
+        if (!run) continue;
         results.push(run);
         if (floor) console.log(`Portcullis CPU per request / floor's: ${(run.cpuPerReq * 1000).toFixed(0)} ms / ${(floor.cpuPerReq * 1000).toFixed(0)} ms = ${(run.cpuPerReq / floor.cpuPerReq).toFixed(2)} (goal <= 1.3)`);
       }
