@@ -29,7 +29,8 @@
  * builds compare on one machine in one session; runs alternate the builds' order from one
  * layout to the next; default: this checkout). An entry `<checkout>+inline` runs that build with
  * its builtin scans on each worker's event loop instead of its scan threads (./inline-scans.ts,
- * a preload of the bench, not a product mode): scan threads against none, in one build.
+ * a preload of the bench, not a product mode): scan threads against none, in one build; an
+ * entry `<checkout>+threads=N` runs it with `worker.scanThreads: N` (overriding BENCH_SCAN_THREADS).
  *
  * Also printed per run: Redis commands per request, by command (`INFO commandstats`), so that a
  * change in round trips shows beside the CPU it costs.
@@ -153,10 +154,11 @@ async function api<T>(base: string, token: string, method: string, url: string, 
 
 interface RequestView { id: string; status: string; createdAt: string; history: Array<{ status: string; at: string }>; error: unknown }
 
-/** A BENCH_BUILDS entry: a built checkout, and whether its scans run on the event loop (`+inline`). */
-function parseBuild(entry: string): { root: string; inline: boolean } {
-  const inline = entry.endsWith('+inline');
-  return { root: path.resolve(inline ? entry.slice(0, -'+inline'.length) : entry), inline };
+/** A BENCH_BUILDS entry: a built checkout, whether its scans run on the event loop (`+inline`), its scan threads (`+threads=N`). */
+function parseBuild(entry: string): { root: string; inline: boolean; threads?: number } {
+  const [root, ...options] = entry.split('+');
+  const threads = options.find((o) => o.startsWith('threads='));
+  return { root: path.resolve(root), inline: options.includes('inline'), ...(threads ? { threads: Number(threads.slice('threads='.length)) } : {}) };
 }
 
 function spawnPortcullis(entry: string, role: string, configFile: string, log: string, metricsPort: number): ChildProcess {
@@ -209,6 +211,7 @@ async function runPipeline(s: Shared, workers: number, build: string, run: numbe
     worker: {
       concurrency: CONCURRENCY, ...(SCAN_AFTER_STAGE !== undefined ? { scanAfterStage: SCAN_AFTER_STAGE === '1' } : {}),
       ...(SCAN_THREADS ? { scanThreads: SCAN_THREADS === 'auto' ? 'auto' : Number(SCAN_THREADS) } : {}),
+      ...(parseBuild(build).threads ? { scanThreads: parseBuild(build).threads } : {}),
     },
     log: { level: 'warn' },
   }));
