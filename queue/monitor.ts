@@ -34,7 +34,7 @@ export function monitorProcessors(jobs: MonitorJobs, logger: Logger): Record<str
   return {
     'health-sweep': async (job) => {
       const out = await jobs.sweep.run();
-      logger.info({ 'job.id': job.id, full: out.full, evaluated: out.evaluated, atRisk: out.atRisk, revoked: out.revoked.length, reviews: out.reviews.length, waiverAlerts: out.waiverAlerts }, 'health sweep');
+      logger.info({ 'job.id': job.id, full: out.full, evaluated: out.evaluated, atRisk: out.atRisk, revoked: out.revoked.length, reviews: out.reviews.length, waiverAlerts: out.waiverAlerts, republished: out.republished }, 'health sweep');
     },
     drift: async (job) => {
       const slice = jobs.drift.currentSlice();

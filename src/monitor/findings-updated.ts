@@ -2,7 +2,8 @@
  * The `findings.updated` event (BOARD contract: health re-evaluates on it), published by
  * everything that stores a new report for an approved digest (the re-match, ./rematch.ts; a
  * rescan, ./rescan-store.ts) when its findings differ from the previous report's: one event
- * per team and image the digest is approved for, in order.
+ * per team and image the digest is approved for, in order. The report and the event it owes are
+ * written together (./findings-outbox.ts), so a pass that dies before publishing still publishes.
  */
 import type { DomainEvent } from '../intake';
 import type { Finding } from '../scanners/types';
@@ -16,17 +17,26 @@ export function sameFindings(a: readonly Finding[], b: readonly Finding[]): bool
   return sameKeys(a.map(findingKey), b.map(findingKey));
 }
 
-/** Publishes `findings.updated` for each approval of `approved` (a report of `scanner` at `dbVersion` changed its findings). */
+export interface FindingsEvents {
+  publish(event: DomainEvent): Promise<void>;
+}
+
+/**
+ * Publishes `findings.updated` for each approval of `approved` (a report of `scanner` at
+ * `dbVersion` changed its findings). `eventId`: the outbox record's id, the same when the event
+ * is published again (a receiver drops a repeat by it).
+ */
 export async function publishFindingsUpdated(
-  events: { publish(event: DomainEvent): Promise<void> },
+  events: FindingsEvents,
   approved: ApprovedDigest,
   scanner: string,
   dbVersion: string | undefined,
+  eventId?: string,
 ): Promise<void> {
   for (const { team, repository } of approved.approvals) {
     await events.publish({
       type: FINDINGS_UPDATED, actor: 'system', target: `approval/${team}/${approved.digest}`,
-      details: { team, repository, digest: approved.digest, scanner, dbVersion },
+      details: { team, repository, digest: approved.digest, scanner, dbVersion, ...(eventId ? { eventId } : {}) },
     });
   }
 }

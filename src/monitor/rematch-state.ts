@@ -13,7 +13,9 @@
  * last fields (times, data version) in place. A changed report is edited only if the stored one
  * is still at the previous version, and a report matched whole is written only if the stored
  * one is still the text it was compared with, so a concurrent scan's newer report is never
- * overwritten.
+ * overwritten. A write whose findings changed also writes, in the same script, the pending
+ * `findings.updated` it owes (./findings-outbox.ts): published and settled after the write, or
+ * by the next pass or the health sweep if the pass stops in between.
  */
 import { createHash } from 'node:crypto';
 import { promisify } from 'node:util';
@@ -22,6 +24,7 @@ import type Redis from 'ioredis';
 import { z } from 'zod';
 import { dataManifestSchema, type DataManifest } from '../scanners';
 import { SCAN_RESULT_TTL_SECONDS, storeKeys } from '../store';
+import { FindingsOutbox, pendingField, pendingText, STORE_IF, type PendingFindings } from './findings-outbox';
 import { MATCHER_VERSION } from './matcher-version';
 import type { KeptIdentity } from './rematch-memo';
 import type { ReportEdit } from './rematch-text';
@@ -52,10 +55,11 @@ export interface StoredReport { text: string; sha1: string }
 /** The outcome of a conditional report write: done, already at the new version, or not the expected report. */
 export type WriteOutcome = 'done' | 'current' | 'other';
 
-// KEYS[1] the report; ARGV: the scanner's succeeded report's start, its end at the previous
-// data version, its end at the new one, TTL, 'edit', the stored start up to the findings
-// (summary included), the 1-based position of the stored findings' closing ']', the new start,
-// the new end, and the edits ('c', from, length | 's', text).
+// KEYS[1] the report, KEYS[2] the findings outbox; ARGV: the scanner's succeeded report's start,
+// its end at the previous data version, its end at the new one, TTL, 'edit', the stored start up
+// to the findings (summary included), the 1-based position of the stored findings' closing ']',
+// the new start, the new end, the outbox field and record owed when written ('' = none), and
+// the edits ('c', from, length | 's', text).
 const WRITE_IF = `
 local s = redis.call('GET', KEYS[1])
 if not s then return 'other' end
@@ -67,7 +71,7 @@ if string.sub(s, 1, #ARGV[6]) ~= ARGV[6] then return 'other' end
 local close = tonumber(ARGV[7])
 if string.sub(s, close, close + 13) ~= '],"startedAt":' then return 'other' end
 local out = { ARGV[8] }
-local i = 10
+local i = 12
 while i <= #ARGV do
   if ARGV[i] == 'c' then
     local from = tonumber(ARGV[i + 1])
@@ -80,35 +84,30 @@ while i <= #ARGV do
 end
 out[#out + 1] = ARGV[9]
 redis.call('SET', KEYS[1], table.concat(out), 'EX', ARGV[4])
+if ARGV[10] ~= '' then redis.call('HSET', KEYS[2], ARGV[10], ARGV[11]) end
 return 'done'
 `;
 
-// KEYS[1] the report; ARGV: the SHA-1 of the stored text the new one was made from ('' when
-// there was none), the new text, TTL. Written only if the stored text is still that one.
-const REPLACE_IF = `
-local s = redis.call('GET', KEYS[1])
-if ARGV[1] == '' then
-  if s then return 'other' end
-elseif not s or redis.sha1hex(s) ~= ARGV[1] then
-  return 'other'
-end
-redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
-return 'done'
-`;
+// Whole reports are written as a rescan writes them: compare-and-set with the event owed (./findings-outbox.ts).
+const REPLACE_IF = STORE_IF;
 
 type ScriptPipeline = {
-  rematchWriteIf(...a: Array<string | Buffer>): void;
-  rematchReplaceIf(...a: Array<string | Buffer>): void;
+  rematchWriteIfOutbox(...a: Array<string | Buffer>): void;
+  rematchReplaceIfOutbox(...a: Array<string | Buffer>): void;
   exec(): Promise<Array<[Error | null, unknown]> | null>;
 };
 
 export class RedisRematchState {
   private readonly keys;
+  /** Where the writes below put the `findings.updated` they owe. */
+  readonly outbox: FindingsOutbox;
 
   constructor(private readonly redis: Redis, private readonly prefix: string) {
     this.keys = storeKeys(prefix);
-    if (!('rematchWriteIf' in redis)) redis.defineCommand('rematchWriteIf', { numberOfKeys: 1, lua: WRITE_IF });
-    if (!('rematchReplaceIf' in redis)) redis.defineCommand('rematchReplaceIf', { numberOfKeys: 1, lua: REPLACE_IF });
+    this.outbox = new FindingsOutbox(redis, prefix);
+    // Named for their layout: a process holding the old commands (one key) must not run these with it.
+    if (!('rematchWriteIfOutbox' in redis)) redis.defineCommand('rematchWriteIfOutbox', { numberOfKeys: 2, lua: WRITE_IF });
+    if (!('rematchReplaceIfOutbox' in redis)) redis.defineCommand('rematchReplaceIfOutbox', { numberOfKeys: 2, lua: REPLACE_IF });
   }
 
   private stateKey(scanner: string): string {
@@ -139,11 +138,14 @@ export class RedisRematchState {
    * Compare-and-set of whole report texts, one round trip: each is written (as the scan result
    * store would) only if the stored report is still the one whose SHA-1 is `expected`
    * ({@link reports}; null: still none). 'other': another report was stored since it was read, and it stays.
+   * `pending`: the `findings.updated` the new report owes, written with it.
    */
-  async replaceIf(scanner: string, items: ReadonlyArray<{ digest: string; text: string; expected: string | null }>): Promise<Array<'done' | 'other'>> {
+  async replaceIf(scanner: string, items: ReadonlyArray<{ digest: string; text: string; expected: string | null; pending?: PendingFindings }>): Promise<Array<'done' | 'other'>> {
     if (items.length === 0) return [];
     const pipe = this.redis.pipeline() as unknown as ScriptPipeline;
-    for (const { digest, text, expected } of items) pipe.rematchReplaceIf(this.keys.scanResult(scanner, digest), expected ?? '', Buffer.from(text, 'utf8'), String(SCAN_RESULT_TTL_SECONDS));
+    for (const { digest, text, expected, pending } of items) {
+      pipe.rematchReplaceIfOutbox(this.keys.scanResult(scanner, digest), this.outbox.key, expected ?? '', Buffer.from(text, 'utf8'), String(SCAN_RESULT_TTL_SECONDS), ...owed(pending));
+    }
     return ((await pipe.exec()) ?? []).map(([err, r]) => {
       if (err) throw err;
       return r === 'done' ? 'done' : 'other';
@@ -152,16 +154,17 @@ export class RedisRematchState {
 
   /**
    * For each item: if its stored report is `scanner`'s succeeded report at `from`, with the
-   * layout the edit was made for, writes the new one as edits of the stored text (./rematch-text.ts).
+   * layout the edit was made for, writes the new one as edits of the stored text (./rematch-text.ts),
+   * and with it the `findings.updated` it owes (`pending`), if any.
    */
-  async writeIf(scanner: string, from: string, to: string, tail: string, items: ReadonlyArray<{ digest: string; edit: ReportEdit }>): Promise<WriteOutcome[]> {
+  async writeIf(scanner: string, from: string, to: string, tail: string, items: ReadonlyArray<{ digest: string; edit: ReportEdit; pending?: PendingFindings }>): Promise<WriteOutcome[]> {
     if (items.length === 0) return [];
     const start = `{"scanner":${JSON.stringify(scanner)},"status":"succeeded",`;
     const endFrom = `,"dbVersion":${JSON.stringify(from)}}`;
     const endTo = `,"dbVersion":${JSON.stringify(to)}}`;
     const pipe = this.redis.pipeline() as unknown as ScriptPipeline;
-    for (const { digest, edit } of items) {
-      pipe.rematchWriteIf(this.keys.scanResult(scanner, digest), start, endFrom, endTo, String(SCAN_RESULT_TTL_SECONDS), 'edit', edit.before, String(edit.end), edit.head, tail, ...edit.ops);
+    for (const { digest, edit, pending } of items) {
+      pipe.rematchWriteIfOutbox(this.keys.scanResult(scanner, digest), this.outbox.key, start, endFrom, endTo, String(SCAN_RESULT_TTL_SECONDS), 'edit', edit.before, String(edit.end), edit.head, tail, ...owed(pending), ...edit.ops);
     }
     const replies = (await pipe.exec()) ?? [];
     return replies.map(([err, r]) => {
@@ -169,6 +172,11 @@ export class RedisRematchState {
       return r === 'done' || r === 'current' ? r : 'other';
     });
   }
+}
+
+/** The outbox field and record a write owes ('' and '' for none). */
+function owed(pending: PendingFindings | undefined): [string, string] {
+  return pending ? [pendingField(pending.scanner, pending.digest), pendingText(pending)] : ['', ''];
 }
 
 /** The last fields of a report: what a re-match that kept the findings writes after them. */

@@ -9,7 +9,9 @@
  * never over one stored since it was read, and when the findings differ from the previous
  * report a `findings.updated {team, repository, digest, scanner}` event is published for every
  * team and image the digest is approved for (./findings-updated.ts; BOARD contract: health
- * re-evaluates on it).
+ * re-evaluates on it). The event is owed from the write on: written with the report
+ * (./findings-outbox.ts), settled once published; a pass that stopped in between leaves it to
+ * the next pass, which publishes it first, or to the health sweep.
  */
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { DomainEvent } from '../intake';
@@ -19,7 +21,7 @@ import type { OsvDatabase } from '../scanners';
 import { changedKeys, manifestOf } from '../scanners';
 import { summarize, type ScanReport } from '../scanners/types';
 import type { ApprovedDigest } from './approved-digests';
-import { publishFindingsUpdated } from './findings-updated';
+import { publishPending, type PendingFindings } from './findings-outbox';
 import type { RedisInventoryStore } from './inventory-store';
 import { RematchMemo, type KeptIdentity } from './rematch-memo';
 import { MATCHER_VERSION } from './matcher-version';
@@ -35,7 +37,7 @@ export interface RematchableScanner {
 export interface RematchDeps {
   inventories: Pick<RedisInventoryStore, 'platforms' | 'touchAll'>;
   /** The re-match's own state between passes, and its report writes (./rematch-state.ts). */
-  state: Pick<RedisRematchState, 'get' | 'put' | 'reports' | 'replaceIf' | 'writeIf'>;
+  state: Pick<RedisRematchState, 'get' | 'put' | 'reports' | 'replaceIf' | 'writeIf' | 'outbox'>;
   approved: { list(): Promise<ApprovedDigest[]> };
   events: { publish(event: DomainEvent): Promise<void> };
   logger: Logger;
@@ -123,6 +125,10 @@ export class RematchService {
   }
 
   async rematchAll(scanner: RematchableScanner, options: { full?: boolean } = {}): Promise<RematchResult> {
+    // Owed by an earlier pass that stopped between a write and its publish: published first, so
+    // that they come before this pass's events for the same digests.
+    const owed = await this.d.state.outbox.flush(this.d.events, { scanner: scanner.name });
+    if (owed > 0) this.d.logger.warn({ scanner: scanner.name, events: owed }, 're-match: published the findings.updated an earlier pass wrote and did not publish');
     const { version, db } = await scanner.vulnerabilityData();
     const manifest = manifestOf(db);
     const state = options.full ? null : await this.d.state.get(scanner.name);
@@ -216,13 +222,19 @@ export class RematchService {
     return { edits, full };
   }
 
-  /** Writes a matched batch's reports (edits, then whole ones), renews its inventories, then publishes for each digest whose findings changed, in order. */
+  /**
+   * Writes a matched batch's reports (edits, then whole ones), each with the `findings.updated`
+   * it owes when its findings changed, renews its inventories, then publishes for each digest
+   * whose findings changed, in order, and settles what it published.
+   */
   private async commit(pass: Pass, batch: Loaded[], { edits, full }: Matched): Promise<{ outcomes: Outcome[]; rewritten: number; whole: number }> {
     const outcomes: Outcome[] = new Array<Outcome>(batch.length);
     const whole = [...full];
+    const owed = new Map<number, PendingFindings>();
     if (edits.length > 0) {
       const tail = reportTail(new Date().toISOString(), new Date().toISOString(), pass.version);
-      const written = await this.d.state.writeIf(pass.scanner, pass.from!, pass.version, tail, edits);
+      const items = edits.map((it) => (it.changed ? { ...it, pending: this.owed(pass, batch, owed, it.i) } : it));
+      const written = await this.d.state.writeIf(pass.scanner, pass.from!, pass.version, tail, items);
       edits.forEach((it, k) => {
         const w = written[k]!;
         if (w === 'other') whole.push(it.i);
@@ -230,14 +242,21 @@ export class RematchService {
       });
     }
     let rewritten = edits.filter((it) => !it.edit.kept && (outcomes[it.i] === 'same' || outcomes[it.i] === 'changed')).length;
-    const written = await this.full(pass, batch, whole, outcomes);
+    const written = await this.full(pass, batch, whole, outcomes, owed);
     rewritten += written;
     const touched = batch.filter((_, i) => outcomes[i] === 'same' || outcomes[i] === 'changed').map((l) => l.approved.digest);
     await this.d.inventories.touchAll(pass.scanner, touched);
-    for (const [i, { approved }] of batch.entries()) {
-      if (outcomes[i] === 'changed') await publishFindingsUpdated(this.d.events, approved, pass.scanner, pass.version);
-    }
+    // Only the records written: a write refused ('current', 'other') owes nothing.
+    const due = batch.flatMap((_, i) => (outcomes[i] === 'changed' ? [owed.get(i)!] : []));
+    await publishPending(this.d.events, this.d.state.outbox, due);
     return { outcomes, rewritten, whole: written };
+  }
+
+  /** The `findings.updated` owed by a new report of the digest at `i` (one record per digest and pass, whichever write lands). */
+  private owed(pass: Pass, batch: readonly Loaded[], owed: Map<number, PendingFindings>, i: number): PendingFindings {
+    let r = owed.get(i);
+    if (!r) owed.set(i, r = this.d.state.outbox.record(batch[i]!.approved, pass.scanner, pass.version));
+    return r;
   }
 
   /**
@@ -246,7 +265,7 @@ export class RematchService {
    * meanwhile): that one is read again and, unless it is at this pass's data already, matched
    * against again; a report written since is never overwritten by an older read.
    */
-  private async full(pass: Pass, batch: Loaded[], indexes: readonly number[], outcomes: Outcome[]): Promise<number> {
+  private async full(pass: Pass, batch: Loaded[], indexes: readonly number[], outcomes: Outcome[], owed: Map<number, PendingFindings>): Promise<number> {
     if (indexes.length === 0) return 0;
     let pending = [...indexes];
     let written = 0;
@@ -254,7 +273,7 @@ export class RematchService {
       const unread = pending.filter((i) => batch[i]!.previous === undefined);
       const texts = await this.d.state.reports(pass.scanner, unread.map((i) => batch[i]!.approved.digest));
       unread.forEach((i, k) => { batch[i]!.previous = texts[k] ?? null; });
-      const writes: Array<{ i: number; digest: string; text: string; expected: string | null; outcome: Outcome }> = [];
+      const writes: Array<{ i: number; digest: string; text: string; expected: string | null; outcome: Outcome; pending?: PendingFindings }> = [];
       for (const i of pending) {
         const { approved, images } = batch[i]!;
         const previous = batch[i]!.previous?.text;
@@ -271,7 +290,7 @@ export class RematchService {
         const m = matchDigest(images, pass.memo);
         const { text, keys } = m ? { text: reportText(m, pass.memo, pass.scanner, reportTail(startedAt, new Date().toISOString(), pass.version)), keys: () => digestKeys(m) } : this.objectReport(pass, images, startedAt);
         const outcome: Outcome = previous && isSucceeded(previous, pass.scanner) && (findingsText(previous) === findingsText(text) || sameKeys(previousKeys(previous), keys())) ? 'same' : 'changed';
-        writes.push({ i, digest: approved.digest, text, expected: batch[i]!.previous?.sha1 ?? null, outcome });
+        writes.push({ i, digest: approved.digest, text, expected: batch[i]!.previous?.sha1 ?? null, outcome, ...(outcome === 'changed' ? { pending: this.owed(pass, batch, owed, i) } : {}) });
         await yieldToLoop();
       }
       const replies = await this.d.state.replaceIf(pass.scanner, writes);

@@ -4,30 +4,45 @@
  * scan reports live (per digest and scanner), and when its findings differ from the previous
  * report a `findings.updated {team, repository, digest, scanner, dbVersion}` event is published
  * for every team and image the digest is approved for; health re-evaluates on it. A failed
- * scan is never stored over a good report.
+ * scan is never stored over a good report. The report is written only over the one its findings
+ * were compared with (else read again: a report stored meanwhile may have other findings), with
+ * the event it owes, in one script (./findings-outbox.ts), and the event is settled once
+ * published: a rescan that dies in between (its retry finds the report stored and unchanged)
+ * leaves it to the health sweep, which publishes it.
  */
 import type { DomainEvent } from '../intake';
 import type { ScanReport, ScanTarget } from '../scanners/types';
-import type { ApprovalStore, RequestStore, ScanResultStore } from '../store/types';
+import type { ApprovalStore, RequestStore } from '../store/types';
 import type { RegistryClient } from '../registry/types';
 import type { ApprovedDigest } from './approved-digests';
-import { publishFindingsUpdated, sameFindings } from './findings-updated';
+import { publishPending, type FindingsOutbox } from './findings-outbox';
+import { sameFindings } from './findings-updated';
 
 export interface RescanSink {
-  results: ScanResultStore;
   events: { publish(event: DomainEvent): Promise<void> };
+  /** Where a report is read, and written with the `findings.updated` it owes. */
+  outbox: Pick<FindingsOutbox, 'current' | 'record' | 'storeReport' | 'settle'>;
 }
 
-export type RescanOutcome = 'failed' | 'same' | 'changed';
+/** How often a rescan's report is compared and written again when other reports keep landing first. */
+const STORE_ATTEMPTS = 8;
+
+/** `superseded`: other reports were stored each time this one was about to be; they stand, with the events they owe. */
+export type RescanOutcome = 'failed' | 'same' | 'changed' | 'superseded';
 
 export async function storeRescan(d: RescanSink, approved: ApprovedDigest, report: ScanReport, dbVersion: () => Promise<string>): Promise<RescanOutcome> {
   if (report.status !== 'succeeded') return 'failed';
   const saved: ScanReport = { ...report, dbVersion: report.dbVersion ?? await dbVersion() };
-  const previous = await d.results.get(saved.scanner, approved.digest);
-  await d.results.put(approved.digest, saved);
-  if (previous && sameFindings(previous.findings, saved.findings)) return 'same';
-  await publishFindingsUpdated(d.events, approved, saved.scanner, saved.dbVersion);
-  return 'changed';
+  for (let attempt = 0; attempt < STORE_ATTEMPTS; attempt++) {
+    const previous = await d.outbox.current(saved.scanner, approved.digest);
+    const same = !!previous && sameFindings(previous.report.findings, saved.findings);
+    const owed = same ? null : d.outbox.record(approved, saved.scanner, saved.dbVersion);
+    if (!(await d.outbox.storeReport(approved.digest, saved, owed, previous?.sha1 ?? null))) continue;
+    if (!owed) return 'same';
+    await publishPending(d.events, d.outbox, [owed]);
+    return 'changed';
+  }
+  return 'superseded';
 }
 
 /** How an approved digest is reached for a rescan: its approved copy in the internal registry. */

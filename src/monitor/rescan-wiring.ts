@@ -15,6 +15,7 @@ import type { RegistryClient } from '../registry/types';
 import { ApprovedDigests } from './approved-digests';
 import { ClairHook, type ClairHookEntry } from './clair-hook';
 import { ClairNotificationService, type ClairNotifierScanner } from './clair-notifications';
+import { FindingsOutbox } from './findings-outbox';
 import type { RedisInventoryStore } from './inventory-store';
 import { RescanService } from './rescan';
 
@@ -58,7 +59,7 @@ export function buildRescans(config: Config, logger: Logger, d: RescanWiringDeps
   const prefix = config.redis.prefix;
   const approved = new ApprovedDigests(d.redis, prefix);
   const targets = { approvals: d.approvals, requests: d.requests, internal: d.internal, internalUrl: d.internalUrl };
-  const sink = { results: d.results, events: d.events };
+  const sink = { events: d.events, outbox: new FindingsOutbox(d.redis, prefix) };
   const clairScanners = new Map<string, ClairNotifierScanner>(d.scanners.filter((s): s is ClairScanner => s instanceof ClairScanner).map((s) => [s.name, s]));
   const clairNotifications = new ClairNotificationService({ ...sink, scanners: clairScanners, approved, targets, redis: d.redis, prefix, logger: log });
   const clairHook = new ClairHook({

@@ -8,8 +8,12 @@
  * 3. at-risk approvals past their deadline are revoked (`monitor.autoRevoke`), through the
  *    intake revocation service with a reason naming the findings, or put in the approvers'
  *    queue as a re-review (`approval.review_required`, audited with the change).
+ * First, though: `findings.updated` events a writer stored with a report and did not publish
+ * (it died in between; ./findings-outbox.ts) are published, once older than
+ * FINDINGS_OUTBOX_GRACE_MS, so the approvals they name are re-evaluated now.
  * Every step is idempotent, so two workers running the sweep at once do no harm.
  */
+import { FINDINGS_OUTBOX_GRACE_MS } from './findings-outbox';
 import type { HealthService } from './health';
 import { healthDetails } from './health';
 import { outboxOf, SYSTEM_ACTOR, type MonitorEvent } from './ports';
@@ -25,7 +29,12 @@ export interface SweepResult {
   revoked: string[];
   reviews: string[];
   waiverAlerts: number;
+  /** `findings.updated` events owed by a writer that stopped before publishing them, published by this run. */
+  republished: number;
 }
+
+/** Publishes the owed `findings.updated` events written before `before` (epoch ms); returns how many (./findings-outbox.ts). */
+export type OwedFindings = (before: number) => Promise<number>;
 
 /** The revocation reason: which findings, why they block, and that the grace ended. */
 export function revocationReason(r: HealthRecord): string {
@@ -36,13 +45,22 @@ export function revocationReason(r: HealthRecord): string {
 }
 
 export class HealthSweep {
-  constructor(private readonly h: HealthService) {}
+  constructor(private readonly h: HealthService, private readonly owed?: OwedFindings) {}
 
   /** One run; `full` forces the re-evaluation of every approval (else: the first run of each UTC hour does it). */
   async run(options: { full?: boolean } = {}): Promise<SweepResult> {
     const hour = this.h.now().toISOString().slice(0, 13);
     const full = (await this.h.records.once('full-sweep', hour)) || options.full === true;
-    const out: SweepResult = { full, evaluated: 0, atRisk: 0, revoked: [], reviews: [], waiverAlerts: 0 };
+    const out: SweepResult = { full, evaluated: 0, atRisk: 0, revoked: [], reviews: [], waiverAlerts: 0, republished: 0 };
+    if (this.owed) {
+      try {
+        // Before the deadlines: an event owed may move an approval's risk.
+        out.republished = await this.owed(this.h.now().getTime() - FINDINGS_OUTBOX_GRACE_MS);
+        if (out.republished) this.h.deps.logger.warn({ events: out.republished }, 'published findings.updated events a writer stored and did not publish');
+      } catch (err) {
+        this.h.deps.logger.error({ error: err }, 'owed findings.updated events not published; the next sweep retries');
+      }
+    }
     if (full) await this.everyApproval(out);
     await this.deadlines(out);
     return out;

@@ -13,6 +13,7 @@ import type { Approval, ApprovalStore, RequestStore, ScanResultStore } from '../
 import { RedisLedgerSnapshot } from '../store';
 import { DriftService } from './drift';
 import { DriftHistoryService, RedisDriftHistory } from './drift-history';
+import { FindingsOutbox } from './findings-outbox';
 import { HealthService } from './health';
 import { RedisHealthStore } from './health-store';
 import { healthMetricsSource, type HealthCounts } from './metrics-source';
@@ -70,10 +71,12 @@ export function createMonitor(config: Config, logger: Logger, redis: Redis, port
       return { id: created.request.id, ...(created.deduplicated ? { deduplicated: created.deduplicated } : {}) };
     },
   });
+  // Where the re-match and rescans leave the findings.updated they could not publish (the sweep publishes them).
+  const findings = new FindingsOutbox(redis, prefix);
   ports.events.subscribe(health.subscriber());
   ports.events.subscribe(drift.subscriber());
   return {
-    health, drift, driftHistory: new DriftHistoryService(driftHistory), sweep: new HealthSweep(health), views: new HealthViews(store), reviews: new ReviewService(health, config.policy.waivers.maxDays),
+    health, drift, driftHistory: new DriftHistoryService(driftHistory), sweep: new HealthSweep(health, (before) => findings.flush(ports.events, { before })), views: new HealthViews(store), reviews: new ReviewService(health, config.policy.waivers.maxDays),
     snapshots: new SnapshotService({ store: new RedisSnapshotStore(redis, prefix), requests: ports.requests, health, all, retentionDays: config.monitor.snapshots.retentionDays }),
     counts: healthMetricsSource(store),
   };

@@ -10,9 +10,10 @@ import { createLogger } from '../../../src/lib/logger';
 import type { DomainEvent } from '../../../src/intake/events';
 import { ApprovedDigests } from '../../../src/monitor/approved-digests';
 import { CHILDREN_CHUNK, ClairNotificationService, type ClairNotifierScanner } from '../../../src/monitor/clair-notifications';
+import { FindingsOutbox } from '../../../src/monitor/findings-outbox';
 import type { RegistryClient } from '../../../src/registry/types';
 import type { ScanReport, ScanTarget } from '../../../src/scanners/types';
-import { RedisApprovalStore, RedisRequestStore, RedisScanResultStore } from '../../../src/store';
+import { RedisApprovalStore, RedisRequestStore } from '../../../src/store';
 import type { IntakeRequest } from '../../../src/store/types';
 import { services, uniqueName } from '../../harness/services';
 import { until } from './fixtures';
@@ -81,7 +82,7 @@ describe('Clair notification: affected digests among many', () => {
     const service = new ClairNotificationService({
       scanners: new Map([['clair', scanner]]), approved: new ApprovedDigests(redis, prefix), redis, prefix, logger: createLogger({ level: 'silent' }),
       targets: { approvals: new RedisApprovalStore(redis, prefix), requests: new RedisRequestStore(redis, prefix), internal: {} as RegistryClient, internalUrl: 'http://127.0.0.1:9' },
-      results: new RedisScanResultStore(redis, prefix), events: { publish: async (e) => { events.push(e); } },
+      events: { publish: async (e) => { events.push(e); } }, outbox: new FindingsOutbox(redis, prefix),
     });
     const id = '0f0e4c6a-3b1d-4c2e-9a55-1d2b3c4d5e6f';
     const out = await service.process({ scanner: 'clair', notificationId: id, callback: 'http://127.0.0.1:9/notifier/api/v1/notification/x' });

@@ -16,9 +16,10 @@ import { createLogger } from '../../../src/lib/logger';
 import type { DomainEvent } from '../../../src/intake/events';
 import { ApprovedDigests } from '../../../src/monitor/approved-digests';
 import { ClairNotificationService, pendingKey } from '../../../src/monitor/clair-notifications';
+import { FindingsOutbox } from '../../../src/monitor/findings-outbox';
 import type { RegistryClient } from '../../../src/registry/types';
 import { ClairScanner, clairScannerConfigSchema } from '../../../src/scanners/clair';
-import { RedisApprovalStore, RedisRequestStore, RedisScanResultStore } from '../../../src/store';
+import { RedisApprovalStore, RedisRequestStore } from '../../../src/store';
 import {
   CLAIR_QUEUE, CLAIR_SWEEP_JOB, clairJobId, clairNotificationEnqueuer, clairNotificationProcessor, clairSweepProcessor, startClairNotificationWorker,
 } from '../../../queue/clair-notification';
@@ -49,7 +50,7 @@ describe('Clair notification jobs failed by BullMQ for stalling', () => {
     service = new ClairNotificationService({
       scanners: new Map([['clair', scanner]]), approved: new ApprovedDigests(redis, prefix), redis, prefix, logger,
       targets: { approvals: new RedisApprovalStore(redis, prefix), requests: new RedisRequestStore(redis, prefix), internal: {} as RegistryClient, internalUrl: 'http://127.0.0.1:9' },
-      results: new RedisScanResultStore(redis, prefix), events: { publish: async (e) => { alerts.push(e); } },
+      events: { publish: async (e) => { alerts.push(e); } }, outbox: new FindingsOutbox(redis, prefix),
     });
   });
 

@@ -11,10 +11,11 @@ import type { Job } from 'bullmq';
 import { createLogger } from '../../../src/lib/logger';
 import { LeaseKeeper, RedisStepLeases } from '../../../src/store';
 import { ApprovedDigests } from '../../../src/monitor/approved-digests';
+import { FindingsOutbox } from '../../../src/monitor/findings-outbox';
 import { RescanService, type RunOptions } from '../../../src/monitor/rescan';
 import type { RegistryClient } from '../../../src/registry/types';
 import type { ScanReport } from '../../../src/scanners/types';
-import { RedisApprovalStore, RedisRequestStore, RedisScanResultStore } from '../../../src/store';
+import { RedisApprovalStore, RedisRequestStore } from '../../../src/store';
 import type { IntakeRequest } from '../../../src/store/types';
 import { RESCAN_LEASE, rescanProcessor } from '../../../queue/rescan';
 import { services, uniqueName } from '../../harness/services';
@@ -149,7 +150,7 @@ describe('a rescan run whose lease is lost', () => {
         }],
         missingInventory: [], hasInventory: async () => false, approved: new ApprovedDigests(redis, prefix),
         targets: { approvals, requests, internal: {} as RegistryClient, internalUrl: 'http://127.0.0.1:9' },
-        results: new RedisScanResultStore(redis, prefix), events: { publish: async () => undefined },
+        events: { publish: async () => undefined }, outbox: new FindingsOutbox(redis, prefix),
         redis, prefix, periodMs: period, now: () => new Date(now), logger,
       });
       // Every digest due: the previous run was one period ago.
