@@ -8,7 +8,8 @@
  *
  * Run: `npm run bench:admission` (builds first). Env: BENCH_APPROVED (10000), BENCH_SECONDS (10,
  * per server), BENCH_CONNECTIONS (16), BENCH_ROUNDS (5: the servers take turns, SECONDS/ROUNDS each),
- * BENCH_CPU_PROF (a directory: each server writes its V8 CPU profile there, `<kind>.cpuprofile`).
+ * BENCH_CPU_PROF (a directory: each server writes its V8 CPU profile there, `<kind>.cpuprofile`),
+ * BENCH_NODE_ARGS_WEBHOOK / BENCH_NODE_ARGS_BARE (node options of that server only, for tuning experiments).
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -85,7 +86,9 @@ interface Server {
 
 async function startServer(kind: string, cert: { certFile: string; keyFile: string }, redisUrl: string): Promise<Server> {
   const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`, `--cpu-prof-name=${kind}.cpuprofile`] : [];
-  const child: ChildProcess = fork(__filename, ['--serve', kind, cert.certFile, cert.keyFile, redisUrl], { stdio: 'inherit', execArgv: [...process.execArgv, ...profile] });
+  // Node options of one server only (BENCH_NODE_ARGS_WEBHOOK, BENCH_NODE_ARGS_BARE), for tuning experiments.
+  const extra = (process.env[`BENCH_NODE_ARGS_${kind.toUpperCase()}`] ?? '').split(' ').filter(Boolean);
+  const child: ChildProcess = fork(__filename, ['--serve', kind, cert.certFile, cert.keyFile, redisUrl], { stdio: 'inherit', execArgv: [...process.execArgv, ...profile, ...extra] });
   const [{ port }] = (await once(child, 'message')) as [{ port: number }];
   return { kind, child, url: `https://127.0.0.1:${port}` };
 }
