@@ -23,7 +23,17 @@
  * BENCH_PROFILE (a folder: every Portcullis process and scan thread writes a V8 CPU profile
  * there, `--cpu-prof`; open them in Chrome DevTools),
  * BENCH_SKIP_FLOOR (1: no floor run, for profiling only), BENCH_NODE_ARGS (more node options for
- * every Portcullis process, e.g. `--trace-gc`; the run's folder and its logs are then kept).
+ * every Portcullis process, e.g. `--trace-gc`; the run's folder and its logs are then kept),
+ * BENCH_BUILDS (comma-separated checkouts, each built (`dist/src/main.js`): every layout runs
+ * once per build, against the same images, services and floor in the same process, so that two
+ * builds compare on one machine in one session; runs alternate the builds' order from one
+ * layout to the next; default: this checkout). An entry `<checkout>+inline` runs that build with
+ * its builtin scans on each worker's event loop instead of its scan threads (./inline-scans.ts,
+ * a preload of the bench, not a product mode): scan threads against none, in one build; an
+ * entry `<checkout>+threads=N` runs it with `worker.scanThreads: N` (overriding BENCH_SCAN_THREADS).
+ *
+ * Also printed per run: Redis commands per request, by command (`INFO commandstats`), so that a
+ * change in round trips shows beside the CPU it costs.
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -38,8 +48,9 @@ import { startRedis, type RedisService } from '../test/harness/redis';
 import { startRegistry, type RegistryService } from '../test/harness/registry';
 
 const ROOT = path.resolve(__dirname, '..', '..');
-const MAIN = path.join(ROOT, 'dist', 'src', 'main.js');
 const OSV = path.join(ROOT, 'test', 'fixtures', 'osv', 'db');
+/** Checkouts whose build runs the pipeline (see BENCH_BUILDS). */
+const BUILDS = (process.env.BENCH_BUILDS ?? ROOT).split(',').filter(Boolean);
 const MiB = 1024 * 1024;
 const N = Number(process.env.BENCH_REQUESTS ?? 200);
 const IMAGE_BYTES = Number(process.env.BENCH_IMAGE_MIB ?? 8) * MiB;
@@ -90,14 +101,18 @@ function cpuOf(pid: number): number {
   }
 }
 
-/** CPU seconds of a live process's threads by kind: its main thread, other JavaScript threads (the scan threads), libuv's pool (zlib), V8's helpers (GC). */
+/**
+ * CPU seconds of a live process's threads: its main thread, and the others. Node 20 names none
+ * of its threads, so the others are one group: the scan threads, but also V8's helpers (the main
+ * heap's concurrent marking and sweeping, compilers), libuv's pool (zlib, fs) and the lease keeper.
+ */
 function threadCpu(pid: number): Map<string, number> {
   const out = new Map<string, number>();
   try {
     for (const tid of readdirSync(`/proc/${pid}/task`)) {
       const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
       const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      const name = Number(tid) === pid ? 'main' : comm === 'node' ? 'scan threads' : comm.replace(/\s*\d+$/, '');
+      const name = Number(tid) === pid ? 'main' : comm === 'node' ? 'other threads' : comm.replace(/\s*\d+$/, '');
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       out.set(name, (out.get(name) ?? 0) + (Number(fields[11]) + Number(fields[12])) / CLK_TCK);
     }
@@ -139,12 +154,21 @@ async function api<T>(base: string, token: string, method: string, url: string, 
 
 interface RequestView { id: string; status: string; createdAt: string; history: Array<{ status: string; at: string }>; error: unknown }
 
-function spawnPortcullis(role: string, configFile: string, log: string, metricsPort: number): ChildProcess {
+/** A BENCH_BUILDS entry: a built checkout, whether its scans run on the event loop (`+inline`), its scan threads (`+threads=N`). */
+function parseBuild(entry: string): { root: string; inline: boolean; threads?: number } {
+  const [root, ...options] = entry.split('+');
+  const threads = options.find((o) => o.startsWith('threads='));
+  return { root: path.resolve(root), inline: options.includes('inline'), ...(threads ? { threads: Number(threads.slice('threads='.length)) } : {}) };
+}
+
+function spawnPortcullis(entry: string, role: string, configFile: string, log: string, metricsPort: number): ChildProcess {
+  const build = parseBuild(entry);
+  const inline = build.inline && role === 'worker' ? ['--require', path.join(build.root, 'dist', 'bench', 'inline-scans.js')] : [];
   const out = openSync(log, 'a');
   const profile = PROFILE ? ['--cpu-prof', '--cpu-prof-dir', path.join(PROFILE, path.basename(path.dirname(log)), path.basename(log, '.log'))] : [];
   const extra = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  return spawn(process.execPath, [...profile, ...extra, MAIN, '--role', role], {
-    cwd: ROOT, stdio: ['ignore', out, out],
+  return spawn(process.execPath, [...profile, ...extra, ...inline, path.join(build.root, 'dist', 'src', 'main.js'), '--role', role], {
+    cwd: build.root, stdio: ['ignore', out, out],
     env: { ...process.env, PORTCULLIS_CONFIG: configFile, PORTCULLIS_METRICS_PORT: String(metricsPort), PORTCULLIS_AUDIT_KEY: process.env.PORTCULLIS_AUDIT_KEY ?? AUDIT_KEY },
   });
 }
@@ -152,17 +176,26 @@ function spawnPortcullis(role: string, configFile: string, log: string, metricsP
 /** `portcullis_staged_blob_reads_total` of one process, by result. */
 async function stagedReads(metricsPort: number): Promise<{ hit: number; miss: number }> {
   const out = { hit: 0, miss: 0 };
-  const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text().catch(() => '');
+  // A build without a metrics listener (BENCH_BUILDS of an older one) reads 0/0.
+  const text = await fetch(`http://127.0.0.1:${metricsPort}/metrics`).then((r) => r.text()).catch(() => '');
   for (const m of text.matchAll(/^portcullis_staged_blob_reads_total\{result="(hit|miss)"\} (\d+)/gm)) out[m[1] as 'hit' | 'miss'] = Number(m[2]);
   return out;
 }
 
+/** Redis's calls so far by command (`INFO commandstats`). */
+function redisCalls(redis: RedisService): Map<string, number> {
+  const text = execFileSync('redis-cli', ['-u', redis.url, 'INFO', 'commandstats']).toString();
+  return new Map([...text.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)].map((m) => [m[1], Number(m[2])]));
+}
+
 interface Shared { redis: RedisService; upstream: RegistryService; proxy: NginxService; images: BuiltImage[]; dir: string }
 
-async function runPipeline(s: Shared, workers: number): Promise<{ cpuPerReq: number }> {
+interface RunResult { build: string; workers: number; reqPerMin: number; cpuPerReq: number }
+
+async function runPipeline(s: Shared, workers: number, build: string, run: number): Promise<RunResult> {
   // Inside the run's folder (deleted at the end), not a folder of its own in /tmp that would stay.
-  const internal = await startRegistry({ name: `bench-internal-${workers}`, dir: path.join(s.dir, `internal-${workers}`) });
-  const dir = path.join(s.dir, `run-${workers}`);
+  const internal = await startRegistry({ name: `bench-internal-${workers}`, dir: path.join(s.dir, `internal-${run}`) });
+  const dir = path.join(s.dir, `run-${run}`);
   mkdirSync(dir, { recursive: true });
   const token = randomBytes(24).toString('hex');
   writeFileSync(path.join(dir, 'tokens.yaml'), YAML.stringify({ principals: [{ name: 'bench-dev', roles: ['developer'], teams: ['bench'], tokenSha256: sha256Hex(token) }] }));
@@ -178,12 +211,13 @@ async function runPipeline(s: Shared, workers: number): Promise<{ cpuPerReq: num
     worker: {
       concurrency: CONCURRENCY, ...(SCAN_AFTER_STAGE !== undefined ? { scanAfterStage: SCAN_AFTER_STAGE === '1' } : {}),
       ...(SCAN_THREADS ? { scanThreads: SCAN_THREADS === 'auto' ? 'auto' : Number(SCAN_THREADS) } : {}),
+      ...(parseBuild(build).threads ? { scanThreads: parseBuild(build).threads } : {}),
     },
     log: { level: 'warn' },
   }));
   const metricsPorts = await Promise.all(Array.from({ length: workers + 1 }, () => freePort()));
-  const procs = [spawnPortcullis('api', config, path.join(dir, 'api.log'), metricsPorts[0])];
-  for (let w = 0; w < workers; w += 1) procs.push(spawnPortcullis('worker', config, path.join(dir, `worker-${w}.log`), metricsPorts[w + 1]));
+  const procs = [spawnPortcullis(build, 'api', config, path.join(dir, 'api.log'), metricsPorts[0])];
+  for (let w = 0; w < workers; w += 1) procs.push(spawnPortcullis(build, 'worker', config, path.join(dir, `worker-${w}.log`), metricsPorts[w + 1]));
   const base = `http://127.0.0.1:${port}`;
   try {
     await waitFor(async () => (await fetch(`${base}/readyz`)).ok, 'the API', 180000);
@@ -196,6 +230,7 @@ async function runPipeline(s: Shared, workers: number): Promise<{ cpuPerReq: num
       { name: 'redis', pids: () => [s.redis.pid] },
     ];
     const before = cpu(groups);
+    const callsBefore = redisCalls(s.redis);
     const threadsBefore = procs.slice(1).map((p) => threadCpu(p.pid ?? 0));
     const t0 = Date.now();
     const ids: string[] = [];
@@ -221,6 +256,7 @@ async function runPipeline(s: Shared, workers: number): Promise<{ cpuPerReq: num
       await new Promise((r) => setTimeout(r, POLL_MS));
     }
     const after = cpu(groups);
+    const callsAfter = redisCalls(s.redis);
     const threadsAfter = procs.slice(1).map((p) => threadCpu(p.pid ?? 0));
     const views = await Promise.all(ids.map((id) => api<RequestView>(base, token, 'GET', `/v1/requests/${id}`)));
     const failed = views.filter((v) => v.status !== 'awaiting_approval');
@@ -240,7 +276,7 @@ async function runPipeline(s: Shared, workers: number): Promise<{ cpuPerReq: num
     const used = diff(after, before);
     const rss = procs.map((p) => peakRssMiB(p.pid ?? 0));
     const reads = await Promise.all(metricsPorts.slice(1).map((p) => stagedReads(p)));
-    console.log(`\n== ${workers} worker process(es), concurrency ${CONCURRENCY} each, ${N} requests ==`);
+    console.log(`\n== ${workers} worker process(es), concurrency ${CONCURRENCY} each, ${N} requests${BUILDS.length > 1 ? `, build ${build}` : ''} ==`);
     console.log(`submitted in ${(submitted / 1000).toFixed(1)} s; burst total ${total.toFixed(1)} s; ${(N / total * 60).toFixed(0)} requests/min`);
     console.log(`request → awaiting_approval: p50 ${percentile(latency, 50).toFixed(1)} s (${(percentile(latency, 50) / total).toFixed(2)} of total), p95 ${percentile(latency, 95).toFixed(1)} s (${(percentile(latency, 95) / total).toFixed(2)} of total), first ${latency[0].toFixed(1)} s`);
     console.log(`started → awaiting_approval: p50 ${percentile(inFlight, 50).toFixed(1)} s, p95 ${percentile(inFlight, 95).toFixed(1)} s; at most ${mostOpen} requests between staging and awaiting_approval at once`);
@@ -251,7 +287,10 @@ async function runPipeline(s: Shared, workers: number): Promise<{ cpuPerReq: num
     const misses = reads.reduce((n, r) => n + r.miss, 0);
     console.log(`staged-blob reads: ${hits} hits, ${misses} misses (hit rate ${(hits / Math.max(1, hits + misses)).toFixed(2)}; by worker ${reads.map((r) => `${r.hit}/${r.hit + r.miss}`).join(', ')})`);
     console.log(`peak RSS: api ${rss[0].toFixed(0)} MiB, workers ${rss.slice(1).map((r) => r.toFixed(0)).join(', ')} MiB`);
-    return { cpuPerReq: (used.get('portcullis') ?? 0) / N };
+    // The bench's own calls (its polling of the list) are in these too, as its CPU is in the API's.
+    const calls = [...callsAfter].map(([k, v]) => [k, v - (callsBefore.get(k) ?? 0)] as const).filter(([, v]) => v > 0).sort((a, b) => b[1] - a[1]);
+    console.log(`Redis commands: ${(calls.reduce((n, [, v]) => n + v, 0) / N).toFixed(1)}/request (${calls.slice(0, 12).map(([k, v]) => `${k} ${(v / N).toFixed(1)}`).join(', ')})`);
+    return { build, workers, reqPerMin: N / total * 60, cpuPerReq: (used.get('portcullis') ?? 0) / N };
   } finally {
     for (const p of procs) p.kill('SIGTERM');
     await Promise.all(procs.map((p) => new Promise((r) => (p.exitCode !== null ? r(null) : p.once('exit', r)))));
@@ -311,14 +350,33 @@ async function main(): Promise<void> {
     console.log(`pushed: ${(compressed / MiB).toFixed(0)} MiB of gzip layers in all`);
     const shared: Shared = { redis, upstream, proxy, images, dir };
     const floor = process.env.BENCH_SKIP_FLOOR === '1' ? null : await runFloor(shared);
-    for (const workers of LAYOUTS) {
-      const run = await runPipeline(shared, workers);
-      if (floor) console.log(`Portcullis CPU per request / floor's: ${(run.cpuPerReq * 1000).toFixed(0)} ms / ${(floor.cpuPerReq * 1000).toFixed(0)} ms = ${(run.cpuPerReq / floor.cpuPerReq).toFixed(2)} (goal <= 1.3)`);
+    const results: RunResult[] = [];
+    let runs = 0;
+    for (const [l, workers] of LAYOUTS.entries()) {
+      // Alternate which build goes first, so that neither always runs on a fresher machine.
+      for (const build of l % 2 === 0 ? BUILDS : [...BUILDS].reverse()) {
+        // One build's failure (an old build that cannot run something) leaves the others' runs.
+        const run = await runPipeline(shared, workers, build, runs++).catch((err: unknown) => {
+          console.error(`\n== ${workers} worker process(es), build ${build}: failed: ${err instanceof Error ? err.message : String(err)}`);
+          process.exitCode = 1;
+          return null;
+        });
+        if (!run) continue;
+        results.push(run);
+        if (floor) console.log(`Portcullis CPU per request / floor's: ${(run.cpuPerReq * 1000).toFixed(0)} ms / ${(floor.cpuPerReq * 1000).toFixed(0)} ms = ${(run.cpuPerReq / floor.cpuPerReq).toFixed(2)} (goal <= 1.3)`);
+      }
+    }
+    if (BUILDS.length > 1) {
+      console.log('\n== summary: build, worker processes, requests/min, Portcullis CPU ms/request, ratio to the floor ==');
+      for (const r of results) console.log(`${r.build} ${r.workers} ${r.reqPerMin.toFixed(0)} ${(r.cpuPerReq * 1000).toFixed(0)} ${floor ? (r.cpuPerReq / floor.cpuPerReq).toFixed(2) : '-'}`);
     }
   } finally {
     await Promise.all([redis.stop(), upstream.stop(), proxy.stop()]);
-    if (process.env.BENCH_NODE_ARGS) console.log(`logs kept in ${dir}`);
-    else rmSync(dir, { recursive: true, force: true });
+    if (process.env.BENCH_NODE_ARGS) {
+      // The logs only: the registries' and Redis's data (gigabytes) go.
+      for (const entry of readdirSync(dir)) if (!entry.startsWith('run-')) rmSync(path.join(dir, entry), { recursive: true, force: true });
+      console.log(`logs kept in ${dir}`);
+    } else rmSync(dir, { recursive: true, force: true });
   }
 }
 

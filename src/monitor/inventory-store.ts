@@ -47,9 +47,12 @@ const storedSchema = z.object({
 });
 export type StoredInventory = z.infer<typeof storedSchema>;
 
-/** The platform inventories of a stored record: what the matcher takes (../scanners/builtin/match.ts). */
-export function platformInventories(stored: StoredInventory): PlatformInventory[] {
-  const packages = packagesByImage(cycloneDxSchema.parse(JSON.parse(stored.sbom)) as CycloneDxBom);
+/**
+ * The platform inventories of a stored record: what the matcher takes (../scanners/builtin/match.ts).
+ * `bom`: the SBOM object `stored.sbom` was serialized from, when the caller has it; else the text is parsed.
+ */
+export function platformInventories(stored: StoredInventory, bom?: CycloneDxBom): PlatformInventory[] {
+  const packages = packagesByImage(bom ?? (cycloneDxSchema.parse(JSON.parse(stored.sbom)) as CycloneDxBom));
   return stored.images.map((i) => ({
     manifestDigest: i.manifestDigest,
     ...(i.platform ? { platform: i.platform } : {}),
@@ -58,6 +61,14 @@ export function platformInventories(stored: StoredInventory): PlatformInventory[
     hardening: i.hardening,
   }));
 }
+
+/**
+ * The SBOM object each record made by {@link RedisInventoryStore.toStored} was serialized from:
+ * {@link RedisInventoryStore.put} derives the matching form from it instead of parsing back the
+ * JSON just written (issue 17: a parse and a schema check of every SBOM, on the scan's path).
+ * The record's own `sbom` text is exactly JSON.stringify of it, so both give the same packages.
+ */
+const builtFrom = new WeakMap<StoredInventory, CycloneDxBom>();
 
 export class RedisInventoryStore {
   constructor(private readonly redis: Redis, private readonly prefix: string, private readonly subject: SbomSubject) {}
@@ -68,11 +79,14 @@ export class RedisInventoryStore {
 
   /** The record kept for a scan (the SBOM is built here, once). */
   toStored(inv: ScannedInventory): StoredInventory {
-    return {
+    const bom = toCycloneDx(inv, this.subject);
+    const stored: StoredInventory = {
       v: 1, scanner: inv.scanner, digest: inv.digest, repository: inv.repository, scannedAt: inv.scannedAt, dbVersion: inv.dbVersion,
-      sbom: JSON.stringify(toCycloneDx(inv, this.subject)),
+      sbom: JSON.stringify(bom),
       images: inv.images.map((i) => ({ manifestDigest: i.manifestDigest, ...(i.platform ? { platform: i.platform } : {}), coverage: i.coverage, hardening: i.hardening })),
     };
+    builtFrom.set(stored, bom);
+    return stored;
   }
 
   /** The key of the matching form of the same inventory (./inventory-compact.ts). */
@@ -88,7 +102,7 @@ export class RedisInventoryStore {
   async put(stored: StoredInventory): Promise<boolean> {
     const [packed, compact] = await Promise.all([
       gzipAsync(Buffer.from(JSON.stringify(stored), 'utf8')),
-      gzipAsync(Buffer.from(JSON.stringify(toCompact(platformInventories(stored))), 'utf8')),
+      gzipAsync(Buffer.from(JSON.stringify(toCompact(platformInventories(stored, builtFrom.get(stored)))), 'utf8')),
     ]);
     if (packed.length > MAX_INVENTORY_BYTES) return false;
     await this.redis.multi()

@@ -4,6 +4,8 @@
  * adapter before it starts work.
  */
 export { ScanThreadPool, type ScanThreadPoolOptions } from './builtin/threads/pool';
+/** What a scan thread runs (bench:pipeline runs it on the event loop to compare with the threads). */
+export { inventoryImage } from './builtin/inventory-image';
 
 export { scannerConfigSchema, scannersConfigSchema, type ScannerConfig, type ScannersConfig } from './config';
 export { notJson, parseSarif, parseSarifText, type CodeScan } from './sarif/normalize';

@@ -41,5 +41,7 @@ export async function startScanners(config: Config, logger: Logger): Promise<Sca
     }
     log.info({ scanner: scanner.name, 'scanner.type': scanner.type, dbVersion: await scanner.dbVersion() }, 'scanner ready');
   }
+  // The scan threads' start is the process's, not the first scans' (see ScanThreadPool.warm).
+  if (config.scanners.some((s) => s.type === 'builtin')) await threads.warm();
   return scanners;
 }

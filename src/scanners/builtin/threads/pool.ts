@@ -16,8 +16,8 @@
  *
  * Bytes move as 1 MiB blocks whose ArrayBuffers are transferred, not copied, with at most
  * {@link WINDOW} blocks in flight per task: memory per task stays flat whatever the layer size.
- * A task waits for a free thread; threads start on first use and are unref'd, so an idle pool
- * never keeps a process alive.
+ * A task waits for a free thread; threads start on first use, or all at once by {@link ScanThreadPool.warm}
+ * (a worker process does, at start), and are unref'd, so an idle pool never keeps a process alive.
  */
 import os from 'node:os';
 import type { Readable } from 'node:stream';
@@ -27,7 +27,7 @@ import { AppError, type ErrorCode, ERROR_STATUS } from '../../../lib/errors';
 import { startThread } from '../../../lib/threads';
 import type { ImageInventory, InventoryTask } from '../inventory-image';
 import type { ScanBudget } from '../limits';
-import { BLOCK_BYTES, WINDOW, type FeedMessage, type ReplyMessage, type TaskMessage } from './protocol';
+import { BLOCK_BYTES, WINDOW, type FeedMessage, type ReplyMessage, type TaskMessage, type ThreadReady } from './protocol';
 
 export interface ScanThreadPoolOptions {
   /** Threads at most. @defaultValue os.availableParallelism() (config `worker.scanThreads: auto`) */
@@ -65,9 +65,38 @@ function asAppError(code: string, message: string): AppError {
   return new AppError(code in ERROR_STATUS ? (code as ErrorCode) : 'SCAN_FAILED', message);
 }
 
+/**
+ * The block buffers of a pool's tasks: a task takes a spare one or a new one for each block it
+ * sends, and its thread hands them all back with its result. Fresh 1 MiB buffers for every
+ * block of every scan were the main thread's largest allocation per image (issue 17: about as
+ * many bytes as the image, page faults to fill them, and external memory that set off a full
+ * garbage collection of the main heap every few images). At most `max` spares are kept.
+ */
+export class BlockBuffers {
+  private readonly spare: ArrayBuffer[] = [];
+  /** Buffers made because no spare was left (for tests and metrics). */
+  allocated = 0;
+
+  constructor(private readonly max: number) {}
+
+  /** A block that owns its whole ArrayBuffer (transferable without detaching anything else). */
+  take(): Buffer {
+    const spare = this.spare.pop();
+    if (spare) return Buffer.from(spare);
+    this.allocated += 1;
+    return Buffer.allocUnsafeSlow(BLOCK_BYTES);
+  }
+
+  giveBack(buffers: readonly ArrayBuffer[]): void {
+    for (const b of buffers) if (b.byteLength === BLOCK_BYTES && this.spare.length < this.max) this.spare.push(b);
+  }
+}
+
 class ScanThread {
   readonly worker: Worker;
   dead = false;
+  /** Settles once the thread has loaded its code (its `ready` message), or has died. */
+  readonly ready: Promise<void>;
 
   constructor(private readonly memoryMb: number) {
     // A young generation in proportion, so that a small heap limit is not spent on it.
@@ -76,9 +105,20 @@ class ScanThread {
     // A thread that dies between tasks is replaced on next use; the error is not the process's.
     this.worker.on('error', () => { this.dead = true; });
     this.worker.on('exit', () => { this.dead = true; });
+    this.ready = new Promise<void>((resolve) => {
+      const done = (): void => {
+        this.worker.off('message', onMessage);
+        this.worker.off('exit', done);
+        resolve();
+      };
+      const onMessage = (m: ThreadReady): void => { if (m?.t === 'ready') done(); };
+      this.worker.on('message', onMessage);
+      this.worker.once('exit', done);
+    });
   }
 
-  run(task: InventoryTask, open: OpenLayer): Promise<{ inventory: ImageInventory; budget: ScanBudget }> {
+  /** `blocks`: where block buffers come from and go back to (see {@link BlockBuffers}). */
+  run(task: InventoryTask, open: OpenLayer, blocks: BlockBuffers): Promise<{ inventory: ImageInventory; budget: ScanBudget }> {
     const { port1, port2 } = new MessageChannel();
     return new Promise((resolve, reject) => {
       let settled = false;
@@ -112,7 +152,10 @@ class ScanThread {
         if (m.t === 'ack') {
           inFlight -= 1;
           wake?.();
-        } else if (m.t === 'done') finish(null, { inventory: m.inventory, budget: m.budget });
+        } else if (m.t === 'done') {
+          blocks.giveBack(m.blocks ?? []);
+          finish(null, { inventory: m.inventory, budget: m.budget });
+        }
         else finish(asAppError(m.code, m.message));
       });
       const post = (m: FeedMessage, transfer: ArrayBuffer[] = []): void => port1.postMessage(m, transfer);
@@ -120,13 +163,13 @@ class ScanThread {
         while (inFlight >= WINDOW && !settled) await new Promise<void>((r) => { wake = () => { wake = null; r(); }; });
         if (settled) return;
         inFlight += 1;
-        // allocUnsafeSlow: the block owns its ArrayBuffer, so transferring it detaches nothing else.
+        // The block owns its ArrayBuffer (BlockBuffers.take), so transferring it detaches nothing else.
         post({ t: 'data', buf: block.buffer as ArrayBuffer, len }, [block.buffer as ArrayBuffer]);
       };
       const feed = async (): Promise<void> => {
         for (let i = 0; i < task.layers.length && !settled; i += 1) {
           source = await open(i);
-          let block = Buffer.allocUnsafeSlow(BLOCK_BYTES);
+          let block = blocks.take();
           let fill = 0;
           for await (const chunk of source as AsyncIterable<Buffer>) {
             if (settled) return;
@@ -137,7 +180,7 @@ class ScanThread {
               at += n;
               if (fill === BLOCK_BYTES) {
                 await send(block, fill);
-                block = Buffer.allocUnsafeSlow(BLOCK_BYTES);
+                block = blocks.take();
                 fill = 0;
               }
             }
@@ -165,10 +208,13 @@ export class ScanThreadPool {
   private running = 0;
   private readonly waiting: Array<() => void> = [];
   private readonly threads = new Set<ScanThread>();
+  /** Enough spares for every thread's window: what the pool's scans have in flight at most. */
+  readonly blocks: BlockBuffers;
 
   constructor(options: ScanThreadPoolOptions = {}) {
     this.size = Math.max(1, options.size ?? os.availableParallelism());
     this.memoryMb = options.memoryMb ?? DEFAULT_THREAD_MEMORY_MB;
+    this.blocks = new BlockBuffers(this.size * WINDOW);
   }
 
   /** Inventories one platform image in a thread; the task waits while every thread is busy. */
@@ -182,7 +228,7 @@ export class ScanThreadPool {
     }
     thread ??= this.start();
     try {
-      return await thread.run(task, open);
+      return await thread.run(task, open, this.blocks);
     } finally {
       if (thread.dead) {
         this.threads.delete(thread);
@@ -191,6 +237,18 @@ export class ScanThreadPool {
       this.running -= 1;
       this.waiting.shift()?.();
     }
+  }
+
+  /**
+   * Starts every thread the pool may use now, rather than each on its first scan, and resolves
+   * once each has loaded its code (or died: one that died is replaced on use). A worker process
+   * calls it at start: loading the scan code (zod, tar, the parsers) costs each thread about a
+   * tenth of a second of CPU, which otherwise fell on the first scans of a burst, once per
+   * thread and per process (issue 17: with two worker processes, four thread starts per burst).
+   */
+  async warm(): Promise<void> {
+    while (this.threadCount < this.size) this.idle.push(this.start());
+    await Promise.all([...this.threads].map((t) => t.ready));
   }
 
   /** Threads started and alive (for tests and metrics). */

@@ -20,6 +20,11 @@ export interface TaskMessage {
   port: MessagePort;
 }
 
+/** thread → main, on the thread's parentPort, once: its code is loaded (see ScanThreadPool.warm). */
+export interface ThreadReady {
+  t: 'ready';
+}
+
 /** main → thread, on the task's port. */
 export type FeedMessage =
   | { t: 'data'; buf: ArrayBuffer; len: number }
@@ -30,5 +35,9 @@ export type FeedMessage =
 /** thread → main, on the task's port. */
 export type ReplyMessage =
   | { t: 'ack' }
-  | { t: 'done'; inventory: ImageInventory; budget: ScanBudget }
+  /**
+   * `blocks`: the task's block buffers, handed back (transferred) once the inventory is built,
+   * so that the main thread fills them again for the next task instead of allocating new ones.
+   */
+  | { t: 'done'; inventory: ImageInventory; budget: ScanBudget; blocks?: ArrayBuffer[] }
   | { t: 'error'; code: string; message: string };

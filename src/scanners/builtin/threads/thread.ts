@@ -7,7 +7,7 @@ import { Readable } from 'node:stream';
 import { parentPort } from 'node:worker_threads';
 import { isAppError } from '../../../lib/errors';
 import { inventoryImage } from '../inventory-image';
-import type { FeedMessage, ReplyMessage, TaskMessage } from './protocol';
+import type { FeedMessage, ReplyMessage, TaskMessage, ThreadReady } from './protocol';
 
 /**
  * One layer's bytes as they arrive. The reader pulls blocks from here (Readable.from asks for
@@ -38,13 +38,18 @@ class LayerQueue implements AsyncIterable<Buffer> {
 }
 
 async function run({ task, port }: TaskMessage): Promise<void> {
-  const reply = (m: ReplyMessage): void => port.postMessage(m);
+  const reply = (m: ReplyMessage, transfer: ArrayBuffer[] = []): void => port.postMessage(m, transfer);
+  /** Every block buffer this task received, handed back with its result. */
+  const received: ArrayBuffer[] = [];
   const queues: LayerQueue[] = [];
   const queueAt = (i: number): LayerQueue => (queues[i] ??= new LayerQueue(() => reply({ t: 'ack' })));
   const streams: Readable[] = [];
   let current = 0;
   port.on('message', (m: FeedMessage) => {
-    if (m.t === 'data') queueAt(current).put(Buffer.from(m.buf, 0, m.len));
+    if (m.t === 'data') {
+      received.push(m.buf);
+      queueAt(current).put(Buffer.from(m.buf, 0, m.len));
+    }
     else if (m.t === 'end') queueAt(current++).end();
     else for (const q of queues) q.fail(new Error('scan aborted'));
   });
@@ -54,7 +59,14 @@ async function run({ task, port }: TaskMessage): Promise<void> {
       streams.push(stream);
       return stream;
     });
-    reply({ t: 'done', inventory, budget: task.budget });
+    // Every layer has been read whole by now (inventoryImage reads each to its end), and the
+    // inventory is cloned into the message, not a view of a block: the blocks are free to go.
+    const blocks = received.filter((b) => b.byteLength > 0);
+    try {
+      reply({ t: 'done', inventory, budget: task.budget, blocks }, blocks);
+    } catch {
+      reply({ t: 'done', inventory, budget: task.budget });
+    }
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     reply({ t: 'error', code: isAppError(err) ? err.code : 'SCAN_FAILED', message });
@@ -66,3 +78,5 @@ async function run({ task, port }: TaskMessage): Promise<void> {
 
 // One task at a time: the pool never sends a second before the first is answered.
 parentPort?.on('message', (m: TaskMessage) => void run(m));
+const ready: ThreadReady = { t: 'ready' };
+parentPort?.postMessage(ready);

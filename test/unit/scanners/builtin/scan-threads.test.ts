@@ -74,6 +74,42 @@ describe('scan threads', () => {
     expect(threads.threadCount).toBeLessThanOrEqual(2);
   });
 
+  test('warm starts every thread before any scan, and the scans that follow run on those threads', async () => {
+    const threads = pool(2);
+    expect(threads.threadCount).toBe(0);
+    await threads.warm();
+    expect(threads.threadCount).toBe(2);
+    // Warm again: a full pool starts nothing more.
+    await threads.warm();
+    expect(threads.threadCount).toBe(2);
+    const scanner = new BuiltinScanner({ name: 'b', osvPath: OSV, threads });
+    const reports = await Promise.all(['4.17.20', '4.17.21', '4.17.19'].map(async (v) => scan(scanner, await lodash(v))));
+    expect(reports.map((r) => r.status)).toEqual(['succeeded', 'succeeded', 'succeeded']);
+    expect(reports[0].findings.map((f) => f.id)).toEqual(['GHSA-35jh-r3h4-6jhm']);
+    expect(threads.threadCount).toBe(2);
+  });
+
+  test('block buffers go back to the pool with each result: the next scans allocate none and read their own bytes', async () => {
+    const threads = pool(1);
+    const scanner = new BuiltinScanner({ name: 'b', osvPath: OSV, threads });
+    // Incompressible padding: several 1 MiB blocks per image, over two layers.
+    const image = (v: string) => buildImage({ layers: [
+      { files: { 'pad/a.bin': randomBytes(2_500_000) } },
+      { files: { 'app/node_modules/lodash/package.json': JSON.stringify({ name: 'lodash', version: v }), 'pad/b.bin': randomBytes(1_500_000) } },
+    ], config: { User: '1' } });
+    const first = await scan(scanner, await image('4.17.20'));
+    expect(first.findings.map((f) => f.installedVersion)).toEqual(['4.17.20']);
+    const made = threads.blocks.allocated;
+    expect(made).toBeGreaterThanOrEqual(4);
+    for (const v of ['4.17.21', '4.17.19']) {
+      const r = await scan(scanner, await image(v));
+      expect(r.status).toBe('succeeded');
+      // Reused blocks carry the previous image's bytes past each block's length: none may leak in.
+      expect(r.findings.map((f) => f.installedVersion)).toEqual(v === '4.17.21' ? [] : ['4.17.19']);
+    }
+    expect(threads.blocks.allocated).toBe(made);
+  });
+
   test('layers that arrive whole while an earlier one is still being parsed are read to the end (every block acknowledged)', async () => {
     const threads = pool(1);
     const scanner = new BuiltinScanner({ name: 'b', osvPath: OSV, threads });
