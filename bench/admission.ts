@@ -13,7 +13,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:https';
 import autocannon from 'autocannon';
 import Redis from 'ioredis';
@@ -161,6 +161,8 @@ async function main(): Promise<void> {
       s.child.kill();
     }));
     await redis.stop();
+    // The certificate's temp folder: every run left one behind in /tmp.
+    rmSync(cert.dir, { recursive: true, force: true });
   }
 }
 
