@@ -42,6 +42,13 @@ export async function startScanners(config: Config, logger: Logger): Promise<Sca
     log.info({ scanner: scanner.name, 'scanner.type': scanner.type, dbVersion: await scanner.dbVersion() }, 'scanner ready');
   }
   // The scan threads' start is the process's, not the first scans' (see ScanThreadPool.warm).
-  if (config.scanners.some((s) => s.type === 'builtin')) await threads.warm();
+  // As many as the process runs scan jobs at once (worker.concurrency); more start on demand.
+  if (config.scanners.some((s) => s.type === 'builtin')) {
+    try {
+      await threads.warm(config.worker.concurrency);
+    } catch (err) {
+      throw new ConfigError(`config: worker.scanThreadMemoryMb: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
   return scanners;
 }

@@ -80,6 +80,11 @@ export class BlockBuffers {
   constructor(private readonly max: number) {}
 
   /** A block that owns its whole ArrayBuffer (transferable without detaching anything else). */
+  /** Spare buffers kept now (for tests). */
+  get spares(): number {
+    return this.spare.length;
+  }
+
   take(): Buffer {
     const spare = this.spare.pop();
     if (spare) return Buffer.from(spare);
@@ -95,8 +100,8 @@ export class BlockBuffers {
 class ScanThread {
   readonly worker: Worker;
   dead = false;
-  /** Settles once the thread has loaded its code (its `ready` message), or has died. */
-  readonly ready: Promise<void>;
+  /** Settles once the thread has loaded its code (its `ready` message: true), or has died first (false). */
+  readonly ready: Promise<boolean>;
 
   constructor(private readonly memoryMb: number) {
     // A young generation in proportion, so that a small heap limit is not spent on it.
@@ -105,15 +110,16 @@ class ScanThread {
     // A thread that dies between tasks is replaced on next use; the error is not the process's.
     this.worker.on('error', () => { this.dead = true; });
     this.worker.on('exit', () => { this.dead = true; });
-    this.ready = new Promise<void>((resolve) => {
-      const done = (): void => {
+    this.ready = new Promise<boolean>((resolve) => {
+      const done = (loaded: boolean): void => {
         this.worker.off('message', onMessage);
-        this.worker.off('exit', done);
-        resolve();
+        this.worker.off('exit', onExit);
+        resolve(loaded);
       };
-      const onMessage = (m: ThreadReady): void => { if (m?.t === 'ready') done(); };
+      const onMessage = (m: ThreadReady): void => { if (m?.t === 'ready') done(true); };
+      const onExit = (): void => done(false);
       this.worker.on('message', onMessage);
-      this.worker.once('exit', done);
+      this.worker.once('exit', onExit);
     });
   }
 
@@ -245,10 +251,17 @@ export class ScanThreadPool {
    * calls it at start: loading the scan code (zod, tar, the parsers) costs each thread about a
    * tenth of a second of CPU, which otherwise fell on the first scans of a burst, once per
    * thread and per process (issue 17: with two worker processes, four thread starts per burst).
+   * `count`: how many to start (at most the pool's size; the rest start on first use), so that a
+   * process that runs few scans at once does not start a thread for every core of a large host.
+   * @throws Error when a thread stopped before it loaded its code.
    */
-  async warm(): Promise<void> {
-    while (this.threadCount < this.size) this.idle.push(this.start());
-    await Promise.all([...this.threads].map((t) => t.ready));
+  async warm(count = this.size): Promise<void> {
+    while (this.threadCount < Math.min(count, this.size)) this.idle.push(this.start());
+    const loaded = await Promise.all([...this.threads].map((t) => t.ready));
+    const failed = loaded.filter((ok) => !ok).length;
+    // A thread that cannot even load its code (a heap limit too small for it) would fail every
+    // scan later with a misleading error: the process does not start instead.
+    if (failed > 0) throw new Error(`${failed} of ${loaded.length} scan threads stopped while loading their code (heap limit ${this.memoryMb} MiB)`);
   }
 
   /** Threads started and alive (for tests and metrics). */

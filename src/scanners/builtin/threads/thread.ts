@@ -7,7 +7,7 @@ import { Readable } from 'node:stream';
 import { parentPort } from 'node:worker_threads';
 import { isAppError } from '../../../lib/errors';
 import { inventoryImage } from '../inventory-image';
-import type { FeedMessage, ReplyMessage, TaskMessage, ThreadReady } from './protocol';
+import { WINDOW, type FeedMessage, type ReplyMessage, type TaskMessage, type ThreadReady } from './protocol';
 
 /**
  * One layer's bytes as they arrive. The reader pulls blocks from here (Readable.from asks for
@@ -39,7 +39,12 @@ class LayerQueue implements AsyncIterable<Buffer> {
 
 async function run({ task, port }: TaskMessage): Promise<void> {
   const reply = (m: ReplyMessage, transfer: ArrayBuffer[] = []): void => port.postMessage(m, transfer);
-  /** Every block buffer this task received, handed back with its result. */
+  /**
+   * The first WINDOW block buffers this task received, handed back with its result: enough to
+   * refill the window of the next task. The others go as soon as they are read, so that a
+   * thread holds at most a window's worth of blocks beyond what the parsers keep, whatever the
+   * image's size (holding every block until the end made memory grow with the image).
+   */
   const received: ArrayBuffer[] = [];
   const queues: LayerQueue[] = [];
   const queueAt = (i: number): LayerQueue => (queues[i] ??= new LayerQueue(() => reply({ t: 'ack' })));
@@ -47,7 +52,7 @@ async function run({ task, port }: TaskMessage): Promise<void> {
   let current = 0;
   port.on('message', (m: FeedMessage) => {
     if (m.t === 'data') {
-      received.push(m.buf);
+      if (received.length < WINDOW) received.push(m.buf);
       queueAt(current).put(Buffer.from(m.buf, 0, m.len));
     }
     else if (m.t === 'end') queueAt(current++).end();

@@ -10,6 +10,7 @@ import { Readable } from 'node:stream';
 import { AppError } from '../../../../src/lib/errors';
 import { BuiltinScanner } from '../../../../src/scanners/builtin/adapter';
 import { ScanThreadPool } from '../../../../src/scanners/builtin/threads/pool';
+import { WINDOW } from '../../../../src/scanners/builtin/threads/protocol';
 import type { ScanReport } from '../../../../src/scanners/types';
 import { buildImage, type BuiltImage } from '../../../harness/images';
 import { MemoryRegistry } from './memory-registry';
@@ -108,6 +109,26 @@ describe('scan threads', () => {
       expect(r.findings.map((f) => f.installedVersion)).toEqual(v === '4.17.21' ? [] : ['4.17.19']);
     }
     expect(threads.blocks.allocated).toBe(made);
+  });
+
+  test('a thread hands back at most a window of blocks, whatever the image size (memory does not grow with the image)', async () => {
+    const threads = pool(4);
+    const scanner = new BuiltinScanner({ name: 'b', osvPath: OSV, threads });
+    // Incompressible: about 12 blocks of 1 MiB, more than one window (8) and fewer than the spares the pool may keep (32).
+    const big = await buildImage({ layers: [{ files: { 'pad/a.bin': randomBytes(12 * 1024 * 1024), 'app/node_modules/lodash/package.json': JSON.stringify({ name: 'lodash', version: '4.17.20' }) } }], config: { User: '1' } });
+    const r = await scan(scanner, big);
+    expect(r.findings.map((f) => f.installedVersion)).toEqual(['4.17.20']);
+    expect(threads.blocks.allocated).toBeGreaterThan(WINDOW);
+    expect(threads.blocks.spares).toBeLessThanOrEqual(WINDOW);
+  });
+
+  test('warm starts as many threads as asked (the rest on first use) and fails when a thread cannot load its code', async () => {
+    const threads = pool(3);
+    await threads.warm(1);
+    expect(threads.threadCount).toBe(1);
+    // A heap far too small for the scan code: the thread dies while loading, and warm says so.
+    const starved = pool(1, 2);
+    await expect(starved.warm()).rejects.toThrow(/stopped while loading their code \(heap limit 2 MiB\)/);
   });
 
   test('layers that arrive whole while an earlier one is still being parsed are read to the end (every block acknowledged)', async () => {
