@@ -5,6 +5,9 @@
  * with `required`: when the audit log cannot record one, the call fails with 503 (decided in
  * issue 4's review: approvals must not go unaudited); other events are only logged as failed,
  * since undoing a pipeline step because of a logging fault would do more harm.
+ * `findings.updated` is published with `required` too, and approval health is critical for it
+ * (../monitor/wiring.ts): its writer keeps the event owed in its outbox until the re-evaluation
+ * it exists for has happened, so a failed one is retried rather than lost.
  */
 import { AppError } from '../lib/errors';
 import type { Logger } from '../lib/logger';
@@ -34,15 +37,26 @@ export function outboxRecord(event: DomainEvent, at: string): OutboxRecord {
 }
 
 /**
- * A subscriber. One marked `critical` (the audit log) must record an event published with
- * `required`: if it fails, publishing fails.
+ * A subscriber. One marked `critical` (the audit log) must record every event published with
+ * `required`, one with `criticalFor` only the events of those types: if it fails, publishing
+ * fails. `role` names it in that error (what failed, for the operator reading it).
  */
-export type EventHandler = ((event: DomainEvent) => Promise<void> | void) & { critical?: boolean };
+export type EventHandler = ((event: DomainEvent) => Promise<void> | void) & {
+  critical?: boolean;
+  criticalFor?: readonly string[];
+  role?: string;
+};
+
+/** Whether `h` must handle `event` for a `required` publish to succeed. */
+function criticalTo(h: EventHandler, event: DomainEvent): boolean {
+  return h.critical === true || (h.criticalFor?.includes(event.type) ?? false);
+}
 
 export interface PublishOptions {
   /**
-   * The event must reach every critical subscriber (decisions: approvals, rejections,
-   * waivers, revocations must not go unaudited). @defaultValue false
+   * The event must reach every subscriber critical to it (decisions: approvals, rejections,
+   * waivers, revocations must not go unaudited; `findings.updated` must also be re-evaluated
+   * by approval health). @defaultValue false
    */
   required?: boolean;
 }
@@ -58,20 +72,28 @@ export class EventBus {
 
   /**
    * Delivers to every subscriber; a failing subscriber is logged and does not stop the others.
-   * @throws AppError DEPENDENCY_UNAVAILABLE (503) when `required` and a critical subscriber failed.
+   * @throws AppError DEPENDENCY_UNAVAILABLE (503) when `required` and a subscriber critical to
+   * the event failed; its message names the audit log when that failed, else the subscriber's role.
    */
   async publish(event: DomainEvent, options: PublishOptions = {}): Promise<void> {
-    let criticalFailure: unknown;
+    let auditFailure: unknown;
+    const failed: Array<{ role: string; err: unknown }> = [];
     await Promise.all(this.handlers.map(async (h) => {
       try {
         await h(event);
       } catch (err) {
         this.logger?.error({ error: err, 'event.action': event.type, 'event.outcome': 'failure' }, 'event subscriber failed');
-        if (h.critical) criticalFailure = err;
+        if (h.critical) auditFailure = err;
+        else if (criticalTo(h, event)) failed.push({ role: h.role ?? 'a subscriber required for it', err });
       }
     }));
-    if (options.required && criticalFailure !== undefined) {
-      throw new AppError('DEPENDENCY_UNAVAILABLE', `the audit log could not record ${event.type} of ${event.target}`, { cause: criticalFailure, temporary: true });
+    if (!options.required) return;
+    if (auditFailure !== undefined) {
+      throw new AppError('DEPENDENCY_UNAVAILABLE', `the audit log could not record ${event.type} of ${event.target}`, { cause: auditFailure, temporary: true });
+    }
+    if (failed.length > 0) {
+      const roles = [...new Set(failed.map((f) => f.role))].join(', ');
+      throw new AppError('DEPENDENCY_UNAVAILABLE', `${roles} failed on ${event.type} of ${event.target}`, { cause: failed[0]!.err, temporary: true });
     }
   }
 }

@@ -149,12 +149,17 @@ export class ClairNotificationService {
       const failed: string[] = [];
       for (const { approved, target } of await this.affected(scanner, manifests)) {
         if (done.has(approved.digest)) continue;
-        // A failed read (a failed report, or Clair away) leaves this digest to a later run, after the others were read.
+        // A failed read (a failed report, or Clair away) leaves this digest to a later run, after the others were read;
+        // so does a failed store or publish (Redis away, a health re-evaluation that failed: the event stays owed).
         const outcome = await scanner.reread(target)
-          .then((report) => storeRescan(this.d, approved, report, () => scanner.dbVersion()).then((o) => ({ o, error: report.error as unknown })))
+          .then((report) => storeRescan(this.d, approved, report, () => scanner.dbVersion())
+            .then((o) => ({ o, error: report.error as unknown }), (err: unknown) => ({ o: 'failed' as const, error: err, stored: true })))
           .catch((err: unknown) => ({ o: 'failed' as const, error: err }));
         if (outcome.o === 'failed') {
-          this.d.logger.warn({ scanner: n.scanner, 'clair.notification_id': n.notificationId, digest: approved.digest, error: outcome.error }, 'Clair report could not be read again; the stored one stays until a retry reads it');
+          const what = 'stored' in outcome
+            ? 'Clair report read again but not stored, or stored and its findings.updated not handled (the event stays owed: the health sweep publishes it); a retry reads it again'
+            : 'Clair report could not be read again; the stored one stays until a retry reads it';
+          this.d.logger.warn({ scanner: n.scanner, 'clair.notification_id': n.notificationId, digest: approved.digest, error: outcome.error }, what);
           failed.push(approved.digest);
           continue;
         }

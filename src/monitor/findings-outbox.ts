@@ -3,9 +3,14 @@
  * together with a pending record of the event it owes, in the same script or MULTI as the
  * report (./rematch-state.ts for the re-match, {@link FindingsOutbox.storeReport} for a rescan),
  * so a report and its owed event exist together or not at all. The writer publishes, then
- * settles the record; a writer that died (or failed) in between leaves the record, and the
- * next re-match pass of that scanner ({@link FindingsOutbox.flush} at its start) or the health
- * sweep (records older than {@link FINDINGS_OUTBOX_GRACE_MS}) publishes it: at least once.
+ * settles the record. A writer that died in between leaves the record, and so does one whose
+ * publish failed: the event is published `required`, so a health re-evaluation or audit append
+ * that failed throws (../intake/events.ts), and that writer's pass or job fails. The record then
+ * waits for whichever comes first: the next re-match pass of that scanner ({@link
+ * FindingsOutbox.flush} at its start; the builtin scanner's, after its next sync or the retry of
+ * the failed one), or the health sweep, a scheduled job every `monitor.sweepEvery` (15 minutes by
+ * default), which publishes the records older than {@link FINDINGS_OUTBOX_GRACE_MS}. So an owed
+ * event of a Harbor or Clair rescan waits up to about one sweep period: at least once, not at once.
  *
  * One record per scanner and digest (a Redis hash, field `scanner|digest`): a newer report's
  * record replaces an older one still pending, so a digest is never announced out of order by
@@ -23,12 +28,18 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type Redis from 'ioredis';
 import { z } from 'zod';
+import type { Logger } from '../lib/logger';
 import type { ScanReport } from '../scanners/types';
 import { SCAN_RESULT_TTL_SECONDS, storeKeys } from '../store';
 import type { ApprovedDigest } from './approved-digests';
 import { publishFindingsUpdated, type FindingsEvents } from './findings-updated';
 
-/** How old a pending record must be before the health sweep publishes it (its writer is presumed dead). */
+/**
+ * How old a pending record must be before the health sweep publishes it: younger, its writer may
+ * still be publishing it (a duplicate is harmless, but needless). The grace is not the delay:
+ * the sweep runs every `monitor.sweepEvery` (15 minutes by default), so an owed event is
+ * published by the first sweep at least this long after it was written.
+ */
 export const FINDINGS_OUTBOX_GRACE_MS = 60_000;
 
 const pendingSchema = z.object({
@@ -167,28 +178,46 @@ export class FindingsOutbox {
 
   /**
    * Publishes the pending records (of `scanner`; written before `before`, epoch ms), oldest
-   * first, and settles those published; returns how many were. A publish that throws stops the
-   * flush: the records from it on stay for the next.
+   * first, and settles those published; returns how many were. A record whose publish failed
+   * stays for the next flush, and the first such error is thrown once the others were published.
    */
-  async flush(events: FindingsEvents, options: { scanner?: string; before?: number } = {}): Promise<number> {
+  async flush(events: FindingsEvents, options: { scanner?: string; before?: number; logger?: Pick<Logger, 'error'> } = {}): Promise<number> {
     const due = (await this.pending(options.scanner)).filter((r) => options.before === undefined || r.at < options.before);
-    return (await publishPending(events, this, due)).length;
+    return (await publishPending(events, this, due, options.logger)).length;
   }
 }
 
 /**
- * Publishes `records` in order, then settles those published (also when one failed: the rest
- * stay pending, and the error is thrown after the settle).
+ * Publishes `records` in order and settles those published. A record whose publish failed (a
+ * health re-evaluation or audit append that failed: `findings.updated` is published `required`)
+ * stays owed, and the others are still published: they are other digests, and one that fails
+ * every time (its approval unreadable) must not hold back the rest. The first publish error is
+ * thrown after the settle, so the writer's pass or job fails and is retried. A settle that fails
+ * after a publish did is logged (`logger`), not thrown: the publish's error says why, and the
+ * records left unsettled are only published again (a repeat consumers drop by its `eventId`).
  */
-export async function publishPending(events: FindingsEvents, outbox: Pick<FindingsOutbox, 'settle'>, records: readonly PendingFindings[]): Promise<PendingFindings[]> {
+export async function publishPending(
+  events: FindingsEvents,
+  outbox: Pick<FindingsOutbox, 'settle'>,
+  records: readonly PendingFindings[],
+  logger?: Pick<Logger, 'error'>,
+): Promise<PendingFindings[]> {
   const published: PendingFindings[] = [];
-  try {
-    for (const r of records) {
+  let failure: { err: unknown } | undefined;
+  for (const r of records) {
+    try {
       await publishFindingsUpdated(events, { digest: r.digest, approvals: r.approvals }, r.scanner, r.dbVersion, r.id);
       published.push(r);
+    } catch (err) {
+      failure ??= { err };
     }
-  } finally {
-    await outbox.settle(published);
   }
-  return published;
+  if (!failure) {
+    await outbox.settle(published);
+    return published;
+  }
+  await outbox.settle(published).catch((settleErr: unknown) => {
+    logger?.error({ error: settleErr, published: published.length }, 'findings.updated published but not settled (they will be published again); a publish among them failed');
+  });
+  throw failure.err;
 }

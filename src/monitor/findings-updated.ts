@@ -3,7 +3,8 @@
  * everything that stores a new report for an approved digest (the re-match, ./rematch.ts; a
  * rescan, ./rescan-store.ts) when its findings differ from the previous report's: one event
  * per team and image the digest is approved for, in order. The report and the event it owes are
- * written together (./findings-outbox.ts), so a pass that dies before publishing still publishes.
+ * written together (./findings-outbox.ts), so a pass that dies before publishing, or whose
+ * publish failed (published `required`: health is critical for it), still publishes, later.
  */
 import type { DomainEvent } from '../intake';
 import type { Finding } from '../scanners/types';
@@ -18,13 +19,20 @@ export function sameFindings(a: readonly Finding[], b: readonly Finding[]): bool
 }
 
 export interface FindingsEvents {
-  publish(event: DomainEvent): Promise<void>;
+  /**
+   * With `required`, throws unless every subscriber critical to the event handled it (the
+   * audit log, and approval health for `findings.updated`: ../intake/events.ts).
+   */
+  publish(event: DomainEvent, options?: { required?: boolean }): Promise<void>;
 }
 
 /**
  * Publishes `findings.updated` for each approval of `approved` (a report of `scanner` at
  * `dbVersion` changed its findings). `eventId`: the outbox record's id, the same when the event
- * is published again (a receiver drops a repeat by it).
+ * is published again (a receiver drops a repeat by it). Published `required`: a health
+ * re-evaluation or audit append that failed throws here, so the writer leaves the event owed
+ * (./findings-outbox.ts) and its pass or job fails and is retried, rather than the approval
+ * waiting unevaluated for the hourly full sweep.
  */
 export async function publishFindingsUpdated(
   events: FindingsEvents,
@@ -37,6 +45,6 @@ export async function publishFindingsUpdated(
     await events.publish({
       type: FINDINGS_UPDATED, actor: 'system', target: `approval/${team}/${approved.digest}`,
       details: { team, repository, digest: approved.digest, scanner, dbVersion, ...(eventId ? { eventId } : {}) },
-    });
+    }, { required: true });
   }
 }

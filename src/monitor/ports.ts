@@ -17,8 +17,15 @@ export interface MonitorEvent {
 }
 
 export interface EventPublisher {
-  publish(event: MonitorEvent): Promise<void>;
+  /** `required`: throws unless every subscriber critical to the event handled it (intake's EventBus). */
+  publish(event: MonitorEvent, options?: { required?: boolean }): Promise<void>;
 }
+
+/**
+ * A bus subscriber (intake's EventHandler, declared structurally): `criticalFor` the event
+ * types a `required` publish fails on when it fails, `role` what the error calls it.
+ */
+export type EventSubscriber = ((event: MonitorEvent) => Promise<void> | void) & { criticalFor?: readonly string[]; role?: string };
 
 /** The audit outbox record of an event that happened at `at`. */
 export function outboxOf(event: MonitorEvent, at: string): OutboxRecord {

@@ -14,7 +14,6 @@
  * the next pass, which publishes it first, or to the health sweep.
  */
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import type { DomainEvent } from '../intake';
 import type { Logger } from '../lib/logger';
 import { matchInventory, type PlatformInventory } from '../scanners';
 import type { OsvDatabase } from '../scanners';
@@ -22,6 +21,7 @@ import { changedKeys, manifestOf } from '../scanners';
 import { summarize, type ScanReport } from '../scanners/types';
 import type { ApprovedDigest } from './approved-digests';
 import { publishPending, type PendingFindings } from './findings-outbox';
+import type { FindingsEvents } from './findings-updated';
 import type { RedisInventoryStore } from './inventory-store';
 import { RematchMemo, type KeptIdentity } from './rematch-memo';
 import { MATCHER_VERSION } from './matcher-version';
@@ -39,7 +39,8 @@ export interface RematchDeps {
   /** The re-match's own state between passes, and its report writes (./rematch-state.ts). */
   state: Pick<RedisRematchState, 'get' | 'put' | 'reports' | 'replaceIf' | 'writeIf' | 'outbox'>;
   approved: { list(): Promise<ApprovedDigest[]> };
-  events: { publish(event: DomainEvent): Promise<void> };
+  /** Where `findings.updated` goes, published `required` (a failed re-evaluation fails the pass). */
+  events: FindingsEvents;
   logger: Logger;
 }
 
@@ -125,9 +126,16 @@ export class RematchService {
   }
 
   async rematchAll(scanner: RematchableScanner, options: { full?: boolean } = {}): Promise<RematchResult> {
-    // Owed by an earlier pass that stopped between a write and its publish: published first, so
-    // that they come before this pass's events for the same digests.
-    const owed = await this.d.state.outbox.flush(this.d.events, { scanner: scanner.name });
+    // Owed by an earlier pass that stopped between a write and its publish (or whose publish
+    // failed: a health re-evaluation that failed): published first, so that they come before
+    // this pass's events for the same digests. One that fails again does not stop this pass: its
+    // record stays for the health sweep, and a digest this pass changes replaces it with its own
+    // (one record per digest: the newer event says all the older one did). Else a digest whose
+    // re-evaluation always fails would stop every pass of the scanner here.
+    const owed = await this.d.state.outbox.flush(this.d.events, { scanner: scanner.name, logger: this.d.logger }).catch((err: unknown) => {
+      this.d.logger.error({ error: err, scanner: scanner.name }, 're-match: findings.updated an earlier pass owed could not all be published; they stay owed (the health sweep publishes them)');
+      return 0;
+    });
     if (owed > 0) this.d.logger.warn({ scanner: scanner.name, events: owed }, 're-match: published the findings.updated an earlier pass wrote and did not publish');
     const { version, db } = await scanner.vulnerabilityData();
     const manifest = manifestOf(db);
@@ -248,7 +256,7 @@ export class RematchService {
     await this.d.inventories.touchAll(pass.scanner, touched);
     // Only the records written: a write refused ('current', 'other') owes nothing.
     const due = batch.flatMap((_, i) => (outcomes[i] === 'changed' ? [owed.get(i)!] : []));
-    await publishPending(this.d.events, this.d.state.outbox, due);
+    await publishPending(this.d.events, this.d.state.outbox, due, this.d.logger);
     return { outcomes, rewritten, whole: written };
   }
 

@@ -7,21 +7,26 @@
  * scan is never stored over a good report. The report is written only over the one its findings
  * were compared with (else read again: a report stored meanwhile may have other findings), with
  * the event it owes, in one script (./findings-outbox.ts), and the event is settled once
- * published: a rescan that dies in between (its retry finds the report stored and unchanged)
- * leaves it to the health sweep, which publishes it.
+ * published: a rescan that dies in between, or whose publish failed (a health re-evaluation
+ * that failed: this throws, and the run stops to be retried), leaves it owed; its retry finds the
+ * report stored and unchanged and publishes nothing, so the health sweep publishes it (its next
+ * run after the 60 s grace; it runs every `monitor.sweepEvery`, 15 minutes by default).
  */
-import type { DomainEvent } from '../intake';
+import type { Logger } from '../lib/logger';
 import type { ScanReport, ScanTarget } from '../scanners/types';
 import type { ApprovalStore, RequestStore } from '../store/types';
 import type { RegistryClient } from '../registry/types';
 import type { ApprovedDigest } from './approved-digests';
 import { publishPending, type FindingsOutbox } from './findings-outbox';
-import { sameFindings } from './findings-updated';
+import { sameFindings, type FindingsEvents } from './findings-updated';
 
 export interface RescanSink {
-  events: { publish(event: DomainEvent): Promise<void> };
+  /** Where `findings.updated` goes, published `required`: a failed re-evaluation throws, the event stays owed. */
+  events: FindingsEvents;
   /** Where a report is read, and written with the `findings.updated` it owes. */
   outbox: Pick<FindingsOutbox, 'current' | 'record' | 'storeReport' | 'settle'>;
+  /** Told of a settle that failed after a publish did (the publish's error is the one thrown). */
+  logger?: Pick<Logger, 'error'>;
 }
 
 /** How often a rescan's report is compared and written again when other reports keep landing first. */
@@ -39,7 +44,7 @@ export async function storeRescan(d: RescanSink, approved: ApprovedDigest, repor
     const owed = same ? null : d.outbox.record(approved, saved.scanner, saved.dbVersion);
     if (!(await d.outbox.storeReport(approved.digest, saved, owed, previous?.sha1 ?? null))) continue;
     if (!owed) return 'same';
-    await publishPending(d.events, d.outbox, [owed]);
+    await publishPending(d.events, d.outbox, [owed], d.logger);
     return 'changed';
   }
   return 'superseded';

@@ -9,8 +9,10 @@
  *    intake revocation service with a reason naming the findings, or put in the approvers'
  *    queue as a re-review (`approval.review_required`, audited with the change).
  * First, though: `findings.updated` events a writer stored with a report and did not publish
- * (it died in between; ./findings-outbox.ts) are published, once older than
- * FINDINGS_OUTBOX_GRACE_MS, so the approvals they name are re-evaluated now.
+ * (it died in between, or its publish failed: a health re-evaluation that failed;
+ * ./findings-outbox.ts) are published, once older than FINDINGS_OUTBOX_GRACE_MS (60 s: the
+ * writer may still be at it), so the approvals they name are re-evaluated at this run rather
+ * than at the hourly full one. One that fails again stays for the next run (logged).
  * Every step is idempotent, so two workers running the sweep at once do no harm.
  */
 import { FINDINGS_OUTBOX_GRACE_MS } from './findings-outbox';

@@ -14,10 +14,11 @@ import { RedisLedgerSnapshot } from '../store';
 import { DriftService } from './drift';
 import { DriftHistoryService, RedisDriftHistory } from './drift-history';
 import { FindingsOutbox } from './findings-outbox';
+import { FINDINGS_UPDATED } from './findings-updated';
 import { HealthService } from './health';
 import { RedisHealthStore } from './health-store';
 import { healthMetricsSource, type HealthCounts } from './metrics-source';
-import { SYSTEM_ACTOR, type EventPublisher, type MonitorEvent } from './ports';
+import { SYSTEM_ACTOR, type EventPublisher, type EventSubscriber } from './ports';
 import { RedisSnapshotStore } from './snapshot-store';
 import { SnapshotService } from './snapshots';
 import { ReviewService } from './review';
@@ -28,7 +29,7 @@ export interface MonitorPorts {
   approvals: ApprovalStore;
   requests: RequestStore;
   scanResults: ScanResultStore;
-  events: EventPublisher & { subscribe(handler: (event: MonitorEvent) => Promise<void> | void): void };
+  events: EventPublisher & { subscribe(handler: EventSubscriber): void };
   revocations: { revoke(p: Principal, input: { image: string; team: string; reason: string }): Promise<unknown> };
   requestService: { create(p: Principal, input: { image: string; team: string; justification: string; platforms?: string[] }): Promise<{ request: { id: string }; deduplicated?: string }> };
   resolve: (ref: ImageRef) => Promise<string>;
@@ -44,6 +45,18 @@ export interface Monitor {
   views: HealthViews;
   reviews: ReviewService;
   counts: () => Promise<HealthCounts>;
+}
+
+/**
+ * Health's bus subscriber, critical for `findings.updated`: that event is published `required`
+ * by a writer that keeps it owed until published (./findings-outbox.ts), so a re-evaluation that
+ * failed (Redis away) fails the publish, the record stays and the writer's pass or job is retried,
+ * instead of the approval waiting unevaluated for the hourly full sweep. For the other events it
+ * hears (an approval made, revoked) a failure is only logged, as before: those are published by
+ * intake steps that must not be undone by it, and the sweep re-evaluates every approval hourly.
+ */
+export function healthSubscriber(health: Pick<HealthService, 'subscriber'>): EventSubscriber {
+  return Object.assign(health.subscriber(), { criticalFor: [FINDINGS_UPDATED], role: 'approval health re-evaluation' });
 }
 
 const SYSTEM_ADMIN: Principal = { name: SYSTEM_ACTOR, roles: ['admin'], teams: ['*'], subject: 'system:monitor' };
@@ -73,10 +86,10 @@ export function createMonitor(config: Config, logger: Logger, redis: Redis, port
   });
   // Where the re-match and rescans leave the findings.updated they could not publish (the sweep publishes them).
   const findings = new FindingsOutbox(redis, prefix);
-  ports.events.subscribe(health.subscriber());
+  ports.events.subscribe(healthSubscriber(health));
   ports.events.subscribe(drift.subscriber());
   return {
-    health, drift, driftHistory: new DriftHistoryService(driftHistory), sweep: new HealthSweep(health, (before) => findings.flush(ports.events, { before })), views: new HealthViews(store), reviews: new ReviewService(health, config.policy.waivers.maxDays),
+    health, drift, driftHistory: new DriftHistoryService(driftHistory), sweep: new HealthSweep(health, (before) => findings.flush(ports.events, { before, logger: log })), views: new HealthViews(store), reviews: new ReviewService(health, config.policy.waivers.maxDays),
     snapshots: new SnapshotService({ store: new RedisSnapshotStore(redis, prefix), requests: ports.requests, health, all, retentionDays: config.monitor.snapshots.retentionDays }),
     counts: healthMetricsSource(store),
   };
