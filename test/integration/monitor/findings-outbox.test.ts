@@ -280,8 +280,8 @@ describe('findings.updated outbox', () => {
 
 describe('findings.updated outbox in the service', () => {
   it('the health sweep publishes an event owed for more than the grace, once', async () => {
+    // No in-process worker: its own scheduled sweep could publish the record before this one does.
     const app = await startTestApp({ worker: false });
-      // No in-process worker: its own scheduled sweep could publish the record before this one does.
     try {
       const events: DomainEvent[] = [];
       app.services.events.subscribe((e) => { if (e.type === 'findings.updated') events.push(e); });
