@@ -14,6 +14,7 @@ import type { ApprovedDigest } from '../../../src/monitor/approved-digests';
 import { RedisInventoryStore } from '../../../src/monitor/inventory-store';
 import { RematchService, type RematchResult } from '../../../src/monitor/rematch';
 import { RedisRematchState } from '../../../src/monitor/rematch-state';
+import { storeKeys } from '../../../src/store';
 import type { ScannedInventory } from '../../../src/scanners/builtin/adapter';
 import type { PlatformInventory } from '../../../src/scanners/builtin/match';
 import { OsvDatabase } from '../../../src/scanners/osv/database';
@@ -130,6 +131,12 @@ describe('delta re-match against a full re-match, on randomized data changes', (
         // Edited in place, not re-matched whole: only the multi-platform digests are.
         expect(d.whole).toBe(approved.filter((_, i) => i % 7 === 0).length);
         kept += d.digests - d.rewritten;
+        // Reports edited in place take their own size in Redis, not an append's doubled allocation.
+        for (const x of approved) {
+          const key = storeKeys(delta.prefix).scanResult('builtin', x.digest);
+          const [bytes, length] = await Promise.all([redis.memory('USAGE', key), redis.strlen(key)]);
+          expect(Number(bytes)).toBeLessThan(length * 1.25 + 256);
+        }
         changedDigests += d.changed;
       }
     }
