@@ -28,11 +28,14 @@ export interface FindingsEvents {
 
 /**
  * Publishes `findings.updated` for each approval of `approved` (a report of `scanner` at
- * `dbVersion` changed its findings). `eventId`: the outbox record's id, the same when the event
- * is published again (a receiver drops a repeat by it). Published `required`: a health
- * re-evaluation or audit append that failed throws here, so the writer leaves the event owed
- * (./findings-outbox.ts) and its pass or job fails and is retried, rather than the approval
- * waiting unevaluated for the hourly full sweep.
+ * `dbVersion` changed its findings). `eventId`: the outbox record's id; each approval's event
+ * carries `<id>:<team>/<repository>`, the same when the event is published again (a receiver
+ * drops a repeat by it, and one team's event is never taken for another's). Published
+ * `required`: a health re-evaluation or audit append that failed throws here, so the writer
+ * leaves the event owed (./findings-outbox.ts) and its pass or job fails and is retried, rather
+ * than the approval waiting unevaluated for the hourly full sweep. Every approval is tried
+ * before the first failure is thrown: one team whose evaluation keeps failing does not hold
+ * back another team's event.
  */
 export async function publishFindingsUpdated(
   events: FindingsEvents,
@@ -41,10 +44,16 @@ export async function publishFindingsUpdated(
   dbVersion: string | undefined,
   eventId?: string,
 ): Promise<void> {
+  let failure: unknown;
   for (const { team, repository } of approved.approvals) {
-    await events.publish({
-      type: FINDINGS_UPDATED, actor: 'system', target: `approval/${team}/${approved.digest}`,
-      details: { team, repository, digest: approved.digest, scanner, dbVersion, ...(eventId ? { eventId } : {}) },
-    }, { required: true });
+    try {
+      await events.publish({
+        type: FINDINGS_UPDATED, actor: 'system', target: `approval/${team}/${approved.digest}`,
+        details: { team, repository, digest: approved.digest, scanner, dbVersion, ...(eventId ? { eventId: `${eventId}:${team}/${repository}` } : {}) },
+      }, { required: true });
+    } catch (err) {
+      failure ??= err;
+    }
   }
+  if (failure !== undefined) throw failure;
 }
