@@ -67,7 +67,8 @@ function asAppError(code: string, message: string): AppError {
 
 /**
  * The block buffers of a pool's tasks: a task takes a spare one or a new one for each block it
- * sends, and its thread hands them all back with its result. Fresh 1 MiB buffers for every
+ * sends, and its thread hands back the first window of them (a thread holds no more) with its
+ * result: an image up to a window's size takes no new buffer. Fresh 1 MiB buffers for every
  * block of every scan were the main thread's largest allocation per image (issue 17: about as
  * many bytes as the image, page faults to fill them, and external memory that set off a full
  * garbage collection of the main heap every few images). At most `max` spares are kept.
@@ -79,12 +80,12 @@ export class BlockBuffers {
 
   constructor(private readonly max: number) {}
 
-  /** A block that owns its whole ArrayBuffer (transferable without detaching anything else). */
   /** Spare buffers kept now (for tests). */
   get spares(): number {
     return this.spare.length;
   }
 
+  /** A block that owns its whole ArrayBuffer (transferable without detaching anything else). */
   take(): Buffer {
     const spare = this.spare.pop();
     if (spare) return Buffer.from(spare);
