@@ -20,9 +20,9 @@ import { storeRescan, type RescanSink } from '../../../src/monitor/rescan-store'
 import { HealthSweep } from '../../../src/monitor/sweep';
 import type { ScannedInventory } from '../../../src/scanners/builtin/adapter';
 import { OsvDatabase } from '../../../src/scanners/osv/database';
+import { dbOf, digestOf, pypiFleet } from '../../harness/pypi-fleet';
 import { loadRecords } from '../../../src/scanners/osv/loader';
 import type { OsvRecord } from '../../../src/scanners/osv/schema';
-import type { InstalledPackage } from '../../../src/scanners/packages';
 import type { Finding, ScanReport } from '../../../src/scanners/types';
 import { RedisScanResultStore } from '../../../src/store';
 import { realworld } from '../../harness/realworld';
@@ -33,28 +33,11 @@ import { healthWorld, scanReport } from './health-world';
 
 jest.setTimeout(120_000);
 
-const digestOf = (n: number): string => `sha256:${n.toString(16).padStart(64, '0')}`;
 const logger = createLogger({ level: 'silent' });
-
-function dbOf(records: readonly OsvRecord[]): OsvDatabase {
-  const db = new OsvDatabase();
-  for (const r of records) db.add(r);
-  return db;
-}
 
 /** `count` single-image digests of PyPI packages at versions the real advisories list (each has findings under them). */
 function fleet(records: readonly OsvRecord[], count: number): ScannedInventory[] {
-  const pool: InstalledPackage[] = [];
-  for (const r of records) {
-    for (const a of r.affected ?? []) {
-      if (a.package.ecosystem !== 'PyPI' || !a.versions?.length) continue;
-      pool.push({ name: a.package.name, version: a.versions.at(-1)!, ecosystem: 'PyPI', path: `/srv/${a.package.name}` });
-    }
-  }
-  return Array.from({ length: count }, (_, d) => ({
-    scanner: 'builtin', digest: digestOf(7000 + d), repository: `quarantine/outbox${d}`, scannedAt: '2026-12-01T10:00:00.000Z', dbVersion: 'osv-seed',
-    images: [{ manifestDigest: digestOf(11000 + d), packages: pool.slice((d * 7) % 400, ((d * 7) % 400) + 25).map((p, k) => ({ ...p, path: `${p.path}/${k}` })), coverage: [], hardening: [] }],
-  }));
+  return pypiFleet(records, count, { base: 7000, manifestBase: 11000, repositoryPrefix: 'quarantine/outbox', slice: (d) => [(d * 7) % 400, ((d * 7) % 400) + 25] });
 }
 
 /** A Harbor report of `findings` at data `dbVersion`. */

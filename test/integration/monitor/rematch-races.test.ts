@@ -13,10 +13,9 @@ import { RedisInventoryStore } from '../../../src/monitor/inventory-store';
 import { RematchService } from '../../../src/monitor/rematch';
 import { RedisRematchState } from '../../../src/monitor/rematch-state';
 import type { ScannedInventory } from '../../../src/scanners/builtin/adapter';
-import { OsvDatabase } from '../../../src/scanners/osv/database';
+import { dbOf, pypiFleet } from '../../harness/pypi-fleet';
 import { loadRecords } from '../../../src/scanners/osv/loader';
 import type { OsvRecord } from '../../../src/scanners/osv/schema';
-import type { InstalledPackage } from '../../../src/scanners/packages';
 import { summarize, type ScanReport } from '../../../src/scanners/types';
 import { RedisScanResultStore } from '../../../src/store';
 import { changeRecords } from '../../harness/osv-changes';
@@ -26,27 +25,9 @@ import { services, uniqueName } from '../../harness/services';
 
 jest.setTimeout(120_000);
 
-const digestOf = (n: number): string => `sha256:${n.toString(16).padStart(64, '0')}`;
-
-function dbOf(records: readonly OsvRecord[]): OsvDatabase {
-  const db = new OsvDatabase();
-  for (const r of records) db.add(r);
-  return db;
-}
-
 /** `count` single-image digests of PyPI packages at versions the real advisories list (each has findings). */
 function fleet(records: readonly OsvRecord[], count: number): ScannedInventory[] {
-  const pool: InstalledPackage[] = [];
-  for (const r of records) {
-    for (const a of r.affected ?? []) {
-      if (a.package.ecosystem !== 'PyPI' || !a.versions?.length) continue;
-      pool.push({ name: a.package.name, version: a.versions.at(-1)!, ecosystem: 'PyPI', path: `/srv/${a.package.name}` });
-    }
-  }
-  return Array.from({ length: count }, (_, d) => ({
-    scanner: 'builtin', digest: digestOf(5000 + d), repository: `quarantine/race${d}`, scannedAt: '2026-12-01T10:00:00.000Z', dbVersion: 'osv-seed',
-    images: [{ manifestDigest: digestOf(9000 + d), packages: pool.slice(d * 40, d * 40 + 40).map((p, k) => ({ ...p, path: `${p.path}/${k}` })), coverage: [], hardening: [] }],
-  }));
+  return pypiFleet(records, count, { base: 5000, manifestBase: 9000, repositoryPrefix: 'quarantine/race', slice: (d) => [d * 40, d * 40 + 40] });
 }
 
 describe('re-match and reports stored meanwhile', () => {
