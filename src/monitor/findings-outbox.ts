@@ -22,8 +22,10 @@
  *
  * Duplicates: a flush racing a live writer may publish its event twice. Health re-evaluation
  * is idempotent (same findings: same state, no transition, no `approval.*` event); the audit
- * log records the second `findings.updated`, and a webhook endpoint subscribed to it gets it
- * twice, with the same `eventId` in its data to drop it by.
+ * log records the second `findings.updated`; a webhook endpoint subscribed to it gets it under
+ * the same CloudEvent id and `webhook-id` (derived from the `eventId` in its data:
+ * ../events/cloudevents.ts), so a delivery still queued is not queued again and a receiver
+ * drops the repeat.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import type Redis from 'ioredis';
@@ -194,7 +196,7 @@ export class FindingsOutbox {
  * every time (its approval unreadable) must not hold back the rest. The first publish error is
  * thrown after the settle, so the writer's pass or job fails and is retried. A settle that fails
  * after a publish did is logged (`logger`), not thrown: the publish's error says why, and the
- * records left unsettled are only published again (a repeat consumers drop by its `eventId`).
+ * records left unsettled are only published again (a repeat consumers drop by its id).
  */
 export async function publishPending(
   events: FindingsEvents,
