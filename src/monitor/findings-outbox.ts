@@ -159,6 +159,18 @@ export class FindingsOutbox {
     for (const [err] of (await pipe.exec()) ?? []) if (err) throw err;
   }
 
+  /** The record owed for `scanner`'s report of `digest`, or null (none, or unreadable: the sweep drops those). */
+  async owedFor(scanner: string, digest: string): Promise<PendingFindings | null> {
+    const text = await this.redis.hget(this.key, pendingField(scanner, digest));
+    if (text === null) return null;
+    try {
+      const parsed = pendingSchema.safeParse(JSON.parse(text));
+      return parsed.success && parsed.data.scanner === scanner && parsed.data.digest === digest ? parsed.data : null;
+    } catch {
+      return null;
+    }
+  }
+
   /** The pending records (of `scanner`, if given), oldest first; an unreadable one is dropped. */
   async pending(scanner?: string): Promise<PendingFindings[]> {
     const out: PendingFindings[] = [];
