@@ -10,6 +10,7 @@
  * per server), BENCH_CONNECTIONS (16), BENCH_ROUNDS (5: the servers take turns, SECONDS/ROUNDS each),
  * BENCH_CPU_PROF (a directory: each server writes its V8 CPU profile there, `<kind>.cpuprofile`),
  * BENCH_NODE_ARGS_WEBHOOK / BENCH_NODE_ARGS_BARE (node options of that server only, for tuning experiments).
+ * BENCH_VERBOSE (set: each round's reviews/s and CPU per review, to see JIT warm-up and other load round by round).
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -104,6 +105,7 @@ interface Figures { requests: number; seconds: number; p50: number[]; p99: numbe
 /** One round of load on one server, added to its figures. */
 async function round(s: Server, f: Figures, seconds: number, requests: ReturnType<typeof requestsFor>): Promise<void> {
   const before = await cpuOf(s);
+  const cpu0 = f.cpu;
   const r = await autocannon({ url: s.url, connections: CONNECTIONS, duration: seconds, requests });
   f.cpu += (await cpuOf(s)) - before;
   if (r.non2xx > 0 || r.errors > 0) throw new Error(`${s.kind}: ${r.non2xx} non-2xx answers, ${r.errors} errors`);
@@ -111,6 +113,7 @@ async function round(s: Server, f: Figures, seconds: number, requests: ReturnTyp
   f.seconds += r.duration;
   f.p50.push(r.latency.p50);
   f.p99.push(r.latency.p99);
+  if (process.env.BENCH_VERBOSE) console.log(`  ${s.kind} round: ${(r.requests.total / r.duration).toFixed(0)} reviews/s, ${(((f.cpu - cpu0) * 1e6) / r.requests.total).toFixed(1)} µs/review`);
 }
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
