@@ -90,13 +90,33 @@ async function startServer(kind: string, cert: { certFile: string; keyFile: stri
   // Node options of one server only (BENCH_NODE_ARGS_WEBHOOK, BENCH_NODE_ARGS_BARE), for tuning experiments.
   const extra = (process.env[`BENCH_NODE_ARGS_${kind.toUpperCase()}`] ?? '').split(' ').filter(Boolean);
   const child: ChildProcess = fork(__filename, ['--serve', kind, cert.certFile, cert.keyFile, redisUrl], { stdio: 'inherit', execArgv: [...process.execArgv, ...profile, ...extra] });
-  const [{ port }] = (await once(child, 'message')) as [{ port: number }];
+  const { port } = await reply<{ port: number }>(child, kind);
   return { kind, child, url: `https://127.0.0.1:${port}` };
+}
+
+/**
+ * The child's next message, or an error if it exits first: a server that dies (a crash, a V8
+ * check failure under a tracing flag) fails the run instead of leaving it waiting for ever.
+ */
+async function reply<T>(child: ChildProcess, kind: string): Promise<T> {
+  if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${kind} server exited (${child.exitCode ?? child.signalCode})`);
+  // Both waits are abortable, so that no listener is left behind on the child at every call.
+  const done = new AbortController();
+  const exited = once(child, 'exit', { signal: done.signal }).then(([code, signal]) => { throw new Error(`${kind} server exited (${String(code ?? signal)}) before answering`); });
+  exited.catch(() => undefined);
+  try {
+    const answered = once(child, 'message', { signal: done.signal });
+    answered.catch(() => undefined);
+    const [message] = (await Promise.race([answered, exited])) as [T];
+    return message;
+  } finally {
+    done.abort();
+  }
 }
 
 async function cpuOf(s: Server): Promise<number> {
   s.child.send('cpu');
-  const [{ cpu }] = (await once(s.child, 'message')) as [{ cpu: number }];
+  const { cpu } = await reply<{ cpu: number }>(s.child, s.kind);
   return cpu;
 }
 
