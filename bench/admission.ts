@@ -177,15 +177,22 @@ async function main(): Promise<void> {
     // server's own CPU per review depends much less on it, and bounds the ratio an idle machine gives.
     console.log(`CPU per review bare/webhook: ${(perReview(figures.bare) / perReview(figures.hook)).toFixed(2)}`);
   } finally {
-    await Promise.all(servers.map(async (s) => {
-      const exited = once(s.child, 'exit');
-      s.child.send('exit');
-      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5000).unref())]);
-      s.child.kill();
-    }));
-    await redis.stop();
-    // The certificate's temp folder: every run left one behind in /tmp.
-    rmSync(cert.dir, { recursive: true, force: true });
+    try {
+      // A child that already died has no IPC channel left: sending to it would throw (and leave
+      // Redis running, holding the bench lock); it is only waited for when still alive.
+      await Promise.allSettled(servers.map(async (s) => {
+        if (s.child.exitCode !== null || s.child.signalCode !== null) return;
+        const exited = once(s.child, 'exit');
+        exited.catch(() => undefined);
+        if (s.child.connected) s.child.send('exit', () => undefined);
+        await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5000).unref())]);
+        s.child.kill();
+      }));
+    } finally {
+      await redis.stop();
+      // The certificate's temp folder: every run left one behind in /tmp.
+      rmSync(cert.dir, { recursive: true, force: true });
+    }
   }
 }
 

@@ -157,7 +157,7 @@ export class ClairNotificationService {
           .catch((err: unknown) => ({ o: 'failed' as const, error: err }));
         if (outcome.o === 'failed') {
           const what = 'stored' in outcome
-            ? 'Clair report read again but not stored, or stored and its findings.updated not handled (the event stays owed: the health sweep publishes it); a retry reads it again'
+            ? 'Clair report read again but not stored, or stored and its findings.updated not handled (the event stays owed: a retry that reads it again, or the health sweep, publishes it)'
             : 'Clair report could not be read again; the stored one stays until a retry reads it';
           this.d.logger.warn({ scanner: n.scanner, 'clair.notification_id': n.notificationId, digest: approved.digest, error: outcome.error }, what);
           failed.push(approved.digest);

@@ -9,8 +9,10 @@
  * waits for whichever comes first: the next re-match pass of that scanner ({@link
  * FindingsOutbox.flush} at its start; the builtin scanner's, after its next sync or the retry of
  * the failed one), or the health sweep, a scheduled job every `monitor.sweepEvery` (15 minutes by
- * default), which publishes the records older than {@link FINDINGS_OUTBOX_GRACE_MS}. So an owed
- * event of a Harbor or Clair rescan waits up to about one sweep period: at least once, not at once.
+ * default), which publishes the records older than {@link FINDINGS_OUTBOX_GRACE_MS}. An owed
+ * event of a Harbor or Clair rescan is also published by the rescan's next run over that digest
+ * (the next rescan tick, or the notification's retry: ./rescan-store.ts), which finds the report
+ * stored; a rescan never run again leaves it to the sweep. At least once, not always at once.
  *
  * One record per scanner and digest (a Redis hash, field `scanner|digest`): a newer report's
  * record replaces an older one still pending, so a digest is never announced out of order by

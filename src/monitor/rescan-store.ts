@@ -10,8 +10,9 @@
  * published: a rescan that dies in between, or whose publish failed (a health re-evaluation
  * that failed: this throws, and the run stops to be retried), leaves it owed; its retry finds the
  * report stored and unchanged, and publishes the event still owed for it (a writer racing the
- * retry may publish it too: the repeat carries the same id). A rescan never retried leaves it
- * to the health sweep (its next run after the 60 s grace; every `monitor.sweepEvery`).
+ * retry may publish it too: the repeat carries the same id; a publish that fails again is
+ * logged, not thrown). A rescan never retried leaves it to the health sweep (its next run after
+ * the 60 s grace; every `monitor.sweepEvery`).
  */
 import type { Logger } from '../lib/logger';
 import type { ScanReport, ScanTarget } from '../scanners/types';
@@ -44,11 +45,22 @@ export async function storeRescan(d: RescanSink, approved: ApprovedDigest, repor
     const same = !!previous && sameFindings(previous.report.findings, saved.findings);
     const owed = same ? null : d.outbox.record(approved, saved.scanner, saved.dbVersion);
     if (!(await d.outbox.storeReport(approved.digest, saved, owed, previous?.sha1 ?? null))) continue;
+    if (owed) {
+      await publishPending(d.events, d.outbox, [owed], d.logger);
+      return 'changed';
+    }
     // Same findings: nothing new to tell, unless an earlier run of this rescan wrote them and
-    // died (or failed to publish) before telling: that event is still owed, and this run owes it.
-    const due = owed ?? await d.outbox.owedFor(saved.scanner, approved.digest);
-    if (due) await publishPending(d.events, d.outbox, [due], d.logger);
-    return owed ? 'changed' : 'same';
+    // died (or failed to publish) before telling: that event is still owed, and this run tries
+    // it. Best effort: a record that fails every time (its approval unreadable) must not fail
+    // this rescan, or every later run (and each Clair notification naming the digest) would
+    // stop here; it stays owed for the health sweep.
+    const inherited = await d.outbox.owedFor(saved.scanner, approved.digest);
+    if (inherited) {
+      await publishPending(d.events, d.outbox, [inherited], d.logger).catch((err: unknown) => {
+        d.logger?.error({ error: err, scanner: saved.scanner, digest: approved.digest }, 'findings.updated still owed for a stored report could not be published; it stays owed for the health sweep');
+      });
+    }
+    return 'same';
   }
   return 'superseded';
 }

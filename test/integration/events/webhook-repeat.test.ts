@@ -30,6 +30,7 @@ describe('a republished event', () => {
     queue = new WebhookQueue(redis, uniqueName('repeat'));
   });
   afterAll(async () => {
+    await queue.queue.obliterate({ force: true });
     await queue.close();
     redis.disconnect();
   });

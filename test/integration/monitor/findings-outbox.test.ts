@@ -200,6 +200,23 @@ describe('findings.updated outbox', () => {
     }
   });
 
+  it('a retried rescan whose inherited event fails to publish again still completes (same), logs it, and leaves it owed for the sweep', async () => {
+    const prefix = uniqueName('outbox-stuck');
+    const outbox = new FindingsOutbox(redis, prefix);
+    const approved: ApprovedDigest = { digest: digestOf(7), approvals: [{ team: 'payments', repository: 'app' }] };
+    const report = harbor([vuln('CVE-A')], 'v2');
+    const failing = { publish: async () => { throw new Error('approval unreadable'); } };
+    await expect(storeRescan({ outbox, events: failing }, approved, report, async () => 'v2')).rejects.toThrow('approval unreadable');
+    const errors: unknown[] = [];
+    // The next run over the digest: the same findings; the owed event fails again, the run goes on.
+    expect(await storeRescan({ outbox, events: failing, logger: { error: (o: unknown) => { errors.push(o); } } }, approved, report, async () => 'v2')).toBe('same');
+    expect(errors).toEqual([expect.objectContaining({ scanner: 'harbor', digest: approved.digest })]);
+    expect((await outbox.pending()).map((r) => r.digest)).toEqual([approved.digest]);
+    const published: DomainEvent[] = [];
+    expect(await outbox.flush({ publish: async (e) => { published.push(e); } })).toBe(1);
+    expect(published).toHaveLength(1);
+  });
+
   it('a writer finishing its publish never settles the record of a newer report written meanwhile', async () => {
     const prefix = uniqueName('outbox-settle');
     const outbox = new FindingsOutbox(redis, prefix);
