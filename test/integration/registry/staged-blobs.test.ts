@@ -6,12 +6,13 @@
  * by the registry.
  */
 import { Readable } from 'node:stream';
-import { randomFile, sha256 } from '../../harness/images';
+import { buildImage, pushImage, randomFile, sha256 } from '../../harness/images';
 import { services, uniqueName } from '../../harness/services';
 import { DistributionClient } from '../../../src/registry/client';
 import type { RegistryError } from '../../../src/registry/errors';
 import { StagedBlobs } from '../../../src/registry/staged-blobs';
 import { DigestVerifier } from '../../../src/registry/verify';
+import { attachSbom } from '../../../src/scanners';
 import { rejection } from './helpers';
 
 async function drain(stream: Readable): Promise<Buffer> {
@@ -112,5 +113,15 @@ describe('staged blobs of the internal client', () => {
     const other = await rejection(client.getBlob(uniqueName('staged-other'), digest, good.length).then(drain)) as RegistryError;
     expect(other.hasCode('BLOB_UNKNOWN')).toBe(true);
     expect(staged.bytes).toBe(good.length);
+  });
+
+  it('keeps no copy of the blobs of an SBOM attached as a referrer (nothing reads them back)', async () => {
+    const repo = uniqueName('staged-sbom');
+    const img = await buildImage({ layers: [{ files: { a: 'a' } }] });
+    await pushImage(svc.internal.url, repo, 'v1', img);
+    const before = staged.bytes;
+    await attachSbom(client, repo, img.digest, Buffer.from(JSON.stringify({ bomFormat: 'CycloneDX', components: [] })), new Date().toISOString());
+    expect(staged.bytes).toBe(before);
+    expect(staged.recordingBytes).toBe(0);
   });
 });
