@@ -221,7 +221,12 @@ async function runPipeline(s: Shared, workers: number, build: string, run: numbe
   const base = `http://127.0.0.1:${port}`;
   try {
     await waitFor(async () => (await fetch(`${base}/readyz`)).ok, 'the API', 180000);
-    await new Promise((r) => setTimeout(r, 1000)); // workers connect and load the OSV database
+    // A worker serves its metrics once it has started (scanners checked, scan threads warm,
+    // queues joined): the burst, and the CPU measured, start only then, so that no process's
+    // start-up is counted as work of the burst (a fixed wait of 1 s was not always enough with
+    // two workers starting on a busy machine).
+    await waitFor(async () => (await Promise.all(metricsPorts.slice(1).map((p) => fetch(`http://127.0.0.1:${p}/metrics`).then((r) => r.ok)))).every(Boolean), 'the workers', 180000);
+    await new Promise((r) => setTimeout(r, 1000)); // workers join their queues
     const groups: Proc[] = [
       { name: 'portcullis', pids: () => procs.map((p) => p.pid ?? 0) },
       ...procs.map((p, i) => ({ name: i === 0 ? '  api' : `  worker-${i - 1}`, pids: () => [p.pid ?? 0] })),
