@@ -13,7 +13,7 @@ import { isValidDigest } from './reference';
 import { RegistryError } from './errors';
 import { header, Session, type SessionOptions } from './session';
 import { StagedCopy, type StagedBlobs } from './staged-blobs';
-import type { BlobInfo, BlobReadOptions, ManifestResponse, RegistryWriter, ReservedCopy, UploadJournal, UploadOptions } from './types';
+import type { BlobInfo, BlobReadOptions, ManifestResponse, RegistryWriter, ReservedCopy, UploadJournal, UploadOptions, WholeBlob } from './types';
 import { cancelUpload, mountBlob, uploadBlob, type CancelOutcome } from './upload';
 import { digestOf, DigestVerifier, mismatch, VerifiedCopy } from './verify';
 
@@ -138,7 +138,7 @@ export class DistributionClient implements RegistryWriter {
     const kept = this.options.stagedBlobs?.take(repository, digest);
     // Verified already: these are the bytes that hashed to the digest when they were copied in
     // (see ./staged-blobs.ts), so they are served without hashing them again.
-    if (kept && (expectedSize === undefined || kept.size === expectedSize)) return Readable.from(blocksOf(kept.bytes), { objectMode: false });
+    if (kept && (expectedSize === undefined || kept.size === expectedSize)) return keptStream(kept.bytes);
     const res = await this.session.must({
       method: 'GET', url: `/v2/${repository}/blobs/${digest}`, scopes: [repositoryScope(repository, 'pull')],
       ok: [200], follow: true, signal: opts.signal, what: `GET blob ${repository}@${digest}`,
@@ -239,12 +239,33 @@ function concurrentWrite(err: unknown, reference: string, digest: string): unkno
   return new RegistryError(err.code, err.message, { cause: err, temporary: true, httpStatus: err.httpStatus, errors: err.errors, details: err.details });
 }
 
-/** A kept blob as the reader gets it: 1 MiB views of its buffer, not one chunk of its whole size. */
-function* blocksOf(bytes: Buffer): Generator<Buffer> {
-  for (let at = 0; at < bytes.length; at += BLOCK) yield bytes.subarray(at, at + BLOCK);
-}
-
 const BLOCK = 1024 * 1024;
+
+/**
+ * A kept blob as the reader gets it: 1 MiB views of its buffer (not one chunk of its whole
+ * size), or the whole buffer to a reader that moves it elsewhere ({@link WholeBlob}: the scan
+ * threads, which so get a staged layer without a copy).
+ */
+function keptStream(bytes: Buffer): Readable & WholeBlob {
+  let at = 0;
+  const stream = new Readable({
+    read() {
+      if (at >= bytes.length) {
+        this.push(null);
+        return;
+      }
+      this.push(bytes.subarray(at, at + BLOCK));
+      at += BLOCK;
+    },
+  }) as Readable & WholeBlob;
+  stream.takeWhole = () => {
+    if (at > 0 || stream.destroyed) return null;
+    at = bytes.length;
+    stream.destroy();
+    return bytes;
+  };
+  return stream;
+}
 
 async function readCapped(res: IncomingMessage, limit: number, what: string): Promise<Buffer> {
   try {

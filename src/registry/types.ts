@@ -113,6 +113,24 @@ export interface ReservedCopy {
   release(): void;
 }
 
+/**
+ * A blob stream that can give its bytes away whole (a staged blob, kept in memory: see
+ * src/registry/staged-blobs.ts), so that a reader that moves them elsewhere (a scan thread)
+ * takes the buffer instead of copying it out chunk by chunk.
+ */
+export interface WholeBlob {
+  /**
+   * The blob's verified bytes in a buffer that owns its whole ArrayBuffer, now the caller's
+   * (free to transfer); the stream then ends unread. Null once anything was read from the stream.
+   */
+  takeWhole(): Buffer | null;
+}
+
+/** Whether `stream` can give its bytes away whole ({@link WholeBlob}). */
+export function isWholeBlob(stream: unknown): stream is WholeBlob {
+  return typeof (stream as Partial<WholeBlob> | null)?.takeWhole === 'function';
+}
+
 /** Options of a blob read. */
 export interface BlobReadOptions {
   /** Aborts the read. */

@@ -11,6 +11,7 @@ import { services, uniqueName } from '../../harness/services';
 import { DistributionClient } from '../../../src/registry/client';
 import type { RegistryError } from '../../../src/registry/errors';
 import { StagedBlobs } from '../../../src/registry/staged-blobs';
+import { isWholeBlob, type WholeBlob } from '../../../src/registry/types';
 import { DigestVerifier } from '../../../src/registry/verify';
 import { attachSbom } from '../../../src/scanners';
 import { rejection } from './helpers';
@@ -123,5 +124,30 @@ describe('staged blobs of the internal client', () => {
     await attachSbom(client, repo, img.digest, Buffer.from(JSON.stringify({ bomFormat: 'CycloneDX', components: [] })), new Date().toISOString());
     expect(staged.bytes).toBe(before);
     expect(staged.recordingBytes).toBe(0);
+  });
+
+  it('gives a kept blob away whole (its verified buffer) to a reader that moves it, only before anything was read', async () => {
+    const repo = uniqueName('staged');
+    const data = randomFile(2_500_000);
+    const digest = sha256(data);
+    await client.uploadBlob(repo, digest, data.length, Readable.from([data]));
+    const stream = await client.getBlob(repo, digest, data.length);
+    expect(isWholeBlob(stream)).toBe(true);
+    const whole = (stream as Readable & WholeBlob).takeWhole()!;
+    expect(whole.equals(data)).toBe(true);
+    // It owns its ArrayBuffer (transferable without detaching anything else), and is given once.
+    expect(whole.byteOffset === 0 && whole.buffer.byteLength === data.length).toBe(true);
+    expect((stream as Readable & WholeBlob).takeWhole()).toBeNull();
+
+    await client.uploadBlob(repo, digest, data.length, Readable.from([data]));
+    const read = await client.getBlob(repo, digest, data.length) as Readable & WholeBlob;
+    const first = await new Promise<Buffer>((resolve) => read.once('data', resolve));
+    expect(first.length).toBeGreaterThan(0);
+    expect(read.takeWhole()).toBeNull();
+    read.destroy();
+    // A read from the registry (nothing kept) is a verifying stream, not a whole blob.
+    const fromRegistry = await client.getBlob(repo, digest, data.length);
+    expect(isWholeBlob(fromRegistry)).toBe(false);
+    fromRegistry.destroy();
   });
 });

@@ -7,7 +7,7 @@ import { Readable } from 'node:stream';
 import { parentPort } from 'node:worker_threads';
 import { isAppError } from '../../../lib/errors';
 import { inventoryImage } from '../inventory-image';
-import { WINDOW, type FeedMessage, type ReplyMessage, type TaskMessage, type ThreadReady } from './protocol';
+import { BLOCK_BYTES, WINDOW, type FeedMessage, type ReplyMessage, type TaskMessage, type ThreadReady } from './protocol';
 
 /**
  * One layer's bytes as they arrive. The reader pulls blocks from here (Readable.from asks for
@@ -52,7 +52,8 @@ async function run({ task, port }: TaskMessage): Promise<void> {
   let current = 0;
   port.on('message', (m: FeedMessage) => {
     if (m.t === 'data') {
-      if (received.length < WINDOW) received.push(m.buf);
+      // Only block buffers go back for reuse; a whole layer sent at once is not one.
+      if (received.length < WINDOW && m.buf.byteLength === BLOCK_BYTES) received.push(m.buf);
       queueAt(current).put(Buffer.from(m.buf, 0, m.len));
     }
     else if (m.t === 'end') queueAt(current++).end();
