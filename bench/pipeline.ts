@@ -30,7 +30,8 @@
  * layout to the next; default: this checkout). An entry `<checkout>+inline` runs that build with
  * its builtin scans on each worker's event loop instead of its scan threads (./inline-scans.ts,
  * a preload of the bench, not a product mode): scan threads against none, in one build; an
- * entry `<checkout>+threads=N` runs it with `worker.scanThreads: N` (overriding BENCH_SCAN_THREADS).
+ * entry `<checkout>+threads=N` runs it with `worker.scanThreads: N` (overriding BENCH_SCAN_THREADS);
+ * `<checkout>+node=<option>` (repeatable) gives its worker processes that node option (GC tuning).
  *
  * Also printed per run: Redis commands per request, by command (`INFO commandstats`), so that a
  * change in round trips shows beside the CPU it costs.
@@ -154,11 +155,16 @@ async function api<T>(base: string, token: string, method: string, url: string, 
 
 interface RequestView { id: string; status: string; createdAt: string; history: Array<{ status: string; at: string }>; error: unknown }
 
-/** A BENCH_BUILDS entry: a built checkout, whether its scans run on the event loop (`+inline`), its scan threads (`+threads=N`). */
-function parseBuild(entry: string): { root: string; inline: boolean; threads?: number } {
+/**
+ * A BENCH_BUILDS entry: a built checkout, whether its scans run on the event loop (`+inline`),
+ * its scan threads (`+threads=N`), node options of its worker processes (`+node=--flag=value`,
+ * once per option).
+ */
+function parseBuild(entry: string): { root: string; inline: boolean; threads?: number; nodeArgs: string[] } {
   const [root, ...options] = entry.split('+');
   const threads = options.find((o) => o.startsWith('threads='));
-  return { root: path.resolve(root), inline: options.includes('inline'), ...(threads ? { threads: Number(threads.slice('threads='.length)) } : {}) };
+  const nodeArgs = options.filter((o) => o.startsWith('node=')).map((o) => o.slice('node='.length));
+  return { root: path.resolve(root), inline: options.includes('inline'), nodeArgs, ...(threads ? { threads: Number(threads.slice('threads='.length)) } : {}) };
 }
 
 function spawnPortcullis(entry: string, role: string, configFile: string, log: string, metricsPort: number): ChildProcess {
@@ -166,7 +172,7 @@ function spawnPortcullis(entry: string, role: string, configFile: string, log: s
   const inline = build.inline && role === 'worker' ? ['--require', path.join(build.root, 'dist', 'bench', 'inline-scans.js')] : [];
   const out = openSync(log, 'a');
   const profile = PROFILE ? ['--cpu-prof', '--cpu-prof-dir', path.join(PROFILE, path.basename(path.dirname(log)), path.basename(log, '.log'))] : [];
-  const extra = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const extra = [...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean), ...(role === 'worker' ? build.nodeArgs : [])];
   return spawn(process.execPath, [...profile, ...extra, ...inline, path.join(build.root, 'dist', 'src', 'main.js'), '--role', role], {
     cwd: build.root, stdio: ['ignore', out, out],
     env: { ...process.env, PORTCULLIS_CONFIG: configFile, PORTCULLIS_METRICS_PORT: String(metricsPort), PORTCULLIS_AUDIT_KEY: process.env.PORTCULLIS_AUDIT_KEY ?? AUDIT_KEY },
