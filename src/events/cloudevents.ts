@@ -4,8 +4,15 @@
  * the domain event's type under `io.portcullis.` (`io.portcullis.approval.revoked`), `subject`
  * the image digest when the event is about one (receivers route and de-duplicate on it), else
  * the target; `data` carries the actor, the target and the event's details.
+ *
+ * `id` is random, except for an event whose details carry a stable `eventId` (findings.updated,
+ * from its outbox record: ../monitor/findings-outbox.ts): an event the outbox publishes again
+ * after a crash gets the same id, as CloudEvents allows for a re-sent event ("consumers MAY
+ * assume that events with identical source and id are duplicates"). The webhook delivery's job
+ * id and `webhook-id` are this id, so the repeat is not queued while the first delivery is, and
+ * a receiver that already had it drops it as Standard Webhooks asks.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 
 /** The part of a domain event that goes out (declared here so that events does not import intake). */
 export interface OutboundEvent {
@@ -32,7 +39,7 @@ export function toCloudEvent(event: OutboundEvent, source: string, now: Date = n
   const digest = typeof event.details.digest === 'string' ? event.details.digest : undefined;
   return {
     specversion: '1.0',
-    id: randomUUID(),
+    id: typeof event.details.eventId === 'string' ? stableId(source, event.type, event.details.eventId) : randomUUID(),
     source,
     type: `${CLOUDEVENT_TYPE_PREFIX}${event.type}`,
     subject: digest ?? event.target,
@@ -40,6 +47,19 @@ export function toCloudEvent(event: OutboundEvent, source: string, now: Date = n
     datacontenttype: 'application/json',
     data: { ...event.details, actor: event.actor, target: event.target },
   };
+}
+
+/**
+ * A UUID (RFC 9562 version 8, name-based on SHA-256) of the source, the type and the event's own
+ * id: the same event gives the same id, at any replica, and the shape is a UUID like the others
+ * (BullMQ job ids refuse `:`, which eventIds contain).
+ */
+function stableId(source: string, type: string, eventId: string): string {
+  const h = createHash('sha256').update(`${source}\n${type}\n${eventId}`).digest();
+  h[6] = (h[6] & 0x0f) | 0x80; // version 8
+  h[8] = (h[8] & 0x3f) | 0x80; // variant 10
+  const x = h.subarray(0, 16).toString('hex');
+  return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20, 32)}`;
 }
 
 /**

@@ -22,8 +22,10 @@
  *
  * Duplicates: a flush racing a live writer may publish its event twice. Health re-evaluation
  * is idempotent (same findings: same state, no transition, no `approval.*` event); the audit
- * log records the second `findings.updated`, and a webhook endpoint subscribed to it gets it
- * twice, with the same `eventId` in its data to drop it by.
+ * log records the second `findings.updated`; a webhook endpoint subscribed to it gets it under
+ * the same CloudEvent id and `webhook-id` (derived from the `eventId` in its data:
+ * ../events/cloudevents.ts), so a delivery still queued is not queued again and a receiver
+ * drops the repeat.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import type Redis from 'ioredis';
@@ -157,6 +159,18 @@ export class FindingsOutbox {
     for (const [err] of (await pipe.exec()) ?? []) if (err) throw err;
   }
 
+  /** The record owed for `scanner`'s report of `digest`, or null (none, or unreadable: the sweep drops those). */
+  async owedFor(scanner: string, digest: string): Promise<PendingFindings | null> {
+    const text = await this.redis.hget(this.key, pendingField(scanner, digest));
+    if (text === null) return null;
+    try {
+      const parsed = pendingSchema.safeParse(JSON.parse(text));
+      return parsed.success && parsed.data.scanner === scanner && parsed.data.digest === digest ? parsed.data : null;
+    } catch {
+      return null;
+    }
+  }
+
   /** The pending records (of `scanner`, if given), oldest first; an unreadable one is dropped. */
   async pending(scanner?: string): Promise<PendingFindings[]> {
     const out: PendingFindings[] = [];
@@ -194,7 +208,7 @@ export class FindingsOutbox {
  * every time (its approval unreadable) must not hold back the rest. The first publish error is
  * thrown after the settle, so the writer's pass or job fails and is retried. A settle that fails
  * after a publish did is logged (`logger`), not thrown: the publish's error says why, and the
- * records left unsettled are only published again (a repeat consumers drop by its `eventId`).
+ * records left unsettled are only published again (a repeat consumers drop by its id).
  */
 export async function publishPending(
   events: FindingsEvents,

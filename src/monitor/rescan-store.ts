@@ -9,8 +9,9 @@
  * the event it owes, in one script (./findings-outbox.ts), and the event is settled once
  * published: a rescan that dies in between, or whose publish failed (a health re-evaluation
  * that failed: this throws, and the run stops to be retried), leaves it owed; its retry finds the
- * report stored and unchanged and publishes nothing, so the health sweep publishes it (its next
- * run after the 60 s grace; it runs every `monitor.sweepEvery`, 15 minutes by default).
+ * report stored and unchanged, and publishes the event still owed for it (a writer racing the
+ * retry may publish it too: the repeat carries the same id). A rescan never retried leaves it
+ * to the health sweep (its next run after the 60 s grace; every `monitor.sweepEvery`).
  */
 import type { Logger } from '../lib/logger';
 import type { ScanReport, ScanTarget } from '../scanners/types';
@@ -24,7 +25,7 @@ export interface RescanSink {
   /** Where `findings.updated` goes, published `required`: a failed re-evaluation throws, the event stays owed. */
   events: FindingsEvents;
   /** Where a report is read, and written with the `findings.updated` it owes. */
-  outbox: Pick<FindingsOutbox, 'current' | 'record' | 'storeReport' | 'settle'>;
+  outbox: Pick<FindingsOutbox, 'current' | 'record' | 'storeReport' | 'settle' | 'owedFor'>;
   /** Told of a settle that failed after a publish did (the publish's error is the one thrown). */
   logger?: Pick<Logger, 'error'>;
 }
@@ -43,9 +44,11 @@ export async function storeRescan(d: RescanSink, approved: ApprovedDigest, repor
     const same = !!previous && sameFindings(previous.report.findings, saved.findings);
     const owed = same ? null : d.outbox.record(approved, saved.scanner, saved.dbVersion);
     if (!(await d.outbox.storeReport(approved.digest, saved, owed, previous?.sha1 ?? null))) continue;
-    if (!owed) return 'same';
-    await publishPending(d.events, d.outbox, [owed], d.logger);
-    return 'changed';
+    // Same findings: nothing new to tell, unless an earlier run of this rescan wrote them and
+    // died (or failed to publish) before telling: that event is still owed, and this run owes it.
+    const due = owed ?? await d.outbox.owedFor(saved.scanner, approved.digest);
+    if (due) await publishPending(d.events, d.outbox, [due], d.logger);
+    return owed ? 'changed' : 'same';
   }
   return 'superseded';
 }

@@ -132,7 +132,7 @@ describe('findings.updated outbox', () => {
     expect(side.published).toEqual([]);
   });
 
-  it('a rescan dying before its publish: the health sweep publishes the owed event after the grace, and the approval is at risk', async () => {
+  it('a rescan dying before its publish, never retried: the health sweep publishes the owed event after the grace, and the approval is at risk', async () => {
     const world = healthWorld('outbox-sweep', { registry: 'docker.io', repository: 'library/nginx', tag: '1.25' });
     try {
       world.bus.subscribe(world.health.subscriber());
@@ -146,9 +146,6 @@ describe('findings.updated outbox', () => {
       // The process dies as it starts publishing (here: the bus throws).
       const dying: RescanSink = { outbox, events: { publish: async () => { throw new Error('worker killed'); } } };
       await expect(storeRescan(dying, approved, report, async () => 'v2')).rejects.toThrow('worker killed');
-      // Its retry finds the report stored: the same findings, nothing to announce.
-      const live: RescanSink = { outbox, events: world.bus };
-      expect(await storeRescan(live, approved, report, async () => 'v2')).toBe('same');
       expect((await world.health.of([a]))[0]?.state).toBe('ok');
 
       const sweep = new HealthSweep(world.health, (before) => outbox.flush(world.bus, { before }));
@@ -167,6 +164,37 @@ describe('findings.updated outbox', () => {
       await world.bus.publish(repeat!);
       expect(world.events.filter((e) => e.type === 'approval.at_risk')).toHaveLength(1);
       expect((await world.health.of([a]))[0]?.state).toBe('at_risk');
+    } finally {
+      await world.close();
+    }
+  });
+
+  it('a rescan dying before its publish, then retried: the retry finds the same findings stored and publishes the event still owed, once', async () => {
+    const world = healthWorld('outbox-retry', { registry: 'docker.io', repository: 'library/nginx', tag: '1.25' });
+    try {
+      world.bus.subscribe(world.health.subscriber());
+      const digest = `sha256:${'d'.repeat(64)}`;
+      const a = await world.approved({ team: 'payments', digest });
+      await world.health.evaluate(a);
+      const outbox = new FindingsOutbox(world.redis, world.prefix, { now: () => world.clock.now().getTime() });
+      const approved: ApprovedDigest = { digest, approvals: [{ team: 'payments', repository: a.image }] };
+      world.clock.advance(1000);
+      const report: ScanReport = scanReport([vuln('CVE-2026-4242')], world.clock.now());
+      const dying: RescanSink = { outbox, events: { publish: async () => { throw new Error('worker killed'); } } };
+      await expect(storeRescan(dying, approved, report, async () => 'v2')).rejects.toThrow('worker killed');
+      expect(await outbox.owedFor(report.scanner, digest)).toMatchObject({ digest, scanner: report.scanner });
+      // The job's retry, within the grace: the findings are those stored, but the event is owed.
+      const live: RescanSink = { outbox, events: world.bus };
+      expect(await storeRescan(live, approved, report, async () => 'v2')).toBe('same');
+      expect((await world.health.of([a]))[0]).toMatchObject({ state: 'at_risk', blocking: [expect.objectContaining({ id: 'CVE-2026-4242' })] });
+      expect(world.events.filter((e) => e.type === 'findings.updated')).toHaveLength(1);
+      expect(await outbox.owedFor(report.scanner, digest)).toBeNull();
+      // Settled: another run of the same rescan, and the sweep after the grace, publish nothing more.
+      expect(await storeRescan(live, approved, report, async () => 'v2')).toBe('same');
+      world.clock.advance(FINDINGS_OUTBOX_GRACE_MS + 1000);
+      expect((await new HealthSweep(world.health, (before) => outbox.flush(world.bus, { before })).run()).republished).toBe(0);
+      expect(world.events.filter((e) => e.type === 'findings.updated')).toHaveLength(1);
+      expect(world.events.filter((e) => e.type === 'approval.at_risk')).toHaveLength(1);
     } finally {
       await world.close();
     }
@@ -214,6 +242,7 @@ describe('findings.updated outbox', () => {
         return r;
       },
       record: (a, scanner, v) => outbox.record(a, scanner, v), storeReport: (...a) => outbox.storeReport(...a), settle: (r) => outbox.settle(r),
+      owedFor: (scanner, digest) => outbox.owedFor(scanner, digest),
     };
     expect(await storeRescan({ outbox: slow, events: bus }, approved, harbor([vuln('CVE-0')], 'v2'), async () => 'v2')).toBe('changed');
     expect((await results.get('harbor', approved.digest))?.dbVersion).toBe('v2');
@@ -239,6 +268,7 @@ describe('findings.updated outbox', () => {
       record: (a, scanner, v) => outbox.record(a, scanner, v),
       storeReport: (...a) => outbox.storeReport(...a),
       settle: (r) => outbox.settle(r),
+      owedFor: (scanner, digest) => outbox.owedFor(scanner, digest),
     };
     const outcomes = await Promise.all(Array.from({ length: 60 }, (_, w) => {
       const digest = digests[w % digests.length]!;

@@ -20,6 +20,22 @@ describe('CloudEvents', () => {
     expect(toCloudEvent({ type: 'request.created', actor: 'dev', target: 'request/r1', details: {} }, 'urn:test').subject).toBe('request/r1');
   });
 
+  it('gives an event with a stable eventId the same id every time it is made (a republished event), a UUID like the others', () => {
+    const ev = (eventId: string, type = 'findings.updated') => ({ type, actor: 'system', target: `approval/payments/${digest}`, details: { team: 'payments', digest, eventId } });
+    const a = toCloudEvent(ev('1-0:payments/app'), 'urn:test', new Date('2026-12-01T10:00:00Z'));
+    const again = toCloudEvent(ev('1-0:payments/app'), 'urn:test', new Date('2026-12-02T10:00:00Z'));
+    expect(again.id).toBe(a.id);
+    expect(a.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(a.data.eventId).toBe('1-0:payments/app');
+    // Another record, another team's event of the record, another type or source: another id.
+    const others = [toCloudEvent(ev('2-0:payments/app'), 'urn:test'), toCloudEvent(ev('1-0:logistics/app'), 'urn:test'),
+      toCloudEvent(ev('1-0:payments/app', 'approval.at_risk'), 'urn:test'), toCloudEvent(ev('1-0:payments/app'), 'urn:other')];
+    expect(new Set([a.id, ...others.map((o) => o.id)]).size).toBe(5);
+    // Without an eventId (or with one that is not a string) each event is new.
+    const plain = { type: 'request.created', actor: 'dev', target: 'request/r1', details: { eventId: 7 } };
+    expect(toCloudEvent(plain, 'urn:test').id).not.toBe(toCloudEvent(plain, 'urn:test').id);
+  });
+
   it.each([
     [['*'], 'request.created', true],
     [['request.*'], 'request.status_changed', true],
