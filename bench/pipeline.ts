@@ -153,7 +153,10 @@ async function api<T>(base: string, token: string, method: string, url: string, 
   return (await res.json()) as T;
 }
 
-interface RequestView { id: string; status: string; createdAt: string; history: Array<{ status: string; at: string }>; error: unknown }
+interface RequestView {
+  id: string; status: string; createdAt: string; history: Array<{ status: string; at: string }>; error: unknown;
+  scans?: Array<{ scanner: string; status: string; findings?: unknown[]; error?: unknown }>;
+}
 
 /**
  * A BENCH_BUILDS entry: a built checkout, whether its scans run on the event loop (`+inline`),
@@ -272,6 +275,10 @@ async function runPipeline(s: Shared, workers: number, build: string, run: numbe
     const views = await Promise.all(ids.map((id) => api<RequestView>(base, token, 'GET', `/v1/requests/${id}`)));
     const failed = views.filter((v) => v.status !== 'awaiting_approval');
     if (failed.length) throw new Error(`${failed.length} requests did not reach awaiting_approval: ${JSON.stringify(failed[0].error)}`);
+    // A build that skipped or failed its scans would look cheap: every request must have been scanned.
+    const unscanned = views.filter((v) => !v.scans?.some((r) => r.scanner === 'builtin' && r.status === 'succeeded'));
+    if (unscanned.length) throw new Error(`${unscanned.length} requests have no succeeded builtin scan: ${JSON.stringify(unscanned[0].scans)}`);
+    const findings = views.reduce((n, v) => n + (v.scans?.find((r) => r.scanner === 'builtin')?.findings?.length ?? 0), 0);
     const start = Math.min(...views.map((v) => Date.parse(v.createdAt)));
     const ends = views.map((v) => Date.parse(v.history.find((h) => h.status === 'awaiting_approval')!.at));
     const total = (Math.max(...ends) - start) / 1000;
@@ -288,7 +295,7 @@ async function runPipeline(s: Shared, workers: number, build: string, run: numbe
     const rss = procs.map((p) => peakRssMiB(p.pid ?? 0));
     const reads = await Promise.all(metricsPorts.slice(1).map((p) => stagedReads(p)));
     console.log(`\n== ${workers} worker process(es), concurrency ${CONCURRENCY} each, ${N} requests${BUILDS.length > 1 ? `, build ${build}` : ''} ==`);
-    console.log(`submitted in ${(submitted / 1000).toFixed(1)} s; burst total ${total.toFixed(1)} s; ${(N / total * 60).toFixed(0)} requests/min`);
+    console.log(`submitted in ${(submitted / 1000).toFixed(1)} s; burst total ${total.toFixed(1)} s; ${(N / total * 60).toFixed(0)} requests/min; every request scanned (${(findings / N).toFixed(1)} builtin findings per request)`);
     console.log(`request → awaiting_approval: p50 ${percentile(latency, 50).toFixed(1)} s (${(percentile(latency, 50) / total).toFixed(2)} of total), p95 ${percentile(latency, 95).toFixed(1)} s (${(percentile(latency, 95) / total).toFixed(2)} of total), first ${latency[0].toFixed(1)} s`);
     console.log(`started → awaiting_approval: p50 ${percentile(inFlight, 50).toFixed(1)} s, p95 ${percentile(inFlight, 95).toFixed(1)} s; at most ${mostOpen} requests between staging and awaiting_approval at once`);
     for (const [name, secs] of used) console.log(`CPU ${name.padEnd(11)} ${secs.toFixed(1)} s total, ${(secs / N * 1000).toFixed(0)} ms/request`);
