@@ -10,6 +10,7 @@
  * per server), BENCH_CONNECTIONS (16), BENCH_ROUNDS (5: the servers take turns, SECONDS/ROUNDS each),
  * BENCH_CPU_PROF (a directory: each server writes its V8 CPU profile there, `<kind>.cpuprofile`),
  * BENCH_NODE_ARGS_WEBHOOK / BENCH_NODE_ARGS_BARE (node options of that server only, for tuning experiments).
+ * BENCH_VERBOSE (set: each round's reviews/s and CPU per review, to see JIT warm-up and other load round by round).
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -89,13 +90,33 @@ async function startServer(kind: string, cert: { certFile: string; keyFile: stri
   // Node options of one server only (BENCH_NODE_ARGS_WEBHOOK, BENCH_NODE_ARGS_BARE), for tuning experiments.
   const extra = (process.env[`BENCH_NODE_ARGS_${kind.toUpperCase()}`] ?? '').split(' ').filter(Boolean);
   const child: ChildProcess = fork(__filename, ['--serve', kind, cert.certFile, cert.keyFile, redisUrl], { stdio: 'inherit', execArgv: [...process.execArgv, ...profile, ...extra] });
-  const [{ port }] = (await once(child, 'message')) as [{ port: number }];
+  const { port } = await reply<{ port: number }>(child, kind);
   return { kind, child, url: `https://127.0.0.1:${port}` };
+}
+
+/**
+ * The child's next message, or an error if it exits first: a server that dies (a crash, a V8
+ * check failure under a tracing flag) fails the run instead of leaving it waiting for ever.
+ */
+async function reply<T>(child: ChildProcess, kind: string): Promise<T> {
+  if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${kind} server exited (${child.exitCode ?? child.signalCode})`);
+  // Both waits are abortable, so that no listener is left behind on the child at every call.
+  const done = new AbortController();
+  const exited = once(child, 'exit', { signal: done.signal }).then(([code, signal]) => { throw new Error(`${kind} server exited (${String(code ?? signal)}) before answering`); });
+  exited.catch(() => undefined);
+  try {
+    const answered = once(child, 'message', { signal: done.signal });
+    answered.catch(() => undefined);
+    const [message] = (await Promise.race([answered, exited])) as [T];
+    return message;
+  } finally {
+    done.abort();
+  }
 }
 
 async function cpuOf(s: Server): Promise<number> {
   s.child.send('cpu');
-  const [{ cpu }] = (await once(s.child, 'message')) as [{ cpu: number }];
+  const { cpu } = await reply<{ cpu: number }>(s.child, s.kind);
   return cpu;
 }
 
@@ -104,6 +125,7 @@ interface Figures { requests: number; seconds: number; p50: number[]; p99: numbe
 /** One round of load on one server, added to its figures. */
 async function round(s: Server, f: Figures, seconds: number, requests: ReturnType<typeof requestsFor>): Promise<void> {
   const before = await cpuOf(s);
+  const cpu0 = f.cpu;
   const r = await autocannon({ url: s.url, connections: CONNECTIONS, duration: seconds, requests });
   f.cpu += (await cpuOf(s)) - before;
   if (r.non2xx > 0 || r.errors > 0) throw new Error(`${s.kind}: ${r.non2xx} non-2xx answers, ${r.errors} errors`);
@@ -111,6 +133,7 @@ async function round(s: Server, f: Figures, seconds: number, requests: ReturnTyp
   f.seconds += r.duration;
   f.p50.push(r.latency.p50);
   f.p99.push(r.latency.p99);
+  if (process.env.BENCH_VERBOSE) console.log(`  ${s.kind} round: ${(r.requests.total / r.duration).toFixed(0)} reviews/s, ${(((f.cpu - cpu0) * 1e6) / r.requests.total).toFixed(1)} µs/review`);
 }
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
