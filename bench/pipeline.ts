@@ -30,7 +30,8 @@
  * layout to the next; default: this checkout). An entry `<checkout>+inline` runs that build with
  * its builtin scans on each worker's event loop instead of its scan threads (./inline-scans.ts,
  * a preload of the bench, not a product mode): scan threads against none, in one build; an
- * entry `<checkout>+threads=N` runs it with `worker.scanThreads: N` (overriding BENCH_SCAN_THREADS).
+ * entry `<checkout>+threads=N` runs it with `worker.scanThreads: N` (overriding BENCH_SCAN_THREADS);
+ * `<checkout>+node=<option>` (repeatable) gives its worker processes that node option (GC tuning).
  *
  * Also printed per run: Redis commands per request, by command (`INFO commandstats`), so that a
  * change in round trips shows beside the CPU it costs.
@@ -152,13 +153,21 @@ async function api<T>(base: string, token: string, method: string, url: string, 
   return (await res.json()) as T;
 }
 
-interface RequestView { id: string; status: string; createdAt: string; history: Array<{ status: string; at: string }>; error: unknown }
+interface RequestView {
+  id: string; status: string; createdAt: string; history: Array<{ status: string; at: string }>; error: unknown;
+  scans?: Array<{ scanner: string; status: string; findings?: unknown[]; error?: unknown }>;
+}
 
-/** A BENCH_BUILDS entry: a built checkout, whether its scans run on the event loop (`+inline`), its scan threads (`+threads=N`). */
-function parseBuild(entry: string): { root: string; inline: boolean; threads?: number } {
+/**
+ * A BENCH_BUILDS entry: a built checkout, whether its scans run on the event loop (`+inline`),
+ * its scan threads (`+threads=N`), node options of its worker processes (`+node=--flag=value`,
+ * once per option).
+ */
+function parseBuild(entry: string): { root: string; inline: boolean; threads?: number; nodeArgs: string[] } {
   const [root, ...options] = entry.split('+');
   const threads = options.find((o) => o.startsWith('threads='));
-  return { root: path.resolve(root), inline: options.includes('inline'), ...(threads ? { threads: Number(threads.slice('threads='.length)) } : {}) };
+  const nodeArgs = options.filter((o) => o.startsWith('node=')).map((o) => o.slice('node='.length));
+  return { root: path.resolve(root), inline: options.includes('inline'), nodeArgs, ...(threads ? { threads: Number(threads.slice('threads='.length)) } : {}) };
 }
 
 function spawnPortcullis(entry: string, role: string, configFile: string, log: string, metricsPort: number): ChildProcess {
@@ -166,7 +175,7 @@ function spawnPortcullis(entry: string, role: string, configFile: string, log: s
   const inline = build.inline && role === 'worker' ? ['--require', path.join(build.root, 'dist', 'bench', 'inline-scans.js')] : [];
   const out = openSync(log, 'a');
   const profile = PROFILE ? ['--cpu-prof', '--cpu-prof-dir', path.join(PROFILE, path.basename(path.dirname(log)), path.basename(log, '.log'))] : [];
-  const extra = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const extra = [...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean), ...(role === 'worker' ? build.nodeArgs : [])];
   return spawn(process.execPath, [...profile, ...extra, ...inline, path.join(build.root, 'dist', 'src', 'main.js'), '--role', role], {
     cwd: build.root, stdio: ['ignore', out, out],
     env: { ...process.env, PORTCULLIS_CONFIG: configFile, PORTCULLIS_METRICS_PORT: String(metricsPort), PORTCULLIS_AUDIT_KEY: process.env.PORTCULLIS_AUDIT_KEY ?? AUDIT_KEY },
@@ -221,7 +230,12 @@ async function runPipeline(s: Shared, workers: number, build: string, run: numbe
   const base = `http://127.0.0.1:${port}`;
   try {
     await waitFor(async () => (await fetch(`${base}/readyz`)).ok, 'the API', 180000);
-    await new Promise((r) => setTimeout(r, 1000)); // workers connect and load the OSV database
+    // A worker serves its metrics once it has started (scanners checked, scan threads warm,
+    // queues joined): the burst, and the CPU measured, start only then, so that no process's
+    // start-up is counted as work of the burst (a fixed wait of 1 s was not always enough with
+    // two workers starting on a busy machine).
+    await waitFor(async () => (await Promise.all(metricsPorts.slice(1).map((p) => fetch(`http://127.0.0.1:${p}/metrics`).then((r) => r.ok)))).every(Boolean), 'the workers', 180000);
+    await new Promise((r) => setTimeout(r, 1000)); // workers join their queues
     const groups: Proc[] = [
       { name: 'portcullis', pids: () => procs.map((p) => p.pid ?? 0) },
       ...procs.map((p, i) => ({ name: i === 0 ? '  api' : `  worker-${i - 1}`, pids: () => [p.pid ?? 0] })),
@@ -261,6 +275,10 @@ async function runPipeline(s: Shared, workers: number, build: string, run: numbe
     const views = await Promise.all(ids.map((id) => api<RequestView>(base, token, 'GET', `/v1/requests/${id}`)));
     const failed = views.filter((v) => v.status !== 'awaiting_approval');
     if (failed.length) throw new Error(`${failed.length} requests did not reach awaiting_approval: ${JSON.stringify(failed[0].error)}`);
+    // A build that skipped or failed its scans would look cheap: every request must have been scanned.
+    const unscanned = views.filter((v) => !v.scans?.some((r) => r.scanner === 'builtin' && r.status === 'succeeded'));
+    if (unscanned.length) throw new Error(`${unscanned.length} requests have no succeeded builtin scan: ${JSON.stringify(unscanned[0].scans)}`);
+    const findings = views.reduce((n, v) => n + (v.scans?.find((r) => r.scanner === 'builtin')?.findings?.length ?? 0), 0);
     const start = Math.min(...views.map((v) => Date.parse(v.createdAt)));
     const ends = views.map((v) => Date.parse(v.history.find((h) => h.status === 'awaiting_approval')!.at));
     const total = (Math.max(...ends) - start) / 1000;
@@ -277,7 +295,7 @@ async function runPipeline(s: Shared, workers: number, build: string, run: numbe
     const rss = procs.map((p) => peakRssMiB(p.pid ?? 0));
     const reads = await Promise.all(metricsPorts.slice(1).map((p) => stagedReads(p)));
     console.log(`\n== ${workers} worker process(es), concurrency ${CONCURRENCY} each, ${N} requests${BUILDS.length > 1 ? `, build ${build}` : ''} ==`);
-    console.log(`submitted in ${(submitted / 1000).toFixed(1)} s; burst total ${total.toFixed(1)} s; ${(N / total * 60).toFixed(0)} requests/min`);
+    console.log(`submitted in ${(submitted / 1000).toFixed(1)} s; burst total ${total.toFixed(1)} s; ${(N / total * 60).toFixed(0)} requests/min; every request scanned (${(findings / N).toFixed(1)} builtin findings per request)`);
     console.log(`request → awaiting_approval: p50 ${percentile(latency, 50).toFixed(1)} s (${(percentile(latency, 50) / total).toFixed(2)} of total), p95 ${percentile(latency, 95).toFixed(1)} s (${(percentile(latency, 95) / total).toFixed(2)} of total), first ${latency[0].toFixed(1)} s`);
     console.log(`started → awaiting_approval: p50 ${percentile(inFlight, 50).toFixed(1)} s, p95 ${percentile(inFlight, 95).toFixed(1)} s; at most ${mostOpen} requests between staging and awaiting_approval at once`);
     for (const [name, secs] of used) console.log(`CPU ${name.padEnd(11)} ${secs.toFixed(1)} s total, ${(secs / N * 1000).toFixed(0)} ms/request`);

@@ -186,10 +186,11 @@ export const configSchema = z.strictObject({
     retries: z.number().int().min(0).max(20).default(5).describe('retries of a temporary failure per blob (backoff with jitter)'),
     /**
      * Blobs just staged, kept in the worker's memory (registry/staged-blobs.ts) so that the scan
-     * that follows reads them without a second trip to the registry; checked against their
-     * digest before they are read. A blob bigger than a third of this streams as before.
+     * that follows reads them without a second trip to the registry. What is kept is a copy
+     * made as the blob was verified against its digest while staging (the copy is what was
+     * hashed), so it is read without a second hash. A blob bigger than a third of this streams as before.
      */
-    keepStagedMb: z.number().int().min(0).max(8192).default(96).describe('MiB of just-staged blobs a worker keeps in memory for the scan that follows (checked against their digest before use; a blob over a third of it is not kept); 0 = off'),
+    keepStagedMb: z.number().int().min(0).max(8192).default(96).describe('MiB of just-staged blobs a worker keeps in memory for the scan that follows (a copy of the bytes made and hashed as they were verified against their digest while staging, so the scan reads them without hashing again; a blob over a third of it is not kept); 0 = off'),
   }).prefault({}),
   mover: moverSchema.prefault({}),
   audit: auditConfigSchema,

@@ -12,26 +12,12 @@ import { bareType, isSchema1, MANIFEST_ACCEPT, MAX_MANIFEST_SIZE, parseManifest 
 import { isValidDigest } from './reference';
 import { RegistryError } from './errors';
 import { header, Session, type SessionOptions } from './session';
-import type { StagedBlobs } from './staged-blobs';
-import type { BlobInfo, ManifestResponse, RegistryWriter, UploadJournal, UploadOptions } from './types';
+import { StagedCopy, type StagedBlobs } from './staged-blobs';
+import type { BlobInfo, BlobReadOptions, ManifestResponse, RegistryWriter, ReservedCopy, UploadJournal, UploadOptions, WholeBlob } from './types';
 import { cancelUpload, mountBlob, uploadBlob, type CancelOutcome } from './upload';
-import { digestOf, DigestVerifier, hasherFor, mismatch } from './verify';
+import { digestOf, DigestVerifier, mismatch, VerifiedCopy } from './verify';
 
 /** How to reach one registry, and how to upload to it. */
-/** Whether `chunks` hash to `digest`, yielding to the event loop every few MiB. */
-async function hashesTo(chunks: readonly Buffer[], digest: string): Promise<boolean> {
-  const hash = hasherFor(digest);
-  let since = 0;
-  for (const chunk of chunks) {
-    hash.update(chunk);
-    if ((since += chunk.length) >= 4 * 1024 * 1024) {
-      since = 0;
-      await new Promise<void>((r) => setImmediate(r));
-    }
-  }
-  return `${digest.split(':')[0]}:${hash.digest('hex')}` === digest;
-}
-
 export interface ClientOptions extends SessionOptions {
   /**
    * Upload blobs in PATCH chunks of this many bytes (raised to the registry's
@@ -148,25 +134,25 @@ export class DistributionClient implements RegistryWriter {
     return { digest, size: contentLength(res) ?? -1 };
   }
 
-  async getBlob(repository: string, digest: string, expectedSize?: number, signal?: AbortSignal): Promise<Readable> {
+  async getBlob(repository: string, digest: string, expectedSize?: number, opts: BlobReadOptions = {}): Promise<Readable> {
     const kept = this.options.stagedBlobs?.take(repository, digest);
-    if (kept && (expectedSize === undefined || kept.size === expectedSize)) {
-      // Checked against the digest before a byte is handed out, so that bytes that do not match
-      // (a fault of this process's memory: they matched when uploaded) are never served, and
-      // the registry, which verified them at upload, is asked instead of failing the read.
-      if (await hashesTo(kept.chunks, digest)) return Readable.from(kept.chunks, { objectMode: false });
-      this.session.logger.warn({ repository, digest }, 'registry: a staged blob kept in memory no longer matches its digest; read from the registry instead');
-    }
+    // Verified already: these are the bytes that hashed to the digest when they were copied in
+    // (see ./staged-blobs.ts), so they are served without hashing them again.
+    if (kept && (expectedSize === undefined || kept.size === expectedSize)) return keptStream(kept.bytes);
     const res = await this.session.must({
       method: 'GET', url: `/v2/${repository}/blobs/${digest}`, scopes: [repositoryScope(repository, 'pull')],
-      ok: [200], follow: true, signal, what: `GET blob ${repository}@${digest}`,
+      ok: [200], follow: true, signal: opts.signal, what: `GET blob ${repository}@${digest}`,
     });
     const declared = contentLength(res);
     if (expectedSize !== undefined && declared !== undefined && declared !== expectedSize) {
       res.destroy();
       throw mismatch(`blob ${digest}: registry announces ${declared} bytes, expected ${expectedSize}`, { digest, size: expectedSize, got: declared });
     }
-    const verifier = new DigestVerifier(digest, expectedSize ?? declared);
+    const size = expectedSize ?? declared;
+    // A copy of another blob or size is not filled (it stays unverified, so nothing keeps it).
+    const wanted = opts.copyInto;
+    const copy = wanted instanceof VerifiedCopy && wanted.digest === digest && wanted.size === size ? wanted : undefined;
+    const verifier = new DigestVerifier(digest, size, copy);
     pipeline(res, verifier, () => undefined);
     return verifier;
   }
@@ -192,19 +178,39 @@ export class DistributionClient implements RegistryWriter {
     return mountBlob(this.session, repository, digest, fromRepository);
   }
 
+  /**
+   * A copy of a blob about to be uploaded to `repository`, for the read of its source to fill
+   * as it verifies it ({@link BlobReadOptions.copyInto}); passed to {@link uploadBlob}, it is
+   * kept for the read that follows the upload (./staged-blobs.ts) without a second hash. Null
+   * when this client keeps nothing, or no room is left. {@link ReservedCopy.release} it when
+   * its upload is not made.
+   */
+  reserveCopy(repository: string, digest: string, size: number): ReservedCopy | null {
+    return this.options.stagedBlobs?.reserve(repository, digest, size) ?? null;
+  }
+
   async uploadBlob(repository: string, digest: string, size: number, body: Readable, opts: UploadOptions = {}): Promise<void> {
     const options = { chunkSize: this.options.chunkSize, signal: opts.signal, journal: this.options.uploadJournal };
-    const recorder = this.options.stagedBlobs?.recorder(repository, digest, size);
-    if (!recorder) return uploadBlob(this.session, repository, digest, size, body, options);
-    // pipeline, not pipe: a source that fails (a digest mismatch) fails the upload's body too.
-    pipeline(body, recorder, () => undefined);
+    const staged = this.options.stagedBlobs;
+    if (!staged) return uploadBlob(this.session, repository, digest, size, body, options);
+    let copy = opts.copy instanceof StagedCopy ? opts.copy : null;
+    if (opts.copy === undefined) {
+      // Nobody made a copy while reading the source: the upload makes one, verifying its body.
+      copy = staged.reserve(repository, digest, size);
+      if (copy) {
+        const verifier = new DigestVerifier(digest, size, copy);
+        // pipeline, not pipe: a source that fails fails the upload's body too.
+        pipeline(body, verifier, () => undefined);
+        body = verifier;
+      }
+    }
     try {
-      await uploadBlob(this.session, repository, digest, size, recorder, options);
+      await uploadBlob(this.session, repository, digest, size, body, options);
       // Only now: the registry answered 201, so it holds exactly these bytes under `digest`.
-      this.options.stagedBlobs?.keep(recorder);
+      if (copy) staged.keep(copy, repository, digest);
     } finally {
       // A failed upload keeps nothing and gives its room back.
-      this.options.stagedBlobs?.release(recorder);
+      if (copy) staged.release(copy);
     }
   }
 
@@ -231,6 +237,34 @@ function concurrentWrite(err: unknown, reference: string, digest: string): unkno
   if (!(err instanceof RegistryError) || !err.hasCode('DIGEST_INVALID') || err.temporary) return err;
   if (isValidDigest(reference) && reference !== digest) return err;
   return new RegistryError(err.code, err.message, { cause: err, temporary: true, httpStatus: err.httpStatus, errors: err.errors, details: err.details });
+}
+
+const BLOCK = 1024 * 1024;
+
+/**
+ * A kept blob as the reader gets it: 1 MiB views of its buffer (not one chunk of its whole
+ * size), or the whole buffer to a reader that moves it elsewhere ({@link WholeBlob}: the scan
+ * threads, which so get a staged layer without a copy).
+ */
+function keptStream(bytes: Buffer): Readable & WholeBlob {
+  let at = 0;
+  const stream = new Readable({
+    read() {
+      if (at >= bytes.length) {
+        this.push(null);
+        return;
+      }
+      this.push(bytes.subarray(at, at + BLOCK));
+      at += BLOCK;
+    },
+  }) as Readable & WholeBlob;
+  stream.takeWhole = () => {
+    if (at > 0 || stream.destroyed) return null;
+    at = bytes.length;
+    stream.destroy();
+    return bytes;
+  };
+  return stream;
 }
 
 async function readCapped(res: IncomingMessage, limit: number, what: string): Promise<Buffer> {

@@ -90,11 +90,18 @@ export async function copyImage(src: CopySource, dst: CopyTarget, opts: CopyOpti
         const present = await dst.client.headBlob(dst.repository, blob.digest);
         if (present && (present.size === blob.size || present.size < 0)) return skip(blob);
         if (sameRegistry && src.repository !== dst.repository && (await dst.client.mountBlob(dst.repository, blob.digest, src.repository))) return skip(blob);
-        const body = await src.client.getBlob(src.repository, blob.digest, blob.size);
-        const counted = new Counter((n) => { sent += n; progress.bytesDone += n; emit('blob', blob.digest); });
-        // pipeline, not pipe: an upload that fails must also close the source response.
-        pipeline(body, counted, () => undefined);
-        await dst.client.uploadBlob(dst.repository, blob.digest, blob.size, counted, { signal: abort.signal });
+        // The destination may keep the blob for the read that follows (the scan of a staged
+        // image): the source's read copies it as it verifies it, so it is hashed once, here.
+        const copy = dst.client.reserveCopy?.(dst.repository, blob.digest, blob.size) ?? null;
+        try {
+          const body = await src.client.getBlob(src.repository, blob.digest, blob.size, copy ? { copyInto: copy } : undefined);
+          const counted = new Counter((n) => { sent += n; progress.bytesDone += n; emit('blob', blob.digest); });
+          // pipeline, not pipe: an upload that fails must also close the source response.
+          pipeline(body, counted, () => undefined);
+          await dst.client.uploadBlob(dst.repository, blob.digest, blob.size, counted, { signal: abort.signal, copy });
+        } finally {
+          copy?.release();
+        }
         progress.blobsDone++;
         emit('blob-done', blob.digest);
       });

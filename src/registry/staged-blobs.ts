@@ -5,18 +5,24 @@
  * read of each layer, registry side and HTTP side, was the largest cost of the pipeline beyond
  * its floor).
  *
- * Safety is the registry read's: an entry is kept only once the registry accepted the upload
- * (201 on the closing PUT, which it gives only for bytes that hash to the digest), an entry is
- * found only by the repository it was uploaded to (a blob another repository lacks is not
- * served for it), and a read from here is verified against the digest as it streams, exactly
- * as one from the registry. Memory is bounded whatever the layer sizes: blobs over
- * `maxBlobBytes` are not kept (they stream as before), the total is capped (oldest out first),
- * an entry lives `ttlMs` at most and is dropped when it is read. The cap counts uploads still
- * running too: a recorder reserves its blob's size when it is made (a burst of concurrent copies
- * records no more than the cap between them; an upload that finds no room streams unrecorded),
- * and gives the reservation back when it is kept or when its upload failed ({@link StagedBlobs.release}).
+ * What is kept is a {@link VerifiedCopy}: the blob's bytes copied into memory of their own as
+ * they were verified against the digest (by the copy's source read, ./copy.ts, or by the
+ * upload itself), the copy being what was hashed. So a read from here is served without
+ * hashing the bytes a second time (issue 17: that second SHA-256 of every layer was a few ms of
+ * the main thread per image) and is still verified: the bytes served are the bytes that hashed
+ * to the digest, and no other code holds them. Also kept only once the registry accepted the
+ * upload (201 on the closing PUT, which it gives only for bytes that hash to the digest); an
+ * entry is found only by the repository it was uploaded to (a blob another repository lacks is
+ * not served for it) and handed out once (it is dropped when read).
+ *
+ * Memory is bounded whatever the layer sizes: blobs over `maxBlobBytes` are not kept (they
+ * stream as before), the total is capped (oldest out first), an entry lives `ttlMs` at most.
+ * The cap counts uploads still running too: a copy reserves its blob's size when it is made (a
+ * burst of concurrent copies records no more than the cap between them; an upload that finds no
+ * room streams unrecorded), and gives the reservation back when it is kept or when its upload
+ * failed ({@link StagedCopy.release}).
  */
-import { Transform, type TransformCallback } from 'node:stream';
+import { VerifiedCopy } from './verify';
 
 export interface StagedBlobsOptions {
   /** A blob bigger than this is not kept. @defaultValue 32 MiB */
@@ -29,26 +35,22 @@ export interface StagedBlobsOptions {
   now?: () => number;
 }
 
-interface Entry { chunks: Buffer[]; size: number; at: number }
+interface Entry { bytes: Buffer; size: number; at: number }
 
 const MiB = 1024 * 1024;
 
-/** Passes an upload's bytes through and records them; {@link StagedBlobs.keep} stores them once the upload succeeded. */
-export class BlobRecorder extends Transform {
-  readonly chunks: Buffer[] = [];
-  bytes = 0;
+/** A copy reserved for one upload (see {@link StagedBlobs.reserve}): filled and verified by a DigestVerifier. */
+export class StagedCopy extends VerifiedCopy {
   /** Whether its size still counts against the cap as an upload in progress. */
   reserved = true;
 
-  constructor(readonly key: string, readonly size: number) {
-    super();
+  constructor(readonly owner: StagedBlobs, readonly repository: string, digest: string, size: number) {
+    super(digest, size);
   }
 
-  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    this.bytes += chunk.length;
-    // More than announced: the upload fails on its own; keep nothing.
-    if (this.bytes <= this.size) this.chunks.push(chunk);
-    cb(null, chunk);
+  /** Gives back its room without keeping it (its upload failed, or never ran); harmless twice or after it was kept. */
+  release(): void {
+    this.owner.release(this);
   }
 }
 
@@ -56,7 +58,7 @@ export class StagedBlobs {
   private readonly entries = new Map<string, Entry>();
   /** Bytes of the kept entries. */
   private total = 0;
-  /** Bytes reserved by recorders whose upload is still running. */
+  /** Bytes reserved by copies whose upload is still running. */
   private recording = 0;
   /** Reads asked of {@link take}: served from here (hits) or not (misses), for the metrics. */
   readonly reads = { hits: 0, misses: 0 };
@@ -77,39 +79,44 @@ export class StagedBlobs {
   }
 
   /**
-   * A recorder for an upload of `size` bytes, its size reserved against the cap (older kept
-   * entries make room), or null when such a blob is not kept or the uploads already recording
-   * leave no room for it.
+   * A copy for an upload of `size` bytes to `repository`, its size reserved against the cap
+   * (older kept entries make room), or null when such a blob is not kept or the uploads
+   * already recording leave no room for it.
    */
-  recorder(repository: string, digest: string, size: number): BlobRecorder | null {
+  reserve(repository: string, digest: string, size: number): StagedCopy | null {
     if (!(size > 0) || size > this.maxBlobBytes || size > this.maxTotalBytes) return null;
     if (this.recording + size > this.maxTotalBytes) return null;
     this.prune();
     this.evictFor(size);
     this.recording += size;
-    return new BlobRecorder(StagedBlobs.key(repository, digest), size);
+    return new StagedCopy(this, repository, digest, size);
   }
 
-  /** Keeps what `recorder` saw; call only after the registry accepted the upload. */
-  keep(recorder: BlobRecorder): void {
-    this.release(recorder);
-    if (recorder.bytes !== recorder.size) return;
-    this.drop(recorder.key);
+  /**
+   * Keeps `copy` as the bytes of `digest` in `repository`, once the registry accepted their
+   * upload there; only a verified copy of that blob, reserved here for that repository, is kept.
+   */
+  keep(copy: StagedCopy, repository: string, digest: string): void {
+    const ours = copy.owner === this && copy.reserved;
+    this.release(copy);
+    if (!ours || !copy.verified || copy.repository !== repository || copy.digest !== digest) return;
+    const key = StagedBlobs.key(repository, digest);
+    this.drop(key);
     this.prune();
-    this.evictFor(recorder.size);
-    this.entries.set(recorder.key, { chunks: recorder.chunks, size: recorder.size, at: this.now() });
-    this.total += recorder.size;
+    this.evictFor(copy.size);
+    this.entries.set(key, { bytes: copy.bytes, size: copy.size, at: this.now() });
+    this.total += copy.size;
   }
 
-  /** Gives back `recorder`'s reservation without keeping anything (its upload failed); harmless twice or after {@link keep}. */
-  release(recorder: BlobRecorder): void {
-    if (!recorder.reserved) return;
-    recorder.reserved = false;
-    this.recording -= recorder.size;
+  /** Gives back `copy`'s reservation; harmless twice or after {@link keep}. */
+  release(copy: StagedCopy): void {
+    if (copy.owner !== this || !copy.reserved) return;
+    copy.reserved = false;
+    this.recording -= copy.size;
   }
 
-  /** The bytes uploaded to `repository` for `digest`, removed from here; undefined when not kept. */
-  take(repository: string, digest: string): { chunks: Buffer[]; size: number } | undefined {
+  /** The verified bytes uploaded to `repository` for `digest`, removed from here; undefined when not kept. */
+  take(repository: string, digest: string): { bytes: Buffer; size: number } | undefined {
     this.prune();
     const key = StagedBlobs.key(repository, digest);
     const entry = this.entries.get(key);

@@ -82,7 +82,7 @@ export interface RegistryClient {
    * Streams a blob. The stream is verified while it flows: it errors with DIGEST_MISMATCH
    * when the bytes do not hash to `digest`, or when their count differs from `expectedSize`.
    */
-  getBlob(repository: string, digest: string, expectedSize?: number): Promise<Readable>;
+  getBlob(repository: string, digest: string, expectedSize?: number, opts?: BlobReadOptions): Promise<Readable>;
   /** Lists tags of a repository. */
   listTags(repository: string): Promise<string[]>;
 }
@@ -99,10 +99,59 @@ export interface UploadJournal {
   closed(location: URL): Promise<void>;
 }
 
+/**
+ * A blob's bytes copied into memory of their own while a read verifies them against the digest
+ * (src/registry/verify.ts VerifiedCopy), reserved by the writer they are uploaded to
+ * ({@link RegistryWriter.reserveCopy}), which keeps them for the read that follows the upload.
+ */
+export interface ReservedCopy {
+  readonly digest: string;
+  readonly size: number;
+  /** Whether every byte came and they hash to the digest. */
+  readonly verified: boolean;
+  /** Gives back its reservation when its upload is not made; harmless twice or after the upload. */
+  release(): void;
+}
+
+/**
+ * A blob stream that can give its bytes away whole (a staged blob, kept in memory: see
+ * src/registry/staged-blobs.ts), so that a reader that moves them elsewhere (a scan thread)
+ * takes the buffer instead of copying it out chunk by chunk.
+ */
+export interface WholeBlob {
+  /**
+   * The blob's verified bytes in a buffer that owns its whole ArrayBuffer, now the caller's
+   * (free to transfer); the stream then ends unread. Null once anything was read from the stream.
+   */
+  takeWhole(): Buffer | null;
+}
+
+/** Whether `stream` can give its bytes away whole ({@link WholeBlob}). */
+export function isWholeBlob(stream: unknown): stream is WholeBlob {
+  return typeof (stream as Partial<WholeBlob> | null)?.takeWhole === 'function';
+}
+
+/** Options of a blob read. */
+export interface BlobReadOptions {
+  /** Aborts the read. */
+  signal?: AbortSignal;
+  /**
+   * Fill this copy (of the same digest and size) as the stream is verified; it ends verified
+   * when the stream ends without error. A client that makes no copies leaves it unverified.
+   */
+  copyInto?: ReservedCopy;
+}
+
 /** Options of a blob upload. */
 export interface UploadOptions {
   /** Aborts the upload (the upload session is then cancelled). */
   signal?: AbortSignal;
+  /**
+   * The copy the source's read made of the body ({@link RegistryWriter.reserveCopy}), kept once
+   * the upload is accepted if it is verified; null: keep nothing. @defaultValue undefined: the
+   * writer may copy (and verify) the body itself.
+   */
+  copy?: ReservedCopy | null;
 }
 
 /**
@@ -121,4 +170,10 @@ export interface RegistryWriter extends RegistryClient {
    * verifies the digest too. Monolithic PUT, or chunked PATCH when the client is set up for it.
    */
   uploadBlob(repository: string, digest: string, size: number, body: Readable, opts?: UploadOptions): Promise<void>;
+  /**
+   * A copy of a blob about to be uploaded here, for the source's read to fill
+   * ({@link BlobReadOptions.copyInto}) and the upload to keep ({@link UploadOptions.copy}); null
+   * when this writer keeps no copies or has no room now. @defaultValue absent: no copies
+   */
+  reserveCopy?(repository: string, digest: string, size: number): ReservedCopy | null;
 }

@@ -25,14 +25,83 @@ export function mismatch(what: string, details: Record<string, unknown>): Regist
   return new RegistryError('DIGEST_MISMATCH', what, { details });
 }
 
-/** Passes bytes through, failing when they do not hash to `digest` or their count is not `size`. */
+/**
+ * A private copy of one blob's bytes, made while a {@link DigestVerifier} checks them: each
+ * chunk is copied in first and then the copy, not the chunk, is hashed, so the bytes found to
+ * hash to the digest are these very bytes, in a buffer no other code was handed. Once
+ * {@link VerifiedCopy.seal} has found all `size` bytes hashing to the digest, the copy is
+ * verified and can be served for the digest without hashing it again (the staged blobs of an
+ * upload: ./staged-blobs.ts); before that, or when they did not match, {@link bytes} throws.
+ */
+export class VerifiedCopy {
+  readonly #bytes: Buffer;
+  readonly #hash: Hash;
+  #filled = 0;
+  #state: 'filling' | 'verified' | 'failed' = 'filling';
+
+  constructor(readonly digest: string, readonly size: number) {
+    this.#hash = hasherFor(digest);
+    // Its own memory (not a slice of Node's shared pool), so that nothing else shares it.
+    this.#bytes = Buffer.allocUnsafeSlow(size);
+  }
+
+  /** Copies `chunk` in and hashes the copy; false (and the copy fails for good) when it would pass `size`. */
+  append(chunk: Buffer): boolean {
+    if (this.#state !== 'filling' || this.#filled + chunk.length > this.size) {
+      this.#state = 'failed';
+      return false;
+    }
+    chunk.copy(this.#bytes, this.#filled);
+    this.#hash.update(this.#bytes.subarray(this.#filled, this.#filled + chunk.length));
+    this.#filled += chunk.length;
+    return true;
+  }
+
+  /**
+   * Ends the copy: its digest (`algorithm:hex` of the bytes copied in), and verified when that is
+   * the expected digest and all `size` bytes came. Only once: a second call, or one after an
+   * {@link append} that failed, returns null and leaves the copy unverified.
+   */
+  seal(): string | null {
+    if (this.#state !== 'filling') {
+      this.#state = 'failed';
+      return null;
+    }
+    const got = `${this.digest.split(':')[0]}:${this.#hash.digest('hex')}`;
+    this.#state = got === this.digest && this.#filled === this.size ? 'verified' : 'failed';
+    return got;
+  }
+
+  /** Whether every byte came and they hash to the digest. */
+  get verified(): boolean {
+    return this.#state === 'verified';
+  }
+
+  /** Bytes copied in so far. */
+  get filled(): number {
+    return this.#filled;
+  }
+
+  /** The verified bytes. @throws Error when the copy is not verified */
+  get bytes(): Buffer {
+    if (this.#state !== 'verified') throw new Error(`the copy of ${this.digest} is not verified`);
+    return this.#bytes;
+  }
+}
+
+/**
+ * Passes bytes through, failing when they do not hash to `digest` or their count is not `size`.
+ * With a {@link VerifiedCopy} (of the same digest and size), the bytes are hashed as the copy
+ * makes them: the check and the copy are one pass, and the copy ends verified when the stream does.
+ */
 export class DigestVerifier extends Transform {
-  private readonly hash: Hash;
+  private readonly hash: Hash | null;
   private bytes = 0;
 
-  constructor(private readonly digest: string, private readonly size?: number) {
+  constructor(private readonly digest: string, private readonly size?: number, private readonly copy?: VerifiedCopy) {
     super();
-    this.hash = hasherFor(digest);
+    if (copy && (copy.digest !== digest || copy.size !== size)) throw new Error(`a copy of ${copy.digest} (${copy.size} bytes) cannot record ${digest} (${size ?? 'unknown size'})`);
+    this.hash = copy ? null : hasherFor(digest);
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
@@ -41,7 +110,13 @@ export class DigestVerifier extends Transform {
       cb(mismatch(`blob ${this.digest}: more than the ${this.size} bytes expected`, { digest: this.digest, size: this.size }));
       return;
     }
-    this.hash.update(chunk);
+    if (this.copy) {
+      // Only a copy used twice (a caller's fault) refuses bytes within the size.
+      if (!this.copy.append(chunk)) {
+        cb(mismatch(`blob ${this.digest}: its copy took no more bytes`, { digest: this.digest }));
+        return;
+      }
+    } else this.hash!.update(chunk);
     cb(null, chunk);
   }
 
@@ -50,7 +125,7 @@ export class DigestVerifier extends Transform {
       cb(mismatch(`blob ${this.digest}: ${this.bytes} bytes, expected ${this.size}`, { digest: this.digest, size: this.size, got: this.bytes }));
       return;
     }
-    const got = `${this.digest.split(':')[0]}:${this.hash.digest('hex')}`;
+    const got = this.copy ? this.copy.seal() : `${this.digest.split(':')[0]}:${this.hash!.digest('hex')}`;
     if (got !== this.digest) {
       cb(mismatch(`blob ${this.digest}: content hashes to ${got}`, { digest: this.digest, got }));
       return;

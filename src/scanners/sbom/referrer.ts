@@ -55,7 +55,8 @@ function isWriter(r: RegistryClient): r is RegistryWriter {
 
 async function ensureBlob(registry: RegistryWriter, repository: string, body: Buffer, digest: string): Promise<void> {
   if (await registry.headBlob(repository, digest)) return;
-  await registry.uploadBlob(repository, digest, body.length, Readable.from([body]));
+  // No copy kept for a read after it (staged blobs): nothing reads an SBOM's blob back here.
+  await registry.uploadBlob(repository, digest, body.length, Readable.from([body]), { copy: null });
 }
 
 export interface AttachedReferrer {

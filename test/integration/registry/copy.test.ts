@@ -4,6 +4,8 @@ import type { CopyProgress } from '../../../src/registry/mover';
 import { parseReference } from '../../../src/registry/reference';
 import { RegistryMover } from '../../../src/registry/registry-mover';
 import { UpstreamResolver } from '../../../src/registry/resolver';
+import { DistributionClient } from '../../../src/registry/client';
+import { StagedBlobs } from '../../../src/registry/staged-blobs';
 import { accessLog, rejection, skopeoDigest, skopeoInspect, testConfig } from './helpers';
 
 const svc = services();
@@ -119,5 +121,36 @@ describe('copy engine: round trips through the reverse proxy, digests preserved'
     const err = await rejection(mover.copy(parseReference('ghcr.io/owner/app:1'), parseReference(`${svc.internal.host}/x:1`)));
     expect(err.code).toBe('UPSTREAM_NOT_ALLOWED');
     expect(() => resolver.clientFor(`${svc.upstream.host}/direct:1`)).toThrow(/not an allowed upstream/);
+  });
+});
+
+describe('copy engine into a registry that keeps staged blobs', () => {
+  it('keeps every blob as the copy its source read made while verifying it, and serves the read that follows from it', async () => {
+    const staged = new StagedBlobs();
+    const keeping = new UpstreamResolver(testConfig(svc.internal.url, [{ registry: UPSTREAM, endpoint: svc.proxy.url }]), { stagedBlobs: staged });
+    const reads = jest.spyOn(DistributionClient.prototype, 'getBlob');
+    try {
+      const repo = uniqueName('staged-copy');
+      const img = await layerOf(7);
+      await pushImage(svc.upstream.url, repo, 'v1', img);
+      const dstRepo = uniqueName('dst');
+      await new RegistryMover(keeping, { jobs: 3, retries: 2 }).copy(parseReference(`${UPSTREAM}/${repo}:v1`), parseReference(`${svc.internal.host}/${dstRepo}:v1`));
+      const blobs = [img.config, ...img.layers];
+      // Each source read was handed a copy to fill, which ended verified and was kept.
+      const copies = reads.mock.calls.map((c) => c[3]?.copyInto).filter((c) => c !== undefined);
+      expect(copies).toHaveLength(blobs.length);
+      expect(copies.every((c) => c.verified)).toBe(true);
+      expect(staged.bytes).toBe(blobs.reduce((n, b) => n + b.size, 0));
+      expect(staged.recordingBytes).toBe(0);
+      for (const b of blobs) {
+        const chunks: Buffer[] = [];
+        for await (const c of await keeping.internal().getBlob(dstRepo, b.digest, b.size)) chunks.push(c as Buffer);
+        expect(Buffer.concat(chunks).equals(b.data)).toBe(true);
+      }
+      expect(staged.reads).toEqual({ hits: blobs.length, misses: 0 });
+    } finally {
+      reads.mockRestore();
+      keeping.close();
+    }
   });
 });

@@ -1,16 +1,19 @@
 /**
  * The internal client's staged blobs on a real registry: a blob read back right after its
- * upload comes from memory, checked against its digest before it is served (bytes that do not
- * match are never served: the registry answers instead); nothing is kept of an upload that
- * failed, and another repository is answered by the registry.
+ * upload comes from memory, served from a copy verified as it was made (by the source's read of
+ * a copy, or by the upload itself), never from buffers someone else holds; nothing is kept of an
+ * upload that failed or of a copy no verified read filled, and another repository is answered
+ * by the registry.
  */
 import { Readable } from 'node:stream';
-import { randomFile, sha256 } from '../../harness/images';
+import { buildImage, pushImage, randomFile, sha256 } from '../../harness/images';
 import { services, uniqueName } from '../../harness/services';
 import { DistributionClient } from '../../../src/registry/client';
 import type { RegistryError } from '../../../src/registry/errors';
 import { StagedBlobs } from '../../../src/registry/staged-blobs';
+import { isWholeBlob, type WholeBlob } from '../../../src/registry/types';
 import { DigestVerifier } from '../../../src/registry/verify';
+import { attachSbom } from '../../../src/scanners';
 import { rejection } from './helpers';
 
 async function drain(stream: Readable): Promise<Buffer> {
@@ -37,21 +40,52 @@ describe('staged blobs of the internal client', () => {
     expect((await drain(await client.getBlob(repo, digest, data.length))).equals(data)).toBe(true);
   });
 
-  it('never serves kept bytes that no longer hash to the digest: the registry answers instead', async () => {
+  it('keeps a copy of the bytes, not the buffers it was given: changing them after the upload changes nothing served', async () => {
     const repo = uniqueName('staged');
     const data = randomFile(100_000);
     const digest = sha256(data);
-    await client.uploadBlob(repo, digest, data.length, Readable.from([data]));
-    // Bytes changed in memory after the upload: they are dropped, and the registry's (verified) served.
-    const kept = staged.take(repo, digest)!;
-    const rec = staged.recorder(repo, digest, data.length)!;
-    rec.chunks.push(...kept.chunks.map((c) => Buffer.from(c)));
-    rec.chunks[0][0] ^= 0xff;
-    rec.bytes = data.length;
-    staged.keep(rec);
-    expect(staged.bytes).toBe(data.length);
+    const sent = Buffer.from(data);
+    await client.uploadBlob(repo, digest, data.length, Readable.from([sent]));
+    sent.fill(0);
+    const hits = staged.reads.hits;
     expect((await drain(await client.getBlob(repo, digest, data.length))).equals(data)).toBe(true);
-    expect(staged.bytes).toBe(0);
+    expect(staged.reads.hits).toBe(hits + 1);
+  });
+
+  it('keeps the copy a source read made as it verified the blob (one hash for the copy and the read after it)', async () => {
+    const source = new DistributionClient({ url: svc.upstream.url });
+    try {
+      const from = uniqueName('staged-src');
+      const repo = uniqueName('staged');
+      const data = randomFile(300_000);
+      const digest = sha256(data);
+      await source.uploadBlob(from, digest, data.length, Readable.from([data]));
+      const copy = client.reserveCopy(repo, digest, data.length)!;
+      expect(staged.recordingBytes).toBe(data.length);
+      const body = await source.getBlob(from, digest, data.length, { copyInto: copy });
+      await client.uploadBlob(repo, digest, data.length, body, { copy });
+      expect(copy.verified).toBe(true);
+      expect(staged.recordingBytes).toBe(0);
+      const hits = staged.reads.hits;
+      expect((await drain(await client.getBlob(repo, digest, data.length))).equals(data)).toBe(true);
+      expect(staged.reads.hits).toBe(hits + 1);
+    } finally {
+      source.close();
+    }
+  });
+
+  it('keeps nothing when the copy handed to the upload was not filled by a verified read', async () => {
+    const repo = uniqueName('staged');
+    const data = randomFile(80_000);
+    const digest = sha256(data);
+    const copy = client.reserveCopy(repo, digest, data.length)!;
+    // The body came from somewhere that made no copy: the upload succeeds, nothing is kept.
+    await client.uploadBlob(repo, digest, data.length, Readable.from([data]), { copy });
+    expect(copy.verified).toBe(false);
+    expect(staged.recordingBytes).toBe(0);
+    const hits = staged.reads.hits;
+    expect((await drain(await client.getBlob(repo, digest, data.length))).equals(data)).toBe(true);
+    expect(staged.reads.hits).toBe(hits);
   });
 
   it('a kept blob of another size than the one asked for is not served', async () => {
@@ -80,5 +114,40 @@ describe('staged blobs of the internal client', () => {
     const other = await rejection(client.getBlob(uniqueName('staged-other'), digest, good.length).then(drain)) as RegistryError;
     expect(other.hasCode('BLOB_UNKNOWN')).toBe(true);
     expect(staged.bytes).toBe(good.length);
+  });
+
+  it('keeps no copy of the blobs of an SBOM attached as a referrer (nothing reads them back)', async () => {
+    const repo = uniqueName('staged-sbom');
+    const img = await buildImage({ layers: [{ files: { a: 'a' } }] });
+    await pushImage(svc.internal.url, repo, 'v1', img);
+    const before = staged.bytes;
+    await attachSbom(client, repo, img.digest, Buffer.from(JSON.stringify({ bomFormat: 'CycloneDX', components: [] })), new Date().toISOString());
+    expect(staged.bytes).toBe(before);
+    expect(staged.recordingBytes).toBe(0);
+  });
+
+  it('gives a kept blob away whole (its verified buffer) to a reader that moves it, only before anything was read', async () => {
+    const repo = uniqueName('staged');
+    const data = randomFile(2_500_000);
+    const digest = sha256(data);
+    await client.uploadBlob(repo, digest, data.length, Readable.from([data]));
+    const stream = await client.getBlob(repo, digest, data.length);
+    expect(isWholeBlob(stream)).toBe(true);
+    const whole = (stream as Readable & WholeBlob).takeWhole()!;
+    expect(whole.equals(data)).toBe(true);
+    // It owns its ArrayBuffer (transferable without detaching anything else), and is given once.
+    expect(whole.byteOffset === 0 && whole.buffer.byteLength === data.length).toBe(true);
+    expect((stream as Readable & WholeBlob).takeWhole()).toBeNull();
+
+    await client.uploadBlob(repo, digest, data.length, Readable.from([data]));
+    const read = await client.getBlob(repo, digest, data.length) as Readable & WholeBlob;
+    const first = await new Promise<Buffer>((resolve) => read.once('data', resolve));
+    expect(first.length).toBeGreaterThan(0);
+    expect(read.takeWhole()).toBeNull();
+    read.destroy();
+    // A read from the registry (nothing kept) is a verifying stream, not a whole blob.
+    const fromRegistry = await client.getBlob(repo, digest, data.length);
+    expect(isWholeBlob(fromRegistry)).toBe(false);
+    fromRegistry.destroy();
   });
 });

@@ -16,6 +16,9 @@
  *
  * Bytes move as 1 MiB blocks whose ArrayBuffers are transferred, not copied, with at most
  * {@link WINDOW} blocks in flight per task: memory per task stays flat whatever the layer size.
+ * A layer already in memory whole (a staged blob, src/registry/staged-blobs.ts, bounded by its
+ * own cap) is transferred as one message instead: copying it into blocks on the main thread
+ * cost about as much main-thread CPU as the scan work the threads took off it (issue 17).
  * A task waits for a free thread; threads start on first use, or all at once by {@link ScanThreadPool.warm}
  * (a worker process does, at start), and are unref'd, so an idle pool never keeps a process alive.
  */
@@ -24,6 +27,7 @@ import type { Readable } from 'node:stream';
 import { setFlagsFromString } from 'node:v8';
 import { MessageChannel, type Worker } from 'node:worker_threads';
 import { AppError, type ErrorCode, ERROR_STATUS } from '../../../lib/errors';
+import { isWholeBlob } from '../../../registry/types';
 import { startThread } from '../../../lib/threads';
 import type { ImageInventory, InventoryTask } from '../inventory-image';
 import type { ScanBudget } from '../limits';
@@ -176,6 +180,15 @@ class ScanThread {
       const feed = async (): Promise<void> => {
         for (let i = 0; i < task.layers.length && !settled; i += 1) {
           source = await open(i);
+          // A layer kept in memory (staged just before) goes over whole, its buffer transferred:
+          // no copy into blocks here, and its memory leaves this heap at once.
+          const whole = isWholeBlob(source) ? source.takeWhole() : null;
+          if (whole && whole.byteOffset === 0 && whole.byteLength === whole.buffer.byteLength) {
+            await send(whole, whole.length);
+            if (!settled) post({ t: 'end' });
+            source = null;
+            continue;
+          }
           let block = blocks.take();
           let fill = 0;
           for await (const chunk of source as AsyncIterable<Buffer>) {

@@ -7,7 +7,7 @@ import { Readable } from 'node:stream';
 import { parentPort } from 'node:worker_threads';
 import { isAppError } from '../../../lib/errors';
 import { inventoryImage } from '../inventory-image';
-import { WINDOW, type FeedMessage, type ReplyMessage, type TaskMessage, type ThreadReady } from './protocol';
+import { BLOCK_BYTES, WINDOW, type FeedMessage, type ReplyMessage, type TaskMessage, type ThreadReady } from './protocol';
 
 /**
  * One layer's bytes as they arrive. The reader pulls blocks from here (Readable.from asks for
@@ -15,22 +15,23 @@ import { WINDOW, type FeedMessage, type ReplyMessage, type TaskMessage, type Thr
  * of a finished layer has been acknowledged and the sender's window never shrinks.
  */
 class LayerQueue implements AsyncIterable<Buffer> {
-  private readonly blocks: Buffer[] = [];
+  /** Blocks to read, each with whether taking it acknowledges a message (the last piece of one). */
+  private readonly blocks: Array<{ block: Buffer; acks: boolean }> = [];
   private ended = false;
   private failure: Error | null = null;
   private wake: (() => void) | null = null;
   constructor(private readonly ack: () => void) {}
-  put(block: Buffer): void { this.blocks.push(block); this.notify(); }
+  put(block: Buffer, acks = true): void { this.blocks.push({ block, acks }); this.notify(); }
   end(): void { this.ended = true; this.notify(); }
   fail(err: Error): void { this.failure = err; this.notify(); }
   private notify(): void { const w = this.wake; this.wake = null; w?.(); }
   async *[Symbol.asyncIterator](): AsyncGenerator<Buffer> {
     for (;;) {
       if (this.failure) throw this.failure;
-      const block = this.blocks.shift();
-      if (block) {
-        this.ack();
-        yield block;
+      const next = this.blocks.shift();
+      if (next) {
+        if (next.acks) this.ack();
+        yield next.block;
       } else if (this.ended) return;
       else await new Promise<void>((r) => { this.wake = r; });
     }
@@ -52,8 +53,16 @@ async function run({ task, port }: TaskMessage): Promise<void> {
   let current = 0;
   port.on('message', (m: FeedMessage) => {
     if (m.t === 'data') {
-      if (received.length < WINDOW) received.push(m.buf);
-      queueAt(current).put(Buffer.from(m.buf, 0, m.len));
+      // Only block buffers go back for reuse; a whole layer sent at once is not one.
+      if (received.length < WINDOW && m.buf.byteLength === BLOCK_BYTES) received.push(m.buf);
+      // A whole layer is read in block-sized pieces, as blocks are (one big chunk through
+      // gunzip and tar made each scan slower); the message is acknowledged with its last piece.
+      let at = 0;
+      do {
+        const n = Math.min(BLOCK_BYTES, m.len - at);
+        queueAt(current).put(Buffer.from(m.buf, at, n), at + n >= m.len);
+        at += n;
+      } while (at < m.len);
     }
     else if (m.t === 'end') queueAt(current++).end();
     else for (const q of queues) q.fail(new Error('scan aborted'));

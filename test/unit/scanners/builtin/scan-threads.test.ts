@@ -14,6 +14,7 @@ import { WINDOW } from '../../../../src/scanners/builtin/threads/protocol';
 import type { ScanReport } from '../../../../src/scanners/types';
 import { buildImage, type BuiltImage } from '../../../harness/images';
 import { MemoryRegistry } from './memory-registry';
+import type { WholeBlob } from '../../../../src/registry/types';
 
 const OSV = path.join(__dirname, '../../../fixtures/osv/db');
 const lodash = (version: string, extra: Record<string, string> = {}) => buildImage({
@@ -36,6 +37,26 @@ class FailingRegistry extends MemoryRegistry {
         throw err;
       }
     })());
+  }
+}
+
+/** Serves each blob as a staged blob is served: a stream that can give its whole buffer away (WholeBlob). */
+class WholeBlobRegistry extends MemoryRegistry {
+  /** The buffers handed over whole. */
+  readonly given: Buffer[] = [];
+  override async getBlob(repo: string, digest: string): Promise<Readable> {
+    const inner = await super.getBlob(repo, digest);
+    const chunks: Buffer[] = [];
+    for await (const c of inner) chunks.push(c as Buffer);
+    // Its own ArrayBuffer, as a staged copy has (Buffer.allocUnsafeSlow).
+    const whole = Buffer.allocUnsafeSlow(chunks.reduce((n, c) => n + c.length, 0));
+    Buffer.concat(chunks).copy(whole);
+    const stream = Readable.from([whole]) as Readable & WholeBlob;
+    stream.takeWhole = () => {
+      this.given.push(whole);
+      return whole;
+    };
+    return stream;
   }
 }
 
@@ -120,6 +141,26 @@ describe('scan threads', () => {
     expect(r.findings.map((f) => f.installedVersion)).toEqual(['4.17.20']);
     expect(threads.blocks.allocated).toBeGreaterThan(WINDOW);
     expect(threads.blocks.spares).toBeLessThanOrEqual(WINDOW);
+  });
+
+  test('a layer that is in memory whole goes to the thread as its buffer (transferred, no block copies) and is read as streamed bytes are', async () => {
+    const threads = pool(1);
+    const scanner = new BuiltinScanner({ name: 'b', osvPath: OSV, threads });
+    const img = await buildImage({ layers: [
+      { files: { 'pad/a.bin': randomBytes(2_500_000) } },
+      { files: { 'app/node_modules/lodash/package.json': JSON.stringify({ name: 'lodash', version: '4.17.20' }), 'pad/b.bin': randomBytes(1_500_000) } },
+    ], config: { User: '1' } });
+    const registry = new WholeBlobRegistry().addImage(img);
+    const r = await scan(scanner, img, registry);
+    expect(r.findings.map((f) => f.installedVersion)).toEqual(['4.17.20']);
+    // Both layers went over whole: their buffers now belong to the thread (detached here), and no block was filled.
+    expect(registry.given).toHaveLength(img.layers.length);
+    expect(registry.given.every((b) => b.buffer.byteLength === 0)).toBe(true);
+    expect(threads.blocks.allocated).toBe(0);
+    // The same image streamed in blocks gives the same report.
+    const streamed = await scan(scanner, img);
+    expect(streamed.findings).toEqual(r.findings);
+    expect(threads.blocks.allocated).toBeGreaterThan(0);
   });
 
   test('warm starts as many threads as asked (the rest on first use) and fails when a thread cannot load its code', async () => {
