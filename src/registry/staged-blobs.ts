@@ -86,10 +86,12 @@ export class StagedBlobs {
   reserve(repository: string, digest: string, size: number): StagedCopy | null {
     if (!(size > 0) || size > this.maxBlobBytes || size > this.maxTotalBytes) return null;
     if (this.recording + size > this.maxTotalBytes) return null;
+    // Made before its size is counted: a copy that cannot be made (memory) leaks no reservation.
+    const copy = new StagedCopy(this, repository, digest, size);
     this.prune();
     this.evictFor(size);
     this.recording += size;
-    return new StagedCopy(this, repository, digest, size);
+    return copy;
   }
 
   /**

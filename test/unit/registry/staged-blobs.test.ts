@@ -82,6 +82,15 @@ describe('StagedBlobs', () => {
     expect(staged.bytes).toBe(0);
   });
 
+  it('a copy that cannot be made reserves nothing: the cap stays whole for the next upload', () => {
+    const staged = new StagedBlobs({ maxBlobBytes: 100, maxTotalBytes: 100 });
+    // An algorithm it cannot hash: the copy's constructor throws.
+    expect(() => staged.reserve('r', `md5:${'0'.repeat(32)}`, 100)).toThrow(/unsupported digest algorithm/);
+    const next = staged.reserve('r', digestOf(Buffer.alloc(100)), 100);
+    expect(next).not.toBeNull();
+    next!.release();
+  });
+
   it('keeps nothing of a copy that is not verified: bytes short, over, or not hashing to the digest', async () => {
     const staged = new StagedBlobs();
     const data = Buffer.from('0123456789');

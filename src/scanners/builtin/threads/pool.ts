@@ -17,8 +17,10 @@
  * Bytes move as 1 MiB blocks whose ArrayBuffers are transferred, not copied, with at most
  * {@link WINDOW} blocks in flight per task: memory per task stays flat whatever the layer size.
  * A layer already in memory whole (a staged blob, src/registry/staged-blobs.ts, bounded by its
- * own cap) is transferred as one message instead: copying it into blocks on the main thread
- * cost about as much main-thread CPU as the scan work the threads took off it (issue 17).
+ * own cap) is transferred as one message instead, only when nothing else of the task is in
+ * flight (so a task holds at most one whole layer in the thread, and the next one taken): copying
+ * it into blocks on the main thread cost about as much main-thread CPU as the scan work the
+ * threads took off it (issue 17).
  * A task waits for a free thread; threads start on first use, or all at once by {@link ScanThreadPool.warm}
  * (a worker process does, at start), and are unref'd, so an idle pool never keeps a process alive.
  */
@@ -170,8 +172,11 @@ class ScanThread {
         else finish(asAppError(m.code, m.message));
       });
       const post = (m: FeedMessage, transfer: ArrayBuffer[] = []): void => port1.postMessage(m, transfer);
-      const send = async (block: Buffer, len: number): Promise<void> => {
-        while (inFlight >= WINDOW && !settled) await new Promise<void>((r) => { wake = () => { wake = null; r(); }; });
+      // `whole`: a whole layer is one message but up to `maxBlobBytes`: it goes only when nothing
+      // else is in flight, so that a task holds at most one whole layer in the thread (plus the
+      // next one taken and waiting), not WINDOW of them.
+      const send = async (block: Buffer, len: number, whole = false): Promise<void> => {
+        while ((whole ? inFlight > 0 : inFlight >= WINDOW) && !settled) await new Promise<void>((r) => { wake = () => { wake = null; r(); }; });
         if (settled) return;
         inFlight += 1;
         // The block owns its ArrayBuffer (BlockBuffers.take), so transferring it detaches nothing else.
@@ -184,7 +189,7 @@ class ScanThread {
           // no copy into blocks here, and its memory leaves this heap at once.
           const whole = isWholeBlob(source) ? source.takeWhole() : null;
           if (whole && whole.byteOffset === 0 && whole.byteLength === whole.buffer.byteLength) {
-            await send(whole, whole.length);
+            await send(whole, whole.length, true);
             if (!settled) post({ t: 'end' });
             source = null;
             continue;
