@@ -50,7 +50,7 @@ import { createLogger, setRootLogger, type Logger } from './lib/logger';
 import { BatchedRateCounter, RedisRateCounter } from './lib/rate-counter';
 import { readinessOf } from './lib/readiness';
 import { readKeyPair } from './lib/tls-files';
-import { createRedis, pingRedis, replicationConfirmer, workerConnection } from './lib/redis';
+import { closeRedis, createRedis, pingRedis, replicationConfirmer, workerConnection } from './lib/redis';
 import { onShutdown, type ShutdownStep } from './lib/shutdown';
 import type { Mover } from './registry';
 import { createMover } from './registry';
@@ -550,7 +550,7 @@ async function main(): Promise<void> {
   if (role === 'webhook') {
     const redis = createRedis(config.redis, 'store', logger);
     const steps = await startWebhookRole(config, logger, redis);
-    onShutdown(logger, [...steps, { name: 'redis', run: async () => { await redis.quit(); } }]);
+    onShutdown(logger, [...steps, { name: 'redis', run: async () => { await closeRedis(redis); } }]);
     logger.info({ role }, 'portcullis started');
     return;
   }
@@ -593,7 +593,7 @@ async function main(): Promise<void> {
   }
   steps.push({ name: 'queue', run: async () => { await Promise.all([services.scheduler.close(), services.cleanup.close(), services.webhooks.queue?.close(), services.monitorQueue.close(), services.clairQueue.close()]); } });
   steps.push({ name: 'identity', run: async () => services.auth.stop() });
-  steps.push({ name: 'redis', run: async () => { await redis.quit(); } });
+  steps.push({ name: 'redis', run: async () => { await closeRedis(redis); } });
   onShutdown(logger, steps);
   logger.info({ role }, 'portcullis started');
 }

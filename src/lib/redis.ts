@@ -152,3 +152,18 @@ export function replicationConfirmer(redis: Redis, settings: Pick<RedisSettings,
   if (settings.sentinels.length === 0 || settings.replicasToAck <= 0) return undefined;
   return () => confirmReplicated(redis, settings);
 }
+
+/**
+ * Closes a connection at shutdown: QUIT, so that the commands already sent are answered first.
+ * When the socket closes before QUIT's reply is read (the server, or the network, went first),
+ * ioredis rejects it with "Connection is closed." and the connection has ended: that is the
+ * step done, not a failed shutdown (seen as a rare exit code 1 of a stopped API process).
+ */
+export async function closeRedis(redis: Redis): Promise<void> {
+  try {
+    await redis.quit();
+  } catch (err) {
+    if (err instanceof Error && err.message === 'Connection is closed.' && redis.status === 'end') return;
+    throw err;
+  }
+}
