@@ -47,6 +47,23 @@ const vuln = (id: string): Finding => ({
   id, aliases: [], kind: 'vulnerability', package: 'openssl', installedVersion: '3.0.1', fixedVersion: '3.0.9', severity: 'critical', title: id, links: [],
 });
 
+/**
+ * An approved digest whose health is `ok`, then a rescan that writes a new finding for it and
+ * dies as it starts publishing (the bus throws): the report is stored, its event owed.
+ */
+async function afterDyingRescan(world: ReturnType<typeof healthWorld>, digest: string) {
+  world.bus.subscribe(world.health.subscriber());
+  const a = await world.approved({ team: 'payments', digest });
+  await world.health.evaluate(a);
+  const outbox = new FindingsOutbox(world.redis, world.prefix, { now: () => world.clock.now().getTime() });
+  const approved: ApprovedDigest = { digest, approvals: [{ team: 'payments', repository: a.image }] };
+  world.clock.advance(1000);
+  const report: ScanReport = scanReport([vuln('CVE-2026-4242')], world.clock.now());
+  const dying: RescanSink = { outbox, events: { publish: async () => { throw new Error('worker killed'); } } };
+  await expect(storeRescan(dying, approved, report, async () => 'v2')).rejects.toThrow('worker killed');
+  return { a, outbox, approved, report };
+}
+
 describe('findings.updated outbox', () => {
   let redis: Redis;
   let records: OsvRecord[];
@@ -135,17 +152,7 @@ describe('findings.updated outbox', () => {
   it('a rescan dying before its publish, never retried: the health sweep publishes the owed event after the grace, and the approval is at risk', async () => {
     const world = healthWorld('outbox-sweep', { registry: 'docker.io', repository: 'library/nginx', tag: '1.25' });
     try {
-      world.bus.subscribe(world.health.subscriber());
-      const digest = `sha256:${'c'.repeat(64)}`;
-      const a = await world.approved({ team: 'payments', digest });
-      await world.health.evaluate(a);
-      const outbox = new FindingsOutbox(world.redis, world.prefix, { now: () => world.clock.now().getTime() });
-      const approved: ApprovedDigest = { digest, approvals: [{ team: 'payments', repository: a.image }] };
-      world.clock.advance(1000);
-      const report: ScanReport = scanReport([vuln('CVE-2026-4242')], world.clock.now());
-      // The process dies as it starts publishing (here: the bus throws).
-      const dying: RescanSink = { outbox, events: { publish: async () => { throw new Error('worker killed'); } } };
-      await expect(storeRescan(dying, approved, report, async () => 'v2')).rejects.toThrow('worker killed');
+      const { a, outbox } = await afterDyingRescan(world, `sha256:${'c'.repeat(64)}`);
       expect((await world.health.of([a]))[0]?.state).toBe('ok');
 
       const sweep = new HealthSweep(world.health, (before) => outbox.flush(world.bus, { before }));
@@ -172,16 +179,8 @@ describe('findings.updated outbox', () => {
   it('a rescan dying before its publish, then retried: the retry finds the same findings stored and publishes the event still owed, once', async () => {
     const world = healthWorld('outbox-retry', { registry: 'docker.io', repository: 'library/nginx', tag: '1.25' });
     try {
-      world.bus.subscribe(world.health.subscriber());
       const digest = `sha256:${'d'.repeat(64)}`;
-      const a = await world.approved({ team: 'payments', digest });
-      await world.health.evaluate(a);
-      const outbox = new FindingsOutbox(world.redis, world.prefix, { now: () => world.clock.now().getTime() });
-      const approved: ApprovedDigest = { digest, approvals: [{ team: 'payments', repository: a.image }] };
-      world.clock.advance(1000);
-      const report: ScanReport = scanReport([vuln('CVE-2026-4242')], world.clock.now());
-      const dying: RescanSink = { outbox, events: { publish: async () => { throw new Error('worker killed'); } } };
-      await expect(storeRescan(dying, approved, report, async () => 'v2')).rejects.toThrow('worker killed');
+      const { a, outbox, approved, report } = await afterDyingRescan(world, digest);
       expect(await outbox.owedFor(report.scanner, digest)).toMatchObject({ digest, scanner: report.scanner });
       // The job's retry, within the grace: the findings are those stored, but the event is owed.
       const live: RescanSink = { outbox, events: world.bus };
