@@ -196,7 +196,9 @@ class ScanThread {
           }
           let block = blocks.take();
           let fill = 0;
-          for await (const chunk of source as AsyncIterable<Buffer>) {
+          // A whole buffer that cannot be transferred (it shares its memory) is copied into
+          // blocks like streamed bytes: its stream was ended when it was taken.
+          for await (const chunk of whole ? [whole] : source as AsyncIterable<Buffer>) {
             if (settled) return;
             for (let at = 0; at < chunk.length;) {
               const n = Math.min(chunk.length - at, BLOCK_BYTES - fill);
