@@ -32,6 +32,9 @@
  * a preload of the bench, not a product mode): scan threads against none, in one build; an
  * entry `<checkout>+threads=N` runs it with `worker.scanThreads: N` (overriding BENCH_SCAN_THREADS);
  * `<checkout>+node=<option>` (repeatable) gives its worker processes that node option (GC tuning).
+ * A checkout from before issue 17 (no metrics listener, no scan threads) runs too, for a same-run
+ * comparison with "today's" code of the issue: the config written has only keys it knows unless
+ * an env above asks for more, and its workers count as started once idle (see startedUp).
  *
  * Also printed per run: Redis commands per request, by command (`INFO commandstats`), so that a
  * change in round trips shows beside the CPU it costs.
@@ -182,6 +185,31 @@ function spawnPortcullis(entry: string, role: string, configFile: string, log: s
   });
 }
 
+/**
+ * Whether a build's processes serve metrics (its config knows PORTCULLIS_METRICS_PORT). The
+ * code before issue 17 (BENCH_BUILDS=<its checkout>, to measure "today's" throughput) has no
+ * metrics listener, so the bench cannot ask its workers whether they have started.
+ */
+function servesMetrics(entry: string): boolean {
+  const { root } = parseBuild(entry);
+  return readFileSync(path.join(root, 'dist', 'src', 'lib', 'config.js'), 'utf8').includes('PORTCULLIS_METRICS_PORT');
+}
+
+/**
+ * Waits until the worker processes `pids` have started, for a build that cannot say so (no
+ * metrics, see {@link servesMetrics}): until none of them used more than 20 ms of CPU in the
+ * last half second (start-up, loading the OSV data, is CPU-bound; an idle worker uses ~none).
+ */
+async function startedUp(pids: number[]): Promise<void> {
+  let last = pids.map(cpuOf);
+  for (let quiet = 0; quiet < 2;) {
+    await new Promise((r) => setTimeout(r, 500));
+    const now = pids.map(cpuOf);
+    quiet = now.every((c, i) => c - last[i] <= 0.02) ? quiet + 1 : 0;
+    last = now;
+  }
+}
+
 /** `portcullis_staged_blob_reads_total` of one process, by result. */
 async function stagedReads(metricsPort: number): Promise<{ hit: number; miss: number }> {
   const out = { hit: 0, miss: 0 };
@@ -234,7 +262,8 @@ async function runPipeline(s: Shared, workers: number, build: string, run: numbe
     // queues joined): the burst, and the CPU measured, start only then, so that no process's
     // start-up is counted as work of the burst (a fixed wait of 1 s was not always enough with
     // two workers starting on a busy machine).
-    await waitFor(async () => (await Promise.all(metricsPorts.slice(1).map((p) => fetch(`http://127.0.0.1:${p}/metrics`).then((r) => r.ok)))).every(Boolean), 'the workers', 180000);
+    if (servesMetrics(build)) await waitFor(async () => (await Promise.all(metricsPorts.slice(1).map((p) => fetch(`http://127.0.0.1:${p}/metrics`).then((r) => r.ok)))).every(Boolean), 'the workers', 180000);
+    else await startedUp(procs.slice(1).map((p) => p.pid ?? 0));
     await new Promise((r) => setTimeout(r, 1000)); // workers join their queues
     const groups: Proc[] = [
       { name: 'portcullis', pids: () => procs.map((p) => p.pid ?? 0) },
