@@ -138,7 +138,13 @@ export class DistributionClient implements RegistryWriter {
     const kept = this.options.stagedBlobs?.take(repository, digest);
     // Verified already: these are the bytes that hashed to the digest when they were copied in
     // (see ./staged-blobs.ts), so they are served without hashing them again.
-    if (kept && (expectedSize === undefined || kept.size === expectedSize)) return keptStream(kept.bytes);
+    if (kept && (expectedSize === undefined || kept.size === expectedSize)) {
+      // A read that fills a copy for an upload elsewhere gets it filled from the kept copy (no
+      // second hash), as a registry read would fill it while verifying.
+      const wanted = opts.copyInto;
+      if (wanted instanceof VerifiedCopy) wanted.fillFrom(kept.copy);
+      return keptStream(kept.bytes);
+    }
     const res = await this.session.must({
       method: 'GET', url: `/v2/${repository}/blobs/${digest}`, scopes: [repositoryScope(repository, 'pull')],
       ok: [200], follow: true, signal: opts.signal, what: `GET blob ${repository}@${digest}`,

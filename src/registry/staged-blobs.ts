@@ -35,7 +35,7 @@ export interface StagedBlobsOptions {
   now?: () => number;
 }
 
-interface Entry { bytes: Buffer; size: number; at: number }
+interface Entry { copy: VerifiedCopy; bytes: Buffer; size: number; at: number }
 
 const MiB = 1024 * 1024;
 
@@ -66,6 +66,8 @@ export class StagedBlobs {
   private readonly maxTotalBytes: number;
   private readonly ttlMs: number;
   private readonly now: () => number;
+  /** Drops expired entries while the cache is idle ({@link schedulePrune}). */
+  private timer: NodeJS.Timeout | null = null;
 
   constructor(options: StagedBlobsOptions = {}) {
     this.maxBlobBytes = options.maxBlobBytes ?? 32 * MiB;
@@ -106,8 +108,9 @@ export class StagedBlobs {
     this.drop(key);
     this.prune();
     this.evictFor(copy.size);
-    this.entries.set(key, { bytes: copy.bytes, size: copy.size, at: this.now() });
+    this.entries.set(key, { copy, bytes: copy.bytes, size: copy.size, at: this.now() });
     this.total += copy.size;
+    this.schedulePrune();
   }
 
   /** Gives back `copy`'s reservation; harmless twice or after {@link keep}. */
@@ -117,8 +120,11 @@ export class StagedBlobs {
     this.recording -= copy.size;
   }
 
-  /** The verified bytes uploaded to `repository` for `digest`, removed from here; undefined when not kept. */
-  take(repository: string, digest: string): { bytes: Buffer; size: number } | undefined {
+  /**
+   * The verified bytes uploaded to `repository` for `digest` (and the verified copy they are the
+   * bytes of), removed from here; undefined when not kept.
+   */
+  take(repository: string, digest: string): { copy: VerifiedCopy; bytes: Buffer; size: number } | undefined {
     this.prune();
     const key = StagedBlobs.key(repository, digest);
     const entry = this.entries.get(key);
@@ -157,5 +163,23 @@ export class StagedBlobs {
       if (entry.at > cutoff) break;
       this.drop(key);
     }
+  }
+
+  /**
+   * Drops each entry when its time to live ends even if nothing uses the cache then: pruning
+   * only on use left the last burst's unread blobs (up to the cap, 96 MiB by default) in memory
+   * for as long as the worker stayed idle. One timer, for the oldest entry, unref'd so that it
+   * never keeps a process alive.
+   */
+  private schedulePrune(): void {
+    if (this.timer) return;
+    const oldest = this.entries.values().next().value as Entry | undefined;
+    if (!oldest) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.prune();
+      this.schedulePrune();
+    }, Math.max(0, oldest.at + this.ttlMs - this.now()) + 1);
+    this.timer.unref();
   }
 }

@@ -74,6 +74,22 @@ describe('staged blobs of the internal client', () => {
     }
   });
 
+  it('a kept blob read as the source of a copy fills that copy, so the copy\'s destination keeps it in turn', async () => {
+    const from = uniqueName('staged');
+    const to = uniqueName('staged');
+    const data = randomFile(120_000);
+    const digest = sha256(data);
+    await client.uploadBlob(from, digest, data.length, Readable.from([data]));
+    const copy = client.reserveCopy(to, digest, data.length)!;
+    const hits = staged.reads.hits;
+    const body = await client.getBlob(from, digest, data.length, { copyInto: copy });
+    expect(staged.reads.hits).toBe(hits + 1);
+    await client.uploadBlob(to, digest, data.length, body, { copy });
+    expect(copy.verified).toBe(true);
+    expect((await drain(await client.getBlob(to, digest, data.length))).equals(data)).toBe(true);
+    expect(staged.reads.hits).toBe(hits + 2);
+  });
+
   it('keeps nothing when the copy handed to the upload was not filled by a verified read', async () => {
     const repo = uniqueName('staged');
     const data = randomFile(80_000);
