@@ -104,6 +104,43 @@ export class BlockBuffers {
   }
 }
 
+/**
+ * Flow control of one task's feed to its thread: a block goes while fewer than {@link WINDOW}
+ * messages are unacknowledged; a whole layer (one message of up to the staged blobs'
+ * `maxBlobBytes`) goes only when none is, so that a task holds at most one whole layer in the
+ * thread (plus the next one taken and waiting here), not WINDOW of them.
+ */
+export class FeedWindow {
+  private sent = 0;
+  private wake: (() => void) | null = null;
+  private closed = false;
+
+  /** Messages sent and not acknowledged yet. */
+  get inFlight(): number {
+    return this.sent;
+  }
+
+  /** Resolves true once a message of this kind may go (counted as sent), false once closed. */
+  async acquire(whole: boolean): Promise<boolean> {
+    while ((whole ? this.sent > 0 : this.sent >= WINDOW) && !this.closed) await new Promise<void>((r) => { this.wake = () => { this.wake = null; r(); }; });
+    if (this.closed) return false;
+    this.sent += 1;
+    return true;
+  }
+
+  /** The thread took one message. */
+  ack(): void {
+    this.sent -= 1;
+    this.wake?.();
+  }
+
+  /** The task ended: a sender waiting gives up. */
+  close(): void {
+    this.closed = true;
+    this.wake?.();
+  }
+}
+
 class ScanThread {
   readonly worker: Worker;
   dead = false;
@@ -135,8 +172,7 @@ class ScanThread {
     const { port1, port2 } = new MessageChannel();
     return new Promise((resolve, reject) => {
       let settled = false;
-      let inFlight = 0;
-      let wake: (() => void) | null = null;
+      const flow = new FeedWindow();
       let source: Readable | null = null;
       const finish = (err: Error | null, value?: { inventory: ImageInventory; budget: ScanBudget }): void => {
         if (settled) return;
@@ -145,7 +181,7 @@ class ScanThread {
         this.worker.off('exit', onExit);
         port1.close();
         source?.destroy();
-        wake?.();
+        flow.close();
         if (err) reject(err);
         else resolve(value!);
       };
@@ -162,23 +198,17 @@ class ScanThread {
       this.worker.on('error', onError);
       this.worker.on('exit', onExit);
       port1.on('message', (m: ReplyMessage) => {
-        if (m.t === 'ack') {
-          inFlight -= 1;
-          wake?.();
-        } else if (m.t === 'done') {
+        if (m.t === 'ack') flow.ack();
+        else if (m.t === 'done') {
           blocks.giveBack(m.blocks ?? []);
           finish(null, { inventory: m.inventory, budget: m.budget });
         }
         else finish(asAppError(m.code, m.message));
       });
       const post = (m: FeedMessage, transfer: ArrayBuffer[] = []): void => port1.postMessage(m, transfer);
-      // `whole`: a whole layer is one message but up to `maxBlobBytes`: it goes only when nothing
-      // else is in flight, so that a task holds at most one whole layer in the thread (plus the
-      // next one taken and waiting), not WINDOW of them.
+      // `whole`: a whole layer, which goes only when nothing else is in flight (FeedWindow).
       const send = async (block: Buffer, len: number, whole = false): Promise<void> => {
-        while ((whole ? inFlight > 0 : inFlight >= WINDOW) && !settled) await new Promise<void>((r) => { wake = () => { wake = null; r(); }; });
-        if (settled) return;
-        inFlight += 1;
+        if (!(await flow.acquire(whole)) || settled) return;
         // The block owns its ArrayBuffer (BlockBuffers.take), so transferring it detaches nothing else.
         post({ t: 'data', buf: block.buffer as ArrayBuffer, len }, [block.buffer as ArrayBuffer]);
       };

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { AppError } from '../../../../src/lib/errors';
 import { BuiltinScanner } from '../../../../src/scanners/builtin/adapter';
-import { ScanThreadPool } from '../../../../src/scanners/builtin/threads/pool';
+import { FeedWindow, ScanThreadPool } from '../../../../src/scanners/builtin/threads/pool';
 import { WINDOW } from '../../../../src/scanners/builtin/threads/protocol';
 import type { ScanReport } from '../../../../src/scanners/types';
 import { buildImage, type BuiltImage } from '../../../harness/images';
@@ -161,6 +161,56 @@ describe('scan threads', () => {
     const streamed = await scan(scanner, img);
     expect(streamed.findings).toEqual(r.findings);
     expect(threads.blocks.allocated).toBeGreaterThan(0);
+  });
+
+  test('a whole layer goes to the thread only when nothing else of its task is in flight (at most one whole layer held there)', async () => {
+    const threads = pool(1);
+    const scanner = new BuiltinScanner({ name: 'b', osvPath: OSV, threads });
+    // Layers the thread takes a while to read (incompressible, gunzipped piece by piece), each
+    // arriving whole at once: sent as soon as taken, the next would reach the thread unread.
+    const img = await buildImage({ layers: [
+      ...Array.from({ length: 3 }, (_, i) => ({ files: { [`pad/${i}.bin`]: randomBytes(3_000_000) } })),
+      { files: { 'app/node_modules/lodash/package.json': JSON.stringify({ name: 'lodash', version: '4.17.20' }) } },
+    ], config: { User: '1' } });
+    const registry = new WholeBlobRegistry().addImage(img);
+    const inFlightAfterWhole: number[] = [];
+    const acquire = FeedWindow.prototype.acquire;
+    const spy = jest.spyOn(FeedWindow.prototype, 'acquire').mockImplementation(async function (this: FeedWindow, whole: boolean) {
+      const ok = await acquire.call(this, whole);
+      if (whole) inFlightAfterWhole.push(this.inFlight);
+      return ok;
+    });
+    try {
+      const r = await scan(scanner, img, registry);
+      expect(r.findings.map((f) => f.installedVersion)).toEqual(['4.17.20']);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(registry.given).toHaveLength(img.layers.length);
+    // Each whole layer was the only message of its task in flight when it went.
+    expect(inFlightAfterWhole).toEqual(img.layers.map(() => 1));
+  });
+
+  test('the feed window: blocks up to WINDOW in flight, a whole layer only when none is; closing frees a waiting sender', async () => {
+    const flow = new FeedWindow();
+    const settledNow = async (p: Promise<boolean>): Promise<boolean | 'waiting'> => Promise.race([p, new Promise<'waiting'>((r) => setImmediate(() => r('waiting')))]);
+    for (let i = 0; i < WINDOW; i += 1) expect(await flow.acquire(false)).toBe(true);
+    const block = flow.acquire(false);
+    expect(await settledNow(block)).toBe('waiting');
+    flow.ack();
+    expect(await settledNow(block)).toBe(true);
+    for (let i = 0; i < WINDOW - 1; i += 1) flow.ack();
+    expect(flow.inFlight).toBe(1);
+    const whole = flow.acquire(true);
+    expect(await settledNow(whole)).toBe('waiting');
+    flow.ack();
+    expect(await settledNow(whole)).toBe(true);
+    // A block may follow a whole layer; another whole layer waits, and gives up when the task ends.
+    expect(await flow.acquire(false)).toBe(true);
+    const next = flow.acquire(true);
+    expect(await settledNow(next)).toBe('waiting');
+    flow.close();
+    expect(await next).toBe(false);
   });
 
   test('warm starts as many threads as asked (the rest on first use) and fails when a thread cannot load its code', async () => {
