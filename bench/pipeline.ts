@@ -31,7 +31,8 @@
  * its builtin scans on each worker's event loop instead of its scan threads (./inline-scans.ts,
  * a preload of the bench, not a product mode): scan threads against none, in one build; an
  * entry `<checkout>+threads=N` runs it with `worker.scanThreads: N` (overriding BENCH_SCAN_THREADS);
- * `<checkout>+node=<option>` (repeatable) gives its worker processes that node option (GC tuning).
+ * `<checkout>+node=<option>` (repeatable) gives its worker processes that node option (GC tuning);
+ * `<checkout>+concurrency=N` runs it with `worker.concurrency: N` (overriding BENCH_CONCURRENCY).
  * A checkout from before issue 17 (no metrics listener, no scan threads) runs too, for a same-run
  * comparison with "today's" code of the issue: the config written has only keys it knows unless
  * an env above asks for more, and its workers count as started once idle (see startedUp).
@@ -166,11 +167,15 @@ interface RequestView {
  * its scan threads (`+threads=N`), node options of its worker processes (`+node=--flag=value`,
  * once per option).
  */
-function parseBuild(entry: string): { root: string; inline: boolean; threads?: number; nodeArgs: string[] } {
+function parseBuild(entry: string): { root: string; inline: boolean; threads?: number; concurrency: number; nodeArgs: string[] } {
   const [root, ...options] = entry.split('+');
   const threads = options.find((o) => o.startsWith('threads='));
+  const concurrency = options.find((o) => o.startsWith('concurrency='));
   const nodeArgs = options.filter((o) => o.startsWith('node=')).map((o) => o.slice('node='.length));
-  return { root: path.resolve(root), inline: options.includes('inline'), nodeArgs, ...(threads ? { threads: Number(threads.slice('threads='.length)) } : {}) };
+  return {
+    root: path.resolve(root), inline: options.includes('inline'), nodeArgs, concurrency: concurrency ? Number(concurrency.slice('concurrency='.length)) : CONCURRENCY,
+    ...(threads ? { threads: Number(threads.slice('threads='.length)) } : {}),
+  };
 }
 
 function spawnPortcullis(entry: string, role: string, configFile: string, log: string, metricsPort: number): ChildProcess {
@@ -219,6 +224,18 @@ async function stagedReads(metricsPort: number): Promise<{ hit: number; miss: nu
   return out;
 }
 
+/** Seconds and runs of each pipeline step in one worker (`portcullis_pipeline_stage_duration_seconds`, every outcome). */
+async function stepTimes(metricsPort: number): Promise<Map<string, { sum: number; count: number }>> {
+  const out = new Map<string, { sum: number; count: number }>();
+  const text = await fetch(`http://127.0.0.1:${metricsPort}/metrics`).then((r) => r.text()).catch(() => '');
+  for (const m of text.matchAll(/^portcullis_pipeline_stage_duration_seconds_(sum|count)\{stage="(\w+)",outcome="\w+"\} ([\d.e+-]+)/gm)) {
+    const t = out.get(m[2]) ?? { sum: 0, count: 0 };
+    t[m[1] as 'sum' | 'count'] += Number(m[3]);
+    out.set(m[2], t);
+  }
+  return out;
+}
+
 /** Redis's calls so far by command (`INFO commandstats`). */
 function redisCalls(redis: RedisService): Map<string, number> {
   const text = execFileSync('redis-cli', ['-u', redis.url, 'INFO', 'commandstats']).toString();
@@ -246,7 +263,7 @@ async function runPipeline(s: Shared, workers: number, build: string, run: numbe
     scanners: [{ name: 'builtin', type: 'builtin', osvPath: OSV }],
     auth: { tokensFile: path.join(dir, 'tokens.yaml') },
     worker: {
-      concurrency: CONCURRENCY, ...(SCAN_AFTER_STAGE !== undefined ? { scanAfterStage: SCAN_AFTER_STAGE === '1' } : {}),
+      concurrency: parseBuild(build).concurrency, ...(SCAN_AFTER_STAGE !== undefined ? { scanAfterStage: SCAN_AFTER_STAGE === '1' } : {}),
       ...(SCAN_THREADS ? { scanThreads: SCAN_THREADS === 'auto' ? 'auto' : Number(SCAN_THREADS) } : {}),
       ...(parseBuild(build).threads ? { scanThreads: parseBuild(build).threads } : {}),
     },
@@ -323,7 +340,11 @@ async function runPipeline(s: Shared, workers: number, build: string, run: numbe
     const used = diff(after, before);
     const rss = procs.map((p) => peakRssMiB(p.pid ?? 0));
     const reads = await Promise.all(metricsPorts.slice(1).map((p) => stagedReads(p)));
-    console.log(`\n== ${workers} worker process(es), concurrency ${CONCURRENCY} each, ${N} requests${BUILDS.length > 1 ? `, build ${build}` : ''} ==`);
+    const steps = new Map<string, { sum: number; count: number }>();
+    for (const w of await Promise.all(metricsPorts.slice(1).map((p) => stepTimes(p)))) {
+      for (const [k, v] of w) steps.set(k, { sum: (steps.get(k)?.sum ?? 0) + v.sum, count: (steps.get(k)?.count ?? 0) + v.count });
+    }
+    console.log(`\n== ${workers} worker process(es), concurrency ${parseBuild(build).concurrency} each, ${N} requests${BUILDS.length > 1 ? `, build ${build}` : ''} ==`);
     console.log(`submitted in ${(submitted / 1000).toFixed(1)} s; burst total ${total.toFixed(1)} s; ${(N / total * 60).toFixed(0)} requests/min; every request scanned (${(findings / N).toFixed(1)} builtin findings per request)`);
     console.log(`request → awaiting_approval: p50 ${percentile(latency, 50).toFixed(1)} s (${(percentile(latency, 50) / total).toFixed(2)} of total), p95 ${percentile(latency, 95).toFixed(1)} s (${(percentile(latency, 95) / total).toFixed(2)} of total), first ${latency[0].toFixed(1)} s`);
     console.log(`started → awaiting_approval: p50 ${percentile(inFlight, 50).toFixed(1)} s, p95 ${percentile(inFlight, 95).toFixed(1)} s; at most ${mostOpen} requests between staging and awaiting_approval at once`);
@@ -333,6 +354,8 @@ async function runPipeline(s: Shared, workers: number, build: string, run: numbe
     const hits = reads.reduce((n, r) => n + r.hit, 0);
     const misses = reads.reduce((n, r) => n + r.miss, 0);
     console.log(`staged-blob reads: ${hits} hits, ${misses} misses (hit rate ${(hits / Math.max(1, hits + misses)).toFixed(2)}; by worker ${reads.map((r) => `${r.hit}/${r.hit + r.miss}`).join(', ')})`);
+    // Wall time of a step (stage includes the scan that follows it in the same job, when it does).
+    if (steps.size) console.log(`step wall time (mean): ${[...steps].map(([k, v]) => `${k} ${(v.sum / Math.max(1, v.count) * 1000).toFixed(0)} ms x${v.count}`).join(', ')}`);
     console.log(`peak RSS: api ${rss[0].toFixed(0)} MiB, workers ${rss.slice(1).map((r) => r.toFixed(0)).join(', ')} MiB`);
     // The bench's own calls (its polling of the list) are in these too, as its CPU is in the API's.
     const calls = [...callsAfter].map(([k, v]) => [k, v - (callsBefore.get(k) ?? 0)] as const).filter(([, v]) => v > 0).sort((a, b) => b[1] - a[1]);
