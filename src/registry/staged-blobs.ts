@@ -37,6 +37,13 @@ export interface StagedBlobsOptions {
 
 interface Entry { copy: VerifiedCopy; bytes: Buffer; size: number; at: number }
 
+/** A manifest kept: its bytes (a copy of the body sent), its media type, when. */
+interface ManifestEntry { body: Buffer; mediaType: string; at: number }
+
+/** Manifests kept at most (the newest), and the largest kept: image manifests are a few KiB. */
+const MAX_MANIFESTS = 256;
+const MAX_MANIFEST_BYTES = 64 * 1024;
+
 const MiB = 1024 * 1024;
 
 /** A copy reserved for one upload (see {@link StagedBlobs.reserve}): filled and verified by a DigestVerifier. */
@@ -56,6 +63,7 @@ export class StagedCopy extends VerifiedCopy {
 
 export class StagedBlobs {
   private readonly entries = new Map<string, Entry>();
+  private readonly manifests = new Map<string, ManifestEntry>();
   /** Bytes of the kept entries. */
   private total = 0;
   /** Bytes reserved by copies whose upload is still running. */
@@ -134,6 +142,34 @@ export class StagedBlobs {
     return entry;
   }
 
+  /**
+   * Keeps a copy of a manifest this process has just written by digest to `repository` (the
+   * registry answered 201 for exactly these bytes), for the scan that reads it next: the
+   * quarantined image's manifest, written by the copy and read back by the scan right after
+   * (issue 17: one registry request per request). Bounded by count and size, found only by its
+   * repository and digest, handed out once, dropped after the TTL like the blobs.
+   */
+  keepManifest(repository: string, digest: string, body: Buffer, mediaType: string): void {
+    if (body.length > MAX_MANIFEST_BYTES) return;
+    const key = StagedBlobs.key(repository, digest);
+    this.manifests.delete(key);
+    this.manifests.set(key, { body: Buffer.from(body), mediaType, at: this.now() });
+    for (const [k] of this.manifests) {
+      if (this.manifests.size <= MAX_MANIFESTS) break;
+      this.manifests.delete(k);
+    }
+    this.schedulePrune();
+  }
+
+  /** The manifest kept for `repository` and `digest` (see {@link keepManifest}), removed from here. */
+  takeManifest(repository: string, digest: string): { body: Buffer; mediaType: string } | undefined {
+    this.prune();
+    const key = StagedBlobs.key(repository, digest);
+    const entry = this.manifests.get(key);
+    this.manifests.delete(key);
+    return entry;
+  }
+
   /** Bytes of the kept blobs now (for tests and metrics). */
   get bytes(): number {
     return this.total;
@@ -163,6 +199,10 @@ export class StagedBlobs {
       if (entry.at > cutoff) break;
       this.drop(key);
     }
+    for (const [key, entry] of this.manifests) {
+      if (entry.at > cutoff) break;
+      this.manifests.delete(key);
+    }
   }
 
   /**
@@ -173,13 +213,16 @@ export class StagedBlobs {
    */
   private schedulePrune(): void {
     if (this.timer) return;
-    const oldest = this.entries.values().next().value as Entry | undefined;
-    if (!oldest) return;
+    const oldest = Math.min(
+      (this.entries.values().next().value as Entry | undefined)?.at ?? Infinity,
+      (this.manifests.values().next().value as ManifestEntry | undefined)?.at ?? Infinity,
+    );
+    if (oldest === Infinity) return;
     this.timer = setTimeout(() => {
       this.timer = null;
       this.prune();
       this.schedulePrune();
-    }, Math.max(0, oldest.at + this.ttlMs - this.now()) + 1);
+    }, Math.max(0, oldest + this.ttlMs - this.now()) + 1);
     this.timer.unref();
   }
 }

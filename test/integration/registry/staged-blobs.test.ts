@@ -90,6 +90,29 @@ describe('staged blobs of the internal client', () => {
     expect(staged.reads.hits).toBe(hits + 2);
   });
 
+  it('serves a manifest it just wrote by digest from memory, once; one written under a tag is not kept', async () => {
+    // A client of its own: the blobs uploaded here stay kept, unread.
+    const own = new DistributionClient({ url: svc.internal.url, stagedBlobs: new StagedBlobs() });
+    try {
+      const repo = uniqueName('staged');
+      const img = await buildImage({ layers: [{ files: { a: 'manifest kept' } }] });
+      for (const b of [img.config, ...img.layers]) await own.uploadBlob(repo, b.digest, b.data.length, Readable.from([b.data]));
+      expect(await own.putManifest(repo, img.digest, img.manifest, img.mediaType)).toBe(img.digest);
+      // Gone from the registry: only a kept copy can answer now, and only once.
+      await own.deleteManifest(repo, img.digest);
+      const kept = await own.getManifest(repo, img.digest);
+      expect(kept.body.equals(img.manifest)).toBe(true);
+      expect(kept.parsed).toMatchObject({ kind: 'image', layers: [{ digest: img.layers[0].digest }] });
+      expect(((await rejection(own.getManifest(repo, img.digest))) as RegistryError).httpStatus).toBe(404);
+      // Under a tag: not kept, so once deleted it is gone.
+      await own.putManifest(repo, 'v1', img.manifest, img.mediaType);
+      await own.deleteManifest(repo, img.digest);
+      expect(((await rejection(own.getManifest(repo, img.digest))) as RegistryError).httpStatus).toBe(404);
+    } finally {
+      own.close();
+    }
+  });
+
   it('keeps nothing when the copy handed to the upload was not filled by a verified read', async () => {
     const repo = uniqueName('staged');
     const data = randomFile(80_000);
