@@ -17,10 +17,11 @@
  * Bytes move as 1 MiB blocks whose ArrayBuffers are transferred, not copied, with at most
  * {@link WINDOW} blocks in flight per task: memory per task stays flat whatever the layer size.
  * A layer already in memory whole (a staged blob, src/registry/staged-blobs.ts, bounded by its
- * own cap) is transferred as one message instead, only when nothing else of the task is in
- * flight (so a task holds at most one whole layer in the thread, and the next one taken): copying
- * it into blocks on the main thread cost about as much main-thread CPU as the scan work the
- * threads took off it (issue 17).
+ * own cap) is transferred as one message instead, when nothing else of the task is in flight or
+ * it fits in the window's bytes beside what is ({@link FeedWindow}: a task holds no more than
+ * the larger of a window and one whole layer in the thread, and the next one taken): copying it
+ * into blocks on the main thread cost about as much main-thread CPU as the scan work the threads
+ * took off it (issue 17).
  * A task waits for a free thread; threads start on first use, or all at once by {@link ScanThreadPool.warm}
  * (a worker process does, at start), and are unref'd, so an idle pool never keeps a process alive.
  */
@@ -104,33 +105,50 @@ export class BlockBuffers {
   }
 }
 
+/** Bytes a task may have in flight to its thread beside others: a window of blocks. */
+export const WINDOW_BYTES = WINDOW * BLOCK_BYTES;
+
 /**
- * Flow control of one task's feed to its thread: a block goes while fewer than {@link WINDOW}
- * messages are unacknowledged; a whole layer (one message of up to the staged blobs'
- * `maxBlobBytes`) goes only when none is, so that a task holds at most one whole layer in the
- * thread (plus the next one taken and waiting here), not WINDOW of them.
+ * Flow control of one task's feed to its thread, in bytes: a message goes when nothing of the
+ * task is in flight, or when it fits in {@link WINDOW_BYTES} beside what is. A block counts as
+ * its buffer (1 MiB: up to WINDOW of them), a whole layer as its length, so a task's messages
+ * in flight never hold more than the larger of a window and one whole layer (a staged blob, at
+ * most the staged blobs' `maxBlobBytes`): the bound of the rule before, which sent a whole layer
+ * only when nothing was in flight. But a small layer no longer holds back the next one: the
+ * thread got the app layer of an image only once it had read its small OS layer to the end,
+ * and a whole layer that fits goes at once (issue 17: the strict rule cost throughput in a
+ * same-run A/B).
+ * The thread acknowledges messages in the order sent (it reads the layers in turn).
  */
 export class FeedWindow {
-  private sent = 0;
+  /** Bytes of each message in flight, oldest first. */
+  private readonly sizes: number[] = [];
+  private bytes = 0;
   private wake: (() => void) | null = null;
   private closed = false;
 
   /** Messages sent and not acknowledged yet. */
   get inFlight(): number {
-    return this.sent;
+    return this.sizes.length;
   }
 
-  /** Resolves true once a message of this kind may go (counted as sent), false once closed. */
-  async acquire(whole: boolean): Promise<boolean> {
-    while ((whole ? this.sent > 0 : this.sent >= WINDOW) && !this.closed) await new Promise<void>((r) => { this.wake = () => { this.wake = null; r(); }; });
+  /** Bytes of the messages in flight. */
+  get inFlightBytes(): number {
+    return this.bytes;
+  }
+
+  /** Resolves true once a message of `bytes` may go (counted as sent), false once closed. */
+  async acquire(bytes: number): Promise<boolean> {
+    while (this.sizes.length > 0 && this.bytes + bytes > WINDOW_BYTES && !this.closed) await new Promise<void>((r) => { this.wake = () => { this.wake = null; r(); }; });
     if (this.closed) return false;
-    this.sent += 1;
+    this.sizes.push(bytes);
+    this.bytes += bytes;
     return true;
   }
 
-  /** The thread took one message. */
+  /** The thread took the oldest message in flight. */
   ack(): void {
-    this.sent -= 1;
+    this.bytes -= this.sizes.shift() ?? 0;
     this.wake?.();
   }
 
@@ -206,9 +224,9 @@ class ScanThread {
         else finish(asAppError(m.code, m.message));
       });
       const post = (m: FeedMessage, transfer: ArrayBuffer[] = []): void => port1.postMessage(m, transfer);
-      // `whole`: a whole layer, which goes only when nothing else is in flight (FeedWindow).
+      // A block counts as its buffer, a whole layer as its length (FeedWindow).
       const send = async (block: Buffer, len: number, whole = false): Promise<void> => {
-        if (!(await flow.acquire(whole)) || settled) return;
+        if (!(await flow.acquire(whole ? len : BLOCK_BYTES)) || settled) return;
         // The block owns its ArrayBuffer (BlockBuffers.take), so transferring it detaches nothing else.
         post({ t: 'data', buf: block.buffer as ArrayBuffer, len }, [block.buffer as ArrayBuffer]);
       };
