@@ -3,25 +3,14 @@
  * it is alive, its first note sets its liveness, and notes made soon after a renewal cost one
  * command (no liveness write beside each), one made later sets the liveness again.
  */
-import Redis from 'ioredis';
 import { RedisUploadJournal } from '../../../src/store/redis-upload-journal';
-import { services, uniqueName } from '../../harness/services';
+import { redisPerTest } from '../../harness/redis-per-test';
 
 describe('upload journal', () => {
-  let redis: Redis;
-  let prefix: string;
-
-  beforeEach(() => {
-    redis = new Redis(services().redis.url);
-    prefix = uniqueName('journal');
-  });
-  afterEach(async () => {
-    const keys = await redis.keys(`${prefix}:*`);
-    if (keys.length) await redis.del(...keys);
-    redis.disconnect();
-  });
+  const t = redisPerTest('journal');
 
   it('a note sets its owner alive unless it was renewed less than a third of the TTL ago; a live owner\'s sessions are not abandoned', async () => {
+    const { redis, prefix } = t;
     let now = 1_000_000;
     const journal = new RedisUploadJournal(redis, prefix, { ttlMs: 30_000, owner: 'w1', now: () => now });
     const other = new RedisUploadJournal(redis, prefix, { ttlMs: 30_000, owner: 'w2' });
