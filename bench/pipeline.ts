@@ -361,7 +361,7 @@ async function runPipeline(s: Shared, workers: number, build: string, run: numbe
     const hits = reads.reduce((n, r) => n + r.hit, 0);
     const misses = reads.reduce((n, r) => n + r.miss, 0);
     console.log(`staged-blob reads: ${hits} hits, ${misses} misses (hit rate ${(hits / Math.max(1, hits + misses)).toFixed(2)}; by worker ${reads.map((r) => `${r.hit}/${r.hit + r.miss}`).join(', ')})`);
-    // Wall time of a step (stage includes the scan that follows it in the same job, when it does).
+    // Wall time of a step: the stage's own; the scan that follows it in the same job counts as scan.
     if (steps.size) console.log(`step wall time (mean): ${[...steps].map(([k, v]) => `${k} ${(v.sum / Math.max(1, v.count) * 1000).toFixed(0)} ms x${v.count}`).join(', ')}`);
     console.log(`peak RSS: api ${rss[0].toFixed(0)} MiB, workers ${rss.slice(1).map((r) => r.toFixed(0)).join(', ')} MiB`);
     // The bench's own calls (its polling of the list) are in these too, as its CPU is in the API's.
