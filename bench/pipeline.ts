@@ -31,7 +31,11 @@
  * its builtin scans on each worker's event loop instead of its scan threads (./inline-scans.ts,
  * a preload of the bench, not a product mode): scan threads against none, in one build; an
  * entry `<checkout>+threads=N` runs it with `worker.scanThreads: N` (overriding BENCH_SCAN_THREADS);
- * `<checkout>+node=<option>` (repeatable) gives its worker processes that node option (GC tuning).
+ * `<checkout>+node=<option>` (repeatable) gives its worker processes that node option (GC tuning);
+ * `<checkout>+concurrency=N` runs it with `worker.concurrency: N` (overriding BENCH_CONCURRENCY).
+ * A checkout from before issue 17 (no metrics listener, no scan threads) runs too, for a same-run
+ * comparison with "today's" code of the issue: the config written has only keys it knows unless
+ * an env above asks for more, and its workers count as started once idle (see startedUp).
  *
  * Also printed per run: Redis commands per request, by command (`INFO commandstats`), so that a
  * change in round trips shows beside the CPU it costs.
@@ -163,11 +167,15 @@ interface RequestView {
  * its scan threads (`+threads=N`), node options of its worker processes (`+node=--flag=value`,
  * once per option).
  */
-function parseBuild(entry: string): { root: string; inline: boolean; threads?: number; nodeArgs: string[] } {
+function parseBuild(entry: string): { root: string; inline: boolean; threads?: number; concurrency: number; nodeArgs: string[] } {
   const [root, ...options] = entry.split('+');
   const threads = options.find((o) => o.startsWith('threads='));
+  const concurrency = options.find((o) => o.startsWith('concurrency='));
   const nodeArgs = options.filter((o) => o.startsWith('node=')).map((o) => o.slice('node='.length));
-  return { root: path.resolve(root), inline: options.includes('inline'), nodeArgs, ...(threads ? { threads: Number(threads.slice('threads='.length)) } : {}) };
+  return {
+    root: path.resolve(root), inline: options.includes('inline'), nodeArgs, concurrency: concurrency ? Number(concurrency.slice('concurrency='.length)) : CONCURRENCY,
+    ...(threads ? { threads: Number(threads.slice('threads='.length)) } : {}),
+  };
 }
 
 function spawnPortcullis(entry: string, role: string, configFile: string, log: string, metricsPort: number): ChildProcess {
@@ -182,12 +190,49 @@ function spawnPortcullis(entry: string, role: string, configFile: string, log: s
   });
 }
 
+/**
+ * Whether a build's processes serve metrics (its config knows PORTCULLIS_METRICS_PORT). The
+ * code before issue 17 (BENCH_BUILDS=<its checkout>, to measure "today's" throughput) has no
+ * metrics listener, so the bench cannot ask its workers whether they have started.
+ */
+function servesMetrics(entry: string): boolean {
+  const { root } = parseBuild(entry);
+  return readFileSync(path.join(root, 'dist', 'src', 'lib', 'config.js'), 'utf8').includes('PORTCULLIS_METRICS_PORT');
+}
+
+/**
+ * Waits until the worker processes `pids` have started, for a build that cannot say so (no
+ * metrics, see {@link servesMetrics}): until none of them used more than 20 ms of CPU in the
+ * last half second (start-up, loading the OSV data, is CPU-bound; an idle worker uses ~none).
+ */
+async function startedUp(pids: number[]): Promise<void> {
+  let last = pids.map(cpuOf);
+  for (let quiet = 0; quiet < 2;) {
+    await new Promise((r) => setTimeout(r, 500));
+    const now = pids.map(cpuOf);
+    quiet = now.every((c, i) => c - last[i] <= 0.02) ? quiet + 1 : 0;
+    last = now;
+  }
+}
+
 /** `portcullis_staged_blob_reads_total` of one process, by result. */
 async function stagedReads(metricsPort: number): Promise<{ hit: number; miss: number }> {
   const out = { hit: 0, miss: 0 };
   // A build without a metrics listener (BENCH_BUILDS of an older one) reads 0/0.
   const text = await fetch(`http://127.0.0.1:${metricsPort}/metrics`).then((r) => r.text()).catch(() => '');
   for (const m of text.matchAll(/^portcullis_staged_blob_reads_total\{result="(hit|miss)"\} (\d+)/gm)) out[m[1] as 'hit' | 'miss'] = Number(m[2]);
+  return out;
+}
+
+/** Seconds and runs of each pipeline step in one worker (`portcullis_pipeline_stage_duration_seconds`, every outcome). */
+async function stepTimes(metricsPort: number): Promise<Map<string, { sum: number; count: number }>> {
+  const out = new Map<string, { sum: number; count: number }>();
+  const text = await fetch(`http://127.0.0.1:${metricsPort}/metrics`).then((r) => r.text()).catch(() => '');
+  for (const m of text.matchAll(/^portcullis_pipeline_stage_duration_seconds_(sum|count)\{stage="(\w+)",outcome="\w+"\} ([\d.e+-]+)/gm)) {
+    const t = out.get(m[2]) ?? { sum: 0, count: 0 };
+    t[m[1] as 'sum' | 'count'] += Number(m[3]);
+    out.set(m[2], t);
+  }
   return out;
 }
 
@@ -199,7 +244,11 @@ function redisCalls(redis: RedisService): Map<string, number> {
 
 interface Shared { redis: RedisService; upstream: RegistryService; proxy: NginxService; images: BuiltImage[]; dir: string }
 
-interface RunResult { build: string; workers: number; reqPerMin: number; cpuPerReq: number }
+interface RunResult {
+  build: string; workers: number; reqPerMin: number; cpuPerReq: number;
+  /** CPU seconds per request by process group; p50 / total; Redis commands per request without the bench's polling. */
+  groups: Map<string, number>; p50Share: number; redisPerReq: number;
+}
 
 async function runPipeline(s: Shared, workers: number, build: string, run: number): Promise<RunResult> {
   // Inside the run's folder (deleted at the end), not a folder of its own in /tmp that would stay.
@@ -218,7 +267,7 @@ async function runPipeline(s: Shared, workers: number, build: string, run: numbe
     scanners: [{ name: 'builtin', type: 'builtin', osvPath: OSV }],
     auth: { tokensFile: path.join(dir, 'tokens.yaml') },
     worker: {
-      concurrency: CONCURRENCY, ...(SCAN_AFTER_STAGE !== undefined ? { scanAfterStage: SCAN_AFTER_STAGE === '1' } : {}),
+      concurrency: parseBuild(build).concurrency, ...(SCAN_AFTER_STAGE !== undefined ? { scanAfterStage: SCAN_AFTER_STAGE === '1' } : {}),
       ...(SCAN_THREADS ? { scanThreads: SCAN_THREADS === 'auto' ? 'auto' : Number(SCAN_THREADS) } : {}),
       ...(parseBuild(build).threads ? { scanThreads: parseBuild(build).threads } : {}),
     },
@@ -234,7 +283,8 @@ async function runPipeline(s: Shared, workers: number, build: string, run: numbe
     // queues joined): the burst, and the CPU measured, start only then, so that no process's
     // start-up is counted as work of the burst (a fixed wait of 1 s was not always enough with
     // two workers starting on a busy machine).
-    await waitFor(async () => (await Promise.all(metricsPorts.slice(1).map((p) => fetch(`http://127.0.0.1:${p}/metrics`).then((r) => r.ok)))).every(Boolean), 'the workers', 180000);
+    if (servesMetrics(build)) await waitFor(async () => (await Promise.all(metricsPorts.slice(1).map((p) => fetch(`http://127.0.0.1:${p}/metrics`).then((r) => r.ok)))).every(Boolean), 'the workers', 180000);
+    else await startedUp(procs.slice(1).map((p) => p.pid ?? 0));
     await new Promise((r) => setTimeout(r, 1000)); // workers join their queues
     const groups: Proc[] = [
       { name: 'portcullis', pids: () => procs.map((p) => p.pid ?? 0) },
@@ -254,12 +304,15 @@ async function runPipeline(s: Shared, workers: number, build: string, run: numbe
       ids.push(...(await Promise.all(batch)).map((r) => r.id));
     }
     const submitted = Date.now() - t0;
+    // Requests the bench's own polling listed: the list reads each listed record (one HGET).
+    let listed = 0;
     const done = async (): Promise<boolean> => {
       let n = 0;
       for (const status of ['awaiting_approval', 'failed']) {
         for (let cursor: string | null = ''; cursor !== null;) {
           const page: { items: unknown[]; next: string | null } = await api(base, token, 'GET', `/v1/requests?status=${status}&limit=200${cursor ? `&cursor=${cursor}` : ''}`);
           n += page.items.length;
+          listed += page.items.length;
           cursor = page.next;
         }
       }
@@ -294,7 +347,11 @@ async function runPipeline(s: Shared, workers: number, build: string, run: numbe
     const used = diff(after, before);
     const rss = procs.map((p) => peakRssMiB(p.pid ?? 0));
     const reads = await Promise.all(metricsPorts.slice(1).map((p) => stagedReads(p)));
-    console.log(`\n== ${workers} worker process(es), concurrency ${CONCURRENCY} each, ${N} requests${BUILDS.length > 1 ? `, build ${build}` : ''} ==`);
+    const steps = new Map<string, { sum: number; count: number }>();
+    for (const w of await Promise.all(metricsPorts.slice(1).map((p) => stepTimes(p)))) {
+      for (const [k, v] of w) steps.set(k, { sum: (steps.get(k)?.sum ?? 0) + v.sum, count: (steps.get(k)?.count ?? 0) + v.count });
+    }
+    console.log(`\n== ${workers} worker process(es), concurrency ${parseBuild(build).concurrency} each, ${N} requests${BUILDS.length > 1 ? `, build ${build}` : ''} ==`);
     console.log(`submitted in ${(submitted / 1000).toFixed(1)} s; burst total ${total.toFixed(1)} s; ${(N / total * 60).toFixed(0)} requests/min; every request scanned (${(findings / N).toFixed(1)} builtin findings per request)`);
     console.log(`request → awaiting_approval: p50 ${percentile(latency, 50).toFixed(1)} s (${(percentile(latency, 50) / total).toFixed(2)} of total), p95 ${percentile(latency, 95).toFixed(1)} s (${(percentile(latency, 95) / total).toFixed(2)} of total), first ${latency[0].toFixed(1)} s`);
     console.log(`started → awaiting_approval: p50 ${percentile(inFlight, 50).toFixed(1)} s, p95 ${percentile(inFlight, 95).toFixed(1)} s; at most ${mostOpen} requests between staging and awaiting_approval at once`);
@@ -304,11 +361,17 @@ async function runPipeline(s: Shared, workers: number, build: string, run: numbe
     const hits = reads.reduce((n, r) => n + r.hit, 0);
     const misses = reads.reduce((n, r) => n + r.miss, 0);
     console.log(`staged-blob reads: ${hits} hits, ${misses} misses (hit rate ${(hits / Math.max(1, hits + misses)).toFixed(2)}; by worker ${reads.map((r) => `${r.hit}/${r.hit + r.miss}`).join(', ')})`);
+    // Wall time of a step: the stage's own; the scan that follows it in the same job counts as scan.
+    if (steps.size) console.log(`step wall time (mean): ${[...steps].map(([k, v]) => `${k} ${(v.sum / Math.max(1, v.count) * 1000).toFixed(0)} ms x${v.count}`).join(', ')}`);
     console.log(`peak RSS: api ${rss[0].toFixed(0)} MiB, workers ${rss.slice(1).map((r) => r.toFixed(0)).join(', ')} MiB`);
     // The bench's own calls (its polling of the list) are in these too, as its CPU is in the API's.
     const calls = [...callsAfter].map(([k, v]) => [k, v - (callsBefore.get(k) ?? 0)] as const).filter(([, v]) => v > 0).sort((a, b) => b[1] - a[1]);
-    console.log(`Redis commands: ${(calls.reduce((n, [, v]) => n + v, 0) / N).toFixed(1)}/request (${calls.slice(0, 12).map(([k, v]) => `${k} ${(v / N).toFixed(1)}`).join(', ')})`);
-    return { build, workers, reqPerMin: N / total * 60, cpuPerReq: (used.get('portcullis') ?? 0) / N };
+    const all = calls.reduce((n, [, v]) => n + v, 0);
+    console.log(`Redis commands: ${(all / N).toFixed(1)}/request, ${((all - listed) / N).toFixed(1)} without the bench's polling (~${(listed / N).toFixed(1)} HGET of listed records) (${calls.filter(([, v]) => v / N >= 0.5).map(([k, v]) => `${k} ${(v / N).toFixed(1)}`).join(', ')})`);
+    return {
+      build, workers, reqPerMin: N / total * 60, cpuPerReq: (used.get('portcullis') ?? 0) / N,
+      groups: new Map([...used].filter(([k]) => !k.startsWith(' ')).map(([k, v]) => [k, v / N])), p50Share: percentile(latency, 50) / total, redisPerReq: (all - listed) / N,
+    };
   } finally {
     for (const p of procs) p.kill('SIGTERM');
     await Promise.all(procs.map((p) => new Promise((r) => (p.exitCode !== null ? r(null) : p.once('exit', r)))));
@@ -385,8 +448,11 @@ async function main(): Promise<void> {
       }
     }
     if (BUILDS.length > 1) {
-      console.log('\n== summary: build, worker processes, requests/min, Portcullis CPU ms/request, ratio to the floor ==');
-      for (const r of results) console.log(`${r.build} ${r.workers} ${r.reqPerMin.toFixed(0)} ${(r.cpuPerReq * 1000).toFixed(0)} ${floor ? (r.cpuPerReq / floor.cpuPerReq).toFixed(2) : '-'}`);
+      console.log('\n== summary: build, worker processes, requests/min, Portcullis CPU ms/request, ratio to the floor, p50/total, CPU ms/request of registries, nginx, Redis, Redis commands/request ==');
+      const ms = (r: RunResult, g: string): string => ((r.groups.get(g) ?? 0) * 1000).toFixed(0);
+      for (const r of results) {
+        console.log(`${r.build} ${r.workers} ${r.reqPerMin.toFixed(0)} ${(r.cpuPerReq * 1000).toFixed(0)} ${floor ? (r.cpuPerReq / floor.cpuPerReq).toFixed(2) : '-'} ${r.p50Share.toFixed(2)} ${ms(r, 'registries')} ${ms(r, 'nginx')} ${ms(r, 'redis')} ${r.redisPerReq.toFixed(0)}`);
+      }
     }
   } finally {
     await Promise.all([redis.stop(), upstream.stop(), proxy.stop()]);

@@ -73,6 +73,8 @@ export class Outbox {
   constructor(private readonly redis: Redis, private readonly keys: AuditKeys, private readonly seal: EntrySealer, options: OutboxOptions = {}) {
     this.batch = options.batch ?? 100;
     this.batchBytes = options.batchBytes ?? 4 * 1024 * 1024;
+    // EVALSHA (EVAL once per connection when the script is not cached yet): every drain chains.
+    if (!('portcullisAuditChainBatch' in redis)) redis.defineCommand('portcullisAuditChainBatch', { numberOfKeys: 3, lua: CHAIN_BATCH });
   }
 
   /** XADDs a record; returns its outbox id. */
@@ -126,7 +128,8 @@ export class Outbox {
       seq = entry.seq;
       prevHash = entry.hash;
     }
-    const ok = await this.redis.eval(CHAIN_BATCH, 3, this.keys.stream, this.keys.head, this.keys.outbox, hashRaw ?? '', String(entries.length), ...args);
+    const chain = (this.redis as Redis & { portcullisAuditChainBatch(...args: string[]): Promise<unknown> }).portcullisAuditChainBatch;
+    const ok = await chain.call(this.redis, this.keys.stream, this.keys.head, this.keys.outbox, hashRaw ?? '', String(entries.length), ...args);
     return ok === 1 ? { kind: 'chained', entries } : { kind: 'lost' };
   }
 

@@ -34,6 +34,8 @@ export interface TransitionOptions {
    * committed with the move, and they are published after it, only if it moved.
    */
   events?: (saved: IntakeRequest) => DomainEvent[];
+  /** The request as just read by the caller: saves the store a read (see TransitionSaveOptions.known). */
+  known?: IntakeRequest;
 }
 
 /**
@@ -94,7 +96,7 @@ export class Lifecycle {
         updatedAt: at,
         history: [...r.history, { status: to, at, by, ...(options.note ? { note: options.note } : {}) }],
       };
-    }, { records: (saved, current) => eventsOf(saved, current.status).map((e) => outboxRecord(e, saved.updatedAt)) });
+    }, { records: (saved, current) => eventsOf(saved, current.status).map((e) => outboxRecord(e, saved.updatedAt)), ...(options.known ? { known: options.known } : {}) });
     if (result.moved && result.from) {
       await this.publishRecorded(eventsOf(result.request, result.from));
       if (isTerminal(to)) await this.releaseClaims(result.request);

@@ -97,7 +97,7 @@ export class Pipeline {
 
   async resolve(id: string): Promise<void> {
     let r = await this.load(id);
-    if (r.status === 'requested') r = (await this.d.lifecycle.transition(id, ['requested'], 'resolving')).request;
+    if (r.status === 'requested') r = (await this.d.lifecycle.transition(id, ['requested'], 'resolving', { known: r })).request;
     if (r.status !== 'resolving') return this.continueFrom(r, 'resolve');
     const ref = parseReference(r.image);
     // Always through the upstream, also for a digest-pinned reference: the HEAD by digest both
@@ -115,7 +115,7 @@ export class Pipeline {
       if (ref.tag && !approval.tags.includes(ref.tag)) await this.d.approvals.addTag(scope, ref.tag, approval.digest);
       const restaged = approval.digest !== digest ? ` as ${approval.digest}` : '';
       await this.d.lifecycle.transition(id, ['resolving'], 'approved', {
-        note: `digest already approved for ${r.team}${restaged} (request ${approval.requestId})`,
+        known: r, note: `digest already approved for ${r.team}${restaged} (request ${approval.requestId})`,
         patch: (cur) => ({ source: { ...cur.source, digest }, internalRef: approval.internalRef, ...(restaged ? { stagedDigest: approval.digest } : {}) }),
       });
       return;
@@ -123,7 +123,7 @@ export class Pipeline {
     const holder = await this.d.lifecycle.claim(digestClaimKey(r.team, scope.image, r.platforms, digest), id);
     if (holder) throw new RunInProgress(holder.id);
     const moved = await this.d.lifecycle.transition(id, ['resolving'], 'staging', {
-      note: `pinned to ${digest}`, patch: (cur) => ({ source: { ...cur.source, digest } }),
+      known: r, note: `pinned to ${digest}`, patch: (cur) => ({ source: { ...cur.source, digest } }),
     });
     await this.continueFrom(moved.request, 'resolve');
   }
@@ -149,7 +149,7 @@ export class Pipeline {
     await this.refuseRevoked(r, staged.digest);
     const changed = staged.digest !== r.source.digest ? ` as ${staged.digest} (source ${r.source.digest}, mover ${staged.mover})` : '';
     const moved = await this.d.lifecycle.transition(id, ['staging'], 'scanning', {
-      note: `staged in ${repo}${changed}`, patch: () => ({ stagedDigest: staged.digest }),
+      known: r, note: `staged in ${repo}${changed}`, patch: () => ({ stagedDigest: staged.digest }),
     });
     if (scanThen && moved.moved && moved.request.status === 'scanning') return true;
     await this.continueFrom(moved.request, 'stage');
@@ -165,15 +165,16 @@ export class Pipeline {
     const reuseNote = reused.length ? ` (stored scans reused: ${reused.join(', ')})` : '';
     // Code scans or waivers may have been saved while the scanners ran: judge the request as it is now.
     const evaluate = (cur: IntakeRequest) => this.d.policy({ request: cur, reports });
-    const policy = evaluate(await this.load(id));
+    const now = await this.load(id);
+    const policy = evaluate(now);
     if (policy.verdict === 'fail' && this.d.settings.onPolicyFail === 'reject') {
       await this.d.lifecycle.transition(id, ['scanning'], 'failed', {
-        note: `POLICY_FAILED${reuseNote}`, patch: () => ({ scans: reports, policy, error: { code: 'POLICY_FAILED', message: policy.reasons.join('; ') } }),
+        known: now, note: `POLICY_FAILED${reuseNote}`, patch: () => ({ scans: reports, policy, error: { code: 'POLICY_FAILED', message: policy.reasons.join('; ') } }),
       });
       return;
     }
     await this.d.lifecycle.transition(id, ['scanning'], 'awaiting_approval', {
-      note: `policy ${policy.verdict}${reuseNote}`, patch: (cur) => ({ scans: reports, policy: evaluate(cur) }),
+      known: now, note: `policy ${policy.verdict}${reuseNote}`, patch: (cur) => ({ scans: reports, policy: evaluate(cur) }),
     });
   }
 

@@ -35,7 +35,14 @@ export interface StagedBlobsOptions {
   now?: () => number;
 }
 
-interface Entry { bytes: Buffer; size: number; at: number }
+interface Entry { copy: VerifiedCopy; bytes: Buffer; size: number; at: number }
+
+/** A manifest kept: its bytes (a copy of the body sent), its media type, when. */
+interface ManifestEntry { body: Buffer; mediaType: string; at: number }
+
+/** Manifests kept at most (the newest), and the largest kept: image manifests are a few KiB. */
+const MAX_MANIFESTS = 256;
+const MAX_MANIFEST_BYTES = 64 * 1024;
 
 const MiB = 1024 * 1024;
 
@@ -56,6 +63,7 @@ export class StagedCopy extends VerifiedCopy {
 
 export class StagedBlobs {
   private readonly entries = new Map<string, Entry>();
+  private readonly manifests = new Map<string, ManifestEntry>();
   /** Bytes of the kept entries. */
   private total = 0;
   /** Bytes reserved by copies whose upload is still running. */
@@ -66,6 +74,8 @@ export class StagedBlobs {
   private readonly maxTotalBytes: number;
   private readonly ttlMs: number;
   private readonly now: () => number;
+  /** Drops expired entries while the cache is idle ({@link schedulePrune}). */
+  private timer: NodeJS.Timeout | null = null;
 
   constructor(options: StagedBlobsOptions = {}) {
     this.maxBlobBytes = options.maxBlobBytes ?? 32 * MiB;
@@ -106,8 +116,9 @@ export class StagedBlobs {
     this.drop(key);
     this.prune();
     this.evictFor(copy.size);
-    this.entries.set(key, { bytes: copy.bytes, size: copy.size, at: this.now() });
+    this.entries.set(key, { copy, bytes: copy.bytes, size: copy.size, at: this.now() });
     this.total += copy.size;
+    this.schedulePrune();
   }
 
   /** Gives back `copy`'s reservation; harmless twice or after {@link keep}. */
@@ -117,14 +128,45 @@ export class StagedBlobs {
     this.recording -= copy.size;
   }
 
-  /** The verified bytes uploaded to `repository` for `digest`, removed from here; undefined when not kept. */
-  take(repository: string, digest: string): { bytes: Buffer; size: number } | undefined {
+  /**
+   * The verified bytes uploaded to `repository` for `digest` (and the verified copy they are the
+   * bytes of), removed from here; undefined when not kept.
+   */
+  take(repository: string, digest: string): { copy: VerifiedCopy; bytes: Buffer; size: number } | undefined {
     this.prune();
     const key = StagedBlobs.key(repository, digest);
     const entry = this.entries.get(key);
     if (entry) this.drop(key);
     if (entry) this.reads.hits += 1;
     else this.reads.misses += 1;
+    return entry;
+  }
+
+  /**
+   * Keeps a copy of a manifest this process has just written by digest to `repository` (the
+   * registry answered 201 for exactly these bytes), for the scan that reads it next: the
+   * quarantined image's manifest, written by the copy and read back by the scan right after
+   * (issue 17: one registry request per request). Bounded by count and size, found only by its
+   * repository and digest, handed out once, dropped after the TTL like the blobs.
+   */
+  keepManifest(repository: string, digest: string, body: Buffer, mediaType: string): void {
+    if (body.length > MAX_MANIFEST_BYTES) return;
+    const key = StagedBlobs.key(repository, digest);
+    this.manifests.delete(key);
+    this.manifests.set(key, { body: Buffer.from(body), mediaType, at: this.now() });
+    for (const [k] of this.manifests) {
+      if (this.manifests.size <= MAX_MANIFESTS) break;
+      this.manifests.delete(k);
+    }
+    this.schedulePrune();
+  }
+
+  /** The manifest kept for `repository` and `digest` (see {@link keepManifest}), removed from here. */
+  takeManifest(repository: string, digest: string): { body: Buffer; mediaType: string } | undefined {
+    this.prune();
+    const key = StagedBlobs.key(repository, digest);
+    const entry = this.manifests.get(key);
+    this.manifests.delete(key);
     return entry;
   }
 
@@ -157,5 +199,30 @@ export class StagedBlobs {
       if (entry.at > cutoff) break;
       this.drop(key);
     }
+    for (const [key, entry] of this.manifests) {
+      if (entry.at > cutoff) break;
+      this.manifests.delete(key);
+    }
+  }
+
+  /**
+   * Drops each entry when its time to live ends even if nothing uses the cache then: pruning
+   * only on use left the last burst's unread blobs (up to the cap, 96 MiB by default) in memory
+   * for as long as the worker stayed idle. One timer, for the oldest entry, unref'd so that it
+   * never keeps a process alive.
+   */
+  private schedulePrune(): void {
+    if (this.timer) return;
+    const oldest = Math.min(
+      (this.entries.values().next().value as Entry | undefined)?.at ?? Infinity,
+      (this.manifests.values().next().value as ManifestEntry | undefined)?.at ?? Infinity,
+    );
+    if (oldest === Infinity) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.prune();
+      this.schedulePrune();
+    }, Math.max(0, oldest + this.ttlMs - this.now()) + 1);
+    this.timer.unref();
   }
 }

@@ -72,6 +72,21 @@ export class VerifiedCopy {
     return got;
   }
 
+  /**
+   * Fills this copy, still empty, from another verified copy of the same blob (a kept staged
+   * blob read for another upload, ./client.ts): its bytes are copied in, not shared, and this
+   * copy is verified without hashing them again, since the bytes copied are ones that hashed to
+   * the digest and were held by no other code. False (and nothing changes) when `source` is not
+   * a verified copy of the same digest and size, or this copy was filled or sealed already.
+   */
+  fillFrom(source: VerifiedCopy): boolean {
+    if (this.#state !== 'filling' || this.#filled !== 0 || !source.verified || source.digest !== this.digest || source.size !== this.size) return false;
+    source.bytes.copy(this.#bytes);
+    this.#filled = this.size;
+    this.#state = 'verified';
+    return true;
+  }
+
   /** Whether every byte came and they hash to the digest. */
   get verified(): boolean {
     return this.#state === 'verified';

@@ -10,7 +10,7 @@ import type { ConfirmWrite } from '../lib/redis';
 import { AppError } from '../lib/errors';
 import { decodeCursor, encodeCursor, indexMember, memberId, storeKeys, type StoreKeys } from './keys';
 import type { ScanReport } from '../scanners/types';
-import { requestSummary, scanSummary, type IntakeRequest, type ListQuery, type OutboxRecord, type Page, type RequestStatus, type RequestStore, type RequestSummary, type SaveOptions, type ScanSummary, type TransitionResult } from './types';
+import { requestSummary, scanSummary, type IntakeRequest, type ListQuery, type OutboxRecord, type Page, type RequestStatus, type RequestStore, type RequestSummary, type SaveOptions, type ScanSummary, type TransitionResult, type TransitionSaveOptions } from './types';
 
 // KEYS: request, all, team, oldStatus, oldTeamStatus, newStatus, newTeamStatus, outbox, then the
 //   team+digest sets the request belongs in.
@@ -67,6 +67,11 @@ return 0
 
 const MAX_CONFLICT_RETRIES = 20;
 
+/** The scripts defined on the connection (see the constructor). */
+interface ScriptCommands {
+  portcullisRequestSave(numberOfKeys: number, ...args: string[]): Promise<unknown>;
+}
+
 /** A record as stored: scan summaries (older records: full reports inline). */
 type StoredRequest = Omit<IntakeRequest, 'scans'> & { scans: Array<ScanSummary | ScanReport> };
 
@@ -94,6 +99,9 @@ export class RedisRequestStore implements RequestStore {
   constructor(private readonly redis: Redis, prefix: string, options: { confirm?: ConfirmWrite } = {}) {
     this.keys = storeKeys(prefix);
     this.confirm = options.confirm;
+    // defineCommand: EVALSHA (EVAL once per connection when the script is not cached yet), so a
+    // save does not send its ~1 KB script each time; the key count is the first argument.
+    if (!('portcullisRequestSave' in redis)) redis.defineCommand('portcullisRequestSave', { lua: SAVE });
   }
 
   async create(request: IntakeRequest, options: SaveOptions = {}): Promise<void> {
@@ -143,11 +151,16 @@ export class RedisRequestStore implements RequestStore {
   }
 
   async transition(id: string, from: readonly RequestStatus[], to: RequestStatus | ((current: IntakeRequest) => RequestStatus),
-    build: (current: IntakeRequest) => IntakeRequest, options: SaveOptions = {}): Promise<TransitionResult> {
+    build: (current: IntakeRequest) => IntakeRequest, options: TransitionSaveOptions = {}): Promise<TransitionResult> {
     const allowed = `,${from.join(',')},`;
+    // The caller's fresh read, when it is one this call could move: the save's version check
+    // tells whether it is still current (else the next attempt reads, without a backoff).
+    let known = options.known?.id === id && from.includes(options.known.status) ? options.known : undefined;
     for (let attempt = 0; attempt < MAX_CONFLICT_RETRIES; attempt++) {
       // Every attempt starts from what is stored now: nothing computed for an earlier read survives.
-      const current = await this.load(id);
+      const fromKnown = known !== undefined;
+      const current = known ?? await this.load(id);
+      known = undefined;
       if (!from.includes(current.status)) return { moved: false, request: current };
       const status = typeof to === 'function' ? to(structuredClone(current)) : to;
       const next = build(structuredClone(current));
@@ -158,7 +171,7 @@ export class RedisRequestStore implements RequestStore {
         await this.confirm?.();
         return { moved: true, request: saved, from: current.status };
       }
-      if (result === 0) await backoff(attempt);
+      if (result === 0 && !fromKnown) await backoff(attempt);
       // -1 cannot happen with a matching version (the status was read with it); the next read answers.
     }
     throw conflict(id);
@@ -186,7 +199,7 @@ export class RedisRequestStore implements RequestStore {
       k.indexStatus(request.status), k.indexTeamStatus(request.team, request.status),
       k.auditOutbox(), ...digests.flatMap((d) => [k.requestsByDigest(request.team, d), k.requestsByDigestAll(d)]), ...reports.map((r) => k.reportRefs(r.id)),
     ];
-    const result = await this.redis.eval(SAVE, keys.length, ...keys,
+    const result = await (this.redis as Redis & ScriptCommands).portcullisRequestSave(keys.length, ...keys,
       String(expectedVersion), String(request.version), JSON.stringify(stored), member, request.status, allowed, request.id,
       ...records.map((r) => JSON.stringify({ actor: r.actor, action: r.action, target: r.target, details: r.details, at: r.at })));
     return Number(result);

@@ -20,6 +20,12 @@ import { RENEW_LEASE as RENEW } from './lease-keeper-protocol';
 
 const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
 
+/** The scripts defined on the connection (see the constructor). */
+interface LeaseScripts {
+  portcullisLeaseRenew(key: string, token: string, ttlMs: string): Promise<unknown>;
+  portcullisLeaseRelease(key: string, token: string): Promise<unknown>;
+}
+
 export interface RedisStepLeaseOptions {
   /** How long a lease outlives its holder's last renewal (a killed worker's lease lapses after this). */
   ttlMs: number;
@@ -50,9 +56,16 @@ export class RedisStepLeases {
   private readonly keeper: LeaseKeeper | undefined;
 
   constructor(private readonly redis: Redis, private readonly prefix: string, options: RedisStepLeaseOptions) {
+    // EVALSHA, not EVAL with the script each time (every step run releases its lease).
+    if (!('portcullisLeaseRenew' in redis)) redis.defineCommand('portcullisLeaseRenew', { numberOfKeys: 1, lua: RENEW });
+    if (!('portcullisLeaseRelease' in redis)) redis.defineCommand('portcullisLeaseRelease', { numberOfKeys: 1, lua: RELEASE });
     this.ttlMs = options.ttlMs;
     this.keeper = options.keeper;
     this.renewEveryMs = options.renewEveryMs ?? Math.max(1, Math.floor(options.ttlMs / 3));
+  }
+
+  private get scripts(): Redis & LeaseScripts {
+    return this.redis as Redis & LeaseScripts;
   }
 
   key(step: string, requestId: string): string {
@@ -73,7 +86,7 @@ export class RedisStepLeases {
     if (ok !== 'OK') return null;
     let held = true;
     const renew = async (): Promise<boolean> => {
-      if (Number(await this.redis.eval(RENEW, 1, key, token, String(this.ttlMs))) !== 1) held = false;
+      if (Number(await this.scripts.portcullisLeaseRenew(key, token, String(this.ttlMs))) !== 1) held = false;
       return held;
     };
     const keeper = this.keeper;
@@ -84,13 +97,13 @@ export class RedisStepLeases {
         renew,
         release: async () => {
           keeper.drop(key, token);
-          await this.redis.eval(RELEASE, 1, key, token).catch(() => undefined);
+          await this.scripts.portcullisLeaseRelease(key, token).catch(() => undefined);
         },
       };
     }
     let renewing: Promise<unknown> = Promise.resolve();
     const timer = setInterval(() => {
-      renewing = this.redis.eval(RENEW, 1, key, token, String(this.ttlMs))
+      renewing = this.scripts.portcullisLeaseRenew(key, token, String(this.ttlMs))
         .then((n) => { if (Number(n) !== 1) held = false; })
         // A Redis blip: the next renewal tries again; the TTL leaves room for a few misses.
         .catch(() => undefined);
@@ -103,7 +116,7 @@ export class RedisStepLeases {
       release: async () => {
         clearInterval(timer);
         await renewing;
-        await this.redis.eval(RELEASE, 1, key, token).catch(() => undefined);
+        await this.scripts.portcullisLeaseRelease(key, token).catch(() => undefined);
       },
     };
   }

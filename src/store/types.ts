@@ -314,6 +314,16 @@ export interface SaveOptions {
   records?: (next: IntakeRequest, current: IntakeRequest) => OutboxRecord[];
 }
 
+export interface TransitionSaveOptions extends SaveOptions {
+  /**
+   * The request as its caller read it just before: a transition's first attempt starts from it
+   * instead of reading it again, when its status is one of `from`. The save's compare-and-set
+   * on its version makes a record that is no longer current cost one more read, never a lost
+   * or misjudged change.
+   */
+  known?: IntakeRequest;
+}
+
 export interface TransitionResult {
   /** Whether this call moved the request (the answer of the one atomic save, never a guess). */
   moved: boolean;
@@ -338,7 +348,7 @@ export interface RequestStore {
    * @throws AppError NOT_FOUND when the request does not exist.
    */
   transition(id: string, from: readonly RequestStatus[], to: RequestStatus | ((current: IntakeRequest) => RequestStatus),
-    build: (current: IntakeRequest) => IntakeRequest, options?: SaveOptions): Promise<TransitionResult>;
+    build: (current: IntakeRequest) => IntakeRequest, options?: TransitionSaveOptions): Promise<TransitionResult>;
   /**
    * Reads, applies `change`, and saves only if nobody saved in between (retrying on a
    * conflict). `change` returns null to leave the request as it is.

@@ -21,9 +21,9 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { z } from 'zod';
-import { AppError } from '../../lib/errors';
-import { withRetry } from '../../registry';
-import { MediaTypes, type Descriptor, type RegistryClient, type RegistryWriter } from '../../registry/types';
+import { AppError, isAppError } from '../../lib/errors';
+import { RegistryError, withRetry } from '../../registry';
+import { MediaTypes, type Descriptor, type ManifestResponse, type RegistryClient, type RegistryWriter } from '../../registry/types';
 import { CYCLONEDX_MEDIA_TYPE } from './cyclonedx';
 import { withReferrersLock, type ReferrerLockOptions } from './referrer-lock';
 
@@ -55,8 +55,28 @@ function isWriter(r: RegistryClient): r is RegistryWriter {
 
 async function ensureBlob(registry: RegistryWriter, repository: string, body: Buffer, digest: string): Promise<void> {
   if (await registry.headBlob(repository, digest)) return;
+  await uploadSmall(registry, repository, body, digest);
+}
+
+function uploadSmall(registry: RegistryWriter, repository: string, body: Buffer, digest: string): Promise<void> {
   // No copy kept for a read after it (staged blobs): nothing reads an SBOM's blob back here.
-  await registry.uploadBlob(repository, digest, body.length, Readable.from([body]), { copy: null });
+  return registry.uploadBlob(repository, digest, body.length, Readable.from([body]), { copy: null });
+}
+
+/** A repository of each registry (by URL) that this process last found holding the empty config blob. */
+const emptyBlobAt = new Map<string, string>();
+
+/**
+ * The empty config blob in `repository`: mounted from the repository where this process last
+ * found it (one request: a mount the registry accepts links a blob it holds under that digest),
+ * else checked and uploaded (HEAD, POST, PUT). Every attach is to a new repository in a burst
+ * of requests for distinct images, so this was 3 requests per scan (issue 17).
+ */
+async function ensureEmpty(registry: RegistryWriter, repository: string): Promise<void> {
+  const from = emptyBlobAt.get(registry.url);
+  const mounted = from !== undefined && from !== repository && await registry.mountBlob(repository, EMPTY_DIGEST, from).catch(() => false);
+  if (!mounted) await ensureBlob(registry, repository, EMPTY_BYTES, EMPTY_DIGEST);
+  emptyBlobAt.set(registry.url, repository);
 }
 
 export interface AttachedReferrer {
@@ -131,8 +151,10 @@ async function attachOnce(registry: RegistryWriter, repository: string, subjectD
   const subject = await registry.headManifest(repository, subjectDigest);
   if (!subject) throw new AppError('NOT_FOUND', `${repository}@${subjectDigest} is not in the registry`);
   const sbomDigest = sha256(sbom);
-  await ensureBlob(registry, repository, EMPTY_BYTES, EMPTY_DIGEST);
-  await ensureBlob(registry, repository, sbom, sbomDigest);
+  await ensureEmpty(registry, repository);
+  // Uploaded without asking first: an SBOM carries its scan's time, so each attach's blob is
+  // new (a HEAD answered 404 every time); uploading a blob the registry has is harmless.
+  await uploadSmall(registry, repository, sbom, sbomDigest);
   const annotations = { 'org.opencontainers.image.created': created };
   const manifest = Buffer.from(JSON.stringify({
     schemaVersion: 2,
@@ -189,10 +211,17 @@ async function detachOnce(registry: RegistryWriter, repository: string, subjectD
 
 /** The referrers index under `tag` with its digest (null when absent); null when the tag holds something else. */
 async function readTag(registry: RegistryClient, repository: string, tag: string): Promise<{ digest: string | null; listed: Listed[] } | null> {
-  const head = await registry.headManifest(repository, tag);
-  if (!head) return { digest: null, listed: [] };
-  if (head.mediaType !== MediaTypes.ociIndex) return null;
-  const res = await registry.getManifest(repository, tag);
+  // One GET, not a HEAD and then a GET (issue 17: the read after each write is one request less).
+  let res: ManifestResponse;
+  try {
+    res = await registry.getManifest(repository, tag);
+  } catch (err) {
+    if (err instanceof RegistryError && err.httpStatus === 404) return { digest: null, listed: [] };
+    // Something under the tag that is no manifest we read (too large, schema 1): not a referrers index.
+    if (isAppError(err) && !err.temporary && (err.code === 'MANIFEST_TOO_LARGE' || err.code === 'MANIFEST_UNSUPPORTED' || err.code === 'MANIFEST_INVALID')) return null;
+    throw err;
+  }
+  if (res.mediaType !== MediaTypes.ociIndex) return null;
   let json: unknown;
   try {
     json = JSON.parse(res.body.toString('utf8'));

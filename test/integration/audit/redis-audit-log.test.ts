@@ -79,6 +79,28 @@ describe('Redis audit log', () => {
     expect(await log.drain()).toBe(0);
   });
 
+  it('drains of one process run one at a time: a drain asked for while one runs shares the next, which chains the caller\'s record', async () => {
+    const log = new RedisAuditLog(redis, prefix, { batch: 4 });
+    const write = (i: number) => redis.eval(CHANGE_WITH_RECORD, 2, `${prefix}:state:${i}`, `${prefix}:audit:outbox`, 'approved',
+      JSON.stringify({ actor: 'alice', action: 'request.approved', target: `request/${i}`, details: {}, at: new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString() }));
+    const runs = jest.spyOn(log as unknown as { drainOnce(): Promise<number> }, 'drainOnce');
+    for (let i = 0; i < 10; i += 1) await write(i);
+    // The first drain asks for the newest record before the eleventh is written (one connection:
+    // commands in order), so only a later run can chain that one.
+    const first = log.drain();
+    const written = write(10);
+    const later = Array.from({ length: 10 }, () => log.drain());
+    await written;
+    const counts = await Promise.all([first, ...later]);
+    expect(runs).toHaveBeenCalledTimes(2);
+    // The callers that came later share one count: the second run's (the first may have taken the eleventh in its last batch).
+    expect(new Set(counts.slice(1)).size).toBe(1);
+    expect(counts[0] + counts[1]).toBe(11);
+    expect(await redis.xlen(`${prefix}:audit:outbox`)).toBe(0);
+    expect((await log.list(0, 100)).map((e) => e.target)).toEqual(Array.from({ length: 11 }, (_, i) => `request/${i}`));
+    expect(await log.verify()).toMatchObject({ ok: true, count: 11 });
+  });
+
   it('chains a malformed outbox record as audit.malformed_record instead of dropping it or blocking the outbox', async () => {
     await redis.xadd(`${prefix}:audit:outbox`, '*', 'record', '{"actor":"x"');
     await redis.xadd(`${prefix}:audit:outbox`, '*', 'record', JSON.stringify({ actor: 'bob', action: 'a', target: 't', details: {}, at: 'yesterday' }));

@@ -52,25 +52,64 @@ describe('staged blobs of the internal client', () => {
     expect(staged.reads.hits).toBe(hits + 1);
   });
 
+  /**
+   * Copies a blob from `source` (where it is put first) into a new repository of the internal
+   * client as the copy engine does: a copy reserved there, filled by the source's read, handed to
+   * the upload; then reads it back. Returns the staged-blob hits the source read and the read
+   * back each made.
+   */
+  async function copyThenRead(source: DistributionClient, size: number): Promise<{ sourceHits: number; readHits: number }> {
+    const from = uniqueName('staged-src');
+    const repo = uniqueName('staged');
+    const data = randomFile(size);
+    const digest = sha256(data);
+    await source.uploadBlob(from, digest, data.length, Readable.from([data]));
+    const copy = client.reserveCopy(repo, digest, data.length)!;
+    expect(staged.recordingBytes).toBe(data.length);
+    const before = staged.reads.hits;
+    const body = await source.getBlob(from, digest, data.length, { copyInto: copy });
+    const sourceHits = staged.reads.hits - before;
+    await client.uploadBlob(repo, digest, data.length, body, { copy });
+    expect(copy.verified).toBe(true);
+    expect(staged.recordingBytes).toBe(0);
+    expect((await drain(await client.getBlob(repo, digest, data.length))).equals(data)).toBe(true);
+    return { sourceHits, readHits: staged.reads.hits - before - sourceHits };
+  }
+
   it('keeps the copy a source read made as it verified the blob (one hash for the copy and the read after it)', async () => {
     const source = new DistributionClient({ url: svc.upstream.url });
     try {
-      const from = uniqueName('staged-src');
-      const repo = uniqueName('staged');
-      const data = randomFile(300_000);
-      const digest = sha256(data);
-      await source.uploadBlob(from, digest, data.length, Readable.from([data]));
-      const copy = client.reserveCopy(repo, digest, data.length)!;
-      expect(staged.recordingBytes).toBe(data.length);
-      const body = await source.getBlob(from, digest, data.length, { copyInto: copy });
-      await client.uploadBlob(repo, digest, data.length, body, { copy });
-      expect(copy.verified).toBe(true);
-      expect(staged.recordingBytes).toBe(0);
-      const hits = staged.reads.hits;
-      expect((await drain(await client.getBlob(repo, digest, data.length))).equals(data)).toBe(true);
-      expect(staged.reads.hits).toBe(hits + 1);
+      expect(await copyThenRead(source, 300_000)).toEqual({ sourceHits: 0, readHits: 1 });
     } finally {
       source.close();
+    }
+  });
+
+  it('a kept blob read as the source of a copy fills that copy, so the copy\'s destination keeps it in turn', async () => {
+    // The source is the internal client itself, which kept the blob it was given.
+    expect(await copyThenRead(client, 120_000)).toEqual({ sourceHits: 1, readHits: 1 });
+  });
+
+  it('serves a manifest it just wrote by digest from memory, once; one written under a tag is not kept', async () => {
+    // A client of its own: the blobs uploaded here stay kept, unread.
+    const own = new DistributionClient({ url: svc.internal.url, stagedBlobs: new StagedBlobs() });
+    try {
+      const repo = uniqueName('staged');
+      const img = await buildImage({ layers: [{ files: { a: 'manifest kept' } }] });
+      for (const b of [img.config, ...img.layers]) await own.uploadBlob(repo, b.digest, b.data.length, Readable.from([b.data]));
+      expect(await own.putManifest(repo, img.digest, img.manifest, img.mediaType)).toBe(img.digest);
+      // Gone from the registry: only a kept copy can answer now, and only once.
+      await own.deleteManifest(repo, img.digest);
+      const kept = await own.getManifest(repo, img.digest);
+      expect(kept.body.equals(img.manifest)).toBe(true);
+      expect(kept.parsed).toMatchObject({ kind: 'image', layers: [{ digest: img.layers[0].digest }] });
+      expect(((await rejection(own.getManifest(repo, img.digest))) as RegistryError).httpStatus).toBe(404);
+      // Under a tag: not kept, so once deleted it is gone.
+      await own.putManifest(repo, 'v1', img.manifest, img.mediaType);
+      await own.deleteManifest(repo, img.digest);
+      expect(((await rejection(own.getManifest(repo, img.digest))) as RegistryError).httpStatus).toBe(404);
+    } finally {
+      own.close();
     }
   });
 

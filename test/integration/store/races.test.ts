@@ -154,6 +154,31 @@ describe('transitions on the real Redis store', () => {
     }
   });
 
+  it('a transition from a record its caller read (known) saves a read, and from one no longer current moves the stored record, losing nothing', async () => {
+    const store = new RedisRequestStore(redis, prefix);
+    const lifecycle = new Lifecycle(store, new EventBus());
+    await store.create(awaiting({ status: 'scanning', version: 0, scans: [] }));
+    const stale = (await store.get('r1'))!;
+    // Another writer saves in between (a waiver, a code scan): the known record is one version behind.
+    await store.update('r1', (cur) => ({ ...cur, justification: 'changed meanwhile' }));
+    const reads = jest.spyOn(store, 'get');
+    const moved = await lifecycle.transition('r1', ['scanning'], 'awaiting_approval', { known: stale, note: 'policy pass', patch: () => ({ policy: { verdict: 'pass', reasons: [] } }) });
+    expect(moved.moved).toBe(true);
+    // The version check turned the stale record down; the retry read the stored one.
+    expect(reads).toHaveBeenCalledTimes(1);
+    const r = (await store.get('r1'))!;
+    expect(r).toMatchObject({ status: 'awaiting_approval', justification: 'changed meanwhile', version: stale.version + 2, policy: { verdict: 'pass' } });
+    expect(r.history.map((h) => h.status)).toEqual(['awaiting_approval']);
+    // A current known record moves without a read; one whose status is not in `from` is not trusted (the stored record answers).
+    reads.mockClear();
+    expect((await lifecycle.transition('r1', ['awaiting_approval'], 'promoting', { known: r })).moved).toBe(true);
+    expect(reads).not.toHaveBeenCalled();
+    const notMoved = await lifecycle.transition('r1', ['awaiting_approval'], 'rejected', { known: r });
+    expect(notMoved).toMatchObject({ moved: false, request: { status: 'promoting' } });
+    expect(reads).toHaveBeenCalledTimes(1);
+    expect((await outbox('r1')).map((x) => x.details.to)).toEqual(['awaiting_approval', 'promoting']);
+  });
+
   it('two workers on one step move the request once: one history entry, one record', async () => {
     const store = new RedisRequestStore(redis, prefix);
     const w = wire(store);

@@ -53,6 +53,23 @@ describe('VerifiedCopy', () => {
     expect(copy.bytes.equals(data)).toBe(true);
   });
 
+  it('is filled from another verified copy of the same blob only: its own bytes, verified without a second hash', async () => {
+    const data = Buffer.from('0123456789');
+    const source = new VerifiedCopy(digestOf(data), data.length);
+    const early = new VerifiedCopy(source.digest, data.length);
+    expect(early.fillFrom(source)).toBe(false);
+    expect(await fill(source, data)).toBeNull();
+    const copy = new VerifiedCopy(source.digest, data.length);
+    expect(copy.fillFrom(source)).toBe(true);
+    expect(copy.verified).toBe(true);
+    expect(copy.bytes.equals(data)).toBe(true);
+    source.bytes.fill(0);
+    expect(copy.bytes.equals(data)).toBe(true);
+    expect(copy.fillFrom(source)).toBe(false);
+    expect(new VerifiedCopy(digestOf(Buffer.from('other')), data.length).fillFrom(source)).toBe(false);
+    expect(new VerifiedCopy(source.digest, 11).fillFrom(source)).toBe(false);
+  });
+
   it('takes nothing more once sealed, and is sealed once', () => {
     const data = Buffer.from('abc');
     const copy = new VerifiedCopy(digestOf(data), 3);
@@ -181,6 +198,25 @@ describe('StagedBlobs', () => {
     staged.take('r', x);
     staged.take('other', x);
     expect(staged.reads).toEqual({ hits: 1, misses: 2 });
+  });
+
+  it('drops entries whose time to live ended while nothing used it (an idle worker holds no staged bytes)', async () => {
+    jest.useFakeTimers();
+    try {
+      const staged = new StagedBlobs({ ttlMs: 1000 });
+      await stage(staged, 'r', Buffer.from('abcd'));
+      jest.advanceTimersByTime(600);
+      await stage(staged, 'r', Buffer.from('efghij'));
+      expect(staged.bytes).toBe(10);
+      // No take, reserve or keep from here on: the first entry goes at its TTL, the second at its own.
+      jest.advanceTimersByTime(401);
+      expect(staged.bytes).toBe(6);
+      jest.advanceTimersByTime(600);
+      expect(staged.bytes).toBe(0);
+      expect(jest.getTimerCount()).toBe(0);
+    } finally {
+      jest.useRealTimers();
+    }
   });
 
   it('drops an entry not read within its time to live', async () => {

@@ -17,10 +17,11 @@
  * Bytes move as 1 MiB blocks whose ArrayBuffers are transferred, not copied, with at most
  * {@link WINDOW} blocks in flight per task: memory per task stays flat whatever the layer size.
  * A layer already in memory whole (a staged blob, src/registry/staged-blobs.ts, bounded by its
- * own cap) is transferred as one message instead, only when nothing else of the task is in
- * flight (so a task holds at most one whole layer in the thread, and the next one taken): copying
- * it into blocks on the main thread cost about as much main-thread CPU as the scan work the
- * threads took off it (issue 17).
+ * own cap) is transferred as one message instead, when nothing else of the task is in flight or
+ * it fits in the window's bytes beside what is ({@link FeedWindow}: a task holds no more than
+ * the larger of a window and one whole layer in the thread, and the next one taken): copying it
+ * into blocks on the main thread cost about as much main-thread CPU as the scan work the threads
+ * took off it (issue 17).
  * A task waits for a free thread; threads start on first use, or all at once by {@link ScanThreadPool.warm}
  * (a worker process does, at start), and are unref'd, so an idle pool never keeps a process alive.
  */
@@ -104,6 +105,60 @@ export class BlockBuffers {
   }
 }
 
+/** Bytes a task may have in flight to its thread beside others: a window of blocks. */
+export const WINDOW_BYTES = WINDOW * BLOCK_BYTES;
+
+/**
+ * Flow control of one task's feed to its thread, in bytes: a message goes when nothing of the
+ * task is in flight, or when it fits in {@link WINDOW_BYTES} beside what is. A block counts as
+ * its buffer (1 MiB: up to WINDOW of them), a whole layer as its length, so a task's messages
+ * in flight never hold more than the larger of a window and one whole layer (a staged blob, at
+ * most the staged blobs' `maxBlobBytes`): the bound of the rule before, which sent a whole layer
+ * only when nothing was in flight. But a small layer no longer holds back the next one: the
+ * thread got the app layer of an image only once it had read its small OS layer to the end,
+ * and a whole layer that fits goes at once (issue 17: the strict rule cost throughput in a
+ * same-run A/B).
+ * The thread acknowledges messages in the order sent (it reads the layers in turn).
+ */
+export class FeedWindow {
+  /** Bytes of each message in flight, oldest first. */
+  private readonly sizes: number[] = [];
+  private bytes = 0;
+  private wake: (() => void) | null = null;
+  private closed = false;
+
+  /** Messages sent and not acknowledged yet. */
+  get inFlight(): number {
+    return this.sizes.length;
+  }
+
+  /** Bytes of the messages in flight. */
+  get inFlightBytes(): number {
+    return this.bytes;
+  }
+
+  /** Resolves true once a message of `bytes` may go (counted as sent), false once closed. */
+  async acquire(bytes: number): Promise<boolean> {
+    while (this.sizes.length > 0 && this.bytes + bytes > WINDOW_BYTES && !this.closed) await new Promise<void>((r) => { this.wake = () => { this.wake = null; r(); }; });
+    if (this.closed) return false;
+    this.sizes.push(bytes);
+    this.bytes += bytes;
+    return true;
+  }
+
+  /** The thread took the oldest message in flight. */
+  ack(): void {
+    this.bytes -= this.sizes.shift() ?? 0;
+    this.wake?.();
+  }
+
+  /** The task ended: a sender waiting gives up. */
+  close(): void {
+    this.closed = true;
+    this.wake?.();
+  }
+}
+
 class ScanThread {
   readonly worker: Worker;
   dead = false;
@@ -135,8 +190,7 @@ class ScanThread {
     const { port1, port2 } = new MessageChannel();
     return new Promise((resolve, reject) => {
       let settled = false;
-      let inFlight = 0;
-      let wake: (() => void) | null = null;
+      const flow = new FeedWindow();
       let source: Readable | null = null;
       const finish = (err: Error | null, value?: { inventory: ImageInventory; budget: ScanBudget }): void => {
         if (settled) return;
@@ -145,7 +199,7 @@ class ScanThread {
         this.worker.off('exit', onExit);
         port1.close();
         source?.destroy();
-        wake?.();
+        flow.close();
         if (err) reject(err);
         else resolve(value!);
       };
@@ -162,23 +216,17 @@ class ScanThread {
       this.worker.on('error', onError);
       this.worker.on('exit', onExit);
       port1.on('message', (m: ReplyMessage) => {
-        if (m.t === 'ack') {
-          inFlight -= 1;
-          wake?.();
-        } else if (m.t === 'done') {
+        if (m.t === 'ack') flow.ack();
+        else if (m.t === 'done') {
           blocks.giveBack(m.blocks ?? []);
           finish(null, { inventory: m.inventory, budget: m.budget });
         }
         else finish(asAppError(m.code, m.message));
       });
       const post = (m: FeedMessage, transfer: ArrayBuffer[] = []): void => port1.postMessage(m, transfer);
-      // `whole`: a whole layer is one message but up to `maxBlobBytes`: it goes only when nothing
-      // else is in flight, so that a task holds at most one whole layer in the thread (plus the
-      // next one taken and waiting), not WINDOW of them.
+      // A block counts as its buffer, a whole layer as its length (FeedWindow).
       const send = async (block: Buffer, len: number, whole = false): Promise<void> => {
-        while ((whole ? inFlight > 0 : inFlight >= WINDOW) && !settled) await new Promise<void>((r) => { wake = () => { wake = null; r(); }; });
-        if (settled) return;
-        inFlight += 1;
+        if (!(await flow.acquire(whole ? len : BLOCK_BYTES)) || settled) return;
         // The block owns its ArrayBuffer (BlockBuffers.take), so transferring it detaches nothing else.
         post({ t: 'data', buf: block.buffer as ArrayBuffer, len }, [block.buffer as ArrayBuffer]);
       };

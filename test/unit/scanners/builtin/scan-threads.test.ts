@@ -9,7 +9,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { AppError } from '../../../../src/lib/errors';
 import { BuiltinScanner } from '../../../../src/scanners/builtin/adapter';
-import { ScanThreadPool } from '../../../../src/scanners/builtin/threads/pool';
+import { FeedWindow, ScanThreadPool, WINDOW_BYTES } from '../../../../src/scanners/builtin/threads/pool';
 import { WINDOW } from '../../../../src/scanners/builtin/threads/protocol';
 import type { ScanReport } from '../../../../src/scanners/types';
 import { buildImage, type BuiltImage } from '../../../harness/images';
@@ -161,6 +161,63 @@ describe('scan threads', () => {
     const streamed = await scan(scanner, img);
     expect(streamed.findings).toEqual(r.findings);
     expect(threads.blocks.allocated).toBeGreaterThan(0);
+  });
+
+  test('a task never has more in flight to its thread than the larger of a window and one whole layer, whole layers included', async () => {
+    const threads = pool(1);
+    const scanner = new BuiltinScanner({ name: 'b', osvPath: OSV, threads });
+    // Layers the thread takes a while to read (incompressible, gunzipped piece by piece), each
+    // arriving whole at once: sent as soon as taken, three of them (9 MB) would be in flight.
+    const img = await buildImage({ layers: [
+      ...Array.from({ length: 3 }, (_, i) => ({ files: { [`pad/${i}.bin`]: randomBytes(3_000_000) } })),
+      { files: { 'app/node_modules/lodash/package.json': JSON.stringify({ name: 'lodash', version: '4.17.20' }) } },
+    ], config: { User: '1' } });
+    const registry = new WholeBlobRegistry().addImage(img);
+    const inFlightBytes: number[] = [];
+    const acquire = FeedWindow.prototype.acquire;
+    const spy = jest.spyOn(FeedWindow.prototype, 'acquire').mockImplementation(async function (this: FeedWindow, bytes: number) {
+      const ok = await acquire.call(this, bytes);
+      inFlightBytes.push(this.inFlightBytes);
+      return ok;
+    });
+    try {
+      const r = await scan(scanner, img, registry);
+      expect(r.findings.map((f) => f.installedVersion)).toEqual(['4.17.20']);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(registry.given).toHaveLength(img.layers.length);
+    expect(inFlightBytes).toHaveLength(img.layers.length);
+    const largest = Math.max(...img.layers.map((l) => l.size));
+    expect(Math.max(...inFlightBytes)).toBeLessThanOrEqual(Math.max(WINDOW_BYTES, largest));
+  });
+
+  test('the feed window: blocks up to WINDOW in flight; a whole layer when nothing is, or when it fits beside what is; closing frees a waiting sender', async () => {
+    const flow = new FeedWindow();
+    const MiB = 1024 * 1024;
+    const settledNow = async (p: Promise<boolean>): Promise<boolean | 'waiting'> => Promise.race([p, new Promise<'waiting'>((r) => setImmediate(() => r('waiting')))]);
+    for (let i = 0; i < WINDOW; i += 1) expect(await flow.acquire(MiB)).toBe(true);
+    const block = flow.acquire(MiB);
+    expect(await settledNow(block)).toBe('waiting');
+    flow.ack();
+    expect(await settledNow(block)).toBe(true);
+    for (let i = 0; i < WINDOW - 1; i += 1) flow.ack();
+    expect(flow.inFlight).toBe(1);
+    // A whole layer that fits beside the block in flight goes at once; one that does not waits for it.
+    expect(await flow.acquire(WINDOW_BYTES - MiB)).toBe(true);
+    flow.ack();
+    flow.ack();
+    expect(await flow.acquire(MiB)).toBe(true);
+    const big = flow.acquire(WINDOW_BYTES * 4);
+    expect(await settledNow(big)).toBe('waiting');
+    flow.ack();
+    // Alone, a layer bigger than the window goes; nothing else goes beside it until it is taken.
+    expect(await settledNow(big)).toBe(true);
+    expect(flow.inFlightBytes).toBe(WINDOW_BYTES * 4);
+    const next = flow.acquire(MiB);
+    expect(await settledNow(next)).toBe('waiting');
+    flow.close();
+    expect(await next).toBe(false);
   });
 
   test('warm starts as many threads as asked (the rest on first use) and fails when a thread cannot load its code', async () => {
