@@ -4,6 +4,8 @@
  * implementations to interfaces, and starts the API, the workers, or both. The wiring
  * functions are exported so that the test harness runs exactly this wiring in-process.
  */
+// First: before any full GC can free the hidden class of node's tick objects (lib/tick-shapes.ts).
+import './lib/tick-shapes';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';

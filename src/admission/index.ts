@@ -6,6 +6,7 @@
 import type Redis from 'ioredis';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../lib/logger';
+import { keepTickShapes } from '../lib/tick-shapes';
 import { AdmissionMetrics } from './metrics';
 import { NamespaceMap } from './namespaces';
 import { AdmissionRecorder, type RecordSink } from './recorder';
@@ -53,6 +54,8 @@ export async function startAdmission(o: {
   /** The process's metrics registry. */
   registry?: Registry;
 }): Promise<AdmissionHandle> {
+  // main.ts does this first thing; here too, for a replica started without it (bench:admission).
+  keepTickShapes();
   const log = o.logger.child({ module: 'admission' });
   const now = o.now ?? Date.now;
   const namespaces = new NamespaceMap(o.settings.namespaces, o.settings.exempt);
