@@ -129,8 +129,12 @@ export class RedisAuditLog implements AuditLog {
    * commands per drain, 5 drains per request).
    */
   drain(): Promise<number> {
+    // The queued run first: between the end of a run (`draining` cleared) and the start of the
+    // queued one there are a few microtasks, in which a caller (one resumed by the run that
+    // just ended) would otherwise start a run of its own beside the queued one.
+    if (this.nextDrain) return this.nextDrain;
     if (!this.draining) return this.startDrain();
-    this.nextDrain ??= this.draining.catch(() => 0).then(() => {
+    this.nextDrain = this.draining.catch(() => 0).then(() => {
       this.nextDrain = null;
       return this.startDrain();
     });

@@ -101,6 +101,37 @@ describe('Redis audit log', () => {
     expect(await log.verify()).toMatchObject({ ok: true, count: 11 });
   });
 
+  it('never runs two drains at once, also for a caller resumed by the run that just ended, and a failed run does not hold the queued callers', async () => {
+    const log = new RedisAuditLog(redis, prefix, { batch: 4 });
+    const inner = log as unknown as { drainOnce(): Promise<number> };
+    const real = inner.drainOnce.bind(log);
+    let running = 0;
+    let most = 0;
+    let failNext = true;
+    jest.spyOn(inner, 'drainOnce').mockImplementation(async () => {
+      running += 1;
+      most = Math.max(most, running);
+      try {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        if (failNext) {
+          failNext = false;
+          throw new Error('redis went away');
+        }
+        return await real();
+      } finally {
+        running -= 1;
+      }
+    });
+    await redis.eval(CHANGE_WITH_RECORD, 2, `${prefix}:state:0`, `${prefix}:audit:outbox`, 'approved',
+      JSON.stringify({ actor: 'alice', action: 'request.approved', target: 'request/0', details: {}, at: new Date(Date.UTC(2026, 0, 1)).toISOString() }));
+    // The first run fails; its caller drains again at once, landing between that run's end and the queued run's start.
+    const first = log.drain().catch(() => log.drain());
+    const queued = log.drain();
+    await expect(Promise.all([first, queued])).resolves.toEqual([1, 1]);
+    expect(most).toBe(1);
+    expect(await log.verify()).toMatchObject({ ok: true, count: 1 });
+  });
+
   it('chains a malformed outbox record as audit.malformed_record instead of dropping it or blocking the outbox', async () => {
     await redis.xadd(`${prefix}:audit:outbox`, '*', 'record', '{"actor":"x"');
     await redis.xadd(`${prefix}:audit:outbox`, '*', 'record', JSON.stringify({ actor: 'bob', action: 'a', target: 't', details: {}, at: 'yesterday' }));
