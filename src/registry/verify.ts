@@ -81,6 +81,9 @@ export class VerifiedCopy {
    */
   fillFrom(source: VerifiedCopy): boolean {
     if (this.#state !== 'filling' || this.#filled !== 0 || !source.verified || source.digest !== this.digest || source.size !== this.size) return false;
+    // Its memory handed to a scan thread (transferred: the buffer is detached, 0 bytes long),
+    // the source holds nothing to copy: refused, rather than marking unwritten memory verified.
+    if (source.#bytes.length !== this.size) return false;
     source.bytes.copy(this.#bytes);
     this.#filled = this.size;
     this.#state = 'verified';

@@ -70,6 +70,17 @@ describe('VerifiedCopy', () => {
     expect(new VerifiedCopy(source.digest, 11).fillFrom(source)).toBe(false);
   });
 
+  it('is not filled from a verified copy whose memory was transferred away (to a scan thread)', async () => {
+    const data = Buffer.from('0123456789');
+    const source = new VerifiedCopy(digestOf(data), data.length);
+    expect(await fill(source, data)).toBeNull();
+    structuredClone(source.bytes.buffer, { transfer: [source.bytes.buffer] });
+    expect(source.bytes.length).toBe(0);
+    const copy = new VerifiedCopy(source.digest, data.length);
+    expect(copy.fillFrom(source)).toBe(false);
+    expect(copy.verified).toBe(false);
+  });
+
   it('takes nothing more once sealed, and is sealed once', () => {
     const data = Buffer.from('abc');
     const copy = new VerifiedCopy(digestOf(data), 3);
