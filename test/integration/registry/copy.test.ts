@@ -153,4 +153,24 @@ describe('copy engine into a registry that keeps staged blobs', () => {
       keeping.close();
     }
   });
+
+  it('keeps the manifests it writes by digest only when asked (staging, for its scan): an index copied as a promotion is not kept', async () => {
+    const staged = new StagedBlobs();
+    const keeping = new UpstreamResolver(testConfig(svc.internal.url, [{ registry: UPSTREAM, endpoint: svc.proxy.url }]), { stagedBlobs: staged });
+    try {
+      const repo = uniqueName('staged-manifests');
+      const [a, b] = [await layerOf(11), await layerOf(12)];
+      const idx = buildIndex([a, b]);
+      await pushIndex(svc.upstream.url, repo, 'v1', idx);
+      const mover = new RegistryMover(keeping, { jobs: 2, retries: 2 });
+      const to = (name: string) => parseReference(`${svc.internal.host}/${uniqueName(name)}@${idx.digest}`);
+      await mover.copy(parseReference(`${UPSTREAM}/${repo}:v1`), to('promoted'));
+      expect(staged.manifestCount).toBe(0);
+      // The index and both of its children, each read back once by the scan.
+      await mover.copy(parseReference(`${UPSTREAM}/${repo}:v1`), to('staged'), { keepManifests: true });
+      expect(staged.manifestCount).toBe(3);
+    } finally {
+      keeping.close();
+    }
+  });
 });
