@@ -141,6 +141,7 @@ async function updateIndex(registry: RegistryWriter, repository: string, subject
  * processes; without it, only inside this one).
  * @throws AppError NOT_FOUND when the subject is not in the repository.
  * @throws AppError CONFLICT when another writer held the index too long, or it kept changing (a writer outside Portcullis).
+ * @throws AppError MANIFEST_INVALID or MANIFEST_TOO_LARGE when the referrers tag holds a broken manifest.
  */
 export async function attachSbom(registry: RegistryClient, repository: string, subjectDigest: string, sbom: Buffer, created: string, options: ReferrerOptions = {}): Promise<AttachedReferrer> {
   if (!isWriter(registry)) throw new AppError('INTERNAL', 'the registry client cannot upload blobs');
@@ -186,6 +187,7 @@ export interface DetachedReferrers {
  * index goes with its tag once nothing else is listed, and their artifact manifests are
  * deleted. Referrers of other artifact types (someone's signature) are not Portcullis's to
  * delete and stay listed. Idempotent; the subject need not be there any more.
+ * @throws AppError MANIFEST_INVALID or MANIFEST_TOO_LARGE when the referrers tag holds a broken manifest.
  */
 export function detachSboms(registry: RegistryWriter, repository: string, subjectDigest: string, options: ReferrerOptions = {}): Promise<DetachedReferrers> {
   // Kept across attempts: an attempt that took them out of the index and then failed (a registry
@@ -209,7 +211,10 @@ async function detachOnce(registry: RegistryWriter, repository: string, subjectD
   return { removed: [...removed], tag: listed ? tag : null };
 }
 
-/** The referrers index under `tag` with its digest (null when absent); null when the tag holds something else. */
+/**
+ * The referrers index under `tag` with its digest (none listed when absent); null when the tag
+ * holds something else (an image, a platform index, schema 1). A broken manifest throws.
+ */
 async function readTag(registry: RegistryClient, repository: string, tag: string): Promise<{ digest: string | null; listed: Listed[] } | null> {
   // One GET, not a HEAD and then a GET (issue 17: the read after each write is one request less).
   let res: ManifestResponse;
@@ -217,8 +222,10 @@ async function readTag(registry: RegistryClient, repository: string, tag: string
     res = await registry.getManifest(repository, tag);
   } catch (err) {
     if (err instanceof RegistryError && err.httpStatus === 404) return { digest: null, listed: [] };
-    // Something under the tag that is no manifest we read (too large, schema 1): not a referrers index.
-    if (isAppError(err) && !err.temporary && (err.code === 'MANIFEST_TOO_LARGE' || err.code === 'MANIFEST_UNSUPPORTED' || err.code === 'MANIFEST_INVALID')) return null;
+    // A kind of manifest we do not read (schema 1, an unknown media type): not a referrers index,
+    // left alone. A broken one (too large, invalid) may be a referrers index all the same: its
+    // error stands, so an attach is not reported done unlisted, nor a detach done deleting nothing.
+    if (isAppError(err) && !err.temporary && err.code === 'MANIFEST_UNSUPPORTED') return null;
     throw err;
   }
   if (res.mediaType !== MediaTypes.ociIndex) return null;
@@ -226,10 +233,10 @@ async function readTag(registry: RegistryClient, repository: string, tag: string
   try {
     json = JSON.parse(res.body.toString('utf8'));
   } catch {
-    return null;
+    throw new AppError('MANIFEST_INVALID', `${repository}:${tag}: an OCI index that is not JSON`);
   }
   const parsed = indexSchema.safeParse(json);
-  if (!parsed.success) return null;
+  if (!parsed.success) throw new AppError('MANIFEST_INVALID', `${repository}:${tag}: not a valid OCI index`);
   const listed = parsed.data.manifests as Listed[];
   // An image index of platform images (a multi-arch approval tagged `sha256-<hex>` before approvals were `digest-<hex>`) is
   // not a referrers list: every entry of a referrers list carries an artifactType.
