@@ -65,18 +65,50 @@ function uploadSmall(registry: RegistryWriter, repository: string, body: Buffer,
 
 /** A repository of each registry (by URL) that this process last found holding the empty config blob. */
 const emptyBlobAt = new Map<string, string>();
+/** Repositories (with their registry's URL) known to hold the empty config blob, least recently used first. */
+const emptyBlobIn = new Map<string, true>();
+const EMPTY_KNOWN_MAX = 1024;
+const emptyKey = (registry: RegistryClient, repository: string): string => `${registry.url} ${repository}`;
 
 /**
- * The empty config blob in `repository`: mounted from the repository where this process last
- * found it (one request: a mount the registry accepts links a blob it holds under that digest),
- * else checked and uploaded (HEAD, POST, PUT). Every attach is to a new repository in a burst
- * of requests for distinct images, so this was 3 requests per scan (issue 17).
+ * The empty config blob in `repository`: nothing to do where this process put or found it
+ * already (a mount into a repository that holds the blob is still a write: docker-registry's
+ * filesystem driver rewrites the link file, which a concurrent reader can find empty); else
+ * mounted from the repository where this process last found it (one request: a mount the
+ * registry accepts links a blob it holds under that digest), else checked and uploaded (HEAD,
+ * POST, PUT). Every attach is to a new repository in a burst of requests for distinct images,
+ * so this was 3 requests per scan (issue 17).
  */
 async function ensureEmpty(registry: RegistryWriter, repository: string): Promise<void> {
+  const key = emptyKey(registry, repository);
+  if (emptyBlobIn.delete(key)) {
+    emptyBlobIn.set(key, true);
+    return;
+  }
   const from = emptyBlobAt.get(registry.url);
   const mounted = from !== undefined && from !== repository && await registry.mountBlob(repository, EMPTY_DIGEST, from).catch(() => false);
   if (!mounted) await ensureBlob(registry, repository, EMPTY_BYTES, EMPTY_DIGEST);
   emptyBlobAt.set(registry.url, repository);
+  emptyBlobIn.set(key, true);
+  if (emptyBlobIn.size > EMPTY_KNOWN_MAX) emptyBlobIn.delete(emptyBlobIn.keys().next().value as string);
+}
+
+/**
+ * Writes the artifact manifest. A repository known to hold the empty config blob may have lost
+ * it since (its artifacts deleted, then the registry's garbage collection): the registry then
+ * refuses the manifest (MANIFEST_BLOB_UNKNOWN), and the blob is put there again, once.
+ */
+async function putArtifact(registry: RegistryWriter, repository: string, manifest: Buffer): Promise<string> {
+  const put = () => registry.putManifest(repository, sha256(manifest), manifest, MediaTypes.ociManifest);
+  try {
+    return await put();
+  } catch (err) {
+    if (!(err instanceof RegistryError && err.hasCode('MANIFEST_BLOB_UNKNOWN'))) throw err;
+    emptyBlobIn.delete(emptyKey(registry, repository));
+    if (emptyBlobAt.get(registry.url) === repository) emptyBlobAt.delete(registry.url);
+    await ensureEmpty(registry, repository);
+    return put();
+  }
 }
 
 export interface AttachedReferrer {
@@ -166,7 +198,7 @@ async function attachOnce(registry: RegistryWriter, repository: string, subjectD
     subject: { mediaType: subject.mediaType, digest: subject.digest, size: subject.size },
     annotations,
   }));
-  const digest = await registry.putManifest(repository, sha256(manifest), manifest, MediaTypes.ociManifest);
+  const digest = await putArtifact(registry, repository, manifest);
   const entry: Listed & { artifactType: string } = { mediaType: MediaTypes.ociManifest, digest, size: manifest.length, artifactType: CYCLONEDX_MEDIA_TYPE, annotations };
   const tag = referrersTag(subject.digest);
   const has = (listed: Listed[]): boolean => listed.some((d) => d.digest === digest);

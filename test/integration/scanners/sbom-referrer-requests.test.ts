@@ -14,6 +14,7 @@ import { buildImage, pushImage } from '../../harness/images';
 import { services, uniqueName } from '../../harness/services';
 
 const svc = services();
+const sbom = (n: number) => Buffer.from(JSON.stringify({ bomFormat: 'CycloneDX', specVersion: '1.6', serialNumber: `urn:uuid:${n}`, components: [] }));
 
 /** The real client, noting each registry call it is asked for (method and first two arguments). */
 class RecordingClient extends DistributionClient {
@@ -30,7 +31,6 @@ describe('the registry requests of an SBOM attach', () => {
   afterAll(() => client.close());
 
   test('a second repository gets the empty config by a mount; no HEAD before the SBOM upload, no HEAD before a tag read', async () => {
-    const sbom = (n: number) => Buffer.from(JSON.stringify({ bomFormat: 'CycloneDX', specVersion: '1.6', serialNumber: `urn:uuid:${n}`, components: [] }));
     const repos = [uniqueName('sbom-req'), uniqueName('sbom-req')];
     const imgs = await Promise.all(repos.map((r) => buildImage({ layers: [{ files: { 'etc/x': r } }] })));
     for (const [i, repo] of repos.entries()) await pushImage(svc.internal.url, repo, 'v1', imgs[i]);
@@ -49,5 +49,30 @@ describe('the registry requests of an SBOM attach', () => {
     // What a reader finds: the index lists the artifact, whose config blob the mount put there.
     expect((await readIndex(client, repo, tag))?.map((d) => d.digest)).toEqual([attached.digest]);
     expect(await client.headBlob(repo, EMPTY_DIGEST)).toMatchObject({ digest: EMPTY_DIGEST, size: 2 });
+  });
+
+  test('a second attach in the same repository asks nothing about the empty config (no read turned into a write)', async () => {
+    const repo = uniqueName('sbom-again');
+    const img = await buildImage({ layers: [{ files: { 'etc/x': repo } }] });
+    await pushImage(svc.internal.url, repo, 'v1', img);
+    await attachSbom(client, repo, img.digest, sbom(0), new Date(0).toISOString());
+    client.calls.length = 0;
+    const second = await attachSbom(client, repo, img.digest, sbom(1), new Date(0).toISOString());
+    expect(client.calls.filter((c) => c.includes(EMPTY_DIGEST))).toEqual([]);
+    expect(client.calls).toHaveLength(4);
+    expect((await readIndex(client, repo, referrersTag(img.digest)))?.map((d) => d.digest)).toContain(second.digest);
+  });
+
+  test('a repository that lost the empty config since (deleted, as by garbage collection) gets it again', async () => {
+    const repo = uniqueName('sbom-lost');
+    const img = await buildImage({ layers: [{ files: { 'etc/x': repo } }] });
+    await pushImage(svc.internal.url, repo, 'v1', img);
+    await attachSbom(client, repo, img.digest, sbom(0), new Date(0).toISOString());
+    const deleted = await fetch(`${svc.internal.url}/v2/${repo}/blobs/${EMPTY_DIGEST}`, { method: 'DELETE' });
+    expect(deleted.status).toBe(202);
+    expect(await client.headBlob(repo, EMPTY_DIGEST)).toBeNull();
+    const again = await attachSbom(client, repo, img.digest, sbom(1), new Date(0).toISOString());
+    expect(await client.headBlob(repo, EMPTY_DIGEST)).toMatchObject({ digest: EMPTY_DIGEST, size: 2 });
+    expect((await readIndex(client, repo, referrersTag(img.digest)))?.map((d) => d.digest)).toContain(again.digest);
   });
 });
