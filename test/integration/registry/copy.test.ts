@@ -2,6 +2,7 @@ import { buildImage, buildIndex, pushImage, pushIndex, type BuiltImage } from '.
 import { services, uniqueName } from '../../harness/services';
 import type { CopyProgress } from '../../../src/registry/mover';
 import { parseReference } from '../../../src/registry/reference';
+import { copyOutOfStaging } from '../../../src/registry/movers/engine-staging';
 import { RegistryMover } from '../../../src/registry/registry-mover';
 import { UpstreamResolver } from '../../../src/registry/resolver';
 import { DistributionClient } from '../../../src/registry/client';
@@ -169,6 +170,24 @@ describe('copy engine into a registry that keeps staged blobs', () => {
       // The index and both of its children, each read back once by the scan.
       await mover.copy(parseReference(`${UPSTREAM}/${repo}:v1`), to('staged'), { keepManifests: true });
       expect(staged.manifestCount).toBe(3);
+    } finally {
+      keeping.close();
+    }
+  });
+
+  it("the engine mover's copy out of its staging repository keeps them as it was asked", async () => {
+    const staged = new StagedBlobs();
+    const keeping = new UpstreamResolver(testConfig(svc.internal.url, [{ registry: UPSTREAM, endpoint: svc.proxy.url }]), { stagedBlobs: staged });
+    try {
+      const from = uniqueName('engine-staging');
+      const img = await layerOf(13);
+      await pushImage(svc.internal.url, from, 'staged', img);
+      const mover = new RegistryMover(keeping, { jobs: 2, retries: 2 });
+      const at = (repo: string) => ({ registry: svc.internal.host, repository: repo });
+      await copyOutOfStaging(mover, keeping.internal(), at(from), at(uniqueName('engine-dst')), img.digest);
+      expect(staged.manifestCount).toBe(0);
+      await copyOutOfStaging(mover, keeping.internal(), at(from), at(uniqueName('engine-dst')), img.digest, { keepManifests: true });
+      expect(staged.manifestCount).toBe(1);
     } finally {
       keeping.close();
     }
