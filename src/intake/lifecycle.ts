@@ -26,7 +26,8 @@ export function nextStep(status: RequestStatus): PipelineStep | undefined {
 export interface TransitionOptions {
   /** Principal name; `system` for the pipeline. */
   by?: string;
-  note?: string;
+  /** The history and event note; a function gets the record about to be saved (its status set). */
+  note?: string | ((next: IntakeRequest) => string);
   /** Other fields to set in the same save (pure: it may run again after a concurrent save). */
   patch?: (r: IntakeRequest) => Partial<IntakeRequest>;
   /**
@@ -83,23 +84,25 @@ export class Lifecycle {
    * it (false when it was not in `from`: a duplicated job, or a race another caller won), and
    * the state it moved from. Events are published only when it moved, after the commit.
    */
-  async transition(id: string, from: readonly RequestStatus[], to: RequestStatus, options: TransitionOptions = {}): Promise<{ request: IntakeRequest; moved: boolean; from?: RequestStatus }> {
+  async transition(id: string, from: readonly RequestStatus[], to: RequestStatus | ((current: IntakeRequest) => RequestStatus),
+    options: TransitionOptions = {}): Promise<{ request: IntakeRequest; moved: boolean; from?: RequestStatus }> {
     const by = options.by ?? SYSTEM_ACTOR;
+    const noteOf = (next: IntakeRequest) => (typeof options.note === 'function' ? options.note(next) : options.note);
     const eventsOf = (saved: IntakeRequest, previous: RequestStatus): DomainEvent[] => [
-      statusChanged(saved, previous, by, options.note), ...(options.events?.(saved) ?? []),
+      statusChanged(saved, previous, by, noteOf(saved)), ...(options.events?.(saved) ?? []),
     ];
-    const result = await this.requests.transition(id, from, to, (r) => {
+    // `to`, `patch` and `note` are all given the same current record of each attempt.
+    const statusOf = (r: IntakeRequest) => (typeof to === 'function' ? to(r) : to);
+    const result = await this.requests.transition(id, from, statusOf, (r) => {
       const at = new Date().toISOString();
-      return {
-        ...r,
-        ...(options.patch ? options.patch(r) : {}),
-        updatedAt: at,
-        history: [...r.history, { status: to, at, by, ...(options.note ? { note: options.note } : {}) }],
-      };
+      const status = statusOf(r);
+      const next = { ...r, ...(options.patch ? options.patch(r) : {}), updatedAt: at };
+      const note = noteOf({ ...next, status });
+      return { ...next, history: [...r.history, { status, at, by, ...(note ? { note } : {}) }] };
     }, { records: (saved, current) => eventsOf(saved, current.status).map((e) => outboxRecord(e, saved.updatedAt)), ...(options.known ? { known: options.known } : {}) });
     if (result.moved && result.from) {
       await this.publishRecorded(eventsOf(result.request, result.from));
-      if (isTerminal(to)) await this.releaseClaims(result.request);
+      if (isTerminal(result.request.status)) await this.releaseClaims(result.request);
     }
     return result;
   }

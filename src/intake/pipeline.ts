@@ -8,7 +8,7 @@
 import { AppError, toAppError } from '../lib/errors';
 import type { Logger } from '../lib/logger';
 import { parseReference } from '../registry';
-import { requestDigest, type Approval, type ApprovalStore, type IntakeRequest, type RequestStatus, type RequestStore, type RevocationStore } from '../store/types';
+import { requestDigest, type Approval, type ApprovalStore, type IntakeRequest, type PolicyOutcome, type RequestStatus, type RequestStore, type RevocationStore } from '../store/types';
 import { Lifecycle, digestClaimKey, nextStep } from './lifecycle';
 import { findApproval } from './ledger';
 import { approvedRepository, approvedTag, quarantineRepository, sourceName } from './paths';
@@ -163,18 +163,24 @@ export class Pipeline {
     const repository = quarantineRepository(this.d.settings.quarantinePrefix, r.source);
     const { reports, reused } = await this.d.scans.run({ registry: this.d.registry.internal, repository, digest, registryUrl: this.d.registry.internalUrl });
     const reuseNote = reused.length ? ` (stored scans reused: ${reused.join(', ')})` : '';
-    // Code scans or waivers may have been saved while the scanners ran: judge the request as it is now.
-    const evaluate = (cur: IntakeRequest) => this.d.policy({ request: cur, reports });
-    const now = await this.load(id);
-    const policy = evaluate(now);
-    if (policy.verdict === 'fail' && this.d.settings.onPolicyFail === 'reject') {
-      await this.d.lifecycle.transition(id, ['scanning'], 'failed', {
-        known: now, note: `POLICY_FAILED${reuseNote}`, patch: () => ({ scans: reports, policy, error: { code: 'POLICY_FAILED', message: policy.reasons.join('; ') } }),
-      });
-      return;
-    }
-    await this.d.lifecycle.transition(id, ['scanning'], 'awaiting_approval', {
-      known: now, note: `policy ${policy.verdict}${reuseNote}`, patch: (cur) => ({ scans: reports, policy: evaluate(cur) }),
+    // Code scans or waivers may have been saved while the scanners ran: the store judges the
+    // record it saves over (each attempt's current one), and the verdict, the stored policy,
+    // failed or awaiting approval, and the note all come from that one judgement.
+    let judged: { version: number; policy: PolicyOutcome } | undefined;
+    const judge = (cur: IntakeRequest): PolicyOutcome => {
+      if (judged?.version !== cur.version) judged = { version: cur.version, policy: this.d.policy({ request: cur, reports }) };
+      return judged.policy;
+    };
+    const rejects = (cur: IntakeRequest) => judge(cur).verdict === 'fail' && this.d.settings.onPolicyFail === 'reject';
+    await this.d.lifecycle.transition(id, ['scanning'], (cur) => (rejects(cur) ? 'failed' : 'awaiting_approval'), {
+      known: await this.load(id),
+      note: (next) => (next.status === 'failed' ? `POLICY_FAILED${reuseNote}` : `policy ${next.policy?.verdict}${reuseNote}`),
+      patch: (cur) => {
+        const policy = judge(cur);
+        return rejects(cur)
+          ? { scans: reports, policy, error: { code: 'POLICY_FAILED', message: policy.reasons.join('; ') } }
+          : { scans: reports, policy };
+      },
     });
   }
 

@@ -66,7 +66,8 @@ export class RegistryGateway implements IntakeRegistry {
   }
 
   async stage(source: ImageRef & { digest: string }, repository: string, platforms: string[]): Promise<StageResult> {
-    const opts: CopyOptions = platforms.length ? { platforms, writeIndex: platforms.length > 1 } : {};
+    // The scan that follows reads the staged manifests back: the internal client keeps them for it.
+    const opts: CopyOptions = { keepManifests: true, ...(platforms.length ? { platforms, writeIndex: platforms.length > 1 } : {}) };
     // The mover picks its own clients by host; checking here that the host is an allowed
     // upstream (and not the internal registry) means it can only pick an upstream's.
     this.upstream(source.registry);

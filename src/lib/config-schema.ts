@@ -190,7 +190,7 @@ export const configSchema = z.strictObject({
      * made as the blob was verified against its digest while staging (the copy is what was
      * hashed), so it is read without a second hash. A blob bigger than a third of this streams as before.
      */
-    keepStagedMb: z.number().int().min(0).max(8192).default(96).describe('MiB of just-staged blobs a worker keeps in memory for the scan that follows (a copy of the bytes made and hashed as they were verified against their digest while staging, so the scan reads them without hashing again; a blob over a third of it is not kept), and the manifests it just wrote by digest; what is not read within 2 minutes is dropped, also while the worker is idle; 0 = off'),
+    keepStagedMb: z.number().int().min(0).max(8192).default(96).describe('MiB of just-staged blobs a worker keeps in memory for the scan that follows (a copy of the bytes made and hashed as they were verified against their digest while staging, so the scan reads them without hashing again; a blob over a third of it is not kept), and the manifests of the staged image it just wrote by digest; what is not read within 2 minutes is dropped, also while the worker is idle; 0 = off'),
   }).prefault({}),
   mover: moverSchema.prefault({}),
   audit: auditConfigSchema,

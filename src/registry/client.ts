@@ -13,7 +13,7 @@ import { isValidDigest } from './reference';
 import { RegistryError } from './errors';
 import { header, Session, type SessionOptions } from './session';
 import { StagedCopy, type StagedBlobs } from './staged-blobs';
-import type { BlobInfo, BlobReadOptions, ManifestResponse, RegistryWriter, ReservedCopy, UploadJournal, UploadOptions, WholeBlob } from './types';
+import type { BlobInfo, BlobReadOptions, ManifestResponse, PutManifestOptions, RegistryWriter, ReservedCopy, UploadJournal, UploadOptions, WholeBlob } from './types';
 import { cancelUpload, mountBlob, uploadBlob, type CancelOutcome } from './upload';
 import { digestOf, DigestVerifier, mismatch, VerifiedCopy } from './verify';
 
@@ -107,7 +107,7 @@ export class DistributionClient implements RegistryWriter {
     return { digest: byRef ?? digestOf(body), mediaType: parsed.mediaType, size: body.length, body, parsed };
   }
 
-  async putManifest(repository: string, reference: string, body: Buffer, mediaType: string): Promise<string> {
+  async putManifest(repository: string, reference: string, body: Buffer, mediaType: string, options: PutManifestOptions = {}): Promise<string> {
     if (body.length > MAX_MANIFEST_SIZE) throw new AppError('MANIFEST_TOO_LARGE', `manifest for ${repository}: over the ${MAX_MANIFEST_SIZE}-byte cap`);
     const digest = digestOf(body);
     const res = await this.session.must({
@@ -119,9 +119,9 @@ export class DistributionClient implements RegistryWriter {
     if (served && algorithmOf(served) === 'sha256' && served !== digest) {
       throw mismatch(`PUT manifest ${repository}:${reference}: registry stored ${served}, sent ${digest}`, { digest, got: served });
     }
-    // Written by digest (a quarantined image's manifests are never tagged): the scan that
-    // follows the copy reads it back by that digest (./staged-blobs.ts).
-    if (reference === digest) this.options.stagedBlobs?.keepManifest(repository, digest, body, mediaType);
+    // Written by digest (a quarantined image's manifests are never tagged) when the caller asks:
+    // the scan that follows the copy reads it back by that digest (./staged-blobs.ts).
+    if (options.keep && reference === digest) this.options.stagedBlobs?.keepManifest(repository, digest, body, mediaType);
     return digest;
   }
 

@@ -11,7 +11,7 @@ import { planCopy, type CopyPlan } from './copy-plan';
 import { safeUrl } from './errors';
 import type { CopyOptions, CopyProgress, CopyResult } from './mover';
 import { withRetry, type RetryPolicy } from './retry';
-import type { Descriptor, RegistryClient, RegistryWriter } from './types';
+import type { Descriptor, PutManifestOptions, RegistryClient, RegistryWriter } from './types';
 
 /** The source of a copy: a repository and a tag or digest on a registry. */
 export interface CopySource {
@@ -113,7 +113,7 @@ export async function copyImage(src: CopySource, dst: CopyTarget, opts: CopyOpti
       emit('blob-done', blob.digest);
     };
     await runPool(plan.blobs, Math.max(1, opts.jobs ?? 4), copyBlob, () => abort.abort(new Error('copy failed')));
-    return await writeManifests(plan, dst, retried, emit);
+    return await writeManifests(plan, dst, retried, emit, { keep: opts.keepManifests === true });
   } catch (err) {
     if (!abort.signal.aborted) abort.abort(err);
     logger?.error({ err, src: `${safeUrl(src.client.url)} ${src.repository}:${src.reference}` }, 'registry: copy failed');
@@ -125,15 +125,15 @@ export async function copyImage(src: CopySource, dst: CopyTarget, opts: CopyOpti
 
 async function writeManifests(
   plan: CopyPlan, dst: CopyTarget, retried: <T>(what: string, fn: () => Promise<T>) => Promise<T>,
-  emit: (phase: CopyProgress['phase'], digest?: string) => void,
+  emit: (phase: CopyProgress['phase'], digest?: string) => void, put: PutManifestOptions,
 ): Promise<CopyResult> {
   const root = plan.manifests[plan.manifests.length - 1];
   for (const m of plan.manifests.slice(0, -1)) {
-    await retried(`manifest ${m.digest}`, () => dst.client.putManifest(dst.repository, m.digest, m.body, m.mediaType));
+    await retried(`manifest ${m.digest}`, () => dst.client.putManifest(dst.repository, m.digest, m.body, m.mediaType, put));
     emit('manifest', m.digest);
   }
   emit('tag', root.digest);
-  const digest = await retried(`manifest ${root.digest}`, () => dst.client.putManifest(dst.repository, dst.tag ?? root.digest, root.body, root.mediaType));
+  const digest = await retried(`manifest ${root.digest}`, () => dst.client.putManifest(dst.repository, dst.tag ?? root.digest, root.body, root.mediaType, put));
   const images = plan.manifests.filter((m) => m.kind === 'image');
   emit('done', digest);
   return {

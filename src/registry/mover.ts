@@ -48,6 +48,12 @@ export interface CopyOptions {
   /** First backoff delay; doubled per attempt, with full jitter. @defaultValue 500 */
   retryBaseMs?: number;
   onProgress?: (progress: CopyProgress) => void;
+  /**
+   * The destination keeps the manifests written by digest for the read that follows (a client
+   * with staged blobs only; see PutManifestOptions.keep): set by staging, whose scan reads them.
+   * @defaultValue false
+   */
+  keepManifests?: boolean;
   /** Aborts the copy; nothing is tagged after an abort. */
   signal?: AbortSignal;
 }

@@ -170,6 +170,11 @@ export class StagedBlobs {
     return entry;
   }
 
+  /** Manifests kept now (for tests). */
+  get manifestCount(): number {
+    return this.manifests.size;
+  }
+
   /** Bytes of the kept blobs now (for tests and metrics). */
   get bytes(): number {
     return this.total;

@@ -62,6 +62,16 @@ export interface BlobInfo {
   size: number;
 }
 
+export interface PutManifestOptions {
+  /**
+   * Keep a copy of a manifest written by digest for the one read that follows (a client with
+   * staged blobs only): set where a staged image is written for its scan, which reads it back
+   * right after. Nothing else written is read back, and kept copies would evict the useful ones.
+   * @defaultValue false
+   */
+  keep?: boolean;
+}
+
 /** A client of one registry (one base URL, one set of credentials). */
 export interface RegistryClient {
   /** Base URL, e.g. `http://127.0.0.1:5000`. */
@@ -73,7 +83,7 @@ export interface RegistryClient {
   /** Reads a manifest (capped, digest-verified). Schema 1 is refused. */
   getManifest(repository: string, reference: string): Promise<ManifestResponse>;
   /** Writes manifest bytes exactly as given under a tag or digest; returns the digest. */
-  putManifest(repository: string, reference: string, body: Buffer, mediaType: string): Promise<string>;
+  putManifest(repository: string, reference: string, body: Buffer, mediaType: string, options?: PutManifestOptions): Promise<string>;
   /** Deletes a manifest by digest (the registry must allow deletes). */
   deleteManifest(repository: string, digest: string): Promise<void>;
   /** Null when the blob is not in the repository. */

@@ -11,26 +11,33 @@ import type Redis from 'ioredis';
 
 interface Entry { repository: string; location: string }
 
+/**
+ * A note and its owner's liveness in one command (EVALSHA): KEYS[1] the liveness key, KEYS[2]
+ * the owner's sessions; ARGV: TTL in ms, session path, entry.
+ */
+const NOTE = `
+redis.call('set', KEYS[1], '1', 'PX', ARGV[1])
+return redis.call('hset', KEYS[2], ARGV[2], ARGV[3])
+`;
+
 export interface RedisUploadJournalOptions {
   /** How long an owner counts as alive after its last renewal. */
   ttlMs: number;
   /** @defaultValue a random id per process */
   owner?: string;
-  /** @defaultValue Date.now */
-  now?: () => number;
 }
 
 export class RedisUploadJournal {
   readonly owner: string;
   private readonly ttlMs: number;
-  private readonly now: () => number;
-  /** When this process last set its liveness key (a command sent at that time that succeeded). */
-  private renewedAt = -Infinity;
+  private readonly redis: Redis & { portcullisUploadNote(...args: string[]): Promise<unknown> };
 
-  constructor(private readonly redis: Redis, private readonly prefix: string, options: RedisUploadJournalOptions) {
+  constructor(redis: Redis, private readonly prefix: string, options: RedisUploadJournalOptions) {
     this.owner = options.owner ?? randomUUID();
     this.ttlMs = options.ttlMs;
-    this.now = options.now ?? Date.now;
+    // defineCommand: EVALSHA, EVAL once per connection when the script is not cached yet (a restarted Redis too).
+    if (!('portcullisUploadNote' in redis)) redis.defineCommand('portcullisUploadNote', { numberOfKeys: 2, lua: NOTE });
+    this.redis = redis as RedisUploadJournal['redis'];
   }
 
   private sessions(owner: string): string { return `${this.prefix}:uploads:${owner}`; }
@@ -38,28 +45,19 @@ export class RedisUploadJournal {
 
   /** Renews this process's liveness; call more often than `ttlMs`. */
   async renew(): Promise<void> {
-    const at = this.now();
     await this.redis.set(this.alive(this.owner), '1', 'PX', this.ttlMs);
-    this.renewedAt = Math.max(this.renewedAt, at);
   }
 
   /**
-   * Notes a session. Its owner must count as alive while it is open: the liveness key is set
-   * with the note unless this process set it less than a third of `ttlMs` ago (it then has at
-   * least two thirds of its TTL to run, and the periodic renewal goes on), so a burst of uploads
-   * costs one command each instead of a MULTI of two (issue 17: 3 of the ~5 Redis commands per
-   * blob). Set first, in the same round trip: nobody sees the note of an owner not alive.
+   * Notes a session. Its owner must count as alive while it is open, so the note sets the
+   * liveness key in the same script: nobody sees the note of an owner not alive, even just after
+   * the key was lost (a Redis restarted without persistence), and a burst of uploads costs one
+   * command each (issue 17: a MULTI of two was 3 of the ~5 Redis commands per blob). A shortcut
+   * that skipped the liveness write for a while after a renewal could not notice a lost key.
    */
   async opened(repository: string, location: URL): Promise<void> {
     const entry: Entry = { repository, location: location.href };
-    const at = this.now();
-    const note = (): Promise<unknown> => this.redis.hset(this.sessions(this.owner), location.pathname, JSON.stringify(entry));
-    if (at - this.renewedAt < this.ttlMs / 3) {
-      await note();
-      return;
-    }
-    const [alive] = await Promise.all([this.redis.set(this.alive(this.owner), '1', 'PX', this.ttlMs), note()]);
-    if (alive === 'OK') this.renewedAt = Math.max(this.renewedAt, at);
+    await this.redis.portcullisUploadNote(this.alive(this.owner), this.sessions(this.owner), String(this.ttlMs), location.pathname, JSON.stringify(entry));
   }
 
   async closed(location: URL): Promise<void> {

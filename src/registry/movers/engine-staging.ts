@@ -19,7 +19,7 @@
 import { randomBytes } from 'node:crypto';
 import { AppError } from '../../lib/errors';
 import type { Logger } from '../../lib/logger';
-import type { Mover } from '../mover';
+import type { CopyOptions, Mover } from '../mover';
 import type { ImageRef } from '../reference';
 import type { RegistryClient } from '../types';
 
@@ -45,14 +45,15 @@ export function pushTarget(dst: ImageRef, stagingPrefix: string): PushTarget {
 
 /**
  * Copies the staged digest into the tagless destination with a byte-for-byte mover and returns
- * what the destination serves for that digest.
+ * what the destination serves for that digest. `keepManifests` as the engine mover was asked
+ * (staging: the scan that follows reads them back).
  * @throws AppError DIGEST_MISMATCH when the copier wrote another digest, REGISTRY_ERROR when the
  *   destination does not serve it afterwards.
  */
 export async function copyOutOfStaging(copier: Mover, destination: DestinationClient, staging: ImageRef, dst: ImageRef,
-  digest: string, signal?: AbortSignal): Promise<{ digest: string; mediaType: string; size: number }> {
+  digest: string, opts: Pick<CopyOptions, 'signal' | 'keepManifests'> = {}): Promise<{ digest: string; mediaType: string; size: number }> {
   const copied = await copier.copy({ registry: staging.registry, repository: staging.repository, digest },
-    { registry: dst.registry, repository: dst.repository }, { signal });
+    { registry: dst.registry, repository: dst.repository }, { signal: opts.signal, keepManifests: opts.keepManifests });
   if (copied.digest !== digest) {
     throw new AppError('DIGEST_MISMATCH', `${dst.registry}/${dst.repository}: staged ${digest}, the copy wrote ${copied.digest}`);
   }

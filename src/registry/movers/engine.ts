@@ -131,7 +131,7 @@ export class EngineMover implements Mover {
 
       const atPush = await this.verify(target.ref, dst, pushed.digest);
       const served = target.staged
-        ? await copyOutOfStaging(this.opts.copier, this.opts.destination(dst.registry), target.ref, dst, pushed.digest, opts.signal)
+        ? await copyOutOfStaging(this.opts.copier, this.opts.destination(dst.registry), target.ref, dst, pushed.digest, { signal: opts.signal, keepManifests: opts.keepManifests })
         : atPush;
       log?.info({ event: { action: 'engine-copy' }, source: formatReference(src), destination: engineName(dst), pushedAs: dstLocal,
         sourceDigest, digest: served.digest, recompressed: served.digest !== sourceDigest }, 'engine copy done');

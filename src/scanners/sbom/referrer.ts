@@ -65,18 +65,50 @@ function uploadSmall(registry: RegistryWriter, repository: string, body: Buffer,
 
 /** A repository of each registry (by URL) that this process last found holding the empty config blob. */
 const emptyBlobAt = new Map<string, string>();
+/** Repositories (with their registry's URL) known to hold the empty config blob, least recently used first. */
+const emptyBlobIn = new Map<string, true>();
+const EMPTY_KNOWN_MAX = 1024;
+const emptyKey = (registry: RegistryClient, repository: string): string => `${registry.url} ${repository}`;
 
 /**
- * The empty config blob in `repository`: mounted from the repository where this process last
- * found it (one request: a mount the registry accepts links a blob it holds under that digest),
- * else checked and uploaded (HEAD, POST, PUT). Every attach is to a new repository in a burst
- * of requests for distinct images, so this was 3 requests per scan (issue 17).
+ * The empty config blob in `repository`: nothing to do where this process put or found it
+ * already (a mount into a repository that holds the blob is still a write: docker-registry's
+ * filesystem driver rewrites the link file, which a concurrent reader can find empty); else
+ * mounted from the repository where this process last found it (one request: a mount the
+ * registry accepts links a blob it holds under that digest), else checked and uploaded (HEAD,
+ * POST, PUT). Every attach is to a new repository in a burst of requests for distinct images,
+ * so this was 3 requests per scan (issue 17).
  */
 async function ensureEmpty(registry: RegistryWriter, repository: string): Promise<void> {
+  const key = emptyKey(registry, repository);
+  if (emptyBlobIn.delete(key)) {
+    emptyBlobIn.set(key, true);
+    return;
+  }
   const from = emptyBlobAt.get(registry.url);
   const mounted = from !== undefined && from !== repository && await registry.mountBlob(repository, EMPTY_DIGEST, from).catch(() => false);
   if (!mounted) await ensureBlob(registry, repository, EMPTY_BYTES, EMPTY_DIGEST);
   emptyBlobAt.set(registry.url, repository);
+  emptyBlobIn.set(key, true);
+  if (emptyBlobIn.size > EMPTY_KNOWN_MAX) emptyBlobIn.delete(emptyBlobIn.keys().next().value as string);
+}
+
+/**
+ * Writes the artifact manifest. A repository known to hold the empty config blob may have lost
+ * it since (its artifacts deleted, then the registry's garbage collection): the registry then
+ * refuses the manifest (MANIFEST_BLOB_UNKNOWN), and the blob is put there again, once.
+ */
+async function putArtifact(registry: RegistryWriter, repository: string, manifest: Buffer): Promise<string> {
+  const put = () => registry.putManifest(repository, sha256(manifest), manifest, MediaTypes.ociManifest);
+  try {
+    return await put();
+  } catch (err) {
+    if (!(err instanceof RegistryError && err.hasCode('MANIFEST_BLOB_UNKNOWN'))) throw err;
+    emptyBlobIn.delete(emptyKey(registry, repository));
+    if (emptyBlobAt.get(registry.url) === repository) emptyBlobAt.delete(registry.url);
+    await ensureEmpty(registry, repository);
+    return put();
+  }
 }
 
 export interface AttachedReferrer {
@@ -141,6 +173,7 @@ async function updateIndex(registry: RegistryWriter, repository: string, subject
  * processes; without it, only inside this one).
  * @throws AppError NOT_FOUND when the subject is not in the repository.
  * @throws AppError CONFLICT when another writer held the index too long, or it kept changing (a writer outside Portcullis).
+ * @throws AppError MANIFEST_INVALID or MANIFEST_TOO_LARGE when the referrers tag holds a broken manifest.
  */
 export async function attachSbom(registry: RegistryClient, repository: string, subjectDigest: string, sbom: Buffer, created: string, options: ReferrerOptions = {}): Promise<AttachedReferrer> {
   if (!isWriter(registry)) throw new AppError('INTERNAL', 'the registry client cannot upload blobs');
@@ -165,7 +198,7 @@ async function attachOnce(registry: RegistryWriter, repository: string, subjectD
     subject: { mediaType: subject.mediaType, digest: subject.digest, size: subject.size },
     annotations,
   }));
-  const digest = await registry.putManifest(repository, sha256(manifest), manifest, MediaTypes.ociManifest);
+  const digest = await putArtifact(registry, repository, manifest);
   const entry: Listed & { artifactType: string } = { mediaType: MediaTypes.ociManifest, digest, size: manifest.length, artifactType: CYCLONEDX_MEDIA_TYPE, annotations };
   const tag = referrersTag(subject.digest);
   const has = (listed: Listed[]): boolean => listed.some((d) => d.digest === digest);
@@ -186,6 +219,7 @@ export interface DetachedReferrers {
  * index goes with its tag once nothing else is listed, and their artifact manifests are
  * deleted. Referrers of other artifact types (someone's signature) are not Portcullis's to
  * delete and stay listed. Idempotent; the subject need not be there any more.
+ * @throws AppError MANIFEST_INVALID or MANIFEST_TOO_LARGE when the referrers tag holds a broken manifest.
  */
 export function detachSboms(registry: RegistryWriter, repository: string, subjectDigest: string, options: ReferrerOptions = {}): Promise<DetachedReferrers> {
   // Kept across attempts: an attempt that took them out of the index and then failed (a registry
@@ -209,7 +243,10 @@ async function detachOnce(registry: RegistryWriter, repository: string, subjectD
   return { removed: [...removed], tag: listed ? tag : null };
 }
 
-/** The referrers index under `tag` with its digest (null when absent); null when the tag holds something else. */
+/**
+ * The referrers index under `tag` with its digest (none listed when absent); null when the tag
+ * holds something else (an image, a platform index, schema 1). A broken manifest throws.
+ */
 async function readTag(registry: RegistryClient, repository: string, tag: string): Promise<{ digest: string | null; listed: Listed[] } | null> {
   // One GET, not a HEAD and then a GET (issue 17: the read after each write is one request less).
   let res: ManifestResponse;
@@ -217,8 +254,10 @@ async function readTag(registry: RegistryClient, repository: string, tag: string
     res = await registry.getManifest(repository, tag);
   } catch (err) {
     if (err instanceof RegistryError && err.httpStatus === 404) return { digest: null, listed: [] };
-    // Something under the tag that is no manifest we read (too large, schema 1): not a referrers index.
-    if (isAppError(err) && !err.temporary && (err.code === 'MANIFEST_TOO_LARGE' || err.code === 'MANIFEST_UNSUPPORTED' || err.code === 'MANIFEST_INVALID')) return null;
+    // A kind of manifest we do not read (schema 1, an unknown media type): not a referrers index,
+    // left alone. A broken one (too large, invalid) may be a referrers index all the same: its
+    // error stands, so an attach is not reported done unlisted, nor a detach done deleting nothing.
+    if (isAppError(err) && !err.temporary && err.code === 'MANIFEST_UNSUPPORTED') return null;
     throw err;
   }
   if (res.mediaType !== MediaTypes.ociIndex) return null;
@@ -226,10 +265,10 @@ async function readTag(registry: RegistryClient, repository: string, tag: string
   try {
     json = JSON.parse(res.body.toString('utf8'));
   } catch {
-    return null;
+    throw new AppError('MANIFEST_INVALID', `${repository}:${tag}: an OCI index that is not JSON`);
   }
   const parsed = indexSchema.safeParse(json);
-  if (!parsed.success) return null;
+  if (!parsed.success) throw new AppError('MANIFEST_INVALID', `${repository}:${tag}: not a valid OCI index`);
   const listed = parsed.data.manifests as Listed[];
   // An image index of platform images (a multi-arch approval tagged `sha256-<hex>` before approvals were `digest-<hex>`) is
   // not a referrers list: every entry of a referrers list carries an artifactType.

@@ -2,6 +2,7 @@ import { buildImage, buildIndex, pushImage, pushIndex, type BuiltImage } from '.
 import { services, uniqueName } from '../../harness/services';
 import type { CopyProgress } from '../../../src/registry/mover';
 import { parseReference } from '../../../src/registry/reference';
+import { copyOutOfStaging } from '../../../src/registry/movers/engine-staging';
 import { RegistryMover } from '../../../src/registry/registry-mover';
 import { UpstreamResolver } from '../../../src/registry/resolver';
 import { DistributionClient } from '../../../src/registry/client';
@@ -153,4 +154,39 @@ describe('copy engine into a registry that keeps staged blobs', () => {
       keeping.close();
     }
   });
+
+  /** A keeping resolver (the internal client keeps what it is asked to) and the registry mover over it, closed after `fn`. */
+  async function withKeeping(fn: (staged: StagedBlobs, keeping: UpstreamResolver, copier: RegistryMover) => Promise<void>): Promise<void> {
+    const staged = new StagedBlobs();
+    const keeping = new UpstreamResolver(testConfig(svc.internal.url, [{ registry: UPSTREAM, endpoint: svc.proxy.url }]), { stagedBlobs: staged });
+    try {
+      await fn(staged, keeping, new RegistryMover(keeping, { jobs: 2, retries: 2 }));
+    } finally {
+      keeping.close();
+    }
+  }
+
+  it('keeps the manifests it writes by digest only when asked (staging, for its scan): an index copied as a promotion is not kept', () => withKeeping(async (staged, keeping, copier) => {
+    const repo = uniqueName('staged-manifests');
+    const [a, b] = [await layerOf(11), await layerOf(12)];
+    const idx = buildIndex([a, b]);
+    await pushIndex(svc.upstream.url, repo, 'v1', idx);
+    const to = (name: string) => parseReference(`${svc.internal.host}/${uniqueName(name)}@${idx.digest}`);
+    await copier.copy(parseReference(`${UPSTREAM}/${repo}:v1`), to('promoted'));
+    expect(staged.manifestCount).toBe(0);
+    // The index and both of its children, each read back once by the scan.
+    await copier.copy(parseReference(`${UPSTREAM}/${repo}:v1`), to('staged'), { keepManifests: true });
+    expect(staged.manifestCount).toBe(3);
+  }));
+
+  it("the engine mover's copy out of its staging repository keeps them as it was asked", () => withKeeping(async (staged, keeping, copier) => {
+    const from = uniqueName('engine-staging');
+    const img = await layerOf(13);
+    await pushImage(svc.internal.url, from, 'staged', img);
+    const at = (repo: string) => ({ registry: svc.internal.host, repository: repo });
+    await copyOutOfStaging(copier, keeping.internal(), at(from), at(uniqueName('engine-dst')), img.digest);
+    expect(staged.manifestCount).toBe(0);
+    await copyOutOfStaging(copier, keeping.internal(), at(from), at(uniqueName('engine-dst')), img.digest, { keepManifests: true });
+    expect(staged.manifestCount).toBe(1);
+  }));
 });

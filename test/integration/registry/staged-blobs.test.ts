@@ -90,14 +90,18 @@ describe('staged blobs of the internal client', () => {
     expect(await copyThenRead(client, 120_000)).toEqual({ sourceHits: 1, readHits: 1 });
   });
 
-  it('serves a manifest it just wrote by digest from memory, once; one written under a tag is not kept', async () => {
+  it('serves a manifest it just wrote by digest, asked to keep it, from memory, once; one written under a tag, or not asked, is not kept', async () => {
     // A client of its own: the blobs uploaded here stay kept, unread.
     const own = new DistributionClient({ url: svc.internal.url, stagedBlobs: new StagedBlobs() });
     try {
       const repo = uniqueName('staged');
       const img = await buildImage({ layers: [{ files: { a: 'manifest kept' } }] });
       for (const b of [img.config, ...img.layers]) await own.uploadBlob(repo, b.digest, b.data.length, Readable.from([b.data]));
+      // Not asked to keep it: the registry answers, so once deleted it is gone.
       expect(await own.putManifest(repo, img.digest, img.manifest, img.mediaType)).toBe(img.digest);
+      await own.deleteManifest(repo, img.digest);
+      expect(((await rejection(own.getManifest(repo, img.digest))) as RegistryError).httpStatus).toBe(404);
+      expect(await own.putManifest(repo, img.digest, img.manifest, img.mediaType, { keep: true })).toBe(img.digest);
       // Gone from the registry: only a kept copy can answer now, and only once.
       await own.deleteManifest(repo, img.digest);
       const kept = await own.getManifest(repo, img.digest);
@@ -105,7 +109,7 @@ describe('staged blobs of the internal client', () => {
       expect(kept.parsed).toMatchObject({ kind: 'image', layers: [{ digest: img.layers[0].digest }] });
       expect(((await rejection(own.getManifest(repo, img.digest))) as RegistryError).httpStatus).toBe(404);
       // Under a tag: not kept, so once deleted it is gone.
-      await own.putManifest(repo, 'v1', img.manifest, img.mediaType);
+      await own.putManifest(repo, 'v1', img.manifest, img.mediaType, { keep: true });
       await own.deleteManifest(repo, img.digest);
       expect(((await rejection(own.getManifest(repo, img.digest))) as RegistryError).httpStatus).toBe(404);
     } finally {
@@ -155,14 +159,16 @@ describe('staged blobs of the internal client', () => {
     expect(staged.bytes).toBe(good.length);
   });
 
-  it('keeps no copy of the blobs of an SBOM attached as a referrer (nothing reads them back)', async () => {
+  it('keeps no copy of the blobs or manifests of an SBOM attached as a referrer (nothing reads them back)', async () => {
     const repo = uniqueName('staged-sbom');
     const img = await buildImage({ layers: [{ files: { a: 'a' } }] });
     await pushImage(svc.internal.url, repo, 'v1', img);
     const before = staged.bytes;
+    const manifests = staged.manifestCount;
     await attachSbom(client, repo, img.digest, Buffer.from(JSON.stringify({ bomFormat: 'CycloneDX', components: [] })), new Date().toISOString());
     expect(staged.bytes).toBe(before);
     expect(staged.recordingBytes).toBe(0);
+    expect(staged.manifestCount).toBe(manifests);
   });
 
   it('gives a kept blob away whole (its verified buffer) to a reader that moves it, only before anything was read', async () => {

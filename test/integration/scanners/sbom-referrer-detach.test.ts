@@ -68,6 +68,23 @@ describe('detaching the SBOM referrers of an image', () => {
     expect(await status(repo, tag)).toBe(200);
   });
 
+  test('a broken referrers index under the tag is an error, for an attach and a detach alike: not taken for something else', async () => {
+    const repo = uniqueName('detach-broken');
+    await pushImage(svc.internal.url, repo, 'v1', img);
+    const attached = await attachSbom(client, repo, img.digest, SBOM, new Date(0).toISOString());
+    const tag = referrersTag(img.digest);
+    // The registry takes it (it needs no platform os), our reader refuses it: MANIFEST_INVALID.
+    const listed = (await readIndex(client, repo, tag))!;
+    const broken = [{ ...listed[0], platform: { architecture: 'amd64' } }];
+    await pushManifest(svc.internal.url, repo, tag, Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: INDEX, manifests: broken })), INDEX);
+
+    const codeOf = (p: Promise<unknown>) => p.then(() => 'resolved', (err: unknown) => (err instanceof AppError ? err.code : String(err)));
+    expect(await codeOf(attachSbom(client, repo, img.digest, Buffer.from('{"bomFormat":"CycloneDX","components":[]}'), new Date(0).toISOString()))).toBe('MANIFEST_INVALID');
+    expect(await codeOf(detachSboms(client, repo, img.digest))).toBe('MANIFEST_INVALID');
+    // Nothing was deleted on the strength of a misread: the artifact is still there.
+    expect(await status(repo, attached.digest)).toBe(200);
+  });
+
   describe('the registry gateway deleting an image (revocation, quarantine purge)', () => {
     const gateway = (detach: (repository: string, digest: string) => Promise<void>): RegistryGateway =>
       new RegistryGateway({ upstreamClient: () => { throw new Error('no upstream here'); }, internal: client, internalHost: svc.internal.host, mover: {} as Mover, referrers: { detach } });
