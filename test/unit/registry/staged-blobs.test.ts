@@ -74,7 +74,8 @@ describe('VerifiedCopy', () => {
     const data = Buffer.from('0123456789');
     const source = new VerifiedCopy(digestOf(data), data.length);
     expect(await fill(source, data)).toBeNull();
-    structuredClone(source.bytes.buffer, { transfer: [source.bytes.buffer] });
+    const memory = source.bytes.buffer as ArrayBuffer;
+    structuredClone(memory, { transfer: [memory] });
     expect(source.bytes.length).toBe(0);
     const copy = new VerifiedCopy(source.digest, data.length);
     expect(copy.fillFrom(source)).toBe(false);
