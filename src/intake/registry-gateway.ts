@@ -5,7 +5,10 @@
  * copied twice; manifests by digest, then the tag, last, so that nothing is ever tagged
  * half-promoted).
  */
-import { AppError } from '../lib/errors';
+import { AppError, isAppError } from '../lib/errors';
+
+/** Errors of a referrers index that is there but cannot be read as one: retrying does not help. */
+const UNREADABLE_INDEX: ReadonlySet<string> = new Set(['MANIFEST_INVALID', 'MANIFEST_TOO_LARGE']);
 import type { Logger } from '../lib/logger';
 import { copyImage } from '../registry';
 import type { CopyOptions, Mover } from '../registry';
@@ -111,6 +114,14 @@ export class RegistryGateway implements IntakeRegistry {
     await this.d.referrers?.detach(repository, digest).catch((err: unknown) => { failed = err; });
     // Deleting by digest removes every tag on it in this repository; absent means already done.
     if (await this.d.internal.headManifest(repository, digest)) await this.d.internal.deleteManifest(repository, digest);
-    if (failed !== undefined) throw failed;
+    if (failed === undefined) return;
+    // A referrers index our reader refuses (another tool wrote it broken) is not mended by trying
+    // again: the image is gone, the index is left for a person to look at, and the caller (a
+    // quarantine purge, a revocation's unpublish) goes on instead of failing at it for ever.
+    if (isAppError(failed) && !failed.temporary && UNREADABLE_INDEX.has(failed.code)) {
+      this.d.logger?.error({ error: failed, repository, digest }, 'the image was deleted; its SBOM referrers index cannot be read and is left as it is');
+      return;
+    }
+    throw failed;
   }
 }

@@ -1,3 +1,4 @@
+import type { Logger } from '../../../src/lib/logger';
 /**
  * detachSboms on docker-registry 2.8: what Portcullis attached goes (the SBOM artifact, its
  * entry, the index and its `sha256-<hex>` tag once empty); what it did not write stays (another
@@ -111,6 +112,23 @@ describe('detaching the SBOM referrers of an image', () => {
       await gateway(async (r, d) => { await detachSboms(client, r, d); }).unpublish(repo, img.digest);
       expect(await tagsOf(svc.internal.url, repo)).toEqual([]);
       expect(await status(repo, attached.digest)).toBe(404);
+    });
+
+    test('a referrers index that cannot be read does not fail the unpublish for ever: the image goes, the index stays, the error is logged', async () => {
+      const repo = uniqueName('unpublish-broken');
+      await pushImage(svc.internal.url, repo, 'v1', img);
+      const attached = await attachSbom(client, repo, img.digest, SBOM, new Date(0).toISOString());
+      const tag = referrersTag(img.digest);
+      const listed = (await readIndex(client, repo, tag))!;
+      await pushManifest(svc.internal.url, repo, tag, Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: INDEX, manifests: [{ ...listed[0], platform: { architecture: 'amd64' } }] })), INDEX);
+      const logged: unknown[] = [];
+      const logger = { error: (o: unknown) => logged.push(o) } as unknown as Logger;
+      const g = new RegistryGateway({ upstreamClient: () => { throw new Error('no upstream here'); }, internal: client, internalHost: svc.internal.host, mover: {} as Mover, logger,
+        referrers: { detach: async (r, d) => { await detachSboms(client, r, d); } } });
+      await g.unpublish(repo, img.digest);
+      expect(await status(repo, img.digest)).toBe(404);
+      expect(await status(repo, attached.digest)).toBe(200);
+      expect(logged).toEqual([expect.objectContaining({ repository: repo, digest: img.digest, error: expect.objectContaining({ code: 'MANIFEST_INVALID' }) })]);
     });
   });
 });
