@@ -16,21 +16,33 @@
  *
  * The object held is a tick of a module-level function with no arguments: it keeps nothing else alive.
  */
-import { executionAsyncResource } from 'node:async_hooks';
+import { createHook } from 'node:async_hooks';
 
 let held: object | null = null;
 let asked = false;
 
-function hold(): void {
-  // Inside a tick callback the current async resource is the tick object itself.
-  held = executionAsyncResource();
-}
+const noop = (): void => undefined;
 
-/** Idempotent; call as early as possible in the process (before any full GC). */
+/**
+ * Idempotent; call as early as possible in the process (before any full GC). The tick object is
+ * taken from an async hook's `init`, enabled for that one nextTick only: not with
+ * `executionAsyncResource()`, whose first call sets a process-wide flag for good that sends every
+ * later native callback (each socket read, each HTTP parser event) through a JS trampoline.
+ */
 export function keepTickShapes(): void {
   if (asked) return;
   asked = true;
-  process.nextTick(hold);
+  const hook = createHook({
+    init(_id, type, _trigger, resource) {
+      if (type === 'TickObject' && held === null) held = resource;
+    },
+  });
+  hook.enable();
+  try {
+    process.nextTick(noop);
+  } finally {
+    hook.disable();
+  }
 }
 
 /** Whether the tick object is held (for tests). */
