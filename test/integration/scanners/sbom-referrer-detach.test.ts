@@ -31,6 +31,21 @@ describe('detaching the SBOM referrers of an image', () => {
   });
   afterAll(() => client.close());
 
+  /**
+   * An image with an SBOM attached, then its referrers index overwritten with one the registry
+   * takes (it needs no platform os) and our reader refuses (MANIFEST_INVALID).
+   */
+  const withBrokenIndex = async (name: string): Promise<{ repo: string; attached: { digest: string } }> => {
+    const repo = uniqueName(name);
+    await pushImage(svc.internal.url, repo, 'v1', img);
+    const attached = await attachSbom(client, repo, img.digest, SBOM, new Date(0).toISOString());
+    const tag = referrersTag(img.digest);
+    const listed = (await readIndex(client, repo, tag))!;
+    const broken = [{ ...listed[0], platform: { architecture: 'amd64' } }];
+    await pushManifest(svc.internal.url, repo, tag, Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: INDEX, manifests: broken })), INDEX);
+    return { repo, attached };
+  };
+
   test('the SBOM artifact and the index tag go; the image stays; a second detach finds nothing', async () => {
     const repo = uniqueName('detach');
     await pushImage(svc.internal.url, repo, 'v1', img);
@@ -70,14 +85,7 @@ describe('detaching the SBOM referrers of an image', () => {
   });
 
   test('a broken referrers index under the tag is an error, for an attach and a detach alike: not taken for something else', async () => {
-    const repo = uniqueName('detach-broken');
-    await pushImage(svc.internal.url, repo, 'v1', img);
-    const attached = await attachSbom(client, repo, img.digest, SBOM, new Date(0).toISOString());
-    const tag = referrersTag(img.digest);
-    // The registry takes it (it needs no platform os), our reader refuses it: MANIFEST_INVALID.
-    const listed = (await readIndex(client, repo, tag))!;
-    const broken = [{ ...listed[0], platform: { architecture: 'amd64' } }];
-    await pushManifest(svc.internal.url, repo, tag, Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: INDEX, manifests: broken })), INDEX);
+    const { repo, attached } = await withBrokenIndex('detach-broken');
 
     const codeOf = (p: Promise<unknown>) => p.then(() => 'resolved', (err: unknown) => (err instanceof AppError ? err.code : String(err)));
     expect(await codeOf(attachSbom(client, repo, img.digest, Buffer.from('{"bomFormat":"CycloneDX","components":[]}'), new Date(0).toISOString()))).toBe('MANIFEST_INVALID');
@@ -115,12 +123,7 @@ describe('detaching the SBOM referrers of an image', () => {
     });
 
     test('a referrers index that cannot be read does not fail the unpublish for ever: the image goes, the index stays, the error is logged', async () => {
-      const repo = uniqueName('unpublish-broken');
-      await pushImage(svc.internal.url, repo, 'v1', img);
-      const attached = await attachSbom(client, repo, img.digest, SBOM, new Date(0).toISOString());
-      const tag = referrersTag(img.digest);
-      const listed = (await readIndex(client, repo, tag))!;
-      await pushManifest(svc.internal.url, repo, tag, Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: INDEX, manifests: [{ ...listed[0], platform: { architecture: 'amd64' } }] })), INDEX);
+      const { repo, attached } = await withBrokenIndex('unpublish-broken');
       const logged: unknown[] = [];
       const logger = { error: (o: unknown) => logged.push(o) } as unknown as Logger;
       const g = new RegistryGateway({ upstreamClient: () => { throw new Error('no upstream here'); }, internal: client, internalHost: svc.internal.host, mover: {} as Mover, logger,
