@@ -103,7 +103,11 @@ async function putArtifact(registry: RegistryWriter, repository: string, manifes
   try {
     return await put();
   } catch (err) {
-    if (!(err instanceof RegistryError && err.hasCode('MANIFEST_BLOB_UNKNOWN'))) throw err;
+    // Only a registry that does not have the blob: docker-registry's answer to a manifest PUT
+    // during a concurrent write of the same link file names MANIFEST_BLOB_UNKNOWN too, beside
+    // DIGEST_INVALID (temporary, ../../registry/client.ts concurrentWrite); writing the blob
+    // again then would be one more write to that file, so that one is retried as it is.
+    if (!(err instanceof RegistryError && !err.temporary && err.hasCode('MANIFEST_BLOB_UNKNOWN'))) throw err;
     emptyBlobIn.delete(emptyKey(registry, repository));
     if (emptyBlobAt.get(registry.url) === repository) emptyBlobAt.delete(registry.url);
     await ensureEmpty(registry, repository);

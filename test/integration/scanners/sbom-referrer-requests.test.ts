@@ -89,4 +89,33 @@ describe('the registry requests of an SBOM attach', () => {
     expect(await client.headBlob(repo, EMPTY_DIGEST)).toMatchObject({ digest: EMPTY_DIGEST, size: 2 });
     expect((await readIndex(client, repo, referrersTag(img.digest)))?.map((d) => d.digest)).toContain(again.digest);
   });
+
+  test('a manifest PUT refused during a concurrent write of the link file (DIGEST_INVALID beside MANIFEST_BLOB_UNKNOWN) is retried as it is, without writing the empty config again', async () => {
+    let refuseNext = false;
+    const concurrent = JSON.stringify({ errors: [{ code: 'DIGEST_INVALID', message: 'invalid digest' }, { code: 'MANIFEST_BLOB_UNKNOWN', message: 'blob unknown to registry' }] });
+    const racing = await startFaultProxy(svc.internal.url, (r) => {
+      if (refuseNext && r.method === 'PUT' && /\/manifests\/sha256:/.test(r.path)) {
+        refuseNext = false;
+        return { kind: 'respond', status: 400, headers: { 'content-type': 'application/json' }, body: concurrent };
+      }
+      return { kind: 'pass' };
+    });
+    const through = new DistributionClient({ url: racing.url });
+    try {
+      const repo = uniqueName('sbom-racing');
+      const img = await buildImage({ layers: [{ files: { 'etc/x': repo } }] });
+      await pushImage(svc.internal.url, repo, 'v1', img);
+      await attachSbom(through, repo, img.digest, sbom(0), new Date(0).toISOString());
+      const from = racing.log.length;
+      refuseNext = true;
+      const second = await attachSbom(through, repo, img.digest, sbom(1), new Date(0).toISOString());
+      const made = racing.log.slice(from);
+      expect(made.filter((r) => r.action === 'respond')).toHaveLength(1);
+      expect(made.filter((r) => r.path.includes(EMPTY_DIGEST))).toEqual([]);
+      expect((await readIndex(through, repo, referrersTag(img.digest)))?.map((d) => d.digest)).toContain(second.digest);
+    } finally {
+      through.close();
+      await racing.close();
+    }
+  });
 });
