@@ -6,15 +6,15 @@
  * half-promoted).
  */
 import { AppError, isAppError } from '../lib/errors';
-
-/** Errors of a referrers index that is there but cannot be read as one: retrying does not help. */
-const UNREADABLE_INDEX: ReadonlySet<string> = new Set(['MANIFEST_INVALID', 'MANIFEST_TOO_LARGE']);
 import type { Logger } from '../lib/logger';
 import { copyImage } from '../registry';
 import type { CopyOptions, Mover } from '../registry';
 import { apiReference, normalizeRegistryHost, type ImageRef } from '../registry';
 import type { RegistryClient, RegistryWriter } from '../registry/types';
 import type { IntakeRegistry, StageResult } from './ports';
+
+/** Errors of a referrers index that is there but cannot be read as one: retrying does not help. */
+const UNREADABLE_INDEX: ReadonlySet<string> = new Set(['MANIFEST_INVALID', 'MANIFEST_TOO_LARGE']);
 
 export interface GatewayDeps {
   /** The client of an upstream through its endpoint; throws UPSTREAM_NOT_ALLOWED otherwise. */

@@ -18,6 +18,7 @@
  */
 import { createHook } from 'node:async_hooks';
 
+/** The tick object, held for the life of the process: its being alive is the point. */
 let held: object | null = null;
 let asked = false;
 
@@ -43,11 +44,6 @@ export function keepTickShapes(): void {
   } finally {
     hook.disable();
   }
-}
-
-/** Whether the tick object is held (for tests). */
-export function tickShapesHeld(): boolean {
-  return held !== null && typeof (held as { callback?: unknown }).callback === 'function';
 }
 
 keepTickShapes();

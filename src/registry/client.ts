@@ -151,7 +151,7 @@ export class DistributionClient implements RegistryWriter {
       // A read that fills a copy for an upload elsewhere gets it filled from the kept copy (no
       // second hash), as a registry read would fill it while verifying.
       const wanted = opts.copyInto;
-      if (wanted instanceof VerifiedCopy) wanted.fillFrom(kept.copy);
+      if (wanted instanceof VerifiedCopy) wanted.fillFrom(kept);
       return keptStream(kept.bytes);
     }
     const res = await this.session.must({

@@ -35,7 +35,8 @@ export interface StagedBlobsOptions {
   now?: () => number;
 }
 
-interface Entry { copy: VerifiedCopy; bytes: Buffer; size: number; at: number }
+/** A kept blob: its verified copy (its bytes and size are the copy's), and when it was kept. */
+interface Entry { copy: VerifiedCopy; at: number }
 
 /** A manifest kept: its bytes (a copy of the body sent), its media type, when. */
 interface ManifestEntry { body: Buffer; mediaType: string; at: number }
@@ -116,7 +117,7 @@ export class StagedBlobs {
     this.drop(key);
     this.prune();
     this.evictFor(copy.size);
-    this.entries.set(key, { copy, bytes: copy.bytes, size: copy.size, at: this.now() });
+    this.entries.set(key, { copy, at: this.now() });
     this.total += copy.size;
     this.schedulePrune();
   }
@@ -128,18 +129,15 @@ export class StagedBlobs {
     this.recording -= copy.size;
   }
 
-  /**
-   * The verified bytes uploaded to `repository` for `digest` (and the verified copy they are the
-   * bytes of), removed from here; undefined when not kept.
-   */
-  take(repository: string, digest: string): { copy: VerifiedCopy; bytes: Buffer; size: number } | undefined {
+  /** The verified copy uploaded to `repository` for `digest` (its bytes, its size), removed from here; undefined when not kept. */
+  take(repository: string, digest: string): VerifiedCopy | undefined {
     this.prune();
     const key = StagedBlobs.key(repository, digest);
     const entry = this.entries.get(key);
     if (entry) this.drop(key);
     if (entry) this.reads.hits += 1;
     else this.reads.misses += 1;
-    return entry;
+    return entry?.copy;
   }
 
   /**
@@ -194,7 +192,7 @@ export class StagedBlobs {
     const entry = this.entries.get(key);
     if (!entry) return;
     this.entries.delete(key);
-    this.total -= entry.size;
+    this.total -= entry.copy.size;
   }
 
   /** Entries are in insertion order, so the expired ones are at the front. */
