@@ -179,6 +179,25 @@ describe('transitions on the real Redis store', () => {
     expect((await outbox('r1')).map((x) => x.details.to)).toEqual(['awaiting_approval', 'promoting']);
   });
 
+  it('many writers at once: 10 transitions from the same known record and 10 updates beside them move the request once and lose no update', async () => {
+    const store = new RedisRequestStore(redis, prefix);
+    const lifecycle = new Lifecycle(store, new EventBus());
+    await store.create(awaiting({ status: 'scanning', version: 0, scans: [], history: [] }));
+    const known = (await store.get('r1'))!;
+    const at = new Date(0).toISOString();
+    const [moves] = await Promise.all([
+      Promise.all(Array.from({ length: 10 }, () => lifecycle.transition('r1', ['scanning'], 'awaiting_approval', { known, note: 'policy pass' }))),
+      Promise.all(Array.from({ length: 10 }, (_, i) => store.update('r1', (cur) => ({ ...cur, history: [...cur.history, { status: cur.status, at, by: `writer-${i}` }] })))),
+    ]);
+    expect(moves.filter((m) => m.moved)).toHaveLength(1);
+    const r = (await store.get('r1'))!;
+    expect(r.status).toBe('awaiting_approval');
+    expect(r.version).toBe(known.version + 11);
+    expect(r.history.filter((h) => h.by.startsWith('writer-')).map((h) => h.by).sort()).toEqual(Array.from({ length: 10 }, (_, i) => `writer-${i}`).sort());
+    expect(r.history.filter((h) => h.status === 'awaiting_approval' && h.by === 'system')).toHaveLength(1);
+    expect((await outbox('r1')).map((x) => x.details.to)).toEqual(['awaiting_approval']);
+  });
+
   it('two workers on one step move the request once: one history entry, one record', async () => {
     const store = new RedisRequestStore(redis, prefix);
     const w = wire(store);
