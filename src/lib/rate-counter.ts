@@ -90,13 +90,15 @@ export class RedisRateCounter implements RateCounter {
   }
 }
 
-interface Local { count: number; pending: number; endsAt: number }
+/** `sending`: hits a flush has sent and Redis has not answered yet (counted until it has). */
+interface Local { count: number; pending: number; sending: number; endsAt: number }
 
 /**
  * A shared counter that costs no Redis round trip per hit: the first hit of a key in a window
  * goes to Redis (and learns the window), later ones are counted here and sent to Redis as one
  * increment per key every `flushMs`. What this replica answers is the shared count it last
- * learned plus its own hits since, so it never under-counts its own traffic; it can miss the
+ * learned plus its own hits since (those of a flush still waiting on Redis too), so it never
+ * under-counts its own traffic; it can miss the
  * other replicas' hits of the last `flushMs`, which lets a principal exceed the limit by about
  * that much of their traffic: a rate limit's precision, not a security boundary (failed
  * authentications are counted per address by the exact counter, see rate-limit.ts).
@@ -115,16 +117,16 @@ export class BatchedRateCounter implements RateCounter {
     if (l && now < l.endsAt) {
       l.pending++;
       this.schedule();
-      return { count: l.count + l.pending, retryAfter: Math.max(1, Math.ceil((l.endsAt - now) / 1000)) };
+      return { count: l.count + l.sending + l.pending, retryAfter: Math.max(1, Math.ceil((l.endsAt - now) / 1000)) };
     }
     // A new window here: ask Redis, with any hits still pending (conservative: they count in the new one).
-    const pending = l?.pending ?? 0;
+    const pending = (l?.pending ?? 0) + (l?.sending ?? 0);
     this.local.delete(key);
     const { count, leftMs } = await this.shared.hitMany(key, 1 + pending);
     const mine = this.local.get(key); // another hit of the key may have learned the window meanwhile
     if (mine) mine.count = Math.max(mine.count, count);
-    else this.local.set(key, { count, pending: 0, endsAt: this.now() + leftMs });
-    return { count: mine ? mine.count + mine.pending : count, retryAfter: Math.max(1, Math.ceil(leftMs / 1000)) };
+    else this.local.set(key, { count, pending: 0, sending: 0, endsAt: this.now() + leftMs });
+    return { count: mine ? mine.count + mine.sending + mine.pending : count, retryAfter: Math.max(1, Math.ceil(leftMs / 1000)) };
   }
 
   peek(key: string): Promise<RateWindow> {
@@ -140,10 +142,13 @@ export class BatchedRateCounter implements RateCounter {
         if (now >= l.endsAt) this.local.delete(key);
         return;
       }
+      // Still counted while Redis has not answered: hits of this replica meanwhile must see them.
       const hits = l.pending;
       l.pending = 0;
+      l.sending += hits;
       try {
         const { count, leftMs } = await this.shared.hitMany(key, hits);
+        l.sending -= hits;
         l.count = count;
         l.endsAt = this.now() + leftMs;
       } catch {

@@ -170,6 +170,32 @@ describe('per-principal rate limit counted in batches (one Redis trip per key an
     two.stop();
   });
 
+  it('counts the hits a flush has sent while Redis has not answered yet: no request over the limit passes meanwhile', async () => {
+    let t = 0;
+    const base = new RedisRateCounter(redis, `${prefix}:slow`, () => t);
+    let hold: Promise<void> | null = null;
+    const slow = Object.assign(Object.create(base) as RedisRateCounter, {
+      hitMany: async (key: string, hits: number) => {
+        const answer = await base.hitMany(key, hits);
+        if (hold) await hold;
+        return answer;
+      },
+    });
+    const counter = new BatchedRateCounter(slow, 60_000, () => t);
+    const mw = rateLimit(5, counter);
+    for (let i = 0; i < 4; i++) expect(await call(mw, 'a')).toBeUndefined();
+    let release!: () => void;
+    hold = new Promise((r) => { release = r; });
+    // The flush sends 3 pending hits and waits on Redis's answer: the 5th hit passes, the 6th is over.
+    const flushing = counter.flush();
+    expect(await call(mw, 'a')).toBeUndefined();
+    expect(await call(mw, 'a')).toMatchObject({ code: 'RATE_LIMITED', status: 429 });
+    release();
+    await flushing;
+    expect(await call(mw, 'a')).toMatchObject({ code: 'RATE_LIMITED', status: 429 });
+    counter.stop();
+  });
+
   it('fails closed while Redis is away: a new window cannot be learned, so the request fails instead of passing', async () => {
     const broken = new Redis({ port: 1, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
     const mw = rateLimit(5, new BatchedRateCounter(new RedisRateCounter(broken, `${prefix}:x`), 60_000));
