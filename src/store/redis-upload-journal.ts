@@ -20,6 +20,17 @@ redis.call('set', KEYS[1], '1', 'PX', ARGV[1])
 return redis.call('hset', KEYS[2], ARGV[2], ARGV[3])
 `;
 
+/**
+ * The sessions of an owner that is not alive, read in the same script that checks it (KEYS[1]
+ * the liveness key, KEYS[2] the sessions): nil while the owner is alive. Two commands let an
+ * owner come back between the check and the read, and the sessions it noted meanwhile, live
+ * uploads, were taken as abandoned and cancelled.
+ */
+const ABANDONED = `
+if redis.call('exists', KEYS[1]) == 1 then return false end
+return redis.call('hgetall', KEYS[2])
+`;
+
 export interface RedisUploadJournalOptions {
   /** How long an owner counts as alive after its last renewal. */
   ttlMs: number;
@@ -30,13 +41,17 @@ export interface RedisUploadJournalOptions {
 export class RedisUploadJournal {
   readonly owner: string;
   private readonly ttlMs: number;
-  private readonly redis: Redis & { portcullisUploadNote(...args: string[]): Promise<unknown> };
+  private readonly redis: Redis & {
+    portcullisUploadNote(...args: string[]): Promise<unknown>;
+    portcullisUploadsAbandoned(alive: string, sessions: string): Promise<string[] | null>;
+  };
 
   constructor(redis: Redis, private readonly prefix: string, options: RedisUploadJournalOptions) {
     this.owner = options.owner ?? randomUUID();
     this.ttlMs = options.ttlMs;
     // defineCommand: EVALSHA, EVAL once per connection when the script is not cached yet (a restarted Redis too).
     if (!('portcullisUploadNote' in redis)) redis.defineCommand('portcullisUploadNote', { numberOfKeys: 2, lua: NOTE });
+    if (!('portcullisUploadsAbandoned' in redis)) redis.defineCommand('portcullisUploadsAbandoned', { numberOfKeys: 2, lua: ABANDONED });
     this.redis = redis as RedisUploadJournal['redis'];
   }
 
@@ -64,7 +79,12 @@ export class RedisUploadJournal {
     await this.redis.hdel(this.sessions(this.owner), location.pathname);
   }
 
-  /** Sessions of owners whose liveness expired (never this process's own). */
+  /**
+   * Sessions of owners whose liveness expired (never this process's own), each owner's checked
+   * and read at one instant. An owner that comes back later (a stalled process) has lost the
+   * sessions read here: they were noted before it lapsed, and a lapsed owner's sessions are the
+   * cleanup's; those it notes after coming back are not among them.
+   */
   async abandoned(): Promise<Array<{ repository: string; location: URL; forget(): Promise<void> }>> {
     const out: Array<{ repository: string; location: URL; forget(): Promise<void> }> = [];
     const match = `${this.prefix}:uploads:*`;
@@ -74,8 +94,11 @@ export class RedisUploadJournal {
       cursor = next;
       for (const key of keys) {
         const owner = key.slice(`${this.prefix}:uploads:`.length);
-        if (owner === this.owner || (await this.redis.exists(this.alive(owner)))) continue;
-        for (const [field, raw] of Object.entries(await this.redis.hgetall(key))) {
+        if (owner === this.owner) continue;
+        const flat = await this.redis.portcullisUploadsAbandoned(this.alive(owner), key);
+        for (let i = 0; flat && i + 1 < flat.length; i += 2) {
+          const field = flat[i];
+          const raw = flat[i + 1];
           const forget = async () => { await this.redis.hdel(key, field); };
           let entry: Entry;
           try {
