@@ -32,7 +32,10 @@
  * a preload of the bench, not a product mode): scan threads against none, in one build; an
  * entry `<checkout>+threads=N` runs it with `worker.scanThreads: N` (overriding BENCH_SCAN_THREADS);
  * `<checkout>+node=<option>` (repeatable) gives its worker processes that node option (GC tuning);
- * `<checkout>+concurrency=N` runs it with `worker.concurrency: N` (overriding BENCH_CONCURRENCY).
+ * `<checkout>+concurrency=N` runs it with `worker.concurrency: N` (overriding BENCH_CONCURRENCY);
+ * `<checkout>+nosbom` runs it with `monitor.sbomReferrers: false`, so that a build since issue 13
+ * (which also stores each image's SBOM as an OCI referrer in the internal registry: more registry
+ * requests per image) does the same work as one from before it.
  * A checkout from before issue 17 (no metrics listener, no scan threads) runs too, for a same-run
  * comparison with "today's" code of the issue: the config written has only keys it knows unless
  * an env above asks for more, and its workers count as started once idle (see startedUp).
@@ -165,15 +168,15 @@ interface RequestView {
 /**
  * A BENCH_BUILDS entry: a built checkout, whether its scans run on the event loop (`+inline`),
  * its scan threads (`+threads=N`), node options of its worker processes (`+node=--flag=value`,
- * once per option).
+ * once per option), no SBOM referrers (`+nosbom`).
  */
-function parseBuild(entry: string): { root: string; inline: boolean; threads?: number; concurrency: number; nodeArgs: string[] } {
+function parseBuild(entry: string): { root: string; inline: boolean; threads?: number; concurrency: number; nodeArgs: string[]; noSbom: boolean } {
   const [root, ...options] = entry.split('+');
   const threads = options.find((o) => o.startsWith('threads='));
   const concurrency = options.find((o) => o.startsWith('concurrency='));
   const nodeArgs = options.filter((o) => o.startsWith('node=')).map((o) => o.slice('node='.length));
   return {
-    root: path.resolve(root), inline: options.includes('inline'), nodeArgs, concurrency: concurrency ? Number(concurrency.slice('concurrency='.length)) : CONCURRENCY,
+    root: path.resolve(root), inline: options.includes('inline'), noSbom: options.includes('nosbom'), nodeArgs, concurrency: concurrency ? Number(concurrency.slice('concurrency='.length)) : CONCURRENCY,
     ...(threads ? { threads: Number(threads.slice('threads='.length)) } : {}),
   };
 }
@@ -271,6 +274,7 @@ async function runPipeline(s: Shared, workers: number, build: string, run: numbe
       ...(SCAN_THREADS ? { scanThreads: SCAN_THREADS === 'auto' ? 'auto' : Number(SCAN_THREADS) } : {}),
       ...(parseBuild(build).threads ? { scanThreads: parseBuild(build).threads } : {}),
     },
+    ...(parseBuild(build).noSbom ? { monitor: { sbomReferrers: false } } : {}),
     log: { level: 'warn' },
   }));
   const metricsPorts = await Promise.all(Array.from({ length: workers + 1 }, () => freePort()));
