@@ -15,7 +15,8 @@
  *    worker scans and shows as fixing the advisory;
  * 4. with `monitor.autoRevoke`, past the critical grace (a moved clock, no sleep) the queued
  *    health sweep revokes the approval: CI's lookup answers NOT_APPROVED with reason REVOKED,
- *    the receiver got `approval.revoked`, and the metrics count it.
+ *    the receiver got `approval.revoked`, and the metrics count it; the internal registry still
+ *    serves the approved image (a restarting workload pulls it) until an admin revokes the digest.
  * Every wait polls with a deadline; nothing asserts a duration.
  */
 import { cpSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
@@ -229,5 +230,17 @@ describe('monitoring after approval, end to end', () => {
       return /^portcullis_revocations_total\{reason="grace_expired"\} 1$/m.test(body) ? body : undefined;
     });
     expect(exposition).not.toMatch(/^portcullis_approvals_at_risk\{team="payments",severity="critical"\} [1-9]/m);
+
+    // The approved image is still served by digest: revocation never takes down a workload that restarts.
+    const approvedRepo = `approved/payments/${svc.upstream.host.replace(':', '_')}/${repo}`;
+    const head = async () => (await fetch(`${registry.url}/v2/${approvedRepo}/manifests/${digest}`, { method: 'HEAD', headers: { accept: 'application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json' } })).status;
+    await until('no unpublish job pending', async () => (await app.services.cleanup.queue.getJobs(['waiting', 'active', 'delayed', 'prioritized'])).every((j) => j.name !== 'unpublish') || undefined);
+    expect(await head()).toBe(200);
+    // An admin's revoke of the digest (every name) deletes it; CI still gets REVOKED, now the admin's.
+    const manual = await app.call('admin', 'POST', '/v1/approvals/revoke', { digest, team: 'payments', reason: 'remove the vulnerable build' });
+    expect(manual.status).toBe(200);
+    expect(manual.body.revoked).toEqual([expect.objectContaining({ digest, image })]);
+    await until('the kept image deleted', async () => (await head()) === 404 || undefined);
+    expect((await byDigest()).body.error).toMatchObject({ code: 'NOT_APPROVED', details: { reason: 'REVOKED', digest, revokedBy: 'admin' } });
   });
 });
