@@ -15,7 +15,7 @@ import { buildImage, pushImage } from '../../harness/images';
 import { until } from '../../harness/proc';
 import { services, uniqueName } from '../../harness/services';
 
-interface Received { id: string; event: CloudEvent }
+interface Received { id: string; event: CloudEvent; contentType: string | undefined }
 
 /** A receiver that verifies signatures; `answer` decides the status of each verified delivery. */
 async function receiver(secret: string, answer: (id: string, attempt: number) => number): Promise<{ server: Server; url: string; got: Received[]; bad: number }> {
@@ -33,7 +33,7 @@ async function receiver(secret: string, answer: (id: string, attempt: number) =>
         const n = (attempts.get(id) ?? 0) + 1;
         attempts.set(id, n);
         const status = answer(id, n);
-        if (status < 300) state.got.push({ id, event });
+        if (status < 300) state.got.push({ id, event, contentType: req.headers['content-type'] });
         res.writeHead(status).end();
       } catch {
         state.bad += 1;
@@ -94,6 +94,8 @@ describe('signed webhooks', () => {
     expect(toAwaiting.event).toMatchObject({ specversion: '1.0', source: 'urn:portcullis', datacontenttype: 'application/json', data: { team: 'payments', target: `request/${id}` } });
     expect(toAwaiting.event.subject).toMatch(/^sha256:[a-f0-9]{64}$/);
     expect(toAwaiting.id).toBe(toAwaiting.event.id);
+    // Structured content mode of the CloudEvents HTTP binding (3.2.1): the JSON event format's media type.
+    expect(toAwaiting.contentType).toBe('application/cloudevents+json; charset=UTF-8');
     const createdEvent = await until('request.created', () => flaky.got.find((g) => g.event.type === 'io.portcullis.request.created'));
     expect(createdEvent.event.data).toMatchObject({ actor: 'dev', image: `${svc.upstream.host}/${repo}:1.0` });
     expect(flaky.bad).toBe(0);
