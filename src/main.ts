@@ -207,6 +207,7 @@ export function buildServices(config: Config, logger: Logger, redis: Redis, opti
   metrics.watchQueue(monitorQueue.queue);
   metrics.watchQueue(clairQueue.queue);
   metrics.watchQueue(scheduler.queue);
+  metrics.watchQueue(cleanup.queue);
   if (webhooks.queue) metrics.watchQueue(webhooks.queue.queue);
   // Renewed from a thread of its own (store/lease-keeper.ts): a killed worker's step is taken
   // over one short lease after its death, while a worker stalled for up to three lock periods
