@@ -161,6 +161,7 @@ describe('monitoring after approval, end to end', () => {
 
     cpSync(realworld('osv', 'npm', `${GHSA}.json`), path.join(syncFrom, 'npm', `${GHSA}.json`));
     // What the job scheduler does every `sync.every`: one vulndb-sync job, run by the worker.
+    const syncQueuedAt = Date.now();
     await app.services.monitorQueue.add('vulndb-sync', { scanner: SCANNER });
 
     const risky = await until('the approval at risk', async () => (await inventory('&health=at_risk')).find((i) => i.digest === digest), 60_000);
@@ -174,9 +175,22 @@ describe('monitoring after approval, end to end', () => {
     expect(event.data.cves).toEqual(expect.arrayContaining([GHSA, CVE]));
     expect(hook.bad).toBe(0);
 
+    const scrapedFrom = Date.now();
     const exposition = await scrape();
+    const scrapedTo = Date.now();
     expect(exposition).toMatch(/^portcullis_approvals_at_risk\{team="payments",severity="critical"\} 1$/m);
     expect(exposition).toMatch(/^portcullis_approved_images\{team="payments",max_severity="critical"\} 1$/m);
+    // One scan (the request's; the re-match is not a scan), one decision (the approval).
+    expect(exposition).toMatch(new RegExp(`^portcullis_scans_total\\{scanner="${SCANNER}",outcome="succeeded"\\} 1$`, 'm'));
+    expect(exposition).toMatch(/^portcullis_time_to_decision_seconds_count\{decision="approve"\} 1$/m);
+    // The data's age counts from the sync that just succeeded (GET /v1/scanners says when), in seconds.
+    const status = (await app.call('auditor', 'GET', '/v1/scanners')).body.items.find((x: { name: string }) => x.name === SCANNER);
+    expect(status.sync).toMatchObject({ status: 'ok', lastSyncAt: expect.any(String) });
+    const age = Number(new RegExp(`^portcullis_vulndb_age_seconds\\{scanner="${SCANNER}"\\} (\\S+)$`, 'm').exec(exposition)?.[1]);
+    const syncedAt = Date.parse(status.sync.lastSyncAt);
+    expect(syncedAt).toBeGreaterThanOrEqual(syncQueuedAt);
+    expect(age).toBeGreaterThanOrEqual(Math.round((scrapedFrom - syncedAt) / 1000));
+    expect(age).toBeLessThanOrEqual(Math.round((scrapedTo - syncedAt) / 1000));
 
     // The re-match read the kept inventory: no request about this image reached the internal registry, no blob went through the proxy.
     const after = registryLog(registry, repo);
