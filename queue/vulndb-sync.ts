@@ -3,16 +3,23 @@
  * run by a BullMQ job scheduler every `sync.every` (several workers share one scheduler entry,
  * so it runs once per interval, not once per worker), and job `clair-notification` (a Clair
  * notifier delivery, paged and applied after the hook has answered). The worker takes one job
- * at a time; a sync also holds a Redis lock per scanner, so a run that outlives its interval
- * is never overlapped by the next one on another worker.
+ * at a time; a sync also holds a lease per scanner, so a run that outlives its interval is
+ * never overlapped by the next one on another worker.
+ *
+ * The lease is the step lease the rescan job holds (src/store/redis-step-leases.ts, taken
+ * through lib/lease-wait.ts): short (`worker.stepLeaseMs`) and renewed by the process's lease
+ * keeper thread while the sync runs. It used to be a plain lock with a 6-hour TTL, never renewed:
+ * a worker killed mid-sync blocked every sync of that scanner for up to 6 hours, and a sync
+ * longer than that could be overlapped. Now a killed worker's sync is taken over one lease later.
  */
-import { randomUUID } from 'node:crypto';
 import { Queue, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import type Redis from 'ioredis';
 import type { Config } from '../src/lib/config';
+import { withLease, type Leases } from '../src/lib/lease-wait';
 import type { Logger } from '../src/lib/logger';
 import { workerConnection } from '../src/lib/redis';
 import type { Inventory } from '../src/monitor/inventory-wiring';
+import type { VulndbSyncService } from '../src/monitor/vulndb-sync';
 import { bullPrefix } from './names';
 
 export const MONITOR_QUEUE = 'monitor';
@@ -54,15 +61,29 @@ export class MonitorQueue {
   }
 }
 
-/** Runs `fn` while holding a Redis lock (`SET NX PX`, released only by its holder); null when another holds it. */
-export async function withLock<T>(redis: Redis, key: string, ttlMs: number, fn: () => Promise<T>): Promise<T | null> {
-  const token = randomUUID();
-  if ((await redis.set(key, token, 'PX', ttlMs, 'NX')) !== 'OK') return null;
-  try {
-    return await fn();
-  } finally {
-    await redis.eval("if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end", 1, key, token);
-  }
+/** The scope of a sync's lease; its key is the scanner's name. */
+export const SYNC_LEASE_SCOPE = 'vulndb-sync';
+
+/** Another worker holds the scanner's sync lease. */
+class SyncHeldElsewhere extends Error {}
+
+/**
+ * The `vulndb-sync` job: syncs the scanner while holding its lease, or is skipped when another
+ * worker's sync holds it (tried once, not waited for: that sync brings the data up to date).
+ */
+export function vulndbSyncProcessor(vulndb: Pick<VulndbSyncService, 'sync'>, leases: Leases, logger: Logger): (job: Job) => Promise<unknown> {
+  const log = logger.child({ module: 'monitor' });
+  return async (job) => {
+    const name = String((job.data as { scanner?: unknown }).scanner);
+    try {
+      const ran = await withLease(leases, SYNC_LEASE_SCOPE, name, { waitMs: 0, busy: () => new SyncHeldElsewhere() }, () => vulndb.sync(name));
+      return { after: ran.after, changed: ran.before !== ran.after };
+    } catch (err) {
+      if (!(err instanceof SyncHeldElsewhere)) throw err;
+      log.info({ scanner: name }, 'a sync of this scanner is already running on another worker; skipped');
+      return { skipped: true };
+    }
+  };
 }
 
 export type MonitorProcessors = Record<string, (job: Job) => Promise<unknown>>;
@@ -83,7 +104,7 @@ export function startMonitorWorker(connection: ConnectionOptions, redisPrefix: s
  * Worker side: records each scanner's data version, schedules the syncs and runs the monitor
  * queue's jobs (`extra`: the Clair notification processor). Returns the worker to close at shutdown.
  */
-export async function startMonitor(config: Config, logger: Logger, monitor: Inventory, queue: MonitorQueue, redis: Redis, extra: MonitorProcessors = {}): Promise<Worker> {
+export async function startMonitor(config: Config, logger: Logger, monitor: Inventory, queue: MonitorQueue, leases: Leases, extra: MonitorProcessors = {}): Promise<Worker> {
   const log = logger.child({ module: 'monitor' });
   for (const scanner of monitor.adapters) {
     await scanner.dbVersion().then((v) => monitor.status.observe(scanner.name, v))
@@ -91,15 +112,8 @@ export async function startMonitor(config: Config, logger: Logger, monitor: Inve
   }
   const schedules = config.scanners.flatMap((s) => (s.type === 'builtin' && s.sync && monitor.vulndb.scanners.includes(s.name) ? [{ scanner: s.name, everyMs: s.sync.every }] : []));
   await queue.scheduleSyncs(schedules);
-  // Longer than any sync should take; released at once when the sync ends.
-  const lockMs = 6 * 3600_000;
   return startMonitorWorker(workerConnection(config.redis), config.redis.prefix, {
     ...extra,
-    [VULNDB_SYNC_JOB]: async (job: Job) => {
-      const name = String((job.data as { scanner?: unknown }).scanner);
-      const ran = await withLock(redis, `${config.redis.prefix}:lock:vulndb-sync:${name}`, lockMs, () => monitor.vulndb.sync(name));
-      if (ran === null) log.info({ scanner: name }, 'a sync of this scanner is already running on another worker; skipped');
-      return ran ? { after: ran.after, changed: ran.before !== ran.after } : { skipped: true };
-    },
+    [VULNDB_SYNC_JOB]: vulndbSyncProcessor(monitor.vulndb, leases, logger),
   }, logger);
 }

@@ -207,6 +207,7 @@ export function buildServices(config: Config, logger: Logger, redis: Redis, opti
   metrics.watchQueue(monitorQueue.queue);
   metrics.watchQueue(clairQueue.queue);
   metrics.watchQueue(scheduler.queue);
+  metrics.watchQueue(cleanup.queue);
   if (webhooks.queue) metrics.watchQueue(webhooks.queue.queue);
   // Renewed from a thread of its own (store/lease-keeper.ts): a killed worker's step is taken
   // over one short lease after its death, while a worker stalled for up to three lock periods
@@ -470,11 +471,12 @@ export function startWorker(config: Config, logger: Logger, services: Services):
     scheduleClairSweep(services.clairQueue.queue)
       .catch((err: unknown) => logger.error({ error: err }, 'could not schedule the Clair notification sweep; it runs once Redis answers and a worker restarts'));
   }
-  const monitorWorker = startMonitor(config, logger, services.inventory, services.monitorQueue, services.monitorQueue.redis, {
+  // Short leases renewed by the keeper thread: a killed worker's rescan run or data sync is taken over one lease later.
+  const monitorLeases = new RedisStepLeases(services.monitorQueue.redis, config.redis.prefix, { ttlMs: config.worker.stepLeaseMs, keeper: services.leaseKeeper });
+  const monitorWorker = startMonitor(config, logger, services.inventory, services.monitorQueue, monitorLeases, {
     // Notifications queued on the monitor queue by an earlier version are still applied there.
     [CLAIR_NOTIFICATION_JOB]: clair,
-    // A short lease renewed by the keeper thread: a killed worker's run is taken over one lease later.
-    [RESCAN_JOB]: rescanProcessor(services.rescans.rescan, new RedisStepLeases(services.monitorQueue.redis, config.redis.prefix, { ttlMs: config.worker.stepLeaseMs, keeper: services.leaseKeeper }), rescanLog),
+    [RESCAN_JOB]: rescanProcessor(services.rescans.rescan, monitorLeases, rescanLog),
   })
     .catch((err: unknown) => { logger.error({ error: err }, 'the monitor worker did not start: no scheduled vulnerability data syncs in this process'); return null; });
   // close() waits for running jobs; a job still running at the deadline is handed back by stalled-job recovery.

@@ -1,6 +1,7 @@
 /**
- * Domain events as CloudEvents 1.0, structured JSON mode (the `application/cloudevents+json`
- * body of the HTTP binding, sent here as `application/json` with the same members): `type` is
+ * Domain events as CloudEvents 1.0, structured JSON mode (the HTTP binding's
+ * `application/cloudevents+json` body, sent with that content type by ./deliver.ts; `data` is
+ * JSON, `datacontenttype: application/json`): `type` is
  * the domain event's type under `io.portcullis.` (`io.portcullis.approval.revoked`), `subject`
  * the image digest when the event is about one (receivers route and de-duplicate on it), else
  * the target; `data` carries the actor, the target and the event's details.

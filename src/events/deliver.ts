@@ -20,6 +20,8 @@ export type AttemptResult =
   | { kind: 'retry'; status?: number; error?: string };
 
 const MAX_RESPONSE_BYTES = 64 * 1024;
+/** The CloudEvents HTTP binding's structured content mode (3.2.1): the JSON event format's media type. */
+export const CLOUDEVENTS_CONTENT_TYPE = 'application/cloudevents+json; charset=UTF-8';
 
 export async function attemptDelivery(target: WebhookTarget, id: string, body: string, timeoutMs = 10_000, client: HttpClient = defaultHttpClient()): Promise<AttemptResult> {
   let status: number;
@@ -31,7 +33,7 @@ export async function attemptDelivery(target: WebhookTarget, id: string, body: s
       // What the endpoint said does not matter past its status.
       maxBodyBytes: MAX_RESPONSE_BYTES,
       overflow: 'truncate',
-      headers: { 'content-type': 'application/json', 'user-agent': 'Portcullis-Webhooks/1', ...signWebhook(target.secret, id, body) },
+      headers: { 'content-type': CLOUDEVENTS_CONTENT_TYPE, 'user-agent': 'Portcullis-Webhooks/1', ...signWebhook(target.secret, id, body) },
       body,
       what: `webhook ${target.name}`,
     }));

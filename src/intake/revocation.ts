@@ -12,6 +12,12 @@
  * to {@link RevocationService.completePending} (every worker's sweep), which redoes them.
  * Until an admin lifts it (`unrevoke`, audited), a new request for the digest is refused with
  * 409 REVOKED naming who revoked it, when and why.
+ *
+ * The health monitor's automatic revocation passes `keepImage`: step 3 is left out and the
+ * deny-list entry lists the images kept (`keptImages`), because a revocation must never take
+ * down running workloads (a Pod whose container restarts pulls the image again; Harbor #11532).
+ * An admin's revoke of such a digest, even once nothing of it is approved any more, deletes the
+ * kept images then, as an admin's first revoke would have.
  */
 import { randomUUID } from 'node:crypto';
 import { AppError } from '../lib/errors';
@@ -35,7 +41,22 @@ export interface RevokeInput {
   /** The platform set of a tag reference's approval; empty = the whole image. */
   platforms?: string[];
   reason: string;
+  /**
+   * Leave the internal image in place (the monitor's automatic revocation): CI's lookups and
+   * new admissions stop as for any revocation, but a restarting workload still pulls it. The
+   * deny-list entry lists it (`keptImages`) until an admin's revoke of the digest deletes it.
+   * @defaultValue false: the image is deleted by a queued, retried job
+   */
+  keepImage?: boolean;
 }
+
+/**
+ * What a revoke answers: each approval it took out of the ledger (every field), and each image
+ * an earlier automatic revocation kept that it deletes now (no longer in the ledger: these four).
+ */
+export type RevokedImage = Pick<Approval, 'team' | 'digest' | 'image' | 'internalRef'> & Partial<Approval>;
+
+type KeptImage = NonNullable<Revocation['keptImages']>[number];
 
 /** Where a digest was admitted lately (the admission ledger, src/admission): listed in the revocation's event. */
 export interface RunningWorkloads {
@@ -72,7 +93,7 @@ export class RevocationService {
     return { digest, image };
   }
 
-  async revoke(p: Principal, input: RevokeInput): Promise<Approval[]> {
+  async revoke(p: Principal, input: RevokeInput): Promise<RevokedImage[]> {
     requireRole(p, ['admin'], 'revoking approvals');
     const notApproved = new AppError('NOT_APPROVED', `${input.image ?? input.digest} is not approved for team ${input.team}`);
     if (!isMember(p, input.team)) throw notApproved;
@@ -80,37 +101,60 @@ export class RevocationService {
     const approvals = (await this.d.approvals.ofDigest(input.team, digest)).filter((a) => !image || a.image === image);
     const requests = (await Promise.all((await this.d.requests.idsByDigest(input.team, digest)).map((id) => this.d.requests.get(id))))
       .filter((r) => r !== null && (!image || sourceName(r.source) === image) && REVOCABLE.includes(r.status));
-    if (approvals.length === 0 && requests.length === 0) throw notApproved;
+    // Deny-list entries of the digest whose automatic revocation kept images: the one this call
+    // rewrites (its list is carried over by a keeping call, deleted by an admin's), and for an
+    // admin's, every other one in its scope (their images are deleted too).
+    const field = (e: Pick<Revocation, 'image'>) => e.image ?? '*';
+    const withKept = (await this.d.revocations.entries(input.team, digest)).filter((e) => (e.keptImages?.length ?? 0) > 0);
+    const same = withKept.filter((e) => field(e) === (image ?? '*'));
+    const others = input.keepImage || image ? [] : withKept.filter((e) => field(e) !== '*');
+    const toDelete: KeptImage[] = input.keepImage ? [] : [...same, ...others].flatMap((e) => e.keptImages ?? []);
+    if (approvals.length === 0 && requests.length === 0 && toDelete.length === 0) throw notApproved;
     const at = new Date().toISOString();
     // Who must act: the workloads still running the digest. A ledger that cannot answer never stops a revocation (null: unknown).
     const workloads = this.d.workloads ? await this.d.workloads.workloads(digest, [input.team], 100).then((ws) => ws.map(({ namespace, kind, name, image, lastSeen }) => ({ namespace, kind, name, image, lastSeen })), () => null) : undefined;
-    const entry: Revocation = { team: input.team, digest, ...(image ? { image } : {}), by: p.name, at, reason: input.reason };
+    const kept: KeptImage[] = input.keepImage
+      ? uniqueBy([...same.flatMap((e) => e.keptImages ?? []), ...approvals.map((a) => ({ image: a.image, repository: a.internalRepository, internalRef: a.internalRef }))], (k) => k.repository)
+      : [];
+    const entry: Revocation = { team: input.team, digest, ...(image ? { image } : {}), by: p.name, at, reason: input.reason, ...(kept.length > 0 ? { keptImages: kept } : {}) };
+    const unpublish = input.keepImage ? [] : uniqueBy([
+      ...approvals.map((a) => ({ team: a.team, image: a.image, repository: a.internalRepository, digest: a.digest })),
+      ...toDelete.map((k) => ({ team: input.team, image: k.image, repository: k.repository, digest })),
+    ], (t) => t.repository);
     const event: DomainEvent = {
       type: 'approval.revoked', actor: p.name, target: `approval/${input.team}/${digest}`,
       details: {
         team: input.team, digest, image: image ?? null, reason: input.reason,
         images: approvals.map((a) => a.image), requestIds: requests.map((r) => r?.id), pending: approvals.some((a) => a.pending),
+        // Why the image stayed, or that an image kept by an earlier automatic revocation goes now.
+        ...(input.keepImage ? { imageKept: true, keptImages: kept.map((k) => k.internalRef) } : {}),
+        ...(toDelete.length > 0 ? { deletesKeptImages: toDelete.map((k) => k.internalRef) } : {}),
         ...(workloads !== undefined ? { workloads } : {}),
       },
     };
     const intent: RevocationIntent = {
       id: randomUUID(), at, team: input.team, digest, by: p.name, reason: input.reason,
       requestIds: requests.flatMap((r) => (r ? [r.id] : [])),
-      unpublish: approvals.map((a) => ({ team: a.team, image: a.image, repository: a.internalRepository, digest: a.digest })),
+      unpublish,
+      ...(input.keepImage ? { imageKept: true } : {}),
       event: { type: event.type, actor: event.actor, target: event.target, details: event.details },
     };
     await this.d.revocations.revoke(entry, approvals, [outboxRecord(event, at)], intent);
+    // The other entries whose images this intent deletes no longer list them. Not in the script:
+    // a crash before leaves a list whose delete a later revoke queues again, which finds nothing.
+    for (const e of others) await this.d.revocations.add({ team: e.team, digest: e.digest, ...(e.image ? { image: e.image } : {}), by: e.by, at: e.at, reason: e.reason }, []);
     await this.complete(intent);
-    return approvals;
+    return [...approvals, ...toDelete.filter((k) => !approvals.some((a) => a.internalRepository === k.repository)).map((k) => ({ team: input.team, digest, image: k.image, internalRef: k.internalRef }))];
   }
 
   /** Steps 2 and 3 of a recorded revocation, then its announcement; idempotent. */
   private async complete(intent: RevocationIntent): Promise<void> {
     const revocation = { by: intent.by, at: intent.at, reason: intent.reason };
+    const note = intent.imageKept ? `${intent.reason} (automatic revocation: the internal image is kept for running workloads until an admin revokes the digest)` : intent.reason;
     for (const id of intent.requestIds) {
       // Already `revoked` (a first attempt got this far): not moved, nothing published twice.
       await this.d.lifecycle.transition(id, REVOCABLE, 'revoked', {
-        by: intent.by, note: intent.reason, patch: () => ({ internalRef: null, revocation }),
+        by: intent.by, note, patch: () => ({ internalRef: null, revocation }),
       });
     }
     for (const task of intent.unpublish) await this.d.cleanup.unpublish(task);
@@ -148,6 +192,12 @@ export class RevocationService {
     await this.d.events.publish({ ...eventOf(lifted), recorded: true });
     return lifted;
   }
+}
+
+function uniqueBy<T>(items: T[], key: (item: T) => string): T[] {
+  const byKey = new Map<string, T>();
+  for (const item of items) if (!byKey.has(key(item))) byKey.set(key(item), item);
+  return [...byKey.values()];
 }
 
 /**

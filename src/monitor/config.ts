@@ -33,7 +33,7 @@ export const monitorConfigSchema = z.strictObject({
   /** Grace per severity before an at-risk approval is revoked or re-reviewed. */
   grace: graceSchema,
   /** Past its grace, revoke an at-risk approval (true) or queue it for re-review (false). @defaultValue false */
-  autoRevoke: z.boolean().default(false).describe('past the grace, revoke the approval (CI lookups then answer `NOT_APPROVED` with reason `REVOKED`; running workloads are not touched); `false`: it waits in the approvers\' queue as a re-review (`GET /v1/queue`, `reviews`)'),
+  autoRevoke: z.boolean().default(false).describe('past the grace, revoke the approval (CI lookups then answer `NOT_APPROVED` with reason `REVOKED`, new Pods are refused; the internal image is kept so that running workloads that restart still pull it, until an admin revokes the digest); `false`: it waits in the approvers\' queue as a re-review (`GET /v1/queue`, `reviews`)'),
   /** How often the health sweep runs (deadlines, waiver expiry, a re-evaluation of every approval). @defaultValue '15m' */
   sweepEvery: durationSchema(1000).prefault('15m').describe('how often the health sweep acts on deadlines (revocation or re-review); the first run of each hour also re-evaluates every approval and raises waiver-expiry alerts'),
   /** Waivers expiring within this window raise `waiver.expiring` (at most once per waiver per day). @defaultValue '7d' */

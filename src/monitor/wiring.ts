@@ -30,7 +30,7 @@ export interface MonitorPorts {
   requests: RequestStore;
   scanResults: ScanResultStore;
   events: EventPublisher & { subscribe(handler: EventSubscriber): void };
-  revocations: { revoke(p: Principal, input: { image: string; team: string; reason: string }): Promise<unknown> };
+  revocations: { revoke(p: Principal, input: { image: string; team: string; reason: string; keepImage?: boolean }): Promise<unknown> };
   requestService: { create(p: Principal, input: { image: string; team: string; justification: string; platforms?: string[] }): Promise<{ request: { id: string }; deduplicated?: string }> };
   resolve: (ref: ImageRef) => Promise<string>;
 }
@@ -71,7 +71,9 @@ export function createMonitor(config: Config, logger: Logger, redis: Redis, port
     approvals: ports.approvals, requests: ports.requests, scanResults: ports.scanResults, all, events: ports.events, logger: log, now,
     revoke: async (a, reason) => {
       // By digest reference under the approval's own name: only that name's approval is revoked.
-      await ports.revocations.revoke(SYSTEM_ADMIN, { image: `${a.image}@${a.digest}`, team: a.team, reason });
+      // The internal image stays: revocation never takes down a running workload whose container
+      // restarts and pulls it again (issue 13, Harbor #11532); an admin's revoke deletes it later.
+      await ports.revocations.revoke(SYSTEM_ADMIN, { image: `${a.image}@${a.digest}`, team: a.team, reason, keepImage: true });
     },
   }, store, { policy: config.policy, monitor: config.monitor });
   const driftHistory = new RedisDriftHistory(redis, prefix, config.monitor.driftHistoryDays);

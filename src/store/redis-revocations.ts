@@ -124,6 +124,10 @@ export class RedisRevocationStore implements RevocationStore {
     await this.redis.hdel(this.intentsKey, id);
   }
 
+  async entries(team: string, digest: string): Promise<Revocation[]> {
+    return Object.values(await this.redis.hgetall(this.keys.revoked(team, digest))).map((json) => JSON.parse(json) as Revocation);
+  }
+
   async find(team: string, image: string, digest: string): Promise<Revocation | null> {
     const [all, named] = await this.redis.hmget(this.keys.revoked(team, digest), ALL, image);
     const json = all ?? named;

@@ -436,6 +436,11 @@ export interface Revocation {
   /** ISO 8601. */
   at: string;
   reason: string;
+  /**
+   * Internal images an automatic revocation left in place (`keepImage`: workloads that restart
+   * still pull them); an admin's revoke of the digest later deletes them and clears this list.
+   */
+  keptImages?: Array<{ image: string; repository: string; internalRef: string }>;
 }
 
 /**
@@ -460,6 +465,8 @@ export interface RevocationIntent {
   requestIds: string[];
   /** Registry deletes to queue (see intake/ports UnpublishTask). */
   unpublish: Array<{ team: string; image: string; repository: string; digest: string }>;
+  /** The internal images stay (an automatic revocation, `keepImage`): said in the requests' history. */
+  imageKept?: boolean;
   /** The domain event to announce once done (its audit record went in with the script). */
   event: { type: string; actor: string; target: string; details: Record<string, unknown> };
 }
@@ -477,6 +484,8 @@ export interface RevocationStore {
   intents(): Promise<RevocationIntent[]>;
   /** Removes a completed intent. */
   completed(id: string): Promise<void>;
+  /** Every entry denying `digest` in `team` (the one for every name and those for one name). */
+  entries(team: string, digest: string): Promise<Revocation[]>;
   /** The entry denying `digest` to `image` in `team` (one for that name, or for every name), or null. */
   find(team: string, image: string, digest: string): Promise<Revocation | null>;
   /** Lifts the entry for `image` (or the one for every name when absent); returns what was lifted, and commits `records` only then. */

@@ -9,6 +9,7 @@
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { NextFunction, Request, Response, Router } from 'express';
+import { signInEcs } from '../lib/ecs';
 import { AppError, toAppError } from '../lib/errors';
 import type { Principal } from '../lib/identity/types';
 import type { ConsoleDeps } from './deps';
@@ -106,11 +107,11 @@ export function loginRoutes(router: Router, deps: ConsoleDeps): void {
     if (!principal) {
       const err = refusal ?? new AppError('UNAUTHENTICATED', 'the token is not valid');
       if (err.status === 401 && perMinute > 0) await counter.hit(addressOf(req));
-      req.log?.info({ 'event.category': 'authentication', 'event.outcome': 'failure', 'error.code': err.code }, 'console sign-in refused');
+      req.log?.info({ ...signInEcs('failure'), 'error.code': err.code }, 'console sign-in refused');
       return loginPage(req, res, deps, err.status, err);
     }
     await startSession(deps, req, res, sessionDataOf(principal));
-    req.log?.info({ 'event.category': 'authentication', 'event.outcome': 'success', 'user.name': principal.name }, 'console sign-in');
+    req.log?.info({ ...signInEcs('success'), 'user.name': principal.name }, 'console sign-in');
     res.redirect(303, safeNext(req.body?.next));
   });
 }

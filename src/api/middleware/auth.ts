@@ -18,6 +18,8 @@ export function authenticate(idp: IdentityProvider) {
       principal = await idp.authenticate(match[1]);
     } catch (err) {
       // A refused token (TOKEN_EXPIRED, IDENTITY_UNMAPPED, ISSUER_UNAVAILABLE…) says why; anything else fails closed as a 500.
+      // The access line then says a sign-in failed (request-context.ts), a 403 as well as a 401.
+      res.locals.authRefused = true;
       return next(err);
     }
     if (!principal) return next(new AppError('UNAUTHENTICATED', 'the bearer token is not valid'));

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
-import { AUDIT_DATASET, ecsCategorization } from '../../lib/ecs';
+import { signInEcs } from '../../lib/ecs';
 import type { Logger } from '../../lib/logger';
 
 declare module 'express-serve-static-core' {
@@ -28,8 +28,10 @@ export function requestContext(logger: Logger) {
       // An expected 4xx (a bad reference, a missing token, another team's request) is the
       // service working as designed: not a warning. Only a 5xx is logged as an error.
       const level = res.statusCode >= 500 ? 'error' : 'info';
-      // A refused credential is a failed sign-in for ELK (ECS authentication/start, failure).
-      const auth = res.statusCode === 401 ? { ...ecsCategorization('auth.failed'), 'event.dataset': AUDIT_DATASET } : {};
+      // A refused credential is a failed sign-in for ELK (ECS authentication/start, failure): a
+      // 401, or a valid identity refused by the provider (403 IDENTITY_UNMAPPED).
+      const refused = res.statusCode === 401 || (res.locals.authRefused === true && res.statusCode < 500);
+      const auth = refused ? signInEcs('failure', 'auth.failed') : {};
       req.log[level]({
         ...auth,
         'http.request.method': req.method,

@@ -13,6 +13,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import express, { type Request, type Response, type Router } from 'express';
 import type { OidcSessions } from '../../identity';
+import { signInEcs } from '../../lib/ecs';
 import { AppError, toAppError } from '../../lib/errors';
 
 /** The console's session cookie (src/ui/auth.ts). */
@@ -77,12 +78,12 @@ export function oidcSignInRouter(deps: OidcSignInDeps): Router {
     try {
       const { sessionId, returnTo, principal } = await deps.oidc.complete(callback, cookies(req)[STATE_COOKIE]);
       cookie(res, SESSION_COOKIE, sessionId, ['Path=/ui', 'SameSite=Strict'], secure);
-      req.log?.info({ 'event.category': 'authentication', 'event.outcome': 'success', 'user.name': principal.name, 'user.id': principal.subject }, 'console sign-in through OIDC');
+      req.log?.info({ ...signInEcs('success'), 'user.name': principal.name, 'user.id': principal.subject }, 'console sign-in through OIDC');
       page(res, 200, 'Signed in', `<p>Signed in as ${escape(principal.name)}. <a href="${escape(returnTo)}">Continue</a></p>`, returnTo);
     } catch (err) {
       const e = toAppError(err);
       if (e.status >= 500) throw e;
-      req.log?.info({ 'event.category': 'authentication', 'event.outcome': 'failure', 'error.code': e.code }, 'console OIDC sign-in refused');
+      req.log?.info({ ...signInEcs('failure'), 'error.code': e.code }, 'console OIDC sign-in refused');
       page(res, e.status, 'Sign-in refused', `<p>${escape(e.code)}: ${escape(e.message)}</p>${again}`);
     }
   });

@@ -79,10 +79,21 @@ describe('ECS log lines', () => {
     const { createApp } = await import('../../../src/api/app');
     const { v1Router } = await import('../../../src/api/v1');
     const { RedisRateCounter } = await import('../../../src/lib/rate-counter');
+    // The provider refuses a valid identity its groups do not map (OIDC's 403 IDENTITY_UNMAPPED) for this one token.
+    const provider = app.services.auth.provider;
+    const identity: typeof provider = Object.assign(Object.create(provider) as typeof provider, {
+      authenticate: (token: string) => (token === 'token-unmapped' ? Promise.reject(new AppError('IDENTITY_UNMAPPED', 'none of your identity provider groups grants a role here')) : provider.authenticate(token)),
+    });
+    // The console's token sign-in (src/ui/auth.ts) on the same app, with what its routes use.
+    const { default: expressFactory } = await import('express');
+    const { loginRoutes } = await import('../../../src/ui/auth');
+    const consoleRoutes = expressFactory.Router();
+    consoleRoutes.use('/ui', expressFactory.urlencoded({ extended: false }));
+    loginRoutes(consoleRoutes, { identity, failedAuth: { counter: new RedisRateCounter(app.redis, `${app.config.redis.prefix}:rl:ui`), perMinute: 0 }, secureCookies: false } as unknown as Parameters<typeof loginRoutes>[1]);
     const express = createApp({
       logger, readiness: [],
-      routers: [v1Router({
-        identity: app.services.auth.provider, ...app.services, robots: app.services.auth.robots, principals: app.services.auth.principals, limits: app.config.server,
+      routers: [consoleRoutes, v1Router({
+        identity, ...app.services, robots: app.services.auth.robots, principals: app.services.auth.principals, limits: app.config.server,
         rateCounters: { principals: new RedisRateCounter(app.redis, `${app.config.redis.prefix}:rl:p`), addresses: new RedisRateCounter(app.redis, `${app.config.redis.prefix}:rl:a`) },
       })],
     });
@@ -97,6 +108,31 @@ describe('ECS log lines', () => {
       const denied = lines.find((l) => l['http.response.status_code'] === 401) as Line;
       expect(denied).toMatchObject({ 'log.level': 'info', 'event.category': ['authentication'], 'event.type': ['start'], 'event.outcome': 'failure' });
       expectEcs(denied);
+      // A valid identity the provider refuses (403 IDENTITY_UNMAPPED) is a failed sign-in too; a plain 403 (a role short) is not.
+      const unmapped = await fetch(`${url}/v1/requests`, { headers: { authorization: 'Bearer token-unmapped' } });
+      expect(unmapped.status).toBe(403);
+      expect(((await unmapped.json()) as { error: { code: string } }).error.code).toBe('IDENTITY_UNMAPPED');
+      const refused = lines.find((l) => l['http.response.status_code'] === 403) as Line;
+      expect(refused).toMatchObject({ 'log.level': 'info', 'event.kind': 'event', 'event.category': ['authentication'], 'event.type': ['start'], 'event.outcome': 'failure', 'event.action': 'auth.failed' });
+      expectEcs(refused);
+      expect((await fetch(`${url}/v1/notifications/deliveries`, { headers: { authorization: 'Bearer token-dev' } })).status).toBe(403);
+      const forbidden = lines.filter((l) => l['http.response.status_code'] === 403).at(-1) as Line;
+      expect(forbidden['event.category']).toBeUndefined();
+
+      // The console's sign-in refusal: the full ECS categorization of a failed sign-in.
+      const form = await fetch(`${url}/ui/login`);
+      const loginCookie = form.headers.getSetCookie().find((c) => c.startsWith('portcullis_login='))!.split(';')[0]!;
+      const csrf = /name="csrf" value="([^"]+)"/.exec(await form.text())![1]!;
+      for (const token of ['not-a-token', 'token-unmapped']) {
+        const signIn = await fetch(`${url}/ui/login`, { method: 'POST', headers: { cookie: loginCookie, 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ csrf, token }) });
+        expect(signIn.status).toBe(token === 'token-unmapped' ? 403 : 401);
+      }
+      const consoleRefusals = lines.filter((l) => l.message === 'console sign-in refused');
+      expect(consoleRefusals.map((l) => l['error.code'])).toEqual(['UNAUTHENTICATED', 'IDENTITY_UNMAPPED']);
+      for (const l of consoleRefusals) {
+        expect(l).toMatchObject({ 'log.level': 'info', 'event.kind': 'event', 'event.category': ['authentication'], 'event.type': ['start'], 'event.outcome': 'failure', 'event.action': 'login.failed' });
+        expectEcs(l);
+      }
       expect(lines.filter((l) => l['log.level'] === 'warn' || l['log.level'] === 'error')).toEqual([]);
     } finally {
       server.close();

@@ -12,7 +12,7 @@ import YAML from 'yaml';
 import { RedisDeliveryLog, startMetricsServer } from '../../../src/events';
 import { startTestApp, type TestApp } from '../../harness/app';
 import { buildImage, pushImage } from '../../harness/images';
-import { freePort, tempDir, waitFor } from '../../harness/proc';
+import { freePort, tempDir, until, waitFor } from '../../harness/proc';
 import { services, uniqueName } from '../../harness/services';
 
 const RULES = path.resolve(__dirname, '../../../deploy/prometheus/portcullis-rules.yml');
@@ -45,6 +45,7 @@ describe('Prometheus metrics', () => {
     const res = await fetch(url, { headers: { authorization: `Bearer ${token}` } });
     expect(res.status).toBe(200);
     const body = await res.text();
+    const scrape = async () => (await fetch(url, { headers: { authorization: `Bearer ${token}` } })).text();
     expect(body).toMatch(/^portcullis_requests_total\{team="payments",status="awaiting_approval"\} 1$/m);
     expect(body).toMatch(/^portcullis_pipeline_stage_duration_seconds_count\{stage="scan",outcome="ok"\} 1$/m);
     // The scan ran in the stage job (worker.scanAfterStage), timed as a step of its own.
@@ -53,6 +54,17 @@ describe('Prometheus metrics', () => {
     expect(body).toMatch(/^portcullis_staged_blob_reads_total\{result="hit"\} \d+$/m);
     expect(body).toMatch(/^portcullis_staged_blob_bytes\{state="recording"\} 0$/m);
     expect(body).toMatch(/^bullmq_job_count\{queue="intake",state="active"\} \d+$/m);
+    // The maintenance queue (health sweep, drift, snapshots, retention, unpublish) is counted too:
+    // each of its job schedulers keeps one job there, not yet run (delayed) or being run.
+    const schedulers = await until('the maintenance schedules', async () => {
+      const all = await app.services.cleanup.queue.getJobSchedulers();
+      return all.length >= 4 ? all.length : undefined;
+    });
+    const pending = (text: string) => ['waiting', 'prioritized', 'active', 'delayed'].reduce((sum, state) => {
+      const m = new RegExp(`^bullmq_job_count\\{queue="maintenance",state="${state}"\\} (\\d+)$`, 'm').exec(text);
+      return m ? sum + Number(m[1]) : Number.NaN;
+    }, 0);
+    await until('the maintenance queue counted', async () => pending(await scrape()) === schedulers || undefined);
     expect(body).toMatch(/^portcullis_build_info\{version="[^"]+",node_version="v20[^"]*"\} 1$/m);
     expect(body).not.toMatch(/sha256:|user=|image=/);
     expect(body).toMatch(/^portcullis_process_cpu_seconds_total \d/m);

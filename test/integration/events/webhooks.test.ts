@@ -15,14 +15,15 @@ import { buildImage, pushImage } from '../../harness/images';
 import { until } from '../../harness/proc';
 import { services, uniqueName } from '../../harness/services';
 
-interface Received { id: string; event: CloudEvent }
+interface Received { id: string; event: CloudEvent; contentType: string | undefined }
 
 /** A receiver that verifies signatures; `answer` decides the status of each verified delivery. */
-async function receiver(secret: string, answer: (id: string, attempt: number) => number): Promise<{ server: Server; url: string; got: Received[]; bad: number }> {
+async function receiver(secret: string, answer: (id: string, attempt: number) => number): Promise<{ server: Server; url: string; got: Received[]; bad: number; hits: number }> {
   const wh = new Webhook(secret);
   const attempts = new Map<string, number>();
-  const state = { got: [] as Received[], bad: 0 };
+  const state = { got: [] as Received[], bad: 0, hits: 0 };
   const server = createServer((req, res) => {
+    state.hits += 1;
     let body = '';
     req.setEncoding('utf8');
     req.on('data', (c: string) => { body += c; });
@@ -33,7 +34,7 @@ async function receiver(secret: string, answer: (id: string, attempt: number) =>
         const n = (attempts.get(id) ?? 0) + 1;
         attempts.set(id, n);
         const status = answer(id, n);
-        if (status < 300) state.got.push({ id, event });
+        if (status < 300) state.got.push({ id, event, contentType: req.headers['content-type'] });
         res.writeHead(status).end();
       } catch {
         state.bad += 1;
@@ -44,7 +45,7 @@ async function receiver(secret: string, answer: (id: string, attempt: number) =>
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const { port } = server.address() as { port: number };
-  return { server, url: `http://127.0.0.1:${port}/hook`, get got() { return state.got; }, get bad() { return state.bad; } };
+  return { server, url: `http://127.0.0.1:${port}/hook`, get got() { return state.got; }, get bad() { return state.bad; }, get hits() { return state.hits; } };
 }
 
 describe('signed webhooks', () => {
@@ -94,6 +95,8 @@ describe('signed webhooks', () => {
     expect(toAwaiting.event).toMatchObject({ specversion: '1.0', source: 'urn:portcullis', datacontenttype: 'application/json', data: { team: 'payments', target: `request/${id}` } });
     expect(toAwaiting.event.subject).toMatch(/^sha256:[a-f0-9]{64}$/);
     expect(toAwaiting.id).toBe(toAwaiting.event.id);
+    // Structured content mode of the CloudEvents HTTP binding (3.2.1): the JSON event format's media type.
+    expect(toAwaiting.contentType).toBe('application/cloudevents+json; charset=UTF-8');
     const createdEvent = await until('request.created', () => flaky.got.find((g) => g.event.type === 'io.portcullis.request.created'));
     expect(createdEvent.event.data).toMatchObject({ actor: 'dev', image: `${svc.upstream.host}/${repo}:1.0` });
     expect(flaky.bad).toBe(0);
@@ -108,7 +111,20 @@ describe('signed webhooks', () => {
     expect(mine).toEqual([[2, 'delivered', 204], [1, 'retrying', 503]]);
     expect(deliveries.find((d) => d.endpoint === 'ticketing')).toMatchObject({ outcome: 'disabled', status: 410, attempt: 1 });
 
-    // Disabled: the next request's event is not sent to it; an admin of every team enables it again.
+    // Disabled: the next request's event is not sent to it (its job records `disabled` and stops;
+    // the receiver saw nothing after the 410), then an admin of every team enables it again.
+    expect(gone.hits).toBe(1);
+    const whileDisabled = await app.call('dev', 'POST', '/v1/requests', { image: `${svc.upstream.host}/${uniqueName('off')}:1.0`, team: 'payments', justification: 'while disabled' });
+    expect(whileDisabled.status).toBe(202);
+    const skipped = await until('the skipped delivery', async () => {
+      const r = await app.call('admin', 'GET', '/v1/notifications/deliveries?limit=200');
+      return (r.body.items as Array<{ endpoint: string; subject: string; outcome: string; error?: string; status?: number }>)
+        .find((d) => d.endpoint === 'ticketing' && d.subject === `request/${whileDisabled.body.id}`);
+    });
+    expect(skipped).toMatchObject({ outcome: 'disabled', error: 'endpoint disabled', attempt: 1 });
+    expect(skipped.status).toBeUndefined();
+    expect(gone.hits).toBe(1);
+    expect(gone.got).toEqual([]);
     goneAnswers410 = false;
     const enable = await app.call('admin', 'POST', '/v1/notifications/endpoints/ticketing/enable');
     expect(enable.body).toEqual({ endpoint: 'ticketing', enabled: true, wasDisabled: true });
@@ -118,6 +134,20 @@ describe('signed webhooks', () => {
     expect(again.status).toBe(403); // dev is not in logistics: nothing happens, nothing sent
     const second = await app.call('devApprover', 'POST', '/v1/requests', { image: `${svc.upstream.host}/${uniqueName('none')}:1.0`, team: 'payments', justification: 'again' });
     await until('delivery to the enabled endpoint', () => gone.got.find((g) => g.event.data.target === `request/${second.body.id}`));
+
+    // portcullis_webhook_deliveries_total counts every attempt by outcome, as the delivery log
+    // lists them and the receivers saw them: every delivered attempt verified, each event's first
+    // attempt at `chat` refused (503), two attempts at `ticketing` disabled. Events still flow (the
+    // requests move on): compared once all three agree, when no attempt is between them.
+    const counted = (text: string, outcome: string) => Number(new RegExp(`^portcullis_webhook_deliveries_total\\{outcome="${outcome}"\\} (\\d+)$`, 'm').exec(text)?.[1] ?? 0);
+    const outcomes = ['delivered', 'retrying', 'failed', 'disabled'] as const;
+    await until('the delivery metrics, log and receivers to agree', async () => {
+      const page = (await app.call('admin', 'GET', '/v1/notifications/deliveries?limit=200')).body;
+      const { body } = await app.services.metrics.exposition();
+      const logged = Object.fromEntries(outcomes.map((o) => [o, (page.items as Array<{ outcome: string }>).filter((d) => d.outcome === o).length]));
+      const received = { delivered: flaky.got.length + gone.got.length, retrying: flaky.got.length, failed: 0, disabled: 2 };
+      return !page.next && outcomes.every((o) => counted(body, o) === logged[o] && logged[o] === received[o]) || undefined;
+    });
   });
 
   it('lists deliveries only within the caller\'s teams, and only to admins and auditors', async () => {

@@ -15,7 +15,8 @@
  *    worker scans and shows as fixing the advisory;
  * 4. with `monitor.autoRevoke`, past the critical grace (a moved clock, no sleep) the queued
  *    health sweep revokes the approval: CI's lookup answers NOT_APPROVED with reason REVOKED,
- *    the receiver got `approval.revoked`, and the metrics count it.
+ *    the receiver got `approval.revoked`, and the metrics count it; the internal registry still
+ *    serves the approved image (a restarting workload pulls it) until an admin revokes the digest.
  * Every wait polls with a deadline; nothing asserts a duration.
  */
 import { cpSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
@@ -160,6 +161,7 @@ describe('monitoring after approval, end to end', () => {
 
     cpSync(realworld('osv', 'npm', `${GHSA}.json`), path.join(syncFrom, 'npm', `${GHSA}.json`));
     // What the job scheduler does every `sync.every`: one vulndb-sync job, run by the worker.
+    const syncQueuedAt = Date.now();
     await app.services.monitorQueue.add('vulndb-sync', { scanner: SCANNER });
 
     const risky = await until('the approval at risk', async () => (await inventory('&health=at_risk')).find((i) => i.digest === digest), 60_000);
@@ -173,9 +175,22 @@ describe('monitoring after approval, end to end', () => {
     expect(event.data.cves).toEqual(expect.arrayContaining([GHSA, CVE]));
     expect(hook.bad).toBe(0);
 
+    const scrapedFrom = Date.now();
     const exposition = await scrape();
+    const scrapedTo = Date.now();
     expect(exposition).toMatch(/^portcullis_approvals_at_risk\{team="payments",severity="critical"\} 1$/m);
     expect(exposition).toMatch(/^portcullis_approved_images\{team="payments",max_severity="critical"\} 1$/m);
+    // One scan (the request's; the re-match is not a scan), one decision (the approval).
+    expect(exposition).toMatch(new RegExp(`^portcullis_scans_total\\{scanner="${SCANNER}",outcome="succeeded"\\} 1$`, 'm'));
+    expect(exposition).toMatch(/^portcullis_time_to_decision_seconds_count\{decision="approve"\} 1$/m);
+    // The data's age counts from the sync that just succeeded (GET /v1/scanners says when), in seconds.
+    const status = (await app.call('auditor', 'GET', '/v1/scanners')).body.items.find((x: { name: string }) => x.name === SCANNER);
+    expect(status.sync).toMatchObject({ status: 'ok', lastSyncAt: expect.any(String) });
+    const age = Number(new RegExp(`^portcullis_vulndb_age_seconds\\{scanner="${SCANNER}"\\} (\\S+)$`, 'm').exec(exposition)?.[1]);
+    const syncedAt = Date.parse(status.sync.lastSyncAt);
+    expect(syncedAt).toBeGreaterThanOrEqual(syncQueuedAt);
+    expect(age).toBeGreaterThanOrEqual(Math.round((scrapedFrom - syncedAt) / 1000));
+    expect(age).toBeLessThanOrEqual(Math.round((scrapedTo - syncedAt) / 1000));
 
     // The re-match read the kept inventory: no request about this image reached the internal registry, no blob went through the proxy.
     const after = registryLog(registry, repo);
@@ -229,5 +244,17 @@ describe('monitoring after approval, end to end', () => {
       return /^portcullis_revocations_total\{reason="grace_expired"\} 1$/m.test(body) ? body : undefined;
     });
     expect(exposition).not.toMatch(/^portcullis_approvals_at_risk\{team="payments",severity="critical"\} [1-9]/m);
+
+    // The approved image is still served by digest: revocation never takes down a workload that restarts.
+    const approvedRepo = `approved/payments/${svc.upstream.host.replace(':', '_')}/${repo}`;
+    const head = async () => (await fetch(`${registry.url}/v2/${approvedRepo}/manifests/${digest}`, { method: 'HEAD', headers: { accept: 'application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json' } })).status;
+    await until('no unpublish job pending', async () => (await app.services.cleanup.queue.getJobs(['waiting', 'active', 'delayed', 'prioritized'])).every((j) => j.name !== 'unpublish') || undefined);
+    expect(await head()).toBe(200);
+    // An admin's revoke of the digest (every name) deletes it; CI still gets REVOKED, now the admin's.
+    const manual = await app.call('admin', 'POST', '/v1/approvals/revoke', { digest, team: 'payments', reason: 'remove the vulnerable build' });
+    expect(manual.status).toBe(200);
+    expect(manual.body.revoked).toEqual([expect.objectContaining({ digest, image })]);
+    await until('the kept image deleted', async () => (await head()) === 404 || undefined);
+    expect((await byDigest()).body.error).toMatchObject({ code: 'NOT_APPROVED', details: { reason: 'REVOKED', digest, revokedBy: 'admin' } });
   });
 });

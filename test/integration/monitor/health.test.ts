@@ -5,7 +5,9 @@
  * `findings.updated` published, as the inventory's re-match does). At once the approval is
  * `at_risk` (inventory field and filter, audit entry, a verified webhook naming the advisory,
  * the gauges). Past its deadline (a moved clock, no sleeps) it waits in the approvers' queue,
- * or with `autoRevoke` is revoked: CI's lookup answers NOT_APPROVED with reason REVOKED.
+ * or with `autoRevoke` is revoked: CI's lookup answers NOT_APPROVED with reason REVOKED, and the
+ * internal registry still serves the approved image (a restarting workload pulls it) until an
+ * admin revokes the digest, which deletes it.
  */
 import { ADVISORY, ADVISORY_ALIAS, buildVulnerableImage } from '../flow/scan-fixtures';
 import { startTestApp, type TestApp } from '../../harness/app';
@@ -15,6 +17,14 @@ import { approveImage, movableClock, newFindings, osvFolders, receiver, scanner,
 
 const svc = services();
 const MINUTE = 60_000;
+const MANIFEST_TYPES = ['application/vnd.oci.image.manifest.v1+json', 'application/vnd.oci.image.index.v1+json', 'application/vnd.docker.distribution.manifest.v2+json', 'application/vnd.docker.distribution.manifest.list.v2+json'];
+
+/** What the internal registry answers a HEAD of `internalRef` (`host/repository@digest`). */
+async function manifestStatus(internalRef: string): Promise<number> {
+  const [name, digest] = internalRef.split('@') as [string, string];
+  const repository = name.slice(name.indexOf('/') + 1);
+  return (await fetch(`${svc.internal.url}/v2/${repository}/manifests/${digest}`, { method: 'HEAD', headers: { accept: MANIFEST_TYPES.join(', ') } })).status;
+}
 
 async function startApp(hook: Receiver, clean: string, clock: ReturnType<typeof movableClock>, autoRevoke: boolean): Promise<TestApp> {
   const env = `PORTCULLIS_TEST_MONITOR_SECRET_${autoRevoke ? 'A' : 'B'}`;
@@ -161,7 +171,9 @@ describe('approval health', () => {
       const repo = uniqueName('revoke');
       await pushImage(svc.upstream.url, repo, '2.0', img);
       const image = `${svc.upstream.host}/${repo}`;
-      const { digest } = await approveImage(app, `${image}:2.0`);
+      const { id: requestId, digest } = await approveImage(app, `${image}:2.0`);
+      const internalRef = (await app.call('ci', 'GET', `/v1/approved?team=payments&image=${encodeURIComponent(`${image}@${digest}`)}`)).body.internalRef as string;
+      expect(await manifestStatus(internalRef)).toBe(200);
       await until('the first evaluation', async () => (await app.services.monitor.health.of([{ team: 'payments', image, digest }]))[0] ?? undefined);
       await newFindings(app, 'payments', image, digest, osv.full);
 
@@ -195,6 +207,30 @@ describe('approval health', () => {
       expect(body).not.toMatch(/^portcullis_approvals_at_risk\{team="payments",severity="critical"\} [1-9]/m);
       const after = (await app.services.monitor.health.of([{ team: 'payments', image, digest }]))[0];
       expect(after).toMatchObject({ state: 'revoked', revocation: { by: 'system' } });
+
+      // The internal image stays: no unpublish job waits (the maintenance worker ran any that was
+      // queued), and the registry still serves the manifest by digest.
+      await until('no unpublish job pending', async () => {
+        const pending = await app.services.cleanup.queue.getJobs(['waiting', 'active', 'delayed', 'prioritized']);
+        return pending.every((j) => j.name !== 'unpublish') || undefined;
+      });
+      expect(await manifestStatus(internalRef)).toBe(200);
+      const autoAudit = (await app.services.audit.list(0, 1000)).find((e) => e.action === 'approval.revoked' && e.target === `approval/payments/${digest}`);
+      expect(autoAudit?.details).toMatchObject({ imageKept: true, keptImages: [internalRef] });
+      const story = (await app.call('approver', 'GET', `/v1/requests/${requestId}`)).body;
+      expect(story.history.at(-1)).toMatchObject({ status: 'revoked', by: 'system', note: expect.stringContaining('internal image is kept') });
+
+      // An admin's revoke of the revoked digest deletes the kept image; CI's answer stays REVOKED.
+      const manual = await app.call('admin', 'POST', '/v1/approvals/revoke', { image: `${image}@${digest}`, team: 'payments', reason: 'delete it' });
+      expect(manual.status).toBe(200);
+      expect(manual.body.revoked).toEqual([{ team: 'payments', digest, image, internalRef }]);
+      await until('the kept image deleted', async () => (await manifestStatus(internalRef)) === 404 || undefined);
+      const lookup = await app.call('ci', 'GET', `/v1/approved?team=payments&image=${encodeURIComponent(`${image}@${digest}`)}`);
+      expect(lookup.body.error).toMatchObject({ code: 'NOT_APPROVED', details: { reason: 'REVOKED', digest, revokedBy: 'admin' } });
+      const manualAudit = (await app.services.audit.list(0, 1000)).filter((e) => e.action === 'approval.revoked' && e.actor === 'admin' && e.target === `approval/payments/${digest}`);
+      expect(manualAudit).toEqual([expect.objectContaining({ details: expect.objectContaining({ deletesKeptImages: [internalRef] }) })]);
+      // Nothing is left to revoke.
+      expect((await app.call('admin', 'POST', '/v1/approvals/revoke', { image: `${image}@${digest}`, team: 'payments', reason: 'again' })).status).toBe(404);
     });
   });
 });

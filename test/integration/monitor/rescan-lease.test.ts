@@ -7,9 +7,7 @@
  * The lease is what is tested: each worker's rescan service is a run the test holds open.
  */
 import Redis from 'ioredis';
-import type { Job } from 'bullmq';
 import { createLogger } from '../../../src/lib/logger';
-import { LeaseKeeper, RedisStepLeases } from '../../../src/store';
 import { ApprovedDigests } from '../../../src/monitor/approved-digests';
 import { FindingsOutbox } from '../../../src/monitor/findings-outbox';
 import { RescanService, type RunOptions } from '../../../src/monitor/rescan';
@@ -20,84 +18,34 @@ import type { IntakeRequest } from '../../../src/store/types';
 import { RESCAN_LEASE, rescanProcessor } from '../../../queue/rescan';
 import { services, uniqueName } from '../../harness/services';
 import { until } from './fixtures';
+import { leaseWorkers, pastTtl, type LeaseWorker } from './lease-workers';
 
-const TTL_MS = 1500;
 const logger = createLogger({ level: 'silent' });
-const settings = (url: string) => ({ url, prefix: 'unused', sentinels: [], commandTimeoutMs: 5000, replicasToAck: 0, replicaAckTimeoutMs: 0 });
-
-interface TestWorker {
-  redis: Redis;
-  keeper: LeaseKeeper;
-  leases: RedisStepLeases;
-  /** Runs the rescan job once, as the monitor queue's worker would. */
-  tick(): Promise<unknown>;
-  /** Runs started, and how each ends: the test ends them. */
-  runs: Array<{ options: RunOptions; end: () => void }>;
-  /** Ticks once: 'skipped' when the lease is held elsewhere, 'running' once the run started (it goes on). */
-  tryRun(): Promise<'skipped' | 'running'>;
-}
-
-function worker(prefix: string): TestWorker {
-  const redis = new Redis(services().redis.url);
-  const keeper = new LeaseKeeper({ settings: settings(services().redis.url), renewEveryMs: 100, maxStallMs: 60_000 });
-  const leases = new RedisStepLeases(redis, prefix, { ttlMs: TTL_MS, keeper });
-  const runs: TestWorker['runs'] = [];
-  let started: () => void = () => undefined;
-  const service: Pick<RescanService, 'run'> = {
-    run: (options: RunOptions = {}) => new Promise((resolve) => { runs.push({ options, end: () => resolve([]) }); started(); }),
-  };
-  const processor = rescanProcessor(service, leases, logger);
-  const tick = () => processor({} as Job);
-  const tryRun = () => new Promise<'skipped' | 'running'>((resolve, reject) => {
-    started = () => resolve('running');
-    tick().then((r) => { if ((r as { skipped?: boolean }).skipped) resolve('skipped'); }, reject);
-  });
-  return { redis, keeper, leases, runs, tick, tryRun };
-}
-
-const pastTtl = (times: number) => {
-  const end = Date.now() + times * TTL_MS;
-  return until(`${times} lease TTLs`, () => (Date.now() > end ? true : undefined));
-};
 
 describe('rescan runs: one at a time across workers, on a renewed short lease', () => {
-  let prefix: string;
-  const workers: TestWorker[] = [];
-
-  beforeEach(() => { prefix = uniqueName('rescan-lease'); });
-  afterEach(async () => {
-    for (const w of workers.splice(0)) {
-      w.runs.forEach((r) => r.end());
-      await w.keeper.close();
-      w.redis.disconnect();
-    }
-  });
-
-  const two = async (): Promise<[TestWorker, TestWorker]> => {
-    const ws: [TestWorker, TestWorker] = [worker(prefix), worker(prefix)];
-    workers.push(...ws);
-    await Promise.all(ws.map((w) => w.keeper.ready()));
-    return ws;
-  };
+  // Each worker's rescan run is held open by the test (its info: the run's options).
+  const workers = leaseWorkers<RunOptions>('rescan-lease', (leases, hold) => rescanProcessor({ run: (options: RunOptions = {}) => hold(options, []) }, leases, logger));
+  type TestWorker = LeaseWorker<RunOptions>;
+  const two = async () => (await workers.start(2)) as [TestWorker, TestWorker];
 
   it('a run longer than several TTLs keeps its lease: the other worker\'s ticks are skipped until it ends', async () => {
     const [a, b] = await two();
-    const first = a.tick();
+    const first = a.job();
     await until('a running', () => (a.runs.length === 1 ? true : undefined));
-    expect(a.runs[0]!.options.held?.()).toBe(true);
+    expect(a.runs[0]!.info.held?.()).toBe(true);
     await pastTtl(3);
-    expect(await b.tick()).toEqual({ skipped: true });
-    expect(a.runs[0]!.options.held?.()).toBe(true);
+    expect(await b.job()).toEqual({ skipped: true });
+    expect(a.runs[0]!.info.held?.()).toBe(true);
     expect(await a.leases.remainingMs(RESCAN_LEASE.step, RESCAN_LEASE.id)).not.toBeNull();
     await pastTtl(1);
-    expect(await b.tick()).toEqual({ skipped: true });
+    expect(await b.job()).toEqual({ skipped: true });
     expect(b.runs).toHaveLength(0);
 
     // Ended: released at once, and the other worker's next tick runs.
     a.runs[0]!.end();
     expect(await first).toEqual({ scanners: [] });
     expect(await a.leases.remainingMs(RESCAN_LEASE.step, RESCAN_LEASE.id)).toBeNull();
-    const second = b.tick();
+    const second = b.job();
     await until('b running', () => (b.runs.length === 1 ? true : undefined));
     b.runs[0]!.end();
     expect(await second).toEqual({ scanners: [] });
@@ -105,13 +53,13 @@ describe('rescan runs: one at a time across workers, on a renewed short lease', 
 
   it('a worker killed mid-run blocks rescans for one lease, not an hour: the other worker then runs', async () => {
     const [a, b] = await two();
-    expect(await a.tryRun()).toBe('running');
-    expect(await b.tryRun()).toBe('skipped');
+    expect(await a.tryJob()).toBe('started');
+    expect(await b.tryJob()).toBe('skipped');
     // Killed: its keeper thread is gone, its run never ends and never releases.
     await a.keeper.close();
-    await until('b running after the lease lapsed', async () => ((await b.tryRun()) === 'running' ? true : undefined), 20_000);
+    await until('b running after the lease lapsed', async () => ((await b.tryJob()) === 'started' ? true : undefined), 20_000);
     expect(b.runs).toHaveLength(1);
-    expect(b.runs[0]!.options.held?.()).toBe(true);
+    expect(b.runs[0]!.info.held?.()).toBe(true);
   });
 });
 

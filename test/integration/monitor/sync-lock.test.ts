@@ -1,48 +1,88 @@
 /**
- * One sync at a time across workers, on the real Redis: of two workers that try to sync the
- * same scanner at once, one runs and the other is told it is held; the lock is released by its
- * holder only. The schedule is one BullMQ job scheduler entry per scanner, whatever the number
- * of workers that upsert it.
+ * One sync at a time across workers, on the real Redis, with the lease the job holds
+ * (queue/vulndb-sync.ts): each worker has its own connection and lease keeper thread, as main.ts
+ * builds them. Of many workers that try to sync the same scanner at once, one runs and the others
+ * are skipped; a sync that lasts many times the lease's TTL keeps it (renewed), so the other
+ * worker's jobs are skipped until it ends; a worker killed mid-sync (its keeper gone, its sync
+ * never ending) leaves the lease to lapse one TTL later and the other worker syncs (with the old
+ * 6-hour lock it was blocked for up to 6 hours). The sync itself is one the test holds open.
+ * The schedule is one BullMQ job scheduler entry per scanner, whatever the number of workers.
  */
 import Redis from 'ioredis';
-import { MonitorQueue, syncSchedulerId, withLock } from '../../../queue/vulndb-sync';
-import { services, uniqueName } from '../../harness/services';
+import { createLogger } from '../../../src/lib/logger';
+import type { VulndbSyncOutcome } from '../../../src/monitor/vulndb-sync';
+import { MonitorQueue, SYNC_LEASE_SCOPE, syncSchedulerId, vulndbSyncProcessor } from '../../../queue/vulndb-sync';
+import { services } from '../../harness/services';
+import { until } from './fixtures';
+import { leaseWorkers, pastTtl, type LeaseWorker } from './lease-workers';
 
-describe('vulndb sync: one worker at a time', () => {
-  let redis: Redis;
-  beforeAll(() => { redis = new Redis(services().redis.url); });
-  afterAll(() => { redis.disconnect(); });
+const SCANNER = 'builtin';
+const logger = createLogger({ level: 'silent' });
+const outcome = (name: string): VulndbSyncOutcome => ({ scanner: name, before: 'v1', after: 'v2', sync: { dbVersion: 'v2', records: 0, files: 0 } as unknown as VulndbSyncOutcome['sync'] });
 
-  it('lets one of many concurrent holders run; the others get null', async () => {
-    const key = `${uniqueName('lock')}:vulndb-sync:builtin`;
-    let running = 0;
-    let maxRunning = 0;
-    const attempt = () => withLock(redis, key, 60_000, async () => {
-      running += 1;
-      maxRunning = Math.max(maxRunning, running);
-      await new Promise((r) => setTimeout(r, 200));
-      running -= 1;
-      return 'ran';
-    });
-    const results = await Promise.all(Array.from({ length: 8 }, attempt));
-    expect(results.filter((r) => r === 'ran')).toHaveLength(1);
-    expect(results.filter((r) => r === null)).toHaveLength(7);
-    expect(maxRunning).toBe(1);
-    // Released: the next one runs.
-    expect(await attempt()).toBe('ran');
+describe('vulndb sync: one worker at a time, on a renewed short lease', () => {
+  // Each worker's sync is held open by the test (its info: the scanner's name).
+  const workers = leaseWorkers<string>('sync-lease', (leases, hold) => vulndbSyncProcessor({ sync: (name) => hold(name, outcome(name)) }, leases, logger), { data: { scanner: SCANNER } });
+  const start = workers.start;
+  type TestWorker = LeaseWorker<string>;
+
+  it('lets one of many concurrent workers sync; the others are skipped', async () => {
+    const ws = await start(6);
+    const jobs = ws.map((w) => w.job());
+    await until('one sync started', () => (ws.some((w) => w.runs.length > 0) ? true : undefined));
+    // The others answered without syncing.
+    const runner = ws.find((w) => w.runs.length > 0)!;
+    const others = jobs.filter((_, i) => ws[i] !== runner);
+    expect(await Promise.all(others)).toEqual(Array(5).fill({ skipped: true }));
+    expect(ws.reduce((n, w) => n + w.runs.length, 0)).toBe(1);
+    runner.runs[0]!.end();
+    expect(await jobs[ws.indexOf(runner)]).toEqual({ after: 'v2', changed: true });
+    // Released at once: the next job syncs.
+    const next = ws[0]!.job();
+    await until('the next sync', () => (ws[0]!.runs.length === (runner === ws[0] ? 2 : 1) ? true : undefined));
+    ws[0]!.runs.at(-1)!.end();
+    expect(await next).toEqual({ after: 'v2', changed: true });
+  });
+
+  it('a sync longer than several TTLs keeps its lease: the other worker is skipped until it ends', async () => {
+    const [a, b] = await start(2) as [TestWorker, TestWorker];
+    const first = a.job();
+    await until('a syncing', () => (a.runs.length === 1 ? true : undefined));
+    await pastTtl(3);
+    expect(await b.job()).toEqual({ skipped: true });
+    expect(await a.leases.remainingMs(SYNC_LEASE_SCOPE, SCANNER)).not.toBeNull();
+    await pastTtl(1);
+    expect(await b.job()).toEqual({ skipped: true });
+    expect(b.runs).toHaveLength(0);
+    a.runs[0]!.end();
+    await first;
+    expect(await a.leases.remainingMs(SYNC_LEASE_SCOPE, SCANNER)).toBeNull();
+  });
+
+  it('a worker killed mid-sync blocks syncs for one lease, not 6 hours: the other worker then syncs', async () => {
+    const [a, b] = await start(2) as [TestWorker, TestWorker];
+    expect(await a.tryJob()).toBe('started');
+    expect(await b.tryJob()).toBe('skipped');
+    // Killed: its keeper thread is gone, its sync never ends and never releases.
+    await a.keeper.close();
+    await until('b syncing after the lease lapsed', async () => ((await b.tryJob()) === 'started' ? true : undefined), 20_000);
+    expect(b.runs).toHaveLength(1);
+    expect(await b.leases.remainingMs(SYNC_LEASE_SCOPE, SCANNER)).not.toBeNull();
   });
 
   it('keeps one scheduler entry per scanner however many workers upsert it', async () => {
-    const prefix = uniqueName('sched');
+    const redis = new Redis(services().redis.url);
+    const prefix = workers.prefix();
     const queues = [new MonitorQueue(redis, prefix), new MonitorQueue(redis, prefix), new MonitorQueue(redis, prefix)];
     try {
-      await Promise.all(queues.map((q) => q.scheduleSyncs([{ scanner: 'builtin', everyMs: 6 * 3600_000 }])));
+      await Promise.all(queues.map((q) => q.scheduleSyncs([{ scanner: SCANNER, everyMs: 6 * 3600_000 }])));
       const schedulers = await queues[0]!.queue.getJobSchedulers();
-      expect(schedulers.map((s) => s.key)).toEqual([syncSchedulerId('builtin')]);
+      expect(schedulers.map((s) => s.key)).toEqual([syncSchedulerId(SCANNER)]);
       expect(schedulers[0]).toMatchObject({ every: 6 * 3600_000, name: 'vulndb-sync' });
     } finally {
       await queues[0]!.queue.obliterate({ force: true });
       await Promise.all(queues.map((q) => q.close()));
+      redis.disconnect();
     }
   });
 });

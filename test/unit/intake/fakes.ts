@@ -190,6 +190,9 @@ export class MemoryRevocationStore implements RevocationStore {
     this.items.set(`${entry.team}|${entry.digest}|${entry.image ?? '*'}`, entry);
     this.outbox.push(...records);
   }
+  async entries(team: string, digest: string): Promise<Revocation[]> {
+    return [...this.items.values()].filter((e) => e.team === team && e.digest === digest);
+  }
   async find(team: string, image: string, digest: string): Promise<Revocation | null> {
     return this.items.get(`${team}|${digest}|*`) ?? this.items.get(`${team}|${digest}|${image}`) ?? null;
   }
