@@ -144,7 +144,7 @@ export const configSchema = z.strictObject({
      * is taken over this long after its death; a worker whose main thread is stalled keeps it for
      * three `lockDurationMs`.
      */
-    stepLeaseMs: z.number().int().min(1000).max(600_000).default(10_000).describe('how long a pipeline step\'s lease outlives a killed worker (renewed from its own thread; a worker whose event loop is stalled keeps it for 3 × `lockDurationMs`)'),
+    stepLeaseMs: z.number().int().min(1000).max(600_000).default(10_000).describe('how long the lease of a pipeline step, a rescan run or a vulnerability-data sync outlives a killed worker (renewed from its own thread; a worker whose event loop is stalled keeps it for 3 × `lockDurationMs`)'),
     /**
      * Threads that run builtin scans (decompression, tar parsing, inventory, hardening), shared
      * by every scan job of the process. `auto`: one per core (os.availableParallelism()).
