@@ -95,10 +95,13 @@ export class LeaseKeeper {
     this.post({ t: 'hold', key, token, ttlMs });
   }
 
-  /** Stops renewing `key` for `token`. */
+  /**
+   * Stops renewing `key` for `token`. With no thread running (closed, or died) nothing renews
+   * it: a drop then starts none (a release after close() used to start a thread nobody closed).
+   */
   drop(key: string, token: string): void {
     this.lost.delete(`${key} ${token}`);
-    this.post({ t: 'drop', key, token });
+    if (this.thread) this.thread.postMessage({ t: 'drop', key, token } satisfies KeeperMessage);
   }
 
   /** Stops the thread (its leases lapse one TTL later unless released). */

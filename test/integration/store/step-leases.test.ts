@@ -127,6 +127,17 @@ describe('step leases on Redis', () => {
       expect(await redis.exists(key)).toBe(0);
     });
 
+    it('a lease released after its keeper was closed (a job ending during shutdown) starts no keeper thread', async () => {
+      const k = await keeper(60_000);
+      const leases = new RedisStepLeases(redis, prefix, { ttlMs: 1500, keeper: k });
+      const lease = await leases.acquire('scan', 'at-shutdown');
+      await k.close();
+      await lease!.release();
+      // A thread started here was never closed: it kept its Redis connection, and the process, alive.
+      expect((k as unknown as { thread: unknown }).thread === null).toBe(true);
+      expect(await leases.remainingMs('scan', 'at-shutdown')).toBeNull();
+    });
+
     it('a holder that died (its keeper gone with it) loses its lease one TTL later; another run takes it', async () => {
       const dying = await keeper(60_000);
       const other = new RedisStepLeases(redis, prefix, { ttlMs: 500, keeper: await keeper(60_000) });
