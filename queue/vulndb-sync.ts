@@ -4,7 +4,9 @@
  * so it runs once per interval, not once per worker), and job `clair-notification` (a Clair
  * notifier delivery, paged and applied after the hook has answered). The worker takes one job
  * at a time; a sync also holds a lease per scanner, so a run that outlives its interval is
- * never overlapped by the next one on another worker.
+ * not overlapped by the next one on another worker. A run whose lease lapsed under it (its
+ * worker stalled, or cut off from Redis, past the lease) confirms the lease before it swaps the
+ * data in and before it re-matches, and stops there with LEASE_LOST: never two swaps at once.
  *
  * The lease is the step lease the rescan job holds (src/store/redis-step-leases.ts, taken
  * through lib/lease-wait.ts): short (`worker.stepLeaseMs`) and renewed by the process's lease
@@ -76,7 +78,7 @@ export function vulndbSyncProcessor(vulndb: Pick<VulndbSyncService, 'sync'>, lea
   return async (job) => {
     const name = String((job.data as { scanner?: unknown }).scanner);
     try {
-      const ran = await withLease(leases, SYNC_LEASE_SCOPE, name, { waitMs: 0, busy: () => new SyncHeldElsewhere() }, () => vulndb.sync(name));
+      const ran = await withLease(leases, SYNC_LEASE_SCOPE, name, { waitMs: 0, busy: () => new SyncHeldElsewhere() }, (lease) => vulndb.sync(name, lease));
       return { after: ran.after, changed: ran.before !== ran.after };
     } catch (err) {
       if (!(err instanceof SyncHeldElsewhere)) throw err;

@@ -5,7 +5,8 @@
  * every approved digest from its kept inventory (./rematch.ts). The job that calls it
  * (queue/vulndb-sync.ts) runs in one worker at a time.
  */
-import { AppError } from '../lib/errors';
+import { AppError, isAppError } from '../lib/errors';
+import type { HeldLease } from '../lib/lease-wait';
 import type { Logger } from '../lib/logger';
 import { syncOsv, type SyncOptions, type SyncResult } from '../scanners';
 import type { RematchableScanner, RematchResult, RematchService } from './rematch';
@@ -44,22 +45,32 @@ export class VulndbSyncService {
     return [...this.targets.keys()];
   }
 
-  async sync(name: string): Promise<VulndbSyncOutcome> {
+  /**
+   * Syncs the scanner's data, then re-matches if it changed. `lease`: the sync's lease across
+   * workers (queue/vulndb-sync.ts), confirmed right before the data is swapped in and before the
+   * re-match, so that a run whose lease lapsed under it (a stalled or cut-off worker, whose job
+   * another worker took over) stops with LEASE_LOST instead of swapping or re-matching beside it.
+   */
+  async sync(name: string, lease?: Pick<HeldLease, 'check'>): Promise<VulndbSyncOutcome> {
     const target = this.targets.get(name);
     if (!target) throw new AppError('NOT_FOUND', `scanner ${name} has no sync configured`);
     const before = await target.scanner.dbVersion();
     let sync: SyncResult;
     try {
-      sync = await syncOsv({ from: target.from, to: target.osvPath, ...this.syncOptions });
+      sync = await syncOsv({ from: target.from, to: target.osvPath, ...this.syncOptions, ...(lease ? { beforeSwap: () => lease.check('the swap of the vulnerability data') } : {}) });
     } catch (err) {
-      await this.status.syncFailed(name, err instanceof Error ? err.message : String(err));
+      // A lost lease is not the data's failure: the run that holds it now records the outcome.
+      if (!isAppError(err) || err.code !== 'LEASE_LOST') await this.status.syncFailed(name, err instanceof Error ? err.message : String(err));
       throw err;
     }
     await this.status.syncSucceeded(name, sync.dbVersion);
     this.logger.info({ scanner: name, records: sync.records, files: sync.files, dbVersion: sync.dbVersion, changed: sync.dbVersion !== before }, 'vulnerability data synced');
     const outcome: VulndbSyncOutcome = { scanner: name, before, after: sync.dbVersion, sync };
     // New data, or a re-match that did not finish last time (its state is behind the data).
-    if (sync.dbVersion !== before || await this.rematch.behind(target.scanner.name, sync.dbVersion)) outcome.rematch = await this.rematch.rematchAll(target.scanner);
+    if (sync.dbVersion !== before || await this.rematch.behind(target.scanner.name, sync.dbVersion)) {
+      await lease?.check('the re-match');
+      outcome.rematch = await this.rematch.rematchAll(target.scanner);
+    }
     return outcome;
   }
 }

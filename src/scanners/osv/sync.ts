@@ -33,6 +33,12 @@ export interface SyncOptions {
   maxBytes?: number;
   /** The outbound HTTP client. @defaultValue the process's default client */
   http?: HttpClient;
+  /**
+   * Called right before the new data replaces the old, once it is staged and checked: a throw
+   * keeps the old data (a sync run under a lease confirms there that it still holds it, so that
+   * a run whose lease lapsed never swaps beside the run that took it over).
+   */
+  beforeSwap?: () => Promise<void>;
 }
 
 export interface SyncResult {
@@ -143,6 +149,7 @@ export async function syncOsv(opts: SyncOptions): Promise<SyncResult> {
     if (stats.records === 0) {
       throw new AppError('SCANNER_UNAVAILABLE', `no valid OSV records in ${sources.join(', ')}; the current data is kept`);
     }
+    await opts.beforeSwap?.();
     const hadOld = await fs.stat(to).then(() => true, () => false);
     if (hadOld) await fs.rename(to, old);
     await fs.rename(staging, to);

@@ -5,7 +5,8 @@
  * are skipped; a sync that lasts many times the lease's TTL keeps it (renewed), so the other
  * worker's jobs are skipped until it ends; a worker killed mid-sync (its keeper gone, its sync
  * never ending) leaves the lease to lapse one TTL later and the other worker syncs (with the old
- * 6-hour lock it was blocked for up to 6 hours). The sync itself is one the test holds open.
+ * 6-hour lock it was blocked for up to 6 hours); a worker whose lease lapsed while it lives on
+ * stops at its swap. The sync itself is one the test holds open.
  * The schedule is one BullMQ job scheduler entry per scanner, whatever the number of workers.
  */
 import Redis from 'ioredis';
@@ -22,7 +23,17 @@ const outcome = (name: string): VulndbSyncOutcome => ({ scanner: name, before: '
 
 describe('vulndb sync: one worker at a time, on a renewed short lease', () => {
   // Each worker's sync is held open by the test (its info: the scanner's name).
-  const workers = leaseWorkers<string>('sync-lease', (leases, hold) => vulndbSyncProcessor({ sync: (name) => hold(name, outcome(name)) }, leases, logger), { data: { scanner: SCANNER } });
+  // Swaps made, in order: a held sync confirms its lease before it swaps, as the real one does.
+  let swaps: string[] = [];
+  beforeEach(() => { swaps = []; });
+  const workers = leaseWorkers<string>('sync-lease', (leases, hold) => vulndbSyncProcessor({
+    sync: async (name, lease) => {
+      const done = await hold(name, outcome(name));
+      await lease?.check('the swap');
+      swaps.push(name);
+      return done;
+    },
+  }, leases, logger), { data: { scanner: SCANNER } });
   const start = workers.start;
   type TestWorker = LeaseWorker<string>;
 
@@ -68,6 +79,23 @@ describe('vulndb sync: one worker at a time, on a renewed short lease', () => {
     await until('b syncing after the lease lapsed', async () => ((await b.tryJob()) === 'started' ? true : undefined), 20_000);
     expect(b.runs).toHaveLength(1);
     expect(await b.leases.remainingMs(SYNC_LEASE_SCOPE, SCANNER)).not.toBeNull();
+  });
+
+  it('a worker that lost its lease mid-sync but lives on stops before its swap; the worker that took over swaps', async () => {
+    const [a, b] = await start(2) as [TestWorker, TestWorker];
+    const cutOff = a.job();
+    cutOff.catch(() => undefined);
+    await until('a syncing', () => (a.runs.length === 1 ? true : undefined));
+    // a's renewals stop (a stalled or cut-off worker): the lease lapses and b takes the sync over.
+    await a.keeper.close();
+    await until('b syncing after the lease lapsed', async () => ((await b.tryJob()) === 'started' ? true : undefined), 20_000);
+    // a comes back to its swap: refused, nothing swapped beside b's run.
+    a.runs[0]!.end();
+    await expect(cutOff).rejects.toMatchObject({ code: 'LEASE_LOST' });
+    expect(swaps).toEqual([]);
+    b.runs[0]!.end();
+    await until('b swapped', () => (swaps.length === 1 ? true : undefined));
+    expect(swaps).toEqual([SCANNER]);
   });
 
   it('keeps one scheduler entry per scanner however many workers upsert it', async () => {

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, mkdirSync, existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -52,6 +52,18 @@ describe('syncOsv', () => {
     expect(existsSync(path.join(to, 'stale.json'))).toBe(false);
     expect(existsSync(path.join(to, 'Debian/DSA-5532-1.json'))).toBe(true);
     expect(readFileSync(path.join(to, 'PyPI/all.zip'))).toEqual(ZIP);
+  });
+
+  test('a beforeSwap that throws (a lease lost) leaves the current data in place and no staging folder', async () => {
+    const to = path.join(dir, 'osv');
+    mkdirSync(to);
+    writeFileSync(path.join(to, 'current.json'), '{}');
+    let asked = 0;
+    await expect(syncOsv({ from: FIXTURES, to, beforeSwap: async () => { asked += 1; throw new Error('lease lost'); } })).rejects.toThrow('lease lost');
+    expect(asked).toBe(1);
+    expect(existsSync(path.join(to, 'current.json'))).toBe(true);
+    expect(existsSync(path.join(to, 'Debian/DSA-5532-1.json'))).toBe(false);
+    expect(readdirSync(dir)).toEqual(['osv']);
   });
 
   test.each([
