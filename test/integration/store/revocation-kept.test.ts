@@ -5,43 +5,13 @@
  * automatic revocation racing an admin's neither overwrites the admin's entry nor keeps an
  * image the admin's revoke is deleting.
  */
-import Redis from 'ioredis';
-import { EventBus, Lifecycle, RevocationService, type UnpublishTask } from '../../../src/intake';
-import { RedisApprovalStore, RedisLedgerSnapshot, RedisRequestStore, RedisRevocationStore, type Approval } from '../../../src/store';
-import { services, uniqueName } from '../../harness/services';
-import { awaiting } from '../../unit/intake/fakes';
+import { RedisLedgerSnapshot } from '../../../src/store';
+import { admin, digest, image, revocationWorld } from './revocation-world';
 
-const digest = `sha256:${'b'.repeat(64)}`;
-const image = 'docker.io/library/nginx';
-const admin = { name: 'root', roles: ['admin' as const], teams: ['*'] };
 const system = { name: 'system', roles: ['admin' as const], teams: ['*'] };
 
 describe('images kept by an automatic revocation', () => {
-  let redis: Redis;
-  let prefix: string;
-  beforeEach(() => { redis = new Redis(services().redis.url); prefix = uniqueName('revkept'); });
-  afterEach(async () => {
-    const keys = await redis.keys(`${prefix}:*`);
-    if (keys.length) await redis.del(...keys);
-    redis.disconnect();
-  });
-
-  async function setup() {
-    const approvals = new RedisApprovalStore(redis, prefix);
-    const requests = new RedisRequestStore(redis, prefix);
-    const revocations = new RedisRevocationStore(redis, prefix);
-    const events = new EventBus();
-    const queued: UnpublishTask[] = [];
-    const service = new RevocationService({ approvals, requests, revocations, events, lifecycle: new Lifecycle(requests, events), cleanup: { unpublish: async (t) => { queued.push(t); } } });
-    const approval: Approval = {
-      team: 'payments', digest, image, tags: ['1'], platforms: [], internalRef: `reg/approved/payments/${image}@${digest}`,
-      internalRepository: `approved/payments/${image}`, internalTag: '1', approvedAt: '2026-01-01T00:00:00.000Z', approvedBy: ['bob'], requestId: 'r1',
-    };
-    await approvals.put(approval);
-    await approvals.addTag({ team: 'payments', image, platforms: [] }, '1', digest);
-    await requests.create(awaiting({ id: 'r1', status: 'approved', internalRef: approval.internalRef }));
-    return { revocations, service, queued, approval };
-  }
+  const { ctx, setup } = revocationWorld('revkept');
 
   it('an unrevoke leaves the kept image recorded: an admin revoke of the digest then deletes it, once', async () => {
     const { revocations, service, queued, approval } = await setup();
@@ -50,7 +20,7 @@ describe('images kept by an automatic revocation', () => {
     const kept = { image, repository: approval.internalRepository, internalRef: approval.internalRef };
     expect((await revocations.read('payments', digest)).kept).toEqual([kept]);
     // The kept record is no deny entry: the ledger snapshot (admission's source) reads only the entry.
-    expect((await new RedisLedgerSnapshot(redis, prefix).snapshot()).revoked).toEqual([expect.objectContaining({ by: 'system', image, digest })]);
+    expect((await new RedisLedgerSnapshot(ctx.redis, ctx.prefix).snapshot()).revoked).toEqual([expect.objectContaining({ by: 'system', image, digest })]);
 
     await service.unrevoke(admin, { digest, team: 'payments', image, reason: 'false positive' });
     expect(await revocations.entries('payments', digest)).toEqual([]);
