@@ -32,6 +32,9 @@ export function metricsSubscriber(metrics: Metrics, deps: MetricsSubscriberDeps)
       case 'approval.revoked':
         // Bounded values only: `manual` (an admin), `grace_expired` (the health monitor revoked an
         // at-risk approval past its deadline, its reason starting `automatic:`), `automatic` (other system revocations).
+        // An admin's revoke that only deletes the images an automatic revocation kept
+        // (`deletesKeptImagesOnly`) revokes no approval: that revocation was counted already.
+        if (d.deletesKeptImagesOnly === true) return;
         metrics.revocations.inc({ reason: event.actor !== 'system' ? 'manual' : typeof d.reason === 'string' && d.reason.startsWith('automatic:') ? 'grace_expired' : 'automatic' });
         return;
       default:

@@ -14,16 +14,20 @@
  * 409 REVOKED naming who revoked it, when and why.
  *
  * The health monitor's automatic revocation passes `keepImage`: step 3 is left out and the
- * deny-list entry lists the images kept (`keptImages`), because a revocation must never take
- * down running workloads (a Pod whose container restarts pulls the image again; Harbor #11532).
- * An admin's revoke of such a digest, even once nothing of it is approved any more, deletes the
- * kept images then, as an admin's first revoke would have.
+ * script records the images kept (the store's kept images, apart from the deny-list entry),
+ * because a revocation must never take down running workloads (a Pod whose container restarts
+ * pulls the image again; Harbor #11532). An admin's revoke of such a digest, even once nothing
+ * of it is approved any more and after an unrevoke (which leaves the kept images), deletes them
+ * then, as an admin's first revoke would have, and its script clears them from the record.
+ * The script writes only if the deny entries and kept images are as the revoke read them, or
+ * the revoke reads again: an automatic revocation racing an admin's never overwrites the
+ * admin's entry nor keeps an image the admin's revoke is deleting.
  */
 import { randomUUID } from 'node:crypto';
 import { AppError } from '../lib/errors';
 import type { Principal } from '../lib/identity/types';
 import { parseReference } from '../registry';
-import type { Approval, ApprovalStore, Revocation, RevocationIntent, RevocationStore, RequestStatus, RequestStore } from '../store/types';
+import type { Approval, ApprovalStore, KeptImage, Revocation, RevocationIntent, RevocationStore, RequestStatus, RequestStore } from '../store/types';
 import { isMember, requireRole } from './access';
 import { outboxRecord, type DomainEvent, type EventBus } from './events';
 import type { Lifecycle } from './lifecycle';
@@ -43,8 +47,8 @@ export interface RevokeInput {
   reason: string;
   /**
    * Leave the internal image in place (the monitor's automatic revocation): CI's lookups and
-   * new admissions stop as for any revocation, but a restarting workload still pulls it. The
-   * deny-list entry lists it (`keptImages`) until an admin's revoke of the digest deletes it.
+   * new admissions stop as for any revocation, but a restarting workload still pulls it. It is
+   * recorded as kept until an admin's revoke of the digest deletes it (an unrevoke leaves it).
    * @defaultValue false: the image is deleted by a queued, retried job
    */
   keepImage?: boolean;
@@ -56,7 +60,8 @@ export interface RevokeInput {
  */
 export type RevokedImage = Pick<Approval, 'team' | 'digest' | 'image' | 'internalRef'> & Partial<Approval>;
 
-type KeptImage = NonNullable<Revocation['keptImages']>[number];
+/** Reads and conditional writes a revoke tries before answering CONFLICT (each retry follows a concurrent change). */
+const REVOKE_ATTEMPTS = 5;
 
 /** Where a digest was admitted lately (the admission ledger, src/admission): listed in the revocation's event. */
 export interface RunningWorkloads {
@@ -98,25 +103,35 @@ export class RevocationService {
     const notApproved = new AppError('NOT_APPROVED', `${input.image ?? input.digest} is not approved for team ${input.team}`);
     if (!isMember(p, input.team)) throw notApproved;
     const { digest, image } = await this.target(input);
+    // Read, then one script that writes only if the deny entries and kept images are still as
+    // read: a concurrent revoke or unrevoke in between makes this one read again.
+    for (let attempt = 0; attempt < REVOKE_ATTEMPTS; attempt++) {
+      const done = await this.revokeOnce(p, input, digest, image, notApproved);
+      if (done) return done;
+    }
+    throw new AppError('CONFLICT', `the revocation state of ${digest} for team ${input.team} kept changing while revoking it; try again`);
+  }
+
+  /** One read and one conditional write of {@link revoke}; null when the state changed since the read. */
+  private async revokeOnce(p: Principal, input: RevokeInput, digest: string, image: string | undefined, notApproved: AppError): Promise<RevokedImage[] | null> {
     const approvals = (await this.d.approvals.ofDigest(input.team, digest)).filter((a) => !image || a.image === image);
     const requests = (await Promise.all((await this.d.requests.idsByDigest(input.team, digest)).map((id) => this.d.requests.get(id))))
       .filter((r) => r !== null && (!image || sourceName(r.source) === image) && REVOCABLE.includes(r.status));
-    // Deny-list entries of the digest whose automatic revocation kept images: the one this call
-    // rewrites (its list is carried over by a keeping call, deleted by an admin's), and for an
-    // admin's, every other one in its scope (their images are deleted too).
-    const field = (e: Pick<Revocation, 'image'>) => e.image ?? '*';
-    const withKept = (await this.d.revocations.entries(input.team, digest)).filter((e) => (e.keptImages?.length ?? 0) > 0);
-    const same = withKept.filter((e) => field(e) === (image ?? '*'));
-    const others = input.keepImage || image ? [] : withKept.filter((e) => field(e) !== '*');
-    const toDelete: KeptImage[] = input.keepImage ? [] : [...same, ...others].flatMap((e) => e.keptImages ?? []);
+    const read = await this.d.revocations.read(input.team, digest);
+    // An admin's revoke deletes the images automatic revocations kept, in its scope (every one
+    // of the digest, or those of the name revoked), even once nothing of it is approved any more.
+    const toDelete: KeptImage[] = input.keepImage ? [] : read.kept.filter((k) => !image || k.image === image);
     if (approvals.length === 0 && requests.length === 0 && toDelete.length === 0) throw notApproved;
     const at = new Date().toISOString();
     // Who must act: the workloads still running the digest. A ledger that cannot answer never stops a revocation (null: unknown).
     const workloads = this.d.workloads ? await this.d.workloads.workloads(digest, [input.team], 100).then((ws) => ws.map(({ namespace, kind, name, image, lastSeen }) => ({ namespace, kind, name, image, lastSeen })), () => null) : undefined;
-    const kept: KeptImage[] = input.keepImage
-      ? uniqueBy([...same.flatMap((e) => e.keptImages ?? []), ...approvals.map((a) => ({ image: a.image, repository: a.internalRepository, internalRef: a.internalRef }))], (k) => k.repository)
-      : [];
-    const entry: Revocation = { team: input.team, digest, ...(image ? { image } : {}), by: p.name, at, reason: input.reason, ...(kept.length > 0 ? { keptImages: kept } : {}) };
+    const kept: KeptImage[] = input.keepImage ? uniqueBy(approvals.map((a) => ({ image: a.image, repository: a.internalRepository, internalRef: a.internalRef })), (k) => k.repository) : [];
+    // An automatic revocation never overwrites an entry someone else wrote (an admin's, with its
+    // reason): the digest stays denied under it, and the script rewrites it unchanged.
+    const current = read.entries.find((e) => (e.image ?? '*') === (image ?? '*'));
+    const entry: Revocation = input.keepImage && current && current.by !== p.name
+      ? current
+      : { team: input.team, digest, ...(image ? { image } : {}), by: p.name, at, reason: input.reason };
     const unpublish = input.keepImage ? [] : uniqueBy([
       ...approvals.map((a) => ({ team: a.team, image: a.image, repository: a.internalRepository, digest: a.digest })),
       ...toDelete.map((k) => ({ team: input.team, image: k.image, repository: k.repository, digest })),
@@ -129,6 +144,8 @@ export class RevocationService {
         // Why the image stayed, or that an image kept by an earlier automatic revocation goes now.
         ...(input.keepImage ? { imageKept: true, keptImages: kept.map((k) => k.internalRef) } : {}),
         ...(toDelete.length > 0 ? { deletesKeptImages: toDelete.map((k) => k.internalRef) } : {}),
+        // Nothing approved was revoked: this only deletes what an earlier automatic revocation kept (not counted again in the metrics).
+        ...(approvals.length === 0 && requests.length === 0 ? { deletesKeptImagesOnly: true } : {}),
         ...(workloads !== undefined ? { workloads } : {}),
       },
     };
@@ -139,10 +156,8 @@ export class RevocationService {
       ...(input.keepImage ? { imageKept: true } : {}),
       event: { type: event.type, actor: event.actor, target: event.target, details: event.details },
     };
-    await this.d.revocations.revoke(entry, approvals, [outboxRecord(event, at)], intent);
-    // The other entries whose images this intent deletes no longer list them. Not in the script:
-    // a crash before leaves a list whose delete a later revoke queues again, which finds nothing.
-    for (const e of others) await this.d.revocations.add({ team: e.team, digest: e.digest, ...(e.image ? { image: e.image } : {}), by: e.by, at: e.at, reason: e.reason }, []);
+    const written = await this.d.revocations.revoke(entry, approvals, [outboxRecord(event, at)], intent, { seen: read.seen, keep: kept, clear: toDelete.map((k) => k.repository) });
+    if (!written) return null;
     await this.complete(intent);
     return [...approvals, ...toDelete.filter((k) => !approvals.some((a) => a.internalRepository === k.repository)).map((k) => ({ team: input.team, digest, image: k.image, internalRef: k.internalRef }))];
   }

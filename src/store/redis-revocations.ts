@@ -5,13 +5,19 @@
  * approvals out of the ledger and records what is left to do (requests' states, registry
  * deletes) as an intent in `revocation-intents` (id → JSON), removed once done; each tag it
  * drops from the ledger keeps the revoked digest (`revokedTag`) in that same script.
+ *
+ * The images an automatic revocation kept (`keepImage`) are a record of their own, a hash
+ * `kept-images:{team}|{digest}` (internal repository → JSON), outside the deny-list hash, whose
+ * every field the ledger snapshot and admission read as a deny entry; lifting an entry leaves it,
+ * so that an admin's later revoke still finds and deletes them. A revoke compares both hashes with
+ * what its caller read ({@link RedisRevocationStore.read}) and writes nothing when either changed.
  */
 import type Redis from 'ioredis';
 import type { ConfirmWrite } from '../lib/redis';
 import { REVOKED_TAG_TTL_S, storeKeys, type StoreKeys } from './keys';
 import { ledgerVersionKey, writeWithVersion } from './ledger-version';
 import { removalKeys } from './redis-approvals';
-import { platformKey, type Approval, type OutboxRecord, type Revocation, type RevocationIntent, type RevocationStore } from './types';
+import { platformKey, type Approval, type KeptImage, type OutboxRecord, type Revocation, type RevocationIntent, type RevocationRead, type RevocationStore, type RevokeChange } from './types';
 
 // KEYS: deny entry, outbox. ARGV: field, JSON, records…
 const ADD = `
@@ -28,23 +34,55 @@ for i = 3, #ARGV do redis.call('XADD', KEYS[2], '*', 'record', ARGV[i]) end
 return 1
 `;
 
-// KEYS: deny entry, outbox, intents, then per approval its removalKeys (redis-approvals.ts), the
-// revoked-tag key of each of its tags (same order as its tags, which lead its owned keys) and the
-// revoked-tag key of its internal repository's tag. ARGV: field, JSON, intent id, intent JSON,
-// n records, records…, then per approval: number of its owned index keys, digest, image, number
-// of its tags, revoked-tag TTL (s), which tag the internal one is (1-based; 0: none of them, the
-// `digest-…` tag of a digest-only approval, which names this digest alone; -1: none kept). The
-// approval part is redis-approvals.ts's REMOVE, per approval, plus: a tag entry dropped here
+// The state a revoke compares (KEYS[1] the deny entry, KEYS[4] the kept images): each hash's
+// fields and values, sorted, so that the same contents give the same string whatever their order.
+const STATE = `
+local function state()
+  local out = {}
+  for _, key in ipairs({ KEYS[1], KEYS[4] }) do
+    local h, parts = redis.call('HGETALL', key), {}
+    for i = 1, #h, 2 do parts[#parts + 1] = h[i] .. '\\n' .. h[i + 1] end
+    table.sort(parts)
+    out[#out + 1] = table.concat(parts, '\\n')
+  end
+  return table.concat(out, '\\n\\n')
+end
+`;
+
+// KEYS: deny entry, outbox, intents, kept images. Returns the state and both hashes.
+const READ = `${STATE}
+return { state(), redis.call('HGETALL', KEYS[1]), redis.call('HGETALL', KEYS[4]) }
+`;
+
+// KEYS: deny entry, outbox, intents, kept images, then per approval its removalKeys
+// (redis-approvals.ts), the revoked-tag key of each of its tags (same order as its tags, which
+// lead its owned keys) and the revoked-tag key of its internal repository's tag. ARGV: field,
+// JSON, intent id, intent JSON, whether to compare ('1'/'0'), the state read (READ), n kept to
+// add, per kept repository and JSON, n kept to clear, their repositories, n records, records…,
+// then per approval: number of its owned index keys, digest, image, number of its tags,
+// revoked-tag TTL (s), which tag the internal one is (1-based; 0: none of them, the `digest-…`
+// tag of a digest-only approval, which names this digest alone; -1: none kept). Returns 0,
+// writing nothing, when the deny entry or the kept images changed since the caller read them.
+// The approval part is redis-approvals.ts's REMOVE, per approval, plus: a tag entry dropped here
 // leaves its revoked digest in the same step, so that CI's lookup by that tag finds the approval
 // or the revocation, never neither (it says REVOKED from the moment it stops answering the
 // approval); the internal tag is kept with the source tag it was promoted from, so that the
 // webhook says REVOKED for a Pod naming either form.
-const REVOKE = `
+const REVOKE = `${STATE}
+if ARGV[5] == '1' and state() ~= ARGV[6] then return 0 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 redis.call('HSET', KEYS[3], ARGV[3], ARGV[4])
-local nrec = tonumber(ARGV[5])
-for i = 1, nrec do redis.call('XADD', KEYS[2], '*', 'record', ARGV[5 + i]) end
-local a, k = 6 + nrec, 4
+local a = 7
+local nkeep = tonumber(ARGV[a])
+for i = 1, nkeep do redis.call('HSET', KEYS[4], ARGV[a + 2 * i - 1], ARGV[a + 2 * i]) end
+a = a + 2 * nkeep + 1
+local nclear = tonumber(ARGV[a])
+for i = 1, nclear do redis.call('HDEL', KEYS[4], ARGV[a + i]) end
+a = a + nclear + 1
+local nrec = tonumber(ARGV[a])
+for i = 1, nrec do redis.call('XADD', KEYS[2], '*', 'record', ARGV[a + i]) end
+a = a + nrec + 1
+local k = 5
 while a <= #ARGV do
   local owned, digest, image, ntags, ttl, itag = tonumber(ARGV[a]), ARGV[a + 1], ARGV[a + 2], tonumber(ARGV[a + 3]), ARGV[a + 4], tonumber(ARGV[a + 5])
   local internal = KEYS[k + 4 + owned + ntags]
@@ -88,7 +126,7 @@ export class RedisRevocationStore implements RevocationStore {
   private readonly version: string;
 
   /** `confirm`: run after adding or lifting an entry, before it is reported done (replicas, lib/redis.ts). */
-  constructor(private readonly redis: Redis, prefix: string, options: { confirm?: ConfirmWrite } = {}) {
+  constructor(private readonly redis: Redis, private readonly prefix: string, options: { confirm?: ConfirmWrite } = {}) {
     this.keys = storeKeys(prefix);
     this.intentsKey = `${prefix}:revocation-intents`;
     this.version = ledgerVersionKey(prefix);
@@ -101,9 +139,30 @@ export class RedisRevocationStore implements RevocationStore {
     await this.confirm();
   }
 
-  async revoke(entry: Revocation, approvals: Approval[], records: OutboxRecord[], intent: RevocationIntent): Promise<void> {
-    const keys = [this.keys.revoked(entry.team, entry.digest), this.keys.auditOutbox(), this.intentsKey];
-    const args = [entry.image ?? ALL, JSON.stringify(entry), intent.id, JSON.stringify(intent), String(records.length), ...records.map(recordJson)];
+  private keptKey(team: string, digest: string): string {
+    return `${this.prefix}:kept-images:${team}|${digest}`;
+  }
+
+  private scriptKeys(team: string, digest: string): string[] {
+    return [this.keys.revoked(team, digest), this.keys.auditOutbox(), this.intentsKey, this.keptKey(team, digest)];
+  }
+
+  async read(team: string, digest: string): Promise<RevocationRead> {
+    const [seen, entries, kept] = await this.redis.eval(READ, 4, ...this.scriptKeys(team, digest)) as [string, string[], string[]];
+    const values = (flat: string[]) => flat.filter((_, i) => i % 2 === 1);
+    return { seen, entries: values(entries).map((json) => JSON.parse(json) as Revocation), kept: values(kept).map((json) => JSON.parse(json) as KeptImage) };
+  }
+
+  async revoke(entry: Revocation, approvals: Approval[], records: OutboxRecord[], intent: RevocationIntent, change: RevokeChange = {}): Promise<boolean> {
+    const keys = this.scriptKeys(entry.team, entry.digest);
+    const keep = change.keep ?? [];
+    const clear = change.clear ?? [];
+    const args = [
+      entry.image ?? ALL, JSON.stringify(entry), intent.id, JSON.stringify(intent), change.seen === undefined ? '0' : '1', change.seen ?? '',
+      String(keep.length), ...keep.flatMap((k) => [k.repository, JSON.stringify(k)]),
+      String(clear.length), ...clear,
+      String(records.length), ...records.map(recordJson),
+    ];
     for (const a of approvals) {
       const removal = removalKeys(this.keys, a);
       const platforms = platformKey(a.platforms);
@@ -111,8 +170,10 @@ export class RedisRevocationStore implements RevocationStore {
       keys.push(...removal, ...a.tags.map((tag) => this.keys.revokedTag(a.team, a.image, platforms, tag)), this.keys.revokedTag(a.team, internalName, platforms, a.internalTag));
       args.push(String(removal.length - 4), a.digest, a.image, String(a.tags.length), String(REVOKED_TAG_TTL_S), String(internalTagIndex(a)));
     }
-    await writeWithVersion(this.redis, this.version, (m) => m.eval(REVOKE, keys.length, ...keys, ...args));
+    const done = await writeWithVersion(this.redis, this.version, (m) => m.eval(REVOKE, keys.length, ...keys, ...args));
+    if (Number(done) !== 1) return false;
     await this.confirm();
+    return true;
   }
 
   async intents(): Promise<RevocationIntent[]> {

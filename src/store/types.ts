@@ -436,11 +436,34 @@ export interface Revocation {
   /** ISO 8601. */
   at: string;
   reason: string;
-  /**
-   * Internal images an automatic revocation left in place (`keepImage`: workloads that restart
-   * still pull them); an admin's revoke of the digest later deletes them and clears this list.
-   */
-  keptImages?: Array<{ image: string; repository: string; internalRef: string }>;
+}
+
+/**
+ * An internal image an automatic revocation left in place (`keepImage`: workloads that restart
+ * still pull it). Recorded per team and digest apart from the deny-list, so that lifting an
+ * entry leaves it; an admin's revoke of the digest (or of its image name) deletes it and clears it.
+ */
+export interface KeptImage {
+  image: string;
+  repository: string;
+  internalRef: string;
+}
+
+/** What a revoke reads first: the deny entries and kept images of a digest, and the state it compares on write. */
+export interface RevocationRead {
+  entries: Revocation[];
+  kept: KeptImage[];
+  /** Opaque: passed back as {@link RevokeChange.seen}. */
+  seen: string;
+}
+
+export interface RevokeChange {
+  /** The `seen` of a {@link RevocationStore.read}: the revoke writes nothing if the entries or kept images changed since. Absent: no comparison. */
+  seen?: string;
+  /** Images kept from now on (by repository; an image kept already is replaced). */
+  keep?: KeptImage[];
+  /** Repositories whose kept images this revoke deletes: no longer listed. */
+  clear?: string[];
 }
 
 /**
@@ -475,11 +498,14 @@ export interface RevocationStore {
   add(entry: Revocation, records: OutboxRecord[]): Promise<void>;
   /**
    * One script: the deny-list entry, the removal of `approvals` from the ledger (as
-   * {@link ApprovalStore.remove}), `records` into the audit outbox and `intent` recorded, so
-   * that a crash can leave neither a deny-listed digest that the ledger still serves nor a
-   * revocation without its record.
+   * {@link ApprovalStore.remove}), `records` into the audit outbox, `intent` recorded and the
+   * kept images changed as `change` says, so that a crash can leave neither a deny-listed digest
+   * that the ledger still serves nor a revocation without its record. False, and nothing
+   * written, when `change.seen` is given and the digest's entries or kept images changed since.
    */
-  revoke(entry: Revocation, approvals: Approval[], records: OutboxRecord[], intent: RevocationIntent): Promise<void>;
+  revoke(entry: Revocation, approvals: Approval[], records: OutboxRecord[], intent: RevocationIntent, change?: RevokeChange): Promise<boolean>;
+  /** The digest's deny entries and kept images in one read, with the state a revoke compares. */
+  read(team: string, digest: string): Promise<RevocationRead>;
   /** Recorded intents, oldest first. */
   intents(): Promise<RevocationIntent[]>;
   /** Removes a completed intent. */
@@ -488,7 +514,7 @@ export interface RevocationStore {
   entries(team: string, digest: string): Promise<Revocation[]>;
   /** The entry denying `digest` to `image` in `team` (one for that name, or for every name), or null. */
   find(team: string, image: string, digest: string): Promise<Revocation | null>;
-  /** Lifts the entry for `image` (or the one for every name when absent); returns what was lifted, and commits `records` only then. */
+  /** Lifts the entry for `image` (or the one for every name when absent), leaving the kept images; returns what was lifted, and commits `records` only then. */
   remove(team: string, digest: string, image: string | undefined, records: (lifted: Revocation) => OutboxRecord[]): Promise<Revocation | null>;
 }
 

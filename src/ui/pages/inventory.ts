@@ -43,7 +43,7 @@ export function inventoryRoutes(router: Router, deps: ConsoleDeps): void {
       return { item, sev, h, unique: folded ? SEVERITIES.reduce((n, s) => n + folded.vulns[s].length, 0) : null };
     }))).filter((r) => (!q.severity || r.sev === q.severity) && (!q.health || (q.health === 'unknown' ? r.h === null : r.h === q.health)));
     const admin = hasRole(p, 'admin');
-    const body = html`${notice(q.done === 'revoked' ? 'Revoked: new pulls and lookups are refused; running workloads are not touched.' : undefined)}
+    const body = html`${notice(q.done === 'revoked' ? 'Revoked: CI lookups and new admissions are refused, and the internal image is being deleted: a running workload whose container restarts can no longer pull it.' : undefined)}
 <form method="get" action="/ui/inventory" class="filters">
   ${teamSelect(teams, team)}
   <label>Highest severity <select name="severity"><option value="">any</option>${[...SEVERITIES, 'none'].map((s) => html`<option value="${s}"${q.severity === s ? html` selected` : ''}>${s}</option>`)}</select></label>

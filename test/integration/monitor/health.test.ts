@@ -220,15 +220,28 @@ describe('approval health', () => {
       const story = (await app.call('approver', 'GET', `/v1/requests/${requestId}`)).body;
       expect(story.history.at(-1)).toMatchObject({ status: 'revoked', by: 'system', note: expect.stringContaining('internal image is kept') });
 
-      // An admin's revoke of the revoked digest deletes the kept image; CI's answer stays REVOKED.
+      // An unrevoke lifts the deny entry and leaves the kept image recorded (it was the only record
+      // of it): the image stays, and an admin's revoke can still delete it.
+      const lifted = await app.call('admin', 'POST', '/v1/approvals/unrevoke', { digest, team: 'payments', image, reason: 'lift it' });
+      expect(lifted.status).toBe(200);
+      const unrevoked = await app.call('ci', 'GET', `/v1/approved?team=payments&image=${encodeURIComponent(`${image}@${digest}`)}`);
+      expect(unrevoked.status).toBe(404);
+      expect(unrevoked.body.error?.details?.revokedBy).toBeUndefined();
+      expect(await manifestStatus(internalRef)).toBe(200);
+
+      // An admin's revoke of the digest deletes the kept image; CI's answer is REVOKED again.
       const manual = await app.call('admin', 'POST', '/v1/approvals/revoke', { image: `${image}@${digest}`, team: 'payments', reason: 'delete it' });
       expect(manual.status).toBe(200);
       expect(manual.body.revoked).toEqual([{ team: 'payments', digest, image, internalRef }]);
       await until('the kept image deleted', async () => (await manifestStatus(internalRef)) === 404 || undefined);
+      // It revoked no approval (the automatic revocation did, counted once): not counted again.
+      const counted = (await app.services.metrics.exposition()).body;
+      expect(counted).toMatch(/^portcullis_revocations_total\{reason="grace_expired"\} 1$/m);
+      expect(counted).not.toMatch(/^portcullis_revocations_total\{reason="manual"\} [1-9]/m);
       const lookup = await app.call('ci', 'GET', `/v1/approved?team=payments&image=${encodeURIComponent(`${image}@${digest}`)}`);
       expect(lookup.body.error).toMatchObject({ code: 'NOT_APPROVED', details: { reason: 'REVOKED', digest, revokedBy: 'admin' } });
       const manualAudit = (await app.services.audit.list(0, 1000)).filter((e) => e.action === 'approval.revoked' && e.actor === 'admin' && e.target === `approval/payments/${digest}`);
-      expect(manualAudit).toEqual([expect.objectContaining({ details: expect.objectContaining({ deletesKeptImages: [internalRef] }) })]);
+      expect(manualAudit).toEqual([expect.objectContaining({ details: expect.objectContaining({ deletesKeptImages: [internalRef], deletesKeptImagesOnly: true }) })]);
       // Nothing is left to revoke.
       expect((await app.call('admin', 'POST', '/v1/approvals/revoke', { image: `${image}@${digest}`, team: 'payments', reason: 'again' })).status).toBe(404);
     });

@@ -6,47 +6,13 @@
  * rest (the requests' states, the registry delete, the announcement) exactly once.
  */
 import { randomUUID } from 'node:crypto';
-import Redis from 'ioredis';
-import { EventBus, Lifecycle, RevocationService, type DomainEvent, type UnpublishTask } from '../../../src/intake';
+import { type DomainEvent } from '../../../src/intake';
 import { outboxRecord } from '../../../src/intake/events';
-import { RedisApprovalStore, RedisRequestStore, RedisRevocationStore, type Approval, type OutboxRecord, type RevocationIntent } from '../../../src/store';
-import { services, uniqueName } from '../../harness/services';
-import { awaiting } from '../../unit/intake/fakes';
-
-const digest = `sha256:${'a'.repeat(64)}`;
-const image = 'docker.io/library/nginx';
-const scope = { team: 'payments', image, platforms: [] };
-const admin = { name: 'root', roles: ['admin' as const], teams: ['*'] };
+import { type OutboxRecord, type RevocationIntent } from '../../../src/store';
+import { admin, digest, image, revocationWorld, scope } from './revocation-world';
 
 describe('a revocation interrupted after its first step', () => {
-  let redis: Redis;
-  let prefix: string;
-  beforeEach(() => { redis = new Redis(services().redis.url); prefix = uniqueName('revcrash'); });
-  afterEach(async () => {
-    const keys = await redis.keys(`${prefix}:*`);
-    if (keys.length) await redis.del(...keys);
-    redis.disconnect();
-  });
-
-  async function setup() {
-    const approvals = new RedisApprovalStore(redis, prefix);
-    const requests = new RedisRequestStore(redis, prefix);
-    const revocations = new RedisRevocationStore(redis, prefix);
-    const events = new EventBus();
-    const published: DomainEvent[] = [];
-    events.subscribe((e) => { published.push(e); });
-    const queued: UnpublishTask[] = [];
-    const service = new RevocationService({ approvals, requests, revocations, events, lifecycle: new Lifecycle(requests, events), cleanup: { unpublish: async (t) => { queued.push(t); } } });
-    const approval: Approval = {
-      team: 'payments', digest, image, tags: ['1'], platforms: [], internalRef: `reg/approved/payments/${image}@${digest}`,
-      internalRepository: `approved/payments/${image}`, internalTag: '1', approvedAt: '2026-01-01T00:00:00.000Z', approvedBy: ['bob'], requestId: 'r1',
-    };
-    await approvals.put(approval);
-    await approvals.addTag(scope, '1', digest);
-    await requests.create(awaiting({ id: 'r1', status: 'approved', internalRef: approval.internalRef }));
-    await requests.create(awaiting({ id: 'r2', status: 'approved', internalRef: approval.internalRef, createdAt: '2025-01-02T00:00:00.000Z' }));
-    return { approvals, requests, revocations, service, published, queued, approval };
-  }
+  const { ctx, setup } = revocationWorld('revcrash');
 
   it('leaves the deny-list and the ledger agreeing, and the sweep completes the rest once', async () => {
     const { approvals, requests, revocations, service, published, queued, approval } = await setup();
@@ -64,7 +30,7 @@ describe('a revocation interrupted after its first step', () => {
     expect(await approvals.lookup(scope, { tag: '1' })).toBeNull();
     expect(await approvals.lookup(scope, { digest })).toBeNull();
     expect(await approvals.list('payments', { limit: 10 })).toEqual({ items: [], next: null });
-    const outbox = (await redis.xrange(`${prefix}:audit:outbox`, '-', '+')).map(([, f]) => JSON.parse(f[1]) as OutboxRecord);
+    const outbox = (await ctx.redis.xrange(`${ctx.prefix}:audit:outbox`, '-', '+')).map(([, f]) => JSON.parse(f[1]) as OutboxRecord);
     expect(outbox.filter((r) => r.action === 'approval.revoked')).toHaveLength(1);
     // What the crash left undone is recorded.
     expect((await revocations.intents()).map((i) => i.id)).toEqual([intent.id]);
@@ -94,7 +60,7 @@ describe('a revocation interrupted after its first step', () => {
     expect(changes).toBe(2);
     // The same intent completed again (a sweep racing the call, say): states stay, no new status event.
     const [again] = queued;
-    await redis.hset(`${prefix}:revocation-intents`, 'x', JSON.stringify({
+    await ctx.redis.hset(`${ctx.prefix}:revocation-intents`, 'x', JSON.stringify({
       id: 'x', at: '2026-01-01T00:00:00.000Z', team: 'payments', digest, by: 'root', reason: 'cve', requestIds: ['r1', 'r2'], unpublish: [again],
       event: { type: 'approval.revoked', actor: 'root', target: `approval/payments/${digest}`, details: {} },
     }));

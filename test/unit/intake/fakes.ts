@@ -6,7 +6,7 @@ import type { ImageRef } from '../../../src/registry/reference';
 import type { RegistryClient } from '../../../src/registry/types';
 import { findApproval } from '../../../src/intake/ledger';
 import { platformKey, requestSummary } from '../../../src/store/types';
-import type { Approval, ApprovalScope, ApprovalStore, Revocation, RevocationIntent, RevocationStore, CodeScanRecord, IntakeRequest, ListQuery, OutboxRecord, Page, RequestSummary, RequestStatus, RequestStore, SaveOptions, ScanResultStore, TransitionResult } from '../../../src/store/types';
+import type { Approval, ApprovalScope, ApprovalStore, KeptImage, Revocation, RevocationIntent, RevocationRead, RevocationStore, RevokeChange, CodeScanRecord, IntakeRequest, ListQuery, OutboxRecord, Page, RequestSummary, RequestStatus, RequestStore, SaveOptions, ScanResultStore, TransitionResult } from '../../../src/store/types';
 
 export class MemoryRequestStore implements RequestStore {
   readonly items = new Map<string, IntakeRequest>();
@@ -177,12 +177,25 @@ export class MemoryRevocationStore implements RevocationStore {
   readonly items = new Map<string, Revocation>();
   readonly outbox: OutboxRecord[] = [];
   readonly intentsById = new Map<string, RevocationIntent>();
+  /** `team|digest` → repository → the image kept there. */
+  readonly keptImages = new Map<string, Map<string, KeptImage>>();
   /** `approvals`: the ledger a revocation removes from (as the Redis script does, together). */
   constructor(private readonly approvals?: Pick<ApprovalStore, 'remove'>) {}
-  async revoke(entry: Revocation, approvals: Approval[], records: OutboxRecord[], intent: RevocationIntent): Promise<void> {
+  async read(team: string, digest: string): Promise<RevocationRead> {
+    const entries = await this.entries(team, digest);
+    const kept = [...(this.keptImages.get(`${team}|${digest}`)?.values() ?? [])].map((k) => ({ ...k }));
+    return { entries, kept, seen: JSON.stringify([entries.map((e) => JSON.stringify(e)).sort(), kept.map((k) => JSON.stringify(k)).sort()]) };
+  }
+  async revoke(entry: Revocation, approvals: Approval[], records: OutboxRecord[], intent: RevocationIntent, change: RevokeChange = {}): Promise<boolean> {
+    if (change.seen !== undefined && (await this.read(entry.team, entry.digest)).seen !== change.seen) return false;
     await this.add(entry, records);
     for (const a of approvals) await this.approvals?.remove(a.team, a.image, a.digest);
+    const kept = this.keptImages.get(`${entry.team}|${entry.digest}`) ?? new Map<string, KeptImage>();
+    for (const k of change.keep ?? []) kept.set(k.repository, { ...k });
+    for (const r of change.clear ?? []) kept.delete(r);
+    this.keptImages.set(`${entry.team}|${entry.digest}`, kept);
     this.intentsById.set(intent.id, structuredClone(intent));
+    return true;
   }
   async intents(): Promise<RevocationIntent[]> { return [...this.intentsById.values()].map((i) => structuredClone(i)); }
   async completed(id: string): Promise<void> { this.intentsById.delete(id); }

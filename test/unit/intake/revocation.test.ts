@@ -43,6 +43,19 @@ describe('revocation', () => {
     expect(revocations.items.size).toBe(0);
   });
 
+  it('an automatic revocation keeps the image and never rewrites an entry an admin wrote', async () => {
+    const { approvals, revocations, service, queued } = setup();
+    const system = { name: 'system', roles: ['admin' as const], teams: ['*'] };
+    // An admin's entry for the name, with an approval of it still in the ledger (written around the deny-list).
+    await revocations.add({ team: 'payments', digest, image: approval.image, by: 'root', at: '2026-01-02T00:00:00.000Z', reason: 'malware' }, []);
+    await approvals.put(approval);
+    await service.revoke(system, { image: `${approval.image}@${digest}`, team: 'payments', reason: 'automatic: CVE', keepImage: true });
+    expect(await approvals.get('payments', approval.image, digest)).toBeNull();
+    expect(queued).toEqual([]);
+    expect(await revocations.entries('payments', digest)).toEqual([expect.objectContaining({ by: 'root', reason: 'malware' })]);
+    expect((await revocations.read('payments', digest)).kept).toEqual([{ image: approval.image, repository: approval.internalRepository, internalRef: approval.internalRef }]);
+  });
+
   it('the queued delete keeps an image approved again since, and deletes one that is not', async () => {
     const approvals = new MemoryApprovalStore();
     const registry = new MemoryIntakeRegistry();

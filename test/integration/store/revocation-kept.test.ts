@@ -1,0 +1,59 @@
+/**
+ * The images an automatic revocation keeps (`keepImage`), on the real Redis stores: recorded
+ * apart from the deny-list entry, so that an unrevoke does not orphan them (an admin's revoke
+ * still deletes them), and written only if the state the revoke read is unchanged, so that an
+ * automatic revocation racing an admin's neither overwrites the admin's entry nor keeps an
+ * image the admin's revoke is deleting.
+ */
+import { RedisLedgerSnapshot } from '../../../src/store';
+import { admin, digest, image, revocationWorld } from './revocation-world';
+
+const system = { name: 'system', roles: ['admin' as const], teams: ['*'] };
+
+describe('images kept by an automatic revocation', () => {
+  const { ctx, setup } = revocationWorld('revkept');
+
+  it('an unrevoke leaves the kept image recorded: an admin revoke of the digest then deletes it, once', async () => {
+    const { revocations, service, queued, approval } = await setup();
+    await service.revoke(system, { image: `${image}@${digest}`, team: 'payments', reason: 'automatic: CVE past its grace', keepImage: true });
+    expect(queued).toEqual([]);
+    const kept = { image, repository: approval.internalRepository, internalRef: approval.internalRef };
+    expect((await revocations.read('payments', digest)).kept).toEqual([kept]);
+    // The kept record is no deny entry: the ledger snapshot (admission's source) reads only the entry.
+    expect((await new RedisLedgerSnapshot(ctx.redis, ctx.prefix).snapshot()).revoked).toEqual([expect.objectContaining({ by: 'system', image, digest })]);
+
+    await service.unrevoke(admin, { digest, team: 'payments', image, reason: 'false positive' });
+    expect(await revocations.entries('payments', digest)).toEqual([]);
+    expect((await revocations.read('payments', digest)).kept).toEqual([kept]);
+
+    const revoked = await service.revoke(admin, { digest, team: 'payments', reason: 'delete it' });
+    expect(revoked).toEqual([{ team: 'payments', digest, image, internalRef: approval.internalRef }]);
+    expect(queued).toEqual([{ team: 'payments', image, repository: approval.internalRepository, digest }]);
+    expect(await revocations.read('payments', digest)).toMatchObject({ kept: [], entries: [expect.objectContaining({ by: 'root' })] });
+    // Nothing is left to revoke.
+    await expect(service.revoke(admin, { digest, team: 'payments', reason: 'again' })).rejects.toMatchObject({ code: 'NOT_APPROVED' });
+    expect(queued).toHaveLength(1);
+  });
+
+  it('an admin revoke between an automatic revoke\'s read and its write: the entry stays the admin\'s, nothing is kept, the image is deleted once', async () => {
+    const { revocations, service, queued, approval } = await setup();
+    const write = revocations.revoke.bind(revocations);
+    let raced = false;
+    revocations.revoke = async (entry, approvals, records, intent, change) => {
+      if (!raced && entry.by === 'system') {
+        raced = true;
+        // The admin's revoke runs in full after the automatic one read (its write passes straight through).
+        await service.revoke(admin, { digest, team: 'payments', reason: 'malware' });
+      }
+      return write(entry, approvals, records, intent, change);
+    };
+    // The automatic revoke reads again, finds nothing approved any more, and writes nothing.
+    await expect(service.revoke(system, { image: `${image}@${digest}`, team: 'payments', reason: 'automatic: CVE past its grace', keepImage: true }))
+      .rejects.toMatchObject({ code: 'NOT_APPROVED' });
+    expect(raced).toBe(true);
+    expect(await revocations.entries('payments', digest)).toEqual([expect.objectContaining({ by: 'root', reason: 'malware' })]);
+    expect(await revocations.entries('payments', digest)).toEqual([expect.not.objectContaining({ keptImages: expect.anything() })]);
+    expect((await revocations.read('payments', digest)).kept).toEqual([]);
+    expect(queued).toEqual([{ team: 'payments', image, repository: approval.internalRepository, digest }]);
+  });
+});
