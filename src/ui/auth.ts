@@ -108,6 +108,7 @@ export function loginRoutes(router: Router, deps: ConsoleDeps): void {
       const err = refusal ?? new AppError('UNAUTHENTICATED', 'the token is not valid');
       if (err.status === 401 && perMinute > 0) await counter.hit(addressOf(req));
       req.log?.info({ ...signInEcs('failure'), 'error.code': err.code }, 'console sign-in refused');
+      res.locals.signInLogged = true; // the one failed-sign-in line of this request (request-context.ts)
       return loginPage(req, res, deps, err.status, err);
     }
     await startSession(deps, req, res, sessionDataOf(principal));

@@ -29,8 +29,9 @@ export function requestContext(logger: Logger) {
       // service working as designed: not a warning. Only a 5xx is logged as an error.
       const level = res.statusCode >= 500 ? 'error' : 'info';
       // A refused credential is a failed sign-in for ELK (ECS authentication/start, failure): a
-      // 401, or a valid identity refused by the provider (403 IDENTITY_UNMAPPED).
-      const refused = res.statusCode === 401 || (res.locals.authRefused === true && res.statusCode < 500);
+      // 401, or a valid identity refused by the provider (403 IDENTITY_UNMAPPED). Once only: a
+      // console sign-in that logged its own refusal (`signInLogged`) is not counted again here.
+      const refused = res.locals.signInLogged !== true && (res.statusCode === 401 || (res.locals.authRefused === true && res.statusCode < 500));
       const auth = refused ? signInEcs('failure', 'auth.failed') : {};
       req.log[level]({
         ...auth,

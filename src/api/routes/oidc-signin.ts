@@ -84,6 +84,7 @@ export function oidcSignInRouter(deps: OidcSignInDeps): Router {
       const e = toAppError(err);
       if (e.status >= 500) throw e;
       req.log?.info({ ...signInEcs('failure'), 'error.code': e.code }, 'console OIDC sign-in refused');
+      res.locals.signInLogged = true; // the one failed-sign-in line of this request (request-context.ts)
       page(res, e.status, 'Sign-in refused', `<p>${escape(e.code)}: ${escape(e.message)}</p>${again}`);
     }
   });

@@ -129,6 +129,10 @@ describe('ECS log lines', () => {
       }
       const consoleRefusals = lines.filter((l) => l.message === 'console sign-in refused');
       expect(consoleRefusals.map((l) => l['error.code'])).toEqual(['UNAUTHENTICATED', 'IDENTITY_UNMAPPED']);
+      // One failed-sign-in line per attempt: the access lines of the two POSTs are not counted again.
+      const signInAccess = lines.filter((l) => l.message === 'request completed' && l['url.path'] === '/ui/login' && l['http.request.method'] === 'POST');
+      expect(signInAccess.map((l) => l['http.response.status_code'])).toEqual([401, 403]);
+      for (const l of signInAccess) expect(l['event.category']).toBeUndefined();
       for (const l of consoleRefusals) {
         expect(l).toMatchObject({ 'log.level': 'info', 'event.kind': 'event', 'event.category': ['authentication'], 'event.type': ['start'], 'event.outcome': 'failure', 'event.action': 'login.failed' });
         expectEcs(l);
