@@ -122,6 +122,10 @@ export class RevocationService {
     // of the digest, or those of the name revoked), even once nothing of it is approved any more.
     const toDelete: KeptImage[] = input.keepImage ? [] : read.kept.filter((k) => !image || k.image === image);
     if (approvals.length === 0 && requests.length === 0 && toDelete.length === 0) throw notApproved;
+    // An automatic revocation revokes an approval the ledger serves: none left (an admin revoked
+    // it meanwhile, whose requests may not have moved yet) leaves it nothing to do, and no entry
+    // of its own to add beside the admin's.
+    if (input.keepImage && approvals.length === 0) throw notApproved;
     const at = new Date().toISOString();
     // Who must act: the workloads still running the digest. A ledger that cannot answer never stops a revocation (null: unknown).
     const workloads = this.d.workloads ? await this.d.workloads.workloads(digest, [input.team], 100).then((ws) => ws.map(({ namespace, kind, name, image, lastSeen }) => ({ namespace, kind, name, image, lastSeen })), () => null) : undefined;

@@ -56,4 +56,33 @@ describe('images kept by an automatic revocation', () => {
     expect((await revocations.read('payments', digest)).kept).toEqual([]);
     expect(queued).toEqual([{ team: 'payments', image, repository: approval.internalRepository, digest }]);
   });
+
+  it('an admin revoke whose script committed but whose requests have not moved yet: the racing automatic revoke writes nothing', async () => {
+    const { revocations, service, published } = await setup();
+    const write = revocations.revoke.bind(revocations);
+    const steps = service as unknown as { complete: (intent: unknown) => Promise<void> };
+    const complete = steps.complete;
+    let raced = false;
+    revocations.revoke = async (entry, approvals, records, intent, change) => {
+      if (!raced && entry.by === 'system') {
+        raced = true;
+        // The admin's script commits; its requests still show `approved` (its steps come later).
+        steps.complete = async () => undefined;
+        try {
+          await service.revoke(admin, { digest, team: 'payments', reason: 'malware' });
+        } finally {
+          steps.complete = complete;
+        }
+      }
+      return write(entry, approvals, records, intent, change);
+    };
+    const before = published.length;
+    await expect(service.revoke(system, { image: `${image}@${digest}`, team: 'payments', reason: 'automatic: CVE past its grace', keepImage: true }))
+      .rejects.toMatchObject({ code: 'NOT_APPROVED' });
+    expect(raced).toBe(true);
+    // Only the admin's digest-wide entry: no `system` entry for the name beside it, no second event.
+    expect(await revocations.entries('payments', digest)).toEqual([expect.objectContaining({ by: 'root', reason: 'malware' })]);
+    expect((await revocations.read('payments', digest)).kept).toEqual([]);
+    expect(published.slice(before).filter((e) => (e as { actor?: string }).actor === 'system')).toEqual([]);
+  });
 });
