@@ -33,6 +33,8 @@ export class LeaseKeeper {
   private timer: NodeJS.Timeout | null = null;
   private readonly lost = new Map<string, () => void>();
   private onReady: () => void = () => undefined;
+  /** Set by close(): no thread starts again (a lease taken after it is lost at once). */
+  private closed = false;
   private readonly started = new Promise<void>((resolve) => { this.onReady = resolve; });
 
   constructor(private readonly options: LeaseKeeperOptions) {}
@@ -91,6 +93,11 @@ export class LeaseKeeper {
 
   /** Renews `key` (to `ttlMs` each time) while it holds `token`; `onLost` is called if a renewal finds it gone or taken. */
   hold(key: string, token: string, ttlMs: number, onLost: () => void): void {
+    // Closed (shutting down): nothing will renew it, and a thread started now nobody would close.
+    if (this.closed) {
+      onLost();
+      return;
+    }
     this.lost.set(`${key} ${token}`, onLost);
     this.post({ t: 'hold', key, token, ttlMs });
   }
@@ -106,6 +113,7 @@ export class LeaseKeeper {
 
   /** Stops the thread (its leases lapse one TTL later unless released). */
   async close(): Promise<void> {
+    this.closed = true;
     if (this.timer) clearInterval(this.timer);
     const thread = this.thread;
     this.thread = null;

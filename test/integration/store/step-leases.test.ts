@@ -136,6 +136,11 @@ describe('step leases on Redis', () => {
       // A thread started here was never closed: it kept its Redis connection, and the process, alive.
       expect((k as unknown as { thread: unknown }).thread === null).toBe(true);
       expect(await leases.remainingMs('scan', 'at-shutdown')).toBeNull();
+      // Nor does a lease taken after close(): it is lost at once, nothing renews it.
+      const late = await leases.acquire('scan', 'after-shutdown');
+      expect(late!.held()).toBe(false);
+      expect((k as unknown as { thread: unknown }).thread === null).toBe(true);
+      await late!.release();
     });
 
     it('a holder that died (its keeper gone with it) loses its lease one TTL later; another run takes it', async () => {
