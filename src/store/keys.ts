@@ -32,6 +32,8 @@ export interface StoreKeys {
   reportRefs(id: string): string;
   /** The team's deny-list entry of a digest: a hash, field `*` (every name) or an image name → JSON. */
   revoked(team: string, digest: string): string;
+  /** Images an automatic revocation of a digest kept in the internal registry: a hash, internal repository → JSON (not a deny entry). */
+  keptImages(team: string, digest: string): string;
   /** Sorted set of a team's completed approvals (`image@digest`), scored by approval time: the inventory. */
   approvalsByTeam(team: string): string;
   /** The last report of `scanner` on `digest`, reused while its vulnerability data is unchanged. */
@@ -83,6 +85,7 @@ export function storeKeys(prefix: string): StoreKeys {
     report: (id) => `${prefix}:report:${id}`,
     reportRefs: (id) => `${prefix}:report-refs:${id}`,
     revoked: (team, digest) => `${prefix}:revoked:${team}|${digest}`,
+    keptImages: (team, digest) => `${prefix}:kept-images:${team}|${digest}`,
     scanResult: (scanner, digest) => `${prefix}:scan:${scanner}:${digest}`,
     codeScanFindings: (requestId, scanId) => `${prefix}:code-scan:${requestId}:${scanId}`,
     auditOutbox: () => `${prefix}:audit:outbox`,

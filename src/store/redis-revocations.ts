@@ -126,7 +126,7 @@ export class RedisRevocationStore implements RevocationStore {
   private readonly version: string;
 
   /** `confirm`: run after adding or lifting an entry, before it is reported done (replicas, lib/redis.ts). */
-  constructor(private readonly redis: Redis, private readonly prefix: string, options: { confirm?: ConfirmWrite } = {}) {
+  constructor(private readonly redis: Redis, prefix: string, options: { confirm?: ConfirmWrite } = {}) {
     this.keys = storeKeys(prefix);
     this.intentsKey = `${prefix}:revocation-intents`;
     this.version = ledgerVersionKey(prefix);
@@ -139,12 +139,8 @@ export class RedisRevocationStore implements RevocationStore {
     await this.confirm();
   }
 
-  private keptKey(team: string, digest: string): string {
-    return `${this.prefix}:kept-images:${team}|${digest}`;
-  }
-
   private scriptKeys(team: string, digest: string): string[] {
-    return [this.keys.revoked(team, digest), this.keys.auditOutbox(), this.intentsKey, this.keptKey(team, digest)];
+    return [this.keys.revoked(team, digest), this.keys.auditOutbox(), this.intentsKey, this.keys.keptImages(team, digest)];
   }
 
   async read(team: string, digest: string): Promise<RevocationRead> {
@@ -183,10 +179,6 @@ export class RedisRevocationStore implements RevocationStore {
 
   async completed(id: string): Promise<void> {
     await this.redis.hdel(this.intentsKey, id);
-  }
-
-  async entries(team: string, digest: string): Promise<Revocation[]> {
-    return Object.values(await this.redis.hgetall(this.keys.revoked(team, digest))).map((json) => JSON.parse(json) as Revocation);
   }
 
   async find(team: string, image: string, digest: string): Promise<Revocation | null> {

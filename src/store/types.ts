@@ -510,8 +510,6 @@ export interface RevocationStore {
   intents(): Promise<RevocationIntent[]>;
   /** Removes a completed intent. */
   completed(id: string): Promise<void>;
-  /** Every entry denying `digest` in `team` (the one for every name and those for one name). */
-  entries(team: string, digest: string): Promise<Revocation[]>;
   /** The entry denying `digest` to `image` in `team` (one for that name, or for every name), or null. */
   find(team: string, image: string, digest: string): Promise<Revocation | null>;
   /** Lifts the entry for `image` (or the one for every name when absent), leaving the kept images; returns what was lifted, and commits `records` only then. */

@@ -23,7 +23,7 @@ describe('images kept by an automatic revocation', () => {
     expect((await new RedisLedgerSnapshot(ctx.redis, ctx.prefix).snapshot()).revoked).toEqual([expect.objectContaining({ by: 'system', image, digest })]);
 
     await service.unrevoke(admin, { digest, team: 'payments', image, reason: 'false positive' });
-    expect(await revocations.entries('payments', digest)).toEqual([]);
+    expect((await revocations.read('payments', digest)).entries).toEqual([]);
     expect((await revocations.read('payments', digest)).kept).toEqual([kept]);
 
     const revoked = await service.revoke(admin, { digest, team: 'payments', reason: 'delete it' });
@@ -51,8 +51,8 @@ describe('images kept by an automatic revocation', () => {
     await expect(service.revoke(system, { image: `${image}@${digest}`, team: 'payments', reason: 'automatic: CVE past its grace', keepImage: true }))
       .rejects.toMatchObject({ code: 'NOT_APPROVED' });
     expect(raced).toBe(true);
-    expect(await revocations.entries('payments', digest)).toEqual([expect.objectContaining({ by: 'root', reason: 'malware' })]);
-    expect(await revocations.entries('payments', digest)).toEqual([expect.not.objectContaining({ keptImages: expect.anything() })]);
+    expect((await revocations.read('payments', digest)).entries).toEqual([expect.objectContaining({ by: 'root', reason: 'malware' })]);
+    expect((await revocations.read('payments', digest)).entries).toEqual([expect.not.objectContaining({ keptImages: expect.anything() })]);
     expect((await revocations.read('payments', digest)).kept).toEqual([]);
     expect(queued).toEqual([{ team: 'payments', image, repository: approval.internalRepository, digest }]);
   });
@@ -81,7 +81,7 @@ describe('images kept by an automatic revocation', () => {
       .rejects.toMatchObject({ code: 'NOT_APPROVED' });
     expect(raced).toBe(true);
     // Only the admin's digest-wide entry: no `system` entry for the name beside it, no second event.
-    expect(await revocations.entries('payments', digest)).toEqual([expect.objectContaining({ by: 'root', reason: 'malware' })]);
+    expect((await revocations.read('payments', digest)).entries).toEqual([expect.objectContaining({ by: 'root', reason: 'malware' })]);
     expect((await revocations.read('payments', digest)).kept).toEqual([]);
     expect(published.slice(before).filter((e) => (e as { actor?: string }).actor === 'system')).toEqual([]);
   });

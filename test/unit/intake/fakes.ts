@@ -182,7 +182,7 @@ export class MemoryRevocationStore implements RevocationStore {
   /** `approvals`: the ledger a revocation removes from (as the Redis script does, together). */
   constructor(private readonly approvals?: Pick<ApprovalStore, 'remove'>) {}
   async read(team: string, digest: string): Promise<RevocationRead> {
-    const entries = await this.entries(team, digest);
+    const entries = [...this.items.values()].filter((e) => e.team === team && e.digest === digest);
     const kept = [...(this.keptImages.get(`${team}|${digest}`)?.values() ?? [])].map((k) => ({ ...k }));
     return { entries, kept, seen: JSON.stringify([entries.map((e) => JSON.stringify(e)).sort(), kept.map((k) => JSON.stringify(k)).sort()]) };
   }
@@ -202,9 +202,6 @@ export class MemoryRevocationStore implements RevocationStore {
   async add(entry: Revocation, records: OutboxRecord[]): Promise<void> {
     this.items.set(`${entry.team}|${entry.digest}|${entry.image ?? '*'}`, entry);
     this.outbox.push(...records);
-  }
-  async entries(team: string, digest: string): Promise<Revocation[]> {
-    return [...this.items.values()].filter((e) => e.team === team && e.digest === digest);
   }
   async find(team: string, image: string, digest: string): Promise<Revocation | null> {
     return this.items.get(`${team}|${digest}|*`) ?? this.items.get(`${team}|${digest}|${image}`) ?? null;

@@ -52,7 +52,7 @@ describe('revocation', () => {
     await service.revoke(system, { image: `${approval.image}@${digest}`, team: 'payments', reason: 'automatic: CVE', keepImage: true });
     expect(await approvals.get('payments', approval.image, digest)).toBeNull();
     expect(queued).toEqual([]);
-    expect(await revocations.entries('payments', digest)).toEqual([expect.objectContaining({ by: 'root', reason: 'malware' })]);
+    expect((await revocations.read('payments', digest)).entries).toEqual([expect.objectContaining({ by: 'root', reason: 'malware' })]);
     expect((await revocations.read('payments', digest)).kept).toEqual([{ image: approval.image, repository: approval.internalRepository, internalRef: approval.internalRef }]);
   });
 
