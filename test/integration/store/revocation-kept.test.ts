@@ -85,4 +85,18 @@ describe('images kept by an automatic revocation', () => {
     expect((await revocations.read('payments', digest)).kept).toEqual([]);
     expect(published.slice(before).filter((e) => (e as { actor?: string }).actor === 'system')).toEqual([]);
   });
+
+  it('many automatic and admin revokes of one digest at once on the real Redis: the image is deleted once, nothing stays kept, the digest-wide entry is the admin\'s', async () => {
+    const { revocations, service, queued, approval } = await setup();
+    const auto = Array.from({ length: 10 }, () => service.revoke(system, { image: `${image}@${digest}`, team: 'payments', reason: 'automatic: CVE past its grace', keepImage: true }));
+    const byAdmin = Array.from({ length: 3 }, () => service.revoke(admin, { digest, team: 'payments', reason: 'malware' }));
+    const settled = await Promise.allSettled([...auto, ...byAdmin]);
+    // Every refusal is one a revoke may give: nothing left to revoke, or the state kept changing.
+    for (const r of settled) if (r.status === 'rejected') expect(['NOT_APPROVED', 'CONFLICT']).toContain((r.reason as { code?: string }).code);
+    expect(settled.slice(10).some((r) => r.status === 'fulfilled')).toBe(true);
+    const after = await revocations.read('payments', digest);
+    expect(after.kept).toEqual([]);
+    expect(queued).toEqual([{ team: 'payments', image, repository: approval.internalRepository, digest }]);
+    expect(after.entries.filter((e) => e.image === undefined)).toEqual([expect.objectContaining({ by: 'root', reason: 'malware' })]);
+  });
 });
