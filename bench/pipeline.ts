@@ -17,7 +17,8 @@
  * the FIFO-per-step order of old gave 0.75–0.8 (every request waited for nearly every copy).
  *
  * Run: `npm run bench:pipeline` (builds first). Env: BENCH_REQUESTS (200), BENCH_IMAGE_MIB (8),
- * BENCH_WORKERS (`1,2`: worker processes per run), BENCH_CONCURRENCY (worker.concurrency, 2),
+ * BENCH_WORKERS (`1,2`: worker processes per run), BENCH_CONCURRENCY (worker.concurrency; unset: each build's own default,
+ * from its config/default.yaml),
  * BENCH_SCAN_AFTER_STAGE (`1`/`0`: worker.scanAfterStage; unset: the config default),
  * BENCH_SCAN_THREADS (worker.scanThreads of each worker process; unset: the config default),
  * BENCH_PROFILE (a folder: every Portcullis process and scan thread writes a V8 CPU profile
@@ -63,7 +64,7 @@ const MiB = 1024 * 1024;
 const N = Number(process.env.BENCH_REQUESTS ?? 200);
 const IMAGE_BYTES = Number(process.env.BENCH_IMAGE_MIB ?? 8) * MiB;
 const LAYOUTS = (process.env.BENCH_WORKERS ?? '1,2').split(',').map(Number);
-const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 2);
+const CONCURRENCY = process.env.BENCH_CONCURRENCY ? Number(process.env.BENCH_CONCURRENCY) : undefined;
 const SCAN_AFTER_STAGE = process.env.BENCH_SCAN_AFTER_STAGE;
 const SCAN_THREADS = process.env.BENCH_SCAN_THREADS;
 const PROFILE = process.env.BENCH_PROFILE ? path.resolve(process.env.BENCH_PROFILE) : undefined;
@@ -170,13 +171,24 @@ interface RequestView {
  * its scan threads (`+threads=N`), node options of its worker processes (`+node=--flag=value`,
  * once per option), no SBOM referrers (`+nosbom`).
  */
+/**
+ * A build's own `worker.concurrency` default (its config/default.yaml), so that each build runs
+ * as a user would run it unless told otherwise.
+ */
+function defaultConcurrency(root: string): number {
+  const config = YAML.parse(readFileSync(path.join(path.resolve(root), 'config', 'default.yaml'), 'utf8')) as { worker?: { concurrency?: unknown } };
+  const n = config.worker?.concurrency;
+  if (typeof n !== 'number') throw new Error(`${root}/config/default.yaml has no worker.concurrency`);
+  return n;
+}
+
 function parseBuild(entry: string): { root: string; inline: boolean; threads?: number; concurrency: number; nodeArgs: string[]; noSbom: boolean } {
   const [root, ...options] = entry.split('+');
   const threads = options.find((o) => o.startsWith('threads='));
   const concurrency = options.find((o) => o.startsWith('concurrency='));
   const nodeArgs = options.filter((o) => o.startsWith('node=')).map((o) => o.slice('node='.length));
   return {
-    root: path.resolve(root), inline: options.includes('inline'), noSbom: options.includes('nosbom'), nodeArgs, concurrency: concurrency ? Number(concurrency.slice('concurrency='.length)) : CONCURRENCY,
+    root: path.resolve(root), inline: options.includes('inline'), noSbom: options.includes('nosbom'), nodeArgs, concurrency: concurrency ? Number(concurrency.slice('concurrency='.length)) : CONCURRENCY ?? defaultConcurrency(root),
     ...(threads ? { threads: Number(threads.slice('threads='.length)) } : {}),
   };
 }
@@ -294,6 +306,10 @@ async function runPipeline(s: Shared, workers: number, build: string, run: numbe
       { name: 'portcullis', pids: () => procs.map((p) => p.pid ?? 0) },
       ...procs.map((p, i) => ({ name: i === 0 ? '  api' : `  worker-${i - 1}`, pids: () => [p.pid ?? 0] })),
       { name: 'registries', pids: () => [internal.pid, s.upstream.pid] },
+      // Which side of the copy the registries' CPU is spent on: serving the upstream image, or
+      // receiving it (and the SBOM referrers) in the internal one.
+      { name: '  upstream', pids: () => [s.upstream.pid] },
+      { name: '  internal', pids: () => [internal.pid] },
       { name: 'nginx', pids: () => [s.proxy.pid, ...children(s.proxy.pid)] },
       { name: 'redis', pids: () => [s.redis.pid] },
     ];
@@ -400,6 +416,8 @@ async function runFloor(s: Shared): Promise<{ cpuPerReq: number }> {
     };
     const servers: Proc[] = [
       { name: 'registries', pids: () => [internal.pid, s.upstream.pid] },
+      { name: '  upstream', pids: () => [s.upstream.pid] },
+      { name: '  internal', pids: () => [internal.pid] },
       { name: 'nginx', pids: () => [s.proxy.pid, ...children(s.proxy.pid)] },
     ];
     const before = cpu(servers);
@@ -411,7 +429,7 @@ async function runFloor(s: Shared): Promise<{ cpuPerReq: number }> {
     for (const img of s.images) for (const l of img.layers) writeFileSync(path.join(layersDir, `${n++}.gz`), l.data);
     const [zcat, zcatWall] = childCpu(`for f in '${layersDir}'/*.gz; do zcat "$f"; done > /dev/null`);
     console.log(`\n== floor: skopeo copy (2 at a time) + zcat of the layers, ${N} images ==`);
-    console.log(`skopeo copy: ${skopeoWall.toFixed(1)} s wall, CPU ${skopeo.toFixed(1)} s, ${(skopeo / N * 1000).toFixed(0)} ms/image; registries ${(used.get('registries') ?? 0).toFixed(1)} s, nginx ${(used.get('nginx') ?? 0).toFixed(1)} s`);
+    console.log(`skopeo copy: ${skopeoWall.toFixed(1)} s wall, CPU ${skopeo.toFixed(1)} s, ${(skopeo / N * 1000).toFixed(0)} ms/image; registries ${(used.get('registries') ?? 0).toFixed(1)} s (upstream ${(used.get('  upstream') ?? 0).toFixed(1)} s, internal ${(used.get('  internal') ?? 0).toFixed(1)} s), nginx ${(used.get('nginx') ?? 0).toFixed(1)} s`);
     console.log(`zcat: ${zcatWall.toFixed(1)} s wall, CPU ${zcat.toFixed(1)} s, ${(zcat / N * 1000).toFixed(0)} ms/image`);
     return { cpuPerReq: (skopeo + zcat) / N };
   } finally {
