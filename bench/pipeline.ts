@@ -41,6 +41,12 @@
  * comparison with "today's" code of the issue: the config written has only keys it knows unless
  * an env above asks for more, and its workers count as started once idle (see startedUp).
  *
+ * BENCH_ROUNDS (1): how many times every layout runs every build, the builds' order alternating
+ * from one round to the next. With more than one, the summary adds per build and layout the
+ * medians over the rounds, and each build's throughput against the first build's: the median of
+ * the rounds' paired ratios (a run and the first build's run of the same round), which a noisy
+ * machine (a VM whose host takes CPU for seconds at a time) moves far less than a single run.
+ *
  * Also printed per run: Redis commands per request, by command (`INFO commandstats`), so that a
  * change in round trips shows beside the CPU it costs.
  */
@@ -64,6 +70,7 @@ const MiB = 1024 * 1024;
 const N = Number(process.env.BENCH_REQUESTS ?? 200);
 const IMAGE_BYTES = Number(process.env.BENCH_IMAGE_MIB ?? 8) * MiB;
 const LAYOUTS = (process.env.BENCH_WORKERS ?? '1,2').split(',').map(Number);
+const ROUNDS = Math.max(1, Math.floor(Number(process.env.BENCH_ROUNDS ?? 1)) || 1);
 const CONCURRENCY = process.env.BENCH_CONCURRENCY ? Number(process.env.BENCH_CONCURRENCY) : undefined;
 const SCAN_AFTER_STAGE = process.env.BENCH_SCAN_AFTER_STAGE;
 const SCAN_THREADS = process.env.BENCH_SCAN_THREADS;
@@ -255,6 +262,31 @@ async function stepTimes(metricsPort: number): Promise<Map<string, { sum: number
 function redisCalls(redis: RedisService): Map<string, number> {
   const text = execFileSync('redis-cli', ['-u', redis.url, 'INFO', 'commandstats']).toString();
   return new Map([...text.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)].map((m) => [m[1], Number(m[2])]));
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 === 1 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+/**
+ * Per build and layout, the medians over the rounds (BENCH_ROUNDS), and its throughput against
+ * the first build's of the same layout: the median of the paired ratios, round by round.
+ */
+function printMedians(results: Array<RunResult & { round: number }>, floor: { cpuPerReq: number } | null): void {
+  console.log(`\n== medians over ${ROUNDS} rounds: build, worker processes, runs, requests/min, Portcullis CPU ms/request, ratio to the floor, p50/total, throughput / ${BUILDS[0]}'s (median of the rounds' paired ratios) ==`);
+  for (const workers of LAYOUTS) {
+    for (const build of BUILDS) {
+      const mine = results.filter((r) => r.build === build && r.workers === workers);
+      if (mine.length === 0) continue;
+      const paired = mine.flatMap((r) => {
+        const first = results.find((b) => b.build === BUILDS[0] && b.workers === workers && b.round === r.round);
+        return first ? [r.reqPerMin / first.reqPerMin] : [];
+      });
+      const cpu = median(mine.map((r) => r.cpuPerReq));
+      console.log(`${build} ${workers} ${mine.length} ${median(mine.map((r) => r.reqPerMin)).toFixed(0)} ${(cpu * 1000).toFixed(0)} ${floor ? (cpu / floor.cpuPerReq).toFixed(2) : '-'} ${median(mine.map((r) => r.p50Share)).toFixed(2)} ${paired.length ? median(paired).toFixed(2) : '-'}`);
+    }
+  }
 }
 
 interface Shared { redis: RedisService; upstream: RegistryService; proxy: NginxService; images: BuiltImage[]; dir: string }
@@ -453,11 +485,12 @@ async function main(): Promise<void> {
     console.log(`pushed: ${(compressed / MiB).toFixed(0)} MiB of gzip layers in all`);
     const shared: Shared = { redis, upstream, proxy, images, dir };
     const floor = process.env.BENCH_SKIP_FLOOR === '1' ? null : await runFloor(shared);
-    const results: RunResult[] = [];
+    const results: Array<RunResult & { round: number }> = [];
     let runs = 0;
-    for (const [l, workers] of LAYOUTS.entries()) {
+    for (let round = 0; round < ROUNDS; round += 1) for (const [l, workers] of LAYOUTS.entries()) {
+      if (ROUNDS > 1 && l === 0) console.log(`\n-- round ${round + 1} of ${ROUNDS}`);
       // Alternate which build goes first, so that neither always runs on a fresher machine.
-      for (const build of l % 2 === 0 ? BUILDS : [...BUILDS].reverse()) {
+      for (const build of (l + round) % 2 === 0 ? BUILDS : [...BUILDS].reverse()) {
         // One build's failure (an old build that cannot run something) leaves the others' runs.
         const run = await runPipeline(shared, workers, build, runs++).catch((err: unknown) => {
           console.error(`\n== ${workers} worker process(es), build ${build}: failed: ${err instanceof Error ? err.message : String(err)}`);
@@ -465,17 +498,18 @@ async function main(): Promise<void> {
           return null;
         });
         if (!run) continue;
-        results.push(run);
+        results.push({ ...run, round });
         if (floor) console.log(`Portcullis CPU per request / floor's: ${(run.cpuPerReq * 1000).toFixed(0)} ms / ${(floor.cpuPerReq * 1000).toFixed(0)} ms = ${(run.cpuPerReq / floor.cpuPerReq).toFixed(2)} (goal <= 1.3)`);
       }
     }
-    if (BUILDS.length > 1) {
+    if (BUILDS.length > 1 || ROUNDS > 1) {
       console.log('\n== summary: build, worker processes, requests/min, Portcullis CPU ms/request, ratio to the floor, p50/total, CPU ms/request of registries, nginx, Redis, Redis commands/request ==');
       const ms = (r: RunResult, g: string): string => ((r.groups.get(g) ?? 0) * 1000).toFixed(0);
       for (const r of results) {
         console.log(`${r.build} ${r.workers} ${r.reqPerMin.toFixed(0)} ${(r.cpuPerReq * 1000).toFixed(0)} ${floor ? (r.cpuPerReq / floor.cpuPerReq).toFixed(2) : '-'} ${r.p50Share.toFixed(2)} ${ms(r, 'registries')} ${ms(r, 'nginx')} ${ms(r, 'redis')} ${r.redisPerReq.toFixed(0)}`);
       }
     }
+    if (ROUNDS > 1) printMedians(results, floor);
   } finally {
     await Promise.all([redis.stop(), upstream.stop(), proxy.stop()]);
     if (process.env.BENCH_NODE_ARGS) {
