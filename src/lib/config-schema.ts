@@ -153,9 +153,9 @@ export const configSchema = z.strictObject({
     stepLeaseMs: z.number().int().min(1000).max(600_000).default(10_000).describe('how long the lease of a pipeline step, a rescan run or a vulnerability-data sync outlives a killed worker (renewed from its own thread; a worker whose event loop is stalled keeps it for 3 × `lockDurationMs`)'),
     /**
      * Threads that run builtin scans (decompression, tar parsing, inventory, hardening), shared
-     * by every scan job of the process. `auto`: one per core (os.availableParallelism()).
+     * by every scan job of the process. `auto`: one per core the process may use (its CPU affinity, bounded by a cgroup CPU quota such as a Kubernetes CPU limit: lib/cpus.ts).
      */
-    scanThreads: z.union([z.literal('auto'), z.number().int().min(1).max(256)]).default('auto').describe('threads running builtin scans (decompression, tar parsing, inventory, hardening), shared by the process\'s scan jobs; `auto` = one per core'),
+    scanThreads: z.union([z.literal('auto'), z.number().int().min(1).max(256)]).default('auto').describe('threads running builtin scans (decompression, tar parsing, inventory, hardening), shared by the process\'s scan jobs; `auto` = one per core the process may use (a cgroup CPU quota, such as a Kubernetes CPU limit, counts)'),
     /** Heap of one scan thread, in MiB; a scan that needs more fails alone with SCAN_LIMIT_EXCEEDED. */
     scanThreadMemoryMb: z.number().int().min(32).max(16384).default(384).describe('heap of one scan thread (MiB); a scan needing more fails alone with `SCAN_LIMIT_EXCEEDED`, not retried'),
     /**

@@ -25,10 +25,10 @@
  * A task waits for a free thread; threads start on first use, or all at once by {@link ScanThreadPool.warm}
  * (a worker process does, at start), and are unref'd, so an idle pool never keeps a process alive.
  */
-import os from 'node:os';
 import type { Readable } from 'node:stream';
 import { setFlagsFromString } from 'node:v8';
 import { MessageChannel, type Worker } from 'node:worker_threads';
+import { availableCores } from '../../../lib/cpus';
 import { AppError, type ErrorCode, ERROR_STATUS } from '../../../lib/errors';
 import { isWholeBlob } from '../../../registry/types';
 import { startThread } from '../../../lib/threads';
@@ -37,7 +37,7 @@ import type { ScanBudget } from '../limits';
 import { BLOCK_BYTES, WINDOW, type FeedMessage, type ReplyMessage, type TaskMessage, type ThreadReady } from './protocol';
 
 export interface ScanThreadPoolOptions {
-  /** Threads at most. @defaultValue os.availableParallelism() (config `worker.scanThreads: auto`) */
+  /** Threads at most. @defaultValue the cores the process may use, its cgroup CPU quota included (../../../lib/cpus.ts; config `worker.scanThreads: auto`) */
   size?: number;
   /** Heap (old generation) of one thread in MiB. @defaultValue 384 (config `worker.scanThreadMemoryMb`) */
   memoryMb?: number;
@@ -287,7 +287,7 @@ export class ScanThreadPool {
   readonly blocks: BlockBuffers;
 
   constructor(options: ScanThreadPoolOptions = {}) {
-    this.size = Math.max(1, options.size ?? os.availableParallelism());
+    this.size = Math.max(1, options.size ?? availableCores());
     this.memoryMb = options.memoryMb ?? DEFAULT_THREAD_MEMORY_MB;
     this.blocks = new BlockBuffers(this.size * WINDOW);
   }
