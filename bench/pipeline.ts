@@ -174,11 +174,6 @@ interface RequestView {
 }
 
 /**
- * A BENCH_BUILDS entry: a built checkout, whether its scans run on the event loop (`+inline`),
- * its scan threads (`+threads=N`), node options of its worker processes (`+node=--flag=value`,
- * once per option), no SBOM referrers (`+nosbom`).
- */
-/**
  * A build's own `worker.concurrency` default (its config/default.yaml), so that each build runs
  * as a user would run it unless told otherwise.
  */
@@ -189,6 +184,11 @@ function defaultConcurrency(root: string): number {
   return n;
 }
 
+/**
+ * A BENCH_BUILDS entry: a built checkout, whether its scans run on the event loop (`+inline`),
+ * its scan threads (`+threads=N`), node options of its worker processes (`+node=--flag=value`,
+ * once per option), its worker.concurrency (`+concurrency=N`), no SBOM referrers (`+nosbom`).
+ */
 function parseBuild(entry: string): { root: string; inline: boolean; threads?: number; concurrency: number; nodeArgs: string[]; noSbom: boolean } {
   const [root, ...options] = entry.split('+');
   const threads = options.find((o) => o.startsWith('threads='));
