@@ -66,7 +66,7 @@ export function cgroupCores(files: CgroupFiles = systemFiles()): number | undefi
       }
     } else if (controllers.split(',').includes('cpu')) {
       // v1 mounts the cpu controller as `cpu`, `cpu,cpuacct` or `cpuacct,cpu`.
-      for (const mount of [controllers, 'cpu', 'cpu,cpuacct', 'cpuacct,cpu']) {
+      for (const mount of new Set([controllers, 'cpu', 'cpu,cpuacct', 'cpuacct,cpu'])) {
         for (const dir of candidates(path.join(files.root, mount), cgroupPath)) {
           const cores = coresOfCfs(files.read(path.join(dir, 'cpu.cfs_quota_us')), files.read(path.join(dir, 'cpu.cfs_period_us')));
           if (cores !== undefined) found.push(cores);
