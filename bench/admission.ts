@@ -6,11 +6,17 @@
  * Each server runs in a child process of its own, so that the load generator does not share its
  * event loop. Goal: p99 < 5 ms and ≥ 0.7× the bare server's throughput.
  *
+ * A third server, the bare one plus `JSON.parse` of each body (answering the review's uid), shows
+ * what reading the review costs before any decision: no webhook can answer a review it has not
+ * parsed, so the webhook's ratio to it is the share of the cost that is Portcullis's own
+ * (BENCH_PARSE=0 leaves it out).
+ *
  * Run: `npm run bench:admission` (builds first). Env: BENCH_APPROVED (10000), BENCH_SECONDS (10,
  * per server), BENCH_CONNECTIONS (16), BENCH_ROUNDS (5: the servers take turns, SECONDS/ROUNDS each),
  * BENCH_CPU_PROF (a directory: each server writes its V8 CPU profile there, `<kind>.cpuprofile`),
  * BENCH_NODE_ARGS_WEBHOOK / BENCH_NODE_ARGS_BARE (node options of that server only, for tuning experiments).
- * BENCH_VERBOSE (set: each round's reviews/s and CPU per review, to see JIT warm-up and other load round by round).
+ * BENCH_VERBOSE (set: each round's reviews/s and CPU per review, to see JIT warm-up and other load round by round),
+ * BENCH_PARSE (1; 0: no bare-plus-JSON.parse server).
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -29,6 +35,7 @@ const APPROVED = Number(process.env.BENCH_APPROVED ?? 10_000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const PARSE = process.env.BENCH_PARSE !== '0';
 
 const digest = (i: number): string => `sha256:${i.toString(16).padStart(64, '0')}`;
 const entry = (i: number): ApprovedEntry => ({
@@ -45,6 +52,20 @@ async function serve(kind: string, certFile: string, keyFile: string, redisUrl: 
     const server = createServer(tls, (req, res) => {
       req.resume();
       req.on('end', () => res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(constant) }).end(constant));
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    port = (server.address() as { port: number }).port;
+  } else if (kind === 'parse') {
+    // The bare server plus what every webhook must do first: read the body and JSON.parse it.
+    const server = createServer(tls, (req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const review = JSON.parse((chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)).toString('utf8')) as { request: { uid: string } };
+        const body = `{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","response":{"uid":${JSON.stringify(review.request.uid)},"allowed":true}}`;
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }).end(body);
+      });
     });
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');
@@ -154,28 +175,38 @@ async function main(): Promise<void> {
     const requests = requestsFor();
     const bare = await startServer('bare', cert, redis.url);
     servers.push(bare);
+    const parse = PARSE ? await startServer('parse', cert, redis.url) : null;
+    if (parse) servers.push(parse);
     const hook = await startServer('webhook', cert, redis.url);
     servers.push(hook);
     // Check the answer is really an admission (not a fast error) before timing it.
     if (!(await fetchAllowed(hook.url, requests[0].body))) throw new Error('the webhook did not admit the benchmark Pods: the figures would time a denial');
     for (const s of servers) await autocannon({ url: s.url, connections: CONNECTIONS, duration: 2, requests }); // warm-up
-    // Rounds alternate between the two servers, so that other load on a shared machine falls on
-    // both alike instead of on whichever ran second.
-    const figures = { bare: { requests: 0, seconds: 0, p50: [], p99: [], cpu: 0 } as Figures, hook: { requests: 0, seconds: 0, p50: [], p99: [], cpu: 0 } as Figures };
+    // Rounds alternate between the servers, so that other load on a shared machine falls on all
+    // alike instead of on whichever ran last.
+    const figures = new Map<Server, Figures>(servers.map((s) => [s, { requests: 0, seconds: 0, p50: [], p99: [], cpu: 0 }]));
     for (let i = 0; i < ROUNDS; i += 1) {
-      await round(bare, figures.bare, SECONDS / ROUNDS, requests);
-      await round(hook, figures.hook, SECONDS / ROUNDS, requests);
+      for (const s of servers) await round(s, figures.get(s)!, SECONDS / ROUNDS, requests);
     }
+    const [fb, fh] = [figures.get(bare)!, figures.get(hook)!];
+    const fp = parse ? figures.get(parse)! : null;
     const perReview = (f: Figures) => (f.cpu * 1e6) / f.requests;
-    const line = (f: Figures) => `${(f.requests / f.seconds).toFixed(0)} reviews/s, p50 ${median(f.p50)} ms, p99 ${Math.max(...f.p99)} ms (worst round), CPU ${f.cpu.toFixed(1)} s = ${perReview(f).toFixed(0)} µs/review`;
-    const ratio = (figures.hook.requests / figures.hook.seconds) / (figures.bare.requests / figures.bare.seconds);
+    const rate = (f: Figures) => f.requests / f.seconds;
+    const line = (f: Figures) => `${rate(f).toFixed(0)} reviews/s, p50 ${median(f.p50)} ms, p99 ${Math.max(...f.p99)} ms (worst round), CPU ${f.cpu.toFixed(1)} s = ${perReview(f).toFixed(0)} µs/review`;
     console.log(`${APPROVED} approved digests, ${CONNECTIONS} connections, ${SECONDS} s each in ${ROUNDS} alternating rounds, Pods of 3 images each`);
-    console.log(`bare HTTPS, constant answer: ${line(figures.bare)}`);
-    console.log(`/admission/validate:         ${line(figures.hook)}`);
-    console.log(`throughput ratio webhook/bare: ${ratio.toFixed(2)} (goal >= 0.7); p99 ${Math.max(...figures.hook.p99)} ms (goal < 5 ms)`);
+    console.log(`bare HTTPS, constant answer: ${line(fb)}`);
+    if (fp) console.log(`bare + JSON.parse of review: ${line(fp)}`);
+    console.log(`/admission/validate:         ${line(fh)}`);
+    console.log(`throughput ratio webhook/bare: ${(rate(fh) / rate(fb)).toFixed(2)} (goal >= 0.7); p99 ${Math.max(...fh.p99)} ms (goal < 5 ms)`);
     // On a machine shared with other work the throughput of a round depends on what else ran; the
     // server's own CPU per review depends much less on it, and bounds the ratio an idle machine gives.
-    console.log(`CPU per review bare/webhook: ${(perReview(figures.bare) / perReview(figures.hook)).toFixed(2)}`);
+    console.log(`CPU per review bare/webhook: ${(perReview(fb) / perReview(fh)).toFixed(2)}`);
+    if (fp) {
+      // Where the webhook's extra CPU goes: reading the review (any webhook's cost) and the rest (Portcullis's own).
+      const [b, p, h] = [perReview(fb), perReview(fp), perReview(fh)];
+      console.log(`throughput ratio bare+parse/bare: ${(rate(fp) / rate(fb)).toFixed(2)}; webhook/(bare+parse): ${(rate(fh) / rate(fp)).toFixed(2)}`);
+      console.log(`CPU per review over bare: JSON.parse ${(p - b).toFixed(1)} µs, the rest of the webhook ${(h - p).toFixed(1)} µs`);
+    }
   } finally {
     try {
       // A child that already died has no IPC channel left: sending to it would throw (and leave
