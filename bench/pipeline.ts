@@ -10,7 +10,12 @@
  * seconds per request of each process group (Portcullis, registries, nginx, Redis, read from
  * /proc); peak RSS of the Portcullis processes; the staged-blob memory's hit rate (each worker's
  * `portcullis_staged_blob_reads_total`, scraped at the end); and the ratio of Portcullis CPU per
- * request to the floor's.
+ * request to the floor's. And the machine's ceiling: the CPU per request of every process of the
+ * pipeline together (Portcullis, registries, nginx, Redis) and the requests per minute this
+ * machine's cores could give at that cost if none ever waited, with the share of it the run
+ * reached. Two builds' ceilings bound the throughput ratio between them: on a small machine where
+ * the registries take half the CPU, a cheaper Portcullis raises the ceiling far less than its own
+ * CPU falls.
  *
  * Reading p50: requests of equal cost that all arrive at once and finish in arrival order finish
  * evenly spread over the burst, so p50 / total tends to 0.5 however well the queue orders them;
@@ -55,6 +60,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
+import { availableCores } from '../src/lib/cpus';
 import { sha256Hex } from '../src/lib/identity/tokens-file';
 import { buildImage, pushImage, type BuiltImage } from '../test/harness/images';
 import { startNginx, type NginxService } from '../test/harness/nginx';
@@ -274,7 +280,7 @@ const median = (xs: number[]): number => {
  * the first build's of the same layout: the median of the paired ratios, round by round.
  */
 function printMedians(results: Array<RunResult & { round: number }>, floor: { cpuPerReq: number } | null): void {
-  console.log(`\n== medians over ${ROUNDS} rounds: build, worker processes, runs, requests/min, Portcullis CPU ms/request, ratio to the floor, p50/total, throughput / ${BUILDS[0]}'s (median of the rounds' paired ratios) ==`);
+  console.log(`\n== medians over ${ROUNDS} rounds: build, worker processes, runs, requests/min, Portcullis CPU ms/request, ratio to the floor, p50/total, throughput / ${BUILDS[0]}'s (median of the rounds' paired ratios), ceiling requests/min (every process's CPU on ${CORES} cores) ==`);
   for (const workers of LAYOUTS) {
     for (const build of BUILDS) {
       const mine = results.filter((r) => r.build === build && r.workers === workers);
@@ -284,15 +290,25 @@ function printMedians(results: Array<RunResult & { round: number }>, floor: { cp
         return first ? [r.reqPerMin / first.reqPerMin] : [];
       });
       const cpu = median(mine.map((r) => r.cpuPerReq));
-      console.log(`${build} ${workers} ${mine.length} ${median(mine.map((r) => r.reqPerMin)).toFixed(0)} ${(cpu * 1000).toFixed(0)} ${floor ? (cpu / floor.cpuPerReq).toFixed(2) : '-'} ${median(mine.map((r) => r.p50Share)).toFixed(2)} ${paired.length ? median(paired).toFixed(2) : '-'}`);
+      console.log(`${build} ${workers} ${mine.length} ${median(mine.map((r) => r.reqPerMin)).toFixed(0)} ${(cpu * 1000).toFixed(0)} ${floor ? (cpu / floor.cpuPerReq).toFixed(2) : '-'} ${median(mine.map((r) => r.p50Share)).toFixed(2)} ${paired.length ? median(paired).toFixed(2) : '-'} ${median(mine.map((r) => r.ceiling)).toFixed(0)}`);
     }
   }
+}
+
+const CORES = availableCores();
+
+/** The machine's ceiling at a run's cost: every process group's CPU per request (the indented entries are parts of one), and the requests/min the cores give at it. */
+function ceilingOf(used: Map<string, number>): { cpuPerReq: number; reqPerMin: number } {
+  const cpuPerReq = [...used].filter(([k]) => !k.startsWith(' ')).reduce((n, [, v]) => n + v, 0) / N;
+  return { cpuPerReq, reqPerMin: (CORES * 60) / cpuPerReq };
 }
 
 interface Shared { redis: RedisService; upstream: RegistryService; proxy: NginxService; images: BuiltImage[]; dir: string }
 
 interface RunResult {
   build: string; workers: number; reqPerMin: number; cpuPerReq: number;
+  /** Requests per minute the machine's cores could give at the run's CPU per request of every process. */
+  ceiling: number;
   /** CPU seconds per request by process group; p50 / total; Redis commands per request without the bench's polling. */
   groups: Map<string, number>; p50Share: number; redisPerReq: number;
 }
@@ -408,6 +424,8 @@ async function runPipeline(s: Shared, workers: number, build: string, run: numbe
     console.log(`request → awaiting_approval: p50 ${percentile(latency, 50).toFixed(1)} s (${(percentile(latency, 50) / total).toFixed(2)} of total), p95 ${percentile(latency, 95).toFixed(1)} s (${(percentile(latency, 95) / total).toFixed(2)} of total), first ${latency[0].toFixed(1)} s`);
     console.log(`started → awaiting_approval: p50 ${percentile(inFlight, 50).toFixed(1)} s, p95 ${percentile(inFlight, 95).toFixed(1)} s; at most ${mostOpen} requests between staging and awaiting_approval at once`);
     for (const [name, secs] of used) console.log(`CPU ${name.padEnd(11)} ${secs.toFixed(1)} s total, ${(secs / N * 1000).toFixed(0)} ms/request`);
+    const ceiling = ceilingOf(used);
+    console.log(`CPU of every process ${(ceiling.cpuPerReq * 1000).toFixed(0)} ms/request: on ${CORES} cores at most ${ceiling.reqPerMin.toFixed(0)} requests/min; this run reached ${((N / total * 60) / ceiling.reqPerMin * 100).toFixed(0)}% of it`);
     threadsAfter.forEach((t, w) => console.log(`  worker-${w} by thread: ${[...t].map(([k, v]) => [k, v - (threadsBefore[w].get(k) ?? 0)] as const)
       .filter(([, v]) => v >= 0.05).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${(v / N * 1000).toFixed(0)} ms/request`).join(', ')}`));
     const hits = reads.reduce((n, r) => n + r.hit, 0);
@@ -421,7 +439,7 @@ async function runPipeline(s: Shared, workers: number, build: string, run: numbe
     const all = calls.reduce((n, [, v]) => n + v, 0);
     console.log(`Redis commands: ${(all / N).toFixed(1)}/request, ${((all - listed) / N).toFixed(1)} without the bench's polling (~${(listed / N).toFixed(1)} HGET of listed records) (${calls.filter(([, v]) => v / N >= 0.5).map(([k, v]) => `${k} ${(v / N).toFixed(1)}`).join(', ')})`);
     return {
-      build, workers, reqPerMin: N / total * 60, cpuPerReq: (used.get('portcullis') ?? 0) / N,
+      build, workers, reqPerMin: N / total * 60, cpuPerReq: (used.get('portcullis') ?? 0) / N, ceiling: ceilingOf(used).reqPerMin,
       groups: new Map([...used].filter(([k]) => !k.startsWith(' ')).map(([k, v]) => [k, v / N])), p50Share: percentile(latency, 50) / total, redisPerReq: (all - listed) / N,
     };
   } finally {
@@ -503,10 +521,10 @@ async function main(): Promise<void> {
       }
     }
     if (BUILDS.length > 1 || ROUNDS > 1) {
-      console.log('\n== summary: build, worker processes, requests/min, Portcullis CPU ms/request, ratio to the floor, p50/total, CPU ms/request of registries, nginx, Redis, Redis commands/request ==');
+      console.log('\n== summary: build, worker processes, requests/min, Portcullis CPU ms/request, ratio to the floor, p50/total, CPU ms/request of registries, nginx, Redis, Redis commands/request, ceiling requests/min ==');
       const ms = (r: RunResult, g: string): string => ((r.groups.get(g) ?? 0) * 1000).toFixed(0);
       for (const r of results) {
-        console.log(`${r.build} ${r.workers} ${r.reqPerMin.toFixed(0)} ${(r.cpuPerReq * 1000).toFixed(0)} ${floor ? (r.cpuPerReq / floor.cpuPerReq).toFixed(2) : '-'} ${r.p50Share.toFixed(2)} ${ms(r, 'registries')} ${ms(r, 'nginx')} ${ms(r, 'redis')} ${r.redisPerReq.toFixed(0)}`);
+        console.log(`${r.build} ${r.workers} ${r.reqPerMin.toFixed(0)} ${(r.cpuPerReq * 1000).toFixed(0)} ${floor ? (r.cpuPerReq / floor.cpuPerReq).toFixed(2) : '-'} ${r.p50Share.toFixed(2)} ${ms(r, 'registries')} ${ms(r, 'nginx')} ${ms(r, 'redis')} ${r.redisPerReq.toFixed(0)} ${r.ceiling.toFixed(0)}`);
       }
     }
     if (ROUNDS > 1) printMedians(results, floor);
