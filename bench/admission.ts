@@ -62,8 +62,15 @@ async function serve(kind: string, certFile: string, keyFile: string, redisUrl: 
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
-        const review = JSON.parse((chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)).toString('utf8')) as { request: { uid: string } };
-        const body = `{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","response":{"uid":${JSON.stringify(review.request.uid)},"allowed":true}}`;
+        let uid: string;
+        try {
+          uid = (JSON.parse((chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)).toString('utf8')) as { request: { uid: string } }).request.uid;
+        } catch {
+          // Not a review: a 400 (counted as non-2xx, which fails the run), not a dead server.
+          res.writeHead(400).end();
+          return;
+        }
+        const body = `{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","response":{"uid":${JSON.stringify(uid)},"allowed":true}}`;
         res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }).end(body);
       });
     });
