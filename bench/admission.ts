@@ -21,7 +21,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:https';
+import { createServer, type Server as HttpsServer } from 'node:https';
 import autocannon from 'autocannon';
 import Redis from 'ioredis';
 import { Registry } from 'prom-client';
@@ -43,7 +43,14 @@ const entry = (i: number): ApprovedEntry => ({
   internalRef: `registry.internal/approved/team-${i % 50}/docker.io/acme/svc-${i}@${digest(i)}`, tags: ['1.0'], internalTag: '1.0',
 });
 
-/** Child: serve either the webhook replica or the bare server; report the port, then CPU on request. */
+/** Listens on a free loopback port; the port. */
+async function listen(server: HttpsServer): Promise<number> {
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return (server.address() as { port: number }).port;
+}
+
+/** Child: serve the webhook replica, the bare server or the bare server plus the parse; report the port, then CPU on request. */
 async function serve(kind: string, certFile: string, keyFile: string, redisUrl: string): Promise<void> {
   const tls = { cert: readFileSync(certFile), key: readFileSync(keyFile) };
   let port: number;
@@ -53,9 +60,7 @@ async function serve(kind: string, certFile: string, keyFile: string, redisUrl: 
       req.resume();
       req.on('end', () => res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(constant) }).end(constant));
     });
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    port = (server.address() as { port: number }).port;
+    port = await listen(server);
   } else if (kind === 'parse') {
     // The bare server plus what every webhook must do first: read the body and JSON.parse it.
     const server = createServer(tls, (req, res) => {
@@ -74,9 +79,7 @@ async function serve(kind: string, certFile: string, keyFile: string, redisUrl: 
         res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }).end(body);
       });
     });
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    port = (server.address() as { port: number }).port;
+    port = await listen(server);
   } else {
     const approvals = Array.from({ length: APPROVED }, (_, i) => entry(i));
     const h = await startAdmission({

@@ -15,6 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { startRegistry, type RegistryService } from '../test/harness/registry';
 import { pushManifest } from '../test/harness/images';
+import { median } from './stats';
 
 const MIB = 1024 * 1024;
 const RUNS = 5;
@@ -92,11 +93,6 @@ function clearSkopeoCache(): void {
 /** Empties the destination's storage so every run writes every byte (and the disk does not fill). */
 function emptyStorage(reg: RegistryService): void {
   rmSync(path.join(reg.storageDir, 'docker'), { recursive: true, force: true });
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
 async function peakRss(args: string[]): Promise<number> {

@@ -67,6 +67,7 @@ import { startNginx, type NginxService } from '../test/harness/nginx';
 import { freePort, tempDir, waitFor } from '../test/harness/proc';
 import { startRedis, type RedisService } from '../test/harness/redis';
 import { startRegistry, type RegistryService } from '../test/harness/registry';
+import { median } from './stats';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const OSV = path.join(ROOT, 'test', 'fixtures', 'osv', 'db');
@@ -270,11 +271,6 @@ function redisCalls(redis: RedisService): Map<string, number> {
   return new Map([...text.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)].map((m) => [m[1], Number(m[2])]));
 }
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 === 1 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
-
 /**
  * Per build and layout, the medians over the rounds (BENCH_ROUNDS), and its throughput against
  * the first build's of the same layout: the median of the paired ratios, round by round.
@@ -424,8 +420,8 @@ async function runPipeline(s: Shared, workers: number, build: string, run: numbe
     console.log(`request → awaiting_approval: p50 ${percentile(latency, 50).toFixed(1)} s (${(percentile(latency, 50) / total).toFixed(2)} of total), p95 ${percentile(latency, 95).toFixed(1)} s (${(percentile(latency, 95) / total).toFixed(2)} of total), first ${latency[0].toFixed(1)} s`);
     console.log(`started → awaiting_approval: p50 ${percentile(inFlight, 50).toFixed(1)} s, p95 ${percentile(inFlight, 95).toFixed(1)} s; at most ${mostOpen} requests between staging and awaiting_approval at once`);
     for (const [name, secs] of used) console.log(`CPU ${name.padEnd(11)} ${secs.toFixed(1)} s total, ${(secs / N * 1000).toFixed(0)} ms/request`);
-    const ceiling = ceilingOf(used);
-    console.log(`CPU of every process ${(ceiling.cpuPerReq * 1000).toFixed(0)} ms/request: on ${CORES} cores at most ${ceiling.reqPerMin.toFixed(0)} requests/min; this run reached ${((N / total * 60) / ceiling.reqPerMin * 100).toFixed(0)}% of it`);
+    const { cpuPerReq: everyProcess, reqPerMin: ceiling } = ceilingOf(used);
+    console.log(`CPU of every process ${(everyProcess * 1000).toFixed(0)} ms/request: on ${CORES} cores at most ${ceiling.toFixed(0)} requests/min; this run reached ${((N / total * 60) / ceiling * 100).toFixed(0)}% of it`);
     threadsAfter.forEach((t, w) => console.log(`  worker-${w} by thread: ${[...t].map(([k, v]) => [k, v - (threadsBefore[w].get(k) ?? 0)] as const)
       .filter(([, v]) => v >= 0.05).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${(v / N * 1000).toFixed(0)} ms/request`).join(', ')}`));
     const hits = reads.reduce((n, r) => n + r.hit, 0);
@@ -439,7 +435,7 @@ async function runPipeline(s: Shared, workers: number, build: string, run: numbe
     const all = calls.reduce((n, [, v]) => n + v, 0);
     console.log(`Redis commands: ${(all / N).toFixed(1)}/request, ${((all - listed) / N).toFixed(1)} without the bench's polling (~${(listed / N).toFixed(1)} HGET of listed records) (${calls.filter(([, v]) => v / N >= 0.5).map(([k, v]) => `${k} ${(v / N).toFixed(1)}`).join(', ')})`);
     return {
-      build, workers, reqPerMin: N / total * 60, cpuPerReq: (used.get('portcullis') ?? 0) / N, ceiling: ceilingOf(used).reqPerMin,
+      build, workers, reqPerMin: N / total * 60, cpuPerReq: (used.get('portcullis') ?? 0) / N, ceiling,
       groups: new Map([...used].filter(([k]) => !k.startsWith(' ')).map(([k, v]) => [k, v / N])), p50Share: percentile(latency, 50) / total, redisPerReq: (all - listed) / N,
     };
   } finally {

@@ -32,6 +32,7 @@ import { storedZip } from '../test/harness/zip';
 import { startRegistry } from '../test/harness/registry';
 import { realworld } from '../test/harness/realworld';
 import { BuiltinScanner } from '../src/scanners';
+import { median } from './stats';
 
 const MiB = 1024 * 1024;
 const LAYERS = Number(process.env.BENCH_LAYERS ?? 8);
@@ -173,10 +174,6 @@ interface Sample {
   cpu: number;
 }
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 const fmt = (samples: Sample[]): string =>
   `wall median ${median(samples.map((x) => x.wall)).toFixed(0)} ms (best ${Math.min(...samples.map((x) => x.wall)).toFixed(0)}), CPU median ${median(samples.map((x) => x.cpu)).toFixed(0)} ms`;
 
