@@ -6,17 +6,21 @@
  * Each server runs in a child process of its own, so that the load generator does not share its
  * event loop. Goal: p99 < 5 ms and ≥ 0.7× the bare server's throughput.
  *
- * A third server, the bare one plus `JSON.parse` of each body (answering the review's uid), shows
- * what reading the review costs before any decision: no webhook can answer a review it has not
- * parsed, so the webhook's ratio to it is the share of the cost that is Portcullis's own
- * (BENCH_PARSE=0 leaves it out).
+ * The webhook serves HTTP/1.1 itself on node's TLS (src/admission/http1.ts), not through node's
+ * `https`. Two more servers, in the same rounds, say where the figures come from:
+ * - the bare one plus `JSON.parse` of each body (answering the review's uid): what reading the
+ *   review costs before any decision; no webhook can answer a review it has not parsed
+ *   (BENCH_PARSE=0 leaves it out);
+ * - a constant answer through the webhook's HTTP layer: what that layer saves against node's
+ *   `https`, and, the webhook's ratio to it, what the review's parse and decision cost on it
+ *   (BENCH_HTTP1=0 leaves it out).
  *
  * Run: `npm run bench:admission` (builds first). Env: BENCH_APPROVED (10000), BENCH_SECONDS (10,
  * per server), BENCH_CONNECTIONS (16), BENCH_ROUNDS (5: the servers take turns, SECONDS/ROUNDS each),
  * BENCH_CPU_PROF (a directory: each server writes its V8 CPU profile there, `<kind>.cpuprofile`),
  * BENCH_NODE_ARGS_WEBHOOK / BENCH_NODE_ARGS_BARE (node options of that server only, for tuning experiments).
  * BENCH_VERBOSE (set: each round's reviews/s and CPU per review, to see JIT warm-up and other load round by round),
- * BENCH_PARSE (1; 0: no bare-plus-JSON.parse server).
+ * BENCH_PARSE (1; 0: no bare-plus-JSON.parse server), BENCH_HTTP1 (1; 0: no constant answer through the webhook's HTTP layer).
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -25,7 +29,7 @@ import { createServer, type Server as HttpsServer } from 'node:https';
 import autocannon from 'autocannon';
 import Redis from 'ioredis';
 import { Registry } from 'prom-client';
-import { RedisAdmissionLedger, startAdmission, type ApprovedEntry } from '../src/admission';
+import { RedisAdmissionLedger, serveHttp1, startAdmission, type ApprovedEntry } from '../src/admission';
 import { createLogger } from '../src/lib/logger';
 import { makeCert } from '../test/harness/certs';
 import { startRedis } from '../test/harness/redis';
@@ -36,6 +40,7 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const PARSE = process.env.BENCH_PARSE !== '0';
+const HTTP1 = process.env.BENCH_HTTP1 !== '0';
 
 const digest = (i: number): string => `sha256:${i.toString(16).padStart(64, '0')}`;
 const entry = (i: number): ApprovedEntry => ({
@@ -80,6 +85,10 @@ async function serve(kind: string, certFile: string, keyFile: string, redisUrl: 
       });
     });
     port = await listen(server);
+  } else if (kind === 'http1') {
+    // The constant answer of the bare server, through the webhook's own HTTP layer.
+    const constant = JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid: 'x', allowed: true } });
+    port = (await serveHttp1({ host: '127.0.0.1', port: 0, ...tls, handle: () => ({ status: 200, json: constant }) })).port;
   } else {
     const approvals = Array.from({ length: APPROVED }, (_, i) => entry(i));
     const h = await startAdmission({
@@ -187,6 +196,8 @@ async function main(): Promise<void> {
     servers.push(bare);
     const parse = PARSE ? await startServer('parse', cert, redis.url) : null;
     if (parse) servers.push(parse);
+    const http1 = HTTP1 ? await startServer('http1', cert, redis.url) : null;
+    if (http1) servers.push(http1);
     const hook = await startServer('webhook', cert, redis.url);
     servers.push(hook);
     // Check the answer is really an admission (not a fast error) before timing it.
@@ -200,12 +211,14 @@ async function main(): Promise<void> {
     }
     const [fb, fh] = [figures.get(bare)!, figures.get(hook)!];
     const fp = parse ? figures.get(parse)! : null;
+    const f1 = http1 ? figures.get(http1)! : null;
     const perReview = (f: Figures) => (f.cpu * 1e6) / f.requests;
     const rate = (f: Figures) => f.requests / f.seconds;
     const line = (f: Figures) => `${rate(f).toFixed(0)} reviews/s, p50 ${median(f.p50)} ms, p99 ${Math.max(...f.p99)} ms (worst round), CPU ${f.cpu.toFixed(1)} s = ${perReview(f).toFixed(0)} µs/review`;
     console.log(`${APPROVED} approved digests, ${CONNECTIONS} connections, ${SECONDS} s each in ${ROUNDS} alternating rounds, Pods of 3 images each`);
     console.log(`bare HTTPS, constant answer: ${line(fb)}`);
     if (fp) console.log(`bare + JSON.parse of review: ${line(fp)}`);
+    if (f1) console.log(`constant, webhook's HTTP:    ${line(f1)}`);
     console.log(`/admission/validate:         ${line(fh)}`);
     console.log(`throughput ratio webhook/bare: ${(rate(fh) / rate(fb)).toFixed(2)} (goal >= 0.7); p99 ${Math.max(...fh.p99)} ms (goal < 5 ms)`);
     // On a machine shared with other work the throughput of a round depends on what else ran; the
@@ -215,7 +228,13 @@ async function main(): Promise<void> {
       // Where the webhook's extra CPU goes: reading the review (any webhook's cost) and the rest (Portcullis's own).
       const [b, p, h] = [perReview(fb), perReview(fp), perReview(fh)];
       console.log(`throughput ratio bare+parse/bare: ${(rate(fp) / rate(fb)).toFixed(2)}; webhook/(bare+parse): ${(rate(fh) / rate(fp)).toFixed(2)}`);
-      console.log(`CPU per review over bare: JSON.parse ${(p - b).toFixed(1)} µs, the rest of the webhook ${(h - p).toFixed(1)} µs`);
+      console.log(`CPU per review over bare: JSON.parse ${(p - b).toFixed(1)} µs, the rest of the webhook ${(h - p).toFixed(1)} µs (its decision and recording, less what its HTTP layer saves)`);
+    }
+    if (f1) {
+      // The webhook's HTTP layer against node's https, and the review's own cost on that layer.
+      const [b, c, h] = [perReview(fb), perReview(f1), perReview(fh)];
+      console.log(`throughput ratio webhook-HTTP constant/bare: ${(rate(f1) / rate(fb)).toFixed(2)}; webhook/(webhook-HTTP constant): ${(rate(fh) / rate(f1)).toFixed(2)}`);
+      console.log(`CPU per review: the webhook's HTTP layer saves ${(b - c).toFixed(1)} µs of node's https; the review's parse, decision and recording cost ${(h - c).toFixed(1)} µs`);
     }
   } finally {
     try {

@@ -24,6 +24,7 @@ export { RedisExceptionStore, type ExceptionStore } from './exception-store';
 export type { AdmissionException } from './exceptions';
 export { RedisAdmissionLedger, type WorkloadReader, type WorkloadSeen } from './ledger-store';
 export { AdmissionRecorder, type AdmissionRecord, type RecordSink } from './recorder';
+export { serveHttp1, type Http1Answer, type Http1Limits, type Http1Request, type Http1Server } from './http1';
 
 export interface AdmissionSettings {
   host: string;
@@ -67,7 +68,7 @@ export async function startAdmission(o: {
   const recorder = o.ledger ? new AdmissionRecorder(o.ledger, { ...LEDGER_DEFAULTS, ...o.settings.ledger, now }, (outcome, n) => metrics?.record(outcome, n), log) : null;
   recorder?.start();
   let current: AdmissionState | null = null;
-  const { server, port } = await startWebhookServer({
+  const { port, close } = await startWebhookServer({
     host: o.settings.host, port: o.settings.port, cert: o.tls.cert, key: o.tls.key, logger: log,
     state: () => {
       if (sync.failClosed()) return { set: sync.set, exceptions: sync.exceptions, clock: now, namespaces, staleSince: new Date(sync.staleSince() ?? 0).toISOString() };
@@ -100,7 +101,7 @@ export async function startAdmission(o: {
     stop: async () => {
       sync.stop();
       await recorder?.stop();
-      await new Promise<void>((resolve) => { server.close(() => resolve()); server.closeAllConnections(); });
+      await close();
     },
   };
 }

@@ -1,16 +1,16 @@
 /**
  * The webhook's HTTPS server: `POST /admission/mutate` and `POST /admission/validate` take an
- * AdmissionReview v1 and answer one with the same `uid`; `/healthz` and `/readyz`. Plain node
- * https rather than express: a review is one small JSON body, and every microsecond here is
- * spent by the API server on every Pod. A malformed review answers 400 with a code; a review is
- * never answered from the network, only from the replica's memory.
+ * AdmissionReview v1 and answer one with the same `uid`; `/healthz` and `/readyz`. Served by the
+ * webhook's own strict HTTP/1.1 layer on node's TLS (./http1.ts says why and what it refuses): a
+ * review is one small JSON body, and every microsecond here is spent by the API server on every
+ * Pod. A malformed review answers 400 with a code; a review is never answered from the network,
+ * only from the replica's memory.
  */
-import { createServer, type Server } from 'node:https';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { once } from 'node:events';
+import type { Server } from 'node:tls';
 import { AppError, isAppError } from '../lib/errors';
 import type { Logger } from '../lib/logger';
 import { mutate, validate, type AdmissionState, type Decision } from './decide';
+import { serveHttp1, type Http1Answer, type Http1Request, type Http1Limits } from './http1';
 import { admissionResponseJson, MalformedReview, parseAdmissionReview, type AdmissionRequest } from './review';
 
 /** Kubernetes caps objects at about 1.5 MiB in etcd; a review holds two of them. */
@@ -27,23 +27,11 @@ export interface WebhookServerOptions {
   /** Told of every decision (the admission ledger, metrics). */
   onDecision?: (review: AdmissionRequest, endpoint: 'mutate' | 'validate', decision: Decision) => void;
   logger: Logger;
+  /** The HTTP layer's limits (tests shorten its timeouts). */
+  limits?: Partial<Http1Limits>;
 }
 
-function send(res: ServerResponse, status: number, body: unknown): void {
-  sendJson(res, status, JSON.stringify(body));
-}
-
-function sendJson(res: ServerResponse, status: number, json: string): void {
-  // A flat header array: node writes it as given, with no object to walk and no name to look up.
-  res.writeHead(status, ['content-type', 'application/json', 'content-length', String(Buffer.byteLength(json))]).end(json);
-}
-
-/** The declared length of a body when it is a plain decimal within `MAX_BODY`, else -1 (the body is collected as it comes). */
-function declaredLength(value: string | undefined): number {
-  if (value === undefined || value.length === 0 || value.length > 8) return -1;
-  const n = Number(value);
-  return Number.isInteger(n) && n > 0 && n <= MAX_BODY ? n : -1;
-}
+const answerOf = (status: number, body: unknown): Http1Answer => ({ status, json: JSON.stringify(body) });
 
 function parseReview(body: Buffer): AdmissionRequest {
   let json: unknown;
@@ -65,81 +53,40 @@ function parseReview(body: Buffer): AdmissionRequest {
  * framework and one JSON.parse per review: the work per review is the API server's latency on
  * every Pod the cluster makes (bench:admission holds it against a bare HTTPS server).
  */
-export async function startWebhookServer(o: WebhookServerOptions): Promise<{ server: Server; port: number }> {
-  const fail = (res: ServerResponse, err: unknown): void => {
+export async function startWebhookServer(o: WebhookServerOptions): Promise<{ server: Server; port: number; close: () => Promise<void> }> {
+  const fail = (err: unknown): Http1Answer => {
     const e = isAppError(err) ? err : new AppError('INTERNAL', 'internal error', { cause: err });
     if (e.status >= 500) o.logger.error({ error: err }, 'admission review failed');
-    if (!res.headersSent && !res.destroyed) send(res, e.status, { error: { code: e.code, message: e.status >= 500 ? 'internal error' : e.message } });
+    return answerOf(e.status, { error: { code: e.code, message: e.status >= 500 ? 'internal error' : e.message } });
   };
-  const answer = (endpoint: 'mutate' | 'validate', body: Buffer, res: ServerResponse): void => {
+  const answer = (endpoint: 'mutate' | 'validate', body: Buffer): Http1Answer => {
     try {
       const review = parseReview(body);
       const decision = (endpoint === 'mutate' ? mutate : validate)(review, o.state());
       o.onDecision?.(review, endpoint, decision);
-      sendJson(res, 200, admissionResponseJson(review.uid, decision));
+      return { status: 200, json: admissionResponseJson(review.uid, decision) };
     } catch (err) {
-      fail(res, err);
+      return fail(err);
     }
   };
-  const server = createServer({ cert: o.cert, key: o.key, minVersion: 'TLSv1.2' }, (req: IncomingMessage, res: ServerResponse) => {
-    const url = req.url ?? '';
-    const q = url.indexOf('?');
-    const path = q === -1 ? url : url.slice(0, q);
+  const handle = (req: Http1Request): Http1Answer => {
+    const { method, path } = req;
     const endpoint = path === '/admission/validate' ? 'validate' : path === '/admission/mutate' ? 'mutate' : null;
-    if (endpoint === null || req.method !== 'POST') {
-      if (req.method === 'GET' && path === '/healthz') return send(res, 200, { status: 'ok' });
-      if (req.method === 'GET' && path === '/readyz') {
+    if (endpoint === null || method !== 'POST') {
+      // HEAD is answered as GET is, without the body (the HTTP layer leaves it out).
+      const get = method === 'GET' || method === 'HEAD';
+      if (get && path === '/healthz') return answerOf(200, { status: 'ok' });
+      if (get && path === '/readyz') {
         const r = o.readiness();
-        return send(res, r.ready ? 200 : 503, r.body);
+        return answerOf(r.ready ? 200 : 503, r.body);
       }
-      return send(res, 404, { error: { code: 'NOT_FOUND', message: `no route ${req.method ?? ''} ${path}` } });
+      return answerOf(404, { error: { code: 'NOT_FOUND', message: `no route ${method} ${path}` } });
     }
-    if (!(req.headers['content-type'] ?? '').startsWith('application/json')) {
-      return send(res, 415, { error: { code: 'UNSUPPORTED_MEDIA_TYPE', message: 'an AdmissionReview is application/json' } });
+    if (!(req.contentType ?? '').startsWith('application/json')) {
+      return answerOf(415, { error: { code: 'UNSUPPORTED_MEDIA_TYPE', message: 'an AdmissionReview is application/json' } });
     }
-    // Pre-sized by content-length: one Buffer, each chunk copied in once; a review that arrives in
-    // one TLS record (most) is used as it came, with no copy at all.
-    const declared = declaredLength(req.headers['content-length']);
-    let first: Buffer | null = null;
-    let body: Buffer | null = null;
-    let chunks: Buffer[] | null = null;
-    let n = 0;
-    req.on('data', (c: Buffer) => {
-      if (n < 0) return;
-      const at = n;
-      n += c.length;
-      if (n > MAX_BODY) {
-        n = -1;
-        // Answered, then the connection closed: the rest of the body is never read.
-        res.setHeader('connection', 'close');
-        fail(res, new AppError('BODY_TOO_LARGE', `an AdmissionReview is at most ${MAX_BODY} bytes`));
-        res.once('finish', () => req.destroy());
-        return;
-      }
-      if (at === 0) {
-        first = c;
-      } else if (chunks === null && declared >= n) {
-        if (body === null) {
-          body = Buffer.allocUnsafe(declared);
-          first!.copy(body, 0);
-        }
-        c.copy(body, at);
-      } else {
-        // No usable content-length (chunked, or more than it said): collected and joined at the end.
-        chunks ??= [body !== null ? body.subarray(0, at) : first!];
-        chunks.push(c);
-      }
-    });
-    // No 'error' listener: a request aborted mid-body never ends and has no one to answer, and
-    // node emits a request's error only to listeners (IncomingMessage#_destroy).
-    req.on('end', () => {
-      if (n < 0) return;
-      const whole = chunks !== null ? Buffer.concat(chunks) : body !== null ? body.subarray(0, n) : (first ?? Buffer.alloc(0));
-      answer(endpoint, whole, res);
-    });
-  });
-  server.listen(o.port, o.host);
-  await once(server, 'listening');
-  const addr = server.address();
-  return { server, port: typeof addr === 'object' && addr ? addr.port : o.port };
+    return answer(endpoint, req.body);
+  };
+  const s = await serveHttp1({ host: o.host, port: o.port, cert: o.cert, key: o.key, handle, limits: { maxBodyBytes: MAX_BODY, ...o.limits } });
+  return { server: s.server, port: s.port, close: s.close };
 }

@@ -15,6 +15,12 @@ export const ERROR_STATUS = {
   BODY_TOO_LARGE: 413,
   CODE_SCAN_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
+  // HTTP/1.1 framing the admission webhook refuses (src/admission/http1.ts); the connection closes after
+  HEADERS_TOO_LARGE: 431,
+  REQUEST_TIMEOUT: 408,
+  EXPECTATION_FAILED: 417,
+  TRANSFER_CODING_UNSUPPORTED: 501,
+  HTTP_VERSION_UNSUPPORTED: 505,
   /** A break-glass exception's `expires` is not in the future. */
   EXPIRES_IN_PAST: 400,
   /** A break-glass exception's `expires` is more than 24 h ahead. */

@@ -1,5 +1,5 @@
 /**
- * Real Go executables for the scanner's tests, built with Debian's golang-go (installed by
+ * Real Go executables for the tests (the scanner's Go binaries, the admission webhook's Go client), built with Debian's golang-go (installed by
  * scripts/debian-packages.sh): offline (GOPROXY=off), the dependency vendored so the build
  * records it in the binary's build info exactly as a module download would
  * (`dep golang.org/x/text v0.3.7`). The vendored package is a stub: only the build info
@@ -22,6 +22,17 @@ export function buildGoProgram(dep = { path: 'golang.org/x/text', version: 'v0.3
   w('vendor/modules.txt', `# ${dep.path} ${dep.version}\n## explicit\n${dep.path}/${dep.pkg}\n`);
   const env = { ...process.env, GOFLAGS: '-mod=vendor', GOPROXY: 'off', GOTOOLCHAIN: 'local', CGO_ENABLED: '0', GOCACHE: path.join(os.tmpdir(), 'pcs-gocache'), HOME: dir };
   execFileSync('go', ['build', '-o', 'app', '.'], { cwd: dir, env, stdio: ['ignore', 'ignore', 'pipe'] });
+  return path.join(dir, 'app');
+}
+
+/**
+ * Builds the Go program in `source` (a folder with its go.mod and no dependencies beyond the
+ * standard library) offline; the executable's path.
+ */
+export function buildGoSource(source: string): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'pcs-gobuild-'));
+  const env = { ...process.env, GOPROXY: 'off', GOTOOLCHAIN: 'local', CGO_ENABLED: '0', GOCACHE: path.join(os.tmpdir(), 'pcs-gocache'), HOME: dir };
+  execFileSync('go', ['build', '-o', path.join(dir, 'app'), '.'], { cwd: source, env, stdio: ['ignore', 'ignore', 'pipe'] });
   return path.join(dir, 'app');
 }
 

@@ -1,0 +1,451 @@
+/**
+ * The admission webhook's HTTP/1.1 layer: a strict, minimal server on node's TLS server, for the
+ * one kind of client the webhook has (the Kubernetes API server, plus the kubelet's probes). The
+ * API server sends every review as one `POST` with a `Content-Length` on a kept-alive connection
+ * (client-go sends a byte body), and waits for the answer on every Pod the cluster makes: under
+ * load that wait is what times admission webhooks out (kyverno/kyverno #3390, #5714). node's
+ * `http` server spent more CPU per review than the whole review's work in Portcullis (request and
+ * response objects, streams, header objects nobody reads; bench:admission: a constant answer
+ * cost 20 µs of CPU through node's `https` against 14 µs through this), so the webhook speaks
+ * HTTP/1.1 itself, narrowly and strictly, as RFC 9112 lets a server:
+ *
+ * - The request line must be `METHOD /origin-form HTTP/1.1` (or `HTTP/1.0`); any other version
+ *   answers 505. HTTP/1.1 needs exactly one `Host`. Header names are tokens, values hold no
+ *   control character, obsolete line folding is refused: 400 `INVALID_REQUEST`.
+ * - The body is delimited by one decimal `Content-Length`, or by `Transfer-Encoding: chunked`
+ *   (decoded strictly: hex sizes, CRLFs, trailers within the header limit); both at once, a
+ *   repeated `Content-Length` or any other transfer coding is refused (400, 501), so that no two
+ *   readers of the same bytes can ever see two different requests. A request with neither has no
+ *   body.
+ * - Limits: the head at most 16 KiB (431 `HEADERS_TOO_LARGE`), a body at most 4 MiB (413
+ *   `BODY_TOO_LARGE`, answered before the body is read), a request whole within 30 s of its
+ *   first byte (408 `REQUEST_TIMEOUT`: a client trickling bytes cannot hold a connection), a
+ *   TLS handshake within 10 s, an idle kept-alive connection 120 s, at most 4096 connections.
+ *   The idle limit is longer than the API server's own (Go's `IdleConnTimeout`, 90 s), so that
+ *   the client, not the webhook, closes an idle connection: a close racing a new review would
+ *   fail that review, and a `POST` is not retried.
+ * - `Expect: 100-continue` gets its interim 100; any other expectation 417.
+ * - Pipelined requests are answered in order; a client that does not read its answers is not
+ *   read from either (the socket pauses until they drain).
+ * - Every refusal is a JSON error with a code, then the connection is closed: after a framing
+ *   error nothing more on the connection can be trusted. A refusal never reaches the handler, and
+ *   a review that is not answered is denied by the API server (`failurePolicy: Fail`).
+ *
+ * The handler is synchronous: it gets the method, path (without the query: the API server adds
+ * `?timeout=5s`), content type and body, and returns the status and JSON of the answer.
+ */
+import { STATUS_CODES } from 'node:http';
+import { createServer, type Server, type TLSSocket } from 'node:tls';
+import { AppError, type ErrorCode } from '../lib/errors';
+
+export interface Http1Request {
+  method: string;
+  /** The request target's path, without its query. */
+  path: string;
+  /** The `Content-Type` header, if any. */
+  contentType: string | undefined;
+  body: Buffer;
+}
+
+export interface Http1Answer {
+  status: number;
+  json: string;
+}
+
+export interface Http1Limits {
+  /** The request line and headers (also a chunked body's trailers). @defaultValue 16384 */
+  maxHeaderBytes: number;
+  /** @defaultValue 4194304 */
+  maxBodyBytes: number;
+  /** From a request's first byte to its last. @defaultValue 30000 */
+  requestTimeoutMs: number;
+  /** A kept-alive connection with no request on it. @defaultValue 120000 */
+  idleTimeoutMs: number;
+  /** @defaultValue 10000 */
+  handshakeTimeoutMs: number;
+  /** @defaultValue 4096 */
+  maxConnections: number;
+}
+
+export const HTTP1_DEFAULTS: Http1Limits = {
+  maxHeaderBytes: 16 * 1024, maxBodyBytes: 4 * 1024 * 1024, requestTimeoutMs: 30_000, idleTimeoutMs: 120_000, handshakeTimeoutMs: 10_000, maxConnections: 4096,
+};
+
+export interface Http1Server {
+  server: Server;
+  port: number;
+  /** Stops listening and closes every connection. */
+  close(): Promise<void>;
+}
+
+const CRLF = Buffer.from('\r\n');
+const HEAD_END = Buffer.from('\r\n\r\n');
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** Control characters other than horizontal tab (RFC 9110 §5.5: not in a field value). */
+const CONTROL = /[\x00-\x08\x0a-\x1f\x7f]/;
+const TARGET = /^\/[\x21-\x7e]*$/;
+const OWS = /^[ \t]+|[ \t]+$/g;
+const HEX = /^[0-9a-fA-F]{1,8}$/;
+const CONTINUE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n');
+/** How long a connection answered with `connection: close` may linger for the client to read the answer. */
+const CLOSE_GRACE_MS = 2000;
+
+/** A request that cannot be answered as asked: answered with this error, then the connection closes. */
+class Refusal extends AppError {}
+
+const refuse = (code: ErrorCode, message: string): Refusal => new Refusal(code, message);
+
+let dateSecond = -1;
+let dateText = '';
+/** RFC 9110 §6.6.1: a server with a clock sends `Date`; written once a second, as node does. */
+function httpDate(): string {
+  const second = Math.floor(Date.now() / 1000);
+  if (second !== dateSecond) {
+    dateSecond = second;
+    dateText = new Date(second * 1000).toUTCString();
+  }
+  return dateText;
+}
+
+/** A request whose head has been read: how its body is delimited and how far it has come. */
+interface Pending {
+  method: string;
+  path: string;
+  contentType: string | undefined;
+  close: boolean;
+  /** Content-Length, or -1 for chunked. */
+  length: number;
+  /** The body (when it did not come in one piece), filled up to `filled`. */
+  body: Buffer | null;
+  filled: number;
+  /** Chunked: what is left of the current chunk, what comes next, and the framing read so far. */
+  chunkLeft: number;
+  phase: 'size' | 'data' | 'data-end' | 'trailer';
+  framing: number;
+}
+
+interface Head {
+  method: string;
+  path: string;
+  contentType: string | undefined;
+  close: boolean;
+  length: number;
+  expectContinue: boolean;
+}
+
+/** Parses a request head (without its final CRLF CRLF); throws a Refusal. */
+function parseHead(text: string, maxBody: number): Head {
+  const lines = text.split('\r\n');
+  const parts = lines[0].split(' ');
+  if (parts.length !== 3 || !TOKEN.test(parts[0])) throw refuse('INVALID_REQUEST', 'malformed request line');
+  const [method, target, version] = parts;
+  if (version !== 'HTTP/1.1' && version !== 'HTTP/1.0') {
+    if (/^HTTP\/\d\.\d$/.test(version)) throw refuse('HTTP_VERSION_UNSUPPORTED', `${version} is not served here; use HTTP/1.1`);
+    throw refuse('INVALID_REQUEST', 'malformed request line');
+  }
+  if (!TARGET.test(target)) throw refuse('INVALID_REQUEST', 'the request target must be a path');
+  const q = target.indexOf('?');
+  const path = q === -1 ? target : target.slice(0, q);
+  let contentLength: string | undefined;
+  let transferEncoding: string | undefined;
+  let contentType: string | undefined;
+  let connection = '';
+  let expect: string | undefined;
+  let hosts = 0;
+  for (let i = 1; i < lines.length; i += 1) {
+    const line = lines[i];
+    const colon = line.indexOf(':');
+    // No name (a folded continuation line starts with whitespace), or whitespace before the colon.
+    if (colon <= 0 || !TOKEN.test(line.slice(0, colon))) throw refuse('INVALID_REQUEST', `malformed header line ${i}`);
+    // Optional whitespace is spaces and tabs only (RFC 9110 §5.6.3), not whatever String#trim removes.
+    const value = line.slice(colon + 1).replace(OWS, '');
+    if (CONTROL.test(value)) throw refuse('INVALID_REQUEST', `control character in header ${line.slice(0, colon)}`);
+    switch (line.slice(0, colon).toLowerCase()) {
+      case 'content-length':
+        if (contentLength !== undefined) throw refuse('INVALID_REQUEST', 'more than one Content-Length');
+        if (!/^\d+$/.test(value)) throw refuse('INVALID_REQUEST', 'Content-Length is not a decimal number');
+        contentLength = value;
+        break;
+      case 'transfer-encoding':
+        if (transferEncoding !== undefined) throw refuse('INVALID_REQUEST', 'more than one Transfer-Encoding');
+        transferEncoding = value.toLowerCase();
+        break;
+      case 'content-type':
+        contentType ??= value;
+        break;
+      case 'connection':
+        connection += `,${value.toLowerCase()}`;
+        break;
+      case 'expect':
+        expect = value.toLowerCase();
+        break;
+      case 'host':
+        hosts += 1;
+        break;
+      default:
+    }
+  }
+  if (version === 'HTTP/1.1' && hosts !== 1) throw refuse('INVALID_REQUEST', 'an HTTP/1.1 request needs exactly one Host');
+  const tokens = connection.split(',').map((t) => t.trim());
+  const close = tokens.includes('close') || (version === 'HTTP/1.0' && !tokens.includes('keep-alive'));
+  if (expect !== undefined && expect !== '100-continue') throw refuse('EXPECTATION_FAILED', `cannot meet the expectation ${expect}`);
+  let length = 0;
+  if (transferEncoding !== undefined) {
+    if (contentLength !== undefined) throw refuse('INVALID_REQUEST', 'both Transfer-Encoding and Content-Length');
+    if (version !== 'HTTP/1.1') throw refuse('INVALID_REQUEST', 'Transfer-Encoding in an HTTP/1.0 request');
+    if (transferEncoding !== 'chunked') throw refuse('TRANSFER_CODING_UNSUPPORTED', `transfer coding ${transferEncoding} is not supported; send chunked or a Content-Length`);
+    length = -1;
+  } else if (contentLength !== undefined) {
+    length = contentLength.length > 10 ? Infinity : Number(contentLength);
+    if (length > maxBody) throw refuse('BODY_TOO_LARGE', `a body is at most ${maxBody} bytes`);
+  }
+  return { method, path, contentType, close, length, expectContinue: expect === '100-continue' };
+}
+
+/** One connection: bytes in, requests parsed in order, each answered before the next is read. */
+class Connection {
+  /** Bytes received and not yet parsed (a head, chunk framing, the next pipelined request). */
+  private buf: Buffer | null = null;
+  /** Where the search for the end of a head resumes in `buf`. */
+  private scanned = 0;
+  private req: Pending | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private closing = false;
+  private paused = false;
+
+  constructor(private readonly sock: TLSSocket, private readonly limits: Http1Limits, private readonly handle: (r: Http1Request) => Http1Answer) {
+    sock.on('data', (c: Buffer) => this.onData(c));
+    sock.on('drain', () => this.onDrain());
+    // A reset or a broken pipe: nothing to answer, nothing to keep.
+    sock.on('error', () => sock.destroy());
+    sock.on('close', () => this.clearTimer());
+    sock.setTimeout(limits.idleTimeoutMs, () => sock.destroy());
+  }
+
+  private onData(c: Buffer): void {
+    if (this.closing) return;
+    this.buf = this.buf === null ? c : Buffer.concat([this.buf, c]);
+    this.pump();
+  }
+
+  private onDrain(): void {
+    if (!this.paused || this.closing) return;
+    this.paused = false;
+    this.sock.resume();
+    this.pump();
+  }
+
+  private pump(): void {
+    try {
+      while (this.buf !== null && !this.paused && !this.closing) {
+        if (this.req === null) {
+          if (!this.readHead()) break;
+        } else if (!(this.req.length >= 0 ? this.readLength(this.req) : this.readChunked(this.req))) {
+          break;
+        }
+      }
+    } catch (err) {
+      // A refusal says why; anything else is this layer's own fault, answered without detail.
+      const e = err instanceof Refusal ? err : new AppError('INTERNAL', 'internal error');
+      this.answer({ status: e.status, json: JSON.stringify({ error: { code: e.code, message: e.message } }) }, true, false);
+      return;
+    }
+    // A request begun and not whole yet must be whole within the request timeout.
+    if (!this.closing && (this.req !== null || this.buf !== null)) {
+      this.timer ??= setTimeout(() => this.timeout(), this.limits.requestTimeoutMs).unref();
+    } else {
+      this.clearTimer();
+    }
+  }
+
+  /** Reads a request's head from `buf`; false when it has not all come yet. */
+  private readHead(): boolean {
+    const buf = this.buf!;
+    // RFC 9112 §2.2: empty lines before a request line are ignored.
+    let start = 0;
+    while (buf.length >= start + 2 && buf[start] === 13 && buf[start + 1] === 10) start += 2;
+    if (start > 0) {
+      this.buf = start === buf.length ? null : buf.subarray(start);
+      this.scanned = 0;
+      return this.buf !== null;
+    }
+    const end = buf.indexOf(HEAD_END, Math.max(0, this.scanned - 3));
+    if (end === -1 || end > this.limits.maxHeaderBytes) {
+      if (end !== -1 || buf.length > this.limits.maxHeaderBytes) throw refuse('HEADERS_TOO_LARGE', `a request head is at most ${this.limits.maxHeaderBytes} bytes`);
+      this.scanned = buf.length;
+      return false;
+    }
+    const head = parseHead(buf.toString('latin1', 0, end), this.limits.maxBodyBytes);
+    this.buf = end + 4 === buf.length ? null : buf.subarray(end + 4);
+    this.scanned = 0;
+    this.req = {
+      method: head.method, path: head.path, contentType: head.contentType, close: head.close, length: head.length,
+      body: null, filled: 0, chunkLeft: 0, phase: 'size', framing: 0,
+    };
+    if (head.length === 0) return this.complete(Buffer.alloc(0));
+    const whole = head.length > 0 && this.buf !== null && this.buf.length >= head.length;
+    if (head.expectContinue && !whole) this.sock.write(CONTINUE);
+    return true;
+  }
+
+  /** A Content-Length body: used as it came when it is in one piece, else copied into one buffer. */
+  private readLength(r: Pending): boolean {
+    const buf = this.buf!;
+    const need = r.length - r.filled;
+    if (r.body === null && buf.length >= need) {
+      this.buf = buf.length === need ? null : buf.subarray(need);
+      return this.complete(buf.subarray(0, need));
+    }
+    r.body ??= Buffer.allocUnsafe(r.length);
+    const n = Math.min(need, buf.length);
+    buf.copy(r.body, r.filled, 0, n);
+    r.filled += n;
+    this.buf = n === buf.length ? null : buf.subarray(n);
+    return r.filled === r.length ? this.complete(r.body) : false;
+  }
+
+  /** A line of chunk framing (size, end of chunk or trailer) from `buf`, without its CRLF; null until it is whole. */
+  private line(r: Pending): string | null {
+    const buf = this.buf!;
+    const end = buf.indexOf(CRLF);
+    if (r.framing + (end === -1 ? buf.length : end + 2) > this.limits.maxHeaderBytes * 4) {
+      throw refuse('INVALID_REQUEST', `a chunked body's framing and trailers are at most ${this.limits.maxHeaderBytes * 4} bytes (too many chunks)`);
+    }
+    if (end === -1) return null;
+    r.framing += end + 2;
+    const text = buf.toString('latin1', 0, end);
+    this.buf = end + 2 === buf.length ? null : buf.subarray(end + 2);
+    return text;
+  }
+
+  /**
+   * A chunked body (RFC 9112 §7.1), decoded strictly into one buffer that doubles as it fills;
+   * chunk extensions are ignored and trailers dropped. The framing is bounded (four times the
+   * head limit), so that a body sent a byte per chunk is refused rather than parsed for seconds.
+   */
+  private readChunked(r: Pending): boolean {
+    while (this.buf !== null) {
+      if (r.phase === 'size') {
+        const text = this.line(r);
+        if (text === null) return false;
+        const semi = text.indexOf(';');
+        const hex = (semi === -1 ? text : text.slice(0, semi)).replace(OWS, '');
+        if (!HEX.test(hex) || CONTROL.test(text)) throw refuse('INVALID_REQUEST', 'malformed chunk size');
+        const size = parseInt(hex, 16);
+        if (size === 0) {
+          r.phase = 'trailer';
+          continue;
+        }
+        if (r.filled + size > this.limits.maxBodyBytes) throw refuse('BODY_TOO_LARGE', `a body is at most ${this.limits.maxBodyBytes} bytes`);
+        if (r.body === null || r.body.length < r.filled + size) {
+          const grown = Buffer.allocUnsafe(Math.min(this.limits.maxBodyBytes, Math.max(r.filled + size, (r.body?.length ?? 0) * 2)));
+          r.body?.copy(grown, 0, 0, r.filled);
+          r.body = grown;
+        }
+        r.chunkLeft = size;
+        r.phase = 'data';
+      } else if (r.phase === 'data') {
+        const buf = this.buf;
+        const n = Math.min(r.chunkLeft, buf.length);
+        buf.copy(r.body!, r.filled, 0, n);
+        r.filled += n;
+        r.chunkLeft -= n;
+        this.buf = n === buf.length ? null : buf.subarray(n);
+        if (r.chunkLeft === 0) r.phase = 'data-end';
+      } else if (r.phase === 'data-end') {
+        const text = this.line(r);
+        if (text === null) return false;
+        if (text !== '') throw refuse('INVALID_REQUEST', 'a chunk is longer than its size');
+        r.phase = 'size';
+      } else {
+        const text = this.line(r);
+        if (text === null) return false;
+        if (text === '') return this.complete(r.body === null ? Buffer.alloc(0) : r.body.subarray(0, r.filled));
+        const colon = text.indexOf(':');
+        if (colon <= 0 || !TOKEN.test(text.slice(0, colon)) || CONTROL.test(text.slice(colon + 1))) throw refuse('INVALID_REQUEST', 'malformed trailer');
+      }
+    }
+    return false;
+  }
+
+  /** The request is whole: answered; true when the connection goes on to the next. */
+  private complete(body: Buffer): boolean {
+    const r = this.req!;
+    this.req = null;
+    // The next request, if one has begun, gets a whole timeout of its own.
+    this.clearTimer();
+    let a: Http1Answer;
+    try {
+      a = this.handle({ method: r.method, path: r.path, contentType: r.contentType, body });
+    } catch {
+      a = { status: 500, json: '{"error":{"code":"INTERNAL","message":"internal error"}}' };
+    }
+    this.answer(a, r.close, r.method === 'HEAD');
+    return !this.closing;
+  }
+
+  private answer(a: Http1Answer, close: boolean, headOnly: boolean): void {
+    const length = Buffer.byteLength(a.json);
+    const head = `HTTP/1.1 ${a.status} ${STATUS_CODES[a.status] ?? 'Unknown'}\r\ncontent-type: application/json\r\ncontent-length: ${length}\r\ndate: ${httpDate()}\r\n${close ? 'connection: close\r\n' : ''}\r\n`;
+    const flushed = this.sock.write(headOnly ? head : head + a.json);
+    if (close) {
+      this.closing = true;
+      this.buf = null;
+      this.clearTimer();
+      // Sent, then closed: whatever else the client sends is not read. A client that goes on
+      // sending instead of closing its side is cut off after a grace period.
+      this.sock.end();
+      setTimeout(() => this.sock.destroy(), CLOSE_GRACE_MS).unref();
+      return;
+    }
+    if (!flushed) {
+      // A client that does not read its answers is not read from until they drain.
+      this.paused = true;
+      this.sock.pause();
+    }
+  }
+
+  private timeout(): void {
+    this.timer = null;
+    if (this.closing || this.sock.destroyed) return;
+    this.answer({ status: 408, json: JSON.stringify({ error: { code: 'REQUEST_TIMEOUT', message: `a request must arrive whole within ${this.limits.requestTimeoutMs} ms` } }) }, true, false);
+  }
+
+  private clearTimer(): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+  }
+}
+
+/** Listens on `host:port` over TLS and answers each request with `handle`. */
+export async function serveHttp1(o: {
+  host: string; port: number; cert: Buffer; key: Buffer; handle: (r: Http1Request) => Http1Answer; limits?: Partial<Http1Limits>;
+}): Promise<Http1Server> {
+  const limits = { ...HTTP1_DEFAULTS, ...o.limits };
+  const sockets = new Set<TLSSocket>();
+  // No ALPN protocols: the client speaks HTTP/1.1, as it does with node's https server.
+  const server = createServer({ cert: o.cert, key: o.key, minVersion: 'TLSv1.2', handshakeTimeout: limits.handshakeTimeoutMs }, (sock) => {
+    sockets.add(sock);
+    sock.on('close', () => sockets.delete(sock));
+    new Connection(sock, limits, o.handle);
+  });
+  server.maxConnections = limits.maxConnections;
+  // A failed handshake (a plain-HTTP client, a bad certificate, a timeout) only closes that socket.
+  server.on('tlsClientError', (_err, sock) => sock.destroy());
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(o.port, o.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const addr = server.address();
+  return {
+    server,
+    port: typeof addr === 'object' && addr ? addr.port : o.port,
+    close: () => new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      for (const s of sockets) s.destroy();
+    }),
+  };
+}
