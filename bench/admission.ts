@@ -34,6 +34,7 @@ import { createLogger } from '../src/lib/logger';
 import { makeCert } from '../test/harness/certs';
 import { startRedis } from '../test/harness/redis';
 import { podReview } from '../test/unit/admission/reviews';
+import { median } from './stats';
 
 const APPROVED = Number(process.env.BENCH_APPROVED ?? 10_000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
@@ -176,7 +177,6 @@ async function round(s: Server, f: Figures, seconds: number, requests: ReturnTyp
   if (process.env.BENCH_VERBOSE) console.log(`  ${s.kind} round: ${(r.requests.total / r.duration).toFixed(0)} reviews/s, ${(((f.cpu - cpu0) * 1e6) / r.requests.total).toFixed(1)} µs/review`);
 }
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function fetchAllowed(url: string, body: string): Promise<boolean> {
   const r = await fetch(`${url}/admission/validate`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });

@@ -25,6 +25,7 @@ import { sha256Hex } from '../src/lib/identity/tokens-file';
 import { RedisApprovalStore } from '../src/store';
 import { freePort, httpOk, tempDir, waitFor } from '../test/harness/proc';
 import { startRedis } from '../test/harness/redis';
+import { median } from './stats';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const MAIN = path.join(ROOT, 'dist', 'src', 'main.js');
@@ -121,7 +122,6 @@ async function main(): Promise<void> {
       runs.oidc.push(await load(url, person));
       runs.workload.push(await load(url, workload));
     }
-    const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
     const s = median(runs.static);
     const o = median(runs.oidc);
     const w = median(runs.workload);

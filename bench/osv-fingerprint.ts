@@ -18,6 +18,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { median } from './stats';
 
 const FILES = Number(process.env.BENCH_FP_FILES ?? 7000);
 const CALLS = Number(process.env.BENCH_FP_CALLS ?? 100);
@@ -44,7 +45,6 @@ function writeFolder(dir: string): void {
   }
 }
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function main(): Promise<void> {
   const fingerprint = loader();
