@@ -9,9 +9,11 @@
  * cost 20 µs of CPU through node's `https` against 14 µs through this), so the webhook speaks
  * HTTP/1.1 itself, narrowly and strictly, as RFC 9112 lets a server:
  *
- * - The request line must be `METHOD /origin-form HTTP/1.1` (or `HTTP/1.0`); any other version
- *   answers 505. HTTP/1.1 needs exactly one `Host`. Header names are tokens, values hold no
- *   control character, obsolete line folding is refused: 400 `INVALID_REQUEST`.
+ * - The request line must be `METHOD target HTTP/1.1` (or `HTTP/1.0`), the target a path (origin
+ *   form; absolute form is read for its path, `*` only for OPTIONS); any other version answers
+ *   505. HTTP/1.1 needs exactly one `Host`, whose value is an authority. Header names are tokens,
+ *   values hold no control character, obsolete line folding is refused: 400 `INVALID_REQUEST`.
+ *   Every check is a linear scan: no input makes the parse backtrack.
  * - The body is delimited by one decimal `Content-Length`, or by `Transfer-Encoding: chunked`
  *   (decoded strictly: hex sizes, CRLFs, trailers within the header limit); both at once, a
  *   repeated `Content-Length` or any other transfer coding is refused (400, 501), so that no two
@@ -24,17 +26,23 @@
  *   The idle limit is longer than the API server's own (Go's `IdleConnTimeout`, 90 s), so that
  *   the client, not the webhook, closes an idle connection: a close racing a new review would
  *   fail that review, and a `POST` is not retried.
- * - `Expect: 100-continue` gets its interim 100; any other expectation 417.
+ * - `Expect: 100-continue` gets its interim 100 (HTTP/1.1 only); any other expectation 417.
  * - Pipelined requests are answered in order; a client that does not read its answers is not
- *   read from either (the socket pauses until they drain).
+ *   read from either (the socket pauses until they drain), and one that ends its side after
+ *   sending them still gets every answer before the connection closes.
+ * - Memory follows what arrives, not what a client declares: a body's buffer grows as its bytes
+ *   come (up to its declared length), and bytes arriving in tiny records are appended and
+ *   searched once each, never copied or scanned again.
  * - Every refusal is a JSON error with a code, then the connection is closed: after a framing
  *   error nothing more on the connection can be trusted. A refusal never reaches the handler, and
  *   a review that is not answered is denied by the API server (`failurePolicy: Fail`).
  *
  * The handler is synchronous: it gets the method, path (without the query: the API server adds
- * `?timeout=5s`), content type and body, and returns the status and JSON of the answer.
+ * `?timeout=5s`), content type and body, and returns the status and JSON of the answer; what it
+ * throws is answered 500 and told to `onError`.
  */
 import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import { createServer, type Server, type TLSSocket } from 'node:tls';
 import { AppError, type ErrorCode } from '../lib/errors';
 
@@ -83,12 +91,29 @@ const HEAD_END = Buffer.from('\r\n\r\n');
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** Control characters other than horizontal tab (RFC 9110 §5.5: not in a field value). */
 const CONTROL = /[\x00-\x08\x0a-\x1f\x7f]/;
-const TARGET = /^\/[\x21-\x7e]*$/;
-const OWS = /^[ \t]+|[ \t]+$/g;
+const PRINTABLE = /^[\x21-\x7e]+$/;
+const ORIGIN_FORM = /^\/[\x21-\x7e]*$/;
+const ABSOLUTE_FORM = /^https?:\/\/[^/?#]*(\/[\x21-\x7e]*)?$/i;
+/** A `Host` value: an authority (reg-name or IP literal, and a port), possibly empty (RFC 9112 §3.2). */
+const AUTHORITY = /^[A-Za-z0-9\-._~!$&'()*+,;=:[\]%]*$/;
+const DIGITS = /^\d+$/;
 const HEX = /^[0-9a-fA-F]{1,8}$/;
 const CONTINUE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n');
 /** How long a connection answered with `connection: close` may linger for the client to read the answer. */
 const CLOSE_GRACE_MS = 2000;
+
+/**
+ * `s` without the optional whitespace (spaces and tabs, RFC 9110 §5.6.3) at either end: index
+ * loops, not a regular expression (`/^[ \t]+|[ \t]+$/` backtracks quadratically on a long run of
+ * spaces followed by something else), nor String#trim (which also removes a no-break space).
+ */
+function ows(s: string): string {
+  let a = 0;
+  let b = s.length;
+  while (a < b && (s.charCodeAt(a) === 32 || s.charCodeAt(a) === 9)) a += 1;
+  while (b > a && (s.charCodeAt(b - 1) === 32 || s.charCodeAt(b - 1) === 9)) b -= 1;
+  return a === 0 && b === s.length ? s : s.slice(a, b);
+}
 
 /** A request that cannot be answered as asked: answered with this error, then the connection closes. */
 class Refusal extends AppError {}
@@ -133,6 +158,23 @@ interface Head {
   expectContinue: boolean;
 }
 
+/**
+ * The path of a request target (RFC 9112 §3.2): origin form as it is, absolute form (which a
+ * server must accept) for its path, `*` for OPTIONS; without the query.
+ */
+function pathOf(method: string, target: string): string {
+  let path: string;
+  if (ORIGIN_FORM.test(target)) path = target;
+  else if (method === 'OPTIONS' && target === '*') return '*';
+  else if (ABSOLUTE_FORM.test(target) && PRINTABLE.test(target)) {
+    const slash = target.indexOf('/', target.indexOf('//') + 2);
+    path = slash === -1 ? '/' : target.slice(slash);
+  }
+  else throw refuse('INVALID_REQUEST', 'the request target must be a path');
+  const q = path.indexOf('?');
+  return q === -1 ? path : path.slice(0, q);
+}
+
 /** Parses a request head (without its final CRLF CRLF); throws a Refusal. */
 function parseHead(text: string, maxBody: number): Head {
   const lines = text.split('\r\n');
@@ -143,9 +185,7 @@ function parseHead(text: string, maxBody: number): Head {
     if (/^HTTP\/\d\.\d$/.test(version)) throw refuse('HTTP_VERSION_UNSUPPORTED', `${version} is not served here; use HTTP/1.1`);
     throw refuse('INVALID_REQUEST', 'malformed request line');
   }
-  if (!TARGET.test(target)) throw refuse('INVALID_REQUEST', 'the request target must be a path');
-  const q = target.indexOf('?');
-  const path = q === -1 ? target : target.slice(0, q);
+  const path = pathOf(method, target);
   let contentLength: string | undefined;
   let transferEncoding: string | undefined;
   let contentType: string | undefined;
@@ -158,12 +198,12 @@ function parseHead(text: string, maxBody: number): Head {
     // No name (a folded continuation line starts with whitespace), or whitespace before the colon.
     if (colon <= 0 || !TOKEN.test(line.slice(0, colon))) throw refuse('INVALID_REQUEST', `malformed header line ${i}`);
     // Optional whitespace is spaces and tabs only (RFC 9110 §5.6.3), not whatever String#trim removes.
-    const value = line.slice(colon + 1).replace(OWS, '');
+    const value = ows(line.slice(colon + 1));
     if (CONTROL.test(value)) throw refuse('INVALID_REQUEST', `control character in header ${line.slice(0, colon)}`);
     switch (line.slice(0, colon).toLowerCase()) {
       case 'content-length':
         if (contentLength !== undefined) throw refuse('INVALID_REQUEST', 'more than one Content-Length');
-        if (!/^\d+$/.test(value)) throw refuse('INVALID_REQUEST', 'Content-Length is not a decimal number');
+        if (!DIGITS.test(value)) throw refuse('INVALID_REQUEST', 'Content-Length is not a decimal number');
         contentLength = value;
         break;
       case 'transfer-encoding':
@@ -180,6 +220,7 @@ function parseHead(text: string, maxBody: number): Head {
         expect = value.toLowerCase();
         break;
       case 'host':
+        if (!AUTHORITY.test(value)) throw refuse('INVALID_REQUEST', 'Host is not an authority');
         hosts += 1;
         break;
       default:
@@ -188,6 +229,8 @@ function parseHead(text: string, maxBody: number): Head {
   if (version === 'HTTP/1.1' && hosts !== 1) throw refuse('INVALID_REQUEST', 'an HTTP/1.1 request needs exactly one Host');
   const tokens = connection.split(',').map((t) => t.trim());
   const close = tokens.includes('close') || (version === 'HTTP/1.0' && !tokens.includes('keep-alive'));
+  // An HTTP/1.0 client cannot mean an expectation: ignored (RFC 9110 §10.1.1).
+  if (version === 'HTTP/1.0') expect = undefined;
   if (expect !== undefined && expect !== '100-continue') throw refuse('EXPECTATION_FAILED', `cannot meet the expectation ${expect}`);
   let length = 0;
   if (transferEncoding !== undefined) {
@@ -196,26 +239,83 @@ function parseHead(text: string, maxBody: number): Head {
     if (transferEncoding !== 'chunked') throw refuse('TRANSFER_CODING_UNSUPPORTED', `transfer coding ${transferEncoding} is not supported; send chunked or a Content-Length`);
     length = -1;
   } else if (contentLength !== undefined) {
-    length = contentLength.length > 10 ? Infinity : Number(contentLength);
+    // Leading zeros are still the same number; more than 15 digits is beyond any limit anyway.
+    const digits = contentLength.replace(/^0+(?=\d)/, '');
+    length = digits.length > 15 ? Infinity : Number(digits);
     if (length > maxBody) throw refuse('BODY_TOO_LARGE', `a body is at most ${maxBody} bytes`);
   }
   return { method, path, contentType, close, length, expectContinue: expect === '100-continue' };
 }
 
+/**
+ * Bytes received and not parsed yet, appended in place: bytes that come in one record are used
+ * as they came; bytes that come in many are copied once each into storage that doubles as it
+ * fills, so a head or framing line sent a byte at a time costs linear time, not quadratic.
+ */
+class Received {
+  /** The unparsed bytes: a view of one record, or of `store`. */
+  view: Buffer | null = null;
+  private store: Buffer | null = null;
+  /** Whether `view` is in `store`, ending where the bytes stored so far end (`stored`). */
+  private inStore = false;
+  private stored = 0;
+
+  append(c: Buffer): void {
+    const v = this.view;
+    if (v === null) {
+      this.view = c;
+      this.inStore = false;
+      return;
+    }
+    if (this.inStore && this.stored + c.length <= this.store!.length) {
+      c.copy(this.store!, this.stored);
+      this.stored += c.length;
+      this.view = this.store!.subarray(this.stored - v.length - c.length, this.stored);
+      return;
+    }
+    const store = Buffer.allocUnsafe(Math.max(4096, 2 * (v.length + c.length)));
+    v.copy(store, 0);
+    c.copy(store, v.length);
+    this.store = store;
+    this.stored = v.length + c.length;
+    this.inStore = true;
+    this.view = store.subarray(0, this.stored);
+  }
+
+  /** Drops the first `n` bytes (what is left still ends where it did). */
+  consume(n: number): void {
+    const v = this.view!;
+    this.view = n >= v.length ? null : v.subarray(n);
+  }
+
+  clear(): void {
+    this.view = null;
+    this.store = null;
+    this.inStore = false;
+  }
+}
+
 /** One connection: bytes in, requests parsed in order, each answered before the next is read. */
 class Connection {
-  /** Bytes received and not yet parsed (a head, chunk framing, the next pipelined request). */
-  private buf: Buffer | null = null;
-  /** Where the search for the end of a head resumes in `buf`. */
+  private readonly received = new Received();
+  /** How far the search for the end of a head or framing line has looked in `received` already. */
   private scanned = 0;
   private req: Pending | null = null;
   private timer: NodeJS.Timeout | null = null;
   private closing = false;
   private paused = false;
+  /** The client ended its side: answer what it sent, then end ours. */
+  private peerEnded = false;
 
-  constructor(private readonly sock: TLSSocket, private readonly limits: Http1Limits, private readonly handle: (r: Http1Request) => Http1Answer) {
+  constructor(
+    private readonly sock: TLSSocket,
+    private readonly limits: Http1Limits,
+    private readonly handle: (r: Http1Request) => Http1Answer,
+    private readonly onError: (err: unknown) => void,
+  ) {
     sock.on('data', (c: Buffer) => this.onData(c));
     sock.on('drain', () => this.onDrain());
+    sock.on('end', () => this.onEnd());
     // A reset or a broken pipe: nothing to answer, nothing to keep.
     sock.on('error', () => sock.destroy());
     sock.on('close', () => this.clearTimer());
@@ -224,7 +324,7 @@ class Connection {
 
   private onData(c: Buffer): void {
     if (this.closing) return;
-    this.buf = this.buf === null ? c : Buffer.concat([this.buf, c]);
+    this.received.append(c);
     this.pump();
   }
 
@@ -235,9 +335,19 @@ class Connection {
     this.pump();
   }
 
+  /**
+   * The client sent everything it will (the server allows half-open connections for this): what
+   * is whole is still answered, in order, then the connection ends; a request cut short by the
+   * end can never be completed and is dropped.
+   */
+  private onEnd(): void {
+    this.peerEnded = true;
+    this.pump();
+  }
+
   private pump(): void {
     try {
-      while (this.buf !== null && !this.paused && !this.closing) {
+      while (this.received.view !== null && !this.paused && !this.closing) {
         if (this.req === null) {
           if (!this.readHead()) break;
         } else if (!(this.req.length >= 0 ? this.readLength(this.req) : this.readChunked(this.req))) {
@@ -246,111 +356,137 @@ class Connection {
       }
     } catch (err) {
       // A refusal says why; anything else is this layer's own fault, answered without detail.
+      if (!(err instanceof Refusal)) this.onError(err);
       const e = err instanceof Refusal ? err : new AppError('INTERNAL', 'internal error');
       this.answer({ status: e.status, json: JSON.stringify({ error: { code: e.code, message: e.message } }) }, true, false);
       return;
     }
-    // A request begun and not whole yet must be whole within the request timeout.
-    if (!this.closing && (this.req !== null || this.buf !== null)) {
-      this.timer ??= setTimeout(() => this.timeout(), this.limits.requestTimeoutMs).unref();
-    } else {
+    if (this.closing) return;
+    const partial = this.req !== null || this.received.view !== null;
+    if (this.peerEnded && !this.paused) {
+      // Every whole request is answered; what is left can never be whole.
+      this.closing = true;
       this.clearTimer();
+      if (partial) this.sock.destroy();
+      else this.sock.end();
+      return;
     }
+    // A request begun and not whole yet must be whole within the request timeout.
+    if (partial) this.timer ??= setTimeout(() => this.timeout(), this.limits.requestTimeoutMs).unref();
+    else this.clearTimer();
   }
 
-  /** Reads a request's head from `buf`; false when it has not all come yet. */
+  /** Reads a request's head; false when it has not all come yet. */
   private readHead(): boolean {
-    const buf = this.buf!;
+    const buf = this.received.view!;
     // RFC 9112 §2.2: empty lines before a request line are ignored.
     let start = 0;
     while (buf.length >= start + 2 && buf[start] === 13 && buf[start + 1] === 10) start += 2;
     if (start > 0) {
-      this.buf = start === buf.length ? null : buf.subarray(start);
+      this.received.consume(start);
       this.scanned = 0;
-      return this.buf !== null;
+      return this.received.view !== null;
     }
+    const max = this.limits.maxHeaderBytes;
     const end = buf.indexOf(HEAD_END, Math.max(0, this.scanned - 3));
-    if (end === -1 || end > this.limits.maxHeaderBytes) {
-      if (end !== -1 || buf.length > this.limits.maxHeaderBytes) throw refuse('HEADERS_TOO_LARGE', `a request head is at most ${this.limits.maxHeaderBytes} bytes`);
+    if (end === -1) {
+      // The head is at most `max` bytes before its final CRLF CRLF, however the bytes are split.
+      if (buf.length > max + 3) throw refuse('HEADERS_TOO_LARGE', `a request head is at most ${max} bytes`);
       this.scanned = buf.length;
       return false;
     }
+    if (end > max) throw refuse('HEADERS_TOO_LARGE', `a request head is at most ${max} bytes`);
     const head = parseHead(buf.toString('latin1', 0, end), this.limits.maxBodyBytes);
-    this.buf = end + 4 === buf.length ? null : buf.subarray(end + 4);
+    this.received.consume(end + 4);
     this.scanned = 0;
     this.req = {
       method: head.method, path: head.path, contentType: head.contentType, close: head.close, length: head.length,
       body: null, filled: 0, chunkLeft: 0, phase: 'size', framing: 0,
     };
     if (head.length === 0) return this.complete(Buffer.alloc(0));
-    const whole = head.length > 0 && this.buf !== null && this.buf.length >= head.length;
-    if (head.expectContinue && !whole) this.sock.write(CONTINUE);
+    const rest = this.received.view;
+    if (head.expectContinue && !(head.length > 0 && rest !== null && rest.length >= head.length)) this.sock.write(CONTINUE);
     return true;
   }
 
-  /** A Content-Length body: used as it came when it is in one piece, else copied into one buffer. */
-  private readLength(r: Pending): boolean {
-    const buf = this.buf!;
-    const need = r.length - r.filled;
-    if (r.body === null && buf.length >= need) {
-      this.buf = buf.length === need ? null : buf.subarray(need);
-      return this.complete(buf.subarray(0, need));
+  /**
+   * Room for `n` more body bytes: the buffer grows with what has come (doubling, up to `cap`),
+   * so a declared length that is never sent holds no memory.
+   */
+  private room(r: Pending, n: number, cap: number): Buffer {
+    const need = r.filled + n;
+    if (r.body === null || r.body.length < need) {
+      const grown = Buffer.allocUnsafe(Math.min(cap, Math.max(need, 2 * (r.body?.length ?? 0), 16 * 1024)));
+      r.body?.copy(grown, 0, 0, r.filled);
+      r.body = grown;
     }
-    r.body ??= Buffer.allocUnsafe(r.length);
-    const n = Math.min(need, buf.length);
-    buf.copy(r.body, r.filled, 0, n);
-    r.filled += n;
-    this.buf = n === buf.length ? null : buf.subarray(n);
-    return r.filled === r.length ? this.complete(r.body) : false;
+    return r.body;
   }
 
-  /** A line of chunk framing (size, end of chunk or trailer) from `buf`, without its CRLF; null until it is whole. */
-  private line(r: Pending): string | null {
-    const buf = this.buf!;
-    const end = buf.indexOf(CRLF);
-    if (r.framing + (end === -1 ? buf.length : end + 2) > this.limits.maxHeaderBytes * 4) {
-      throw refuse('INVALID_REQUEST', `a chunked body's framing and trailers are at most ${this.limits.maxHeaderBytes * 4} bytes (too many chunks)`);
+  /** A Content-Length body: used as it came when it is in one piece, else copied in as it comes. */
+  private readLength(r: Pending): boolean {
+    const buf = this.received.view!;
+    const need = r.length - r.filled;
+    if (r.body === null && buf.length >= need) {
+      this.received.consume(need);
+      return this.complete(buf.subarray(0, need));
     }
-    if (end === -1) return null;
+    const n = Math.min(need, buf.length);
+    buf.copy(this.room(r, n, r.length), r.filled, 0, n);
+    r.filled += n;
+    this.received.consume(n);
+    return r.filled === r.length ? this.complete(r.body!.subarray(0, r.filled)) : false;
+  }
+
+  /** A line of chunk framing (size, end of chunk or trailer), without its CRLF; null until it is whole. */
+  private line(r: Pending): string | null {
+    const buf = this.received.view!;
+    const end = buf.indexOf(CRLF, Math.max(0, this.scanned - 1));
+    const budget = this.limits.maxHeaderBytes * 4;
+    if (r.framing + (end === -1 ? buf.length : end + 2) > budget) {
+      throw refuse('INVALID_REQUEST', `a chunked body's framing and trailers are at most ${budget} bytes (too many chunks)`);
+    }
+    if (end === -1) {
+      this.scanned = buf.length;
+      return null;
+    }
     r.framing += end + 2;
+    this.scanned = 0;
     const text = buf.toString('latin1', 0, end);
-    this.buf = end + 2 === buf.length ? null : buf.subarray(end + 2);
+    this.received.consume(end + 2);
     return text;
   }
 
   /**
-   * A chunked body (RFC 9112 §7.1), decoded strictly into one buffer that doubles as it fills;
+   * A chunked body (RFC 9112 §7.1), decoded strictly into one buffer that grows as it fills;
    * chunk extensions are ignored and trailers dropped. The framing is bounded (four times the
    * head limit), so that a body sent a byte per chunk is refused rather than parsed for seconds.
    */
   private readChunked(r: Pending): boolean {
-    while (this.buf !== null) {
+    const max = this.limits.maxBodyBytes;
+    while (this.received.view !== null) {
       if (r.phase === 'size') {
         const text = this.line(r);
         if (text === null) return false;
+        // chunk-size [ BWS ";" extension ]: hex from the first byte, whitespace only before a ';'.
         const semi = text.indexOf(';');
-        const hex = (semi === -1 ? text : text.slice(0, semi)).replace(OWS, '');
-        if (!HEX.test(hex) || CONTROL.test(text)) throw refuse('INVALID_REQUEST', 'malformed chunk size');
+        const hex = semi === -1 ? text : ows(text.slice(0, semi));
+        if (!HEX.test(hex) || text.charCodeAt(0) === 32 || text.charCodeAt(0) === 9 || CONTROL.test(text)) throw refuse('INVALID_REQUEST', 'malformed chunk size');
         const size = parseInt(hex, 16);
         if (size === 0) {
           r.phase = 'trailer';
           continue;
         }
-        if (r.filled + size > this.limits.maxBodyBytes) throw refuse('BODY_TOO_LARGE', `a body is at most ${this.limits.maxBodyBytes} bytes`);
-        if (r.body === null || r.body.length < r.filled + size) {
-          const grown = Buffer.allocUnsafe(Math.min(this.limits.maxBodyBytes, Math.max(r.filled + size, (r.body?.length ?? 0) * 2)));
-          r.body?.copy(grown, 0, 0, r.filled);
-          r.body = grown;
-        }
+        if (r.filled + size > max) throw refuse('BODY_TOO_LARGE', `a body is at most ${max} bytes`);
         r.chunkLeft = size;
         r.phase = 'data';
       } else if (r.phase === 'data') {
-        const buf = this.buf;
+        const buf = this.received.view;
         const n = Math.min(r.chunkLeft, buf.length);
-        buf.copy(r.body!, r.filled, 0, n);
+        buf.copy(this.room(r, n, max), r.filled, 0, n);
         r.filled += n;
         r.chunkLeft -= n;
-        this.buf = n === buf.length ? null : buf.subarray(n);
+        this.received.consume(n);
         if (r.chunkLeft === 0) r.phase = 'data-end';
       } else if (r.phase === 'data-end') {
         const text = this.line(r);
@@ -377,7 +513,8 @@ class Connection {
     let a: Http1Answer;
     try {
       a = this.handle({ method: r.method, path: r.path, contentType: r.contentType, body });
-    } catch {
+    } catch (err) {
+      this.onError(err);
       a = { status: 500, json: '{"error":{"code":"INTERNAL","message":"internal error"}}' };
     }
     this.answer(a, r.close, r.method === 'HEAD');
@@ -390,7 +527,7 @@ class Connection {
     const flushed = this.sock.write(headOnly ? head : head + a.json);
     if (close) {
       this.closing = true;
-      this.buf = null;
+      this.received.clear();
       this.clearTimer();
       // Sent, then closed: whatever else the client sends is not read. A client that goes on
       // sending instead of closing its side is cut off after a grace period.
@@ -420,14 +557,21 @@ class Connection {
 /** Listens on `host:port` over TLS and answers each request with `handle`. */
 export async function serveHttp1(o: {
   host: string; port: number; cert: Buffer; key: Buffer; handle: (r: Http1Request) => Http1Answer; limits?: Partial<Http1Limits>;
+  /** Told what the handler (or this layer) threw; the client got a 500 without detail. */
+  onError?: (err: unknown) => void;
 }): Promise<Http1Server> {
   const limits = { ...HTTP1_DEFAULTS, ...o.limits };
-  const sockets = new Set<TLSSocket>();
-  // No ALPN protocols: the client speaks HTTP/1.1, as it does with node's https server.
-  const server = createServer({ cert: o.cert, key: o.key, minVersion: 'TLSv1.2', handshakeTimeout: limits.handshakeTimeoutMs }, (sock) => {
+  const onError = o.onError ?? (() => undefined);
+  // Every accepted connection, handshake done or not, so that close() ends them all at once.
+  const sockets = new Set<Socket>();
+  // No ALPN protocols: the client speaks HTTP/1.1, as it does with node's https server. Half-open
+  // allowed: a client that ends its side after its requests still gets their answers.
+  const server = createServer({ cert: o.cert, key: o.key, minVersion: 'TLSv1.2', handshakeTimeout: limits.handshakeTimeoutMs, allowHalfOpen: true }, (sock) => {
+    new Connection(sock, limits, o.handle, onError);
+  });
+  server.on('connection', (sock: Socket) => {
     sockets.add(sock);
     sock.on('close', () => sockets.delete(sock));
-    new Connection(sock, limits, o.handle);
   });
   server.maxConnections = limits.maxConnections;
   // A failed handshake (a plain-HTTP client, a bad certificate, a timeout) only closes that socket.

@@ -87,6 +87,9 @@ export async function startWebhookServer(o: WebhookServerOptions): Promise<{ ser
     }
     return answer(endpoint, req.body);
   };
-  const s = await serveHttp1({ host: o.host, port: o.port, cert: o.cert, key: o.key, handle, limits: { maxBodyBytes: MAX_BODY, ...o.limits } });
+  const s = await serveHttp1({
+    host: o.host, port: o.port, cert: o.cert, key: o.key, handle, limits: { maxBodyBytes: MAX_BODY, ...o.limits },
+    onError: (err) => o.logger.error({ error: err }, 'admission webhook request failed'),
+  });
   return { server: s.server, port: s.port, close: s.close };
 }

@@ -36,12 +36,15 @@ function answers(raw: Buffer): Answer[] {
 describe('the webhook HTTP/1.1 layer', () => {
   let server: Http1Server;
   let seen: Http1Request[];
+  let errors: unknown[];
   let limits = {};
 
   const start = async (extra: Record<string, number> = {}): Promise<void> => {
     limits = extra;
     seen = [];
+    errors = [];
     server = await serveHttp1({
+      onError: (err) => errors.push(err),
       host: '127.0.0.1', port: 0, cert: readFileSync(cert.certFile), key: readFileSync(cert.keyFile), limits: { maxBodyBytes: 1024 * 1024, ...limits },
       handle: (r) => {
         seen.push(r);
@@ -151,11 +154,78 @@ describe('the webhook HTTP/1.1 layer', () => {
     const r = await exchange(['GET /throw HTTP/1.1\r\nHost: x\r\n\r\nGET /after HTTP/1.1\r\nHost: x\r\n\r\n'], 2);
     expect(r.answers.map((a) => a.status)).toEqual([500, 200]);
     expect(JSON.parse(r.answers[0].body)).toEqual({ error: { code: 'INTERNAL', message: 'internal error' } });
+    // The client learns nothing; the server's log does.
+    expect(errors).toEqual([new Error('boom')]);
+  });
+
+  it('reads absolute-form targets for their path, OPTIONS *, and a Content-Length with leading zeros', async () => {
+    const r = await exchange([
+      'GET https://webhook.portcullis.svc:443/readyz?x=1 HTTP/1.1\r\nHost: webhook.portcullis.svc:443\r\n\r\n',
+      'OPTIONS * HTTP/1.1\r\nHost: [::1]:8443\r\n\r\n',
+      'POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 00000000000002\r\n\r\n{}',
+    ], 3);
+    expect(r.answers.map((a) => JSON.parse(a.body))).toMatchObject([{ method: 'GET', path: '/readyz' }, { method: 'OPTIONS', path: '*' }, { path: '/x', body: '{}' }]);
+  });
+
+  it('keeps a header value of 16,000 inner spaces as it is, and ignores Expect from an HTTP/1.0 client', async () => {
+    const r = await exchange([`GET /spaces HTTP/1.1\r\nHost: x\r\nX-A: a${' '.repeat(16_000)}b\r\n\r\n`]);
+    expect(r.answers[0].status).toBe(200);
+    const old = await exchange(['POST /x HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n', '{}']);
+    // No interim 100: the only answer is the final one.
+    expect(old.answers.map((a) => a.status)).toEqual([200]);
+  });
+
+  it('takes a head of exactly the limit however its bytes are split', async () => {
+    const base = 'GET /limit HTTP/1.1\r\nHost: x\r\nX-P: ';
+    const head = base + 'a'.repeat(16 * 1024 - base.length);
+    for (const split of [head.length, head.length + 1, head.length + 2, head.length + 3]) {
+      const whole = `${head}\r\n\r\n`;
+      const r = await exchange([whole.slice(0, split), whole.slice(split)].filter((p) => p.length > 0));
+      expect([split, r.answers[0].status]).toEqual([split, 200]);
+    }
+    const over = await exchange([`${head}a\r`, '\n\r\n']);
+    expect(over.answers[0].status).toBe(431);
+  });
+
+  it('answers every pipelined request of a client that ended its side after sending them', async () => {
+    const s = await open();
+    const n = 500;
+    s.write('GET /big HTTP/1.1\r\nHost: x\r\n\r\n'.repeat(n));
+    s.end();
+    const chunks: Buffer[] = [];
+    // Read late, after the answers backed up.
+    await new Promise((r) => setTimeout(r, 200));
+    s.on('data', (c: Buffer) => chunks.push(c));
+    await once(s, 'close');
+    expect((Buffer.concat(chunks).toString('latin1').match(/HTTP\/1\.1 200 OK/g) ?? []).length).toBe(n);
+    expect(seen).toHaveLength(n);
+  });
+
+  it('drops a request cut short by the end of its connection, unanswered and unhandled', async () => {
+    const s = await open();
+    s.write('POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n{"a"');
+    s.end();
+    s.resume();
+    await once(s, 'close');
+    expect(seen).toEqual([]);
+  });
+
+  it('closes, when stopped, connections that never finished their TLS handshake', async () => {
+    await server.close();
+    await start({ handshakeTimeoutMs: 600_000 });
+    const { connect: tcp } = await import('node:net');
+    const silent = tcp({ host: '127.0.0.1', port: server.port });
+    silent.on('error', () => undefined);
+    await once(silent, 'connect');
+    const closed = once(silent, 'close');
+    await server.close();
+    await closed;
+    expect(silent.destroyed).toBe(true);
   });
 
   const refusals: Array<[string, number, string, Array<string | Buffer>]> = [
     ['a malformed request line', 400, 'INVALID_REQUEST', ['POST  /x HTTP/1.1\r\nHost: x\r\n\r\n']],
-    ['a request target that is not a path', 400, 'INVALID_REQUEST', ['GET http://evil/ HTTP/1.1\r\nHost: x\r\n\r\n']],
+    ['a request target that is not a path', 400, 'INVALID_REQUEST', ['GET ftp://evil/x HTTP/1.1\r\nHost: x\r\n\r\n']],
     ['HTTP/2 prior knowledge', 505, 'HTTP_VERSION_UNSUPPORTED', ['PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n']],
     ['another HTTP version', 505, 'HTTP_VERSION_UNSUPPORTED', ['GET / HTTP/1.2\r\nHost: x\r\n\r\n']],
     ['no Host', 400, 'INVALID_REQUEST', ['GET / HTTP/1.1\r\n\r\n']],
@@ -174,6 +244,8 @@ describe('the webhook HTTP/1.1 layer', () => {
     ['a declared body beyond the limit, before it is sent', 413, 'BODY_TOO_LARGE', ['POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1048577\r\n\r\n']],
     ['an absurd Content-Length', 413, 'BODY_TOO_LARGE', [`POST / HTTP/1.1\r\nHost: x\r\nContent-Length: ${'9'.repeat(40)}\r\n\r\n`]],
     ['chunks beyond the body limit', 413, 'BODY_TOO_LARGE', ['POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n80000\r\n', Buffer.alloc(0x80000, 0x61), '\r\n80001\r\n']],
+    ['a chunk size after whitespace', 400, 'INVALID_REQUEST', ['POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n \t2\r\n{}\r\n0\r\n\r\n']],
+    ['a Host that is not an authority', 400, 'INVALID_REQUEST', ['GET / HTTP/1.1\r\nHost: a b/c@d\r\n\r\n']],
     ['a chunk size that is not hex', 400, 'INVALID_REQUEST', ['POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n']],
     ['a chunk longer than its size', 400, 'INVALID_REQUEST', ['POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabc\r\n0\r\n\r\n']],
     ['a body sent a byte per chunk', 400, 'INVALID_REQUEST', [`POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n${'1\r\na\r\n'.repeat(20_000)}0\r\n\r\n`]],
