@@ -93,9 +93,10 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const CONTROL = /[\x00-\x08\x0a-\x1f\x7f]/;
 const PRINTABLE = /^[\x21-\x7e]+$/;
 const ORIGIN_FORM = /^\/[\x21-\x7e]*$/;
-const ABSOLUTE_FORM = /^https?:\/\/[^/?#]*(\/[\x21-\x7e]*)?$/i;
+/** `http(s)://host[:port]` (not empty, no userinfo: RFC 9110 §4.2), then a path or a query or nothing. */
+const ABSOLUTE_FORM = /^https?:\/\/[^/?#@]+(\/[\x21-\x7e]*|\?[\x21-\x7e]*)?$/i;
 /** A `Host` value: an authority (reg-name or IP literal, and a port), possibly empty (RFC 9112 §3.2). */
-const AUTHORITY = /^[A-Za-z0-9\-._~!$&'()*+,;=:[\]%]*$/;
+const AUTHORITY = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]*)(?::\d*)?$/;
 const DIGITS = /^\d+$/;
 const HEX = /^[0-9a-fA-F]{1,8}$/;
 const CONTINUE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n');
@@ -167,8 +168,9 @@ function pathOf(method: string, target: string): string {
   if (ORIGIN_FORM.test(target)) path = target;
   else if (method === 'OPTIONS' && target === '*') return '*';
   else if (ABSOLUTE_FORM.test(target) && PRINTABLE.test(target)) {
-    const slash = target.indexOf('/', target.indexOf('//') + 2);
-    path = slash === -1 ? '/' : target.slice(slash);
+    const rest = target.slice(target.indexOf('//') + 2);
+    const slash = rest.search(/[/?]/);
+    path = slash === -1 || rest[slash] === '?' ? '/' : rest.slice(slash);
   }
   else throw refuse('INVALID_REQUEST', 'the request target must be a path');
   const q = path.indexOf('?');
@@ -285,7 +287,12 @@ class Received {
   /** Drops the first `n` bytes (what is left still ends where it did). */
   consume(n: number): void {
     const v = this.view!;
-    this.view = n >= v.length ? null : v.subarray(n);
+    if (n < v.length) {
+      this.view = v.subarray(n);
+      return;
+    }
+    // All used: the store is let go (the next bytes start afresh), not kept by an idle connection.
+    this.clear();
   }
 
   clear(): void {
@@ -356,7 +363,7 @@ class Connection {
       }
     } catch (err) {
       // A refusal says why; anything else is this layer's own fault, answered without detail.
-      if (!(err instanceof Refusal)) this.onError(err);
+      if (!(err instanceof Refusal)) this.report(err);
       const e = err instanceof Refusal ? err : new AppError('INTERNAL', 'internal error');
       this.answer({ status: e.status, json: JSON.stringify({ error: { code: e.code, message: e.message } }) }, true, false);
       return;
@@ -364,15 +371,19 @@ class Connection {
     if (this.closing) return;
     const partial = this.req !== null || this.received.view !== null;
     if (this.peerEnded && !this.paused) {
-      // Every whole request is answered; what is left can never be whole.
+      // Every whole request is answered (ended after its answers are flushed); what is left can
+      // never be whole and is dropped.
       this.closing = true;
+      this.received.clear();
       this.clearTimer();
-      if (partial) this.sock.destroy();
-      else this.sock.end();
+      this.sock.end();
+      setTimeout(() => this.sock.destroy(), CLOSE_GRACE_MS).unref();
       return;
     }
-    // A request begun and not whole yet must be whole within the request timeout.
-    if (partial) this.timer ??= setTimeout(() => this.timeout(), this.limits.requestTimeoutMs).unref();
+    // A request begun and not whole yet must be whole within the request timeout; not while the
+    // connection waits for the client to read its answers (the idle timeout covers that), so
+    // requests that came whole are not refused for the client's slow reading.
+    if (partial && !this.paused) this.timer ??= setTimeout(() => this.timeout(), this.limits.requestTimeoutMs).unref();
     else this.clearTimer();
   }
 
@@ -514,7 +525,7 @@ class Connection {
     try {
       a = this.handle({ method: r.method, path: r.path, contentType: r.contentType, body });
     } catch (err) {
-      this.onError(err);
+      this.report(err);
       a = { status: 500, json: '{"error":{"code":"INTERNAL","message":"internal error"}}' };
     }
     this.answer(a, r.close, r.method === 'HEAD');
@@ -539,6 +550,15 @@ class Connection {
       // A client that does not read its answers is not read from until they drain.
       this.paused = true;
       this.sock.pause();
+    }
+  }
+
+  /** Tells `onError`, which must not take the connection (or the process) down by throwing. */
+  private report(err: unknown): void {
+    try {
+      this.onError(err);
+    } catch {
+      // A logger that throws has nowhere better to say so.
     }
   }
 

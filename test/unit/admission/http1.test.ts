@@ -39,12 +39,12 @@ describe('the webhook HTTP/1.1 layer', () => {
   let errors: unknown[];
   let limits = {};
 
-  const start = async (extra: Record<string, number> = {}): Promise<void> => {
+  const start = async (extra: Record<string, number> = {}, onError?: (err: unknown) => void): Promise<void> => {
     limits = extra;
     seen = [];
     errors = [];
     server = await serveHttp1({
-      onError: (err) => errors.push(err),
+      onError: onError ?? ((err) => errors.push(err)),
       host: '127.0.0.1', port: 0, cert: readFileSync(cert.certFile), key: readFileSync(cert.keyFile), limits: { maxBodyBytes: 1024 * 1024, ...limits },
       handle: (r) => {
         seen.push(r);
@@ -161,10 +161,18 @@ describe('the webhook HTTP/1.1 layer', () => {
   it('reads absolute-form targets for their path, OPTIONS *, and a Content-Length with leading zeros', async () => {
     const r = await exchange([
       'GET https://webhook.portcullis.svc:443/readyz?x=1 HTTP/1.1\r\nHost: webhook.portcullis.svc:443\r\n\r\n',
+      'GET http://h?x=1 HTTP/1.1\r\nHost: h\r\n\r\n',
       'OPTIONS * HTTP/1.1\r\nHost: [::1]:8443\r\n\r\n',
       'POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 00000000000002\r\n\r\n{}',
-    ], 3);
-    expect(r.answers.map((a) => JSON.parse(a.body))).toMatchObject([{ method: 'GET', path: '/readyz' }, { method: 'OPTIONS', path: '*' }, { path: '/x', body: '{}' }]);
+    ], 4);
+    expect(r.answers.map((a) => JSON.parse(a.body))).toMatchObject([{ method: 'GET', path: '/readyz' }, { path: '/' }, { method: 'OPTIONS', path: '*' }, { path: '/x', body: '{}' }]);
+  });
+
+  it('survives an error reporter that throws: the client still gets its 500', async () => {
+    await server.close();
+    await start({}, () => { throw new Error('the logger broke'); });
+    const r = await exchange(['GET /throw HTTP/1.1\r\nHost: x\r\n\r\nGET /after HTTP/1.1\r\nHost: x\r\n\r\n'], 2);
+    expect(r.answers.map((a) => a.status)).toEqual([500, 200]);
   });
 
   it('keeps a header value of 16,000 inner spaces as it is, and ignores Expect from an HTTP/1.0 client', async () => {
@@ -187,10 +195,14 @@ describe('the webhook HTTP/1.1 layer', () => {
     expect(over.answers[0].status).toBe(431);
   });
 
-  it('answers every pipelined request of a client that ended its side after sending them', async () => {
+  it.each([
+    ['nothing', '', '/big'], ['the start of another request', 'G', '/big'],
+    // Small answers are all written at once, without back-pressure: they must still be flushed before the end.
+    ['the start of another request, small answers', 'G', '/small'],
+  ])('answers every pipelined request of a client that ended its side after sending them and %s', async (_what, tail, path) => {
     const s = await open();
     const n = 500;
-    s.write('GET /big HTTP/1.1\r\nHost: x\r\n\r\n'.repeat(n));
+    s.write(`${`GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`.repeat(n)}${tail}`);
     s.end();
     const chunks: Buffer[] = [];
     // Read late, after the answers backed up.
@@ -246,6 +258,9 @@ describe('the webhook HTTP/1.1 layer', () => {
     ['chunks beyond the body limit', 413, 'BODY_TOO_LARGE', ['POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n80000\r\n', Buffer.alloc(0x80000, 0x61), '\r\n80001\r\n']],
     ['a chunk size after whitespace', 400, 'INVALID_REQUEST', ['POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n \t2\r\n{}\r\n0\r\n\r\n']],
     ['a Host that is not an authority', 400, 'INVALID_REQUEST', ['GET / HTTP/1.1\r\nHost: a b/c@d\r\n\r\n']],
+    ['a Host with a stray bracket', 400, 'INVALID_REQUEST', ['GET / HTTP/1.1\r\nHost: h[\r\n\r\n']],
+    ['an absolute-form target with an empty host', 400, 'INVALID_REQUEST', ['POST http:///admission/validate HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n']],
+    ['an absolute-form target with userinfo', 400, 'INVALID_REQUEST', ['GET http://u@h/x HTTP/1.1\r\nHost: h\r\n\r\n']],
     ['a chunk size that is not hex', 400, 'INVALID_REQUEST', ['POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n']],
     ['a chunk longer than its size', 400, 'INVALID_REQUEST', ['POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabc\r\n0\r\n\r\n']],
     ['a body sent a byte per chunk', 400, 'INVALID_REQUEST', [`POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n${'1\r\na\r\n'.repeat(20_000)}0\r\n\r\n`]],
@@ -282,7 +297,9 @@ describe('the webhook HTTP/1.1 layer', () => {
     expect(seen.map((r) => r.path)).toEqual(['/a']);
   });
 
-  it('stops reading from a client that does not read its answers, and goes on once it does', async () => {
+  it('stops reading from a client that does not read its answers, and goes on once it does, with no timeout for its slowness', async () => {
+    await server.close();
+    await start({ requestTimeoutMs: 300 });
     const s = await open();
     const n = 3000;
     // 3000 pipelined requests for 16 KiB answers each (48 MiB): far beyond what the sockets buffer.
@@ -293,6 +310,8 @@ describe('the webhook HTTP/1.1 layer', () => {
       await new Promise((r) => setTimeout(r, 50));
     }
     expect(seen.length).toBeLessThan(n);
+    // Longer than the request timeout: the requests waiting behind the unread answers came whole.
+    await new Promise((r) => setTimeout(r, 600));
     const chunks: Buffer[] = [];
     let got = 0;
     s.on('data', (c: Buffer) => { chunks.push(c); });
