@@ -179,58 +179,77 @@ function pathOf(method: string, target: string): string {
 
 /** Parses a request head (without its final CRLF CRLF); throws a Refusal. */
 function parseHead(text: string, maxBody: number): Head {
-  const lines = text.split('\r\n');
-  const parts = lines[0].split(' ');
-  if (parts.length !== 3 || !TOKEN.test(parts[0])) throw refuse('INVALID_REQUEST', 'malformed request line');
-  const [method, target, version] = parts;
+  // One pass with indexOf over the head: no array of lines, no lowercasing of headers nobody reads.
+  const eol = text.indexOf('\r\n');
+  const first = eol === -1 ? text : text.slice(0, eol);
+  const sp1 = first.indexOf(' ');
+  const sp2 = sp1 === -1 ? -1 : first.indexOf(' ', sp1 + 1);
+  if (sp1 <= 0 || sp2 === -1 || first.indexOf(' ', sp2 + 1) !== -1) throw refuse('INVALID_REQUEST', 'malformed request line');
+  const method = first.slice(0, sp1);
+  if (!TOKEN.test(method)) throw refuse('INVALID_REQUEST', 'malformed request line');
+  const version = first.slice(sp2 + 1);
   if (version !== 'HTTP/1.1' && version !== 'HTTP/1.0') {
     if (/^HTTP\/\d\.\d$/.test(version)) throw refuse('HTTP_VERSION_UNSUPPORTED', `${version} is not served here; use HTTP/1.1`);
     throw refuse('INVALID_REQUEST', 'malformed request line');
   }
-  const path = pathOf(method, target);
+  const path = pathOf(method, first.slice(sp1 + 1, sp2));
   let contentLength: string | undefined;
   let transferEncoding: string | undefined;
   let contentType: string | undefined;
-  let connection = '';
+  let closeToken = false;
+  let keepAliveToken = false;
   let expect: string | undefined;
   let hosts = 0;
-  for (let i = 1; i < lines.length; i += 1) {
-    const line = lines[i];
-    const colon = line.indexOf(':');
-    // No name (a folded continuation line starts with whitespace), or whitespace before the colon.
-    if (colon <= 0 || !TOKEN.test(line.slice(0, colon))) throw refuse('INVALID_REQUEST', `malformed header line ${i}`);
+  for (let at = eol === -1 ? text.length : eol + 2, i = 1; at < text.length; i += 1) {
+    let end = text.indexOf('\r\n', at);
+    if (end === -1) end = text.length;
+    const colon = text.indexOf(':', at);
+    // No colon on the line, no name (a folded continuation line starts with whitespace), or
+    // whitespace before the colon.
+    if (colon <= at || colon >= end) throw refuse('INVALID_REQUEST', `malformed header line ${i}`);
+    const name = text.slice(at, colon);
+    if (!TOKEN.test(name)) throw refuse('INVALID_REQUEST', `malformed header line ${i}`);
     // Optional whitespace is spaces and tabs only (RFC 9110 §5.6.3), not whatever String#trim removes.
-    const value = ows(line.slice(colon + 1));
-    if (CONTROL.test(value)) throw refuse('INVALID_REQUEST', `control character in header ${line.slice(0, colon)}`);
-    switch (line.slice(0, colon).toLowerCase()) {
-      case 'content-length':
+    const value = ows(text.slice(colon + 1, end));
+    if (CONTROL.test(value)) throw refuse('INVALID_REQUEST', `control character in header ${name}`);
+    at = end + 2;
+    // By length first: only a name as long as one this layer reads is lowercased and compared.
+    switch (name.length) {
+      case 4:
+        if (name.toLowerCase() !== 'host') break;
+        if (!AUTHORITY.test(value)) throw refuse('INVALID_REQUEST', 'Host is not an authority');
+        hosts += 1;
+        break;
+      case 6:
+        if (name.toLowerCase() === 'expect') expect = value.toLowerCase();
+        break;
+      case 10:
+        if (name.toLowerCase() !== 'connection') break;
+        for (const token of value.split(',')) {
+          const t = ows(token).toLowerCase();
+          if (t === 'close') closeToken = true;
+          else if (t === 'keep-alive') keepAliveToken = true;
+        }
+        break;
+      case 12:
+        if (name.toLowerCase() === 'content-type') contentType ??= value;
+        break;
+      case 14:
+        if (name.toLowerCase() !== 'content-length') break;
         if (contentLength !== undefined) throw refuse('INVALID_REQUEST', 'more than one Content-Length');
         if (!DIGITS.test(value)) throw refuse('INVALID_REQUEST', 'Content-Length is not a decimal number');
         contentLength = value;
         break;
-      case 'transfer-encoding':
+      case 17:
+        if (name.toLowerCase() !== 'transfer-encoding') break;
         if (transferEncoding !== undefined) throw refuse('INVALID_REQUEST', 'more than one Transfer-Encoding');
         transferEncoding = value.toLowerCase();
-        break;
-      case 'content-type':
-        contentType ??= value;
-        break;
-      case 'connection':
-        connection += `,${value.toLowerCase()}`;
-        break;
-      case 'expect':
-        expect = value.toLowerCase();
-        break;
-      case 'host':
-        if (!AUTHORITY.test(value)) throw refuse('INVALID_REQUEST', 'Host is not an authority');
-        hosts += 1;
         break;
       default:
     }
   }
   if (version === 'HTTP/1.1' && hosts !== 1) throw refuse('INVALID_REQUEST', 'an HTTP/1.1 request needs exactly one Host');
-  const tokens = connection.split(',').map((t) => t.trim());
-  const close = tokens.includes('close') || (version === 'HTTP/1.0' && !tokens.includes('keep-alive'));
+  const close = closeToken || (version === 'HTTP/1.0' && !keepAliveToken);
   // An HTTP/1.0 client cannot mean an expectation: ignored (RFC 9110 §10.1.1).
   if (version === 'HTTP/1.0') expect = undefined;
   if (expect !== undefined && expect !== '100-continue') throw refuse('EXPECTATION_FAILED', `cannot meet the expectation ${expect}`);
@@ -242,8 +261,9 @@ function parseHead(text: string, maxBody: number): Head {
     length = -1;
   } else if (contentLength !== undefined) {
     // Leading zeros are still the same number; more than 15 digits is beyond any limit anyway.
-    const digits = contentLength.replace(/^0+(?=\d)/, '');
-    length = digits.length > 15 ? Infinity : Number(digits);
+    let zeros = 0;
+    while (zeros < contentLength.length - 1 && contentLength.charCodeAt(zeros) === 48) zeros += 1;
+    length = contentLength.length - zeros > 15 ? Infinity : Number(contentLength.slice(zeros));
     if (length > maxBody) throw refuse('BODY_TOO_LARGE', `a body is at most ${maxBody} bytes`);
   }
   return { method, path, contentType, close, length, expectContinue: expect === '100-continue' };
