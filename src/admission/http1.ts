@@ -394,11 +394,7 @@ class Connection {
     if (this.peerEnded && !this.paused) {
       // Every whole request is answered (ended after its answers are flushed); what is left can
       // never be whole and is dropped.
-      this.closing = true;
-      this.received.clear();
-      this.clearTimer();
-      this.sock.end();
-      setTimeout(() => this.sock.destroy(), CLOSE_GRACE_MS).unref();
+      this.finish();
       return;
     }
     // A request begun and not whole yet must be whole within the request timeout; not while the
@@ -558,13 +554,7 @@ class Connection {
     const head = `HTTP/1.1 ${a.status} ${STATUS_CODES[a.status] ?? 'Unknown'}\r\ncontent-type: application/json\r\ncontent-length: ${length}\r\ndate: ${httpDate()}\r\n${close ? 'connection: close\r\n' : ''}\r\n`;
     const flushed = this.sock.write(headOnly ? head : head + a.json);
     if (close) {
-      this.closing = true;
-      this.received.clear();
-      this.clearTimer();
-      // Sent, then closed: whatever else the client sends is not read. A client that goes on
-      // sending instead of closing its side is cut off after a grace period.
-      this.sock.end();
-      setTimeout(() => this.sock.destroy(), CLOSE_GRACE_MS).unref();
+      this.finish();
       return;
     }
     if (!flushed) {
@@ -572,6 +562,19 @@ class Connection {
       this.paused = true;
       this.sock.pause();
     }
+  }
+
+  /**
+   * Ends the connection once what was written is flushed: whatever else the client sends is not
+   * read, and a client that goes on sending instead of closing its side is cut off after a grace
+   * period.
+   */
+  private finish(): void {
+    this.closing = true;
+    this.received.clear();
+    this.clearTimer();
+    this.sock.end();
+    setTimeout(() => this.sock.destroy(), CLOSE_GRACE_MS).unref();
   }
 
   /** Tells `onError`, which must not take the connection (or the process) down by throwing. */
