@@ -86,10 +86,14 @@ export class LedgerSync {
   }
 
   async start(): Promise<void> {
+    let starting = true;
     this.subscriber.on('message', (channel: string, message: string) => {
       if (channel === this.channel) this.onMessage(message);
     });
     this.subscriber.on('ready', () => {
+      // The first connection, while start() waits for it, is start()'s to subscribe and load on:
+      // loading here too read the whole ledger twice at every start on a still-connecting client.
+      if (starting) return;
       // (Re)subscribed after a loss: what was announced meanwhile is only in the ledger itself.
       void this.subscriber.subscribe(this.channel).then(() => { this.subscribed = true; this.lostAt = null; return this.reload(); }).catch(() => undefined);
     });
@@ -102,6 +106,8 @@ export class LedgerSync {
     if (this.subscriber.status !== 'ready') {
       await Promise.race([new Promise((resolve) => this.subscriber.once('ready', resolve)), new Promise((resolve) => setTimeout(resolve, 5000).unref())]);
     }
+    // From here on, a 'ready' is a (re)connection start() does not handle.
+    starting = false;
     if (this.subscriber.status === 'ready') {
       await this.subscriber.subscribe(this.channel);
       this.subscribed = true;

@@ -73,6 +73,28 @@ describe('the replica resync', () => {
     expect(await approvals.get(a.team, a.image, a.digest)).toBeNull();
   });
 
+  it('loads the ledger once at start when its subscriber is still connecting, and again after a reconnection', async () => {
+    const prefix = uniqueName('adm-start');
+    await new RedisApprovalStore(redis, prefix).put(approval('payments', 1));
+    const src = source(redis, prefix);
+    const fresh = new Redis(services().redis.url);
+    expect(fresh.status).not.toBe('ready');
+    const sync = new LedgerSync(src, fresh, ledgerChannel(prefix), { resyncMs: 600_000, maxStalenessMs: 600_000, debounceMs: 60_000 }, logger);
+    try {
+      await sync.start();
+      expect(src.snapshots).toBe(1);
+      // A lost connection: what was announced meanwhile is read from the ledger once it is back.
+      const back = new Promise((resolve) => fresh.once('ready', resolve));
+      fresh.disconnect(true);
+      await back;
+      for (let i = 0; i < 100 && src.snapshots < 2; i += 1) await new Promise((r) => setTimeout(r, 10));
+      expect(src.snapshots).toBe(2);
+    } finally {
+      sync.stop();
+      fresh.disconnect();
+    }
+  });
+
   it('confirms an unchanged ledger without reading it, and loads in full once a write moved the version', async () => {
     const prefix = uniqueName('adm-resync');
     const approvals = new RedisApprovalStore(redis, prefix);
