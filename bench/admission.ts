@@ -43,6 +43,9 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const PARSE = process.env.BENCH_PARSE !== '0';
 const HTTP1 = process.env.BENCH_HTTP1 !== '0';
 
+/** What the bare servers answer every review with. */
+const CONSTANT_ANSWER = JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid: 'x', allowed: true } });
+
 const digest = (i: number): string => `sha256:${i.toString(16).padStart(64, '0')}`;
 const entry = (i: number): ApprovedEntry => ({
   team: `team-${i % 50}`, image: `docker.io/acme/svc-${i}`, digest: digest(i),
@@ -61,10 +64,9 @@ async function serve(kind: string, certFile: string, keyFile: string, redisUrl: 
   const tls = { cert: readFileSync(certFile), key: readFileSync(keyFile) };
   let port: number;
   if (kind === 'bare') {
-    const constant = JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid: 'x', allowed: true } });
     const server = createServer(tls, (req, res) => {
       req.resume();
-      req.on('end', () => res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(constant) }).end(constant));
+      req.on('end', () => res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(CONSTANT_ANSWER) }).end(CONSTANT_ANSWER));
     });
     port = await listen(server);
   } else if (kind === 'parse') {
@@ -88,8 +90,7 @@ async function serve(kind: string, certFile: string, keyFile: string, redisUrl: 
     port = await listen(server);
   } else if (kind === 'http1') {
     // The constant answer of the bare server, through the webhook's own HTTP layer.
-    const constant = JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid: 'x', allowed: true } });
-    port = (await serveHttp1({ host: '127.0.0.1', port: 0, ...tls, handle: () => ({ status: 200, json: constant }) })).port;
+    port = (await serveHttp1({ host: '127.0.0.1', port: 0, ...tls, handle: () => ({ status: 200, json: CONSTANT_ANSWER }) })).port;
   } else {
     const approvals = Array.from({ length: APPROVED }, (_, i) => entry(i));
     const h = await startAdmission({
@@ -176,7 +177,6 @@ async function round(s: Server, f: Figures, seconds: number, requests: ReturnTyp
   f.p99.push(r.latency.p99);
   if (process.env.BENCH_VERBOSE) console.log(`  ${s.kind} round: ${(r.requests.total / r.duration).toFixed(0)} reviews/s, ${(((f.cpu - cpu0) * 1e6) / r.requests.total).toFixed(1)} µs/review`);
 }
-
 
 async function fetchAllowed(url: string, body: string): Promise<boolean> {
   const r = await fetch(`${url}/admission/validate`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });

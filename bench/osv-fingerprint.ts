@@ -45,7 +45,6 @@ function writeFolder(dir: string): void {
   }
 }
 
-
 async function main(): Promise<void> {
   const fingerprint = loader();
   const dir = mkdtempSync(path.join(tmpdir(), 'portcullis-bench-fp-'));

@@ -44,7 +44,7 @@
  */
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
-import { createServer, type Server, type TLSSocket } from 'node:tls';
+import { createServer, type TLSSocket } from 'node:tls';
 import { AppError, type ErrorCode } from '../lib/errors';
 
 export interface Http1Request {
@@ -81,7 +81,6 @@ export const HTTP1_DEFAULTS: Http1Limits = {
 };
 
 export interface Http1Server {
-  server: Server;
   port: number;
   /** Stops listening and closes every connection. */
   close(): Promise<void>;
@@ -136,12 +135,7 @@ function httpDate(): string {
 
 /** A request whose head has been read: how its body is delimited and how far it has come. */
 interface Pending {
-  method: string;
-  path: string;
-  contentType: string | undefined;
-  close: boolean;
-  /** Content-Length, or -1 for chunked. */
-  length: number;
+  head: Head;
   /** The body (when it did not come in one piece), filled up to `filled`. */
   body: Buffer | null;
   filled: number;
@@ -156,6 +150,7 @@ interface Head {
   path: string;
   contentType: string | undefined;
   close: boolean;
+  /** Content-Length, or -1 for chunked. */
   length: number;
   expectContinue: boolean;
 }
@@ -378,7 +373,7 @@ class Connection {
       while (this.received.view !== null && !this.paused && !this.closing) {
         if (this.req === null) {
           if (!this.readHead()) break;
-        } else if (!(this.req.length >= 0 ? this.readLength(this.req) : this.readChunked(this.req))) {
+        } else if (!(this.req.head.length >= 0 ? this.readLength(this.req) : this.readChunked(this.req))) {
           break;
         }
       }
@@ -427,10 +422,7 @@ class Connection {
     const head = parseHead(buf.toString('latin1', 0, end), this.limits.maxBodyBytes);
     this.received.consume(end + 4);
     this.scanned = 0;
-    this.req = {
-      method: head.method, path: head.path, contentType: head.contentType, close: head.close, length: head.length,
-      body: null, filled: 0, chunkLeft: 0, phase: 'size', framing: 0,
-    };
+    this.req = { head, body: null, filled: 0, chunkLeft: 0, phase: 'size', framing: 0 };
     if (head.length === 0) return this.complete(Buffer.alloc(0));
     const rest = this.received.view;
     if (head.expectContinue && !(head.length > 0 && rest !== null && rest.length >= head.length)) this.sock.write(CONTINUE);
@@ -454,16 +446,16 @@ class Connection {
   /** A Content-Length body: used as it came when it is in one piece, else copied in as it comes. */
   private readLength(r: Pending): boolean {
     const buf = this.received.view!;
-    const need = r.length - r.filled;
+    const need = r.head.length - r.filled;
     if (r.body === null && buf.length >= need) {
       this.received.consume(need);
       return this.complete(buf.subarray(0, need));
     }
     const n = Math.min(need, buf.length);
-    buf.copy(this.room(r, n, r.length), r.filled, 0, n);
+    buf.copy(this.room(r, n, r.head.length), r.filled, 0, n);
     r.filled += n;
     this.received.consume(n);
-    return r.filled === r.length ? this.complete(r.body!.subarray(0, r.filled)) : false;
+    return r.filled === r.head.length ? this.complete(r.body!.subarray(0, r.filled)) : false;
   }
 
   /** A line of chunk framing (size, end of chunk or trailer), without its CRLF; null until it is whole. */
@@ -540,12 +532,12 @@ class Connection {
     this.clearTimer();
     let a: Http1Answer;
     try {
-      a = this.handle({ method: r.method, path: r.path, contentType: r.contentType, body });
+      a = this.handle({ method: r.head.method, path: r.head.path, contentType: r.head.contentType, body });
     } catch (err) {
       this.report(err);
       a = { status: 500, json: '{"error":{"code":"INTERNAL","message":"internal error"}}' };
     }
-    this.answer(a, r.close, r.method === 'HEAD');
+    this.answer(a, r.head.close, r.head.method === 'HEAD');
     return !this.closing;
   }
 
@@ -629,7 +621,6 @@ export async function serveHttp1(o: {
   });
   const addr = server.address();
   return {
-    server,
     port: typeof addr === 'object' && addr ? addr.port : o.port,
     close: () => new Promise<void>((resolve) => {
       server.close(() => resolve());

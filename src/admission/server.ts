@@ -6,11 +6,10 @@
  * Pod. A malformed review answers 400 with a code; a review is never answered from the network,
  * only from the replica's memory.
  */
-import type { Server } from 'node:tls';
 import { AppError, isAppError } from '../lib/errors';
 import type { Logger } from '../lib/logger';
 import { mutate, validate, type AdmissionState, type Decision } from './decide';
-import { serveHttp1, type Http1Answer, type Http1Request, type Http1Limits } from './http1';
+import { serveHttp1, type Http1Answer, type Http1Limits, type Http1Request, type Http1Server } from './http1';
 import { admissionResponseJson, MalformedReview, parseAdmissionReview, type AdmissionRequest } from './review';
 
 /** Kubernetes caps objects at about 1.5 MiB in etcd; a review holds two of them. */
@@ -53,7 +52,7 @@ function parseReview(body: Buffer): AdmissionRequest {
  * framework and one JSON.parse per review: the work per review is the API server's latency on
  * every Pod the cluster makes (bench:admission holds it against a bare HTTPS server).
  */
-export async function startWebhookServer(o: WebhookServerOptions): Promise<{ server: Server; port: number; close: () => Promise<void> }> {
+export function startWebhookServer(o: WebhookServerOptions): Promise<Http1Server> {
   const fail = (err: unknown): Http1Answer => {
     const e = isAppError(err) ? err : new AppError('INTERNAL', 'internal error', { cause: err });
     if (e.status >= 500) o.logger.error({ error: err }, 'admission review failed');
@@ -87,9 +86,8 @@ export async function startWebhookServer(o: WebhookServerOptions): Promise<{ ser
     }
     return answer(endpoint, req.body);
   };
-  const s = await serveHttp1({
+  return serveHttp1({
     host: o.host, port: o.port, cert: o.cert, key: o.key, handle, limits: { maxBodyBytes: MAX_BODY, ...o.limits },
     onError: (err) => o.logger.error({ error: err }, 'admission webhook request failed'),
   });
-  return { server: s.server, port: s.port, close: s.close };
 }

@@ -1,6 +1,7 @@
 /**
- * Real Go executables for the tests (the scanner's Go binaries, the admission webhook's Go client), built with Debian's golang-go (installed by
- * scripts/debian-packages.sh): offline (GOPROXY=off), the dependency vendored so the build
+ * Real Go executables for the tests (the scanner's Go binaries, the admission webhook's Go
+ * client), built with Debian's golang-go (installed by scripts/debian-packages.sh): offline
+ * (GOPROXY=off). For the scanner, the dependency is vendored so the build
  * records it in the binary's build info exactly as a module download would
  * (`dep golang.org/x/text v0.3.7`). The vendored package is a stub: only the build info
  * matters to the scanner.
@@ -20,9 +21,14 @@ export function buildGoProgram(dep = { path: 'golang.org/x/text', version: 'v0.3
   w('main.go', `package main\n\nimport (\n\t"fmt"\n\n\t"${dep.path}/${dep.pkg}"\n)\n\nfunc main() { fmt.Println(${dep.pkg}.Name()) }\n`);
   w(`vendor/${dep.path}/${dep.pkg}/${dep.pkg}.go`, `package ${dep.pkg}\n\nfunc Name() string { return "stub" }\n`);
   w('vendor/modules.txt', `# ${dep.path} ${dep.version}\n## explicit\n${dep.path}/${dep.pkg}\n`);
-  const env = { ...process.env, GOFLAGS: '-mod=vendor', GOPROXY: 'off', GOTOOLCHAIN: 'local', CGO_ENABLED: '0', GOCACHE: path.join(os.tmpdir(), 'pcs-gocache'), HOME: dir };
-  execFileSync('go', ['build', '-o', 'app', '.'], { cwd: dir, env, stdio: ['ignore', 'ignore', 'pipe'] });
-  return path.join(dir, 'app');
+  return goBuild(dir, dir, { GOFLAGS: '-mod=vendor' });
+}
+
+/** `go build` of the program in `source`, offline, into `<out>/app`; the executable's path. */
+function goBuild(source: string, out: string, env: Record<string, string> = {}): string {
+  const goEnv = { ...process.env, GOPROXY: 'off', GOTOOLCHAIN: 'local', CGO_ENABLED: '0', GOCACHE: path.join(os.tmpdir(), 'pcs-gocache'), HOME: out, ...env };
+  execFileSync('go', ['build', '-o', path.join(out, 'app'), '.'], { cwd: source, env: goEnv, stdio: ['ignore', 'ignore', 'pipe'] });
+  return path.join(out, 'app');
 }
 
 /**
@@ -30,10 +36,7 @@ export function buildGoProgram(dep = { path: 'golang.org/x/text', version: 'v0.3
  * standard library) offline; the executable's path.
  */
 export function buildGoSource(source: string): string {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'pcs-gobuild-'));
-  const env = { ...process.env, GOPROXY: 'off', GOTOOLCHAIN: 'local', CGO_ENABLED: '0', GOCACHE: path.join(os.tmpdir(), 'pcs-gocache'), HOME: dir };
-  execFileSync('go', ['build', '-o', path.join(dir, 'app'), '.'], { cwd: source, env, stdio: ['ignore', 'ignore', 'pipe'] });
-  return path.join(dir, 'app');
+  return goBuild(source, mkdtempSync(path.join(os.tmpdir(), 'pcs-gobuild-')));
 }
 
 /** `go version -m <file>`: the Go version and the module lines, as the go tool reads them. */
