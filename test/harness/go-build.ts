@@ -26,7 +26,7 @@ export function buildGoProgram(dep = { path: 'golang.org/x/text', version: 'v0.3
 
 /** `go build` of the program in `source`, offline, into `<out>/app`; the executable's path. */
 function goBuild(source: string, out: string, env: Record<string, string> = {}): string {
-  const goEnv = { ...process.env, GOPROXY: 'off', GOTOOLCHAIN: 'local', CGO_ENABLED: '0', GOCACHE: path.join(os.tmpdir(), 'pcs-gocache'), HOME: out, ...env };
+  const goEnv = { ...process.env, GOPROXY: 'off', GOTOOLCHAIN: 'local', CGO_ENABLED: '0', GOCACHE: process.env.PORTCULLIS_TEST_GOCACHE ?? path.join(os.tmpdir(), 'pcs-gocache'), HOME: out, ...env };
   execFileSync('go', ['build', '-o', path.join(out, 'app'), '.'], { cwd: source, env: goEnv, stdio: ['ignore', 'ignore', 'pipe'] });
   return path.join(out, 'app');
 }
