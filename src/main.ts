@@ -241,7 +241,7 @@ export function buildServices(config: Config, logger: Logger, redis: Redis, opti
   events.subscribe(alertLogger(logger.child({ module: 'alerts' })));
   const monitor = createMonitor(config, logger, redis, {
     approvals, requests, scanResults: new RedisScanResultStore(redis, prefix), events, revocations: revocationService, requestService,
-    resolve: (ref) => registry.resolve(ref),
+    resolve: (ref) => registry.resolve(ref), links,
   }, options.monitorClock);
   metrics.watchHealth(monitor.counts);
   return {

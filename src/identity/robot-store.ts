@@ -25,6 +25,11 @@ export interface Robot {
   createdAt: string;
   /** Subject of the admin who created it. */
   createdBy: string;
+  /**
+   * Subjects of everyone who was handed one of its tokens (the creator, each rotator): the people
+   * the robot acts for, its `sameAs` in four-eyes. Absent on robots made before it was kept: the creator.
+   */
+  holders?: string[];
   /** The lifetime asked for; a rotation restarts it. */
   expiresInDays: number;
   expiresAt: string;

@@ -6,6 +6,11 @@
  * expiry and disables expired robots (#16850). Tokens are `pcr_<id>_<secret>`, shown once and
  * stored as the SHA-256 of the secret. Robots cannot approve or administer: four-eyes is about
  * people, and a leaked robot token must not grant more than CI has.
+ *
+ * Nobody hands out more than they reach: an `auditor` robot reads every team, so only an admin
+ * of every team (`teams: ["*"]`) creates, rotates or enables one. And a robot acts for the
+ * people who were handed its tokens (its creator, each rotator): they are its `sameAs`, so four-eyes
+ * refuses them the approval of a request the robot made.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { AppError } from '../lib/errors';
@@ -38,6 +43,22 @@ function canAdminister(p: Principal, team: string): boolean {
   return p.roles.includes('admin') && (p.teams.includes('*') || p.teams.includes(team));
 }
 
+/** Roles that reach beyond the robot's own team: an auditor reads every team. */
+const EVERY_TEAM_ROLES: readonly Role[] = ['auditor'];
+
+/** Refuses `p` a token (or a token's return to use) that would reach teams `p` does not administer. */
+function checkGrant(p: Principal, roles: readonly Role[], what: string): void {
+  const wide = roles.filter((r) => EVERY_TEAM_ROLES.includes(r));
+  if (wide.length && !p.teams.includes('*')) {
+    throw new AppError('FORBIDDEN', `${what} a robot holding ${wide.join(', ')} (which reads every team) needs the admin role of every team (teams: ["*"])`);
+  }
+}
+
+/** The subjects a robot acts for: whoever was handed one of its tokens. */
+function holdersOf(r: Robot): string[] {
+  return r.holders?.length ? [...r.holders] : [r.createdBy];
+}
+
 export class RobotService implements IdentityProvider {
   private readonly touched = new Map<string, number>();
 
@@ -46,7 +67,7 @@ export class RobotService implements IdentityProvider {
   private now(): Date { return this.clock(); }
 
   private view(r: Robot, lastUsedAt?: string): RobotView {
-    const { tokens: _tokens, warned: _warned, ...rest } = r;
+    const { tokens: _tokens, warned: _warned, holders: _holders, ...rest } = r;
     return lastUsedAt ? { ...rest, lastUsedAt } : rest;
   }
 
@@ -74,11 +95,12 @@ export class RobotService implements IdentityProvider {
     this.checkLifetime(input.expiresInDays);
     const refused = input.roles.filter((r) => !(ROBOT_ROLES as readonly Role[]).includes(r));
     if (refused.length) throw new AppError('INVALID_REQUEST', `robots cannot hold the roles ${refused.join(', ')} (only ${ROBOT_ROLES.join(', ')})`);
+    checkGrant(p, input.roles, 'creating');
     const id = randomBytes(8).toString('hex');
     const { token, sha256 } = this.newSecret(id);
     const now = this.now();
     const robot: Robot = {
-      id, name: input.name, team: input.team, roles: [...new Set(input.roles)], createdAt: now.toISOString(), createdBy: subjectOf(p),
+      id, name: input.name, team: input.team, roles: [...new Set(input.roles)], createdAt: now.toISOString(), createdBy: subjectOf(p), holders: [subjectOf(p)],
       expiresInDays: input.expiresInDays, expiresAt: new Date(now.getTime() + input.expiresInDays * DAY).toISOString(),
       disabled: false, tokens: [{ sha256 }], warned: [],
     };
@@ -90,7 +112,7 @@ export class RobotService implements IdentityProvider {
 
   /** A new token; the previous one works `overlapHours` more; the lifetime restarts. */
   async rotate(p: Principal, id: string, expiresInDays?: number): Promise<{ robot: RobotView; token: string }> {
-    await this.found(p, id);
+    checkGrant(p, (await this.found(p, id)).roles, 'rotating');
     if (expiresInDays !== undefined) this.checkLifetime(expiresInDays);
     const { token, sha256 } = this.newSecret(id);
     const now = this.now();
@@ -101,6 +123,7 @@ export class RobotService implements IdentityProvider {
       const current = r.tokens.find((t) => !t.validUntil);
       return {
         ...r, expiresInDays: days, expiresAt: new Date(now.getTime() + days * DAY).toISOString(), rotatedAt: now.toISOString(), warned: [],
+        holders: [...new Set([...holdersOf(r), subjectOf(p)])],
         // Only the token being replaced keeps working for the overlap; older ones end now.
         tokens: [{ sha256 }, ...(current && this.settings.overlapHours > 0 ? [{ sha256: current.sha256, validUntil: overlapUntil }] : [])],
       };
@@ -111,7 +134,9 @@ export class RobotService implements IdentityProvider {
   }
 
   async setDisabled(p: Principal, id: string, disabled: boolean): Promise<RobotView> {
-    await this.found(p, id);
+    const found = await this.found(p, id);
+    // Disabling only takes power away; enabling gives it back, as a grant does.
+    if (!disabled) checkGrant(p, found.roles, 'enabling');
     const changed = (r: Robot): IdentityEvent => this.event(p, disabled ? 'robot.disabled' : 'robot.enabled', r, {});
     const robot = await this.store.update(id, (r) => ({ ...r, disabled, disabledReason: disabled ? 'admin' : undefined }), (next) => auditRecord(changed(next), this.now()));
     if (!robot) throw new AppError('NOT_FOUND', `no robot ${id}`);
@@ -157,7 +182,7 @@ export class RobotService implements IdentityProvider {
     if (robot.disabled) throw new AppError('PRINCIPAL_DISABLED', `robot ${robot.name} is disabled`);
     if (Date.parse(robot.expiresAt) <= now.getTime()) throw new AppError('TOKEN_EXPIRED', `the token of robot ${robot.name} has expired`);
     await this.touch(robot.id, now);
-    return { name: robot.name, roles: [...robot.roles], teams: [robot.team], subject: `robot:${robot.id}`, source: 'robot' };
+    return { name: robot.name, roles: [...robot.roles], teams: [robot.team], subject: `robot:${robot.id}`, source: 'robot', sameAs: holdersOf(robot) };
   }
 
   private async touch(id: string, now: Date): Promise<void> {

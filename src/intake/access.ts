@@ -21,6 +21,9 @@ export function isMember(p: Principal, team: string): boolean {
   return p.teams.includes('*') || p.teams.includes(team);
 }
 
+/** Roles that read a team's requests and what is derived from them (every role but `ci`, which only resolves approved images). */
+export const REQUEST_READ_ROLES = ['developer', 'approver', 'admin', 'auditor'] as const satisfies readonly Role[];
+
 /** Teams whose requests the principal can read: auditors read everything. */
 export function readableTeams(p: Principal): string[] | '*' {
   if (hasRole(p, 'auditor') || p.teams.includes('*')) return '*';

@@ -8,6 +8,7 @@ export { teamBacklog } from './backlog';
 export { Pipeline, RunInProgress, StepInProgress, type PipelineDeps, type StepObserver } from './pipeline';
 export { RequestService, type NewRequest, type CreateResult } from './requests';
 export { DecisionService } from './decisions';
+export { isRequester } from './four-eyes';
 export { ApprovedService, type ApprovedImage, type InventoryItem, type ResolveResult } from './approved';
 export { RevocationService, revokedError, unpublishUnlessServed, type RevokeInput, type RevocationDeps } from './revocation';
 export { withPublishLock, PUBLISH_LOCK_SCOPE, type PublishLock, type PublishLocks } from './publish-lock';

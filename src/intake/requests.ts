@@ -10,7 +10,7 @@ import type { Principal, SubjectLinks } from '../lib/identity/types';
 import { formatReference, normalizeRegistryHost, parseReference } from '../registry';
 import { requestCursor } from '../store';
 import type { ApprovalStore, IntakeRequest, Page, RequestStatus, RequestStore, RequestSummary, RevocationStore } from '../store/types';
-import { canRead, decidableTeams, isMember, readableTeams, requireRole, TEAM_NAME } from './access';
+import { canRead, decidableTeams, isMember, readableTeams, REQUEST_READ_ROLES, requireRole, TEAM_NAME } from './access';
 import { outboxRecord, type DomainEvent, type EventBus } from './events';
 import { isRequester, personRef } from './four-eyes';
 import { findApproval } from './ledger';
@@ -49,7 +49,6 @@ export interface RequestServiceDeps {
   links?: SubjectLinks;
 }
 
-const READ_ROLES = ['developer', 'approver', 'admin', 'auditor'] as const;
 
 export class RequestService {
   constructor(private readonly d: RequestServiceDeps) {}
@@ -123,14 +122,14 @@ export class RequestService {
 
   /** The request, or NOT_FOUND when it does not exist or belongs to a team the caller cannot read. */
   async get(p: Principal, id: string): Promise<IntakeRequest> {
-    requireRole(p, READ_ROLES, 'reading requests');
+    requireRole(p, REQUEST_READ_ROLES, 'reading requests');
     const r = await this.d.requests.get(id);
     if (!r || !canRead(p, r.team)) throw new AppError('NOT_FOUND', `request ${id} not found`);
     return r;
   }
 
   async list(p: Principal, q: { status?: RequestStatus; team?: string; limit: number; cursor?: string }): Promise<Page<RequestSummary>> {
-    requireRole(p, READ_ROLES, 'listing requests');
+    requireRole(p, REQUEST_READ_ROLES, 'listing requests');
     const readable = readableTeams(p);
     let teams: string[] | '*' = readable;
     if (q.team) teams = readable === '*' || readable.includes(q.team) ? [q.team] : [];

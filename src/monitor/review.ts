@@ -8,7 +8,8 @@
  * instead is the admins' `POST /v1/approvals/revoke`.
  */
 import { AppError } from '../lib/errors';
-import type { Principal } from '../lib/identity/types';
+import type { Principal, SubjectLinks } from '../lib/identity/types';
+import { isRequester } from '../intake';
 import { checkWaiverExpiry } from '../policy/config';
 import type { HealthService } from './health';
 import { outboxOf, type MonitorEvent } from './ports';
@@ -21,7 +22,8 @@ export interface KeepInput extends ApprovalKey {
 }
 
 export class ReviewService {
-  constructor(private readonly h: HealthService, private readonly maxDays: number) {}
+  /** @param links who is the same person (the tokens file's `sameAs`), as approving compares it */
+  constructor(private readonly h: HealthService, private readonly maxDays: number, private readonly links?: SubjectLinks) {}
 
   async keep(p: Principal, input: KeepInput): Promise<HealthView> {
     if (!p.roles.some((r) => r === 'approver' || r === 'admin')) throw new AppError('FORBIDDEN', 'deciding a re-review needs one of the roles: approver, admin');
@@ -35,7 +37,8 @@ export class ReviewService {
       if (!record || record.state === 'revoked') throw notFound;
       if (record.state !== 'at_risk') throw new AppError('INVALID_STATE', `the approval is ${record.state}, not at_risk: nothing to keep`);
       const request = await this.h.deps.requests.get(record.requestId);
-      if (request && request.requestedBy === p.name) throw new AppError('FOUR_EYES', 'you cannot decide the re-review of an image you requested');
+      // Four-eyes as approving checks it: by subject and linked subjects, never by display name.
+      if (request && isRequester(p, request, this.links)) throw new AppError('FOUR_EYES', 'you cannot decide the re-review of an image you requested');
       const at = now.toISOString();
       const until = new Date(input.until).toISOString();
       const kept = record.blocking.map((b) => ({ findingId: b.id, reason: input.reason, expires: until, by: p.name, at }));

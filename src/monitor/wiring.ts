@@ -6,7 +6,7 @@
  */
 import type Redis from 'ioredis';
 import type { Config } from '../lib/config';
-import type { Principal } from '../lib/identity/types';
+import type { Principal, SubjectLinks } from '../lib/identity/types';
 import type { Logger } from '../lib/logger';
 import type { ImageRef } from '../registry';
 import type { Approval, ApprovalStore, RequestStore, ScanResultStore } from '../store/types';
@@ -33,6 +33,8 @@ export interface MonitorPorts {
   revocations: { revoke(p: Principal, input: { image: string; team: string; reason: string; keepImage?: boolean }): Promise<unknown> };
   requestService: { create(p: Principal, input: { image: string; team: string; justification: string; platforms?: string[] }): Promise<{ request: { id: string }; deduplicated?: string }> };
   resolve: (ref: ImageRef) => Promise<string>;
+  /** Who is the same person (four-eyes of a re-review, as of an approval). */
+  links?: SubjectLinks;
 }
 
 export interface Monitor {
@@ -91,7 +93,7 @@ export function createMonitor(config: Config, logger: Logger, redis: Redis, port
   ports.events.subscribe(healthSubscriber(health));
   ports.events.subscribe(drift.subscriber());
   return {
-    health, drift, driftHistory: new DriftHistoryService(driftHistory), sweep: new HealthSweep(health, (before) => findings.flush(ports.events, { before, logger: log })), views: new HealthViews(store), reviews: new ReviewService(health, config.policy.waivers.maxDays),
+    health, drift, driftHistory: new DriftHistoryService(driftHistory), sweep: new HealthSweep(health, (before) => findings.flush(ports.events, { before, logger: log })), views: new HealthViews(store), reviews: new ReviewService(health, config.policy.waivers.maxDays, ports.links),
     snapshots: new SnapshotService({ store: new RedisSnapshotStore(redis, prefix), requests: ports.requests, health, all, retentionDays: config.monitor.snapshots.retentionDays }),
     counts: healthMetricsSource(store),
   };

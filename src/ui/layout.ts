@@ -5,7 +5,7 @@
  * evaluate nothing, inject no style and keep no page copies in localStorage.
  */
 import type { Principal } from '../lib/identity/types';
-import { hasRole } from '../intake';
+import { hasRole, REQUEST_READ_ROLES } from '../intake';
 import { html, type Html } from './html';
 import type { ShownError } from './messages';
 
@@ -26,11 +26,11 @@ const HTMX_CONFIG = JSON.stringify({
 function nav(ctx: PageContext): Html {
   const p = ctx.principal;
   const items: Array<[string, string, boolean]> = [
-    ['/ui/overview', 'Overview', true],
+    ['/ui/overview', 'Overview', hasRole(p, ...REQUEST_READ_ROLES)],
     ['/ui/queue', 'Approval queue', hasRole(p, 'approver', 'admin')],
-    ['/ui/search', 'CVE & package search', true],
+    ['/ui/search', 'CVE & package search', hasRole(p, ...REQUEST_READ_ROLES)],
     ['/ui/inventory', 'Approved images', true],
-    ['/ui/alerts', 'Alerts', true],
+    ['/ui/alerts', 'Alerts', hasRole(p, ...REQUEST_READ_ROLES)],
     ['/ui/audit', 'Audit log', hasRole(p, 'auditor', 'admin')],
   ];
   return html`<nav aria-label="Main"><ul>${items.filter((i) => i[2]).map(([href, label]) =>

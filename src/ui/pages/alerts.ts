@@ -1,6 +1,6 @@
 /** Alerts: at-risk approvals, upstream drift, and waivers of approved images about to expire (or expired). */
 import type { Router } from 'express';
-import { readableTeams } from '../../intake';
+import { readableTeams, REQUEST_READ_ROLES, requireRole } from '../../intake';
 import { uiOf } from '../auth';
 import { approvedRequests, expiringWaivers } from '../data/approved-view';
 import type { ConsoleDeps } from '../deps';
@@ -11,6 +11,7 @@ import { send } from '../render';
 export function alertsRoutes(router: Router, deps: ConsoleDeps): void {
   router.get('/ui/alerts', async (_req, res) => {
     const { principal: p } = uiOf(res);
+    requireRole(p, REQUEST_READ_ROLES, 'the alerts');
     const scope = readableTeams(p);
     const m = deps.monitoring;
     const now = (deps.now ?? Date.now)();

@@ -6,7 +6,7 @@
  */
 import type { Response, Router } from 'express';
 import { z } from 'zod';
-import { readableTeams } from '../../intake';
+import { hasRole, readableTeams, REQUEST_READ_ROLES, requireRole } from '../../intake';
 import { parseInput } from '../../api/middleware/validate';
 import { AppError } from '../../lib/errors';
 import { SEVERITIES } from '../../scanners/types';
@@ -40,6 +40,12 @@ const dayOf = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
 
 export function overviewRoutes(router: Router, deps: ConsoleDeps): void {
   router.get('/ui/overview', async (req, res) => {
+    // The overview counts and lists requests, which `ci` may not read (/v1 refuses it too): its
+    // home is the approved images it resolves.
+    if (!hasRole(uiOf(res).principal, ...REQUEST_READ_ROLES)) {
+      res.redirect(303, '/ui/inventory');
+      return;
+    }
     const q = parseInput(overviewQuery, req.query, 'query');
     const { scope, teams } = await scopeOf(deps, res, q.team);
     const days = q.days ?? '30';
@@ -83,6 +89,7 @@ ${m.snapshots.configured ? html`<div class="chart" data-trend-src="/ui/overview/
   });
 
   router.get('/ui/overview/trends.json', async (req, res) => {
+    requireRole(uiOf(res).principal, REQUEST_READ_ROLES, 'the security trends');
     const q = parseInput(overviewQuery, req.query, 'query');
     const { scope } = await scopeOf(deps, res, q.team);
     const now = (deps.now ?? Date.now)();

@@ -10,6 +10,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import { sha256Hex } from '../../../src/lib/identity/tokens-file';
+import { RedisHealthStore } from '../../../src/monitor/health-store';
 import { RedisRequestStore } from '../../../src/store';
 import { startTestApp, type TestApp } from '../../harness/app';
 import { startOidcProvider, type OidcProvider } from '../../harness/oidc';
@@ -107,6 +108,27 @@ describe('four-eyes across identities (API, real OpenID Provider)', () => {
       expect(queue.body.items.map((r: { id: string }) => r.id)).not.toContain(byFile);
       expect(queue.body.items.map((r: { id: string }) => r.id)).not.toContain(byOidc);
     }
+  });
+
+  it('refuses the requester the re-review of an at-risk approval through their other identity (keep)', async () => {
+    const created = await call(await jwtOf('alice'), 'POST', '/v1/requests', { image: `${app.config.upstreams[0].registry}/library/kept:1`, team: 'payments', justification: 'j' });
+    expect(created.status).toBe(202);
+    // An approval past its re-review deadline, as the monitor leaves it (no worker or scanner runs here).
+    const image = `${app.config.upstreams[0].registry}/library/kept`;
+    const digest = `sha256:${'a'.repeat(64)}`;
+    const at = new Date().toISOString();
+    const health = new RedisHealthStore(app.redis, app.config.redis.prefix);
+    expect(await health.save({
+      team: 'payments', image, digest, requestId: created.body.id, state: 'at_risk', since: at, evaluatedAt: at, maxSeverity: 'critical',
+      blocking: [{ id: 'CVE-2099-0001', aliases: [], severity: 'critical', kind: 'vulnerability', title: 't', cause: 'new', since: at, deadline: at }], diff: { added: [], removed: [], addedTotal: 0, removedTotal: 0 },
+      deadline: at, review: { since: at }, version: 0,
+    }, 0, [])).toBe(true);
+    const until = new Date(Date.now() + 2 * 86_400_000).toISOString();
+    const keep = (token: string) => call(token, 'POST', '/v1/approvals/keep', { team: 'payments', image, digest, reason: 'compensating control', until });
+    // Her tokens-file name (alice) is not her OIDC username (alice.a): the subject link decides.
+    expect(await keep('token-alice')).toMatchObject({ status: 403, body: { error: { code: 'FOUR_EYES' } } });
+    expect((await health.get({ team: 'payments', image, digest }))?.accepted).toBeUndefined();
+    expect((await keep('token-approver')).status).toBe(200);
   });
 
   it('finds the link in the tokens file when the request kept only the subject (a console session)', async () => {

@@ -154,6 +154,46 @@ describe('robot accounts', () => {
     expect(await lastUsed()).toBe(now.toISOString());
   });
 
+  it('gives an auditor robot (which reads every team) only at the hands of an admin of every team', async () => {
+    // paymentsAdmin administers payments only: an auditor token would read logistics too.
+    const refused = await app.call('paymentsAdmin', 'POST', '/v1/robots', { name: 'eye', team: 'payments', roles: ['auditor'], expiresInDays: 10 });
+    expect([refused.status, refused.body.error.code]).toEqual([403, 'FORBIDDEN']);
+    expect(refused.body.error.message).toContain('every team');
+    expect((await app.call('paymentsAdmin', 'POST', '/v1/robots', { name: 'eye', team: 'payments', roles: ['ci', 'developer'], expiresInDays: 10 })).status).toBe(201);
+    const made = await app.call('admin', 'POST', '/v1/robots', { name: 'eye-wide', team: 'payments', roles: ['auditor'], expiresInDays: 10 });
+    expect(made.status).toBe(201);
+    const id = made.body.robot.id as string;
+    // Nor may it rotate (a new token in its hands) or re-enable one; disabling and deleting take power away and stay its to do.
+    expect((await app.call('paymentsAdmin', 'POST', `/v1/robots/${id}/rotate`, {})).body.error.code).toBe('FORBIDDEN');
+    expect((await app.call('paymentsAdmin', 'POST', `/v1/robots/${id}/disable`)).status).toBe(200);
+    expect((await app.call('paymentsAdmin', 'POST', `/v1/robots/${id}/enable`)).body.error.code).toBe('FORBIDDEN');
+    expect((await app.call('admin', 'POST', `/v1/robots/${id}/enable`)).status).toBe(200);
+    expect((await app.call('paymentsAdmin', 'DELETE', `/v1/robots/${id}`)).status).toBe(204);
+  });
+
+  it('acts for the people handed its tokens: its creator and each rotator cannot approve what it requested', async () => {
+    const made = await app.call('paymentsAdmin', 'POST', '/v1/robots', { name: 'requester', team: 'payments', roles: ['developer'], expiresInDays: 10 });
+    expect(made.status).toBe(201);
+    const id = made.body.robot.id as string;
+    const whoami = (token: string) => app.services.auth.provider.authenticate(token);
+    expect((await whoami(made.body.token))?.sameAs).toEqual(['tokens-file:paymentsAdmin']);
+    const rotated = await app.call('admin', 'POST', `/v1/robots/${id}/rotate`, {});
+    expect(rotated.status).toBe(200);
+    expect((await whoami(rotated.body.token))?.sameAs).toEqual(['tokens-file:paymentsAdmin', 'tokens-file:admin']);
+    expect(JSON.stringify((await app.call('admin', 'GET', '/v1/robots')).body)).not.toContain('holders');
+    const res = await fetch(`${app.url}/v1/requests`, {
+      method: 'POST', headers: { authorization: `Bearer ${rotated.body.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ image: `${app.config.upstreams[0].registry}/library/robot-made:1`, team: 'payments', justification: 'made by a robot' }),
+    });
+    expect(res.status).toBe(202);
+    const request = (await res.json()) as { id: string };
+    // Four-eyes is checked before the state (the worker is off): FOUR_EYES, not INVALID_STATE.
+    for (const who of ['paymentsAdmin', 'admin'] as const) {
+      expect((await app.call(who, 'POST', `/v1/requests/${request.id}/approve`, { comment: 'ok' })).body.error.code).toBe('FOUR_EYES');
+    }
+    expect((await app.call('approver', 'POST', `/v1/requests/${request.id}/approve`, { comment: 'ok' })).body.error.code).toBe('INVALID_STATE');
+  });
+
   it('serialises concurrent rotations: only the last token and the one before it work', async () => {
     const { id } = await create('raced');
     const results = await Promise.all(Array.from({ length: 10 }, () => app.call('admin', 'POST', `/v1/robots/${id}/rotate`, {})));

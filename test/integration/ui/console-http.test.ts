@@ -159,6 +159,19 @@ describe('console over HTTP', () => {
     expect(seenScopes.at(-1)).toBe('*');
   });
 
+  it('shows ci (which resolves approved images and reads no request) the inventory only, as /v1 does', async () => {
+    const s = await session(f.app, 'ci');
+    const home = await s.get('/ui/overview');
+    expect([home.status, home.headers.get('location')]).toEqual([303, '/ui/inventory']);
+    for (const page of ['/ui/alerts', '/ui/overview/trends.json?days=30', '/ui/search?q=CVE']) expect([page, (await s.get(page)).status]).toEqual([page, 403]);
+    const inventory = await s.get('/ui/inventory');
+    expect(inventory.status).toBe(200);
+    const nav = (await inventory.text()).match(/<nav aria-label="Main">.*?<\/nav>/s)?.[0];
+    expect(nav).toContain('/ui/inventory');
+    for (const hidden of ['/ui/overview', '/ui/alerts', '/ui/search', '/ui/queue', '/ui/audit']) expect(nav).not.toContain(hidden);
+    expect((await f.app.call('ci', 'GET', '/v1/requests')).status).toBe(403);
+  });
+
   it('signs out: the session ends in Redis and the cookie no longer opens a page', async () => {
     const s = await session(f.app, 'auditor');
     expect((await s.get('/ui/audit')).status).toBe(200);
