@@ -18,6 +18,7 @@ import { OidcLogin } from './oidc-login';
 import { OidcSessions, type WebSessionStore } from './oidc-sessions';
 import { RedisRobotStore } from './robot-store';
 import { RobotService } from './robots';
+import { ReauthorisingIdentity } from './session-check';
 import { VerifiedTokenCache } from './token-cache';
 import { TokensFileIdentityProvider, watchTokensFile } from './tokens-file';
 import { workloadIssuers } from './workload';
@@ -30,6 +31,7 @@ export { OidcLogin, type OidcLoginClient } from './oidc-login';
 export { OidcSessions, refreshingSessions, type WebSession, type WebSessionStore } from './oidc-sessions';
 export { systemClock, type Clock } from './jwt';
 export { RobotService, ROBOT_ROLES, type RobotView } from './robots';
+export { ReauthorisingIdentity, sessionCheckOf, sessionCredentialSchema, type SessionCredential } from './session-check';
 export { TokensFileIdentityProvider, watchTokensFile } from './tokens-file';
 
 export interface IdentityOptions {
@@ -51,7 +53,8 @@ export interface IdentityDeps {
 }
 
 export interface Identity {
-  provider: IdentityProvider;
+  /** Also re-checks console sessions made from a token (session-check.ts). */
+  provider: ReauthorisingIdentity;
   /** The tokens file's provider, when `auth.tokensFile` is set and read. */
   tokensFile?: TokensFileIdentityProvider;
   robots?: RobotService;
@@ -74,8 +77,10 @@ export function createIdentity(config: Config, logger: Logger, options: Identity
   let robots: RobotService | undefined;
   let principals: PrincipalService | undefined;
   let activity: RedisPrincipalActivity | undefined;
+  let robotStore: RedisRobotStore | undefined;
   if (deps) {
-    robots = new RobotService(new RedisRobotStore(deps.redis, deps.prefix), deps.events, config.auth.robots, clock);
+    robotStore = new RedisRobotStore(deps.redis, deps.prefix);
+    robots = new RobotService(robotStore, deps.events, config.auth.robots, clock);
     activity = new RedisPrincipalActivity(deps.redis, deps.prefix);
     principals = new PrincipalService(activity, robots, deps.events, config.auth.inactiveDays, clock);
     statics.push(robots);
@@ -97,7 +102,7 @@ export function createIdentity(config: Config, logger: Logger, options: Identity
     stops.push(watchTokensFile(file, tokensFile, log, options.tokensFilePollMs, list).stop);
   }
   return {
-    provider: activity ? new TrackedIdentity(chain, activity, clock) : chain,
+    provider: new ReauthorisingIdentity(activity ? new TrackedIdentity(chain, activity, clock) : chain, { tokensFile, robots: robotStore, activity, clock }),
     tokensFile, robots, principals,
     stop: () => stops.forEach((s) => s()),
   };

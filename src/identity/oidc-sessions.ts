@@ -13,6 +13,9 @@
  *   tokens, groups re-read, roles and teams recomputed; a refusal (revoked grant, disabled user, no
  *   mapped group left) ends the session. One refresh per session at a time (a Redis lock): a
  *   provider that rotates refresh tokens would take a second use of the old one for theft.
+ * - Sessions made otherwise (a token, or a person's bearer JWT, typed at /ui/login) pass through:
+ *   the console checks them again at every request (src/ui/auth.ts, ./session-check.ts); a
+ *   bearer JWT's session ends at the JWT's exp there rather than at once here.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type Redis from 'ioredis';
@@ -21,6 +24,7 @@ import { AppError } from '../lib/errors';
 import type { Principal, PrincipalSource, Role } from '../lib/identity/types';
 import type { Logger } from '../lib/logger';
 import type { OidcLoginClient, OidcSessionTokens, PendingLogin } from './oidc-login';
+import type { SessionCredential } from './session-check';
 
 /** A session's data, as the console's store keeps it. */
 export interface WebSessionData {
@@ -31,6 +35,8 @@ export interface WebSessionData {
   teams: string[];
   groups?: string[];
   oidc?: Record<string, unknown>;
+  /** A session made from a token (./session-check.ts): re-checked by the console, not refreshed here. */
+  credential?: SessionCredential;
 }
 export interface WebSession extends WebSessionData {
   csrf: string;
@@ -111,11 +117,12 @@ export class OidcSessions {
 
   /**
    * The live session of `id`, refreshed first when its refresh is due; null when there is none
-   * or the refresh failed (the session is then ended). Sessions of other sources pass through.
+   * or the refresh failed (the session is then ended). Sessions of other sources, and those made
+   * from a token (a bearer JWT typed at /ui/login), pass through to the console's re-check.
    */
   async current(id: string): Promise<WebSession | null> {
     const session = await this.d.sessions.get(id);
-    if (!session || session.source !== 'oidc') return session;
+    if (!session || session.source !== 'oidc' || session.credential) return session;
     const tokens = tokensSchema.safeParse(session.oidc);
     if (!tokens.success) return this.end(id, session, 'the session holds no OIDC tokens');
     if (this.now() < tokens.data.refreshAt) return session;

@@ -102,7 +102,17 @@ export class TokensFileIdentityProvider implements IdentityProvider {
 
   async authenticate(token: string): Promise<Principal | null> {
     if (!token) return null;
-    const presented = createHash('sha256').update(token, 'utf8').digest();
+    return this.byTokenSha256(createHash('sha256').update(token, 'utf8').digest('hex'));
+  }
+
+  /**
+   * The principal of the current entry whose `tokenSha256` is `sha256` (lowercase hex), or null:
+   * how a console session made from a token finds its entry again at each request (the session
+   * keeps this hash, which the file already holds, never the token).
+   */
+  byTokenSha256(sha256: string): Principal | null {
+    if (!/^[a-f0-9]{64}$/.test(sha256)) return null;
+    const presented = Buffer.from(sha256, 'hex');
     let found: Principal | null = null;
     // Every entry is compared, match or not, so the time taken does not depend on where (or
     // whether) the match is.

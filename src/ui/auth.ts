@@ -1,7 +1,12 @@
 /**
  * Sign-in with an API token typed once, the session cookie, and the CSRF check.
  * - The token goes to the same identity providers as a bearer token on /v1 and is then
- *   forgotten: the session holds only the principal's fields (src/ui/sessions.ts).
+ *   forgotten: the session holds the principal's fields and what finds the principal again
+ *   without the token (the SHA-256 its provider stores, or a JWT's exp; src/identity/session-check.ts).
+ * - Every request re-checks a token session against the current identities, as the API checks a
+ *   bearer token: an entry removed, given other roles, teams or token, a robot or subject disabled,
+ *   an expired JWT or robot ends the session (sign in again). Sessions of the OIDC sign-in are
+ *   refreshed by src/identity/oidc-sessions.ts instead.
  * - A failed sign-in counts against the API's failed-authentication limit per address (shared
  *   in Redis across replicas); over it, sign-in answers 429 whatever the token.
  * - The login form carries a one-time token also set as a cookie (no session exists yet);
@@ -9,6 +14,7 @@
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { NextFunction, Request, Response, Router } from 'express';
+import { sessionCheckOf } from '../identity';
 import { signInEcs } from '../lib/ecs';
 import { AppError, toAppError } from '../lib/errors';
 import type { Principal } from '../lib/identity/types';
@@ -39,6 +45,14 @@ export function uiOf(res: Response): UiLocals {
 const secure = (deps: ConsoleDeps, req: Request): boolean => deps.secureCookies || req.secure;
 const addressOf = (req: Request): string => req.socket.remoteAddress ?? 'unknown';
 
+/** The notice of the sign-in page after a session ended (`?ended=`). */
+const ENDED: Record<string, string> = {
+  idle: 'Your session ended. Sign in again.',
+  signout: 'You signed out.',
+  access: 'Your session ended: your access changed, or the token you signed in with is no longer valid. Sign in again.',
+};
+const endedNotice = (v: unknown): string | undefined => (typeof v === 'string' && Object.hasOwn(ENDED, v) ? ENDED[v] : undefined);
+
 /** Only a console path may follow sign-in (never another site, never `//host`). */
 function safeNext(v: unknown): string {
   return typeof v === 'string' && /^\/ui\/[A-Za-z0-9/_.\-?=&%]*$/.test(v) && !v.startsWith('/ui/login') ? v : '/ui/overview';
@@ -47,7 +61,7 @@ function safeNext(v: unknown): string {
 function loginPage(req: Request, res: Response, deps: ConsoleDeps, status: number, err?: AppError): void {
   const token = randomBytes(24).toString('base64url');
   setCookie(res, LOGIN_COOKIE, token, { secure: secure(deps, req), maxAge: 600 });
-  const ended = req.query.ended === 'idle' ? 'Your session ended. Sign in again.' : req.query.ended === 'signout' ? 'You signed out.' : undefined;
+  const ended = endedNotice(req.query.ended);
   const next = safeNext(req.query.next ?? req.body?.next);
   res.status(status).type('html').send(page(null, 'Sign in', html`
 ${notice(ended)}${errorBox(err ? shownError(err) : undefined)}
@@ -56,7 +70,7 @@ ${notice(ended)}${errorBox(err ? shownError(err) : undefined)}
   <input type="hidden" name="next" value="${next}">
   <label for="token">API token</label>
   <input id="token" name="token" type="password" autocomplete="off" required maxlength="4096" spellcheck="false">
-  <p class="hint">The token is checked once and never stored: the console keeps a session, not your token.</p>
+  <p class="hint">The token is never stored: the console keeps a session, not your token, and checks it again at every page.</p>
   <button type="submit">Sign in</button>
 </form>`, req.id).value);
 }
@@ -111,25 +125,77 @@ export function loginRoutes(router: Router, deps: ConsoleDeps): void {
       res.locals.signInLogged = true; // the one failed-sign-in line of this request (request-context.ts)
       return loginPage(req, res, deps, err.status, err);
     }
-    await startSession(deps, req, res, sessionDataOf(principal));
+    // Only a session whose principal can be found again at each request (src/identity/session-check.ts).
+    const credential = sessionCheckOf(deps.identity)?.credentialOf(token, principal);
+    if (!credential) {
+      req.log?.info({ ...signInEcs('failure'), 'error.code': 'FORBIDDEN' }, 'console sign-in refused: the session could not be checked again');
+      res.locals.signInLogged = true;
+      return loginPage(req, res, deps, 403, new AppError('FORBIDDEN', 'this kind of token cannot sign in to the console'));
+    }
+    await startSession(deps, req, res, sessionDataOf(principal, credential));
     req.log?.info({ ...signInEcs('success'), 'user.name': principal.name }, 'console sign-in');
     res.redirect(303, safeNext(req.body?.next));
   });
 }
 
-/** Loads the session; none or ended: a page asks to sign in, anything else answers 401. */
+/** A page asks to sign in (with `ended` said on the sign-in page); anything else answers 401. */
+function signInAgain(req: Request, res: Response, next: NextFunction, ended?: 'idle' | 'access'): void {
+  if (req.method === 'GET' && !req.path.includes('.')) {
+    const target = `/ui/login?${new URLSearchParams({ next: req.originalUrl, ...(ended ? { ended } : {}) }).toString()}`;
+    if (req.get('hx-request')) { res.setHeader('HX-Redirect', target); res.status(204).end(); return; }
+    res.redirect(303, target);
+    return;
+  }
+  next(new AppError('UNAUTHENTICATED', 'sign in first'));
+}
+
+const sameSet = (a: readonly string[], b: readonly string[]): boolean => {
+  const x = new Set(a);
+  const y = new Set(b);
+  return x.size === y.size && [...x].every((v) => y.has(v));
+};
+
+/**
+ * Why a session may no longer be used, or null when it may: a token session's principal is found
+ * again (src/identity/session-check.ts) and must have the name, roles and teams it signed in with.
+ * A changed principal ends the session rather than taking the new roles: a promotion, too, is used
+ * after a deliberate sign-in, and the page the person has open was authorised for the old ones.
+ * A 5xx (Redis away) is thrown: the session is kept and the page fails closed.
+ */
+async function whyEnded(deps: ConsoleDeps, session: UiSession): Promise<string | null> {
+  // The OIDC sign-in's sessions hold its tokens and are refreshed by src/identity/oidc-sessions.ts.
+  if (session.oidc && !session.credential) return null;
+  const check = sessionCheckOf(deps.identity);
+  // A session from before sessions were re-checked, or an identity that cannot: fail closed.
+  if (!session.credential || !check) return 'NO_CREDENTIAL';
+  let current: Principal | null;
+  try {
+    current = await check.reauthorise({ ...principalOfSession(session), subject: session.subject }, session.credential);
+  } catch (err) {
+    const refused = toAppError(err);
+    if (refused.status >= 500) throw refused;
+    return refused.code;
+  }
+  if (!current) return 'PRINCIPAL_GONE';
+  if (current.name !== session.name || !sameSet(current.roles, session.roles) || !sameSet(current.teams, session.teams)) return 'ACCESS_CHANGED';
+  return null;
+}
+
+/**
+ * Loads the session and checks its principal again; none, ended or no longer authorised: a page
+ * asks to sign in, anything else answers 401. A session no longer authorised is deleted.
+ */
 export function requireSession(deps: ConsoleDeps) {
   return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
     const id = readCookies(req)[SESSION_COOKIE];
     const session = id ? await deps.sessions.get(id) : null;
-    if (!session || !id) {
-      if (req.method === 'GET' && !req.path.includes('.')) {
-        const target = `/ui/login?${new URLSearchParams({ next: req.originalUrl, ...(id ? { ended: 'idle' } : {}) }).toString()}`;
-        if (req.get('hx-request')) { res.setHeader('HX-Redirect', target); res.status(204).end(); return; }
-        res.redirect(303, target);
-        return;
-      }
-      return next(new AppError('UNAUTHENTICATED', 'sign in first'));
+    if (!session || !id) return signInAgain(req, res, next, id ? 'idle' : undefined);
+    const ended = await whyEnded(deps, session);
+    if (ended) {
+      await deps.sessions.destroy(id);
+      setCookie(res, SESSION_COOKIE, '', { secure: secure(deps, req), maxAge: 0 });
+      req.log?.info({ 'event.category': 'session', 'event.action': 'console-recheck', 'event.outcome': 'failure', 'user.name': session.name, 'error.code': ended }, 'console session ended: its principal is gone, refused or changed');
+      return signInAgain(req, res, next, 'access');
     }
     const principal = principalOfSession(session);
     const locals: UiLocals = { session, sessionId: id, principal, ctx: { principal, csrf: session.csrf, requestId: req.id, path: req.path } };

@@ -9,7 +9,10 @@
  *
  * The record holds what the console needs to authorise a page (the principal's fields, never the
  * token typed at sign-in), a CSRF token per session, and an opaque `oidc` object that the OIDC
- * sign-in keeps its tokens in (refresh token, expiry…); this module never reads it.
+ * sign-in keeps its tokens in (refresh token, expiry…); this module never reads it. A session made
+ * from a token also holds the `credential` that finds its principal again (the SHA-256 its
+ * provider stores, or a JWT's exp: src/identity/session-check.ts), checked at every request
+ * (./auth.ts).
  *
  * Every session of a subject is listed in a per-subject set so that sign-out everywhere (or a
  * disabled principal) can end them all at once.
@@ -17,6 +20,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type Redis from 'ioredis';
 import { z } from 'zod';
+import { sessionCredentialSchema, type SessionCredential } from '../identity';
 import { PRINCIPAL_SOURCES, ROLES, type Principal } from '../lib/identity/types';
 
 /** What the console knows about the signed-in person: a Principal's fields, plus OIDC state. */
@@ -29,6 +33,8 @@ export const sessionDataSchema = z.strictObject({
   groups: z.array(z.string()).optional(),
   /** Opaque to this module: the OIDC workstream's tokens and their expiry. */
   oidc: z.record(z.string(), z.unknown()).optional(),
+  /** A session made from a token: what re-checks its principal at every request (never the token). */
+  credential: sessionCredentialSchema.optional(),
 });
 export type SessionData = z.infer<typeof sessionDataSchema>;
 
@@ -76,11 +82,14 @@ export function principalOfSession(s: SessionData): Principal {
   return { name: s.name, roles: [...s.roles], teams: [...s.teams], subject: s.subject, source: s.source, ...(s.groups ? { groups: [...s.groups] } : {}) };
 }
 
-/** The session data of an authenticated principal (sign-in with a token): no credential in it. */
-export function sessionDataOf(p: Principal): SessionData {
+/**
+ * The session data of an authenticated principal (sign-in with a token): no token in it, only the
+ * `credential` that finds the principal again at each request.
+ */
+export function sessionDataOf(p: Principal, credential?: SessionCredential): SessionData {
   return sessionDataSchema.parse({
     subject: p.subject ?? `tokens-file:${p.name}`, source: p.source ?? 'tokens-file', name: p.name,
-    roles: p.roles, teams: p.teams, ...(p.groups ? { groups: p.groups } : {}),
+    roles: p.roles, teams: p.teams, ...(p.groups ? { groups: p.groups } : {}), ...(credential ? { credential } : {}),
   });
 }
 
@@ -182,8 +191,9 @@ export function subjectOfTarget(target: string): string | null {
 
 /**
  * An event subscriber that ends every console session of a robot disabled, deleted or expired,
- * or of a principal disabled (by an admin or for inactivity): a session keeps the roles read at
- * sign-in, so without this it would outlive the credential by up to `ui.lifetimeHours`. Runs in
+ * or of a principal disabled (by an admin or for inactivity), at once: a token session would
+ * also end at its next request (./auth.ts re-checks it), but an OIDC sign-in's session keeps the
+ * roles of its last refresh until the next one is due. Runs in
  * whichever process publishes the event (sessions are in Redis); a failure is logged, never thrown.
  */
 export function endSessionsOnDisable(store: Pick<SessionStore, 'destroyAllFor'>, logger?: { warn(o: object, m: string): void }): (event: { type: string; target: string }) => Promise<void> {

@@ -68,6 +68,13 @@ async function signIn(user = 'alice'): Promise<{ sessionId: string; returnTo: st
 }
 
 describe('console sign-in with OIDC', () => {
+
+  it('leaves a session made from a bearer JWT typed at /ui/login to the console\'s re-check (capped at its exp there)', async () => {
+    const jwtSession = { subject: `oidc:${op.issuer}#alice`, source: 'oidc' as const, name: 'alice.a', roles: ['developer' as const], teams: ['payments'], credential: { kind: 'jwt' as const, exp: Math.floor(now / 1000) + 600 } };
+    const { id } = await store.create(jwtSession);
+    expect(await sessions.current(id)).toMatchObject(jwtSession);
+    expect(await refreshingSessions(store, sessions).get(id)).toMatchObject(jwtSession);
+  });
   it('sends the browser to the provider with PKCE (S256), state and nonce, and keeps the tokens in the session', async () => {
     const { url, state } = await sessions.begin('/ui/queue');
     const params = new URL(url).searchParams;

@@ -8,6 +8,7 @@ import { createHmac, createPublicKey, generateKeyPairSync, sign } from 'node:cry
 import { decodeJwt } from 'jose';
 import { startTestApp, type TestApp } from '../../harness/app';
 import { startOidcProvider, type OidcProvider } from '../../harness/oidc';
+import { session } from '../ui/console-fixture';
 
 const CLIENT = { id: 'portcullis', secret: 'client-secret-1', redirectUri: 'http://127.0.0.1/callback' };
 const OTHER_CLIENT = { id: 'some-other-app', secret: 'client-secret-2', redirectUri: 'http://127.0.0.1/other' };
@@ -123,6 +124,22 @@ describe('OIDC bearer JWTs', () => {
     // Accepted (and remembered as verified) a moment ago: the cache must not outlive exp.
     now = new Date((exp! + 31) * 1000);
     expect((await get(id_token)).body.error.code).toBe('TOKEN_EXPIRED');
+  });
+
+  it('ends a console session made from a bearer ID token at the token\'s exp (audit F6)', async () => {
+    const { id_token } = await op.signIn('alice');
+    const { exp } = decodeJwt(id_token);
+    const s = await session(app, 'dev', id_token);
+    now = new Date(exp! * 1000 - 1000);
+    expect((await s.get('/ui/overview')).status).toBe(200);
+    // The API still accepts it for auth.clockSkewSeconds; the console, with no token to check again, not past exp.
+    now = new Date(exp! * 1000);
+    const ended = await s.get('/ui/overview');
+    expect(ended.status).toBe(303);
+    expect(ended.headers.get('location')).toContain('ended=access');
+    // Ended, not refused once: back on time, the session is still gone (a new sign-in maps the groups again).
+    now = new Date();
+    expect((await s.get('/ui/overview')).headers.get('location')).toContain('ended=idle');
   });
 
   it('refuses a token issued to another client (wrong audience)', async () => {
