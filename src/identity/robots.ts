@@ -22,7 +22,8 @@ import type { RedisRobotStore, Robot } from './robot-store';
 
 export const ROBOT_ROLES = ['ci', 'developer', 'auditor'] as const satisfies readonly Role[];
 const DAY = 86_400_000;
-const TOKEN = /^pcr_([a-f0-9]{16})_([A-Za-z0-9_-]{43})$/;
+/** A robot token: `pcr_<id>_<secret>`, the secret stored as its SHA-256. */
+export const ROBOT_TOKEN = /^pcr_([a-f0-9]{16})_([A-Za-z0-9_-]{43})$/;
 /** Expiry warnings, in days before expiry. */
 export const WARN_DAYS = [14, 1] as const;
 /** lastUsedAt is written at most this often per robot (per process). */
@@ -167,7 +168,7 @@ export class RobotService implements IdentityProvider {
 
   /** The principal of a robot token; null for a token that is not a robot's or names no robot. */
   async authenticate(token: string): Promise<Principal | null> {
-    const m = TOKEN.exec(token);
+    const m = ROBOT_TOKEN.exec(token);
     if (!m) return null;
     const robot = await this.store.get(m[1]);
     if (!robot) return null;

@@ -20,6 +20,7 @@ import type { IdentityProvider, Principal } from '../lib/identity/types';
 import type { RedisPrincipalActivity } from './activity';
 import { looksLikeJwt, type Clock } from './jwt';
 import type { RedisRobotStore } from './robot-store';
+import { ROBOT_TOKEN } from './robots';
 import type { TokensFileIdentityProvider } from './tokens-file';
 
 /** What a token session keeps to find its principal again (never the token). */
@@ -31,8 +32,6 @@ export const sessionCredentialSchema = z.discriminatedUnion('kind', [
 ]);
 export type SessionCredential = z.infer<typeof sessionCredentialSchema>;
 
-/** The shape of a robot token (robots.ts): `pcr_<id>_<secret>`, the secret stored as its SHA-256. */
-const ROBOT_TOKEN = /^pcr_([a-f0-9]{16})_([A-Za-z0-9_-]{43})$/;
 
 export interface SessionCheckSources {
   tokensFile?: TokensFileIdentityProvider;
