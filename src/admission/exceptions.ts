@@ -1,6 +1,6 @@
 /**
  * Break-glass exceptions as one webhook replica holds them: an admin of a team lets one image
- * (by digest, or by name and tag) run in the team's namespaces, or one of them, until an expiry
+ * (by digest, or by name and tag: then only a reference without a digest, `name:tag`) run in the team's namespaces, or one of them, until an expiry
  * at most 24 h ahead, with a reason. The replica decides on its own clock: an exception past its
  * `expires` is ignored at once, whatever Redis still holds (a key's TTL is no decision).
  */
@@ -13,7 +13,7 @@ export interface AdmissionException {
   team: string;
   /** `registry/repository` (normalized) of an exception granted by image reference. */
   image?: string;
-  /** The tag of that reference, when it named one: only that tag is excepted. */
+  /** The tag of that reference, when it named one: only that tag is excepted, written without a digest. */
   tag?: string;
   /** `sha256:…`: only this digest is excepted (under any name, or under `image` when both are set). */
   digest?: string;
@@ -37,6 +37,9 @@ export function covers(e: AdmissionException, namespace: string, ref: ImageRef, 
   if (e.image !== undefined) {
     if (`${ref.registry}/${ref.repository}` !== e.image) return false;
     if (e.tag !== undefined && ref.tag !== e.tag) return false;
+    // `name:tag@digest` runs the digest, whatever the tag names: an exception granted by tag
+    // (which records no digest) excepts what the tag pulls, never a digest written beside it.
+    if (e.tag !== undefined && e.digest === undefined && ref.digest !== undefined) return false;
   }
   return e.digest !== undefined || e.image !== undefined;
 }

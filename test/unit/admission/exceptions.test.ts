@@ -1,6 +1,7 @@
 /**
  * Break-glass exceptions in the validating decision: an active exception of the namespace's team
- * admits an image that would be denied, by digest or by name and tag, in its namespace only, and
+ * admits an image that would be denied, by digest or by name and tag (a `name:tag` only, never a
+ * `name:tag@digest`), in its namespace only, and
  * says so in a warning naming it, its reason and expiry; by the replica's clock, an expired one is
  * ignored. Approved images need none, other teams' exceptions never apply.
  */
@@ -43,6 +44,17 @@ describe('break-glass exceptions in validation', () => {
     expect(validate(req(podReview('logistics', containers(`quay.io/x/y@${D9}`))), state([byDigest])).allowed).toBe(false);
     const mixed = validate(req(podReview('payments-prod', containers('ghcr.io/acme/hotfix:1.2.3', 'quay.io/other:1'))), state([byTag]));
     expect(mixed).toMatchObject({ allowed: false, message: expect.stringContaining('quay.io/other:1: NOT_APPROVED') });
+  });
+
+  it('by tag never cover a reference that carries a digest: the runtime pulls the digest, not the tag', () => {
+    for (const image of [`ghcr.io/acme/hotfix:1.2.3@${D9}`, `ghcr.io/acme/hotfix:1.2.3@sha256:${'e'.repeat(64)}`]) {
+      const d = validate(req(podReview('payments-prod', containers(image))), state([byTag]));
+      expect(d).toMatchObject({ allowed: false, images: [{ image, verdict: image.endsWith(D9) ? 'REVOKED' : 'NOT_APPROVED' }] });
+      expect(d.warnings).toBeUndefined();
+    }
+    // An exception by digest under a name still covers that digest written with any tag.
+    const pinned: AdmissionException = { ...base, id: 'c'.repeat(16), image: 'ghcr.io/acme/hotfix', digest: D9 };
+    expect(validate(req(podReview('payments-prod', containers(`ghcr.io/acme/hotfix:1.2.3@${D9}`))), state([pinned])).allowed).toBe(true);
   });
 
   it('by digest cover a revoked digest under any name, in every namespace of the team', () => {
