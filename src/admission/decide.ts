@@ -8,7 +8,8 @@
  * the namespace's team in the internal registry; otherwise it is denied naming each image, why,
  * and the command that starts its intake. Workload controllers get warnings only, so that the
  * rollout is refused where the Pod is made, with the same message. On UPDATE only images that
- * changed are judged: a revocation stops new admissions, never running workloads.
+ * changed are judged, per container (same list, same name, same image): a revocation stops new
+ * admissions, never running workloads.
  */
 import { AppError } from '../lib/errors';
 import type { ImageRef } from '../registry';
@@ -90,11 +91,11 @@ export function mutate(req: AdmissionRequest, state: AdmissionState): Decision {
   const patch: JsonPatchOp[] = [];
   const images: ImageVerdict[] = [];
   const warnings: string[] = [];
-  // On UPDATE an image the Pod already ran is left as it is: rewriting it (its tag may name
+  // On UPDATE an image a container already ran is left as it is: rewriting it (its tag may name
   // another digest by now) would restart a running container on a mere relabelling.
-  const before = req.operation === 'UPDATE' && req.oldObject ? new Set(safeImages('Pod', req.oldObject)) : null;
+  const before = req.operation === 'UPDATE' && req.oldObject ? imagesBefore('Pod', req.oldObject) : null;
   for (const c of imagesOf(req)) {
-    if (before?.has(c.image)) {
+    if (before && unchanged(before, c)) {
       images.push({ image: c.image, verdict: 'UNCHANGED' });
       continue;
     }
@@ -162,12 +163,12 @@ export function validate(req: AdmissionRequest, state: AdmissionState): Decision
     const stale = images.map((c) => ({ image: c.image, verdict: 'STALE' as const }));
     return workload ? { allowed: true, warnings: [message], team: ns.team, images: stale } : { allowed: false, message, team: ns.team, images: stale };
   }
-  const before = req.operation === 'UPDATE' && req.oldObject ? new Set(safeImages(kind, req.oldObject)) : null;
+  const before = req.operation === 'UPDATE' && req.oldObject ? imagesBefore(kind, req.oldObject) : null;
   const verdicts: ImageVerdict[] = [];
   const problems: string[] = [];
   const excepted: string[] = [];
   for (const c of images) {
-    if (before?.has(c.image)) {
+    if (before && unchanged(before, c)) {
       verdicts.push({ image: c.image, verdict: 'UNCHANGED' });
       continue;
     }
@@ -199,6 +200,29 @@ export function validate(req: AdmissionRequest, state: AdmissionState): Decision
 /** What the API server shows the user (kubectl prints warnings): which exception, why, until when. */
 function breakGlassWarning(c: ContainerImage, e: AdmissionException, verdict: Verdict): string {
   return `container ${c.name} image ${c.image} (${verdict}) admitted by break-glass exception ${e.id} of team ${e.team}, granted by ${e.by}: "${e.reason}"; it expires at ${e.expires}`;
+}
+
+/** A container's identity across an UPDATE: its list and its name (unique per Pod across the lists). */
+function slot(c: ContainerImage): string {
+  return `${c.list}\u0000${c.name}`;
+}
+
+/** The image each container of the old object ran, by {@link slot}; empty for a shape that is not one. */
+function imagesBefore(kind: string, object: Record<string, unknown>): Map<string, string> {
+  try {
+    return new Map(containerImages(kind, object).map((c) => [slot(c), c.image]));
+  } catch {
+    return new Map();
+  }
+}
+
+/**
+ * Whether this very container ran this image before the UPDATE. Not "any container ran it": a
+ * new (ephemeral, kubectl debug) container, or another container switched to an image its
+ * neighbour runs, is a new admission of that image and judged as one.
+ */
+function unchanged(before: ReadonlyMap<string, string>, c: ContainerImage): boolean {
+  return before.get(slot(c)) === c.image;
 }
 
 function safeImages(kind: string, object: Record<string, unknown>): string[] {

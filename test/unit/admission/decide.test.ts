@@ -162,6 +162,46 @@ describe('validate', () => {
     expect(validate(req(podReview('payments-prod', containers('nginx:1.26'), { operation: 'UPDATE', oldSpec: spec })), s).allowed).toBe(false);
   });
 
+  describe('on UPDATE, an image is unchanged only in the container that ran it', () => {
+    const revokedRef = internal('docker.io/library/evil', `sha256:${'9'.repeat(64)}`);
+
+    it('judges a new ephemeral container (kubectl debug) whose image another container runs', () => {
+      const old = { containers: [{ name: 'web', image: revokedRef }] };
+      const spec = { ...old, ephemeralContainers: [{ name: 'debugger', image: revokedRef, targetContainerName: 'web' }] };
+      const review = req(podReview('payments-prod', spec, { operation: 'UPDATE', oldSpec: old, subResource: 'ephemeralcontainers' }));
+      const d = validate(review, state());
+      expect(d).toMatchObject({ allowed: false, message: expect.stringContaining(`container debugger image ${revokedRef}: REVOKED`) });
+      expect(d.images.map((i) => i.verdict)).toEqual(['UNCHANGED', 'REVOKED']);
+      expect(mutate(review, state()).images.map((i) => i.verdict)).toEqual(['UNCHANGED', 'REVOKED']);
+    });
+
+    it('judges a container switched to an image another container ran, and one moved to another list', () => {
+      const old = { containers: [{ name: 'c0', image: revokedRef }, { name: 'c1', image: redis.internalRef }] };
+      const switched = { containers: [{ name: 'c0', image: revokedRef }, { name: 'c1', image: revokedRef }] };
+      const d = validate(req(podReview('payments-prod', switched, { operation: 'UPDATE', oldSpec: old })), state());
+      expect(d.allowed).toBe(false);
+      expect(d.images.map((i) => i.verdict)).toEqual(['UNCHANGED', 'REVOKED']);
+      // Same name, another list: a container the Pod did not have.
+      const moved = { initContainers: [{ name: 'c0', image: revokedRef }], containers: [{ name: 'c1', image: redis.internalRef }] };
+      expect(validate(req(podReview('payments-prod', moved, { operation: 'UPDATE', oldSpec: old })), state()).images.map((i) => i.verdict)).toEqual(['REVOKED', 'UNCHANGED']);
+      // Mutate pins what it judges anew, even when another container already ran the tag.
+      const tagOld = { containers: [{ name: 'c0', image: 'redis:7' }, { name: 'c1', image: nginx.internalRef }] };
+      const tagNew = { containers: [{ name: 'c0', image: 'redis:7' }, { name: 'c1', image: 'redis:7' }] };
+      expect(mutate(req(podReview('payments-prod', tagNew, { operation: 'UPDATE', oldSpec: tagOld })), state()).patch)
+        .toEqual([{ op: 'replace', path: '/spec/containers/1/image', value: redis.internalRef }]);
+    });
+
+    it('compares a workload\'s pod template container by container too', () => {
+      const update = (oldImages: string[], images: string[]) => {
+        const r = deploymentReview('payments-prod', images) as { request: Record<string, unknown> };
+        const old = (deploymentReview('payments-prod', oldImages) as { request: { object: unknown } }).request.object;
+        return req({ ...r, request: { ...r.request, operation: 'UPDATE', oldObject: old, options: { apiVersion: 'meta.k8s.io/v1', kind: 'UpdateOptions' } } });
+      };
+      expect(validate(update([revokedRef, redis.internalRef], [revokedRef, redis.internalRef]), state())).toMatchObject({ allowed: true, images: [{ verdict: 'UNCHANGED' }, { verdict: 'UNCHANGED' }] });
+      expect(validate(update([revokedRef, redis.internalRef], [revokedRef, revokedRef]), state()).warnings).toEqual([expect.stringMatching(/^Deployment web: container c1 image .*: REVOKED .*its Pods will be denied/)]);
+    });
+  });
+
   it('denies every Pod while the replica\'s view is too stale to trust', () => {
     const d = validate(req(podReview('payments-prod', containers(nginx.internalRef))), state({ staleSince: '2026-12-01T10:00:00.000Z' }));
     expect(d).toMatchObject({ allowed: false, message: expect.stringContaining('failing closed') });
