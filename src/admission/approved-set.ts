@@ -138,8 +138,13 @@ export class ApprovedSet {
   add(a: ApprovedEntry): void {
     const t = this.team(a.team);
     const name = internalName(a.internalRef);
-    this.setDigest(t, `${a.image}@${a.digest}`, a);
-    this.setDigest(t, `${name}@${a.digest}`, a);
+    // The team's deny-list wins over an approval of the same digest and name (a snapshot read
+    // while a revocation ran may hold both): its digest keys stay empty, so that every digest
+    // lookup, the pinned one too, finds the revocation; its tags still answer REVOKED (lookup).
+    if (!this.revokedFor(t, a.digest, a.image)) {
+      this.setDigest(t, `${a.image}@${a.digest}`, a);
+      this.setDigest(t, `${name}@${a.digest}`, a);
+    }
     // A platform-selected approval answers no tag: an all-platform pull of the tag is another image.
     if (a.platforms && a.platforms.length > 0) return;
     for (const tag of a.tags) t.byTag.set(`${a.image}:${tag}`, a);

@@ -141,6 +141,24 @@ describe('validate', () => {
     expect(mutate(req(podReview('payments-prod', containers('nginx:1.25'))), s).patch).toBeUndefined();
   });
 
+  it('denies a digest on the team\'s deny-list as REVOKED even when the snapshot still holds its approval', () => {
+    const revocation = { team: 'payments', digest: D1, reason: 'malware in layer 3', by: 'sec-admin', at: '2026-12-01T00:00:00Z' };
+    // Revoked under nginx's name, or under every name: both win over the approval, by every name and tag.
+    for (const r of [revocation, { ...revocation, image: nginx.image }]) {
+      const s = state({ set: ApprovedSet.from([nginx, redis], [r]) });
+      for (const image of [nginx.internalRef, `docker.io/library/nginx@${D1}`, 'nginx:1.25', `${nginx.internalRef.split('@')[0]}:1.25`]) {
+        const d = validate(req(podReview('payments-prod', containers(image, redis.internalRef))), s);
+        expect(d).toMatchObject({ allowed: false, images: [{ image, verdict: 'REVOKED', digest: D1 }, { verdict: 'approved' }] });
+        expect(d.message).toContain('REVOKED for team payments by sec-admin at 2026-12-01T00:00:00Z: malware in layer 3');
+        expect(mutate(req(podReview('payments-prod', containers(image))), s)).toMatchObject({ images: [{ verdict: 'REVOKED', digest: D1 }] });
+        expect(mutate(req(podReview('payments-prod', containers(image))), s).patch).toBeUndefined();
+      }
+    }
+    // A revocation of another name of the digest, or in another team, leaves this approval alone.
+    const other = state({ set: ApprovedSet.from([nginx], [{ ...revocation, image: 'docker.io/library/other' }, { ...revocation, team: 'logistics' }]) });
+    expect(validate(req(podReview('payments-prod', containers(nginx.internalRef))), other).allowed).toBe(true);
+  });
+
   it('fails closed in a namespace that maps to no team; exempt namespaces pass with a warning', () => {
     const d = validate(req(podReview('default', containers(nginx.internalRef))), state());
     expect(d).toMatchObject({ allowed: false, message: expect.stringContaining('namespace default maps to no Portcullis team') });
