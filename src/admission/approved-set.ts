@@ -20,6 +20,22 @@ export interface ApprovedEntry {
   platforms?: string[];
   /** Tag written in the internal repository. */
   internalTag?: string;
+  /** ISO 8601: when it was approved; which of two approvals holds a tag when no tag index says. */
+  approvedAt?: string;
+}
+
+/**
+ * One entry of the ledger's tag index (store/keys.ts `approvedTag`, whole-image approvals): the
+ * digest a tag of an upstream image is approved as now, the one CI's `GET /v1/approved` answers.
+ * An approval's own tag list keeps every tag it was ever given, so only the index says which of
+ * two approvals a re-approved tag belongs to.
+ */
+export interface ApprovedTag {
+  team: string;
+  /** Upstream `registry/repository`. */
+  image: string;
+  tag: string;
+  digest: string;
 }
 
 export interface RevokedEntry {
@@ -66,6 +82,8 @@ interface TeamIndex {
   /** `name@digest` (upstream and internal name) → the approval. */
   byDigest: Map<string, DigestSlot>;
   byTag: Map<string, ApprovedEntry>;
+  /** The ledger's tag index, `image:tag` (upstream) → digest, when the snapshot carried it. */
+  tagIndex: Map<string, string>;
   /** Per digest: its revocations (one per image name, or one for every name). */
   revoked: Map<string, RevokedEntry[]>;
   /**
@@ -85,13 +103,26 @@ function internalName(internalRef: string): string {
   return internalRef.split('@')[0];
 }
 
+/**
+ * Whether `a` was approved after `held`. Unknown or equal times: no, so that the first listed
+ * keeps the tag, as the ledger's snapshot lists the newest first.
+ */
+function approvedAfter(a: ApprovedEntry, held: ApprovedEntry): boolean {
+  return a.approvedAt !== undefined && held.approvedAt !== undefined && Date.parse(a.approvedAt) > Date.parse(held.approvedAt);
+}
+
 export class ApprovedSet {
   private teams = new Map<string, TeamIndex>();
+  /** Whether the ledger's tag index was loaded: then it alone says which approval a tag names. */
+  private indexed = false;
 
-  /** Replaces everything (a full load). */
-  static from(approvals: readonly ApprovedEntry[], revoked: readonly RevokedEntry[], revokedTags: readonly RevokedTag[] = []): ApprovedSet {
+  /**
+   * Replaces everything (a full load). `approvedTags`: the ledger's tag index; without it a tag
+   * goes to the newest approval (by `approvedAt`) that lists it.
+   */
+  static from(approvals: readonly ApprovedEntry[], revoked: readonly RevokedEntry[], revokedTags: readonly RevokedTag[] = [], approvedTags?: readonly ApprovedTag[]): ApprovedSet {
     const set = new ApprovedSet();
-    for (const _ of set.fill(approvals, revoked, revokedTags));
+    for (const _ of set.fill(approvals, revoked, revokedTags, approvedTags));
     return set;
   }
 
@@ -100,21 +131,28 @@ export class ApprovedSet {
    * 10,000 approvals at once held every review of the replica for tens of milliseconds. The set
    * is the caller's only once whole; the one serving meanwhile is untouched.
    */
-  static async build(approvals: readonly ApprovedEntry[], revoked: readonly RevokedEntry[], chunk = 500, revokedTags: readonly RevokedTag[] = []): Promise<ApprovedSet> {
+  static async build(approvals: readonly ApprovedEntry[], revoked: readonly RevokedEntry[], chunk = 500, revokedTags: readonly RevokedTag[] = [], approvedTags?: readonly ApprovedTag[]): Promise<ApprovedSet> {
     const set = new ApprovedSet();
     let n = 0;
-    for (const _ of set.fill(approvals, revoked, revokedTags)) {
+    for (const _ of set.fill(approvals, revoked, revokedTags, approvedTags)) {
       n += 1;
       if (n % chunk === 0) await new Promise<void>((resolve) => setImmediate(resolve));
     }
     return set;
   }
 
-  /** The one way a set is filled, an entry per step: revocations first, so that approvals find them. */
-  private *fill(approvals: readonly ApprovedEntry[], revoked: readonly RevokedEntry[], revokedTags: readonly RevokedTag[]): Generator<void> {
+  /** The one way a set is filled, an entry per step: revocations and the tag index first, so that approvals find them. */
+  private *fill(approvals: readonly ApprovedEntry[], revoked: readonly RevokedEntry[], revokedTags: readonly RevokedTag[], approvedTags: readonly ApprovedTag[] | undefined): Generator<void> {
     for (const r of revoked) {
       this.noteRevoked(r);
       yield;
+    }
+    if (approvedTags) {
+      this.indexed = true;
+      for (const at of approvedTags) {
+        this.team(at.team).tagIndex.set(`${at.image}:${at.tag}`, at.digest);
+        yield;
+      }
     }
     for (const a of approvals) {
       this.add(a);
@@ -129,7 +167,7 @@ export class ApprovedSet {
   private team(team: string): TeamIndex {
     let t = this.teams.get(team);
     if (!t) {
-      t = { byDigest: new Map(), byTag: new Map(), revoked: new Map(), revokedTags: new Map() };
+      t = { byDigest: new Map(), byTag: new Map(), tagIndex: new Map(), revoked: new Map(), revokedTags: new Map() };
       this.teams.set(team, t);
     }
     return t;
@@ -147,8 +185,32 @@ export class ApprovedSet {
     }
     // A platform-selected approval answers no tag: an all-platform pull of the tag is another image.
     if (a.platforms && a.platforms.length > 0) return;
-    for (const tag of a.tags) t.byTag.set(`${a.image}:${tag}`, a);
-    if (a.internalTag) t.byTag.set(`${name}:${a.internalTag}`, a);
+    for (const tag of a.tags) this.claimTag(t, `${a.image}:${tag}`, `${a.image}:${tag}`, a, true);
+    if (a.internalTag) this.claimTag(t, `${name}:${a.internalTag}`, `${a.image}:${a.internalTag}`, a, false);
+  }
+
+  /**
+   * byTag's one writer at load. An approval keeps every tag it was ever given, so a tag moved
+   * upstream and approved again is listed by both digests; the snapshot's order decides only between undated ones (it
+   * lists the newest first, and the last written used to win: the oldest digest). The ledger's
+   * tag index (`indexKey`) decides, as it does for CI: for an upstream tag (`strict`) it alone,
+   * so a tag it names no loaded approval of is not approved, as CI says; for the internal tag,
+   * which the registry moved at each promotion under it (or, `digest-<hex>`, is the digest's own),
+   * the approval the index names if it carries that tag, else the newest. Without the index:
+   * the newest approval (`approvedAt`; without one, the first listed, the ledger's newest).
+   */
+  private claimTag(t: TeamIndex, key: string, indexKey: string, a: ApprovedEntry, strict: boolean): void {
+    const owner = this.indexed ? t.tagIndex.get(indexKey) : undefined;
+    if (this.indexed && strict) {
+      if (owner === a.digest) t.byTag.set(key, a);
+      return;
+    }
+    const held = t.byTag.get(key);
+    if (held && owner !== undefined && (held.digest === owner) !== (a.digest === owner)) {
+      if (a.digest === owner) t.byTag.set(key, a);
+      return;
+    }
+    if (!held || approvedAfter(a, held)) t.byTag.set(key, a);
   }
 
   /**

@@ -15,7 +15,7 @@ import { startWebhookServer } from './server';
 import { LedgerSync, ledgerChannel, type LedgerSource } from './sync';
 
 export { ledgerAnnouncer, ledgerChange } from './announce';
-export { ApprovedSet, type ApprovedEntry, type RevokedEntry, type RevokedTag } from './approved-set';
+export { ApprovedSet, type ApprovedEntry, type ApprovedTag, type RevokedEntry, type RevokedTag } from './approved-set';
 export { NamespaceMap } from './namespaces';
 export { ledgerChannel, LedgerSync, type LedgerChange, type LedgerSource } from './sync';
 export { AdmissionDirectory, type NamespacesView } from './directory';

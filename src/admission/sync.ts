@@ -15,13 +15,18 @@
  */
 import type Redis from 'ioredis';
 import type { Logger } from '../lib/logger';
-import { ApprovedSet, type ApprovedEntry, type RevokedEntry, type RevokedTag } from './approved-set';
+import { ApprovedSet, type ApprovedEntry, type ApprovedTag, type RevokedEntry, type RevokedTag } from './approved-set';
 import { ExceptionSet, type AdmissionException } from './exceptions';
 
 /** The ledger as a whole, read at start, on reconnect and on a resync that finds it changed. */
 export interface LedgerSource {
-  /** `revokedTags`: tags revocations dropped (a Pod naming one is told REVOKED); none when absent. */
-  snapshot(): Promise<{ approvals: ApprovedEntry[]; revoked: RevokedEntry[]; revokedTags?: RevokedTag[]; exceptions?: AdmissionException[] }>;
+  /**
+   * `revokedTags`: tags revocations dropped (a Pod naming one is told REVOKED); none when absent.
+   * `approvedTags`: the ledger's tag index, which says the digest a tag is approved as now (read
+   * before the approvals, so that every digest it names is among them unless revoked meanwhile);
+   * absent: a tag goes to the newest approval listing it.
+   */
+  snapshot(): Promise<{ approvals: ApprovedEntry[]; revoked: RevokedEntry[]; revokedTags?: RevokedTag[]; approvedTags?: ApprovedTag[]; exceptions?: AdmissionException[] }>;
   /**
    * The ledger's version, moved by every write (null before the first): a resync that reads the
    * version of the last load skips the snapshot. Without it every resync loads in full.
@@ -199,9 +204,9 @@ export class LedgerSync {
       // Read before the snapshot: a write landing during it moves the version past this one, and
       // the next resync loads again.
       const version = this.source.version ? await this.source.version() : undefined;
-      const { approvals, revoked, revokedTags, exceptions } = await this.source.snapshot();
+      const { approvals, revoked, revokedTags, approvedTags, exceptions } = await this.source.snapshot();
       this.loads += 1;
-      const set = await ApprovedSet.build(approvals, revoked, BUILD_CHUNK, revokedTags ?? []);
+      const set = await ApprovedSet.build(approvals, revoked, BUILD_CHUNK, revokedTags ?? [], approvedTags);
       // Swapped in whole, with what was announced while the snapshot was read and the set built
       // (the snapshot may predate it: a revocation is never undone).
       this.set = set;
