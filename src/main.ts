@@ -527,8 +527,15 @@ export async function startWebhookRole(config: Config, logger: Logger, redis: Re
   const subscriber = createRedis(config.redis, 'worker', logger);
   const ledger = new RedisLedgerSnapshot(redis, config.redis.prefix);
   const exceptions = new RedisExceptionStore(redis, config.redis.prefix);
-  // Revoked tags read after the approvals: a tag revoked in between is in one or the other.
-  const source: LedgerSource = { snapshot: async () => ({ ...(await ledger.snapshot()), revokedTags: await ledger.revokedTags(), exceptions: await exceptions.all() }), version: () => ledger.version() };
+  // The tag index read before the approvals (a tag approved in between names an approval the
+  // snapshot holds), revoked tags after them (a tag revoked in between is in one or the other).
+  const source: LedgerSource = {
+    snapshot: async () => {
+      const approvedTags = await ledger.approvedTags();
+      return { ...(await ledger.snapshot()), approvedTags, revokedTags: await ledger.revokedTags(), exceptions: await exceptions.all() };
+    },
+    version: () => ledger.version(),
+  };
   const metrics = new Metrics({ version: PACKAGE_VERSION });
   const handle = await startAdmission({ settings: config.webhook, tls, prefix: config.redis.prefix, source, subscriber, logger, ledger: admissionLedgerStore(config, redis), registry: metrics.registry });
   const steps: ShutdownStep[] = [{ name: 'webhook', run: () => handle.stop() }, { name: 'redis subscriber', run: async () => { subscriber.disconnect(); } }];

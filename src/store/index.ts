@@ -4,7 +4,7 @@ export { indexMember, requestCursor, storeKeys, REVOKED_TAG_TTL_S, type StoreKey
 export { RedisRequestStore } from './redis-requests';
 export { RedisApprovalStore } from './redis-approvals';
 export { RedisRevocationStore } from './redis-revocations';
-export { RedisLedgerSnapshot, type RevokedTagRecord } from './redis-ledger-snapshot';
+export { RedisLedgerSnapshot, type ApprovedTagRecord, type RevokedTagRecord } from './redis-ledger-snapshot';
 export { ledgerVersionKey, writeWithVersion } from './ledger-version';
 export { RedisScanResultStore, SCAN_RESULT_TTL_SECONDS } from './redis-scans';
 export { RedisCodeScanStore } from './redis-code-scans';

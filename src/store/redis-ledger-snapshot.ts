@@ -10,7 +10,7 @@ import { ledgerVersionKey } from './ledger-version';
 import { RedisApprovalStore } from './redis-approvals';
 import { platformKey, type Approval, type Revocation } from './types';
 
-/** A tag a revocation dropped, and the digest it named then (keys.ts `revokedTag`). */
+/** A tag a revocation dropped, and the digest it named then (keys.ts `revokedTag`); or, as {@link ApprovedTagRecord}, a tag and the digest it is approved as now. */
 export interface RevokedTagRecord {
   team: string;
   /** `registry/repository`: the upstream name, or the internal repository's. */
@@ -18,6 +18,9 @@ export interface RevokedTagRecord {
   tag: string;
   digest: string;
 }
+
+/** A tag of the ledger's tag index and the digest it is approved as (keys.ts `approvedTag`). */
+export type ApprovedTagRecord = RevokedTagRecord;
 
 const PAGE = 500;
 
@@ -64,13 +67,27 @@ export class RedisLedgerSnapshot {
   }
 
   /**
+   * The tag index of whole-image approvals (keys.ts `approvedTag`): the digest each tag is
+   * approved as now, as CI's lookup reads it. For the webhook, whose approvals list every tag
+   * they were ever given (a re-approved tag is listed by both digests). Separate from
+   * {@link snapshot}, which the monitor's sweeps read too.
+   */
+  async approvedTags(): Promise<ApprovedTagRecord[]> {
+    return this.tagEntries(`${this.prefix}:approved-tag:`);
+  }
+
+  /**
    * Every whole-image tag a revocation dropped that still names its digest (90 days, keys.ts
    * `revokedTag`): for the webhook, which answers such a tag REVOKED as CI does. Platform-selected
    * approvals answer no tag there, so theirs are left out. Separate from {@link snapshot}, which
    * the monitor's sweeps read too.
    */
   async revokedTags(): Promise<RevokedTagRecord[]> {
-    const head = revokedTagHead(this.prefix);
+    return this.tagEntries(revokedTagHead(this.prefix));
+  }
+
+  /** The whole-image entries of the `team|image|platforms|tag` → digest keys under `head`. */
+  private async tagEntries(head: string): Promise<RevokedTagRecord[]> {
     const keys = await this.scan(`${head}*`);
     const out: RevokedTagRecord[] = [];
     for (let i = 0; i < keys.length; i += PAGE) {

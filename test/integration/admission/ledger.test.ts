@@ -59,7 +59,10 @@ describe('the admission ledger', () => {
       internalRef: REF, internalRepository: 'approved/payments/docker.io/library/nginx', internalTag: '1.25',
       approvedAt: new Date().toISOString(), approvedBy: ['ann'], requestId: 'r1',
     };
-    await new RedisApprovalStore(app.redis, app.config.redis.prefix).put(approval);
+    // As the intake pipeline records it: the record, then its source tag's entry in the tag index.
+    const approvals = new RedisApprovalStore(app.redis, app.config.redis.prefix);
+    await approvals.put(approval);
+    await approvals.addTag({ team: approval.team, image: approval.image, platforms: [] }, '1.25', D1);
     const ledger = new RedisAdmissionLedger(app.redis, app.config.redis.prefix, { retentionMs: 24 * 3600 * 1000, streamLength: 1000 });
     // A long flush interval: the test flushes itself, so that what is written is known.
     replica = await startReplica(app.config.redis.url, app.config.redis.prefix, { namespaces, ledger: { bufferSize: 1000, batchSize: 2, flushMs: 60_000, sampleMs: 60_000 } }, { ledger });

@@ -28,7 +28,13 @@ export async function startReplica(redisUrl: string, prefix: string, settings: P
   const h = await startAdmission({
     settings: { host: '127.0.0.1', port: 0, exempt: ['kube-system'], resyncMs: 60_000, maxStalenessMs: 300_000, ...settings },
     tls, prefix, subscriber: sub, logger, ...(opts.now ? { now: opts.now } : {}), ...(opts.ledger ? { ledger: opts.ledger } : {}),
-    source: { snapshot: async () => ({ ...(await ledger.snapshot()), revokedTags: await ledger.revokedTags(), exceptions: await exceptions.all() }), version: () => ledger.version() },
+    source: {
+      snapshot: async () => {
+        const approvedTags = await ledger.approvedTags();
+        return { ...(await ledger.snapshot()), approvedTags, revokedTags: await ledger.revokedTags(), exceptions: await exceptions.all() };
+      },
+      version: () => ledger.version(),
+    },
   });
   return { h, stop: async () => { await h.stop(); sub.disconnect(); redis.disconnect(); } };
 }
