@@ -65,6 +65,13 @@ const HEALTH_FILTER_PAGE = 200;
 
 const LOOKUP_ROLES = ['ci', 'developer', 'approver', 'admin', 'auditor'] as const;
 
+/** CI's NOT_APPROVED for a revoked digest: `details.reason` REVOKED, with who, when and why. */
+function revokedLookup(image: string, team: string, revoked: Revocation): AppError {
+  return new AppError('NOT_APPROVED', `${image} is not approved for team ${team}: ${revoked.digest} was revoked by ${revoked.by} at ${revoked.at}: ${revoked.reason}`, {
+    details: { reason: 'REVOKED', digest: revoked.digest, revokedBy: revoked.by, revokedAt: revoked.at, revocationReason: revoked.reason },
+  });
+}
+
 export class ApprovedService {
   constructor(private readonly d: ApprovedServiceDeps) {}
 
@@ -85,14 +92,13 @@ export class ApprovedService {
     // approved yet.
     const approval = ref.digest ? await this.d.approvals.lookup(scope, { digest: ref.digest })
       : ref.tag ? await this.d.approvals.lookup(scope, { tag: ref.tag }) : null;
+    // An approval of a digest the team's deny-list covers (read in the same store step) never
+    // serves, whatever let it stay in the ledger: refused as a revoked image is.
+    if (approval?.revoked) throw revokedLookup(image, team, approval.revoked);
     if (!approval) {
       // Off the hot path: only a refused lookup asks whether the digest (or the tag's last one) was revoked.
       const revoked = this.d.revoked ? await this.d.revoked(scope, { ...(ref.digest ? { digest: ref.digest } : {}), ...(ref.tag ? { tag: ref.tag } : {}) }) : null;
-      if (revoked) {
-        throw new AppError('NOT_APPROVED', `${image} is not approved for team ${team}: ${revoked.digest} was revoked by ${revoked.by} at ${revoked.at}: ${revoked.reason}`, {
-          details: { reason: 'REVOKED', digest: revoked.digest, revokedBy: revoked.by, revokedAt: revoked.at, revocationReason: revoked.reason },
-        });
-      }
+      if (revoked) throw revokedLookup(image, team, revoked);
       throw notApproved();
     }
     return {

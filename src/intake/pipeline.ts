@@ -8,7 +8,7 @@
 import { AppError, toAppError } from '../lib/errors';
 import type { Logger } from '../lib/logger';
 import { parseReference } from '../registry';
-import { requestDigest, type Approval, type ApprovalStore, type IntakeRequest, type PolicyOutcome, type RequestStatus, type RequestStore, type RevocationStore } from '../store/types';
+import { requestDigest, type Approval, type ApprovalStore, type ExpectedApproval, type IntakeRequest, type PolicyOutcome, type RequestStatus, type RequestStore, type RevocationStore } from '../store/types';
 import { Lifecycle, digestClaimKey, nextStep } from './lifecycle';
 import { findApproval } from './ledger';
 import { approvedRepository, approvedTag, quarantineRepository, sourceName } from './paths';
@@ -187,7 +187,12 @@ export class Pipeline {
   async promote(id: string): Promise<void> {
     const r = await this.load(id);
     const digest = requestDigest(r);
-    if (r.status !== 'promoting' || !digest) return this.continueFrom(r, 'promote');
+    if (r.status !== 'promoting' || !digest) {
+      // Revoked or failed while an earlier run of this job published (it died, or its own
+      // withdrawal failed): that run's tag and ledger entry must not outlive it.
+      if (digest && (r.status === 'revoked' || r.status === 'failed')) await this.withdrawLeftovers(r);
+      return this.continueFrom(r, 'promote');
+    }
     // Revoked while it waited for promotion: nothing of it may be published.
     await this.refuseRevoked(r, digest);
     const { settings } = this.d;
@@ -208,12 +213,13 @@ export class Pipeline {
     };
     // The ledger learns of the tag before the registry gets it (see Approval.pending); an
     // approval already served stays as it is until this one replaces it.
+    const expected: ExpectedApproval = existing && !existing.pending ? existing : { requestId: r.id, approvedAt: record.approvedAt, pending: true };
     if (!existing || existing.pending) await this.d.approvals.put({ ...record, pending: true });
     // Copy, check and the completed ledger entry under the publish lease: an unpublish job of
     // this digest (an earlier revocation) checks and deletes either wholly before or wholly after.
     // A holder stalled past the lease's TTL must not write as if it held it: each write first
     // confirms (and renews) the lease, or the job fails with LEASE_LOST and is retried.
-    await withPublishLock(this.d.publishLocks, to, digest, async (lease) => {
+    const completed = await withPublishLock(this.d.publishLocks, to, digest, async (lease) => {
       await lease.check('the copy into the approved repository');
       await this.d.registry.promote(from, to, digest, tag);
       const served = await this.d.registry.internalDigest(to, tag);
@@ -221,8 +227,12 @@ export class Pipeline {
         throw new AppError('DIGEST_MISMATCH', `${to}:${tag} resolves to ${served ?? 'nothing'} after promotion, expected ${digest}`, { temporary: true });
       }
       await lease.check('the completed ledger entry');
-      await this.d.approvals.put(record);
+      // Written only if, in that same store step, the request is still promoting, the digest is
+      // not on the deny-list and the entry is still the one read or written above: an admin who
+      // revoked since the check at the top (the revocation removed the pending entry) wins.
+      return this.d.approvals.complete(record, expected);
     });
+    if (!completed) return this.completionRefused(id, digest);
     // The tag index gets this request's own source tag only: this approval is the newest of it.
     if (r.source.tag) await this.d.approvals.addTag({ team: r.team, image, platforms: r.platforms }, r.source.tag, digest);
     const { request, moved } = await this.d.lifecycle.transition(id, ['promoting'], 'approved', { note: `promoted to ${to}:${tag}`, patch: () => ({ internalRef }) });
@@ -231,12 +241,42 @@ export class Pipeline {
   }
 
   /**
+   * The completed entry was refused (see {@link ApprovalStore.complete}): the request was revoked
+   * or failed during the copy, or the digest denied, or the entry replaced. What the copy tagged
+   * is taken back unless another completed approval serves it; a denied digest fails the request
+   * (REVOKED), and an entry replaced under a request still promoting is retried (CONFLICT).
+   */
+  private async completionRefused(id: string, digest: string): Promise<void> {
+    const now = await this.load(id);
+    const denied = await this.d.revocations?.find(now.team, sourceName(now.source), digest);
+    if (now.status !== 'promoting' || denied) await this.withdrawPromotion(now, { rethrow: true });
+    if (denied) throw revokedError(denied);
+    if (now.status === 'promoting') {
+      throw new AppError('CONFLICT', `the ledger entry of ${digest} changed during the promotion of request ${id}; trying again`, { temporary: true });
+    }
+  }
+
+  /**
+   * A promotion job that finds its request revoked or failed: takes back the tag and this
+   * request's ledger entry an earlier run left (it died between its copy and its withdrawal, or
+   * the registry refused that withdrawal); a failure to do so fails the job, which is retried.
+   */
+  private async withdrawLeftovers(r: IntakeRequest): Promise<void> {
+    const digest = requestDigest(r);
+    if (!digest) return;
+    const to = approvedRepository(this.d.settings.approvedPath, r.team, r.source);
+    const own = await this.d.approvals.get(r.team, sourceName(r.source), digest);
+    const tagged = await this.d.registry.internalDigest(to, approvedTag(r.source, digest)) === digest;
+    if (own?.requestId === r.id || tagged) await this.withdrawPromotion(r, { rethrow: true });
+  }
+
+  /**
    * Takes back what a promotion of `r` published that no completed approval owns: the
    * approved repository's manifest (and so its tag) and this request's pending approval. If
    * the registry refuses, the pending approval stays, so the ledger still names the tag and
    * an admin's revocation removes it.
    */
-  private async withdrawPromotion(r: IntakeRequest): Promise<void> {
+  private async withdrawPromotion(r: IntakeRequest, options: { rethrow?: boolean } = {}): Promise<void> {
     const digest = requestDigest(r);
     if (!digest) return;
     const to = approvedRepository(this.d.settings.approvedPath, r.team, r.source);
@@ -256,6 +296,8 @@ export class Pipeline {
       // retries this path, and giving up leaves the image served with a pending approval.
       approval = await withdraw().catch((err: unknown) => (err instanceof AppError && err.code === 'LEASE_LOST' ? withdraw() : Promise.reject(err)));
     } catch (err) {
+      // A promotion job's own withdrawal fails the job instead: its retry withdraws again.
+      if (options.rethrow) throw err;
       this.d.logger.error({ error: err, requestId: r.id, digest, repository: to }, 'could not withdraw a failed promotion; its pending approval stays for revocation');
       return;
     }

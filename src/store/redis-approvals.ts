@@ -14,18 +14,48 @@ import { AppError } from '../lib/errors';
 import type { ConfirmWrite } from '../lib/redis';
 import { encodeCursor, storeKeys, type StoreKeys } from './keys';
 import { ledgerVersionKey, writeWithVersion } from './ledger-version';
-import { platformKey, servesScope, type Approval, type ApprovalScope, type ApprovalStore, type Page } from './types';
+import { platformKey, servesScope, type Approval, type ApprovalScope, type ApprovalStore, type ExpectedApproval, type LookedUpApproval, type Page, type Revocation } from './types';
 
-// KEYS: approval, images of the digest, tags, source entry, team inventory
-// ARGV: json, image, inventory member ('' while pending), digest, write source ('1'/'0'), tags…
-const PUT = `
-local old = redis.call('HGET', KEYS[1], 'member')
-if old and old ~= '' then redis.call('ZREM', KEYS[5], old) end
-redis.call('HSET', KEYS[1], 'json', ARGV[1], 'member', ARGV[3])
-redis.call('SADD', KEYS[2], ARGV[2])
-for i = 6, #ARGV do redis.call('SADD', KEYS[3], ARGV[i]) end
-if ARGV[5] == '1' then redis.call('SET', KEYS[4], ARGV[4]) end
-if ARGV[3] ~= '' then redis.call('ZADD', KEYS[5], 0, ARGV[3]) end
+// The record's write, shared by PUT and COMPLETE. KEYS: approval, images of the digest, tags,
+// source entry, team inventory. ARGV: json, image, inventory member ('' while pending), digest,
+// write source ('1'/'0'); the tags from ARGV[first] on.
+const SAVE = `
+local function save(first)
+  local old = redis.call('HGET', KEYS[1], 'member')
+  if old and old ~= '' then redis.call('ZREM', KEYS[5], old) end
+  redis.call('HSET', KEYS[1], 'json', ARGV[1], 'member', ARGV[3])
+  redis.call('SADD', KEYS[2], ARGV[2])
+  for i = first, #ARGV do redis.call('SADD', KEYS[3], ARGV[i]) end
+  if ARGV[5] == '1' then redis.call('SET', KEYS[4], ARGV[4]) end
+  if ARGV[3] ~= '' then redis.call('ZADD', KEYS[5], 0, ARGV[3]) end
+end
+`;
+
+// KEYS and ARGV: SAVE's, the tags from ARGV[6].
+const PUT = `${SAVE}
+save(6)
+return 1
+`;
+
+// A promotion's completed entry (see RedisApprovalStore.complete). KEYS: SAVE's, then the
+// request, the team's deny entry of the digest. ARGV: SAVE's five, then the expected record's
+// request id, approval time and pending flag ('1'/'0'), the state the request must be in, the
+// tags from ARGV[10]. Answers 1 written; 0 the record is not the expected one (a revocation or a
+// withdrawal removed it); -1 the digest is denied to the image; -2 the request moved on. The
+// request's status is field 's'; records saved before it have only 'json' (redis-requests.ts).
+const COMPLETE = `${SAVE}
+local cur = redis.call('HGET', KEYS[1], 'json')
+if not cur then return 0 end
+local rec = cjson.decode(cur)
+if rec.requestId ~= ARGV[6] or rec.approvedAt ~= ARGV[7] or ((rec.pending == true) ~= (ARGV[8] == '1')) then return 0 end
+if redis.call('HEXISTS', KEYS[7], '*') == 1 or redis.call('HEXISTS', KEYS[7], ARGV[2]) == 1 then return -1 end
+local s = redis.call('HGET', KEYS[6], 's')
+if not s then
+  local req = redis.call('HGET', KEYS[6], 'json')
+  s = req and cjson.decode(req).status or ''
+end
+if s ~= ARGV[9] then return -2 end
+save(10)
 return 1
 `;
 
@@ -43,28 +73,41 @@ return 1
 `;
 
 // CI's lookup, one round trip. KEYS: tag entry ('' for a digest lookup). ARGV: approval key
-// stem, tags key stem, source key stem (each ends where the digest goes), digest ('' for a tag).
-// Returns {digest, json, tags, staged digest, its json, its tags}; the caller decides which one
-// serves. The approval keys hang off a digest read here, so they cannot all be declared in
-// KEYS: fine on one Redis and under Sentinel (the deployments we support), not on Redis Cluster.
+// stem, tags key stem, source key stem (each ends where the digest goes), digest ('' for a tag),
+// the team's deny entry stem (ends where the digest goes), the image name.
+// Returns {digest, json, tags, staged digest, its json, its tags, the deny entry of the digest,
+// that of the staged digest} (each entry the one for every name, else the image's, else ''); the
+// caller decides which one serves, and refuses it when its digest is denied. The approval keys
+// hang off a digest read here, so they cannot all be declared in KEYS: fine on one Redis and
+// under Sentinel (the deployments we support), not on Redis Cluster.
 const LOOKUP = `
 local digest = ARGV[4]
 if digest == '' then
   digest = redis.call('GET', KEYS[1])
   if not digest then return false end
 end
+local function denied(d)
+  local all, named = unpack(redis.call('HMGET', ARGV[5] .. d, '*', ARGV[6]))
+  return all or named or ''
+end
 local json = redis.call('HGET', ARGV[1] .. digest, 'json') or ''
 local tags = json ~= '' and redis.call('SMEMBERS', ARGV[2] .. digest) or {}
 local staged = redis.call('GET', ARGV[3] .. digest) or ''
-local sjson, stags = '', {}
+local sjson, stags, sdeny = '', {}, ''
 if staged ~= '' then
   sjson = redis.call('HGET', ARGV[1] .. staged, 'json') or ''
   if sjson ~= '' then stags = redis.call('SMEMBERS', ARGV[2] .. staged) end
+  sdeny = denied(staged)
 end
-return {digest, json, tags, staged, sjson, stags}
+return {digest, json, tags, staged, sjson, stags, denied(digest), sdeny}
 `;
 
-type LookupReply = [string, string, string[], string, string, string[]] | null;
+type LookupReply = [string, string, string[], string, string, string[], string, string] | null;
+
+/** The approval as the lookup answers it: with the deny entry that covers its digest, if one does. */
+function withDenial(a: Approval, denied: string): LookedUpApproval {
+  return denied ? { ...a, revoked: JSON.parse(denied) as Revocation } : a;
+}
 
 function approvalOf(json: string, tags: string[]): Approval | null {
   if (!json) return null;
@@ -110,16 +153,33 @@ export class RedisApprovalStore implements ApprovalStore {
     this.redis = redis as RedisApprovalStore['redis'];
   }
 
-  async put(a: Approval): Promise<void> {
+  /** SAVE's keys and first five arguments for `a` (its tags follow). */
+  private saveArgs(a: Approval): { keys: string[]; args: string[] } {
     const k = this.keys;
     const platforms = platformKey(a.platforms);
     const record: Approval = { ...a, platforms: platforms === '*' ? [] : platforms.split(',') };
     const source = Boolean(a.sourceDigest && a.sourceDigest !== a.digest);
-    await writeWithVersion(this.redis, this.version, (m) => m.eval(PUT, 5,
-      k.approval(a.team, a.image, a.digest), k.approvalImages(a.team, a.digest), k.approvalTags(a.team, a.image, a.digest),
-      k.approvalSource(a.team, a.image, platforms, a.sourceDigest ?? a.digest), k.approvalsByTeam(a.team),
-      JSON.stringify(record), a.image, a.pending ? '' : inventoryMember(a), a.digest, source ? '1' : '0', ...a.tags));
+    return {
+      keys: [k.approval(a.team, a.image, a.digest), k.approvalImages(a.team, a.digest), k.approvalTags(a.team, a.image, a.digest),
+        k.approvalSource(a.team, a.image, platforms, a.sourceDigest ?? a.digest), k.approvalsByTeam(a.team)],
+      args: [JSON.stringify(record), a.image, a.pending ? '' : inventoryMember(a), a.digest, source ? '1' : '0'],
+    };
+  }
+
+  async put(a: Approval): Promise<void> {
+    const { keys, args } = this.saveArgs(a);
+    await writeWithVersion(this.redis, this.version, (m) => m.eval(PUT, keys.length, ...keys, ...args, ...a.tags));
     await this.confirm();
+  }
+
+  async complete(a: Approval, expected: ExpectedApproval): Promise<boolean> {
+    const { keys, args } = this.saveArgs({ ...a, pending: undefined });
+    const guards = [this.keys.request(a.requestId), this.keys.revoked(a.team, a.digest)];
+    const expect = [expected.requestId, expected.approvedAt, expected.pending ? '1' : '0', 'promoting'];
+    const done = await writeWithVersion(this.redis, this.version, (m) => m.eval(COMPLETE, keys.length + guards.length, ...keys, ...guards, ...args, ...expect, ...a.tags));
+    if (Number(done) !== 1) return false;
+    await this.confirm();
+    return true;
   }
 
   async addTag(scope: ApprovalScope, tag: string, digest: string): Promise<void> {
@@ -137,20 +197,20 @@ export class RedisApprovalStore implements ApprovalStore {
     return approvalOf(json ?? '', tags);
   }
 
-  async lookup(scope: ApprovalScope, ref: { tag: string } | { digest: string }): Promise<Approval | null> {
+  async lookup(scope: ApprovalScope, ref: { tag: string } | { digest: string }): Promise<LookedUpApproval | null> {
     const k = this.keys;
     const platforms = platformKey(scope.platforms);
     const reply = (await this.redis.portcullisApprovalLookup(
       'tag' in ref ? k.approvedTag(scope.team, scope.image, platforms, ref.tag) : '',
       k.approval(scope.team, scope.image, ''), k.approvalTags(scope.team, scope.image, ''), k.approvalSource(scope.team, scope.image, platforms, ''),
-      'digest' in ref ? ref.digest : '')) as LookupReply;
+      'digest' in ref ? ref.digest : '', k.revoked(scope.team, ''), scope.image)) as LookupReply;
     if (!reply) return null;
-    const [digest, json, tags, staged, stagedJson, stagedTags] = reply;
+    const [digest, json, tags, staged, stagedJson, stagedTags, denied, stagedDenied] = reply;
     // As findApproval: the approval of the digest itself, else the one staging made of it.
     const direct = approvalOf(json, tags);
-    if (servesScope(direct, scope)) return direct;
+    if (servesScope(direct, scope)) return withDenial(direct, denied);
     const viaSource = staged ? approvalOf(stagedJson, stagedTags) : null;
-    return servesScope(viaSource, scope) && viaSource.sourceDigest === digest ? viaSource : null;
+    return servesScope(viaSource, scope) && viaSource.sourceDigest === digest ? withDenial(viaSource, stagedDenied) : null;
   }
 
   async digestForTag(scope: ApprovalScope, tag: string): Promise<string | null> {

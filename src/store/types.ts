@@ -392,6 +392,12 @@ export function servesScope(a: Approval | null, scope: ApprovalScope): a is Appr
   return a !== null && !a.pending && a.team === scope.team && a.image === scope.image && platformKey(a.platforms) === platformKey(scope.platforms);
 }
 
+/** The record a promotion wrote (pending) or read (completed) and expects to find when it completes. */
+export type ExpectedApproval = Pick<Approval, 'requestId' | 'approvedAt' | 'pending'>;
+
+/** CI's lookup's answer: the approval, and the team's deny entry covering its digest when one does (then it serves nothing). */
+export type LookedUpApproval = Approval & { revoked?: Revocation };
+
 export interface ApprovalStore {
   /**
    * Saves the record, and maps its `sourceDigest` (if any) to its digest for its platform set;
@@ -399,6 +405,15 @@ export interface ApprovalStore {
    * approval joins the team's inventory.
    */
   put(approval: Approval): Promise<void>;
+  /**
+   * A promotion's completed approval: saves `approval` (not pending) as {@link put} does, only
+   * if, in the same atomic step, the record of its (team, image, digest) is still `expected` (the
+   * pending one the promotion wrote, or the completed one it read: a revocation or a withdrawn
+   * promotion removes it), the team's deny-list has no entry for the digest (every name, or this
+   * image), and request `approval.requestId` is still `promoting`. False, and nothing written,
+   * otherwise: an admin's revocation that lands during the copy can never be overwritten by it.
+   */
+  complete(approval: Approval, expected: ExpectedApproval): Promise<boolean>;
   /**
    * Points `tag` of the scope's image and platform set at `digest` and records the tag on that
    * approval. Only a new approval of a tag calls this, so a tag moves forward, never back.
@@ -414,9 +429,11 @@ export interface ApprovalStore {
   /**
    * CI's lookup in one store call (one Redis round trip): the approval that serves `ref` (a tag,
    * or a digest approved or upstream) in the scope, completed, same name and platform set;
-   * null when none does. The same answer as `digestForTag` then `findApproval` (intake/ledger.ts).
+   * null when none does. The same answer as `digestForTag` then `findApproval` (intake/ledger.ts),
+   * with `revoked` set when the team's deny-list covers the approval's digest (read in the same
+   * step): the caller must then refuse it, as for a revoked image.
    */
-  lookup(scope: ApprovalScope, ref: { tag: string } | { digest: string }): Promise<Approval | null>;
+  lookup(scope: ApprovalScope, ref: { tag: string } | { digest: string }): Promise<LookedUpApproval | null>;
   /**
    * Removes the approval and those of its tag index and source digest entries that still
    * point at `digest` (another approval may own them now); returns what was removed.

@@ -6,7 +6,7 @@ import type { ImageRef } from '../../../src/registry/reference';
 import type { RegistryClient } from '../../../src/registry/types';
 import { findApproval } from '../../../src/intake/ledger';
 import { platformKey, requestSummary } from '../../../src/store/types';
-import type { Approval, ApprovalScope, ApprovalStore, KeptImage, Revocation, RevocationIntent, RevocationRead, RevocationStore, RevokeChange, CodeScanRecord, IntakeRequest, ListQuery, OutboxRecord, Page, RequestSummary, RequestStatus, RequestStore, SaveOptions, ScanResultStore, TransitionResult } from '../../../src/store/types';
+import type { Approval, ApprovalScope, ApprovalStore, ExpectedApproval, KeptImage, LookedUpApproval, Revocation, RevocationIntent, RevocationRead, RevocationStore, RevokeChange, CodeScanRecord, IntakeRequest, ListQuery, OutboxRecord, Page, RequestSummary, RequestStatus, RequestStore, SaveOptions, ScanResultStore, TransitionResult } from '../../../src/store/types';
 
 export class MemoryRequestStore implements RequestStore {
   readonly items = new Map<string, IntakeRequest>();
@@ -91,6 +91,20 @@ export class MemoryApprovalStore implements ApprovalStore {
   readonly sourceIndex = new Map<string, string>();
   private static key(team: string, image: string, digest: string): string { return `${team}|${image}|${digest}`; }
   private static scoped(s: ApprovalScope, what: string): string { return `${s.team}|${s.image}|${platformKey(s.platforms)}|${what}`; }
+  /**
+   * The deny-list that `complete` and `lookup` consult, as the Redis scripts read it (a
+   * MemoryRevocationStore built on this ledger sets itself). `complete` does not check the
+   * request's state here: the Redis store's tests do (test/integration/store/approval-completion).
+   */
+  denyList?: Pick<RevocationStore, 'find'>;
+  async complete(a: Approval, expected: ExpectedApproval): Promise<boolean> {
+    const cur = this.items.get(MemoryApprovalStore.key(a.team, a.image, a.digest));
+    if (!cur || cur.requestId !== expected.requestId || cur.approvedAt !== expected.approvedAt || Boolean(cur.pending) !== Boolean(expected.pending)) return false;
+    if (await this.denyList?.find(a.team, a.image, a.digest)) return false;
+    const { pending: _pending, ...completed } = a;
+    await this.put(completed);
+    return true;
+  }
   async put(a: Approval): Promise<void> {
     const k = MemoryApprovalStore.key(a.team, a.image, a.digest);
     const old = this.items.get(k);
@@ -105,9 +119,11 @@ export class MemoryApprovalStore implements ApprovalStore {
   }
   async get(team: string, image: string, digest: string): Promise<Approval | null> { const a = this.items.get(MemoryApprovalStore.key(team, image, digest)); return a ? structuredClone(a) : null; }
   async digestForTag(scope: ApprovalScope, tag: string): Promise<string | null> { return this.tagIndex.get(MemoryApprovalStore.scoped(scope, tag)) ?? null; }
-  async lookup(scope: ApprovalScope, ref: { tag: string } | { digest: string }): Promise<Approval | null> {
+  async lookup(scope: ApprovalScope, ref: { tag: string } | { digest: string }): Promise<LookedUpApproval | null> {
     const digest = 'digest' in ref ? ref.digest : await this.digestForTag(scope, ref.tag);
-    return digest ? findApproval(this, scope, digest) : null;
+    const a = digest ? await findApproval(this, scope, digest) : null;
+    const revoked = a ? await this.denyList?.find(a.team, a.image, a.digest) : null;
+    return a && revoked ? { ...a, revoked } : a;
   }
   async ofDigest(team: string, digest: string): Promise<Approval[]> { return [...this.items.values()].filter((a) => a.team === team && a.digest === digest).map((a) => structuredClone(a)); }
   async remove(team: string, image: string, digest: string): Promise<Approval | null> {
@@ -180,7 +196,9 @@ export class MemoryRevocationStore implements RevocationStore {
   /** `team|digest` → repository → the image kept there. */
   readonly keptImages = new Map<string, Map<string, KeptImage>>();
   /** `approvals`: the ledger a revocation removes from (as the Redis script does, together). */
-  constructor(private readonly approvals?: Pick<ApprovalStore, 'remove'>) {}
+  constructor(private readonly approvals?: Pick<ApprovalStore, 'remove'>) {
+    if (approvals instanceof MemoryApprovalStore) approvals.denyList ??= this;
+  }
   async read(team: string, digest: string): Promise<RevocationRead> {
     const entries = [...this.items.values()].filter((e) => e.team === team && e.digest === digest);
     const kept = [...(this.keptImages.get(`${team}|${digest}`)?.values() ?? [])].map((k) => ({ ...k }));

@@ -1,7 +1,8 @@
 /**
  * A promotion that fails after it tagged the image leaves nothing served that the ledger does
  * not know: the failure path takes the tag back, and when the registry refuses that too, the
- * pending approval (written before tagging) stays so that an admin's revocation removes it.
+ * pending approval (written before tagging) stays so that an admin's revocation removes it, and
+ * a run of the job that finds its request failed takes them back.
  */
 import { ApprovedService, EventBus, Lifecycle, Pipeline, RevocationService, ScanRunner, unpublishUnlessServed, type PipelineStep } from '../../../src/intake';
 import { AppError } from '../../../src/lib/errors';
@@ -91,5 +92,36 @@ describe('a promotion that fails after tagging', () => {
     expect((await requests.get('r1'))?.status).toBe('approved');
     expect((await approvals.get('payments', 'docker.io/library/nginx', digest))?.pending).toBeUndefined();
     expect((await approved.lookup(ci, 'docker.io/library/nginx:1', 'payments')).internalRef).toBe(`reg.test/${approvedRepo}@${digest}`);
+  });
+
+  it('a promotion job run again after its request failed takes back what the refused withdrawal left (tag and pending entry)', async () => {
+    const { requests, approvals, registry, pipeline } = setup();
+    registry.faults.internalDigest = new AppError('MANIFEST_INVALID', 'nonsense');
+    registry.faults.unpublish = new AppError('REGISTRY_UNAVAILABLE', 'down', { temporary: true });
+    await pipeline.fail('r1', await pipeline.promote('r1').catch((e: unknown) => e));
+    expect(registry.served(approvedRepo)).toContain(`${approvedRepo}:1`);
+    registry.faults = {};
+    // BullMQ hands the job out again (it stalled, or a duplicate was queued).
+    await pipeline.promote('r1');
+    expect((await requests.get('r1'))?.status).toBe('failed');
+    expect(registry.served(approvedRepo)).toEqual([]);
+    expect(await approvals.get('payments', 'docker.io/library/nginx', digest)).toBeNull();
+  });
+
+  it('does not complete when its pending entry was rewritten meanwhile (another run): CONFLICT, retried, and the retry completes', async () => {
+    const { requests, approvals, registry, pipeline } = setup();
+    const promote = registry.promote.bind(registry);
+    registry.promote = async (...args) => {
+      registry.promote = promote;
+      const pending = await approvals.get('payments', 'docker.io/library/nginx', digest);
+      await approvals.put({ ...pending!, approvedAt: '2026-12-31T00:00:00.000Z' });
+      await promote(...args);
+    };
+    await expect(pipeline.promote('r1')).rejects.toMatchObject({ code: 'CONFLICT', temporary: true });
+    expect((await requests.get('r1'))?.status).toBe('promoting');
+    expect((await approvals.get('payments', 'docker.io/library/nginx', digest))?.pending).toBe(true);
+    await pipeline.promote('r1');
+    expect((await requests.get('r1'))?.status).toBe('approved');
+    expect((await approvals.get('payments', 'docker.io/library/nginx', digest))?.pending).toBeUndefined();
   });
 });
