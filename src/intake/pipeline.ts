@@ -7,8 +7,8 @@
  */
 import { AppError, toAppError } from '../lib/errors';
 import type { Logger } from '../lib/logger';
-import { parseReference } from '../registry';
-import { requestDigest, type Approval, type ApprovalStore, type ExpectedApproval, type IntakeRequest, type PolicyOutcome, type RequestStatus, type RequestStore, type RevocationStore } from '../store/types';
+import { parseReference, type ImageRef } from '../registry';
+import { requestDigest, type Approval, type ApprovalStore, type ExpectedApproval, type IntakeRequest, type PolicyOutcome, type RequestStatus, type RequestStore, type RevocationStore, type SourceRef } from '../store/types';
 import { Lifecycle, digestClaimKey, nextStep } from './lifecycle';
 import { findApproval } from './ledger';
 import { approvedRepository, approvedTag, quarantineRepository, sourceName } from './paths';
@@ -106,26 +106,51 @@ export class Pipeline {
     if (r.source.digest && digest !== r.source.digest) {
       throw new AppError('DIGEST_MISMATCH', `${r.image} resolves to ${digest} upstream, not the pinned ${r.source.digest}`);
     }
+    // What this request may record as its tag (tag index, approved repository): see confirmTag.
+    const { tag, note: tagNote } = await this.confirmTag(ref, digest);
+    const source = (cur: IntakeRequest): SourceRef => {
+      const { tag: _given, ...rest } = cur.source;
+      return { ...rest, ...(tag ? { tag } : {}), digest };
+    };
     // Approved as itself, or (engine mover) as the digest it was staged under the last time.
     const scope = { team: r.team, image: sourceName(r.source), platforms: r.platforms };
     await this.refuseRevoked(r, digest);
     const approval = await findApproval(this.d.approvals, scope, digest);
     if (approval) {
       // Only a tag this approval never had is added; a tag it had may belong to a newer digest now.
-      if (ref.tag && !approval.tags.includes(ref.tag)) await this.d.approvals.addTag(scope, ref.tag, approval.digest);
+      if (tag && !approval.tags.includes(tag)) await this.d.approvals.addTag(scope, tag, approval.digest);
       const restaged = approval.digest !== digest ? ` as ${approval.digest}` : '';
       await this.d.lifecycle.transition(id, ['resolving'], 'approved', {
-        known: r, note: `digest already approved for ${r.team}${restaged} (request ${approval.requestId})`,
-        patch: (cur) => ({ source: { ...cur.source, digest }, internalRef: approval.internalRef, ...(restaged ? { stagedDigest: approval.digest } : {}) }),
+        known: r, note: `digest already approved for ${r.team}${restaged} (request ${approval.requestId})${tagNote}`,
+        patch: (cur) => ({ source: source(cur), internalRef: approval.internalRef, ...(restaged ? { stagedDigest: approval.digest } : {}) }),
       });
       return;
     }
     const holder = await this.d.lifecycle.claim(digestClaimKey(r.team, scope.image, r.platforms, digest), id);
     if (holder) throw new RunInProgress(holder.id);
     const moved = await this.d.lifecycle.transition(id, ['resolving'], 'staging', {
-      known: r, note: `pinned to ${digest}`, patch: (cur) => ({ source: { ...cur.source, digest } }),
+      known: r, note: `pinned to ${digest}${tagNote}`, patch: (cur) => ({ source: source(cur) }),
     });
     await this.continueFrom(moved.request, 'resolve');
+  }
+
+  /**
+   * The tag a request may record. A `tag@digest` reference names the digest (a digest wins over
+   * a tag when pulling), and its tag is only a claim: recorded unchecked, it would point the
+   * team's approved tag, and the approved repository's, at any digest, an older approved one
+   * included, with no approver. So it is asked upstream, through the reverse proxy as for a tag
+   * request: kept when the tag names that digest there now, else dropped (with a note for the
+   * request's history), and the request goes on as one by digest. A tag alone was resolved.
+   */
+  private async confirmTag(ref: ImageRef, digest: string): Promise<{ tag?: string; note: string }> {
+    if (!ref.tag || !ref.digest) return { ...(ref.tag ? { tag: ref.tag } : {}), note: '' };
+    const { digest: _pinned, ...byTag } = ref;
+    const named = await this.d.registry.resolve(byTag).catch((err: unknown) => {
+      if (err instanceof AppError && err.code === 'IMAGE_NOT_FOUND') return null;
+      throw err;
+    });
+    if (named === digest) return { tag: ref.tag, note: `; tag ${ref.tag} names it upstream` };
+    return { note: `; tag ${ref.tag} not recorded: upstream it names ${named ?? 'nothing'}, not ${digest}` };
   }
 
   /**
