@@ -1,11 +1,14 @@
 /**
  * Reading what a copy has to move: the root manifest, its children (for an index), and the
  * set of distinct blobs. An index that refers to itself or to one of its ancestors is
- * refused (it would never finish), as is nesting deeper than {@link MAX_DEPTH}.
+ * refused (it would never finish), as is nesting deeper than {@link MAX_DEPTH}. Every manifest
+ * read is charged to one {@link ManifestBudget}: an index of many large children is refused
+ * (MANIFEST_TOO_LARGE) before their bodies and layer lists fill the heap.
  */
 import { AppError, toAppError } from '../lib/errors';
 import { distinctChildren, judgeChild, unscannableMessage } from './children';
 import { parsedManifest, type ParsedManifest } from './manifest';
+import { ManifestBudget } from './manifest-budget';
 import { formatPlatform, parsePlatform, platformMatches } from './platform';
 import type { Descriptor, ManifestResponse, Platform, RegistryClient } from './types';
 import { digestOf, mismatch } from './verify';
@@ -52,7 +55,14 @@ function distributable(d: Descriptor): boolean {
 }
 
 export async function planCopy(client: RegistryClient, repository: string, reference: string, opts: PlanOptions, fetch: Fetch): Promise<CopyPlan> {
-  const root = await fetch(`manifest ${reference}`, () => client.getManifest(repository, reference));
+  const budget = new ManifestBudget(`${repository}@${reference}`);
+  // Charged once per fetch (after its retries), so a cached child is not counted twice.
+  const readManifest = async (ref: string): Promise<ManifestResponse> => {
+    const m = await fetch(`manifest ${ref}`, () => client.getManifest(repository, ref));
+    budget.readBytes(m.digest, m.body.length);
+    return m;
+  };
+  const root = await readManifest(reference);
   const manifests: PlannedManifest[] = [];
   const blobs = new Map<string, Descriptor>();
   const seen = new Set<string>();
@@ -61,11 +71,12 @@ export async function planCopy(client: RegistryClient, repository: string, refer
   const read = new Map<string, ManifestResponse>();
   const getChild = (digest: string): Promise<ManifestResponse> => {
     const cached = read.get(digest);
-    return cached ? Promise.resolve(cached) : fetch(`manifest ${digest}`, () => client.getManifest(repository, digest));
+    return cached ? Promise.resolve(cached) : readManifest(digest);
   };
 
   const visit = async (m: ManifestResponse, parsed: ParsedManifest, ancestors: string[], platform?: Platform): Promise<void> => {
     if (parsed.kind === 'image') {
+      budget.keptLayers(m.digest, parsed);
       for (const d of [parsed.config, ...parsed.layers]) if (distributable(d) && !blobs.has(d.digest)) blobs.set(d.digest, d);
     } else {
       if (ancestors.length >= MAX_DEPTH) throw new AppError('MANIFEST_INVALID', `index ${m.digest}: nested more than ${MAX_DEPTH} levels deep`);
@@ -112,7 +123,7 @@ export async function planCopy(client: RegistryClient, repository: string, refer
         throw new AppError('INVALID_REQUEST', `${selected.length} images of ${reference} match; select one platform, or ask for a new index (writeIndex)`);
       }
       topPlatform = selected[0].platform;
-      top = await fetch(`manifest ${selected[0].digest}`, () => client.getManifest(repository, selected[0].digest));
+      top = await readManifest(selected[0].digest);
       parsed = parsedManifest(top, `manifest ${selected[0].digest}`);
       if (parsed.kind !== 'image') throw new AppError('MANIFEST_UNSUPPORTED', `${selected[0].digest}: the selected platform is itself an index`);
     }

@@ -12,6 +12,15 @@ import { MediaTypes, type ParsedManifest } from './types';
 /** Manifests larger than this are refused (the limit the OCI distribution spec suggests registries apply). */
 export const MAX_MANIFEST_SIZE = 4 * 1024 * 1024;
 
+/**
+ * Layers one image manifest may list. Neither the image spec nor the distribution spec bounds
+ * the count (only the 4 MiB above, ~25,000 descriptors), but no runtime can run such an image:
+ * Docker refuses to build more than 127 layers and overlay filesystems stack a few hundred lower
+ * layers at most. 1,000 leaves room for squash-free builds and other runtimes while keeping one
+ * manifest's parsed layer list small.
+ */
+export const MAX_LAYERS_PER_MANIFEST = 1000;
+
 export const IMAGE_TYPES: ReadonlySet<string> = new Set([MediaTypes.ociManifest, MediaTypes.dockerManifest]);
 export const INDEX_TYPES: ReadonlySet<string> = new Set([MediaTypes.ociIndex, MediaTypes.dockerManifestList]);
 const SCHEMA1_TYPES: ReadonlySet<string> = new Set([MediaTypes.dockerSchema1, MediaTypes.dockerSchema1Signed]);
@@ -88,6 +97,10 @@ export function parseManifest(body: Buffer, contentType: string | undefined, wha
     const r = indexSchema.safeParse(obj);
     if (!r.success) throw invalid(what, `not a valid index (${r.error.issues[0].path.join('.')}: ${r.error.issues[0].message})`);
     return { kind: 'index', mediaType, manifests: r.data.manifests };
+  }
+  // Counted before the schema builds a typed copy of every descriptor.
+  if (Array.isArray(obj.layers) && obj.layers.length > MAX_LAYERS_PER_MANIFEST) {
+    throw new AppError('MANIFEST_TOO_LARGE', `${what}: ${obj.layers.length} layers, over the cap of ${MAX_LAYERS_PER_MANIFEST}`);
   }
   const r = imageSchema.safeParse(obj);
   if (!r.success) throw invalid(what, `not a valid image manifest (${r.error.issues[0].path.join('.')}: ${r.error.issues[0].message})`);
