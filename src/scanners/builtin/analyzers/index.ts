@@ -12,5 +12,6 @@ import { readRpmBdb, readRpmSqlite } from './rpmdb';
 export const BINARY_ANALYZERS: Partial<Record<FileKind, (bytes: Buffer, limits: ScanLimits, path: string) => Promise<Partial<PathFacts>>>> = {
   'rpmdb-sqlite': readRpmSqlite,
   'rpmdb-bdb': readRpmBdb,
-  'java-archive': readJavaArchive,
+  // Its second parameter is the archive's own caps, not the scan's limits: its defaults apply.
+  'java-archive': (bytes) => readJavaArchive(bytes),
 };

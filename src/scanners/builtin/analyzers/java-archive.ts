@@ -7,6 +7,13 @@
  *
  * A zip's directory is at its end, so the archive is read whole from memory (under the
  * kind's read cap); entries are inflated one at a time, and only metadata and nested archives.
+ *
+ * A zip's directory may point many entries at the same compressed bytes: a 7 KB layer made
+ * one .jar inflate 128 MiB thousands of times. So entries must not overlap (each compressed
+ * byte is inflated at most once), and one archive with the archives nested in it shares one
+ * budget of entries and inflated bytes ({@link ARCHIVE_CAPS}). An archive refused for either is
+ * read as one that is not a zip: no packages (a nested one that overlaps is skipped, as a nested
+ * one that is not a zip; a spent budget refuses the outermost archive).
  */
 import yauzl, { type Entry, type ZipFile } from 'yauzl';
 import type { ParsedPackage } from '../parsers/types';
@@ -15,10 +22,38 @@ import { parseManifest, parsePomProperties, POM_PROPERTIES } from '../parsers/ja
 const MAX_DEPTH = 3;
 const MAX_NESTED_BYTES = 128 * 1024 * 1024;
 const MAX_METADATA_BYTES = 1024 * 1024;
+
+/** What one archive and all archives nested in it may cost together. */
+export interface ArchiveCaps {
+  /** Entries listed. The largest real fat JARs and EARs list tens of thousands. @defaultValue 500,000 */
+  entries: number;
+  /** Bytes inflated (nested archives and metadata). The largest real EARs hold a few hundred MB. @defaultValue 1 GiB */
+  inflatedBytes: number;
+}
+
+export const ARCHIVE_CAPS: ArchiveCaps = { entries: 500_000, inflatedBytes: 1024 * 1024 * 1024 };
 export const JAVA_ARCHIVE = /\.(?:jar|war|ear)$/i;
 
-function readEntry(zip: ZipFile, entry: Entry, cap: number): Promise<Buffer | null> {
+const LOCAL_HEADER = 0x04034b50;
+const LOCAL_HEADER_BYTES = 30;
+
+/** One archive's bytes are not a zip that can be read (nested: skipped). */
+class NotAZip extends Error {}
+/** The budget of the outermost archive is spent: the whole archive is refused, not only the nested one. */
+class BudgetSpent extends Error {}
+
+/** What one archive and the archives nested in it may still cost, spent as they are read. */
+interface Budget {
+  caps: ArchiveCaps;
+  entries: number;
+  inflated: number;
+}
+
+function readEntry(zip: ZipFile, entry: Entry, cap: number, budget: Budget): Promise<Buffer | null> {
   if (entry.uncompressedSize > cap) return Promise.resolve(null);
+  // Charged before inflating, from the declared size: yauzl fails a stream longer than it (validateEntrySizes).
+  if (entry.uncompressedSize > budget.inflated) return Promise.reject(new BudgetSpent(`more than ${budget.caps.inflatedBytes} bytes to inflate`));
+  budget.inflated -= entry.uncompressedSize;
   return new Promise((resolve, reject) => {
     zip.openReadStream(entry, (err, stream) => {
       if (err) return reject(err);
@@ -33,6 +68,23 @@ function readEntry(zip: ZipFile, entry: Entry, cap: number): Promise<Buffer | nu
       stream.on('end', () => resolve(Buffer.concat(chunks)));
     });
   });
+}
+
+/** The bytes an entry takes in the archive: its local header, name, extra field and compressed data. */
+function localRange(bytes: Buffer, entry: Entry): [number, number] {
+  const at = entry.relativeOffsetOfLocalHeader;
+  if (at + LOCAL_HEADER_BYTES > bytes.length || bytes.readUInt32LE(at) !== LOCAL_HEADER) throw new NotAZip(`no local header at ${at}`);
+  const end = at + LOCAL_HEADER_BYTES + bytes.readUInt16LE(at + 26) + bytes.readUInt16LE(at + 28) + entry.compressedSize;
+  if (end > bytes.length) throw new NotAZip(`entry at ${at} ends past the archive`);
+  return [at, end];
+}
+
+/** Refuses entries whose ranges overlap (`ranges`: start and end of each, in pairs). */
+function checkDisjoint(ranges: Float64Array, count: number): void {
+  const order = Uint32Array.from({ length: count }, (_, i) => i).sort((a, b) => ranges[2 * a]! - ranges[2 * b]!);
+  for (let i = 1; i < count; i += 1) {
+    if (ranges[2 * order[i]!]! < ranges[2 * order[i - 1]! + 1]!) throw new NotAZip(`entries overlap at ${ranges[2 * order[i]!]}`);
+  }
 }
 
 /** The next entry of a lazily read zip, or null at its end. */
@@ -53,25 +105,44 @@ function nextEntry(zip: ZipFile): Promise<Entry | null> {
   });
 }
 
-async function packagesOf(bytes: Buffer, depth: number): Promise<ParsedPackage[]> {
+type Wanted = { entry: Entry; what: 'pom' | 'manifest' | 'nested' };
+
+/**
+ * Lists every entry first (cheap: nothing inflated) to check they do not overlap, keeping the
+ * ones to read; then reads those.
+ */
+async function packagesOf(bytes: Buffer, depth: number, budget: Budget): Promise<ParsedPackage[]> {
   const zip = await yauzl.fromBufferPromise(bytes, { lazyEntries: true, validateEntrySizes: true });
   const poms: ParsedPackage[] = [];
   const nested: ParsedPackage[] = [];
   let manifest: ParsedPackage | null = null;
   try {
+    if (zip.entryCount > budget.entries) throw new BudgetSpent(`more than ${budget.caps.entries} entries`);
+    budget.entries -= zip.entryCount;
+    const ranges = new Float64Array(2 * zip.entryCount);
+    const wanted: Wanted[] = [];
+    let count = 0;
     for (let entry = await nextEntry(zip); entry; entry = await nextEntry(zip)) {
+      ranges.set(localRange(bytes, entry), 2 * count);
+      count += 1;
       const name = entry.fileName;
-      if (POM_PROPERTIES.test(name)) {
-        const data = await readEntry(zip, entry, MAX_METADATA_BYTES);
+      if (POM_PROPERTIES.test(name)) wanted.push({ entry, what: 'pom' });
+      else if (name === 'META-INF/MANIFEST.MF') wanted.push({ entry, what: 'manifest' });
+      else if (depth < MAX_DEPTH && JAVA_ARCHIVE.test(name)) wanted.push({ entry, what: 'nested' });
+    }
+    checkDisjoint(ranges, count);
+    for (const { entry, what } of wanted) {
+      if (what === 'pom') {
+        const data = await readEntry(zip, entry, MAX_METADATA_BYTES, budget);
         const p = data && parsePomProperties(data.toString('utf8'));
         if (p) poms.push(p);
-      } else if (name === 'META-INF/MANIFEST.MF') {
-        const data = await readEntry(zip, entry, MAX_METADATA_BYTES);
+      } else if (what === 'manifest') {
+        const data = await readEntry(zip, entry, MAX_METADATA_BYTES, budget);
         manifest = data && parseManifest(data.toString('utf8'));
-      } else if (depth < MAX_DEPTH && JAVA_ARCHIVE.test(name)) {
-        const data = await readEntry(zip, entry, MAX_NESTED_BYTES);
-        // A nested archive that is not a valid zip is skipped, not the whole image.
-        if (data) nested.push(...(await packagesOf(data, depth + 1).catch(() => [])));
+      } else {
+        const data = await readEntry(zip, entry, MAX_NESTED_BYTES, budget);
+        // A nested archive that is not a valid zip is skipped, not the whole image; the budget it spent stays spent.
+        if (data) nested.push(...(await packagesOf(data, depth + 1, budget).catch(skipUnlessSpent)));
       }
     }
   } finally {
@@ -80,13 +151,19 @@ async function packagesOf(bytes: Buffer, depth: number): Promise<ParsedPackage[]
   return [...(poms.length > 0 ? poms : manifest ? [manifest] : []), ...nested];
 }
 
+function skipUnlessSpent(err: unknown): ParsedPackage[] {
+  if (err instanceof BudgetSpent) throw err;
+  return [];
+}
+
 /** The Maven packages in one archive and the archives nested in it, each once. */
-export async function readJavaArchive(bytes: Buffer): Promise<{ packages: ParsedPackage[] }> {
+export async function readJavaArchive(bytes: Buffer, caps: ArchiveCaps = ARCHIVE_CAPS): Promise<{ packages: ParsedPackage[] }> {
   let found: ParsedPackage[];
   try {
-    found = await packagesOf(bytes, 1);
+    found = await packagesOf(bytes, 1, { caps, entries: caps.entries, inflated: caps.inflatedBytes });
   } catch {
-    return { packages: [] }; // not a zip: a file named .jar that is not one has no packages
+    // Not a zip (a file named .jar that is not one), overlapping entries, or over the budget: no packages.
+    return { packages: [] };
   }
   const seen = new Set<string>();
   return { packages: found.filter((p) => !seen.has(`${p.name}@${p.version}`) && seen.add(`${p.name}@${p.version}`)) };
