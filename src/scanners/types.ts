@@ -59,6 +59,12 @@ export const findingSchema = z.object({
  */
 export type Finding = z.infer<typeof findingSchema>;
 
+/**
+ * Links kept per finding: a finding names where to read about the advisory, and a few
+ * suffice. Capped so that a scanner's answer cannot make every finding carry a huge list.
+ */
+export const MAX_FINDING_LINKS = 5;
+
 export type SeveritySummary = Record<Severity, number>;
 
 /** The outcome of one adapter's scan of one digest. */

@@ -9,7 +9,7 @@
  */
 import { AppError } from '../../lib/errors';
 import type { InstalledPackage } from '../packages';
-import { SEVERITIES, type Finding } from '../types';
+import { MAX_FINDING_LINKS, SEVERITIES, type Finding } from '../types';
 import { schemeForEcosystem } from '../versions';
 import { advisoryNames, canonicalEcosystem } from './ecosystems';
 import { loadRecords, type LoadStats } from './loader';
@@ -24,8 +24,6 @@ export interface IndexedAdvisory extends AdvisorySeverity {
   links: string[];
   affected: OsvAffected;
 }
-
-const MAX_LINKS = 5;
 
 /** PEP 503 name normalization: PyPI treats `Foo_Bar`, `foo-bar` and `foo.bar` as one package. */
 function normalizeName(ecosystem: string, name: string): string {
@@ -80,7 +78,7 @@ export class OsvDatabase {
   add(record: OsvRecord): void {
     if (record.withdrawn) return;
     const title = titleOf(record);
-    const links = (record.references ?? []).map((ref) => ref.url).slice(0, MAX_LINKS);
+    const links = (record.references ?? []).map((ref) => ref.url).slice(0, MAX_FINDING_LINKS);
     const aliases = [...new Set([...(record.aliases ?? []), ...(record.upstream ?? [])])];
     // What others may borrow: a CVSS score or the database's own label, not a distribution's
     // priority (Ubuntu's), which ranks the vulnerability for that distribution's package only.
