@@ -4,15 +4,33 @@
  * 20 MB SARIF log nothing; this scanner walks the text once, keeping the path of the value it
  * is in, and stops at the first byte that cannot continue a JSON text (RFC 8259). It runs only
  * after `JSON.parse` has failed, with an explicit stack, so deep nesting cannot overflow.
+ *
+ * Both its cost and its answer are bounded, since the text is whatever a client uploaded: it
+ * stops at {@link MAX_LOCATE_DEPTH} levels of nesting (a 19 MB `[[[[…x` once kept 19 million
+ * frames and answered with a 100 MiB path), and a path is cut at {@link MAX_PATH_CHARS}.
  */
 
-/** `runs[0].results[3].ruleId` from path segments; `$` for the root. */
-export function jsonPath(path: ReadonlyArray<PropertyKey>): string {
+/**
+ * Nesting the locator follows; deeper, it reports the depth instead of the error. Real SARIF
+ * logs nest about fifteen levels.
+ */
+export const MAX_LOCATE_DEPTH = 128;
+
+/** Characters of a JSON path put in a message; longer, its first ones and `…`. */
+export const MAX_PATH_CHARS = 200;
+
+/**
+ * `runs[0].results[3].ruleId` from path segments; `$` for the root. Longer than `maxChars`, it
+ * is cut to its first `maxChars` characters and `…` (a property name may be megabytes long).
+ */
+export function jsonPath(path: ReadonlyArray<PropertyKey>, maxChars = MAX_PATH_CHARS): string {
   let out = '';
   for (const seg of path) {
-    if (typeof seg === 'number') out += `[${seg}]`;
-    else if (typeof seg === 'string' && /^[A-Za-z_$][\w$]*$/.test(seg)) out += out ? `.${seg}` : seg;
-    else out += `[${JSON.stringify(String(seg))}]`;
+    const name = typeof seg === 'string' && seg.length > maxChars ? seg.slice(0, maxChars + 1) : seg;
+    if (typeof name === 'number') out += `[${name}]`;
+    else if (typeof name === 'string' && /^[A-Za-z_$][\w$]*$/.test(name)) out += out ? `.${name}` : name;
+    else out += `[${JSON.stringify(String(name))}]`;
+    if (out.length > maxChars) return `${out.slice(0, maxChars)}…`;
   }
   return out || '$';
 }
@@ -25,6 +43,8 @@ export interface SyntaxErrorLocation {
   /** 1-based, in UTF-16 code units. */
   column: number;
   problem: string;
+  /** Set when the locator stopped at {@link MAX_LOCATE_DEPTH} levels: the text nests deeper. */
+  maxDepth?: number;
 }
 
 type Expect = 'value' | 'value-or-end' | 'key' | 'key-or-end' | 'colon' | 'comma-or-end' | 'eof';
@@ -41,12 +61,12 @@ export function locateSyntaxError(text: string): SyntaxErrorLocation | null {
   let i = text.charCodeAt(0) === 0xfeff ? 1 : 0;
   let expect = 'value' as Expect;
 
-  const fail = (problem: string): SyntaxErrorLocation => {
+  const fail = (problem: string, tooDeep = false): SyntaxErrorLocation => {
     let line = 1;
     let lineStart = 0;
     for (let j = 0; j < i; j++) if (text.charCodeAt(j) === 10) { line++; lineStart = j + 1; }
     const path = jsonPath(stack.filter((f) => f.key !== null).map((f) => f.key as string | number));
-    return { path, line, column: i - lineStart + 1, problem };
+    return { path, line, column: i - lineStart + 1, problem, ...(tooDeep ? { maxDepth: MAX_LOCATE_DEPTH } : {}) };
   };
   /** Moves past a string starting at `i`; false at a bad escape, a control character or the end. */
   const string = (): boolean => {
@@ -77,6 +97,9 @@ export function locateSyntaxError(text: string): SyntaxErrorLocation | null {
       case 'value':
       case 'value-or-end': {
         if (expect === 'value-or-end' && c === ']') { stack.pop(); i++; afterValue(); break; }
+        if ((c === '{' || c === '[') && stack.length >= MAX_LOCATE_DEPTH) {
+          return fail(`nesting deeper than ${MAX_LOCATE_DEPTH} levels (where the text breaks is not looked for deeper)`, true);
+        }
         if (c === '{') { stack.push({ array: false, key: null }); i++; expect = 'key-or-end'; break; }
         if (c === '[') { stack.push({ array: true, key: 0 }); i++; expect = 'value-or-end'; break; }
         if (c === '"') { if (!string()) return fail('a string is not closed or has a bad escape'); afterValue(); break; }

@@ -119,7 +119,7 @@ export function notJson(text: string): AppError {
   const at = locateSyntaxError(text);
   const where = at ? ` at ${at.path} (line ${at.line}, column ${at.column}): ${at.problem}` : '';
   return new AppError('INVALID_SARIF', `SARIF log is not JSON${where}`, {
-    details: at ? { path: at.path, line: at.line, column: at.column } : { path: '$' },
+    details: at ? { path: at.path, line: at.line, column: at.column, ...(at.maxDepth ? { maxDepth: at.maxDepth } : {}) } : { path: '$' },
   });
 }
 

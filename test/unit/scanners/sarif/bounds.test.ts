@@ -1,9 +1,10 @@
 /**
  * The bounds of a SARIF log (codeScans.*) and where a log that is not JSON breaks. A bound
- * names its key, its value, what was found and the JSON path; nothing is truncated.
+ * names its key, its value, what was found and the JSON path; nothing is truncated. Locating a
+ * syntax error is bounded too: in nesting depth, and in the length of the path it quotes.
  */
 import { DEFAULT_CODE_SCAN_LIMITS } from '../../../../src/scanners/sarif/config';
-import { locateSyntaxError } from '../../../../src/scanners/sarif/json-syntax';
+import { jsonPath, locateSyntaxError, MAX_LOCATE_DEPTH, MAX_PATH_CHARS } from '../../../../src/scanners/sarif/json-syntax';
 import { parseSarif, parseSarifText } from '../../../../src/scanners/sarif/normalize';
 
 const limits = { ...DEFAULT_CODE_SCAN_LIMITS, maxRunsPerUpload: 2, maxResultsPerRun: 3, maxRulesPerRun: 2, maxNameLength: 8, maxMessageLength: 10, maxUriLength: 12 };
@@ -74,8 +75,35 @@ describe('where a JSON text breaks', () => {
 
   test('valid JSON has no error, deep nesting does not overflow', () => {
     for (const text of ['{}', '[]', '"s"', ' 0 ', '{"a":[1,-2.5e3,true,false,null,{"b":"\\u00e9\\n"}]}']) expect(locateSyntaxError(text)).toBeNull();
-    const deep = `${'['.repeat(200_000)}${']'.repeat(199_999)}`;
-    expect(locateSyntaxError(deep)).toMatchObject({ line: 1, column: 400_000, problem: 'unexpected end of the text' });
+    const deep = `${'['.repeat(MAX_LOCATE_DEPTH)}${']'.repeat(MAX_LOCATE_DEPTH - 1)}`;
+    expect(locateSyntaxError(deep)).toMatchObject({ line: 1, column: 2 * MAX_LOCATE_DEPTH, problem: 'unexpected end of the text' });
+    expect(locateSyntaxError(deep)).not.toHaveProperty('maxDepth');
+  });
+
+  test('nesting deeper than MAX_LOCATE_DEPTH stops the locator there, with a short path', () => {
+    const at = locateSyntaxError(`${'['.repeat(1024 * 1024)}x`);
+    expect(at).toMatchObject({ line: 1, column: MAX_LOCATE_DEPTH + 1, maxDepth: MAX_LOCATE_DEPTH, problem: expect.stringContaining('nesting deeper than 128') });
+    expect(at!.path.length).toBeLessThanOrEqual(MAX_PATH_CHARS + 1);
+    expect(at!.path.endsWith('…')).toBe(true);
+  });
+
+  test('a 1 MiB [[[[…x upload is INVALID_SARIF with a short message and path', () => {
+    let err: unknown;
+    try { parseSarifText(`${'['.repeat(1024 * 1024)}x`); } catch (e) { err = e; }
+    expect(err).toMatchObject({ code: 'INVALID_SARIF', details: { line: 1, column: MAX_LOCATE_DEPTH + 1, maxDepth: MAX_LOCATE_DEPTH } });
+    const e = err as { message: string; details: { path: string } };
+    expect(e.message).toContain('nesting deeper than 128 levels');
+    expect(e.message.length).toBeLessThan(500);
+    expect(e.details.path.length).toBeLessThanOrEqual(MAX_PATH_CHARS + 1);
+  });
+
+  test('a megabyte-long property name is cut in the path', () => {
+    const key = 'k'.repeat(1024 * 1024);
+    const at = locateSyntaxError(`{"runs": [{"${key}": {"a": tru}}]}`);
+    expect(at!.path.length).toBe(MAX_PATH_CHARS + 1);
+    expect(at!.path.startsWith('runs[0].kkk') && at!.path.endsWith('k…')).toBe(true);
+    expect(jsonPath(['runs', 0, 'a b'])).toBe('runs[0]["a b"]');
+    expect(jsonPath(Array(100).fill('segment'), 30)).toBe(`${'segment.'.repeat(4)}`.slice(0, 30) + '…');
   });
 
   test('a log that is not JSON is INVALID_SARIF naming the path, line and column', () => {
