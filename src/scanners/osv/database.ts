@@ -133,6 +133,18 @@ export class OsvDatabase {
     return names.length === 1 ? this.candidates(pkg.ecosystem, names[0]!) : names.flatMap((n) => this.candidates(pkg.ecosystem, n));
   }
 
+  /**
+   * How many candidate advisories matching `pkg` compares its version with, without listing
+   * them: what bounds the cost of matching an image (../builtin/match.ts).
+   */
+  candidateCount(pkg: InstalledPackage): number {
+    let n = 0;
+    for (const name of advisoryNames(pkg.ecosystem, pkg.name, pkg.sourceName)) {
+      for (const k of lookupKeys(pkg.ecosystem, name)) n += this.index.get(k)?.length ?? 0;
+    }
+    return n;
+  }
+
   /** The indexed advisories per key and the borrowable severities: what a data version's manifest is made of (./manifest.ts). */
   get contents(): { index: ReadonlyMap<string, readonly IndexedAdvisory[]>; scored: ReadonlyMap<string, AdvisorySeverity> } {
     return { index: this.index, scored: this.scored };
