@@ -13,6 +13,7 @@ import type { ImageConfig } from './image';
 import { installedPackages } from './inventory';
 import { readLayer } from './layer-reader';
 import { goCoverageFindings } from './analyzers/go-binary';
+import { javaCoverageFindings } from './java-coverage';
 import { osCoverageFindings } from './os-coverage';
 import { withoutOsOwned } from './os-owned';
 import type { ScanBudget, ScanLimits } from './limits';
@@ -44,6 +45,6 @@ export async function inventoryImage(task: InventoryTask, open: (index: number) 
   const { os, ...inventory } = installedPackages(fs);
   // Language packages an OS package owns are left to the OS advisories (./os-owned.ts).
   const packages = withoutOsOwned(inventory.packages, fs);
-  const coverage = [...osCoverageFindings(fs, os), ...goCoverageFindings(fs)];
+  const coverage = [...osCoverageFindings(fs, os), ...goCoverageFindings(fs), ...javaCoverageFindings(fs)];
   return { packages, coverage, hardening: task.hardening ? hardeningFindings(task.config, fs) : [] };
 }

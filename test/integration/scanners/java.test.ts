@@ -11,7 +11,7 @@ import { BuiltinScanner } from '../../../src/scanners/builtin/adapter';
 import type { ScanReport } from '../../../src/scanners/types';
 import { debianPackage } from '../../harness/debian-package';
 import { buildImage, type ImageSpec } from '../../harness/images';
-import { storedZip } from '../../harness/zip';
+import { overlappingZip, storedZip } from '../../harness/zip';
 import { MemoryRegistry } from '../../unit/scanners/builtin/memory-registry';
 
 const maven = (name: string, events: object[]) => ({ package: { ecosystem: 'Maven', name }, ranges: [{ type: 'ECOSYSTEM', events }] });
@@ -85,6 +85,13 @@ describe('Java archives', () => {
       ['GHSA-599f-7c49-w659', 'org.apache.commons:commons-text', '1.6', '1.10.0', '/opt/shaded.jar'],
       ['TEST-JACKSON-1', 'com.fasterxml.jackson.core:jackson-databind', '2.14.0', '2.14.0.1', '/opt/app.ear'],
     ]);
+  });
+
+  test('a WAR hiding the vulnerable JAR beside a nested JAR whose entries overlap is not passed: it is a coverage finding', async () => {
+    const bomb = overlappingZip(Buffer.from('groupId=g\nartifactId=x\nversion=1\n'), ['META-INF/maven/g/x/pom.properties', 'META-INF/maven/g/y/pom.properties']);
+    const r = await scan({ 'srv/app.war': storedZip({ 'WEB-INF/lib/commons-text.jar': text, 'WEB-INF/lib/bomb.jar': bomb }) });
+    expect(r.status).toBe('succeeded');
+    expect(r.findings.map((f) => [f.id, f.kind, f.path])).toEqual([['PORTCULLIS-UNSCANNED-JAVA-ARCHIVE', 'coverage', '/srv/app.war']]);
   });
 
   test('without pom.properties the manifest names the artifact; a file named .jar that is not a zip is nothing', async () => {

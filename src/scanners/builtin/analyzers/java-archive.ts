@@ -11,9 +11,10 @@
  * A zip's directory may point many entries at the same compressed bytes: a 7 KB layer made
  * one .jar inflate 128 MiB thousands of times. So entries must not overlap (each compressed
  * byte is inflated at most once), and one archive with the archives nested in it shares one
- * budget of entries and inflated bytes ({@link ARCHIVE_CAPS}). An archive refused for either is
- * read as one that is not a zip: no packages (a nested one that overlaps is skipped, as a nested
- * one that is not a zip; a spent budget refuses the outermost archive).
+ * budget of entries and inflated bytes ({@link ARCHIVE_CAPS}). An archive refused for either,
+ * or holding a nested archive refused for overlapping entries, has no packages and a coverage
+ * finding (PORTCULLIS-UNSCANNED-JAVA-ARCHIVE): fail closed under `coverage: block`, never a pass
+ * by silence. A nested file that is no zip at all is skipped.
  */
 import yauzl, { type Entry, type ZipFile } from 'yauzl';
 import type { ParsedPackage } from '../parsers/types';
@@ -142,7 +143,7 @@ async function packagesOf(bytes: Buffer, depth: number, budget: Budget): Promise
       } else {
         const data = await readEntry(zip, entry, MAX_NESTED_BYTES, budget);
         // A nested archive that is not a valid zip is skipped, not the whole image; the budget it spent stays spent.
-        if (data) nested.push(...(await packagesOf(data, depth + 1, budget).catch(skipUnlessSpent)));
+        if (data) nested.push(...(await packagesOf(data, depth + 1, budget).catch(skipUnlessRefused)));
       }
     }
   } finally {
@@ -151,18 +152,29 @@ async function packagesOf(bytes: Buffer, depth: number, budget: Budget): Promise
   return [...(poms.length > 0 ? poms : manifest ? [manifest] : []), ...nested];
 }
 
-function skipUnlessSpent(err: unknown): ParsedPackage[] {
-  if (err instanceof BudgetSpent) throw err;
+/**
+ * A nested archive that is not a zip at all is skipped; one refused by this reader's own checks
+ * (overlapping entries, a local header out of place) or past the budget refuses the outermost
+ * archive, which a coverage finding then names: overlapping entries are how a hostile archive
+ * would hide a vulnerable library inside an otherwise readable one.
+ */
+function skipUnlessRefused(err: unknown): ParsedPackage[] {
+  if (err instanceof BudgetSpent || err instanceof NotAZip) throw err;
   return [];
 }
 
-/** The Maven packages in one archive and the archives nested in it, each once. */
-export async function readJavaArchive(bytes: Buffer, caps: ArchiveCaps = ARCHIVE_CAPS): Promise<{ packages: ParsedPackage[] }> {
+/**
+ * The Maven packages in one archive and the archives nested in it, each once. An archive this
+ * reader refuses (overlapping entries, over the budget) has none and says why (`unreadable`: a
+ * coverage finding, ../java-coverage.ts); a file named .jar that is no zip at all (which no JVM
+ * loads either) has none, silently.
+ */
+export async function readJavaArchive(bytes: Buffer, caps: ArchiveCaps = ARCHIVE_CAPS): Promise<{ packages: ParsedPackage[]; unreadable?: string }> {
   let found: ParsedPackage[];
   try {
     found = await packagesOf(bytes, 1, { caps, entries: caps.entries, inflated: caps.inflatedBytes });
-  } catch {
-    // Not a zip (a file named .jar that is not one), overlapping entries, or over the budget: no packages.
+  } catch (err) {
+    if (err instanceof BudgetSpent || err instanceof NotAZip) return { packages: [], unreadable: err.message };
     return { packages: [] };
   }
   const seen = new Set<string>();
