@@ -92,6 +92,9 @@ describe('Java archives', () => {
     const r = await scan({ 'srv/app.war': storedZip({ 'WEB-INF/lib/commons-text.jar': text, 'WEB-INF/lib/bomb.jar': bomb }) });
     expect(r.status).toBe('succeeded');
     expect(r.findings.map((f) => [f.id, f.kind, f.path])).toEqual([['PORTCULLIS-UNSCANNED-JAVA-ARCHIVE', 'coverage', '/srv/app.war']]);
+    // The same with one entry the zip reader refuses (a JVM ignores it and runs the library).
+    const named = await scan({ 'srv/app.war': storedZip({ 'WEB-INF/lib/commons-text.jar': text, '../x': 'x' }) });
+    expect(named.findings.map((f) => [f.id, f.kind, f.path])).toEqual([['PORTCULLIS-UNSCANNED-JAVA-ARCHIVE', 'coverage', '/srv/app.war']]);
   });
 
   test('without pom.properties the manifest names the artifact; a file named .jar that is not a zip is nothing', async () => {

@@ -38,8 +38,12 @@ export const JAVA_ARCHIVE = /\.(?:jar|war|ear)$/i;
 const LOCAL_HEADER = 0x04034b50;
 const LOCAL_HEADER_BYTES = 30;
 
-/** One archive's bytes are not a zip that can be read (nested: skipped). */
-class NotAZip extends Error {}
+/**
+ * An archive that opened as a zip and was then refused: overlapping entries, a local header out
+ * of place, an entry the zip reader refuses (a name such as `../x`), an entry over its cap. A JVM
+ * may still load the rest of it, so it is said (a coverage finding), never passed by silence.
+ */
+class Refused extends Error {}
 /** The budget of the outermost archive is spent: the whole archive is refused, not only the nested one. */
 class BudgetSpent extends Error {}
 
@@ -50,8 +54,8 @@ interface Budget {
   inflated: number;
 }
 
-function readEntry(zip: ZipFile, entry: Entry, cap: number, budget: Budget): Promise<Buffer | null> {
-  if (entry.uncompressedSize > cap) return Promise.resolve(null);
+function readEntry(zip: ZipFile, entry: Entry, cap: number, budget: Budget): Promise<Buffer> {
+  if (entry.uncompressedSize > cap) return Promise.reject(new Refused(`${entry.fileName}: ${entry.uncompressedSize} bytes, over the ${cap}-byte cap`));
   // Charged before inflating, from the declared size: yauzl fails a stream longer than it (validateEntrySizes).
   if (entry.uncompressedSize > budget.inflated) return Promise.reject(new BudgetSpent(`more than ${budget.caps.inflatedBytes} bytes to inflate`));
   budget.inflated -= entry.uncompressedSize;
@@ -74,9 +78,9 @@ function readEntry(zip: ZipFile, entry: Entry, cap: number, budget: Budget): Pro
 /** The bytes an entry takes in the archive: its local header, name, extra field and compressed data. */
 function localRange(bytes: Buffer, entry: Entry): [number, number] {
   const at = entry.relativeOffsetOfLocalHeader;
-  if (at + LOCAL_HEADER_BYTES > bytes.length || bytes.readUInt32LE(at) !== LOCAL_HEADER) throw new NotAZip(`no local header at ${at}`);
+  if (at + LOCAL_HEADER_BYTES > bytes.length || bytes.readUInt32LE(at) !== LOCAL_HEADER) throw new Refused(`no local header at ${at}`);
   const end = at + LOCAL_HEADER_BYTES + bytes.readUInt16LE(at + 26) + bytes.readUInt16LE(at + 28) + entry.compressedSize;
-  if (end > bytes.length) throw new NotAZip(`entry at ${at} ends past the archive`);
+  if (end > bytes.length) throw new Refused(`entry at ${at} ends past the archive`);
   return [at, end];
 }
 
@@ -84,7 +88,7 @@ function localRange(bytes: Buffer, entry: Entry): [number, number] {
 function checkDisjoint(ranges: Float64Array, count: number): void {
   const order = Uint32Array.from({ length: count }, (_, i) => i).sort((a, b) => ranges[2 * a]! - ranges[2 * b]!);
   for (let i = 1; i < count; i += 1) {
-    if (ranges[2 * order[i]!]! < ranges[2 * order[i - 1]! + 1]!) throw new NotAZip(`entries overlap at ${ranges[2 * order[i]!]}`);
+    if (ranges[2 * order[i]!]! < ranges[2 * order[i - 1]! + 1]!) throw new Refused(`entries overlap at ${ranges[2 * order[i]!]}`);
   }
 }
 
@@ -135,17 +139,21 @@ async function packagesOf(bytes: Buffer, depth: number, budget: Budget): Promise
     for (const { entry, what } of wanted) {
       if (what === 'pom') {
         const data = await readEntry(zip, entry, MAX_METADATA_BYTES, budget);
-        const p = data && parsePomProperties(data.toString('utf8'));
+        const p = parsePomProperties(data.toString('utf8'));
         if (p) poms.push(p);
       } else if (what === 'manifest') {
         const data = await readEntry(zip, entry, MAX_METADATA_BYTES, budget);
-        manifest = data && parseManifest(data.toString('utf8'));
+        manifest = parseManifest(data.toString('utf8'));
       } else {
         const data = await readEntry(zip, entry, MAX_NESTED_BYTES, budget);
-        // A nested archive that is not a valid zip is skipped, not the whole image; the budget it spent stays spent.
-        if (data) nested.push(...(await packagesOf(data, depth + 1, budget).catch(skipUnlessRefused)));
+        // A nested file that does not open as a zip is skipped (no JVM loads it either); the budget it spent stays spent.
+        nested.push(...(await packagesOf(data, depth + 1, budget).catch(skipUnlessRefused)));
       }
     }
+  } catch (err) {
+    if (err instanceof BudgetSpent || err instanceof Refused) throw err;
+    // It opened as a zip and the zip reader then refused an entry (`../x`, a size it does not keep).
+    throw new Refused(`an entry the zip reader refuses: ${(err as Error).message}`);
   } finally {
     zip.close();
   }
@@ -153,19 +161,19 @@ async function packagesOf(bytes: Buffer, depth: number, budget: Budget): Promise
 }
 
 /**
- * A nested archive that is not a zip at all is skipped; one refused by this reader's own checks
- * (overlapping entries, a local header out of place) or past the budget refuses the outermost
- * archive, which a coverage finding then names: overlapping entries are how a hostile archive
- * would hide a vulnerable library inside an otherwise readable one.
+ * A nested file that does not open as a zip is skipped; a nested archive refused once open
+ * (overlapping entries, an entry the zip reader refuses, one over its cap) or past the budget
+ * refuses the outermost archive, which a coverage finding then names: that is how a hostile
+ * archive would hide a vulnerable library inside an otherwise readable one.
  */
 function skipUnlessRefused(err: unknown): ParsedPackage[] {
-  if (err instanceof BudgetSpent || err instanceof NotAZip) throw err;
+  if (err instanceof BudgetSpent || err instanceof Refused) throw err;
   return [];
 }
 
 /**
  * The Maven packages in one archive and the archives nested in it, each once. An archive this
- * reader refuses (overlapping entries, over the budget) has none and says why (`unreadable`: a
+ * reader refuses once open (see {@link Refused}, or over the budget) has none and says why (`unreadable`: a
  * coverage finding, ../java-coverage.ts); a file named .jar that is no zip at all (which no JVM
  * loads either) has none, silently.
  */
@@ -174,7 +182,7 @@ export async function readJavaArchive(bytes: Buffer, caps: ArchiveCaps = ARCHIVE
   try {
     found = await packagesOf(bytes, 1, { caps, entries: caps.entries, inflated: caps.inflatedBytes });
   } catch (err) {
-    if (err instanceof BudgetSpent || err instanceof NotAZip) return { packages: [], unreadable: err.message };
+    if (err instanceof BudgetSpent || err instanceof Refused) return { packages: [], unreadable: err.message };
     return { packages: [] };
   }
   const seen = new Set<string>();

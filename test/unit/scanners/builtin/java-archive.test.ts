@@ -35,6 +35,17 @@ describe('Java archives whose entries overlap', () => {
     await expect(readJavaArchive(Buffer.from('not a zip at all'))).resolves.toEqual({ packages: [] });
   });
 
+  test('an entry the zip reader refuses, or one over its cap, refuses the archive (said, not skipped): the rest may still run in a JVM', async () => {
+    const ok = storedZip({ [POM('ok')]: pom('ok') });
+    await expect(readJavaArchive(storedZip({ [POM('outer')]: pom('outer'), '../x': 'x', 'WEB-INF/lib/ok.jar': ok })))
+      .resolves.toEqual({ packages: [], unreadable: expect.stringContaining('an entry the zip reader refuses') });
+    const nested = storedZip({ [POM('hidden')]: pom('hidden'), '../x': 'x' });
+    await expect(readJavaArchive(storedZip({ [POM('outer')]: pom('outer'), 'WEB-INF/lib/hidden.jar': nested })))
+      .resolves.toEqual({ packages: [], unreadable: expect.stringContaining('an entry the zip reader refuses') });
+    const huge = storedZip({ [POM('huge')]: `${pom('huge')}${'#'.repeat(1024 * 1024)}` });
+    await expect(readJavaArchive(huge)).resolves.toEqual({ packages: [], unreadable: expect.stringMatching(/pom\.properties: \d+ bytes, over the 1048576-byte cap$/) });
+  });
+
   test('a refused archive is a coverage finding of the scan, never a pass by silence', () => {
     const fs = new MergedFilesystem();
     const layer = new LayerChanges('sha256:l1');
