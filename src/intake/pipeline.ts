@@ -273,6 +273,9 @@ export class Pipeline {
    */
   private async completionRefused(id: string, digest: string): Promise<void> {
     const now = await this.load(id);
+    // Another run of this job (this one stalled past its lease) completed it meanwhile: its
+    // approval is this request's and served; nothing to take back.
+    if (now.status === 'approved') return;
     const denied = await this.d.revocations?.find(now.team, sourceName(now.source), digest);
     if (now.status !== 'promoting' || denied) await this.withdrawPromotion(now, { rethrow: true });
     if (denied) throw revokedError(denied);

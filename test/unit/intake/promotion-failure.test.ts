@@ -108,6 +108,23 @@ describe('a promotion that fails after tagging', () => {
     expect(await approvals.get('payments', 'docker.io/library/nginx', digest)).toBeNull();
   });
 
+  it('a run overtaken by another run of the same job that completed leaves the approval served (nothing withdrawn)', async () => {
+    const { requests, approvals, registry, pipeline, approved } = setup();
+    const promote = registry.promote.bind(registry);
+    registry.promote = async (...args) => {
+      registry.promote = promote;
+      // A second run (the first stalled past its lease, BullMQ handed the job out again) completes first.
+      await pipeline.promote('r1');
+      expect((await requests.get('r1'))?.status).toBe('approved');
+      await promote(...args);
+    };
+    await pipeline.promote('r1');
+    expect((await requests.get('r1'))?.status).toBe('approved');
+    expect(registry.served(approvedRepo)).toContain(`${approvedRepo}:1`);
+    expect((await approvals.get('payments', 'docker.io/library/nginx', digest))?.pending).toBeUndefined();
+    expect((await approved.lookup(ci, 'docker.io/library/nginx:1', 'payments')).internalRef).toBe(`reg.test/${approvedRepo}@${digest}`);
+  });
+
   it('does not complete when its pending entry was rewritten meanwhile (another run): CONFLICT, retried, and the retry completes', async () => {
     const { requests, approvals, registry, pipeline } = setup();
     const promote = registry.promote.bind(registry);
