@@ -15,6 +15,7 @@ import type { RegistryClient } from '../../../src/registry/types';
 import type { ScanReport, ScanTarget } from '../../../src/scanners/types';
 import { RedisApprovalStore, RedisRequestStore } from '../../../src/store';
 import type { IntakeRequest } from '../../../src/store/types';
+import { monitorRedis } from '../../harness/redis-monitor';
 import { services, uniqueName } from '../../harness/services';
 import { until } from './fixtures';
 
@@ -25,7 +26,7 @@ const childOf = (i: number): string => hex(i, 'c');
 
 describe('Clair notification: affected digests among many', () => {
   let redis: Redis;
-  let monitor: Redis;
+  let monitor: { stop(): void } | undefined;
   const prefix = uniqueName('clair-affected');
   const seen: string[][] = [];
 
@@ -50,13 +51,12 @@ describe('Clair notification: affected digests among many', () => {
     const m = redis.multi();
     for (let i = 0; i < N - 3; i++) m.set(`${prefix}:clair:manifests:${digestOf(i)}`, JSON.stringify([childOf(i)]));
     await m.exec();
-    // A connection of its own in MONITOR mode (ioredis opens it).
-    monitor = await redis.monitor();
-    monitor.on('monitor', (_time: string, args: string[]) => { seen.push(args); });
+    // A socket of its own in MONITOR mode (test/harness/redis-monitor.ts says why not ioredis's).
+    monitor = await monitorRedis(services().redis.url, (args) => { seen.push(args); });
   });
 
   afterAll(async () => {
-    monitor?.disconnect();
+    monitor?.stop();
     redis?.disconnect();
   });
 
