@@ -158,6 +158,7 @@ export const configSchema = z.strictObject({
     scanThreads: z.union([z.literal('auto'), z.number().int().min(1).max(256)]).default('auto').describe('threads running builtin scans (decompression, tar parsing, inventory, hardening), shared by the process\'s scan jobs; `auto` = one per core the process may use (a cgroup CPU quota, such as a Kubernetes CPU limit, counts); several worker processes sharing cores without a quota each: about cores / processes (2 processes on 2 cores with 1 each gave 1.08x the throughput of `auto` in bench:pipeline)'),
     /** Heap of one scan thread, in MiB; a scan that needs more fails alone with SCAN_LIMIT_EXCEEDED. */
     scanThreadMemoryMb: z.number().int().min(32).max(16384).default(384).describe('heap of one scan thread (MiB); a scan needing more fails alone with `SCAN_LIMIT_EXCEEDED`, not retried'),
+    scanTimeoutMs: z.number().int().min(1000).max(86_400_000).default(1_800_000).describe('longest a builtin scan of one platform image may take, layer reads included (ms); past it the scan fails with `SCAN_LIMIT_EXCEEDED`, not retried, and its thread is stopped and replaced'),
     /**
      * The worker that staged an image scans it in the same job, under the scan's own lease,
      * reading the layers it just uploaded from memory (`copy.keepStagedMb`); queued as a job of

@@ -29,8 +29,8 @@ export async function startScanners(config: Config, logger: Logger): Promise<Sca
     log.warn('no scanners configured: images are approved on the approvers\' judgement alone');
     return [];
   }
-  const { scanThreads, scanThreadMemoryMb } = config.worker;
-  const threads = new ScanThreadPool({ size: scanThreads === 'auto' ? undefined : scanThreads, memoryMb: scanThreadMemoryMb });
+  const { scanThreads, scanThreadMemoryMb, scanTimeoutMs } = config.worker;
+  const threads = new ScanThreadPool({ size: scanThreads === 'auto' ? undefined : scanThreads, memoryMb: scanThreadMemoryMb, timeoutMs: scanTimeoutMs });
   const scanners = createScanners(config.scanners, { registryAuthorization: internalRegistryAuthorization(config), logger: log }, threads);
   for (const [i, scanner] of scanners.entries()) {
     try {

@@ -8,7 +8,10 @@
  *   memory an image controls, so it sits behind the thread's heap limit
  *   (`resourceLimits.maxOldGenerationSizeMb`): a scan that outgrows it is stopped by V8 with
  *   ERR_WORKER_OUT_OF_MEMORY, its task fails with SCAN_LIMIT_EXCEEDED (not retried: the same
- *   image would do it again) and the pool starts a fresh thread. The process lives on.
+ *   image would do it again) and the pool starts a fresh thread. The process lives on. A task
+ *   that runs past its deadline (`worker.scanTimeoutMs`) is stopped the same way: its thread is
+ *   terminated, whatever it is stuck in (a parser's loop, a synchronous call no signal reaches),
+ *   so no hostile image holds a thread, and with them every builtin scan, for ever.
  * - In the main thread: registry HTTP (the client holds the connection pools, the token cache
  *   and credentials, and verifies every blob's digest as it streams), reading manifests and
  *   configs, and OSV matching against the database, which is loaded once per process rather
@@ -41,7 +44,11 @@ export interface ScanThreadPoolOptions {
   size?: number;
   /** Heap (old generation) of one thread in MiB. @defaultValue 384 (config `worker.scanThreadMemoryMb`) */
   memoryMb?: number;
+  /** Longest one task (one platform image) may run, in ms; then its thread is terminated. @defaultValue 1,800,000 (config `worker.scanTimeoutMs`) */
+  timeoutMs?: number;
 }
+
+export const DEFAULT_SCAN_TIMEOUT_MS = 30 * 60_000;
 
 export const DEFAULT_THREAD_MEMORY_MB = 384;
 
@@ -185,16 +192,26 @@ class ScanThread {
     });
   }
 
-  /** `blocks`: where block buffers come from and go back to (see {@link BlockBuffers}). */
-  run(task: InventoryTask, open: OpenLayer, blocks: BlockBuffers): Promise<{ inventory: ImageInventory; budget: ScanBudget }> {
+  /**
+   * `blocks`: where block buffers come from and go back to (see {@link BlockBuffers}); past
+   * `timeoutMs` the task fails with SCAN_LIMIT_EXCEEDED and the thread is terminated (dead).
+   */
+  run(task: InventoryTask, open: OpenLayer, blocks: BlockBuffers, timeoutMs: number): Promise<{ inventory: ImageInventory; budget: ScanBudget }> {
     const { port1, port2 } = new MessageChannel();
     return new Promise((resolve, reject) => {
       let settled = false;
       const flow = new FeedWindow();
       let source: Readable | null = null;
+      const deadline = setTimeout(() => {
+        this.dead = true;
+        finish(new AppError('SCAN_LIMIT_EXCEEDED', `the scan of one image ran past ${Math.round(timeoutMs / 1000)} s (worker.scanTimeoutMs); its thread was stopped`));
+        void this.worker.terminate();
+      }, timeoutMs);
+      deadline.unref();
       const finish = (err: Error | null, value?: { inventory: ImageInventory; budget: ScanBudget }): void => {
         if (settled) return;
         settled = true;
+        clearTimeout(deadline);
         this.worker.off('error', onError);
         this.worker.off('exit', onExit);
         port1.close();
@@ -279,6 +296,7 @@ class ScanThread {
 export class ScanThreadPool {
   readonly size: number;
   readonly memoryMb: number;
+  readonly timeoutMs: number;
   private readonly idle: ScanThread[] = [];
   private running = 0;
   private readonly waiting: Array<() => void> = [];
@@ -289,6 +307,7 @@ export class ScanThreadPool {
   constructor(options: ScanThreadPoolOptions = {}) {
     this.size = Math.max(1, options.size ?? availableCores());
     this.memoryMb = options.memoryMb ?? DEFAULT_THREAD_MEMORY_MB;
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_SCAN_TIMEOUT_MS;
     this.blocks = new BlockBuffers(this.size * WINDOW);
   }
 
@@ -303,7 +322,7 @@ export class ScanThreadPool {
     }
     thread ??= this.start();
     try {
-      return await thread.run(task, open, this.blocks);
+      return await thread.run(task, open, this.blocks, this.timeoutMs);
     } finally {
       if (thread.dead) {
         this.threads.delete(thread);

@@ -62,8 +62,8 @@ class WholeBlobRegistry extends MemoryRegistry {
 
 describe('scan threads', () => {
   const pools: ScanThreadPool[] = [];
-  const pool = (size: number, memoryMb?: number): ScanThreadPool => {
-    const p = new ScanThreadPool({ size, memoryMb });
+  const pool = (size: number, memoryMb?: number, timeoutMs?: number): ScanThreadPool => {
+    const p = new ScanThreadPool({ size, memoryMb, timeoutMs });
     pools.push(p);
     return p;
   };
@@ -78,6 +78,23 @@ describe('scan threads', () => {
     const scanner = new BuiltinScanner({ name: 'b', osvPath: OSV, threads, limits });
     const r = await scan(scanner, bomb);
     expect(r).toMatchObject({ status: 'failed', error: { code: 'SCAN_LIMIT_EXCEEDED', message: expect.stringContaining('48 MiB') } });
+    const ok = await scan(scanner, await lodash('4.17.20'));
+    expect(ok.status).toBe('succeeded');
+    expect(ok.findings.map((f) => f.id)).toEqual(['GHSA-35jh-r3h4-6jhm']);
+    expect(threads.threadCount).toBe(1);
+  });
+
+  test('a scan past worker.scanTimeoutMs fails alone with SCAN_LIMIT_EXCEEDED, its thread stopped and replaced; the pool then scans on', async () => {
+    const threads = pool(1, undefined, 1000);
+    const scanner = new BuiltinScanner({ name: 'b', osvPath: OSV, threads });
+    const img = await lodash('4.17.20');
+    // Its layer never comes (the config does): the task would wait for ever without the deadline.
+    const layers = new Set(img.layers.map((l) => l.digest));
+    const stuck = new (class extends MemoryRegistry {
+      override getBlob(repo: string, digest: string): Promise<Readable> { return layers.has(digest) ? new Promise(() => undefined) : super.getBlob(repo, digest); }
+    })().addImage(img);
+    const r = await scan(scanner, img, stuck);
+    expect(r).toMatchObject({ status: 'failed', error: { code: 'SCAN_LIMIT_EXCEEDED', message: expect.stringContaining('worker.scanTimeoutMs') } });
     const ok = await scan(scanner, await lodash('4.17.20'));
     expect(ok.status).toBe('succeeded');
     expect(ok.findings.map((f) => f.id)).toEqual(['GHSA-35jh-r3h4-6jhm']);
