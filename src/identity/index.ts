@@ -77,10 +77,8 @@ export function createIdentity(config: Config, logger: Logger, options: Identity
   let robots: RobotService | undefined;
   let principals: PrincipalService | undefined;
   let activity: RedisPrincipalActivity | undefined;
-  let robotStore: RedisRobotStore | undefined;
   if (deps) {
-    robotStore = new RedisRobotStore(deps.redis, deps.prefix);
-    robots = new RobotService(robotStore, deps.events, config.auth.robots, clock);
+    robots = new RobotService(new RedisRobotStore(deps.redis, deps.prefix), deps.events, config.auth.robots, clock);
     activity = new RedisPrincipalActivity(deps.redis, deps.prefix);
     principals = new PrincipalService(activity, robots, deps.events, config.auth.inactiveDays, clock);
     statics.push(robots);
@@ -102,7 +100,7 @@ export function createIdentity(config: Config, logger: Logger, options: Identity
     stops.push(watchTokensFile(file, tokensFile, log, options.tokensFilePollMs, list).stop);
   }
   return {
-    provider: new ReauthorisingIdentity(activity ? new TrackedIdentity(chain, activity, clock) : chain, { tokensFile, robots: robotStore, activity, clock }),
+    provider: new ReauthorisingIdentity(activity ? new TrackedIdentity(chain, activity, clock) : chain, { tokensFile, robots, activity, clock }),
     tokensFile, robots, principals,
     stop: () => stops.forEach((s) => s()),
   };

@@ -170,10 +170,23 @@ export class RobotService implements IdentityProvider {
   async authenticate(token: string): Promise<Principal | null> {
     const m = ROBOT_TOKEN.exec(token);
     if (!m) return null;
-    const robot = await this.store.get(m[1]);
+    const principal = await this.principalOf(m[1]!, sha256Hex(m[2]!));
+    if (principal) await this.touch(m[1]!, this.now());
+    return principal;
+  }
+
+  /**
+   * The principal of robot `id` for a token secret whose SHA-256 is `sha256` (hex): what a bearer
+   * token authenticates as, and how a console session made from one finds it again
+   * (./session-check.ts, which keeps the hash, never the token). Null when no such robot or no
+   * token of it matches (or its rotation overlap ended).
+   * @throws AppError PRINCIPAL_DISABLED, TOKEN_EXPIRED
+   */
+  async principalOf(id: string, sha256: string): Promise<Principal | null> {
+    const robot = await this.store.get(id);
     if (!robot) return null;
     const now = this.now();
-    const presented = Buffer.from(sha256Hex(m[2]), 'hex');
+    const presented = Buffer.from(sha256, 'hex');
     let matched = false;
     for (const t of robot.tokens) {
       const ok = timingSafeEqual(presented, Buffer.from(t.sha256, 'hex')) && (!t.validUntil || Date.parse(t.validUntil) > now.getTime());
@@ -182,7 +195,6 @@ export class RobotService implements IdentityProvider {
     if (!matched) return null;
     if (robot.disabled) throw new AppError('PRINCIPAL_DISABLED', `robot ${robot.name} is disabled`);
     if (Date.parse(robot.expiresAt) <= now.getTime()) throw new AppError('TOKEN_EXPIRED', `the token of robot ${robot.name} has expired`);
-    await this.touch(robot.id, now);
     return { name: robot.name, roles: [...robot.roles], teams: [robot.team], subject: `robot:${robot.id}`, source: 'robot', sameAs: holdersOf(robot) };
   }
 

@@ -12,15 +12,13 @@
  * Subjects disabled by role hygiene are refused as on /v1.
  */
 import { decodeJwt } from 'jose';
-import { timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import { AppError } from '../lib/errors';
 import { sha256Hex } from '../lib/identity/tokens-file';
 import type { IdentityProvider, Principal } from '../lib/identity/types';
 import type { RedisPrincipalActivity } from './activity';
 import { looksLikeJwt, type Clock } from './jwt';
-import type { RedisRobotStore } from './robot-store';
-import { ROBOT_TOKEN } from './robots';
+import { ROBOT_TOKEN, type RobotService } from './robots';
 import type { TokensFileIdentityProvider } from './tokens-file';
 
 /** What a token session keeps to find its principal again (never the token). */
@@ -35,7 +33,7 @@ export type SessionCredential = z.infer<typeof sessionCredentialSchema>;
 
 export interface SessionCheckSources {
   tokensFile?: TokensFileIdentityProvider;
-  robots?: Pick<RedisRobotStore, 'get'>;
+  robots?: Pick<RobotService, 'principalOf'>;
   activity?: Pick<RedisPrincipalActivity, 'isDisabled'>;
   clock: Clock;
 }
@@ -87,15 +85,7 @@ export class ReauthorisingIdentity implements IdentityProvider {
     }
     if (session.source === 'tokens-file') return this.sources.tokensFile?.byTokenSha256(credential.sha256) ?? null;
     if (session.source === 'robot' && this.sources.robots && session.subject.startsWith('robot:')) {
-      const robot = await this.sources.robots.get(session.subject.slice('robot:'.length));
-      if (!robot) return null;
-      const now = this.sources.clock().getTime();
-      const presented = Buffer.from(credential.sha256, 'hex');
-      const valid = robot.tokens.some((t) => timingSafeEqual(presented, Buffer.from(t.sha256, 'hex')) && (!t.validUntil || Date.parse(t.validUntil) > now));
-      if (!valid) return null;
-      if (robot.disabled) throw new AppError('PRINCIPAL_DISABLED', `robot ${robot.name} is disabled`);
-      if (Date.parse(robot.expiresAt) <= now) throw new AppError('TOKEN_EXPIRED', `the token of robot ${robot.name} has expired`);
-      return { name: robot.name, roles: [...robot.roles], teams: [robot.team], subject: `robot:${robot.id}`, source: 'robot' };
+      return this.sources.robots.principalOf(session.subject.slice('robot:'.length), credential.sha256);
     }
     return null;
   }

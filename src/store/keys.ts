@@ -61,6 +61,11 @@ export interface StoreKeys {
 /** How long a revoked tag keeps answering REVOKED (see {@link StoreKeys.revokedTag}). */
 export const REVOKED_TAG_TTL_S = 90 * 86400;
 
+/** The start every {@link StoreKeys.approvedTag} key shares (the webhook scans them all at load). */
+export function approvedTagHead(prefix: string): string {
+  return `${prefix}:approved-tag:`;
+}
+
 /** The start every {@link StoreKeys.revokedTag} key shares (the webhook scans them all at load). */
 export function revokedTagHead(prefix: string): string {
   return `${prefix}:health:once:revoked-tag|`;
@@ -76,7 +81,7 @@ export function storeKeys(prefix: string): StoreKeys {
     claim: (key) => `${prefix}:claim:${key}`,
     // `|` separates the parts: an image name may hold a `:` (a registry port), never a `|`.
     approval: (team, image, digest) => `${prefix}:approval:${team}|${image}|${digest}`,
-    approvedTag: (team, image, platforms, tag) => `${prefix}:approved-tag:${team}|${image}|${platforms}|${tag}`,
+    approvedTag: (team, image, platforms, tag) => `${approvedTagHead(prefix)}${team}|${image}|${platforms}|${tag}`,
     revokedTag: (team, image, platforms, tag) => `${revokedTagHead(prefix)}${team}|${image}|${platforms}|${tag}`,
     approvalImages: (team, digest) => `${prefix}:approval-images:${team}|${digest}`,
     approvalSource: (team, image, platforms, sourceDigest) => `${prefix}:approval-source:${team}|${image}|${platforms}|${sourceDigest}`,

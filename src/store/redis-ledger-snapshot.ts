@@ -5,13 +5,13 @@
  * replica does at start, on reconnect and every `webhook.resyncMs`.
  */
 import type Redis from 'ioredis';
-import { revokedTagHead } from './keys';
+import { approvedTagHead, revokedTagHead } from './keys';
 import { ledgerVersionKey } from './ledger-version';
 import { RedisApprovalStore } from './redis-approvals';
 import { platformKey, type Approval, type Revocation } from './types';
 
-/** A tag a revocation dropped, and the digest it named then (keys.ts `revokedTag`); or, as {@link ApprovedTagRecord}, a tag and the digest it is approved as now. */
-export interface RevokedTagRecord {
+/** A whole-image tag of a team's image and a digest: the tag index's or a revoked tag's. */
+export interface TagRecord {
   team: string;
   /** `registry/repository`: the upstream name, or the internal repository's. */
   image: string;
@@ -19,8 +19,11 @@ export interface RevokedTagRecord {
   digest: string;
 }
 
-/** A tag of the ledger's tag index and the digest it is approved as (keys.ts `approvedTag`). */
-export type ApprovedTagRecord = RevokedTagRecord;
+/** A tag a revocation dropped, and the digest it named then (keys.ts `revokedTag`). */
+export type RevokedTagRecord = TagRecord;
+
+/** A tag of the ledger's tag index and the digest it is approved as now (keys.ts `approvedTag`). */
+export type ApprovedTagRecord = TagRecord;
 
 const PAGE = 500;
 
@@ -73,7 +76,7 @@ export class RedisLedgerSnapshot {
    * {@link snapshot}, which the monitor's sweeps read too.
    */
   async approvedTags(): Promise<ApprovedTagRecord[]> {
-    return this.tagEntries(`${this.prefix}:approved-tag:`);
+    return this.tagEntries(approvedTagHead(this.prefix));
   }
 
   /**
@@ -87,9 +90,9 @@ export class RedisLedgerSnapshot {
   }
 
   /** The whole-image entries of the `team|image|platforms|tag` → digest keys under `head`. */
-  private async tagEntries(head: string): Promise<RevokedTagRecord[]> {
+  private async tagEntries(head: string): Promise<TagRecord[]> {
     const keys = await this.scan(`${head}*`);
-    const out: RevokedTagRecord[] = [];
+    const out: TagRecord[] = [];
     for (let i = 0; i < keys.length; i += PAGE) {
       const batch = keys.slice(i, i + PAGE);
       const digests = await this.redis.mget(...batch);
